@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a node or the ledger (see BENCHMARKS.md)",
+	}
+	cmd.AddCommand(newBenchIngestCmd())
+	return cmd
+}
+
+// publisherCreds finds publishing-agency credentials: dir itself, or the dev
+// node layout dir/agencies/publisher.
+func publisherCreds(dir string) (*node.Credentials, error) {
+	if _, err := os.Stat(filepath.Join(dir, "tls.crt")); err != nil {
+		dir = filepath.Join(dir, "agencies", "publisher")
+	}
+	return node.LoadCredentials(dir)
+}
+
+func newBenchIngestCmd() *cobra.Command {
+	var nodeURL, dir string
+	var n, start uint64
+	var conc, batch, size int
+	cmd := &cobra.Command{
+		Use:   "ingest --node URL --data DIR",
+		Short: "Submit synthetic signed listings and report records/s and acknowledgement latency",
+		Long: `Submit N synthetic, validly signed ~1 KiB listings to a node with the publishing agency's
+credentials in DIR (a credentials directory, or a dev node's data directory), C requests in flight,
+BATCH records per request. Every acknowledgement means the batch is durable on a raft quorum and
+covered by a signed checkpoint. Prints throughput and per-request latency percentiles.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			creds, err := publisherCreds(dir)
+			if err != nil {
+				return err
+			}
+			r, err := benchIngest(cmd.Context(), cmd.ErrOrStderr(), creds, nodeURL, start, n, conc, batch, size)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&nodeURL, "node", "https://127.0.0.1:8443", "node URL")
+	cmd.Flags().StringVar(&dir, "data", "creditx-data", "credentials directory or dev node data directory")
+	cmd.Flags().Uint64Var(&n, "n", 20000, "records to submit")
+	cmd.Flags().Uint64Var(&start, "start", uint64(time.Now().Unix())*1000, "first synthetic sequence number (distinct runs need distinct ranges)")
+	cmd.Flags().IntVar(&conc, "concurrency", 16, "requests in flight")
+	cmd.Flags().IntVar(&batch, "batch", 50, "records per request")
+	cmd.Flags().IntVar(&size, "size", 1024, "approximate bytes per signed record")
+	return cmd
+}
+
+// IngestReport is the result of benchIngest.
+type IngestReport struct {
+	Records  uint64
+	Requests int
+	Elapsed  time.Duration
+	Lat      []time.Duration // per request, sorted
+}
+
+func (r IngestReport) String() string {
+	p := func(q float64) time.Duration {
+		if len(r.Lat) == 0 {
+			return 0
+		}
+		return r.Lat[min(len(r.Lat)-1, int(q*float64(len(r.Lat))))]
+	}
+	return fmt.Sprintf("records: %d in %d requests, %.1fs\nthroughput: %.0f records/s\nack latency per request: p50 %v  p90 %v  p99 %v  max %v\n",
+		r.Records, r.Requests, r.Elapsed.Seconds(), float64(r.Records)/r.Elapsed.Seconds(),
+		p(0.50).Round(time.Microsecond*100), p(0.90).Round(time.Microsecond*100), p(0.99).Round(time.Microsecond*100), p(1).Round(time.Microsecond*100))
+}
+
+func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credentials, url string, start, n uint64, conc, batch, size int) (IngestReport, error) {
+	auth := schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID}
+	// Sign everything first so the measurement is the node, not this client.
+	entries := make([][]byte, n)
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for lo := uint64(0); lo < n; lo += 1000 {
+		g.Go(func() error {
+			for i := lo; i < min(n, lo+1000); i++ {
+				l, err := synth.Listing(start+i, synth.Options{Region: creds.Identity.Region, Authority: auth, Domain: creds.Identity.Domains[0], PadTo: size})
+				if err != nil {
+					return err
+				}
+				if entries[i], err = creds.Sign(l); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return IngestReport{}, err
+	}
+	bar := progressbar.NewOptions64(int64(n), progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("ingest"),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rec"), progressbar.OptionThrottle(200*time.Millisecond))
+	var next atomic.Uint64
+	var mu sync.Mutex
+	var lat []time.Duration
+	begin := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	for range conc {
+		g.Go(func() error {
+			for {
+				lo := next.Add(uint64(batch)) - uint64(batch)
+				if lo >= n {
+					return nil
+				}
+				hi := min(n, lo+uint64(batch))
+				t := time.Now()
+				if _, err := creds.Submit(gctx, url, entries[lo:hi]...); err != nil {
+					return fmt.Errorf("records %d-%d: %w", start+lo, start+hi-1, err)
+				}
+				d := time.Since(t)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				bar.Add64(int64(hi - lo))
+			}
+		})
+	}
+	err := g.Wait()
+	bar.Finish()
+	fmt.Fprintln(progress)
+	slices.Sort(lat)
+	return IngestReport{Records: n, Requests: len(lat), Elapsed: time.Since(begin), Lat: lat}, err
+}

@@ -1,0 +1,25 @@
+// Command creditx runs and inspects a node of the Yangtze River Delta credit
+// data exchange. See the README for the two commands that get started.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		var ec exitCoder
+		if asExitCoder(err, &ec) {
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "creditx:", err)
+		os.Exit(1)
+	}
+}

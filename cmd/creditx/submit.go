@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
+	"github.com/spf13/cobra"
+)
+
+// signedOrSign returns file content as a signed entry: as is if it already is
+// a signed envelope, otherwise canonicalized, decoded and signed with creds.
+func signedOrSign(creds *node.Credentials, b []byte) ([]byte, error) {
+	b = bytes.TrimSpace(b)
+	if s, err := schemas.ParseSigned(b); err == nil {
+		_ = s
+		return b, nil
+	}
+	canon, err := schemas.Canonicalize(b)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := schemas.Decode(canon)
+	if err != nil {
+		return nil, err
+	}
+	return creds.Sign(rec)
+}
+
+func newSignCmd() *cobra.Command {
+	var credsDir string
+	cmd := &cobra.Command{
+		Use:   "sign --creds DIR FILE",
+		Short: "Sign a record file with an agency's key and print the signed entry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			creds, err := node.LoadCredentials(credsDir)
+			if err != nil {
+				return err
+			}
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			e, err := signedOrSign(creds, b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", e)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&credsDir, "creds", "", "agency credentials directory (tls.crt, tls.key, ca.crt, sign.key)")
+	cmd.MarkFlagRequired("creds")
+	return cmd
+}
+
+func newSubmitCmd() *cobra.Command {
+	var credsDir, nodeURL string
+	cmd := &cobra.Command{
+		Use:   "submit --node URL --creds DIR FILE...",
+		Short: "Sign (if needed) and submit record files to a region node",
+		Long: `Submit records to a region node. Each FILE holds one record (any JSON formatting; it is
+canonicalized and signed with the agency's sign.key) or an already signed entry. All files go in
+one batch: either all are written or none. Prints each record's index and receipt.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			creds, err := node.LoadCredentials(credsDir)
+			if err != nil {
+				return err
+			}
+			var entries [][]byte
+			for _, f := range args {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				e, err := signedOrSign(creds, b)
+				if err != nil {
+					return fmt.Errorf("%s: %w", f, err)
+				}
+				entries = append(entries, e)
+			}
+			rs, err := creds.Submit(cmd.Context(), nodeURL, entries...)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			for i, r := range rs {
+				dup := ""
+				if r.Duplicate {
+					dup = " (already in the ledger)"
+				}
+				fmt.Fprintf(out, "%s: %s index %d%s, leaf %s\n", args[i], r.Origin, r.Index, dup, r.LeafHash)
+			}
+			if len(rs) > 0 {
+				fmt.Fprintf(out, "checkpoint:\n%s", rs[len(rs)-1].Checkpoint)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&credsDir, "creds", "", "agency credentials directory")
+	cmd.Flags().StringVar(&nodeURL, "node", "https://127.0.0.1:8443", "region node URL")
+	cmd.MarkFlagRequired("creds")
+	return cmd
+}
+
+func newSampleCmd() *cobra.Command {
+	var credsDir, domain string
+	var n uint64
+	var person bool
+	cmd := &cobra.Command{
+		Use:   "sample listing --creds DIR",
+		Short: "Print a valid sample listing record for the agency in DIR",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "listing" {
+				return fmt.Errorf("unknown sample kind %q (known: listing)", args[0])
+			}
+			creds, err := node.LoadCredentials(credsDir)
+			if err != nil {
+				return err
+			}
+			o := synth.Options{Region: creds.Identity.Region, Authority: schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID},
+				Domain: domain, Now: time.Now().UTC()}
+			if person {
+				if creds.MatchKey == nil {
+					return fmt.Errorf("%s has no match.key to hash the responsible person's ID", credsDir)
+				}
+				o.MatchKey, o.Rand = *creds.MatchKey, rand.Reader
+			}
+			if n == 0 {
+				n = uint64(time.Now().UnixNano() % 100000000)
+			}
+			l, err := synth.Listing(n, o)
+			if err != nil {
+				return err
+			}
+			canon, err := schemas.Encode(l)
+			if err != nil {
+				return err
+			}
+			var b bytes.Buffer
+			json.Indent(&b, canon, "", "  ")
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b.Bytes())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&credsDir, "creds", "", "publishing agency credentials directory")
+	cmd.Flags().StringVar(&domain, "domain", "environment", "environment, tourism, food_drug or product_quality")
+	cmd.Flags().Uint64Var(&n, "n", 0, "sequence number of the synthetic subject (0: derived from the clock)")
+	cmd.Flags().BoolVar(&person, "responsible-person", true, "include a (sealed, hashed) legal representative")
+	cmd.MarkFlagRequired("creds")
+	return cmd
+}

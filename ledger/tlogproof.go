@@ -1,0 +1,102 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Proof is an offline-verifiable receipt that an entry is in a log: the C2SP
+// tlog-proof@v1 text format (shared/specs/tlog-proof.md).
+//
+// Byte layout of FormatProof's output, lines separated by "\n":
+//
+//	c2sp.org/tlog-proof@v1
+//	[extra <std base64 of Extra>]        only if Extra is non-empty
+//	index <decimal, no leading zeros>
+//	<std base64 of one 32-byte hash>     zero or more lines, leaf sibling first
+//	                                     (empty line)
+//	<signed checkpoint note, verbatim, ending in "\n">
+//
+// Versioning: the first line names the version; ParseProof rejects others.
+type Proof struct {
+	Extra      []byte
+	Index      uint64
+	Hashes     tlog.RecordProof
+	Checkpoint []byte // signed note text, possibly with cosignatures
+}
+
+const proofHeader = "c2sp.org/tlog-proof@v1"
+
+// ErrMalformedProof wraps every ParseProof failure.
+var ErrMalformedProof = errors.New("malformed tlog-proof")
+
+// FormatProof encodes p in the tlog-proof@v1 format.
+func FormatProof(p Proof) []byte {
+	var b bytes.Buffer
+	b.WriteString(proofHeader + "\n")
+	if len(p.Extra) > 0 {
+		b.WriteString("extra " + base64.StdEncoding.EncodeToString(p.Extra) + "\n")
+	}
+	b.WriteString("index " + strconv.FormatUint(p.Index, 10) + "\n")
+	for _, h := range p.Hashes {
+		b.WriteString(base64.StdEncoding.EncodeToString(h[:]) + "\n")
+	}
+	b.WriteString("\n")
+	b.Write(p.Checkpoint)
+	return b.Bytes()
+}
+
+// ParseProof decodes the tlog-proof@v1 format strictly. It does not verify
+// anything: use VerifyProof, or check the checkpoint and call tlog.CheckRecord.
+func ParseProof(text []byte) (*Proof, error) {
+	bad := func(format string, args ...any) (*Proof, error) {
+		return nil, fmt.Errorf("%w: %s", ErrMalformedProof, fmt.Sprintf(format, args...))
+	}
+	head, cp, ok := bytes.Cut(text, []byte("\n\n"))
+	if !ok {
+		return bad("no empty line before the checkpoint")
+	}
+	if len(cp) == 0 {
+		return bad("no checkpoint")
+	}
+	lines := strings.Split(string(head), "\n")
+	if lines[0] != proofHeader {
+		return bad("first line is %q, want %q", lines[0], proofHeader)
+	}
+	lines = lines[1:]
+	p := &Proof{Checkpoint: cp}
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
+		e, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(lines[0], "extra "))
+		if err != nil || len(e) == 0 {
+			return bad("extra line is not non-empty base64")
+		}
+		p.Extra = e
+		lines = lines[1:]
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "index ") {
+		return bad("missing index line")
+	}
+	is := strings.TrimPrefix(lines[0], "index ")
+	idx, err := strconv.ParseUint(is, 10, 64)
+	if err != nil || (len(is) > 1 && is[0] == '0') {
+		return bad("index %q is not a decimal without leading zeros", is)
+	}
+	p.Index = idx
+	for i, l := range lines[1:] {
+		h, err := base64.StdEncoding.Strict().DecodeString(l)
+		if err != nil || len(h) != tlog.HashSize {
+			return bad("proof line %d is not a base64 SHA-256 hash", i+1)
+		}
+		p.Hashes = append(p.Hashes, tlog.Hash(h))
+	}
+	if len(p.Hashes) > 63 {
+		return bad("%d proof hashes, at most 63", len(p.Hashes))
+	}
+	return p, nil
+}

@@ -1,0 +1,154 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// kindsByRole is which record kinds each role may submit. Sanction notices
+// are issued by the credit office (admin) on behalf of the region.
+var kindsByRole = map[pki.Role][]string{
+	pki.RolePublish: {"listing", "correction", "repair", "objection_decision"},
+	pki.RoleExecute: {"feedback"},
+	pki.RoleAdmin:   {"governance", "objection", "sanction_notice", "correction", "objection_decision", "repair"},
+}
+
+// admitBatch checks every record of a submission; the batch is admitted only
+// if all pass (a rejected batch writes nothing). The checks, in order:
+// envelope and canonical form, record schema, the caller's role may submit
+// this kind, the signing key is registered, not revoked and belongs to the
+// caller, the signature, the record's region and submitter, the caller's
+// domains, field validation, and that every reference points at an existing
+// entry with the stated hash. The most specific status wins: 400 malformed,
+// 413 too large, 403 not allowed, 422 invalid content.
+func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
+	kr := n.keyring.Load()
+	var size uint64
+	n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil })
+	var errs []FieldError
+	status := 0
+	add := func(st int, fe FieldError) {
+		errs = append(errs, fe)
+		// keep the lowest-numbered 4xx that is not 422, else 422
+		if status == 0 || (st != http.StatusUnprocessableEntity && (status == http.StatusUnprocessableEntity || st < status)) {
+			status = st
+		}
+	}
+	for i, e := range entries {
+		for _, fe := range n.admit(id, kr, size, i, e) {
+			add(fe.status, fe.FieldError)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &apiError{Status: status, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs}
+}
+
+type statusFieldError struct {
+	status int
+	FieldError
+}
+
+func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, size uint64, i int, e []byte) []statusFieldError {
+	one := func(status int, field, rule, msg string) []statusFieldError {
+		return []statusFieldError{{status, FieldError{Record: i, Field: field, Rule: rule, Message: msg}}}
+	}
+	if len(e) > ledger.MaxEntrySize {
+		return one(http.StatusRequestEntityTooLarge, "", "size", fmt.Sprintf("record is %d bytes, the limit is %d", len(e), ledger.MaxEntrySize))
+	}
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return one(http.StatusBadRequest, "", "envelope", err.Error())
+	}
+	rec, err := s.Decode()
+	if err != nil {
+		var de *schemas.DecodeError
+		field := "record"
+		if errors.As(err, &de) {
+			field = "record." + de.Field
+		}
+		rule := "decode"
+		if errors.Is(err, schemas.ErrUnknownSchema) {
+			rule = "schema"
+			return one(http.StatusUnprocessableEntity, "record.schema", rule, err.Error())
+		}
+		return one(http.StatusBadRequest, field, rule, err.Error())
+	}
+	kind := rec.Kind()
+	if !slices.Contains(kindsByRole[id.Role], kind) {
+		return one(http.StatusForbidden, "record.schema", "role", fmt.Sprintf("role %q may not submit %s records", id.Role, kind))
+	}
+	ki, err := kr.Lookup(s.KeyID, size)
+	if err != nil {
+		return one(http.StatusForbidden, "key", "key", fmt.Sprintf("signing key %s: %v", s.KeyID, err))
+	}
+	if ki.AgencyUSCC != id.ID {
+		return one(http.StatusForbidden, "key", "key_owner", fmt.Sprintf("signing key %s belongs to %s, not to the certificate's agency %s", s.KeyID, ki.AgencyUSCC, id.ID))
+	}
+	if kind == "governance" && !ki.Anchor {
+		return one(http.StatusForbidden, "key", "anchor", "governance records must be signed with a credit-office anchor key")
+	}
+	if err := s.Verify(ki.Public); err != nil {
+		return one(http.StatusForbidden, "sig", "signature", err.Error())
+	}
+	var out []statusFieldError
+	h := schemas.HeaderOf(rec)
+	if h.Region != n.cfg.Region {
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.region", "region", fmt.Sprintf("record is for region %s; this is the node of %s", h.Region, n.cfg.Region)}})
+	}
+	if h.Submitter != id.ID {
+		out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record.submitter", "submitter", fmt.Sprintf("submitter %s is not the certificate's agency %s", h.Submitter, id.ID)}})
+	}
+	if l, ok := rec.(*schemas.Listing); ok && id.Role == pki.RolePublish {
+		if !slices.Contains(id.Domains, l.Domain) || (len(ki.Domains) > 0 && !slices.Contains(ki.Domains, l.Domain)) {
+			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record.domain", "domain_scope", fmt.Sprintf("agency %s may not list in domain %q (its domains: %v)", id.ID, l.Domain, id.Domains)}})
+		}
+	}
+	if err := n.validate.Validate(rec); err != nil {
+		var ves schemas.ValidationErrors
+		if errors.As(err, &ves) {
+			for _, fe := range ves {
+				out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+			}
+		} else {
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record", "validate", err.Error()}})
+		}
+	}
+	for _, ref := range recordRefs(rec) {
+		if msg := n.checkRef(ref); msg != "" {
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
+		}
+	}
+	return out
+}
+
+// checkRef reports why ref does not point at an existing entry, or "".
+func (n *Node) checkRef(ref schemas.Ref) string {
+	msg := ""
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(ref.Origin)
+		if ref.Index >= lr.Size() {
+			msg = fmt.Sprintf("%s has no entry %d (size %d)", ref.Origin, ref.Index, lr.Size())
+			return nil
+		}
+		e, err := lr.Entry(ref.Index)
+		if err != nil {
+			msg = err.Error()
+			return nil
+		}
+		h := tlog.RecordHash(e)
+		if fmt.Sprintf("%x", h[:]) != ref.Hash {
+			msg = fmt.Sprintf("%s entry %d has hash %x, not %s", ref.Origin, ref.Index, h[:], ref.Hash)
+		}
+		return nil
+	})
+	return msg
+}

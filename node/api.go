@@ -1,0 +1,427 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Handler is the node's HTTP API (see docs/API.md). Every handler decides
+// access from the caller's verified client certificate (pki.Identity); a
+// caller without one is the public.
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/records", n.handleSubmit)
+	mux.HandleFunc("GET /v1/records/{code}/{index}", n.handleRecord)
+	mux.HandleFunc("GET /v1/subjects/{id}", n.handleSubject)
+	mux.HandleFunc("GET /v1/check", n.handleCheck)
+	mux.HandleFunc("GET /ledger/{code}/checkpoint", n.handleCheckpoint)
+	mux.HandleFunc("GET /ledger/{code}/tile/{path...}", n.handleTile)
+	mux.HandleFunc("GET /v1/access-log", n.handleAccessLog)
+	mux.HandleFunc("POST /internal/v1/apply", n.handleApply)
+	reg := prometheus.NewRegistry()
+	for _, c := range n.Metrics() {
+		reg.MustRegister(c)
+	}
+	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := n.require(w, r, pki.RoleAdmin, pki.RoleAudit, pki.RoleReplica); ok {
+			metricsHandler.ServeHTTP(w, r)
+		}
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if addr, _ := n.rep.raft.LeaderWithID(); addr == "" {
+			http.Error(w, "no raft leader", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	return n.metrics.instrument(mux)
+}
+
+// FieldError is one problem with a submitted record, as returned by the API.
+type FieldError struct {
+	Record  int    `json:"record"`          // position in the submitted batch
+	Field   string `json:"field,omitempty"` // JSON path inside the record
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// apiError is the body of every 4xx and 5xx answer.
+type apiError struct {
+	Status int          `json:"-"`
+	Error  string       `json:"error"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }
+
+func errorf(status int, format string, args ...any) *apiError {
+	return &apiError{Status: status, Error: fmt.Sprintf(format, args...)}
+}
+
+// require answers 401/403 and returns false unless the caller has one of roles.
+func (n *Node) require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
+	id := pki.IdentityFromRequest(r)
+	if id.Role == pki.RolePublic {
+		writeErr(w, errorf(http.StatusUnauthorized, "a client certificate issued by the region CA is required"))
+		return id, false
+	}
+	for _, role := range roles {
+		if id.Role == role {
+			return id, true
+		}
+	}
+	writeErr(w, errorf(http.StatusForbidden, "role %q may not use %s %s", id.Role, r.Method, r.URL.Path))
+	return id, false
+}
+
+// Receipt acknowledges one durable record: it is in the ledger at Index and
+// covered by the signed Checkpoint, as the inclusion proof shows.
+type Receipt struct {
+	Origin         string   `json:"origin"`
+	Index          uint64   `json:"index"`
+	LeafHash       string   `json:"leaf_hash"` // hex SHA-256 of 0x00 || entry
+	Duplicate      bool     `json:"duplicate"` // the record was already in the ledger at Index
+	Checkpoint     string   `json:"checkpoint"`
+	InclusionProof []string `json:"inclusion_proof"` // std base64 hashes, leaf sibling first
+	Proof          string   `json:"proof"`           // the same as a C2SP tlog-proof@v1 text
+}
+
+// SubmitResponse is the body of a successful POST /v1/records.
+type SubmitResponse struct {
+	Results []Receipt `json:"results"`
+}
+
+func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RolePublish, pki.RoleExecute, pki.RoleAdmin)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeErr(w, errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit))
+			return
+		}
+		writeErr(w, errorf(http.StatusBadRequest, "reading body: %v", err))
+		return
+	}
+	entries, aerr := splitBatch(body, n.cfg.MaxBatch)
+	if aerr != nil {
+		writeErr(w, aerr)
+		return
+	}
+	if aerr := n.admitBatch(id, entries); aerr != nil {
+		n.metrics.rejected.WithLabelValues(strconv.Itoa(aerr.Status)).Add(float64(len(entries)))
+		writeErr(w, aerr)
+		return
+	}
+	receipts, err := n.commit(r.Context(), n.origin, entries)
+	if err != nil {
+		n.logger.Error("commit failed", "err", err)
+		writeErr(w, errorf(http.StatusServiceUnavailable, "not committed, safe to retry: %v", err))
+		return
+	}
+	n.metrics.accepted.Add(float64(len(entries)))
+	writeJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
+}
+
+// splitBatch accepts one signed record (a JSON object) or a JSON array of
+// them, and returns each record's bytes exactly as sent.
+func splitBatch(body []byte, max int) ([][]byte, *apiError) {
+	s := strings.TrimSpace(string(body))
+	if s == "" {
+		return nil, errorf(http.StatusBadRequest, "empty body: send one signed record or a JSON array of them")
+	}
+	if s[0] == '{' {
+		return [][]byte{[]byte(s)}, nil
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Error: "malformed JSON",
+			Errors: []FieldError{{Record: -1, Rule: "json", Message: err.Error()}}}
+	}
+	if len(raw) == 0 {
+		return nil, errorf(http.StatusBadRequest, "empty batch")
+	}
+	if len(raw) > max {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "batch of %d records exceeds the limit of %d", len(raw), max)
+	}
+	out := make([][]byte, len(raw))
+	for i, m := range raw {
+		out[i] = m
+	}
+	return out, nil
+}
+
+// errNotLeader is answered by /internal/v1/apply on a replica that is not the
+// leader; the forwarding replica looks the leader up again and retries.
+var errNotLeader = errors.New("not the raft leader")
+
+// commit makes entries durable on a raft quorum and covered by a signed
+// checkpoint, and returns their receipts. On a follower it forwards the
+// (already admitted) entries to the leader. It retries through leader
+// changes until ctx ends or 10 s pass: resubmission is idempotent because the
+// FSM keeps the first index of an entry.
+func (n *Node) commit(ctx context.Context, origin string, entries [][]byte) ([]Receipt, error) {
+	cmd, err := encodeCommand(command{op: opAppend, origin: origin, entries: entries})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var last error
+	for {
+		var rs []Receipt
+		if n.IsLeader() {
+			rs, last = n.applyLocal(cmd, entries)
+		} else {
+			rs, last = n.forward(ctx, cmd)
+		}
+		if last == nil {
+			return rs, nil
+		}
+		if !retryable(last) {
+			return nil, last
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func retryable(err error) bool {
+	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, errNotLeader) ||
+		errors.Is(err, raft.ErrEnqueueTimeout) || errors.Is(err, errForward)
+}
+
+// applyLocal runs cmd through raft on the leader and builds receipts.
+func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
+	start := time.Now()
+	f := n.rep.raft.Apply(cmd, 5*time.Second)
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	n.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	res, ok := f.Response().(*applyResult)
+	if !ok || res == nil {
+		return nil, fmt.Errorf("raft returned no result")
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	return n.receipts(res, entries)
+}
+
+func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
+	out := make([]Receipt, len(entries))
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(res.Origin)
+		for i, e := range entries {
+			idx := res.Indices[i]
+			p, err := lr.InclusionProof(idx, res.Size)
+			if err != nil {
+				return err
+			}
+			hashes := make([]string, len(p))
+			for j, h := range p {
+				hashes[j] = base64.StdEncoding.EncodeToString(h[:])
+			}
+			lh := tlog.RecordHash(e)
+			out[i] = Receipt{
+				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
+				Checkpoint: string(res.Checkpoint), InclusionProof: hashes,
+				Proof: string(ledger.FormatProof(ledger.Proof{Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// errForward marks a failure to reach the leader (retried).
+var errForward = errors.New("forwarding to the leader failed")
+
+// forward sends an encoded command to the leader's /internal/v1/apply.
+func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
+	_, leaderID := n.rep.raft.LeaderWithID()
+	if leaderID == "" {
+		return nil, fmt.Errorf("%w: no leader elected yet", errForward)
+	}
+	var url string
+	for _, p := range n.cfg.Peers {
+		if p.ID == string(leaderID) {
+			url = strings.TrimSuffix(p.API, "/") + "/internal/v1/apply"
+		}
+	}
+	if url == "" {
+		return nil, fmt.Errorf("leader %q is not in the configured peers", leaderID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(cmd)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := n.peer.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errForward, err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var sr SubmitResponse
+		if err := json.NewDecoder(resp.Body).Decode(&sr); err != nil {
+			return nil, fmt.Errorf("%w: decoding leader answer: %v", errForward, err)
+		}
+		return sr.Results, nil
+	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
+		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
+	default:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, fmt.Errorf("leader %s answered %s: %s", leaderID, resp.Status, b)
+	}
+}
+
+// handleApply is the leader side of forwarding: a replica of this region
+// sends an already admitted, encoded command.
+func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleReplica)
+	if !ok {
+		return
+	}
+	if id.Region != n.cfg.Region {
+		writeErr(w, errorf(http.StatusForbidden, "replica of region %s may not write to %s", id.Region, n.cfg.Region))
+		return
+	}
+	cmd, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*n.cfg.MaxBodyBytes))
+	if err != nil {
+		writeErr(w, errorf(http.StatusRequestEntityTooLarge, "%v", err))
+		return
+	}
+	c, err := decodeCommand(cmd)
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if !n.IsLeader() {
+		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
+		return
+	}
+	rs, err := n.applyLocal(cmd, c.entries)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if retryable(err) {
+			status = http.StatusServiceUnavailable
+		}
+		writeErr(w, errorf(status, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, SubmitResponse{Results: rs})
+}
+
+// originForCode maps the {code} of a URL to a log this node serves.
+func (n *Node) originForCode(code string) (string, bool) {
+	if code == n.cfg.Region {
+		return n.origin, true
+	}
+	return "", false
+}
+
+// handleCheckpoint and handleTile serve the C2SP tlog-tiles read API.
+func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
+	origin, ok := n.originForCode(r.PathValue("code"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	n.serveCheckpoint(w, origin)
+}
+
+func (n *Node) serveCheckpoint(w http.ResponseWriter, origin string) {
+	var cp []byte
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		var err error
+		cp, err = tx.Log(origin).Checkpoint()
+		return err
+	})
+	if errors.Is(err, ledger.ErrNoCheckpoint) {
+		http.Error(w, "no checkpoint yet", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(cp)
+}
+
+func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
+	origin, ok := n.originForCode(r.PathValue("code"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	n.serveTile(w, origin, "tile/"+r.PathValue("path"))
+}
+
+func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
+	ref, err := ledger.ParseTilePath(path)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var data []byte
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(origin)
+		var err error
+		if ref.Level < 0 {
+			data, err = lr.EntryBundle(ref.N, ref.Width)
+		} else {
+			data, err = lr.Tile(ref.Level, ref.N, ref.Width)
+		}
+		return err
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if ref.Width == 256 {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	w.Write(data)
+}

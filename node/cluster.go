@@ -1,0 +1,179 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+)
+
+// File names inside a replica's data directory.
+// Changing these breaks existing data directories.
+const (
+	raftDirName   = "raft"
+	raftDBName    = "raft.db"   // raft log and stable store (raft-boltdb/v2 on bbolt)
+	ledgerDBName  = "ledger.db" // ledgers, mirrors and indexes (package ledger)
+	snapshotsKept = 2
+)
+
+// RaftTuning holds the raft timings. The zero value means the defaults
+// documented on each field.
+type RaftTuning struct {
+	// HeartbeatTimeout and ElectionTimeout; default 500ms each, so that a lost
+	// leader is replaced in about 1-2 s on a LAN (target P7: writes resume <= 3 s).
+	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
+	ElectionTimeout  time.Duration `yaml:"election_timeout"`
+	// SnapshotThreshold: raft log entries between snapshots; default 16384.
+	// Each raft entry holds a whole batch of records, so this is far more records.
+	SnapshotThreshold uint64 `yaml:"snapshot_threshold"`
+	// TrailingLogs kept after a snapshot so that a replica that was briefly
+	// down catches up from the log rather than a full snapshot; default 65536.
+	TrailingLogs uint64 `yaml:"trailing_logs"`
+}
+
+func (t RaftTuning) config(id string, logger hclog.Logger) *raft.Config {
+	c := raft.DefaultConfig()
+	c.LocalID = raft.ServerID(id)
+	c.Logger = logger
+	c.HeartbeatTimeout = or(t.HeartbeatTimeout, 500*time.Millisecond)
+	c.ElectionTimeout = or(t.ElectionTimeout, 500*time.Millisecond)
+	c.LeaderLeaseTimeout = c.HeartbeatTimeout / 2
+	c.SnapshotThreshold = or(t.SnapshotThreshold, 16384)
+	c.TrailingLogs = or(t.TrailingLogs, 65536)
+	// Group commit: raft gathers concurrent Apply calls into one disk write
+	// and one FSM ApplyBatch (one bbolt transaction).
+	c.BatchApplyCh = true
+	c.MaxAppendEntries = 1024
+	// ledger.db is persistent and records the last applied raft index, so the
+	// snapshot is not reloaded at start-up; raft replays only later entries.
+	c.NoSnapshotRestoreOnStart = true
+	return c
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Peer is one replica of the region's raft cluster.
+type Peer struct {
+	ID   string `yaml:"id"`   // replica id, e.g. "zj-1"
+	Raft string `yaml:"raft"` // host:port of its raft transport (mutual TLS)
+	API  string `yaml:"api"`  // https://host:port of its HTTP API
+}
+
+// replica bundles a raft instance with its stores.
+type replica struct {
+	raft      *raft.Raft
+	logStore  *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+}
+
+// openRaft starts raft on dir with the given FSM and transport stream layer.
+// If bootstrap is set and the replica has no raft state yet, it bootstraps the
+// cluster with peers as voters (every initial replica may do so with the same
+// list; raft treats identical bootstrap configurations as one).
+func openRaft(dir, id string, tuning RaftTuning, peers []Peer, bootstrap bool, f raft.FSM, sl raft.StreamLayer, logger *slog.Logger) (*replica, error) {
+	rdir := filepath.Join(dir, raftDirName)
+	if err := os.MkdirAll(rdir, 0o700); err != nil {
+		return nil, err
+	}
+	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{logger}})
+	logStore, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(rdir, raftDBName)})
+	if err != nil {
+		return nil, fmt.Errorf("opening raft log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(rdir, snapshotsKept, hl)
+	if err != nil {
+		logStore.Close()
+		return nil, err
+	}
+	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: sl, MaxPool: 5, Timeout: 10 * time.Second, Logger: hl,
+	})
+	cfg := tuning.config(id, hl)
+	if bootstrap {
+		has, err := raft.HasExistingState(logStore, logStore, snaps)
+		if err != nil {
+			trans.Close()
+			logStore.Close()
+			return nil, err
+		}
+		if !has {
+			var servers []raft.Server
+			for _, p := range peers {
+				servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Raft)})
+			}
+			if err := raft.BootstrapCluster(cfg, logStore, logStore, snaps, trans, raft.Configuration{Servers: servers}); err != nil {
+				trans.Close()
+				logStore.Close()
+				return nil, fmt.Errorf("bootstrapping raft: %w", err)
+			}
+		}
+	}
+	r, err := raft.NewRaft(cfg, f, logStore, logStore, snaps, trans)
+	if err != nil {
+		trans.Close()
+		logStore.Close()
+		return nil, fmt.Errorf("starting raft: %w", err)
+	}
+	return &replica{raft: r, logStore: logStore, transport: trans}, nil
+}
+
+// shutdown stops raft, then its transport, then the raft log, in that order:
+// raft must stop using the transport and log before they close.
+func (r *replica) shutdown() error {
+	err := r.raft.Shutdown().Error()
+	err = errors.Join(err, r.transport.Close(), r.logStore.Close())
+	return err
+}
+
+// waitLeader blocks until the cluster has a leader or ctx ends.
+func (r *replica) waitLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if addr, _ := r.raft.LeaderWithID(); addr != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// slogWriter sends hclog's text lines to a slog.Logger.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	sc := bufio.NewScanner(strings.NewReader(string(p)))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.Contains(line, "[ERROR]"):
+			w.l.Error(line)
+		case strings.Contains(line, "[WARN]"):
+			w.l.Warn(line)
+		default:
+			w.l.Info(line)
+		}
+	}
+	return len(p), nil
+}
+
+var _ io.Writer = slogWriter{}

@@ -1,0 +1,152 @@
+package node
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is one replica's configuration, read from a YAML file (see
+// deploy/ for examples). Relative paths are relative to DataDir.
+type Config struct {
+	// Region is the member's GB/T 2260 division code, e.g. "330000". Required.
+	// The region's ledger has origin "creditx.<Region>/ledger".
+	Region string `yaml:"region"`
+	// Name is the member's display name, e.g. "Zhejiang". Optional.
+	Name string `yaml:"name"`
+	// ReplicaID identifies this replica in the raft cluster, e.g. "zj-1". Required.
+	ReplicaID string `yaml:"replica_id"`
+	// DataDir holds ledger.db, raft/ and (by default) keys and credentials. Required.
+	DataDir string `yaml:"data_dir"`
+	// Listen is the HTTPS API address; default "127.0.0.1:8443".
+	Listen string `yaml:"listen"`
+	// RaftListen is the raft transport address (mutual TLS between replicas
+	// of this region); default "127.0.0.1:9443". RaftAdvertise defaults to it.
+	RaftListen    string `yaml:"raft_listen"`
+	RaftAdvertise string `yaml:"raft_advertise"`
+	// Peers lists every replica of the region including this one. With a
+	// single replica it may be empty.
+	Peers []Peer `yaml:"peers"`
+	// Bootstrap makes a replica with no raft state create the cluster from
+	// Peers. Set it on every initial replica; never on a replica that joins later.
+	Bootstrap bool `yaml:"bootstrap"`
+	// Raft timings; zero values are the defaults documented on RaftTuning.
+	Raft RaftTuning `yaml:"raft"`
+	// LogKey is the note signing key file of the region's ledger (every
+	// replica of the region holds the same key). Default "keys/log.key".
+	LogKey string `yaml:"log_key"`
+	// AccessKey signs the access log's checkpoints. Default "keys/access.key".
+	AccessKey string `yaml:"access_key"`
+	// TLS is this replica's credentials directory (tls.crt, tls.key, ca.crt),
+	// issued by the region CA with role "replica". Default "tls/replica".
+	TLS string `yaml:"tls"`
+	// Anchors are the credit office's admin keys: the only keys that may sign
+	// governance records registering or revoking agency keys. At least one.
+	Anchors []AnchorConfig `yaml:"anchors"`
+	// MatchKey is the file holding the consortium's hex HMAC key used to
+	// match personal identifiers. Default "keys/match.key".
+	MatchKey string `yaml:"match_key"`
+	// MaxBodyBytes bounds a request body; default 8 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxBatch bounds the records in one POST /v1/records; default 1000.
+	MaxBatch int `yaml:"max_batch"`
+
+	// Logger receives the node's logs; nil means discard.
+	Logger *slog.Logger `yaml:"-"`
+}
+
+// AnchorConfig is a trust anchor: a credit-office admin signing key.
+type AnchorConfig struct {
+	Name      string `yaml:"name"`
+	USCC      string `yaml:"uscc"`
+	PublicKey string `yaml:"public_key"` // std base64 Ed25519 public key
+}
+
+// LoadConfig reads a YAML config strictly (unknown fields are errors).
+func LoadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	d := yaml.NewDecoder(f)
+	d.KnownFields(true)
+	var c Config
+	if err := d.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.DataDir == "" {
+		c.DataDir = filepath.Dir(path)
+	}
+	return &c, nil
+}
+
+// WriteConfig writes c as YAML to path (0600).
+func WriteConfig(path string, c *Config) error {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
+}
+
+// withDefaults returns a copy of c with defaults filled in and paths resolved.
+func (c Config) withDefaults() (Config, error) {
+	var errs []string
+	if len(c.Region) != 6 || strings.Trim(c.Region, "0123456789") != "" {
+		errs = append(errs, fmt.Sprintf("region: %q is not a 6-digit division code", c.Region))
+	}
+	if c.ReplicaID == "" {
+		errs = append(errs, "replica_id: required")
+	}
+	if c.DataDir == "" {
+		errs = append(errs, "data_dir: required")
+	}
+	if len(c.Anchors) == 0 {
+		errs = append(errs, "anchors: at least one credit-office admin key is required")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("invalid config: %s", strings.Join(errs, "; "))
+	}
+	c.Listen = or(c.Listen, "127.0.0.1:8443")
+	c.RaftListen = or(c.RaftListen, "127.0.0.1:9443")
+	c.RaftAdvertise = or(c.RaftAdvertise, c.RaftListen)
+	c.MaxBodyBytes = or(c.MaxBodyBytes, 8<<20)
+	c.MaxBatch = or(c.MaxBatch, 1000)
+	abs := func(p, def string) string {
+		p = or(p, def)
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(c.DataDir, p)
+	}
+	c.LogKey = abs(c.LogKey, "keys/log.key")
+	c.AccessKey = abs(c.AccessKey, "keys/access.key")
+	c.TLS = abs(c.TLS, "tls/replica")
+	c.MatchKey = abs(c.MatchKey, "keys/match.key")
+	if len(c.Peers) == 0 {
+		c.Peers = []Peer{{ID: c.ReplicaID, Raft: c.RaftAdvertise, API: "https://" + c.Listen}}
+		c.Bootstrap = true
+	}
+	found := false
+	for _, p := range c.Peers {
+		found = found || p.ID == c.ReplicaID
+	}
+	if !found {
+		return c, fmt.Errorf("invalid config: peers: replica_id %q is not in the peer list", c.ReplicaID)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// LedgerOrigin is the origin line of a member's ledger.
+func LedgerOrigin(region string) string { return "creditx." + region + "/ledger" }
+
+// AccessOrigin is the origin line of a member's personal-data access log.
+func AccessOrigin(region string) string { return "creditx." + region + "/access" }

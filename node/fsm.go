@@ -1,0 +1,325 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/hashicorp/raft"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Indexer is told of every batch of entries appended to any log, inside the
+// same bbolt transaction as the append, on every replica.
+//
+// It must be deterministic (the same inputs produce the same writes on every
+// replica) and must not block. Problems with the data itself (an entry that
+// does not decode, an unknown reference) are recorded by the indexer, never
+// returned: a returned error means storage failed, aborts the whole batch and
+// stops the replica, which then recovers by replaying its raft log.
+type Indexer interface {
+	Index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error
+}
+
+// signingLog is a log whose checkpoints this region signs.
+type signingLog struct {
+	signer   note.Signer
+	verifier note.Verifier
+}
+
+// applyResult is what the FSM returns for one raft command; the replica that
+// proposed the command receives it through the raft.ApplyFuture.
+type applyResult struct {
+	Origin     string
+	Indices    []uint64 // the index of each entry of the command, in order
+	Fresh      []bool   // false where the entry was already in the log (idempotent resubmission)
+	Size       uint64   // tree size covered by Checkpoint
+	Checkpoint []byte   // signed checkpoint covering every index in Indices
+	Err        error
+}
+
+// Bucket and key names inside ledger.db that belong to the FSM.
+// Changing these breaks existing data directories.
+const (
+	fsmBucket     = "fsm"
+	fsmAppliedKey = "applied" // uint64 BE: last raft index applied to ledger.db
+)
+
+// fsm applies raft commands to the region's ledger.db. It is persistent: the
+// raft index of the last applied command is stored in the same bbolt
+// transaction as the command's effects, so replaying raft entries at start-up
+// (raft.Config.NoSnapshotRestoreOnStart) skips what is already applied.
+type fsm struct {
+	path    string
+	opts    ledger.Options
+	logs    map[string]signingLog // origins this region signs; fixed after construction
+	indexer Indexer               // may be nil; fixed after construction
+	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
+	// goroutine, before any later entry applies); set before raft starts.
+	onRestore func() error
+	logger  *slog.Logger
+
+	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
+	store *ledger.Store // guarded by mu
+}
+
+func newFSM(path string, opts ledger.Options, logs map[string]signingLog, ix Indexer, logger *slog.Logger) (*fsm, error) {
+	s, err := ledger.Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &fsm{path: path, opts: opts, logs: logs, indexer: ix, logger: logger, store: s}, nil
+}
+
+// view runs fn with the current store under the read lock.
+func (f *fsm) view(fn func(tx *ledger.ReadTx) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.store.View(fn)
+}
+
+// appliedIndex is the last raft index whose effects are durable in ledger.db.
+func (f *fsm) appliedIndex() (uint64, error) {
+	var n uint64
+	err := f.view(func(tx *ledger.ReadTx) error {
+		if b := tx.Bucket(fsmBucket); b != nil {
+			if v := b.Get([]byte(fsmAppliedKey)); len(v) == 8 {
+				n = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (f *fsm) close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.store.Close()
+}
+
+// Apply implements raft.FSM for the (unused) non-batching path.
+func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies every command of a committed batch in ONE bbolt
+// transaction (group commit: one fsync for all of them), then signs one new
+// checkpoint per touched signing log in the same transaction. Because Ed25519
+// signatures are deterministic and the checkpoint body has no timestamp, every
+// replica stores byte-identical checkpoints.
+//
+// If the process dies before the transaction commits, nothing of the batch is
+// in ledger.db and raft replays it at start-up; if it dies after, the applied
+// index makes the replay a no-op. If bbolt itself fails (disk full, fsync
+// error), the replica cannot stay consistent with its peers, so it panics and
+// recovers from the raft log on restart.
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	err := f.store.Update(func(tx *ledger.Tx) error {
+		meta, err := tx.Bucket(fsmBucket)
+		if err != nil {
+			return err
+		}
+		var applied uint64
+		if v := meta.Get([]byte(fsmAppliedKey)); len(v) == 8 {
+			applied = binary.BigEndian.Uint64(v)
+		}
+		touched := map[string][]*applyResult{}
+		last := applied
+		for i, l := range logs {
+			if l.Index <= applied {
+				out[i] = &applyResult{Err: errReplayed}
+				continue
+			}
+			last = l.Index
+			if l.Type != raft.LogCommand {
+				continue
+			}
+			r, err := f.applyCommand(tx, l.Data)
+			if err != nil {
+				return err
+			}
+			out[i] = r
+			if r.Err == nil {
+				touched[r.Origin] = append(touched[r.Origin], r)
+			}
+		}
+		for origin, rs := range touched {
+			sl, ok := f.logs[origin]
+			if !ok {
+				continue
+			}
+			lr := tx.Log(origin)
+			size := lr.Size()
+			root, err := lr.TreeHash(size)
+			if err != nil {
+				return err
+			}
+			cp, err := ledger.SignCheckpoint(sl.signer, origin, size, root)
+			if err != nil {
+				return err
+			}
+			if err := tx.SetCheckpoint(origin, cp, sl.verifier); err != nil {
+				return err
+			}
+			for _, r := range rs {
+				r.Size, r.Checkpoint = size, cp
+			}
+		}
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], last)
+		return meta.Put([]byte(fsmAppliedKey), buf[:])
+	})
+	if err != nil {
+		f.logger.Error("ledger write failed; stopping this replica", "err", err)
+		panic(fmt.Sprintf("creditx: ledger write failed, replica must restart and replay raft: %v", err))
+	}
+	return out
+}
+
+// errReplayed answers a raft entry that was already applied before a restart.
+var errReplayed = errors.New("raft entry already applied")
+
+// applyCommand appends one command's entries, skipping entries already in the
+// log (by leaf hash) so that a resubmitted record keeps its original index.
+// A returned error is a storage failure; a bad command is reported in the
+// result.
+func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
+	c, err := decodeCommand(data)
+	if err != nil {
+		return &applyResult{Err: err}, nil
+	}
+	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries))}
+	lr := tx.Log(c.origin)
+	next := lr.Size()
+	var fresh [][]byte
+	seen := make(map[tlog.Hash]uint64, len(c.entries))
+	for i, e := range c.entries {
+		h := tlog.RecordHash(e)
+		if idx, ok := lr.LeafIndex(h); ok {
+			r.Indices[i] = idx
+			continue
+		}
+		if idx, ok := seen[h]; ok {
+			r.Indices[i] = idx
+			continue
+		}
+		seen[h] = next
+		r.Indices[i], r.Fresh[i] = next, true
+		fresh = append(fresh, e)
+		next++
+	}
+	if len(fresh) == 0 {
+		return r, nil
+	}
+	first, err := tx.Append(c.origin, fresh)
+	if err != nil {
+		if errors.Is(err, ledger.ErrEntryTooLarge) {
+			return &applyResult{Err: err}, nil
+		}
+		return nil, err
+	}
+	if first != r.Indices[firstFresh(r.Fresh)] {
+		panic(fmt.Sprintf("creditx: ledger appended at %d, FSM expected %d", first, r.Indices[firstFresh(r.Fresh)]))
+	}
+	if f.indexer != nil {
+		if err := f.indexer.Index(tx, c.origin, first, fresh); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func firstFresh(fresh []bool) int {
+	for i, b := range fresh {
+		if b {
+			return i
+		}
+	}
+	return -1
+}
+
+// Snapshot captures a consistent copy of ledger.db. The bbolt read
+// transaction is opened here, on the FSM goroutine, so it reflects exactly the
+// applied state; Persist streams it while new batches keep applying.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	s, err := f.store.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{s: s}, nil
+}
+
+type fsmSnapshot struct{ s *ledger.Snapshot }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.s.WriteTo(sink); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() { s.s.Release() }
+
+// Restore replaces ledger.db with a snapshot received from the leader (a
+// replica that fell too far behind, or whose data directory was wiped).
+//
+// The snapshot is written to ledger.db.restore and fsync'd first; if the
+// process dies before the rename, the old ledger.db is intact and raft
+// installs the snapshot again. The rename is atomic; if the process dies
+// after it, the new ledger.db carries its own applied index and raft
+// replays only what follows.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	tmp := f.path + ".restore"
+	w, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		w.Close()
+		return fmt.Errorf("receiving snapshot: %w", err)
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.store.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	s, err := ledger.Open(f.path, f.opts)
+	if err != nil {
+		return fmt.Errorf("opening restored ledger: %w", err)
+	}
+	f.store = s
+	f.logger.Info("restored ledger from snapshot")
+	if f.onRestore != nil {
+		f.mu.Unlock()
+		defer f.mu.Lock()
+		return f.onRestore()
+	}
+	return nil
+}

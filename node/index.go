@@ -1,0 +1,233 @@
+package node
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
+)
+
+// Index buckets in ledger.db, written by the FSM in the same transaction as
+// the entries they index. Changing these names or layouts breaks existing
+// data directories (bump indexVersion and rebuild instead).
+//
+//	subjects: subject key || 0x00 || origin || 0x00 || uint64 BE index  -> kind byte
+//	          (subject key = USCC, or "h1:<hex>" keyed hash of a citizen ID;
+//	           responsible persons of a listed enterprise are indexed too)
+//	refs:     origin || 0x00 || uint64 BE target index || origin || 0x00 || uint64 BE index -> kind byte
+//	          (every event that references an earlier one: notices, feedback,
+//	           objections, decisions, repairs, corrections)
+//	gov:      origin || 0x00 || uint64 BE index -> signer key id (governance records, in order)
+//	bad:      origin || 0x00 || uint64 BE index -> reason (entries that did not decode; never indexed)
+const (
+	bucketSubjects = "subjects"
+	bucketRefs     = "refs"
+	bucketGov      = "gov"
+	bucketBad      = "bad"
+)
+
+// Kind bytes stored in the index.
+const (
+	kListing byte = 1 + iota
+	kNotice
+	kFeedback
+	kObjection
+	kDecision
+	kRepair
+	kCorrection
+	kGovernance
+	kResponsible // a listing, indexed under a responsible person of the subject
+)
+
+var kindByte = map[string]byte{
+	"listing": kListing, "sanction_notice": kNotice, "feedback": kFeedback, "objection": kObjection,
+	"objection_decision": kDecision, "repair": kRepair, "correction": kCorrection, "governance": kGovernance,
+}
+
+func entryKey(origin string, index uint64) []byte {
+	k := make([]byte, 0, len(origin)+9)
+	k = append(k, origin...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, index)
+}
+
+func splitEntryKey(k []byte) (origin string, index uint64, ok bool) {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 || len(k)-i-1 != 8 {
+		return "", 0, false
+	}
+	return string(k[:i]), binary.BigEndian.Uint64(k[i+1:]), true
+}
+
+// indexer maintains the subject, reference and governance indexes, and the
+// in-memory keyring, as entries are applied.
+type indexer struct {
+	node *Node
+}
+
+// Index implements Indexer. See the Indexer contract: data problems are
+// recorded in the bad bucket, never returned.
+func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
+	if origin == ix.node.access {
+		return nil
+	}
+	subj, err := tx.Bucket(bucketSubjects)
+	if err != nil {
+		return err
+	}
+	refs, err := tx.Bucket(bucketRefs)
+	if err != nil {
+		return err
+	}
+	gov, err := tx.Bucket(bucketGov)
+	if err != nil {
+		return err
+	}
+	bad, err := tx.Bucket(bucketBad)
+	if err != nil {
+		return err
+	}
+	for i, e := range entries {
+		index := first + uint64(i)
+		ek := entryKey(origin, index)
+		s, err := schemas.ParseSigned(e)
+		if err != nil {
+			if err := bad.Put(ek, []byte(err.Error())); err != nil {
+				return err
+			}
+			continue
+		}
+		rec, err := s.Decode()
+		if err != nil {
+			if err := bad.Put(ek, []byte(err.Error())); err != nil {
+				return err
+			}
+			continue
+		}
+		kb := kindByte[rec.Kind()]
+		switch r := rec.(type) {
+		case *schemas.Listing:
+			for _, sk := range listingSubjectKeys(r) {
+				k := append(append([]byte(sk.key), 0), ek...)
+				b := kListing
+				if sk.responsible {
+					b = kResponsible
+				}
+				if err := subj.Put(k, []byte{b}); err != nil {
+					return err
+				}
+			}
+		case *schemas.Governance:
+			if err := gov.Put(ek, []byte(s.KeyID)); err != nil {
+				return err
+			}
+			if origin == ix.node.origin {
+				if err := ix.node.keyring.Load().Apply(index, r, s.KeyID); err != nil {
+					ix.node.logger.Warn("governance record not applied to keyring", "index", index, "err", err)
+				}
+			}
+		}
+		for _, ref := range recordRefs(rec) {
+			k := append(entryKey(ref.Origin, ref.Index), ek...)
+			if err := refs.Put(k, []byte{kb}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type subjectKey struct {
+	key         string
+	responsible bool
+}
+
+// listingSubjectKeys are the keys a listing is found under: the subject's
+// USCC or ID hash, and the ID hashes of its responsible persons.
+func listingSubjectKeys(l *schemas.Listing) []subjectKey {
+	var out []subjectKey
+	if l.Subject.USCC != "" {
+		out = append(out, subjectKey{key: l.Subject.USCC})
+	}
+	if l.Subject.Person != nil && l.Subject.Person.IDHash != "" {
+		out = append(out, subjectKey{key: l.Subject.Person.IDHash})
+	}
+	for _, rp := range l.Subject.ResponsiblePersons {
+		if rp.Person.IDHash != "" {
+			out = append(out, subjectKey{key: rp.Person.IDHash, responsible: true})
+		}
+	}
+	return out
+}
+
+// recordRefs lists the earlier events a record refers to.
+func recordRefs(rec schemas.Record) []schemas.Ref {
+	switch r := rec.(type) {
+	case *schemas.SanctionNotice:
+		return []schemas.Ref{r.Listing}
+	case *schemas.Feedback:
+		return []schemas.Ref{r.Notice}
+	case *schemas.Objection:
+		return []schemas.Ref{r.Target}
+	case *schemas.ObjectionDecision:
+		return []schemas.Ref{r.Objection}
+	case *schemas.Repair:
+		return []schemas.Ref{r.Listing}
+	case *schemas.Correction:
+		return []schemas.Ref{r.Target}
+	}
+	return nil
+}
+
+// rebuildKeyring replays the governance index of the region's own ledger into
+// a fresh keyring (at start-up and after a snapshot restore).
+func (n *Node) rebuildKeyring() error {
+	anchors, err := parseAnchors(n.cfg.Region, n.cfg.Anchors)
+	if err != nil {
+		return err
+	}
+	kr, err := schemas.NewKeyring(anchors)
+	if err != nil {
+		return err
+	}
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		gov := tx.Bucket(bucketGov)
+		if gov == nil {
+			return nil
+		}
+		lr := tx.Log(n.origin)
+		prefix := append([]byte(n.origin), 0)
+		c := gov.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			_, index, ok := splitEntryKey(k)
+			if !ok {
+				return fmt.Errorf("corrupt gov index key %x", k)
+			}
+			e, err := lr.Entry(index)
+			if err != nil {
+				return err
+			}
+			s, err := schemas.ParseSigned(e)
+			if err != nil {
+				return err
+			}
+			rec, err := s.Decode()
+			if err != nil {
+				return err
+			}
+			if g, ok := rec.(*schemas.Governance); ok {
+				if err := kr.Apply(index, g, string(v)); err != nil {
+					n.logger.Warn("governance record not applied to keyring", "index", index, "err", err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n.keyring.Store(kr)
+	return nil
+}

@@ -1,0 +1,251 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/sync/errgroup"
+)
+
+// Node is one replica of a region's node: raft-replicated ledger, indexes and
+// the HTTPS API. Create it with New, run it with Run, which returns after ctx
+// ends and everything is shut down.
+type Node struct {
+	cfg      Config // immutable after New
+	origin   string // LedgerOrigin(cfg.Region)
+	access   string // AccessOrigin(cfg.Region)
+	logger   *slog.Logger
+	fsm      *fsm
+	rep      *replica
+	index    *indexer
+	keyring  atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
+	validate *schemas.Validator
+	matchKey schemas.MatchKey
+	logVerifier note.Verifier
+
+	tlsCert  tls.Certificate
+	tlsCfg   *tls.Config  // server side of the HTTPS API
+	peer     *http.Client // replica-to-replica (forwarding to the leader), mutual TLS
+	apiLn    net.Listener
+	raftLn   net.Listener
+	metrics  *metrics
+	started  time.Time
+}
+
+// New opens the replica's stores and raft, and binds its listeners (so that
+// the addresses are known, e.g. for port 0 in tests), but serves nothing until
+// Run.
+func New(cfg Config) (n *Node, err error) {
+	cfg, err = cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n = &Node{cfg: cfg, origin: LedgerOrigin(cfg.Region), access: AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
+	cleanup := []func() error{}
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+
+	logSigner, logVerifier, err := loadNoteKey(cfg.LogKey, n.origin)
+	if err != nil {
+		return nil, err
+	}
+	n.logVerifier = logVerifier
+	accSigner, accVerifier, err := loadNoteKey(cfg.AccessKey, n.access)
+	if err != nil {
+		return nil, err
+	}
+	mk, err := os.ReadFile(cfg.MatchKey)
+	if err != nil {
+		return nil, fmt.Errorf("match key: %w", err)
+	}
+	if n.matchKey, err = schemas.ParseMatchKey(strings.TrimSpace(string(mk))); err != nil {
+		return nil, fmt.Errorf("match key %s: %w", cfg.MatchKey, err)
+	}
+	anchors, err := parseAnchors(cfg.Region, cfg.Anchors)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := schemas.NewKeyring(anchors)
+	if err != nil {
+		return nil, fmt.Errorf("anchors: %w", err)
+	}
+	n.keyring.Store(kr)
+	n.validate = schemas.NewValidator(nil)
+	n.metrics = newMetrics()
+
+	cert, pool, err := pki.LoadCredentials(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("replica credentials: %w", err)
+	}
+	n.tlsCert = cert
+	n.tlsCfg = pki.ServerConfig(cert, pool)
+	peerCfg, err := pki.PeerConfig(cert, pool)
+	if err != nil {
+		return nil, err
+	}
+	clientCfg := peerCfg.Clone()
+	n.peer = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: clientCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	n.index = &indexer{node: n}
+	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
+		n.origin: {signer: logSigner, verifier: logVerifier},
+		n.access: {signer: accSigner, verifier: accVerifier},
+	}, n.index, n.logger)
+	if err != nil {
+		return nil, err
+	}
+	n.fsm = f
+	f.onRestore = n.rebuildKeyring
+	cleanup = append(cleanup, f.close)
+	if err := n.rebuildKeyring(); err != nil {
+		return nil, err
+	}
+
+	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, n.apiLn.Close)
+	if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
+		return nil, err
+	}
+	cleanup = append(cleanup, n.raftLn.Close)
+	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAdvertise)
+	if err != nil {
+		return nil, fmt.Errorf("raft_advertise: %w", err)
+	}
+	sl := pki.NewTLSStreamLayer(n.raftLn, adv, peerCfg, clientCfg)
+	n.rep, err = openRaft(cfg.DataDir, cfg.ReplicaID, cfg.Raft, cfg.Peers, cfg.Bootstrap, n.fsm, sl, n.logger)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Addr is the address the HTTPS API listens on.
+func (n *Node) Addr() string { return n.apiLn.Addr().String() }
+
+// URL is the base URL of the HTTPS API.
+func (n *Node) URL() string { return "https://" + n.Addr() }
+
+// Origin is the origin line of the region's ledger.
+func (n *Node) Origin() string { return n.origin }
+
+// Metrics returns the node's Prometheus collectors.
+func (n *Node) Metrics() []prometheus.Collector { return n.metrics.collectors(n) }
+
+// Run serves the API until ctx ends, then shuts down in this order: the HTTP
+// listener (no new requests; in-flight ones finish), raft leadership (handed
+// to another replica so writes resume quickly), raft and its transport, and
+// finally ledger.db.
+func (n *Node) Run(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           n.Handler(),
+		TLSConfig:         n.tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := srv.Serve(tls.NewListener(n.apiLn, n.tlsCfg))
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	err := g.Wait()
+	if n.rep.raft.State().String() == "Leader" {
+		n.rep.raft.LeadershipTransfer().Error()
+	}
+	err = errors.Join(err, n.rep.shutdown(), n.fsm.close())
+	if ctx.Err() != nil && err == nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// WaitReady blocks until the cluster has a leader and this replica has applied
+// everything committed before it started (so its reads are current).
+func (n *Node) WaitReady(ctx context.Context) error {
+	if err := n.rep.waitLeader(ctx); err != nil {
+		return err
+	}
+	return n.rep.raft.Barrier(0).Error()
+}
+
+// IsLeader reports whether this replica currently leads the region's cluster.
+func (n *Node) IsLeader() bool {
+	_, id := n.rep.raft.LeaderWithID()
+	return string(id) == n.cfg.ReplicaID
+}
+
+func loadNoteKey(path, origin string) (note.Signer, note.Verifier, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("log key: %w", err)
+	}
+	s, err := note.NewSigner(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("log key %s: %w", path, err)
+	}
+	if s.Name() != origin {
+		return nil, nil, fmt.Errorf("log key %s is for %q, want %q", path, s.Name(), origin)
+	}
+	vb, err := os.ReadFile(strings.TrimSuffix(path, ".key") + ".vkey")
+	if err != nil {
+		return nil, nil, fmt.Errorf("log verifier key: %w", err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(vb)))
+	if err != nil {
+		return nil, nil, err
+	}
+	if v.KeyHash() != s.KeyHash() {
+		return nil, nil, fmt.Errorf("%s and its .vkey do not match", path)
+	}
+	return s, v, nil
+}
+
+func parseAnchors(region string, cs []AnchorConfig) ([]schemas.Anchor, error) {
+	var out []schemas.Anchor
+	for i, c := range cs {
+		pub, err := base64.StdEncoding.DecodeString(c.PublicKey)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("anchors[%d].public_key: not a base64 Ed25519 public key", i)
+		}
+		out = append(out, schemas.Anchor{KeyID: schemas.KeyID(pub), Public: pub, Name: c.Name, USCC: c.USCC, Region: region})
+	}
+	return out, nil
+}

@@ -1,0 +1,438 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// RecordView is one ledger entry as a caller may see it.
+type RecordView struct {
+	Origin         string          `json:"origin"`
+	Index          uint64          `json:"index"`
+	LeafHash       string          `json:"leaf_hash"`
+	Kind           string          `json:"kind"`
+	KeyID          string          `json:"key"`
+	Record         json.RawMessage `json:"record"`          // shaped for the caller's role
+	Shaped         bool            `json:"shaped"`          // true if fields were removed for this caller
+	Checkpoint     string          `json:"checkpoint"`      // covering Index
+	InclusionProof []string        `json:"inclusion_proof"` // at the checkpoint's size
+}
+
+// personalView reports whether a record carries personal data (a natural
+// person as subject or as a responsible person).
+func personalView(rec schemas.Record) bool {
+	l, ok := rec.(*schemas.Listing)
+	if !ok {
+		return false
+	}
+	return l.Subject.Person != nil || len(l.Subject.ResponsiblePersons) > 0
+}
+
+// shape returns the record JSON a caller with role may see, whether fields
+// were removed, and false if the caller may not see the record at all.
+//
+//   - public: only listings with disclosure "public" (and not suspended by a
+//     pending objection) and governance records; keyed hashes and sealed
+//     personal data removed, leaving the masked forms.
+//   - auditors, agencies and admins: every record; sealed ciphertext is never
+//     opened through this API (personal plaintext stays with the data keys).
+func shape(role pki.Role, rec schemas.Record, raw []byte, state string) (json.RawMessage, bool, bool) {
+	if role != pki.RolePublic {
+		return raw, false, true
+	}
+	switch r := rec.(type) {
+	case *schemas.Governance:
+		return raw, false, true
+	case *schemas.Listing:
+		if r.Disclosure != "public" || state == StateSuspended {
+			return nil, false, false
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, false, false
+		}
+		stripPersonal(m)
+		b, _ := json.Marshal(m)
+		return b, true, true
+	}
+	return nil, false, false
+}
+
+// stripPersonal removes id_hash and sealed from every nested object.
+func stripPersonal(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		delete(t, "id_hash")
+		delete(t, "sealed")
+		for _, c := range t {
+			stripPersonal(c)
+		}
+	case []any:
+		for _, c := range t {
+			stripPersonal(c)
+		}
+	}
+}
+
+func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
+	id := pki.IdentityFromRequest(r)
+	origin, ok := n.originForCode(r.PathValue("code"))
+	if !ok {
+		writeErr(w, errorf(http.StatusNotFound, "no ledger %q on this node", r.PathValue("code")))
+		return
+	}
+	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "index %q is not a number", r.PathValue("index")))
+		return
+	}
+	var view *RecordView
+	var rec schemas.Record
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		var err error
+		view, rec, err = n.recordView(tx, id.Role, origin, index)
+		return err
+	})
+	if err != nil {
+		writeErr(w, errorf(http.StatusNotFound, "%v", err))
+		return
+	}
+	if view == nil {
+		writeErr(w, errorf(http.StatusNotFound, "record %s/%d is not published", origin, index))
+		return
+	}
+	if personalView(rec) && id.Role != pki.RolePublic {
+		if !n.logAccessOrFail(w, r, id, fmt.Sprintf("record %s/%d", origin, index)) {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+// recordView reads entry index of origin with its proof, shaped for role.
+// It returns nil if the role may not see it.
+func (n *Node) recordView(tx *ledger.ReadTx, role pki.Role, origin string, index uint64) (*RecordView, schemas.Record, error) {
+	lr := tx.Log(origin)
+	e, err := lr.Entry(index)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec, err := s.Decode()
+	if err != nil {
+		return nil, nil, err
+	}
+	state := ""
+	if l, ok := rec.(*schemas.Listing); ok {
+		state = listingState(tx, origin, index, l, time.Now()).State
+	}
+	body, shaped, ok := shape(role, rec, s.Record, state)
+	if !ok {
+		return nil, rec, nil
+	}
+	cp, err := lr.Checkpoint()
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := ledger.OpenCheckpoint(cp, origin, n.logVerifier)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := lr.InclusionProof(index, c.Size)
+	if err != nil {
+		return nil, nil, err
+	}
+	lh := tlog.RecordHash(e)
+	return &RecordView{Origin: origin, Index: index, LeafHash: hex.EncodeToString(lh[:]), Kind: rec.Kind(), KeyID: s.KeyID,
+		Record: body, Shaped: shaped, Checkpoint: string(cp), InclusionProof: b64Hashes(p)}, rec, nil
+}
+
+func b64Hashes(p []tlog.Hash) []string {
+	out := make([]string, len(p))
+	for i, h := range p {
+		out[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return out
+}
+
+// subjectKeyFromParam turns a USCC, an "h1:" keyed hash or a citizen ID into
+// the index key; a citizen ID is hashed here and never stored or logged.
+func (n *Node) subjectKeyFromParam(s string) (key string, personal bool, err error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case schemas.IsIDHash(s):
+		return s, true, nil
+	case schemas.DetectIDKind(s) == schemas.IDKindUSCC:
+		return s, false, nil
+	case schemas.DetectIDKind(s) == schemas.IDKindCitizenID:
+		if err := schemas.CheckCitizenID(s); err != nil {
+			return "", true, err
+		}
+		return n.matchKey.HashID(s), true, nil
+	}
+	return "", false, fmt.Errorf("subject %q is neither a unified social credit code, a citizen ID nor an h1: keyed hash", s)
+}
+
+// SubjectView is every event about a subject with its derived status.
+type SubjectView struct {
+	Subject  string        `json:"subject"`
+	Status   string        `json:"status"` // "listed" or "not_listed"
+	Listings []ListingView `json:"listings"`
+}
+
+// ListingView is one listing with its current state and related events.
+type ListingView struct {
+	RecordView
+	ListingStatus
+	Events []EventRef `json:"events"`
+}
+
+func (n *Node) handleSubject(w http.ResponseWriter, r *http.Request) {
+	id := pki.IdentityFromRequest(r)
+	key, personal, err := n.subjectKeyFromParam(r.PathValue("id"))
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if personal && id.Role == pki.RolePublic {
+		writeErr(w, errorf(http.StatusForbidden, "records of natural persons are not public; authenticate with a client certificate"))
+		return
+	}
+	if personal && !n.logAccessOrFail(w, r, id, "subject "+key) {
+		return
+	}
+	sv, err := n.subjectView(id.Role, key, time.Now())
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, sv)
+}
+
+func (n *Node) subjectView(role pki.Role, key string, at time.Time) (*SubjectView, error) {
+	sv := &SubjectView{Subject: key, Status: "not_listed", Listings: []ListingView{}}
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		for _, le := range subjectListings(tx, key) {
+			lv, rec, err := n.recordView(tx, role, le.origin, le.index)
+			if err != nil {
+				return err
+			}
+			if lv == nil {
+				continue
+			}
+			st := listingState(tx, le.origin, le.index, rec.(*schemas.Listing), at)
+			if st.Restricts() {
+				sv.Status = "listed"
+			}
+			sv.Listings = append(sv.Listings, ListingView{RecordView: *lv, ListingStatus: st, Events: st.events})
+		}
+		return nil
+	})
+	return sv, err
+}
+
+type entryRef struct {
+	origin string
+	index  uint64
+	kind   byte
+}
+
+// subjectListings lists the listings indexed under key.
+func subjectListings(tx *ledger.ReadTx, key string) []entryRef {
+	b := tx.Bucket(bucketSubjects)
+	if b == nil {
+		return nil
+	}
+	var out []entryRef
+	prefix := append([]byte(key), 0)
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if o, i, ok := splitEntryKey(k[len(prefix):]); ok && len(v) == 1 {
+			out = append(out, entryRef{o, i, v[0]})
+		}
+	}
+	return out
+}
+
+// CheckResult answers "may this subject get this approval?".
+type CheckResult struct {
+	Subject  string        `json:"subject"`
+	At       time.Time     `json:"at"`
+	Result   string        `json:"result"` // "allowed" or "restricted"
+	Listings []CheckReason `json:"listings"`
+}
+
+// CheckReason is one listing that restricts the subject.
+type CheckReason struct {
+	Origin string `json:"origin"`
+	Index  uint64 `json:"index"`
+	Domain string `json:"domain"`
+	State  string `json:"state"`
+	Until  string `json:"until"`
+}
+
+func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
+	if !ok {
+		return
+	}
+	key, personal, err := n.subjectKeyFromParam(r.URL.Query().Get("subject"))
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "subject: %v", err))
+		return
+	}
+	at := time.Now().UTC()
+	if s := r.URL.Query().Get("at"); s != "" {
+		if at, err = time.Parse(time.RFC3339, s); err != nil {
+			writeErr(w, errorf(http.StatusBadRequest, "at: %q is not an RFC 3339 time", s))
+			return
+		}
+	}
+	if personal && !n.logAccessOrFail(w, r, id, "check "+key) {
+		return
+	}
+	res := CheckResult{Subject: key, At: at, Result: "allowed", Listings: []CheckReason{}}
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		for _, le := range subjectListings(tx, key) {
+			e, err := tx.Log(le.origin).Entry(le.index)
+			if err != nil {
+				return err
+			}
+			l, err := decodeListing(e)
+			if err != nil {
+				continue
+			}
+			st := listingState(tx, le.origin, le.index, l, at)
+			if st.Restricts() {
+				res.Result = "restricted"
+				res.Listings = append(res.Listings, CheckReason{Origin: le.origin, Index: le.index, Domain: l.Domain, State: st.State, Until: l.PublicityEnd.String()})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func decodeListing(e []byte) (*schemas.Listing, error) {
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := s.Decode()
+	if err != nil {
+		return nil, err
+	}
+	l, ok := rec.(*schemas.Listing)
+	if !ok {
+		return nil, fmt.Errorf("not a listing")
+	}
+	return l, nil
+}
+
+// AccessRecord is one entry of the access log: who read which personal data,
+// when and for what purpose. It is canonical JSON in the access log
+// (origin creditx.<region>/access), a Merkle log like the ledger, so an
+// auditor can verify that no entry was removed or changed.
+type AccessRecord struct {
+	At      string `json:"at"` // RFC 3339 UTC, nanoseconds
+	Role    string `json:"role"`
+	Who     string `json:"who"`  // agency USCC or replica id
+	Name    string `json:"name"` // certificate subject name
+	Serial  string `json:"cert_serial"`
+	What    string `json:"what"`    // e.g. "subject h1:...", "record creditx.330000/ledger/12"
+	Purpose string `json:"purpose"` // purpose code given by the caller
+	Nonce   string `json:"nonce"`   // makes every entry distinct
+}
+
+// logAccessOrFail records a read of personal data durably before the data is
+// sent. A caller must state a purpose (?purpose=approval|supervision|audit|
+// objection|...). It writes the error answer and returns false on failure.
+func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string) bool {
+	purpose := r.URL.Query().Get("purpose")
+	if purpose == "" || len(purpose) > 64 {
+		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code> (e.g. approval, supervision, audit), at most 64 characters"))
+		return false
+	}
+	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+		return false
+	}
+	return true
+}
+
+func (n *Node) logAccess(ctx context.Context, id pki.Identity, what, purpose string) error {
+	nonce := make([]byte, 8)
+	rand.Read(nonce)
+	rec := AccessRecord{At: time.Now().UTC().Format(time.RFC3339Nano), Role: string(id.Role), Who: id.ID, Name: id.Name,
+		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce)}
+	b, err := json.Marshal(rec) // struct field order is fixed, so this is deterministic
+	if err != nil {
+		return err
+	}
+	if _, err := n.commit(ctx, n.access, [][]byte{b}); err != nil {
+		return err
+	}
+	n.metrics.accessLogged.Inc()
+	return nil
+}
+
+// handleAccessLog lets auditors and admins read the access log with its
+// checkpoint: ?start=N&limit=M.
+func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
+	if _, ok := n.require(w, r, pki.RoleAudit, pki.RoleAdmin); !ok {
+		return
+	}
+	q := r.URL.Query()
+	start, _ := strconv.ParseUint(q.Get("start"), 10, 64)
+	limit, _ := strconv.ParseUint(q.Get("limit"), 10, 64)
+	if limit == 0 || limit > 1000 {
+		limit = 1000
+	}
+	type out struct {
+		Checkpoint string            `json:"checkpoint"`
+		Size       uint64            `json:"size"`
+		Entries    []json.RawMessage `json:"entries"`
+	}
+	var o out
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(n.access)
+		o.Size = lr.Size()
+		if cp, err := lr.Checkpoint(); err == nil {
+			o.Checkpoint = string(cp)
+		}
+		end := min(o.Size, start+limit)
+		if start >= end {
+			return nil
+		}
+		return lr.ForEach(start, end, func(i uint64, e []byte) error {
+			o.Entries = append(o.Entries, append([]byte(nil), e...))
+			return nil
+		})
+	})
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}

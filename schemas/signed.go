@@ -1,0 +1,171 @@
+package schemas
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// MaxEntrySize is the largest signed entry, in bytes (an entry in a
+// tlog-tiles entry bundle carries a 16-bit length).
+const MaxEntrySize = 65535
+
+// ErrBadSignature is returned by Verify when the signature does not verify
+// under the given key: reject the entry.
+var ErrBadSignature = errors.New("signature does not verify")
+
+const (
+	keyIDDomain  = "creditx/agency-key/v1\n"
+	recordDomain = "creditx/record/v1\n"
+)
+
+// KeyID returns the id of an agency key: the first 16 lower-case hex
+// characters of SHA-256("creditx/agency-key/v1\n" || pub).
+func KeyID(pub ed25519.PublicKey) string {
+	h := sha256.New()
+	h.Write([]byte(keyIDDomain))
+	h.Write(pub)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Signed is a parsed ledger entry: a canonical record signed by an agency key.
+type Signed struct {
+	Record json.RawMessage // canonical record bytes, as signed
+	KeyID  string          // 16 hex characters, see KeyID
+	Sig    []byte          // 64-byte Ed25519 signature
+}
+
+// Entry wire form (this is a ledger entry), byte by byte:
+//
+//	{"key":"<16 lower-case hex: key id>","record":<canonical record>,"sig":"<88 chars: std base64 of the 64-byte signature>"}
+//
+// with no whitespace: the canonical JSON encoding of the object with members
+// key, record, sig. The signature is Ed25519 over
+//
+//	"creditx/record/v1\n" || canonical record bytes
+//
+// An entry is at most MaxEntrySize bytes. Versioning: a new envelope or
+// signature scheme gets a new member set and domain prefix
+// ("creditx/record/v2\n"); parsers reject what they do not know.
+const (
+	entryPrefix  = `{"key":"`
+	entryMiddle  = `","record":`
+	entrySigPart = `,"sig":"`
+	entrySuffix  = `"}`
+	sigB64Len    = 88
+)
+
+func signedMessage(record []byte) []byte {
+	msg := make([]byte, 0, len(recordDomain)+len(record))
+	return append(append(msg, recordDomain...), record...)
+}
+
+// Sign encodes r canonically, signs it with priv and returns the entry bytes
+// (format above). It does not validate r: call Validate first.
+func Sign(r Record, priv ed25519.PrivateKey) ([]byte, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("sign: private key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+	}
+	rec, err := Encode(r)
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	sig := ed25519.Sign(priv, signedMessage(rec))
+	id := KeyID(priv.Public().(ed25519.PublicKey))
+	entry := make([]byte, 0, len(entryPrefix)+16+len(entryMiddle)+len(rec)+len(entrySigPart)+sigB64Len+len(entrySuffix))
+	entry = append(entry, entryPrefix...)
+	entry = append(entry, id...)
+	entry = append(entry, entryMiddle...)
+	entry = append(entry, rec...)
+	entry = append(entry, entrySigPart...)
+	entry = base64.StdEncoding.AppendEncode(entry, sig)
+	entry = append(entry, entrySuffix...)
+	if len(entry) > MaxEntrySize {
+		return nil, fmt.Errorf("sign: entry is %d bytes, more than the maximum %d", len(entry), MaxEntrySize)
+	}
+	return entry, nil
+}
+
+// ParseSigned parses an entry strictly: exactly the wire form above, a
+// canonical JSON object with a string "schema" as the record, at most
+// MaxEntrySize bytes. It does not check the signature (Verify) nor decode the
+// record into its type (Decode), so entries of schemas adopted later still
+// parse. Errors are *DecodeError.
+func ParseSigned(entry []byte) (*Signed, error) {
+	if len(entry) > MaxEntrySize {
+		return nil, &DecodeError{Reason: fmt.Sprintf("entry is %d bytes, more than the maximum %d", len(entry), MaxEntrySize)}
+	}
+	if !utf8.Valid(entry) {
+		return nil, &DecodeError{Reason: "invalid UTF-8"}
+	}
+	fixed := len(entryPrefix) + 16 + len(entryMiddle) + len(entrySigPart) + sigB64Len + len(entrySuffix)
+	if len(entry) < fixed+2 {
+		return nil, &DecodeError{Reason: "too short for a signed entry"}
+	}
+	rest, ok := bytes.CutPrefix(entry, []byte(entryPrefix))
+	if !ok {
+		return nil, &DecodeError{Reason: `a signed entry starts with {"key":"`}
+	}
+	id := string(rest[:16])
+	if !isLowerHex(id) {
+		return nil, &DecodeError{Field: "key", Reason: "must be 16 lower-case hex characters"}
+	}
+	rest, ok = bytes.CutPrefix(rest[16:], []byte(entryMiddle))
+	if !ok {
+		return nil, &DecodeError{Field: "key", Reason: `must be followed by ,"record":`}
+	}
+	tail := len(entrySigPart) + sigB64Len + len(entrySuffix)
+	rec, sigPart := rest[:len(rest)-tail], rest[len(rest)-tail:]
+	b64, ok := bytes.CutPrefix(sigPart, []byte(entrySigPart))
+	if !ok || !bytes.HasSuffix(b64, []byte(entrySuffix)) {
+		return nil, &DecodeError{Field: "sig", Reason: `an entry ends with ,"sig":"<88 base64 characters>"}`}
+	}
+	b64 = b64[:sigB64Len]
+	sig, err := base64.StdEncoding.Strict().DecodeString(string(b64))
+	if err != nil || len(sig) != ed25519.SignatureSize || base64.StdEncoding.EncodeToString(sig) != string(b64) {
+		return nil, &DecodeError{Field: "sig", Reason: "must be std base64 of a 64-byte Ed25519 signature"}
+	}
+	v, err := parseJSON(rec)
+	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.Field = joinPath("record", de.Field)
+		}
+		return nil, err
+	}
+	if v.kind != '{' {
+		return nil, &DecodeError{Field: "record", Reason: "must be a JSON object"}
+	}
+	if sv := v.member("schema"); sv == nil || sv.kind != '"' {
+		return nil, &DecodeError{Field: "record.schema", Reason: "required string"}
+	}
+	if !bytes.Equal(v.appendTo(nil), rec) {
+		return nil, &DecodeError{Field: "record", Reason: "not canonical JSON"}
+	}
+	return &Signed{Record: bytes.Clone(rec), KeyID: id, Sig: sig}, nil
+}
+
+// Verify checks that pub has the entry's key id and that the signature over
+// the record verifies under pub. It returns nil, an error naming the key id
+// mismatch, or an error wrapping ErrBadSignature.
+func (s *Signed) Verify(pub ed25519.PublicKey) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return fmt.Errorf("verify: public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+	}
+	if id := KeyID(pub); id != s.KeyID {
+		return fmt.Errorf("verify: entry is signed by key %s, not %s", s.KeyID, id)
+	}
+	if !ed25519.Verify(pub, signedMessage(s.Record), s.Sig) {
+		return fmt.Errorf("verify: key %s: %w", s.KeyID, ErrBadSignature)
+	}
+	return nil
+}
+
+// Decode decodes the signed record strictly (see the package-level Decode).
+func (s *Signed) Decode() (Record, error) { return Decode(s.Record) }
