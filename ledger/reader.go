@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -12,7 +13,17 @@ import (
 // current state, including appends made through the same Tx.
 type LogReader struct {
 	origin string
-	b      *logBuckets // nil if the log does not exist in this transaction
+	tx     *bbolt.Tx
+	cached *logBuckets // nil until the log exists in tx
+}
+
+// bk returns the log's buckets, or nil if the log does not exist (yet: a
+// later Append in the same Tx creates it).
+func (r *LogReader) bk() *logBuckets {
+	if r.cached == nil {
+		r.cached = openLogBuckets(r.tx, r.origin)
+	}
+	return r.cached
 }
 
 // Origin returns the log's origin.
@@ -20,10 +31,10 @@ func (r *LogReader) Origin() string { return r.origin }
 
 // Size returns the number of entries (0 for an unknown log).
 func (r *LogReader) Size() uint64 {
-	if r.b == nil {
+	if r.bk() == nil {
 		return 0
 	}
-	n, _ := r.b.size() // a malformed size fails Open; treat as empty here
+	n, _ := r.bk().size() // a malformed size fails Open; treat as empty here
 	return n
 }
 
@@ -40,15 +51,15 @@ func (r *LogReader) TreeHash(size uint64) (tlog.Hash, error) {
 	if size == 0 {
 		return tlog.TreeHash(0, nil)
 	}
-	return tlog.TreeHash(int64(size), tileHashes{r.b.tiles})
+	return tlog.TreeHash(int64(size), tileHashes{r.bk().tiles})
 }
 
 // Entry returns a copy of entry i.
 func (r *LogReader) Entry(i uint64) ([]byte, error) {
-	if r.b == nil {
+	if r.bk() == nil {
 		return nil, r.notFound("entry %d", i)
 	}
-	v := r.b.entries.Get(u64(i))
+	v := r.bk().entries.Get(u64(i))
 	if v == nil {
 		return nil, r.notFound("entry %d", i)
 	}
@@ -62,10 +73,10 @@ func (r *LogReader) ForEach(start, end uint64, fn func(i uint64, e []byte) error
 	if start >= end {
 		return nil
 	}
-	if r.b == nil {
+	if r.bk() == nil {
 		return &missingEntryError{origin: r.origin, index: start}
 	}
-	c := r.b.entries.Cursor()
+	c := r.bk().entries.Cursor()
 	want := start
 	for k, v := c.Seek(u64(start)); want < end; k, v = c.Next() {
 		if got, ok := parseU64(k); !ok || got != want {
@@ -82,10 +93,10 @@ func (r *LogReader) ForEach(start, end uint64, fn func(i uint64, e []byte) error
 // LeafIndex returns the index of the first entry with leaf hash h
 // (LeafHash(entry)), for idempotent resubmission.
 func (r *LogReader) LeafIndex(h tlog.Hash) (uint64, bool) {
-	if r.b == nil {
+	if r.bk() == nil {
 		return 0, false
 	}
-	return parseU64(r.b.leaves.Get(h[:]))
+	return parseU64(r.bk().leaves.Get(h[:]))
 }
 
 // InclusionProof proves entry index is in the tree of the given size
@@ -97,7 +108,7 @@ func (r *LogReader) InclusionProof(index, size uint64) (tlog.RecordProof, error)
 	if size > r.Size() {
 		return nil, r.notFound("inclusion proof at size %d beyond log size %d", size, r.Size())
 	}
-	return tlog.ProveRecord(int64(size), int64(index), tileHashes{r.b.tiles})
+	return tlog.ProveRecord(int64(size), int64(index), tileHashes{r.bk().tiles})
 }
 
 // ConsistencyProof proves the tree of oldSize is a prefix of the tree of
@@ -109,20 +120,20 @@ func (r *LogReader) ConsistencyProof(oldSize, newSize uint64) (tlog.TreeProof, e
 	if newSize > r.Size() {
 		return nil, r.notFound("consistency proof to size %d beyond log size %d", newSize, r.Size())
 	}
-	return tlog.ProveTree(int64(newSize), int64(oldSize), tileHashes{r.b.tiles})
+	return tlog.ProveTree(int64(newSize), int64(oldSize), tileHashes{r.bk().tiles})
 }
 
 // Checkpoint returns a copy of the latest (largest) stored signed checkpoint,
 // or ErrNoCheckpoint.
 func (r *LogReader) Checkpoint() ([]byte, error) {
-	if r.b == nil {
+	if r.bk() == nil {
 		return nil, fmt.Errorf("ledger: %s: %w", r.origin, ErrNoCheckpoint)
 	}
-	v := r.b.meta.Get([]byte(keyCheckpoint))
+	v := r.bk().meta.Get([]byte(keyCheckpoint))
 	if v == nil {
 		return nil, fmt.Errorf("ledger: %s: %w", r.origin, ErrNoCheckpoint)
 	}
-	cp := r.b.checkpoints.Get(v)
+	cp := r.bk().checkpoints.Get(v)
 	if cp == nil {
 		return nil, &CorruptError{Origin: r.origin, Reason: fmt.Sprintf("latest checkpoint %x not in history", v)}
 	}
@@ -132,10 +143,10 @@ func (r *LogReader) Checkpoint() ([]byte, error) {
 // Checkpoints calls fn for every stored checkpoint in increasing size order.
 // signed is valid only during the call.
 func (r *LogReader) Checkpoints(fn func(size uint64, signed []byte) error) error {
-	if r.b == nil {
+	if r.bk() == nil {
 		return nil
 	}
-	return r.b.checkpoints.ForEach(func(k, v []byte) error {
+	return r.bk().checkpoints.ForEach(func(k, v []byte) error {
 		size, ok := parseU64(k)
 		if !ok {
 			return &CorruptError{Origin: r.origin, Reason: fmt.Sprintf("checkpoint key %x", k)}
@@ -151,10 +162,10 @@ func (r *LogReader) Tile(level int, n uint64, width int) ([]byte, error) {
 	if err := checkTileCoords(level, n, width); err != nil {
 		return nil, err
 	}
-	if r.b == nil {
+	if r.bk() == nil {
 		return nil, r.notFound("tile %d/%d", level, n)
 	}
-	data := r.b.tiles.Get(tileKey(level, n))
+	data := r.bk().tiles.Get(tileKey(level, n))
 	if len(data) < width*tlog.HashSize {
 		return nil, r.notFound("tile %d/%d width %d (stored %d)", level, n, width, len(data)/tlog.HashSize)
 	}
@@ -169,13 +180,22 @@ func (r *LogReader) EntryBundle(n uint64, width int) ([]byte, error) {
 		return nil, err
 	}
 	start := n * TileWidth
-	var out []byte
+	entries := make([][]byte, 0, width) // bbolt memory, valid in this tx
+	total := 0
 	err := r.ForEach(start, start+uint64(width), func(_ uint64, e []byte) error {
-		out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
-		out = append(out, e...)
+		entries = append(entries, e)
+		total += 2 + len(e)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, total)
+	for _, e := range entries {
+		out = binary.BigEndian.AppendUint16(out, uint16(len(e)))
+		out = append(out, e...)
+	}
+	return out, nil
 }
 
 // ReadTile implements TileSource (same as Tile).

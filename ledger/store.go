@@ -250,12 +250,12 @@ func (tx *ReadTx) Origins() []string {
 // Log returns a reader for origin that sees this transaction's own writes.
 // For an unknown origin the reader reports size 0.
 func (tx *Tx) Log(origin string) *LogReader {
-	return &LogReader{origin: origin, b: openLogBuckets(tx.tx, origin)}
+	return &LogReader{origin: origin, tx: tx.tx}
 }
 
 // Log returns a reader for origin. For an unknown origin it reports size 0.
 func (tx *ReadTx) Log(origin string) *LogReader {
-	return &LogReader{origin: origin, b: openLogBuckets(tx.tx, origin)}
+	return &LogReader{origin: origin, tx: tx.tx}
 }
 
 // logBuckets are one log's sub-buckets within one transaction.

@@ -60,8 +60,12 @@ func TestUpdateAtomicAcrossLogsAndBuckets(t *testing.T) {
 	s := openTest(t)
 	boom := errors.New("boom")
 	err := s.Update(func(tx *Tx) error {
+		early := tx.Log("creditx.310000/ledger") // obtained before the log exists
 		if _, err := tx.Append("creditx.310000/ledger", [][]byte{[]byte("a")}); err != nil {
 			return err
+		}
+		if early.Size() != 1 {
+			t.Errorf("reader obtained before the first Append sees size %d, want 1", early.Size())
 		}
 		if _, err := tx.Append("creditx.320000/ledger", [][]byte{[]byte("b")}); err != nil {
 			return err

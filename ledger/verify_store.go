@@ -45,15 +45,15 @@ func VerifyStore(ctx context.Context, s *Store, origin string, v note.Verifier,
 	)
 	err := s.View(func(tx *ReadTx) error {
 		r := tx.Log(origin)
-		if r.b == nil {
+		if r.bk() == nil {
 			return fail(-1, ErrNotFound, "log not found")
 		}
 		var err error
-		if size, err = r.b.size(); err != nil {
+		if size, err = r.bk().size(); err != nil {
 			return fail(-1, err, "meta size")
 		}
-		edge = bytes.Clone(r.b.meta.Get([]byte(keyRange)))
-		latest = bytes.Clone(r.b.meta.Get([]byte(keyCheckpoint)))
+		edge = bytes.Clone(r.bk().meta.Get([]byte(keyRange)))
+		latest = bytes.Clone(r.bk().meta.Get([]byte(keyCheckpoint)))
 		return r.Checkpoints(func(sz uint64, signed []byte) error {
 			history = append(history, stored{sz, bytes.Clone(signed)})
 			return nil
@@ -117,11 +117,11 @@ func VerifyStore(ctx context.Context, s *Store, origin string, v note.Verifier,
 // verifyStoredShape checks that no entry lies beyond size and that the tiles
 // bucket holds exactly the tiles a tree of size has, each with its width.
 func verifyStoredShape(r *LogReader, size uint64, fail func(int64, error, string, ...any) error) error {
-	if k, _ := r.b.entries.Cursor().Seek(u64(size)); k != nil {
+	if k, _ := r.bk().entries.Cursor().Seek(u64(size)); k != nil {
 		i, _ := parseU64(k)
 		return fail(int64(i), nil, "entry %d beyond tree size %d", i, size)
 	}
-	return r.b.tiles.ForEach(func(k, v []byte) error {
+	return r.bk().tiles.ForEach(func(k, v []byte) error {
 		if len(k) != 9 || k[0] > 63 {
 			return fail(-1, nil, "malformed tile key %x", k)
 		}
@@ -154,7 +154,7 @@ func verifyLeafIndex(ctx context.Context, s *Store, origin string, size uint64, 
 		}
 		err := s.View(func(tx *ReadTx) error {
 			r := tx.Log(origin)
-			tile := r.b.tiles.Get(tileKey(0, n))
+			tile := r.bk().tiles.Get(tileKey(0, n))
 			for k := 0; k < len(tile)/tlog.HashSize; k++ {
 				i := n*TileWidth + uint64(k)
 				var h tlog.Hash
@@ -168,7 +168,7 @@ func verifyLeafIndex(ctx context.Context, s *Store, origin string, size uint64, 
 				case j == i:
 					distinct++
 				default:
-					if hj, err := (tileHashes{r.b.tiles}).leaf(j); err != nil || hj != h {
+					if hj, err := (tileHashes{r.bk().tiles}).leaf(j); err != nil || hj != h {
 						return fail(int64(i), err, "entry %d: leaf index names entry %d with another hash", i, j)
 					}
 				}
@@ -180,7 +180,7 @@ func verifyLeafIndex(ctx context.Context, s *Store, origin string, size uint64, 
 		}
 	}
 	return s.View(func(tx *ReadTx) error {
-		if got := tx.Log(origin).b.leaves.Stats().KeyN; got != distinct {
+		if got := tx.Log(origin).bk().leaves.Stats().KeyN; got != distinct {
 			return fail(-1, nil, "leaf index has %d keys, want %d distinct leaf hashes", got, distinct)
 		}
 		return nil

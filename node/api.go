@@ -44,6 +44,7 @@ func (n *Node) Handler() http.Handler {
 			metricsHandler.ServeHTTP(w, r)
 		}
 	})
+	mux.HandleFunc("GET /v1/status", n.handleStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
@@ -424,4 +425,25 @@ func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
 	w.Write(data)
+}
+
+// Status is the public summary of a replica, GET /v1/status.
+type Status struct {
+	Region   string `json:"region"`
+	Origin   string `json:"origin"`
+	Replica  string `json:"replica"`
+	Leader   string `json:"leader"` // replica id of the current raft leader, "" if none
+	IsLeader bool   `json:"is_leader"`
+	Size     uint64 `json:"size"`    // entries in the region's ledger on this replica
+	Applied  uint64 `json:"applied"` // last raft index applied here
+	Uptime   string `json:"uptime"`
+}
+
+func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
+	_, leader := n.rep.raft.LeaderWithID()
+	st := Status{Region: n.cfg.Region, Origin: n.origin, Replica: n.cfg.ReplicaID, Leader: string(leader),
+		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
+	n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
+	st.Applied, _ = n.fsm.appliedIndex()
+	writeJSON(w, http.StatusOK, st)
 }

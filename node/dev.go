@@ -45,68 +45,113 @@ func DevUSCC(region, body string) string {
 	return code
 }
 
-// PrepareDev makes dir a ready-to-run single-replica development node for
-// region, unless dir/node.yaml already exists, and returns its config. It
-// generates the region CA, the replica's certificate for listen's host, the
-// ledger and access-log keys, a consortium matching key, and credentials for
-// the sample agencies under dir/agencies/ (admin, publisher, executor, auditor).
-// Nothing here is fit for production: keys are on the same disk as the data.
-func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
-	cfgPath := filepath.Join(dir, "node.yaml")
-	if _, err := os.Stat(cfgPath); err == nil {
-		c, err := LoadConfig(cfgPath)
-		if err != nil {
-			return nil, err
-		}
-		c.DataDir = dir
-		return c, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	for _, d := range []string{"keys", "tls", "agencies"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
-			return nil, err
-		}
-	}
+// ReplicaSpec describes one replica for PrepareRegion.
+type ReplicaSpec struct {
+	ID    string   // replica id, e.g. "zj-1"
+	API   string   // host:port of its HTTPS API
+	Raft  string   // host:port of its raft transport
+	Hosts []string // extra DNS names / IPs for its certificate
+}
+
+// PrepareRegion runs a region's key ceremony into dir, for a development or
+// test deployment where one operator holds everything:
+//
+//	dir/ca/                    the region CA (ca.crt, ca.key)
+//	dir/agencies/<name>/       sample agency credentials (admin, publisher, executor, auditor)
+//	dir/<replica id>/          one data directory per replica: node.yaml, keys/, tls/replica/
+//
+// Every replica gets the same ledger and access-log keys (any replica may
+// lead and sign) and the same consortium matching key. In production the CA
+// key and the admin signing key stay offline; see deploy/README.md.
+func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error) {
+	keys := map[string][]byte{}
 	for _, k := range []struct{ file, origin string }{{"log", LedgerOrigin(region)}, {"access", AccessOrigin(region)}} {
 		skey, vkey, err := ledger.GenerateKey(k.origin, rand.Reader)
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, "keys", k.file+".key"), []byte(skey+"\n"), 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "keys", k.file+".vkey"), []byte(vkey+"\n"), 0o644); err != nil {
-			return nil, err
-		}
+		keys[k.file+".key"], keys[k.file+".vkey"] = []byte(skey+"\n"), []byte(vkey+"\n")
 	}
 	var mk schemas.MatchKey
 	rand.Read(mk[:])
-	if err := os.WriteFile(filepath.Join(dir, "keys", "match.key"), []byte(mk.String()+"\n"), 0o600); err != nil {
-		return nil, err
-	}
-	ca, err := pki.NewCA(region, "creditx dev region CA "+region, time.Now(), 10*365*24*time.Hour)
+	keys["match.key"] = []byte(mk.String() + "\n")
+	ca, err := pki.NewCA(region, "creditx region CA "+region, time.Now(), 10*365*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
-	if err := ca.Save(filepath.Join(dir, "tls", "ca")); err != nil {
+	if err := ca.Save(filepath.Join(dir, "ca")); err != nil {
 		return nil, err
 	}
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen %q: %w", listen, err)
-	}
-	hosts := []string{host, "localhost", "127.0.0.1"}
-	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleReplica, Region: region, Kind: pki.KindReplica, ID: "dev-1", Name: "dev replica 1"}, hosts, 5*365*24*time.Hour)
+	anchors, err := issueAgencies(ca, filepath.Join(dir, "agencies"), region, mk)
 	if err != nil {
 		return nil, err
 	}
-	if err := pki.WriteCredentials(filepath.Join(dir, "tls", "replica"), certPEM, keyPEM, ca.CertPEM()); err != nil {
-		return nil, err
+	var peers []Peer
+	for _, r := range replicas {
+		peers = append(peers, Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
 	}
-	cfg := &Config{Region: region, Name: "dev " + region, ReplicaID: "dev-1", DataDir: dir, Listen: listen, RaftListen: raftListen, Bootstrap: true}
+	var cfgs []*Config
+	for _, r := range replicas {
+		rdir := filepath.Join(dir, r.ID)
+		if len(replicas) == 1 {
+			rdir = dir
+		}
+		if err := os.MkdirAll(filepath.Join(rdir, "keys"), 0o700); err != nil {
+			return nil, err
+		}
+		for name, b := range keys {
+			mode := os.FileMode(0o600)
+			if filepath.Ext(name) == ".vkey" {
+				mode = 0o644
+			}
+			if err := os.WriteFile(filepath.Join(rdir, "keys", name), b, mode); err != nil {
+				return nil, err
+			}
+		}
+		hosts := append([]string{"localhost", "127.0.0.1"}, r.Hosts...)
+		for _, a := range []string{r.API, r.Raft} {
+			if h, _, err := net.SplitHostPort(a); err == nil && h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleReplica, Region: region, Kind: pki.KindReplica, ID: r.ID, Name: "replica " + r.ID}, dedupe(hosts), 5*365*24*time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		if err := pki.WriteCredentials(filepath.Join(rdir, "tls", "replica"), certPEM, keyPEM, ca.CertPEM()); err != nil {
+			return nil, err
+		}
+		cfg := &Config{Region: region, Name: "region " + region, ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
+			Peers: peers, Bootstrap: true, Anchors: anchors}
+		if len(replicas) == 1 {
+			cfg.Peers = nil
+		}
+		if err := WriteConfig(filepath.Join(rdir, "node.yaml"), cfg); err != nil {
+			return nil, err
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	return cfgs, nil
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// issueAgencies writes the sample agencies' credentials under dir and
+// returns the admin's signing key as the trust anchor.
+func issueAgencies(ca *pki.CA, dir, region string, mk schemas.MatchKey) ([]AnchorConfig, error) {
+	var anchors []AnchorConfig
 	for _, a := range devAgencies {
-		adir := filepath.Join(dir, "agencies", a.Dir)
+		adir := filepath.Join(dir, a.Dir)
 		uscc := DevUSCC(region, a.Body)
 		certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: a.Role, Region: region, Kind: pki.KindAgency, ID: uscc, Name: a.Name, Domains: a.Domains}, nil, 5*365*24*time.Hour)
 		if err != nil {
@@ -131,50 +176,77 @@ func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
 			return nil, err
 		}
 		if a.Role == pki.RoleAdmin {
-			cfg.Anchors = append(cfg.Anchors, AnchorConfig{Name: a.Name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
+			anchors = append(anchors, AnchorConfig{Name: a.Name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
 		}
 	}
-	if err := WriteConfig(cfgPath, cfg); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return anchors, nil
 }
 
-// SeedDev registers the sample agencies' signing keys through governance
-// records signed by the dev admin key, if the ledger is still empty. It is
-// what a credit office does by hand (creditx submit) in production.
-func (n *Node) SeedDev(ctx context.Context) error {
+// PrepareDev makes dir a ready-to-run single-replica development node for
+// region, unless dir/node.yaml already exists, and returns its config:
+// PrepareRegion with one replica whose data directory is dir itself.
+// Nothing here is fit for production: keys are on the same disk as the data.
+func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
+	cfgPath := filepath.Join(dir, "node.yaml")
+	if _, err := os.Stat(cfgPath); err == nil {
+		c, err := LoadConfig(cfgPath)
+		if err != nil {
+			return nil, err
+		}
+		c.DataDir = dir
+		return c, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	cfgs, err := PrepareRegion(dir, region, []ReplicaSpec{{ID: "dev-1", API: listen, Raft: raftListen}})
+	if err != nil {
+		return nil, err
+	}
+	return cfgs[0], nil
+}
+
+// RegistrationRecord is the governance record, signed by admin, that
+// registers agency's signing key with the roles and domains of its
+// certificate.
+func RegistrationRecord(region string, admin, agency *Credentials) ([]byte, error) {
+	if agency.SignKey == nil {
+		return nil, fmt.Errorf("%s has no signing key", agency.Dir)
+	}
+	pub := agency.SignKey.Public().(ed25519.PublicKey)
+	g := &schemas.Governance{
+		Header: schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
+		Action: schemas.ActionAgencyKeyRegister,
+		AgencyKeyRegister: &schemas.AgencyKeyRegister{
+			Agency:    schemas.GovAgency{Name: agency.Identity.Name, USCC: agency.Identity.ID, Region: region},
+			KeyID:     schemas.KeyID(pub),
+			PublicKey: base64.StdEncoding.EncodeToString(pub),
+			Roles:     []string{string(agency.Identity.Role)},
+			Domains:   agency.Identity.Domains,
+		},
+	}
+	return admin.Sign(g)
+}
+
+// SeedDev registers the sample agencies' signing keys (publisher, executor)
+// through governance records signed by the dev admin key, if the ledger is
+// still empty. In production a credit office does this with creditx submit.
+func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
 	var size uint64
 	n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil })
 	if size > 0 {
 		return nil
 	}
-	admin, err := LoadCredentials(filepath.Join(n.cfg.DataDir, "agencies", "admin"))
+	admin, err := LoadCredentials(filepath.Join(agenciesDir, "admin"))
 	if err != nil {
 		return err
 	}
 	var entries [][]byte
-	for _, a := range devAgencies {
-		if a.Role != pki.RolePublish && a.Role != pki.RoleExecute {
-			continue
-		}
-		c, err := LoadCredentials(filepath.Join(n.cfg.DataDir, "agencies", a.Dir))
+	for _, name := range []string{"publisher", "executor"} {
+		c, err := LoadCredentials(filepath.Join(agenciesDir, name))
 		if err != nil {
 			return err
 		}
-		pub := c.SignKey.Public().(ed25519.PublicKey)
-		g := &schemas.Governance{
-			Header: schemas.Header{Region: n.cfg.Region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
-			Action: schemas.ActionAgencyKeyRegister,
-			AgencyKeyRegister: &schemas.AgencyKeyRegister{
-				Agency:    schemas.GovAgency{Name: a.Name, USCC: c.Identity.ID, Region: n.cfg.Region},
-				KeyID:     schemas.KeyID(pub),
-				PublicKey: base64.StdEncoding.EncodeToString(pub),
-				Roles:     []string{string(a.Role)},
-				Domains:   a.Domains,
-			},
-		}
-		e, err := admin.Sign(g)
+		e, err := RegistrationRecord(n.cfg.Region, admin, c)
 		if err != nil {
 			return err
 		}

@@ -28,25 +28,25 @@ import (
 // the HTTPS API. Create it with New, run it with Run, which returns after ctx
 // ends and everything is shut down.
 type Node struct {
-	cfg      Config // immutable after New
-	origin   string // LedgerOrigin(cfg.Region)
-	access   string // AccessOrigin(cfg.Region)
-	logger   *slog.Logger
-	fsm      *fsm
-	rep      *replica
-	index    *indexer
-	keyring  atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
-	validate *schemas.Validator
-	matchKey schemas.MatchKey
+	cfg         Config // immutable after New
+	origin      string // LedgerOrigin(cfg.Region)
+	access      string // AccessOrigin(cfg.Region)
+	logger      *slog.Logger
+	fsm         *fsm
+	rep         *replica
+	index       *indexer
+	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
+	validate    *schemas.Validator
+	matchKey    schemas.MatchKey
 	logVerifier note.Verifier
 
-	tlsCert  tls.Certificate
-	tlsCfg   *tls.Config  // server side of the HTTPS API
-	peer     *http.Client // replica-to-replica (forwarding to the leader), mutual TLS
-	apiLn    net.Listener
-	raftLn   net.Listener
-	metrics  *metrics
-	started  time.Time
+	tlsCert tls.Certificate
+	tlsCfg  *tls.Config  // server side of the HTTPS API
+	peer    *http.Client // replica-to-replica (forwarding to the leader), mutual TLS
+	apiLn   net.Listener
+	raftLn  net.Listener
+	metrics *metrics
+	started time.Time
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that
@@ -105,8 +105,10 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	clientCfg := peerCfg.Clone()
-	n.peer = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: clientCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+	// Forwarding to the leader's HTTPS API: the replica's certificate proves
+	// the role; the leader's certificate is checked against the region CA.
+	fwdCfg := pki.ClientConfig(cert, pool, "")
+	n.peer = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: fwdCfg, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
@@ -138,7 +140,15 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft_advertise: %w", err)
 	}
-	sl := pki.NewTLSStreamLayer(n.raftLn, adv, peerCfg, clientCfg)
+	if adv.Port == 0 {
+		// port 0 (tests): advertise the port actually bound; only meaningful
+		// for a single replica, whose peer list is itself.
+		adv = n.raftLn.Addr().(*net.TCPAddr)
+		if len(cfg.Peers) == 1 {
+			cfg.Peers[0].Raft, cfg.Peers[0].API = adv.String(), "https://"+n.apiLn.Addr().String()
+		}
+	}
+	sl := pki.NewTLSStreamLayer(n.raftLn, adv, peerCfg, peerCfg)
 	n.rep, err = openRaft(cfg.DataDir, cfg.ReplicaID, cfg.Raft, cfg.Peers, cfg.Bootstrap, n.fsm, sl, n.logger)
 	if err != nil {
 		return nil, err

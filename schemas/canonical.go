@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // MaxRecordSize is the largest canonical record, in bytes.
@@ -119,11 +118,16 @@ func Encode(r Record) ([]byte, error) {
 // canonical encoding of the record it denotes. Errors are *DecodeError.
 // Decode does not check field values: call Validate for that.
 func Decode(b []byte) (Record, error) {
+	if len(b) <= MaxRecordSize {
+		if r := decodeFast(b); r != nil {
+			return r, nil
+		}
+	}
+	// Slow path: find out exactly what is wrong.
 	r, v, err := decodeLenient(b)
 	if err != nil {
 		return nil, err
 	}
-	// The tree is canonical iff its emission equals the input.
 	if canon := v.appendTo(nil); !bytes.Equal(canon, b) {
 		return nil, &DecodeError{Reason: "not canonical JSON (" + firstDiff(b, canon) + ")"}
 	}
@@ -135,6 +139,41 @@ func Decode(b []byte) (Record, error) {
 		return nil, &DecodeError{Reason: "not canonical: empty values must be omitted and required forms used (" + firstDiff(b, re) + ")"}
 	}
 	return r, nil
+}
+
+// decodeFast returns the record b encodes if b is exactly its canonical
+// encoding, or nil. It is sound because Encode's output is canonical by
+// construction: if Encode(r) == b then b passes every check of Decode
+// (duplicate keys, unknown or case-folded fields, invalid UTF-8 and floats
+// all make the re-encoding differ). The schema id is guessed from the first
+// and last top-level-looking "schema" member; a wrong guess only fails.
+func decodeFast(b []byte) Record {
+	const key = `"schema":"`
+	first, last := bytes.Index(b, []byte(key)), bytes.LastIndex(b, []byte(key))
+	if first < 0 {
+		return nil
+	}
+	for _, at := range []int{first, last} {
+		rest := b[at+len(key):]
+		end := bytes.IndexByte(rest, '"')
+		if end < 0 {
+			return nil
+		}
+		r := newRecord(string(rest[:end]))
+		if r == nil {
+			continue
+		}
+		if json.Unmarshal(b, r) != nil {
+			continue
+		}
+		if re, err := Encode(r); err == nil && bytes.Equal(re, b) {
+			return r
+		}
+		if first == last {
+			break
+		}
+	}
+	return nil
 }
 
 // Canonicalize accepts any JSON encoding of a known record (whitespace, any
@@ -184,7 +223,12 @@ func decodeLenient(b []byte) (Record, *jvalue, error) {
 	dec := json.NewDecoder(bytes.NewReader(body.appendTo(nil)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(r); err != nil {
-		return nil, nil, jsonDecodeError(err)
+		de := jsonDecodeError(err)
+		var fe *formatError
+		if errors.As(err, &fe) {
+			de.Field = findString(v, fe.value, "")
+		}
+		return nil, nil, de
 	}
 	return r, v, nil
 }
@@ -204,216 +248,33 @@ func jsonDecodeError(err error) *DecodeError {
 	return &DecodeError{Reason: msg, Err: err}
 }
 
+// findString returns the path of the first string value equal to s in v.
+func findString(v *jvalue, s, path string) string {
+	switch v.kind {
+	case '"':
+		if v.str == s {
+			return path
+		}
+	case '{':
+		for _, m := range v.obj {
+			if p := findString(m.val, s, joinPath(path, m.key)); p != "" {
+				return p
+			}
+		}
+	case '[':
+		for i, e := range v.arr {
+			if p := findString(e, s, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
 func firstDiff(a, b []byte) string {
 	n := 0
 	for n < len(a) && n < len(b) && a[n] == b[n] {
 		n++
 	}
 	return fmt.Sprintf("first difference at byte %d", n)
-}
-
-// jvalue is a parsed JSON value that keeps members in input order and
-// numbers as text, so canonicality can be checked exactly.
-type jvalue struct {
-	kind byte // '{', '[', '"', '0' (number), 't', 'f', 'n'
-	str  string
-	arr  []*jvalue
-	obj  []member
-}
-
-type member struct {
-	key string
-	val *jvalue
-}
-
-func (v *jvalue) member(key string) *jvalue {
-	for _, m := range v.obj {
-		if m.key == key {
-			return m.val
-		}
-	}
-	return nil
-}
-
-const maxDepth = 32
-
-// parseJSON parses exactly one JSON value (surrounding whitespace allowed)
-// and sorts object members, rejecting duplicates, floats and invalid UTF-8.
-func parseJSON(b []byte) (*jvalue, error) {
-	if !utf8.Valid(b) {
-		return nil, &DecodeError{Reason: "invalid UTF-8"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	v, err := parseValue(dec, "", 0)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, &DecodeError{Reason: "trailing data after the record"}
-	}
-	return v, nil
-}
-
-func parseValue(dec *json.Decoder, path string, depth int) (*jvalue, error) {
-	if depth > maxDepth {
-		return nil, &DecodeError{Field: path, Reason: fmt.Sprintf("nested deeper than %d levels", maxDepth)}
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, &DecodeError{Field: path, Reason: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: "), Err: err}
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			v := &jvalue{kind: '{'}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, &DecodeError{Field: path, Reason: "invalid JSON: " + err.Error(), Err: err}
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return nil, &DecodeError{Field: path, Reason: "invalid JSON object key"}
-				}
-				mv, err := parseValue(dec, joinPath(path, key), depth+1)
-				if err != nil {
-					return nil, err
-				}
-				v.obj = append(v.obj, member{key, mv})
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, &DecodeError{Field: path, Reason: "invalid JSON: " + err.Error(), Err: err}
-			}
-			slices.SortStableFunc(v.obj, func(a, b member) int { return strings.Compare(a.key, b.key) })
-			for i := 1; i < len(v.obj); i++ {
-				if v.obj[i].key == v.obj[i-1].key {
-					return nil, &DecodeError{Field: joinPath(path, v.obj[i].key), Reason: "duplicate key"}
-				}
-			}
-			return v, nil
-		case '[':
-			v := &jvalue{kind: '['}
-			for i := 0; dec.More(); i++ {
-				ev, err := parseValue(dec, fmt.Sprintf("%s[%d]", path, i), depth+1)
-				if err != nil {
-					return nil, err
-				}
-				v.arr = append(v.arr, ev)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, &DecodeError{Field: path, Reason: "invalid JSON: " + err.Error(), Err: err}
-			}
-			return v, nil
-		}
-	case string:
-		return &jvalue{kind: '"', str: t}, nil
-	case json.Number:
-		if !isCanonicalInt(string(t)) {
-			return nil, &DecodeError{Field: path, Reason: fmt.Sprintf("number %s is not an integer in canonical form (no fraction, exponent or leading zeros)", t)}
-		}
-		return &jvalue{kind: '0', str: string(t)}, nil
-	case bool:
-		if t {
-			return &jvalue{kind: 't'}, nil
-		}
-		return &jvalue{kind: 'f'}, nil
-	case nil:
-		return &jvalue{kind: 'n'}, nil
-	}
-	return nil, &DecodeError{Field: path, Reason: "invalid JSON"}
-}
-
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func isCanonicalInt(s string) bool {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	if s == "" || s[0] == '0' && (len(s) > 1 || neg) {
-		return false
-	}
-	return allDigits(s)
-}
-
-// appendTo appends the canonical encoding of v (members already sorted).
-func (v *jvalue) appendTo(b []byte) []byte {
-	switch v.kind {
-	case '{':
-		b = append(b, '{')
-		for i, m := range v.obj {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, m.key)
-			b = append(b, ':')
-			b = m.val.appendTo(b)
-		}
-		return append(b, '}')
-	case '[':
-		b = append(b, '[')
-		for i, e := range v.arr {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = e.appendTo(b)
-		}
-		return append(b, ']')
-	case '"':
-		return appendString(b, v.str)
-	case '0':
-		return append(b, v.str...)
-	case 't':
-		return append(b, "true"...)
-	case 'f':
-		return append(b, "false"...)
-	default:
-		return append(b, "null"...)
-	}
-}
-
-// appendString escapes s as encoding/json does with SetEscapeHTML(false).
-func appendString(b []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hexd[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }

@@ -30,10 +30,6 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil || !bytes.Equal(b, b2) {
 				t.Errorf("Encode not deterministic: %s vs %s (%v)", b, b2, err)
 			}
-			if !bytes.HasPrefix(b, []byte(`{"`)) || bytes.ContainsAny(b, "\n ") && !bytes.Contains(b, []byte(`" `)) {
-				// whitespace only inside strings in these samples
-				t.Logf("%s", b)
-			}
 		})
 	}
 }
@@ -139,8 +135,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"empty value present", strings.Replace(s, `"case_ref":"CG-2026-001"`, `"case_ref":""`, 1), "", "empty values must be omitted"},
 		{"escaped ascii", strings.Replace(s, `"applied"`, `"\u0061pplied"`, 1), "", "not canonical"},
 		{"html escape", strings.Replace(s, `CG-2026-001`, `CG\u003c`, 1), "", "not canonical"},
-		{"time offset", strings.Replace(s, `2026-03-05T09:30:00Z`, `2026-03-05T17:30:00+08:00`, 1), "", "want RFC 3339 UTC"},
-		{"time fraction", strings.Replace(s, `2026-03-05T09:30:00Z`, `2026-03-05T09:30:00.5Z`, 1), "", "want RFC 3339 UTC"},
+		{"time offset", strings.Replace(s, `2026-03-05T09:30:00Z`, `2026-03-05T17:30:00+08:00`, 1), "acted_at", "want RFC 3339 UTC"},
+		{"time fraction", strings.Replace(s, `2026-03-05T09:30:00Z`, `2026-03-05T09:30:00.5Z`, 1), "acted_at", "want RFC 3339 UTC"},
 		{"time lower z", strings.Replace(s, `2026-03-05T09:30:00Z`, `2026-03-05t09:30:00z`, 1), "", "want RFC 3339 UTC"},
 		{"time not string", strings.Replace(s, `"2026-03-05T09:30:00Z"`, `1772703000`, 1), "", "must be a string"},
 		{"too big", `{"schema":"feedback/v1","reason":"` + strings.Repeat("a", MaxRecordSize) + `"}`, "", "more than the maximum"},

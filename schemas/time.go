@@ -27,11 +27,19 @@ func NewTime(t time.Time) Time { return Time{t.UTC().Truncate(time.Second)} }
 // NewDate returns the date y-m-d.
 func NewDate(y int, m time.Month, d int) Date { return Date{time.Date(y, m, d, 0, 0, 0, 0, time.UTC)} }
 
+// formatError reports a time or date string in the wrong form.
+type formatError struct {
+	value string
+	msg   string
+}
+
+func (e *formatError) Error() string { return e.msg }
+
 // ParseTime parses the record form of a Time.
 func ParseTime(s string) (Time, error) {
 	t, err := time.Parse(timeLayout, s)
 	if err != nil || t.Format(timeLayout) != s {
-		return Time{}, fmt.Errorf("time %q: want RFC 3339 UTC with seconds and Z, like 2026-03-01T08:00:00Z", s)
+		return Time{}, &formatError{s, fmt.Sprintf("time %q: want RFC 3339 UTC with seconds and Z, like 2026-03-01T08:00:00Z", s)}
 	}
 	return Time{t}, nil
 }
@@ -40,7 +48,7 @@ func ParseTime(s string) (Time, error) {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
 	if err != nil || t.Format(dateLayout) != s {
-		return Date{}, fmt.Errorf("date %q: want a calendar date like 2026-03-01", s)
+		return Date{}, &formatError{s, fmt.Sprintf("date %q: want a calendar date like 2026-03-01", s)}
 	}
 	return Date{t}, nil
 }

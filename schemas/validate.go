@@ -61,10 +61,10 @@ func (ve ValidationErrors) Error() string {
 // Validator checks records against their schema and cross-field rules. It
 // is safe for concurrent use; build one with NewValidator and reuse it.
 type Validator struct {
-	v        *validator.Validate // immutable after NewValidator
-	allow    USCCAllowList       // private copy
-	domains  []string            // private copy
-	accepted []string            // private copy
+	v        *validator.Validate            // immutable after NewValidator
+	allow    USCCAllowList                  // private copy
+	domains  []string                       // private copy
+	accepted []string                       // private copy
 	msgs     map[string]func(string) string // custom tag -> message; read-only
 }
 

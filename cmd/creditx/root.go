@@ -24,6 +24,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newSignCmd(),
 		newSampleCmd(),
 		newBenchCmd(),
+		newKeysCmd(),
 	)
 	return root
 }

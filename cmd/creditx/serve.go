@@ -77,7 +77,7 @@ func runNode(ctx context.Context, out io.Writer, cfg node.Config, dev bool) erro
 			return nil // shutting down before ready
 		}
 		if dev {
-			if err := n.SeedDev(gctx); err != nil {
+			if err := n.SeedDev(gctx, filepath.Join(cfg.DataDir, "agencies")); err != nil {
 				return fmt.Errorf("registering sample agency keys: %w", err)
 			}
 			printDevHelp(out, n, cfg.DataDir)

@@ -75,9 +75,14 @@ func caNoConstraint(t *testing.T, region string) *CA {
 
 // crossIssue has ca sign a leaf for id even if id is of another region.
 func crossIssue(t *testing.T, ca *CA, id Identity) tls.Certificate {
+	return signRaw(t, ca, id.Region, id.URI().String())
+}
+
+// signRaw has ca sign a leaf with O "creditx <region>" and the given URI SAN.
+func signRaw(t *testing.T, ca *CA, region, uri string) tls.Certificate {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	u, _ := url.Parse(id.URI().String())
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "x", Organization: []string{Organization(id.Region)}},
+	u, _ := url.Parse(uri)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "x", Organization: []string{Organization(region)}},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), URIs: []*url.URL{u},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
@@ -151,6 +156,7 @@ func TestServerConfig(t *testing.T) {
 		{"foreign region via name constraint", ptr(crossIssue(t, js, member("330000"))), fmt.Sprintf("invalid %d", x509.CANotAuthorizedForThisName)},
 		{"foreign region", ptr(crossIssue(t, loose, member("330000"))), "refused: issued by the CA of region 320000"},
 		{"revoked", &revokedAgency, "refused: certificate serial is revoked"},
+		{"no valid identity", ptr(signRaw(t, zj, "330000", "creditx://330000/agency/91330100MA27XL5D3K?role=superuser")), "other: pki: identity role"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,5 +315,36 @@ func TestServerConfigHTTP(t *testing.T) {
 		Domains: []string{"environment"}, Serial: serial(pub)}
 	if !reflect.DeepEqual(id, want) {
 		t.Fatalf("identity %+v, want %+v", id, want)
+	}
+}
+
+func BenchmarkIdentityFromCert(b *testing.B) {
+	ca := newTestCA(b, "330000")
+	c := issue(b, ca, agency("330000", RolePublish, "environment", "tourism"))
+	for b.Loop() {
+		if _, err := IdentityFromCert(c.Leaf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPeerHandshake measures one mutual-TLS 1.3 handshake between
+// replicas (both sides' work, in memory).
+func BenchmarkPeerHandshake(b *testing.B) {
+	ca := newTestCA(b, "330000")
+	srv, _ := PeerConfig(issue(b, ca, replica("330000", "zj-1")), ca.Pool())
+	cli, _ := PeerConfig(issue(b, ca, replica("330000", "zj-2")), ca.Pool())
+	for b.Loop() {
+		a, c := net.Pipe()
+		errc := make(chan error, 1)
+		go func() { errc <- tls.Server(a, srv).Handshake() }()
+		if err := tls.Client(c, cli).Handshake(); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+		a.Close()
+		c.Close()
 	}
 }

@@ -335,4 +335,3 @@ func hasDup(s []string) bool {
 	slices.Sort(c)
 	return len(slices.Compact(c)) != len(s)
 }
-

@@ -397,3 +397,21 @@ func TestParseDate(t *testing.T) {
 		t.Errorf("DateOf = %s", got)
 	}
 }
+
+func BenchmarkDefault(b *testing.B) {
+	for b.Loop() {
+		if _, err := Default(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAddWorkdays10(b *testing.B) {
+	c := defaultCal(b)
+	from := d("2026-09-18")
+	for b.Loop() {
+		if _, err := c.AddWorkdays(from, 10, "330106"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
+)
+
+// testNode is a single-replica region node running in this process.
+type testNode struct {
+	dir   string
+	n     *node.Node
+	url   string
+	creds map[string]*node.Credentials // admin, publisher, executor, auditor, replica
+}
+
+func startNode(t *testing.T) *testNode {
+	t.Helper()
+	dir := t.TempDir()
+	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := *cfgs[0]
+	if testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	if err := n.WaitReady(rctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.SeedDev(rctx, filepath.Join(dir, "agencies")); err != nil {
+		t.Fatal(err)
+	}
+	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*node.Credentials{}}
+	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
+		c, err := node.LoadCredentials(filepath.Join(dir, "agencies", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn.creds[name] = c
+	}
+	c, err := node.LoadCredentials(filepath.Join(dir, "tls", "replica"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.creds["replica"] = c
+	return tn
+}
+
+// listing makes synthetic listing number i signed by the publisher.
+func (tn *testNode) listing(t *testing.T, i uint64, mutate func(*schemas.Listing)) []byte {
+	t.Helper()
+	p := tn.creds["publisher"]
+	l, err := synth.Listing(i, synth.Options{Region: "330000", Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
+		MatchKey: *p.MatchKey, Rand: nil, Now: time.Now().UTC().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(l)
+	}
+	e, err := p.Sign(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (tn *testNode) size(t *testing.T) uint64 {
+	t.Helper()
+	var st node.Status
+	if err := tn.creds["auditor"].Get(context.Background(), tn.url+"/v1/status", &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Size
+}
