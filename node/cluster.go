@@ -36,6 +36,9 @@ type RaftTuning struct {
 	// SnapshotThreshold: raft log entries between snapshots; default 16384.
 	// Each raft entry holds a whole batch of records, so this is far more records.
 	SnapshotThreshold uint64 `yaml:"snapshot_threshold"`
+	// SnapshotInterval is how often raft checks whether SnapshotThreshold
+	// was passed; default 2m.
+	SnapshotInterval time.Duration `yaml:"snapshot_interval"`
 	// TrailingLogs kept after a snapshot so that a replica that was briefly
 	// down catches up from the log rather than a full snapshot; default 65536.
 	TrailingLogs uint64 `yaml:"trailing_logs"`
@@ -50,6 +53,7 @@ func (t RaftTuning) config(id string, logger hclog.Logger) *raft.Config {
 	c.LeaderLeaseTimeout = c.HeartbeatTimeout / 2
 	c.SnapshotThreshold = or(t.SnapshotThreshold, 16384)
 	c.TrailingLogs = or(t.TrailingLogs, 65536)
+	c.SnapshotInterval = or(t.SnapshotInterval, 2*time.Minute)
 	// Group commit: raft gathers concurrent Apply calls into one disk write
 	// and one FSM ApplyBatch (one bbolt transaction).
 	c.BatchApplyCh = true

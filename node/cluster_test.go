@@ -193,6 +193,7 @@ func TestWipedFollowerRejoins(t *testing.T) {
 	c := startCluster(t, 3, func(cfg *node.Config) {
 		cfg.Raft.SnapshotThreshold = 32
 		cfg.Raft.TrailingLogs = 16
+		cfg.Raft.SnapshotInterval = 200 * time.Millisecond
 	})
 	c.registerPublisher(t)
 	l := &loader{c: c, acked: map[uint64]string{}}

@@ -99,15 +99,6 @@ func NewValidator(opts *Options) *Validator {
 		}
 		return name
 	})
-	v.RegisterCustomTypeFunc(func(f reflect.Value) any {
-		switch t := f.Interface().(type) {
-		case Time:
-			return t.Time
-		case Date:
-			return t.Time
-		}
-		return nil
-	}, Time{}, Date{})
 	val.msgs = val.checks()
 	for tag, ok := range val.msgs {
 		fn := ok

@@ -25,6 +25,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newSampleCmd(),
 		newBenchCmd(),
 		newKeysCmd(),
+		newWorkdaysCmd(),
 	)
 	return root
 }
