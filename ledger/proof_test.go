@@ -139,3 +139,31 @@ func TestProofArgs(t *testing.T) {
 		}
 	}
 }
+
+func TestInclusionProofsMatchSingle(t *testing.T) {
+	s := openTest(t)
+	appendN(t, s, "o", 0, 600)
+	s.View(func(tx *ReadTx) error {
+		lr := tx.Log("o")
+		idx := []uint64{0, 1, 255, 256, 257, 500, 599}
+		ps, err := lr.InclusionProofs(idx, 600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, i := range idx {
+			p, _ := lr.InclusionProof(i, 600)
+			if len(p) != len(ps[k]) {
+				t.Fatalf("proof %d: length %d vs %d", i, len(ps[k]), len(p))
+			}
+			for j := range p {
+				if p[j] != ps[k][j] {
+					t.Fatalf("proof %d differs at %d", i, j)
+				}
+			}
+		}
+		if _, err := lr.InclusionProofs([]uint64{600}, 600); err == nil {
+			t.Error("proof for index == size accepted")
+		}
+		return nil
+	})
+}

@@ -220,3 +220,57 @@ func checkTileCoords(level int, n uint64, width int) error {
 	}
 	return nil
 }
+
+// InclusionProofs returns an inclusion proof at size for each of indices. It
+// shares one hash cache across the proofs, so proving a batch of neighbouring
+// entries (the receipts of one submission) costs little more than one proof.
+func (r *LogReader) InclusionProofs(indices []uint64, size uint64) ([]tlog.RecordProof, error) {
+	if size > r.Size() {
+		return nil, r.notFound("inclusion proof at size %d beyond log size %d", size, r.Size())
+	}
+	hr := &memoHashes{r: tileHashes{r.bk().tiles}, m: map[int64]tlog.Hash{}}
+	out := make([]tlog.RecordProof, len(indices))
+	for i, index := range indices {
+		if index >= size {
+			return nil, fmt.Errorf("ledger: inclusion proof: index %d not below size %d", index, size)
+		}
+		p, err := tlog.ProveRecord(int64(size), int64(index), hr)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// memoHashes caches a tlog.HashReader's answers for the life of one call.
+type memoHashes struct {
+	r tlog.HashReader
+	m map[int64]tlog.Hash
+}
+
+func (h *memoHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var miss []int64
+	for i, idx := range indexes {
+		v, ok := h.m[idx]
+		if !ok {
+			miss = append(miss, idx)
+			continue
+		}
+		out[i] = v
+	}
+	if len(miss) > 0 {
+		got, err := h.r.ReadHashes(miss)
+		if err != nil {
+			return nil, err
+		}
+		for i, idx := range miss {
+			h.m[idx] = got[i]
+		}
+		for i, idx := range indexes {
+			out[i] = h.m[idx]
+		}
+	}
+	return out, nil
+}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -82,6 +81,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// writeCompactJSON is writeJSON without indentation, for large machine-read
+// answers (receipts of a batch).
+func writeCompactJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
 func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }
 
 func errorf(status int, format string, args ...any) *apiError {
@@ -153,7 +162,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.metrics.accepted.Add(float64(len(entries)))
-	writeJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
+	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
 }
 
 // splitBatch accepts one signed record (a JSON object) or a JSON array of
@@ -249,21 +258,16 @@ func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
 func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 	out := make([]Receipt, len(entries))
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		lr := tx.Log(res.Origin)
+		proofs, err := tx.Log(res.Origin).InclusionProofs(res.Indices, res.Size)
+		if err != nil {
+			return err
+		}
 		for i, e := range entries {
-			idx := res.Indices[i]
-			p, err := lr.InclusionProof(idx, res.Size)
-			if err != nil {
-				return err
-			}
-			hashes := make([]string, len(p))
-			for j, h := range p {
-				hashes[j] = base64.StdEncoding.EncodeToString(h[:])
-			}
+			idx, p := res.Indices[i], proofs[i]
 			lh := tlog.RecordHash(e)
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
-				Checkpoint: string(res.Checkpoint), InclusionProof: hashes,
+				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
 				Proof: string(ledger.FormatProof(ledger.Proof{Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
 			}
 		}
@@ -349,7 +353,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(status, "%v", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, SubmitResponse{Results: rs})
+	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: rs})
 }
 
 // originForCode maps the {code} of a URL to a log this node serves.

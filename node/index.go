@@ -3,7 +3,9 @@ package node
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
@@ -92,44 +94,35 @@ func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][
 	for i, e := range entries {
 		index := first + uint64(i)
 		ek := entryKey(origin, index)
-		s, err := schemas.ParseSigned(e)
+		v, err := decodeIndexView(e)
 		if err != nil {
 			if err := bad.Put(ek, []byte(err.Error())); err != nil {
 				return err
 			}
 			continue
 		}
-		rec, err := s.Decode()
-		if err != nil {
-			if err := bad.Put(ek, []byte(err.Error())); err != nil {
+		kb := kindByte[v.kind]
+		for _, sk := range v.subjects {
+			k := append(append([]byte(sk.key), 0), ek...)
+			b := kListing
+			if sk.responsible {
+				b = kResponsible
+			}
+			if err := subj.Put(k, []byte{b}); err != nil {
 				return err
 			}
-			continue
 		}
-		kb := kindByte[rec.Kind()]
-		switch r := rec.(type) {
-		case *schemas.Listing:
-			for _, sk := range listingSubjectKeys(r) {
-				k := append(append([]byte(sk.key), 0), ek...)
-				b := kListing
-				if sk.responsible {
-					b = kResponsible
-				}
-				if err := subj.Put(k, []byte{b}); err != nil {
-					return err
-				}
-			}
-		case *schemas.Governance:
-			if err := gov.Put(ek, []byte(s.KeyID)); err != nil {
+		if v.kind == "governance" {
+			if err := gov.Put(ek, []byte(v.keyID)); err != nil {
 				return err
 			}
 			if origin == ix.node.origin {
-				if err := ix.node.keyring.Load().Apply(index, r, s.KeyID); err != nil {
+				if err := ix.applyGovernance(index, e); err != nil {
 					ix.node.logger.Warn("governance record not applied to keyring", "index", index, "err", err)
 				}
 			}
 		}
-		for _, ref := range recordRefs(rec) {
+		for _, ref := range v.refs {
 			k := append(entryKey(ref.Origin, ref.Index), ek...)
 			if err := refs.Put(k, []byte{kb}); err != nil {
 				return err
@@ -139,27 +132,99 @@ func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][
 	return nil
 }
 
+// applyGovernance fully decodes a governance entry (rare) into the keyring.
+func (ix *indexer) applyGovernance(index uint64, e []byte) error {
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return err
+	}
+	rec, err := s.Decode()
+	if err != nil {
+		return err
+	}
+	g, ok := rec.(*schemas.Governance)
+	if !ok {
+		return fmt.Errorf("entry %d is not a governance record", index)
+	}
+	return ix.node.keyring.Load().Apply(index, g, s.KeyID)
+}
+
+// indexView is the little the indexer needs from an entry, read with a
+// minimal decode (the FSM runs on every replica for every entry, so it must
+// not pay for full decoding and validation, which admission already did).
+type indexView struct {
+	kind     string
+	keyID    string
+	subjects []subjectKey
+	refs     []schemas.Ref
+}
+
+type personKey struct {
+	IDHash string `json:"id_hash"`
+}
+
+type rawIndexRecord struct {
+	Schema  string `json:"schema"`
+	Subject *struct {
+		USCC               string     `json:"uscc"`
+		Person             *personKey `json:"person"`
+		ResponsiblePersons []struct {
+			Person personKey `json:"person"`
+		} `json:"responsible_persons"`
+	} `json:"subject"`
+	Listing   *schemas.Ref    `json:"listing"`
+	Notice    *schemas.Ref    `json:"notice"`
+	Objection *schemas.Ref    `json:"objection"`
+	Target    json.RawMessage `json:"target"` // a Ref, except in sanction notices
+}
+
+func decodeIndexView(e []byte) (indexView, error) {
+	var env struct {
+		Key    string          `json:"key"`
+		Record json.RawMessage `json:"record"`
+	}
+	if err := json.Unmarshal(e, &env); err != nil {
+		return indexView{}, fmt.Errorf("not a signed record: %w", err)
+	}
+	var r rawIndexRecord
+	if err := json.Unmarshal(env.Record, &r); err != nil {
+		return indexView{}, fmt.Errorf("record: %w", err)
+	}
+	kind, _, ok := strings.Cut(r.Schema, "/")
+	if !ok || kindByte[kind] == 0 {
+		return indexView{}, fmt.Errorf("unknown schema %q", r.Schema)
+	}
+	v := indexView{kind: kind, keyID: env.Key}
+	if kind == "listing" && r.Subject != nil {
+		if r.Subject.USCC != "" {
+			v.subjects = append(v.subjects, subjectKey{key: r.Subject.USCC})
+		}
+		if r.Subject.Person != nil && r.Subject.Person.IDHash != "" {
+			v.subjects = append(v.subjects, subjectKey{key: r.Subject.Person.IDHash})
+		}
+		for _, rp := range r.Subject.ResponsiblePersons {
+			if rp.Person.IDHash != "" {
+				v.subjects = append(v.subjects, subjectKey{key: rp.Person.IDHash, responsible: true})
+			}
+		}
+	}
+	for _, ref := range []*schemas.Ref{r.Listing, r.Notice, r.Objection} {
+		if ref != nil {
+			v.refs = append(v.refs, *ref)
+		}
+	}
+	if len(r.Target) > 0 && kind != "sanction_notice" {
+		var ref schemas.Ref
+		if err := json.Unmarshal(r.Target, &ref); err == nil && ref.Origin != "" {
+			v.refs = append(v.refs, ref)
+		}
+	}
+	return v, nil
+}
+
 type subjectKey struct {
 	key         string
 	responsible bool
-}
-
-// listingSubjectKeys are the keys a listing is found under: the subject's
-// USCC or ID hash, and the ID hashes of its responsible persons.
-func listingSubjectKeys(l *schemas.Listing) []subjectKey {
-	var out []subjectKey
-	if l.Subject.USCC != "" {
-		out = append(out, subjectKey{key: l.Subject.USCC})
-	}
-	if l.Subject.Person != nil && l.Subject.Person.IDHash != "" {
-		out = append(out, subjectKey{key: l.Subject.Person.IDHash})
-	}
-	for _, rp := range l.Subject.ResponsiblePersons {
-		if rp.Person.IDHash != "" {
-			out = append(out, subjectKey{key: rp.Person.IDHash, responsible: true})
-		}
-	}
-	return out
 }
 
 // recordRefs lists the earlier events a record refers to.

@@ -81,7 +81,8 @@ type Person struct {
 	// Sealed is std base64 of nonce(12) || AES-256-GCM ciphertext of the
 	// JSON {"id":"<normalized id>","name":"<name>"}, with additional data
 	// "creditx/person/v1\n" + IDHash, so a sealed blob cannot be moved to
-	// another person's entry.
+	// another person's entry. Versioning: another sealing scheme gets a new
+	// AAD prefix ("creditx/person/v2\n").
 	Sealed string `json:"sealed,omitempty" validate:"omitempty,base64,max=4096"`
 }
 

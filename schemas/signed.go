@@ -41,18 +41,7 @@ type Signed struct {
 	Sig    []byte          // 64-byte Ed25519 signature
 }
 
-// Entry wire form (this is a ledger entry), byte by byte:
-//
-//	{"key":"<16 lower-case hex: key id>","record":<canonical record>,"sig":"<88 chars: std base64 of the 64-byte signature>"}
-//
-// with no whitespace: the canonical JSON encoding of the object with members
-// key, record, sig. The signature is Ed25519 over
-//
-//	"creditx/record/v1\n" || canonical record bytes
-//
-// An entry is at most MaxEntrySize bytes. Versioning: a new envelope or
-// signature scheme gets a new member set and domain prefix
-// ("creditx/record/v2\n"); parsers reject what they do not know.
+// Fixed parts of the entry wire form; see Sign.
 const (
 	entryPrefix  = `{"key":"`
 	entryMiddle  = `","record":`
@@ -66,8 +55,21 @@ func signedMessage(record []byte) []byte {
 	return append(append(msg, recordDomain...), record...)
 }
 
-// Sign encodes r canonically, signs it with priv and returns the entry bytes
-// (format above). It does not validate r: call Validate first.
+// Sign encodes r canonically, signs it with priv and returns the ledger
+// entry. It does not validate r: call Validate first.
+//
+// Entry wire form, byte by byte:
+//
+//	{"key":"<16 lower-case hex: key id>","record":<canonical record>,"sig":"<88 chars: std base64 of the 64-byte signature>"}
+//
+// with no whitespace: the canonical JSON encoding of the object with members
+// key, record, sig. The signature is Ed25519 over
+//
+//	"creditx/record/v1\n" || canonical record bytes
+//
+// An entry is at most MaxEntrySize bytes. Versioning: a new envelope or
+// signature scheme gets a new member set and domain prefix
+// ("creditx/record/v2\n"); parsers reject what they do not know.
 func Sign(r Record, priv ed25519.PrivateKey) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("sign: private key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
@@ -92,7 +94,7 @@ func Sign(r Record, priv ed25519.PrivateKey) ([]byte, error) {
 	return entry, nil
 }
 
-// ParseSigned parses an entry strictly: exactly the wire form above, a
+// ParseSigned parses an entry strictly: exactly the wire form of Sign, a
 // canonical JSON object with a string "schema" as the record, at most
 // MaxEntrySize bytes. It does not check the signature (Verify) nor decode the
 // record into its type (Decode), so entries of schemas adopted later still

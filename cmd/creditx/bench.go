@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,7 +42,8 @@ func publisherCreds(dir string) (*node.Credentials, error) {
 func newBenchIngestCmd() *cobra.Command {
 	var nodeURL, dir string
 	var n, start uint64
-	var conc, batch, size int
+	var conc, batch, size, local int
+	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "ingest --node URL --data DIR",
 		Short: "Submit synthetic signed listings and report records/s and acknowledgement latency",
@@ -50,8 +53,25 @@ BATCH records per request. Every acknowledgement means the batch is durable on a
 covered by a signed checkpoint. Prints throughput and per-request latency percentiles.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := publisherCreds(dir)
-			if err != nil {
+			var creds *node.Credentials
+			var err error
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
+			if local > 0 {
+				var stop func()
+				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				defer stop()
+			} else if creds, err = publisherCreds(dir); err != nil {
 				return err
 			}
 			r, err := benchIngest(cmd.Context(), cmd.ErrOrStderr(), creds, nodeURL, start, n, conc, batch, size)
@@ -69,6 +89,8 @@ covered by a signed checkpoint. Prints throughput and per-request latency percen
 	cmd.Flags().IntVar(&conc, "concurrency", 16, "requests in flight")
 	cmd.Flags().IntVar(&batch, "batch", 50, "records per request")
 	cmd.Flags().IntVar(&size, "size", 1024, "approximate bytes per signed record")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process (with --local: client and nodes) to FILE")
+	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas (1 or 3) in a temporary directory and bench it, instead of --node")
 	return cmd
 }
 
@@ -147,4 +169,73 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 	fmt.Fprintln(progress)
 	slices.Sort(lat)
 	return IngestReport{Records: n, Requests: len(lat), Elapsed: time.Since(begin), Lat: lat}, err
+}
+
+// localRegion starts an n-replica region in this process, in a temporary
+// directory, for benchmarks that need no setup. It returns the URL of the
+// leader, the publisher's credentials and a stop function.
+func localRegion(ctx context.Context, n int, logw io.Writer) (string, *node.Credentials, func(), error) {
+	dir, err := os.MkdirTemp("", "creditx-bench")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	var specs []node.ReplicaSpec
+	for i := range n {
+		specs = append(specs, node.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
+	}
+	cfgs, err := node.PrepareRegion(dir, "330000", specs)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var g errgroup.Group
+	var nodes []*node.Node
+	stop := func() {
+		cancel()
+		g.Wait()
+		os.RemoveAll(dir)
+	}
+	for _, c := range cfgs {
+		nd, err := node.New(*c)
+		if err != nil {
+			stop()
+			return "", nil, nil, err
+		}
+		nodes = append(nodes, nd)
+		g.Go(func() error { return nd.Run(ctx) })
+	}
+	for _, nd := range nodes {
+		if err := nd.WaitReady(ctx); err != nil {
+			stop()
+			return "", nil, nil, err
+		}
+	}
+	var leader *node.Node
+	for leader == nil {
+		for _, nd := range nodes {
+			if nd.IsLeader() {
+				leader = nd
+			}
+		}
+	}
+	if err := leader.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
+		stop()
+		return "", nil, nil, err
+	}
+	creds, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	if err != nil {
+		stop()
+		return "", nil, nil, err
+	}
+	fmt.Fprintf(logw, "started a local %d-replica region in %s; leader %s\n", n, dir, leader.URL())
+	return leader.URL(), creds, stop, nil
+}
+
+func freeLocalAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }

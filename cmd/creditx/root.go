@@ -26,6 +26,8 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newBenchCmd(),
 		newKeysCmd(),
 		newWorkdaysCmd(),
+		newIDCmd(),
+		newValidateCmd(),
 	)
 	return root
 }
