@@ -8,8 +8,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -54,20 +56,10 @@ func LoadCredentials(dir string) (*Credentials, error) {
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 256,
 	}}
-	if b, err := os.ReadFile(filepath.Join(dir, "sign.key")); err == nil {
-		blk, _ := pem.Decode(b)
-		if blk == nil {
-			return nil, fmt.Errorf("%s/sign.key: not PEM", dir)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s/sign.key: %w", dir, err)
-		}
-		ek, ok := k.(ed25519.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("%s/sign.key: not an Ed25519 key", dir)
-		}
-		c.SignKey = ek
+	if k, err := ReadSignKey(filepath.Join(dir, "sign.key")); err == nil {
+		c.SignKey = k
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "match.key")); err == nil {
 		mk, err := schemas.ParseMatchKey(strings.TrimSpace(string(b)))
@@ -77,6 +69,27 @@ func LoadCredentials(dir string) (*Credentials, error) {
 		c.MatchKey = &mk
 	}
 	return c, nil
+}
+
+// ReadSignKey reads an Ed25519 record-signing key (PKCS#8 PEM).
+func ReadSignKey(path string) (ed25519.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, fmt.Errorf("%s: not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
+	}
+	return ek, nil
 }
 
 // WriteSignKey stores an Ed25519 record-signing key as PKCS#8 PEM (0600).

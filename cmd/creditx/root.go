@@ -28,6 +28,9 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newWorkdaysCmd(),
 		newIDCmd(),
 		newValidateCmd(),
+		newLedgerCmd(),
+		newExportCmd(),
+		newVerifyCmd(),
 	)
 	return root
 }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/internal/trust"
+	"github.com/creditx/creditx/ledger"
+	"github.com/spf13/cobra"
+)
+
+// openStore opens DIR/ledger.db, explaining the usual failure.
+func openStore(dir string) (*ledger.Store, error) {
+	path := filepath.Join(dir, "ledger.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: no ledger here (%w)", dir, err)
+	}
+	s, err := ledger.Open(path, ledger.Options{LockTimeout: 3 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening %s (is a node running on it? stop it, or read it through the tlog-tiles API): %w", path, err)
+	}
+	return s, nil
+}
+
+// exportName is the subfolder an origin is exported to: its member code,
+// with "-access" for an access log.
+func exportName(origin string) string {
+	code, kind, _ := strings.Cut(strings.TrimPrefix(origin, "creditx."), "/")
+	if kind == "ledger" {
+		return code
+	}
+	return code + "-" + kind
+}
+
+func newExportCmd() *cobra.Command {
+	var dir, out string
+	var access bool
+	cmd := &cobra.Command{
+		Use:   "export --data DIR --tiles OUT",
+		Short: "Write ledgers as static C2SP tlog-tiles trees any tlog client can verify",
+		Long: `Write each ledger in DIR as a static C2SP tlog-tiles tree: OUT/checkpoint, OUT/tile/... (hash
+tiles and tile/entries bundles) and OUT/vkey. When DIR holds several ledgers (a node's own ledger and its
+mirrors), each goes to OUT/<member code>/. Access logs hold who read whose personal data and are
+exported only with --access.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tf, err := trust.ForDataDir(dir)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			origins, err := s.Origins()
+			if err != nil {
+				return err
+			}
+			var chosen []string
+			for _, o := range origins {
+				if strings.HasSuffix(o, "/access") && !access {
+					continue
+				}
+				chosen = append(chosen, o)
+			}
+			if len(chosen) == 0 {
+				return fmt.Errorf("%s holds no ledger to export", dir)
+			}
+			for _, o := range chosen {
+				t, ok := tf.Lookup(o)
+				if !ok {
+					return fmt.Errorf("no verifier key for %s in %s", o, dir)
+				}
+				target := out
+				if len(chosen) > 1 {
+					target = filepath.Join(out, exportName(o))
+				}
+				if err := ledger.Export(cmd.Context(), s.Log(o), target, t.VKey); err != nil {
+					return fmt.Errorf("exporting %s: %w", o, err)
+				}
+				size, _ := s.Log(o).Size()
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries -> %s\n", o, size, target)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "data directory (a node's, or one made by creditx ledger gen)")
+	cmd.Flags().StringVar(&out, "tiles", "", "output directory")
+	cmd.Flags().BoolVar(&access, "access", false, "also export access logs")
+	cmd.MarkFlagRequired("data")
+	cmd.MarkFlagRequired("tiles")
+	return cmd
+}
+
+func newVerifyCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "verify --data DIR",
+		Short: "Verify every ledger in DIR: Merkle tree, checkpoints, record signatures and key validity",
+		Long: `Verify every log stored in DIR against the trusted keys (DIR/trust.yaml, or a node's node.yaml
+and keys/): every entry's hash against the stored hash tiles and every stored checkpoint (signature,
+root, consistency between consecutive checkpoints), then each record's envelope, schema validity, and
+agency signature by a key registered and not revoked at that entry's index. Exits non-zero naming the
+first failing entry.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tf, err := trust.ForDataDir(dir)
+			if err != nil {
+				return err
+			}
+			s, err := openStore(dir)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			origins, err := s.Origins()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			failed := false
+			for _, o := range origins {
+				t, ok := tf.Lookup(o)
+				if !ok {
+					fmt.Fprintf(out, "%s: NOT VERIFIED: no trusted key for this origin\n", o)
+					failed = true
+					continue
+				}
+				v, err := t.Verifier()
+				if err != nil {
+					return err
+				}
+				check, err := t.Checker(nil)
+				if err != nil {
+					return err
+				}
+				size, _ := s.Log(o).Size()
+				b := bar(cmd.ErrOrStderr(), int64(size), "verify "+exportName(o))
+				start := time.Now()
+				cp, err := ledger.VerifyStore(cmd.Context(), s, o, v, check, func(done, total uint64) { b.Set64(int64(done)) })
+				b.Finish()
+				if err != nil {
+					failed = true
+					var ve *ledger.VerifyError
+					if errors.As(err, &ve) && ve.Index >= 0 {
+						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, ve.Reason)
+					} else {
+						fmt.Fprintf(out, "%s: FAILED: %v\n", o, err)
+					}
+					continue
+				}
+				cpSize := uint64(0)
+				if cp != nil {
+					cpSize = cp.Size
+				}
+				fmt.Fprintf(out, "%s: OK, %d entries verified in %.1fs (tree, checkpoints up to size %d, record signatures and keys)\n",
+					o, size, time.Since(start).Seconds(), cpSize)
+			}
+			if failed {
+				return &exitError{code: 1, msg: "verification failed"}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "data directory")
+	cmd.MarkFlagRequired("data")
+	return cmd
+}
