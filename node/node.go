@@ -213,7 +213,20 @@ func (n *Node) WaitReady(ctx context.Context) error {
 	if err := n.rep.waitLeader(ctx); err != nil {
 		return err
 	}
-	return n.rep.raft.Barrier(0).Error()
+	if n.IsLeader() {
+		return n.rep.raft.Barrier(0).Error()
+	}
+	// A follower: wait until it has applied what was committed when it
+	// learned of the leader.
+	target := n.rep.raft.CommitIndex()
+	for n.rep.raft.AppliedIndex() < target {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // IsLeader reports whether this replica currently leads the region's cluster.

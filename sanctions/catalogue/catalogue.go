@@ -105,8 +105,13 @@ type Programme struct {
 	Objection       Objection `yaml:"objection"`
 	// FeedbackWorkdays is the deadline for executing agencies to report
 	// back on a sanction notice; 0 in the file means DefaultFeedback.
-	FeedbackWorkdays int    `yaml:"feedback_workdays"`
-	Source           string `yaml:"source"`
+	FeedbackWorkdays int `yaml:"feedback_workdays"`
+	// Red marks a red list (守信红名单, a list of trustworthy subjects):
+	// its listings carry no measures and never restrict, and a subject on
+	// a red list and a black list at once is a conflict to report. Absent
+	// in the file means false (a black list).
+	Red    bool   `yaml:"red"`
+	Source string `yaml:"source"`
 }
 
 // Domain is a declared domain.

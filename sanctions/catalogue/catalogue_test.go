@@ -14,8 +14,18 @@ func TestDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Version() != "2026.1" {
+	if c.Version() != "2026.2" {
 		t.Errorf("Version = %q", c.Version())
+	}
+	// Exactly one sample red list; every black list is not red.
+	var red []string
+	for _, p := range c.Programmes() {
+		if p.Red {
+			red = append(red, p.Code)
+		}
+	}
+	if len(red) != 1 || red[0] != "ZJ-ENV-RED" {
+		t.Errorf("red programmes = %v, want [ZJ-ENV-RED]", red)
 	}
 	sum := sha256.Sum256(DefaultFile())
 	if c.Digest() != hex.EncodeToString(sum[:]) || len(c.Digest()) != 64 {
@@ -48,7 +58,7 @@ func TestDefault(t *testing.T) {
 			t.Errorf("programme %s missing", tt.code)
 			continue
 		}
-		if p.Domain != tt.domain || p.LeadMember != tt.lead || p.PublicityMonths != tt.months ||
+		if p.Red || p.Domain != tt.domain || p.LeadMember != tt.lead || p.PublicityMonths != tt.months ||
 			p.Repair.EarlyAllowed != tt.early || p.Repair.MinMonths != tt.minMonths ||
 			p.Repair.RequiresAuthority != tt.requires || p.Repair.DecidedBy != "listing_authority" {
 			t.Errorf("%s = %+v", tt.code, p)

@@ -20,7 +20,7 @@ func Example() {
 	p, _ := cat.Programme("ZJ-ENV-SEVERE")
 	fmt.Println(p.LeadMember, p.PublicityMonths, p.Repair.MinMonths, p.FeedbackWorkdays, p.Objection.DecideExtended)
 	// Output:
-	// 2026.1 64
+	// 2026.2 64
 	// ENV-03 environment mandatory
 	// FD-06 food_drug mandatory
 	// TOUR-02 tourism mandatory

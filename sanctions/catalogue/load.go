@@ -98,7 +98,7 @@ func DefaultFile() []byte { return bytes.Clone(defaultFile) }
 //	programmes: [{code, domain, name: {zh, en}, lead_member, publicity_months,
 //	              repair: {early_allowed, min_months, decided_by, requires_authority},
 //	              objection: {mark, correct_or_forward, provider_answer, decide, decide_extended},
-//	              feedback_workdays, source}]
+//	              feedback_workdays, red, source}]
 //
 // Versioning: the version names the content; any change to the bytes needs
 // a new version, and the same version with a different digest is a

@@ -1,0 +1,327 @@
+package exchange
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	fnote "github.com/transparency-dev/formats/note"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Manifest is the consortium manifest: who the members are, how to reach
+// them, their keys, and the agreed policy. It is a YAML document:
+//
+//	version: 3                  # integer >= 1; a new manifest must have a larger version
+//	witness_quorum: 2           # cosignatures by OTHER members that make a checkpoint witnessed; default 2
+//	accepted_schemas:           # record schema ids indexed by every member, e.g. listing/v1
+//	  - listing/v1
+//	members:
+//	  - code: "330000"          # GB/T 2260 province-level code; unique
+//	    name: Zhejiang
+//	    endpoint: https://zj.example:8443   # HTTP/3 (UDP) and HTTPS (TCP) on this port
+//	    log_vkey: creditx.330000/ledger+<hash>+<key>        # signed-note Ed25519 vkey
+//	    witness_vkey: creditx.330000/witness+<hash>+<key>   # Ed25519 vkey used for tlog-cosignature/v1
+//	    ca: |                   # PEM of the member's region CA
+//	      -----BEGIN CERTIFICATE-----
+//	    anchors:                # the member's credit-office admin keys
+//	      - {name: ..., uscc: ..., public_key: <std base64 Ed25519>}
+//	    status: active          # active | removed
+//
+// Unknown fields are errors. Versioning rule: fields may only be added with a
+// default that keeps the meaning of older manifests; a change of meaning
+// needs a new top-level key.
+type Manifest struct {
+	Version         int      `yaml:"version"`
+	WitnessQuorum   int      `yaml:"witness_quorum"`
+	AcceptedSchemas []string `yaml:"accepted_schemas"`
+	Members         []Member `yaml:"members"`
+}
+
+// Member is one consortium member as the manifest describes it.
+type Member struct {
+	Code        string   `yaml:"code"`
+	Name        string   `yaml:"name"`
+	Endpoint    string   `yaml:"endpoint"`
+	LogVKey     string   `yaml:"log_vkey"`
+	WitnessVKey string   `yaml:"witness_vkey"`
+	CA          string   `yaml:"ca"`
+	Anchors     []Anchor `yaml:"anchors"`
+	Status      string   `yaml:"status"`
+
+	logV     note.Verifier
+	witnessV note.Verifier
+	caCert   *x509.Certificate
+}
+
+// Anchor is a credit-office admin key of a member.
+type Anchor struct {
+	Name      string `yaml:"name"`
+	USCC      string `yaml:"uscc"`
+	PublicKey string `yaml:"public_key"`
+}
+
+// Member statuses.
+const (
+	StatusActive  = "active"
+	StatusRemoved = "removed"
+)
+
+// DefaultWitnessQuorum is the witness_quorum of a manifest that sets none.
+const DefaultWitnessQuorum = 2
+
+// MaxManifestSize bounds a manifest file.
+const MaxManifestSize = 1 << 20
+
+// ManifestError says which field of a manifest is wrong and why.
+type ManifestError struct {
+	Field  string // e.g. "members[2].log_vkey"
+	Reason string
+}
+
+func (e *ManifestError) Error() string { return "manifest: " + e.Field + ": " + e.Reason }
+
+func merr(field, format string, args ...any) error {
+	return &ManifestError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// LedgerOrigin is the origin line of member code's ledger.
+func LedgerOrigin(code string) string { return "creditx." + code + "/ledger" }
+
+// WitnessName is the key name of member code's witness.
+func WitnessName(code string) string { return "creditx." + code + "/witness" }
+
+// LoadManifest reads and parses a manifest file.
+func LoadManifest(path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ParseManifest parses and validates a manifest (see Manifest for the
+// format). Every error is a *ManifestError.
+func ParseManifest(b []byte) (*Manifest, error) {
+	if len(b) > MaxManifestSize {
+		return nil, merr("", "%d bytes, the limit is %d", len(b), MaxManifestSize)
+	}
+	d := yaml.NewDecoder(bytes.NewReader(b))
+	d.KnownFields(true)
+	var m Manifest
+	if err := d.Decode(&m); err != nil {
+		return nil, merr("", "not a valid YAML manifest: %v", err)
+	}
+	var extra any
+	if err := d.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, merr("", "more than one YAML document")
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (m *Manifest) validate() error {
+	if m.Version < 1 {
+		return merr("version", "must be an integer >= 1, got %d", m.Version)
+	}
+	if m.WitnessQuorum == 0 {
+		m.WitnessQuorum = DefaultWitnessQuorum
+	}
+	if m.WitnessQuorum < 0 {
+		return merr("witness_quorum", "must be >= 1, got %d", m.WitnessQuorum)
+	}
+	if len(m.AcceptedSchemas) == 0 {
+		return merr("accepted_schemas", "at least one schema id is required")
+	}
+	for i, s := range m.AcceptedSchemas {
+		kind, ver, ok := strings.Cut(s, "/")
+		n, err := strconv.Atoi(strings.TrimPrefix(ver, "v"))
+		if !ok || kind == "" || strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz_") != "" || !strings.HasPrefix(ver, "v") || err != nil || n < 1 || "v"+strconv.Itoa(n) != ver {
+			return merr(fmt.Sprintf("accepted_schemas[%d]", i), "%q is not a schema id like listing/v1", s)
+		}
+		if slices.Index(m.AcceptedSchemas, s) != i {
+			return merr(fmt.Sprintf("accepted_schemas[%d]", i), "%q is listed twice", s)
+		}
+	}
+	if len(m.Members) == 0 {
+		return merr("members", "at least one member is required")
+	}
+	codes, endpoints := map[string]bool{}, map[string]bool{}
+	active := 0
+	for i := range m.Members {
+		mb := &m.Members[i]
+		if err := mb.validate(fmt.Sprintf("members[%d]", i)); err != nil {
+			return err
+		}
+		if codes[mb.Code] {
+			return merr(fmt.Sprintf("members[%d].code", i), "%s is listed twice", mb.Code)
+		}
+		codes[mb.Code] = true
+		if endpoints[mb.Endpoint] {
+			return merr(fmt.Sprintf("members[%d].endpoint", i), "%s is used by another member", mb.Endpoint)
+		}
+		endpoints[mb.Endpoint] = true
+		if mb.Status == StatusActive {
+			active++
+		}
+	}
+	if active > 1 && m.WitnessQuorum > active-1 {
+		return merr("witness_quorum", "%d cosignatures by other members cannot be reached with %d active members", m.WitnessQuorum, active)
+	}
+	return nil
+}
+
+func (mb *Member) validate(at string) error {
+	if len(mb.Code) != 6 || strings.Trim(mb.Code, "0123456789") != "" || mb.Code[0] == '0' {
+		return merr(at+".code", "%q is not a 6-digit division code", mb.Code)
+	}
+	if mb.Name == "" {
+		return merr(at+".name", "required")
+	}
+	u, err := url.Parse(mb.Endpoint)
+	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return merr(at+".endpoint", "%q is not https://host:port", mb.Endpoint)
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
+		return merr(at+".endpoint", "%q has no port", mb.Endpoint)
+	}
+	mb.Endpoint = "https://" + u.Host
+	if mb.logV, err = note.NewVerifier(strings.TrimSpace(mb.LogVKey)); err != nil {
+		return merr(at+".log_vkey", "not a signed-note verifier key: %v", err)
+	}
+	if mb.logV.Name() != LedgerOrigin(mb.Code) {
+		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), LedgerOrigin(mb.Code))
+	}
+	if mb.witnessV, err = fnote.NewVerifierForCosignatureV1(strings.TrimSpace(mb.WitnessVKey)); err != nil {
+		return merr(at+".witness_vkey", "not an Ed25519 cosignature verifier key: %v", err)
+	}
+	if mb.witnessV.Name() != WitnessName(mb.Code) {
+		return merr(at+".witness_vkey", "key is named %q, want %q", mb.witnessV.Name(), WitnessName(mb.Code))
+	}
+	blk, rest := pem.Decode([]byte(mb.CA))
+	if blk == nil || blk.Type != "CERTIFICATE" || len(bytes.TrimSpace(rest)) != 0 {
+		return merr(at+".ca", "must be exactly one PEM CERTIFICATE block")
+	}
+	if mb.caCert, err = x509.ParseCertificate(blk.Bytes); err != nil {
+		return merr(at+".ca", "%v", err)
+	}
+	if !mb.caCert.IsCA {
+		return merr(at+".ca", "certificate is not a CA")
+	}
+	if o := mb.caCert.Subject.Organization; len(o) != 1 || o[0] != "creditx "+mb.Code {
+		return merr(at+".ca", "CA subject O is %q, want [\"creditx %s\"]", o, mb.Code)
+	}
+	switch mb.Status {
+	case StatusActive:
+		if len(mb.Anchors) == 0 {
+			return merr(at+".anchors", "an active member needs at least one credit-office admin key")
+		}
+	case StatusRemoved:
+	default:
+		return merr(at+".status", "%q is not active or removed", mb.Status)
+	}
+	for j, a := range mb.Anchors {
+		pub, err := base64.StdEncoding.DecodeString(a.PublicKey)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return merr(fmt.Sprintf("%s.anchors[%d].public_key", at, j), "not a std base64 Ed25519 public key")
+		}
+		if a.Name == "" || a.USCC == "" {
+			return merr(fmt.Sprintf("%s.anchors[%d]", at, j), "name and uscc are required")
+		}
+	}
+	return nil
+}
+
+// Member returns the member with code, active or not.
+func (m *Manifest) Member(code string) (*Member, bool) {
+	for i := range m.Members {
+		if m.Members[i].Code == code {
+			return &m.Members[i], true
+		}
+	}
+	return nil, false
+}
+
+// MemberByOrigin returns the member whose ledger has origin.
+func (m *Manifest) MemberByOrigin(origin string) (*Member, bool) {
+	code, ok := strings.CutPrefix(origin, "creditx.")
+	if !ok {
+		return nil, false
+	}
+	code, ok = strings.CutSuffix(code, "/ledger")
+	if !ok {
+		return nil, false
+	}
+	return m.Member(code)
+}
+
+// Others returns the active members other than code, in manifest order.
+func (m *Manifest) Others(code string) []*Member {
+	var out []*Member
+	for i := range m.Members {
+		if mb := &m.Members[i]; mb.Code != code && mb.Status == StatusActive {
+			out = append(out, mb)
+		}
+	}
+	return out
+}
+
+// Accepts reports whether schema id is in accepted_schemas.
+func (m *Manifest) Accepts(schema string) bool { return slices.Contains(m.AcceptedSchemas, schema) }
+
+// CAPool returns a pool of every member's region CA (active or removed:
+// removal is enforced per request, not by the handshake).
+func (m *Manifest) CAPool() *x509.CertPool {
+	p := x509.NewCertPool()
+	for i := range m.Members {
+		p.AddCert(m.Members[i].caCert)
+	}
+	return p
+}
+
+// Encode returns the manifest as YAML (ParseManifest(Encode()) is equivalent).
+func (m *Manifest) Encode() ([]byte, error) { return yaml.Marshal(m) }
+
+// Origin is the origin line of the member's ledger.
+func (mb *Member) Origin() string { return LedgerOrigin(mb.Code) }
+
+// LogVerifier verifies the member's checkpoints.
+func (mb *Member) LogVerifier() note.Verifier { return mb.logV }
+
+// WitnessVerifier verifies the member's tlog-cosignature/v1 cosignatures.
+func (mb *Member) WitnessVerifier() note.Verifier { return mb.witnessV }
+
+// CACert is the member's region CA certificate.
+func (mb *Member) CACert() *x509.Certificate { return mb.caCert }
+
+// AnchorKeys decodes the member's anchors (validated by ParseManifest).
+func (mb *Member) AnchorKeys() []ed25519.PublicKey {
+	out := make([]ed25519.PublicKey, len(mb.Anchors))
+	for i, a := range mb.Anchors {
+		out[i], _ = base64.StdEncoding.DecodeString(a.PublicKey)
+	}
+	return out
+}
