@@ -144,3 +144,22 @@ func (tx *Tx) SetCheckpoint(origin string, signed []byte, v note.Verifier) error
 	}
 	return nil
 }
+
+// DropCheckpoint removes the checkpoint of the given size from origin's
+// history, so that a log checkpointed many times a second keeps a bounded
+// history (the caller decides which to keep). The latest checkpoint cannot be
+// dropped; dropping an absent size is a no-op.
+func (tx *Tx) DropCheckpoint(origin string, size uint64) error {
+	b, err := createLogBuckets(tx.tx, origin)
+	if err != nil {
+		return fmt.Errorf("ledger: log %q: %w", origin, err)
+	}
+	if latest, ok := parseU64(b.meta.Get([]byte(keyCheckpoint))); ok && latest == size {
+		return fmt.Errorf("ledger: %s: refusing to drop the latest checkpoint (size %d)", origin, size)
+	}
+	if err := b.checkpoints.Delete(u64(size)); err != nil {
+		tx.err = err
+		return fmt.Errorf("ledger: %s: drop checkpoint %d: %w", origin, size, err)
+	}
+	return nil
+}

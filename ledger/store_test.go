@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -408,5 +409,29 @@ func TestOpenDetectsCorruptMeta(t *testing.T) {
 			}
 			return meta.Put([]byte(keyRange), old)
 		})
+	}
+}
+
+func TestDropCheckpoint(t *testing.T) {
+	s := openTest(t)
+	k := newKeys(t, "creditx.330000/ledger")
+	appendN(t, s, "creditx.330000/ledger", 0, 10)
+	checkpointNow(t, s, "creditx.330000/ledger", k)
+	appendN(t, s, "creditx.330000/ledger", 10, 20)
+	checkpointNow(t, s, "creditx.330000/ledger", k)
+	err := s.Update(func(tx *Tx) error { return tx.DropCheckpoint("creditx.330000/ledger", 20) })
+	if err == nil {
+		t.Fatal("dropped the latest checkpoint")
+	}
+	if err := s.Update(func(tx *Tx) error { return tx.DropCheckpoint("creditx.330000/ledger", 10) }); err != nil {
+		t.Fatal(err)
+	}
+	var sizes []uint64
+	s.Log("creditx.330000/ledger").Checkpoints(func(size uint64, _ []byte) error { sizes = append(sizes, size); return nil })
+	if len(sizes) != 1 || sizes[0] != 20 {
+		t.Fatalf("history after drop: %v, want [20]", sizes)
+	}
+	if _, err := VerifyStore(context.Background(), s, "creditx.330000/ledger", k.verifier, nil, nil); err != nil {
+		t.Fatalf("store with thinned history does not verify: %v", err)
 	}
 }

@@ -12,11 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -33,6 +35,9 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /ledger/{code}/tile/{path...}", n.handleTile)
 	mux.HandleFunc("GET /v1/access-log", n.handleAccessLog)
 	mux.HandleFunc("POST /internal/v1/apply", n.handleApply)
+	mux.HandleFunc("POST "+exchange.AddCheckpointPath, n.handleWitness)
+	mux.HandleFunc("GET /v1/alerts", n.handleAlerts)
+	mux.HandleFunc("GET /v1/exchange", n.handleExchangeStatus)
 	reg := prometheus.NewRegistry()
 	for _, c := range n.Metrics() {
 		reg.MustRegister(c)
@@ -361,7 +366,17 @@ func (n *Node) originForCode(code string) (string, bool) {
 	if code == n.cfg.Region {
 		return n.origin, true
 	}
-	return "", false
+	return n.mirrorOrigin(code)
+}
+
+// verifierFor is the log key of an origin this node serves.
+func (n *Node) verifierFor(origin string) note.Verifier {
+	if n.x != nil {
+		if mb, ok := n.x.manifest.MemberByOrigin(origin); ok && mb.Code != n.cfg.Region {
+			return mb.LogVerifier()
+		}
+	}
+	return n.logVerifier
 }
 
 // handleCheckpoint and handleTile serve the C2SP tlog-tiles read API.
@@ -377,6 +392,12 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveCheckpoint(w http.ResponseWriter, origin string) {
 	var cp []byte
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		if origin == n.origin && n.x != nil {
+			// A member serves its witnessed checkpoint (with cosignatures).
+			if cp = n.witnessedCheckpoint(tx); cp != nil {
+				return nil
+			}
+		}
 		var err error
 		cp, err = tx.Log(origin).Checkpoint()
 		return err

@@ -4,19 +4,33 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Raft command format (the Data of every raft.LogCommand this node writes).
 //
 // A command is:
 //
-//	byte     version (commandVersion = 1)
-//	byte     op (opAppend = 1)
-//	uvarint  len(origin) || origin   (UTF-8, 1..255 bytes)
-//	uvarint  count                   (1..maxCommandEntries)
-//	count x  ( uvarint len(entry) || entry )   (each 1..65535 bytes)
+//	byte     version (1 or 2)
+//	byte     op
+//	...      the op's fields, below
 //
-// with nothing after the last entry. Every replica decodes the same bytes the
+// with nothing after the last field. Version 1 has only op 1 and is still
+// what op 1 is written as, byte for byte; version 2 carries only ops 2-5
+// (the inter-member exchange), so every command has exactly one byte form. The ops' fields:
+//
+//	op 1 append:          origin, count (1..maxCommandEntries), count x entry
+//	op 2 mirror-append:   origin, checkpoint, uvarint first, uvarint n (0..63), n x 32-byte proof hash,
+//	                      count (0..maxCommandEntries), count x entry
+//	op 3 witness:         origin, uvarint old size, uvarint n (0..63), n x 32-byte proof hash, checkpoint
+//	op 4 cosigned:        origin, checkpoint
+//	op 5 alert:           origin, evidence
+//
+// where origin is uvarint len || UTF-8 (1..255 bytes), an entry is uvarint
+// len || bytes (1..65535), count is a uvarint, a checkpoint is uvarint len ||
+// signed note (1..16384 bytes) and evidence is uvarint len || an
+// exchange.Evidence encoding (1..1 MiB). Every replica decodes the same bytes the
 // same way, so a command that fails to decode fails identically everywhere
 // and is answered with the error rather than applied.
 //
@@ -24,18 +38,31 @@ import (
 // version they do not know (and so must be upgraded before the leader starts
 // writing it). Changing this format breaks replay of existing raft logs.
 const (
-	commandVersion    = 1
+	commandVersion1   = 1
+	commandVersion    = 2
 	opAppend          = 1
+	opMirrorAppend    = 2
+	opWitness         = 3
+	opCosigned        = 4
+	opAlert           = 5
 	maxCommandEntries = 1 << 16
 	maxOriginLen      = 255
 	maxEntryLen       = 65535
+	maxCheckpointLen  = 16 << 10
+	maxEvidenceLen    = 1 << 20
+	maxProofHashes    = 63
 )
 
-// command is one decoded raft command: append entries to the log of origin.
+// command is one decoded raft command.
 type command struct {
-	op      byte
-	origin  string
-	entries [][]byte
+	op         byte
+	origin     string
+	entries    [][]byte    // opAppend, opMirrorAppend
+	checkpoint []byte      // opMirrorAppend, opWitness, opCosigned
+	first      uint64      // opMirrorAppend: index of entries[0]
+	oldSize    uint64      // opWitness
+	proof      []tlog.Hash // opWitness: old size -> checkpoint; opMirrorAppend: first+len(entries) -> checkpoint
+	evidence   []byte      // opAlert
 }
 
 // errBadCommand wraps every decoding failure.
@@ -46,17 +73,46 @@ func encodeCommand(c command) ([]byte, error) {
 	if len(c.origin) == 0 || len(c.origin) > maxOriginLen {
 		return nil, fmt.Errorf("%w: origin length %d", errBadCommand, len(c.origin))
 	}
-	if len(c.entries) == 0 || len(c.entries) > maxCommandEntries {
+	minEntries := 1
+	switch c.op {
+	case opAppend:
+	case opMirrorAppend:
+		minEntries = 0
+	case opWitness, opCosigned, opAlert:
+		return encodeExchangeCommand(c)
+	default:
+		return nil, fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)
+	}
+	if len(c.entries) < minEntries || len(c.entries) > maxCommandEntries {
 		return nil, fmt.Errorf("%w: %d entries", errBadCommand, len(c.entries))
 	}
-	n := 2 + binary.MaxVarintLen64*2 + len(c.origin)
+	n := 2 + binary.MaxVarintLen64*4 + len(c.origin) + len(c.checkpoint)
 	for _, e := range c.entries {
 		n += binary.MaxVarintLen64 + len(e)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, commandVersion, c.op)
+	if c.op == opAppend {
+		b = append(b, commandVersion1, c.op)
+	} else {
+		b = append(b, commandVersion, c.op)
+	}
 	b = binary.AppendUvarint(b, uint64(len(c.origin)))
 	b = append(b, c.origin...)
+	if c.op == opMirrorAppend {
+		if len(c.checkpoint) == 0 || len(c.checkpoint) > maxCheckpointLen {
+			return nil, fmt.Errorf("%w: checkpoint length %d", errBadCommand, len(c.checkpoint))
+		}
+		b = binary.AppendUvarint(b, uint64(len(c.checkpoint)))
+		b = append(b, c.checkpoint...)
+		b = binary.AppendUvarint(b, c.first)
+		if len(c.proof) > maxProofHashes {
+			return nil, fmt.Errorf("%w: %d proof hashes", errBadCommand, len(c.proof))
+		}
+		b = binary.AppendUvarint(b, uint64(len(c.proof)))
+		for _, h := range c.proof {
+			b = append(b, h[:]...)
+		}
+	}
 	b = binary.AppendUvarint(b, uint64(len(c.entries)))
 	for i, e := range c.entries {
 		if len(e) == 0 || len(e) > maxEntryLen {
@@ -74,12 +130,12 @@ func decodeCommand(b []byte) (command, error) {
 	if len(b) < 2 {
 		return c, fmt.Errorf("%w: %d bytes", errBadCommand, len(b))
 	}
-	if b[0] != commandVersion {
+	if b[0] != commandVersion1 && b[0] != commandVersion {
 		return c, fmt.Errorf("%w: unknown version %d", errBadCommand, b[0])
 	}
 	c.op = b[1]
-	if c.op != opAppend {
-		return c, fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)
+	if (b[0] == commandVersion1) != (c.op == opAppend) || c.op > opAlert {
+		return c, fmt.Errorf("%w: unknown op %d in version %d", errBadCommand, c.op, b[0])
 	}
 	b = b[2:]
 	field := func(what string, max uint64) ([]byte, error) {
@@ -96,8 +152,61 @@ func decodeCommand(b []byte) (command, error) {
 		return c, err
 	}
 	c.origin = string(o)
+	uv := func(what string) (uint64, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || k != uvarintLen(n) {
+			return 0, fmt.Errorf("%w: bad %s", errBadCommand, what)
+		}
+		b = b[k:]
+		return n, nil
+	}
+	proofField := func() ([]tlog.Hash, error) {
+		np, err := uv("proof length")
+		if err != nil {
+			return nil, err
+		}
+		if np > maxProofHashes || np*tlog.HashSize > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: bad proof length %d", errBadCommand, np)
+		}
+		var p []tlog.Hash
+		for i := uint64(0); i < np; i++ {
+			p = append(p, tlog.Hash(b[:tlog.HashSize]))
+			b = b[tlog.HashSize:]
+		}
+		return p, nil
+	}
+	switch c.op {
+	case opMirrorAppend:
+		if c.checkpoint, err = field("checkpoint", maxCheckpointLen); err != nil {
+			return c, err
+		}
+		if c.first, err = uv("first index"); err != nil {
+			return c, err
+		}
+		if c.proof, err = proofField(); err != nil {
+			return c, err
+		}
+	case opWitness:
+		if c.oldSize, err = uv("old size"); err != nil {
+			return c, err
+		}
+		if c.proof, err = proofField(); err != nil {
+			return c, err
+		}
+		fallthrough
+	case opCosigned:
+		if c.checkpoint, err = field("checkpoint", maxCheckpointLen); err != nil {
+			return c, err
+		}
+		return c, trailing(b)
+	case opAlert:
+		if c.evidence, err = field("evidence", maxEvidenceLen); err != nil {
+			return c, err
+		}
+		return c, trailing(b)
+	}
 	count, k := binary.Uvarint(b)
-	if k <= 0 || k != uvarintLen(count) || count == 0 || count > maxCommandEntries {
+	if k <= 0 || k != uvarintLen(count) || (count == 0 && c.op == opAppend) || count > maxCommandEntries {
 		return c, fmt.Errorf("%w: bad entry count", errBadCommand)
 	}
 	b = b[k:]
@@ -109,10 +218,50 @@ func decodeCommand(b []byte) (command, error) {
 		}
 		c.entries = append(c.entries, e)
 	}
+	return c, trailing(b)
+}
+
+func trailing(b []byte) error {
 	if len(b) != 0 {
-		return c, fmt.Errorf("%w: %d trailing bytes", errBadCommand, len(b))
+		return fmt.Errorf("%w: %d trailing bytes", errBadCommand, len(b))
 	}
-	return c, nil
+	return nil
+}
+
+// encodeExchangeCommand encodes ops 3-5 (see the format above).
+func encodeExchangeCommand(c command) ([]byte, error) {
+	b := []byte{commandVersion, c.op}
+	b = binary.AppendUvarint(b, uint64(len(c.origin)))
+	b = append(b, c.origin...)
+	field := func(what string, f []byte, max int) error {
+		if len(f) == 0 || len(f) > max {
+			return fmt.Errorf("%w: %s length %d", errBadCommand, what, len(f))
+		}
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+		return nil
+	}
+	switch c.op {
+	case opWitness:
+		if len(c.proof) > maxProofHashes {
+			return nil, fmt.Errorf("%w: %d proof hashes", errBadCommand, len(c.proof))
+		}
+		b = binary.AppendUvarint(b, c.oldSize)
+		b = binary.AppendUvarint(b, uint64(len(c.proof)))
+		for _, h := range c.proof {
+			b = append(b, h[:]...)
+		}
+		fallthrough
+	case opCosigned:
+		if err := field("checkpoint", c.checkpoint, maxCheckpointLen); err != nil {
+			return nil, err
+		}
+	case opAlert:
+		if err := field("evidence", c.evidence, maxEvidenceLen); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // uvarintLen is the length of the minimal encoding of n; longer encodings are

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -55,8 +56,33 @@ type Config struct {
 	// MaxBatch bounds the records in one POST /v1/records; default 1000.
 	MaxBatch int `yaml:"max_batch"`
 
+	// Exchange, if set, makes this region a member of the consortium: it
+	// mirrors and witnesses the other members' ledgers and has its own
+	// checkpoints witnessed (package exchange). Without it the node runs alone.
+	Exchange *ExchangeConfig `yaml:"exchange,omitempty"`
+
 	// Logger receives the node's logs; nil means discard.
 	Logger *slog.Logger `yaml:"-"`
+}
+
+// ExchangeConfig is the exchange section of a replica's config. Relative
+// paths are relative to DataDir.
+type ExchangeConfig struct {
+	// Manifest is the consortium manifest file (exchange.ParseManifest). Required.
+	Manifest string `yaml:"manifest"`
+	// Credentials is the member credentials directory (tls.crt, tls.key,
+	// ca.crt): a certificate of kind and role member issued by the region CA.
+	// Default "tls/member".
+	Credentials string `yaml:"credentials"`
+	// WitnessKey is the member's witness signing key (note key named
+	// creditx.<region>/witness). Default "keys/witness.key".
+	WitnessKey string `yaml:"witness_key"`
+	// PullInterval is how often mirrors poll the other members (covering
+	// lost pushes); default 1s.
+	PullInterval time.Duration `yaml:"pull_interval"`
+	// PushInterval is how often the leader looks for a new own checkpoint
+	// to have witnessed; default 100ms.
+	PushInterval time.Duration `yaml:"push_interval"`
 }
 
 // AnchorConfig is a trust anchor: a credit-office admin signing key.
@@ -128,6 +154,18 @@ func (c Config) withDefaults() (Config, error) {
 	c.AccessKey = abs(c.AccessKey, "keys/access.key")
 	c.TLS = abs(c.TLS, "tls/replica")
 	c.MatchKey = abs(c.MatchKey, "keys/match.key")
+	if c.Exchange != nil {
+		x := *c.Exchange
+		if x.Manifest == "" {
+			return c, fmt.Errorf("invalid config: exchange.manifest: required")
+		}
+		x.Manifest = abs(x.Manifest, "")
+		x.Credentials = abs(x.Credentials, "tls/member")
+		x.WitnessKey = abs(x.WitnessKey, "keys/witness.key")
+		x.PullInterval = or(x.PullInterval, time.Second)
+		x.PushInterval = or(x.PushInterval, 100*time.Millisecond)
+		c.Exchange = &x
+	}
 	if len(c.Peers) == 0 {
 		c.Peers = []Peer{{ID: c.ReplicaID, Raft: c.RaftAdvertise, API: "https://" + c.Listen}}
 		c.Bootstrap = true

@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/hashicorp/raft"
+	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -43,6 +45,11 @@ type applyResult struct {
 	Size       uint64   // tree size covered by Checkpoint
 	Checkpoint []byte   // signed checkpoint covering every index in Indices
 	Err        error
+	// Known is, for opWitness, the size this member last cosigned for
+	// Origin (after the command, or unchanged if it was refused).
+	Known uint64
+	// signs: the command appended to a log this region signs (opAppend).
+	signs bool
 }
 
 // Bucket and key names inside ledger.db that belong to the FSM.
@@ -61,6 +68,12 @@ type fsm struct {
 	opts    ledger.Options
 	logs    map[string]signingLog // origins this region signs; fixed after construction
 	indexer Indexer               // may be nil; fixed after construction
+	// peers are the other members' ledgers this region mirrors and
+	// witnesses, origin -> log key; accepts says whether a mirrored entry's
+	// schema is accepted by the manifest (nil: all). Both are set before raft
+	// starts and fixed after (see exchange_fsm.go).
+	peers   map[string]note.Verifier
+	accepts func(entry []byte) (bool, string)
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
 	onRestore func() error
@@ -148,7 +161,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				return err
 			}
 			out[i] = r
-			if r.Err == nil {
+			if r.Err == nil && r.signs {
 				touched[r.Origin] = append(touched[r.Origin], r)
 			}
 		}
@@ -170,6 +183,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			if err := tx.SetCheckpoint(origin, cp, sl.verifier); err != nil {
 				return err
 			}
+			if err := thinCheckpoints(tx, meta, origin, size, logs[len(logs)-1].AppendedAt); err != nil {
+				return err
+			}
 			for _, r := range rs {
 				r.Size, r.Checkpoint = size, cp
 			}
@@ -185,6 +201,32 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	return out
 }
 
+// thinCheckpoints keeps the checkpoint history of origin to at most one
+// checkpoint per second of raft time (the leader's AppendedAt, replicated in
+// the raft log, so every replica thins identically): the previous latest
+// checkpoint is dropped from history if the last one kept is less than a
+// second older. The latest checkpoint is always kept.
+//
+// fsm bucket keys: "cp-prev/<origin>" and "cp-kept/<origin>" -> uint64 BE
+// size || uint64 BE unix nanoseconds.
+func thinCheckpoints(tx *ledger.Tx, meta *bbolt.Bucket, origin string, size uint64, at time.Time) error {
+	prevKey, keptKey := []byte("cp-prev/"+origin), []byte("cp-kept/"+origin)
+	now := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, size), uint64(at.UnixNano()))
+	prev := meta.Get(prevKey)
+	if len(prev) == 16 && binary.BigEndian.Uint64(prev[:8]) != size {
+		prevSize, prevT := binary.BigEndian.Uint64(prev[:8]), int64(binary.BigEndian.Uint64(prev[8:]))
+		kept := meta.Get(keptKey)
+		if len(kept) == 16 && prevT-int64(binary.BigEndian.Uint64(kept[8:])) < int64(time.Second) {
+			if err := tx.DropCheckpoint(origin, prevSize); err != nil {
+				return err
+			}
+		} else if err := meta.Put(keptKey, prev); err != nil {
+			return err
+		}
+	}
+	return meta.Put(prevKey, now)
+}
+
 // errReplayed answers a raft entry that was already applied before a restart.
 var errReplayed = errors.New("raft entry already applied")
 
@@ -197,7 +239,10 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	if err != nil {
 		return &applyResult{Err: err}, nil
 	}
-	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries))}
+	if c.op != opAppend {
+		return f.applyExchange(tx, c)
+	}
+	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries)), signs: true}
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte

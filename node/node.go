@@ -47,6 +47,7 @@ type Node struct {
 	raftLn  net.Listener
 	metrics *metrics
 	started time.Time
+	x       *exchangeNode // nil unless cfg.Exchange is set
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that
@@ -101,6 +102,15 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.tlsCert = cert
 	n.tlsCfg = pki.ServerConfig(cert, pool)
+	if cfg.Exchange != nil {
+		x, xpool, err := newExchange(n, pool)
+		if err != nil {
+			return nil, err
+		}
+		n.x = x
+		cleanup = append(cleanup, x.close)
+		n.tlsCfg = pki.ServerConfig(cert, xpool)
+	}
 	peerCfg, err := pki.PeerConfig(cert, pool)
 	if err != nil {
 		return nil, err
@@ -123,6 +133,9 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.fsm = f
 	f.onRestore = n.rebuildKeyring
+	if n.x != nil {
+		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
+	}
 	cleanup = append(cleanup, f.close)
 	if err := n.rebuildKeyring(); err != nil {
 		return nil, err
@@ -132,6 +145,12 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	cleanup = append(cleanup, n.apiLn.Close)
+	if n.x != nil {
+		// HTTP/3 on the UDP port of the same number as the HTTPS API.
+		if n.x.udp, err = net.ListenPacket("udp", n.apiLn.Addr().String()); err != nil {
+			return nil, fmt.Errorf("exchange: HTTP/3 listener: %w", err)
+		}
+	}
 	if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
 		return nil, err
 	}
@@ -166,7 +185,13 @@ func (n *Node) URL() string { return "https://" + n.Addr() }
 func (n *Node) Origin() string { return n.origin }
 
 // Metrics returns the node's Prometheus collectors.
-func (n *Node) Metrics() []prometheus.Collector { return n.metrics.collectors(n) }
+func (n *Node) Metrics() []prometheus.Collector {
+	cs := n.metrics.collectors(n)
+	if n.x != nil {
+		cs = append(cs, n.x.collectors()...)
+	}
+	return cs
+}
 
 // Run serves the API until ctx ends, then shuts down in this order: the HTTP
 // listener (no new requests; in-flight ones finish), raft leadership (handed
@@ -190,6 +215,10 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		return err
 	})
+	if n.x != nil {
+		g.Go(func() error { return n.x.serveHTTP3(gctx) })
+		g.Go(func() error { return n.x.run(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -201,6 +230,9 @@ func (n *Node) Run(ctx context.Context) error {
 		n.rep.raft.LeadershipTransfer().Error()
 	}
 	err = errors.Join(err, n.rep.shutdown(), n.fsm.close())
+	if n.x != nil {
+		err = errors.Join(err, n.x.close())
+	}
 	if ctx.Err() != nil && err == nil {
 		return ctx.Err()
 	}

@@ -151,7 +151,7 @@ func (n *Node) recordView(tx *ledger.ReadTx, role pki.Role, origin string, index
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := ledger.OpenCheckpoint(cp, origin, n.logVerifier)
+	c, err := ledger.OpenCheckpoint(cp, origin, n.verifierFor(origin))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -54,7 +54,14 @@ type Config struct {
 // no clock (every time is an argument) and is safe for concurrent use.
 type Engine struct {
 	cfg Config
+	// Built by NewEngine from cfg.Catalogue, read-only afterwards.
+	byDomain    map[string][]catalogue.Measure // domain -> measures, catalogue order
+	restricting map[restrictKey][]schemas.Measure
+	actions     map[string]bool // catalogue.Actions()
 }
+
+// restrictKey selects the measures a check consults.
+type restrictKey struct{ domain, role, action string }
 
 // NewEngine checks cfg and returns an Engine. It fails if a required field
 // is missing, if Region or Issuer is malformed, or if the agency directory
@@ -82,7 +89,24 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &Engine{cfg: cfg}, nil
+	e := &Engine{cfg: cfg, byDomain: map[string][]catalogue.Measure{}, restricting: map[restrictKey][]schemas.Measure{}, actions: map[string]bool{}}
+	for _, a := range catalogue.Actions() {
+		e.actions[a] = true
+	}
+	version := cfg.Catalogue.Version()
+	for _, m := range cfg.Catalogue.Measures() {
+		e.byDomain[m.Domain] = append(e.byDomain[m.Domain], m)
+		for _, role := range m.AppliesTo {
+			if role == RoleResponsiblePerson && len(m.LegalBasis) == 0 {
+				continue // never against natural persons without a legal basis
+			}
+			for _, a := range m.Actions {
+				k := restrictKey{m.Domain, role, a}
+				e.restricting[k] = append(e.restricting[k], noticeMeasure(m, version))
+			}
+		}
+	}
+	return e, nil
 }
 
 // Catalogue returns the engine's measures catalogue.
@@ -141,7 +165,7 @@ func (e *Engine) NoticesFor(l *schemas.Listing, ref schemas.Ref, issuedAt time.T
 	}
 	dueByRegion := map[string]schemas.Date{}
 	var out []*schemas.SanctionNotice
-	for _, m := range e.cfg.Catalogue.MeasuresFor(l.Domain, "") {
+	for _, m := range e.byDomain[l.Domain] {
 		targets := targetsOf(l, m)
 		if len(targets) == 0 {
 			continue

@@ -82,6 +82,17 @@ func KnownSchemas() []string {
 // Versioning: a change to a record's fields is a new schema id ("listing/v2");
 // the canonical rules above apply to every version and never change.
 func Encode(r Record) ([]byte, error) {
+	var buf [4096]byte
+	if b, ok := encodeFast(buf[:0], r); ok {
+		return bytes.Clone(b), nil
+	}
+	return encodeGeneral(r)
+}
+
+// encodeGeneral is Encode by way of encoding/json: marshal, parse, add
+// "schema", sort, write canonically. It is the reference for encodeFast and
+// produces Encode's errors.
+func encodeGeneral(r Record) ([]byte, error) {
 	if r == nil {
 		return nil, errors.New("encode record: nil record")
 	}
@@ -139,41 +150,6 @@ func Decode(b []byte) (Record, error) {
 		return nil, &DecodeError{Reason: "not canonical: empty values must be omitted and required forms used (" + firstDiff(b, re) + ")"}
 	}
 	return r, nil
-}
-
-// decodeFast returns the record b encodes if b is exactly its canonical
-// encoding, or nil. It is sound because Encode's output is canonical by
-// construction: if Encode(r) == b then b passes every check of Decode
-// (duplicate keys, unknown or case-folded fields, invalid UTF-8 and floats
-// all make the re-encoding differ). The schema id is guessed from the first
-// and last top-level-looking "schema" member; a wrong guess only fails.
-func decodeFast(b []byte) Record {
-	const key = `"schema":"`
-	first, last := bytes.Index(b, []byte(key)), bytes.LastIndex(b, []byte(key))
-	if first < 0 {
-		return nil
-	}
-	for _, at := range []int{first, last} {
-		rest := b[at+len(key):]
-		end := bytes.IndexByte(rest, '"')
-		if end < 0 {
-			return nil
-		}
-		r := newRecord(string(rest[:end]))
-		if r == nil {
-			continue
-		}
-		if json.Unmarshal(b, r) != nil {
-			continue
-		}
-		if re, err := Encode(r); err == nil && bytes.Equal(re, b) {
-			return r
-		}
-		if first == last {
-			break
-		}
-	}
-	return nil
 }
 
 // Canonicalize accepts any JSON encoding of a known record (whitespace, any

@@ -50,6 +50,9 @@ const (
 	sigB64Len    = 88
 )
 
+// strictStdEncoding decodes signatures; read-only.
+var strictStdEncoding = base64.StdEncoding.Strict()
+
 func signedMessage(record []byte) []byte {
 	msg := make([]byte, 0, len(recordDomain)+len(record))
 	return append(append(msg, recordDomain...), record...)
@@ -129,10 +132,14 @@ func ParseSigned(entry []byte) (*Signed, error) {
 		return nil, &DecodeError{Field: "sig", Reason: `an entry ends with ,"sig":"<88 base64 characters>"}`}
 	}
 	b64 = b64[:sigB64Len]
-	sig, err := base64.StdEncoding.Strict().DecodeString(string(b64))
-	if err != nil || len(sig) != ed25519.SignatureSize || base64.StdEncoding.EncodeToString(sig) != string(b64) {
+	sig, err := strictStdEncoding.DecodeString(string(b64))
+	if err != nil || len(sig) != ed25519.SignatureSize || string(base64.StdEncoding.AppendEncode(make([]byte, 0, sigB64Len), sig)) != string(b64) {
 		return nil, &DecodeError{Field: "sig", Reason: "must be std base64 of a 64-byte Ed25519 signature"}
 	}
+	if isCanonicalRecord(rec) {
+		return &Signed{Record: bytes.Clone(rec), KeyID: id, Sig: sig}, nil
+	}
+	// Not canonical: parse it to say what is wrong.
 	v, err := parseJSON(rec)
 	if err != nil {
 		var de *DecodeError

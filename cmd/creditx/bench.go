@@ -43,6 +43,7 @@ func newBenchIngestCmd() *cobra.Command {
 	var nodeURL, dir string
 	var n, start uint64
 	var conc, batch, size, local int
+	var rate float64
 	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "ingest --node URL --data DIR",
@@ -74,7 +75,7 @@ covered by a signed checkpoint. Prints throughput and per-request latency percen
 			} else if creds, err = publisherCreds(dir); err != nil {
 				return err
 			}
-			r, err := benchIngest(cmd.Context(), cmd.ErrOrStderr(), creds, nodeURL, start, n, conc, batch, size)
+			r, err := benchIngest(cmd.Context(), cmd.ErrOrStderr(), creds, nodeURL, start, n, conc, batch, size, rate)
 			if err != nil {
 				return err
 			}
@@ -89,6 +90,7 @@ covered by a signed checkpoint. Prints throughput and per-request latency percen
 	cmd.Flags().IntVar(&conc, "concurrency", 16, "requests in flight")
 	cmd.Flags().IntVar(&batch, "batch", 50, "records per request")
 	cmd.Flags().IntVar(&size, "size", 1024, "approximate bytes per signed record")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "offered load in records/s (0: as fast as the node acknowledges)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process (with --local: client and nodes) to FILE")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas (1 or 3) in a temporary directory and bench it, instead of --node")
 	return cmd
@@ -114,7 +116,7 @@ func (r IngestReport) String() string {
 		p(0.50).Round(time.Microsecond*100), p(0.90).Round(time.Microsecond*100), p(0.99).Round(time.Microsecond*100), p(1).Round(time.Microsecond*100))
 }
 
-func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credentials, url string, start, n uint64, conc, batch, size int) (IngestReport, error) {
+func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credentials, url string, start, n uint64, conc, batch, size int, rate float64) (IngestReport, error) {
 	auth := schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID}
 	// Sign everything first so the measurement is the node, not this client.
 	entries := make([][]byte, n)
@@ -143,6 +145,16 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 	var mu sync.Mutex
 	var lat []time.Duration
 	begin := time.Now()
+	// With a rate, request k may start no earlier than begin + k*batch/rate.
+	var reqNo atomic.Int64
+	pace := func() {
+		if rate <= 0 {
+			return
+		}
+		k := reqNo.Add(1) - 1
+		at := begin.Add(time.Duration(float64(k*int64(batch)) / rate * float64(time.Second)))
+		time.Sleep(time.Until(at))
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for range conc {
 		g.Go(func() error {
@@ -152,6 +164,7 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 					return nil
 				}
 				hi := min(n, lo+uint64(batch))
+				pace()
 				t := time.Now()
 				if _, err := creds.Submit(gctx, url, entries[lo:hi]...); err != nil {
 					return fmt.Errorf("records %d-%d: %w", start+lo, start+hi-1, err)

@@ -1,0 +1,53 @@
+// Package audit verifies, without trusting any one member, what every
+// member of the consortium published, when and by whom, and what every
+// member did about it: the offline and online provenance and closed-loop
+// audit behind "creditx audit".
+//
+// # What Run guarantees
+//
+// Given ledger copies (each member's own ledger and the mirror copies other
+// members hold, read from exported C2SP tlog-tiles trees, a bundle, or live
+// nodes) and keys trusted independently of them (a consortium manifest or
+// trust.yaml), Run reports the audit as passed only if all of these hold:
+//
+//   - every copy's checkpoint is signed by its origin's log key (the key
+//     from the trust, not the vkey file beside the tree, unless the trust
+//     has none, which the report flags), and every cosignature line by a
+//     known witness verifies (C2SP tlog-cosignature/v1, checked with
+//     transparency-dev/formats note.NewVerifierForCosignatureV1); at least
+//     the quorum of members other than the origin cosigned it;
+//   - every entry hashes to its hash tile, and the whole tree recomputes to
+//     the checkpoint's root (ledger.Verify);
+//   - in the largest copy of each ledger, every entry is a canonical,
+//     schema-valid record signed by an agency key registered by the
+//     origin's credit-office anchors before that index and not revoked at
+//     it, submitted by the key's owner (internal/trust's Checker);
+//   - every other copy is identical to it entry by entry up to its own
+//     size, and every checkpoint seen is consistent with the largest tree
+//     (RFC 6962 consistency proofs from x/mod tlog.ProveTree/CheckTree);
+//   - every reference between records (notice -> listing, feedback ->
+//     notice, ...) into an audited ledger names the right leaf hash, points
+//     backwards, and is not dated before the record it answers.
+//
+// The closed-loop part (Report.Loop) is computed from the verified records
+// themselves: per listing and member the lag to the member's first
+// sanction notice, notices, feedback met or overdue against Options.At,
+// objections decided in time (working days of sanctions/workdays), expired
+// listings lifted, removed listings not re-inserted, measures against
+// natural persons only with a legal basis. These are findings for the
+// auditor, not integrity failures.
+//
+// # How it fails
+//
+// Integrity failures do not stop the audit: Run checks everything it can
+// and returns the full Report with a *IntegrityError whose First names the
+// first failing entry (origin, index, the copy's holder and why; index -1
+// when the failure is about a checkpoint, a tile or a whole copy). When the
+// largest copy of a ledger fails, the others are still compared with the
+// part of it that verified, and consistency proofs against it are skipped.
+// Run returns another error only when it cannot audit at all (bad witness
+// key, bad anchor key, no holiday calendar) and ctx.Err() when cancelled.
+// Run writes nothing; OpenBundle writes only into a new temporary
+// directory. The tamper drills in audit_test.go (TestTamperDrills) show
+// each failure being caught and named.
+package audit

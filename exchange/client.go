@@ -1,0 +1,160 @@
+package exchange
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+)
+
+// Client calls one member's node over HTTP/3 (QUIC) with mutual TLS: it
+// presents this member's certificate (role member) and accepts only a server
+// certificate that chains to that member's region CA and carries an identity
+// of that member's region.
+type Client struct {
+	mb *Member
+	tr *http3.Transport
+	hc *http.Client
+}
+
+// NewClient returns a client for mb; own is this member's certificate.
+func NewClient(mb *Member, own tls.Certificate, logger *slog.Logger) *Client {
+	roots := x509.NewCertPool()
+	roots.AddCert(mb.caCert)
+	cfg := pki.ClientConfig(own, roots, "")
+	cfg.NextProtos = []string{http3.NextProtoH3}
+	code := mb.Code
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("exchange: server sent no certificate")
+		}
+		id, err := pki.IdentityFromCert(cs.PeerCertificates[0])
+		if err != nil {
+			return err
+		}
+		if id.Region != code {
+			return fmt.Errorf("exchange: server identity is of region %s, want member %s", id.Region, code)
+		}
+		return nil
+	}
+	tr := &http3.Transport{TLSClientConfig: cfg, Logger: logger,
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: 3 * time.Second, MaxIdleTimeout: 30 * time.Second, KeepAlivePeriod: 10 * time.Second}}
+	return &Client{mb: mb, tr: tr, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// Close releases the QUIC connections.
+func (c *Client) Close() error { return c.tr.Close() }
+
+// Member is the member this client calls.
+func (c *Client) Member() *Member { return c.mb }
+
+func (c *Client) do(ctx context.Context, method, path string, body []byte) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.mb.Endpoint+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	if body == nil {
+		req.Body = nil
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("member %s: %s %s: %w", c.mb.Code, method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("member %s: %s %s: reading answer: %w", c.mb.Code, method, path, err)
+	}
+	return resp, b, nil
+}
+
+// AddCheckpoint submits a checkpoint to the member's witness and returns its
+// cosignature line(s). A 409 answer is a *ConflictError with the size the
+// witness last cosigned.
+func (c *Client) AddCheckpoint(ctx context.Context, a AddCheckpoint) ([]byte, error) {
+	resp, b, err := c.do(ctx, http.MethodPost, AddCheckpointPath, a.Encode())
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return b, nil
+	case http.StatusConflict:
+		n, err := strconv.ParseUint(strings.TrimSuffix(string(b), "\n"), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: 409 with a malformed size %q", c.mb.Code, b)
+		}
+		return nil, &ConflictError{KnownSize: n}
+	default:
+		return nil, fmt.Errorf("member %s witness answered %s: %s", c.mb.Code, resp.Status, bytes.TrimSpace(b))
+	}
+}
+
+// Checkpoint fetches the member's (witnessed, if it has one) checkpoint.
+func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
+	resp, b, err := c.do(ctx, http.MethodGet, "/ledger/"+c.mb.Code+"/checkpoint", nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("member %s checkpoint: %s", c.mb.Code, resp.Status)
+	}
+	return b, nil
+}
+
+// Entries fetches entries [start, end) of the member's ledger from its
+// tlog-tiles entry bundles, end being at most the size of a checkpoint the
+// caller holds. The caller verifies them (Frontier, EntryVerifier).
+func (c *Client) Entries(ctx context.Context, start, end uint64) ([][]byte, error) {
+	var out [][]byte
+	for i := start; i < end; {
+		n := i / ledger.TileWidth
+		width := int(min(uint64(ledger.TileWidth), end-n*ledger.TileWidth))
+		resp, b, err := c.do(ctx, http.MethodGet, "/ledger/"+c.mb.Code+"/"+ledger.EntriesPath(n, width), nil)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("member %s entry bundle %d/%d: %s", c.mb.Code, n, width, resp.Status)
+		}
+		es, err := ledger.ParseEntryBundle(b)
+		if err != nil {
+			return nil, fmt.Errorf("member %s entry bundle %d: %w", c.mb.Code, n, err)
+		}
+		if len(es) != width {
+			return nil, fmt.Errorf("member %s entry bundle %d: %d entries, want %d", c.mb.Code, n, len(es), width)
+		}
+		off := i - n*ledger.TileWidth
+		for _, e := range es[off:] {
+			out = append(out, append([]byte(nil), e...))
+		}
+		i = n*ledger.TileWidth + uint64(width)
+	}
+	return out, nil
+}
+
+// Get fetches path (for example a tlog-tiles hash tile) from the member's
+// node and returns the body of a 200 answer.
+func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
+	resp, b, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("member %s %s: %s", c.mb.Code, path, resp.Status)
+	}
+	return b, nil
+}

@@ -1,0 +1,126 @@
+package exchange
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/creditx/creditx/schemas"
+)
+
+// EntryError is why a mirrored entry failed verification.
+type EntryError struct {
+	Origin string
+	Index  uint64
+	Reason string
+	Err    error
+}
+
+func (e *EntryError) Error() string {
+	s := fmt.Sprintf("%s entry %d: %s", e.Origin, e.Index, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// EntryVerifier checks the entries of one member's ledger in index order,
+// keeping that member's keyring (its anchors from the manifest, then its
+// governance records as they come). It is not safe for concurrent use.
+type EntryVerifier struct {
+	m      *Manifest
+	mb     *Member
+	kr     *schemas.Keyring
+	val    *schemas.Validator
+	next   uint64
+	anchor []schemas.Anchor
+}
+
+// NewEntryVerifier starts at index 0 with mb's anchors.
+func NewEntryVerifier(m *Manifest, mb *Member) (*EntryVerifier, error) {
+	var anchors []schemas.Anchor
+	for i, pub := range mb.AnchorKeys() {
+		anchors = append(anchors, schemas.Anchor{KeyID: schemas.KeyID(pub), Public: pub, Name: mb.Anchors[i].Name, USCC: mb.Anchors[i].USCC, Region: mb.Code})
+	}
+	kr, err := schemas.NewKeyring(anchors)
+	if err != nil {
+		return nil, fmt.Errorf("member %s anchors: %w", mb.Code, err)
+	}
+	return &EntryVerifier{m: m, mb: mb, kr: kr, val: schemas.NewValidator(nil), anchor: anchors}, nil
+}
+
+// Next is the index the next Check must be for.
+func (v *EntryVerifier) Next() uint64 { return v.next }
+
+// Skip moves to index next without checking, applying the governance
+// records gov (index -> entry) on the way: used after a restart, for
+// entries that were verified before being committed.
+func (v *EntryVerifier) Skip(next uint64, gov func(yield func(index uint64, entry []byte) bool)) error {
+	var err error
+	gov(func(index uint64, e []byte) bool {
+		s, perr := schemas.ParseSigned(e)
+		if perr != nil {
+			err = perr
+			return false
+		}
+		rec, derr := s.Decode()
+		if g, ok := rec.(*schemas.Governance); derr == nil && ok {
+			v.kr.Apply(index, g, s.KeyID) // refused records were refused when checked, too
+		}
+		return true
+	})
+	v.next = next
+	return err
+}
+
+// Check verifies entry index (which must be Next()): a canonical signed
+// envelope; a key of the member's keyring valid at index; the signature; and,
+// for a schema this version knows, the record decodes, validates, names the
+// member's region, and (governance) is signed by an anchor, in which case
+// it is applied to the keyring. It returns accepted=false for a schema the
+// manifest does not accept (or this version does not know): such an entry is
+// stored but never indexed. Every failure is an *EntryError.
+func (v *EntryVerifier) Check(index uint64, e []byte) (accepted bool, err error) {
+	fail := func(reason string, err error) (bool, error) {
+		return false, &EntryError{Origin: v.mb.Origin(), Index: index, Reason: reason, Err: err}
+	}
+	if index != v.next {
+		return fail(fmt.Sprintf("out of order (expected entry %d)", v.next), nil)
+	}
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return fail("envelope", err)
+	}
+	ki, err := v.kr.Lookup(s.KeyID, index)
+	if err != nil {
+		return fail("signing key "+s.KeyID, err)
+	}
+	if err := s.Verify(ki.Public); err != nil {
+		return fail("signature", err)
+	}
+	rec, err := s.Decode()
+	if errors.Is(err, schemas.ErrUnknownSchema) {
+		v.next++
+		return false, nil
+	}
+	if err != nil {
+		return fail("record", err)
+	}
+	if h := schemas.HeaderOf(rec); h.Region != v.mb.Code {
+		return fail(fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code), nil)
+	}
+	if g, ok := rec.(*schemas.Governance); ok {
+		if !ki.Anchor {
+			return fail("governance record not signed by a credit-office anchor key", nil)
+		}
+		if err := v.kr.Apply(index, g, s.KeyID); err != nil {
+			return fail("governance record", err)
+		}
+	}
+	if err := v.val.Validate(rec); err != nil {
+		return fail("validation", err)
+	}
+	v.next++
+	return v.m.Accepts(rec.SchemaID()), nil
+}

@@ -1,0 +1,390 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go/http3"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// exchangeNode is a node's membership in the consortium: its manifest, its
+// member certificate and witness key, clients for the other members, the
+// HTTP/3 listener, and the loops run while this replica leads. All decisions
+// that must survive a leader change are raft commands (exchange_fsm.go);
+// what is here in memory is only a cache rebuilt from ledger.db.
+type exchangeNode struct {
+	n        *Node
+	manifest *exchange.Manifest
+	self     *exchange.Member
+	cosigner *exchange.Cosigner
+	cert     tls.Certificate
+	clients  map[string]*exchange.Client // by member code, other members only
+	udp      net.PacketConn
+	logger   *slog.Logger
+
+	alertsTotal *prometheus.CounterVec
+	cosigned    *prometheus.CounterVec
+	mirrored    *prometheus.CounterVec
+
+	kick map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+
+	mu        sync.Mutex
+	pushState map[string]uint64 // member code -> size its witness last cosigned (cache)
+	progress  func(origin string, done, total uint64)
+}
+
+// newExchange loads the exchange section. It returns the client CA pool of
+// the API (the region CA plus every member's CA).
+func newExchange(n *Node, regionPool *x509.CertPool) (*exchangeNode, *x509.CertPool, error) {
+	xc := n.cfg.Exchange
+	m, err := exchange.LoadManifest(xc.Manifest)
+	if err != nil {
+		return nil, nil, err
+	}
+	self, ok := m.Member(n.cfg.Region)
+	if !ok {
+		return nil, nil, fmt.Errorf("exchange: region %s is not in manifest %s", n.cfg.Region, xc.Manifest)
+	}
+	if self.LogVerifier().KeyHash() != n.logVerifier.KeyHash() {
+		return nil, nil, fmt.Errorf("exchange: the manifest's log_vkey for %s is not this node's log key", n.cfg.Region)
+	}
+	cert, _, err := pki.LoadCredentials(xc.Credentials)
+	if err != nil {
+		return nil, nil, fmt.Errorf("exchange: member credentials: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := pki.IdentityFromCert(leaf)
+	if err != nil {
+		return nil, nil, fmt.Errorf("exchange: member certificate: %w", err)
+	}
+	if id.Role != pki.RoleMember || id.Region != n.cfg.Region {
+		return nil, nil, fmt.Errorf("exchange: member certificate has role %s of region %s, want member of %s", id.Role, id.Region, n.cfg.Region)
+	}
+	skey, err := os.ReadFile(xc.WitnessKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("exchange: witness key: %w", err)
+	}
+	cs, err := exchange.NewCosigner(string(skey))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkCosigner(cs, self.WitnessVerifier()); err != nil {
+		return nil, nil, err
+	}
+	pool := regionPool.Clone()
+	for i := range m.Members {
+		pool.AddCert(m.Members[i].CACert())
+	}
+	x := &exchangeNode{n: n, manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*exchange.Client{},
+		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, pushState: map[string]uint64{},
+		alertsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_alerts_total",
+			Help: "Misbehaviour caught, by kind and origin."}, []string{"kind", "origin"}),
+		cosigned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_cosigned_total",
+			Help: "Checkpoints this member's witness cosigned, by origin."}, []string{"origin"}),
+		mirrored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_mirrored_entries_total",
+			Help: "Entries verified and committed to a mirror, by origin."}, []string{"origin"}),
+	}
+	for i := range m.Members {
+		mb := &m.Members[i]
+		if mb.Code == self.Code {
+			continue
+		}
+		x.clients[mb.Code] = exchange.NewClient(mb, cert, slog.New(slog.DiscardHandler))
+		x.kick[mb.Origin()] = make(chan struct{}, 1)
+	}
+	return x, pool, nil
+}
+
+// checkCosigner makes sure the witness key on disk is the manifest's.
+func checkCosigner(cs *exchange.Cosigner, v note.Verifier) error {
+	n := &note.Note{Text: "creditx.000000/ledger\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"}
+	lines, err := cs.Cosign(n)
+	if err != nil {
+		return err
+	}
+	if _, err := note.Open(append([]byte(n.Text+"\n"), lines...), note.VerifierList(v)); err != nil {
+		return fmt.Errorf("exchange: witness key does not match the manifest's witness_vkey: %w", err)
+	}
+	return nil
+}
+
+// peerVerifiers are the other members' log keys, for the FSM.
+func (x *exchangeNode) peerVerifiers() map[string]note.Verifier {
+	out := map[string]note.Verifier{}
+	for i := range x.manifest.Members {
+		if mb := &x.manifest.Members[i]; mb.Code != x.self.Code {
+			out[mb.Origin()] = mb.LogVerifier()
+		}
+	}
+	return out
+}
+
+// acceptsEntry is the FSM's schema filter for mirrored entries.
+func (x *exchangeNode) acceptsEntry(e []byte) (bool, string) {
+	var env struct {
+		Record struct {
+			Schema string `json:"schema"`
+		} `json:"record"`
+	}
+	if err := json.Unmarshal(e, &env); err != nil || env.Record.Schema == "" {
+		return false, "?"
+	}
+	return x.manifest.Accepts(env.Record.Schema), env.Record.Schema
+}
+
+func (x *exchangeNode) collectors() []prometheus.Collector {
+	return []prometheus.Collector{x.alertsTotal, x.cosigned, x.mirrored}
+}
+
+func (x *exchangeNode) close() error {
+	var err error
+	for _, c := range x.clients {
+		err = errors.Join(err, c.Close())
+	}
+	if x.udp != nil {
+		err = errors.Join(err, x.udp.Close())
+	}
+	return err
+}
+
+// serveHTTP3 serves the node's API over HTTP/3 on the UDP port of the same
+// number as the HTTPS API, until ctx ends.
+func (x *exchangeNode) serveHTTP3(ctx context.Context) error {
+	srv := &http3.Server{Handler: x.n.Handler(), TLSConfig: http3.ConfigureTLSConfig(x.n.tlsCfg), IdleTimeout: 60 * time.Second,
+		Logger: slog.New(slog.DiscardHandler)}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		srv.Close()
+	}()
+	err := srv.Serve(x.udp)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// run drives the push loop and one mirror loop per other member while this
+// replica leads; it returns when ctx ends.
+func (x *exchangeNode) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); x.pushLoop(ctx) }()
+	for code := range x.clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
+	}
+	wg.Wait()
+	return nil
+}
+
+// propose runs an exchange command through raft on the leader.
+func (x *exchangeNode) propose(c command) (*applyResult, error) {
+	b, err := encodeCommand(c)
+	if err != nil {
+		return nil, err
+	}
+	if !x.n.IsLeader() {
+		return nil, errNotLeader
+	}
+	f := x.n.rep.raft.Apply(b, 10*time.Second)
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	res, ok := f.Response().(*applyResult)
+	if !ok || res == nil {
+		return nil, fmt.Errorf("raft returned no result")
+	}
+	return res, nil
+}
+
+// raiseAlert records evidence through raft (deduplicated by the FSM), logs
+// and counts it. It is called on the leader; on a follower (the witness
+// endpoint may be hit on any replica) it only logs and counts.
+func (x *exchangeNode) raiseAlert(ev exchange.Evidence) {
+	ev.Time = time.Now().UTC().Truncate(time.Second)
+	x.alertsTotal.WithLabelValues(ev.Kind, ev.Origin).Inc()
+	x.logger.Error("exchange alert", "kind", ev.Kind, "origin", ev.Origin, "index", ev.Index, "reason", ev.Reason)
+	if !x.n.IsLeader() {
+		return
+	}
+	if _, err := x.propose(command{op: opAlert, origin: ev.Origin, evidence: ev.Encode()}); err != nil {
+		x.logger.Error("recording alert failed", "err", err)
+	}
+}
+
+// pushLoop has each new own checkpoint witnessed by the other members.
+func (x *exchangeNode) pushLoop(ctx context.Context) {
+	interval := x.n.cfg.Exchange.PushInterval
+	var lastDone uint64
+	backoff := interval
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		if !x.n.IsLeader() {
+			backoff = interval
+			continue
+		}
+		size, witnessed, err := x.ownState()
+		if err != nil || size == 0 || (witnessed >= size && lastDone == size) {
+			backoff = interval
+			continue
+		}
+		if err := x.pushOnce(ctx); err != nil {
+			x.logger.Warn("checkpoint not witnessed yet", "size", size, "err", err)
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		lastDone, backoff = size, interval
+	}
+}
+
+// ownState is the own ledger's size and latest witnessed size.
+func (x *exchangeNode) ownState() (size, witnessed uint64, err error) {
+	err = x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		size = tx.Log(x.n.origin).Size()
+		if b := tx.Bucket(bucketWitnessed); b != nil {
+			if v := b.Get([]byte(x.n.origin)); len(v) >= 8 {
+				witnessed = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	})
+	return
+}
+
+// pushOnce sends the latest own checkpoint to every other active member's
+// witness and stores it with the cosignatures once a quorum answered.
+func (x *exchangeNode) pushOnce(ctx context.Context) error {
+	var signed []byte
+	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		var err error
+		signed, err = tx.Log(x.n.origin).Checkpoint()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cp, err := ledger.OpenCheckpoint(signed, x.n.origin, x.n.logVerifier)
+	if err != nil {
+		return err
+	}
+	// Send the note with the log's signature only.
+	plain, err := ledger.SignCheckpoint(x.n.fsm.logs[x.n.origin].signer, x.n.origin, cp.Size, cp.Root)
+	if err != nil {
+		return err
+	}
+	others := x.manifest.Others(x.self.Code)
+	type answer struct {
+		code  string
+		lines []byte
+		err   error
+	}
+	ch := make(chan answer, len(others))
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, mb := range others {
+		go func() {
+			lines, err := x.pushTo(pctx, mb, cp.Size, plain)
+			ch <- answer{mb.Code, lines, err}
+		}()
+	}
+	var lines [][]byte
+	var errs []string
+	for range others {
+		a := <-ch
+		if a.err != nil {
+			errs = append(errs, a.code+": "+a.err.Error())
+			continue
+		}
+		if _, err := note.Open(append(append([]byte(nil), plain...), a.lines...), note.VerifierList(x.n.logVerifier, x.memberWitness(a.code))); err != nil {
+			errs = append(errs, a.code+": bad cosignature: "+err.Error())
+			continue
+		}
+		lines = append(lines, a.lines)
+	}
+	if len(lines) < x.manifest.WitnessQuorum {
+		return fmt.Errorf("%d of %d cosignatures (%s)", len(lines), x.manifest.WitnessQuorum, strings.Join(errs, "; "))
+	}
+	witnessed := exchange.AddSignatures(plain, lines...)
+	res, err := x.propose(command{op: opCosigned, origin: x.n.origin, checkpoint: witnessed})
+	if err != nil {
+		return err
+	}
+	if res.Err != nil {
+		return res.Err
+	}
+	x.logger.Debug("checkpoint witnessed", "size", cp.Size, "cosignatures", len(lines))
+	return nil
+}
+
+func (x *exchangeNode) memberWitness(code string) note.Verifier {
+	mb, _ := x.manifest.Member(code)
+	return mb.WitnessVerifier()
+}
+
+// pushTo submits one checkpoint to one member, learning its last cosigned
+// size from a 409 if the cached one is stale.
+func (x *exchangeNode) pushTo(ctx context.Context, mb *exchange.Member, size uint64, plain []byte) ([]byte, error) {
+	c := x.clients[mb.Code]
+	x.mu.Lock()
+	old := x.pushState[mb.Code]
+	x.mu.Unlock()
+	for attempt := 0; attempt < 3; attempt++ {
+		if old > size {
+			return nil, fmt.Errorf("witness last cosigned size %d, larger than ours %d", old, size)
+		}
+		req := exchange.AddCheckpoint{OldSize: old, Checkpoint: plain}
+		if old > 0 && old < size {
+			var p tlog.TreeProof
+			err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
+				var err error
+				p, err = tx.Log(x.n.origin).ConsistencyProof(old, size)
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			req.Proof = p
+		}
+		lines, err := c.AddCheckpoint(ctx, req)
+		var ce *exchange.ConflictError
+		if errors.As(err, &ce) {
+			old = ce.KnownSize
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		x.mu.Lock()
+		x.pushState[mb.Code] = size
+		x.mu.Unlock()
+		return lines, nil
+	}
+	return nil, fmt.Errorf("witness keeps answering 409")
+}

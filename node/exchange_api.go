@@ -1,0 +1,268 @@
+package node
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+)
+
+// handleWitness is the C2SP tlog-witness add-checkpoint endpoint, served over
+// HTTP/3 and HTTPS to other members (role member, of an active member).
+// Status codes are the spec's: 400 malformed, 403 bad signature, 404 unknown
+// origin, 409 old size mismatch (body: the last cosigned size), 422
+// inconsistent; 503 on a replica that does not lead (the caller retries).
+func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
+	x := n.x
+	if x == nil {
+		http.NotFound(w, r)
+		return
+	}
+	id, ok := n.require(w, r, pki.RoleMember)
+	if !ok {
+		return
+	}
+	if mb, ok := x.manifest.Member(id.Region); !ok || mb.Status != exchange.StatusActive {
+		writeErr(w, errorf(http.StatusForbidden, "member %s is not an active member of the manifest", id.Region))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	a, err := exchange.ParseAddCheckpoint(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	origin, _, _ := bytes.Cut(a.Checkpoint, []byte("\n"))
+	mb, ok := x.manifest.MemberByOrigin(string(origin))
+	if !ok || mb.Status != exchange.StatusActive || mb.Code == x.self.Code {
+		http.Error(w, fmt.Sprintf("unknown origin %q", origin), http.StatusNotFound)
+		return
+	}
+	cp, err := ledger.OpenCheckpoint(a.Checkpoint, mb.Origin(), mb.LogVerifier())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	if a.OldSize > cp.Size {
+		http.Error(w, fmt.Sprintf("old size %d exceeds checkpoint size %d", a.OldSize, cp.Size), http.StatusBadRequest)
+		return
+	}
+	if x.checkEquivocation(cp) {
+		http.Error(w, "checkpoint conflicts with what this member saw before; kept as evidence", http.StatusUnprocessableEntity)
+		return
+	}
+	var ws witnessState
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error { ws, err = readWitnessState(tx, mb.Origin()); return err }); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if err := checkWitness(ws, a.OldSize, a.Proof, cp); err != nil {
+		n.witnessRefused(w, x, ws, ws.size, cp, err)
+		return
+	}
+	lines, err := x.cosigner.Cosign(cp.Note)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	res, err := x.propose(command{op: opWitness, origin: mb.Origin(), oldSize: a.OldSize, proof: a.Proof,
+		checkpoint: exchange.AddSignatures(a.Checkpoint, lines)})
+	if err != nil {
+		http.Error(w, "not committed, retry: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if res.Err != nil {
+		n.witnessRefused(w, x, ws, res.Known, cp, res.Err)
+		return
+	}
+	x.cosigned.WithLabelValues(mb.Origin()).Inc()
+	select {
+	case x.kick[mb.Origin()] <- struct{}{}:
+	default:
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(lines)
+}
+
+func (n *Node) witnessRefused(w http.ResponseWriter, x *exchangeNode, ws witnessState, known uint64, cp *ledger.Checkpoint, err error) {
+	switch {
+	case errors.Is(err, errWitnessOld):
+		w.Header().Set("Content-Type", exchange.SizeContentType)
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprintf(w, "%d\n", known)
+	case errors.Is(err, errInconsistent):
+		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin, Reason: err.Error(),
+			Items: [][]byte{ws.note, cp.Signed}})
+		http.Error(w, err.Error()+"; kept as evidence", http.StatusUnprocessableEntity)
+	default:
+		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+	}
+}
+
+// AlertView is one alert as GET /v1/alerts shows it.
+type AlertView struct {
+	Seq      uint64    `json:"seq"`
+	Kind     string    `json:"kind"`
+	Origin   string    `json:"origin"`
+	Time     time.Time `json:"time"`
+	Index    uint64    `json:"index,omitempty"`
+	Reason   string    `json:"reason"`
+	Evidence []string  `json:"evidence"` // signed notes and entries, verbatim
+}
+
+// Alerts returns every recorded alert, oldest first.
+func (n *Node) Alerts() ([]AlertView, error) {
+	out := []AlertView{}
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		b := tx.Bucket(bucketAlerts)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			ev, err := exchange.DecodeEvidence(v)
+			if err != nil {
+				return err
+			}
+			av := AlertView{Seq: binary.BigEndian.Uint64(k), Kind: ev.Kind, Origin: ev.Origin, Time: ev.Time, Index: ev.Index, Reason: ev.Reason}
+			for _, it := range ev.Items {
+				av.Evidence = append(av.Evidence, string(it))
+			}
+			out = append(out, av)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (n *Node) handleAlerts(w http.ResponseWriter, r *http.Request) {
+	if _, ok := n.require(w, r, pki.RoleAdmin, pki.RoleAudit, pki.RoleReplica, pki.RoleMember); !ok {
+		return
+	}
+	as, err := n.Alerts()
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+// ExchangeStatus is the public summary of a member's exchange state, GET
+// /v1/exchange.
+type ExchangeStatus struct {
+	Region    string         `json:"region"`
+	Size      uint64         `json:"size"`      // own ledger
+	Witnessed uint64         `json:"witnessed"` // own size stored with a quorum of cosignatures
+	Quorum    int            `json:"quorum"`
+	Mirrors   []MirrorStatus `json:"mirrors"`
+	Alerts    int            `json:"alerts"`
+}
+
+// MirrorStatus is one mirrored member.
+type MirrorStatus struct {
+	Code       string `json:"code"`
+	Origin     string `json:"origin"`
+	Size       uint64 `json:"size"`       // entries verified and stored
+	Checkpoint uint64 `json:"checkpoint"` // size of the stored (verified) checkpoint
+	Cosigned   uint64 `json:"cosigned"`   // size this member's witness last cosigned
+	Unaccepted int    `json:"unaccepted"` // entries stored but not indexed (schema not accepted)
+	Stopped    bool   `json:"stopped"`    // mirroring stopped by an alert
+}
+
+// ExchangeStatus returns the exchange summary (nil without an exchange).
+func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
+	x := n.x
+	if x == nil {
+		return nil, nil
+	}
+	st := &ExchangeStatus{Region: n.cfg.Region, Quorum: x.manifest.WitnessQuorum, Mirrors: []MirrorStatus{}}
+	var err error
+	st.Size, st.Witnessed, err = x.ownState()
+	if err != nil {
+		return nil, err
+	}
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		if b := tx.Bucket(bucketAlerts); b != nil {
+			st.Alerts = b.Stats().KeyN
+		}
+		for i := range x.manifest.Members {
+			mb := &x.manifest.Members[i]
+			if mb.Code == x.self.Code {
+				continue
+			}
+			ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
+			if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
+				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
+					ms.Checkpoint = c.Size
+				}
+			}
+			ws, err := readWitnessState(tx, mb.Origin())
+			if err != nil {
+				return err
+			}
+			ms.Cosigned = ws.size
+			if b := tx.Bucket(bucketStopped); b != nil {
+				ms.Stopped = b.Get([]byte(mb.Origin())) != nil
+			}
+			if b := tx.Bucket(bucketUnaccepted); b != nil {
+				prefix := append([]byte(mb.Origin()), 0)
+				c := b.Cursor()
+				for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+					ms.Unaccepted++
+				}
+			}
+			st.Mirrors = append(st.Mirrors, ms)
+		}
+		return nil
+	})
+	return st, err
+}
+
+func (n *Node) handleExchangeStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := n.ExchangeStatus()
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	if st == nil {
+		writeErr(w, errorf(http.StatusNotFound, "this node is not a consortium member"))
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// witnessedCheckpoint returns the own checkpoint stored with a quorum of
+// cosignatures, if any.
+func (n *Node) witnessedCheckpoint(tx *ledger.ReadTx) []byte {
+	b := tx.Bucket(bucketWitnessed)
+	if b == nil {
+		return nil
+	}
+	v := b.Get([]byte(n.origin))
+	if len(v) <= 8 {
+		return nil
+	}
+	return append([]byte(nil), v[8:]...)
+}
+
+// mirrorOrigin maps a member code to a mirrored origin.
+func (n *Node) mirrorOrigin(code string) (string, bool) {
+	if n.x == nil {
+		return "", false
+	}
+	mb, ok := n.x.manifest.Member(code)
+	if !ok || mb.Code == n.cfg.Region {
+		return "", false
+	}
+	return mb.Origin(), true
+}

@@ -1,0 +1,322 @@
+package node_test
+
+import (
+	"context"
+	"crypto/tls"
+
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// member is one consortium member (a single-replica region) in this process.
+type member struct {
+	code   string
+	cfg    node.Config
+	n      *node.Node
+	cancel context.CancelFunc
+	done   chan error
+	creds  map[string]*node.Credentials
+}
+
+var deltaMembers = []node.MemberSpec{
+	{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"},
+	{Region: "330000", Name: "Zhejiang"}, {Region: "340000", Name: "Anhui"},
+}
+
+// startConsortium prepares and starts the members on loopback.
+func startConsortium(t *testing.T, specs []node.MemberSpec) (map[string]*member, *exchange.Manifest) {
+	t.Helper()
+	dir := t.TempDir()
+	for i := range specs {
+		specs[i].API, specs[i].Raft = freeAddr(t), freeAddr(t)
+	}
+	cfgs, m, err := node.PrepareConsortium(dir, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*member{}
+	for _, cfg := range cfgs {
+		c := *cfg
+		c.Exchange.PullInterval = 300 * time.Millisecond
+		c.Exchange.PushInterval = 50 * time.Millisecond
+		mb := &member{code: c.Region, cfg: c, creds: map[string]*node.Credentials{}}
+		for _, name := range []string{"admin", "publisher", "auditor"} {
+			cr, err := node.LoadCredentials(filepath.Join(c.DataDir, "agencies", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb.creds[name] = cr
+		}
+		mb.start(t)
+		out[c.Region] = mb
+	}
+	for _, mb := range out {
+		if err := mb.n.SeedDev(context.Background(), filepath.Join(mb.cfg.DataDir, "agencies")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out, m
+}
+
+func (mb *member) start(t *testing.T) {
+	t.Helper()
+	cfg := mb.cfg
+	if testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("member", mb.code)
+	}
+	n, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mb.n, mb.cancel, mb.done = n, cancel, make(chan error, 1)
+	go func() { mb.done <- n.Run(ctx) }()
+	t.Cleanup(mb.stop)
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	if err := n.WaitReady(rctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (mb *member) stop() {
+	if mb.cancel == nil {
+		return
+	}
+	mb.cancel()
+	<-mb.done
+	mb.cancel = nil
+}
+
+func (mb *member) listing(t *testing.T, i uint64) ([]byte, *schemas.Listing) {
+	t.Helper()
+	p := mb.creds["publisher"]
+	l, err := synth.Listing(i, synth.Options{Region: mb.code, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
+		MatchKey: *p.MatchKey, Now: time.Now().UTC().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.Sign(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, l
+}
+
+func (mb *member) status(t *testing.T) *node.ExchangeStatus {
+	t.Helper()
+	st, err := mb.n.ExchangeStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (mb *member) mirror(t *testing.T, code string) node.MirrorStatus {
+	for _, m := range mb.status(t).Mirrors {
+		if m.Code == code {
+			return m
+		}
+	}
+	t.Fatalf("%s has no mirror of %s", mb.code, code)
+	return node.MirrorStatus{}
+}
+
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// converged reports whether every member's ledger is witnessed at its full
+// size and mirrored at that size by every other member.
+func converged(t *testing.T, ms map[string]*member) bool {
+	for _, a := range ms {
+		st := a.status(t)
+		if st.Witnessed != st.Size {
+			return false
+		}
+		for _, b := range ms {
+			if b != a && b.mirror(t, a.code).Size != st.Size {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestExchangeListingReachesEveryMember(t *testing.T) {
+	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers...))
+	zj := ms["330000"]
+	e, l := zj.listing(t, 7)
+	rs, err := zj.creds["publisher"].Submit(context.Background(), zj.n.URL(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "all ledgers witnessed and mirrored", func() bool { return converged(t, ms) })
+
+	for _, code := range []string{"310000", "320000", "340000"} {
+		other := ms[code]
+		var res node.CheckResult
+		if err := other.creds["auditor"].Get(context.Background(), other.n.URL()+"/v1/check?subject="+url.QueryEscape(l.Subject.USCC), &res); err != nil {
+			t.Fatalf("%s: %v", code, err)
+		}
+		if res.Result != "restricted" || len(res.Listings) != 1 || res.Listings[0].Origin != "creditx.330000/ledger" || res.Listings[0].Index != rs[0].Index {
+			t.Errorf("%s /v1/check = %+v, want restricted by creditx.330000/ledger %d", code, res, rs[0].Index)
+		}
+		if ms := other.mirror(t, "330000"); ms.Stopped || ms.Unaccepted != 0 {
+			t.Errorf("%s mirror of 330000: %+v", code, ms)
+		}
+	}
+	// The witnessed checkpoint carries at least witness_quorum valid cosignatures.
+	self, _ := m.Member("330000")
+	var ws []note.Verifier
+	for _, o := range m.Others("330000") {
+		ws = append(ws, o.WitnessVerifier())
+	}
+	cp, err := exchange.NewClient(self, tlsCert(t, ms["310000"]), nil).Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := exchange.CountCosignatures(cp, self.LogVerifier(), ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) < m.WitnessQuorum {
+		t.Fatalf("served checkpoint has cosignatures by %v, want at least %d:\n%s", names, m.WitnessQuorum, cp)
+	}
+}
+
+// tlsCert loads a member's member certificate.
+func tlsCert(t *testing.T, mb *member) tls.Certificate {
+	t.Helper()
+	c, _, err := pki.LoadCredentials(filepath.Join(mb.cfg.DataDir, "tls", "member"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestExchangeCatchesEquivocation(t *testing.T) {
+	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers...))
+	zj := ms["330000"]
+	e, _ := zj.listing(t, 1)
+	if _, err := zj.creds["publisher"].Submit(context.Background(), zj.n.URL(), e); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "convergence", func() bool { return converged(t, ms) })
+	size := zj.status(t).Size
+
+	// 330000 signs a second checkpoint of the same size with another root
+	// and shows it to each other member.
+	skey, err := os.ReadFile(filepath.Join(zj.cfg.DataDir, "keys", "log.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := ledger.SignCheckpoint(signer, "creditx.330000/ledger", size, tlog.Hash{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := tlsCert(t, zj)
+	for _, code := range []string{"310000", "320000", "340000"} {
+		mb, _ := m.Member(code)
+		c := exchange.NewClient(mb, own, nil)
+		lines, err := c.AddCheckpoint(context.Background(), exchange.AddCheckpoint{OldSize: size, Checkpoint: forged})
+		c.Close()
+		if err == nil {
+			t.Errorf("%s cosigned a forged checkpoint: %s", code, lines)
+		}
+	}
+	for _, code := range []string{"310000", "320000", "340000"} {
+		other := ms[code]
+		eventually(t, 5*time.Second, code+" alert", func() bool {
+			as, err := other.n.Alerts()
+			return err == nil && len(as) > 0
+		})
+		as, _ := other.n.Alerts()
+		a := as[0]
+		if a.Kind != exchange.AlertEquivocation || a.Origin != "creditx.330000/ledger" || len(a.Evidence) != 2 {
+			t.Fatalf("%s alert = %+v", code, a)
+		}
+		if !strings.Contains(a.Evidence[1], string(forged[:len(forged)-1])) && a.Evidence[1] != string(forged) {
+			t.Errorf("%s alert does not keep the forged note: %q", code, a.Evidence[1])
+		}
+		// Both notes verify with 330000's log key: signed evidence.
+		self, _ := m.Member("330000")
+		for i, ev := range a.Evidence {
+			if _, err := ledger.OpenCheckpoint([]byte(ev), "creditx.330000/ledger", self.LogVerifier()); err != nil {
+				t.Errorf("%s evidence %d does not verify: %v", code, i, err)
+			}
+		}
+		// The member keeps serving the last good state.
+		if got := other.mirror(t, "330000"); got.Size != size || got.Checkpoint != size {
+			t.Errorf("%s mirror after the alert: %+v", code, got)
+		}
+	}
+}
+
+func TestExchangeRefusesForeignCA(t *testing.T) {
+	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers[:3]...))
+	sh, _ := m.Member("310000")
+	// A CA that is not in the manifest issues a member certificate claiming 330000.
+	ca, err := pki.NewCA("330000", "rogue CA", time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleMember, Region: "330000", Kind: pki.KindMember, ID: "330000", Name: "rogue"}, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := pki.WriteCredentials(dir, certPEM, keyPEM, ca.CertPEM()); err != nil {
+		t.Fatal(err)
+	}
+	rogue, _, err := pki.LoadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := exchange.AddCheckpoint{OldSize: 0, Checkpoint: []byte("x\n")}
+	c := exchange.NewClient(sh, rogue, nil)
+	defer c.Close()
+	_, err = c.AddCheckpoint(context.Background(), body)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("foreign CA over QUIC: err = %v, want a TLS certificate error", err)
+	}
+	// The legitimate member certificate gets through the handshake and an
+	// HTTP answer (400: the body is not a checkpoint).
+	good := exchange.NewClient(sh, tlsCert(t, ms["330000"]), nil)
+	defer good.Close()
+	_, err = good.AddCheckpoint(context.Background(), body)
+	if err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("member certificate: err = %v, want a 400 answer", err)
+	}
+	var ce *exchange.ConflictError
+	if errors.As(err, &ce) {
+		t.Fatal("unexpected conflict")
+	}
+
+}

@@ -1,0 +1,306 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/ledger"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// mirrorBatch is the most entries one mirror-append command carries.
+const mirrorBatch = 1024
+
+// mirrorLoop keeps the mirror of one member's ledger current while this
+// replica leads: woken by the witness endpoint after a cosignature, and
+// every PullInterval otherwise (lost pushes, catch-up).
+func (x *exchangeNode) mirrorLoop(ctx context.Context, code string) {
+	mb, _ := x.manifest.Member(code)
+	origin := mb.Origin()
+	var ev *exchange.EntryVerifier // rebuilt from ledger.db whenever in doubt
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.kick[origin]:
+		case <-time.After(x.n.cfg.Exchange.PullInterval):
+		}
+		if !x.n.IsLeader() {
+			ev = nil
+			continue
+		}
+		var err error
+		if ev, err = x.syncMirror(ctx, mb, ev); err != nil && ctx.Err() == nil {
+			ev = nil
+			x.logger.Debug("mirror not synced", "origin", origin, "err", err)
+		}
+	}
+}
+
+// mirrorStopped reports whether an alert stopped mirroring origin.
+func (x *exchangeNode) mirrorStopped(origin string) bool {
+	stopped := false
+	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		if b := tx.Bucket(bucketStopped); b != nil {
+			stopped = b.Get([]byte(origin)) != nil
+		}
+		return nil
+	})
+	return stopped
+}
+
+// target is the checkpoint the mirror should reach: the larger of the one
+// this member's witness last cosigned and the one the origin serves. Both
+// are verified; a conflict between them, or with the mirror, is an alert.
+func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger.Checkpoint, error) {
+	origin := mb.Origin()
+	var ws witnessState
+	var err error
+	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		ws, err = readWitnessState(tx, origin)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var best *ledger.Checkpoint
+	if ws.size > 0 {
+		if best, err = ledger.OpenCheckpoint(ws.note, origin, mb.LogVerifier()); err != nil {
+			return nil, err
+		}
+	}
+	served, ferr := x.clients[mb.Code].Checkpoint(ctx)
+	if ferr == nil {
+		cp, err := ledger.OpenCheckpoint(served, origin, mb.LogVerifier())
+		if err != nil {
+			return best, fmt.Errorf("served checkpoint: %w", err)
+		}
+		if x.checkEquivocation(cp) {
+			return nil, fmt.Errorf("%w: served checkpoint", errInconsistent)
+		}
+		if best == nil || cp.Size >= best.Size {
+			best = cp
+		}
+	}
+	if best == nil {
+		if ferr != nil {
+			return nil, ferr
+		}
+		return nil, nil
+	}
+	return best, nil
+}
+
+// checkEquivocation compares a verified checkpoint of a member with
+// everything this member holds of that origin: the witness state and the
+// mirror. On a conflict it raises an equivocation alert with both signed
+// notes and returns true.
+func (x *exchangeNode) checkEquivocation(cp *ledger.Checkpoint) bool {
+	var ws witnessState
+	var mirrorRoot tlog.Hash
+	var mirrorNote []byte
+	var haveMirror bool
+	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		ws, _ = readWitnessState(tx, cp.Origin)
+		lr := tx.Log(cp.Origin)
+		if cp.Size <= lr.Size() && cp.Size > 0 {
+			if r, err := lr.TreeHash(cp.Size); err == nil {
+				mirrorRoot, haveMirror = r, true
+				mirrorNote, _ = lr.Checkpoint()
+			}
+		}
+		return nil
+	})
+	switch {
+	case ws.size == cp.Size && ws.size > 0 && ws.root != cp.Root:
+		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin,
+			Reason: fmt.Sprintf("two checkpoints of size %d with different roots", cp.Size), Items: [][]byte{ws.note, cp.Signed}})
+		return true
+	case haveMirror && mirrorRoot != cp.Root:
+		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin,
+			Reason: fmt.Sprintf("checkpoint of size %d is inconsistent with the verified mirror (first note: the mirror's checkpoint)", cp.Size),
+			Items:  [][]byte{mirrorNote, cp.Signed}})
+		return true
+	}
+	return false
+}
+
+// syncMirror brings the mirror of mb up to its target checkpoint, verifying
+// every entry, in batches committed through raft.
+func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *exchange.EntryVerifier) (*exchange.EntryVerifier, error) {
+	origin := mb.Origin()
+	if x.mirrorStopped(origin) {
+		return ev, nil
+	}
+	cp, err := x.target(ctx, mb)
+	if err != nil || cp == nil {
+		return ev, err
+	}
+	var fr *exchange.Frontier
+	var stored []byte
+	err = x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		var err error
+		if fr, err = readFrontier(tx, origin); err != nil {
+			return err
+		}
+		stored, _ = tx.Log(origin).Checkpoint()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cp.Size < fr.Size() {
+		return ev, nil
+	}
+	if cp.Size == fr.Size() {
+		// Nothing new; store the version with more signatures (cosignatures).
+		if cp.Size > 0 && len(cp.Signed) > len(stored) && !bytes.Equal(cp.Signed, stored) {
+			res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: fr.Size()})
+			if err != nil {
+				return ev, err
+			}
+			return ev, res.Err
+		}
+		return ev, nil
+	}
+	if ev == nil || ev.Next() != fr.Size() {
+		if ev, err = x.entryVerifier(mb, fr.Size()); err != nil {
+			return nil, err
+		}
+	}
+	c := x.clients[mb.Code]
+	tiles := newRemoteTiles(ctx, c, mb.Code)
+	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, tiles)
+	total := cp.Size
+	for fr.Size() < cp.Size {
+		start := fr.Size()
+		end := min(cp.Size, start+mirrorBatch)
+		entries, err := c.Entries(ctx, start, end)
+		if err != nil {
+			return nil, err
+		}
+		idx := make([]int64, len(entries))
+		for i := range entries {
+			idx[i] = tlog.StoredHashIndex(0, int64(start)+int64(i))
+		}
+		leaves, err := thr.ReadHashes(idx)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s hash tiles at size %d: %w", origin, cp.Size, err)
+		}
+		next := fr.Clone()
+		for i, e := range entries {
+			index := start + uint64(i)
+			if tlog.RecordHash(e) != leaves[i] {
+				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: index,
+					Reason: "served entry does not match the leaf hash under the signed checkpoint", Items: [][]byte{cp.Signed, e}})
+				return nil, fmt.Errorf("entry %d: leaf hash mismatch", index)
+			}
+			if _, err := ev.Check(index, e); err != nil {
+				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: index,
+					Reason: err.Error(), Items: [][]byte{cp.Signed, e}})
+				return nil, err
+			}
+			next.AppendEntry(e)
+		}
+		var proof tlog.TreeProof
+		if end < cp.Size {
+			if proof, err = tlog.ProveTree(int64(cp.Size), int64(end), thr); err != nil {
+				return nil, fmt.Errorf("consistency proof %d -> %d: %w", end, cp.Size, err)
+			}
+			if err := tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(end), next.Root()); err != nil {
+				return nil, fmt.Errorf("entries %d..%d are not a prefix of checkpoint %d: %w", start, end, cp.Size, err)
+			}
+		} else if next.Root() != cp.Root {
+			return nil, fmt.Errorf("entries up to %d do not lead to the checkpoint root", end)
+		}
+		res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: start, proof: proof, entries: entries})
+		if err != nil {
+			return nil, err
+		}
+		if res.Err != nil {
+			if errors.Is(res.Err, errStaleMirror) {
+				return nil, res.Err
+			}
+			return nil, fmt.Errorf("mirror-append refused: %w", res.Err)
+		}
+		fr = next
+		x.mirrored.WithLabelValues(origin).Add(float64(len(entries)))
+		if p := x.progress; p != nil {
+			p(origin, end, total)
+		}
+	}
+	return ev, nil
+}
+
+// entryVerifier rebuilds the verifier of mb's entries at next: its keyring
+// from the manifest anchors and the governance records already mirrored.
+func (x *exchangeNode) entryVerifier(mb *exchange.Member, next uint64) (*exchange.EntryVerifier, error) {
+	ev, err := exchange.NewEntryVerifier(x.manifest, mb)
+	if err != nil {
+		return nil, err
+	}
+	origin := mb.Origin()
+	err = x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(origin)
+		return ev.Skip(next, func(yield func(uint64, []byte) bool) {
+			gov := tx.Bucket(bucketGov)
+			if gov == nil {
+				return
+			}
+			prefix := append([]byte(origin), 0)
+			c := gov.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				_, index, ok := splitEntryKey(k)
+				if !ok || index >= next {
+					continue
+				}
+				e, err := lr.Entry(index)
+				if err != nil || !yield(index, e) {
+					return
+				}
+			}
+		})
+	})
+	return ev, err
+}
+
+// remoteTiles is a tlog.TileReader over a member's tlog-tiles API, with a
+// small cache (hash tiles are re-read across batches).
+type remoteTiles struct {
+	ctx   context.Context
+	c     *exchange.Client
+	code  string
+	cache map[tlog.Tile][]byte
+}
+
+func newRemoteTiles(ctx context.Context, c *exchange.Client, code string) *remoteTiles {
+	return &remoteTiles{ctx: ctx, c: c, code: code, cache: map[tlog.Tile][]byte{}}
+}
+
+func (r *remoteTiles) Height() int { return ledger.TileHeight }
+
+func (r *remoteTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		if b, ok := r.cache[t]; ok {
+			out[i] = b
+			continue
+		}
+		b, err := r.c.Get(r.ctx, "/ledger/"+r.code+"/"+ledger.TilePath(int(t.L), uint64(t.N), t.W))
+		if err != nil {
+			return nil, err
+		}
+		if len(r.cache) > 256 {
+			clear(r.cache)
+		}
+		r.cache[t] = b
+		out[i] = b
+	}
+	return out, nil
+}
+
+func (r *remoteTiles) SaveTiles([]tlog.Tile, [][]byte) {}
