@@ -153,3 +153,24 @@ func TestServeSIGINT(t *testing.T) {
 		t.Fatalf("verify after restart: %v\n%s", err, out)
 	}
 }
+
+func TestRegionInit(t *testing.T) {
+	out := t.TempDir()
+	if _, err := run(t, "region", "init", "--region", "330000", "--out", out, "--replica", "zj-1=127.0.0.1:1,127.0.0.1:2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"ca/ca.crt", "agencies/admin/sign.key", "node.yaml", "keys/log.key", "tls/replica/tls.crt"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	for _, bad := range [][]string{
+		{"--replica", "zj-1=a:1,b:2", "--replica", "zj-2=c:1,d:2"}, // even count
+		{"--replica", "zj-1"}, // no addresses
+	} {
+		args := append([]string{"region", "init", "--region", "330000", "--out", t.TempDir()}, bad...)
+		if _, err := run(t, args...); err == nil {
+			t.Errorf("region init %v succeeded", bad)
+		}
+	}
+}

@@ -31,6 +31,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newLedgerCmd(),
 		newExportCmd(),
 		newVerifyCmd(),
+		newRegionCmd(),
 	)
 	return root
 }
