@@ -39,8 +39,14 @@ type NoticeState struct {
 // notice stays lifted whatever feedback says. Otherwise it is answered once
 // feedback has come, and overdue when none has come by the end of
 // feedback_due (dates in UTC+8).
+//
+// A nil notice gives a NoticeState with an empty State and the reason.
 func NoticeStatus(n *schemas.SanctionNotice, feedback []*schemas.Feedback, listing Status, at time.Time) NoticeState {
 	var st NoticeState
+	if n == nil {
+		st.Reason = "no notice"
+		return st
+	}
 	for _, f := range feedback {
 		if f == nil || f.CreatedAt.After(at) || f.Agency.USCC != n.ExecutingAgency.USCC {
 			continue
