@@ -404,7 +404,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 				d.Overdue++
 				l.OverdueItems = append(l.OverdueItems, Item{Member: m, Origin: n.origin, Index: n.index,
 					What: fmt.Sprintf("feedback on notice for listing %s (%s)", k, lf.subject),
-					Due: n.due.Format("2006-01-02"), Days: int(today.Sub(n.due).Hours() / 24)})
+					Due:  n.due.Format("2006-01-02"), Days: int(today.Sub(n.due).Hours() / 24)})
 			default:
 				a.Pending++
 				d.Pending++
@@ -439,11 +439,15 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	for _, d := range doms {
 		l.Domains = append(l.Domains, *d)
 	}
-	slices.SortFunc(l.Domains, func(a, b DomainLoop) int { return cmp.Or(cmp.Compare(a.Domain, b.Domain), cmp.Compare(a.Member, b.Member)) })
+	slices.SortFunc(l.Domains, func(a, b DomainLoop) int {
+		return cmp.Or(cmp.Compare(a.Domain, b.Domain), cmp.Compare(a.Member, b.Member))
+	})
 
 	fs.objectionLoop(&l, opts, today)
 	fs.lifecycleLoop(&l, byListing, today)
-	slices.SortFunc(l.OverdueItems, func(a, b Item) int { return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index)) })
+	slices.SortFunc(l.OverdueItems, func(a, b Item) int {
+		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index))
+	})
 	fs.timeline(&l)
 	return l
 }

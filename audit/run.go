@@ -61,6 +61,8 @@ type copyState struct {
 	cp      *ledger.Checkpoint
 	leaves  []tlog.Hash // primary copies only
 	failed  bool
+	wg      sync.WaitGroup // the closed-loop decoder of a primary copy
+	done    func()         // closes and waits for it; nil if none
 }
 
 // Run audits in and returns the report. It returns a *IntegrityError (and
@@ -225,6 +227,9 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 			}
 		}
 		_, err := ledger.Verify(ctx, s.Source, s.Checkpoint, s.Origin, s.logV, check, prog)
+		if s.done != nil {
+			s.done()
+		}
 		s.res.Seconds = time.Since(t0).Seconds()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -431,19 +436,30 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 			return nil
 		}, nil
 	}
+	// Decoding for the closed loop runs beside verification, on another
+	// core: entries reaching it already passed check, so it cannot fail.
+	type item struct {
+		i uint64
+		e []byte
+	}
+	ch := make(chan item, 1024)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for it := range ch {
+			if sg, err := schemas.ParseSigned(it.e); err == nil {
+				if r, err := sg.Decode(); err == nil {
+					fs.add(s.Origin, it.i, r)
+				}
+			}
+		}
+	}()
+	s.done = func() { close(ch); s.wg.Wait() }
 	return func(i uint64, e []byte) error {
 		if err := check(i, e); err != nil {
 			return &recordError{err}
 		}
-		sg, err := schemas.ParseSigned(e)
-		if err != nil {
-			return &recordError{err}
-		}
-		r, err := sg.Decode()
-		if err != nil {
-			return &recordError{err}
-		}
-		fs.add(s.Origin, i, r)
+		ch <- item{i, e}
 		return nil
 	}, nil
 }

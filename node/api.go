@@ -31,6 +31,8 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/records/{code}/{index}", n.handleRecord)
 	mux.HandleFunc("GET /v1/subjects/{id}", n.handleSubject)
 	mux.HandleFunc("GET /v1/check", n.handleCheck)
+	mux.HandleFunc("POST /v1/check", n.handleCheckBatch)
+	mux.HandleFunc("GET /v1/notices", n.handleNotices)
 	mux.HandleFunc("GET /ledger/{code}/checkpoint", n.handleCheckpoint)
 	mux.HandleFunc("GET /ledger/{code}/tile/{path...}", n.handleTile)
 	mux.HandleFunc("GET /v1/access-log", n.handleAccessLog)

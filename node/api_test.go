@@ -196,7 +196,7 @@ func TestBadInput(t *testing.T) {
 	if _, err := admin.Submit(ctx, tn.url, rev); err != nil {
 		t.Fatal(err)
 	}
-	before = tn.size(t)
+	before = tn.settledSize(t)
 	_, err := pub.Submit(ctx, tn.url, tn.listing(t, 12, nil))
 	var se *node.SubmitError
 	if !errors.As(err, &se) || se.Status != 403 {

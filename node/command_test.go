@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 func TestCommandRoundTrip(t *testing.T) {
@@ -55,6 +57,15 @@ func FuzzDecodeCommand(f *testing.F) {
 	good, _ := encodeCommand(command{op: opAppend, origin: "creditx.330000/ledger", entries: [][]byte{[]byte("abc"), []byte("de")}})
 	f.Add(good)
 	f.Add([]byte{1, 1, 0})
+	for _, c := range []command{
+		{op: opMirrorAppend, origin: "creditx.310000/ledger", checkpoint: []byte("cp\n"), first: 3, proof: []tlog.Hash{{1}}, entries: [][]byte{[]byte("e")}},
+		{op: opWitness, origin: "creditx.310000/ledger", oldSize: 2, proof: []tlog.Hash{{2}}, checkpoint: []byte("cp\n")},
+		{op: opCosigned, origin: "creditx.330000/ledger", checkpoint: []byte("cp\n")},
+		{op: opAlert, origin: "creditx.310000/ledger", evidence: []byte{1, 2}},
+	} {
+		b, _ := encodeCommand(c)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := decodeCommand(b)
 		if err != nil {

@@ -51,6 +51,9 @@ type Config struct {
 	// MatchKey is the file holding the consortium's hex HMAC key used to
 	// match personal identifiers. Default "keys/match.key".
 	MatchKey string `yaml:"match_key"`
+	// Sanctions configures joint punishment (notices to this member's
+	// executing agencies); see SanctionsConfig.
+	Sanctions SanctionsConfig `yaml:"sanctions"`
 	// MaxBodyBytes bounds a request body; default 8 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBatch bounds the records in one POST /v1/records; default 1000.
@@ -154,6 +157,11 @@ func (c Config) withDefaults() (Config, error) {
 	c.AccessKey = abs(c.AccessKey, "keys/access.key")
 	c.TLS = abs(c.TLS, "tls/replica")
 	c.MatchKey = abs(c.MatchKey, "keys/match.key")
+	c.Sanctions.Agencies = abs(c.Sanctions.Agencies, "keys/agencies.yaml")
+	c.Sanctions.IssuerKey = abs(c.Sanctions.IssuerKey, "keys/issuer.key")
+	if c.Sanctions.Catalogue != "" {
+		c.Sanctions.Catalogue = abs(c.Sanctions.Catalogue, "")
+	}
 	if c.Exchange != nil {
 		x := *c.Exchange
 		if x.Manifest == "" {

@@ -11,10 +11,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/sanctions"
+	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 )
@@ -86,6 +89,15 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	if err != nil {
 		return nil, err
 	}
+	// The credit office signs sanction notices with its admin key; every
+	// notice goes to the sample executing agency (one entry per department
+	// type of the catalogue), so a demo shows the whole loop.
+	issuerKey, err := os.ReadFile(filepath.Join(dir, "agencies", "admin", "sign.key"))
+	if err != nil {
+		return nil, err
+	}
+	keys["issuer.key"] = issuerKey
+	keys["agencies.yaml"] = devAgenciesYAML(region)
 	var peers []Peer
 	for _, r := range replicas {
 		peers = append(peers, Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
@@ -122,7 +134,7 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 			return nil, err
 		}
 		cfg := &Config{Region: region, Name: "region " + region, ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
-			Peers: peers, Bootstrap: true, Anchors: anchors}
+			Peers: peers, Bootstrap: true, Anchors: anchors, Sanctions: SanctionsConfig{IssuerUSCC: DevUSCC(region, "MB000001")}}
 		if len(replicas) == 1 {
 			cfg.Peers = nil
 		}
@@ -254,4 +266,16 @@ func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
 	}
 	_, err = n.commit(ctx, n.origin, entries)
 	return err
+}
+
+// devAgenciesYAML is the executing-agency directory of a development region:
+// the sample executor handles every department type of the catalogue.
+func devAgenciesYAML(region string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "format: %s\nregion: %q\nsource: development sample (all department types handled by the sample executor)\nagencies:\n", sanctions.AgenciesFormat, region)
+	uscc := DevUSCC(region, "MB000003")
+	for _, d := range catalogue.Executors() {
+		fmt.Fprintf(&b, "  - {name: %q, uscc: %s, dept_type: %s, region: %q}\n", "Public Resources Trading Center (dev)", uscc, d, region)
+	}
+	return []byte(b.String())
 }

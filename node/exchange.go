@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -387,4 +388,45 @@ func (x *exchangeNode) pushTo(ctx context.Context, mb *exchange.Member, size uin
 		return lines, nil
 	}
 	return nil, fmt.Errorf("witness keeps answering 409")
+}
+
+// witnessesOf are the witness keys of every member but code.
+func (x *exchangeNode) witnessesOf(code string) []note.Verifier {
+	var out []note.Verifier
+	for i := range x.manifest.Members {
+		if mb := &x.manifest.Members[i]; mb.Code != code {
+			out = append(out, mb.WitnessVerifier())
+		}
+	}
+	return out
+}
+
+// OnMirrorProgress sets a function told after every mirror batch committed
+// (origin, entries mirrored, checkpoint size): the catch-up progress of the
+// CLI and the demo. Set it before Run.
+func (n *Node) OnMirrorProgress(fn func(origin string, done, total uint64)) {
+	if n.x != nil {
+		n.x.progress = fn
+	}
+}
+
+// ExportExchange writes this member's own ledger and every mirror as static
+// C2SP tlog-tiles trees (ledger.Export) under dir/<member code>/, each with
+// its vkey; the checkpoint files are the stored ones (with cosignature lines
+// once witnessed).
+func (n *Node) ExportExchange(ctx context.Context, dir string) error {
+	if n.x == nil {
+		return fmt.Errorf("this node is not a consortium member")
+	}
+	for i := range n.x.manifest.Members {
+		mb := &n.x.manifest.Members[i]
+		n.fsm.mu.RLock()
+		l := n.fsm.store.Log(mb.Origin())
+		err := ledger.Export(ctx, l, filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))
+		n.fsm.mu.RUnlock()
+		if err != nil {
+			return fmt.Errorf("exporting %s: %w", mb.Origin(), err)
+		}
+	}
+	return nil
 }

@@ -177,6 +177,7 @@ type MirrorStatus struct {
 	Cosigned   uint64 `json:"cosigned"`   // size this member's witness last cosigned
 	Unaccepted int    `json:"unaccepted"` // entries stored but not indexed (schema not accepted)
 	Stopped    bool   `json:"stopped"`    // mirroring stopped by an alert
+	Witnessed  bool   `json:"witnessed"`  // the stored checkpoint carries witness_quorum cosignatures of other members
 }
 
 // ExchangeStatus returns the exchange summary (nil without an exchange).
@@ -205,6 +206,8 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 					ms.Checkpoint = c.Size
 				}
+				names, err := exchange.CountCosignatures(cp, mb.LogVerifier(), x.witnessesOf(mb.Code))
+				ms.Witnessed = err == nil && len(names) >= x.manifest.WitnessQuorum
 			}
 			ws, err := readWitnessState(tx, mb.Origin())
 			if err != nil {

@@ -1,11 +1,12 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 
-	"errors"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/schemas"
+	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -177,11 +179,11 @@ func TestExchangeListingReachesEveryMember(t *testing.T) {
 
 	for _, code := range []string{"310000", "320000", "340000"} {
 		other := ms[code]
-		var res node.CheckResult
+		var res node.CheckAnswer
 		if err := other.creds["auditor"].Get(context.Background(), other.n.URL()+"/v1/check?subject="+url.QueryEscape(l.Subject.USCC), &res); err != nil {
 			t.Fatalf("%s: %v", code, err)
 		}
-		if res.Result != "restricted" || len(res.Listings) != 1 || res.Listings[0].Origin != "creditx.330000/ledger" || res.Listings[0].Index != rs[0].Index {
+		if res.Result != "restricted" || len(res.Listings) != 1 || res.Listings[0].Ref.Origin != "creditx.330000/ledger" || res.Listings[0].Ref.Index != rs[0].Index {
 			t.Errorf("%s /v1/check = %+v, want restricted by creditx.330000/ledger %d", code, res, rs[0].Index)
 		}
 		if ms := other.mirror(t, "330000"); ms.Stopped || ms.Unaccepted != 0 {
@@ -300,23 +302,35 @@ func TestExchangeRefusesForeignCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := exchange.AddCheckpoint{OldSize: 0, Checkpoint: []byte("x\n")}
-	c := exchange.NewClient(sh, rogue, nil)
-	defer c.Close()
-	_, err = c.AddCheckpoint(context.Background(), body)
-	if err == nil || !strings.Contains(err.Error(), "certificate") {
+	// Pushed onto the server regardless of the CAs it asks for, the
+	// certificate fails the QUIC handshake.
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true, NextProtos: []string{http3.NextProtoH3},
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &rogue, nil }}}
+	defer tr.Close()
+	hc := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	resp, err := hc.Post(sh.Endpoint+exchange.AddCheckpointPath, "text/plain", bytes.NewReader(body.Encode()))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("foreign CA over QUIC: answered %s, want a handshake failure", resp.Status)
+	}
+	if !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("foreign CA over QUIC: err = %v, want a TLS certificate error", err)
 	}
+	t.Logf("foreign CA refused: %v", err)
+	// Offered normally, the client does not even send it (it chains to no
+	// CA the server accepts): the caller is the public, not a member.
+	c := exchange.NewClient(sh, rogue, nil)
+	defer c.Close()
+	if _, err = c.AddCheckpoint(context.Background(), body); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("foreign CA offered normally: err = %v, want 401", err)
+	}
 	// The legitimate member certificate gets through the handshake and an
-	// HTTP answer (400: the body is not a checkpoint).
+	// HTTP answer (404: the checkpoint names no known origin).
 	good := exchange.NewClient(sh, tlsCert(t, ms["330000"]), nil)
 	defer good.Close()
 	_, err = good.AddCheckpoint(context.Background(), body)
-	if err == nil || !strings.Contains(err.Error(), "400") {
-		t.Fatalf("member certificate: err = %v, want a 400 answer", err)
-	}
-	var ce *exchange.ConflictError
-	if errors.As(err, &ce) {
-		t.Fatal("unexpected conflict")
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("member certificate: err = %v, want a 404 answer", err)
 	}
 
 }

@@ -79,6 +79,13 @@ type fsm struct {
 	onRestore func() error
 	logger    *slog.Logger
 
+	// now is the raft time (leader's AppendedAt) of the entry being
+	// applied; FSM goroutine only. Indexers use it so that what they derive
+	// from time is the same on every replica.
+	now time.Time
+	// afterApply, if set, runs after every applied batch (wakes readers).
+	afterApply func()
+
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
 	store *ledger.Store // guarded by mu
 }
@@ -153,6 +160,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				continue
 			}
 			last = l.Index
+			f.now = l.AppendedAt
 			if l.Type != raft.LogCommand {
 				continue
 			}
@@ -197,6 +205,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if err != nil {
 		f.logger.Error("ledger write failed; stopping this replica", "err", err)
 		panic(fmt.Sprintf("creditx: ledger write failed, replica must restart and replay raft: %v", err))
+	}
+	if f.afterApply != nil {
+		f.afterApply()
 	}
 	return out
 }

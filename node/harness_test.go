@@ -97,3 +97,19 @@ func (tn *testNode) size(t *testing.T) uint64 {
 	}
 	return st.Size
 }
+
+// settledSize waits until the ledger stops growing (the notice loop issues
+// sanction notices asynchronously after each listing) and returns its size.
+func (tn *testNode) settledSize(t *testing.T) uint64 {
+	t.Helper()
+	last, stable := tn.size(t), 0
+	for stable < 5 {
+		time.Sleep(100 * time.Millisecond)
+		if s := tn.size(t); s == last {
+			stable++
+		} else {
+			last, stable = s, 0
+		}
+	}
+	return last
+}

@@ -122,6 +122,9 @@ func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][
 				}
 			}
 		}
+		if err := ix.indexSanctions(tx, origin, ek, v); err != nil {
+			return err
+		}
 		for _, ref := range v.refs {
 			k := append(entryKey(ref.Origin, ref.Index), ek...)
 			if err := refs.Put(k, []byte{kb}); err != nil {
@@ -157,6 +160,7 @@ type indexView struct {
 	keyID    string
 	subjects []subjectKey
 	refs     []schemas.Ref
+	agency   string // executing agency of a sanction notice
 }
 
 type personKey struct {
@@ -176,6 +180,9 @@ type rawIndexRecord struct {
 	Notice    *schemas.Ref    `json:"notice"`
 	Objection *schemas.Ref    `json:"objection"`
 	Target    json.RawMessage `json:"target"` // a Ref, except in sanction notices
+	Executing *struct {
+		USCC string `json:"uscc"`
+	} `json:"executing_agency"`
 }
 
 func decodeIndexView(e []byte) (indexView, error) {
@@ -195,6 +202,9 @@ func decodeIndexView(e []byte) (indexView, error) {
 		return indexView{}, fmt.Errorf("unknown schema %q", r.Schema)
 	}
 	v := indexView{kind: kind, keyID: env.Key}
+	if r.Executing != nil {
+		v.agency = r.Executing.USCC
+	}
 	if kind == "listing" && r.Subject != nil {
 		if r.Subject.USCC != "" {
 			v.subjects = append(v.subjects, subjectKey{key: r.Subject.USCC})

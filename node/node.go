@@ -35,6 +35,7 @@ type Node struct {
 	fsm         *fsm
 	rep         *replica
 	index       *indexer
+	sanctions   *sanctionsState                 // engine and notice issuer; fixed after New
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
@@ -123,6 +124,9 @@ func New(cfg Config) (n *Node, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
+	if n.sanctions, err = newSanctions(cfg); err != nil {
+		return nil, err
+	}
 	n.index = &indexer{node: n}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
 		n.origin: {signer: logSigner, verifier: logVerifier},
@@ -133,6 +137,7 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.fsm = f
 	f.onRestore = n.rebuildKeyring
+	f.afterApply = n.sanctions.notify
 	if n.x != nil {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
 	}
@@ -219,6 +224,7 @@ func (n *Node) Run(ctx context.Context) error {
 		g.Go(func() error { return n.x.serveHTTP3(gctx) })
 		g.Go(func() error { return n.x.run(gctx) })
 	}
+	g.Go(func() error { return n.RunNotices(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

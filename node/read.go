@@ -50,7 +50,7 @@ func personalView(rec schemas.Record) bool {
 //     personal data removed, leaving the masked forms.
 //   - auditors, agencies and admins: every record; sealed ciphertext is never
 //     opened through this API (personal plaintext stays with the data keys).
-func shape(role pki.Role, rec schemas.Record, raw []byte, state string) (json.RawMessage, bool, bool) {
+func shape(role pki.Role, rec schemas.Record, raw []byte, disclosed bool) (json.RawMessage, bool, bool) {
 	if role != pki.RolePublic {
 		return raw, false, true
 	}
@@ -58,7 +58,7 @@ func shape(role pki.Role, rec schemas.Record, raw []byte, state string) (json.Ra
 	case *schemas.Governance:
 		return raw, false, true
 	case *schemas.Listing:
-		if r.Disclosure != "public" || state == StateSuspended {
+		if r.Disclosure != "public" || !disclosed {
 			return nil, false, false
 		}
 		var m map[string]any
@@ -139,11 +139,11 @@ func (n *Node) recordView(tx *ledger.ReadTx, role pki.Role, origin string, index
 	if err != nil {
 		return nil, nil, err
 	}
-	state := ""
+	disclosed := true
 	if l, ok := rec.(*schemas.Listing); ok {
-		state = listingState(tx, origin, index, l, time.Now()).State
+		disclosed = n.listingState(tx, origin, index, l, time.Now()).Disclosed
 	}
-	body, shaped, ok := shape(role, rec, s.Record, state)
+	body, shaped, ok := shape(role, rec, s.Record, disclosed)
 	if !ok {
 		return nil, rec, nil
 	}
@@ -237,7 +237,7 @@ func (n *Node) subjectView(role pki.Role, key string, at time.Time) (*SubjectVie
 			if lv == nil {
 				continue
 			}
-			st := listingState(tx, le.origin, le.index, rec.(*schemas.Listing), at)
+			st := n.listingState(tx, le.origin, le.index, rec.(*schemas.Listing), at)
 			if st.Restricts() {
 				sv.Status = "listed"
 			}
@@ -269,69 +269,6 @@ func subjectListings(tx *ledger.ReadTx, key string) []entryRef {
 		}
 	}
 	return out
-}
-
-// CheckResult answers "may this subject get this approval?".
-type CheckResult struct {
-	Subject  string        `json:"subject"`
-	At       time.Time     `json:"at"`
-	Result   string        `json:"result"` // "allowed" or "restricted"
-	Listings []CheckReason `json:"listings"`
-}
-
-// CheckReason is one listing that restricts the subject.
-type CheckReason struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-	Domain string `json:"domain"`
-	State  string `json:"state"`
-	Until  string `json:"until"`
-}
-
-func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
-	if !ok {
-		return
-	}
-	key, personal, err := n.subjectKeyFromParam(r.URL.Query().Get("subject"))
-	if err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "subject: %v", err))
-		return
-	}
-	at := time.Now().UTC()
-	if s := r.URL.Query().Get("at"); s != "" {
-		if at, err = time.Parse(time.RFC3339, s); err != nil {
-			writeErr(w, errorf(http.StatusBadRequest, "at: %q is not an RFC 3339 time", s))
-			return
-		}
-	}
-	if personal && !n.logAccessOrFail(w, r, id, "check "+key) {
-		return
-	}
-	res := CheckResult{Subject: key, At: at, Result: "allowed", Listings: []CheckReason{}}
-	err = n.fsm.view(func(tx *ledger.ReadTx) error {
-		for _, le := range subjectListings(tx, key) {
-			e, err := tx.Log(le.origin).Entry(le.index)
-			if err != nil {
-				return err
-			}
-			l, err := decodeListing(e)
-			if err != nil {
-				continue
-			}
-			st := listingState(tx, le.origin, le.index, l, at)
-			if st.Restricts() {
-				res.Result = "restricted"
-				res.Listings = append(res.Listings, CheckReason{Origin: le.origin, Index: le.index, Domain: l.Domain, State: st.State, Until: l.PublicityEnd.String()})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
 }
 
 func decodeListing(e []byte) (*schemas.Listing, error) {

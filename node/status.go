@@ -2,31 +2,35 @@ package node
 
 import (
 	"bytes"
-	"slices"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
 )
 
-// Listing states, derived from the events that reference a listing.
+// Listing states, as derived by the sanctions engine (sanctions.State*).
 const (
-	StateActive    = "active"    // restricts the subject
-	StateSuspended = "suspended" // an objection is pending: disclosure suspended, measures still apply
-	StateRemoved   = "removed"   // repaired or removed after an upheld objection
-	StateWithdrawn = "withdrawn" // withdrawn by a correction
-	StateExpired   = "expired"   // publicity period over
+	StateActive    = sanctions.StateActive
+	StateSuspended = sanctions.StateSuspended
+	StateRemoved   = sanctions.StateRemoved
+	StateWithdrawn = sanctions.StateWithdrawn
+	StateExpired   = sanctions.StateExpired
 )
 
 // ListingStatus is a listing's state at a point in time.
 type ListingStatus struct {
-	State  string     `json:"state"`
-	Reason string     `json:"reason,omitempty"`
-	events []EventRef // every event referencing the listing (and their replies)
+	State     string               `json:"state"`
+	Reason    string               `json:"reason,omitempty"`
+	Disclosed bool                 `json:"disclosed"`
+	Restrict  bool                 `json:"restricts"`
+	Deadlines []sanctions.Deadline `json:"deadlines,omitempty"`
+	Ignored   []sanctions.Ignored  `json:"ignored_events,omitempty"`
+	events    []EventRef           // every event referencing the listing (and their replies)
 }
 
 // Restricts reports whether the listing restricts its subject.
-func (s ListingStatus) Restricts() bool { return s.State == StateActive || s.State == StateSuspended }
+func (s ListingStatus) Restricts() bool { return s.Restrict }
 
 // EventRef names an event related to a listing.
 type EventRef struct {
@@ -55,56 +59,19 @@ func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
 	return out
 }
 
-// listingState derives a listing's state at time at from the events that
-// reference it, considering only events created at or before at.
-func listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
-	st := ListingStatus{State: StateActive}
-	day := at.UTC().Format("2006-01-02")
-	if l.ListedOn.String() > day {
-		return ListingStatus{State: "not_yet_listed"}
+// listingState derives a listing's state at time at with the sanctions
+// engine, from every event that references it in any ledger this node holds.
+func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
+	h := history(tx, origin, index, l)
+	st, err := n.sanctions.engine.State(h, at)
+	if err != nil {
+		return ListingStatus{State: "unknown", Reason: err.Error()}
 	}
-	evs := referencing(tx, origin, index)
-	pending := false
-	for _, ev := range evs {
-		rec := readRecord(tx, ev.Origin, ev.Index)
-		if rec == nil || schemas.HeaderOf(rec).CreatedAt.After(at) {
-			continue
-		}
-		switch r := rec.(type) {
-		case *schemas.Correction:
-			if r.Action == "withdraw" {
-				st = ListingStatus{State: StateWithdrawn, Reason: r.Reason}
-			}
-		case *schemas.Repair:
-			if slices.Contains(r.Effects, "remove") {
-				st = ListingStatus{State: StateRemoved, Reason: "repair: " + r.Type}
-			}
-		case *schemas.Objection:
-			decided := false
-			for _, d := range referencing(tx, ev.Origin, ev.Index) {
-				st.events = append(st.events, d)
-				dr, ok := readRecord(tx, d.Origin, d.Index).(*schemas.ObjectionDecision)
-				if !ok || schemas.HeaderOf(dr).CreatedAt.After(at) {
-					continue
-				}
-				decided = true
-				if dr.Decision != "rejected" && slices.Contains(dr.Actions, "remove") {
-					st = ListingStatus{State: StateRemoved, Reason: "objection upheld"}
-				}
-			}
-			if !decided {
-				pending = true
-			}
-		}
+	out := ListingStatus{State: st.State, Reason: st.Reason, Disclosed: st.Disclosed, Restrict: st.Restricts, Deadlines: st.Deadlines, Ignored: st.Ignored}
+	for _, e := range h.Events {
+		out.events = append(out.events, EventRef{Origin: e.Ref.Origin, Index: e.Ref.Index, Kind: e.Record.Kind()})
 	}
-	if st.State == StateActive && l.PublicityEnd.String() < day {
-		st = ListingStatus{State: StateExpired, Reason: "publicity period ended " + l.PublicityEnd.String()}
-	}
-	if st.State == StateActive && pending {
-		st = ListingStatus{State: StateSuspended, Reason: "objection pending"}
-	}
-	st.events = append(evs, st.events...)
-	return st
+	return out
 }
 
 func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {

@@ -82,9 +82,15 @@ func KnownSchemas() []string {
 // Versioning: a change to a record's fields is a new schema id ("listing/v2");
 // the canonical rules above apply to every version and never change.
 func Encode(r Record) ([]byte, error) {
-	var buf [4096]byte
-	if b, ok := encodeFast(buf[:0], r); ok {
-		return bytes.Clone(b), nil
+	var out []byte
+	withBuffer(func(buf []byte) []byte {
+		if buf, ok := encodeFast(buf, r); ok {
+			out = bytes.Clone(buf)
+		}
+		return buf
+	})
+	if out != nil {
+		return out, nil
 	}
 	return encodeGeneral(r)
 }

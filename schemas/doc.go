@@ -9,6 +9,13 @@
 //   - Encode is deterministic and Decode accepts only canonical bytes, so
 //     Decode followed by Encode is the identity on every accepted input
 //     (TestRoundTrip, FuzzDecode). Signatures are over these bytes.
+//   - Encode, Decode and ParseSigned run a fast path (per-type field plans
+//     computed at init, a one-pass canonical-form scanner) that returns
+//     exactly what the general path built on encoding/json returns, bytes
+//     and errors alike; input the fast path does not accept is handed to the
+//     general path, which says what is wrong (FuzzEncodeDifferential,
+//     FuzzDecodeDifferential, FuzzParseSignedDifferential, FuzzCanonicalScanner
+//     against the reference copy in reference_test.go).
 //   - Decode and ParseSigned never panic and never accept more than
 //     MaxRecordSize / MaxEntrySize bytes (FuzzDecode, FuzzParseSigned).
 //   - Identifier checks follow GB 32100-2015, GB 11714, GB 11643 and
@@ -27,6 +34,7 @@
 // one FieldError per problem with a JSON path and a message a clerk can act
 // on; identifier errors are *IDError. Keyring lookups fail with
 // ErrUnknownKey or ErrRevokedKey and signature checks with ErrBadSignature.
-// The package has no mutable package-level state; a Validator and a
+// The package has no mutable package-level state (a sync.Pool of scratch
+// buffers aside, which changes no result); a Validator and a
 // Keyring are safe for concurrent reads.
 package schemas

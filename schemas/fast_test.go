@@ -234,3 +234,51 @@ func FuzzParseSignedDifferential(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTimeText checks the hand-written date and time text against the
+// time package: parseTimeText agrees with ParseDate and ParseTime wherever
+// it answers, and appendTimeText writes what AppendFormat writes.
+func FuzzTimeText(f *testing.F) {
+	for _, s := range []string{"2026-03-01", "2024-02-29", "2025-02-29", "0000-01-01", "9999-12-31",
+		"2026-03-01T08:00:00Z", "2026-03-01T23:59:59Z", "2026-03-01T24:00:00Z", "2026-03-01T08:00:60Z"} {
+		f.Add(s, int64(0), int32(0))
+	}
+	f.Add("", int64(-62167219200), int32(-3600)) // 0000-01-01T00:00:00Z
+	f.Add("", int64(253402300800), int32(0))     // 10000-01-01
+	f.Fuzz(func(t *testing.T, s string, sec int64, offset int32) {
+		for _, clock := range []bool{false, true} {
+			got, ok := parseTimeText(s, clock)
+			var want time.Time
+			var err error
+			if clock {
+				var v Time
+				v, err = ParseTime(s)
+				want = v.Time
+			} else {
+				var v Date
+				v, err = ParseDate(s)
+				want = v.Time
+			}
+			if ok && (err != nil || !reflect.DeepEqual(got, want)) {
+				t.Fatalf("parseTimeText(%q, %v) = %v, ParseDate/ParseTime = %v, %v", s, clock, got, want, err)
+			}
+			if !ok && err == nil && len(s) == 10+10*btoi(clock) && s[0] != '-' {
+				t.Errorf("parseTimeText(%q, %v) left a plain value to the slow path", s, clock)
+			}
+		}
+		at := time.Unix(sec, 0).In(time.FixedZone("z", int(offset%(26*3600))))
+		if got, want := appendTimeText(nil, at, false), at.AppendFormat(nil, dateLayout); !bytes.Equal(got, want) {
+			t.Fatalf("appendTimeText(%v, date) = %s, want %s", at, got, want)
+		}
+		if got, want := appendTimeText(nil, at.UTC(), true), at.UTC().AppendFormat(nil, timeLayout); !bytes.Equal(got, want) {
+			t.Fatalf("appendTimeText(%v, time) = %s, want %s", at, got, want)
+		}
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -23,6 +24,22 @@ func encodeFast(b []byte, r Record) ([]byte, bool) {
 	start := len(b)
 	b, ok := appendObject(b, p, v, r.SchemaID(), 0)
 	return b, ok && len(b)-start <= MaxRecordSize
+}
+
+// bufPool holds scratch buffers for encodeFast, so that Encode allocates
+// only its result and Decode nothing for its re-encoding check. It holds no
+// state that changes behaviour.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// withBuffer calls f with an empty scratch buffer and recycles the buffer f
+// returns.
+func withBuffer(f func([]byte) []byte) {
+	bp := bufPool.Get().(*[]byte)
+	b := f((*bp)[:0])
+	if cap(b) <= 2*MaxRecordSize {
+		*bp = b[:0]
+		bufPool.Put(bp)
+	}
 }
 
 func appendObject(b []byte, p *objPlan, v reflect.Value, schema string, depth int) ([]byte, bool) {
@@ -67,7 +84,7 @@ func appendField(b []byte, f *fieldPlan, v reflect.Value, schema string, depth i
 		}
 		b = append(b, '"')
 		if !t.IsZero() {
-			b = t.UTC().AppendFormat(b, timeLayout)
+			b = appendTimeText(b, t.UTC(), true)
 		}
 		return append(b, '"'), true
 	case kindDate:
@@ -77,7 +94,7 @@ func appendField(b []byte, f *fieldPlan, v reflect.Value, schema string, depth i
 		}
 		b = append(b, '"')
 		if !d.IsZero() {
-			b = d.AppendFormat(b, dateLayout)
+			b = appendTimeText(b, d.Time, false)
 		}
 		return append(b, '"'), true
 	case kindRaw:
@@ -275,17 +292,31 @@ func (d *decoder) field(f *fieldPlan, v reflect.Value, schema string, depth int)
 		if !ok {
 			return false
 		}
-		t, err := ParseTime(s)
-		*v.Addr().Interface().(*Time) = t
-		return err == nil
+		t, ok := parseTimeText(s, true)
+		if !ok {
+			tt, err := ParseTime(s)
+			if err != nil {
+				return false
+			}
+			t = tt.Time
+		}
+		*v.Addr().Interface().(*Time) = Time{t}
+		return true
 	case kindDate:
 		s, ok := d.str()
 		if !ok {
 			return false
 		}
-		t, err := ParseDate(s)
-		*v.Addr().Interface().(*Date) = t
-		return err == nil
+		t, ok := parseTimeText(s, false)
+		if !ok {
+			dd, err := ParseDate(s)
+			if err != nil {
+				return false
+			}
+			t = dd.Time
+		}
+		*v.Addr().Interface().(*Date) = Date{t}
+		return true
 	case kindRaw:
 		n := canonicalLen(d.b[d.i:], depth)
 		if n == 0 {
@@ -336,38 +367,48 @@ func (d *decoder) field(f *fieldPlan, v reflect.Value, schema string, depth int)
 // the decoded record reproduces b, and Encode's output is canonical by
 // construction: duplicate keys, unknown or case-folded fields, invalid UTF-8
 // and floats all make the re-encoding differ. The schema id is guessed from
-// the last and first "schema":" in b (the top-level member, unless a nested
-// object has one too); a wrong guess only fails.
+// the first "schema":" in b, then the last (a nested json.RawMessage sorted
+// before the top-level member may hold one too); a wrong guess only fails.
 func decodeFast(b []byte) Record {
 	const key = `"schema":"`
-	last, first := bytes.LastIndex(b, []byte(key)), bytes.Index(b, []byte(key))
+	first := bytes.Index(b, []byte(key))
 	if first < 0 {
 		return nil
 	}
 	s := string(b)
-	for _, at := range []int{last, first} {
-		rest := s[at+len(key):]
-		end := strings.IndexByte(rest, '"')
-		if end < 0 {
-			return nil
-		}
-		r := newRecord(rest[:end])
-		p, v := planFor(r)
-		if p == nil {
-			continue
-		}
-		d := &decoder{b: b, s: s}
-		if !d.object(p, v, r.SchemaID(), 0) || d.i != len(b) {
-			continue
-		}
-		// The re-encoding is only compared, so a stack buffer will do.
-		var buf [2048]byte
-		if re, ok := encodeFast(buf[:0], r); ok && bytes.Equal(re, b) {
-			return r
-		}
-		if first == last {
-			break
-		}
+	if r := decodeAs(b, s, first+len(key)); r != nil {
+		return r
+	}
+	if last := bytes.LastIndex(b, []byte(key)); last != first {
+		return decodeAs(b, s, last+len(key))
 	}
 	return nil
+}
+
+// decodeAs is decodeFast with the schema id read from b[at:] up to the next
+// quote. s is string(b).
+func decodeAs(b []byte, s string, at int) Record {
+	end := strings.IndexByte(s[at:], '"')
+	if end < 0 {
+		return nil
+	}
+	r := newRecord(s[at : at+end])
+	p, v := planFor(r)
+	if p == nil {
+		return nil
+	}
+	d := &decoder{b: b, s: s}
+	if !d.object(p, v, r.SchemaID(), 0) || d.i != len(b) {
+		return nil
+	}
+	same := false
+	withBuffer(func(buf []byte) []byte {
+		buf, ok := encodeFast(buf, r)
+		same = ok && bytes.Equal(buf, b)
+		return buf
+	})
+	if !same {
+		return nil
+	}
+	return r
 }

@@ -18,10 +18,10 @@ import (
 var Domains = []struct {
 	Domain, Programme, Law, Article, Reason string
 }{
-	{"environment", "ENV-SEVERE", "中华人民共和国环境保护法", "第六十三条", "超标排放污染物且拒不改正，经处罚后仍持续违法排放"},
-	{"tourism", "TOUR-BLACKLIST", "中华人民共和国旅游法", "第一百条", "旅行社组织游客至购物场所并索取回扣，情节严重"},
-	{"food_drug", "FD-SEVERE", "中华人民共和国食品安全法", "第一百二十三条", "生产经营添加非食用物质的食品，情节严重"},
-	{"product_quality", "PQ-SEVERE", "中华人民共和国产品质量法", "第五十条", "在产品中掺杂、掺假，以假充真，以次充好"},
+	{"environment", "ZJ-ENV-SEVERE", "中华人民共和国环境保护法", "第六十三条", "超标排放污染物且拒不改正，经处罚后仍持续违法排放"},
+	{"tourism", "SH-TOUR-BLACKLIST", "中华人民共和国旅游法", "第一百条", "旅行社组织游客至购物场所并索取回扣，情节严重"},
+	{"food_drug", "JS-FOOD-DRUG-SEVERE", "中华人民共和国食品安全法", "第一百二十三条", "生产经营添加非食用物质的食品，情节严重"},
+	{"product_quality", "AH-QUALITY-SEVERE", "中华人民共和国产品质量法", "第五十条", "在产品中掺杂、掺假，以假充真，以次充好"},
 }
 
 // Options shape a synthetic listing.

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/schemas"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func newAuditCmd() *cobra.Command {
+	var dir, bundle, cacert, manifest, trustFile, jsonOut, htmlOut, at string
+	var nodes, codes []string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "audit (--dir DIR | --bundle FILE | --node URL ...) [--html FILE] [--json FILE]",
+		Short: "Verify every ledger, mirror and cosignature, and report the closed loop",
+		Long: `Audit the consortium without trusting any one member. Inputs: --dir DIR (the output of
+"creditx demo --out", "creditx export", or an unpacked bundle), --bundle FILE (made by "creditx audit
+bundle"), or --node URL ... (live nodes through the tlog-tiles API; TLS roots from --cacert). Keys come
+from DIR/manifest.yaml or DIR/trust.yaml, or --manifest / --trust (which take precedence).
+
+Checks: each ledger copy's tree against its checkpoint, checkpoint signatures, witness cosignatures and
+quorum, consistency between every checkpoint seen, every record's schema, agency signature and key
+validity at its index, every mirror identical to its origin, references and dates between records.
+Then the closed loop: per listing and member the lag to the first sanction notice, notices, feedback
+met or overdue (judged at --at, default now), objections decided in time, expired listings lifted,
+removed listings not re-inserted, measures on natural persons only with a legal basis.
+
+Prints a summary; --json and --html write the full reports (the HTML page is self-contained).
+Exits 1 on any integrity failure, naming the first failing entry.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			n := 0
+			for _, set := range []bool{dir != "", bundle != "", len(nodes) > 0} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				return errors.New("give exactly one of --dir, --bundle, --node")
+			}
+			flagTrust, err := audit.LoadTrustFiles(manifest, trustFile)
+			if err != nil {
+				return err
+			}
+			opts := audit.Options{}
+			if at != "" {
+				t, err := parseAt(at)
+				if err != nil {
+					return err
+				}
+				opts.At = t
+			}
+			var in audit.Inputs
+			switch {
+			case bundle != "":
+				d, cleanup, err := audit.OpenBundle(bundle)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				dir = d
+				fallthrough
+			case dir != "":
+				if in, err = audit.FromDir(dir); err != nil {
+					return err
+				}
+				in.Trust = mergeTrust(flagTrust, in.Trust)
+			default:
+				if len(flagTrust.Origins) == 0 {
+					return errors.New("a live audit needs independent keys: give --manifest or --trust")
+				}
+				client := http.DefaultClient
+				if cacert != "" {
+					pem, err := os.ReadFile(cacert)
+					if err != nil {
+						return err
+					}
+					pool := x509.NewCertPool()
+					if !pool.AppendCertsFromPEM(pem) {
+						return fmt.Errorf("%s: no PEM certificate", cacert)
+					}
+					client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+				}
+				if len(codes) == 0 {
+					for _, o := range flagTrust.Origins {
+						codes = append(codes, originCode(o.Origin))
+					}
+				}
+				if in, err = audit.FromNodes(ctx, client, nodes, codes, flagTrust); err != nil {
+					return err
+				}
+			}
+			var b *progressbar.ProgressBar
+			if !quiet {
+				opts.Progress = func(done, total uint64) {
+					if b == nil && total >= 10000 {
+						b = bar(cmd.ErrOrStderr(), int64(total), "audit")
+					}
+					if b != nil {
+						b.Set64(int64(done))
+					}
+				}
+			}
+			rep, runErr := audit.Run(ctx, in, opts)
+			if b != nil {
+				b.Finish()
+			}
+			var ie *audit.IntegrityError
+			if runErr != nil && !errors.As(runErr, &ie) {
+				return runErr
+			}
+			if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if err := writeReport(jsonOut, rep.WriteJSON); err != nil {
+				return err
+			}
+			t0 := time.Now()
+			if err := writeReport(htmlOut, rep.WriteHTML); err != nil {
+				return err
+			}
+			if htmlOut != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "HTML report written to %s in %.2fs\n", htmlOut, time.Since(t0).Seconds())
+			}
+			if ie != nil {
+				return &exitError{code: 1, msg: "audit failed: first failing entry: " + ie.First.String()}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "audit directory (demo --out, export, or unpacked bundle)")
+	f.StringVar(&bundle, "bundle", "", "audit bundle file (creditx audit bundle)")
+	f.StringArrayVar(&nodes, "node", nil, "base URL of a live node (repeatable)")
+	f.StringVar(&cacert, "cacert", "", "PEM file of CA certificates for --node over HTTPS")
+	f.StringArrayVar(&codes, "code", nil, "member code to read from each --node (repeatable; default: every member in the trust)")
+	f.StringVar(&manifest, "manifest", "", "consortium manifest (log and witness keys, anchors, quorum)")
+	f.StringVar(&trustFile, "trust", "", "trust.yaml (log keys and anchors)")
+	f.StringVar(&at, "at", "", "judge deadlines at this instant (RFC 3339, or a date in UTC+8); default now")
+	f.StringVar(&jsonOut, "json", "", "write the JSON report here")
+	f.StringVar(&htmlOut, "html", "", "write the self-contained HTML report here")
+	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	cmd.AddCommand(newAuditBundleCmd())
+	return cmd
+}
+
+func newAuditBundleCmd() *cobra.Command {
+	var dir, out string
+	cmd := &cobra.Command{
+		Use:   "bundle --dir DIR --out FILE",
+		Short: "Pack an audit directory (ledgers, checkpoints, cosignatures, manifest, keys) into one archive",
+		Long: `Write DIR (the output of "creditx demo --out" or "creditx export", with its manifest.yaml or
+trust.yaml) as a deterministic tar.gz audit bundle that "creditx audit --bundle FILE" reads offline.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := audit.FromDir(dir); err != nil {
+				return fmt.Errorf("not an audit directory: %w", err)
+			}
+			f, err := os.CreateTemp(filepath.Dir(out), ".bundle-*")
+			if err != nil {
+				return err
+			}
+			werr := audit.WriteBundle(f, dir)
+			if werr == nil {
+				werr = f.Sync()
+			}
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr == nil {
+				werr = os.Rename(f.Name(), out)
+			}
+			if werr != nil {
+				os.Remove(f.Name())
+				return werr
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "bundle written to %s\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "audit directory")
+	cmd.Flags().StringVar(&out, "out", "", "bundle file to write")
+	cmd.MarkFlagRequired("dir")
+	cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+// mergeTrust puts first's keys before second's, so first wins per origin.
+func mergeTrust(first, second audit.Trust) audit.Trust {
+	out := first
+	for _, o := range second.Origins {
+		found := false
+		for _, x := range out.Origins {
+			found = found || x.Origin == o.Origin
+		}
+		if !found {
+			out.Origins = append(out.Origins, o)
+		}
+	}
+	out.Witnesses = append(out.Witnesses, second.Witnesses...)
+	if out.Quorum == 0 {
+		out.Quorum = second.Quorum
+	}
+	out.Source = append(out.Source, second.Source...)
+	return out
+}
+
+func originCode(origin string) string {
+	var code string
+	fmt.Sscanf(origin, "creditx.%6s", &code)
+	return code
+}
+
+func parseAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := schemas.ParseDate(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--at %q: want RFC 3339 (2026-05-01T08:00:00Z) or a date (2026-05-01)", s)
+	}
+	// the end of that day in China Standard Time
+	return d.Time.Add(24*time.Hour - 8*time.Hour - time.Second), nil
+}
+
+// writeReport writes a report file through a temporary file and a rename,
+// so a reader never sees half a report. "" writes nothing.
+func writeReport(path string, write func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".report-*")
+	if err != nil {
+		return err
+	}
+	werr := write(f)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing %s: %w", path, werr)
+	}
+	return nil
+}

@@ -1,0 +1,370 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
+	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// demoMembers are the four provinces of the demo.
+var demoMembers = []node.MemberSpec{
+	{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"},
+	{Region: "330000", Name: "Zhejiang"}, {Region: "340000", Name: "Anhui"},
+}
+
+func newDemoCmd() *cobra.Command {
+	var (
+		dataDir, outDir string
+		exit, verbose   bool
+		perMember       int
+		timeout         time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run Shanghai, Jiangsu, Zhejiang and Anhui on loopback, exchanging and witnessing listings",
+		Long: `demo prepares four members (one single-replica region each, with a consortium manifest),
+starts them in this process on loopback, publishes sample listings in each of the four domains in
+every member, waits until every ledger is mirrored, verified and witnessed by the others, and prints
+a summary with the URLs to look at. It keeps running until interrupted, unless --exit is given.
+
+With --out DIR it writes, for every member, its own ledger and each mirror as static tlog-tiles
+trees under DIR/<member>/<origin code>/ (vkey; checkpoint with its cosignature lines), verifies
+every tree, and with --exit exits 0 only when every mirror verified and every checkpoint is witnessed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, perMember: perMember, timeout: timeout})
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data", "", "directory for the members' data (default: a new temporary directory)")
+	cmd.Flags().StringVar(&outDir, "out", "", "write every member's ledger and mirrors as tlog-tiles trees under this directory")
+	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the scenario (status 0 only if everything verified and is witnessed)")
+	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	return cmd
+}
+
+type demoOptions struct {
+	dir, out  string
+	exit      bool
+	perMember int
+	timeout   time.Duration
+}
+
+type demoMember struct {
+	spec  node.MemberSpec
+	cfg   node.Config
+	n     *node.Node
+	done  chan error
+	creds map[string]*node.Credentials
+}
+
+func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOptions) (err error) {
+	if o.dir == "" {
+		if o.dir, err = os.MkdirTemp("", "creditx-demo-"); err != nil {
+			return err
+		}
+	}
+	if entries, _ := os.ReadDir(o.dir); len(entries) > 0 {
+		return fmt.Errorf("--data %s is not empty; the demo prepares fresh members", o.dir)
+	}
+	specs := append([]node.MemberSpec(nil), demoMembers...)
+	for i := range specs {
+		if specs[i].API, err = freeLoopback(); err != nil {
+			return err
+		}
+		if specs[i].Raft, err = freeLoopback(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "Preparing %d members in %s ...\n", len(specs), o.dir)
+	cfgs, manifest, err := node.PrepareConsortium(o.dir, specs)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var members []*demoMember
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	var progressMu sync.Mutex
+	for i, cfg := range cfgs {
+		c := *cfg
+		c.Logger = logger.With("member", c.Region)
+		n, err := node.New(c)
+		if err != nil {
+			return fmt.Errorf("member %s: %w", c.Region, err)
+		}
+		code := c.Region
+		n.OnMirrorProgress(func(origin string, done, total uint64) {
+			progressMu.Lock()
+			defer progressMu.Unlock()
+			fmt.Fprintf(out, "  %s mirrors %-22s %s\n", code, origin, demoBar(done, total))
+		})
+		m := &demoMember{spec: specs[i], cfg: c, n: n, done: make(chan error, 1), creds: map[string]*node.Credentials{}}
+		wg.Add(1)
+		go func() { defer wg.Done(); m.done <- n.Run(rctx) }()
+		members = append(members, m)
+	}
+	for _, m := range members {
+		wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
+		err := m.n.WaitReady(wctx)
+		wcancel()
+		if err != nil {
+			return fmt.Errorf("member %s not ready: %w", m.spec.Region, err)
+		}
+		if err := m.n.SeedDev(ctx, filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
+			return fmt.Errorf("member %s: registering sample agencies: %w", m.spec.Region, err)
+		}
+		for _, name := range []string{"publisher", "auditor"} {
+			if m.creds[name], err = node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
+	var probe *schemas.Listing
+	start := time.Now()
+	for _, m := range members {
+		p := m.creds["publisher"]
+		var batch [][]byte
+		for i := 0; i < o.perMember; i++ {
+			l, err := synth.Listing(uint64(i), synth.Options{Region: m.spec.Region, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
+				MatchKey: *p.MatchKey, Now: time.Now().UTC().Add(-time.Hour)})
+			if err != nil {
+				return err
+			}
+			if m.spec.Region == "330000" && probe == nil {
+				probe = l
+			}
+			e, err := p.Sign(l)
+			if err != nil {
+				return err
+			}
+			batch = append(batch, e)
+		}
+		if len(batch) > 0 {
+			if _, err := p.Submit(ctx, m.n.URL(), batch...); err != nil {
+				return fmt.Errorf("member %s: publishing: %w", m.spec.Region, err)
+			}
+		}
+	}
+	fmt.Fprintln(out, "Waiting until every ledger is mirrored, verified and witnessed by the others ...")
+	deadline := time.Now().Add(o.timeout)
+	var ok bool
+	for {
+		if ok, err = demoConverged(members); err != nil {
+			return err
+		}
+		if ok || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ok {
+		fmt.Fprintf(out, "Converged in %v.\n\n", time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(out, "NOT converged after %v.\n\n", o.timeout)
+	}
+	if err := printDemoSummary(out, members, manifest); err != nil {
+		return err
+	}
+	if probe != nil {
+		sh := members[0]
+		var res node.CheckAnswer
+		if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/check?subject="+url.QueryEscape(probe.Subject.USCC), &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\nA Zhejiang listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s", sh.n.URL(), probe.Subject.USCC, res.Result)
+		for _, l := range res.Listings {
+			fmt.Fprintf(out, " (%s #%d, %s, %s)", l.Ref.Origin, l.Ref.Index, l.Domain, l.State)
+		}
+		fmt.Fprintln(out)
+		ok = ok && res.Result == "restricted"
+	}
+	if o.out != "" {
+		vok, err := demoExport(ctx, out, members, manifest, o.out)
+		if err != nil {
+			return err
+		}
+		ok = ok && vok
+	}
+	fmt.Fprintf(out, "\nWhere to look (client certificates: %s/<member>/agencies/{admin,auditor,...}):\n", o.dir)
+	for _, m := range members {
+		fmt.Fprintf(out, "  %s %-9s %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
+			m.spec.Region, m.spec.Name, m.n.URL(), m.n.URL(), m.n.URL(), m.spec.Region, m.n.URL())
+	}
+	fmt.Fprintf(out, "  manifest: %s\n", filepath.Join(o.dir, "manifest.yaml"))
+	if o.exit {
+		if !ok {
+			return &exitError{code: 1, msg: "demo: not every mirror verified and every checkpoint witnessed"}
+		}
+		fmt.Fprintln(out, "\nOK: every mirror verified, every checkpoint witnessed.")
+		return nil
+	}
+	fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop.")
+	<-ctx.Done()
+	return nil
+}
+
+func domainNames() string {
+	var s []string
+	for _, d := range synth.Domains {
+		s = append(s, d.Domain)
+	}
+	return strings.Join(s, ", ")
+}
+
+func demoBar(done, total uint64) string {
+	const w = 30
+	if total == 0 {
+		total = 1
+	}
+	k := int(done * w / total)
+	return fmt.Sprintf("[%s%s] %d/%d", strings.Repeat("#", k), strings.Repeat(".", w-k), done, total)
+}
+
+// demoConverged: every own ledger witnessed at its full size, every mirror
+// at that size with a witnessed checkpoint, no alerts.
+func demoConverged(ms []*demoMember) (bool, error) {
+	sizes := map[string]uint64{}
+	for _, m := range ms {
+		st, err := m.n.ExchangeStatus()
+		if err != nil {
+			return false, err
+		}
+		if st.Witnessed != st.Size || st.Alerts > 0 {
+			return false, nil
+		}
+		sizes[m.spec.Region] = st.Size
+	}
+	for _, m := range ms {
+		st, _ := m.n.ExchangeStatus()
+		for _, mr := range st.Mirrors {
+			if mr.Size != sizes[mr.Code] || mr.Checkpoint != mr.Size || !mr.Witnessed || mr.Stopped {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest) error {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "MEMBER\tNAME\tOWN SIZE\tWITNESSED\tMIRRORS (code:size, w = witnessed checkpoint)\tALERTS\tURL\n")
+	for _, mb := range ms {
+		st, err := mb.n.ExchangeStatus()
+		if err != nil {
+			return err
+		}
+		w := "no"
+		if st.Witnessed == st.Size && st.Size > 0 {
+			w = fmt.Sprintf("yes (%d/%d)", st.Witnessed, st.Size)
+		} else if st.Witnessed > 0 {
+			w = fmt.Sprintf("behind (%d/%d)", st.Witnessed, st.Size)
+		}
+		var mirrors []string
+		for _, mr := range st.Mirrors {
+			s := fmt.Sprintf("%s:%d", mr.Code, mr.Size)
+			if mr.Witnessed {
+				s += "w"
+			}
+			if mr.Stopped {
+				s += "(STOPPED)"
+			}
+			mirrors = append(mirrors, s)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", st.Region, mb.spec.Name, st.Size, w, strings.Join(mirrors, " "), st.Alerts, mb.n.URL())
+	}
+	fmt.Fprintf(tw, "(witness quorum: %d cosignatures by other members)\n", m.WitnessQuorum)
+	return tw.Flush()
+}
+
+// demoExport writes and verifies every member's trees.
+func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, dir string) (bool, error) {
+	fmt.Fprintf(out, "\nExporting tlog-tiles trees to %s ...\n", dir)
+	ok := true
+	for _, mb := range ms {
+		mdir := filepath.Join(dir, mb.spec.Region)
+		if err := mb.n.ExportExchange(ctx, mdir); err != nil {
+			return false, fmt.Errorf("member %s: %w", mb.spec.Region, err)
+		}
+		for i := range m.Members {
+			origin := &m.Members[i]
+			tdir := filepath.Join(mdir, origin.Code)
+			signed, err := os.ReadFile(filepath.Join(tdir, ledger.ExportCheckpointFile))
+			if err != nil {
+				return false, err
+			}
+			cp, verr := ledger.Verify(ctx, ledger.DirSource(tdir), signed, origin.Origin(), origin.LogVerifier(), nil, nil)
+			var ws []note.Verifier
+			for _, o := range m.Others(origin.Code) {
+				ws = append(ws, o.WitnessVerifier())
+			}
+			names, cerr := exchange.CountCosignatures(signed, origin.LogVerifier(), ws)
+			status := "verified"
+			if verr != nil {
+				status, ok = "FAILED: "+verr.Error(), false
+			}
+			wit := fmt.Sprintf("witnessed by %s", strings.Join(names, ", "))
+			if cerr != nil || len(names) < m.WitnessQuorum {
+				wit, ok = fmt.Sprintf("NOT witnessed (%d of %d cosignatures)", len(names), m.WitnessQuorum), false
+			}
+			size := uint64(0)
+			if cp != nil {
+				size = cp.Size
+			}
+			fmt.Fprintf(out, "  %s/%s  size %d  %s  %s\n", mb.spec.Region, origin.Code, size, status, wit)
+		}
+	}
+	return ok, nil
+}
+
+func freeLoopback() (string, error) {
+	for i := 0; i < 20; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := l.Addr().String()
+		l.Close()
+		// HTTP/3 needs the UDP port of the same number too.
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return addr, nil
+	}
+	return "", errors.New("no free loopback port")
+}

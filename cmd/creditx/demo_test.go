@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+)
+
+// TestDemoExit runs the whole demo scenario with --out and --exit and checks
+// that it reports success and leaves a verified, witnessed tree for every
+// member and origin.
+func TestDemoExit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	data, outDir := filepath.Join(t.TempDir(), "data"), t.TempDir()
+	var out bytes.Buffer
+	err := runDemo(context.Background(), &out, slog.New(slog.DiscardHandler),
+		demoOptions{dir: data, out: outDir, exit: true, perMember: 5, timeout: 60 * time.Second})
+	t.Log(out.String())
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	if !strings.Contains(out.String(), "OK: every mirror verified, every checkpoint witnessed.") {
+		t.Fatal("demo did not report success")
+	}
+	for _, m := range []string{"310000", "320000", "330000", "340000"} {
+		for _, o := range []string{"310000", "320000", "330000", "340000"} {
+			cp, err := os.ReadFile(filepath.Join(outDir, m, o, ledger.ExportCheckpointFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// origin, size, root, blank line, log signature and at least two cosignatures
+			if n := strings.Count(string(cp), "\n— "); n < 3 {
+				t.Errorf("%s/%s checkpoint has %d signature lines, want >= 3:\n%s", m, o, n, cp)
+			}
+		}
+	}
+}

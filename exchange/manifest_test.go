@@ -1,0 +1,163 @@
+package exchange
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+)
+
+// testManifest builds a valid manifest of the given members.
+func testManifest(t testing.TB, codes ...string) *Manifest {
+	t.Helper()
+	m := &Manifest{Version: 1, AcceptedSchemas: []string{"listing/v1", "governance/v1"}}
+	for i, code := range codes {
+		ca, err := pki.NewCA(code, "test CA "+code, time.Now(), 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, lv, err := ledger.GenerateKey(LedgerOrigin(code), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, wv, err := GenerateWitnessKey(code, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _, _ := ed25519.GenerateKey(rand.Reader)
+		m.Members = append(m.Members, Member{Code: code, Name: "member " + code, Endpoint: "https://127.0.0.1:" + string(rune('1'+i)) + "443",
+			LogVKey: lv, WitnessVKey: wv, CA: string(ca.CertPEM()), Status: StatusActive,
+			Anchors: []Anchor{{Name: "office", USCC: "11" + code + "MB0000010X", PublicKey: base64.StdEncoding.EncodeToString(pub)}}})
+	}
+	return m
+}
+
+func encode(t testing.TB, m *Manifest) []byte {
+	t.Helper()
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseManifestValid(t *testing.T) {
+	m := testManifest(t, "310000", "320000", "330000", "340000")
+	got, err := ParseManifest(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.WitnessQuorum != DefaultWitnessQuorum {
+		t.Errorf("witness_quorum = %d, want the default %d", got.WitnessQuorum, DefaultWitnessQuorum)
+	}
+	zj, ok := got.MemberByOrigin("creditx.330000/ledger")
+	if !ok || zj.Code != "330000" || zj.LogVerifier().Name() != "creditx.330000/ledger" || zj.WitnessVerifier().Name() != "creditx.330000/witness" {
+		t.Fatalf("MemberByOrigin = %+v, %v", zj, ok)
+	}
+	if others := got.Others("330000"); len(others) != 3 || others[0].Code != "310000" {
+		t.Errorf("Others = %d members", len(others))
+	}
+	if !got.Accepts("listing/v1") || got.Accepts("listing/v2") {
+		t.Error("Accepts does not follow accepted_schemas")
+	}
+	// The round trip keeps the meaning.
+	again, err := ParseManifest(encode(t, got))
+	if err != nil || len(again.Members) != 4 || again.WitnessQuorum != got.WitnessQuorum {
+		t.Fatalf("re-parse: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "manifest.yaml")
+	os.WriteFile(path, encode(t, m), 0o644)
+	if _, err := LoadManifest(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseManifestErrors(t *testing.T) {
+	other := testManifest(t, "350000")
+	tests := []struct {
+		name, field string
+		mutate      func(m *Manifest)
+	}{
+		{"version", "version", func(m *Manifest) { m.Version = 0 }},
+		{"negative quorum", "witness_quorum", func(m *Manifest) { m.WitnessQuorum = -1 }},
+		{"quorum too large", "witness_quorum", func(m *Manifest) { m.WitnessQuorum = 3 }},
+		{"no schemas", "accepted_schemas", func(m *Manifest) { m.AcceptedSchemas = nil }},
+		{"bad schema", "accepted_schemas[0]", func(m *Manifest) { m.AcceptedSchemas[0] = "listing/1" }},
+		{"duplicate schema", "accepted_schemas[1]", func(m *Manifest) { m.AcceptedSchemas[1] = m.AcceptedSchemas[0] }},
+		{"no members", "members", func(m *Manifest) { m.Members = nil }},
+		{"code", "members[0].code", func(m *Manifest) { m.Members[0].Code = "31000" }},
+		{"duplicate code", "members[1].code", func(m *Manifest) {
+			m.Members[1].Code, m.Members[1].LogVKey, m.Members[1].WitnessVKey, m.Members[1].CA = m.Members[0].Code, m.Members[0].LogVKey, m.Members[0].WitnessVKey, m.Members[0].CA
+		}},
+		{"name", "members[0].name", func(m *Manifest) { m.Members[0].Name = "" }},
+		{"endpoint scheme", "members[0].endpoint", func(m *Manifest) { m.Members[0].Endpoint = "http://127.0.0.1:1443" }},
+		{"endpoint path", "members[0].endpoint", func(m *Manifest) { m.Members[0].Endpoint = "https://127.0.0.1:1443/x" }},
+		{"endpoint port", "members[0].endpoint", func(m *Manifest) { m.Members[0].Endpoint = "https://127.0.0.1" }},
+		{"duplicate endpoint", "members[1].endpoint", func(m *Manifest) { m.Members[1].Endpoint = m.Members[0].Endpoint }},
+		{"log key", "members[0].log_vkey", func(m *Manifest) { m.Members[0].LogVKey = "nonsense" }},
+		{"log key of another member", "members[0].log_vkey", func(m *Manifest) { m.Members[0].LogVKey = m.Members[1].LogVKey }},
+		{"witness key", "members[0].witness_vkey", func(m *Manifest) { m.Members[0].WitnessVKey = m.Members[0].LogVKey }},
+		{"ca not pem", "members[0].ca", func(m *Manifest) { m.Members[0].CA = "x" }},
+		{"ca of another region", "members[0].ca", func(m *Manifest) { m.Members[0].CA = other.Members[0].CA }},
+		{"two certificates", "members[0].ca", func(m *Manifest) { m.Members[0].CA += m.Members[1].CA }},
+		{"status", "members[0].status", func(m *Manifest) { m.Members[0].Status = "paused" }},
+		{"no anchors", "members[0].anchors", func(m *Manifest) { m.Members[0].Anchors = nil }},
+		{"anchor key", "members[0].anchors[0].public_key", func(m *Manifest) { m.Members[0].Anchors[0].PublicKey = "AAAA" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testManifest(t, "310000", "320000", "330000")
+			tc.mutate(m)
+			_, err := ParseManifest(encode(t, m))
+			var me *ManifestError
+			if !errors.As(err, &me) {
+				t.Fatalf("err = %v, want *ManifestError", err)
+			}
+			if me.Field != tc.field {
+				t.Errorf("field = %q (%v), want %q", me.Field, err, tc.field)
+			}
+		})
+	}
+	for name, doc := range map[string]string{
+		"unknown field": "version: 1\nwitness_quorum: 1\nfoo: 2\n",
+		"two documents": string(encode(t, testManifest(t, "310000", "320000"))) + "---\nversion: 2\n",
+		"not yaml":      "{",
+		"wrong type":    "version: one\n",
+	} {
+		if _, err := ParseManifest([]byte(doc)); err == nil || !strings.HasPrefix(err.Error(), "manifest: ") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+func FuzzParseManifest(f *testing.F) {
+	f.Add(encode(f, testManifest(f, "310000", "320000")))
+	f.Add([]byte("version: 1\nmembers: []\n"))
+	f.Add([]byte("version: 1\naccepted_schemas: [listing/v1]\nmembers: [{code: \"310000\"}]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := ParseManifest(b)
+		if err != nil {
+			var me *ManifestError
+			if !errors.As(err, &me) {
+				t.Fatalf("error is not a *ManifestError: %v", err)
+			}
+			return
+		}
+		// An accepted manifest re-encodes to an equivalent one.
+		again, err := ParseManifest(encode(t, m))
+		if err != nil {
+			t.Fatalf("accepted manifest does not re-parse: %v", err)
+		}
+		if len(again.Members) != len(m.Members) || again.Version != m.Version || again.WitnessQuorum != m.WitnessQuorum {
+			t.Fatal("re-parsed manifest differs")
+		}
+	})
+}

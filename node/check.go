@@ -1,0 +1,280 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/sanctions"
+	"github.com/creditx/creditx/schemas"
+)
+
+// CheckAnswer answers "may this subject get this approval?" (GET /v1/check).
+type CheckAnswer struct {
+	Subject  string         `json:"subject"`
+	Action   string         `json:"action,omitempty"`
+	At       time.Time      `json:"at"`
+	Result   string         `json:"result"` // "allowed" or "restricted"
+	Measures []CheckMeasure `json:"measures"`
+	Listings []CheckFinding `json:"listings"`
+}
+
+// CheckMeasure is a measure that restricts the subject for the action.
+type CheckMeasure struct {
+	Listing schemas.Ref     `json:"listing"`
+	Role    string          `json:"role"` // enterprise or responsible_person
+	Measure schemas.Measure `json:"measure"`
+}
+
+// CheckFinding is a listing naming the subject, from any member, with the
+// proof that it is in that member's ledger.
+type CheckFinding struct {
+	Ref            schemas.Ref `json:"ref"`
+	Member         string      `json:"member"`
+	Programme      string      `json:"programme"`
+	Domain         string      `json:"domain"`
+	Role           string      `json:"role"`
+	State          string      `json:"state"`
+	Restricts      bool        `json:"restricts"`
+	Reason         string      `json:"reason,omitempty"`
+	Checkpoint     string      `json:"checkpoint"`
+	InclusionProof []string    `json:"inclusion_proof"`
+}
+
+// check evaluates one subject. With an action, the sanctions engine decides
+// from the measures catalogue; without one, the subject is restricted if any
+// listing restricts it at all.
+func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
+	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		hs := n.subjectHistories(tx, key)
+		var findings []sanctions.Finding
+		if action != "" {
+			res, err := n.sanctions.engine.Check(key, action, hs, at)
+			if err != nil {
+				return err
+			}
+			if !res.Allowed {
+				ans.Result = "restricted"
+			}
+			for _, c := range res.Measures {
+				ans.Measures = append(ans.Measures, CheckMeasure{Listing: c.Listing, Role: c.Role, Measure: c.Measure})
+			}
+			findings = res.Listings
+		} else {
+			for _, h := range hs {
+				st, err := n.sanctions.engine.State(h, at)
+				if err != nil {
+					continue
+				}
+				if st.Restricts {
+					ans.Result = "restricted"
+				}
+				findings = append(findings, sanctions.Finding{Ref: h.Ref, Member: schemas.HeaderOf(h.Listing).Region, Programme: h.Listing.Programme.Code,
+					Domain: h.Listing.Domain, State: st.State, Restricts: st.Restricts, Reason: st.Reason})
+			}
+		}
+		for _, f := range findings {
+			cf := CheckFinding{Ref: f.Ref, Member: f.Member, Programme: f.Programme, Domain: f.Domain, Role: f.Role, State: f.State, Restricts: f.Restricts, Reason: f.Reason}
+			lr := tx.Log(f.Ref.Origin)
+			if cp, err := lr.Checkpoint(); err == nil {
+				if size := checkpointSize(cp); size > f.Ref.Index {
+					if p, err := lr.InclusionProof(f.Ref.Index, size); err == nil {
+						cf.Checkpoint, cf.InclusionProof = string(cp), b64Hashes(p)
+					}
+				}
+			}
+			ans.Listings = append(ans.Listings, cf)
+		}
+		return nil
+	})
+	return ans, err
+}
+
+// checkpointSize reads the size line of a checkpoint this node stored (and
+// so already verified).
+func checkpointSize(cp []byte) uint64 {
+	var origin string
+	var size uint64
+	fmt.Sscanf(string(cp), "%s\n%d\n", &origin, &size)
+	return size
+}
+
+func checkError(w http.ResponseWriter, err error) {
+	var ce *sanctions.CheckInputError
+	if errors.As(err, &ce) {
+		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "invalid check request",
+			Errors: []FieldError{{Record: ce.Index - 1, Field: ce.Field, Rule: "check", Message: ce.Reason}}})
+		return
+	}
+	writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+}
+
+func parseAt(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, fmt.Errorf("at: %q is not an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// handleCheck is GET /v1/check?subject=&action=&at=.
+func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	key, personal, err := n.subjectKeyFromParam(q.Get("subject"))
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "subject: %v", err))
+		return
+	}
+	at, err := parseAt(q.Get("at"))
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if personal && !n.logAccessOrFail(w, r, id, "check "+key) {
+		return
+	}
+	ans, err := n.check(key, q.Get("action"), at)
+	if err != nil {
+		checkError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+// BatchCheckRequest is the body of POST /v1/check.
+type BatchCheckRequest struct {
+	Subjects []string `json:"subjects"` // USCCs, citizen IDs or h1: hashes; at most 1000
+	Action   string   `json:"action"`
+	At       string   `json:"at,omitempty"`
+	Purpose  string   `json:"purpose,omitempty"` // required if any subject is a natural person
+}
+
+// handleCheckBatch is POST /v1/check: many subjects, one action, one call.
+func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
+	if !ok {
+		return
+	}
+	var req BatchCheckRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "malformed batch check: %v", err))
+		return
+	}
+	if len(req.Subjects) == 0 || len(req.Subjects) > 1000 {
+		writeErr(w, errorf(http.StatusBadRequest, "subjects: give 1 to 1000 subjects, got %d", len(req.Subjects)))
+		return
+	}
+	at, err := parseAt(req.At)
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	keys := make([]string, len(req.Subjects))
+	var personal []string
+	for i, s := range req.Subjects {
+		k, p, err := n.subjectKeyFromParam(s)
+		if err != nil {
+			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "invalid subject", Errors: []FieldError{{Record: i, Field: "subjects", Rule: "subject", Message: err.Error()}}})
+			return
+		}
+		keys[i] = k
+		if p {
+			personal = append(personal, k)
+		}
+	}
+	if len(personal) > 0 {
+		if req.Purpose == "" {
+			writeErr(w, errorf(http.StatusBadRequest, "purpose: checking natural persons requires a purpose"))
+			return
+		}
+		for _, k := range personal {
+			if err := n.logAccess(r.Context(), id, "check "+k, req.Purpose); err != nil {
+				writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
+				return
+			}
+		}
+	}
+	out := make([]*CheckAnswer, len(keys))
+	for i, k := range keys {
+		if out[i], err = n.check(k, req.Action, at); err != nil {
+			checkError(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleNotices is GET /v1/notices?agency=<USCC>[&state=pending,overdue][&wait=30s]:
+// the sanction notices addressed to an executing agency, with their state.
+// With wait, an empty answer is held until a notice arrives or wait passes.
+func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	agency := q.Get("agency")
+	if agency == "" {
+		agency = id.ID
+	}
+	if id.Role == pki.RoleExecute && agency != id.ID {
+		writeErr(w, errorf(http.StatusForbidden, "agency %s may read only its own notices", id.ID))
+		return
+	}
+	if err := schemas.CheckUSCC(agency); err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "agency: %v", err))
+		return
+	}
+	var states []string
+	if s := q.Get("state"); s != "" {
+		states = strings.Split(s, ",")
+	}
+	var wait time.Duration
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			writeErr(w, errorf(http.StatusBadRequest, "wait: %q is not a duration up to 5m", s))
+			return
+		}
+		wait = d
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		changed := n.sanctions.wait()
+		all, err := n.agencyNotices(agency, time.Now())
+		if err != nil {
+			writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+			return
+		}
+		vs := filterNotices(all, states)
+		if len(vs) > 0 || time.Now().After(deadline) {
+			if vs == nil {
+				vs = []NoticeView{}
+			}
+			writeJSON(w, http.StatusOK, vs)
+			return
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Until(deadline)):
+		case <-r.Context().Done():
+			return
+		}
+	}
+}

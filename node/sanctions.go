@@ -1,0 +1,329 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/sanctions"
+	"github.com/creditx/creditx/sanctions/catalogue"
+	"github.com/creditx/creditx/sanctions/workdays"
+	"github.com/creditx/creditx/schemas"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// SanctionsConfig configures joint punishment on this member's node.
+type SanctionsConfig struct {
+	// Agencies is the YAML directory of this member's executing agencies
+	// (sanctions.LoadAgencies); default "keys/agencies.yaml". Without it the
+	// node issues no notices but still answers checks.
+	Agencies string `yaml:"agencies"`
+	// IssuerKey is the credit office's record-signing key (PKCS#8 PEM) that
+	// signs sanction notices; it must be a registered anchor or agency key of
+	// this region. Default "keys/issuer.key".
+	IssuerKey string `yaml:"issuer_key"`
+	// IssuerUSCC is the credit office's USCC (the notices' submitter).
+	IssuerUSCC string `yaml:"issuer_uscc"`
+	// Catalogue is a measures catalogue file; empty means the embedded default.
+	Catalogue string `yaml:"catalogue"`
+}
+
+// Index buckets for sanctions (same transaction as the entries; see index.go).
+//
+//	notice-queue:  origin || 0x00 || uint64 BE index -> uint64 BE unix nanos (raft time it was indexed)
+//	               listings for which this member has not yet issued notices
+//	notices:       agency USCC || 0x00 || origin || 0x00 || uint64 BE index -> ""  (own notices by agency)
+const (
+	bucketNoticeQueue = "notice-queue"
+	bucketNotices     = "notices"
+)
+
+// sanctionsState is the node's engine and notice issuer.
+type sanctionsState struct {
+	engine *sanctions.Engine
+	signer *Credentials // nil: no notices are issued
+	// changed is closed and replaced whenever the FSM applied something, to
+	// wake long-polling readers. Guarded by mu.
+	mu      sync.Mutex
+	changed chan struct{}
+	skipped map[string]bool // listings the engine declined (unknown programme); leader-local
+}
+
+func (s *sanctionsState) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *sanctionsState) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func newSanctions(cfg Config) (*sanctionsState, error) {
+	cat, err := catalogue.Default()
+	if cfg.Sanctions.Catalogue != "" {
+		f, ferr := os.Open(cfg.Sanctions.Catalogue)
+		if ferr != nil {
+			return nil, ferr
+		}
+		cat, err = catalogue.Load(f)
+		f.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("measures catalogue: %w", err)
+	}
+	cal, err := workdays.Default()
+	if err != nil {
+		return nil, err
+	}
+	s := &sanctionsState{changed: make(chan struct{}), skipped: map[string]bool{}}
+	agenciesYAML := fmt.Sprintf("format: %s\nregion: %q\nsource: none configured\nagencies: []\n", sanctions.AgenciesFormat, cfg.Region)
+	if b, err := os.ReadFile(cfg.Sanctions.Agencies); err == nil {
+		agenciesYAML = string(b)
+		k, err := ReadSignKey(cfg.Sanctions.IssuerKey)
+		if err != nil {
+			return nil, fmt.Errorf("sanctions issuer key: %w", err)
+		}
+		s.signer = &Credentials{Dir: cfg.Sanctions.IssuerKey, SignKey: k}
+		s.signer.Identity.ID = cfg.Sanctions.IssuerUSCC
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
+	ag, err := sanctions.LoadAgencies(strings.NewReader(agenciesYAML))
+	if err != nil {
+		return nil, fmt.Errorf("executing agencies %s: %w", cfg.Sanctions.Agencies, err)
+	}
+	s.engine, err = sanctions.NewEngine(sanctions.Config{Catalogue: cat, Calendar: cal, Agencies: ag, Region: cfg.Region, Issuer: cfg.Sanctions.IssuerUSCC})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// indexSanctions is called by the indexer for every entry (same transaction).
+func (ix *indexer) indexSanctions(tx *ledger.Tx, origin string, ek []byte, v indexView) error {
+	switch {
+	case v.kind == "listing":
+		q, err := tx.Bucket(bucketNoticeQueue)
+		if err != nil {
+			return err
+		}
+		var at [8]byte
+		binary.BigEndian.PutUint64(at[:], uint64(ix.node.fsm.now.UnixNano()))
+		return q.Put(ek, at[:])
+	case v.kind == "sanction_notice" && origin == ix.node.origin && len(v.refs) > 0:
+		q, err := tx.Bucket(bucketNoticeQueue)
+		if err != nil {
+			return err
+		}
+		if err := q.Delete(entryKey(v.refs[0].Origin, v.refs[0].Index)); err != nil {
+			return err
+		}
+		nb, err := tx.Bucket(bucketNotices)
+		if err != nil {
+			return err
+		}
+		return nb.Put(append(append([]byte(v.agency), 0), ek...), nil)
+	}
+	return nil
+}
+
+// RunNotices issues sanction notices, on the leader, for every indexed
+// listing that has none from this member yet. Each listing's notices are
+// computed from the raft time at which it was indexed, so they are the same
+// records whichever leader computes them, and a resubmission after a leader
+// change is deduplicated by the ledger.
+func (n *Node) RunNotices(ctx context.Context) error {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if n.sanctions.signer == nil || !n.IsLeader() {
+			continue
+		}
+		if err := n.issueNotices(ctx); err != nil && ctx.Err() == nil {
+			n.logger.Warn("issuing sanction notices", "err", err)
+		}
+	}
+}
+
+func (n *Node) issueNotices(ctx context.Context) error {
+	type pending struct {
+		ref schemas.Ref
+		l   *schemas.Listing
+		at  time.Time
+	}
+	var todo []pending
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		q := tx.Bucket(bucketNoticeQueue)
+		if q == nil {
+			return nil
+		}
+		c := q.Cursor()
+		for k, v := c.First(); k != nil && len(todo) < 50; k, v = c.Next() {
+			origin, index, ok := splitEntryKey(k)
+			if !ok || len(v) != 8 || n.sanctions.skipped[string(k)] {
+				continue
+			}
+			e, err := tx.Log(origin).Entry(index)
+			if err != nil {
+				return err
+			}
+			l, err := decodeListing(e)
+			if err != nil {
+				n.sanctions.skipped[string(k)] = true
+				continue
+			}
+			h := tlog.RecordHash(e)
+			todo = append(todo, pending{schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(h[:])}, l,
+				time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()})
+		}
+		return nil
+	})
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	for _, p := range todo {
+		ns, err := n.sanctions.engine.NoticesFor(p.l, p.ref, p.at)
+		if err != nil || len(ns) == 0 {
+			// unknown programme, red list, already expired: nothing to issue
+			n.sanctions.skipped[string(entryKey(p.ref.Origin, p.ref.Index))] = true
+			if err != nil {
+				n.logger.Info("no sanction notices for listing", "origin", p.ref.Origin, "index", p.ref.Index, "reason", err)
+			}
+			continue
+		}
+		var entries [][]byte
+		for _, nt := range ns {
+			e, err := n.sanctions.signer.Sign(nt)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+		}
+		if _, err := n.commit(ctx, n.origin, entries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// history builds a listing's history (every event referencing it, and the
+// decisions on its objections) for the sanctions engine.
+func history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing) sanctions.ListingHistory {
+	e, _ := tx.Log(origin).Entry(index)
+	h := tlog.RecordHash(e)
+	lh := sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(h[:])}, Listing: l}
+	var add func(refs []EventRef, depth int)
+	add = func(refs []EventRef, depth int) {
+		for _, ev := range refs {
+			rec := readRecord(tx, ev.Origin, ev.Index)
+			if rec == nil {
+				continue
+			}
+			eb, _ := tx.Log(ev.Origin).Entry(ev.Index)
+			eh := tlog.RecordHash(eb)
+			lh.Events = append(lh.Events, sanctions.Event{Ref: schemas.Ref{Origin: ev.Origin, Index: ev.Index, Hash: hex.EncodeToString(eh[:])}, Seq: ev.Index, Record: rec})
+			if depth == 0 && (ev.Kind == "objection" || ev.Kind == "sanction_notice") {
+				add(referencing(tx, ev.Origin, ev.Index), 1)
+			}
+		}
+	}
+	add(referencing(tx, origin, index), 0)
+	return lh
+}
+
+// subjectHistories returns the histories of every listing indexed under key.
+func (n *Node) subjectHistories(tx *ledger.ReadTx, key string) []sanctions.ListingHistory {
+	var out []sanctions.ListingHistory
+	for _, le := range subjectListings(tx, key) {
+		e, err := tx.Log(le.origin).Entry(le.index)
+		if err != nil {
+			continue
+		}
+		l, err := decodeListing(e)
+		if err != nil {
+			continue
+		}
+		out = append(out, history(tx, le.origin, le.index, l))
+	}
+	return out
+}
+
+// NoticeView is a sanction notice with its feedback and current state.
+type NoticeView struct {
+	Origin   string                  `json:"origin"`
+	Index    uint64                  `json:"index"`
+	Notice   *schemas.SanctionNotice `json:"notice"`
+	State    string                  `json:"state"` // pending, answered, overdue, lifted
+	Late     bool                    `json:"late,omitempty"`
+	Reason   string                  `json:"reason,omitempty"`
+	Feedback *schemas.Feedback       `json:"feedback,omitempty"`
+}
+
+// agencyNotices lists the notices for agency (by USCC), newest last.
+func (n *Node) agencyNotices(agency string, at time.Time) ([]NoticeView, error) {
+	var out []NoticeView
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		b := tx.Bucket(bucketNotices)
+		if b == nil {
+			return nil
+		}
+		prefix := append([]byte(agency), 0)
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			origin, index, ok := splitEntryKey(k[len(prefix):])
+			if !ok {
+				continue
+			}
+			nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
+			if !ok {
+				continue
+			}
+			var fbs []*schemas.Feedback
+			for _, ev := range referencing(tx, origin, index) {
+				if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
+					fbs = append(fbs, fb)
+				}
+			}
+			var st sanctions.Status
+			if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
+				if l, err := decodeListing(le); err == nil {
+					st, _ = n.sanctions.engine.State(history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
+				}
+			}
+			ns := sanctions.NoticeStatus(nt, fbs, st, at)
+			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback})
+		}
+		return nil
+	})
+	return out, err
+}
+
+func filterNotices(vs []NoticeView, states []string) []NoticeView {
+	if len(states) == 0 || slices.Contains(states, "all") {
+		return vs
+	}
+	var out []NoticeView
+	for _, v := range vs {
+		if slices.Contains(states, v.State) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
