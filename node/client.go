@@ -141,6 +141,11 @@ func (c *Credentials) Submit(ctx context.Context, baseURL string, entries ...[]b
 	return sr.Results, nil
 }
 
+// Post sends a JSON body and decodes the JSON answer into v.
+func (c *Credentials) Post(ctx context.Context, url string, body []byte, v any) error {
+	return c.do(ctx, http.MethodPost, url, body, v)
+}
+
 // Get fetches a JSON resource from the node into v.
 func (c *Credentials) Get(ctx context.Context, url string, v any) error {
 	return c.do(ctx, http.MethodGet, url, nil, v)

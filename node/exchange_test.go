@@ -334,3 +334,42 @@ func TestExchangeRefusesForeignCA(t *testing.T) {
 	}
 
 }
+
+// TestExchangePartitionHeals stops one member while the others keep
+// publishing (and keep being witnessed by the remaining quorum), restarts it,
+// lets it publish too, and checks that everyone converges with nothing lost.
+func TestExchangePartitionHeals(t *testing.T) {
+	ms, _ := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers...))
+	ah, zj, sh := ms["340000"], ms["330000"], ms["310000"]
+	publish := func(mb *member, from, to uint64) {
+		t.Helper()
+		var batch [][]byte
+		for i := from; i < to; i++ {
+			e, _ := mb.listing(t, i)
+			batch = append(batch, e)
+		}
+		if _, err := mb.creds["publisher"].Submit(context.Background(), mb.n.URL(), batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(zj, 0, 3)
+	eventually(t, 20*time.Second, "initial convergence", func() bool { return converged(t, ms) })
+
+	ah.stop()
+	publish(zj, 3, 10)
+	publish(sh, 0, 5)
+	others := map[string]*member{"310000": sh, "320000": ms["320000"], "330000": zj}
+	eventually(t, 20*time.Second, "convergence without 340000", func() bool { return converged(t, others) })
+
+	ah.start(t)
+	publish(ah, 0, 4)
+	eventually(t, 30*time.Second, "convergence after the partition heals", func() bool { return converged(t, ms) })
+	for code, mb := range ms {
+		if as, _ := mb.n.Alerts(); len(as) != 0 {
+			t.Errorf("%s raised alerts: %+v", code, as)
+		}
+	}
+	if got, want := ah.mirror(t, "330000").Size, zj.status(t).Size; got != want {
+		t.Errorf("340000 mirrors %d entries of 330000, want %d", got, want)
+	}
+}

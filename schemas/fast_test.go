@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -105,6 +106,7 @@ func edgeRecords() map[string]Record {
 		"html escape":     `"\u003c"`,
 		"deep 31":         strings.Repeat("[", 31) + strings.Repeat("]", 31),
 		"deep 32":         strings.Repeat("[", 32) + strings.Repeat("]", 32),
+		"deep 33":         strings.Repeat("[", 33) + strings.Repeat("]", 33),
 		"empty":           ``,
 		"null":            `null`,
 		"trailing":        `{} {}`,
@@ -281,4 +283,35 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestFastPathsConcurrent runs Encode, Decode and ParseSigned from several
+// goroutines (the plans and the buffer pool are shared); run with -race.
+func TestFastPathsConcurrent(t *testing.T) {
+	_, priv := testKey(1)
+	recs := allSamples()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				r := recs[(g+i)%len(recs)]
+				entry, err := Sign(r, priv)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				s, err := ParseSigned(entry)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := s.Decode()
+				if err != nil || !reflect.DeepEqual(got, r) {
+					t.Errorf("%s: Decode = %v, want the signed record", r.SchemaID(), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -32,6 +32,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newExportCmd(),
 		newVerifyCmd(),
 		newRegionCmd(),
+		newCheckCmd(),
 	)
 	return root
 }
