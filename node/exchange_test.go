@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,11 +42,11 @@ var deltaMembers = []node.MemberSpec{
 }
 
 // startConsortium prepares and starts the members on loopback.
-func startConsortium(t *testing.T, specs []node.MemberSpec) (map[string]*member, *exchange.Manifest) {
+func startConsortium(t testing.TB, specs []node.MemberSpec) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
 	dir := t.TempDir()
 	for i := range specs {
-		specs[i].API, specs[i].Raft = freeAddr(t), freeAddr(t)
+		specs[i].API, specs[i].Raft = freeAddrTB(t), freeAddrTB(t)
 	}
 	cfgs, m, err := node.PrepareConsortium(dir, specs)
 	if err != nil {
@@ -75,11 +76,11 @@ func startConsortium(t *testing.T, specs []node.MemberSpec) (map[string]*member,
 	return out, m
 }
 
-func (mb *member) start(t *testing.T) {
+func (mb *member) start(t testing.TB) {
 	t.Helper()
 	cfg := mb.cfg
 	if testing.Verbose() {
-		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("member", mb.code)
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})).With("member", mb.code)
 	}
 	n, err := node.New(cfg)
 	if err != nil {
@@ -96,6 +97,25 @@ func (mb *member) start(t *testing.T) {
 	}
 }
 
+// freeAddrTB is a free loopback TCP port whose UDP port is free too (HTTP/3).
+func freeAddrTB(t testing.TB) string {
+	t.Helper()
+	for i := 0; i < 20; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			u.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port")
+	return ""
+}
+
 func (mb *member) stop() {
 	if mb.cancel == nil {
 		return
@@ -105,7 +125,7 @@ func (mb *member) stop() {
 	mb.cancel = nil
 }
 
-func (mb *member) listing(t *testing.T, i uint64) ([]byte, *schemas.Listing) {
+func (mb *member) listing(t testing.TB, i uint64) ([]byte, *schemas.Listing) {
 	t.Helper()
 	p := mb.creds["publisher"]
 	l, err := synth.Listing(i, synth.Options{Region: mb.code, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
+	"go.etcd.io/bbolt"
 )
 
 // Index buckets in ledger.db, written by the FSM in the same transaction as
@@ -75,22 +76,14 @@ func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][
 	if origin == ix.node.access {
 		return nil
 	}
-	subj, err := tx.Bucket(bucketSubjects)
-	if err != nil {
-		return err
+	var bs [4]*bbolt.Bucket
+	for i, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad} {
+		var err error
+		if bs[i], err = tx.Bucket(name); err != nil {
+			return err
+		}
 	}
-	refs, err := tx.Bucket(bucketRefs)
-	if err != nil {
-		return err
-	}
-	gov, err := tx.Bucket(bucketGov)
-	if err != nil {
-		return err
-	}
-	bad, err := tx.Bucket(bucketBad)
-	if err != nil {
-		return err
-	}
+	subj, refs, gov, bad := bs[0], bs[1], bs[2], bs[3]
 	for i, e := range entries {
 		index := first + uint64(i)
 		ek := entryKey(origin, index)

@@ -72,7 +72,8 @@ func KnownSchemas() []string {
 //     whitespace outside strings; no duplicate keys;
 //   - strings UTF-8, escaped exactly as encoding/json does with HTML
 //     escaping off: \" \\ \n \r \t, \u00XX for other control characters,
-//     \u2028 and \u2029; everything else literal;
+//     \u2028 and \u2029; everything else literal (a byte of a Go string that
+//     is not valid UTF-8 is written as U+FFFD);
 //   - numbers are integers without sign "+", leading zeros, fraction or
 //     exponent (records contain no floating-point values);
 //   - empty optional values (empty strings, false, empty arrays, zero times
@@ -140,7 +141,8 @@ func Decode(b []byte) (Record, error) {
 			return r, nil
 		}
 	}
-	// Slow path: find out exactly what is wrong.
+	// General path: decide what decodeFast did not accept, and say what is
+	// wrong.
 	r, v, err := decodeLenient(b)
 	if err != nil {
 		return nil, err

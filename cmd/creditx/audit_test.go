@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creditx/creditx/ledger"
 )
@@ -91,5 +93,50 @@ func TestAuditCLI(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "entry 7") || !strings.Contains(stdout, "entry 7") {
 		t.Errorf("the failing entry is not named: %v\n%s", err, stdout)
+	}
+}
+
+// TestAuditDemoOutput audits what "creditx demo --out" writes, with the
+// consortium manifest as the trust: real nodes' ledgers, mirrors and
+// cosignatures, and the sanction notices their engines issued.
+func TestAuditDemoOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	data, outDir := filepath.Join(t.TempDir(), "data"), t.TempDir()
+	var out bytes.Buffer
+	err := runDemo(context.Background(), &out, slog.New(slog.DiscardHandler),
+		demoOptions{dir: data, out: outDir, exit: true, perMember: 4, timeout: 60 * time.Second})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	js := filepath.Join(t.TempDir(), "a.json")
+	stdout, err := runAudit(t, "audit", "--dir", outDir, "--manifest", filepath.Join(data, "manifest.yaml"), "--json", js, "--quiet")
+	t.Log(stdout)
+	if err != nil {
+		t.Fatalf("audit of the demo output: %v", err)
+	}
+	var rep struct {
+		Copies []struct {
+			Full      bool     `json:"full_check"`
+			Witnessed bool     `json:"witnessed"`
+			Cosigners []string `json:"cosigners"`
+		} `json:"copies"`
+		Warnings []string `json:"warnings"`
+		Loop     struct {
+			Listings int `json:"listings"`
+		} `json:"closed_loop"`
+	}
+	b, _ := os.ReadFile(js)
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Copies) != 16 || rep.Loop.Listings != 16 {
+		t.Errorf("%d copies, %d listings; want 16 and 16", len(rep.Copies), rep.Loop.Listings)
+	}
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, "NOT checked") {
+			t.Errorf("record signatures not checked: %s", w)
+		}
 	}
 }

@@ -26,6 +26,24 @@ func openStore(dir string) (*ledger.Store, error) {
 	return s, nil
 }
 
+// openTrusted opens DIR's store with the keys it trusts and lists its logs.
+func openTrusted(dir string) (*trust.File, *ledger.Store, []string, error) {
+	tf, err := trust.ForDataDir(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := openStore(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	origins, err := s.Origins()
+	if err != nil {
+		s.Close()
+		return nil, nil, nil, err
+	}
+	return tf, s, origins, nil
+}
+
 // exportName is the subfolder an origin is exported to: its member code,
 // with "-access" for an access log.
 func exportName(origin string) string {
@@ -48,19 +66,11 @@ mirrors), each goes to OUT/<member code>/. Access logs hold who read whose perso
 exported only with --access.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tf, err := trust.ForDataDir(dir)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(dir)
+			tf, s, origins, err := openTrusted(dir)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			origins, err := s.Origins()
-			if err != nil {
-				return err
-			}
 			var chosen []string
 			for _, o := range origins {
 				if strings.HasSuffix(o, "/access") && !access {
@@ -109,19 +119,11 @@ agency signature by a key registered and not revoked at that entry's index. Exit
 first failing entry.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tf, err := trust.ForDataDir(dir)
-			if err != nil {
-				return err
-			}
-			s, err := openStore(dir)
+			tf, s, origins, err := openTrusted(dir)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			origins, err := s.Origins()
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
 			failed := false
 			for _, o := range origins {

@@ -1,0 +1,64 @@
+package node_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/node"
+)
+
+// BenchmarkSubmitToWitnessed measures P2b: from submitting one listing in
+// 330000 until it is covered by a checkpoint witnessed by witness_quorum
+// other members AND mirrored (verified, indexed, so queryable) by every
+// other member. Reports p50 and p95 in milliseconds.
+func BenchmarkSubmitToWitnessed(b *testing.B) {
+	ms, _ := startConsortium(b, append([]node.MemberSpec(nil), deltaMembers...))
+	zj := ms["330000"]
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, _ := zj.listing(b, uint64(1000+i))
+		start := time.Now()
+		rs, err := zj.creds["publisher"].Submit(context.Background(), zj.n.URL(), e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		want := rs[0].Index + 1
+		for !reached(zj, ms, want) {
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("record %d not witnessed and mirrored after 10s", rs[0].Index)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
+}
+
+// reached: origin's ledger witnessed at size >= want and mirrored to want by all others.
+func reached(origin *member, ms map[string]*member, want uint64) bool {
+	st, err := origin.n.ExchangeStatus()
+	if err != nil || st.Witnessed < want {
+		return false
+	}
+	for _, o := range ms {
+		if o == origin {
+			continue
+		}
+		xs, err := o.n.ExchangeStatus()
+		if err != nil {
+			return false
+		}
+		for _, m := range xs.Mirrors {
+			if m.Code == origin.code && m.Size < want {
+				return false
+			}
+		}
+	}
+	return true
+}
