@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,6 +236,13 @@ func TestTamperDrills(t *testing.T) {
 			if got != want {
 				t.Errorf("first failure %+v\nwant %+v\nall: %v", ie.First, want, rep.Failures)
 			}
+			if len(rep.Failures) != 1 || ie.Count != 1 {
+				t.Errorf("%d failures, want exactly the one planted: %v", len(rep.Failures), rep.Failures)
+			}
+			if tc.opts == (fixtureOpts{}) && rep.Loop.Listings != 3*per {
+				// the records themselves are intact: a good copy stands in for the bad one
+				t.Errorf("closed loop saw %d listings, want %d", rep.Loop.Listings, 3*per)
+			}
 			if !strings.Contains(ie.First.Reason, tc.reason) {
 				t.Errorf("reason %q does not contain %q", ie.First.Reason, tc.reason)
 			}
@@ -315,5 +324,33 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, in, Options{At: time.Now()}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run on a cancelled context: %v", err)
+	}
+}
+
+// TestFromNodes audits ledgers read through the tlog-tiles HTTP API (a
+// static server over one holder's trees, as a node serves /ledger/<code>/).
+func TestFromNodes(t *testing.T) {
+	fx := buildFixture(t, 2, fixtureOpts{})
+	mux := http.NewServeMux()
+	mux.Handle("/ledger/", http.StripPrefix("/ledger/", http.FileServer(http.Dir(filepath.Join(fx.dir, "310000")))))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	tr, err := LoadManifest(filepath.Join(fx.dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := FromNodes(context.Background(), srv.Client(), []string{srv.URL}, []string{"310000", "320000", "330000", "340000"}, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Copies) != 3 {
+		t.Fatalf("%d copies from the node, want 3 (340000 is not served)", len(in.Copies))
+	}
+	rep, err := Run(context.Background(), in, Options{At: fixtureAt})
+	if err != nil {
+		t.Fatalf("live audit: %v", err)
+	}
+	if rep.Loop.Listings != 6 || rep.Copies[0].Holder != srv.URL {
+		t.Errorf("live audit: %d listings, holder %q", rep.Loop.Listings, rep.Copies[0].Holder)
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -34,7 +35,9 @@ const (
 // of their slash-separated relative paths (directories are implied, not
 // stored), mode 0644, modification time 0 (Unix epoch), no owner names.
 // So the same directory always gives the same bytes. Symbolic links and
-// other special files in dir are an error. Versioning: a new layout changes
+// other special files in dir are an error, and so is anything that looks
+// like a private key (*.key, "PRIVATE+KEY+...", PEM private keys): a
+// bundle is handed to auditors and carries public data only. Versioning: a new layout changes
 // the format line ("... v2"); OpenBundle refuses a format line it does not
 // know.
 func WriteBundle(w io.Writer, dir string) error {
@@ -103,6 +106,14 @@ func addFile(tw *tar.Writer, p string, h *tar.Header) error {
 		return fmt.Errorf("audit: bundle: %w", err)
 	}
 	h.Size = st.Size()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	if isPrivateKey(p, head[:n]) {
+		return fmt.Errorf("audit: bundle: %s: %w", p, errPrivateKey)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("audit: bundle: %w", err)
+	}
 	if err := tw.WriteHeader(h); err != nil {
 		return fmt.Errorf("audit: bundle: %w", err)
 	}
@@ -110,6 +121,15 @@ func addFile(tw *tar.Writer, p string, h *tar.Header) error {
 		return fmt.Errorf("audit: bundle: %s changed while being read (%d of %d bytes): %v", p, n, h.Size, err)
 	}
 	return nil
+}
+
+var errPrivateKey = errors.New("looks like a private key; a bundle carries public data only")
+
+// isPrivateKey recognises the private keys creditx writes: signed-note
+// keys ("PRIVATE+KEY+..."), PEM private keys, and files named *.key.
+func isPrivateKey(p string, head []byte) bool {
+	return strings.HasSuffix(p, ".key") || bytes.HasPrefix(head, []byte("PRIVATE+KEY+")) ||
+		bytes.Contains(head, []byte("PRIVATE KEY-----"))
 }
 
 // BundleError says what is wrong with a bundle and where.

@@ -50,6 +50,23 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 }
 
+func TestWriteBundleRefusesPrivateKeys(t *testing.T) {
+	for name, body := range map[string]string{
+		"keys/log.key":  "anything",
+		"a/skey":        "PRIVATE+KEY+creditx.330000/ledger+1234abcd+AAAA",
+		"ca/region.pem": "-----BEGIN EC PRIVATE KEY-----\nMHc...",
+	} {
+		dir := t.TempDir()
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(body), 0o600)
+		var buf bytes.Buffer
+		if err := WriteBundle(&buf, dir); err == nil {
+			t.Errorf("%s: bundled a private key", name)
+		}
+	}
+}
+
 type tarMember struct {
 	name string
 	typ  byte
@@ -162,7 +179,9 @@ func FuzzExtractBundle(f *testing.F) {
 			return
 		}
 		var buf bytes.Buffer
-		if err := WriteBundle(&buf, dst); err != nil {
+		if err := WriteBundle(&buf, dst); errors.Is(err, errPrivateKey) {
+			return
+		} else if err != nil {
 			t.Fatalf("re-bundling an accepted bundle: %v", err)
 		}
 		dst2 := filepath.Join(root, "dst2")

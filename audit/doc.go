@@ -43,8 +43,11 @@
 // and returns the full Report with a *IntegrityError whose First names the
 // first failing entry (origin, index, the copy's holder and why; index -1
 // when the failure is about a checkpoint, a tile or a whole copy). When the
-// largest copy of a ledger fails, the others are still compared with the
-// part of it that verified, and consistency proofs against it are skipped.
+// largest copy of a ledger fails its tree check (its files were altered),
+// the next largest copy is checked in full instead, so one bad copy does
+// not hide the rest of the ledger; when a record itself fails (every copy
+// holds the same bad record), the other copies are compared with the part
+// that verified and the closed loop covers only that part.
 // Run returns another error only when it cannot audit at all (bad witness
 // key, bad anchor key, no holiday calendar) and ctx.Err() when cancelled.
 // Run writes nothing; OpenBundle writes only into a new temporary

@@ -83,6 +83,14 @@ member issued for them, and the feedback of the executing agencies.</p>
 {{if .Failures}}<table><tr><th>ledger</th><th>copy held by</th><th>entry</th><th>check</th><th>what is wrong</th></tr>
 {{range .Failures}}<tr><td>{{.Origin}}</td><td>{{.Holder}}</td><td>{{if ge .Index 0}}{{.Index}}{{else}}-{{end}}</td><td>{{.Check}}</td><td>{{.Reason}}</td></tr>{{end}}
 </table>{{if .FailuresMore}}<p>… and {{.FailuresMore}} more in the JSON report.</p>{{end}}
+<p class="note">Checks: <b>checkpoint</b> – the ledger head is not validly signed by its member's key;
+<b>cosignature</b> – a witness countersignature is forged or altered, or too few members countersigned;
+<b>tree</b> – an entry was changed, dropped or added after it was signed into the head;
+<b>record</b> – an entry is malformed, invalid, or signed by a key that was not registered (or already revoked) at that point;
+<b>consistency</b> – two heads of one ledger disagree about its history (a fork);
+<b>mirror</b> – a member's copy differs from the origin's ledger;
+<b>reference</b> – a record points at an entry that is not the one it names;
+<b>causality</b> – a record is dated before the record it answers (backdating).</p>
 {{else}}<p class="ok">None.</p>{{end}}
 
 <h2>3. Propagation: how fast each member acted on listings</h2>

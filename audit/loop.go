@@ -220,6 +220,9 @@ func (fs *factSet) add(origin string, index uint64, r schemas.Record) {
 	created := h.CreatedAt.Time
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	if _, seen := fs.created[k]; seen {
+		return // already added from another copy of the ledger
+	}
 	fs.created[k] = created
 	use := func(to schemas.Ref) { fs.refs = append(fs.refs, refUse{k, r.Kind(), created, to}) }
 	switch r := r.(type) {

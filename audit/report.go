@@ -74,6 +74,7 @@ type Report struct {
 	TrustSource []string     `json:"trust_source"`
 	OK          bool         `json:"ok"`
 	Copies      []CopyResult `json:"copies"`
+	First       *Failure     `json:"first_failure,omitempty"` // Failures[0]
 	Failures    []Failure    `json:"failures"`
 	Warnings    []string     `json:"warnings"`
 	Entries     uint64       `json:"entries_verified"`
@@ -112,7 +113,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		if !c.Witnessed {
 			wit = "NOT witnessed"
 		}
-		fmt.Fprintf(&b, "  %-6s %-24s held by %-8s size %-8d %s (%d/%d cosignatures)\n", st, c.Origin, holder, c.Size, wit, len(c.Cosigners), c.Quorum)
+		fmt.Fprintf(&b, "  %-6s %-24s held by %-8s size %-8d %s (%d cosignatures, quorum %d)\n", st, c.Origin, holder, c.Size, wit, len(c.Cosigners), c.Quorum)
 	}
 	if len(r.Failures) > 0 {
 		fmt.Fprintf(&b, "\nIntegrity failures (first one first):\n")
@@ -129,10 +130,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	l := r.Loop
 	fmt.Fprintf(&b, "\nClosed loop: %d listings, %d notices, %d feedback\n", l.Listings, l.Notices, l.Feedback)
-	fmt.Fprintf(&b, "  %-8s %9s %9s %9s %9s %8s %8s %8s %8s\n", "member", "listings", "reached", "lag p50", "lag max", "notices", "in time", "late", "overdue")
+	fmt.Fprintf(&b, "  %-8s %9s %9s %9s %9s %8s %8s %8s %8s %8s\n", "member", "listings", "reached", "lag p50", "lag max", "notices", "in time", "late", "overdue", "pending")
 	for _, m := range l.Members {
-		fmt.Fprintf(&b, "  %-8s %9d %9d %9s %9s %8d %8d %8d %8d\n", m.Member, m.Listings, m.Reached,
-			fmtDur(m.LagP50), fmtDur(m.LagMax), m.Notices, m.InTime, m.Late, m.Overdue)
+		fmt.Fprintf(&b, "  %-8s %9d %9d %9s %9s %8d %8d %8d %8d %8d\n", m.Member, m.Listings, m.Reached,
+			fmtDur(m.LagP50), fmtDur(m.LagMax), m.Notices, m.InTime, m.Late, m.Overdue, m.Pending)
 	}
 	fmt.Fprintf(&b, "  objections: %d filed, %d decided in time, %d decided late, %d undecided past due\n",
 		l.Objections.Filed, l.Objections.InTime, l.Objections.Late, l.Objections.Overdue)

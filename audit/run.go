@@ -61,8 +61,10 @@ type copyState struct {
 	cp      *ledger.Checkpoint
 	leaves  []tlog.Hash // primary copies only
 	failed  bool
-	wg      sync.WaitGroup // the closed-loop decoder of a primary copy
-	done    func()         // closes and waits for it; nil if none
+	// recordFailed: a record was rejected, so every copy has the fault.
+	recordFailed bool
+	wg           sync.WaitGroup // the closed-loop decoder of a primary copy
+	done         func()         // closes and waits for it; nil if none
 }
 
 // Run audits in and returns the report. It returns a *IntegrityError (and
@@ -247,6 +249,7 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 					f.Check, f.Reason = CheckMirror, me.Error()
 				case errors.As(err, &re):
 					f.Check, f.Reason = CheckRecord, re.Err.Error()
+					s.recordFailed = true
 				case ve.Err != nil:
 					f.Reason += ": " + ve.Err.Error()
 				}
@@ -259,7 +262,40 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	if err := run(firsts, func(s *copyState) error { return verify(s, nil) }); err != nil {
 		return nil, err
 	}
-	if err := run(others, func(s *copyState) error { return verify(s, primaries[s.Origin]) }); err != nil {
+	// A primary whose tree failed (its data was altered, not the records
+	// themselves) is replaced by the next largest copy, so that one bad
+	// copy does not hide the rest of the ledger from the audit.
+	for _, o := range origins {
+		p := primaries[o]
+		if p == nil || !p.failed || p.recordFailed {
+			continue
+		}
+		for {
+			var alt *copyState
+			for _, s := range others {
+				if s.Origin == o && !s.res.Full && (alt == nil || s.cp.Size > alt.cp.Size) {
+					alt = s
+				}
+			}
+			if alt == nil {
+				break
+			}
+			if err := verify(alt, nil); err != nil {
+				return nil, err
+			}
+			if !alt.failed || alt.recordFailed {
+				primaries[o] = alt
+				break
+			}
+		}
+	}
+	var rest []*copyState
+	for _, s := range others {
+		if !s.res.Full {
+			rest = append(rest, s)
+		}
+	}
+	if err := run(rest, func(s *copyState) error { return verify(s, primaries[s.Origin]) }); err != nil {
 		return nil, err
 	}
 
@@ -313,6 +349,7 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if !rep.OK {
+		rep.First = &rep.Failures[0]
 		return rep, &IntegrityError{First: rep.Failures[0], Count: len(rep.Failures)}
 	}
 	return rep, nil
@@ -348,6 +385,7 @@ func (s *copyState) openCheckpoint(t Trust, witnesses []note.Verifier, quorum in
 	} else if s.TreeVKey != "" && s.TreeVKey != to.VKey {
 		f.Reason = "the vkey file beside the tree is not the trusted key"
 		fail(f)
+		s.failed = true // still verified with the trusted key below
 	}
 	s.trusted = to
 	v, err := to.Verifier()

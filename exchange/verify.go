@@ -1,8 +1,11 @@
 package exchange
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/creditx/creditx/schemas"
 )
@@ -123,4 +126,105 @@ func (v *EntryVerifier) Check(index uint64, e []byte) (accepted bool, err error)
 	}
 	v.next++
 	return v.m.Accepts(rec.SchemaID()), nil
+}
+
+// CheckBatch is Check for entries first, first+1, ... with the independent
+// work (Ed25519 signatures, validation) spread over all CPUs; governance
+// records are still verified and applied in order, before any later entry's
+// key is looked up. The result is the same as calling Check in order; the
+// first failure (lowest index) is returned. After an error the verifier's
+// state is unspecified: discard it.
+func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []bool, err error) {
+	if first != v.next {
+		return nil, &EntryError{Origin: v.mb.Origin(), Index: first, Reason: fmt.Sprintf("out of order (expected entry %d)", v.next)}
+	}
+	type job struct {
+		i   int
+		s   *schemas.Signed
+		pub ed25519.PublicKey
+		rec schemas.Record
+	}
+	accepted = make([]bool, len(entries))
+	errs := make([]error, len(entries))
+	var jobs []job
+	for i, e := range entries {
+		index := first + uint64(i)
+		fail := func(reason string, err error) {
+			errs[i] = &EntryError{Origin: v.mb.Origin(), Index: index, Reason: reason, Err: err}
+		}
+		s, err := schemas.ParseSigned(e)
+		if err != nil {
+			fail("envelope", err)
+			break
+		}
+		ki, err := v.kr.Lookup(s.KeyID, index)
+		if err != nil {
+			fail("signing key "+s.KeyID, err)
+			break
+		}
+		rec, err := s.Decode()
+		if errors.Is(err, schemas.ErrUnknownSchema) {
+			jobs = append(jobs, job{i: i, s: s, pub: ki.Public})
+			continue
+		}
+		if err != nil {
+			fail("record", err)
+			break
+		}
+		if h := schemas.HeaderOf(rec); h.Region != v.mb.Code {
+			fail(fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code), nil)
+			break
+		}
+		if g, ok := rec.(*schemas.Governance); ok {
+			if !ki.Anchor {
+				fail("governance record not signed by a credit-office anchor key", nil)
+				break
+			}
+			if err := s.Verify(ki.Public); err != nil {
+				fail("signature", err)
+				break
+			}
+			if err := v.kr.Apply(index, g, s.KeyID); err != nil {
+				fail("governance record", err)
+				break
+			}
+			jobs = append(jobs, job{i: i, rec: rec})
+			continue
+		}
+		jobs = append(jobs, job{i: i, s: s, pub: ki.Public, rec: rec})
+	}
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(jobs); k += workers {
+				j := jobs[k]
+				index := first + uint64(j.i)
+				if j.s != nil {
+					if err := j.s.Verify(j.pub); err != nil {
+						errs[j.i] = &EntryError{Origin: v.mb.Origin(), Index: index, Reason: "signature", Err: err}
+						continue
+					}
+				}
+				if j.rec == nil {
+					continue // unknown schema: verified, not accepted
+				}
+				if err := v.val.Validate(j.rec); err != nil {
+					errs[j.i] = &EntryError{Origin: v.mb.Origin(), Index: index, Reason: "validation", Err: err}
+					continue
+				}
+				accepted[j.i] = v.m.Accepts(j.rec.SchemaID())
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	v.next = first + uint64(len(entries))
+	return accepted, nil
 }

@@ -252,7 +252,7 @@ type entryFixture struct {
 	entries [][]byte // 0: registration of pub, 1..: listings by pub
 }
 
-func newEntryFixture(t *testing.T) *entryFixture {
+func newEntryFixture(t testing.TB) *entryFixture {
 	t.Helper()
 	m := testManifest(t, "330000", "310000", "320000")
 	aPub, aPriv, _ := ed25519.GenerateKey(rand.Reader)
@@ -284,7 +284,7 @@ func newEntryFixture(t *testing.T) *entryFixture {
 	return fx
 }
 
-func (fx *entryFixture) listing(t *testing.T, i uint64, key ed25519.PrivateKey, region string) []byte {
+func (fx *entryFixture) listing(t testing.TB, i uint64, key ed25519.PrivateKey, region string) []byte {
 	l, err := synth.Listing(i, synth.Options{Region: region, Authority: schemas.Agency{Name: "Publisher", USCC: fx.pubUSCC}, Now: time.Now().Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -348,5 +348,44 @@ func TestEntryVerifier(t *testing.T) {
 	}
 	if _, err := v2.Check(next, fx.listing(t, 11, fx.pub, "330000")); err != nil {
 		t.Fatalf("after Skip: %v", err)
+	}
+}
+
+// TestCheckBatchMatchesCheck: the parallel path accepts and refuses exactly
+// what the sequential one does, naming the same first failing index.
+func TestCheckBatchMatchesCheck(t *testing.T) {
+	fx := newEntryFixture(t)
+	_, rogue, _ := ed25519.GenerateKey(rand.Reader)
+	good := append([][]byte(nil), fx.entries...)
+	for i := uint64(10); i < 40; i++ {
+		good = append(good, fx.listing(t, i, fx.pub, "330000"))
+	}
+	v, _ := NewEntryVerifier(fx.m, fx.mb)
+	acc, err := v.CheckBatch(0, good)
+	if err != nil || len(acc) != len(good) || v.Next() != uint64(len(good)) {
+		t.Fatalf("CheckBatch = %v, %v", acc, err)
+	}
+	for i, a := range acc {
+		if !a {
+			t.Errorf("entry %d not accepted", i)
+		}
+	}
+	for _, badAt := range []int{1, 7, len(good) - 1} {
+		batch := append([][]byte(nil), good...)
+		batch[badAt] = fx.listing(t, 99, rogue, "330000")
+		if badAt+2 < len(batch) {
+			batch[badAt+2] = []byte("{}") // a later failure must not win
+		}
+		v, _ := NewEntryVerifier(fx.m, fx.mb)
+		_, err := v.CheckBatch(0, batch)
+		var ee *EntryError
+		if !errors.As(err, &ee) || ee.Index != uint64(badAt) {
+			t.Errorf("bad entry at %d: err = %v", badAt, err)
+		}
+	}
+	// Entry 0 registers the publisher key: without it, every listing fails.
+	v2, _ := NewEntryVerifier(fx.m, fx.mb)
+	if _, err := v2.CheckBatch(0, good[1:]); err == nil {
+		t.Error("listings signed by an unregistered key accepted")
 	}
 }

@@ -51,6 +51,9 @@ func (n *Node) Handler() http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /v1/status", n.handleStatus)
+	mux.HandleFunc("GET /{$}", n.handleRegister)
+	mux.HandleFunc("GET /status", n.handleStatusPage)
+	mux.HandleFunc("GET /audit", n.handleAuditPage)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})

@@ -133,7 +133,7 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 		if err := pki.WriteCredentials(filepath.Join(rdir, "tls", "replica"), certPEM, keyPEM, ca.CertPEM()); err != nil {
 			return nil, err
 		}
-		cfg := &Config{Region: region, Name: "region " + region, ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
+		cfg := &Config{Region: region, Name: MemberName(region), ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
 			Peers: peers, Bootstrap: true, Anchors: anchors, Sanctions: SanctionsConfig{IssuerUSCC: DevUSCC(region, "MB000001")}}
 		if len(replicas) == 1 {
 			cfg.Peers = nil
@@ -278,4 +278,19 @@ func devAgenciesYAML(region string) []byte {
 		fmt.Fprintf(&b, "  - {name: %q, uscc: %s, dept_type: %s, region: %q}\n", "Public Resources Trading Center (dev)", uscc, d, region)
 	}
 	return []byte(b.String())
+}
+
+// MemberName is the display name of a Delta member, or "region <code>".
+func MemberName(region string) string {
+	switch region {
+	case "310000":
+		return "上海 Shanghai"
+	case "320000":
+		return "江苏 Jiangsu"
+	case "330000":
+		return "浙江 Zhejiang"
+	case "340000":
+		return "安徽 Anhui"
+	}
+	return "region " + region
 }

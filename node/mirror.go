@@ -193,18 +193,22 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 		}
 		next := fr.Clone()
 		for i, e := range entries {
-			index := start + uint64(i)
 			if tlog.RecordHash(e) != leaves[i] {
+				index := start + uint64(i)
 				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: index,
 					Reason: "served entry does not match the leaf hash under the signed checkpoint", Items: [][]byte{cp.Signed, e}})
 				return nil, fmt.Errorf("entry %d: leaf hash mismatch", index)
 			}
-			if _, err := ev.Check(index, e); err != nil {
-				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: index,
-					Reason: err.Error(), Items: [][]byte{cp.Signed, e}})
-				return nil, err
-			}
 			next.AppendEntry(e)
+		}
+		// Every entry's inclusion is now proven; check what it says.
+		if _, err := ev.CheckBatch(start, entries); err != nil {
+			var ee *exchange.EntryError
+			if errors.As(err, &ee) && ee.Index >= start && ee.Index < end {
+				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: ee.Index,
+					Reason: err.Error(), Items: [][]byte{cp.Signed, entries[ee.Index-start]}})
+			}
+			return nil, err
 		}
 		var proof tlog.TreeProof
 		if end < cp.Size {

@@ -278,16 +278,22 @@ type NoticeView struct {
 
 // agencyNotices lists the notices for agency (by USCC), newest last.
 func (n *Node) agencyNotices(agency string, at time.Time) ([]NoticeView, error) {
+	return n.notices(append([]byte(agency), 0), at)
+}
+
+// notices lists the notices whose index key starts with prefix (all of
+// them for a nil prefix), with their state at time at.
+func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 	var out []NoticeView
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		b := tx.Bucket(bucketNotices)
 		if b == nil {
 			return nil
 		}
-		prefix := append([]byte(agency), 0)
 		c := b.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			origin, index, ok := splitEntryKey(k[len(prefix):])
+			_, rest, _ := bytes.Cut(k, []byte{0})
+			origin, index, ok := splitEntryKey(rest)
 			if !ok {
 				continue
 			}

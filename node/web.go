@@ -1,0 +1,233 @@
+package node
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+)
+
+// The node's web pages are server-rendered from these templates: no
+// JavaScript, no CDN, no build step.
+//
+//go:embed web/*.html
+var webFS embed.FS
+
+var pages = func() map[string]*template.Template {
+	m := map[string]*template.Template{}
+	for _, p := range []string{"register", "status", "audit"} {
+		m[p] = template.Must(template.ParseFS(webFS, "web/layout.html", "web/"+p+".html"))
+	}
+	return m
+}()
+
+type pageBase struct {
+	Title, Region, Name, Replica, Now string
+}
+
+func (n *Node) base(title string) pageBase {
+	return pageBase{Title: title, Region: n.cfg.Region, Name: n.cfg.Name, Replica: n.cfg.ReplicaID, Now: time.Now().UTC().Format("2006-01-02 15:04:05 MST")}
+}
+
+func (n *Node) render(w http.ResponseWriter, page string, data any) {
+	var b bytes.Buffer
+	if err := pages[page].ExecuteTemplate(&b, "layout", data); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Write(b.Bytes())
+}
+
+type registerRow struct {
+	Subject, Code, Domain, Authority, Listed, Until, Member, MemberCode string
+	Index                                                               uint64
+}
+
+// handleRegister is the public register: published listings of every
+// member this node holds, newest first, searchable by name or code.
+func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	const limit = 200
+	var rows []registerRow
+	truncated := false
+	now := time.Now()
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		for _, origin := range tx.Origins() {
+			if !strings.HasSuffix(origin, "/ledger") {
+				continue
+			}
+			lr := tx.Log(origin)
+			for i := lr.Size(); i > 0 && !truncated; i-- {
+				e, err := lr.Entry(i - 1)
+				if err != nil {
+					return err
+				}
+				if !bytes.Contains(e, []byte(`"schema":"listing/`)) {
+					continue
+				}
+				l, err := decodeListing(e)
+				if err != nil || l.Disclosure != "public" {
+					continue
+				}
+				code := l.Subject.USCC
+				name := l.Subject.Name
+				if l.Subject.Person != nil {
+					code, name = l.Subject.Person.IDMasked, l.Subject.Person.NameMasked
+				}
+				if q != "" && !strings.Contains(name, q) && !strings.EqualFold(code, q) {
+					continue
+				}
+				if st := n.listingState(tx, origin, i-1, l, now); !st.Disclosed {
+					continue
+				}
+				if len(rows) == limit {
+					truncated = true
+					break
+				}
+				member := strings.TrimSuffix(strings.TrimPrefix(origin, "creditx."), "/ledger")
+				rows = append(rows, registerRow{Subject: name, Code: code, Domain: l.Domain, Authority: l.Authority.Name,
+					Listed: l.ListedOn.String(), Until: l.PublicityEnd.String(), Member: origin, MemberCode: member, Index: i - 1})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	n.render(w, "register", struct {
+		pageBase
+		Query     string
+		Rows      []registerRow
+		Truncated bool
+	}{n.base("Register"), q, rows, truncated})
+}
+
+type ledgerRow struct {
+	Origin                    string
+	Own, Witnessed            bool
+	Size, CheckpointSize, Lag uint64
+	Cosignatures              int
+}
+
+// handleStatusPage shows every ledger this node holds, own and mirrored.
+func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
+	_, leader := n.rep.raft.LeaderWithID()
+	xs, _ := n.ExchangeStatus()
+	alerts := 0
+	witnessed := map[string]bool{}
+	if xs != nil {
+		alerts = xs.Alerts
+		for _, m := range xs.Mirrors {
+			witnessed[m.Origin] = m.Witnessed
+		}
+		witnessed[n.origin] = xs.Witnessed > 0 && xs.Witnessed == xs.Size
+	}
+	var rows []ledgerRow
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		for _, origin := range tx.Origins() {
+			if strings.HasSuffix(origin, "/access") {
+				continue
+			}
+			lr := tx.Log(origin)
+			row := ledgerRow{Origin: origin, Own: origin == n.origin, Size: lr.Size(), Witnessed: witnessed[origin]}
+			if cp, err := lr.Checkpoint(); err == nil {
+				row.CheckpointSize = checkpointSize(cp)
+				row.Cosignatures = bytes.Count(cp, []byte("\n— ")) - 1
+				if row.Own && n.x != nil {
+					if wcp := n.witnessedCheckpoint(tx); wcp != nil {
+						row.Cosignatures = bytes.Count(wcp, []byte("\n— ")) - 1
+					}
+				}
+			}
+			if row.CheckpointSize > row.Size {
+				row.Lag = row.CheckpointSize - row.Size
+			}
+			rows = append(rows, row)
+		}
+		return nil
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	n.render(w, "status", struct {
+		pageBase
+		Leader  string
+		Alerts  int
+		Member  bool
+		Ledgers []ledgerRow
+	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows})
+}
+
+type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
+
+// handleAuditPage is the auditor's view: the closed loop of this member's
+// notices, the access log, and entries that could not be indexed.
+func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleAudit, pki.RoleAdmin)
+	if !ok {
+		return
+	}
+	all, err := n.notices(nil, time.Now())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var c noticeCounts
+	var open []NoticeView
+	for _, v := range all {
+		c.Total++
+		switch v.State {
+		case "pending":
+			c.Pending++
+			open = append(open, v)
+		case "overdue":
+			c.Overdue++
+			open = append(open, v)
+		case "answered":
+			c.Answered++
+		case "lifted":
+			c.Lifted++
+		}
+	}
+	var access []AccessRecord
+	var accessSize uint64
+	bad := 0
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(n.access)
+		accessSize = lr.Size()
+		start := uint64(0)
+		if accessSize > 20 {
+			start = accessSize - 20
+		}
+		lr.ForEach(start, accessSize, func(_ uint64, e []byte) error {
+			var a AccessRecord
+			if json.Unmarshal(e, &a) == nil {
+				access = append([]AccessRecord{a}, access...)
+			}
+			return nil
+		})
+		if b := tx.Bucket(bucketBad); b != nil {
+			bad = b.Stats().KeyN
+		}
+		return nil
+	})
+	n.render(w, "audit", struct {
+		pageBase
+		Who, Role  string
+		Notices    noticeCounts
+		Open       []NoticeView
+		Access     []AccessRecord
+		AccessSize uint64
+		Bad        int
+	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad})
+}
