@@ -28,6 +28,8 @@ import (
 //	witness_quorum: 2           # cosignatures by OTHER members that make a checkpoint witnessed; default 2
 //	accepted_schemas:           # record schema ids indexed by every member, e.g. listing/v1
 //	  - listing/v1
+//	founders: ["310000", ...]   # optional; default: every active member. Other active
+//	                            # members take part only once approved (see Effective)
 //	members:
 //	  - code: "330000"          # GB/T 2260 province-level code; unique
 //	    name: Zhejiang
@@ -47,6 +49,7 @@ type Manifest struct {
 	Version         int      `yaml:"version"`
 	WitnessQuorum   int      `yaml:"witness_quorum"`
 	AcceptedSchemas []string `yaml:"accepted_schemas"`
+	Founders        []string `yaml:"founders,omitempty"`
 	Members         []Member `yaml:"members"`
 }
 
@@ -188,6 +191,14 @@ func (m *Manifest) validate() error {
 			active++
 		}
 	}
+	for i, f := range m.Founders {
+		if mb, ok := m.Member(f); !ok || mb.Status != StatusActive {
+			return merr(fmt.Sprintf("founders[%d]", i), "%q is not an active member", f)
+		}
+		if slices.Index(m.Founders, f) != i {
+			return merr(fmt.Sprintf("founders[%d]", i), "%q is listed twice", f)
+		}
+	}
 	if active > 1 && m.WitnessQuorum > active-1 {
 		return merr("witness_quorum", "%d cosignatures by other members cannot be reached with %d active members", m.WitnessQuorum, active)
 	}
@@ -287,6 +298,76 @@ func (m *Manifest) Others(code string) []*Member {
 		}
 	}
 	return out
+}
+
+// IsFounder reports whether code takes part without approval: it is an
+// active member listed in founders, or founders is empty.
+func (m *Manifest) IsFounder(code string) bool {
+	mb, ok := m.Member(code)
+	if !ok || mb.Status != StatusActive {
+		return false
+	}
+	return len(m.Founders) == 0 || slices.Contains(m.Founders, code)
+}
+
+// Approval is a governance decision about a member, as found in one
+// member's ledger: Approve (member_approve, with the keys and endpoint it
+// approves) or Remove (member_remove).
+type Approval struct {
+	By          string // code of the member whose ledger holds the record
+	Code        string // the member approved or removed
+	Remove      bool
+	Endpoint    string
+	LogVKey     string
+	WitnessVKey string
+}
+
+// Effective returns the members that take part now, given the approvals
+// found in the ledgers: founders, plus every other active member approved
+// (member_approve naming exactly its manifest endpoint and keys) by more
+// than half of the members already effective, repeated until nothing
+// changes; minus every member whose removal (member_remove) more than half
+// of the other effective members recorded. Removed members (status) never
+// take part. The result is deterministic for a given manifest and set of
+// approvals.
+func (m *Manifest) Effective(approvals []Approval) map[string]bool {
+	eff := map[string]bool{}
+	for i := range m.Members {
+		if m.IsFounder(m.Members[i].Code) {
+			eff[m.Members[i].Code] = true
+		}
+	}
+	votes := func(code string, remove bool, match func(a Approval) bool) int {
+		by := map[string]bool{}
+		for _, a := range approvals {
+			if a.Code == code && a.Remove == remove && eff[a.By] && a.By != code && match(a) {
+				by[a.By] = true
+			}
+		}
+		return len(by)
+	}
+	for changed := true; changed; {
+		changed = false
+		for i := range m.Members {
+			mb := &m.Members[i]
+			if eff[mb.Code] || mb.Status != StatusActive {
+				continue
+			}
+			n := votes(mb.Code, false, func(a Approval) bool {
+				return strings.TrimSuffix(a.Endpoint, "/") == mb.Endpoint && strings.TrimSpace(a.LogVKey) == strings.TrimSpace(mb.LogVKey) &&
+					strings.TrimSpace(a.WitnessVKey) == strings.TrimSpace(mb.WitnessVKey)
+			})
+			if 2*n > len(eff) {
+				eff[mb.Code], changed = true, true
+			}
+		}
+	}
+	for code := range eff {
+		if n := votes(code, true, func(Approval) bool { return true }); 2*n > len(eff)-1 {
+			delete(eff, code)
+		}
+	}
+	return eff
 }
 
 // Accepts reports whether schema id is in accepted_schemas.
