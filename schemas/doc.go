@@ -14,8 +14,9 @@
 //     exactly what the general path built on encoding/json returns, bytes
 //     and errors alike; input the fast path does not accept is handed to the
 //     general path, which says what is wrong (FuzzEncodeDifferential,
-//     FuzzDecodeDifferential, FuzzParseSignedDifferential, FuzzCanonicalScanner
-//     against the reference copy in reference_test.go).
+//     FuzzDecodeDifferential and FuzzParseSignedDifferential against the
+//     reference copy in reference_test.go; FuzzCanonicalScanner,
+//     FuzzTimeText).
 //   - Decode and ParseSigned never panic and never accept more than
 //     MaxRecordSize / MaxEntrySize bytes (FuzzDecode, FuzzParseSigned).
 //   - Identifier checks follow GB 32100-2015, GB 11714, GB 11643 and

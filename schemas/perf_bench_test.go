@@ -30,3 +30,46 @@ func BenchmarkDecodeNotice(b *testing.B) {
 		}
 	}
 }
+
+// The Ref benchmarks run the implementation before the fast paths
+// (reference_test.go) on the same inputs, for a comparison under the same
+// machine load.
+
+func BenchmarkRefEncodeListing(b *testing.B) {
+	l := sampleListing()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := refEncode(l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRefDecodeListing(b *testing.B) {
+	enc, err := Encode(sampleListing())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := refDecode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRefParseSignedListing(b *testing.B) {
+	_, priv := testKey(1)
+	entry, err := Sign(sampleListing(), priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(entry)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := refParseSigned(entry); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
