@@ -354,3 +354,17 @@ func TestFromNodes(t *testing.T) {
 		t.Errorf("live audit: %d listings, holder %q", rep.Loop.Listings, rep.Copies[0].Holder)
 	}
 }
+
+func TestEmptyReportRenders(t *testing.T) {
+	var r Report
+	for name, w := range map[string]func(*bytes.Buffer) error{
+		"html": func(b *bytes.Buffer) error { return r.WriteHTML(b) },
+		"text": func(b *bytes.Buffer) error { return r.WriteText(b) },
+		"json": func(b *bytes.Buffer) error { return r.WriteJSON(b) },
+	} {
+		var b bytes.Buffer
+		if err := w(&b); err != nil || b.Len() == 0 {
+			t.Errorf("%s of an empty report: %v", name, err)
+		}
+	}
+}

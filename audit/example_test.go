@@ -53,3 +53,36 @@ func ExampleRun() {
 	// entries: 21
 	// listings: 20 notices: 0
 }
+
+// ExampleWriteBundle packs an audit directory into one file and audits it
+// from there, as an auditor who took the bundle away would.
+func ExampleWriteBundle() {
+	et := &exampleT{}
+	defer func() {
+		for _, d := range et.dirs {
+			os.RemoveAll(d)
+		}
+	}()
+	dir := et.TempDir()
+	writeSingleLedger(et, dir, 5)
+
+	path := dir + ".tar.gz"
+	f, _ := os.Create(path)
+	if err := WriteBundle(f, dir); err != nil {
+		fmt.Println(err)
+		return
+	}
+	f.Close()
+	defer os.Remove(path)
+
+	unpacked, cleanup, err := OpenBundle(path)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer cleanup()
+	in, _ := FromDir(unpacked)
+	rep, err := Run(context.Background(), in, Options{})
+	fmt.Println("ok:", err == nil && rep.OK, "entries:", rep.Entries)
+	// Output: ok: true entries: 6
+}

@@ -62,7 +62,7 @@ th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.bad{color:#c62828;font-
 <h1>creditx audit report</h1>
 <div class="verdict {{.Verdict}}"><b>{{.Verdict}}</b>:
 {{if .OK}}every ledger copy verified: entries, Merkle trees, signed checkpoints, witness cosignatures, agency signatures and key validity, mirrors identical to their origins.
-{{else}}{{len .Failures}} integrity failure(s). The first failing entry: <b>{{(index .Failures 0).String}}</b>.{{end}}</div>
+{{else if .Failures}}{{len .Report.Failures}} integrity failure(s). The first failing entry: <b>{{(index .Failures 0).String}}</b>.{{end}}</div>
 <p>Deadlines judged at <b>{{time .At}}</b> (dates in China Standard Time, UTC+8). Report generated {{time .GeneratedAt}}.
 {{.Entries}} entries verified in {{printf "%.1f" .Seconds}} s. Keys trusted from: {{range $i, $s := .TrustSource}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}.</p>
 <p class="note">How to read this: every member of the consortium keeps its own append-only ledger and a mirror copy of every other member's.
@@ -101,9 +101,9 @@ member issued for them, and the feedback of the executing agencies.</p>
 {{.LagChart}}
 
 <h2>4. Closed loop: feedback on sanction notices, per domain and member</h2>
-<p class="note">Green: feedback by the deadline. Amber: feedback after it. Red: no feedback and the deadline has passed. Grey: not yet due.</p>
-<table><tr><th>member</th><th>notices</th><th>feedback in time</th><th>late</th><th>overdue</th><th>pending</th></tr>
-{{range .Loop.Members}}<tr><td>{{.Member}}</td><td>{{.Notices}}</td><td>{{.InTime}} ({{pct .InTime .Notices}})</td><td>{{.Late}}</td><td>{{.Overdue}}</td><td>{{.Pending}}</td></tr>{{end}}
+<p class="note">Green: feedback by the deadline. Amber: feedback after it. Red: no feedback and the deadline has passed. Grey: not yet due. Light blue: no feedback owed, the listing was removed before the deadline.</p>
+<table><tr><th>member</th><th>notices</th><th>feedback in time</th><th>late</th><th>overdue</th><th>pending</th><th>lifted</th></tr>
+{{range .Loop.Members}}<tr><td>{{.Member}}</td><td>{{.Notices}}</td><td>{{.InTime}} ({{pct .InTime .Notices}})</td><td>{{.Late}}</td><td>{{.Overdue}}</td><td>{{.Pending}}</td><td>{{.Lifted}}</td></tr>{{end}}
 </table>
 {{.DomChart}}
 
@@ -178,13 +178,13 @@ func domainChart(ds []DomainLoop) template.HTML {
 		y := 5 + i*rowH
 		fmt.Fprintf(&b, `<text x="0" y="%d">%s / %s</text>`, y+13, html.EscapeString(d.Domain), html.EscapeString(d.Member))
 		x := float64(left)
-		for j, n := range []int{d.InTime, d.Late, d.Overdue, d.Pending} {
+		for j, n := range []int{d.InTime, d.Late, d.Overdue, d.Pending, d.Lifted} {
 			if n == 0 || d.Notices == 0 {
 				continue
 			}
 			wd := float64(n) / float64(d.Notices) * width
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="16" fill="%s"><title>%s: %d of %d</title></rect>`,
-				x, y, wd, []string{colGreen, colAmber, colRed, colGrey}[j], []string{"in time", "late", "overdue", "pending"}[j], n, d.Notices)
+				x, y, wd, []string{colGreen, colAmber, colRed, colGrey, "#b3e5fc"}[j], []string{"in time", "late", "overdue", "pending", "lifted"}[j], n, d.Notices)
 			x += wd
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%d</text>`, left+width+6, y+13, d.Notices)

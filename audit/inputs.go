@@ -308,9 +308,14 @@ func (h HTTPSource) get(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<24))
+	// the largest resource is a full entry bundle: 256 x (2 + 65535) bytes
+	const maxResource = ledger.TileWidth * (2 + ledger.MaxEntrySize)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResource+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(b) > maxResource {
+		return nil, fmt.Errorf("GET %s: response over %d bytes", req.URL, maxResource)
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,7 @@ type MemberLoop struct {
 	Late     int     `json:"feedback_late"`
 	Overdue  int     `json:"overdue"`
 	Pending  int     `json:"pending"`
+	Lifted   int     `json:"lifted"` // no feedback owed: the listing was removed first
 }
 
 // DomainLoop is notice completion of one member in one domain.
@@ -65,6 +67,7 @@ type DomainLoop struct {
 	Late    int    `json:"late"`
 	Overdue int    `json:"overdue"`
 	Pending int    `json:"pending"`
+	Lifted  int    `json:"lifted"`
 }
 
 // ObjectionStats counts objections by how their decision went.
@@ -120,6 +123,7 @@ type Arrival struct {
 	Late    int     `json:"late"`
 	Overdue int     `json:"overdue"`
 	Pending int     `json:"pending"`
+	Lifted  int     `json:"lifted"`
 }
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -207,56 +211,73 @@ type factSet struct {
 	refs       []refUse
 	created    map[key]time.Time // every record that can be referenced
 	other      []time.Time       // created_at of other records, for the timeline
+	strs       map[string]string // interned strings
 }
 
 func newFactSet() *factSet {
 	return &factSet{listings: map[key]*listingFact{}, notices: map[key]*noticeFact{},
-		objections: map[key]*objFact{}, created: map[key]time.Time{}}
+		objections: map[key]*objFact{}, created: map[key]time.Time{}, strs: map[string]string{}}
+}
+
+// intern returns a copy of x shared by every equal string: decoded records
+// slice their strings out of one allocation per record, which a kept
+// substring would keep alive whole. Callers hold fs.mu.
+func (fs *factSet) intern(x string) string {
+	if y, ok := fs.strs[x]; ok {
+		return y
+	}
+	y := strings.Clone(x)
+	fs.strs[y] = y
+	return y
+}
+
+func (fs *factSet) ref(r schemas.Ref) schemas.Ref {
+	return schemas.Ref{Origin: fs.intern(r.Origin), Index: r.Index, Hash: strings.Clone(r.Hash)}
 }
 
 func (fs *factSet) add(origin string, index uint64, r schemas.Record) {
-	k := key{origin, index}
 	h := schemas.HeaderOf(r)
 	created := h.CreatedAt.Time
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	k := key{fs.intern(origin), index}
 	if _, seen := fs.created[k]; seen {
 		return // already added from another copy of the ledger
 	}
 	fs.created[k] = created
-	use := func(to schemas.Ref) { fs.refs = append(fs.refs, refUse{k, r.Kind(), created, to}) }
+	use := func(to schemas.Ref) { fs.refs = append(fs.refs, refUse{k, r.Kind(), created, fs.ref(to)}) }
 	switch r := r.(type) {
 	case *schemas.Listing:
 		sk := r.Subject.USCC
 		if r.Subject.Person != nil {
 			sk = r.Subject.Person.IDHash
 		}
-		fs.listings[k] = &listingFact{k, created, r.Domain, r.Subject.Name, sk, r.PublicityEnd.Time}
+		fs.listings[k] = &listingFact{k, created, fs.intern(r.Domain), strings.Clone(r.Subject.Name), strings.Clone(sk), r.PublicityEnd.Time}
 	case *schemas.SanctionNotice:
 		use(r.Listing)
 		persons := r.Target.Kind == "responsible_person" || slices.Contains(r.Measure.AppliesTo, "responsible_persons")
-		fs.notices[k] = &noticeFact{k, created, refKey(r.Listing), r.FeedbackDue.Time, r.End.Time,
-			r.ExecutingAgency.USCC, "", persons, r.Measure.LegalBasis}
+		fs.notices[k] = &noticeFact{k, created, refKey(fs.ref(r.Listing)), r.FeedbackDue.Time, r.End.Time,
+			fs.intern(r.ExecutingAgency.USCC), "", persons, fs.intern(r.Measure.LegalBasis)}
 	case *schemas.Feedback:
 		use(r.Notice)
-		fs.feedback = append(fs.feedback, &fbFact{k, created, refKey(r.Notice), r.Agency.USCC})
+		fs.feedback = append(fs.feedback, &fbFact{k, created, refKey(fs.ref(r.Notice)), fs.intern(r.Agency.USCC)})
 	case *schemas.Objection:
 		use(r.Target)
-		fs.objections[k] = &objFact{k, created, r.FiledAt.Time, r.Region, refKey(r.Target)}
+		fs.objections[k] = &objFact{k, created, r.FiledAt.Time, fs.intern(r.Region), refKey(fs.ref(r.Target))}
 	case *schemas.ObjectionDecision:
 		use(r.Objection)
-		fs.decisions = append(fs.decisions, &decFact{k, created, r.DecidedAt.Time, refKey(r.Objection),
+		fs.decisions = append(fs.decisions, &decFact{k, created, r.DecidedAt.Time, refKey(fs.ref(r.Objection)),
 			r.Decision != "rejected" && slices.Contains(r.Actions, "remove")})
 	case *schemas.Repair:
 		use(r.Listing)
 		if slices.Contains(r.Effects, "remove") {
-			fs.removals = append(fs.removals, removal{k, refKey(r.Listing), created})
+			fs.removals = append(fs.removals, removal{k, refKey(fs.ref(r.Listing)), created})
 		}
 		fs.other = append(fs.other, created)
 	case *schemas.Correction:
 		use(r.Target)
 		if r.Action == "withdraw" {
-			fs.removals = append(fs.removals, removal{k, refKey(r.Target), created})
+			fs.removals = append(fs.removals, removal{k, refKey(fs.ref(r.Target)), created})
 		}
 		fs.other = append(fs.other, created)
 	default:
@@ -347,14 +368,20 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 		ms[m] = &acc{MemberLoop: MemberLoop{Member: m}}
 	}
 	doms := map[[2]string]*DomainLoop{}
-	// status of one notice: 0 in time, 1 late, 2 overdue, 3 pending
+	fs.objectionLoop(&l, opts, today) // adds removals by upheld objections
+	removedAt := fs.removedAt()
+	// status of one notice: 0 in time, 1 late, 2 overdue, 3 pending,
+	// 4 lifted: no feedback, and the listing was removed before it was due
 	status := func(n *noticeFact) int {
 		f := first[n.key]
+		r, removed := removedAt[n.listing]
 		switch {
 		case f != nil && !day(f.created).After(n.due):
 			return 0
 		case f != nil:
 			return 1
+		case removed && !day(r.at).After(n.due) && !r.at.After(at):
+			return 4
 		case today.After(n.due):
 			return 2
 		}
@@ -408,6 +435,9 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 				l.OverdueItems = append(l.OverdueItems, Item{Member: m, Origin: n.origin, Index: n.index,
 					What: fmt.Sprintf("feedback on notice for listing %s (%s)", k, lf.subject),
 					Due:  n.due.Format("2006-01-02"), Days: int(today.Sub(n.due).Hours() / 24)})
+			case 4:
+				a.Lifted++
+				d.Lifted++
 			default:
 				a.Pending++
 				d.Pending++
@@ -424,6 +454,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 			mm.Late += a.Late
 			mm.Overdue += a.Overdue
 			mm.Pending += a.Pending
+			mm.Lifted += a.Lifted
 			mm.Feedback += a.InTime + a.Late
 			if row != nil {
 				row.Members = append(row.Members, *a)
@@ -446,8 +477,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 		return cmp.Or(cmp.Compare(a.Domain, b.Domain), cmp.Compare(a.Member, b.Member))
 	})
 
-	fs.objectionLoop(&l, opts, today)
-	fs.lifecycleLoop(&l, byListing, today)
+	fs.lifecycleLoop(&l, byListing, removedAt, today)
 	slices.SortFunc(l.OverdueItems, func(a, b Item) int {
 		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index))
 	})
@@ -498,15 +528,21 @@ func (fs *factSet) objectionLoop(l *Loop, opts Options, today time.Time) {
 	}
 }
 
-// lifecycleLoop: expired listings lifted, removed listings not re-inserted
-// nor sanctioned afterwards, measures on persons only with a legal basis.
-func (fs *factSet) lifecycleLoop(l *Loop, byListing map[key][]*noticeFact, today time.Time) {
-	removedAt := map[key]removal{}
+// removedAt is the first removal (repair with effect remove, withdrawal,
+// objection upheld with action remove) of each removed listing.
+func (fs *factSet) removedAt() map[key]removal {
+	out := map[key]removal{}
 	for _, r := range fs.removals {
-		if g, ok := removedAt[r.listing]; !ok || r.at.Before(g.at) {
-			removedAt[r.listing] = r
+		if g, ok := out[r.listing]; !ok || r.at.Before(g.at) {
+			out[r.listing] = r
 		}
 	}
+	return out
+}
+
+// lifecycleLoop: expired listings lifted, removed listings not re-inserted
+// nor sanctioned afterwards, measures on persons only with a legal basis.
+func (fs *factSet) lifecycleLoop(l *Loop, byListing map[key][]*noticeFact, removedAt map[key]removal, today time.Time) {
 	l.Removed = len(removedAt)
 	bySubject := map[[2]string][]*listingFact{}
 	for _, lf := range fs.listings {

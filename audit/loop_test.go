@@ -92,9 +92,10 @@ func TestLoopRules(t *testing.T) {
 		}
 	}
 	// 320000: four notices on three listings; one answered in time (day 9
-	// <= due day 18), three overdue; first notices 0, 7 and 2 days after
+	// <= due day 18); the one on the listing removed on day 5 owes no
+	// feedback (lifted); two overdue; first notices 0, 7 and 2 days after
 	// their listings.
-	if jsMember.Notices != 4 || jsMember.InTime != 1 || jsMember.Overdue != 3 || jsMember.Reached != 3 ||
+	if jsMember.Notices != 4 || jsMember.InTime != 1 || jsMember.Overdue != 2 || jsMember.Lifted != 1 || jsMember.Reached != 3 ||
 		jsMember.LagMax != 7*86400 || jsMember.LagP50 != 2*86400 {
 		t.Errorf("member 320000: %+v", jsMember)
 	}

@@ -362,10 +362,14 @@ func (m *Manifest) Effective(approvals []Approval) map[string]bool {
 			}
 		}
 	}
+	var removed []string
 	for code := range eff {
 		if n := votes(code, true, func(Approval) bool { return true }); 2*n > len(eff)-1 {
-			delete(eff, code)
+			removed = append(removed, code)
 		}
+	}
+	for _, code := range removed {
+		delete(eff, code)
 	}
 	return eff
 }

@@ -161,3 +161,56 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestEffective(t *testing.T) {
+	m := testManifest(t, "310000", "320000", "330000", "330100", "320500")
+	m.Founders = []string{"310000", "320000", "330000"}
+	m, err := ParseManifest(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz, _ := m.Member("330100")
+	sz, _ := m.Member("320500")
+	approve := func(by string, mb *Member) Approval {
+		return Approval{By: by, Code: mb.Code, Endpoint: mb.Endpoint, LogVKey: mb.LogVKey, WitnessVKey: mb.WitnessVKey}
+	}
+	wrongKey := approve("320000", hz)
+	wrongKey.LogVKey = sz.LogVKey
+	tests := []struct {
+		name      string
+		approvals []Approval
+		want      []string
+	}{
+		{"founders only", nil, []string{"310000", "320000", "330000"}},
+		{"one of three approvals is not a quorum", []Approval{approve("310000", hz)}, []string{"310000", "320000", "330000"}},
+		{"two of three", []Approval{approve("310000", hz), approve("320000", hz)}, []string{"310000", "320000", "330000", "330100"}},
+		{"same approver twice", []Approval{approve("310000", hz), approve("310000", hz)}, []string{"310000", "320000", "330000"}},
+		{"approval of other keys", []Approval{approve("310000", hz), wrongKey}, []string{"310000", "320000", "330000"}},
+		{"self approval", []Approval{approve("310000", hz), approve("330100", hz)}, []string{"310000", "320000", "330000"}},
+		{"approved member approves the next", []Approval{approve("310000", hz), approve("320000", hz),
+			approve("310000", sz), approve("320000", sz), approve("330100", sz)}, []string{"310000", "320000", "330000", "330100", "320500"}},
+		{"removal by two of three others", []Approval{{By: "310000", Code: "330000", Remove: true}, {By: "320000", Code: "330000", Remove: true}},
+			[]string{"310000", "320000"}},
+		{"removal by one", []Approval{{By: "310000", Code: "330000", Remove: true}}, []string{"310000", "320000", "330000"}},
+		{"votes of a non-member", []Approval{approve("999999", hz), approve("310000", hz)}, []string{"310000", "320000", "330000"}},
+	}
+	for _, tc := range tests {
+		got := m.Effective(tc.approvals)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: effective = %v, want %v", tc.name, got, tc.want)
+			continue
+		}
+		for _, c := range tc.want {
+			if !got[c] {
+				t.Errorf("%s: %s not effective (%v)", tc.name, c, got)
+			}
+		}
+	}
+	if !m.IsFounder("310000") || m.IsFounder("330100") {
+		t.Error("IsFounder")
+	}
+	m.Founders = []string{"310000", "999999"}
+	if _, err := ParseManifest(encode(t, m)); err == nil {
+		t.Error("unknown founder accepted")
+	}
+}

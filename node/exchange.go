@@ -48,6 +48,9 @@ type exchangeNode struct {
 
 	mu        sync.Mutex
 	pushState map[string]uint64 // member code -> size its witness last cosigned (cache)
+	eff       map[string]bool   // effective members (cache, see effective)
+	effAt     time.Time
+	effSizes  uint64
 	progress  func(origin string, done, total uint64)
 }
 
@@ -300,7 +303,7 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	others := x.manifest.Others(x.self.Code)
+	others := x.effectiveOthers()
 	type answer struct {
 		code  string
 		lines []byte

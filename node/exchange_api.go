@@ -29,8 +29,9 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if mb, ok := x.manifest.Member(id.Region); !ok || mb.Status != exchange.StatusActive {
-		writeErr(w, errorf(http.StatusForbidden, "member %s is not an active member of the manifest", id.Region))
+	eff := x.effective()
+	if !eff[id.Region] {
+		writeErr(w, errorf(http.StatusForbidden, "member %s is not an active, approved member", id.Region))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
@@ -45,7 +46,7 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 	}
 	origin, _, _ := bytes.Cut(a.Checkpoint, []byte("\n"))
 	mb, ok := x.manifest.MemberByOrigin(string(origin))
-	if !ok || mb.Status != exchange.StatusActive || mb.Code == x.self.Code {
+	if !ok || !eff[mb.Code] || mb.Code == x.self.Code {
 		http.Error(w, fmt.Sprintf("unknown origin %q", origin), http.StatusNotFound)
 		return
 	}

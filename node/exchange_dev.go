@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/creditx/creditx/exchange"
@@ -18,6 +19,22 @@ type MemberSpec struct {
 	Name   string // e.g. "Zhejiang"
 	API    string // host:port of its HTTPS API; HTTP/3 uses the same UDP port
 	Raft   string // host:port of its raft transport
+	// Candidate: listed in the manifest but not a founder, so it takes part
+	// only once a quorum of members approved it (member_approve records).
+	Candidate bool
+}
+
+// MemberApproval is the governance record, signed by admin (a credit-office
+// anchor of the approving member, region), that approves mb as it stands in
+// the manifest.
+func MemberApproval(region string, admin *Credentials, mb *exchange.Member) ([]byte, error) {
+	g := &schemas.Governance{
+		Header: schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
+		Action: schemas.ActionMemberApprove,
+		MemberApprove: &schemas.MemberApprove{Code: mb.Code, Name: mb.Name, Endpoint: mb.Endpoint,
+			LogVKey: strings.TrimSpace(mb.LogVKey), WitnessVKey: strings.TrimSpace(mb.WitnessVKey)},
+	}
+	return admin.Sign(g)
 }
 
 // PrepareConsortium runs every member's key ceremony under dir (one
@@ -31,6 +48,7 @@ func PrepareConsortium(dir string, members []MemberSpec) ([]*Config, *exchange.M
 	m := &exchange.Manifest{Version: 1, WitnessQuorum: min(exchange.DefaultWitnessQuorum, max(1, len(members)-1)), AcceptedSchemas: schemas.KnownSchemas()}
 	var cfgs []*Config
 	var matchKey []byte
+	var founders []string
 	for _, ms := range members {
 		rdir := filepath.Join(dir, ms.Region)
 		cs, err := PrepareRegion(rdir, ms.Region, []ReplicaSpec{{ID: "r-1", API: ms.API, Raft: ms.Raft}})
@@ -85,9 +103,15 @@ func PrepareConsortium(dir string, members []MemberSpec) ([]*Config, *exchange.M
 			mb.Anchors = append(mb.Anchors, exchange.Anchor{Name: a.Name, USCC: a.USCC, PublicKey: a.PublicKey})
 		}
 		m.Members = append(m.Members, mb)
+		if !ms.Candidate {
+			founders = append(founders, ms.Region)
+		}
 		cfg.Name = ms.Name
 		cfg.Exchange = &ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
 		cfgs = append(cfgs, cfg)
+	}
+	if len(founders) < len(members) {
+		m.Founders = founders
 	}
 	b, err := m.Encode()
 	if err != nil {

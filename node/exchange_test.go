@@ -140,7 +140,7 @@ func (mb *member) listing(t testing.TB, i uint64) ([]byte, *schemas.Listing) {
 	return e, l
 }
 
-func (mb *member) status(t *testing.T) *node.ExchangeStatus {
+func (mb *member) status(t testing.TB) *node.ExchangeStatus {
 	t.Helper()
 	st, err := mb.n.ExchangeStatus()
 	if err != nil {
@@ -149,7 +149,7 @@ func (mb *member) status(t *testing.T) *node.ExchangeStatus {
 	return st
 }
 
-func (mb *member) mirror(t *testing.T, code string) node.MirrorStatus {
+func (mb *member) mirror(t testing.TB, code string) node.MirrorStatus {
 	for _, m := range mb.status(t).Mirrors {
 		if m.Code == code {
 			return m
@@ -273,6 +273,23 @@ func TestExchangeCatchesEquivocation(t *testing.T) {
 			t.Errorf("%s cosigned a forged checkpoint: %s", code, lines)
 		}
 	}
+	// A rewritten history: a larger checkpoint whose consistency proof from
+	// the cosigned size does not verify.
+	rewritten, err := ledger.SignCheckpoint(signer, "creditx.330000/ledger", size+1, tlog.Hash{4, 5, 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, _ := m.Member("310000")
+	c := exchange.NewClient(sh, own, nil)
+	lines, err := c.AddCheckpoint(context.Background(), exchange.AddCheckpoint{OldSize: size, Proof: tlog.TreeProof{{7}, {8}}, Checkpoint: rewritten})
+	c.Close()
+	if err == nil || !strings.Contains(err.Error(), "422") {
+		t.Fatalf("rewritten history: cosignature %q, err %v; want a 422 refusal", lines, err)
+	}
+	eventually(t, 5*time.Second, "310000 keeps the rewritten history as evidence", func() bool {
+		as, _ := ms["310000"].n.Alerts()
+		return len(as) == 2 && strings.Contains(as[1].Evidence[1], string(rewritten[:40]))
+	})
 	for _, code := range []string{"310000", "320000", "340000"} {
 		other := ms[code]
 		eventually(t, 5*time.Second, code+" alert", func() bool {
@@ -392,4 +409,61 @@ func TestExchangePartitionHeals(t *testing.T) {
 	if got, want := ah.mirror(t, "330000").Size, zj.status(t).Size; got != want {
 		t.Errorf("340000 mirrors %d entries of 330000, want %d", got, want)
 	}
+}
+
+// TestExchangeCityJoins: Hangzhou (330100) is in the manifest but not a
+// founder. Until a quorum of members approved it, it is neither witnessed
+// nor mirrored; it catches up the others from genesis meanwhile. Once two of
+// the three founders recorded member_approve in their ledgers, it publishes,
+// is witnessed and mirrored by everyone.
+func TestExchangeCityJoins(t *testing.T) {
+	specs := append([]node.MemberSpec(nil), deltaMembers[:3]...)
+	specs = append(specs, node.MemberSpec{Region: "330100", Name: "Hangzhou", Candidate: true})
+	ms, m := startConsortium(t, specs)
+	hz, zj := ms["330100"], ms["330000"]
+	for _, code := range []string{"310000", "320000", "330000"} {
+		var batch [][]byte
+		for i := uint64(0); i < 4; i++ {
+			e, _ := ms[code].listing(t, i)
+			batch = append(batch, e)
+		}
+		if _, err := ms[code].creds["publisher"].Submit(context.Background(), ms[code].n.URL(), batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, _ := hz.listing(t, 0)
+	if _, err := hz.creds["publisher"].Submit(context.Background(), hz.n.URL(), e); err != nil {
+		t.Fatal(err)
+	}
+	// The newcomer catches up every founder from genesis.
+	eventually(t, 20*time.Second, "330100 catches up", func() bool {
+		for _, code := range []string{"310000", "320000", "330000"} {
+			if hz.mirror(t, code).Size != ms[code].status(t).Size {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(time.Second)
+	if st := hz.status(t); st.Witnessed != 0 {
+		t.Fatalf("unapproved member witnessed: %+v", st)
+	}
+	if got := zj.mirror(t, "330100").Size; got != 0 {
+		t.Fatalf("unapproved member mirrored: %d entries", got)
+	}
+	self, _ := m.Member("330100")
+	for _, code := range []string{"310000", "330000"} {
+		rec, err := node.MemberApproval(code, ms[code].creds["admin"], self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ms[code].creds["admin"].Submit(context.Background(), ms[code].n.URL(), rec); err != nil {
+			t.Fatalf("%s approval: %v", code, err)
+		}
+	}
+	e, _ = hz.listing(t, 1)
+	if _, err := hz.creds["publisher"].Submit(context.Background(), hz.n.URL(), e); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "everyone converges with 330100", func() bool { return converged(t, ms) })
 }

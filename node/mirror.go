@@ -13,7 +13,7 @@ import (
 )
 
 // mirrorBatch is the most entries one mirror-append command carries.
-const mirrorBatch = 1024
+const mirrorBatch = 4096
 
 // mirrorLoop keeps the mirror of one member's ledger current while this
 // replica leads: woken by the witness endpoint after a cosignature, and
@@ -133,7 +133,7 @@ func (x *exchangeNode) checkEquivocation(cp *ledger.Checkpoint) bool {
 // every entry, in batches committed through raft.
 func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *exchange.EntryVerifier) (*exchange.EntryVerifier, error) {
 	origin := mb.Origin()
-	if x.mirrorStopped(origin) {
+	if x.mirrorStopped(origin) || !x.effective()[mb.Code] {
 		return ev, nil
 	}
 	cp, err := x.target(ctx, mb)
@@ -173,15 +173,69 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 		}
 	}
 	c := x.clients[mb.Code]
-	tiles := newRemoteTiles(ctx, c, mb.Code)
-	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, tiles)
 	total := cp.Size
+	// Fetching and verifying batch k+1 overlaps with committing batch k.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan mirrorBatchV, 2)
+	var perr error // written by the producer before it closes batches
+	go func() {
+		defer close(batches)
+		perr = x.fetchVerified(pctx, mb, cp, fr, ev, batches)
+	}()
+	var cerr error
+	for b := range batches {
+		if cerr != nil {
+			continue // drain after a failure; the producer stops on cancel
+		}
+		res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: b.start, proof: b.proof, entries: b.entries})
+		switch {
+		case err != nil:
+			cerr = err
+		case res.Err != nil:
+			cerr = fmt.Errorf("mirror-append refused: %w", res.Err)
+		}
+		if cerr != nil {
+			cancel()
+			continue
+		}
+		x.mirrored.WithLabelValues(origin).Add(float64(len(b.entries)))
+		if p := x.progress; p != nil {
+			p(origin, b.start+uint64(len(b.entries)), total)
+		}
+	}
+	if cerr != nil {
+		return nil, cerr
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	return ev, nil
+}
+
+// mirrorBatchV is one fetched and fully verified batch, ready to commit.
+type mirrorBatchV struct {
+	start   uint64
+	entries [][]byte
+	proof   tlog.TreeProof
+}
+
+// fetchVerified fetches entries [fr.Size(), cp.Size) of mb in batches and
+// verifies each batch (inclusion under cp through the origin's
+// authenticated hash tiles, the entries themselves with ev, and that the
+// extended frontier is a prefix of cp) before sending it to out. A bad entry
+// raises an alert.
+func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, cp *ledger.Checkpoint, fr *exchange.Frontier,
+	ev *exchange.EntryVerifier, out chan<- mirrorBatchV) error {
+	origin := mb.Origin()
+	c := x.clients[mb.Code]
+	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, newRemoteTiles(ctx, c, mb.Code))
 	for fr.Size() < cp.Size {
 		start := fr.Size()
 		end := min(cp.Size, start+mirrorBatch)
 		entries, err := c.Entries(ctx, start, end)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		idx := make([]int64, len(entries))
 		for i := range entries {
@@ -189,7 +243,7 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 		}
 		leaves, err := thr.ReadHashes(idx)
 		if err != nil {
-			return nil, fmt.Errorf("reading %s hash tiles at size %d: %w", origin, cp.Size, err)
+			return fmt.Errorf("reading %s hash tiles at size %d: %w", origin, cp.Size, err)
 		}
 		next := fr.Clone()
 		for i, e := range entries {
@@ -197,7 +251,7 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 				index := start + uint64(i)
 				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: index,
 					Reason: "served entry does not match the leaf hash under the signed checkpoint", Items: [][]byte{cp.Signed, e}})
-				return nil, fmt.Errorf("entry %d: leaf hash mismatch", index)
+				return fmt.Errorf("entry %d: leaf hash mismatch", index)
 			}
 			next.AppendEntry(e)
 		}
@@ -208,36 +262,27 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: ee.Index,
 					Reason: err.Error(), Items: [][]byte{cp.Signed, entries[ee.Index-start]}})
 			}
-			return nil, err
+			return err
 		}
 		var proof tlog.TreeProof
 		if end < cp.Size {
 			if proof, err = tlog.ProveTree(int64(cp.Size), int64(end), thr); err != nil {
-				return nil, fmt.Errorf("consistency proof %d -> %d: %w", end, cp.Size, err)
+				return fmt.Errorf("consistency proof %d -> %d: %w", end, cp.Size, err)
 			}
 			if err := tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(end), next.Root()); err != nil {
-				return nil, fmt.Errorf("entries %d..%d are not a prefix of checkpoint %d: %w", start, end, cp.Size, err)
+				return fmt.Errorf("entries %d..%d are not a prefix of checkpoint %d: %w", start, end, cp.Size, err)
 			}
 		} else if next.Root() != cp.Root {
-			return nil, fmt.Errorf("entries up to %d do not lead to the checkpoint root", end)
+			return fmt.Errorf("entries up to %d do not lead to the checkpoint root", end)
 		}
-		res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: start, proof: proof, entries: entries})
-		if err != nil {
-			return nil, err
-		}
-		if res.Err != nil {
-			if errors.Is(res.Err, errStaleMirror) {
-				return nil, res.Err
-			}
-			return nil, fmt.Errorf("mirror-append refused: %w", res.Err)
+		select {
+		case out <- mirrorBatchV{start: start, entries: entries, proof: proof}:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		fr = next
-		x.mirrored.WithLabelValues(origin).Add(float64(len(entries)))
-		if p := x.progress; p != nil {
-			p(origin, end, total)
-		}
 	}
-	return ev, nil
+	return nil
 }
 
 // entryVerifier rebuilds the verifier of mb's entries at next: its keyring

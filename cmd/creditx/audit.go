@@ -27,7 +27,10 @@ func newAuditCmd() *cobra.Command {
 		Long: `Audit the consortium without trusting any one member. Inputs: --dir DIR (the output of
 "creditx demo --out", "creditx export", or an unpacked bundle), --bundle FILE (made by "creditx audit
 bundle"), or --node URL ... (live nodes through the tlog-tiles API; TLS roots from --cacert). Keys come
-from DIR/manifest.yaml or DIR/trust.yaml, or --manifest / --trust (which take precedence).
+from DIR/manifest.yaml or DIR/trust.yaml, or --manifest / --trust (which take precedence); the demo
+keeps its manifest in its data directory, so audit its output with --manifest DATA/manifest.yaml.
+Without any of these the vkey files beside the trees are used and the report says they are not
+independent.
 
 Checks: each ledger copy's tree against its checkpoint, checkpoint signatures, witness cosignatures and
 quorum, consistency between every checkpoint seen, every record's schema, agency signature and key

@@ -33,6 +33,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newVerifyCmd(),
 		newRegionCmd(),
 		newCheckCmd(),
+		newAuditCmd(),
 	)
 	return root
 }
