@@ -172,7 +172,6 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 			return nil, err
 		}
 	}
-	c := x.clients[mb.Code]
 	total := cp.Size
 	// Fetching and verifying batch k+1 overlaps with committing batch k.
 	pctx, cancel := context.WithCancel(ctx)

@@ -34,6 +34,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newRegionCmd(),
 		newCheckCmd(),
 		newAuditCmd(),
+		newDemoCmd(),
 	)
 	return root
 }
