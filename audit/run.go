@@ -55,6 +55,7 @@ const DefaultObjectionWorkdays = 10
 // verifying the copy and read after all goroutines finished.
 type copyState struct {
 	Copy
+	late    error // a record failure found by a worker after Verify returned
 	res     CopyResult
 	logV    note.Verifier
 	trusted trust.Origin
@@ -231,6 +232,15 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 		_, err := ledger.Verify(ctx, s.Source, s.Checkpoint, s.Origin, s.logV, check, prog)
 		if s.done != nil {
 			s.done()
+		}
+		// A record failure found by a worker surfaces only now; report it if
+		// it is the first failure of the ledger.
+		var ee *trust.EntryError
+		if errors.As(s.late, &ee) {
+			var ve *ledger.VerifyError
+			if err == nil || !errors.As(err, &ve) || ve.Index < 0 || uint64(ve.Index) > ee.Index {
+				err = &ledger.VerifyError{Origin: s.Origin, Index: int64(ee.Index), Reason: ee.Err.Error(), Err: &recordError{ee.Err}}
+			}
 		}
 		s.res.Seconds = time.Since(t0).Seconds()
 		if err != nil {
@@ -445,7 +455,16 @@ func (e *recordError) Unwrap() error { return e.Err }
 // facts the closed loop needs.
 func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(uint64, []byte) error, error) {
 	var check func(uint64, []byte) error
-	if len(s.trusted.Anchors) > 0 || s.trusted.IsAccessLog() {
+	var pipe *trust.Pipeline
+	if len(s.trusted.Anchors) > 0 && !s.trusted.IsAccessLog() {
+		// signatures, decoding and validation on every core; order-dependent
+		// checks (key valid at the index, governance) in order
+		p, err := s.trusted.Pipeline(nil, 0)
+		if err != nil {
+			return nil, fmt.Errorf("audit: %s: trust anchors: %w", s.Origin, err)
+		}
+		pipe, check = p, p.Check
+	} else if s.trusted.IsAccessLog() {
 		c, err := s.trusted.Checker(nil)
 		if err != nil {
 			return nil, fmt.Errorf("audit: %s: trust anchors: %w", s.Origin, err)
@@ -492,7 +511,13 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 			}
 		}
 	}()
-	s.done = func() { close(ch); s.wg.Wait() }
+	s.done = func() {
+		close(ch)
+		s.wg.Wait()
+		if pipe != nil {
+			s.late = pipe.Close()
+		}
+	}
 	return func(i uint64, e []byte) error {
 		if err := check(i, e); err != nil {
 			return &recordError{err}

@@ -3,7 +3,9 @@
 // tlog-cosignature/v1 cosignatures, the HTTP/3 (QUIC) client a member uses to
 // reach the other members' nodes with mutual TLS, the incremental Merkle
 // frontier a mirror uses to verify fetched entries against a checkpoint, the
-// per-entry checks of a mirrored entry, and the alert evidence format.
+// per-entry checks of a mirrored entry (EntryVerifier), which members take
+// part given the governance approvals (Manifest.Effective), and the alert
+// evidence format. See DESIGN.md for how package node uses them.
 //
 // It holds no state of its own: the node (package node) keeps everything a
 // member decides in its raft-replicated ledger.db and drives the loops.
@@ -17,6 +19,10 @@
 //   - ParseAddCheckpoint, DecodeFrontier and DecodeEvidence are strict
 //     inverses of their encoders and never panic (fuzz targets of the same
 //     names).
+//   - EntryVerifier.CheckBatch accepts and refuses exactly what Check does
+//     in order, naming the same first failing index (TestCheckBatchMatchesCheck).
+//   - Manifest.Effective is deterministic for a manifest and a set of
+//     approvals, so members converge on the same membership (TestEffective).
 //   - Frontier.Root of a frontier extended leaf by leaf equals the RFC 6962
 //     tree hash of those leaves (TestFrontierMatchesTlog), so a mirror that
 //     checks Root against a verified checkpoint has verified the inclusion of

@@ -137,7 +137,7 @@ first failing entry.`,
 				if err != nil {
 					return err
 				}
-				check, err := t.Checker(nil)
+				check, finish, err := entryChecker(t)
 				if err != nil {
 					return err
 				}
@@ -145,6 +145,7 @@ first failing entry.`,
 				b := bar(cmd.ErrOrStderr(), int64(size), "verify "+exportName(o))
 				start := time.Now()
 				cp, err := ledger.VerifyStore(cmd.Context(), s, o, v, check, func(done, total uint64) { b.Set64(int64(done)) })
+				err = finish(o, err)
 				b.Finish()
 				if err != nil {
 					failed = true
@@ -172,4 +173,30 @@ first failing entry.`,
 	cmd.Flags().StringVar(&dir, "data", "", "data directory")
 	cmd.MarkFlagRequired("data")
 	return cmd
+}
+
+// entryChecker returns the record check for origin t and a finish function
+// to call after verification: credit ledgers use the parallel pipeline, whose
+// failures may surface only when it closes; finish returns the failure with
+// the lowest index as a *ledger.VerifyError.
+func entryChecker(t trust.Origin) (func(uint64, []byte) error, func(string, error) error, error) {
+	if t.IsAccessLog() || len(t.Anchors) == 0 {
+		c, err := t.Checker(nil)
+		return c, func(_ string, err error) error { return err }, err
+	}
+	p, err := t.Pipeline(nil, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.Check, func(origin string, err error) error {
+		var ee *trust.EntryError
+		if !errors.As(p.Close(), &ee) {
+			return err
+		}
+		var ve *ledger.VerifyError
+		if err == nil || !errors.As(err, &ve) || ve.Index < 0 || uint64(ve.Index) > ee.Index {
+			return &ledger.VerifyError{Origin: origin, Index: int64(ee.Index), Reason: ee.Err.Error(), Err: ee}
+		}
+		return err
+	}, nil
 }

@@ -153,19 +153,7 @@ func (o Origin) Checker(opts *schemas.Options) (func(index uint64, entry []byte)
 			return nil
 		}, nil
 	}
-	var anchors []schemas.Anchor
-	for i, a := range o.Anchors {
-		pub, err := base64.StdEncoding.DecodeString(a.PublicKey)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("anchors[%d]: not a base64 Ed25519 key", i)
-		}
-		region := a.Region
-		if region == "" {
-			region = strings.TrimSuffix(strings.TrimPrefix(o.Origin, "creditx."), "/ledger")
-		}
-		anchors = append(anchors, schemas.Anchor{KeyID: schemas.KeyID(pub), Public: pub, Name: a.Name, USCC: a.USCC, Region: region})
-	}
-	kr, err := schemas.NewKeyring(anchors)
+	kr, err := o.keyring()
 	if err != nil {
 		return nil, err
 	}
@@ -202,4 +190,21 @@ func (o Origin) Checker(opts *schemas.Options) (func(index uint64, entry []byte)
 		}
 		return nil
 	}, nil
+}
+
+// keyring is the origin's anchors as a fresh keyring.
+func (o Origin) keyring() (*schemas.Keyring, error) {
+	var anchors []schemas.Anchor
+	for i, a := range o.Anchors {
+		pub, err := base64.StdEncoding.DecodeString(a.PublicKey)
+		if err != nil || len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("anchors[%d]: not a base64 Ed25519 key", i)
+		}
+		region := a.Region
+		if region == "" {
+			region = strings.TrimSuffix(strings.TrimPrefix(o.Origin, "creditx."), "/ledger")
+		}
+		anchors = append(anchors, schemas.Anchor{KeyID: schemas.KeyID(pub), Public: pub, Name: a.Name, USCC: a.USCC, Region: region})
+	}
+	return schemas.NewKeyring(anchors)
 }
