@@ -167,3 +167,34 @@ func TestInclusionProofsMatchSingle(t *testing.T) {
 		return nil
 	})
 }
+
+// TestHashCacheAcrossGrowth: proofs read through the store's hash cache stay
+// right as the tree grows (cached hashes are of complete subtrees only).
+func TestHashCacheAcrossGrowth(t *testing.T) {
+	s := openTest(t)
+	var mt memTree
+	for step, n := range []uint64{300, 513, 1000} {
+		from := uint64(0)
+		if step > 0 {
+			from = []uint64{300, 513, 1000}[step-1]
+		}
+		appendN(t, s, "o", from, n)
+		for i := from; i < n; i++ {
+			mt.add(t, testEntry(i))
+		}
+		root := mt.root(t, int64(n))
+		s.View(func(tx *ReadTx) error {
+			lr := tx.Log("o")
+			for _, i := range []uint64{0, 1, 255, 256, 299, n / 2, n - 1} {
+				p, err := lr.InclusionProof(i, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tlog.CheckRecord(p, int64(n), root, int64(i), tlog.RecordHash(testEntry(i))); err != nil {
+					t.Fatalf("size %d, index %d: %v", n, i, err)
+				}
+			}
+			return nil
+		})
+	}
+}

@@ -15,6 +15,17 @@ type LogReader struct {
 	origin string
 	tx     *bbolt.Tx
 	cached *logBuckets // nil until the log exists in tx
+	hashes *hashCache  // nil in write transactions (their data may roll back)
+}
+
+// hashReader reads stored hashes, through the store's cache in read
+// transactions.
+func (r *LogReader) hashReader() tlog.HashReader {
+	th := tileHashes{r.bk().tiles}
+	if r.hashes == nil {
+		return th
+	}
+	return cachedHashes{c: r.hashes, origin: r.origin, r: th}
 }
 
 // bk returns the log's buckets, or nil if the log does not exist (yet: a
@@ -108,7 +119,7 @@ func (r *LogReader) InclusionProof(index, size uint64) (tlog.RecordProof, error)
 	if size > r.Size() {
 		return nil, r.notFound("inclusion proof at size %d beyond log size %d", size, r.Size())
 	}
-	return tlog.ProveRecord(int64(size), int64(index), tileHashes{r.bk().tiles})
+	return tlog.ProveRecord(int64(size), int64(index), r.hashReader())
 }
 
 // ConsistencyProof proves the tree of oldSize is a prefix of the tree of
@@ -120,7 +131,7 @@ func (r *LogReader) ConsistencyProof(oldSize, newSize uint64) (tlog.TreeProof, e
 	if newSize > r.Size() {
 		return nil, r.notFound("consistency proof to size %d beyond log size %d", newSize, r.Size())
 	}
-	return tlog.ProveTree(int64(newSize), int64(oldSize), tileHashes{r.bk().tiles})
+	return tlog.ProveTree(int64(newSize), int64(oldSize), r.hashReader())
 }
 
 // Checkpoint returns a copy of the latest (largest) stored signed checkpoint,
@@ -228,7 +239,7 @@ func (r *LogReader) InclusionProofs(indices []uint64, size uint64) ([]tlog.Recor
 	if size > r.Size() {
 		return nil, r.notFound("inclusion proof at size %d beyond log size %d", size, r.Size())
 	}
-	hr := &memoHashes{r: tileHashes{r.bk().tiles}, m: map[int64]tlog.Hash{}}
+	hr := &memoHashes{r: r.hashReader(), m: map[int64]tlog.Hash{}}
 	out := make([]tlog.RecordProof, len(indices))
 	for i, index := range indices {
 		if index >= size {

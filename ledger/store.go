@@ -30,6 +30,7 @@ type Store struct {
 	db     *bbolt.DB // owns the file; internally synchronised
 	path   string    // immutable
 	logger *slog.Logger
+	hashes *hashCache // complete-subtree hashes read by proofs; safe for concurrent use
 }
 
 // Open opens (creating if absent) the ledger file at path. It checks the
@@ -54,7 +55,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, logger: logger}
+	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize)}
 	if err := db.Update(s.initAndCheck); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
@@ -194,7 +195,7 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // it are valid only until fn returns. Long Views delay a writer that must grow
 // the file mapping; prefer short Views (the Log methods use one per call).
 func (s *Store) View(fn func(tx *ReadTx) error) error {
-	return s.db.View(func(btx *bbolt.Tx) error { return fn(&ReadTx{tx: btx}) })
+	return s.db.View(func(btx *bbolt.Tx) error { return fn(&ReadTx{tx: btx, hashes: s.hashes}) })
 }
 
 // Origins returns the origins of all logs in the store, in byte order.
@@ -216,7 +217,8 @@ type Tx struct {
 
 // ReadTx is a read-only transaction, valid only inside View's fn.
 type ReadTx struct {
-	tx *bbolt.Tx
+	tx     *bbolt.Tx
+	hashes *hashCache // the store's cache of complete-subtree hashes
 }
 
 // Bucket returns the caller-owned bucket "ext"/name, creating it if needed.
@@ -255,7 +257,7 @@ func (tx *Tx) Log(origin string) *LogReader {
 
 // Log returns a reader for origin. For an unknown origin it reports size 0.
 func (tx *ReadTx) Log(origin string) *LogReader {
-	return &LogReader{origin: origin, tx: tx.tx}
+	return &LogReader{origin: origin, tx: tx.tx, hashes: tx.hashes}
 }
 
 // logBuckets are one log's sub-buckets within one transaction.

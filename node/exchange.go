@@ -173,8 +173,8 @@ func (x *exchangeNode) close() error {
 
 // serveHTTP3 serves the node's API over HTTP/3 on the UDP port of the same
 // number as the HTTPS API, until ctx ends.
-func (x *exchangeNode) serveHTTP3(ctx context.Context) error {
-	srv := &http3.Server{Handler: x.n.Handler(), TLSConfig: http3.ConfigureTLSConfig(x.n.tlsCfg), IdleTimeout: 60 * time.Second,
+func (x *exchangeNode) serveHTTP3(ctx context.Context, cfg *tls.Config) error {
+	srv := &http3.Server{Handler: x.n.Handler(), TLSConfig: cfg, IdleTimeout: 60 * time.Second,
 		Logger: slog.New(slog.DiscardHandler)}
 	go func() {
 		<-ctx.Done()

@@ -47,6 +47,14 @@ func startConsortium(t testing.TB, specs []node.MemberSpec) (map[string]*member,
 	dir := t.TempDir()
 	for i := range specs {
 		specs[i].API, specs[i].Raft = freeAddrTB(t), freeAddrTB(t)
+		for j := 0; j < i; j++ { // a port just released may be handed out again
+			for specs[i].API == specs[j].API || specs[i].API == specs[j].Raft || specs[i].API == specs[i].Raft {
+				specs[i].API = freeAddrTB(t)
+			}
+			for specs[i].Raft == specs[j].API || specs[i].Raft == specs[j].Raft || specs[i].Raft == specs[i].API {
+				specs[i].Raft = freeAddrTB(t)
+			}
+		}
 	}
 	cfgs, m, err := node.PrepareConsortium(dir, specs)
 	if err != nil {
@@ -246,8 +254,19 @@ func TestExchangeCatchesEquivocation(t *testing.T) {
 	if _, err := zj.creds["publisher"].Submit(context.Background(), zj.n.URL(), e); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "convergence", func() bool { return converged(t, ms) })
-	size := zj.status(t).Size
+	// Wait for a quiet, converged state (the ledger may still grow by
+	// records the node writes itself), then take the size every witness
+	// cosigned last.
+	var size uint64
+	eventually(t, 20*time.Second, "quiet convergence", func() bool {
+		if !converged(t, ms) {
+			return false
+		}
+		s1 := zj.status(t).Size
+		time.Sleep(500 * time.Millisecond)
+		size = s1
+		return converged(t, ms) && zj.status(t).Size == s1 && ms["310000"].mirror(t, "330000").Cosigned == s1
+	})
 
 	// 330000 signs a second checkpoint of the same size with another root
 	// and shows it to each other member.

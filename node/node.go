@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 )
@@ -212,6 +213,11 @@ func (n *Node) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug),
 	}
+	var h3cfg *tls.Config
+	if n.x != nil {
+		// Cloned before the HTTPS server starts (it adds h2 to n.tlsCfg).
+		h3cfg = http3.ConfigureTLSConfig(n.tlsCfg.Clone())
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		err := srv.Serve(tls.NewListener(n.apiLn, n.tlsCfg))
@@ -221,7 +227,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	})
 	if n.x != nil {
-		g.Go(func() error { return n.x.serveHTTP3(gctx) })
+		g.Go(func() error { return n.x.serveHTTP3(gctx, h3cfg) })
 		g.Go(func() error { return n.x.run(gctx) })
 	}
 	g.Go(func() error { return n.RunNotices(gctx) })

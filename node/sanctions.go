@@ -223,23 +223,41 @@ func (n *Node) issueNotices(ctx context.Context) error {
 	return nil
 }
 
-// history builds a listing's history (every event referencing it, and the
-// decisions on its objections) for the sanctions engine.
+// history builds a listing's history for the sanctions engine: every
+// event referencing it that can change its state (corrections, repairs,
+// objections and the decisions on them). Sanction notices and their feedback
+// never change a listing's state, so they are skipped by the kind byte of the
+// refs index without reading them.
 func history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing) sanctions.ListingHistory {
-	e, _ := tx.Log(origin).Entry(index)
+	logs := map[string]*ledger.LogReader{}
+	logOf := func(o string) *ledger.LogReader {
+		lr, ok := logs[o]
+		if !ok {
+			lr = tx.Log(o)
+			logs[o] = lr
+		}
+		return lr
+	}
+	e, _ := logOf(origin).Entry(index)
 	h := tlog.RecordHash(e)
 	lh := sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(h[:])}, Listing: l}
 	var add func(refs []EventRef, depth int)
 	add = func(refs []EventRef, depth int) {
 		for _, ev := range refs {
-			rec := readRecord(tx, ev.Origin, ev.Index)
+			if ev.Kind == "sanction_notice" || ev.Kind == "feedback" {
+				continue
+			}
+			eb, err := logOf(ev.Origin).Entry(ev.Index)
+			if err != nil {
+				continue
+			}
+			rec := decodeRecord(eb)
 			if rec == nil {
 				continue
 			}
-			eb, _ := tx.Log(ev.Origin).Entry(ev.Index)
 			eh := tlog.RecordHash(eb)
 			lh.Events = append(lh.Events, sanctions.Event{Ref: schemas.Ref{Origin: ev.Origin, Index: ev.Index, Hash: hex.EncodeToString(eh[:])}, Seq: ev.Index, Record: rec})
-			if depth == 0 && (ev.Kind == "objection" || ev.Kind == "sanction_notice") {
+			if depth == 0 && ev.Kind == "objection" {
 				add(referencing(tx, ev.Origin, ev.Index), 1)
 			}
 		}

@@ -67,11 +67,8 @@ func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *s
 	if err != nil {
 		return ListingStatus{State: "unknown", Reason: err.Error()}
 	}
-	out := ListingStatus{State: st.State, Reason: st.Reason, Disclosed: st.Disclosed, Restrict: st.Restricts, Deadlines: st.Deadlines, Ignored: st.Ignored}
-	for _, e := range h.Events {
-		out.events = append(out.events, EventRef{Origin: e.Ref.Origin, Index: e.Ref.Index, Kind: e.Record.Kind()})
-	}
-	return out
+	return ListingStatus{State: st.State, Reason: st.Reason, Disclosed: st.Disclosed, Restrict: st.Restricts, Deadlines: st.Deadlines,
+		Ignored: st.Ignored, events: referencing(tx, origin, index)}
 }
 
 func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {
@@ -79,6 +76,11 @@ func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {
 	if err != nil {
 		return nil
 	}
+	return decodeRecord(e)
+}
+
+// decodeRecord decodes a ledger entry's record, or returns nil.
+func decodeRecord(e []byte) schemas.Record {
 	s, err := schemas.ParseSigned(e)
 	if err != nil {
 		return nil

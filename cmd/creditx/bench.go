@@ -26,7 +26,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure a node or the ledger (see BENCHMARKS.md)",
 	}
-	cmd.AddCommand(newBenchIngestCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchCheckCmd())
 	return cmd
 }
 

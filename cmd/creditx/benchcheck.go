@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/node"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+)
+
+func newBenchCheckCmd() *cobra.Command {
+	var nodeURL, dir, action string
+	var listings, start uint64
+	var n, conc, local int
+	var cpuprofile string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Measure subject checks over HTTPS: checks/s and latency percentiles",
+		Long: `With --local 1 (or 3), start a local region, load it with --listings synthetic listings, then send
+--n GET /v1/check requests (action procurement) from --concurrency clients as the executing agency, for
+subjects drawn at random: half listed, half never listed. Against a running node (--node, --data), the
+subjects are the synthetic enterprises numbered from --start, as loaded by "creditx bench ingest".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			var exe *node.Credentials
+			var err error
+			if local > 0 {
+				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				defer stop()
+				nodeURL = url
+				if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, url, start, listings, 16, 200, 1024, 0); err != nil {
+					return err
+				}
+				exe, err = node.LoadCredentials(filepath.Join(filepath.Dir(pub.Dir), "executor"))
+				if err != nil {
+					return err
+				}
+				// Each listing makes the node issue sanction notices in the
+				// background; measure checks only once that has settled.
+				if err := settle(ctx, cmd.ErrOrStderr(), exe, url); err != nil {
+					return err
+				}
+			} else if exe, err = node.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
+				return err
+			}
+			if cpuprofile != "" { // profile the checks only, not the loading
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
+			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, n, conc, action)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&nodeURL, "node", "https://127.0.0.1:8443", "node URL")
+	cmd.Flags().StringVar(&dir, "data", "creditx-data", "dev node data directory (for the executor's credentials)")
+	cmd.Flags().StringVar(&action, "action", "procurement", "action to check")
+	cmd.Flags().Uint64Var(&listings, "listings", 100000, "listings to load (with --local) / loaded (without)")
+	cmd.Flags().Uint64Var(&start, "start", 1, "first synthetic sequence number of the loaded listings")
+	cmd.Flags().IntVar(&n, "n", 100000, "checks to send")
+	cmd.Flags().IntVar(&conc, "concurrency", 32, "requests in flight")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the checks to FILE")
+	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas and load it first")
+	return cmd
+}
+
+// CheckReport is the result of benchChecks.
+type CheckReport struct {
+	Checks, Restricted int
+	Elapsed            time.Duration
+	Lat                []time.Duration
+}
+
+func (r CheckReport) String() string {
+	p := func(q float64) time.Duration { return r.Lat[min(len(r.Lat)-1, int(q*float64(len(r.Lat))))] }
+	return fmt.Sprintf("checks: %d (%d restricted) in %.1fs\nthroughput: %.0f checks/s\nlatency: p50 %v  p90 %v  p99 %v  max %v\n",
+		r.Checks, r.Restricted, r.Elapsed.Seconds(), float64(r.Checks)/r.Elapsed.Seconds(),
+		p(0.5).Round(10*time.Microsecond), p(0.9).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), p(1).Round(10*time.Microsecond))
+}
+
+func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials, url string, start, listings uint64, n, conc int, action string) (CheckReport, error) {
+	region := exe.Identity.Region
+	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("checks"),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
+	var next, restricted atomic.Int64
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, n)
+	begin := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	for w := range conc {
+		g.Go(func() error {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for next.Add(1) <= int64(n) {
+				seq := start + rng.Uint64N(max(listings, 1))
+				if rng.IntN(2) == 0 {
+					seq += 50_000_000 // never listed
+				}
+				subject := synth.EnterpriseUSCC(region, seq)
+				t := time.Now()
+				var a node.CheckAnswer
+				if err := exe.Get(gctx, url+"/v1/check?action="+action+"&subject="+subject, &a); err != nil {
+					return err
+				}
+				d := time.Since(t)
+				if a.Result == "restricted" {
+					restricted.Add(1)
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				bar.Add(1)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	bar.Finish()
+	fmt.Fprintln(progress)
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return CheckReport{}, fmt.Errorf("no check completed: %w", err)
+	}
+	return CheckReport{Checks: len(lat), Restricted: int(restricted.Load()), Elapsed: time.Since(begin), Lat: lat}, err
+}
+
+// settle waits until the node's ledger has not grown for two seconds.
+func settle(ctx context.Context, w io.Writer, c *node.Credentials, url string) error {
+	var last uint64
+	stable := 0
+	for stable < 4 {
+		var st node.Status
+		if err := c.Get(ctx, url+"/v1/status", &st); err != nil {
+			return err
+		}
+		if st.Size == last {
+			stable++
+		} else {
+			fmt.Fprintf(w, "\rwaiting for sanction notices to be issued: ledger size %d ", st.Size)
+			last, stable = st.Size, 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
