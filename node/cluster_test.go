@@ -28,7 +28,9 @@ type loader struct {
 	next  atomic.Uint64
 	mu    sync.Mutex
 	acked map[uint64]string // index -> hex leaf hash
-	last  atomic.Int64      // unix nanos of the latest acknowledgement
+	// after, if set, is a unix-nano instant; resumed is set to the
+	// acknowledgement time of the first request that started after it.
+	after, resumed atomic.Int64
 }
 
 func (l *loader) batch(t *testing.T, n int) [][]byte {
@@ -55,6 +57,7 @@ func (l *loader) run(ctx context.Context, t *testing.T, w int) {
 		for try := w; ctx.Err() == nil; try++ {
 			p := l.c.procs[try%len(l.c.procs)]
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			started := time.Now().UnixNano()
 			rs, err := pub.Submit(sctx, p.url, b...)
 			cancel()
 			if err != nil {
@@ -70,7 +73,9 @@ func (l *loader) run(ctx context.Context, t *testing.T, w int) {
 				l.acked[r.Index] = r.LeafHash
 			}
 			l.mu.Unlock()
-			l.last.Store(time.Now().UnixNano())
+			if a := l.after.Load(); a != 0 && started > a {
+				l.resumed.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			break
 		}
 	}
@@ -151,12 +156,13 @@ func TestLeaderKillUnderLoad(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	leader := c.waitLeader(5 * time.Second)
 	killedAt := time.Now()
+	l.after.Store(killedAt.UnixNano())
 	leader.signal(syscall.SIGKILL)
-	// Writes resume: some acknowledgement after the kill.
+	// Writes resume: a request started after the kill is acknowledged.
 	var resumed time.Duration
 	for time.Since(killedAt) < 10*time.Second {
-		if last := l.last.Load(); last > killedAt.UnixNano() {
-			resumed = time.Duration(last - killedAt.UnixNano())
+		if r := l.resumed.Load(); r != 0 {
+			resumed = time.Duration(r - killedAt.UnixNano())
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -178,6 +184,7 @@ func TestLeaderKillUnderLoad(t *testing.T) {
 		top = max(top, i)
 	}
 	c.waitSize(top+1, 20*time.Second)
+	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 	t.Logf("%d records acknowledged, all present on all 3 replicas", len(l.acked))
 }
@@ -229,6 +236,7 @@ func TestWipedFollowerRejoins(t *testing.T) {
 		top = max(top, i)
 	}
 	c.waitSize(top+1, 30*time.Second)
+	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 	if _, err := os.Stat(filepath.Join(dataDir, "ledger.db")); errors.Is(err, os.ErrNotExist) {
 		t.Fatal("wiped replica has no ledger.db after rejoining")
@@ -246,7 +254,9 @@ func TestFollowerCatchesUp100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes 100,000 records")
 	}
-	c := startCluster(t, 3, nil)
+	// This test is about raft catch-up: no sanction notices (they would add
+	// about 700,000 records to issue after the load).
+	c := startCluster(t, 3, func(cfg *node.Config) { cfg.Sanctions.Agencies = "/nonexistent/agencies.yaml" })
 	c.registerPublisher(t)
 	leader := c.waitLeader(5 * time.Second)
 	var follower *proc
@@ -293,5 +303,6 @@ func TestFollowerCatchesUp100k(t *testing.T) {
 	}
 	c.waitSize(top+1, 120*time.Second)
 	t.Logf("follower caught up %d entries in %v", top+1, time.Since(start))
+	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 }

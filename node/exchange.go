@@ -229,6 +229,13 @@ func (x *exchangeNode) propose(c command) (*applyResult, error) {
 // endpoint may be hit on any replica) it only logs and counts.
 func (x *exchangeNode) raiseAlert(ev exchange.Evidence) {
 	ev.Time = time.Now().UTC().Truncate(time.Second)
+	items := ev.Items[:0:0]
+	for _, it := range ev.Items {
+		if len(it) > 0 { // e.g. no earlier note when nothing was cosigned yet
+			items = append(items, it)
+		}
+	}
+	ev.Items = items
 	x.alertsTotal.WithLabelValues(ev.Kind, ev.Origin).Inc()
 	x.logger.Error("exchange alert", "kind", ev.Kind, "origin", ev.Origin, "index", ev.Index, "reason", ev.Reason)
 	if !x.n.IsLeader() {

@@ -21,8 +21,9 @@ func TestExchangeRealProcesses(t *testing.T) {
 	}
 	dir := t.TempDir()
 	specs := append([]node.MemberSpec(nil), deltaMembers...)
+	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
-		specs[i].API, specs[i].Raft = freeAddrTB(t), freeAddrTB(t)
+		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
 	cfgs, _, err := node.PrepareConsortium(dir, specs)
 	if err != nil {

@@ -45,16 +45,9 @@ var deltaMembers = []node.MemberSpec{
 func startConsortium(t testing.TB, specs []node.MemberSpec) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
 	dir := t.TempDir()
+	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
-		specs[i].API, specs[i].Raft = freeAddrTB(t), freeAddrTB(t)
-		for j := 0; j < i; j++ { // a port just released may be handed out again
-			for specs[i].API == specs[j].API || specs[i].API == specs[j].Raft || specs[i].API == specs[i].Raft {
-				specs[i].API = freeAddrTB(t)
-			}
-			for specs[i].Raft == specs[j].API || specs[i].Raft == specs[j].Raft || specs[i].Raft == specs[i].API {
-				specs[i].Raft = freeAddrTB(t)
-			}
-		}
+		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
 	cfgs, m, err := node.PrepareConsortium(dir, specs)
 	if err != nil {
@@ -105,23 +98,35 @@ func (mb *member) start(t testing.TB) {
 	}
 }
 
-// freeAddrTB is a free loopback TCP port whose UDP port is free too (HTTP/3).
-func freeAddrTB(t testing.TB) string {
+// freeAddrs returns n distinct free loopback ports (TCP, with the UDP port
+// of the same number free too, for HTTP/3), holding each until all are
+// chosen so that none is handed out twice.
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	for i := 0; i < 20; i++ {
+	var out []string
+	var hold []interface{ Close() error }
+	defer func() {
+		for _, h := range hold {
+			h.Close()
+		}
+	}()
+	for tries := 0; len(out) < n && tries < 20*n; tries++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := l.Addr().String()
-		l.Close()
-		if u, err := net.ListenPacket("udp", addr); err == nil {
-			u.Close()
-			return addr
+		hold = append(hold, l)
+		u, err := net.ListenPacket("udp", l.Addr().String())
+		if err != nil {
+			continue
 		}
+		hold = append(hold, u)
+		out = append(out, l.Addr().String())
 	}
-	t.Fatal("no free port")
-	return ""
+	if len(out) < n {
+		t.Fatal("no free ports")
+	}
+	return out
 }
 
 func (mb *member) stop() {

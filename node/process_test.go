@@ -203,6 +203,42 @@ func (c *cluster) waitSize(size uint64, d time.Duration) {
 	}
 }
 
+// waitSettled waits until every running replica has the same ledger size
+// and it has not changed for a second (the leader keeps issuing sanction
+// notices for a while after a load stops).
+func (c *cluster) waitSettled(d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	var last []uint64
+	stable := 0
+	for stable < 10 {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("replicas did not settle within %v: sizes %v", d, last)
+		}
+		var sizes []uint64
+		same := true
+		for _, p := range c.procs {
+			if p.cmd == nil {
+				continue
+			}
+			st, err := c.status(p)
+			if err != nil {
+				same = false
+				break
+			}
+			sizes = append(sizes, st.Size)
+			same = same && st.Size == sizes[0]
+		}
+		if same && len(last) == len(sizes) && fmt.Sprint(last) == fmt.Sprint(sizes) {
+			stable++
+		} else {
+			stable = 0
+		}
+		last = sizes
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // httpSource reads a replica's ledger through its public tlog-tiles API.
 type httpSource struct {
 	base string

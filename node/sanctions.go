@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -88,9 +87,11 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 		return nil, err
 	}
 	s := &sanctionsState{changed: make(chan struct{}), skipped: map[string]bool{}}
-	agenciesYAML := fmt.Sprintf("format: %s\nregion: %q\nsource: none configured\nagencies: []\n", sanctions.AgenciesFormat, cfg.Region)
+	ag := sanctions.NoAgencies(cfg.Region)
 	if b, err := os.ReadFile(cfg.Sanctions.Agencies); err == nil {
-		agenciesYAML = string(b)
+		if ag, err = sanctions.LoadAgencies(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("executing agencies %s: %w", cfg.Sanctions.Agencies, err)
+		}
 		k, err := ReadSignKey(cfg.Sanctions.IssuerKey)
 		if err != nil {
 			return nil, fmt.Errorf("sanctions issuer key: %w", err)
@@ -99,10 +100,6 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 		s.signer.Identity.ID = cfg.Sanctions.IssuerUSCC
 	} else if !os.IsNotExist(err) {
 		return nil, err
-	}
-	ag, err := sanctions.LoadAgencies(strings.NewReader(agenciesYAML))
-	if err != nil {
-		return nil, fmt.Errorf("executing agencies %s: %w", cfg.Sanctions.Agencies, err)
 	}
 	s.engine, err = sanctions.NewEngine(sanctions.Config{Catalogue: cat, Calendar: cal, Agencies: ag, Region: cfg.Region, Issuer: cfg.Sanctions.IssuerUSCC})
 	if err != nil {
@@ -156,13 +153,23 @@ func (n *Node) RunNotices(ctx context.Context) error {
 		if n.sanctions.signer == nil || !n.IsLeader() {
 			continue
 		}
-		if err := n.issueNotices(ctx); err != nil && ctx.Err() == nil {
-			n.logger.Warn("issuing sanction notices", "err", err)
+		// drain the queue while there is work, then wait for the next tick
+		for ctx.Err() == nil {
+			done, err := n.issueNotices(ctx)
+			if err != nil && ctx.Err() == nil {
+				n.logger.Warn("issuing sanction notices", "err", err)
+			}
+			if err != nil || done == 0 {
+				break
+			}
 		}
 	}
 }
 
-func (n *Node) issueNotices(ctx context.Context) error {
+// issueNotices issues the notices of up to 200 queued listings, committing
+// them in raft commands of at most about 1000 records, and returns how many
+// listings it handled.
+func (n *Node) issueNotices(ctx context.Context) (int, error) {
 	type pending struct {
 		ref schemas.Ref
 		l   *schemas.Listing
@@ -175,7 +182,7 @@ func (n *Node) issueNotices(ctx context.Context) error {
 			return nil
 		}
 		c := q.Cursor()
-		for k, v := c.First(); k != nil && len(todo) < 50; k, v = c.Next() {
+		for k, v := c.First(); k != nil && len(todo) < 200; k, v = c.Next() {
 			origin, index, ok := splitEntryKey(k)
 			if !ok || len(v) != 8 || n.sanctions.skipped[string(k)] {
 				continue
@@ -196,6 +203,15 @@ func (n *Node) issueNotices(ctx context.Context) error {
 		return nil
 	})
 	if err != nil || len(todo) == 0 {
+		return 0, err
+	}
+	var entries [][]byte
+	flush := func() error {
+		if len(entries) == 0 {
+			return nil
+		}
+		_, err := n.commit(ctx, n.origin, entries)
+		entries = entries[:0]
 		return err
 	}
 	for _, p := range todo {
@@ -208,19 +224,20 @@ func (n *Node) issueNotices(ctx context.Context) error {
 			}
 			continue
 		}
-		var entries [][]byte
 		for _, nt := range ns {
 			e, err := n.sanctions.signer.Sign(nt)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			entries = append(entries, e)
 		}
-		if _, err := n.commit(ctx, n.origin, entries); err != nil {
-			return err
+		if len(entries) >= 1000 {
+			if err := flush(); err != nil {
+				return 0, err
+			}
 		}
 	}
-	return nil
+	return len(todo), flush()
 }
 
 // history builds a listing's history for the sanctions engine: every

@@ -195,3 +195,10 @@ func (a *Agencies) ForDept(deptType string) []Agency {
 	}
 	return out
 }
+
+// NoAgencies is an empty directory for region: a member that checks
+// subjects and tracks listings but has no executing agencies configured, so
+// NoticesFor issues nothing.
+func NoAgencies(region string) *Agencies {
+	return &Agencies{region: region, source: "none configured"}
+}

@@ -138,3 +138,10 @@ func FuzzLoadAgencies(f *testing.F) {
 		}
 	})
 }
+
+func TestNoAgencies(t *testing.T) {
+	a := NoAgencies("330000")
+	if a.Region() != "330000" || len(a.All()) != 0 || len(a.ForDept("procurement")) != 0 {
+		t.Fatalf("NoAgencies: %+v", a)
+	}
+}

@@ -96,13 +96,12 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		return fmt.Errorf("--data %s is not empty; the demo prepares fresh members", o.dir)
 	}
 	specs := append([]node.MemberSpec(nil), demoMembers...)
+	addrs, err := freeLoopback(2 * len(specs))
+	if err != nil {
+		return err
+	}
 	for i := range specs {
-		if specs[i].API, err = freeLoopback(); err != nil {
-			return err
-		}
-		if specs[i].Raft, err = freeLoopback(); err != nil {
-			return err
-		}
+		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
 	fmt.Fprintf(out, "Preparing %d members in %s ...\n", len(specs), o.dir)
 	cfgs, manifest, err := node.PrepareConsortium(o.dir, specs)
@@ -350,21 +349,31 @@ func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchang
 	return ok, nil
 }
 
-func freeLoopback() (string, error) {
-	for i := 0; i < 20; i++ {
+// freeLoopback returns n distinct free loopback ports whose UDP port is free
+// too (HTTP/3), holding each until all are chosen.
+func freeLoopback(n int) ([]string, error) {
+	var out []string
+	var hold []io.Closer
+	defer func() {
+		for _, h := range hold {
+			h.Close()
+		}
+	}()
+	for tries := 0; len(out) < n && tries < 20*n; tries++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		addr := l.Addr().String()
-		l.Close()
-		// HTTP/3 needs the UDP port of the same number too.
-		u, err := net.ListenPacket("udp", addr)
+		hold = append(hold, l)
+		u, err := net.ListenPacket("udp", l.Addr().String())
 		if err != nil {
 			continue
 		}
-		u.Close()
-		return addr, nil
+		hold = append(hold, u)
+		out = append(out, l.Addr().String())
 	}
-	return "", errors.New("no free loopback port")
+	if len(out) < n {
+		return nil, errors.New("no free loopback ports")
+	}
+	return out, nil
 }
