@@ -289,14 +289,34 @@ func (tp *topo) audit(ctx context.Context) {
 		args = append(args, "--node", m.Replicas[len(m.Replicas)-1].HostURL)
 	}
 	out, err := run(tp.t, 2*time.Minute, tp.bin, args...)
-	tp.t.Logf("creditx audit output:\n%s", out)
-	if err != nil {
+	if err == nil {
+		tp.t.Logf("creditx audit --node: %s", firstLine(out))
+		return
+	}
+	if requireWitnessed {
 		tp.t.Fatalf("creditx audit --node failed: %v", err)
 	}
-	tp.t.Logf("creditx audit --node: %s", lastLine(out))
+	// Without witnessing on followers, copies newer than the last witnessed
+	// checkpoint lack the quorum; the audit must find nothing else wrong.
+	_, failures, ok := strings.Cut(out, "Integrity failures")
+	if !ok {
+		tp.t.Fatalf("creditx audit --node failed without listing integrity failures: %v", err)
+	}
+	failures, _, _ = strings.Cut(failures, "\n\n")
+	n := 0
+	for _, l := range strings.Split(failures, "\n")[1:] {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		n++
+		if !strings.Contains(l, "cosignature(s) by other members") && !strings.Contains(l, "larger than the largest verified copy") {
+			tp.t.Fatalf("creditx audit --node: a failure other than the witness quorum (KNOWN LIMIT): %s\n%s", l, out)
+		}
+	}
+	tp.t.Logf("creditx audit --node: %s; all %d failures are the missing witness quorum of the KNOWN LIMIT", firstLine(out), n)
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return l
 }

@@ -18,15 +18,28 @@ import (
 // HTTP/3 and HTTPS to other members (role member, of an active member).
 // Status codes are the spec's: 400 malformed, 403 bad signature, 404 unknown
 // origin, 409 old size mismatch (body: the last cosigned size), 422
-// inconsistent; 503 on a replica that does not lead (the caller retries).
+// inconsistent. A follower forwards the request to the leader (the witness
+// state lives in raft), so any replica of a member can be its endpoint.
 func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 	x := n.x
 	if x == nil {
 		http.NotFound(w, r)
 		return
 	}
-	id, ok := n.require(w, r, pki.RoleMember)
+	id, ok := n.require(w, r, pki.RoleMember, pki.RoleReplica)
 	if !ok {
+		return
+	}
+	if id.Role == pki.RoleReplica {
+		// a follower of this region forwarded a member's request
+		code := r.Header.Get(forwardedMemberHeader)
+		if id.Region != n.cfg.Region || code == "" {
+			writeErr(w, errorf(http.StatusForbidden, "only a replica of %s may forward witness requests, naming the member", n.cfg.Region))
+			return
+		}
+		id.Region = code
+	} else if !n.IsLeader() {
+		n.forwardWitness(w, r, id.Region)
 		return
 	}
 	eff := x.effective()

@@ -13,13 +13,61 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/deploy"
+	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
 
 // newDeployCmd is "creditx deploy": generators for deployments.
 func newDeployCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "deploy", Short: "Generate deployments (docker compose topology with every member's key ceremony)"}
-	cmd.AddCommand(newDeployComposeCmd())
+	cmd.AddCommand(newDeployComposeCmd(), newDeployRegisterCmd())
+	return cmd
+}
+
+// newDeployRegisterCmd registers the sample agencies' signing keys through
+// governance records signed by the member's admin key (what SeedDev does
+// in-process for a development node).
+func newDeployRegisterCmd() *cobra.Command {
+	var agencies, nodeURL string
+	cmd := &cobra.Command{
+		Use:   "register --agencies DIR/<code>/agencies --node URL",
+		Short: "Register the publisher's and executor's signing keys (governance records signed by the admin key)",
+		Long: `register builds one agency_key_register governance record per sample agency (publisher,
+executor) of a member, signs each with the admin's key (AGENCIES/admin/sign.key: run this on the
+ceremony machine, where that key lives) and submits them to the member's node over mutual TLS with
+the admin's certificate. Submitting twice is harmless: the second time answers with the same indexes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			admin, err := node.LoadCredentials(filepath.Join(agencies, "admin"))
+			if err != nil {
+				return err
+			}
+			var entries [][]byte
+			for _, name := range []string{"publisher", "executor"} {
+				c, err := node.LoadCredentials(filepath.Join(agencies, name))
+				if err != nil {
+					return err
+				}
+				e, err := node.RegistrationRecord(admin.Identity.Region, admin, c)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				entries = append(entries, e)
+			}
+			rs, err := admin.Submit(cmd.Context(), nodeURL, entries...)
+			if err != nil {
+				return err
+			}
+			for i, r := range rs {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s registered: %s index %d\n", []string{"publisher", "executor"}[i], r.Origin, r.Index)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&agencies, "agencies", "", "the member's agencies directory (admin, publisher, executor)")
+	cmd.Flags().StringVar(&nodeURL, "node", "", "URL of any replica of the member")
+	cmd.MarkFlagRequired("agencies")
+	cmd.MarkFlagRequired("node")
 	return cmd
 }
 

@@ -1,0 +1,101 @@
+package node
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/node/pki"
+)
+
+func issued(t *testing.T, ca *pki.CA, id pki.Identity) []*x509.Certificate {
+	t.Helper()
+	certPEM, _, err := ca.Issue(id, nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(certPEM)
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []*x509.Certificate{leaf, ca.Cert}
+}
+
+func TestRateLimitPerClient(t *testing.T) {
+	ca, err := pki.NewCA("330000", "test CA", time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubA := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000002"), Name: "A", Domains: []string{"environment"}})
+	pubB := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000005"), Name: "B", Domains: []string{"environment"}})
+	replica := issued(t, ca, pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"})
+
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	rl := newRateLimiter(RateLimitConfig{PerSecond: 2, Burst: 3, PublicPerSecond: 1, PublicBurst: 1}, func() time.Time { return now })
+	served := 0
+	h := rl.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served++ }))
+	call := func(chain []*x509.Certificate, ip string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "/v1/records", nil)
+		r.RemoteAddr = ip + ":40000"
+		if chain != nil {
+			r.TLS = &tls.ConnectionState{PeerCertificates: chain, VerifiedChains: [][]*x509.Certificate{chain}}
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	steps := []struct {
+		name    string
+		chain   []*x509.Certificate
+		ip      string
+		advance time.Duration
+		want    int
+	}{
+		{"A burst 1", pubA, "10.0.0.1", 0, 200},
+		{"A burst 2", pubA, "10.0.0.1", 0, 200},
+		{"A burst 3", pubA, "10.0.0.1", 0, 200},
+		{"A over budget", pubA, "10.0.0.1", 0, 429},
+		{"A from another IP is still A", pubA, "10.0.0.9", 0, 429},
+		{"B has its own bucket", pubB, "10.0.0.1", 0, 200},
+		{"replica never limited 1", replica, "10.0.0.2", 0, 200},
+		{"replica never limited 2", replica, "10.0.0.2", 0, 200},
+		{"replica never limited 3", replica, "10.0.0.2", 0, 200},
+		{"replica never limited 4", replica, "10.0.0.2", 0, 200},
+		{"public by IP", nil, "10.0.0.3", 0, 200},
+		{"public over budget", nil, "10.0.0.3", 0, 429},
+		{"other public IP", nil, "10.0.0.4", 0, 200},
+		{"A refilled after 500 ms (2/s)", pubA, "10.0.0.1", 500 * time.Millisecond, 200},
+		{"A empty again", pubA, "10.0.0.1", 0, 429},
+	}
+	wantServed := 0
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		w := call(s.chain, s.ip)
+		if w.Code != s.want {
+			t.Fatalf("%s: status %d, want %d: %s", s.name, w.Code, s.want, w.Body)
+		}
+		if s.want == 200 {
+			wantServed++
+		} else if ra, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("%s: Retry-After %q", s.name, w.Header().Get("Retry-After"))
+		}
+	}
+	if served != wantServed {
+		t.Fatalf("handler ran %d times, want %d (a limited request reached it)", served, wantServed)
+	}
+	// Idle buckets are dropped: memory is bounded by recently active clients.
+	now = now.Add(11 * time.Minute)
+	call(pubB, "10.0.0.1")
+	if n := len(rl.buckets); n != 1 {
+		t.Fatalf("%d buckets after 11 idle minutes, want 1", n)
+	}
+	if h := RateLimit(http.NotFoundHandler(), RateLimitConfig{}); h == nil {
+		t.Fatal("RateLimit with a zero config returned nil")
+	}
+}
