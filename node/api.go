@@ -185,20 +185,16 @@ func splitBatch(body []byte, max int) ([][]byte, *apiError) {
 	if s[0] == '{' {
 		return [][]byte{[]byte(s)}, nil
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return nil, &apiError{Status: http.StatusBadRequest, Error: "malformed JSON",
+	out, err := splitObjects([]byte(s))
+	if err != nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Error: "malformed JSON: send one signed record or a JSON array of them",
 			Errors: []FieldError{{Record: -1, Rule: "json", Message: err.Error()}}}
 	}
-	if len(raw) == 0 {
+	if len(out) == 0 {
 		return nil, errorf(http.StatusBadRequest, "empty batch")
 	}
-	if len(raw) > max {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "batch of %d records exceeds the limit of %d", len(raw), max)
-	}
-	out := make([][]byte, len(raw))
-	for i, m := range raw {
-		out[i] = m
+	if len(out) > max {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "batch of %d records exceeds the limit of %d", len(out), max)
 	}
 	return out, nil
 }

@@ -3,9 +3,7 @@ package node
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
@@ -145,9 +143,9 @@ func (ix *indexer) applyGovernance(index uint64, e []byte) error {
 	return ix.node.keyring.Load().Apply(index, g, s.KeyID)
 }
 
-// indexView is the little the indexer needs from an entry, read with a
-// minimal decode (the FSM runs on every replica for every entry, so it must
-// not pay for full decoding and validation, which admission already did).
+// indexView is the little the indexer needs from an entry. It is read with
+// the schemas package's fast canonical decoder (no validation: admission, or
+// the mirror's verifier, already did that).
 type indexView struct {
 	kind     string
 	keyID    string
@@ -156,71 +154,21 @@ type indexView struct {
 	agency   string // executing agency of a sanction notice
 }
 
-type personKey struct {
-	IDHash string `json:"id_hash"`
-}
-
-type rawIndexRecord struct {
-	Schema  string `json:"schema"`
-	Subject *struct {
-		USCC               string     `json:"uscc"`
-		Person             *personKey `json:"person"`
-		ResponsiblePersons []struct {
-			Person personKey `json:"person"`
-		} `json:"responsible_persons"`
-	} `json:"subject"`
-	Listing   *schemas.Ref    `json:"listing"`
-	Notice    *schemas.Ref    `json:"notice"`
-	Objection *schemas.Ref    `json:"objection"`
-	Target    json.RawMessage `json:"target"` // a Ref, except in sanction notices
-	Executing *struct {
-		USCC string `json:"uscc"`
-	} `json:"executing_agency"`
-}
-
 func decodeIndexView(e []byte) (indexView, error) {
-	var env struct {
-		Key    string          `json:"key"`
-		Record json.RawMessage `json:"record"`
-	}
-	if err := json.Unmarshal(e, &env); err != nil {
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
 		return indexView{}, fmt.Errorf("not a signed record: %w", err)
 	}
-	var r rawIndexRecord
-	if err := json.Unmarshal(env.Record, &r); err != nil {
+	rec, err := s.Decode()
+	if err != nil {
 		return indexView{}, fmt.Errorf("record: %w", err)
 	}
-	kind, _, ok := strings.Cut(r.Schema, "/")
-	if !ok || kindByte[kind] == 0 {
-		return indexView{}, fmt.Errorf("unknown schema %q", r.Schema)
-	}
-	v := indexView{kind: kind, keyID: env.Key}
-	if r.Executing != nil {
-		v.agency = r.Executing.USCC
-	}
-	if kind == "listing" && r.Subject != nil {
-		if r.Subject.USCC != "" {
-			v.subjects = append(v.subjects, subjectKey{key: r.Subject.USCC})
-		}
-		if r.Subject.Person != nil && r.Subject.Person.IDHash != "" {
-			v.subjects = append(v.subjects, subjectKey{key: r.Subject.Person.IDHash})
-		}
-		for _, rp := range r.Subject.ResponsiblePersons {
-			if rp.Person.IDHash != "" {
-				v.subjects = append(v.subjects, subjectKey{key: rp.Person.IDHash, responsible: true})
-			}
-		}
-	}
-	for _, ref := range []*schemas.Ref{r.Listing, r.Notice, r.Objection} {
-		if ref != nil {
-			v.refs = append(v.refs, *ref)
-		}
-	}
-	if len(r.Target) > 0 && kind != "sanction_notice" {
-		var ref schemas.Ref
-		if err := json.Unmarshal(r.Target, &ref); err == nil && ref.Origin != "" {
-			v.refs = append(v.refs, ref)
-		}
+	v := indexView{kind: rec.Kind(), keyID: s.KeyID, refs: recordRefs(rec)}
+	switch r := rec.(type) {
+	case *schemas.Listing:
+		v.subjects = listingSubjectKeys(r)
+	case *schemas.SanctionNotice:
+		v.agency = r.ExecutingAgency.USCC
 	}
 	return v, nil
 }
@@ -228,6 +176,24 @@ func decodeIndexView(e []byte) (indexView, error) {
 type subjectKey struct {
 	key         string
 	responsible bool
+}
+
+// listingSubjectKeys are the keys a listing is found under: the subject's
+// USCC or ID hash, and the ID hashes of its responsible persons.
+func listingSubjectKeys(l *schemas.Listing) []subjectKey {
+	var out []subjectKey
+	if l.Subject.USCC != "" {
+		out = append(out, subjectKey{key: l.Subject.USCC})
+	}
+	if l.Subject.Person != nil && l.Subject.Person.IDHash != "" {
+		out = append(out, subjectKey{key: l.Subject.Person.IDHash})
+	}
+	for _, rp := range l.Subject.ResponsiblePersons {
+		if rp.Person.IDHash != "" {
+			out = append(out, subjectKey{key: rp.Person.IDHash, responsible: true})
+		}
+	}
+	return out
 }
 
 // recordRefs lists the earlier events a record refers to.

@@ -11,24 +11,6 @@ import (
 	"github.com/creditx/creditx/schemas"
 )
 
-// listingSubjectKeys are the keys a listing is found under: the subject's
-// USCC or ID hash, and the ID hashes of its responsible persons.
-func listingSubjectKeys(l *schemas.Listing) []subjectKey {
-	var out []subjectKey
-	if l.Subject.USCC != "" {
-		out = append(out, subjectKey{key: l.Subject.USCC})
-	}
-	if l.Subject.Person != nil && l.Subject.Person.IDHash != "" {
-		out = append(out, subjectKey{key: l.Subject.Person.IDHash})
-	}
-	for _, rp := range l.Subject.ResponsiblePersons {
-		if rp.Person.IDHash != "" {
-			out = append(out, subjectKey{key: rp.Person.IDHash, responsible: true})
-		}
-	}
-	return out
-}
-
 // TestIndexViewMatchesFullDecode: the FSM's minimal decode finds the same
 // subjects and references as a full decode, for every record kind that has them.
 func TestIndexViewMatchesFullDecode(t *testing.T) {

@@ -44,6 +44,7 @@ func newBenchIngestCmd() *cobra.Command {
 	var n, start uint64
 	var conc, batch, size, local int
 	var rate float64
+	var notices bool
 	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "ingest --node URL --data DIR",
@@ -67,7 +68,7 @@ covered by a signed checkpoint. Prints throughput and per-request latency percen
 			}
 			if local > 0 {
 				var stop func()
-				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr())
+				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr(), notices)
 				if err != nil {
 					return err
 				}
@@ -90,6 +91,7 @@ covered by a signed checkpoint. Prints throughput and per-request latency percen
 	cmd.Flags().IntVar(&conc, "concurrency", 16, "requests in flight")
 	cmd.Flags().IntVar(&batch, "batch", 50, "records per request")
 	cmd.Flags().IntVar(&size, "size", 1024, "approximate bytes per signed record")
+	cmd.Flags().BoolVar(&notices, "notices", false, "with --local: let the node issue sanction notices for each listing (about 7 more records per listing, in the background)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "offered load in records/s (0: as fast as the node acknowledges)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process (with --local: client and nodes) to FILE")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas (1 or 3) in a temporary directory and bench it, instead of --node")
@@ -187,7 +189,7 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 // localRegion starts an n-replica region in this process, in a temporary
 // directory, for benchmarks that need no setup. It returns the URL of the
 // leader, the publisher's credentials and a stop function.
-func localRegion(ctx context.Context, n int, logw io.Writer) (string, *node.Credentials, func(), error) {
+func localRegion(ctx context.Context, n int, logw io.Writer, notices bool) (string, *node.Credentials, func(), error) {
 	dir, err := os.MkdirTemp("", "creditx-bench")
 	if err != nil {
 		return "", nil, nil, err
@@ -209,6 +211,9 @@ func localRegion(ctx context.Context, n int, logw io.Writer) (string, *node.Cred
 		os.RemoveAll(dir)
 	}
 	for _, c := range cfgs {
+		if !notices {
+			c.Sanctions.Agencies = filepath.Join(dir, "no-agencies.yaml") // absent: no notices issued
+		}
 		nd, err := node.New(*c)
 		if err != nil {
 			stop()

@@ -38,7 +38,7 @@ subjects are the synthetic enterprises numbered from --start, as loaded by "cred
 			var exe *node.Credentials
 			var err error
 			if local > 0 {
-				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr())
+				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), true)
 				if err != nil {
 					return err
 				}

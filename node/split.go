@@ -1,0 +1,92 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errBatchSyntax is returned by splitObjects for a body that is not a JSON
+// array of objects.
+var errBatchSyntax = errors.New("malformed batch")
+
+// splitObjects splits a JSON array of objects, `[ {...} , {...} ]` with any
+// JSON whitespace between tokens, into the objects' exact bytes, without
+// decoding them: each object is then parsed strictly by schemas.ParseSigned,
+// which rejects anything that is not a canonical signed record. It only
+// tracks strings (with their escapes) and bracket nesting, so it costs about
+// a nanosecond a byte, and it allocates only the result slice.
+func splitObjects(b []byte) ([][]byte, error) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, fmt.Errorf("%w: expected '[' at byte %d", errBatchSyntax, i)
+	}
+	i = skipWS(b, i+1)
+	var out [][]byte
+	if i < len(b) && b[i] == ']' {
+		if skipWS(b, i+1) != len(b) {
+			return nil, fmt.Errorf("%w: data after the array", errBatchSyntax)
+		}
+		return out, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '{' {
+			return nil, fmt.Errorf("%w: expected '{' at byte %d", errBatchSyntax, i)
+		}
+		end, err := objectEnd(b, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b[i:end])
+		i = skipWS(b, end)
+		if i >= len(b) {
+			return nil, fmt.Errorf("%w: unterminated array", errBatchSyntax)
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case ']':
+			if skipWS(b, i+1) != len(b) {
+				return nil, fmt.Errorf("%w: data after the array", errBatchSyntax)
+			}
+			return out, nil
+		default:
+			return nil, fmt.Errorf("%w: expected ',' or ']' at byte %d", errBatchSyntax, i)
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// objectEnd returns the index just after the object starting at b[i] == '{'.
+func objectEnd(b []byte, i int) (int, error) {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(b) {
+				return 0, fmt.Errorf("%w: unterminated string", errBatchSyntax)
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				if b[i] != '}' {
+					return 0, fmt.Errorf("%w: mismatched bracket at byte %d", errBatchSyntax, i)
+				}
+				return i + 1, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("%w: unterminated object", errBatchSyntax)
+}
