@@ -35,9 +35,6 @@ type topo struct {
 	members  map[string]*deploy.Member
 	pubMu    sync.Mutex
 	received map[string][]node.Receipt // acknowledged receipts by member code
-	// witnessLag is set by check when an own ledger is not fully witnessed
-	// (logged, not asserted unless requireWitnessed).
-	witnessLag string
 }
 
 // requireDocker skips with one clear line when no Docker engine answers.
@@ -276,10 +273,7 @@ func (tp *topo) holds(ctx context.Context, holder string, r deploy.Replica, code
 	var want []node.Receipt
 	for _, rc := range rs {
 		if rc.Index >= cp.Size {
-			if holder == code || requireWitnessed {
-				return served, fmt.Errorf("%s's copy of %s has %d entries; acknowledged index %d is missing", r.ID, code, cp.Size, rc.Index)
-			}
-			continue // a mirror copies what its origin published (witnessed)
+			return served, fmt.Errorf("%s's copy of %s has %d entries; acknowledged index %d is missing", r.ID, code, cp.Size, rc.Index)
 		}
 		idx = append(idx, tlog.StoredHashIndex(0, int64(rc.Index)))
 		want = append(want, rc)

@@ -197,24 +197,23 @@ func (tp *topo) converge(ctx context.Context, phase string, paused *atomic.Bool)
 	defer paused.Store(false)
 	time.Sleep(500 * time.Millisecond) // let in-flight submissions finish
 	var last error
-	tp.witnessLag = ""
 	if !waitFor(90*time.Second, func() bool { last = tp.check(ctx); return last == nil }) {
+		tp.dumpLogs()
 		tp.t.Fatalf("after %q: invariants do not hold within 90 s: %v", phase, last)
-	}
-	if tp.witnessLag != "" {
-		tp.t.Logf("after %q: KNOWN LIMIT (witness on a follower answers 503): %s", phase, tp.witnessLag)
 	}
 }
 
-// requireWitnessed makes "every own checkpoint witnessed" an invariant. It
-// is off while a member's witness endpoint (POST /witness/add-checkpoint)
-// answers 503 on raft followers: the manifest names one endpoint per member
-// (the alias of its replicas), the caller's QUIC connection sticks to
-// whichever replica it reached, and a checkpoint waiting for a follower's
-// cosignature is never witnessed. The fix belongs in node (a follower
-// forwards the witness command to its leader, as it forwards writes); see
-// deploy/README.md, "Known limits". Until then the suite logs the lag.
-const requireWitnessed = false
+// dumpLogs logs the last lines of every replica's log (a failed invariant's
+// context: warnings of the push, mirror and notice loops).
+func (tp *topo) dumpLogs() {
+	for _, m := range tp.members {
+		for _, r := range m.Replicas {
+			out, _ := run(tp.t, 30*time.Second, "docker", "logs", "--tail", "15", tp.container(r.ID))
+			tp.t.Logf("--- %s (last 15 lines)\n%s", r.ID, out)
+		}
+	}
+}
+
 
 // check verifies the invariants once.
 func (tp *topo) check(ctx context.Context) error {
@@ -271,11 +270,7 @@ func (tp *topo) check(ctx context.Context) error {
 			return err
 		}
 		if xs.Witnessed != xs.Size {
-			err := fmt.Errorf("member %s: own ledger size %d, witnessed only up to %d", holder.Code, xs.Size, xs.Witnessed)
-			if requireWitnessed {
-				return err
-			}
-			tp.witnessLag = err.Error()
+			return fmt.Errorf("member %s: own ledger size %d, witnessed by a quorum only up to %d", holder.Code, xs.Size, xs.Witnessed)
 		}
 	}
 	return nil
@@ -293,27 +288,7 @@ func (tp *topo) audit(ctx context.Context) {
 		tp.t.Logf("creditx audit --node: %s", firstLine(out))
 		return
 	}
-	if requireWitnessed {
-		tp.t.Fatalf("creditx audit --node failed: %v", err)
-	}
-	// Without witnessing on followers, copies newer than the last witnessed
-	// checkpoint lack the quorum; the audit must find nothing else wrong.
-	_, failures, ok := strings.Cut(out, "Integrity failures")
-	if !ok {
-		tp.t.Fatalf("creditx audit --node failed without listing integrity failures: %v", err)
-	}
-	failures, _, _ = strings.Cut(failures, "\n\n")
-	n := 0
-	for _, l := range strings.Split(failures, "\n")[1:] {
-		if l = strings.TrimSpace(l); l == "" {
-			continue
-		}
-		n++
-		if !strings.Contains(l, "cosignature(s) by other members") && !strings.Contains(l, "larger than the largest verified copy") {
-			tp.t.Fatalf("creditx audit --node: a failure other than the witness quorum (KNOWN LIMIT): %s\n%s", l, out)
-		}
-	}
-	tp.t.Logf("creditx audit --node: %s; all %d failures are the missing witness quorum of the KNOWN LIMIT", firstLine(out), n)
+	tp.t.Fatalf("creditx audit --node failed: %v\n%s", err, out)
 }
 
 func firstLine(s string) string {

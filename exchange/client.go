@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -24,8 +25,18 @@ import (
 // presents this member's certificate (role member) and accepts only a server
 // certificate that chains to that member's region CA and carries an identity
 // of that member's region.
+//
+// A request that fails below HTTP (timeout, connection lost) discards the
+// QUIC connections, so the next request dials afresh: a member endpoint is
+// usually a name over several replicas, and a connection to a replica that
+// died or was cut off would otherwise stall every request until QUIC's idle
+// timeout noticed.
 type Client struct {
-	mb *Member
+	mb  *Member
+	cfg *tls.Config
+	log *slog.Logger
+
+	mu sync.Mutex
 	tr *http3.Transport
 	hc *http.Client
 }
@@ -50,13 +61,44 @@ func NewClient(mb *Member, own tls.Certificate, logger *slog.Logger) *Client {
 		}
 		return nil
 	}
-	tr := &http3.Transport{TLSClientConfig: cfg, Logger: logger,
-		QUICConfig: &quic.Config{HandshakeIdleTimeout: 3 * time.Second, MaxIdleTimeout: 30 * time.Second, KeepAlivePeriod: 10 * time.Second}}
-	return &Client{mb: mb, tr: tr, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	c := &Client{mb: mb, cfg: cfg, log: logger}
+	c.tr, c.hc = c.newTransport()
+	return c
+}
+
+// newTransport returns a fresh HTTP/3 transport. A connection with nothing
+// heard for 10 s is dead (keep-alives every 3 s keep a healthy one open).
+func (c *Client) newTransport() (*http3.Transport, *http.Client) {
+	tr := &http3.Transport{TLSClientConfig: c.cfg, Logger: c.log,
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: 3 * time.Second, MaxIdleTimeout: 10 * time.Second, KeepAlivePeriod: 3 * time.Second}}
+	return tr, &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// current is the transport requests use now.
+func (c *Client) current() (*http3.Transport, *http.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tr, c.hc
+}
+
+// redial replaces tr, if it is still the current transport, by a fresh one
+// and closes it (its in-flight requests fail and are retried by their loops).
+func (c *Client) redial(tr *http3.Transport) {
+	c.mu.Lock()
+	if c.tr != tr {
+		c.mu.Unlock()
+		return
+	}
+	c.tr, c.hc = c.newTransport()
+	c.mu.Unlock()
+	tr.Close()
 }
 
 // Close releases the QUIC connections.
-func (c *Client) Close() error { return c.tr.Close() }
+func (c *Client) Close() error {
+	tr, _ := c.current()
+	return tr.Close()
+}
 
 // Member is the member this client calls.
 func (c *Client) Member() *Member { return c.mb }
@@ -69,13 +111,18 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	if body == nil {
 		req.Body = nil
 	}
-	resp, err := c.hc.Do(req)
+	tr, hc := c.current()
+	resp, err := hc.Do(req)
 	if err != nil {
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.redial(tr)
+		}
 		return nil, nil, fmt.Errorf("member %s: %s %s: %w", c.mb.Code, method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
+		c.redial(tr)
 		return nil, nil, fmt.Errorf("member %s: %s %s: reading answer: %w", c.mb.Code, method, path, err)
 	}
 	return resp, b, nil
