@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +37,9 @@ type topo struct {
 	members  map[string]*deploy.Member
 	pubMu    sync.Mutex
 	received map[string][]node.Receipt // acknowledged receipts by member code
+	// disk is the replica whose data directory is a small tmpfs the suite
+	// fills (empty where mounting is not permitted: diskWhy says why).
+	disk, diskDir, diskWhy string
 }
 
 // requireDocker skips with one clear line when no Docker engine answers.
@@ -106,6 +111,7 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 	if tp.man, err = exchange.LoadManifest(tp.lay.Manifest); err != nil {
 		t.Fatal(err)
 	}
+	tp.smallDisk(dir)
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, m := range tp.lay.Members {
@@ -291,4 +297,71 @@ func (tp *topo) holds(ctx context.Context, holder string, r deploy.Replica, code
 		}
 	}
 	return served, nil
+}
+
+// smallDisk puts the data directory of the last replica of the first member
+// on a 256 MiB tmpfs (its files copied in), so that the suite can fill that
+// disk for real: the container sees ENOSPC from every write. Mounting needs
+// root (CAP_SYS_ADMIN); without it tp.diskWhy says why and the fault is
+// skipped. The tmpfs is unmounted when the test ends, after the containers
+// are removed.
+func (tp *topo) smallDisk(dir string) {
+	t := tp.t
+	m := tp.lay.Members[0]
+	r := m.Replicas[len(m.Replicas)-1]
+	if len(m.Replicas) < 3 {
+		tp.diskWhy = "no member has 3 replicas"
+		return
+	}
+	saved := filepath.Join(filepath.Dir(dir), "disk-"+r.ID)
+	if err := os.Rename(r.DataDir, saved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(r.DataDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, 30*time.Second, "mount", "-t", "tmpfs", "-o", "size=256m,mode=0700", "tmpfs", r.DataDir); err != nil {
+		tp.diskWhy = "cannot mount a tmpfs here (" + firstLine(err.Error()) + ")"
+		os.Remove(r.DataDir)
+		if err := os.Rename(saved, r.DataDir); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Cleanup(func() { run(t, 30*time.Second, "umount", "-l", r.DataDir) })
+	if _, err := run(t, 30*time.Second, "cp", "-a", saved+"/.", r.DataDir+"/"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		if err := os.Chown(r.DataDir, int(sys.Uid), int(sys.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tp.disk, tp.diskDir = r.ID, r.DataDir
+}
+
+// fillDisk writes a filler file into the small disk until the device is
+// full, returning its path and how much it wrote.
+func (tp *topo) fillDisk() (string, int64, error) {
+	f, err := os.CreateTemp(tp.diskDir, "filler-")
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		k, err := f.Write(buf)
+		n += int64(k)
+		if errors.Is(err, syscall.ENOSPC) {
+			return f.Name(), n, nil
+		}
+		if err != nil {
+			return f.Name(), n, err
+		}
+	}
 }

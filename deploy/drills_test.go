@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -475,12 +476,14 @@ func TestDrillRevocationRace(t *testing.T) {
 
 // TestDrillMalformedRequests: malformed, deeply nested and over-counted
 // requests each get a 4xx whose error names what is wrong (the field, rule or
-// parameter), within a deadline, and write nothing.
+// parameter), within a deadline, and write nothing; a body of millions of
+// tiny objects costs the node a bounded amount of memory.
 func TestDrillMalformedRequests(t *testing.T) {
 	d := newDrill(t, nil)
 	good := d.signed(1, d.creds["publisher"], nil)
 	deepArray := strings.Repeat("[", 200_000) + strings.Repeat("]", 200_000)
-	deepRecord := `{"key":"x","record":` + strings.Repeat(`{"a":`, 200_000) + "1" + strings.Repeat("}", 200_000) + `,"sig":"x"}`
+	// deeper than encoding/json's limit (10000), within the 64 KiB record limit
+	deepRecord := `{"key":"x","record":` + strings.Repeat(`{"a":`, 10_500) + "1" + strings.Repeat("}", 10_500) + `,"sig":"x"}`
 	batch := func(n int, obj string) string {
 		return "[" + strings.TrimSuffix(strings.Repeat(obj+",", n), ",") + "]"
 	}
@@ -488,25 +491,26 @@ func TestDrillMalformedRequests(t *testing.T) {
 		name, role, method, path, body string
 		status                         int
 		mention                        string // must appear in the error answer
+		maxAlloc                       uint64 // if set, bytes this process may allocate while the request is handled
 	}{
-		{"truncated JSON", "publisher", "POST", "/v1/records", `[{"key":`, 400, `"rule": "json"`},
-		{"deeply nested array", "publisher", "POST", "/v1/records", deepArray, 400, `"rule": "json"`},
-		{"deeply nested record", "publisher", "POST", "/v1/records", deepRecord, 400, `"rule": "envelope"`},
-		{"trailing garbage", "publisher", "POST", "/v1/records", string(good) + "garbage", 400, `"rule": "envelope"`},
-		{"invalid UTF-8", "publisher", "POST", "/v1/records", strings.Replace(string(good), "合成", "\xff\xfe", 1), 400, `"rule": "envelope"`},
-		{"record is not an object", "publisher", "POST", "/v1/records", `{"key":"x","record":"listing","sig":"x"}`, 400, `"rule": "envelope"`},
-		{"1001 records", "publisher", "POST", "/v1/records", batch(1001, string(good)), 413, "1000"},
-		{"2 million empty objects (6 MB)", "publisher", "POST", "/v1/records", batch(2_000_000, "{}"), 413, "1000"},
-		{"batch check: deeply nested", "executor", "POST", "/v1/check", deepArray, 400, "malformed batch check"},
-		{"batch check: unknown field", "executor", "POST", "/v1/check", `{"subjects":["91350100M000100Y43"],"acton":"land"}`, 400, "acton"},
-		{"batch check: 1001 subjects", "executor", "POST", "/v1/check", `{"subjects":[` + strings.TrimSuffix(strings.Repeat(`"91350100M000100Y43",`, 1001), ",") + `]}`, 400, "subjects"},
-		{"batch check: bad subject", "executor", "POST", "/v1/check", `{"subjects":["91350100M000100Y43","nobody"]}`, 400, `"field": "subjects"`},
-		{"batch check: body over 1 MiB", "executor", "POST", "/v1/check", `{"subjects":["` + strings.Repeat("9", 2<<20) + `"]}`, 400, "malformed batch check"},
-		{"index overflows uint64", "executor", "GET", "/v1/records/330000/99999999999999999999999", "", 400, "index"},
-		{"check: 8 KB subject", "executor", "GET", "/v1/check?subject=" + strings.Repeat("9", 8<<10), "", 400, "subject"},
-		{"check: bad time", "executor", "GET", "/v1/check?subject=91350100M000100Y43&at=yesterday", "", 400, "at:"},
-		{"notices: bad wait", "executor", "GET", "/v1/notices?wait=forever", "", 400, "wait"},
-		{"subject: not an identifier", "auditor", "GET", "/v1/subjects/" + strings.Repeat("x", 4096), "", 400, "subject"},
+		{"truncated JSON", "publisher", "POST", "/v1/records", `[{"key":`, 400, `"rule": "json"`, 0},
+		{"deeply nested array", "publisher", "POST", "/v1/records", deepArray, 400, `"rule": "json"`, 0},
+		{"deeply nested record", "publisher", "POST", "/v1/records", deepRecord, 400, `"rule": "envelope"`, 0},
+		{"trailing garbage", "publisher", "POST", "/v1/records", string(good) + "garbage", 400, `"rule": "envelope"`, 0},
+		{"invalid UTF-8", "publisher", "POST", "/v1/records", strings.Replace(string(good), "合成", "\xff\xfe", 1), 400, `"rule": "envelope"`, 0},
+		{"record is not an object", "publisher", "POST", "/v1/records", `{"key":"x","record":"listing","sig":"x"}`, 400, `"rule": "envelope"`, 0},
+		{"1001 records", "publisher", "POST", "/v1/records", batch(1001, string(good)), 413, `"rule": "max_batch"`, 0},
+		{"2 million empty objects (6 MB)", "publisher", "POST", "/v1/records", batch(2_000_000, "{}"), 413, `"rule": "max_batch"`, 64 << 20},
+		{"batch check: deeply nested", "executor", "POST", "/v1/check", deepArray, 400, "malformed batch check", 0},
+		{"batch check: unknown field", "executor", "POST", "/v1/check", `{"subjects":["91350100M000100Y43"],"acton":"land"}`, 400, "acton", 0},
+		{"batch check: 1001 subjects", "executor", "POST", "/v1/check", `{"subjects":[` + strings.TrimSuffix(strings.Repeat(`"91350100M000100Y43",`, 1001), ",") + `]}`, 400, "subjects", 0},
+		{"batch check: bad subject", "executor", "POST", "/v1/check", `{"subjects":["91350100M000100Y43","nobody"]}`, 400, `"field": "subjects"`, 0},
+		{"batch check: body over 1 MiB", "executor", "POST", "/v1/check", `{"subjects":["` + strings.Repeat("9", 2<<20) + `"]}`, 400, "malformed batch check", 0},
+		{"index overflows uint64", "executor", "GET", "/v1/records/330000/99999999999999999999999", "", 400, "index", 0},
+		{"check: 8 KB subject", "executor", "GET", "/v1/check?subject=" + strings.Repeat("9", 8<<10), "", 400, "subject", 0},
+		{"check: bad time", "executor", "GET", "/v1/check?subject=91350100M000100Y43&at=yesterday", "", 400, "at:", 0},
+		{"notices: bad wait", "executor", "GET", "/v1/notices?wait=forever", "", 400, "wait", 0},
+		{"subject: not an identifier", "auditor", "GET", "/v1/subjects/" + strings.Repeat("x", 4096), "", 400, "subject", 0},
 	}
 	before := d.size()
 	for _, c := range cases {
@@ -515,7 +519,10 @@ func TestDrillMalformedRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
 		resp, err := d.creds[c.role].Client.Do(req)
+		runtime.ReadMemStats(&m1)
 		if err != nil {
 			cancel()
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -530,6 +537,10 @@ func TestDrillMalformedRequests(t *testing.T) {
 		cancel()
 		if resp.StatusCode != c.status || !bytes.Contains(b, []byte(c.mention)) {
 			t.Errorf("%s: %d %.300s; want %d mentioning %s", c.name, resp.StatusCode, b, c.status, c.mention)
+		}
+		// The node runs in this process: what it allocates is counted here.
+		if alloc := m1.TotalAlloc - m0.TotalAlloc; c.maxAlloc > 0 && alloc > c.maxAlloc {
+			t.Errorf("%s: %d MiB allocated for a %d MiB request, want at most %d MiB", c.name, alloc>>20, len(c.body)>>20, c.maxAlloc>>20)
 		}
 	}
 	if after := d.size(); after != before {
