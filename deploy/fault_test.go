@@ -150,7 +150,7 @@ func TestFaultInjection(t *testing.T) {
 		tp.converge(ctx, f.name, &paused)
 		t.Logf("fault %q: healed and converged in %v; %d records acknowledged meanwhile", f.name, time.Since(fs).Round(100*time.Millisecond), acked.Load()-before)
 	}
-	t.Log("clock-skew fault skipped: containers share the host kernel's clock, setting it needs CAP_SYS_TIME on the host, and a scratch image has no libfaketime")
+	t.Log("clock-skew fault skipped: containers share the host kernel's clock (setting it needs CAP_SYS_TIME and moves every container's clock at once), and libfaketime cannot skew a static Go binary, which reads the clock through the vDSO, not libc")
 	stopLoad()
 	wg.Wait()
 	tp.converge(ctx, "final", &paused)
