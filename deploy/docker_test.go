@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,9 +104,14 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 	t.Cleanup(func() { run(t, time.Minute, "docker", "rmi", "-f", image) })
 
 	dir := filepath.Join(t.TempDir(), "delta")
-	tp.lay, err = deploy.Generate(dir, deploy.Options{Members: members, City: city, Replicas: replicas, Image: image,
-		Restart: "no", BasePort: 20000 + int(sfx[0])*100%20000})
-	if err != nil {
+	// The key ceremony and compose file as deploy/README.md has an operator
+	// make them: through the binary's CLI.
+	if _, err := run(t, 2*time.Minute, tp.bin, "deploy", "compose", "--out", dir, "--members", strings.Join(members, ","),
+		"--city", city, "--replicas", strconv.Itoa(replicas), "--image", image, "--restart", "no",
+		"--base-port", strconv.Itoa(20000+int(sfx[0])*100%20000)); err != nil {
+		t.Fatal(err)
+	}
+	if tp.lay, err = deploy.LoadLayout(dir); err != nil {
 		t.Fatal(err)
 	}
 	if tp.man, err = exchange.LoadManifest(tp.lay.Manifest); err != nil {
@@ -126,6 +132,7 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 	if _, err := run(t, 3*time.Minute, "docker-compose", "-f", tp.lay.Compose, "-p", project, "up", "-d"); err != nil {
 		t.Fatal(err)
 	}
+	tp.waitHealthy()
 	for i := range tp.lay.Members {
 		m := &tp.lay.Members[i]
 		tp.members[m.Code] = m
@@ -141,21 +148,41 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 
 func (tp *topo) container(replica string) string { return tp.project + "_" + replica + "_1" }
 
-// register has every credit office register its publisher's key.
+// waitHealthy waits (at most 90 s) until the healthcheck of every container
+// (the image's own "creditx health" against /readyz: the replica knows a
+// raft leader) says healthy.
+func (tp *topo) waitHealthy() {
+	tp.t.Helper()
+	var last string
+	ok := waitFor(90*time.Second, func() bool {
+		for _, m := range tp.lay.Members {
+			for _, r := range m.Replicas {
+				out, err := run(tp.t, 20*time.Second, "docker", "inspect", "-f", "{{.State.Health.Status}}", tp.container(r.ID))
+				if st := strings.TrimSpace(out); err != nil || st != "healthy" {
+					last = r.ID + ": " + st
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if !ok {
+		tp.t.Fatalf("containers not healthy within 90 s; last: %s", last)
+	}
+}
+
+// register has every credit office register its publisher's and executor's
+// keys with "creditx deploy register", as deploy/README.md says.
 func (tp *topo) register(ctx context.Context) {
 	tp.t.Helper()
-	for code, cr := range tp.creds {
-		reg, err := node.RegistrationRecord(code, cr["admin"], cr["publisher"])
-		if err != nil {
-			tp.t.Fatal(err)
-		}
+	for _, m := range tp.lay.Members {
 		var last error
 		ok := waitFor(60*time.Second, func() bool {
-			_, last = cr["admin"].Submit(ctx, tp.members[code].Replicas[0].HostURL, reg)
+			_, last = run(tp.t, 30*time.Second, tp.bin, "deploy", "register", "--agencies", m.Agencies, "--node", m.Replicas[0].HostURL)
 			return last == nil
 		})
 		if !ok {
-			tp.t.Fatalf("%s: registering the publisher: %v", code, last)
+			tp.t.Fatalf("%s: registering the agencies: %v", m.Code, last)
 		}
 	}
 }

@@ -73,8 +73,8 @@ the admin's certificate. Submitting twice is harmless: the second time answers w
 
 func newDeployComposeCmd() *cobra.Command {
 	var (
-		out, members, city, image string
-		replicas, basePort        int
+		out, members, city, image, restart string
+		replicas, basePort                 int
 	)
 	cmd := &cobra.Command{
 		Use:   "compose --out DIR [--members 310000,320000,330000,340000] [--city 330100] [--replicas 3]",
@@ -98,7 +98,7 @@ docker-compose -f DIR/docker-compose.yml -p delta up -d.`,
 					ms = append(ms, m)
 				}
 			}
-			lay, err := deploy.Generate(out, deploy.Options{Members: ms, City: city, Replicas: replicas, Image: image, BasePort: basePort})
+			lay, err := deploy.Generate(out, deploy.Options{Members: ms, City: city, Replicas: replicas, Image: image, BasePort: basePort, Restart: restart})
 			if err != nil {
 				return err
 			}
@@ -121,6 +121,7 @@ docker-compose -f DIR/docker-compose.yml -p delta up -d.`,
 	cmd.Flags().IntVar(&replicas, "replicas", 3, "replicas per member (odd)")
 	cmd.Flags().StringVar(&image, "image", "creditx:local", "image of every service")
 	cmd.Flags().IntVar(&basePort, "base-port", 18443, "host port (127.0.0.1) of the first replica's API")
+	cmd.Flags().StringVar(&restart, "restart", "unless-stopped", "compose restart policy of every service (no, always, on-failure, unless-stopped)")
 	cmd.MarkFlagRequired("out")
 	return cmd
 }
