@@ -27,7 +27,11 @@
 //     (RFC 6962 consistency proofs from x/mod tlog.ProveTree/CheckTree);
 //   - every reference between records (notice -> listing, feedback ->
 //     notice, ...) into an audited ledger names the right leaf hash, points
-//     backwards, and is not dated before the record it answers.
+//     backwards, and is not dated before the record it answers;
+//   - when Options.Anchors is given (a Fabric channel, package
+//     anchor/fabric), each member's anchor not beyond its verified ledger
+//     has the ledger's root at that size (CheckAnchors; a contradiction is
+//     a CheckAnchor failure naming the member, the size and both roots).
 //
 // The closed-loop part (Report.Loop) is computed from the verified records
 // themselves: per listing and member the lag to the member's first

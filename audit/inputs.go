@@ -326,6 +326,11 @@ func (h HTTPSource) get(path string) ([]byte, error) {
 	return b, nil
 }
 
+// Checkpoint fetches the ledger's checkpoint as the node serves it (for a
+// member's own ledger, its witnessed checkpoint with cosignatures);
+// unverified.
+func (h HTTPSource) Checkpoint() ([]byte, error) { return h.get(ledger.ExportCheckpointFile) }
+
 // ReadTile implements ledger.TileSource.
 func (h HTTPSource) ReadTile(level int, n uint64, width int) ([]byte, error) {
 	return h.get(ledger.TilePath(level, n, width))

@@ -18,6 +18,7 @@ const (
 	CheckMirror      = "mirror"      // a mirror entry that differs from the origin's
 	CheckReference   = "reference"   // a record referencing an entry that is not what it says
 	CheckCausality   = "causality"   // a record dated before the record it answers
+	CheckAnchor      = "anchor"      // an anchor on the Fabric channel that the audited ledger contradicts
 )
 
 // Failure is one integrity failure: the copy it was found in, the entry
@@ -80,6 +81,9 @@ type Report struct {
 	Entries     uint64       `json:"entries_verified"`
 	Seconds     float64      `json:"seconds"`
 	Loop        Loop         `json:"closed_loop"`
+	// Anchors is the cross-check with the anchors on a Fabric channel, per
+	// member (only when Options.Anchors was given).
+	Anchors []AnchorResult `json:"anchors,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -123,6 +127,19 @@ func (r *Report) WriteText(w io.Writer) error {
 				break
 			}
 			fmt.Fprintf(&b, "  %s\n", f)
+		}
+	}
+	if len(r.Anchors) > 0 {
+		fmt.Fprintf(&b, "\nAnchors (Fabric):\n")
+		for _, a := range r.Anchors {
+			switch {
+			case a.OK:
+				fmt.Fprintf(&b, "  OK     %s anchored at size %d agrees with the ledger (size %d)\n", a.Member, a.AnchoredSize, a.LedgerSize)
+			case a.AnchoredSize == 0 && !strings.HasPrefix(a.Note, "reading"):
+				fmt.Fprintf(&b, "  -      %s %s\n", a.Member, a.Note)
+			default:
+				fmt.Fprintf(&b, "  FAILED %s %s\n", a.Member, a.Note)
+			}
 		}
 	}
 	for _, wn := range r.Warnings {

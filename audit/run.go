@@ -45,6 +45,10 @@ type Options struct {
 	// Parallel is how many ledger copies are verified at once; 0 means
 	// GOMAXPROCS.
 	Parallel int
+	// Anchors, if not nil, is the Fabric channel (or other anchor backend)
+	// every verified ledger is cross-checked with (CheckAnchors); a
+	// contradicting anchor is a CheckAnchor failure.
+	Anchors AnchorReader
 }
 
 // DefaultObjectionWorkdays is the provider's answer (5 working days) plus
@@ -324,6 +328,22 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 				s.failed = true
 				fail(Failure{Check: CheckConsistency, Origin: o, Holder: s.Holder, Index: -1,
 					Reason: fmt.Sprintf("checkpoint of size %d is not consistent with size %d held by %s: %v", s.cp.Size, p.cp.Size, holderName(p.Holder), err)})
+			}
+		}
+	}
+
+	// 3b. The anchors on the channel against each verified ledger.
+	if opts.Anchors != nil {
+		for _, o := range origins {
+			p := primaries[o]
+			if p == nil || p.failed {
+				continue
+			}
+			hr := tlog.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, tileReader{p.Source})
+			res, f := CheckAnchors(ctx, opts.Anchors, codeOf(o), p.cp.Size, p.cp.Root, hr)
+			rep.Anchors = append(rep.Anchors, res)
+			if f != nil {
+				fail(*f)
 			}
 		}
 	}

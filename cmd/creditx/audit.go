@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/creditx/creditx/anchor/fabric"
 	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
@@ -21,6 +22,7 @@ func newAuditCmd() *cobra.Command {
 	var dir, bundle, cacert, manifest, trustFile, jsonOut, htmlOut, at string
 	var nodes, codes []string
 	var quiet bool
+	var fabricCfg *fabric.Config
 	cmd := &cobra.Command{
 		Use:   "audit (--dir DIR | --bundle FILE | --node URL ...) [--html FILE] [--json FILE]",
 		Short: "Verify every ledger, mirror and cosignature, and report the closed loop",
@@ -38,6 +40,11 @@ validity at its index, every mirror identical to its origin, references and date
 Then the closed loop: per listing and member the lag to the first sanction notice, notices, feedback
 met or overdue (judged at --at, default now), objections decided in time, expired listings lifted,
 removed listings not re-inserted, measures on natural persons only with a legal basis.
+
+With --fabric-* flags (or the FABRIC_* environment variables; see anchor/README.md), each member's
+anchors on the Fabric channel are cross-checked against its verified ledger: an anchor that the
+ledger contradicts (another root at the anchored size) is an integrity failure naming the member, the
+size and both roots.
 
 Prints a summary; --json and --html write the full reports (the HTML page is self-contained).
 Exits 1 on any integrity failure, naming the first failing entry.`,
@@ -105,6 +112,14 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 					return err
 				}
 			}
+			if fc := fabric.ConfigFromEnv(*fabricCfg); fc.Set() {
+				fcl, err := fabric.Dial(fc)
+				if err != nil {
+					return err
+				}
+				defer fcl.Close()
+				opts.Anchors = fcl
+			}
 			var b *progressbar.ProgressBar
 			if !quiet {
 				opts.Progress = func(done, total uint64) {
@@ -155,6 +170,7 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 	f.StringVar(&jsonOut, "json", "", "write the JSON report here")
 	f.StringVar(&htmlOut, "html", "", "write the self-contained HTML report here")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	fabricCfg = fabricFlags(cmd)
 	cmd.AddCommand(newAuditBundleCmd())
 	return cmd
 }
