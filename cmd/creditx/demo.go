@@ -159,7 +159,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		var batch [][]byte
 		for i := 0; i < o.perMember; i++ {
 			l, err := synth.Listing(uint64(i), synth.Options{Region: m.spec.Region, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
-				MatchKey: *p.MatchKey, Now: time.Now().UTC().Add(-time.Hour)})
+				MatchKey: *p.MatchKey, Now: time.Now().UTC().Add(-2 * time.Second)})
 			if err != nil {
 				return err
 			}
@@ -220,8 +220,10 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}
 	fmt.Fprintf(out, "\nWhere to look (client certificates: %s/<member>/agencies/{admin,auditor,...}):\n", o.dir)
 	for _, m := range members {
-		fmt.Fprintf(out, "  %s %-9s %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
-			m.spec.Region, m.spec.Name, m.n.URL(), m.n.URL(), m.n.URL(), m.spec.Region, m.n.URL())
+		u := m.n.URL()
+		fmt.Fprintf(out, "  %s %-9s pages: %s/ (public register)  %s/status  %s/audit (auditor)\n", m.spec.Region, m.spec.Name, u, u, u)
+		fmt.Fprintf(out, "  %s %-9s API:   %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
+			"", "", u, u, u, m.spec.Region, u)
 	}
 	fmt.Fprintf(out, "  manifest: %s\n", filepath.Join(o.dir, "manifest.yaml"))
 	if o.exit {
