@@ -22,11 +22,8 @@ import (
 )
 
 // Security drills against a running node (a real HTTPS listener on
-// loopback). Drills the node package already runs are not repeated here:
-// revoked agency key and simple replay (node TestBadInput), every role
-// against every endpoint including personal data (node
-// TestAuthorizationMatrix), foreign CA over QUIC (node
-// TestExchangeRefusesForeignCA), rate limits (node TestRateLimitPerClient).
+// loopback). drills_test.go has the others and the list of where each drill
+// of issue 7 lives; foreign CA over QUIC is node TestExchangeRefusesForeignCA.
 
 type drillNode struct {
 	url   string

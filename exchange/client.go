@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -39,6 +40,15 @@ type Client struct {
 	mu sync.Mutex
 	tr *http3.Transport
 	hc *http.Client
+
+	sent, received atomic.Uint64 // HTTP/3 body bytes, for Traffic
+}
+
+// Traffic is the HTTP/3 body bytes this client sent and received so far
+// (tiles, entry bundles, checkpoints, cosignatures). QUIC and TLS framing
+// and HTTP/3 headers add to it on the wire.
+func (c *Client) Traffic() (sent, received uint64) {
+	return c.sent.Load(), c.received.Load()
 }
 
 // NewClient returns a client for mb; own is this member's certificate.
@@ -121,6 +131,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	c.sent.Add(uint64(len(body)))
+	c.received.Add(uint64(len(b)))
 	if err != nil {
 		c.redial(tr)
 		return nil, nil, fmt.Errorf("member %s: %s %s: reading answer: %w", c.mb.Code, method, path, err)

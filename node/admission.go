@@ -152,3 +152,53 @@ func (n *Node) checkRef(ref schemas.Ref) string {
 	})
 	return msg
 }
+
+// checkEntryKey is the FSM's last check of an entry of the region's own
+// ledger (fsm.checkEntry): its signing key must be valid at the index the
+// entry gets. Admission checked the key against the ledger size it saw; a
+// revocation committed between admission and apply is caught here, so the
+// ledger never holds an entry that every mirror and auditor must reject
+// (schemas.Keyring.Lookup at the entry's index; deploy
+// TestDrillRevocationRace). The keyring is rebuilt from the ledger in order
+// (governance records are applied as they are indexed), so every replica
+// answers alike. Entries that are not signed records (the access log) are
+// not checked.
+func (n *Node) checkEntryKey(origin string, index uint64, e []byte) error {
+	if origin != n.origin {
+		return nil
+	}
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return nil // stored and reported by the indexer, as before
+	}
+	_, err = n.keyring.Load().Lookup(s.KeyID, index)
+	return err
+}
+
+// entryRefusedError is an entry the FSM refused at apply time (see
+// checkEntryKey); nothing of its command was appended.
+type entryRefusedError struct {
+	Entry int    // position in the command (and in the submitted batch)
+	Index uint64 // the index it would have had
+	Err   error  // wraps schemas.ErrRevokedKey or schemas.ErrUnknownKey
+}
+
+func (e *entryRefusedError) Error() string {
+	return fmt.Sprintf("entry %d refused at index %d: %v", e.Entry, e.Index, e.Err)
+}
+
+func (e *entryRefusedError) Unwrap() error { return e.Err }
+
+// refusedError is a submission refused after admission, by the FSM of this
+// replica or of the leader it forwarded to: an answer for the client
+// (403), not a failure to commit, so it is not retried.
+type refusedError struct {
+	ae *apiError
+}
+
+func (e *refusedError) Error() string { return e.ae.Error }
+
+func refusedAtApply(e *entryRefusedError) *refusedError {
+	return &refusedError{&apiError{Status: http.StatusForbidden, Error: "1 problem(s); nothing was written",
+		Errors: []FieldError{{Record: e.Entry, Field: "key", Rule: "key", Message: fmt.Sprintf("signing key refused at index %d: %v", e.Index, e.Err)}}}}
+}

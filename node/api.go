@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -24,47 +25,75 @@ import (
 
 // Handler is the node's HTTP API (see docs/API.md). Every handler decides
 // access from the caller's verified client certificate (pki.Identity); a
-// caller without one is the public.
+// caller without one is the public. Requests pass the per-client rate limit
+// (Config.RateLimit) before routing.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/records", n.handleSubmit)
-	mux.HandleFunc("GET /v1/records/{code}/{index}", n.handleRecord)
-	mux.HandleFunc("GET /v1/subjects/{id}", n.handleSubject)
-	mux.HandleFunc("GET /v1/check", n.handleCheck)
-	mux.HandleFunc("POST /v1/check", n.handleCheckBatch)
-	mux.HandleFunc("GET /v1/notices", n.handleNotices)
-	mux.HandleFunc("GET /ledger/{code}/checkpoint", n.handleCheckpoint)
-	mux.HandleFunc("GET /ledger/{code}/tile/{path...}", n.handleTile)
-	mux.HandleFunc("GET /v1/access-log", n.handleAccessLog)
-	mux.HandleFunc("POST /internal/v1/apply", n.handleApply)
-	mux.HandleFunc("POST "+exchange.AddCheckpointPath, n.handleWitness)
-	mux.HandleFunc("GET /v1/alerts", n.handleAlerts)
-	mux.HandleFunc("GET /v1/exchange", n.handleExchangeStatus)
+	for _, rt := range n.routes() {
+		mux.HandleFunc(rt.pattern, rt.h)
+	}
+	return n.metrics.instrument(n.limiter.wrap(mux))
+}
+
+// Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint
+// Handler serves, so that tests can drive each one, including endpoints
+// added later (deploy TestDrillNoPersonalPlaintext).
+func (n *Node) Routes() []string {
+	var out []string
+	for _, rt := range n.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+type route struct {
+	pattern string
+	h       http.HandlerFunc
+}
+
+func (n *Node) routes() []route {
 	reg := prometheus.NewRegistry()
 	for _, c := range n.Metrics() {
 		reg.MustRegister(c)
 	}
 	metricsHandler := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := n.require(w, r, pki.RoleAdmin, pki.RoleAudit, pki.RoleReplica); ok {
-			metricsHandler.ServeHTTP(w, r)
-		}
-	})
-	mux.HandleFunc("GET /v1/status", n.handleStatus)
-	mux.HandleFunc("GET /{$}", n.handleRegister)
-	mux.HandleFunc("GET /status", n.handleStatusPage)
-	mux.HandleFunc("GET /audit", n.handleAuditPage)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if addr, _ := n.rep.raft.LeaderWithID(); addr == "" {
-			http.Error(w, "no raft leader", http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ready\n")
-	})
-	return n.metrics.instrument(mux)
+	return []route{
+		{"POST /v1/records", n.handleSubmit},
+		{"GET /v1/records/{code}/{index}", n.handleRecord},
+		{"GET /v1/subjects/{id}", n.handleSubject},
+		{"GET /v1/check", n.handleCheck},
+		{"POST /v1/check", n.handleCheckBatch},
+		{"GET /v1/notices", n.handleNotices},
+		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
+		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
+		{"GET /v1/access-log", n.handleAccessLog},
+		{"POST /internal/v1/apply", n.handleApply},
+		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
+		{"GET /v1/alerts", n.handleAlerts},
+		{"GET /v1/exchange", n.handleExchangeStatus},
+		{"GET /v1/cluster", n.handleCluster},
+		{"POST /v1/cluster/replicas", n.handleAddReplica},
+		{"DELETE /v1/cluster/replicas/{id}", n.handleRemoveReplica},
+		{"GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			if _, ok := n.require(w, r, pki.RoleAdmin, pki.RoleAudit, pki.RoleReplica); ok {
+				metricsHandler.ServeHTTP(w, r)
+			}
+		}},
+		{"GET /v1/status", n.handleStatus},
+		{"GET /{$}", n.handleRegister},
+		{"GET /status", n.handleStatusPage},
+		{"GET /audit", n.handleAuditPage},
+		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "ok\n")
+		}},
+		{"GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			if addr, _ := n.rep.raft.LeaderWithID(); addr == "" {
+				http.Error(w, "no raft leader", http.StatusServiceUnavailable)
+				return
+			}
+			io.WriteString(w, "ready\n")
+		}},
+	}
 }
 
 // FieldError is one problem with a submitted record, as returned by the API.
@@ -166,6 +195,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	receipts, err := n.commit(r.Context(), n.origin, entries)
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		n.metrics.rejected.WithLabelValues(strconv.Itoa(refused.ae.Status)).Add(float64(len(entries)))
+		writeErr(w, refused.ae)
+		return
+	}
 	if err != nil {
 		n.logger.Error("commit failed", "err", err)
 		writeErr(w, errorf(http.StatusServiceUnavailable, "not committed, safe to retry: %v", err))
@@ -176,25 +211,27 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // splitBatch accepts one signed record (a JSON object) or a JSON array of
-// them, and returns each record's bytes exactly as sent.
+// at most max of them, and returns each record's bytes exactly as sent
+// (sub-slices of body).
 func splitBatch(body []byte, max int) ([][]byte, *apiError) {
-	s := strings.TrimSpace(string(body))
-	if s == "" {
+	s := bytes.TrimSpace(body)
+	if len(s) == 0 {
 		return nil, errorf(http.StatusBadRequest, "empty body: send one signed record or a JSON array of them")
 	}
 	if s[0] == '{' {
-		return [][]byte{[]byte(s)}, nil
+		return [][]byte{s}, nil
 	}
-	out, err := splitObjects([]byte(s))
+	out, err := splitObjects(s, max)
+	if errors.Is(err, errBatchTooLarge) {
+		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Error: fmt.Sprintf("batch exceeds the limit of %d records", max),
+			Errors: []FieldError{{Record: max, Rule: "max_batch", Message: fmt.Sprintf("record %d is over the limit of %d records per request; split the batch", max, max)}}}
+	}
 	if err != nil {
 		return nil, &apiError{Status: http.StatusBadRequest, Error: "malformed JSON: send one signed record or a JSON array of them",
 			Errors: []FieldError{{Record: -1, Rule: "json", Message: err.Error()}}}
 	}
 	if len(out) == 0 {
 		return nil, errorf(http.StatusBadRequest, "empty batch")
-	}
-	if len(out) > max {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "batch of %d records exceeds the limit of %d", len(out), max)
 	}
 	return out, nil
 }
@@ -254,6 +291,10 @@ func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
 	res, ok := f.Response().(*applyResult)
 	if !ok || res == nil {
 		return nil, fmt.Errorf("raft returned no result")
+	}
+	var ere *entryRefusedError
+	if errors.As(res.Err, &ere) {
+		return nil, refusedAtApply(ere)
 	}
 	if res.Err != nil {
 		return nil, res.Err
@@ -319,6 +360,12 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 		return sr.Results, nil
 	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
 		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
+	case http.StatusForbidden: // refused by the leader's FSM (refusedError)
+		ae := &apiError{Status: http.StatusForbidden}
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(ae); err != nil || ae.Error == "" {
+			return nil, fmt.Errorf("leader %s answered %s", leaderID, resp.Status)
+		}
+		return nil, &refusedError{ae}
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("leader %s answered %s: %s", leaderID, resp.Status, b)
@@ -351,6 +398,11 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs, err := n.applyLocal(cmd, c.entries)
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		writeErr(w, refused.ae)
+		return
+	}
 	if err != nil {
 		status := http.StatusInternalServerError
 		if retryable(err) {

@@ -267,6 +267,22 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 			if vs == nil {
 				vs = []NoticeView{}
 			}
+			// Notices addressed to responsible persons name them (keyed
+			// hash): the read is logged before it is answered. Reading one's
+			// notices has a known purpose, so none needs to be given.
+			var persons []string
+			for _, v := range vs {
+				if v.Notice != nil {
+					persons = append(persons, personsOf(v.Notice)...)
+				}
+			}
+			purpose := q.Get("purpose")
+			if purpose == "" {
+				purpose = "sanction_notices"
+			}
+			if len(persons) > 0 && !n.logPersonsOrFail(w, r, id, "notices for "+agency, persons, purpose) {
+				return
+			}
 			writeJSON(w, http.StatusOK, vs)
 			return
 		}

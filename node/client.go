@@ -120,6 +120,10 @@ func (e *SubmitError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "node answered %d: %s", e.Status, e.Body.Error)
 	for _, fe := range e.Body.Errors {
+		if fe.Record < 0 { // not about one record of a batch (e.g. a cluster request)
+			fmt.Fprintf(&b, "\n  %s: %s (%s)", fe.Field, fe.Message, fe.Rule)
+			continue
+		}
 		fmt.Fprintf(&b, "\n  record %d: %s: %s (%s)", fe.Record, fe.Field, fe.Message, fe.Rule)
 	}
 	return b.String()
@@ -144,6 +148,11 @@ func (c *Credentials) Submit(ctx context.Context, baseURL string, entries ...[]b
 // Post sends a JSON body and decodes the JSON answer into v.
 func (c *Credentials) Post(ctx context.Context, url string, body []byte, v any) error {
 	return c.do(ctx, http.MethodPost, url, body, v)
+}
+
+// Delete sends a DELETE and decodes the JSON answer into v.
+func (c *Credentials) Delete(ctx context.Context, url string, v any) error {
+	return c.do(ctx, http.MethodDelete, url, nil, v)
 }
 
 // Get fetches a JSON resource from the node into v.

@@ -35,6 +35,16 @@ type Config struct {
 	// Bootstrap makes a replica with no raft state create the cluster from
 	// Peers. Set it on every initial replica; never on a replica that joins later.
 	Bootstrap bool `yaml:"bootstrap"`
+	// Join is the https:// URL of a replica of the running cluster (any
+	// replica: a follower forwards to the leader), e.g.
+	// "https://zj1.example:8443". At start, unless this replica already is a
+	// voter, it asks that replica (POST /v1/cluster/replicas, with its replica
+	// certificate) to add ReplicaID at RaftAdvertise as a voter, retrying with
+	// backoff until accepted; raft then sends it a snapshot and the log.
+	// Requires bootstrap: false; Peers may be empty or list the region's
+	// replicas (writes are forwarded to a leader only if Peers lists it).
+	// The --join flag of creditx serve sets it.
+	Join string `yaml:"join,omitempty"`
 	// Raft timings; zero values are the defaults documented on RaftTuning.
 	Raft RaftTuning `yaml:"raft"`
 	// LogKey is the note signing key file of the region's ledger (every
@@ -58,6 +68,12 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxBatch bounds the records in one POST /v1/records; default 1000.
 	MaxBatch int `yaml:"max_batch"`
+	// RateLimit bounds how fast one client may call the API: per client
+	// certificate (default 200 requests/s, burst 400) and per IP for the
+	// public (default 20/s, burst 40); a negative rate disables that limit.
+	// Replicas, members, tiles and probes are never limited. On by default,
+	// also on a development node; see RateLimitConfig.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
 
 	// Exchange, if set, makes this region a member of the consortium: it
 	// mirrors and witnesses the other members' ledgers and has its own
@@ -146,6 +162,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.RaftAdvertise = or(c.RaftAdvertise, c.RaftListen)
 	c.MaxBodyBytes = or(c.MaxBodyBytes, 8<<20)
 	c.MaxBatch = or(c.MaxBatch, 1000)
+	c.RateLimit = c.RateLimit.withDefaults()
 	abs := func(p, def string) string {
 		p = or(p, def)
 		if filepath.IsAbs(p) {
@@ -176,7 +193,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(c.Peers) == 0 {
 		c.Peers = []Peer{{ID: c.ReplicaID, Raft: c.RaftAdvertise, API: "https://" + c.Listen}}
-		c.Bootstrap = true
+		c.Bootstrap = c.Join == ""
+	}
+	if c.Join != "" && (c.Bootstrap || !strings.HasPrefix(c.Join, "https://")) {
+		return c, fmt.Errorf("invalid config: join: %q needs an https:// URL and bootstrap: false", c.Join)
 	}
 	found := false
 	for _, p := range c.Peers {

@@ -192,6 +192,9 @@ type MirrorStatus struct {
 	Unaccepted int    `json:"unaccepted"` // entries stored but not indexed (schema not accepted)
 	Stopped    bool   `json:"stopped"`    // mirroring stopped by an alert
 	Witnessed  bool   `json:"witnessed"`  // the stored checkpoint carries witness_quorum cosignatures of other members
+	// FetchedBytes is the HTTP/3 body bytes received from this member since
+	// the node started (tiles, entry bundles, checkpoints, cosignatures).
+	FetchedBytes uint64 `json:"fetched_bytes"`
 }
 
 // ExchangeStatus returns the exchange summary (nil without an exchange).
@@ -216,6 +219,9 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 				continue
 			}
 			ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
+			if c := x.clients[mb.Code]; c != nil {
+				_, ms.FetchedBytes = c.Traffic()
+			}
 			if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
 				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 					ms.Checkpoint = c.Size

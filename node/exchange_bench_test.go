@@ -73,11 +73,13 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 	sh, zj := ms["310000"], ms["330000"]
 	sh.stop()
 	p := zj.creds["publisher"]
+	entryBytes := 0
 	for i := uint64(0); i < n; i += 1000 {
 		var batch [][]byte
 		for j := i; j < i+1000; j++ {
 			e, _ := zj.listing(b, j)
 			batch = append(batch, e)
+			entryBytes += len(e)
 		}
 		if _, err := p.Submit(context.Background(), zj.n.URL(), batch...); err != nil {
 			b.Fatal(err)
@@ -96,4 +98,10 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 	el := time.Since(start)
 	b.ReportMetric(float64(want)/el.Seconds(), "entries/s")
 	b.ReportMetric(float64(want), "entries")
+	// Bytes on the wire per record: HTTP/3 bodies (entry bundles, hash
+	// tiles, checkpoints) fetched from the origin per mirrored entry (the
+	// listings, entry-B/listing each, and the sanction notices they caused).
+	m := sh.mirror(b, "330000")
+	b.ReportMetric(float64(m.FetchedBytes)/float64(want), "fetched-B/entry")
+	b.ReportMetric(float64(entryBytes)/float64(n), "entry-B/listing")
 }

@@ -77,7 +77,14 @@ type fsm struct {
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
 	onRestore func() error
-	logger    *slog.Logger
+	// checkEntry, if set, is asked before an entry is appended to a log
+	// this region signs, with the index the entry would get; an error refuses
+	// the whole command (nothing appended) and comes back in the result.
+	// It runs on the FSM goroutine and must depend only on the entries
+	// before index, so that every replica decides alike. Set before raft
+	// starts.
+	checkEntry func(origin string, index uint64, entry []byte) error
+	logger     *slog.Logger
 
 	// now is the raft time (leader's AppendedAt) of the entry being
 	// applied; FSM goroutine only. Indexers use it so that what they derive
@@ -275,6 +282,16 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	}
 	if len(fresh) == 0 {
 		return r, nil
+	}
+	if f.checkEntry != nil {
+		for i, e := range c.entries {
+			if !r.Fresh[i] {
+				continue
+			}
+			if err := f.checkEntry(c.origin, r.Indices[i], e); err != nil {
+				return &applyResult{Err: &entryRefusedError{Entry: i, Index: r.Indices[i], Err: err}}, nil
+			}
+		}
 	}
 	first, err := tx.Append(c.origin, fresh)
 	if err != nil {

@@ -67,14 +67,18 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-// instrument counts requests by the mux pattern that served them.
-func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
+// instrument counts requests by the mux pattern that served them; requests
+// refused by the rate limit before routing count as route "rate_limited".
+func (m *metrics) instrument(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: 200}
-		mux.ServeHTTP(sw, r)
+		h.ServeHTTP(sw, r)
 		route := r.Pattern
-		if route == "" {
+		switch {
+		case route == "" && sw.status == http.StatusTooManyRequests:
+			route = "rate_limited"
+		case route == "":
 			route = "unmatched"
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()

@@ -47,7 +47,9 @@ type Node struct {
 	peer    *http.Client // replica-to-replica (forwarding to the leader), mutual TLS
 	apiLn   net.Listener
 	raftLn  net.Listener
+	raftAdv string // raft address this replica advertises (the bound port when configured as :0); fixed after New
 	metrics *metrics
+	limiter *rateLimiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
 	x       *exchangeNode // nil unless cfg.Exchange is set
 }
@@ -97,6 +99,7 @@ func New(cfg Config) (n *Node, err error) {
 	n.keyring.Store(kr)
 	n.validate = schemas.NewValidator(nil)
 	n.metrics = newMetrics()
+	n.limiter = newRateLimiter(cfg.RateLimit, time.Now)
 
 	cert, pool, err := pki.LoadCredentials(cfg.TLS)
 	if err != nil {
@@ -138,6 +141,7 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.fsm = f
 	f.onRestore = n.rebuildKeyring
+	f.checkEntry = n.checkEntryKey
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
@@ -173,6 +177,7 @@ func New(cfg Config) (n *Node, err error) {
 			cfg.Peers[0].Raft, cfg.Peers[0].API = adv.String(), "https://"+n.apiLn.Addr().String()
 		}
 	}
+	n.raftAdv = adv.String()
 	sl := pki.NewTLSStreamLayer(n.raftLn, adv, peerCfg, peerCfg)
 	n.rep, err = openRaft(cfg.DataDir, cfg.ReplicaID, cfg.Raft, cfg.Peers, cfg.Bootstrap, n.fsm, sl, n.logger)
 	if err != nil {
@@ -183,6 +188,9 @@ func New(cfg Config) (n *Node, err error) {
 
 // Addr is the address the HTTPS API listens on.
 func (n *Node) Addr() string { return n.apiLn.Addr().String() }
+
+// RaftAddr is the address the raft transport listens on.
+func (n *Node) RaftAddr() string { return n.raftLn.Addr().String() }
 
 // URL is the base URL of the HTTPS API.
 func (n *Node) URL() string { return "https://" + n.Addr() }
@@ -231,6 +239,7 @@ func (n *Node) Run(ctx context.Context) error {
 		g.Go(func() error { return n.x.run(gctx) })
 	}
 	g.Go(func() error { return n.RunNotices(gctx) })
+	g.Go(func() error { return n.runJoin(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

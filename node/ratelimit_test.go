@@ -99,3 +99,73 @@ func TestRateLimitPerClient(t *testing.T) {
 		t.Fatal("RateLimit with a zero config returned nil")
 	}
 }
+
+// TestRateLimitDefaults: a zero config limits (on by default), a negative
+// rate switches one class off, and the tlog-tiles API, probes and IPv6
+// neighbours behave as documented on RateLimitConfig.
+func TestRateLimitDefaults(t *testing.T) {
+	got := RateLimitConfig{}.withDefaults()
+	if want := (RateLimitConfig{PerSecond: 200, Burst: 400, PublicPerSecond: 20, PublicBurst: 40}); got != want {
+		t.Fatalf("defaults %+v, want %+v", got, want)
+	}
+	if got := (RateLimitConfig{PerSecond: 5}).withDefaults(); got.Burst != 10 || got.PublicPerSecond != 20 {
+		t.Fatalf("per_second 5: %+v, want burst 10 and the public default", got)
+	}
+
+	ca, err := pki.NewCA("330000", "test CA", time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000002"), Name: "A", Domains: []string{"environment"}})
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	call := func(h http.Handler, chain []*x509.Certificate, remote, path string) int {
+		r := httptest.NewRequest("GET", path, nil)
+		r.RemoteAddr = remote
+		if chain != nil {
+			r.TLS = &tls.ConnectionState{PeerCertificates: chain, VerifiedChains: [][]*x509.Certificate{chain}}
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	// Certificates unlimited, the public still at its default of 20/s, burst 40.
+	h := newRateLimiter(RateLimitConfig{PerSecond: -1}, func() time.Time { return now }).wrap(ok)
+	for i := range 1000 {
+		if c := call(h, pub, "10.0.0.1:1", "/v1/status"); c != 200 {
+			t.Fatalf("certificate request %d with per_second -1: %d", i, c)
+		}
+	}
+	served := 0
+	for range 100 {
+		if call(h, nil, "10.0.0.2:1", "/v1/status") == 200 {
+			served++
+		}
+	}
+	if served != 40 {
+		t.Fatalf("public: %d of 100 instant requests served, want the default burst of 40", served)
+	}
+	for _, p := range []string{"/ledger/330000/checkpoint", "/ledger/330000/tile/entries/000", "/healthz", "/readyz"} {
+		if c := call(h, nil, "10.0.0.2:1", p); c != 200 {
+			t.Errorf("GET %s by an exhausted public client: %d, want 200 (never limited)", p, c)
+		}
+	}
+	if c := call(h, nil, "10.0.0.2:1", "/ledger/../v1/status"); c != 429 {
+		t.Errorf("a path outside /ledger/ slipped through: %d", c)
+	}
+	// One IPv6 /64 is one client; another /64 is another.
+	h = newRateLimiter(RateLimitConfig{PublicPerSecond: 1, PublicBurst: 1}, func() time.Time { return now }).wrap(ok)
+	if c := call(h, nil, "[2001:db8:1:2::1]:443", "/"); c != 200 {
+		t.Fatalf("first IPv6 request: %d", c)
+	}
+	if c := call(h, nil, "[2001:db8:1:2::ffff]:443", "/"); c != 429 {
+		t.Errorf("same /64, other host: %d, want 429", c)
+	}
+	if c := call(h, nil, "[2001:db8:1:3::1]:443", "/"); c != 200 {
+		t.Errorf("other /64: %d, want 200", c)
+	}
+	// Both rates negative: no limiter at all.
+	if h := newRateLimiter(RateLimitConfig{PerSecond: -1, PublicPerSecond: -1}, time.Now).wrap(ok); call(h, nil, "10.0.0.3:1", "/") != 200 {
+		t.Fatal("disabled limiter refused")
+	}
+}

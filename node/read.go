@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,13 +34,27 @@ type RecordView struct {
 }
 
 // personalView reports whether a record carries personal data (a natural
-// person as subject or as a responsible person).
-func personalView(rec schemas.Record) bool {
-	l, ok := rec.(*schemas.Listing)
-	if !ok {
-		return false
+// person as subject or as a responsible person, or a sanction notice
+// addressed to a person).
+func personalView(rec schemas.Record) bool { return len(personsOf(rec)) > 0 }
+
+// personsOf returns the keyed hashes of the natural persons a record names.
+func personsOf(rec schemas.Record) []string {
+	var out []string
+	switch r := rec.(type) {
+	case *schemas.Listing:
+		if r.Subject.Person != nil {
+			out = append(out, r.Subject.Person.IDHash)
+		}
+		for _, rp := range r.Subject.ResponsiblePersons {
+			out = append(out, rp.Person.IDHash)
+		}
+	case *schemas.SanctionNotice:
+		if r.Target.IDHash != "" {
+			out = append(out, r.Target.IDHash)
+		}
 	}
-	return l.Subject.Person != nil || len(l.Subject.ResponsiblePersons) > 0
+	return out
 }
 
 // shape returns the record JSON a caller with role may see, whether fields
@@ -195,6 +210,7 @@ type SubjectView struct {
 	Subject  string        `json:"subject"`
 	Status   string        `json:"status"` // "listed" or "not_listed"
 	Listings []ListingView `json:"listings"`
+	persons  []string      // keyed hashes of the persons its listings name, as shown to the caller
 }
 
 // ListingView is one listing with its current state and related events.
@@ -223,6 +239,12 @@ func (n *Node) handleSubject(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
 		return
 	}
+	// An organisation's listings may name its responsible persons: reading
+	// them is a read of personal data like GET /v1/records of the listing.
+	if !personal && len(sv.persons) > 0 && id.Role != pki.RolePublic &&
+		!n.logPersonsOrFail(w, r, id, "subject "+key, sv.persons, r.URL.Query().Get("purpose")) {
+		return
+	}
 	writeJSON(w, http.StatusOK, sv)
 }
 
@@ -236,6 +258,9 @@ func (n *Node) subjectView(role pki.Role, key string, at time.Time) (*SubjectVie
 			}
 			if lv == nil {
 				continue
+			}
+			if role != pki.RolePublic {
+				sv.persons = append(sv.persons, personsOf(rec)...)
 			}
 			st := n.listingState(tx, le.origin, le.index, rec.(*schemas.Listing), at)
 			if st.Restricts() {
@@ -314,6 +339,26 @@ func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Id
 	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
 		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
 		return false
+	}
+	return true
+}
+
+// logPersonsOrFail logs a read of data naming persons (keyed hashes), in
+// entries of at most 200 distinct hashes each (an entry stays far below
+// ledger.MaxEntrySize), like logAccessOrFail.
+func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
+	if purpose == "" || len(purpose) > 64 {
+		writeErr(w, errorf(http.StatusBadRequest, "purpose: this answer names natural persons; reading it requires ?purpose=<code> (e.g. approval, supervision, audit), at most 64 characters"))
+		return false
+	}
+	persons = slices.Compact(slices.Sorted(slices.Values(persons)))
+	for len(persons) > 0 {
+		k := min(len(persons), 200)
+		if err := n.logAccess(r.Context(), id, what+" naming persons "+strings.Join(persons[:k], ","), purpose); err != nil {
+			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+			return false
+		}
+		persons = persons[k:]
 	}
 	return true
 }

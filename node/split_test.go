@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"strings"
 	"testing"
 )
 
@@ -14,7 +16,7 @@ func TestSplitObjects(t *testing.T) {
 		`[]`: nil,
 	}
 	for in, want := range good {
-		got, err := splitObjects([]byte(in))
+		got, err := splitObjects([]byte(in), math.MaxInt)
 		if err != nil || len(got) != len(want) {
 			t.Fatalf("%q: %q, %v; want %q", in, got, err, want)
 		}
@@ -25,9 +27,27 @@ func TestSplitObjects(t *testing.T) {
 		}
 	}
 	for _, in := range []string{``, `{}`, `[{}`, `[{},]`, `[{}]x`, `[1]`, `[{"a":"}]`, `[{]}]`, `[{} {}]`} {
-		if _, err := splitObjects([]byte(in)); !errors.Is(err, errBatchSyntax) {
+		if _, err := splitObjects([]byte(in), math.MaxInt); !errors.Is(err, errBatchSyntax) {
 			t.Errorf("%q accepted (err %v)", in, err)
 		}
+	}
+}
+
+// TestSplitObjectsLimit: the splitter stops at the first object over its
+// limit, whatever follows.
+func TestSplitObjectsLimit(t *testing.T) {
+	if got, err := splitObjects([]byte(`[{},{},{}]`), 3); err != nil || len(got) != 3 {
+		t.Fatalf("3 objects, limit 3: %d, %v", len(got), err)
+	}
+	for _, in := range []string{`[{},{},{},{}]`, `[{},{},{},{}`, "[" + strings.Repeat("{},", 1<<20) + "garbage"} {
+		if _, err := splitObjects([]byte(in), 3); !errors.Is(err, errBatchTooLarge) {
+			t.Errorf("%.20q, limit 3: err %v, want errBatchTooLarge", in, err)
+		}
+	}
+	// The result slice stays bounded for a body of millions of objects.
+	body := []byte("[" + strings.TrimSuffix(strings.Repeat("{},", 2_000_000), ",") + "]")
+	if n := testing.AllocsPerRun(3, func() { splitObjects(body, 1000) }); n > 20 {
+		t.Errorf("%v allocations splitting 2 million objects with limit 1000", n)
 	}
 }
 
@@ -37,7 +57,7 @@ func FuzzSplitObjects(f *testing.F) {
 	f.Add([]byte(`[{"key":"k","record":{"a":"x\"y"},"sig":"s"}, {"b":[1,{"c":"]"}]}]`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := splitObjects(b)
+		got, err := splitObjects(b, math.MaxInt)
 		var raw []json.RawMessage
 		if json.Unmarshal(b, &raw) != nil {
 			return

@@ -52,7 +52,11 @@ func newBenchIngestCmd() *cobra.Command {
 		Long: `Submit N synthetic, validly signed ~1 KiB listings to a node with the publishing agency's
 credentials in DIR (a credentials directory, or a dev node's data directory), C requests in flight,
 BATCH records per request. Every acknowledgement means the batch is durable on a raft quorum and
-covered by a signed checkpoint. Prints throughput and per-request latency percentiles.`,
+covered by a signed checkpoint. Prints throughput and per-request latency percentiles.
+
+A node limits each client certificate (rate_limit in node.yaml, default 200 requests/s): against
+--node, raise or disable it (rate_limit: {per_second: -1}) on the node under test, or the bench
+measures the limit (requests then fail with 429). --local disables it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var creds *node.Credentials
@@ -214,6 +218,10 @@ func localRegion(ctx context.Context, n int, logw io.Writer, notices bool) (stri
 		if !notices {
 			c.Sanctions.Agencies = filepath.Join(dir, "no-agencies.yaml") // absent: no notices issued
 		}
+		// The bench measures the node, not the per-client rate limit, which
+		// would hold its single publisher (or executor) certificate to 200
+		// requests/s.
+		c.RateLimit = node.RateLimitConfig{PerSecond: -1, PublicPerSecond: -1}
 		nd, err := node.New(*c)
 		if err != nil {
 			stop()

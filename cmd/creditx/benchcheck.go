@@ -31,7 +31,9 @@ func newBenchCheckCmd() *cobra.Command {
 		Long: `With --local 1 (or 3), start a local region, load it with --listings synthetic listings, then send
 --n GET /v1/check requests (action procurement) from --concurrency clients as the executing agency, for
 subjects drawn at random: half listed, half never listed. Against a running node (--node, --data), the
-subjects are the synthetic enterprises numbered from --start, as loaded by "creditx bench ingest".`,
+subjects are the synthetic enterprises numbered from --start, as loaded by "creditx bench ingest";
+raise or disable the node's rate_limit (default 200 requests/s per certificate) first, as for
+"creditx bench ingest". --local disables it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

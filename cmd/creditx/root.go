@@ -34,7 +34,11 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newRegionCmd(),
 		newCheckCmd(),
 		newAuditCmd(),
+		newAnchorCmd(),
+		newDeployCmd(),
+		newHealthCmd(),
 		newDemoCmd(),
+		newClusterCmd(),
 	)
 	return root
 }

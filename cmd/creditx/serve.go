@@ -15,7 +15,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var cfgPath, dataDir, listen, raftListen, region string
+	var cfgPath, dataDir, listen, raftListen, region, join string
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -51,6 +51,12 @@ agency credentials generated into the data directory on first start.`,
 				if cfg, err = node.LoadConfig(cfgPath); err != nil {
 					return err
 				}
+				if cmd.Flags().Changed("join") {
+					cfg.Join = join
+				}
+			}
+			if dev && join != "" {
+				return fmt.Errorf("--join needs --config: a development node has its own CA and cannot join a region")
 			}
 			cfg.Logger = logger
 			return runNode(cmd.Context(), cmd.OutOrStdout(), *cfg, dev)
@@ -61,6 +67,7 @@ agency credentials generated into the data directory on first start.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8443", "HTTPS API address of the development node")
 	cmd.Flags().StringVar(&raftListen, "raft-listen", "127.0.0.1:0", "raft address of the development node")
 	cmd.Flags().StringVar(&region, "region", "330000", "division code of the development node's region")
+	cmd.Flags().StringVar(&join, "join", "", "with --config: https URL of a replica of the running cluster to join at start (overrides join: in the config; needs bootstrap: false)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	return cmd
 }

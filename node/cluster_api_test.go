@@ -1,0 +1,355 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/pki"
+)
+
+// apiStatus returns the HTTP status of a failed call (0 for success) and the
+// fields its field errors name.
+func apiStatus(t *testing.T, err error) (int, []string) {
+	t.Helper()
+	if err == nil {
+		return 0, nil
+	}
+	var se *node.SubmitError
+	if !errors.As(err, &se) {
+		t.Fatalf("not an API answer: %v", err)
+	}
+	var fields []string
+	for _, fe := range se.Body.Errors {
+		fields = append(fields, fe.Field)
+	}
+	return se.Status, fields
+}
+
+// TestClusterAPI drives the membership endpoints of a single-replica node:
+// who may call them, field validation, idempotence and the refusals that
+// protect the configuration. Nothing here changes the configuration (adding
+// a voter that never starts would cost a one-replica cluster its quorum);
+// TestClusterJoinAndRemove does.
+func TestClusterAPI(t *testing.T) {
+	tn := startNode(t)
+	ctx := context.Background()
+	var st node.ClusterStatus
+	if err := tn.creds["auditor"].Get(ctx, tn.url+"/v1/cluster", &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Servers) != 1 || st.Servers[0].ID != "t-1" || st.Servers[0].Suffrage != "voter" || !st.Servers[0].Leader || st.Leader != "t-1" {
+		t.Fatalf("GET /v1/cluster = %+v, want t-1 as the only voter and leader", st)
+	}
+	self := st.Servers[0].RaftAddress
+	if st.Servers[0].LastIndex == 0 || st.Servers[0].AppliedIndex == 0 {
+		t.Errorf("the answering replica's indexes are missing: %+v", st.Servers[0])
+	}
+
+	add := func(who string, id, addr string) (node.ClusterChange, error) {
+		var ch node.ClusterChange
+		body := fmt.Sprintf(`{"id":%q,"raft_address":%q}`, id, addr)
+		err := tn.creds[who].Post(ctx, tn.url+"/v1/cluster/replicas", []byte(body), &ch)
+		return ch, err
+	}
+	remove := func(who, id string) error {
+		var ch node.ClusterChange
+		return tn.creds[who].Delete(ctx, tn.url+"/v1/cluster/replicas/"+id, &ch)
+	}
+
+	for _, tc := range []struct {
+		name, who, id, addr string
+		status              int
+		fields              []string
+	}{
+		{"publisher may not add", "publisher", "t-2", "127.0.0.1:9999", http.StatusForbidden, nil},
+		{"auditor may not add", "auditor", "t-2", "127.0.0.1:9999", http.StatusForbidden, nil},
+		{"replica may add only itself", "replica", "t-2", "127.0.0.1:9999", http.StatusForbidden, nil},
+		{"bad id", "admin", "T_2", "127.0.0.1:9999", http.StatusBadRequest, []string{"id"}},
+		{"id ending in -", "admin", "t-", "127.0.0.1:9999", http.StatusBadRequest, []string{"id"}},
+		{"address without port", "admin", "t-2", "127.0.0.1", http.StatusBadRequest, []string{"raft_address"}},
+		{"unspecified address", "admin", "t-2", "0.0.0.0:9443", http.StatusBadRequest, []string{"raft_address"}},
+		{"port 0", "admin", "t-2", "localhost:0", http.StatusBadRequest, []string{"raft_address"}},
+		{"both bad", "admin", "", "nohost", http.StatusBadRequest, []string{"id", "raft_address"}},
+		{"same id, other address", "admin", "t-1", "127.0.0.1:1", http.StatusConflict, nil},
+		{"other id, same address", "admin", "t-2", self, http.StatusConflict, nil},
+	} {
+		_, err := add(tc.who, tc.id, tc.addr)
+		status, fields := apiStatus(t, err)
+		if status != tc.status || !slices.Equal(fields, tc.fields) {
+			t.Errorf("%s: got %d naming %v (%v), want %d naming %v", tc.name, status, fields, err, tc.status, tc.fields)
+		}
+	}
+	// The same id and address again: idempotent, for an admin and for the
+	// replica itself.
+	for _, who := range []string{"admin", "replica"} {
+		ch, err := add(who, "t-1", self)
+		if err != nil {
+			t.Fatalf("%s re-adding t-1 at its own address: %v", who, err)
+		}
+		if ch.Changed || len(ch.Cluster.Servers) != 1 {
+			t.Errorf("%s re-adding t-1: %+v, want no change", who, ch)
+		}
+	}
+	// The replica certificate above is t-1's own ("replica" credentials of
+	// startNode); make sure the test exercised what it claims.
+	if id := tn.creds["replica"].Identity; id.Role != pki.RoleReplica || id.ID != "t-1" {
+		t.Fatalf("replica credentials are %+v", id)
+	}
+
+	for _, tc := range []struct {
+		name, who, id string
+		status        int
+	}{
+		{"replica may not remove", "replica", "t-1", http.StatusForbidden},
+		{"auditor may not remove", "auditor", "t-1", http.StatusForbidden},
+		{"not a member", "admin", "t-9", http.StatusNotFound},
+		{"last voter", "admin", "t-1", http.StatusConflict},
+	} {
+		status, _ := apiStatus(t, remove(tc.who, tc.id))
+		if status != tc.status {
+			t.Errorf("%s: got %d, want %d", tc.name, status, tc.status)
+		}
+	}
+	if err := tn.creds["publisher"].Get(ctx, tn.url+"/v1/cluster", &st); func() int { s, _ := apiStatus(t, err); return s }() != http.StatusForbidden {
+		t.Errorf("publisher GET /v1/cluster: %v, want 403", err)
+	}
+}
+
+// clusterView asks p for the raft configuration.
+func (c *cluster) clusterView(p *proc) (node.ClusterStatus, error) {
+	var st node.ClusterStatus
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := c.creds["auditor"].Get(ctx, p.url+"/v1/cluster", &st)
+	return st, err
+}
+
+func voters(st node.ClusterStatus) []string {
+	var out []string
+	for _, s := range st.Servers {
+		if s.Suffrage == "voter" {
+			out = append(out, s.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// addJoiner prepares the data directory of a new replica id of c's region
+// (the region's keys, a replica certificate from the region CA, a node.yaml
+// with bootstrap: false and join: joinURL) and returns its process, not
+// started.
+func (c *cluster) addJoiner(t *testing.T, id, joinURL string, tune func(*node.Config)) *proc {
+	t.Helper()
+	ref, err := node.LoadConfig(filepath.Join(c.dir, "zj-1", "node.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdir := filepath.Join(c.dir, id)
+	if err := os.MkdirAll(filepath.Join(rdir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := os.ReadDir(filepath.Join(c.dir, "zj-1", "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		b, err := os.ReadFile(filepath.Join(c.dir, "zj-1", "keys", k.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rdir, "keys", k.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca, err := pki.LoadCA(filepath.Join(c.dir, "ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, raftAddr := freeAddr(t), freeAddr(t)
+	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: id, Name: "replica " + id},
+		[]string{"localhost", "127.0.0.1"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.WriteCredentials(filepath.Join(rdir, "tls", "replica"), certPEM, keyPEM, ca.CertPEM()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := *ref
+	cfg.ReplicaID, cfg.DataDir, cfg.Listen, cfg.RaftListen, cfg.RaftAdvertise = id, rdir, api, raftAddr, ""
+	cfg.Peers = append(slices.Clone(ref.Peers), node.Peer{ID: id, Raft: raftAddr, API: "https://" + api})
+	cfg.Bootstrap, cfg.Join = false, joinURL
+	if tune != nil {
+		tune(&cfg)
+	}
+	path := filepath.Join(rdir, "node.yaml")
+	if err := node.WriteConfig(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return &proc{t: t, id: id, cfgPath: path, url: "https://" + api, logPath: filepath.Join(c.dir, id+".log")}
+}
+
+// TestClusterJoinAndRemove: a fourth replica with join: pointing at a
+// follower of a running 3-replica region (whose raft log was compacted, so
+// it must install a snapshot) becomes a voter and converges to a
+// byte-identical ledger; then a follower is removed through the API, the
+// configuration has 3 voters and writes through every remaining replica
+// still succeed and converge.
+func TestClusterJoinAndRemove(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-process cluster test")
+	}
+	tune := func(cfg *node.Config) {
+		cfg.Raft.SnapshotThreshold = 32
+		cfg.Raft.TrailingLogs = 16
+		cfg.Raft.SnapshotInterval = 200 * time.Millisecond
+	}
+	c := startCluster(t, 3, tune)
+	c.registerPublisher(t)
+	l := &loader{c: c, acked: map[uint64]string{}}
+	load := func(d time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		done := make(chan struct{})
+		for w := range 2 {
+			go func() { defer func() { done <- struct{}{} }(); l.run(ctx, t, w) }()
+		}
+		<-done
+		<-done
+	}
+	load(2 * time.Second)
+	if len(l.acked) < 20 {
+		t.Fatalf("only %d records acknowledged before the join", len(l.acked))
+	}
+
+	leader := c.waitLeader(5 * time.Second)
+	var follower *proc
+	for _, p := range c.procs {
+		if p != leader {
+			follower = p
+			break
+		}
+	}
+	p4 := c.addJoiner(t, "zj-4", follower.url, tune)
+	p4.start()
+	c.procs = append(c.procs, p4)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := c.clusterView(leader)
+		if err == nil && slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zj-4 did not become a voter within 20s: %+v, %v", st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The joiner learns the configuration (with itself as a voter) from the
+	// leader's snapshot and log.
+	for {
+		st, err := c.clusterView(p4)
+		if err == nil && slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}) && st.Leader != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zj-4's view of the cluster: %+v, %v", st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Writes continue, including through the new replica (which forwards
+	// to the leader), and all four ledgers converge byte for byte.
+	load(1 * time.Second)
+	var top uint64
+	for i := range l.acked {
+		top = max(top, i)
+	}
+	c.waitSize(top+1, 30*time.Second)
+	c.waitSettled(60 * time.Second)
+	c.checkConverged(t, l.acked)
+	if !strings.Contains(p4.logTail(), "restored ledger from snapshot") && !logContains(t, p4.logPath, "restored ledger from snapshot") {
+		t.Error("the joining replica converged without installing a snapshot; the test did not exercise catch-up by snapshot")
+	}
+	if !logContains(t, p4.logPath, "joined the region's raft cluster") {
+		t.Error("zj-4's log does not say it joined")
+	}
+
+	// Remove a follower (not the new replica), asking the new replica: a
+	// follower, so the request is forwarded to the leader.
+	leader = c.waitLeader(5 * time.Second)
+	var victim *proc
+	for _, p := range c.procs[:3] {
+		if p != leader {
+			victim = p
+			break
+		}
+	}
+	var ch node.ClusterChange
+	entry := p4
+	if entry == leader {
+		entry = c.procs[0]
+		if entry == victim {
+			entry = c.procs[1]
+		}
+	}
+	if err := c.creds["admin"].Delete(context.Background(), entry.url+"/v1/cluster/replicas/"+victim.id, &ch); err != nil {
+		t.Fatalf("removing %s through %s: %v", victim.id, entry.id, err)
+	}
+	if !ch.Changed || ch.Index == 0 {
+		t.Errorf("removal answer %+v, want a committed change", ch)
+	}
+	st, err := c.clusterView(leader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := voters(st); len(got) != 3 || slices.Contains(got, victim.id) {
+		t.Fatalf("after removing %s the voters are %v", victim.id, got)
+	}
+	// Removing it again: it is not a member.
+	if status, _ := apiStatus(t, c.creds["admin"].Delete(context.Background(), leader.url+"/v1/cluster/replicas/"+victim.id, &ch)); status != http.StatusNotFound {
+		t.Errorf("removing %s twice: status %d, want 404", victim.id, status)
+	}
+	victim.signal(syscall.SIGKILL)
+	c.procs = slices.DeleteFunc(c.procs, func(p *proc) bool { return p == victim })
+
+	// Writes through each remaining replica succeed.
+	pub := c.creds["publisher"]
+	for w, p := range c.procs {
+		b := l.batch(t, 5)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rs, err := pub.Submit(ctx, p.url, b...)
+		cancel()
+		if err != nil {
+			t.Fatalf("write %d through %s after the removal: %v", w, p.id, err)
+		}
+		l.mu.Lock()
+		for _, r := range rs {
+			l.acked[r.Index] = r.LeafHash
+		}
+		l.mu.Unlock()
+	}
+	for i := range l.acked {
+		top = max(top, i)
+	}
+	c.waitSize(top+1, 30*time.Second)
+	c.waitSettled(60 * time.Second)
+	c.checkConverged(t, l.acked)
+}
+
+func logContains(t *testing.T, path, s string) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(b), s)
+}
