@@ -358,13 +358,15 @@ func submitErr(t *testing.T, err error) *node.SubmitError {
 // naming the key and the revocation, and nothing is appended; the agency's
 // other key still publishes. After a restart (keyring rebuilt from the
 // ledger) the revoked key is still refused, and replaying an accepted record
-// returns its original index without appending.
+// (also one the revoked key signed before its revocation) returns its
+// original index without appending.
 func TestDrillRevokedAgencyKey(t *testing.T) {
 	d := newDrill(t, nil)
 	ctx := context.Background()
 	pub := d.creds["publisher"]
 	k2 := d.rotatedKey()
-	first, err := k2.Submit(ctx, d.url, d.signed(1, k2, nil))
+	e1 := d.signed(1, k2, nil)
+	first, err := k2.Submit(ctx, d.url, e1)
 	if err != nil {
 		t.Fatalf("registered key: %v", err)
 	}
@@ -407,6 +409,18 @@ func TestDrillRevokedAgencyKey(t *testing.T) {
 	}
 	if d.size() != size {
 		t.Fatal("replay after a restart appended")
+	}
+	// A record the key signed while it was valid stays acknowledged: its
+	// replay answers with the original receipt, not a 403.
+	old, err := k2.Submit(ctx, d.url, e1)
+	if err != nil {
+		t.Fatalf("replay of a record signed before the revocation: %v", err)
+	}
+	if !old[0].Duplicate || old[0].Index != first[0].Index {
+		t.Fatalf("replay of a record signed before the revocation: receipt %+v, want duplicate at %d", old[0], first[0].Index)
+	}
+	if d.size() != size {
+		t.Fatal("replay of a pre-revocation record appended")
 	}
 }
 

@@ -31,7 +31,24 @@ var kindsByRole = map[pki.Role][]string{
 func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 	kr := n.keyring.Load()
 	var size uint64
-	n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil })
+	// A record already in the ledger is checked against the keyring at the
+	// index it has: a replay answers with its original receipt even if its
+	// key was revoked since (the FSM skips it by leaf hash), while every other
+	// check (role, key owner, submitter, ...) still applies to the caller.
+	at := make([]uint64, len(entries))
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		lr := tx.Log(n.origin)
+		size = lr.Size()
+		for i, e := range entries {
+			at[i] = size
+			if len(e) <= ledger.MaxEntrySize {
+				if idx, ok := lr.LeafIndex(tlog.RecordHash(e)); ok {
+					at[i] = idx
+				}
+			}
+		}
+		return nil
+	})
 	var errs []FieldError
 	status := 0
 	add := func(st int, fe FieldError) {
@@ -42,7 +59,7 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 		}
 	}
 	for i, e := range entries {
-		for _, fe := range n.admit(id, kr, size, i, e) {
+		for _, fe := range n.admit(id, kr, at[i], i, e) {
 			add(fe.status, fe.FieldError)
 		}
 	}
@@ -57,7 +74,7 @@ type statusFieldError struct {
 	FieldError
 }
 
-func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, size uint64, i int, e []byte) []statusFieldError {
+func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e []byte) []statusFieldError {
 	one := func(status int, field, rule, msg string) []statusFieldError {
 		return []statusFieldError{{status, FieldError{Record: i, Field: field, Rule: rule, Message: msg}}}
 	}
@@ -86,7 +103,7 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, size uint64, i int, e
 	if !slices.Contains(kindsByRole[id.Role], kind) {
 		return one(http.StatusForbidden, "record.schema", "role", fmt.Sprintf("role %q may not submit %s records", id.Role, kind))
 	}
-	ki, err := kr.Lookup(s.KeyID, size)
+	ki, err := kr.Lookup(s.KeyID, at)
 	if err != nil {
 		return one(http.StatusForbidden, "key", "key", fmt.Sprintf("signing key %s: %v", s.KeyID, err))
 	}
