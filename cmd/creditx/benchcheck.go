@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -23,7 +24,7 @@ import (
 func newBenchCheckCmd() *cobra.Command {
 	var nodeURL, dir, action string
 	var listings, start uint64
-	var n, conc, local int
+	var n, conc, local, batch int
 	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "check",
@@ -36,6 +37,9 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 "creditx bench ingest". --local disables it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch < 1 || batch > 1000 {
+				return fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
+			}
 			ctx := cmd.Context()
 			var exe *node.Credentials
 			var err error
@@ -70,7 +74,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 				pprof.StartCPUProfile(f)
 				defer pprof.StopCPUProfile()
 			}
-			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, n, conc, action)
+			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, n, conc, batch, action)
 			if err != nil {
 				return err
 			}
@@ -85,6 +89,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 	cmd.Flags().Uint64Var(&start, "start", 1, "first synthetic sequence number of the loaded listings")
 	cmd.Flags().IntVar(&n, "n", 100000, "checks to send")
 	cmd.Flags().IntVar(&conc, "concurrency", 32, "requests in flight")
+	cmd.Flags().IntVar(&batch, "batch", 1, "subjects per request: 1 sends GET /v1/check, more sends POST /v1/check with that many subjects (at most 1000); latencies are per request")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the checks to FILE")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas and load it first")
 	return cmd
@@ -92,51 +97,82 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 
 // CheckReport is the result of benchChecks.
 type CheckReport struct {
-	Checks, Restricted int
-	Elapsed            time.Duration
-	Lat                []time.Duration
+	Checks, Requests, Restricted int
+	Elapsed                      time.Duration
+	Lat                          []time.Duration
 }
 
 func (r CheckReport) String() string {
 	p := func(q float64) time.Duration { return r.Lat[min(len(r.Lat)-1, int(q*float64(len(r.Lat))))] }
-	return fmt.Sprintf("checks: %d (%d restricted) in %.1fs\nthroughput: %.0f checks/s\nlatency: p50 %v  p90 %v  p99 %v  max %v\n",
-		r.Checks, r.Restricted, r.Elapsed.Seconds(), float64(r.Checks)/r.Elapsed.Seconds(),
+	return fmt.Sprintf("checks: %d (%d restricted) in %d requests, %.1fs\nthroughput: %.0f checks/s\nlatency per request: p50 %v  p90 %v  p99 %v  max %v\n",
+		r.Checks, r.Restricted, r.Requests, r.Elapsed.Seconds(), float64(r.Checks)/r.Elapsed.Seconds(),
 		p(0.5).Round(10*time.Microsecond), p(0.9).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), p(1).Round(10*time.Microsecond))
 }
 
-func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials, url string, start, listings uint64, n, conc int, action string) (CheckReport, error) {
+func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials, url string, start, listings uint64, n, conc, batch int, action string) (CheckReport, error) {
+	if batch < 1 || batch > 1000 {
+		return CheckReport{}, fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
+	}
 	region := exe.Identity.Region
 	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("checks"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
-	var next, restricted atomic.Int64
+	var next, restricted, checks atomic.Int64
 	var mu sync.Mutex
-	lat := make([]time.Duration, 0, n)
+	lat := make([]time.Duration, 0, n/batch+1)
 	begin := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range conc {
 		g.Go(func() error {
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
-			for next.Add(1) <= int64(n) {
+			subject := func() string {
 				seq := start + rng.Uint64N(max(listings, 1))
 				if rng.IntN(2) == 0 {
 					seq += 50_000_000 // never listed
 				}
-				subject := synth.EnterpriseUSCC(region, seq)
+				return synth.EnterpriseUSCC(region, seq)
+			}
+			for {
+				hi := next.Add(int64(batch))
+				k := min(int64(batch), int64(n)-(hi-int64(batch)))
+				if k <= 0 {
+					return nil
+				}
 				t := time.Now()
-				var a node.CheckAnswer
-				if err := exe.Get(gctx, url+"/v1/check?action="+action+"&subject="+subject, &a); err != nil {
-					return err
+				var answers []node.CheckAnswer
+				if batch == 1 {
+					var a node.CheckAnswer
+					if err := exe.Get(gctx, url+"/v1/check?action="+action+"&subject="+subject(), &a); err != nil {
+						return err
+					}
+					answers = append(answers, a)
+				} else {
+					req := node.BatchCheckRequest{Action: action}
+					for range k {
+						req.Subjects = append(req.Subjects, subject())
+					}
+					body, err := json.Marshal(req)
+					if err != nil {
+						return err
+					}
+					if err := exe.Post(gctx, url+"/v1/check", body, &answers); err != nil {
+						return err
+					}
+					if len(answers) != int(k) {
+						return fmt.Errorf("POST /v1/check with %d subjects answered %d", k, len(answers))
+					}
 				}
 				d := time.Since(t)
-				if a.Result == "restricted" {
-					restricted.Add(1)
+				for _, a := range answers {
+					if a.Result == "restricted" {
+						restricted.Add(1)
+					}
 				}
+				checks.Add(k)
 				mu.Lock()
 				lat = append(lat, d)
 				mu.Unlock()
-				bar.Add(1)
+				bar.Add(int(k))
 			}
-			return nil
 		})
 	}
 	err := g.Wait()
@@ -146,7 +182,7 @@ func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials,
 	if len(lat) == 0 {
 		return CheckReport{}, fmt.Errorf("no check completed: %w", err)
 	}
-	return CheckReport{Checks: len(lat), Restricted: int(restricted.Load()), Elapsed: time.Since(begin), Lat: lat}, err
+	return CheckReport{Checks: int(checks.Load()), Requests: len(lat), Restricted: int(restricted.Load()), Elapsed: time.Since(begin), Lat: lat}, err
 }
 
 // settle waits until the node's ledger has not grown for two seconds.
