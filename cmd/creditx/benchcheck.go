@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,7 @@ func newBenchCheckCmd() *cobra.Command {
 	var nodeURL, dir, action string
 	var listings, start uint64
 	var n, conc, local, batch int
+	var notices bool
 	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "check",
@@ -44,7 +47,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			var exe *node.Credentials
 			var err error
 			if local > 0 {
-				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), true)
+				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), notices)
 				if err != nil {
 					return err
 				}
@@ -62,6 +65,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 				if err := settle(ctx, cmd.ErrOrStderr(), exe, url); err != nil {
 					return err
 				}
+				fmt.Fprint(cmd.OutOrStdout(), storageReport(filepath.Dir(filepath.Dir(pub.Dir)), listings))
 			} else if exe, err = node.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
 				return err
 			}
@@ -89,6 +93,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 	cmd.Flags().Uint64Var(&start, "start", 1, "first synthetic sequence number of the loaded listings")
 	cmd.Flags().IntVar(&n, "n", 100000, "checks to send")
 	cmd.Flags().IntVar(&conc, "concurrency", 32, "requests in flight")
+	cmd.Flags().BoolVar(&notices, "notices", true, "with --local: let the node issue sanction notices for each listing (about 7 more records per listing); --notices=false loads large numbers of listings faster")
 	cmd.Flags().IntVar(&batch, "batch", 1, "subjects per request: 1 sends GET /v1/check, more sends POST /v1/check with that many subjects (at most 1000); latencies are per request")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the checks to FILE")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas and load it first")
@@ -208,4 +213,30 @@ func settle(ctx context.Context, w io.Writer, c *node.Credentials, url string) e
 	}
 	fmt.Fprintln(w)
 	return nil
+}
+
+// storageReport says how much disk the loaded region takes per listing
+// (ledger entries, tiles, checkpoints and every index, in ledger.db; the
+// raft log beside it) and the Go heap in use, for P3's "index memory and
+// disk per listing". root is the local region's directory.
+func storageReport(root string, listings uint64) string {
+	var b strings.Builder
+	dbs, _ := filepath.Glob(filepath.Join(root, "*", "ledger.db"))
+	if len(dbs) == 0 {
+		dbs, _ = filepath.Glob(filepath.Join(root, "ledger.db"))
+	}
+	for _, db := range dbs {
+		fi, err := os.Stat(db)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "storage: %s %.1f MiB = %.0f B per listing (entries, tiles, checkpoints, indexes; bbolt file size)\n",
+			filepath.Base(filepath.Dir(db))+"/ledger.db", float64(fi.Size())/(1<<20), float64(fi.Size())/float64(max(listings, 1)))
+		break
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(&b, "memory: Go heap in use %.1f MiB (node and client; the index itself is in bbolt's page cache, not the heap)\n", float64(ms.HeapInuse)/(1<<20))
+	return b.String()
 }
