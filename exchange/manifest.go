@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/schemas"
 	fnote "github.com/transparency-dev/formats/note"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
@@ -26,7 +27,8 @@ import (
 //
 //	version: 3                  # integer >= 1; a new manifest must have a larger version
 //	witness_quorum: 2           # cosignatures by OTHER members that make a checkpoint witnessed; default 2
-//	accepted_schemas:           # record schema ids indexed by every member, e.g. listing/v1
+//	accepted_schemas:           # record schema ids indexed by every member, e.g. listing/v1;
+//	                            # governance may adopt more (schema_adopt, see Accepted)
 //	  - listing/v1
 //	founders: ["310000", ...]   # optional; default: every active member. Other active
 //	                            # members take part only once approved (see Effective)
@@ -160,9 +162,7 @@ func (m *Manifest) validate() error {
 		return merr("accepted_schemas", "at least one schema id is required")
 	}
 	for i, s := range m.AcceptedSchemas {
-		kind, ver, ok := strings.Cut(s, "/")
-		n, err := strconv.Atoi(strings.TrimPrefix(ver, "v"))
-		if !ok || kind == "" || strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz_") != "" || !strings.HasPrefix(ver, "v") || err != nil || n < 1 || "v"+strconv.Itoa(n) != ver {
+		if !validSchemaID(s) {
 			return merr(fmt.Sprintf("accepted_schemas[%d]", i), "%q is not a schema id like listing/v1", s)
 		}
 		if slices.Index(m.AcceptedSchemas, s) != i {
@@ -374,7 +374,88 @@ func (m *Manifest) Effective(approvals []Approval) map[string]bool {
 	return eff
 }
 
-// Accepts reports whether schema id is in accepted_schemas.
+// validSchemaID reports whether s is a schema id: a kind of lower-case
+// letters and underscores, "/v", and a version number >= 1 without leading
+// zeros (listing/v1).
+func validSchemaID(s string) bool {
+	kind, ver, ok := strings.Cut(s, "/")
+	n, err := strconv.Atoi(strings.TrimPrefix(ver, "v"))
+	return ok && kind != "" && strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz_") == "" && strings.HasPrefix(ver, "v") && err == nil && n >= 1 && "v"+strconv.Itoa(n) == ver
+}
+
+// Adoption is a schema_adopt governance record as found in one member's
+// ledger (signed by that member's credit-office anchor: only such records
+// reach a ledger's governance index).
+type Adoption struct {
+	By     string // code of the member whose ledger holds the record
+	Schema string // the schema id it adopts, e.g. "listing/v2"
+}
+
+// AdoptionError is why an adoption is not counted: the schema id it names
+// is malformed, or not one this version of creditx can decode.
+type AdoptionError struct {
+	By     string // the member whose record it is
+	Field  string // "schema_adopt.schema"
+	Reason string
+}
+
+func (e *AdoptionError) Error() string {
+	return "schema_adopt by " + e.By + ": " + e.Field + ": " + e.Reason
+}
+
+// Accepted returns the schema ids whose mirrored entries are indexed: the
+// manifest's accepted_schemas plus every schema id adopted by governance.
+// A schema id is adopted when more than half of the effective members
+// (Effective(approvals)) each recorded at least one schema_adopt naming it:
+// the quorum that approves a member. Several records by one member count
+// once; records by a member that is not effective (a candidate not yet
+// approved, a member removed by status or by member_remove, a code not in
+// the manifest) do not count.
+//
+// An adoption naming a malformed schema id, or one that schemas.KnownSchemas
+// does not list (this version cannot decode its entries, so indexing them is
+// impossible), is refused: it is returned as an *AdoptionError and not
+// counted. Once the software knows the version, the same records count.
+//
+// Adoption is not sticky: if removals drop the adopters below the quorum,
+// the schema id is no longer in the result. The result is deterministic for
+// a given manifest, approvals, adoptions and software version; the order of
+// approvals and adoptions does not matter, and refused lists the refused
+// adoptions in their order.
+func (m *Manifest) Accepted(approvals []Approval, adoptions []Adoption) (accepted map[string]bool, refused []error) {
+	eff := m.Effective(approvals)
+	accepted = make(map[string]bool, len(m.AcceptedSchemas))
+	for _, s := range m.AcceptedSchemas {
+		accepted[s] = true
+	}
+	known := schemas.KnownSchemas()
+	votes := map[string]map[string]bool{}
+	for _, a := range adoptions {
+		switch {
+		case !validSchemaID(a.Schema):
+			refused = append(refused, &AdoptionError{By: a.By, Field: "schema_adopt.schema", Reason: fmt.Sprintf("%q is not a schema id like listing/v2", a.Schema)})
+			continue
+		case !slices.Contains(known, a.Schema):
+			refused = append(refused, &AdoptionError{By: a.By, Field: "schema_adopt.schema", Reason: fmt.Sprintf("%q is not a schema this version of creditx can decode", a.Schema)})
+			continue
+		case !eff[a.By]:
+			continue
+		}
+		if votes[a.Schema] == nil {
+			votes[a.Schema] = map[string]bool{}
+		}
+		votes[a.Schema][a.By] = true
+	}
+	for s, by := range votes {
+		if 2*len(by) > len(eff) {
+			accepted[s] = true
+		}
+	}
+	return accepted, refused
+}
+
+// Accepts reports whether schema id is in accepted_schemas (the manifest
+// alone; Accepted adds the versions adopted by governance).
 func (m *Manifest) Accepts(schema string) bool { return slices.Contains(m.AcceptedSchemas, schema) }
 
 // CAPool returns a pool of every member's region CA (active or removed:

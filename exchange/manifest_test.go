@@ -214,3 +214,86 @@ func TestEffective(t *testing.T) {
 		t.Error("unknown founder accepted")
 	}
 }
+
+func TestAccepted(t *testing.T) {
+	m := testManifest(t, "310000", "320000", "330000", "330100", "340000")
+	m.Founders = []string{"310000", "320000", "330000"}
+	m.Members[4].Status = StatusRemoved
+	m.AcceptedSchemas = []string{"listing/v1", "governance/v1"}
+	m, err := ParseManifest(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hz, _ := m.Member("330100")
+	approveHZ := []Approval{
+		{By: "310000", Code: hz.Code, Endpoint: hz.Endpoint, LogVKey: hz.LogVKey, WitnessVKey: hz.WitnessVKey},
+		{By: "320000", Code: hz.Code, Endpoint: hz.Endpoint, LogVKey: hz.LogVKey, WitnessVKey: hz.WitnessVKey},
+	}
+	remove320 := []Approval{{By: "310000", Code: "320000", Remove: true}, {By: "330000", Code: "320000", Remove: true}}
+	adopt := func(schema string, by ...string) []Adoption {
+		var out []Adoption
+		for _, b := range by {
+			out = append(out, Adoption{By: b, Schema: schema})
+		}
+		return out
+	}
+	base := []string{"listing/v1", "governance/v1"}
+	tests := []struct {
+		name      string
+		approvals []Approval
+		adoptions []Adoption
+		want      []string
+		refused   []string // reasons' schema ids, in order
+	}{
+		{"manifest only", nil, nil, base, nil},
+		{"quorum: two of three founders", nil, adopt("repair/v1", "310000", "330000"), append(base, "repair/v1"), nil},
+		{"one of three is not a quorum", nil, adopt("repair/v1", "310000"), base, nil},
+		{"duplicate approvals from one member count once", nil, adopt("repair/v1", "310000", "310000", "310000"), base, nil},
+		{"a candidate not yet approved does not count", nil, adopt("repair/v1", "310000", "330100"), base, nil},
+		{"an approved member counts, and raises the quorum", approveHZ, adopt("repair/v1", "310000", "330100"), base, nil},
+		{"three of four effective members", approveHZ, adopt("repair/v1", "310000", "330100", "320000"), append(base, "repair/v1"), nil},
+		{"a member removed by status does not count", nil, adopt("repair/v1", "310000", "340000"), base, nil},
+		{"a member removed by member_remove does not count", remove320, adopt("repair/v1", "310000", "320000"), base, nil},
+		{"after a removal, one of two is not a quorum", remove320, adopt("repair/v1", "330000"), base, nil},
+		{"after a removal, two of two are", remove320, adopt("repair/v1", "330000", "310000"), append(base, "repair/v1"), nil},
+		{"a code that is not a member does not count", nil, adopt("repair/v1", "310000", "999999"), base, nil},
+		{"votes for different versions do not add up", nil, append(adopt("repair/v1", "310000"), adopt("feedback/v1", "320000")...), base, nil},
+		{"adopting an accepted version changes nothing", nil, adopt("listing/v1", "310000", "320000"), base, nil},
+		{"malformed id refused", nil, adopt("repair/1", "310000", "320000"), base, []string{"repair/1", "repair/1"}},
+		{"upper case refused", nil, adopt("Repair/v1", "310000"), base, []string{"Repair/v1"}},
+		{"leading zero refused", nil, adopt("repair/v01", "310000"), base, []string{"repair/v01"}},
+		{"empty refused", nil, adopt("", "310000"), base, []string{""}},
+		{"unknown version refused", nil, adopt("listing/v2", "310000", "320000", "330000"), base, []string{"listing/v2", "listing/v2", "listing/v2"}},
+		{"a refused adoption does not spoil a good one", nil, append(adopt("listing/v2", "310000"), adopt("repair/v1", "310000", "320000")...),
+			append(base, "repair/v1"), []string{"listing/v2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, refused := m.Accepted(tc.approvals, tc.adoptions)
+			if len(got) != len(tc.want) {
+				t.Errorf("accepted = %v, want %v", got, tc.want)
+			}
+			for _, s := range tc.want {
+				if !got[s] {
+					t.Errorf("%s not accepted (%v)", s, got)
+				}
+			}
+			if len(refused) != len(tc.refused) {
+				t.Fatalf("refused = %v, want %d refusals", refused, len(tc.refused))
+			}
+			for i, err := range refused {
+				var ae *AdoptionError
+				if !errors.As(err, &ae) {
+					t.Fatalf("refusal %v is not an *AdoptionError", err)
+				}
+				if ae.Field != "schema_adopt.schema" || !strings.Contains(ae.Reason, `"`+tc.refused[i]+`"`) || ae.By == "" {
+					t.Errorf("refusal %d = %+v, want field schema_adopt.schema naming %q", i, ae, tc.refused[i])
+				}
+			}
+			// The manifest alone is unchanged.
+			if m.Accepts("repair/v1") {
+				t.Error("Accepts changed")
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,7 +43,8 @@ type exchangeNode struct {
 	cosigned    *prometheus.CounterVec
 	mirrored    *prometheus.CounterVec
 
-	kick map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+	kick   map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+	policy [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
 	mu        sync.Mutex
 	pushState map[string]uint64 // member code -> size its witness last cosigned (cache)
@@ -100,7 +100,7 @@ func newExchange(n *Node, regionPool *x509.CertPool) (*exchangeNode, *x509.CertP
 		pool.AddCert(m.Members[i].CACert())
 	}
 	x := &exchangeNode{n: n, manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*exchange.Client{},
-		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, pushState: map[string]uint64{},
+		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, pushState: map[string]uint64{}, policy: policyDigest(m),
 		alertsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_alerts_total",
 			Help: "Misbehaviour caught, by kind and origin."}, []string{"kind", "origin"}),
 		cosigned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_cosigned_total",
@@ -141,19 +141,6 @@ func (x *exchangeNode) peerVerifiers() map[string]note.Verifier {
 		}
 	}
 	return out
-}
-
-// acceptsEntry is the FSM's schema filter for mirrored entries.
-func (x *exchangeNode) acceptsEntry(e []byte) (bool, string) {
-	var env struct {
-		Record struct {
-			Schema string `json:"schema"`
-		} `json:"record"`
-	}
-	if err := json.Unmarshal(e, &env); err != nil || env.Record.Schema == "" {
-		return false, "?"
-	}
-	return x.manifest.Accepts(env.Record.Schema), env.Record.Schema
 }
 
 func (x *exchangeNode) collectors() []prometheus.Collector {

@@ -180,6 +180,12 @@ type ExchangeStatus struct {
 	Quorum    int            `json:"quorum"`
 	Mirrors   []MirrorStatus `json:"mirrors"`
 	Alerts    int            `json:"alerts"`
+	// AcceptedSchemas are the manifest's accepted_schemas; AdoptedSchemas
+	// the versions governance adopted on top (schema_adopt by a quorum of
+	// effective members), as this member's FSM applies them. Mirrored
+	// entries of any other version are stored but not indexed (Unaccepted).
+	AcceptedSchemas []string        `json:"accepted_schemas"`
+	AdoptedSchemas  []AdoptedSchema `json:"adopted_schemas"`
 }
 
 // MirrorStatus is one mirrored member.
@@ -189,9 +195,11 @@ type MirrorStatus struct {
 	Size       uint64 `json:"size"`       // entries verified and stored
 	Checkpoint uint64 `json:"checkpoint"` // size of the stored (verified) checkpoint
 	Cosigned   uint64 `json:"cosigned"`   // size this member's witness last cosigned
-	Unaccepted int    `json:"unaccepted"` // entries stored but not indexed (schema not accepted)
-	Stopped    bool   `json:"stopped"`    // mirroring stopped by an alert
-	Witnessed  bool   `json:"witnessed"`  // the stored checkpoint carries witness_quorum cosignatures of other members
+	Unaccepted int    `json:"unaccepted"` // entries stored but not indexed (schema neither accepted nor adopted)
+	// UnacceptedSchemas counts the unaccepted entries by schema id.
+	UnacceptedSchemas map[string]int `json:"unaccepted_schemas,omitempty"`
+	Stopped           bool           `json:"stopped"`   // mirroring stopped by an alert
+	Witnessed         bool           `json:"witnessed"` // the stored checkpoint carries witness_quorum cosignatures of other members
 	// FetchedBytes is the HTTP/3 body bytes received from this member since
 	// the node started (tiles, entry bundles, checkpoints, cosignatures).
 	FetchedBytes uint64 `json:"fetched_bytes"`
@@ -203,7 +211,8 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 	if x == nil {
 		return nil, nil
 	}
-	st := &ExchangeStatus{Region: n.cfg.Region, Quorum: x.manifest.WitnessQuorum, Mirrors: []MirrorStatus{}}
+	st := &ExchangeStatus{Region: n.cfg.Region, Quorum: x.manifest.WitnessQuorum, Mirrors: []MirrorStatus{},
+		AcceptedSchemas: append([]string{}, x.manifest.AcceptedSchemas...)}
 	var err error
 	st.Size, st.Witnessed, err = x.ownState()
 	if err != nil {
@@ -213,6 +222,7 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 		if b := tx.Bucket(bucketAlerts); b != nil {
 			st.Alerts = b.Stats().KeyN
 		}
+		st.AdoptedSchemas = readAdopted(tx)
 		for i := range x.manifest.Members {
 			mb := &x.manifest.Members[i]
 			if mb.Code == x.self.Code {
@@ -240,8 +250,12 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 			if b := tx.Bucket(bucketUnaccepted); b != nil {
 				prefix := append([]byte(mb.Origin()), 0)
 				c := b.Cursor()
-				for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 					ms.Unaccepted++
+					if ms.UnacceptedSchemas == nil {
+						ms.UnacceptedSchemas = map[string]int{}
+					}
+					ms.UnacceptedSchemas[string(v)]++
 				}
 			}
 			st.Mirrors = append(st.Mirrors, ms)

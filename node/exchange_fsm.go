@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -24,7 +25,8 @@ import (
 //	alerts:     uint64 BE sequence -> exchange.Evidence encoding
 //	alertids:   SHA-256 of the evidence without its time -> uint64 BE sequence (dedupe)
 //	stopped:    origin -> uint64 BE sequence of the alert that stopped mirroring it
-//	unaccepted: origin || 0x00 || uint64 BE index -> schema id (mirrored, never indexed)
+//	unaccepted: origin || 0x00 || uint64 BE index -> schema id (mirrored, not indexed
+//	            until its schema is adopted, see exchange_schemas.go)
 const (
 	bucketMirror     = "mirror"
 	bucketWitness    = "witness"
@@ -324,7 +326,10 @@ func checkWitness(ws witnessState, oldSize uint64, proof tlog.TreeProof, cp *led
 }
 
 // indexMirrored indexes the accepted entries of a mirror batch (contiguous
-// runs) and flags the others in the unaccepted bucket.
+// runs) and flags the others in the unaccepted bucket. Each entry is judged
+// by the adopted set as of the entries before it: indexing a run that
+// completes an adoption updates the set (reconcileSchemas, called by the
+// indexer) before the next entry is judged.
 func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
 	if f.indexer == nil {
 		return nil
@@ -344,11 +349,22 @@ func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries 
 		if f.accepts == nil {
 			break
 		}
-		if ok, schema := f.accepts(e); !ok {
+		ok, schema, err := f.accepts(tx, e)
+		if err != nil {
+			return err
+		}
+		if !ok {
 			if err := flush(i); err != nil {
 				return err
 			}
 			if err := ub.Put(entryKey(origin, first+uint64(i)), []byte(schema)); err != nil {
+				return err
+			}
+			start = i + 1
+		} else if schema == schemas.SchemaGovernance {
+			// It may complete (or undo) an adoption: index the run now so
+			// that the next entry is judged by the updated set.
+			if err := flush(i + 1); err != nil {
 				return err
 			}
 			start = i + 1

@@ -44,6 +44,13 @@ var deltaMembers = []node.MemberSpec{
 // startConsortium prepares and starts the members on loopback.
 func startConsortium(t testing.TB, specs []node.MemberSpec) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
+	return startConsortiumWith(t, specs, nil)
+}
+
+// startConsortiumWith is startConsortium with the manifest changed by edit
+// (if not nil) before any member starts.
+func startConsortiumWith(t testing.TB, specs []node.MemberSpec, edit func(*exchange.Manifest)) (map[string]*member, *exchange.Manifest) {
+	t.Helper()
 	dir := t.TempDir()
 	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
@@ -52,6 +59,21 @@ func startConsortium(t testing.TB, specs []node.MemberSpec) (map[string]*member,
 	cfgs, m, err := node.PrepareConsortium(dir, specs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
+		b, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err = exchange.ParseManifest(b); err != nil {
+			t.Fatal(err)
+		}
+		for _, cfg := range cfgs {
+			if err := os.WriteFile(cfg.Exchange.Manifest, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	out := map[string]*member{}
 	for _, cfg := range cfgs {

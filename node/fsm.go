@@ -70,10 +70,12 @@ type fsm struct {
 	indexer Indexer               // may be nil; fixed after construction
 	// peers are the other members' ledgers this region mirrors and
 	// witnesses, origin -> log key; accepts says whether a mirrored entry's
-	// schema is accepted by the manifest (nil: all). Both are set before raft
-	// starts and fixed after (see exchange_fsm.go).
+	// schema is accepted by the manifest or adopted by governance as of tx
+	// (nil: all), and names the schema; an error is a storage failure. Both
+	// are set before raft starts and fixed after (see exchange_fsm.go,
+	// exchange_schemas.go).
 	peers   map[string]note.Verifier
-	accepts func(entry []byte) (bool, string)
+	accepts func(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
 	onRestore func() error

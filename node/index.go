@@ -20,7 +20,9 @@ import (
 //	refs:     origin || 0x00 || uint64 BE target index || origin || 0x00 || uint64 BE index -> kind byte
 //	          (every event that references an earlier one: notices, feedback,
 //	           objections, decisions, repairs, corrections)
-//	gov:      origin || 0x00 || uint64 BE index -> signer key id (governance records, in order)
+//	gov:      origin || 0x00 || uint64 BE index -> signer key id (governance records, in order);
+//	          the bucket's sequence counts the member_approve, member_remove and
+//	          schema_adopt records indexed (the adopted set's key, exchange_schemas.go)
 //	bad:      origin || 0x00 || uint64 BE index -> reason (entries that did not decode; never indexed)
 const (
 	bucketSubjects = "subjects"
@@ -69,11 +71,26 @@ type indexer struct {
 }
 
 // Index implements Indexer. See the Indexer contract: data problems are
-// recorded in the bad bucket, never returned.
+// recorded in the bad bucket, never returned. For a consortium member it
+// then brings the adopted schema set up to date (reconcileSchemas), which
+// may index flagged mirror entries too.
 func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
 	if origin == ix.node.access {
 		return nil
 	}
+	if err := ix.index(tx, origin, first, entries); err != nil {
+		return err
+	}
+	if x := ix.node.x; x != nil {
+		return x.reconcileSchemas(tx, ix.node.fsm.now, func(origin string, first uint64, entries [][]byte) error {
+			return ix.index(tx, origin, first, entries)
+		})
+	}
+	return nil
+}
+
+// index is Index without the adopted-set reconciliation.
+func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
 	var bs [4]*bbolt.Bucket
 	for i, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad} {
 		var err error
@@ -106,6 +123,12 @@ func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][
 		if v.kind == "governance" {
 			if err := gov.Put(ek, []byte(v.keyID)); err != nil {
 				return err
+			}
+			if isExchangeGovernance(v.action) {
+				// Invalidates the adopted set (exchange_schemas.go).
+				if _, err := gov.NextSequence(); err != nil {
+					return err
+				}
 			}
 			if origin == ix.node.origin {
 				if err := ix.applyGovernance(index, e); err != nil {
@@ -152,6 +175,7 @@ type indexView struct {
 	subjects []subjectKey
 	refs     []schemas.Ref
 	agency   string // executing agency of a sanction notice
+	action   string // governance action
 }
 
 func decodeIndexView(e []byte) (indexView, error) {
@@ -169,6 +193,8 @@ func decodeIndexView(e []byte) (indexView, error) {
 		v.subjects = listingSubjectKeys(r)
 	case *schemas.SanctionNotice:
 		v.agency = r.ExecutingAgency.USCC
+	case *schemas.Governance:
+		v.action = r.Action
 	}
 	return v, nil
 }
