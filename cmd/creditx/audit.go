@@ -187,23 +187,8 @@ trust.yaml) as a deterministic tar.gz audit bundle that "creditx audit --bundle 
 			if _, err := audit.FromDir(dir); err != nil {
 				return fmt.Errorf("not an audit directory: %w", err)
 			}
-			f, err := os.CreateTemp(filepath.Dir(out), ".bundle-*")
-			if err != nil {
+			if err := writeBundle(dir, out); err != nil {
 				return err
-			}
-			werr := audit.WriteBundle(f, dir)
-			if werr == nil {
-				werr = f.Sync()
-			}
-			if cerr := f.Close(); werr == nil {
-				werr = cerr
-			}
-			if werr == nil {
-				werr = os.Rename(f.Name(), out)
-			}
-			if werr != nil {
-				os.Remove(f.Name())
-				return werr
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "bundle written to %s\n", out)
 			return nil
@@ -276,4 +261,28 @@ func writeReport(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, werr)
 	}
 	return nil
+}
+
+// writeBundle packs the audit directory dir into the archive out, atomically:
+// a temporary file beside out, fsync'd, then renamed (a crash leaves either
+// no bundle or the whole one).
+func writeBundle(dir, out string) error {
+	f, err := os.CreateTemp(filepath.Dir(out), ".bundle-*")
+	if err != nil {
+		return err
+	}
+	werr := audit.WriteBundle(f, dir)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), out)
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+	}
+	return werr
 }

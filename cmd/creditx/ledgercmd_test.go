@@ -174,3 +174,30 @@ func TestRegionInit(t *testing.T) {
 		}
 	}
 }
+
+// TestExportBundleAudits: "creditx export --bundle" of a node's data writes
+// one archive that "creditx audit --bundle" verifies with the trust it
+// carries (the data directory's keys, not the vkey beside the tree); giving
+// both --tiles and --bundle, or neither, is refused.
+func TestExportBundleAudits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lg")
+	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "300"); err != nil {
+		t.Fatal(err)
+	}
+	b := filepath.Join(t.TempDir(), "audit.tgz")
+	if out, err := run(t, "export", "--data", dir, "--bundle", b); err != nil || !strings.Contains(out, "bundle written") {
+		t.Fatalf("export --bundle: %v\n%s", err, out)
+	}
+	out, err := run(t, "audit", "--bundle", b)
+	if err != nil || !strings.Contains(out, "PASSED") || !strings.Contains(out, "trust.yaml") {
+		t.Fatalf("audit --bundle: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "301 entries verified") {
+		t.Errorf("audit --bundle did not verify all 301 entries:\n%s", out)
+	}
+	for _, args := range [][]string{{"export", "--data", dir}, {"export", "--data", dir, "--tiles", t.TempDir(), "--bundle", b + "2"}} {
+		if _, err := run(t, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

@@ -55,15 +55,19 @@ func exportName(origin string) string {
 }
 
 func newExportCmd() *cobra.Command {
-	var dir, out string
+	var dir, out, bundle string
 	var access bool
 	cmd := &cobra.Command{
-		Use:   "export --data DIR --tiles OUT",
+		Use:   "export --data DIR (--tiles OUT | --bundle FILE)",
 		Short: "Write ledgers as static C2SP tlog-tiles trees any tlog client can verify",
 		Long: `Write each ledger in DIR as a static C2SP tlog-tiles tree: OUT/checkpoint, OUT/tile/... (hash
 tiles and tile/entries bundles) and OUT/vkey. When DIR holds several ledgers (a node's own ledger and its
 mirrors), each goes to OUT/<member code>/. Access logs hold who read whose personal data and are
-exported only with --access.`,
+exported only with --access.
+
+With --bundle FILE it writes instead one self-contained audit archive (deterministic tar.gz): every
+ledger's tiles, checkpoint (with its cosignatures) and vkey, plus DIR's trust (trust.yaml: log keys,
+credit-office anchor keys), for "creditx audit --bundle FILE" on a machine that never saw the node.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tf, s, origins, err := openTrusted(dir)
@@ -81,29 +85,53 @@ exported only with --access.`,
 			if len(chosen) == 0 {
 				return fmt.Errorf("%s holds no ledger to export", dir)
 			}
+			if (out == "") == (bundle == "") {
+				return fmt.Errorf("give exactly one of --tiles OUT and --bundle FILE")
+			}
+			if bundle != "" {
+				tmp, err := os.MkdirTemp(filepath.Dir(bundle), ".export-*")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				out = tmp
+				if err := tf.Save(filepath.Join(tmp, "trust.yaml")); err != nil {
+					return err
+				}
+			}
 			for _, o := range chosen {
 				t, ok := tf.Lookup(o)
 				if !ok {
 					return fmt.Errorf("no verifier key for %s in %s", o, dir)
 				}
 				target := out
-				if len(chosen) > 1 {
+				if len(chosen) > 1 || bundle != "" {
 					target = filepath.Join(out, exportName(o))
 				}
 				if err := ledger.Export(cmd.Context(), s.Log(o), target, t.VKey); err != nil {
 					return fmt.Errorf("exporting %s: %w", o, err)
 				}
 				size, _ := s.Log(o).Size()
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries -> %s\n", o, size, target)
+				if bundle == "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries -> %s\n", o, size, target)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries\n", o, size)
+				}
+			}
+			if bundle != "" {
+				if err := writeBundle(out, bundle); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "bundle written to %s\n", bundle)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "", "data directory (a node's, or one made by creditx ledger gen)")
 	cmd.Flags().StringVar(&out, "tiles", "", "output directory")
+	cmd.Flags().StringVar(&bundle, "bundle", "", "write one audit archive (tar.gz) instead of a directory")
 	cmd.Flags().BoolVar(&access, "access", false, "also export access logs")
 	cmd.MarkFlagRequired("data")
-	cmd.MarkFlagRequired("tiles")
 	return cmd
 }
 
