@@ -113,8 +113,14 @@ func TestDrillForeignCAOverHTTPS(t *testing.T) {
 		check func(code int, err error) bool
 	}{
 		// Forced onto the server whatever CAs it asks for: the handshake fails.
+		// In TLS 1.3 the client may learn it from the server's alert or, when
+		// it was still writing the body, from the connection the server
+		// closed: either way no answer comes back.
 		{"forced", &tls.Config{RootCAs: roots, GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &rogue, nil }},
-			func(code int, err error) bool { return err != nil && strings.Contains(err.Error(), "certificate") }},
+			func(code int, err error) bool {
+				return err != nil && code == 0 && (strings.Contains(err.Error(), "certificate") ||
+					strings.Contains(err.Error(), "broken pipe") || strings.Contains(err.Error(), "connection reset"))
+			}},
 		// Offered normally, crypto/tls does not send it: the caller is the public (401).
 		{"offered", &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{rogue}},
 			func(code int, err error) bool { return err == nil && code == http.StatusUnauthorized }},
