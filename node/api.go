@@ -328,19 +328,14 @@ var errForward = errors.New("forwarding to the leader failed")
 
 // forward sends an encoded command to the leader's /internal/v1/apply.
 func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
-	_, leaderID := n.rep.raft.LeaderWithID()
+	base, leaderID := n.leaderAPI()
 	if leaderID == "" {
 		return nil, fmt.Errorf("%w: no leader elected yet", errForward)
 	}
-	var url string
-	for _, p := range n.cfg.Peers {
-		if p.ID == string(leaderID) {
-			url = strings.TrimSuffix(p.API, "/") + "/internal/v1/apply"
-		}
+	if base == "" {
+		return nil, fmt.Errorf("leader %q is not in the configured peers and its API address cannot be derived", leaderID)
 	}
-	if url == "" {
-		return nil, fmt.Errorf("leader %q is not in the configured peers", leaderID)
-	}
+	url := base + "/internal/v1/apply"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(cmd)))
 	if err != nil {
 		return nil, err

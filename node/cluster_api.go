@@ -440,13 +440,35 @@ func (n *Node) forwardChange(ctx context.Context, w http.ResponseWriter, r *http
 // leaderAPI is the base URL of the leader's API from this replica's peers,
 // with the leader's id; base is "" if the leader is unknown or not listed.
 func (n *Node) leaderAPI() (base, id string) {
-	_, lid := n.rep.raft.LeaderWithID()
-	for _, p := range n.cfg.Peers {
-		if p.ID == string(lid) && p.ID != "" {
-			return strings.TrimSuffix(p.API, "/"), p.ID
+	addr, lid := n.rep.raft.LeaderWithID()
+	return leaderAPIBase(n.cfg.Peers, string(addr), string(lid), n.apiLn.Addr().String()), string(lid)
+}
+
+// leaderAPIBase is the HTTPS base URL of the leader's API: its entry in
+// peers, else, for a replica that joined after this one was configured, the
+// leader's raft host with this replica's own API port (every layout creditx
+// generates gives all replicas of a region the same ports; a guess that is
+// wrong fails the TLS dial or the connection, never reaches another region:
+// the peer client accepts only this region's replica certificates). It is ""
+// when no leader is known.
+func leaderAPIBase(peers []Peer, leaderAddr, leaderID, ownAPI string) string {
+	if leaderID == "" {
+		return ""
+	}
+	for _, p := range peers {
+		if p.ID == leaderID && p.API != "" {
+			return strings.TrimSuffix(p.API, "/")
 		}
 	}
-	return "", string(lid)
+	host, _, err := net.SplitHostPort(leaderAddr)
+	if err != nil || host == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(ownAPI)
+	if err != nil || port == "" || port == "0" {
+		return ""
+	}
+	return "https://" + net.JoinHostPort(host, port)
 }
 
 func (n *Node) sendChange(ctx context.Context, method, url string, body []byte) (status int, ctype string, answer []byte, err error) {

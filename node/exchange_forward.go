@@ -14,13 +14,7 @@ const forwardedMemberHeader = "Creditx-Forwarded-Member"
 // forwardWitness relays a member's add-checkpoint request from a follower to
 // the region's leader and copies the answer back unchanged.
 func (n *Node) forwardWitness(w http.ResponseWriter, r *http.Request, member string) {
-	_, leaderID := n.rep.raft.LeaderWithID()
-	var base string
-	for _, p := range n.cfg.Peers {
-		if p.ID == string(leaderID) {
-			base = strings.TrimSuffix(p.API, "/")
-		}
-	}
+	base, _ := n.leaderAPI()
 	if base == "" {
 		http.Error(w, "no raft leader known; retry", http.StatusServiceUnavailable)
 		return
