@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -191,4 +192,74 @@ func ExampleSign() {
 	// Output:
 	// key true verify <nil>
 	// objection_decision rejected
+}
+
+// TestVerifyBatch: a batch of valid signatures (two keys) verifies; one
+// changed signature, or a key that is not the entry's, is reported at its
+// own position only, with the error Verify gives.
+func TestVerifyBatch(t *testing.T) {
+	pub1, priv1 := testKey(1)
+	pub2, priv2 := testKey(2)
+	var items []SigCheck
+	for i, r := range allSamples() {
+		priv, pub := priv1, pub1
+		if i%2 == 1 {
+			priv, pub = priv2, pub2
+		}
+		entry, err := Sign(r, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ParseSigned(entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, SigCheck{S: s, Pub: pub})
+	}
+	if len(items) < 4 {
+		t.Fatalf("only %d samples", len(items))
+	}
+	for i, err := range VerifyBatch(items) {
+		if err != nil {
+			t.Fatalf("valid batch: item %d: %v", i, err)
+		}
+	}
+	if errs := VerifyBatch(nil); len(errs) != 0 {
+		t.Fatalf("empty batch: %v", errs)
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func(items []SigCheck) []SigCheck
+		bad   int
+		want  string
+	}{
+		{"signature changed", func(items []SigCheck) []SigCheck {
+			s := *items[2].S
+			s.Sig = append([]byte(nil), s.Sig...)
+			s.Sig[5] ^= 1
+			items[2].S = &s
+			return items
+		}, 2, ErrBadSignature.Error()},
+		{"record changed", func(items []SigCheck) []SigCheck {
+			s := *items[3].S
+			s.Record = append([]byte(nil), s.Record...)
+			s.Record[len(s.Record)-2] ^= 1
+			items[3].S = &s
+			return items
+		}, 3, ErrBadSignature.Error()},
+		{"other key", func(items []SigCheck) []SigCheck {
+			items[1].Pub = pub1
+			return items
+		}, 1, "not"},
+	} {
+		errs := VerifyBatch(tc.spoil(slices.Clone(items)))
+		for i, err := range errs {
+			if (i == tc.bad) != (err != nil) {
+				t.Errorf("%s: item %d: %v", tc.name, i, err)
+			}
+		}
+		if errs[tc.bad] == nil || !strings.Contains(errs[tc.bad].Error(), tc.want) {
+			t.Errorf("%s: item %d: %v, want %q", tc.name, tc.bad, errs[tc.bad], tc.want)
+		}
+	}
 }

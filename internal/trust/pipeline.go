@@ -21,17 +21,23 @@ func (e *EntryError) Unwrap() error { return e.Err }
 // Pipeline does what Checker does, on several cores. Check runs the part
 // that depends on ledger order (envelope, key valid at the index, and for
 // governance records everything, since they change the keyring) and hands
-// the rest (signature, decoding, validation, submitter) to workers. Because
+// the rest (signature, decoding, validation, submitter) to workers in
+// batches of batchSize entries, whose signatures are checked as one Ed25519
+// batch (schemas.VerifyBatch: a failed batch is re-checked entry by entry,
+// so the failure still names its entry). Because
 // worker failures surface late, Close must be called after the last Check: it
 // waits for the workers and returns the failure with the lowest index, or
 // nil. A failure found by Check itself is also returned at once.
 type Pipeline struct {
-	kr  *schemas.Keyring
-	v   *schemas.Validator
-	in  chan job
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	bad *EntryError // lowest failure so far; guarded by mu
+	kr *schemas.Keyring
+	v  *schemas.Validator
+	in chan []job
+	wg sync.WaitGroup
+	// pending collects jobs until a batch is full (batchSize); only Check
+	// and Close touch it.
+	pending []job
+	mu      sync.Mutex
+	bad     *EntryError // lowest failure so far; guarded by mu
 }
 
 type job struct {
@@ -53,15 +59,13 @@ func (o Origin) Pipeline(opts *schemas.Options, workers int) (*Pipeline, error) 
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &Pipeline{kr: kr, v: schemas.NewValidator(opts), in: make(chan job, 4096)}
+	p := &Pipeline{kr: kr, v: schemas.NewValidator(opts), in: make(chan []job, 64)}
 	for range workers {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			for j := range p.in {
-				if err := p.finish(j.s, j.ki); err != nil {
-					p.fail(j.index, err)
-				}
+			for b := range p.in {
+				p.finishBatch(b)
 			}
 		}()
 	}
@@ -104,20 +108,46 @@ func (p *Pipeline) Check(index uint64, e []byte) error {
 		}
 		return nil
 	}
-	p.in <- job{index, s, ki}
+	p.pending = append(p.pending, job{index, s, ki})
+	if len(p.pending) == batchSize {
+		p.in <- p.pending
+		p.pending = make([]job, 0, batchSize)
+	}
 	return nil
 }
 
-// finish is the order-independent part of the check.
-func (p *Pipeline) finish(s *schemas.Signed, ki schemas.KeyInfo) error {
-	_, err := p.verify(s, ki)
-	return err
+// batchSize is how many entries a worker checks as one Ed25519 batch.
+const batchSize = 128
+
+// finishBatch is the order-independent part of the check of a batch: the
+// signatures as one Ed25519 batch (schemas.VerifyBatch), then each record's
+// decoding, validation and submitter.
+func (p *Pipeline) finishBatch(b []job) {
+	sigs := make([]schemas.SigCheck, len(b))
+	for i, j := range b {
+		sigs[i] = schemas.SigCheck{S: j.s, Pub: j.ki.Public}
+	}
+	for i, err := range schemas.VerifyBatch(sigs) {
+		j := b[i]
+		if err != nil {
+			p.fail(j.index, fmt.Errorf("signature by key %s (%s): %w", j.s.KeyID, j.ki.AgencyName, err))
+			continue
+		}
+		if _, err := p.checkRecord(j.s, j.ki); err != nil {
+			p.fail(j.index, err)
+		}
+	}
 }
 
 func (p *Pipeline) verify(s *schemas.Signed, ki schemas.KeyInfo) (schemas.Record, error) {
 	if err := s.Verify(ki.Public); err != nil {
 		return nil, fmt.Errorf("signature by key %s (%s): %w", s.KeyID, ki.AgencyName, err)
 	}
+	return p.checkRecord(s, ki)
+}
+
+// checkRecord decodes and validates a record whose signature verified.
+func (p *Pipeline) checkRecord(s *schemas.Signed, ki schemas.KeyInfo) (schemas.Record, error) {
 	rec, err := s.Decode()
 	if err != nil {
 		return nil, err
@@ -133,6 +163,10 @@ func (p *Pipeline) verify(s *schemas.Signed, ki schemas.KeyInfo) (schemas.Record
 
 // Close waits for the workers and returns the lowest failure, or nil.
 func (p *Pipeline) Close() error {
+	if len(p.pending) > 0 {
+		p.in <- p.pending
+		p.pending = nil
+	}
 	close(p.in)
 	p.wg.Wait()
 	p.mu.Lock()
