@@ -203,10 +203,13 @@ func (p person) plaintext() []string {
 // identifier of those people and every index of the ledger, as every role:
 // public, publisher, executor, auditor, admin, replica, member.
 //
-// No role may see personal plaintext through the API (docs/API.md: auditors
-// read "everything except personal plaintext"; the public sees masked data
-// only, DOMAIN.md section 7): no answer may contain a citizen ID or a name
-// that the request did not itself carry. Every answer to a certificate
+// Personal plaintext leaves the node only through the data-key vault
+// (GET /v1/vault/..., to the submitting agency and the region's admin, with
+// a purpose, logged: node/vault_test.go). This drill stores no data keys, so
+// no route may reveal any (docs/API.md: auditors read "everything except
+// personal plaintext"; the public sees masked data only, DOMAIN.md section
+// 7): no answer may contain a citizen ID or a name that the request did not
+// itself carry. Every answer to a certificate
 // holder that carries a person's sealed data or keyed hash, except the
 // access log itself, must have added an entry naming the caller to the
 // access log (DOMAIN.md: every query of personal credit data is registered).

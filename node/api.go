@@ -67,6 +67,9 @@ func (n *Node) routes() []route {
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
 		{"GET /v1/access-log", n.handleAccessLog},
+		{"PUT /v1/vault/{code}/{index}", n.handleVaultPut},
+		{"GET /v1/vault/{code}/{index}", n.handleVaultGet},
+		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
 		{"GET /v1/alerts", n.handleAlerts},
@@ -390,6 +393,10 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 	}
 	if !n.IsLeader() {
 		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
+		return
+	}
+	if c.op == opVaultPut || c.op == opVaultErase {
+		n.applyVaultForwarded(w, cmd)
 		return
 	}
 	rs, err := n.applyLocal(cmd, c.entries)

@@ -12,13 +12,14 @@ import (
 //
 // A command is:
 //
-//	byte     version (1 or 2)
+//	byte     version (1, 2 or 3)
 //	byte     op
 //	...      the op's fields, below
 //
 // with nothing after the last field. Version 1 has only op 1 and is still
 // what op 1 is written as, byte for byte; version 2 carries only ops 2-5
-// (the inter-member exchange), so every command has exactly one byte form. The ops' fields:
+// (the inter-member exchange); version 3 carries only ops 6-7 (the data-key
+// vault, vault.go), so every command has exactly one byte form. The ops' fields:
 //
 //	op 1 append:          origin, count (1..maxCommandEntries), count x entry
 //	op 2 mirror-append:   origin, checkpoint, uvarint first, uvarint n (0..63), n x 32-byte proof hash,
@@ -26,11 +27,18 @@ import (
 //	op 3 witness:         origin, uvarint old size, uvarint n (0..63), n x 32-byte proof hash, checkpoint
 //	op 4 cosigned:        origin, checkpoint
 //	op 5 alert:           origin, evidence
+//	op 6 vault-put:       origin, uvarint index, count (1..maxVaultKeys), count x (path, wrapped key)
+//	op 7 vault-erase:     origin, uvarint index
 //
 // where origin is uvarint len || UTF-8 (1..255 bytes), an entry is uvarint
 // len || bytes (1..65535), count is a uvarint, a checkpoint is uvarint len ||
 // signed note (1..16384 bytes) and evidence is uvarint len || an
-// exchange.Evidence encoding (1..1 MiB). Every replica decodes the same bytes the
+// exchange.Evidence encoding (1..1 MiB). For ops 6-7, origin and index name
+// the ledger entry whose sealed persons the keys open; a path is uvarint len
+// || the UTF-8 JSON path of a Person inside that record, e.g.
+// "subject.responsible_persons[0].person" (1..255 bytes), and a wrapped key
+// is uvarint len || the data key wrapped under the region's vault key
+// (1..255 bytes; vaultSealer.wrap makes 60). Every replica decodes the same bytes the
 // same way, so a command that fails to decode fails identically everywhere
 // and is answered with the error rather than applied.
 //
@@ -39,19 +47,38 @@ import (
 // writing it). Changing this format breaks replay of existing raft logs.
 const (
 	commandVersion1   = 1
-	commandVersion    = 2
+	commandVersion    = 2 // ops 2-5
+	commandVersion3   = 3 // ops 6-7; the newest
 	opAppend          = 1
 	opMirrorAppend    = 2
 	opWitness         = 3
 	opCosigned        = 4
 	opAlert           = 5
+	opVaultPut        = 6
+	opVaultErase      = 7
 	maxCommandEntries = 1 << 16
 	maxOriginLen      = 255
 	maxEntryLen       = 65535
 	maxCheckpointLen  = 16 << 10
 	maxEvidenceLen    = 1 << 20
 	maxProofHashes    = 63
+	maxVaultKeys      = 64
+	maxVaultPathLen   = 255
+	maxWrappedKeyLen  = 255
 )
+
+// commandVersionOf is the one version op is written as (0: unknown op).
+func commandVersionOf(op byte) byte {
+	switch {
+	case op == opAppend:
+		return commandVersion1
+	case op >= opMirrorAppend && op <= opAlert:
+		return commandVersion
+	case op == opVaultPut || op == opVaultErase:
+		return commandVersion3
+	}
+	return 0
+}
 
 // command is one decoded raft command.
 type command struct {
@@ -63,6 +90,14 @@ type command struct {
 	oldSize    uint64      // opWitness
 	proof      []tlog.Hash // opWitness: old size -> checkpoint; opMirrorAppend: first+len(entries) -> checkpoint
 	evidence   []byte      // opAlert
+	index      uint64      // opVaultPut, opVaultErase: the entry of origin the keys belong to
+	keys       []vaultItem // opVaultPut
+}
+
+// vaultItem is one wrapped data key of an opVaultPut command.
+type vaultItem struct {
+	path    string // JSON path of the sealed Person in the record
+	wrapped []byte // vaultSealer.wrap output
 }
 
 // errBadCommand wraps every decoding failure.
@@ -80,6 +115,8 @@ func encodeCommand(c command) ([]byte, error) {
 		minEntries = 0
 	case opWitness, opCosigned, opAlert:
 		return encodeExchangeCommand(c)
+	case opVaultPut, opVaultErase:
+		return encodeVaultCommand(c)
 	default:
 		return nil, fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)
 	}
@@ -91,11 +128,7 @@ func encodeCommand(c command) ([]byte, error) {
 		n += binary.MaxVarintLen64 + len(e)
 	}
 	b := make([]byte, 0, n)
-	if c.op == opAppend {
-		b = append(b, commandVersion1, c.op)
-	} else {
-		b = append(b, commandVersion, c.op)
-	}
+	b = append(b, commandVersionOf(c.op), c.op)
 	b = binary.AppendUvarint(b, uint64(len(c.origin)))
 	b = append(b, c.origin...)
 	if c.op == opMirrorAppend {
@@ -130,11 +163,11 @@ func decodeCommand(b []byte) (command, error) {
 	if len(b) < 2 {
 		return c, fmt.Errorf("%w: %d bytes", errBadCommand, len(b))
 	}
-	if b[0] != commandVersion1 && b[0] != commandVersion {
+	if b[0] < commandVersion1 || b[0] > commandVersion3 {
 		return c, fmt.Errorf("%w: unknown version %d", errBadCommand, b[0])
 	}
 	c.op = b[1]
-	if (b[0] == commandVersion1) != (c.op == opAppend) || c.op > opAlert {
+	if commandVersionOf(c.op) != b[0] {
 		return c, fmt.Errorf("%w: unknown op %d in version %d", errBadCommand, c.op, b[0])
 	}
 	b = b[2:]
@@ -204,6 +237,32 @@ func decodeCommand(b []byte) (command, error) {
 			return c, err
 		}
 		return c, trailing(b)
+	case opVaultPut, opVaultErase:
+		if c.index, err = uv("index"); err != nil {
+			return c, err
+		}
+		if c.op == opVaultErase {
+			return c, trailing(b)
+		}
+		n, err := uv("key count")
+		if err != nil {
+			return c, err
+		}
+		if n == 0 || n > maxVaultKeys {
+			return c, fmt.Errorf("%w: bad key count %d", errBadCommand, n)
+		}
+		for i := uint64(0); i < n; i++ {
+			p, err := field(fmt.Sprintf("path %d", i), maxVaultPathLen)
+			if err != nil {
+				return c, err
+			}
+			w, err := field(fmt.Sprintf("wrapped key %d", i), maxWrappedKeyLen)
+			if err != nil {
+				return c, err
+			}
+			c.keys = append(c.keys, vaultItem{path: string(p), wrapped: w})
+		}
+		return c, trailing(b)
 	}
 	count, k := binary.Uvarint(b)
 	if k <= 0 || k != uvarintLen(count) || (count == 0 && c.op == opAppend) || count > maxCommandEntries {
@@ -260,6 +319,31 @@ func encodeExchangeCommand(c command) ([]byte, error) {
 		if err := field("evidence", c.evidence, maxEvidenceLen); err != nil {
 			return nil, err
 		}
+	}
+	return b, nil
+}
+
+// encodeVaultCommand encodes ops 6-7 (see the format above).
+func encodeVaultCommand(c command) ([]byte, error) {
+	b := []byte{commandVersion3, c.op}
+	b = binary.AppendUvarint(b, uint64(len(c.origin)))
+	b = append(b, c.origin...)
+	b = binary.AppendUvarint(b, c.index)
+	if c.op == opVaultErase {
+		return b, nil
+	}
+	if len(c.keys) == 0 || len(c.keys) > maxVaultKeys {
+		return nil, fmt.Errorf("%w: %d vault keys", errBadCommand, len(c.keys))
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.keys)))
+	for i, k := range c.keys {
+		if len(k.path) == 0 || len(k.path) > maxVaultPathLen || len(k.wrapped) == 0 || len(k.wrapped) > maxWrappedKeyLen {
+			return nil, fmt.Errorf("%w: vault key %d: path length %d, wrapped length %d", errBadCommand, i, len(k.path), len(k.wrapped))
+		}
+		b = binary.AppendUvarint(b, uint64(len(k.path)))
+		b = append(b, k.path...)
+		b = binary.AppendUvarint(b, uint64(len(k.wrapped)))
+		b = append(b, k.wrapped...)
 	}
 	return b, nil
 }

@@ -62,6 +62,8 @@ func FuzzDecodeCommand(f *testing.F) {
 		{op: opWitness, origin: "creditx.310000/ledger", oldSize: 2, proof: []tlog.Hash{{2}}, checkpoint: []byte("cp\n")},
 		{op: opCosigned, origin: "creditx.330000/ledger", checkpoint: []byte("cp\n")},
 		{op: opAlert, origin: "creditx.310000/ledger", evidence: []byte{1, 2}},
+		{op: opVaultPut, origin: "creditx.330000/ledger", index: 12, keys: []vaultItem{{path: "subject.person", wrapped: bytes.Repeat([]byte{9}, 60)}}},
+		{op: opVaultErase, origin: "creditx.330000/ledger", index: 300},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)
@@ -79,4 +81,55 @@ func FuzzDecodeCommand(f *testing.F) {
 			t.Fatalf("re-encoding differs: %x vs %x", re, b)
 		}
 	})
+}
+
+// TestVaultCommand: ops 6-7 round-trip as version 3 and are refused in any
+// other version, with empty or oversized fields, or trailing bytes.
+func TestVaultCommand(t *testing.T) {
+	put := command{op: opVaultPut, origin: "creditx.330000/ledger", index: 1 << 40, keys: []vaultItem{
+		{path: "subject.person", wrapped: bytes.Repeat([]byte{1}, 60)},
+		{path: "subject.responsible_persons[0].person", wrapped: []byte{2}},
+	}}
+	erase := command{op: opVaultErase, origin: "creditx.330000/ledger", index: 7}
+	for _, c := range []command{put, erase} {
+		b, err := encodeCommand(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != commandVersion3 || b[1] != c.op {
+			t.Errorf("op %d written as version %d", c.op, b[0])
+		}
+		got, err := decodeCommand(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.op != c.op || got.origin != c.origin || got.index != c.index || len(got.keys) != len(c.keys) {
+			t.Fatalf("got %+v, want %+v", got, c)
+		}
+		for i := range c.keys {
+			if got.keys[i].path != c.keys[i].path || !bytes.Equal(got.keys[i].wrapped, c.keys[i].wrapped) {
+				t.Errorf("key %d differs", i)
+			}
+		}
+	}
+	good, _ := encodeCommand(put)
+	bad := map[string][]byte{
+		"put as version 2":   append([]byte{commandVersion}, good[1:]...),
+		"append as version3": {commandVersion3, opAppend, 1, 'o', 1, 1, 'x'},
+		"no keys":            {commandVersion3, opVaultPut, 1, 'o', 0, 0},
+		"empty path":         {commandVersion3, opVaultPut, 1, 'o', 0, 1, 0, 1, 'w'},
+		"empty wrapped":      {commandVersion3, opVaultPut, 1, 'o', 0, 1, 1, 'p', 0},
+		"erase trailing":     {commandVersion3, opVaultErase, 1, 'o', 0, 0},
+		"erase no index":     {commandVersion3, opVaultErase, 1, 'o'},
+		"too many keys":      {commandVersion3, opVaultPut, 1, 'o', 0, maxVaultKeys + 1},
+		"truncated":          good[:len(good)-1],
+	}
+	for name, b := range bad {
+		if _, err := decodeCommand(b); !errors.Is(err, errBadCommand) {
+			t.Errorf("%s: err = %v, want errBadCommand", name, err)
+		}
+	}
+	if _, err := encodeCommand(command{op: opVaultPut, origin: "o", keys: nil}); err == nil {
+		t.Error("vault-put without keys encoded")
+	}
 }

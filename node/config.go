@@ -61,6 +61,11 @@ type Config struct {
 	// MatchKey is the file holding the consortium's hex HMAC key used to
 	// match personal identifiers. Default "keys/match.key".
 	MatchKey string `yaml:"match_key"`
+	// VaultKey is the file holding the region's hex vault key (32 bytes,
+	// the same on every replica), which wraps the data keys of sealed
+	// personal data. Default "keys/vault.key". If the file does not exist
+	// the vault is disabled: its endpoints answer 503, the node runs.
+	VaultKey string `yaml:"vault_key,omitempty"`
 	// Sanctions configures joint punishment (notices to this member's
 	// executing agencies); see SanctionsConfig.
 	Sanctions SanctionsConfig `yaml:"sanctions"`
@@ -174,6 +179,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.AccessKey = abs(c.AccessKey, "keys/access.key")
 	c.TLS = abs(c.TLS, "tls/replica")
 	c.MatchKey = abs(c.MatchKey, "keys/match.key")
+	c.VaultKey = abs(c.VaultKey, "keys/vault.key")
 	c.Sanctions.Agencies = abs(c.Sanctions.Agencies, "keys/agencies.yaml")
 	c.Sanctions.IssuerKey = abs(c.Sanctions.IssuerKey, "keys/issuer.key")
 	if c.Sanctions.Catalogue != "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -64,7 +65,8 @@ type ReplicaSpec struct {
 //	dir/<replica id>/          one data directory per replica: node.yaml, keys/, tls/replica/
 //
 // Every replica gets the same ledger and access-log keys (any replica may
-// lead and sign) and the same consortium matching key. In production the CA
+// lead and sign), the same vault key (any replica may unwrap the data keys
+// the others stored) and the same consortium matching key. In production the CA
 // key and the admin signing key stay offline; see deploy/README.md.
 func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error) {
 	keys := map[string][]byte{}
@@ -78,6 +80,9 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	var mk schemas.MatchKey
 	rand.Read(mk[:])
 	keys["match.key"] = []byte(mk.String() + "\n")
+	vk := make([]byte, vaultKeyLen)
+	rand.Read(vk)
+	keys["vault.key"] = []byte(hex.EncodeToString(vk) + "\n")
 	ca, err := pki.NewCA(region, "creditx region CA "+region, time.Now(), 10*365*24*time.Hour)
 	if err != nil {
 		return nil, err

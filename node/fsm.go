@@ -48,6 +48,9 @@ type applyResult struct {
 	// Known is, for opWitness, the size this member last cosigned for
 	// Origin (after the command, or unchanged if it was refused).
 	Known uint64
+	// Vault is, for opVaultPut, the number of keys newly stored (0: all
+	// were already there) and, for opVaultErase, the number destroyed.
+	Vault int
 	// signs: the command appended to a log this region signs (opAppend).
 	signs bool
 }
@@ -259,7 +262,11 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	if err != nil {
 		return &applyResult{Err: err}, nil
 	}
-	if c.op != opAppend {
+	switch c.op {
+	case opAppend:
+	case opVaultPut, opVaultErase:
+		return f.applyVault(tx, c)
+	default:
 		return f.applyExchange(tx, c)
 	}
 	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries)), signs: true}

@@ -40,6 +40,7 @@ type Node struct {
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
+	vault       *vaultSealer // from cfg.VaultKey; nil: the vault is disabled. Fixed after New
 	logVerifier note.Verifier
 
 	tlsCert tls.Certificate
@@ -87,6 +88,9 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	if n.matchKey, err = schemas.ParseMatchKey(strings.TrimSpace(string(mk))); err != nil {
 		return nil, fmt.Errorf("match key %s: %w", cfg.MatchKey, err)
+	}
+	if n.vault, err = loadVaultKey(cfg.VaultKey); err != nil {
+		return nil, err
 	}
 	anchors, err := parseAnchors(cfg.Region, cfg.Anchors)
 	if err != nil {

@@ -36,7 +36,7 @@ func newRegionInitCmd() *cobra.Command {
   DIR/ca/                the region CA (keep ca.key offline after this)
   DIR/agencies/<name>/   sample credentials: admin (its sign.key is the trust anchor), publisher, executor, auditor
   DIR/<replica id>/      one data directory per replica: node.yaml, keys/ (ledger and access-log keys, the
-                         consortium matching key), tls/replica/ (its certificate)
+                         consortium matching key, the region's vault key), tls/replica/ (its certificate)
 
 Copy each replica's directory to its machine and start it with: creditx serve --config DIR/<id>/node.yaml.
 Every replica bootstraps the cluster from the same peer list on first start.`,

@@ -1,0 +1,416 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+)
+
+// VaultPutRequest is the body of PUT /v1/vault/{code}/{index}.
+type VaultPutRequest struct {
+	Keys []VaultKeyJSON `json:"keys"`
+}
+
+// VaultKeyJSON is one data key: Person is the JSON path of a sealed Person in
+// the record (e.g. "subject.responsible_persons[0].person"), Key the std
+// base64 of its 32-byte schemas.DataKey.
+type VaultKeyJSON struct {
+	Person string `json:"person"`
+	Key    string `json:"key"`
+}
+
+// VaultPutResponse answers a committed PUT.
+type VaultPutResponse struct {
+	Origin string `json:"origin"`
+	Index  uint64 `json:"index"`
+	Stored int    `json:"stored"` // keys newly stored; the others were already there (a retry)
+}
+
+// VaultPerson is one opened person of GET /v1/vault/{code}/{index}.
+type VaultPerson struct {
+	Path   string `json:"path"`
+	IDHash string `json:"id_hash"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+}
+
+// VaultView is the answer of GET /v1/vault/{code}/{index}.
+type VaultView struct {
+	Origin  string        `json:"origin"`
+	Index   uint64        `json:"index"`
+	Persons []VaultPerson `json:"persons"`
+}
+
+// VaultEraseResponse answers a committed DELETE.
+type VaultEraseResponse struct {
+	Origin    string `json:"origin"`
+	Index     uint64 `json:"index"`
+	Destroyed int    `json:"destroyed"` // wrapped keys deleted by this request (0 on a repeat)
+}
+
+// vaultTarget resolves {code}/{index} to an entry of this region's ledger and
+// decodes it. It writes the error answer and returns ok=false on failure.
+func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64, submitter string, persons map[string]schemas.Person, ve vaultEntry, ok bool) {
+	if r.PathValue("code") != n.cfg.Region {
+		writeErr(w, errorf(http.StatusNotFound, "the vault of this node holds keys of region %s's ledger only", n.cfg.Region))
+		return
+	}
+	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "index %q is not a number", r.PathValue("index")))
+		return
+	}
+	var raw []byte
+	var rec schemas.Record
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		e, err := tx.Log(n.origin).Entry(index)
+		if err != nil {
+			return err
+		}
+		s, err := schemas.ParseSigned(e)
+		if err != nil {
+			return err
+		}
+		if rec, err = s.Decode(); err != nil {
+			return err
+		}
+		raw = s.Record
+		ve = readVault(tx, n.origin, index)
+		return nil
+	})
+	if err != nil {
+		writeErr(w, errorf(http.StatusNotFound, "record %s/%d: %v", n.origin, index, err))
+		return
+	}
+	var h struct {
+		Submitter string `json:"submitter"`
+	}
+	json.Unmarshal(raw, &h)
+	return index, h.Submitter, sealedPersons(rec), ve, true
+}
+
+func (n *Node) vaultDisabled(w http.ResponseWriter) bool {
+	if n.vault == nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "the data-key vault is disabled on this replica: no vault key at %s", n.cfg.VaultKey))
+		return true
+	}
+	return false
+}
+
+// handleVaultPut stores the data keys of a record's sealed persons: only the
+// agency that submitted the record, and only keys that open them.
+func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RolePublish)
+	if !ok || n.vaultDisabled(w) {
+		return
+	}
+	index, submitter, persons, ve, ok := n.vaultTarget(w, r)
+	if !ok {
+		return
+	}
+	if id.Region != n.cfg.Region || id.ID != submitter {
+		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d (%s) may store its data keys", n.origin, index, submitter))
+		return
+	}
+	if ve.erased {
+		writeErr(w, errorf(http.StatusGone, "the personal data of %s/%d was erased; no key may be stored for it", n.origin, index))
+		return
+	}
+	var req VaultPutRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "body: want {\"keys\":[{\"person\":\"<path>\",\"key\":\"<base64>\"}]}: %v", err))
+		return
+	}
+	if len(req.Keys) == 0 || len(req.Keys) > maxVaultKeys {
+		writeErr(w, errorf(http.StatusBadRequest, "keys: give 1 to %d keys, got %d", maxVaultKeys, len(req.Keys)))
+		return
+	}
+	var errs []FieldError
+	bad := func(i int, field, rule, format string, args ...any) {
+		errs = append(errs, FieldError{Field: fmt.Sprintf("keys[%d].%s", i, field), Rule: rule, Message: fmt.Sprintf(format, args...)})
+	}
+	c := command{op: opVaultPut, origin: n.origin, index: index}
+	seen := map[string]bool{}
+	for i, k := range req.Keys {
+		p, ok := persons[k.Person]
+		switch {
+		case !ok:
+			bad(i, "person", "sealed_person", "%q does not name a sealed person of %s/%d (it has: %s)", k.Person, n.origin, index, strings.Join(slices.Sorted(maps.Keys(persons)), ", "))
+			continue
+		case seen[k.Person]:
+			bad(i, "person", "unique", "%q is given twice", k.Person)
+			continue
+		}
+		seen[k.Person] = true
+		raw, err := base64.StdEncoding.DecodeString(k.Key)
+		var dk schemas.DataKey
+		if err != nil || len(raw) != len(dk) {
+			bad(i, "key", "data_key", "want the std base64 of a %d-byte data key", len(dk))
+			continue
+		}
+		copy(dk[:], raw)
+		if _, _, err := schemas.OpenPerson(p, dk); err != nil {
+			bad(i, "key", "opens", "the key does not open %s: %v", k.Person, err)
+			continue
+		}
+		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.wrap(n.origin, index, k.Person, dk)})
+	}
+	if len(errs) > 0 {
+		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
+		return
+	}
+	cmd, err := encodeCommand(c)
+	if err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
+		return
+	}
+	// Once raft commits the command, the keys are stored on every replica
+	// (also if this process dies before answering: the client's retry with
+	// the same keys is then answered 200 with stored 0).
+	res, err := n.proposeVault(r.Context(), cmd)
+	if n.writeVaultErr(w, err) {
+		return
+	}
+	writeJSON(w, http.StatusOK, VaultPutResponse{Origin: n.origin, Index: index, Stored: res.Vault})
+}
+
+// handleVaultGet opens a record's sealed persons for its submitter or this
+// region's credit office, after logging the read with its purpose.
+func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RolePublish, pki.RoleAdmin)
+	if !ok || n.vaultDisabled(w) {
+		return
+	}
+	index, submitter, persons, ve, ok := n.vaultTarget(w, r)
+	if !ok {
+		return
+	}
+	if id.Region != n.cfg.Region || (id.Role == pki.RolePublish && id.ID != submitter) {
+		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d and the credit office of region %s may read its personal plaintext", n.origin, index, n.cfg.Region))
+		return
+	}
+	if p := r.URL.Query().Get("purpose"); p == "" || len(p) > 64 {
+		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code> (e.g. approval, supervision, objection), at most 64 characters"))
+		return
+	}
+	if ve.erased {
+		writeErr(w, errorf(http.StatusNotFound, "erased: the data keys of %s/%d were destroyed by a legal erasure", n.origin, index))
+		return
+	}
+	if len(ve.wrapped) == 0 {
+		writeErr(w, errorf(http.StatusNotFound, "no data key is stored for %s/%d", n.origin, index))
+		return
+	}
+	v := VaultView{Origin: n.origin, Index: index, Persons: []VaultPerson{}}
+	var hashes []string
+	for _, path := range slices.Sorted(maps.Keys(ve.wrapped)) {
+		p, ok := persons[path]
+		if !ok {
+			continue // cannot happen: PUT checks the path against the same record
+		}
+		dk, err := n.vault.unwrap(n.origin, index, path, ve.wrapped[path])
+		if err != nil {
+			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
+			return
+		}
+		pid, name, err := schemas.OpenPerson(p, dk)
+		if err != nil {
+			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
+			return
+		}
+		v.Persons = append(v.Persons, VaultPerson{Path: path, IDHash: p.IDHash, ID: pid, Name: name})
+		hashes = append(hashes, p.IDHash)
+	}
+	// Durable in the access log before a byte of plaintext is sent.
+	what := fmt.Sprintf("vault open record %s/%d naming persons %s", n.origin, index, strings.Join(slices.Compact(slices.Sorted(slices.Values(hashes))), ","))
+	if !n.logAccessOrFail(w, r, id, what) {
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// handleVaultErase is a legal erasure: the credit office destroys a record's
+// data keys. The request is logged first; the erase op is idempotent, so a
+// retry after any failure completes it.
+func (n *Node) handleVaultErase(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RoleAdmin)
+	if !ok {
+		return
+	}
+	if id.Region != n.cfg.Region {
+		writeErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may erase its personal data", n.cfg.Region))
+		return
+	}
+	reason := strings.TrimSpace(r.URL.Query().Get("reason"))
+	if reason == "" || len(reason) > 256 {
+		writeErr(w, errorf(http.StatusBadRequest, "reason: a legal erasure requires ?reason=<case reference>, at most 256 characters"))
+		return
+	}
+	// The erasure needs no vault key: it works on a replica where the vault
+	// is disabled too.
+	index, _, _, _, ok := n.vaultTarget(w, r)
+	if !ok {
+		return
+	}
+	if err := n.logAccess(r.Context(), id, fmt.Sprintf("vault erase record %s/%d reason %q", n.origin, index, reason), "legal_erasure"); err != nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "the erasure could not be recorded, so it was not done; retry: %v", err))
+		return
+	}
+	// If the process dies here, the access log shows a requested erasure
+	// that did not happen; the admin's retry (idempotent) completes it.
+	cmd, err := encodeCommand(command{op: opVaultErase, origin: n.origin, index: index})
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	res, err := n.proposeVault(r.Context(), cmd)
+	if n.writeVaultErr(w, err) {
+		return
+	}
+	writeJSON(w, http.StatusOK, VaultEraseResponse{Origin: n.origin, Index: index, Destroyed: res.Vault})
+}
+
+// vaultAnswer is what the leader's /internal/v1/apply returns for ops 6-7.
+type vaultAnswer struct {
+	Vault int `json:"vault"`
+}
+
+// writeVaultErr writes the answer for an error of proposeVault; false if err is nil.
+func (n *Node) writeVaultErr(w http.ResponseWriter, err error) bool {
+	if err == nil {
+		return false
+	}
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		writeErr(w, refused.ae)
+		return true
+	}
+	n.logger.Error("vault command not committed", "err", err)
+	writeErr(w, errorf(http.StatusServiceUnavailable, "not committed, safe to retry: %v", err))
+	return true
+}
+
+// vaultRefusal maps a vault command the FSM refused to its API answer.
+func vaultRefusal(err error) error {
+	var conflict *VaultConflictError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &conflict):
+		return &refusedError{&apiError{Status: http.StatusConflict, Error: err.Error() + "; nothing was stored",
+			Errors: []FieldError{{Field: conflict.Path, Rule: "same_key", Message: "a stored key is never replaced"}}}}
+	case errors.Is(err, errVaultErased):
+		return &refusedError{errorf(http.StatusGone, "%v", err)}
+	case errors.Is(err, errVaultNoEntry):
+		return &refusedError{errorf(http.StatusNotFound, "%v", err)}
+	}
+	return err
+}
+
+// proposeVault commits an encoded vault command through raft (on the leader,
+// or forwarded to it) and returns the FSM's result once it is applied on the
+// leader. Like commit it retries through leader changes for up to 10 s;
+// vault commands are idempotent.
+func (n *Node) proposeVault(ctx context.Context, cmd []byte) (vaultAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var last error
+	for {
+		var a vaultAnswer
+		if n.IsLeader() {
+			a, last = n.applyVaultLocal(cmd)
+		} else {
+			a, last = n.forwardVault(ctx, cmd)
+		}
+		if last == nil || !retryable(last) {
+			return a, last
+		}
+		select {
+		case <-ctx.Done():
+			return a, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) applyVaultLocal(cmd []byte) (vaultAnswer, error) {
+	f := n.rep.raft.Apply(cmd, 5*time.Second)
+	if err := f.Error(); err != nil {
+		return vaultAnswer{}, err
+	}
+	res, ok := f.Response().(*applyResult)
+	if !ok || res == nil {
+		return vaultAnswer{}, fmt.Errorf("raft returned no result")
+	}
+	return vaultAnswer{Vault: res.Vault}, vaultRefusal(res.Err)
+}
+
+// forwardVault sends a vault command to the leader's /internal/v1/apply.
+func (n *Node) forwardVault(ctx context.Context, cmd []byte) (vaultAnswer, error) {
+	var a vaultAnswer
+	base, leaderID := n.leaderAPI()
+	if leaderID == "" {
+		return a, fmt.Errorf("%w: no leader elected yet", errForward)
+	}
+	if base == "" {
+		return a, fmt.Errorf("leader %q is not in the configured peers and its API address cannot be derived", leaderID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/internal/v1/apply", bytes.NewReader(cmd))
+	if err != nil {
+		return a, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := n.peer.Do(req)
+	if err != nil {
+		return a, fmt.Errorf("%w: %v", errForward, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if err := json.Unmarshal(body, &a); err != nil {
+			return a, fmt.Errorf("%w: decoding leader answer: %v", errForward, err)
+		}
+		return a, nil
+	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
+		return a, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
+	case http.StatusConflict, http.StatusGone, http.StatusNotFound:
+		ae := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(body, ae) == nil && ae.Error != "" {
+			return a, &refusedError{ae}
+		}
+	}
+	return a, fmt.Errorf("leader %s answered %s: %.4096s", leaderID, resp.Status, body)
+}
+
+// applyVaultForwarded is the leader side of forwardVault (from handleApply).
+func (n *Node) applyVaultForwarded(w http.ResponseWriter, cmd []byte) {
+	a, err := n.applyVaultLocal(cmd)
+	var refused *refusedError
+	switch {
+	case errors.As(err, &refused):
+		writeErr(w, refused.ae)
+	case err != nil && retryable(err):
+		writeErr(w, errorf(http.StatusServiceUnavailable, "%v", err))
+	case err != nil:
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+	default:
+		writeCompactJSON(w, http.StatusOK, a)
+	}
+}
