@@ -150,6 +150,11 @@ func (c *Credentials) Post(ctx context.Context, url string, body []byte, v any) 
 	return c.do(ctx, http.MethodPost, url, body, v)
 }
 
+// Put sends a JSON body with PUT and decodes the JSON answer into v.
+func (c *Credentials) Put(ctx context.Context, url string, body []byte, v any) error {
+	return c.do(ctx, http.MethodPut, url, body, v)
+}
+
 // Delete sends a DELETE and decodes the JSON answer into v.
 func (c *Credentials) Delete(ctx context.Context, url string, v any) error {
 	return c.do(ctx, http.MethodDelete, url, nil, v)

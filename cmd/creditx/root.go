@@ -36,6 +36,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newAuditCmd(),
 		newAnchorCmd(),
 		newDeployCmd(),
+		newVaultCmd(),
 		newHealthCmd(),
 		newDemoCmd(),
 		newClusterCmd(),

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -115,10 +116,15 @@ func newSampleCmd() *cobra.Command {
 	var credsDir, domain string
 	var n uint64
 	var person bool
+	var keysFile string
 	cmd := &cobra.Command{
-		Use:   "sample listing --creds DIR",
+		Use:   "sample listing --creds DIR [--keys FILE]",
 		Short: "Print a valid sample listing record for the agency in DIR",
-		Args:  cobra.ExactArgs(1),
+		Long: `Print a valid sample listing record for the agency in DIR. With --responsible-person (the
+default) the listing names a legal representative whose ID and name are sealed under a fresh data key;
+--keys FILE writes those keys, as the body "creditx vault put" sends to the node's data-key vault once the
+record is in the ledger (without it the keys are discarded and the sealed data can never be opened).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != "listing" {
 				return fmt.Errorf("unknown sample kind %q (known: listing)", args[0])
@@ -129,11 +135,15 @@ func newSampleCmd() *cobra.Command {
 			}
 			o := synth.Options{Region: creds.Identity.Region, Authority: schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID},
 				Domain: domain, Now: time.Now().UTC()}
+			var keys node.VaultPutRequest
 			if person {
 				if creds.MatchKey == nil {
 					return fmt.Errorf("%s has no match.key to hash the responsible person's ID", credsDir)
 				}
 				o.MatchKey, o.Rand = *creds.MatchKey, rand.Reader
+				o.DataKeys = func(path string, dk schemas.DataKey) {
+					keys.Keys = append(keys.Keys, node.VaultKeyJSON{Person: path, Key: base64.StdEncoding.EncodeToString(dk[:])})
+				}
 			}
 			if n == 0 {
 				n = uint64(time.Now().UnixNano() % 100000000)
@@ -146,6 +156,15 @@ func newSampleCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if keysFile != "" {
+				kb, err := json.MarshalIndent(keys, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(keysFile, append(kb, '\n'), 0o600); err != nil {
+					return err
+				}
+			}
 			var b bytes.Buffer
 			json.Indent(&b, canon, "", "  ")
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b.Bytes())
@@ -156,6 +175,7 @@ func newSampleCmd() *cobra.Command {
 	cmd.Flags().StringVar(&domain, "domain", "environment", "environment, tourism, food_drug or product_quality")
 	cmd.Flags().Uint64Var(&n, "n", 0, "sequence number of the synthetic subject (0: derived from the clock)")
 	cmd.Flags().BoolVar(&person, "responsible-person", true, "include a (sealed, hashed) legal representative")
+	cmd.Flags().StringVar(&keysFile, "keys", "", "write the sealed persons' data keys to FILE (mode 0600) for \"creditx vault put\"")
 	cmd.MarkFlagRequired("creds")
 	return cmd
 }

@@ -31,8 +31,11 @@ type Options struct {
 	Domain    string           // one of Domains; "" picks by sequence number
 	MatchKey  schemas.MatchKey // to hash the responsible person's ID
 	Rand      io.Reader        // for sealing personal data; nil leaves Sealed empty-free: no responsible person
-	Now       time.Time        // created_at; zero means 2026-03-02T08:00:00Z
-	PadTo     int              // grow the reason text so the signed entry is about this many bytes (0: no padding)
+	// DataKeys, if set, is told the data key of every person sealed, with the
+	// JSON path of its Person in the record (for the node's data-key vault).
+	DataKeys func(path string, dk schemas.DataKey)
+	Now      time.Time // created_at; zero means 2026-03-02T08:00:00Z
+	PadTo    int       // grow the reason text so the signed entry is about this many bytes (0: no padding)
 }
 
 // EnterpriseUSCC is the synthetic USCC of enterprise number n in region.
@@ -100,9 +103,12 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		Evidence:            []schemas.Evidence{{Name: "处罚决定书.pdf", SHA256: fmt.Sprintf("%064x", n+1)}},
 	}
 	if o.Rand != nil {
-		p, _, err := schemas.SealPerson(o.MatchKey, PersonID(o.Region, n), "张三", o.Rand)
+		p, dk, err := schemas.SealPerson(o.MatchKey, PersonID(o.Region, n), "张三", o.Rand)
 		if err != nil {
 			return nil, err
+		}
+		if o.DataKeys != nil {
+			o.DataKeys("subject.responsible_persons[0].person", dk)
 		}
 		l.Subject.ResponsiblePersons = []schemas.ResponsiblePerson{{Role: "legal_representative", Person: p}}
 	}
