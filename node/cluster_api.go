@@ -464,9 +464,9 @@ func leaderAPIBase(peers []Peer, leaderAddr, leaderID, ownAPI string) string {
 	if err != nil || host == "" {
 		return ""
 	}
-	_, port, err := net.SplitHostPort(ownAPI)
-	if err != nil || port == "" || port == "0" {
-		return ""
+	ownHost, port, err := net.SplitHostPort(ownAPI)
+	if err != nil || port == "" || port == "0" || host == ownHost {
+		return "" // no port to guess, or the guess would be this replica itself (replicas sharing a host)
 	}
 	return "https://" + net.JoinHostPort(host, port)
 }
