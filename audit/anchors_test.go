@@ -8,40 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creditx/creditx/anchor/anchortest"
+
 	"github.com/creditx/creditx/anchor"
 	"golang.org/x/mod/sumdb/tlog"
 )
-
-// hashTree is an RFC 6962 tree of synthetic leaves (x/mod tlog's storage).
-type hashTree []tlog.Hash
-
-func newHashTree(t *testing.T, n int, salt string) hashTree {
-	var tr hashTree
-	for i := range n {
-		hs, err := tlog.StoredHashes(int64(i), fmt.Appendf(nil, "%s %d", salt, i), tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr = append(tr, hs...)
-	}
-	return tr
-}
-
-func (tr hashTree) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		out[i] = tr[x]
-	}
-	return out, nil
-}
-
-func (tr hashTree) root(t *testing.T, n int64) tlog.Hash {
-	h, err := tlog.TreeHash(n, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
 
 // brokenReader fails every read.
 type brokenReader struct{}
@@ -57,13 +28,13 @@ func (brokenReader) Get(context.Context, string, uint64) (anchor.Anchor, error) 
 
 func TestCheckAnchors(t *testing.T) {
 	ctx := context.Background()
-	good, fork := newHashTree(t, 40, "good"), newHashTree(t, 40, "fork")
-	at := func(tr hashTree, n int64) anchor.Anchor {
-		return anchor.Anchor{Member: "330000", Size: uint64(n), Root: tr.root(t, n)}
+	good, fork := anchortest.NewTree(40, "good"), anchortest.NewTree(40, "fork")
+	at := func(tr anchortest.Tree, n int64) anchor.Anchor {
+		return anchor.Anchor{Member: "330000", Size: uint64(n), Root: tr.Root(n)}
 	}
 	// backend returns a Memory holding the anchors, each put as the first
 	// of a fresh backend would be, extended with proofs from tr.
-	backend := func(tr hashTree, sizes ...int64) *anchor.Memory {
+	backend := func(tr anchortest.Tree, sizes ...int64) *anchor.Memory {
 		m := anchor.NewMemory()
 		var prev int64
 		for _, n := range sizes {
@@ -101,7 +72,7 @@ func TestCheckAnchors(t *testing.T) {
 		{"anchor beyond, a forked one at the audited size", backend(fork, 30, 40), false, "same size, different root", "", 30},
 		{"channel unreadable", brokenReader{}, false, "reading the latest anchor: peer unavailable", "", 0},
 	} {
-		res, f := CheckAnchors(ctx, tc.r, "330000", size, good.root(t, size), good)
+		res, f := CheckAnchors(ctx, tc.r, "330000", size, good.Root(size), good)
 		if res.OK != tc.ok || res.AnchoredSize != tc.anchored || !strings.Contains(res.Note, tc.note) {
 			t.Errorf("%s: %+v", tc.name, res)
 		}
@@ -113,8 +84,8 @@ func TestCheckAnchors(t *testing.T) {
 		}
 		if f != nil && tc.anchored > 0 {
 			// the failure names the member, the size and both roots
-			fr := fork.root(t, int64(tc.anchored))
-			gr := good.root(t, int64(tc.anchored))
+			fr := fork.Root(int64(tc.anchored))
+			gr := good.Root(int64(tc.anchored))
 			for _, s := range []string{"member 330000", fmt.Sprintf("size %d", tc.anchored), hex.EncodeToString(fr[:]), hex.EncodeToString(gr[:])} {
 				if !strings.Contains(f.Reason, s) {
 					t.Errorf("%s: failure %q does not name %s", tc.name, f.Reason, s)

@@ -319,7 +319,7 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 		if p == nil || p.failed {
 			continue
 		}
-		hr := tlog.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, tileReader{p.Source})
+		hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
 		for _, s := range byOrigin[o] {
 			if s == p || s.cp == nil {
 				continue
@@ -339,7 +339,7 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 			if p == nil || p.failed {
 				continue
 			}
-			hr := tlog.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, tileReader{p.Source})
+			hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
 			res, f := CheckAnchors(ctx, opts.Anchors, codeOf(o), p.cp.Size, p.cp.Root, hr)
 			rep.Anchors = append(rep.Anchors, res)
 			if f != nil {
@@ -546,25 +546,6 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 		return nil
 	}, nil
 }
-
-// tileReader adapts a ledger.TileSource to x/mod tlog.TileReader.
-type tileReader struct{ src ledger.TileSource }
-
-func (tileReader) Height() int { return ledger.TileHeight }
-
-func (r tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
-	out := make([][]byte, len(tiles))
-	for i, t := range tiles {
-		b, err := r.src.ReadTile(t.L, uint64(t.N), t.W)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = b
-	}
-	return out, nil
-}
-
-func (tileReader) SaveTiles([]tlog.Tile, [][]byte) {}
 
 // consistent checks that checkpoint b is a prefix of (or equal to) the
 // verified checkpoint a, with an RFC 6962 consistency proof built from a's

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/node/nodetest"
+
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/pki"
@@ -38,19 +40,9 @@ func startDrillNode(t *testing.T) *drillNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := node.New(*cfgs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	n, _ := nodetest.Start(t, *cfgs[0])
+	rctx, rcancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer rcancel()
-	if err := n.WaitReady(rctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := n.SeedDev(rctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}

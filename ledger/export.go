@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -179,3 +180,29 @@ func (d DirSource) read(name string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// TileHashReader returns x/mod's tlog.TileHashReader for tree t over the
+// tiles of src: every hash read through it is authenticated against t's
+// root, so src may be untrusted (a remote node, an exported tree).
+func TileHashReader(t tlog.Tree, src TileSource) tlog.HashReader {
+	return tlog.TileHashReader(t, tileSourceReader{src})
+}
+
+// tileSourceReader adapts a TileSource to tlog.TileReader (no cache).
+type tileSourceReader struct{ src TileSource }
+
+func (tileSourceReader) Height() int { return TileHeight }
+
+func (r tileSourceReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(tiles))
+	for i, t := range tiles {
+		b, err := r.src.ReadTile(t.L, uint64(t.N), t.W)
+		if err != nil {
+			return nil, fmt.Errorf("tile %s: %w", strings.TrimPrefix(t.Path(), "tile/"), err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func (tileSourceReader) SaveTiles([]tlog.Tile, [][]byte) {}

@@ -2,12 +2,13 @@ package node_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/creditx/creditx/node/nodetest"
 
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
@@ -33,24 +34,9 @@ func startNode(t *testing.T) *testNode {
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	n, err := node.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	n, _ := nodetest.Start(t, cfg)
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer rcancel()
-	if err := n.WaitReady(rctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := n.SeedDev(rctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,42 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/node/nodetest"
+
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/schemas"
 )
-
-// runVaultNode starts a node from cfg in this process and returns a function
-// that stops it and waits until its data directory is closed.
-func runVaultNode(t *testing.T, cfg node.Config) (*node.Node, func()) {
-	t.Helper()
-	n, err := node.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Run: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer rcancel()
-	if err := n.WaitReady(rctx); err != nil {
-		t.Fatal(err)
-	}
-	return n, stop
-}
 
 // TestVault walks the data-key vault end to end on a real node: a publisher
 // publishes a listing naming two sealed persons and stores their data keys;
@@ -69,7 +39,7 @@ func TestVault(t *testing.T) {
 	}
 	cfg := *cfgs[0]
 	cfg.Sanctions.Agencies = filepath.Join(dir, "no-agencies.yaml") // no notices: the ledger grows only by what we submit
-	n, stop := runVaultNode(t, cfg)
+	n, stop := nodetest.Start(t, cfg)
 	ctx := context.Background()
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
@@ -213,7 +183,7 @@ func TestVault(t *testing.T) {
 	// The same data directory after a restart still holds the keys.
 	cfg.Listen, cfg.RaftListen = n.Addr(), n.RaftAddr()
 	stop()
-	n, _ = runVaultNode(t, cfg)
+	n, _ = nodetest.Start(t, cfg)
 	if n.URL() != tn.url {
 		t.Fatalf("restarted at %s, want %s", n.URL(), tn.url)
 	}
@@ -262,7 +232,7 @@ func TestVaultDisabled(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "keys", "vault.key")); err != nil {
 		t.Fatal(err)
 	}
-	n, _ := runVaultNode(t, *cfgs[0])
+	n, _ := nodetest.Start(t, *cfgs[0])
 	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/anchor/anchortest"
+
 	"github.com/creditx/creditx/anchor"
 	"github.com/creditx/creditx/anchor/fabric"
 	"golang.org/x/mod/sumdb/tlog"
@@ -112,37 +114,6 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd})
 }
 
-// tree is an RFC 6962 tree of n synthetic leaves.
-type tree []tlog.Hash
-
-func newTree(t *testing.T, n int, salt string) tree {
-	var tr tree
-	for i := range n {
-		hs, err := tlog.StoredHashes(int64(i), fmt.Appendf(nil, "%s %d", salt, i), tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr = append(tr, hs...)
-	}
-	return tr
-}
-
-func (tr tree) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		out[i] = tr[x]
-	}
-	return out, nil
-}
-
-func (tr tree) anchor(t *testing.T, member string, n int64) anchor.Anchor {
-	h, err := tlog.TreeHash(n, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return anchor.Anchor{Member: member, Size: uint64(n), Root: h}
-}
-
 // TestFabricIntegration anchors into a running Fabric network with the
 // chaincode deployed (anchor/README.md). It runs only when
 // FABRIC_PEER_ENDPOINT is set; the other FABRIC_* variables complete the
@@ -162,8 +133,8 @@ func TestFabricIntegration(t *testing.T) {
 	// A fresh member code per run keeps runs independent on a long-lived
 	// channel: 9xxxxx is no real division code.
 	member := fmt.Sprintf("9%05d", time.Now().UnixNano()/1e6%100000)
-	tr := newTree(t, 32, member)
-	a1, a2 := tr.anchor(t, member, 16), tr.anchor(t, member, 32)
+	tr := anchortest.NewTree(32, member)
+	a1, a2 := tr.Anchor(member, 16), tr.Anchor(member, 32)
 	if _, err := c.Latest(ctx, member); !errors.Is(err, anchor.ErrNotFound) {
 		t.Fatalf("Latest of a new member: %v, want ErrNotFound", err)
 	}
@@ -186,14 +157,14 @@ func TestFabricIntegration(t *testing.T) {
 	if g, err := c.Get(ctx, member, 16); err != nil || g != a1 {
 		t.Fatalf("Get(16) = %+v, %v", g, err)
 	}
-	fork := newTree(t, 32, "fork").anchor(t, member, 32)
+	fork := anchortest.NewTree(32, "fork").Anchor(member, 32)
 	if _, err := c.Put(ctx, fork, nil); err == nil || !strings.Contains(err.Error(), "different root") {
 		t.Fatalf("a conflicting anchor: %v, want the chaincode's refusal", err)
 	}
 	if _, err := c.Put(ctx, a1, nil); err != nil {
 		t.Fatalf("re-putting an older anchored size: %v", err)
 	}
-	if _, err := c.Put(ctx, tr.anchor(t, member, 20), nil); err == nil || !strings.Contains(err.Error(), "rollback refused") {
+	if _, err := c.Put(ctx, tr.Anchor(member, 20), nil); err == nil || !strings.Contains(err.Error(), "rollback refused") {
 		t.Fatalf("a rollback: %v, want the chaincode's refusal", err)
 	}
 	if l, err := c.Latest(ctx, member); err != nil || l != a2 {

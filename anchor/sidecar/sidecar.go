@@ -29,7 +29,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/anchor"
@@ -215,7 +214,7 @@ func (l *Loop) member(ctx context.Context, mb *exchange.Member) Outcome {
 		o.Skipped = "up to date"
 		return o
 	default:
-		hr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, tileReader{src})
+		hr := ledger.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, src)
 		if proof, err = tlog.ProveTree(int64(cp.Size), int64(latest.Size), hr); err != nil {
 			return fail("consistency proof from size %d: %w", latest.Size, err)
 		}
@@ -233,23 +232,3 @@ func (l *Loop) member(ctx context.Context, mb *exchange.Member) Outcome {
 	}
 	return o
 }
-
-// tileReader adapts a ledger.TileSource to x/mod's tlog.TileReader. The
-// tiles are unverified; tlog.TileHashReader verifies them.
-type tileReader struct{ src ledger.TileSource }
-
-func (tileReader) Height() int { return ledger.TileHeight }
-
-func (r tileReader) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
-	out := make([][]byte, len(tiles))
-	for i, t := range tiles {
-		b, err := r.src.ReadTile(t.L, uint64(t.N), t.W)
-		if err != nil {
-			return nil, fmt.Errorf("tile %s: %w", strings.TrimPrefix(t.Path(), "tile/"), err)
-		}
-		out[i] = b
-	}
-	return out, nil
-}
-
-func (tileReader) SaveTiles([]tlog.Tile, [][]byte) {}

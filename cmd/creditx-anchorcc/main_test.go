@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/anchor/anchortest"
+
 	"github.com/creditx/creditx/anchor"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
-	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
@@ -39,45 +40,6 @@ func (f *fakeStub) GetTxID() string                   { return "tx" }
 func (f *fakeStub) GetState(k string) ([]byte, error) { return f.state[k], nil }
 func (f *fakeStub) PutState(k string, v []byte) error { f.state[k] = v; f.puts++; return nil }
 
-// tree is an RFC 6962 tree of n synthetic leaves.
-type tree []tlog.Hash
-
-func newTree(t testing.TB, n int, salt string) tree {
-	var tr tree
-	for i := range n {
-		hs, err := tlog.StoredHashes(int64(i), fmt.Appendf(nil, "%s %d", salt, i), tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr = append(tr, hs...)
-	}
-	return tr
-}
-
-func (tr tree) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		out[i] = tr[x]
-	}
-	return out, nil
-}
-
-func (tr tree) anchor(t testing.TB, n int64) anchor.Anchor {
-	h, err := tlog.TreeHash(n, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return anchor.Anchor{Member: "330000", Size: uint64(n), Root: h}
-}
-
-func (tr tree) proof(t testing.TB, n, old int64) []byte {
-	p, err := tlog.ProveTree(n, old, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return anchor.EncodeProof(p)
-}
-
 // steps is a sequence of transactions and the answer each must get:
 // status 200 and the payload, or 500 and a message containing want.
 type step struct {
@@ -88,15 +50,15 @@ type step struct {
 }
 
 func steps(t testing.TB) []step {
-	good, fork := newTree(t, 16, "good"), newTree(t, 16, "fork")
-	a8, a16 := good.anchor(t, 8), good.anchor(t, 16)
+	good, fork := anchortest.NewTree(16, "good"), anchortest.NewTree(16, "fork")
+	a8, a16 := good.Anchor("330000", 8), good.Anchor("330000", 16)
 	return []step{
 		{"latest of nothing", []string{anchor.TxLatest, "330000"}, 200, ""},
 		{"first put", []string{anchor.TxPut, string(a8.Encode()), ""}, 200, "written"},
-		{"extension", []string{anchor.TxPut, string(a16.Encode()), string(good.proof(t, 16, 8))}, 200, "written"},
+		{"extension", []string{anchor.TxPut, string(a16.Encode()), string(good.Proof(16, 8))}, 200, "written"},
 		{"same again", []string{anchor.TxPut, string(a16.Encode()), ""}, 200, "unchanged"},
-		{"conflicting root", []string{anchor.TxPut, string(fork.anchor(t, 16).Encode()), ""}, 500, "different root at the same size"},
-		{"rollback", []string{anchor.TxPut, string(good.anchor(t, 12).Encode()), ""}, 500, "rollback refused"},
+		{"conflicting root", []string{anchor.TxPut, string(fork.Anchor("330000", 16).Encode()), ""}, 500, "different root at the same size"},
+		{"rollback", []string{anchor.TxPut, string(good.Anchor("330000", 12).Encode()), ""}, 500, "rollback refused"},
 		{"get 8", []string{anchor.TxGet, "330000", "8"}, 200, string(a8.Encode())},
 		{"latest", []string{anchor.TxLatest, "330000"}, 200, string(a16.Encode())},
 		{"malformed", []string{anchor.TxGet, "330000", "x"}, 500, "anchor: size"},

@@ -239,17 +239,32 @@ func parseAt(s string) (time.Time, error) {
 	return d.Time.Add(24*time.Hour - 8*time.Hour - time.Second), nil
 }
 
-// writeReport writes a report file through a temporary file and a rename,
-// so a reader never sees half a report. "" writes nothing.
+// writeReport writes a report file atomically (see writeFileAtomic). ""
+// writes nothing.
 func writeReport(path string, write func(io.Writer) error) error {
 	if path == "" {
 		return nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".report-*")
+	return writeFileAtomic(path, write)
+}
+
+// writeBundle packs the audit directory dir into the archive out, atomically.
+func writeBundle(dir, out string) error {
+	return writeFileAtomic(out, func(w io.Writer) error { return audit.WriteBundle(w, dir) })
+}
+
+// writeFileAtomic writes path through a temporary file beside it, fsync'd,
+// then renamed: a reader never sees half a file, and a crash leaves either
+// the old file (or none) or the whole new one.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	werr := write(f)
+	if werr == nil {
+		werr = f.Sync()
+	}
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
@@ -261,28 +276,4 @@ func writeReport(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("writing %s: %w", path, werr)
 	}
 	return nil
-}
-
-// writeBundle packs the audit directory dir into the archive out, atomically:
-// a temporary file beside out, fsync'd, then renamed (a crash leaves either
-// no bundle or the whole one).
-func writeBundle(dir, out string) error {
-	f, err := os.CreateTemp(filepath.Dir(out), ".bundle-*")
-	if err != nil {
-		return err
-	}
-	werr := audit.WriteBundle(f, dir)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), out)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-	}
-	return werr
 }

@@ -61,15 +61,11 @@ measures the limit (requests then fail with 429). --local disables it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var creds *node.Credentials
 			var err error
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				pprof.StartCPUProfile(f)
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			if local > 0 {
 				var stop func()
 				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr(), notices)
@@ -264,4 +260,22 @@ func freeLocalAddr() string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// startCPUProfile starts a CPU profile of this process written to path, and
+// returns the function that stops it and closes the file ("" profiles
+// nothing).
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

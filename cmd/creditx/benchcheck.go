@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -69,15 +68,11 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			} else if exe, err = node.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
 				return err
 			}
-			if cpuprofile != "" { // profile the checks only, not the loading
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				pprof.StartCPUProfile(f)
-				defer pprof.StopCPUProfile()
+			stopProfile, err := startCPUProfile(cpuprofile) // the checks only, not the loading
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, n, conc, batch, action)
 			if err != nil {
 				return err
@@ -202,7 +197,7 @@ func settle(ctx context.Context, w io.Writer, c *node.Credentials, url string) e
 		if st.Size == last {
 			stable++
 		} else {
-			fmt.Fprintf(w, "\rwaiting for sanction notices to be issued: ledger size %d ", st.Size)
+			fmt.Fprintf(w, "\rwaiting for the ledger to settle (sanction notices being issued): size %d ", st.Size)
 			last, stable = st.Size, 0
 		}
 		select {

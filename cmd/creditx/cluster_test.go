@@ -1,43 +1,16 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/creditx/creditx/node"
 )
 
 // TestClusterCLI runs creditx cluster list, add and remove against a
 // single-replica node in this process: the table names the replica, its
 // suffrage and leadership; refusals come back with the node's reason.
 func TestClusterCLI(t *testing.T) {
-	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(*cfgs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer rcancel()
-	if err := n.WaitReady(rctx); err != nil {
-		t.Fatal(err)
-	}
+	n, dir := startNode(t)
 	creds := func(name string) string { return filepath.Join(dir, "agencies", name) }
 
 	out, err := run(t, "cluster", "list", "--node", n.URL(), "--creds", creds("auditor"))

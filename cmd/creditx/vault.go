@@ -32,15 +32,20 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 	cmd.PersistentFlags().StringVar(&nodeURL, "node", "https://127.0.0.1:8443", "node URL")
 	cmd.PersistentFlags().StringVar(&credsDir, "creds", "", "credentials directory (the submitting agency's, or the admin's)")
 	cmd.MarkPersistentFlagRequired("creds")
-	target := func(rec string) (string, error) {
+	// target is the vault URL of RECORD and the caller's credentials.
+	target := func(rec string) (*node.Credentials, string, error) {
 		code, idx, ok := strings.Cut(rec, "/")
 		if !ok || len(code) != 6 {
-			return "", fmt.Errorf("RECORD %q: want <region code>/<index>, e.g. 330000/12", rec)
+			return nil, "", fmt.Errorf("RECORD %q: want <region code>/<index>, e.g. 330000/12", rec)
 		}
 		if _, err := strconv.ParseUint(idx, 10, 64); err != nil {
-			return "", fmt.Errorf("RECORD %q: index %q is not a number", rec, idx)
+			return nil, "", fmt.Errorf("RECORD %q: index %q is not a number", rec, idx)
 		}
-		return strings.TrimSuffix(nodeURL, "/") + "/v1/vault/" + code + "/" + idx, nil
+		c, err := node.LoadCredentials(credsDir)
+		if err != nil {
+			return nil, "", err
+		}
+		return c, strings.TrimSuffix(nodeURL, "/") + "/v1/vault/" + code + "/" + idx, nil
 	}
 
 	put := &cobra.Command{
@@ -49,15 +54,11 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keysFile, _ := cmd.Flags().GetString("keys")
-			u, err := target(args[0])
+			c, u, err := target(args[0])
 			if err != nil {
 				return err
 			}
 			body, err := os.ReadFile(keysFile)
-			if err != nil {
-				return err
-			}
-			c, err := node.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}
@@ -78,11 +79,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			purpose, _ := cmd.Flags().GetString("purpose")
-			u, err := target(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := node.LoadCredentials(credsDir)
+			c, u, err := target(args[0])
 			if err != nil {
 				return err
 			}
@@ -107,11 +104,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reason, _ := cmd.Flags().GetString("reason")
-			u, err := target(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := node.LoadCredentials(credsDir)
+			c, u, err := target(args[0])
 			if err != nil {
 				return err
 			}

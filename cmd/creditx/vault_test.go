@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,29 +22,9 @@ import (
 // the publisher (not for the auditor), "vault erase" by the credit office
 // destroys it, after which nothing opens it.
 func TestVaultCLI(t *testing.T) {
-	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.New(*cfgs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	n, dir := startNode(t)
+	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer rcancel()
-	if err := n.WaitReady(rctx); err != nil {
-		t.Fatal(err)
-	}
 	agencies := filepath.Join(dir, "agencies")
 	if err := n.SeedDev(rctx, agencies); err != nil {
 		t.Fatal(err)

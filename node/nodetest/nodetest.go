@@ -1,0 +1,60 @@
+// Package nodetest runs real region nodes for tests in other packages: the
+// node's own bbolt files, raft and HTTPS listeners (configure ports :0),
+// nothing mocked.
+package nodetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/node"
+)
+
+// Start runs a node with cfg and returns it once it is ready (a single
+// replica: once it leads), with a function that stops it and waits until its
+// files are closed (for a restart on the same data directory). It stops at
+// the end of the test in any case; a Run error other than that cancellation
+// fails the test.
+func Start(t testing.TB, cfg node.Config) (*node.Node, func()) {
+	t.Helper()
+	n, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer rcancel()
+	if err := n.WaitReady(rctx); err != nil {
+		t.Fatal(err)
+	}
+	return n, stop
+}
+
+// StartDev prepares a single-replica region (node.PrepareRegion, replica
+// "t-1", ports :0) in a fresh temporary directory and starts it; agencies'
+// credentials are under DIR/agencies.
+func StartDev(t testing.TB, region string) (*node.Node, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgs, err := node.PrepareRegion(dir, region, []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := Start(t, *cfgs[0])
+	return n, dir
+}
