@@ -476,10 +476,10 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	n.serveTile(w, origin, "tile/"+r.PathValue("path"))
+	n.serveTile(w, r, origin, "tile/"+r.PathValue("path"))
 }
 
-func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
+func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path string) {
 	ref, err := ledger.ParseTilePath(path)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -498,6 +498,9 @@ func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
 	})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

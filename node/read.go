@@ -60,9 +60,10 @@ func personsOf(rec schemas.Record) []string {
 // shape returns the record JSON a caller with role may see, whether fields
 // were removed, and false if the caller may not see the record at all.
 //
-//   - public: only listings with disclosure "public" (and not suspended by a
-//     pending objection) and governance records; keyed hashes and sealed
-//     personal data removed, leaving the masked forms.
+//   - public: only listings of organisations with disclosure "public" (and not
+//     suspended by a pending objection) and governance records; keyed hashes
+//     and sealed personal data of responsible persons removed, leaving the
+//     masked forms. A natural person's listing is never public (issue 14).
 //   - auditors, agencies and admins: every record; sealed ciphertext is never
 //     opened through this API (personal plaintext stays with the data keys).
 func shape(role pki.Role, rec schemas.Record, raw []byte, disclosed bool) (json.RawMessage, bool, bool) {
@@ -73,7 +74,7 @@ func shape(role pki.Role, rec schemas.Record, raw []byte, disclosed bool) (json.
 	case *schemas.Governance:
 		return raw, false, true
 	case *schemas.Listing:
-		if r.Disclosure != "public" || !disclosed {
+		if r.Disclosure != "public" || !disclosed || r.Subject.Person != nil {
 			return nil, false, false
 		}
 		var m map[string]any

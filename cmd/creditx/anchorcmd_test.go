@@ -156,7 +156,13 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	// the anchors were made from).
 	in := audit.Inputs{Trust: tr}
 	for _, mb := range m.Members {
-		one, err := audit.FromNodes(ctx, client, []string{mb.Endpoint}, []string{mb.Code}, tr)
+		// Entry bundles of non-public records need a consortium credential
+		// (issue 14): each member's ledger is read with its own auditor's.
+		aud, err := node.LoadCredentials(filepath.Join(data, mb.Code, "agencies", "auditor"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := audit.FromNodes(ctx, aud.Client, []string{mb.Endpoint}, []string{mb.Code}, tr)
 		if err != nil {
 			t.Fatal(err)
 		}

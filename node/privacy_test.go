@@ -1,0 +1,134 @@
+package node_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
+)
+
+// accessLog reads the whole access log as the auditor.
+func (tn *testNode) accessLog(t *testing.T) []node.AccessRecord {
+	t.Helper()
+	var al struct {
+		Entries []json.RawMessage `json:"entries"`
+	}
+	if err := tn.creds["auditor"].Get(context.Background(), tn.url+"/v1/access-log?limit=1000", &al); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]node.AccessRecord, len(al.Entries))
+	for i, e := range al.Entries {
+		if err := json.Unmarshal(e, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestEntryBundlesOfRestrictedContent (issue 14 item 1): a restricted
+// listing's entry bundle is refused without a certificate and logged when a
+// credential reads it; checkpoints and hash tiles stay public, and a bundle
+// of public records only stays public.
+func TestEntryBundlesOfRestrictedContent(t *testing.T) {
+	tn := startNode(t)
+	ctx := context.Background()
+	seeded := tn.settledSize(t) // governance records only
+	publicBundle := "/ledger/330000/" + ledger.EntriesPath(0, int(seeded))
+	restricted := tn.listing(t, 1, func(l *schemas.Listing) { l.Disclosure = "restricted"; l.Reason = "restricted facts 4711" })
+	rs, err := tn.creds["publisher"].Submit(ctx, tn.url, restricted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := rs[0].Index + 1
+	bundle := "/ledger/330000/" + ledger.EntriesPath(0, int(size))
+
+	code, b := do(t, tn.client("public"), "GET", tn.url+bundle, nil)
+	if code != 401 || strings.Contains(string(b), "4711") {
+		t.Errorf("public read of a restricted bundle: %d %.200s, want 401 without content", code, b)
+	}
+	for _, p := range []string{"/ledger/330000/checkpoint", "/ledger/330000/" + ledger.TilePath(0, 0, int(size)), publicBundle} {
+		if code, b := do(t, tn.client("public"), "GET", tn.url+p, nil); code != 200 {
+			t.Errorf("public GET %s: %d %.200s, want 200", p, code, b)
+		}
+	}
+	before := len(tn.accessLog(t))
+	for _, role := range []string{"auditor", "executor", "admin", "publisher"} {
+		code, b := do(t, tn.client(role), "GET", tn.url+bundle+"?purpose=audit", nil)
+		if code != 200 || !strings.Contains(string(b), "4711") {
+			t.Errorf("%s read of a restricted bundle: %d, want 200 with the record", role, code)
+		}
+	}
+	after := tn.accessLog(t)
+	var logged int
+	for _, ar := range after[before:] {
+		if strings.Contains(ar.What, "entry bundle creditx.330000/ledger/"+ledger.EntriesPath(0, int(size))) && ar.Purpose == "audit" {
+			logged++
+		}
+	}
+	if logged != 4 {
+		t.Errorf("%d of 4 credentialed bundle reads in the access log: %+v", logged, after[before:])
+	}
+	// The replica credential (raft catch-up tooling) reads it too, unlogged in the access log.
+	if code, _ := do(t, tn.client("replica"), "GET", tn.url+bundle, nil); code != 200 {
+		t.Errorf("replica read of a restricted bundle: %d", code)
+	}
+}
+
+// personListing is a public listing whose subject is natural person n.
+func (tn *testNode) personListing(t *testing.T, i uint64) ([]byte, *schemas.Person) {
+	t.Helper()
+	p := tn.creds["publisher"]
+	person, _, err := schemas.SealPerson(*p.MatchKey, synth.PersonID("330000", i), "李四光", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := tn.listing(t, i, func(l *schemas.Listing) {
+		l.Subject = schemas.Subject{Type: schemas.SubjectNaturalPerson, Name: person.NameMasked, Person: &person}
+	})
+	return e, &person
+}
+
+// TestNaturalPersonListingsNotPublic (issue 14 item 2): a natural person's
+// listing is absent from every public route and page, masked or not; every
+// credentialed read needs a purpose and is logged.
+func TestNaturalPersonListingsNotPublic(t *testing.T) {
+	tn := startNode(t)
+	ctx := context.Background()
+	e, person := tn.personListing(t, 21)
+	rs, err := tn.creds["publisher"].Submit(ctx, tn.url, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := fmt.Sprintf("/v1/records/330000/%d", rs[0].Index)
+	masked := person.IDMasked
+	for _, p := range []string{rec, "/", "/?q=" + url.QueryEscape(person.NameMasked), "/v1/subjects/" + person.IDHash} {
+		code, b := do(t, tn.client("public"), "GET", tn.url+p, nil)
+		shown := strings.Contains(string(b), masked) || strings.Contains(string(b), person.IDHash) ||
+			(!strings.Contains(p, "q=") && strings.Contains(string(b), person.NameMasked)) // the search box echoes the query
+		if code == 200 && shown {
+			t.Errorf("public GET %s shows the person: %.300s", p, b)
+		}
+	}
+	if code, _ := do(t, tn.client("public"), "GET", tn.url+rec, nil); code != 404 {
+		t.Errorf("public GET %s: %d, want 404", rec, code)
+	}
+	// Credentialed: no purpose, refused; with one, answered and logged.
+	if code, _ := do(t, tn.client("executor"), "GET", tn.url+rec, nil); code != 400 {
+		t.Errorf("executor GET without purpose: %d, want 400", code)
+	}
+	before := len(tn.accessLog(t))
+	if code, b := do(t, tn.client("executor"), "GET", tn.url+rec+"?purpose=approval", nil); code != 200 || !strings.Contains(string(b), masked) {
+		t.Errorf("executor GET with purpose: %d %.200s", code, b)
+	}
+	if al := tn.accessLog(t); len(al) != before+1 || al[before].Purpose != "approval" {
+		t.Errorf("the credentialed read is not logged with its purpose: %+v", al[before:])
+	}
+}
