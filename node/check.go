@@ -199,8 +199,9 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(personal) > 0 {
-		if req.Purpose == "" {
-			writeErr(w, errorf(http.StatusBadRequest, "purpose: checking natural persons requires a purpose"))
+		if msg := checkPurpose(req.Purpose); msg != "" {
+			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: checking natural persons requires a purpose code",
+				Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
 			return
 		}
 		for _, k := range personal {

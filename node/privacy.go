@@ -103,8 +103,8 @@ func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path s
 	}
 	what := fmt.Sprintf("entry bundle %s/%s", origin, path)
 	if len(persons) == 0 {
-		if len(purpose) > 64 {
-			writeErr(w, errorf(http.StatusBadRequest, "purpose: at most 64 characters"))
+		if msg := checkPurpose(purpose); msg != "" {
+			writeErr(w, errorf(http.StatusBadRequest, "purpose: %s", msg))
 			return false
 		}
 		if err := n.logAccess(r.Context(), id, what, purpose); err != nil {

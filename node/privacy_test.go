@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -130,5 +131,55 @@ func TestNaturalPersonListingsNotPublic(t *testing.T) {
 	}
 	if al := tn.accessLog(t); len(al) != before+1 || al[before].Purpose != "approval" {
 		t.Errorf("the credentialed read is not logged with its purpose: %+v", al[before:])
+	}
+}
+
+// TestAdmissionRefusesPlaintext (issue 14 item 3): records signed by a real
+// publisher that carry personal data where it does not belong are refused
+// with the field named, and nothing is written.
+func TestAdmissionRefusesPlaintext(t *testing.T) {
+	tn := startNode(t)
+	pub := tn.creds["publisher"]
+	id := synth.PersonID("330000", 77)
+	withPerson := func(f func(*schemas.Listing)) []byte {
+		return tn.listing(t, 30, func(l *schemas.Listing) {
+			p, _, err := schemas.SealPerson(*pub.MatchKey, id, "王五", rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Subject.ResponsiblePersons = []schemas.ResponsiblePerson{{Role: "legal_representative", Person: p}}
+			f(l)
+		})
+	}
+	cases := []struct {
+		name, field, rule string
+		e                 []byte
+	}{
+		{"full name as name_masked", "record.subject.responsible_persons[0].person.name_masked", "masked_name",
+			withPerson(func(l *schemas.Listing) { l.Subject.ResponsiblePersons[0].Person.NameMasked = "王五" })},
+		{"id in reason", "record.reason", "plaintext_id", withPerson(func(l *schemas.Listing) { l.Reason = "负责人身份证" + id })},
+		{"id in subject.name", "record.subject.name", "plaintext_id", withPerson(func(l *schemas.Listing) { l.Subject.Name += id })},
+		{"id in doc_no", "record.decision.doc_no", "plaintext_id", withPerson(func(l *schemas.Listing) { l.Decision.DocNo = id })},
+		{"sealed is base64 of the id", "record.subject.responsible_persons[0].person.sealed", "sealed_format",
+			withPerson(func(l *schemas.Listing) {
+				l.Subject.ResponsiblePersons[0].Person.Sealed = base64.StdEncoding.EncodeToString([]byte(id))
+			})},
+	}
+	before := tn.settledSize(t)
+	for _, c := range cases {
+		code, b := do(t, pub.Client, "POST", tn.url+"/v1/records", c.e)
+		if code != 422 || !strings.Contains(string(b), `"field": "`+c.field+`"`) || !strings.Contains(string(b), `"rule": "`+c.rule+`"`) {
+			t.Errorf("%s: %d %.500s, want 422 naming %s (%s)", c.name, code, b, c.field, c.rule)
+		}
+		if strings.Contains(string(b), id) {
+			t.Errorf("%s: the answer repeats the ID", c.name)
+		}
+	}
+	if after := tn.size(t); after != before {
+		t.Errorf("ledger grew %d -> %d after refused submissions", before, after)
+	}
+	// The genuine record is accepted.
+	if _, err := pub.Submit(context.Background(), tn.url, withPerson(func(*schemas.Listing) {})); err != nil {
+		t.Errorf("genuine record refused: %v", err)
 	}
 }

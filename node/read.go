@@ -333,8 +333,8 @@ type AccessRecord struct {
 // objection|...). It writes the error answer and returns false on failure.
 func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string) bool {
 	purpose := r.URL.Query().Get("purpose")
-	if purpose == "" || len(purpose) > 64 {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code> (e.g. approval, supervision, audit), at most 64 characters"))
+	if msg := checkPurpose(purpose); msg != "" {
+		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code>: %s", msg))
 		return false
 	}
 	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
@@ -348,8 +348,8 @@ func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Id
 // entries of at most 200 distinct hashes each (an entry stays far below
 // ledger.MaxEntrySize), like logAccessOrFail.
 func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
-	if purpose == "" || len(purpose) > 64 {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: this answer names natural persons; reading it requires ?purpose=<code> (e.g. approval, supervision, audit), at most 64 characters"))
+	if msg := checkPurpose(purpose); msg != "" {
+		writeErr(w, errorf(http.StatusBadRequest, "purpose: this answer names natural persons; reading it requires ?purpose=<code>: %s", msg))
 		return false
 	}
 	persons = slices.Compact(slices.Sorted(slices.Values(persons)))

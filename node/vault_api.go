@@ -205,8 +205,8 @@ func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d and the credit office of region %s may read its personal plaintext", n.origin, index, n.cfg.Region))
 		return
 	}
-	if p := r.URL.Query().Get("purpose"); p == "" || len(p) > 64 {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code> (e.g. approval, supervision, objection), at most 64 characters"))
+	if msg := checkPurpose(r.URL.Query().Get("purpose")); msg != "" {
+		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code>: %s", msg))
 		return
 	}
 	if ve.erased {
@@ -257,9 +257,10 @@ func (n *Node) handleVaultErase(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may erase its personal data", n.cfg.Region))
 		return
 	}
-	reason := strings.TrimSpace(r.URL.Query().Get("reason"))
-	if reason == "" || len(reason) > 256 {
-		writeErr(w, errorf(http.StatusBadRequest, "reason: a legal erasure requires ?reason=<case reference>, at most 256 characters"))
+	reason, err := parseEraseReason(r.URL.Query().Get("reason"))
+	if err != nil {
+		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: err.Error(),
+			Errors: []FieldError{{Record: -1, Field: "reason", Rule: "erase_reason", Message: err.Error()}}})
 		return
 	}
 	// The erasure needs no vault key: it works on a replica where the vault
