@@ -183,3 +183,53 @@ func TestAdmissionRefusesPlaintext(t *testing.T) {
 		t.Errorf("genuine record refused: %v", err)
 	}
 }
+
+// TestBatchCheckLogsOnceAndCountsSubjects (issue 14 item 6): a batch check
+// of 1000 citizen IDs writes one access-log entry naming every person, and
+// costs 1000 subject tokens, so the next such batch is refused with 429 and
+// writes nothing.
+func TestBatchCheckLogsOnceAndCountsSubjects(t *testing.T) {
+	tn := startNode(t)
+	key := *tn.creds["publisher"].MatchKey
+	var req node.BatchCheckRequest
+	want := map[string]bool{}
+	for i := range 1000 {
+		id := synth.PersonID("330000", uint64(5000+i))
+		req.Subjects = append(req.Subjects, id)
+		want[key.HashID(id)[:35]] = true
+	}
+	req.Action = "procurement"
+	req.Purpose = "approval"
+	body, _ := json.Marshal(req)
+	before := len(tn.accessLog(t))
+	code, b := do(t, tn.client("executor"), "POST", tn.url+"/v1/check", body)
+	if code != 200 {
+		t.Fatalf("batch check: %d %.300s", code, b)
+	}
+	al := tn.accessLog(t)
+	if len(al) != before+1 {
+		t.Fatalf("batch check of 1000 persons wrote %d access-log entries, want 1", len(al)-before)
+	}
+	got := al[before]
+	if len(got.Subjects) != 1000 || got.Purpose != "approval" || got.Who != tn.creds["executor"].Identity.ID {
+		t.Errorf("aggregated entry: %d subjects, purpose %q, who %q", len(got.Subjects), got.Purpose, got.Who)
+	}
+	for _, s := range got.Subjects {
+		if !want[s] {
+			t.Errorf("entry names %s, not one of the checked persons", s)
+			break
+		}
+	}
+	// The subject budget is spent: the same batch again is refused, unlogged.
+	code, b = do(t, tn.client("executor"), "POST", tn.url+"/v1/check", body)
+	if code != 429 || !strings.Contains(string(b), "subjects") {
+		t.Errorf("second batch right after: %d %.200s, want 429 counting subjects", code, b)
+	}
+	if n := len(tn.accessLog(t)); n != before+1 {
+		t.Errorf("refused batch changed the access log: %d entries, want %d", n, before+1)
+	}
+	// Another client has its own budget.
+	if code, _ := do(t, tn.client("auditor"), "POST", tn.url+"/v1/check", body); code != 200 {
+		t.Errorf("auditor batch: %d, want 200", code)
+	}
+}

@@ -326,6 +326,12 @@ type AccessRecord struct {
 	What    string `json:"what"`    // e.g. "subject h1:...", "record creditx.330000/ledger/12"
 	Purpose string `json:"purpose"` // purpose code given by the caller
 	Nonce   string `json:"nonce"`   // makes every entry distinct
+	// Subjects, in an aggregated entry (a batch check, privacy_batch.go),
+	// are the natural persons read: each keyed hash shortened to "h1:" and
+	// its first 32 hex digits (128 bits: unique among 10^8 persons with
+	// probability 1 - 10^-22), sorted, without duplicates, so that 1000 of
+	// them fit one entry (ledger.MaxEntrySize). Absent in other entries.
+	Subjects []string `json:"subjects,omitempty"`
 }
 
 // logAccessOrFail records a read of personal data durably before the data is
@@ -365,10 +371,14 @@ func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.I
 }
 
 func (n *Node) logAccess(ctx context.Context, id pki.Identity, what, purpose string) error {
+	return n.logAccessRecord(ctx, id, what, purpose, nil)
+}
+
+func (n *Node) logAccessRecord(ctx context.Context, id pki.Identity, what, purpose string, subjects []string) error {
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
 	rec := AccessRecord{At: time.Now().UTC().Format(time.RFC3339Nano), Role: string(id.Role), Who: id.ID, Name: id.Name,
-		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce)}
+		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce), Subjects: subjects}
 	b, err := json.Marshal(rec) // struct field order is fixed, so this is deterministic
 	if err != nil {
 		return err
