@@ -63,6 +63,7 @@ func (n *Node) routes() []route {
 		{"GET /v1/subjects/{id}", n.handleSubject},
 		{"GET /v1/check", n.handleCheck},
 		{"POST /v1/check", n.handleCheckBatch},
+		{"POST /v1/persons/hash", n.handlePersonsHash},
 		{"GET /v1/notices", n.handleNotices},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},

@@ -42,14 +42,19 @@ func shortIDHash(h string) string {
 	return h
 }
 
+// shortHashes returns the sorted, distinct short forms of keyed hashes.
+func shortHashes(hs []string) []string {
+	short := make([]string, len(hs))
+	for i, p := range hs {
+		short[i] = shortIDHash(p)
+	}
+	return slices.Compact(slices.Sorted(slices.Values(short)))
+}
+
 // logBatchCheck writes the one access-log entry of a batch check naming the
 // persons (keyed hashes) among its subjects.
 func (n *Node) logBatchCheck(r *http.Request, subjects int, persons []string, purpose string) error {
-	short := make([]string, len(persons))
-	for i, p := range persons {
-		short[i] = shortIDHash(p)
-	}
-	short = slices.Compact(slices.Sorted(slices.Values(short)))
+	short := shortHashes(persons)
 	what := fmt.Sprintf("check batch of %d subjects, %d natural persons", subjects, len(short))
 	return n.logAccessRecord(r.Context(), pki.IdentityFromRequest(r), what, purpose, short)
 }

@@ -50,6 +50,9 @@ func TestVault(t *testing.T) {
 		if tn.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
+		if tn.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Another publishing agency of the same region.
 	ca, err := pki.LoadCA(filepath.Join(dir, "ca"))
@@ -246,6 +249,9 @@ func TestVaultDisabled(t *testing.T) {
 	n, _ := nodetest.Start(t, *cfgs[0])
 	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	tn := &testNode{creds: map[string]*node.Credentials{"publisher": pub}}

@@ -116,6 +116,9 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(data, "330000", "agencies")); err != nil {
+		t.Fatal(err)
+	}
 	var batch [][]byte
 	for i := range 5 {
 		l, err := synth.Listing(uint64(100+i), synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID},

@@ -32,7 +32,7 @@ func TestVaultCLI(t *testing.T) {
 	creds := func(name string) string { return filepath.Join(agencies, name) }
 
 	keys := filepath.Join(t.TempDir(), "keys.json")
-	out, err := run(t, "sample", "listing", "--creds", creds("publisher"), "--n", "7", "--keys", keys)
+	out, err := run(t, "sample", "listing", "--creds", creds("publisher"), "--node", n.URL(), "--n", "7", "--keys", keys)
 	if err != nil {
 		t.Fatal(err)
 	}
