@@ -379,3 +379,71 @@ func TestIDRecoveryPerRole(t *testing.T) {
 		t.Errorf("the publisher's guesses are not logged as one attributed entry of 1000 subjects: %d entries", len(al)-before)
 	}
 }
+
+// TestRouteScanPublic (issue 14): every GET route the node serves, called
+// without a certificate with each wildcard filled by every value that names
+// restricted or personal content, answers nothing of it: no restricted
+// listing's text, no natural person's masked ID, name or keyed hash, no
+// responsible person's keyed hash or sealed data.
+func TestRouteScanPublic(t *testing.T) {
+	tn := startNode(t)
+	ctx := context.Background()
+	pub := tn.creds["publisher"]
+	const marker = "restricted-facts-5150"
+	restricted := tn.listing(t, 51, func(l *schemas.Listing) { l.Disclosure = "restricted"; l.Reason = marker })
+	personE, person := tn.personListing(t, 52)
+	l, err := synth.Listing(53, synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID},
+		MatchKey: *pub.MatchKey, Rand: rand.Reader, Now: time.Now().UTC().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRP, _ := pub.Sign(l)
+	rs, err := pub.Submit(ctx, tn.url, restricted, personE, withRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := l.Subject.ResponsiblePersons[0].Person
+	size := tn.settledSize(t)
+	secrets := map[string]string{"restricted text": marker, "person's masked ID": person.IDMasked, "person's hash": person.IDHash,
+		"person's sealed data": person.Sealed, "responsible person's hash": rp.IDHash, "responsible person's sealed data": rp.Sealed}
+	fill := map[string][]string{
+		"{code}":    {"330000"},
+		"{index}":   {fmt.Sprint(rs[0].Index), fmt.Sprint(rs[1].Index), fmt.Sprint(rs[2].Index)},
+		"{id}":      {person.IDHash, synth.PersonID("330000", 52), rp.IDHash, l.Subject.USCC},
+		"{path...}": {"entries/" + strings.TrimPrefix(ledger.EntriesPath(0, int(size)), "tile/entries/"), "0/" + strings.TrimPrefix(ledger.TilePath(0, 0, int(size)), "tile/0/")},
+	}
+	scanned := 0
+	for _, pattern := range tn.n.Routes() {
+		method, p, _ := strings.Cut(pattern, " ")
+		if method != "GET" {
+			continue
+		}
+		p = strings.Replace(p, "{$}", "", 1)
+		paths := []string{p}
+		for w, vals := range fill {
+			var next []string
+			for _, q := range paths {
+				if !strings.Contains(q, w) {
+					next = append(next, q)
+					continue
+				}
+				for _, v := range vals {
+					next = append(next, strings.Replace(q, w, v, 1))
+				}
+			}
+			paths = next
+		}
+		for _, q := range paths {
+			for _, suffix := range []string{"", "?purpose=audit&q=" + url.QueryEscape(person.NameMasked)} {
+				_, b := do(t, tn.client("public"), "GET", tn.url+q+suffix, nil)
+				scanned++
+				for what, s := range secrets {
+					if s != "" && strings.Contains(string(b), s) {
+						t.Errorf("public GET %s%s shows the %s", q, suffix, what)
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d public requests scanned", scanned)
+}
