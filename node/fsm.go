@@ -269,6 +269,11 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	default:
 		return f.applyExchange(tx, c)
 	}
+	if _, ok := f.logs[c.origin]; !ok {
+		// Only the logs this region signs take appends; mirrors change
+		// through op 2 alone (admission_forward.go).
+		return &applyResult{Err: fmt.Errorf("%w: append to %s, which is not a log this region signs", errBadCommand, c.origin)}, nil
+	}
 	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries)), signs: true}
 	lr := tx.Log(c.origin)
 	next := lr.Size()
