@@ -312,9 +312,15 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 		if err != nil {
 			return err
 		}
+		lr := tx.Log(res.Origin)
 		for i, e := range entries {
 			idx, p := res.Indices[i], proofs[i]
 			lh := tlog.RecordHash(e)
+			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
+				if first, err := lr.Entry(idx); err == nil {
+					lh = tlog.RecordHash(first)
+				}
+			}
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
 				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),

@@ -279,6 +279,10 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	next := lr.Size()
 	var fresh [][]byte
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
+	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
+	if err != nil {
+		return nil, err
+	}
 	for i, e := range c.entries {
 		h := tlog.RecordHash(e)
 		if idx, ok := lr.LeafIndex(h); ok {
@@ -286,6 +290,10 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 			continue
 		}
 		if idx, ok := seen[h]; ok {
+			r.Indices[i] = idx
+			continue
+		}
+		if idx, ok := dd.dup(e, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
@@ -316,6 +324,9 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	}
 	if first != r.Indices[firstFresh(r.Fresh)] {
 		panic(fmt.Sprintf("creditx: ledger appended at %d, FSM expected %d", first, r.Indices[firstFresh(r.Fresh)]))
+	}
+	if err := dd.commit(); err != nil {
+		return nil, err
 	}
 	if f.indexer != nil {
 		if err := f.indexer.Index(tx, c.origin, first, fresh); err != nil {
