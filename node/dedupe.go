@@ -3,6 +3,8 @@ package node
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"maps"
+	"slices"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
@@ -23,9 +25,12 @@ import (
 //
 //	records: origin || 0x00 || SHA-256("creditx/record-hash/v1\n" || canonical record bytes) -> uint64 BE index
 //
-// for every signed entry of the logs this region signs. Entries appended by
-// an earlier version are added at start-up (backfillRecordHashes), before
-// raft applies anything, identically on every replica.
+// for every signed entry of the logs this region signs, and for every
+// listing of the ledgers it mirrors (indexer: a re-signed copy of a listing
+// in another member's ledger is indexed for checks but queues no second set
+// of notices). Entries appended by an earlier version are added at start-up
+// (backfillRecordHashes), before raft applies anything, identically on every
+// replica.
 const (
 	bucketRecords      = "records"
 	recordHashDomain   = "creditx/record-hash/v1\n"
@@ -73,7 +78,14 @@ func (f *fsm) backfillRecordHashes() error {
 		if err != nil {
 			return err
 		}
-		for origin := range f.logs {
+		origins := slices.Collect(maps.Keys(f.logs))
+		mb, err := tx.Bucket(bucketMirror)
+		if err != nil {
+			return err
+		}
+		mb.ForEach(func(k, _ []byte) error { origins = append(origins, string(k)); return nil })
+		slices.Sort(origins)
+		for _, origin := range origins {
 			lr := tx.Log(origin)
 			mk := []byte(recordsBackfillKey + origin)
 			if meta.Get(mk) != nil {
@@ -141,4 +153,26 @@ func (d *recordDedupe) commit() error {
 		}
 	}
 	return nil
+}
+
+// mirroredDuplicate says whether entry e (at index of mirrored ledger
+// origin, of kind) is a listing whose record is already at an earlier index
+// of that ledger; otherwise it records e's record hash. Only listings are
+// looked at (they alone queue notices). Runs inside the FSM's transaction.
+func (ix *indexer) mirroredDuplicate(tx *ledger.Tx, origin string, index uint64, e []byte, kind string) (bool, error) {
+	if kind != "listing" || origin == ix.node.origin {
+		return false, nil
+	}
+	rb, err := tx.Bucket(bucketRecords)
+	if err != nil {
+		return false, err
+	}
+	first, k, ok := recordIndex(rb, origin, e)
+	if k == nil {
+		return false, nil
+	}
+	if ok {
+		return first != index, nil
+	}
+	return false, rb.Put(k, binary.BigEndian.AppendUint64(nil, index))
 }
