@@ -149,6 +149,9 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
 		}
 	}
+	if len(out) == 0 {
+		out = n.admitOwner(id, ki, at, i, s, rec) // admission_owner.go
+	}
 	return out
 }
 
@@ -193,8 +196,10 @@ func (n *Node) checkEntryKey(origin string, index uint64, e []byte) error {
 	if err != nil {
 		return nil // stored and reported by the indexer, as before
 	}
-	_, err = n.keyring.Load().Lookup(s.KeyID, index)
-	return err
+	if _, err = n.keyring.Load().Lookup(s.KeyID, index); err != nil {
+		return err
+	}
+	return n.checkEntryGovernance(index, s) // admission_owner.go
 }
 
 // entryRefusedError is an entry the FSM refused at apply time (see

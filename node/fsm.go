@@ -283,11 +283,20 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	default:
 		return f.applyExchange(tx, c)
 	}
+	if _, ok := f.logs[c.origin]; !ok {
+		// Only the logs this region signs take appends; mirrors change
+		// through op 2 alone (admission_forward.go).
+		return &applyResult{Err: fmt.Errorf("%w: append to %s, which is not a log this region signs", errBadCommand, c.origin)}, nil
+	}
 	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries)), signs: true}
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
+	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
+	if err != nil {
+		return nil, err
+	}
 	for i, e := range c.entries {
 		h := tlog.RecordHash(e)
 		if idx, ok := lr.LeafIndex(h); ok {
@@ -295,6 +304,10 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 			continue
 		}
 		if idx, ok := seen[h]; ok {
+			r.Indices[i] = idx
+			continue
+		}
+		if idx, ok := dd.dup(e, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
@@ -325,6 +338,9 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	}
 	if first != r.Indices[firstFresh(r.Fresh)] {
 		panic(fmt.Sprintf("creditx: ledger appended at %d, FSM expected %d", first, r.Indices[firstFresh(r.Fresh)]))
+	}
+	if err := dd.commit(); err != nil {
+		return nil, err
 	}
 	if f.indexer != nil {
 		if err := f.indexer.Index(tx, c.origin, first, fresh); err != nil {

@@ -157,6 +157,9 @@ func New(cfg Config) (n *Node, err error) {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
 	}
 	cleanup = append(cleanup, f.close)
+	if err := f.backfillRecordHashes(); err != nil { // dedupe.go
+		return nil, fmt.Errorf("indexing record hashes: %w", err)
+	}
 	if err := n.rebuildKeyring(); err != nil {
 		return nil, err
 	}
