@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -56,7 +57,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize)}
-	if err := db.Update(s.initAndCheck); err != nil {
+	if err := s.safeUpdate(s.initAndCheck); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
@@ -194,8 +195,22 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // View runs fn in a read-only snapshot transaction. Byte slices read through
 // it are valid only until fn returns. Long Views delay a writer that must grow
 // the file mapping; prefer short Views (the Log methods use one per call).
-func (s *Store) View(fn func(tx *ReadTx) error) error {
+//
+// A damaged page that makes bbolt panic is returned as a *PageError.
+func (s *Store) View(fn func(tx *ReadTx) error) (err error) {
+	defer recoverPage(s.path, &err)
+	restore := debug.SetPanicOnFault(true) // a fault in the mapped file is an error, not a crash
+	defer debug.SetPanicOnFault(restore)
 	return s.db.View(func(btx *bbolt.Tx) error { return fn(&ReadTx{tx: btx, hashes: s.hashes}) })
+}
+
+// safeUpdate is db.Update with bbolt's panics on damaged pages returned as
+// a *PageError (bbolt rolls the transaction back as the panic unwinds).
+func (s *Store) safeUpdate(fn func(*bbolt.Tx) error) (err error) {
+	defer recoverPage(s.path, &err)
+	restore := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(restore)
+	return s.db.Update(fn)
 }
 
 // Origins returns the origins of all logs in the store, in byte order.
