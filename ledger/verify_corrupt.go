@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
@@ -48,6 +49,7 @@ func (e *PageError) Unwrap() error { return ErrDamaged }
 var pageInMessage = regexp.MustCompile(`(?i)(?:page(?: type)?|pgid|pgId)\s*(?:id\s*)?[:(=]?\s*\(?(\d+)`)
 
 func newPageError(path string, reason string) *PageError {
+	reason = strings.TrimPrefix(reason, "panic: ")
 	e := &PageError{Path: path, Page: -1, Reason: reason}
 	if m := pageInMessage.FindStringSubmatch(reason); m != nil {
 		if p, err := strconv.ParseInt(m[1], 10, 64); err == nil {
@@ -157,7 +159,7 @@ func ReadMetaPages(path string) (*MetaState, error) {
 	}
 	var st MetaState
 	m0, pageSize := parseMeta(buf)
-	m0.Page, st.Pages[0] = 0, m0
+	st.Pages[0] = m0 // m0.Page is 0
 	sizes := []int64{int64(pageSize)}
 	if !m0.Valid {
 		sizes = []int64{int64(os.Getpagesize()), 4096, 8192, 16384, 65536}
@@ -170,7 +172,8 @@ func ReadMetaPages(path string) (*MetaState, error) {
 			return nil, fmt.Errorf("ledger: %s: reading meta page 1: %w", path, err)
 		}
 		m1, _ := parseMeta(buf)
-		m1.Page, st.Pages[1] = 1, m1
+		m1.Page = 1
+		st.Pages[1] = m1
 		if m1.Valid {
 			break
 		}

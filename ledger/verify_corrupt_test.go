@@ -166,12 +166,33 @@ func TestCorruptNewestMetaPage(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Page != int64(newest%2) || !strings.Contains(err.Error(), "ROLLED BACK") {
 		t.Fatalf("meta error = %v, want a rollback naming meta page %d", err, newest%2)
 	}
-	s, err = Open(path, Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
+	// A read-only open leaves the evidence; a writable one commits at open
+	// and so overwrites the damaged page (the rollback becomes silent).
+	for _, ro := range []bool{true, false} {
+		s, err = Open(path, Options{NoSync: true, ReadOnly: ro})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.Log(testOrigin).Size(); n != 600 {
+			t.Fatalf("opened at size %d, want the rolled-back 600", n)
+		}
+		if err := s.Update(func(tx *Tx) error { return nil }); ro && err == nil {
+			t.Fatal("Update on a read-only store succeeded")
+		}
+		s.Close()
+		ms, err := ReadMetaPages(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, bad := ms.Damaged(); bad != ro {
+			t.Fatalf("read-only %v: meta page damaged after open = %v", ro, bad)
+		}
 	}
-	defer s.Close()
-	if n, _ := s.Log(testOrigin).Size(); n != 600 {
-		t.Fatalf("opened at size %d, want the rolled-back 600", n)
+}
+
+func TestOpenReadOnlyRefusesNonLedger(t *testing.T) {
+	path := t.TempDir() + "/empty.db"
+	if _, err := Open(path, Options{ReadOnly: true}); err == nil {
+		t.Fatal("read-only Open of a missing file succeeded")
 	}
 }

@@ -482,7 +482,7 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
 	ref, err := ledger.ParseTilePath(path)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		writeErr(w, tilePathError(path, err))
 		return
 	}
 	var data []byte
@@ -497,7 +497,7 @@ func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
 		return err
 	})
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		n.readError(w, path, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

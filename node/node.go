@@ -136,12 +136,16 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = &indexer{node: n}
+	ms, err := startMeta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
+	if err != nil {
+		return nil, err
+	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
 		n.origin: {signer: logSigner, verifier: logVerifier},
 		n.access: {signer: accSigner, verifier: accVerifier},
 	}, n.index, n.logger)
 	if err != nil {
-		return nil, err
+		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
 	f.onRestore = n.rebuildKeyring
@@ -151,6 +155,9 @@ func New(cfg Config) (n *Node, err error) {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
 	}
 	cleanup = append(cleanup, f.close)
+	if err := n.checkAtStart(ms, accVerifier); err != nil {
+		return nil, err
+	}
 	if err := n.rebuildKeyring(); err != nil {
 		return nil, err
 	}

@@ -123,7 +123,7 @@ func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusNotFound, "%v", err))
+		n.readError(w, fmt.Sprintf("record %s/%d", origin, index), err)
 		return
 	}
 	if view == nil {
