@@ -32,7 +32,7 @@ func (n *Node) Handler() http.Handler {
 	for _, rt := range n.routes() {
 		mux.HandleFunc(rt.pattern, rt.h)
 	}
-	return n.metrics.instrument(n.limiter.wrap(mux))
+	return n.metrics.instrument(n.limiter.wrap(n.cfg.Timeouts.withDeadlines(mux)))
 }
 
 // Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint

@@ -223,15 +223,9 @@ func (n *Node) Metrics() []prometheus.Collector {
 // to another replica so writes resume quickly), raft and its transport, and
 // finally ledger.db.
 func (n *Node) Run(ctx context.Context) error {
-	srv := &http.Server{
-		Handler:           n.Handler(),
-		TLSConfig:         n.tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug),
-	}
+	srv := n.cfg.Timeouts.server(n.Handler())
+	srv.TLSConfig = n.tlsCfg
+	srv.ErrorLog = slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug)
 	var h3cfg *tls.Config
 	if n.x != nil {
 		// Cloned before the HTTPS server starts (it adds h2 to n.tlsCfg).

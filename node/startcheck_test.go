@@ -37,12 +37,16 @@ type runningNode struct {
 	n    *node.Node
 	stop func()
 	aud  *node.Credentials
+	pub  *node.Credentials
 	size uint64 // settled ledger size
 }
 
 // runNode runs a single-replica node, submits listings and waits until the
 // ledger settles.
-func runNode(t *testing.T, listings int) *runningNode {
+func runNode(t *testing.T, listings int) *runningNode { return runNodeWith(t, listings, nil) }
+
+// runNodeWith is runNode with the config changed by edit (if not nil).
+func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNode {
 	t.Helper()
 	dir := t.TempDir()
 	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
@@ -50,6 +54,9 @@ func runNode(t *testing.T, listings int) *runningNode {
 		t.Fatal(err)
 	}
 	cfg := *cfgs[0]
+	if edit != nil {
+		edit(&cfg)
+	}
 	n, stop := nodetest.Start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -94,7 +101,7 @@ func runNode(t *testing.T, listings int) *runningNode {
 			last, stable = s, 0
 		}
 	}
-	return &runningNode{cfg: cfg, n: n, stop: stop, aud: aud, size: last}
+	return &runningNode{cfg: cfg, n: n, stop: stop, aud: aud, pub: pub, size: last}
 }
 
 // entryBytes reads entry i of origin from a stopped node's ledger.db.
