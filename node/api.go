@@ -32,7 +32,7 @@ func (n *Node) Handler() http.Handler {
 	for _, rt := range n.routes() {
 		mux.HandleFunc(rt.pattern, rt.h)
 	}
-	return n.metrics.instrument(n.limiter.wrap(mux))
+	return n.metrics.instrument(n.limiter.wrap(n.cfg.Timeouts.withDeadlines(mux)))
 }
 
 // Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint
@@ -494,7 +494,7 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path string) {
 	ref, err := ledger.ParseTilePath(path)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		writeErr(w, tilePathError(path, err))
 		return
 	}
 	var data []byte
@@ -509,7 +509,7 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 		return err
 	})
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		n.readError(w, path, err)
 		return
 	}
 	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -201,7 +200,7 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(personal) > 0 {
-		if msg := checkPurpose(req.Purpose); msg != "" {
+		if msg := purposeProblem(req.Purpose); msg != "" {
 			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: checking natural persons requires a purpose code",
 				Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
 			return
@@ -243,9 +242,16 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusBadRequest, "agency: %v", err))
 		return
 	}
-	var states []string
-	if s := q.Get("state"); s != "" {
-		states = strings.Split(s, ",")
+	states, perr := parseStates(q.Get("state"))
+	if perr != nil {
+		writeErr(w, perr)
+		return
+	}
+	if p := q.Get("purpose"); p != "" {
+		if perr := checkPurpose(p, ""); perr != nil {
+			writeErr(w, perr)
+			return
+		}
 	}
 	var wait time.Duration
 	if s := q.Get("wait"); s != "" {
@@ -261,7 +267,7 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 		changed := n.sanctions.wait()
 		all, err := n.agencyNotices(agency, time.Now())
 		if err != nil {
-			writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+			n.readError(w, "notices for "+agency, err)
 			return
 		}
 		vs := filterNotices(all, states)

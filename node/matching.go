@@ -59,7 +59,7 @@ func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
 			Errors: []FieldError{{Record: -1, Field: "ids", Rule: "count", Message: fmt.Sprintf("got %d", len(req.IDs))}}})
 		return
 	}
-	if msg := checkPurpose(req.Purpose); msg != "" {
+	if msg := purposeProblem(req.Purpose); msg != "" {
 		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose required",
 			Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
 		return

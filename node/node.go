@@ -136,12 +136,16 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = &indexer{node: n}
+	ms, err := startMeta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
+	if err != nil {
+		return nil, err
+	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
 		n.origin: {signer: logSigner, verifier: logVerifier},
 		n.access: {signer: accSigner, verifier: accVerifier},
 	}, n.index, n.logger)
 	if err != nil {
-		return nil, err
+		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
 	f.onRestore = func() error {
@@ -157,6 +161,9 @@ func New(cfg Config) (n *Node, err error) {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
 	}
 	cleanup = append(cleanup, f.close)
+	if err := n.checkAtStart(ms, accVerifier); err != nil {
+		return nil, err
+	}
 	if err := f.backfillRecordHashes(); err != nil { // dedupe.go
 		return nil, fmt.Errorf("indexing record hashes: %w", err)
 	}
@@ -230,15 +237,9 @@ func (n *Node) Metrics() []prometheus.Collector {
 // to another replica so writes resume quickly), raft and its transport, and
 // finally ledger.db.
 func (n *Node) Run(ctx context.Context) error {
-	srv := &http.Server{
-		Handler:           n.Handler(),
-		TLSConfig:         n.tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug),
-	}
+	srv := n.cfg.Timeouts.server(n.Handler())
+	srv.TLSConfig = n.tlsCfg
+	srv.ErrorLog = slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug)
 	var h3cfg *tls.Config
 	if n.x != nil {
 		// Cloned before the HTTPS server starts (it adds h2 to n.tlsCfg).

@@ -103,7 +103,7 @@ func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path s
 	}
 	what := fmt.Sprintf("entry bundle %s/%s", origin, path)
 	if len(persons) == 0 {
-		if msg := checkPurpose(purpose); msg != "" {
+		if msg := purposeProblem(purpose); msg != "" {
 			writeErr(w, errorf(http.StatusBadRequest, "purpose: %s", msg))
 			return false
 		}

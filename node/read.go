@@ -124,7 +124,7 @@ func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusNotFound, "%v", err))
+		n.readError(w, fmt.Sprintf("record %s/%d", origin, index), err)
 		return
 	}
 	if view == nil {
@@ -237,7 +237,7 @@ func (n *Node) handleSubject(w http.ResponseWriter, r *http.Request) {
 	}
 	sv, err := n.subjectView(id.Role, key, time.Now())
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		n.readError(w, "subject "+key, err)
 		return
 	}
 	// An organisation's listings may name its responsible persons: reading
@@ -339,8 +339,8 @@ type AccessRecord struct {
 // objection|...). It writes the error answer and returns false on failure.
 func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string) bool {
 	purpose := r.URL.Query().Get("purpose")
-	if msg := checkPurpose(purpose); msg != "" {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code>: %s", msg))
+	if perr := checkPurpose(purpose, "reading personal data"); perr != nil {
+		writeErr(w, perr)
 		return false
 	}
 	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
@@ -354,8 +354,8 @@ func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Id
 // entries of at most 200 distinct hashes each (an entry stays far below
 // ledger.MaxEntrySize), like logAccessOrFail.
 func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
-	if msg := checkPurpose(purpose); msg != "" {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: this answer names natural persons; reading it requires ?purpose=<code>: %s", msg))
+	if perr := checkPurpose(purpose, "this answer names natural persons; reading it"); perr != nil {
+		writeErr(w, perr)
 		return false
 	}
 	persons = slices.Compact(slices.Sorted(slices.Values(persons)))
@@ -397,9 +397,17 @@ func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	start, _ := strconv.ParseUint(q.Get("start"), 10, 64)
-	limit, _ := strconv.ParseUint(q.Get("limit"), 10, 64)
-	if limit == 0 || limit > 1000 {
+	start, perr := parseCount("start", q.Get("start"), 0, 1<<63)
+	if perr != nil {
+		writeErr(w, perr)
+		return
+	}
+	limit, perr := parseCount("limit", q.Get("limit"), 1000, 1000)
+	if perr != nil {
+		writeErr(w, perr)
+		return
+	}
+	if limit == 0 {
 		limit = 1000
 	}
 	type out struct {
@@ -424,7 +432,7 @@ func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
 		})
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		n.readError(w, "the access log", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)

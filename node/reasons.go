@@ -34,18 +34,11 @@ var EraseReasons = []string{
 	"retention_ended",  // the retention period ended
 }
 
-// checkPurpose returns why p is not an acceptable purpose code, or "".
-func checkPurpose(p string) string {
-	if p == "" || len(p) > 64 {
-		return "give a purpose code (e.g. approval, supervision, audit), at most 64 characters"
-	}
-	for i, c := range p {
-		if !(c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.')) {
-			return fmt.Sprintf("%q is not a purpose code: a lower-case letter, then lower-case letters, digits, '_', '-' or '.' (no names, no identifiers)", p)
-		}
-	}
-	if msg := schemas.ScanPersonalText(p); msg != "" {
-		return "the purpose " + msg + ": personal data is never written to the access log"
+// purposeProblem returns why p is not a purpose of the catalogue
+// (params.go), or "" when it is one.
+func purposeProblem(p string) string {
+	if perr := checkPurpose(p, "reading personal data"); perr != nil {
+		return perr.Error
 	}
 	return ""
 }

@@ -205,8 +205,8 @@ func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d and the credit office of region %s may read its personal plaintext", n.origin, index, n.cfg.Region))
 		return
 	}
-	if msg := checkPurpose(r.URL.Query().Get("purpose")); msg != "" {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code>: %s", msg))
+	if perr := checkPurpose(r.URL.Query().Get("purpose"), "reading personal data"); perr != nil {
+		writeErr(w, perr)
 		return
 	}
 	if ve.erased {

@@ -246,6 +246,7 @@ func (val *Validator) validate(r Record) ValidationErrors {
 			errs = append(errs, val.fieldError(fe))
 		}
 	}
+	errs = append(errs, textErrors(r)...) // text.go: control characters
 	return append(errs, val.crossField(r)...)
 }
 
