@@ -56,7 +56,7 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 		hs := n.subjectHistories(tx, key)
 		var findings []sanctions.Finding
 		if action != "" {
-			res, err := n.sanctions.engine.Check(key, action, hs, at)
+			res, err := n.engineIn(tx).Check(key, action, hs, at)
 			if err != nil {
 				return err
 			}
@@ -69,7 +69,7 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 			findings = res.Listings
 		} else {
 			for _, h := range hs {
-				st, err := n.sanctions.engine.State(h, at)
+				st, err := n.engineIn(tx).State(h, at)
 				if err != nil {
 					continue
 				}

@@ -130,6 +130,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 					return err
 				}
 			}
+			if v.action == schemas.ActionCalendarAdopt {
+				if err := ix.indexCalendarAdopt(tx, origin, index, e); err != nil {
+					return err
+				}
+			}
 			if origin == ix.node.origin {
 				if err := ix.applyGovernance(index, e); err != nil {
 					ix.node.logger.Warn("governance record not applied to keyring", "index", index, "err", err)
@@ -175,7 +180,9 @@ type indexView struct {
 	subjects []subjectKey
 	refs     []schemas.Ref
 	agency   string // executing agency of a sanction notice
-	action   string // governance action
+	// provisional: a sanction notice's feedback deadline is provisional
+	provisional bool
+	action      string // governance action
 }
 
 func decodeIndexView(e []byte) (indexView, error) {
@@ -193,6 +200,7 @@ func decodeIndexView(e []byte) (indexView, error) {
 		v.subjects = listingSubjectKeys(r)
 	case *schemas.SanctionNotice:
 		v.agency = r.ExecutingAgency.USCC
+		v.provisional = r.FeedbackDueProvisional
 	case *schemas.Governance:
 		v.action = r.Action
 	}

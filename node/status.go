@@ -63,7 +63,7 @@ func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
 // engine, from every event that references it in any ledger this node holds.
 func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
 	h := history(tx, origin, index, l)
-	st, err := n.sanctions.engine.State(h, at)
+	st, err := n.engineIn(tx).State(h, at)
 	if err != nil {
 		return ListingStatus{State: "unknown", Reason: err.Error()}
 	}

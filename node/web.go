@@ -199,6 +199,7 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 			c.Lifted++
 		}
 	}
+	calState, _ := n.CalendarState() // covered years, provisional deadlines (calendar.go)
 	var access []AccessRecord
 	var accessSize uint64
 	bad := 0
@@ -229,5 +230,6 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Access     []AccessRecord
 		AccessSize uint64
 		Bad        int
-	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad})
+		Calendar   CalendarState
+	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState})
 }
