@@ -65,6 +65,7 @@ func (n *Node) routes() []route {
 		{"POST /v1/check", n.handleCheckBatch},
 		{"GET /v1/notices", n.handleNotices},
 		{"GET /v1/calendar", n.handleCalendar},
+		{"GET /v1/not-applied", n.handleNotApplied},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
 		{"GET /v1/access-log", n.handleAccessLog},

@@ -182,7 +182,8 @@ type indexView struct {
 	agency   string // executing agency of a sanction notice
 	// provisional: a sanction notice's feedback deadline is provisional
 	provisional bool
-	action      string // governance action
+	listing     *schemas.Listing // the decoded listing, for kind "listing"
+	action      string           // governance action
 }
 
 func decodeIndexView(e []byte) (indexView, error) {
@@ -198,6 +199,7 @@ func decodeIndexView(e []byte) (indexView, error) {
 	switch r := rec.(type) {
 	case *schemas.Listing:
 		v.subjects = listingSubjectKeys(r)
+		v.listing = r
 	case *schemas.SanctionNotice:
 		v.agency = r.ExecutingAgency.USCC
 		v.provisional = r.FeedbackDueProvisional

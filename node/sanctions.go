@@ -113,6 +113,9 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 func (ix *indexer) indexSanctions(tx *ledger.Tx, origin string, ek []byte, v indexView) error {
 	switch {
 	case v.kind == "listing":
+		if na, err := ix.notApplied(tx, ek, v.listing); err != nil || na {
+			return err // recorded as not_applied (notapplied.go): nothing to issue
+		}
 		q, err := tx.Bucket(bucketNoticeQueue)
 		if err != nil {
 			return err

@@ -26,7 +26,10 @@ type ListingStatus struct {
 	Restrict  bool                 `json:"restricts"`
 	Deadlines []sanctions.Deadline `json:"deadlines,omitempty"`
 	Ignored   []sanctions.Ignored  `json:"ignored_events,omitempty"`
-	events    []EventRef           // every event referencing the listing (and their replies)
+	// NotApplied is why this member applies none of the listing's measures
+	// (notapplied.go); "" when it does or none are owed.
+	NotApplied string     `json:"not_applied,omitempty"`
+	events     []EventRef // every event referencing the listing (and their replies)
 }
 
 // Restricts reports whether the listing restricts its subject.
@@ -68,7 +71,7 @@ func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *s
 		return ListingStatus{State: "unknown", Reason: err.Error()}
 	}
 	return ListingStatus{State: st.State, Reason: st.Reason, Disclosed: st.Disclosed, Restrict: st.Restricts, Deadlines: st.Deadlines,
-		Ignored: st.Ignored, events: referencing(tx, origin, index)}
+		Ignored: st.Ignored, NotApplied: notAppliedReason(tx, origin, index), events: referencing(tx, origin, index)}
 }
 
 func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {

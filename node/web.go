@@ -131,6 +131,8 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		}
 		witnessed[n.origin] = xs.Witnessed > 0 && xs.Witnessed == xs.Size
 	}
+	notApplied, _ := n.NotApplied()
+	calState, _ := n.CalendarState()
 	var rows []ledgerRow
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		for _, origin := range tx.Origins() {
@@ -165,7 +167,11 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		Alerts  int
 		Member  bool
 		Ledgers []ledgerRow
-	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows})
+		// issue 12: listings this member applies no measure of, and
+		// deadlines still provisional (calendar.go, notapplied.go)
+		NotApplied int
+		Calendar   CalendarState
+	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState})
 }
 
 type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
@@ -200,6 +206,7 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	calState, _ := n.CalendarState() // covered years, provisional deadlines (calendar.go)
+	notApplied, _ := n.NotApplied()  // listings this member applies no measure of (notapplied.go)
 	var access []AccessRecord
 	var accessSize uint64
 	bad := 0
@@ -231,5 +238,6 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		AccessSize uint64
 		Bad        int
 		Calendar   CalendarState
-	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState})
+		NotApplied []NotAppliedListing
+	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied})
 }

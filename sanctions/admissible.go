@@ -77,3 +77,36 @@ func (e *Engine) Admissible(l *schemas.Listing, now time.Time) []FieldProblem {
 	add("subject.type", "no_measure", "no measure of domain %q in catalogue %s applies to a subject of type %q", l.Domain, e.cfg.Catalogue.Version(), l.Subject.Type)
 	return out
 }
+
+// NotApplied says why this member's engine can issue no notice for listing
+// l (its own or mirrored), or "" if it can or if no notice is owed by
+// design (a red list). It depends only on the catalogue and the agency
+// directory, never on time, so every replica decides alike: a programme
+// this member's catalogue does not know, a domain that is not the
+// programme's, no measure of the domain reaching the subject's type, or no
+// executing agency of this member for any measure that would.
+func (e *Engine) NotApplied(l *schemas.Listing) string {
+	prog, ok := e.cfg.Catalogue.Programme(l.Programme.Code)
+	switch {
+	case !ok:
+		return fmt.Sprintf("programme %s is not in this member's measures catalogue %s", l.Programme.Code, e.cfg.Catalogue.Version())
+	case prog.Domain != l.Domain:
+		return fmt.Sprintf("domain %s is not the domain %s of programme %s", l.Domain, prog.Domain, prog.Code)
+	case prog.Red:
+		return ""
+	}
+	reached := false
+	for _, m := range e.byDomain[l.Domain] {
+		if len(targetsOf(l, m)) == 0 {
+			continue
+		}
+		reached = true
+		if len(e.cfg.Agencies.ForDept(m.Executor)) > 0 {
+			return ""
+		}
+	}
+	if !reached {
+		return fmt.Sprintf("no measure of domain %s in catalogue %s applies to a subject of type %s", l.Domain, e.cfg.Catalogue.Version(), l.Subject.Type)
+	}
+	return fmt.Sprintf("no executing agency of %s for any measure of domain %s that applies to the subject", e.cfg.Region, l.Domain)
+}
