@@ -39,6 +39,7 @@ type Loop struct {
 	Timeline         []TimelinePoint  `json:"timeline"`
 	Detail           []ListingArrival `json:"listings_detail"`
 	DetailTruncated  bool             `json:"listings_detail_truncated"`
+	Rules            Rules            `json:"rules"` // rules.go
 }
 
 // MemberLoop is one member's part in the closed loop.
@@ -212,6 +213,11 @@ type factSet struct {
 	created    map[key]time.Time // every record that can be referenced
 	other      []time.Time       // created_at of other records, for the timeline
 	strs       map[string]string // interned strings
+	// rules.go (issue 12)
+	pubs        []pubFact
+	revokes     []revFact
+	calendars   []calFact
+	provisional int
 }
 
 func newFactSet() *factSet {
@@ -246,6 +252,7 @@ func (fs *factSet) add(origin string, index uint64, r schemas.Record) {
 	}
 	fs.created[k] = created
 	use := func(to schemas.Ref) { fs.refs = append(fs.refs, refUse{k, r.Kind(), created, fs.ref(to)}) }
+	fs.addRuleFacts(k, r) // rules.go
 	switch r := r.(type) {
 	case *schemas.Listing:
 		sk := r.Subject.USCC
@@ -482,6 +489,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index))
 	})
 	fs.timeline(&l)
+	l.Rules = fs.rules(opts, today)
 	return l
 }
 
