@@ -139,7 +139,7 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record", "validate", err.Error()}})
 		}
 	}
-	out = append(out, n.admitLoop(i, rec)...) // admission_loop.go (issue 12)
+	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
 		if msg := n.checkRef(ref); msg != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
