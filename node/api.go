@@ -66,6 +66,7 @@ func (n *Node) routes() []route {
 		{"GET /v1/notices", n.handleNotices},
 		{"GET /v1/calendar", n.handleCalendar},
 		{"GET /v1/not-applied", n.handleNotApplied},
+		{"GET /v1/conflicts", n.handleConflicts},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
 		{"GET /v1/access-log", n.handleAccessLog},

@@ -23,6 +23,8 @@ type CheckAnswer struct {
 	Result   string         `json:"result"` // "allowed" or "restricted"
 	Measures []CheckMeasure `json:"measures"`
 	Listings []CheckFinding `json:"listings"`
+	// Conflicts among the subject's listings in force (conflicts.go).
+	Conflicts []sanctions.Conflict `json:"conflicts,omitempty"`
 }
 
 // CheckMeasure is a measure that restricts the subject for the action.
@@ -54,6 +56,7 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		hs := n.subjectHistories(tx, key)
+		ans.Conflicts = n.engineIn(tx).DetectConflicts(hs, at) // conflicts.go
 		var findings []sanctions.Finding
 		if action != "" {
 			res, err := n.engineIn(tx).Check(key, action, hs, at)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/sanctions"
 )
 
 // The node's web pages are server-rendered from these templates: no
@@ -207,6 +208,7 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	calState, _ := n.CalendarState() // covered years, provisional deadlines (calendar.go)
 	notApplied, _ := n.NotApplied()  // listings this member applies no measure of (notapplied.go)
+	conflicts, _ := n.Conflicts()    // same act listed twice, red and black (conflicts.go)
 	var access []AccessRecord
 	var accessSize uint64
 	bad := 0
@@ -239,5 +241,6 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Bad        int
 		Calendar   CalendarState
 		NotApplied []NotAppliedListing
-	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied})
+		Conflicts  []sanctions.Conflict
+	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts})
 }
