@@ -218,6 +218,7 @@ type factSet struct {
 	revokes     []revFact
 	calendars   []calFact
 	provisional int
+	slim        map[key]*schemas.Listing // conflicts.go
 }
 
 func newFactSet() *factSet {

@@ -42,6 +42,8 @@ type Rules struct {
 	// Calendar lists the calendar years adopted on the ledgers, and those
 	// that could not be applied, with the entry that carries them.
 	Calendar []Finding `json:"calendar_adopted"`
+	// Conflicts among the listings in force (conflicts.go).
+	Conflicts []ConflictFinding `json:"conflicts"`
 }
 
 // Defaults of DOMAIN.md 4.
@@ -72,6 +74,10 @@ func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
 	switch r := r.(type) {
 	case *schemas.Listing:
 		fs.pubs = append(fs.pubs, pubFact{k, r.Decision.Date.Time, r.CreatedAt.Time, fs.intern(r.Region)})
+		if fs.slim == nil {
+			fs.slim = map[key]*schemas.Listing{}
+		}
+		fs.slim[k] = slimListing(r)
 	case *schemas.Repair:
 		if r.Type == "decision_revoked" {
 			fs.revokes = append(fs.revokes, revFact{k, refKey(fs.ref(r.Listing)), r.Decision.Date.Time})
@@ -155,6 +161,7 @@ func (fs *factSet) rules(opts Options, today time.Time) Rules {
 			r.PublishedInTime++
 		}
 	}
+	r.Conflicts = fs.conflicts(cal, opts.At)
 	removed := fs.removedAt()
 	revs := slices.Clone(fs.revokes)
 	slices.SortFunc(revs, func(a, b revFact) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })
@@ -196,6 +203,14 @@ func (r Rules) writeText(b *strings.Builder) {
 	fmt.Fprintf(b, "  withdrawal within %d working days of a decision's revocation: %d revoked, %d in time, %d late, %d overdue, %d pending\n",
 		r.WithdrawalWorkdays, r.Revoked, r.WithdrawnInTime, len(r.WithdrawnLate), len(r.WithdrawalOverdue), r.WithdrawalPending)
 	fmt.Fprintf(b, "  notices with a provisional feedback deadline: %d\n", r.ProvisionalNotices)
+	fmt.Fprintf(b, "  conflicting listings in force: %d\n", len(r.Conflicts))
+	for i, c := range r.Conflicts {
+		if i == 10 {
+			fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(r.Conflicts)-10)
+			break
+		}
+		fmt.Fprintf(b, "    %s subject %s: %s (members %s; %s)\n", c.Kind, c.Subject, strings.Join(c.Listings, ", "), strings.Join(c.Members, ","), strings.Join(c.Docs, ", "))
+	}
 	for _, group := range [][]Finding{r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
 		for i, f := range group {
 			if i == 10 {

@@ -74,6 +74,12 @@ func TestRulesWithNumbers(t *testing.T) {
 		t.Fatalf("withdrawal: %+v", r)
 	}
 
+	// Every listing names subject A under decision D: 0 and 1 were withdrawn,
+	// 6 and 8 are in force together: one same_act conflict.
+	if len(r.Conflicts) != 1 || r.Conflicts[0].Kind != "same_act" || strings.Join(r.Conflicts[0].Listings, " ") != sh+"#6 "+sh+"#8" {
+		t.Fatalf("conflicts: %+v", r.Conflicts)
+	}
+
 	// The 2027 calendar adopted on the ledger.
 	b, err := os.ReadFile("../sanctions/workdays/testdata/fixture_2027.yaml")
 	if err != nil {
@@ -106,7 +112,7 @@ func TestRulesWithNumbers(t *testing.T) {
 	if err := rep.WriteHTML(&html); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"publication within 7 working days", "withdrawal within 3 working days", sh + "#1 published 8 working days", "calendar 2027 adopted"} {
+	for _, want := range []string{"publication within 7 working days", "withdrawal within 3 working days", sh + "#1 published 8 working days", "calendar 2027 adopted", "same_act subject A"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}
