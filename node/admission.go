@@ -144,6 +144,7 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	for _, fe := range schemas.CheckPlaintext(rec) {
 		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
 	}
+	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
 		if msg := n.checkRef(ref); msg != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})

@@ -22,6 +22,8 @@ type CheckAnswer struct {
 	Result   string         `json:"result"` // "allowed" or "restricted"
 	Measures []CheckMeasure `json:"measures"`
 	Listings []CheckFinding `json:"listings"`
+	// Conflicts among the subject's listings in force (conflicts.go).
+	Conflicts []sanctions.Conflict `json:"conflicts,omitempty"`
 }
 
 // CheckMeasure is a measure that restricts the subject for the action.
@@ -53,9 +55,10 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		hs := n.subjectHistories(tx, key)
+		ans.Conflicts = n.engineIn(tx).DetectConflicts(hs, at) // conflicts.go
 		var findings []sanctions.Finding
 		if action != "" {
-			res, err := n.sanctions.engine.Check(key, action, hs, at)
+			res, err := n.engineIn(tx).Check(key, action, hs, at)
 			if err != nil {
 				return err
 			}
@@ -68,7 +71,7 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 			findings = res.Listings
 		} else {
 			for _, h := range hs {
-				st, err := n.sanctions.engine.State(h, at)
+				st, err := n.engineIn(tx).State(h, at)
 				if err != nil {
 					continue
 				}

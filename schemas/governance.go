@@ -16,13 +16,14 @@ const (
 // the others must be absent.
 type Governance struct {
 	Header
-	Action            string             `json:"action,omitempty" validate:"required,oneof=agency_key_register agency_key_revoke member_approve member_remove schema_adopt catalogue_adopt"`
+	Action            string             `json:"action,omitempty" validate:"required,oneof=agency_key_register agency_key_revoke member_approve member_remove schema_adopt catalogue_adopt calendar_adopt"`
 	AgencyKeyRegister *AgencyKeyRegister `json:"agency_key_register,omitempty"`
 	AgencyKeyRevoke   *AgencyKeyRevoke   `json:"agency_key_revoke,omitempty"`
 	MemberApprove     *MemberApprove     `json:"member_approve,omitempty"`
 	MemberRemove      *MemberRemove      `json:"member_remove,omitempty"`
 	SchemaAdopt       *SchemaAdopt       `json:"schema_adopt,omitempty"`
 	CatalogueAdopt    *CatalogueAdopt    `json:"catalogue_adopt,omitempty"`
+	CalendarAdopt     *CalendarAdopt     `json:"calendar_adopt,omitempty"`
 }
 
 func (*Governance) SchemaID() string { return SchemaGovernance }

@@ -98,7 +98,7 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		Reason:              d.Reason,
 		PreNotice:           schemas.PreNotice{Date: day(-30), StatementDeadline: day(-20)},
 		ListedOn:            day(0),
-		PublicityEnd:        day(3 * 365),
+		PublicityEnd:        day(publicityDays(d.Domain)),
 		RemovalConditions:   "公示期满且已履行行政处罚决定、消除不良影响的，依申请移出",
 		Remedies:            "对列入决定不服的，可依法申请行政复议或者提起行政诉讼",
 		Disclosure:          "public",
@@ -134,4 +134,14 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		}
 	}
 	return l, nil
+}
+
+// publicityDays keeps a synthetic listing's publicity period within its
+// programme's maximum (DOMAIN.md 4: tourism blacklist 2 years; the others
+// allow 3 years or more), which admission enforces.
+func publicityDays(domain string) int {
+	if domain == "tourism" {
+		return 2*365 - 1
+	}
+	return 3 * 365
 }
