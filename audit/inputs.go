@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"go.yaml.in/yaml/v3"
@@ -105,7 +106,7 @@ func LoadManifest(path string) (Trust, error) {
 		}
 		t.Origins = append(t.Origins, trust.Origin{Origin: "creditx." + mb.Code + "/ledger", VKey: mb.LogVKey, Anchors: mb.Anchors})
 		if mb.WitnessVKey != "" {
-			if _, err := note.NewVerifier(mb.WitnessVKey); err != nil {
+			if _, err := cosig.Parse(mb.WitnessVKey); err != nil {
 				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].witness_vkey: %w", path, i, err)
 			}
 			t.Witnesses = append(t.Witnesses, mb.WitnessVKey)

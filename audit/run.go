@@ -14,11 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -106,7 +106,7 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	}
 	var witnesses []note.Verifier
 	for _, w := range in.Trust.Witnesses {
-		v, err := fnote.NewVerifierForCosignatureV1(w)
+		v, err := cosig.Parse(w)
 		if err != nil {
 			return nil, fmt.Errorf("audit: witness key %q: %w", w, err)
 		}

@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/schemas"
-	fnote "github.com/transparency-dev/formats/note"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -37,7 +37,9 @@ import (
 //	    name: Zhejiang
 //	    endpoint: https://zj.example:8443   # HTTP/3 (UDP) and HTTPS (TCP) on this port
 //	    log_vkey: creditx.330000/ledger+<hash>+<key>        # signed-note Ed25519 vkey
-//	    witness_vkey: creditx.330000/witness+<hash>+<key>   # Ed25519 vkey used for tlog-cosignature/v1
+//	    witness_vkey: creditx.330000/witness+<hash>+<key>   # tlog-cosignature vkey: type 0x04 (Ed25519
+//	                            # cosignature/v1) with the key ID of its cosignature lines; a type 0x01
+//	                            # Ed25519 vkey of an older manifest is read as the same key (ParseWitnessVKey)
 //	    ca: |                   # PEM of the member's region CA
 //	      -----BEGIN CERTIFICATE-----
 //	    anchors:                # the member's credit-office admin keys
@@ -226,8 +228,8 @@ func (mb *Member) validate(at string) error {
 	if mb.logV.Name() != LedgerOrigin(mb.Code) {
 		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), LedgerOrigin(mb.Code))
 	}
-	if mb.witnessV, err = fnote.NewVerifierForCosignatureV1(strings.TrimSpace(mb.WitnessVKey)); err != nil {
-		return merr(at+".witness_vkey", "not an Ed25519 cosignature verifier key: %v", err)
+	if mb.witnessV, err = cosig.Parse(mb.WitnessVKey); err != nil {
+		return merr(at+".witness_vkey", "%v", err)
 	}
 	if mb.witnessV.Name() != WitnessName(mb.Code) {
 		return merr(at+".witness_vkey", "key is named %q, want %q", mb.witnessV.Name(), WitnessName(mb.Code))
@@ -355,7 +357,7 @@ func (m *Manifest) Effective(approvals []Approval) map[string]bool {
 			}
 			n := votes(mb.Code, false, func(a Approval) bool {
 				return strings.TrimSuffix(a.Endpoint, "/") == mb.Endpoint && strings.TrimSpace(a.LogVKey) == strings.TrimSpace(mb.LogVKey) &&
-					strings.TrimSpace(a.WitnessVKey) == strings.TrimSpace(mb.WitnessVKey)
+					cosig.Same(a.WitnessVKey, mb.WitnessVKey)
 			})
 			if 2*n > len(eff) {
 				eff[mb.Code], changed = true, true

@@ -47,7 +47,7 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "member %s is not an active, approved member", id.Region))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, exchange.MaxAddCheckpointSize))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 		return

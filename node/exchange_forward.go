@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/creditx/creditx/exchange"
 )
 
 // forwardedMemberHeader names the member on whose behalf a follower forwards
@@ -19,7 +21,7 @@ func (n *Node) forwardWitness(w http.ResponseWriter, r *http.Request, member str
 		http.Error(w, "no raft leader known; retry", http.StatusServiceUnavailable)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, exchange.MaxAddCheckpointSize))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 		return
