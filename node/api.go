@@ -72,6 +72,7 @@ func (n *Node) routes() []route {
 		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
+		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
 		{"GET /v1/cluster", n.handleCluster},
@@ -476,10 +477,10 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	n.serveTile(w, origin, "tile/"+r.PathValue("path"))
+	n.serveTile(w, r, origin, "tile/"+r.PathValue("path"))
 }
 
-func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
+func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path string) {
 	ref, err := ledger.ParseTilePath(path)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -500,11 +501,7 @@ func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if ref.Width == 256 {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	}
-	w.Write(data)
+	writeTile(w, r, ref, data)
 }
 
 // Status is the public summary of a replica, GET /v1/status.

@@ -44,6 +44,7 @@ type exchangeNode struct {
 	mirrored    *prometheus.CounterVec
 
 	kick   map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+	open   map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
 	policy [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
 	mu        sync.Mutex
@@ -95,12 +96,16 @@ func newExchange(n *Node, regionPool *x509.CertPool) (*exchangeNode, *x509.CertP
 	if err := checkCosigner(cs, self.WitnessVerifier()); err != nil {
 		return nil, nil, err
 	}
+	open, err := loadWitnessLogs(m, xc.WitnessLogs)
+	if err != nil {
+		return nil, nil, err
+	}
 	pool := regionPool.Clone()
 	for i := range m.Members {
 		pool.AddCert(m.Members[i].CACert())
 	}
 	x := &exchangeNode{n: n, manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*exchange.Client{},
-		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, pushState: map[string]uint64{}, policy: policyDigest(m),
+		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, pushState: map[string]uint64{}, policy: policyDigest(m),
 		alertsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_alerts_total",
 			Help: "Misbehaviour caught, by kind and origin."}, []string{"kind", "origin"}),
 		cosigned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_cosigned_total",
