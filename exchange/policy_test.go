@@ -158,3 +158,67 @@ func TestPolicyCosigners(t *testing.T) {
 		t.Fatalf("excluding A still satisfied: %v", got)
 	}
 }
+
+// TestManifestWitnessPolicy: a manifest's witness_policy names an external
+// witness; a member's checkpoint is witnessed when the policy's quorum is
+// met, the member's own witness never counting for itself.
+func TestManifestWitnessPolicy(t *testing.T) {
+	m := testManifest(t, "310000", "320000", "330000")
+	extSkey, extVKey := witnessVKey(t, "auditor.example/witness")
+	m.WitnessPolicy = fmt.Sprintf("witness sh %s\nwitness js %s\nwitness zj %s\n"+
+		"witness auditor %s https://auditor.example/witness/\ngroup members any sh js zj\ngroup q all members auditor\nquorum q\n",
+		m.Members[0].WitnessVKey, m.Members[1].WitnessVKey, m.Members[2].WitnessVKey, extVKey)
+	m2, err := ParseManifest(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := m2.ExternalWitnesses()
+	if len(ext) != 1 || ext[0].Name != "auditor" || ext[0].URL != "https://auditor.example/witness" {
+		t.Fatalf("external witnesses %+v", ext)
+	}
+	ls, lv := testLog(t, "310000")
+	m2.Members[0].logV = lv // the test's log key for 310000
+	signed, _ := ledger.SignCheckpoint(ls, "creditx.310000/ledger", 3, tlog.Hash{3})
+	cp, _ := ledger.OpenCheckpoint(signed, "creditx.310000/ledger", lv)
+	cosign := func(skey string) []byte {
+		cs, err := NewCosigner(skey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := cs.Cosign(cp.Note)
+		return l
+	}
+	// testManifest does not keep the members' witness signing keys:
+	// replace 310000's and 320000's with known ones.
+	var skeys []string
+	for i, code := range []string{"310000", "320000"} {
+		sk, vk, _ := GenerateWitnessKey(code, rand.Reader)
+		m.Members[i].WitnessVKey = vk
+		skeys = append(skeys, sk)
+	}
+	m.WitnessPolicy = strings.Replace(strings.Replace(m.WitnessPolicy, m2.Members[0].WitnessVKey, m.Members[0].WitnessVKey, 1), m2.Members[1].WitnessVKey, m.Members[1].WitnessVKey, 1)
+	if m2, err = ParseManifest(encode(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	m2.Members[0].logV = lv
+	own, other, auditor := cosign(skeys[0]), cosign(skeys[1]), cosign(extSkey)
+	for what, c := range map[string]struct {
+		lines [][]byte
+		want  bool
+	}{
+		"member and auditor":  {[][]byte{other, auditor}, true},
+		"members only":        {[][]byte{other}, false},
+		"auditor only":        {[][]byte{auditor}, false},
+		"own witness counted": {[][]byte{own, auditor}, false},
+	} {
+		names, ok, err := m2.Witnessed("310000", AddSignatures(signed, c.lines...))
+		if err != nil || ok != c.want {
+			t.Errorf("%s: Witnessed = %v %v %v, want %v", what, names, ok, err, c.want)
+		}
+	}
+	m.WitnessPolicy = "quorum nobody\n"
+	var me *ManifestError
+	if _, err := ParseManifest(encode(t, m)); !errors.As(err, &me) || me.Field != "witness_policy" {
+		t.Fatalf("bad policy: %v", err)
+	}
+}

@@ -229,7 +229,7 @@ type MirrorStatus struct {
 	// UnacceptedSchemas counts the unaccepted entries by schema id.
 	UnacceptedSchemas map[string]int `json:"unaccepted_schemas,omitempty"`
 	Stopped           bool           `json:"stopped"`   // mirroring stopped by an alert
-	Witnessed         bool           `json:"witnessed"` // the stored checkpoint carries witness_quorum cosignatures of other members
+	Witnessed         bool           `json:"witnessed"` // the stored checkpoint's cosignatures meet the witness_policy's quorum (without one: witness_quorum cosignatures of other members)
 	// FetchedBytes is the HTTP/3 body bytes received from this member since
 	// the node started (tiles, entry bundles, checkpoints, cosignatures).
 	FetchedBytes uint64 `json:"fetched_bytes"`
@@ -266,8 +266,8 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 					ms.Checkpoint = c.Size
 				}
-				names, err := exchange.CountCosignatures(cp, mb.LogVerifier(), x.witnessesOf(mb.Code))
-				ms.Witnessed = err == nil && len(names) >= x.manifest.WitnessQuorum
+				_, ok, err := x.manifest.Witnessed(mb.Code, cp)
+				ms.Witnessed = err == nil && ok
 			}
 			ws, err := readWitnessState(tx, mb.Origin())
 			if err != nil {
