@@ -412,7 +412,6 @@ func (x *exchangeNode) pushTo(ctx context.Context, tg pushTarget, size uint64, p
 	return nil, fmt.Errorf("witness keeps answering 409")
 }
 
-
 // OnMirrorProgress sets a function told after every mirror batch committed
 // (origin, entries mirrored, checkpoint size): the catch-up progress of the
 // CLI and the demo. Set it before Run.
