@@ -6,6 +6,7 @@ require (
 	github.com/creditx/creditx v0.0.0
 	github.com/transparency-dev/formats v0.1.1
 	github.com/transparency-dev/tessera v1.0.4
+	golang.org/x/crypto v0.58.0
 	golang.org/x/mod v0.42.0
 )
 
@@ -55,7 +56,6 @@ require (
 	go.opentelemetry.io/otel/metric v1.40.0 // indirect
 	go.opentelemetry.io/otel/trace v1.40.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/exp v0.0.0-20250408133849-7e4ce0ab07d0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
