@@ -76,6 +76,7 @@ func (n *Node) routes() []route {
 		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
+		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
 		{"GET /v1/cluster", n.handleCluster},
@@ -518,11 +519,7 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if ref.Width == 256 {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	}
-	w.Write(data)
+	writeTile(w, r, ref, data)
 }
 
 // Status is the public summary of a replica, GET /v1/status.

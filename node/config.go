@@ -112,6 +112,9 @@ type ExchangeConfig struct {
 	// PushInterval is how often the leader looks for a new own checkpoint
 	// to have witnessed; default 100ms.
 	PushInterval time.Duration `yaml:"push_interval"`
+	// WitnessLogs are logs outside the consortium this member witnesses
+	// for any caller (C2SP tlog-witness); see WitnessLogConfig. Default none.
+	WitnessLogs []WitnessLogConfig `yaml:"witness_logs,omitempty"`
 }
 
 // AnchorConfig is a trust anchor: a credit-office admin signing key.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/go-playground/validator/v10"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -186,6 +187,12 @@ func (val *Validator) checks() map[string]func(string) string {
 				return ""
 			}
 			return "must be std base64 of a 32-byte Ed25519 public key"
+		},
+		"witness_vkey": func(s string) string {
+			if _, err := cosig.Parse(s); err != nil {
+				return "must be a tlog-cosignature verifier key (name+key id+base64, type 0x04 or 0x06): " + err.Error()
+			}
+			return ""
 		},
 		"vkey": func(s string) string {
 			if _, err := note.NewVerifier(s); err != nil {
