@@ -49,7 +49,13 @@ a summary with the URLs to look at. It keeps running until interrupted, unless -
 
 With --out DIR it writes, for every member, its own ledger and each mirror as static tlog-tiles
 trees under DIR/<member>/<origin code>/ (vkey; checkpoint with its cosignature lines), verifies
-every tree, and with --exit exits 0 only when every mirror verified and every checkpoint is witnessed.`,
+every tree, copies the consortium manifest (every member's log, witness and anchor keys and the
+witness quorum) to DIR/manifest.yaml, so that "creditx audit --dir DIR" checks against it, and with
+--exit exits 0 only when every mirror verified and every checkpoint is witnessed.
+
+Without --out, the manifest and every member's data (agency credentials under
+DATA/<member>/agencies/) stay in the data directory, --data or a new temporary directory; the
+summary prints its path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -214,6 +220,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if o.out != "" {
 		vok, err := demoExport(ctx, out, members, manifest, o.out)
 		if err != nil {
+			return err
+		}
+		// The manifest beside the trees makes "creditx audit --dir OUT" check
+		// cosignatures and agency signatures against the consortium's keys.
+		mf, err := os.ReadFile(filepath.Join(o.dir, "manifest.yaml"))
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(o.out, "manifest.yaml"), func(w io.Writer) error { _, err := w.Write(mf); return err }); err != nil {
 			return err
 		}
 		ok = ok && vok
