@@ -182,6 +182,10 @@ func (w slogWriter) Write(p []byte) (int, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
+		case isFirstElection(line):
+			// Every start of a replica begins with this "warning": not
+			// something an operator should act on.
+			w.l.Info(line)
 		case strings.Contains(line, "[ERROR]"):
 			w.l.Error(line)
 		case strings.Contains(line, "[WARN]"):
@@ -194,3 +198,10 @@ func (w slogWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = slogWriter{}
+
+// isFirstElection reports raft's election warning when no leader was ever
+// known (right after start), as opposed to losing a leader.
+func isFirstElection(line string) bool {
+	return strings.Contains(line, "heartbeat timeout reached, starting election") &&
+		strings.Contains(line, "last-leader-addr= ")
+}

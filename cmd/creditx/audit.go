@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/creditx/creditx/anchor/fabric"
@@ -31,8 +32,8 @@ func newAuditCmd() *cobra.Command {
 "creditx demo --out", "creditx export", or an unpacked bundle), --bundle FILE (made by "creditx audit
 bundle"), or --node URL ... (live nodes through the tlog-tiles API; TLS roots from --cacert; entry bundles
 of non-public records need a consortium certificate: --creds DIR, e.g. an auditor's). Keys come
-from DIR/manifest.yaml or DIR/trust.yaml, or --manifest / --trust (which take precedence); the demo
-keeps its manifest in its data directory, so audit its output with --manifest DATA/manifest.yaml.
+from DIR/manifest.yaml or DIR/trust.yaml, or --manifest / --trust (which take precedence); "creditx
+demo --out DIR" writes the consortium manifest to DIR/manifest.yaml.
 Without any of these the vkey files beside the trees are used and the report says they are not
 independent.
 
@@ -230,7 +231,13 @@ func mergeTrust(first, second audit.Trust) audit.Trust {
 			out.Origins = append(out.Origins, o)
 		}
 	}
-	out.Witnesses = append(out.Witnesses, second.Witnesses...)
+	// The same key may come from both (--manifest naming DIR/manifest.yaml):
+	// a duplicate verifier would make every checkpoint fail to open.
+	for _, w := range second.Witnesses {
+		if !slices.Contains(out.Witnesses, w) {
+			out.Witnesses = append(out.Witnesses, w)
+		}
+	}
 	if out.Quorum == 0 {
 		out.Quorum = second.Quorum
 	}
