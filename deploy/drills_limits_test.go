@@ -8,7 +8,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -263,7 +265,8 @@ func TestDrillNoPersonalPlaintext(t *testing.T) {
 	for _, p := range []string{ledger.EntriesPath(0, int(size)), ledger.TilePath(0, 0, int(size))} {
 		tiles = append(tiles, strings.TrimPrefix(p, "tile/"))
 	}
-	expand := map[string][]string{"{code}": {"330000"}, "{id}": subjects, "{path...}": tiles, "{$}": {""}}
+	originHash := sha256.Sum256([]byte("creditx.330000/ledger")) // the witness's monitoring path (tlog-witness)
+	expand := map[string][]string{"{code}": {"330000"}, "{id}": subjects, "{path...}": tiles, "{$}": {""}, "{hash}": {hex.EncodeToString(originHash[:])}}
 	for i := range size {
 		expand["{index}"] = append(expand["{index}"], strconv.FormatUint(i, 10))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,7 +300,10 @@ func (tp *topo) check(ctx context.Context) error {
 // audit runs creditx audit --node against one replica of every member.
 func (tp *topo) audit(ctx context.Context) {
 	tp.t.Helper()
-	args := []string{"audit", "--quiet", "--cacert", tp.lay.CAs, "--manifest", tp.lay.Manifest}
+	// Entry bundles of non-public records are served only to a consortium
+	// certificate (docs/PRIVACY.md): the first member's auditor reads them.
+	auditor := filepath.Join(tp.lay.Members[0].Agencies, "auditor")
+	args := []string{"audit", "--quiet", "--cacert", tp.lay.CAs, "--manifest", tp.lay.Manifest, "--creds", auditor}
 	for _, m := range tp.lay.Members {
 		args = append(args, "--node", m.Replicas[len(m.Replicas)-1].HostURL)
 	}

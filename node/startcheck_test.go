@@ -67,6 +67,9 @@ func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNo
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil { // the office's key: agencies hold none
+		t.Fatal(err)
+	}
 	aud, err := node.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
