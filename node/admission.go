@@ -139,6 +139,12 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record", "validate", err.Error()}})
 		}
 	}
+	// Personal data where it does not belong (issue 14): admission only, so
+	// mirrored and audited entries verify with Validate alone.
+	for _, fe := range schemas.CheckPlaintext(rec) {
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+	}
+	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
 		if msg := n.checkRef(ref); msg != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})

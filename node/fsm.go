@@ -97,6 +97,12 @@ type fsm struct {
 	now time.Time
 	// afterApply, if set, runs after every applied batch (wakes readers).
 	afterApply func()
+	// vault is this replica's vault key (nil: none); set before raft starts.
+	// vaultEpoch is the epoch an erasure in the current batch moved to (0:
+	// none), used on the FSM goroutine only, to replace the key file after
+	// the commit (vault_ratchet.go).
+	vault      *vaultRing
+	vaultEpoch uint64
 
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
 	store *ledger.Store // guarded by mu
@@ -218,6 +224,14 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		f.logger.Error("ledger write failed; stopping this replica", "err", err)
 		panic(fmt.Sprintf("creditx: ledger write failed, replica must restart and replay raft: %v", err))
 	}
+	if f.vaultEpoch != 0 && f.vault != nil {
+		// Dying before this leaves the old key on disk until the next start
+		// (syncVaultEpoch); failing leaves it until then too.
+		if err := f.vault.advanceTo(f.vaultEpoch); err != nil {
+			f.logger.Error("vault key not ratcheted after an erasure; the previous key stays on disk until restart", "err", err)
+		}
+	}
+	f.vaultEpoch = 0
 	if f.afterApply != nil {
 		f.afterApply()
 	}

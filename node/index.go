@@ -130,6 +130,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 					return err
 				}
 			}
+			if v.action == schemas.ActionCalendarAdopt {
+				if err := ix.indexCalendarAdopt(tx, origin, index, e); err != nil {
+					return err
+				}
+			}
 			if origin == ix.node.origin {
 				if err := ix.applyGovernance(index, e); err != nil {
 					ix.node.logger.Warn("governance record not applied to keyring", "index", index, "err", err)
@@ -180,7 +185,10 @@ type indexView struct {
 	subjects []subjectKey
 	refs     []schemas.Ref
 	agency   string // executing agency of a sanction notice
-	action   string // governance action
+	// provisional: a sanction notice's feedback deadline is provisional
+	provisional bool
+	listing     *schemas.Listing // the decoded listing, for kind "listing"
+	action      string           // governance action
 }
 
 func decodeIndexView(e []byte) (indexView, error) {
@@ -196,8 +204,10 @@ func decodeIndexView(e []byte) (indexView, error) {
 	switch r := rec.(type) {
 	case *schemas.Listing:
 		v.subjects = listingSubjectKeys(r)
+		v.listing = r
 	case *schemas.SanctionNotice:
 		v.agency = r.ExecutingAgency.USCC
+		v.provisional = r.FeedbackDueProvisional
 	case *schemas.Governance:
 		v.action = r.Action
 	}

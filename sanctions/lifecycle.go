@@ -85,9 +85,12 @@ type Deadline struct {
 	Done      schemas.Date // when it was done; zero while not done
 	Met       bool         // done on or before Due
 	Overdue   bool         // done after Due, or not done and Due has passed
-	// Unknown says why Due could not be computed (a year the calendar has
-	// no official data for); Due, Met and Overdue are then zero.
+	// Unknown says why Due could not be computed (a date before the
+	// calendar's first year); Due, Met and Overdue are then zero.
 	Unknown string
+	// Provisional says Due lies past the calendar's last adopted year and
+	// was counted on weekends only (issue 12).
+	Provisional bool
 }
 
 // ObjectionStatus is one objection and its outcome.
@@ -368,13 +371,13 @@ func (e *Engine) deadlines(o *objState, rule catalogue.Objection, known bool, to
 	var out []Deadline
 	add := func(what string, from schemas.Date, n int, done schemas.Date) schemas.Date {
 		d := Deadline{What: what, Objection: o.Ref, Done: done}
-		due, err := e.cfg.Calendar.AddWorkdays(toWorkDate(from), n, region)
+		due, prov, err := e.cfg.Calendar.AddWorkdaysProvisional(toWorkDate(from), n, region)
 		if err != nil {
 			d.Unknown = err.Error()
 			out = append(out, d)
 			return schemas.Date{}
 		}
-		d.Due = toSchemaDate(due)
+		d.Due, d.Provisional = toSchemaDate(due), prov
 		if !done.IsZero() {
 			d.Met = !done.After(d.Due.Time)
 			d.Overdue = !d.Met
