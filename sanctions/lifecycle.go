@@ -174,6 +174,9 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 		st.Ignored = append(st.Ignored, Ignored{Event: ev.Ref, Kind: ev.Record.Kind(), Reason: fmt.Sprintf(format, args...)})
 	}
 	apply := func(ev Event, effect string) {
+		if ev.CreditOffice { // acting for the owner: recorded as such (owner.go)
+			effect += " (by the credit office " + schemas.HeaderOf(ev.Record).Submitter + ")"
+		}
 		st.Trail = append(st.Trail, Step{Event: ev.Ref, Kind: ev.Record.Kind(), Effect: effect})
 	}
 	for _, ev := range events {

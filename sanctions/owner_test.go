@@ -66,6 +66,9 @@ func TestOwnerRulesInState(t *testing.T) {
 				if len(st.Ignored) != 0 {
 					t.Fatalf("ignored %+v", st.Ignored)
 				}
+				if last := tt.events[len(tt.events)-1]; last.CreditOffice && !strings.Contains(st.Trail[len(st.Trail)-1].Effect, "by the credit office "+usccCreditOffice) {
+					t.Fatalf("credit office's act not recorded as such: %+v", st.Trail)
+				}
 				return
 			}
 			if len(st.Ignored) != 1 || !strings.Contains(st.Ignored[0].Reason, tt.why) || !strings.Contains(st.Ignored[0].Reason, "rightful owner") {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
+)
+
+// TestVerifySaysWhy: an entry the record check rejects (here a governance
+// record the keyring refuses, as a node before issue 11 could write) is
+// reported with the reason, not a bare "rejected by check".
+func TestVerifySaysWhy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lg")
+	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "5"); err != nil {
+		t.Fatal(err)
+	}
+	origin := node.LedgerOrigin("330000")
+	signer, verifier, admin, _, err := genKeys(dir, origin, "330000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: node.DevUSCC("330000", "MB000001"), CreatedAt: schemas.NewTime(time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC))},
+		Action: schemas.ActionAgencyKeyRevoke, AgencyKeyRevoke: &schemas.AgencyKeyRevoke{KeyID: "0123456789abcdef", Reason: "test"}}
+	e, err := schemas.Sign(g, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.Open(filepath.Join(dir, "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := appendSigned(s, origin, signer, verifier, [][]byte{e}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	out, err := run(t, "verify", "--data", dir)
+	if err == nil || !strings.Contains(out, "FAILED at entry 6") || !strings.Contains(out, "unknown agency key") {
+		t.Fatalf("verify of a ledger with a refused governance record: err %v, output:\n%s", err, out)
+	}
+}
