@@ -205,7 +205,11 @@ even though what is left verifies.`,
 					if errors.As(err, &pe) {
 						fmt.Fprintf(out, "%s: FAILED: %s\n", o, describeDamage(pe))
 					} else if errors.As(err, &ve) && ve.Index >= 0 {
-						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, ve.Reason)
+						reason := ve.Reason
+						if ve.Err != nil { // always say why (a record the check refused: its reason)
+							reason += ": " + ve.Err.Error()
+						}
+						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, reason)
 					} else {
 						fmt.Fprintf(out, "%s: FAILED: %v\n", o, err)
 					}
