@@ -67,6 +67,10 @@ func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNo
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test plays the credit office: agencies hold no match key.
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+		t.Fatal(err)
+	}
 	aud, err := node.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
