@@ -275,3 +275,15 @@ func (r *LogReader) checkLeaf(i uint64, e []byte) error {
 	}
 	return nil
 }
+
+// ForEachChecked is ForEach with every entry checked against its hash in
+// tile 0 first (an error wrapping ErrDamaged stops it): for entries that
+// are served to a caller.
+func (r *LogReader) ForEachChecked(start, end uint64, fn func(i uint64, e []byte) error) error {
+	return r.ForEach(start, end, func(i uint64, e []byte) error {
+		if err := r.checkLeaf(i, e); err != nil {
+			return err
+		}
+		return fn(i, e)
+	})
+}

@@ -50,6 +50,13 @@ func TestCorruptEntryRefusedOnRead(t *testing.T) {
 	if _, err := l.EntryBundle(1, 256); err != nil {
 		t.Fatalf("EntryBundle(1) = %v", err)
 	}
+	var seen uint64
+	err = s.View(func(tx *ReadTx) error {
+		return tx.Log(testOrigin).ForEachChecked(40, 50, func(i uint64, _ []byte) error { seen = i; return nil })
+	})
+	if !errors.Is(err, ErrDamaged) || seen != 41 {
+		t.Fatalf("ForEachChecked(40, 50) = %v after entry %d, want ErrDamaged after 41", err, seen)
+	}
 	_, err = s.CheckLog(t.Context(), testOrigin, k.verifier)
 	var ve *VerifyError
 	if !errors.As(err, &ve) || ve.Index != 42 {

@@ -426,7 +426,7 @@ func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
 		if start >= end {
 			return nil
 		}
-		return lr.ForEach(start, end, func(i uint64, e []byte) error {
+		return lr.ForEachChecked(start, end, func(i uint64, e []byte) error {
 			o.Entries = append(o.Entries, append([]byte(nil), e...))
 			return nil
 		})

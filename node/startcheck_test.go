@@ -67,7 +67,8 @@ func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNo
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil { // the office's key: agencies hold none
+	// The test plays the credit office: agencies hold no match key.
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	aud, err := node.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
@@ -342,7 +343,17 @@ func TestStartRefusesLedgerBehindRaftSnapshot(t *testing.T) {
 	}
 	snaps := filepath.Join(cfg.DataDir, "raft", "snapshots")
 	for {
-		if ents, _ := os.ReadDir(snaps); len(ents) > 0 && !strings.HasSuffix(ents[len(ents)-1].Name(), ".tmp") {
+		// A snapshot taken after the seeding (raft index > the backup's):
+		// snapshot directories are named <term>-<index>-<ms>.
+		newer := false
+		ents, _ := os.ReadDir(snaps)
+		for _, e := range ents {
+			var term, index, ms uint64
+			if _, err := fmt.Sscanf(e.Name(), "%d-%d-%d", &term, &index, &ms); err == nil && index > 4 && !strings.HasSuffix(e.Name(), ".tmp") {
+				newer = true
+			}
+		}
+		if newer {
 			break
 		}
 		if ctx.Err() != nil {

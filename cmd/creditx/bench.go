@@ -43,6 +43,7 @@ func newBenchIngestCmd() *cobra.Command {
 	var nodeURL, dir string
 	var n, start uint64
 	var conc, batch, size, local int
+	var raftTuning node.RaftTuning
 	var rate float64
 	var notices bool
 	var cpuprofile string
@@ -68,7 +69,7 @@ measures the limit (requests then fail with 429). --local disables it.`,
 			defer stopProfile()
 			if local > 0 {
 				var stop func()
-				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr(), notices)
+				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr(), notices, raftTuning)
 				if err != nil {
 					return err
 				}
@@ -94,6 +95,8 @@ measures the limit (requests then fail with 429). --local disables it.`,
 	cmd.Flags().BoolVar(&notices, "notices", false, "with --local: let the node issue sanction notices for each listing (about 7 more records per listing, in the background)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "offered load in records/s (0: as fast as the node acknowledges)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process (with --local: client and nodes) to FILE")
+	cmd.Flags().DurationVar(&raftTuning.HeartbeatTimeout, "raft-heartbeat", 0, "with --local: raft heartbeat and election timeout (0: the node's default)")
+	cmd.Flags().DurationVar(&raftTuning.LeaderLeaseTimeout, "raft-lease", 0, "with --local: raft leader lease timeout (0: the node's default)")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas (1 or 3) in a temporary directory and bench it, instead of --node")
 	return cmd
 }
@@ -189,7 +192,11 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 // localRegion starts an n-replica region in this process, in a temporary
 // directory, for benchmarks that need no setup. It returns the URL of the
 // leader, the publisher's credentials and a stop function.
-func localRegion(ctx context.Context, n int, logw io.Writer, notices bool) (string, *node.Credentials, func(), error) {
+//
+// While it runs it watches which replica leads (every 10 ms) and stop
+// reports how often that changed: a leader that steps down under load
+// (raft timing too tight for the machine) shows here.
+func localRegion(ctx context.Context, n int, logw io.Writer, notices bool, tuning node.RaftTuning) (string, *node.Credentials, func(), error) {
 	dir, err := os.MkdirTemp("", "creditx-bench")
 	if err != nil {
 		return "", nil, nil, err
@@ -205,12 +212,20 @@ func localRegion(ctx context.Context, n int, logw io.Writer, notices bool) (stri
 	ctx, cancel := context.WithCancel(ctx)
 	var g errgroup.Group
 	var nodes []*node.Node
+	var watch func() int // leader changes since the bench started; set below
 	stop := func() {
+		if watch != nil {
+			fmt.Fprintf(logw, "raft leader changes during the run: %d\n", watch())
+		}
 		cancel()
 		g.Wait()
 		os.RemoveAll(dir)
 	}
 	for _, c := range cfgs {
+		if tuning.HeartbeatTimeout > 0 {
+			c.Raft.HeartbeatTimeout, c.Raft.ElectionTimeout = tuning.HeartbeatTimeout, tuning.HeartbeatTimeout
+		}
+		c.Raft.LeaderLeaseTimeout = tuning.LeaderLeaseTimeout
 		if !notices {
 			c.Sanctions.Agencies = filepath.Join(dir, "no-agencies.yaml") // absent: no notices issued
 		}
@@ -249,6 +264,7 @@ func localRegion(ctx context.Context, n int, logw io.Writer, notices bool) (stri
 		stop()
 		return "", nil, nil, err
 	}
+	watch = watchLeader(ctx, nodes)
 	fmt.Fprintf(logw, "started a local %d-replica region in %s; leader %s\n", n, dir, leader.URL())
 	return leader.URL(), creds, stop, nil
 }
@@ -278,4 +294,36 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("--cpuprofile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// watchLeader polls which of nodes leads every 10 ms until ctx ends and
+// returns a function reporting how many times that changed (a moment
+// without a leader counts as a change).
+func watchLeader(ctx context.Context, nodes []*node.Node) func() int {
+	var changes atomic.Int64
+	leading := func() int {
+		for i, nd := range nodes {
+			if nd.IsLeader() {
+				return i
+			}
+		}
+		return -1
+	}
+	go func() {
+		last := leading()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if l := leading(); l != last {
+					changes.Add(1)
+					last = l
+				}
+			}
+		}
+	}()
+	return func() int { return int(changes.Load()) }
 }

@@ -46,7 +46,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			var exe *node.Credentials
 			var err error
 			if local > 0 {
-				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), notices)
+				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), notices, node.RaftTuning{})
 				if err != nil {
 					return err
 				}

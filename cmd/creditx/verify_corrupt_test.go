@@ -39,7 +39,8 @@ func stoppedNodeDir(t *testing.T) (string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil { // the office's key: agencies hold none
+	// The test plays the credit office: agencies hold no match key.
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
