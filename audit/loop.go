@@ -219,6 +219,7 @@ type factSet struct {
 	calendars   []calFact
 	provisional int
 	slim        map[key]*schemas.Listing // conflicts.go
+	provDue     map[key]provFact         // rules.go
 }
 
 func newFactSet() *factSet {
@@ -348,6 +349,8 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	}
 	l := Loop{Listings: len(fs.listings), Notices: len(fs.notices), Feedback: len(fs.feedback),
 		ExpiredNotLifted: []Finding{}, ReInserted: []Finding{}, PersonNoBasis: []Finding{}, OverdueItems: []Item{}}
+
+	fs.recomputeProvisional(opts) // rules.go: provisional deadlines under the adopted calendar
 
 	// Feedback per notice: the earliest by the executing agency, up to at.
 	first := map[key]*fbFact{}

@@ -64,6 +64,48 @@ type revFact struct {
 	revoked time.Time
 }
 
+// provFact is a notice issued with a provisional feedback deadline: the
+// day counting started from and the deadline as issued.
+type provFact struct {
+	from, due workdays.Date
+}
+
+// recomputeProvisional sets the deadline of every notice issued with a
+// provisional one to what the issuer computes once the year is adopted
+// (node/calendar.go): the same number of working days, counted under the
+// embedded calendar (Options.Calendar) as the issuer did, now counted under
+// that calendar extended by the years adopted on the ledgers. Notices whose
+// deadline is still past the adopted years keep the issued date. Idempotent.
+func (fs *factSet) recomputeProvisional(opts Options) {
+	if len(fs.provDue) == 0 || len(fs.calendars) == 0 {
+		return
+	}
+	base := opts.Calendar
+	if base == nil {
+		var err error
+		if base, err = workdays.Default(); err != nil {
+			return
+		}
+	}
+	ext := fs.calendar(base, &Rules{})
+	for k, p := range fs.provDue {
+		n := fs.notices[k]
+		if n == nil {
+			continue
+		}
+		count, _, err := base.WorkdaysBetweenProvisional(p.from, p.due, "")
+		if err != nil {
+			continue
+		}
+		due, prov, err := ext.AddWorkdaysProvisional(p.from, count, "")
+		if err != nil || prov {
+			n.due = p.due.Time()
+			continue
+		}
+		n.due = due.Time()
+	}
+}
+
 type calFact struct {
 	key
 	adopt *schemas.CalendarAdopt
@@ -85,6 +127,14 @@ func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
 	case *schemas.SanctionNotice:
 		if r.FeedbackDueProvisional {
 			fs.provisional++
+			from := day(r.CreatedAt.Time)
+			if r.Start.After(from) {
+				from = r.Start.Time
+			}
+			if fs.provDue == nil {
+				fs.provDue = map[key]provFact{}
+			}
+			fs.provDue[k] = provFact{workdays.DateOf(from), workdays.DateOf(r.FeedbackDue.Time)}
 		}
 	case *schemas.Governance:
 		if r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil {

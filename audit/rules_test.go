@@ -57,12 +57,25 @@ func TestRulesWithNumbers(t *testing.T) {
 	// working days on weekends only, 7 once 2027 (01-01..03 off) is adopted.
 	fs.add(sh, 8, listing("2026-12-28", "2027-01-07"))
 
+	// A notice issued 2026-12-20 with the provisional deadline 2027-01-01
+	// (weekends only), answered 2027-01-04: late until 2027 is adopted, in
+	// time after (01-01..03 off: the 10th working day is 01-04).
+	fs.add(sh, 10, &schemas.SanctionNotice{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2026-12-20 10:00"))},
+		Listing: schemas.Ref{Origin: sh, Index: 6}, ExecutingAgency: schemas.ExecutingAgency{USCC: "E"},
+		Start: date("2026-12-20"), End: date("2029-01-01"), FeedbackDue: date("2027-01-01"), FeedbackDueProvisional: true})
+	fs.add(sh, 11, &schemas.Feedback{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2027-01-04 10:00"))},
+		Notice: schemas.Ref{Origin: sh, Index: 10}, Agency: schemas.Agency{USCC: "E"}})
+
 	cal, err := workdays.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := Options{At: at("2027-02-01 10:00"), Calendar: cal, ObjectionWorkdays: 10}
-	r := fs.loop(opts, []string{sh}).Rules
+	lp := fs.loop(opts, []string{sh})
+	if m := lp.Members[0]; m.Late != 1 || m.InTime != 0 || lp.Rules.ProvisionalNotices != 1 {
+		t.Fatalf("provisional notice before adoption: %+v", m)
+	}
+	r := lp.Rules
 	if r.Published != 4 || r.PublishedInTime != 2 || len(r.PublishedLate) != 2 || r.PublishedLate[0].Index != 1 || r.PublishedLate[1].Index != 8 || r.PublishedProvisional != 1 {
 		t.Fatalf("publication without 2027: %+v", r)
 	}
@@ -99,7 +112,11 @@ func TestRulesWithNumbers(t *testing.T) {
 	}
 	fs.add(sh, 9, &schemas.Governance{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2026-12-01 10:00"))},
 		Action: schemas.ActionCalendarAdopt, CalendarAdopt: ca})
-	r = fs.loop(opts, []string{sh}).Rules
+	lp = fs.loop(opts, []string{sh})
+	if m := lp.Members[0]; m.Late != 0 || m.InTime != 1 {
+		t.Fatalf("provisional notice after adoption: %+v", m)
+	}
+	r = lp.Rules
 	if len(r.PublishedLate) != 1 || r.PublishedProvisional != 0 || len(r.Calendar) != 1 || !strings.Contains(r.Calendar[0].What, "calendar 2027 adopted") {
 		t.Fatalf("publication with 2027 adopted: %+v", r)
 	}
