@@ -57,6 +57,9 @@ type MemberLoop struct {
 	Overdue  int     `json:"overdue"`
 	Pending  int     `json:"pending"`
 	Lifted   int     `json:"lifted"` // no feedback owed: the listing was removed first
+	// NotApplied: listings this member issued nothing for because no
+	// measure of the catalogue can apply to them (audit/conflicts.go).
+	NotApplied int `json:"not_applied"`
 }
 
 // DomainLoop is notice completion of one member in one domain.
@@ -494,6 +497,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	})
 	fs.timeline(&l)
 	l.Rules = fs.rules(opts, today)
+	fs.notAppliedLoop(&l, opts.Calendar)
 	return l
 }
 

@@ -42,6 +42,9 @@ type Rules struct {
 	// Calendar lists the calendar years adopted on the ledgers, and those
 	// that could not be applied, with the entry that carries them.
 	Calendar []Finding `json:"calendar_adopted"`
+	// NotApplied names the listings no member can apply under the
+	// catalogue, with the reason; per-member counts are in Members.
+	NotApplied []Finding `json:"not_applied"`
 	// Conflicts among the listings in force (conflicts.go).
 	Conflicts []ConflictFinding `json:"conflicts"`
 }
@@ -261,7 +264,8 @@ func (r Rules) writeText(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "    %s subject %s: %s (members %s; %s)\n", c.Kind, c.Subject, strings.Join(c.Listings, ", "), strings.Join(c.Members, ","), strings.Join(c.Docs, ", "))
 	}
-	for _, group := range [][]Finding{r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
+	fmt.Fprintf(b, "  listings no member can apply (not_applied): %d\n", len(r.NotApplied))
+	for _, group := range [][]Finding{r.NotApplied, r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
 		for i, f := range group {
 			if i == 10 {
 				fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(group)-10)
