@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/spf13/cobra"
 )
 
@@ -17,13 +19,16 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check --node URL --creds DIR SUBJECT...",
 		Short: "Ask a node whether subjects may get an approval (allowed or restricted, with the measures)",
 		Long: `Check subjects (unified social credit codes, citizen IDs — hashed by the node, never stored — or
-h1: keyed hashes) against every member's listings held by the node, for an action such as procurement,
-land, bond, licence, bidding, concession, customs_cert, funding, market_entry. Without --action the answer
-is "restricted" if any listing restricts the subject at all. --at asks as of an RFC 3339 time.
-Exits 0 if every subject is allowed, 3 if any is restricted.`,
+h1: keyed hashes) against every member's listings held by the node, for one --action:
+  ` + strings.Join(catalogue.Actions(), ", ") + `.
+Without --action the answer is "restricted" if any listing restricts the subject at all. --at asks as of
+an RFC 3339 time. Exits 0 if every subject is allowed, 3 if any is restricted, 1 on an error.`,
 		Example: `  creditx check --node https://127.0.0.1:8443 --creds creditx-data/agencies/executor --action procurement 91330000103074598K`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if action != "" && !slices.Contains(catalogue.Actions(), action) {
+				return fmt.Errorf("--action %q is not a check action; use one of: %s", action, strings.Join(catalogue.Actions(), ", "))
+			}
 			creds, err := node.LoadCredentials(credsDir)
 			if err != nil {
 				return err

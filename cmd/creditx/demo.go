@@ -49,17 +49,26 @@ a summary with the URLs to look at. It keeps running until interrupted, unless -
 
 With --out DIR it writes, for every member, its own ledger and each mirror as static tlog-tiles
 trees under DIR/<member>/<origin code>/ (vkey; checkpoint with its cosignature lines), verifies
-every tree, and with --exit exits 0 only when every mirror verified and every checkpoint is witnessed.`,
+every tree, copies the consortium manifest (every member's log, witness and anchor keys and the
+witness quorum) to DIR/manifest.yaml, so that "creditx audit --dir DIR" checks against it, and with
+--exit exits 0 only when every mirror verified and every checkpoint is witnessed.
+
+Without --out, the manifest and every member's data (agency credentials under
+DATA/<member>/agencies/) stay in the data directory, --data or a new temporary directory; the
+summary prints its path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			level := slog.LevelWarn
+			// Members start one after another, so the first witnessing rounds meet
+			// peers not yet up (warnings); the summary reports the state reached.
+			level := slog.LevelError
 			if verbose {
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, perMember: perMember, timeout: timeout})
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, perMember: perMember, timeout: timeout,
+				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "", "directory for the members' data (default: a new temporary directory)")
@@ -67,7 +76,7 @@ every tree, and with --exit exits 0 only when every mirror verified and every ch
 	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the scenario (status 0 only if everything verified and is witnessed)")
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging (default: errors only; the summary reports each member's state)")
 	return cmd
 }
 
@@ -76,6 +85,7 @@ type demoOptions struct {
 	exit      bool
 	perMember int
 	timeout   time.Duration
+	progress  io.Writer // mirroring progress, one line redrawn; nil: none
 }
 
 type demoMember struct {
@@ -117,6 +127,8 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		wg.Wait()
 	}()
 	var progressMu sync.Mutex
+	copies := map[string][2]uint64{} // "member origin" -> done, total; guarded by progressMu
+	barOn := false                   // the bar is drawn once the summary lines are out; guarded by progressMu
 	for i, cfg := range cfgs {
 		c := *cfg
 		c.Logger = logger.With("member", c.Region)
@@ -128,7 +140,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		n.OnMirrorProgress(func(origin string, done, total uint64) {
 			progressMu.Lock()
 			defer progressMu.Unlock()
-			fmt.Fprintf(out, "  %s mirrors %-22s %s\n", code, origin, demoBar(done, total))
+			copies[code+" "+origin] = [2]uint64{done, total}
+			if o.progress == nil || !barOn {
+				return
+			}
+			var d, t uint64
+			for _, c := range copies {
+				d, t = d+c[0], t+c[1]
+			}
+			fmt.Fprintf(o.progress, "\r  mirrored %s entries, %d of %d copies  ", demoBar(d, t), len(copies), len(cfgs)*(len(cfgs)-1))
 		})
 		m := &demoMember{spec: specs[i], cfg: c, n: n, done: make(chan error, 1), creds: map[string]*node.Credentials{}}
 		wg.Add(1)
@@ -147,6 +167,10 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 		for _, name := range []string{"publisher", "auditor"} {
 			if m.creds[name], err = node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
+				return err
+			}
+			// The demo plays each credit office: the agencies hold no match key.
+			if m.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
 				return err
 			}
 		}
@@ -179,6 +203,17 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 	}
 	fmt.Fprintln(out, "Waiting until every ledger is mirrored, verified and witnessed by the others ...")
+	progressMu.Lock()
+	barOn = true
+	progressMu.Unlock()
+	defer func() {
+		progressMu.Lock()
+		defer progressMu.Unlock()
+		if o.progress != nil {
+			fmt.Fprintln(o.progress)
+			o.progress = nil
+		}
+	}()
 	deadline := time.Now().Add(o.timeout)
 	var ok bool
 	for {
@@ -190,6 +225,12 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	progressMu.Lock()
+	if o.progress != nil {
+		fmt.Fprintln(o.progress)
+		o.progress = nil // the bar is done; late callbacks print nothing
+	}
+	progressMu.Unlock()
 	if ok {
 		fmt.Fprintf(out, "Converged in %v.\n\n", time.Since(start).Round(time.Millisecond))
 	} else {
@@ -214,6 +255,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if o.out != "" {
 		vok, err := demoExport(ctx, out, members, manifest, o.out)
 		if err != nil {
+			return err
+		}
+		// The manifest beside the trees makes "creditx audit --dir OUT" check
+		// cosignatures and agency signatures against the consortium's keys.
+		mf, err := os.ReadFile(filepath.Join(o.dir, "manifest.yaml"))
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(o.out, "manifest.yaml"), func(w io.Writer) error { _, err := w.Write(mf); return err }); err != nil {
 			return err
 		}
 		ok = ok && vok
@@ -307,7 +357,9 @@ func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest) err
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", st.Region, mb.spec.Name, st.Size, w, strings.Join(mirrors, " "), st.Alerts, mb.n.URL())
 	}
-	fmt.Fprintf(tw, "(witness quorum: %d cosignatures by other members)\n", m.WitnessQuorum)
+	fmt.Fprintf(tw, "(OWN SIZE counts every record in the member's ledger: the governance records registering its\n"+
+		" agencies' keys, its own listings, and the sanction notices it issued to its agencies for every member's listings.\n"+
+		" Witness quorum: %d cosignatures by other members.)\n", m.WitnessQuorum)
 	return tw.Flush()
 }
 
@@ -378,4 +430,18 @@ func freeLoopback(n int) ([]string, error) {
 		return nil, errors.New("no free loopback ports")
 	}
 	return out, nil
+}
+
+// terminalOrNil returns w if it is a terminal (progress is for people
+// watching, not for logs and pipes), else nil.
+func terminalOrNil(w io.Writer) io.Writer {
+	f, ok := w.(*os.File)
+	if !ok {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	return w
 }

@@ -31,6 +31,12 @@ func TestDemoExit(t *testing.T) {
 	if !strings.Contains(out.String(), "OK: every mirror verified, every checkpoint witnessed.") {
 		t.Fatal("demo did not report success")
 	}
+	if strings.Contains(out.String(), "mirrored [") || strings.Contains(out.String(), "mirrors creditx.") {
+		t.Error("progress lines in the demo's output (progress goes to a terminal's stderr only)")
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "manifest.yaml")); err != nil {
+		t.Errorf("--out has no manifest.yaml for the audit: %v", err)
+	}
 	for _, m := range []string{"310000", "320000", "330000", "340000"} {
 		for _, o := range []string{"310000", "320000", "330000", "340000"} {
 			cp, err := os.ReadFile(filepath.Join(outDir, m, o, ledger.ExportCheckpointFile))

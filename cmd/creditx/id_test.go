@@ -37,12 +37,14 @@ func TestIDCheck(t *testing.T) {
 		lines []string
 		exit  int
 	}{
-		{"valid uscc", []string{"check", "91350100M000100Y43"}, []string{"91350100M000100Y43 valid"}, 0},
-		{"valid citizen", []string{"check", "11010519491231002X"}, []string{"11010519491231002X valid"}, 0},
-		{"allow-listed", []string{"check", "91350100M0001TGQXM"}, []string{"91350100M0001TGQXM valid (allow-listed: "}, 0},
+		{"valid uscc", []string{"check", "91350100M000100Y43"}, []string{"91350100M000100Y43 valid (unified social credit code)"}, 0},
+		{"valid citizen", []string{"check", "11010519491231002X"}, []string{"11010519491231002X valid (citizen ID)"}, 0},
+		{"allow-listed", []string{"check", "91350100M0001TGQXM"}, []string{"91350100M0001TGQXM valid (unified social credit code, allow-listed: "}, 0},
 		{"invalid uscc", []string{"check", "91110000600037341N", "91350100M000100Y43"},
-			[]string{"91110000600037341N invalid: check character is N, expected L", "91350100M000100Y43 valid"}, 1},
-		{"invalid citizen", []string{"check", "110105194912310021"}, []string{"110105194912310021 invalid: check character is 1, expected X"}, 1},
+			[]string{"91110000600037341N invalid: as a unified social credit code: check character is N, expected L; as a citizen ID: ", "91350100M000100Y43 valid"}, 1},
+		{"invalid citizen", []string{"check", "110105194912310021"}, []string{"110105194912310021 invalid: as a citizen ID: check character is 1, expected X; as a unified social credit code: "}, 1},
+		{"lowercase uscc", []string{"check", "91350100m000100y43"}, []string{"91350100m000100y43 invalid: as a unified social credit code its letters must be upper case (91350100M000100Y43 is valid)"}, 1},
+		{"citizen before 1900", []string{"check", "11010518991231002X"}, []string{"11010518991231002X invalid: as a unified social credit code: organisation code check character (position 17) is 2, expected 1; as a citizen ID: birth date 18991231 is before 1900"}, 1},
 		{"forced kind", []string{"check", "--kind", "uscc", "11010519491231002X"}, []string{"11010519491231002X invalid: "}, 1},
 		{"unknown shape", []string{"check", "hello"}, []string{"hello invalid: neither a USCC nor a citizen ID"}, 1},
 	}

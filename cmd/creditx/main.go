@@ -20,6 +20,9 @@ func main() {
 			os.Exit(ec.ExitCode())
 		}
 		fmt.Fprintln(os.Stderr, "creditx:", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintln(os.Stderr, "  hint:", h)
+		}
 		os.Exit(1)
 	}
 }

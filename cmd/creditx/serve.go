@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
@@ -102,24 +103,43 @@ func runNode(ctx context.Context, out io.Writer, cfg node.Config, dev bool) erro
 
 func printDevHelp(out io.Writer, n *node.Node, dir string) {
 	a := func(name string) string { return filepath.Join(dir, "agencies", name) }
+	self, u, code := selfCommand(), n.URL(), regionOf(n.Origin())
 	fmt.Fprintf(out, `creditx development node for %s is up.
 
-  API:        %s
+  API:        %s   (docs/API.md)
+  pages:      %s/ (public register)  %s/status  %s/audit (auditor; needs a client certificate)
   ledger:     %s/ledger/%s/checkpoint   (public, C2SP tlog-tiles)
   data:       %s
+  CA:         %s   (import it in a browser to trust the pages)
 
 Sample agency credentials are in %s/agencies/ (admin, publisher, executor, auditor).
 Try:
-  creditx sample listing --creds %s > listing.json
-  creditx submit --node %s --creds %s listing.json
+  %s sample listing --creds %s --n 77 > listing.json
+  %s submit --node %s --creds %s listing.json
+  %s check --node %s --creds %s 913300000000007729
   curl --cacert %s/ca.crt %s/ledger/%s/checkpoint
-  curl --cacert %s/ca.crt --cert %s/tls.crt --key %s/tls.key '%s/v1/check?subject=<USCC>'
 
 Stop with Ctrl-C.
-`, n.Origin(), n.URL(), n.URL(), regionOf(n.Origin()), dir, dir,
-		a("publisher"), n.URL(), a("publisher"),
-		a("auditor"), n.URL(), regionOf(n.Origin()),
-		a("executor"), a("executor"), a("executor"), n.URL())
+`, n.Origin(), u, u, u, u, u, code, dir, filepath.Join(dir, "ca", "ca.crt"), dir,
+		self, a("publisher"),
+		self, u, a("publisher"),
+		self, u, a("executor"),
+		a("auditor"), u, code)
+}
+
+// selfCommand is how the user ran this binary, for the commands we suggest:
+// "./creditx" when started by a path, "go run ./cmd/creditx" under go run,
+// "creditx" when found on PATH.
+func selfCommand() string {
+	arg0 := os.Args[0]
+	switch {
+	case strings.Contains(arg0, string(filepath.Separator)+"go-build"):
+		return "go run ./cmd/creditx"
+	case strings.ContainsRune(arg0, filepath.Separator):
+		return arg0
+	default:
+		return "creditx"
+	}
 }
 
 func regionOf(origin string) string {
@@ -127,5 +147,3 @@ func regionOf(origin string) string {
 	fmt.Sscanf(origin, "creditx.%6s/", &r)
 	return r
 }
-
-var _ = os.Stdout
