@@ -39,6 +39,9 @@ func slimListing(l *schemas.Listing) *schemas.Listing {
 	if l.Subject.Person != nil {
 		s.Subject.Person = &schemas.Person{IDHash: l.Subject.Person.IDHash}
 	}
+	for _, rp := range l.Subject.ResponsiblePersons {
+		s.Subject.ResponsiblePersons = append(s.Subject.ResponsiblePersons, schemas.ResponsiblePerson{Person: schemas.Person{IDHash: rp.Person.IDHash}})
+	}
 	for _, u := range l.UnderlyingDecisions {
 		s.UnderlyingDecisions = append(s.UnderlyingDecisions, schemas.UnderlyingDecision{Kind: u.Kind, DocNo: u.DocNo, Date: u.Date})
 	}
@@ -48,15 +51,7 @@ func slimListing(l *schemas.Listing) *schemas.Listing {
 // conflicts runs conflict detection at instant at.
 func (fs *factSet) conflicts(cal *workdays.Calendar, at time.Time) []ConflictFinding {
 	out := []ConflictFinding{}
-	cat, err := catalogue.Default()
-	if err != nil {
-		return out
-	}
-	issuer, err := schemas.CompleteUSCC("9111000000000000")
-	if err != nil {
-		return out
-	}
-	eng, err := sanctions.NewEngine(sanctions.Config{Catalogue: cat, Calendar: cal, Agencies: sanctions.NoAgencies("110000"), Region: "110000", Issuer: issuer})
+	eng, err := auditEngine(cal)
 	if err != nil {
 		return out
 	}
@@ -88,4 +83,60 @@ func (fs *factSet) conflicts(cal *workdays.Calendar, at time.Time) []ConflictFin
 		return cmp.Or(cmp.Compare(a.Subject, b.Subject), cmp.Compare(a.Kind, b.Kind), cmp.Compare(strings.Join(a.Listings, ","), strings.Join(b.Listings, ",")))
 	})
 	return out
+}
+
+// auditEngine is a sanctions engine over the embedded measures catalogue,
+// for what depends on the catalogue only (no agencies: it issues nothing).
+func auditEngine(cal *workdays.Calendar) (*sanctions.Engine, error) {
+	cat, err := catalogue.Default()
+	if err != nil {
+		return nil, err
+	}
+	issuer, err := schemas.CompleteUSCC("9111000000000000")
+	if err != nil {
+		return nil, err
+	}
+	return sanctions.NewEngine(sanctions.Config{Catalogue: cat, Calendar: cal, Agencies: sanctions.NoAgencies("110000"), Region: "110000", Issuer: issuer})
+}
+
+// notAppliedLoop counts, per member, the listings it issued no notice for
+// that no member can apply under the measures catalogue (unknown
+// programme, domain not the programme's, no measure for the subject's
+// type), and names them (issue 12: visible, not silent).
+func (fs *factSet) notAppliedLoop(l *Loop, cal *workdays.Calendar) {
+	l.Rules.NotApplied = []Finding{}
+	if cal == nil {
+		var err error
+		if cal, err = workdays.Default(); err != nil {
+			return
+		}
+	}
+	eng, err := auditEngine(cal)
+	if err != nil || len(fs.slim) == 0 {
+		return
+	}
+	issued := map[key]map[string]bool{} // listing -> member codes that issued a notice
+	for _, n := range fs.notices {
+		if issued[n.listing] == nil {
+			issued[n.listing] = map[string]bool{}
+		}
+		issued[n.listing][codeOf(n.origin)] = true
+	}
+	keys := make([]key, 0, len(fs.slim))
+	for k := range fs.slim {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })
+	for _, k := range keys {
+		reason := eng.CatalogueNotApplied(fs.slim[k])
+		if reason == "" {
+			continue
+		}
+		l.Rules.NotApplied = append(l.Rules.NotApplied, Finding{k.origin, k.index, "not_applied: " + reason})
+		for i := range l.Members {
+			if !issued[k][l.Members[i].Member] {
+				l.Members[i].NotApplied++
+			}
+		}
+	}
 }

@@ -95,9 +95,10 @@ member issued for them, and the feedback of the executing agencies.</p>
 
 <h2>3. Propagation: how fast each member acted on listings</h2>
 <p class="note">Lag = time from a listing's creation to the first sanction notice the member issued for it. "Reached" counts listings for which the member issued at least one notice.</p>
-<table><tr><th>member</th><th>listings</th><th>reached</th><th>lag median</th><th>lag 95%</th><th>lag max</th></tr>
-{{range .Loop.Members}}<tr><td>{{.Member}}</td><td>{{.Listings}}</td><td>{{.Reached}} ({{pct .Reached .Listings}})</td><td>{{dur .LagP50}}</td><td>{{dur .LagP95}}</td><td>{{dur .LagMax}}</td></tr>{{end}}
+<table><tr><th>member</th><th>listings</th><th>reached</th><th>not applied</th><th>lag median</th><th>lag 95%</th><th>lag max</th></tr>
+{{range .Loop.Members}}<tr><td>{{.Member}}</td><td>{{.Listings}}</td><td>{{.Reached}} ({{pct .Reached .Listings}})</td><td>{{.NotApplied}}</td><td>{{dur .LagP50}}</td><td>{{dur .LagP95}}</td><td>{{dur .LagMax}}</td></tr>{{end}}
 </table>
+{{if .Loop.Rules.NotApplied}}<p class="note">Listings no member can apply under the measures catalogue (state not_applied):{{range .Loop.Rules.NotApplied}}<br><span class="bad">{{.Origin}} #{{.Index}}: {{.What}}</span>{{end}}</p>{{end}}
 {{.LagChart}}
 
 <h2>4. Closed loop: feedback on sanction notices, per domain and member</h2>

@@ -57,6 +57,9 @@ type MemberLoop struct {
 	Overdue  int     `json:"overdue"`
 	Pending  int     `json:"pending"`
 	Lifted   int     `json:"lifted"` // no feedback owed: the listing was removed first
+	// NotApplied: listings this member issued nothing for because no
+	// measure of the catalogue can apply to them (audit/conflicts.go).
+	NotApplied int `json:"not_applied"`
 }
 
 // DomainLoop is notice completion of one member in one domain.
@@ -220,6 +223,7 @@ type factSet struct {
 	calendars   []calFact
 	provisional int
 	slim        map[key]*schemas.Listing // conflicts.go
+	provDue     map[key]provFact         // rules.go
 }
 
 func newFactSet() *factSet {
@@ -350,6 +354,8 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	}
 	l := Loop{Listings: len(fs.listings), Notices: len(fs.notices), Feedback: len(fs.feedback),
 		ExpiredNotLifted: []Finding{}, ReInserted: []Finding{}, PersonNoBasis: []Finding{}, OverdueItems: []Item{}}
+
+	fs.recomputeProvisional(opts) // rules.go: provisional deadlines under the adopted calendar
 
 	// Feedback per notice: the earliest by the executing agency, up to at.
 	first := map[key]*fbFact{}
@@ -493,6 +499,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	})
 	fs.timeline(&l)
 	l.Rules = fs.rules(opts, today)
+	fs.notAppliedLoop(&l, opts.Calendar)
 	return l
 }
 

@@ -147,10 +147,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	l := r.Loop
 	fmt.Fprintf(&b, "\nClosed loop: %d listings, %d notices, %d feedback\n", l.Listings, l.Notices, l.Feedback)
-	fmt.Fprintf(&b, "  %-8s %9s %9s %9s %9s %8s %8s %8s %8s %8s\n", "member", "listings", "reached", "lag p50", "lag max", "notices", "in time", "late", "overdue", "pending")
+	fmt.Fprintf(&b, "  %-8s %9s %9s %9s %9s %8s %8s %8s %8s %8s %11s\n", "member", "listings", "reached", "lag p50", "lag max", "notices", "in time", "late", "overdue", "pending", "not_applied")
 	for _, m := range l.Members {
-		fmt.Fprintf(&b, "  %-8s %9d %9d %9s %9s %8d %8d %8d %8d %8d\n", m.Member, m.Listings, m.Reached,
-			fmtDur(m.LagP50), fmtDur(m.LagMax), m.Notices, m.InTime, m.Late, m.Overdue, m.Pending)
+		fmt.Fprintf(&b, "  %-8s %9d %9d %9s %9s %8d %8d %8d %8d %8d %11d\n", m.Member, m.Listings, m.Reached,
+			fmtDur(m.LagP50), fmtDur(m.LagMax), m.Notices, m.InTime, m.Late, m.Overdue, m.Pending, m.NotApplied)
 	}
 	fmt.Fprintf(&b, "  objections: %d filed, %d decided in time, %d decided late, %d undecided past due\n",
 		l.Objections.Filed, l.Objections.InTime, l.Objections.Late, l.Objections.Overdue)

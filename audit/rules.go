@@ -42,6 +42,9 @@ type Rules struct {
 	// Calendar lists the calendar years adopted on the ledgers, and those
 	// that could not be applied, with the entry that carries them.
 	Calendar []Finding `json:"calendar_adopted"`
+	// NotApplied names the listings no member can apply under the
+	// catalogue, with the reason; per-member counts are in Members.
+	NotApplied []Finding `json:"not_applied"`
 	// Conflicts among the listings in force (conflicts.go).
 	Conflicts []ConflictFinding `json:"conflicts"`
 }
@@ -62,6 +65,48 @@ type revFact struct {
 	key
 	listing key
 	revoked time.Time
+}
+
+// provFact is a notice issued with a provisional feedback deadline: the
+// day counting started from and the deadline as issued.
+type provFact struct {
+	from, due workdays.Date
+}
+
+// recomputeProvisional sets the deadline of every notice issued with a
+// provisional one to what the issuer computes once the year is adopted
+// (node/calendar.go): the same number of working days, counted under the
+// embedded calendar (Options.Calendar) as the issuer did, now counted under
+// that calendar extended by the years adopted on the ledgers. Notices whose
+// deadline is still past the adopted years keep the issued date. Idempotent.
+func (fs *factSet) recomputeProvisional(opts Options) {
+	if len(fs.provDue) == 0 || len(fs.calendars) == 0 {
+		return
+	}
+	base := opts.Calendar
+	if base == nil {
+		var err error
+		if base, err = workdays.Default(); err != nil {
+			return
+		}
+	}
+	ext := fs.calendar(base, &Rules{})
+	for k, p := range fs.provDue {
+		n := fs.notices[k]
+		if n == nil {
+			continue
+		}
+		count, _, err := base.WorkdaysBetweenProvisional(p.from, p.due, "")
+		if err != nil {
+			continue
+		}
+		due, prov, err := ext.AddWorkdaysProvisional(p.from, count, "")
+		if err != nil || prov {
+			n.due = p.due.Time()
+			continue
+		}
+		n.due = due.Time()
+	}
 }
 
 type calFact struct {
@@ -85,6 +130,14 @@ func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
 	case *schemas.SanctionNotice:
 		if r.FeedbackDueProvisional {
 			fs.provisional++
+			from := day(r.CreatedAt.Time)
+			if r.Start.After(from) {
+				from = r.Start.Time
+			}
+			if fs.provDue == nil {
+				fs.provDue = map[key]provFact{}
+			}
+			fs.provDue[k] = provFact{workdays.DateOf(from), workdays.DateOf(r.FeedbackDue.Time)}
 		}
 	case *schemas.Governance:
 		if r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil {
@@ -211,7 +264,8 @@ func (r Rules) writeText(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "    %s subject %s: %s (members %s; %s)\n", c.Kind, c.Subject, strings.Join(c.Listings, ", "), strings.Join(c.Members, ","), strings.Join(c.Docs, ", "))
 	}
-	for _, group := range [][]Finding{r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
+	fmt.Fprintf(b, "  listings no member can apply (not_applied): %d\n", len(r.NotApplied))
+	for _, group := range [][]Finding{r.NotApplied, r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
 		for i, f := range group {
 			if i == 10 {
 				fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(group)-10)

@@ -30,7 +30,7 @@ func TestRulesWithNumbers(t *testing.T) {
 	}
 	listing := func(decided, created string) *schemas.Listing {
 		return &schemas.Listing{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at(created + " 10:00"))},
-			Domain: "environment", Subject: schemas.Subject{Type: "enterprise", USCC: "A"},
+			Domain: "environment", Programme: schemas.Programme{Code: "ZJ-ENV-SEVERE"}, Subject: schemas.Subject{Type: "enterprise", USCC: "A"},
 			Decision: schemas.DocRef{DocNo: "D", Date: date(decided)}, PublicityEnd: date("2029-01-01")}
 	}
 	revoke := func(listing uint64, revoked, created string) *schemas.Repair {
@@ -57,12 +57,33 @@ func TestRulesWithNumbers(t *testing.T) {
 	// working days on weekends only, 7 once 2027 (01-01..03 off) is adopted.
 	fs.add(sh, 8, listing("2026-12-28", "2027-01-07"))
 
+	// A notice issued 2026-12-20 with the provisional deadline 2027-01-01
+	// (weekends only), answered 2027-01-04: late until 2027 is adopted, in
+	// time after (01-01..03 off: the 10th working day is 01-04).
+	fs.add(sh, 10, &schemas.SanctionNotice{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2026-12-20 10:00"))},
+		Listing: schemas.Ref{Origin: sh, Index: 6}, ExecutingAgency: schemas.ExecutingAgency{USCC: "E"},
+		Start: date("2026-12-20"), End: date("2029-01-01"), FeedbackDue: date("2027-01-01"), FeedbackDueProvisional: true})
+	fs.add(sh, 11, &schemas.Feedback{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2027-01-04 10:00"))},
+		Notice: schemas.Ref{Origin: sh, Index: 10}, Agency: schemas.Agency{USCC: "E"}})
+
+	// A listing under a programme no catalogue knows: not_applied, named,
+	// counted for the member that issued nothing for it.
+	fs.add(sh, 12, &schemas.Listing{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2026-04-02 10:00"))},
+		Domain: "environment", Programme: schemas.Programme{Code: "XX-UNKNOWN"}, Subject: schemas.Subject{Type: "enterprise", USCC: "B"}, PublicityEnd: date("2029-01-01")})
+
 	cal, err := workdays.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := Options{At: at("2027-02-01 10:00"), Calendar: cal, ObjectionWorkdays: 10}
-	r := fs.loop(opts, []string{sh}).Rules
+	lp := fs.loop(opts, []string{sh})
+	if m := lp.Members[0]; m.Late != 1 || m.InTime != 0 || lp.Rules.ProvisionalNotices != 1 {
+		t.Fatalf("provisional notice before adoption: %+v", m)
+	}
+	if na := lp.Rules.NotApplied; len(na) != 1 || na[0].Index != 12 || !strings.Contains(na[0].What, "XX-UNKNOWN") || lp.Members[0].NotApplied != 1 {
+		t.Fatalf("not_applied: %+v, member %+v", na, lp.Members[0])
+	}
+	r := lp.Rules
 	if r.Published != 4 || r.PublishedInTime != 2 || len(r.PublishedLate) != 2 || r.PublishedLate[0].Index != 1 || r.PublishedLate[1].Index != 8 || r.PublishedProvisional != 1 {
 		t.Fatalf("publication without 2027: %+v", r)
 	}
@@ -99,7 +120,11 @@ func TestRulesWithNumbers(t *testing.T) {
 	}
 	fs.add(sh, 9, &schemas.Governance{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2026-12-01 10:00"))},
 		Action: schemas.ActionCalendarAdopt, CalendarAdopt: ca})
-	r = fs.loop(opts, []string{sh}).Rules
+	lp = fs.loop(opts, []string{sh})
+	if m := lp.Members[0]; m.Late != 0 || m.InTime != 1 {
+		t.Fatalf("provisional notice after adoption: %+v", m)
+	}
+	r = lp.Rules
 	if len(r.PublishedLate) != 1 || r.PublishedProvisional != 0 || len(r.Calendar) != 1 || !strings.Contains(r.Calendar[0].What, "calendar 2027 adopted") {
 		t.Fatalf("publication with 2027 adopted: %+v", r)
 	}
@@ -112,7 +137,7 @@ func TestRulesWithNumbers(t *testing.T) {
 	if err := rep.WriteHTML(&html); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"publication within 7 working days", "withdrawal within 3 working days", sh + "#1 published 8 working days", "calendar 2027 adopted", "same_act subject A"} {
+	for _, want := range []string{"publication within 7 working days", "withdrawal within 3 working days", sh + "#1 published 8 working days", "calendar 2027 adopted", "same_act subject A", "not_applied: programme XX-UNKNOWN"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

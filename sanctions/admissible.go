@@ -86,6 +86,9 @@ func (e *Engine) Admissible(l *schemas.Listing, now time.Time) []FieldProblem {
 // programme's, no measure of the domain reaching the subject's type, or no
 // executing agency of this member for any measure that would.
 func (e *Engine) NotApplied(l *schemas.Listing) string {
+	if reason := e.CatalogueNotApplied(l); reason != "" {
+		return reason
+	}
 	prog, ok := e.cfg.Catalogue.Programme(l.Programme.Code)
 	switch {
 	case !ok:
@@ -109,4 +112,25 @@ func (e *Engine) NotApplied(l *schemas.Listing) string {
 		return fmt.Sprintf("no measure of domain %s in catalogue %s applies to a subject of type %s", l.Domain, e.cfg.Catalogue.Version(), l.Subject.Type)
 	}
 	return fmt.Sprintf("no executing agency of %s for any measure of domain %s that applies to the subject", e.cfg.Region, l.Domain)
+}
+
+// CatalogueNotApplied is the part of NotApplied that depends on the
+// catalogue only (not on this member's agencies): what no member with the
+// same catalogue can apply.
+func (e *Engine) CatalogueNotApplied(l *schemas.Listing) string {
+	prog, ok := e.cfg.Catalogue.Programme(l.Programme.Code)
+	switch {
+	case !ok:
+		return fmt.Sprintf("programme %s is not in the measures catalogue %s", l.Programme.Code, e.cfg.Catalogue.Version())
+	case prog.Domain != l.Domain:
+		return fmt.Sprintf("domain %s is not the domain %s of programme %s", l.Domain, prog.Domain, prog.Code)
+	case prog.Red:
+		return ""
+	}
+	for _, m := range e.byDomain[l.Domain] {
+		if len(targetsOf(l, m)) > 0 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("no measure of domain %s in catalogue %s applies to a subject of type %s", l.Domain, e.cfg.Catalogue.Version(), l.Subject.Type)
 }

@@ -125,6 +125,11 @@ func TestAuditDemoOutput(t *testing.T) {
 		Warnings []string `json:"warnings"`
 		Loop     struct {
 			Listings int `json:"listings"`
+			Rules    struct {
+				Published  int   `json:"listings"`
+				Conflicts  []any `json:"conflicts"`
+				NotApplied []any `json:"not_applied"`
+			} `json:"rules"`
 		} `json:"closed_loop"`
 	}
 	b, _ := os.ReadFile(js)
@@ -133,6 +138,10 @@ func TestAuditDemoOutput(t *testing.T) {
 	}
 	if len(rep.Copies) != 16 || rep.Loop.Listings != 16 {
 		t.Errorf("%d copies, %d listings; want 16 and 16", len(rep.Copies), rep.Loop.Listings)
+	}
+	// Issue 12: the rules with numbers are reported for the demo.
+	if rep.Loop.Rules.Published != 16 || rep.Loop.Rules.Conflicts == nil || rep.Loop.Rules.NotApplied == nil {
+		t.Errorf("rules section: %+v", rep.Loop.Rules)
 	}
 	for _, w := range rep.Warnings {
 		if strings.Contains(w, "NOT checked") {
