@@ -212,6 +212,7 @@ type factSet struct {
 	created    map[key]time.Time // every record that can be referenced
 	other      []time.Time       // created_at of other records, for the timeline
 	strs       map[string]string // interned strings
+	owners     ownerFacts        // owner.go
 }
 
 func newFactSet() *factSet {
@@ -245,6 +246,7 @@ func (fs *factSet) add(origin string, index uint64, r schemas.Record) {
 		return // already added from another copy of the ledger
 	}
 	fs.created[k] = created
+	fs.ownerAdd(k, r) // owner.go
 	use := func(to schemas.Ref) { fs.refs = append(fs.refs, refUse{k, r.Kind(), created, fs.ref(to)}) }
 	switch r := r.(type) {
 	case *schemas.Listing:
@@ -345,7 +347,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	first := map[key]*fbFact{}
 	for _, f := range fs.feedback {
 		n := fs.notices[f.notice]
-		if n == nil || f.created.After(at) || f.agency != n.exec {
+		if n == nil || f.created.After(at) || f.agency != n.exec || fs.owners.unbound[f.key] {
 			continue
 		}
 		if g := first[f.notice]; g == nil || f.created.Before(g.created) {

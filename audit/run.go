@@ -369,6 +369,9 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	for _, f := range facts.checkRefs(leaves, primaries) {
 		fail(f)
 	}
+	for _, f := range facts.checkOwners(primaries) { // owner.go, before the loop counts feedback
+		fail(f)
+	}
 	rep.Loop = facts.loop(opts, origins)
 
 	for _, s := range states {

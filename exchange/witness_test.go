@@ -359,6 +359,12 @@ func TestEntryVerifier(t *testing.T) {
 		"bad signature":    tampered,
 		"other region":     fx.listing(t, 9, fx.pub, "310000"),
 		"not an envelope":  []byte(`{"x":1}`),
+		"forged submitter": func() []byte {
+			l, _ := synth.Listing(12, synth.Options{Region: "330000", Authority: schemas.Agency{Name: "Publisher", USCC: fx.pubUSCC}, Now: time.Now().Add(-time.Hour)})
+			l.Submitter = "91350100M000100Y43"
+			e, _ := schemas.Sign(l, fx.pub)
+			return e
+		}(),
 		"governance by agency": func() []byte {
 			e, _ := schemas.Sign(&schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: fx.pubUSCC, CreatedAt: schemas.NewTime(time.Now().Add(-time.Hour))},
 				Action: schemas.ActionAgencyKeyRevoke, AgencyKeyRevoke: &schemas.AgencyKeyRevoke{KeyID: schemas.KeyID(fx.pub.Public().(ed25519.PublicKey)), Reason: "x"}}, fx.pub)

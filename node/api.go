@@ -63,6 +63,7 @@ func (n *Node) routes() []route {
 		{"GET /v1/subjects/{id}", n.handleSubject},
 		{"GET /v1/check", n.handleCheck},
 		{"POST /v1/check", n.handleCheckBatch},
+		{"POST /v1/persons/hash", n.handlePersonsHash},
 		{"GET /v1/notices", n.handleNotices},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
@@ -313,9 +314,15 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 		if err != nil {
 			return err
 		}
+		lr := tx.Log(res.Origin)
 		for i, e := range entries {
 			idx, p := res.Indices[i], proofs[i]
 			lh := tlog.RecordHash(e)
+			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
+				if first, err := lr.Entry(idx); err == nil {
+					lh = tlog.RecordHash(first)
+				}
+			}
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
 				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
@@ -359,8 +366,8 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 		return sr.Results, nil
 	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
 		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
-	case http.StatusForbidden: // refused by the leader's FSM (refusedError)
-		ae := &apiError{Status: http.StatusForbidden}
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity: // refused by the leader's admission or FSM (refusedError)
+		ae := &apiError{Status: resp.StatusCode}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(ae); err != nil || ae.Error == "" {
 			return nil, fmt.Errorf("leader %s answered %s", leaderID, resp.Status)
 		}
@@ -372,7 +379,8 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 }
 
 // handleApply is the leader side of forwarding: a replica of this region
-// sends an already admitted, encoded command.
+// sends an encoded command, which the leader admits again
+// (admission_forward.go) before applying it.
 func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 	id, ok := n.require(w, r, pki.RoleReplica)
 	if !ok {
@@ -394,6 +402,10 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 	}
 	if !n.IsLeader() {
 		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
+		return
+	}
+	if ae := n.admitForwarded(c); ae != nil { // admission_forward.go: the same admission as direct writes
+		writeErr(w, ae)
 		return
 	}
 	if c.op == opVaultPut || c.op == opVaultErase {
@@ -501,7 +513,14 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}
-	writeTile(w, r, ref, data)
+	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {
+		return
+	}
+	public := ref.Level >= 0
+	if !public {
+		public, _ = bundlePersons(data)
+	}
+	writeTile(w, r, ref, data, public)
 }
 
 // Status is the public summary of a replica, GET /v1/status.

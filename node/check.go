@@ -165,8 +165,7 @@ type BatchCheckRequest struct {
 
 // handleCheckBatch is POST /v1/check: many subjects, one action, one call.
 func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
-	if !ok {
+	if _, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit); !ok {
 		return
 	}
 	var req BatchCheckRequest
@@ -198,16 +197,19 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			personal = append(personal, k)
 		}
 	}
+	if !n.allowSubjects(w, r, len(keys)) {
+		return
+	}
 	if len(personal) > 0 {
-		if req.Purpose == "" {
-			writeErr(w, errorf(http.StatusBadRequest, "purpose: checking natural persons requires a purpose"))
+		if msg := checkPurpose(req.Purpose); msg != "" {
+			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: checking natural persons requires a purpose code",
+				Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
 			return
 		}
-		for _, k := range personal {
-			if err := n.logAccess(r.Context(), id, "check "+k, req.Purpose); err != nil {
-				writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
-				return
-			}
+		// One entry for the whole request (privacy_batch.go).
+		if err := n.logBatchCheck(r, len(keys), personal, req.Purpose); err != nil {
+			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
+			return
 		}
 	}
 	out := make([]*CheckAnswer, len(keys))

@@ -86,6 +86,9 @@ func startConsortiumWith(t testing.TB, specs []node.MemberSpec, edit func(*excha
 			if err != nil {
 				t.Fatal(err)
 			}
+			if cr.MatchKey, err = node.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
+				t.Fatal(err)
+			}
 			mb.creds[name] = cr
 		}
 		mb.start(t)

@@ -136,6 +136,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 				}
 			}
 		}
+		if dup, err := ix.mirroredDuplicate(tx, origin, index, e, v.kind); err != nil { // dedupe.go
+			return err
+		} else if dup {
+			continue // indexed for checks; its first copy queued the notices
+		}
 		if err := ix.indexSanctions(tx, origin, ek, v); err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ type Node struct {
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
-	vault       *vaultSealer // from cfg.VaultKey; nil: the vault is disabled. Fixed after New
+	vault       *vaultRing // from cfg.VaultKey; nil: the vault is disabled. The pointer is fixed after New; the key ratchets (vault_ratchet.go)
 	logVerifier note.Verifier
 
 	tlsCert tls.Certificate
@@ -89,7 +89,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.matchKey, err = schemas.ParseMatchKey(strings.TrimSpace(string(mk))); err != nil {
 		return nil, fmt.Errorf("match key %s: %w", cfg.MatchKey, err)
 	}
-	if n.vault, err = loadVaultKey(cfg.VaultKey); err != nil {
+	if n.vault, err = loadVaultRing(cfg.VaultKey); err != nil {
 		return nil, err
 	}
 	anchors, err := parseAnchors(cfg.Region, cfg.Anchors)
@@ -144,14 +144,28 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.fsm = f
-	f.onRestore = n.rebuildKeyring
+	f.onRestore = func() error {
+		if err := n.rebuildKeyring(); err != nil {
+			return err
+		}
+		return n.syncVaultEpoch()
+	}
+	f.vault = n.vault
 	f.checkEntry = n.checkEntryKey
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
 	}
 	cleanup = append(cleanup, f.close)
+	if err := f.backfillRecordHashes(); err != nil { // dedupe.go
+		return nil, fmt.Errorf("indexing record hashes: %w", err)
+	}
 	if err := n.rebuildKeyring(); err != nil {
+		return nil, err
+	}
+	// A crash between an erasure's commit and the key file's replacement
+	// left the old vault key on disk: finish the ratchet before serving.
+	if err := n.syncVaultEpoch(); err != nil {
 		return nil, err
 	}
 

@@ -31,7 +31,8 @@ import (
 // integrations the domain documents (a provincial finance platform at ~50,000
 // calls a day, Hangzhou's 11.5 million credit services a year) average well
 // under 1 request/s, and the batch endpoints (POST /v1/records, POST
-// /v1/check: up to 1000 items) count as one request. 200/s still holds one
+// /v1/check: up to 1000 items) count as one request (POST /v1/check also
+// spends one token per subject from a subject bucket, privacy_batch.go). 200/s still holds one
 // runaway or compromised certificate to a fraction of what a node serves
 // (thousands of checks/s, BENCHMARKS.md P3), so it cannot starve the others.
 // The public reads the register in a browser: 20/s per address.

@@ -295,7 +295,7 @@ func (n *Node) subjectHistories(tx *ledger.ReadTx, key string) []sanctions.Listi
 		if err != nil {
 			continue
 		}
-		out = append(out, history(tx, le.origin, le.index, l))
+		out = append(out, n.history(tx, le.origin, le.index, l))
 	}
 	return out
 }
@@ -309,6 +309,9 @@ type NoticeView struct {
 	Late     bool                    `json:"late,omitempty"`
 	Reason   string                  `json:"reason,omitempty"`
 	Feedback *schemas.Feedback       `json:"feedback,omitempty"`
+	// Unbound lists feedback referencing the notice that does not count
+	// (not the addressee's, or not in the notice's ledger), and why.
+	Unbound []string `json:"unbound_feedback,omitempty"`
 }
 
 // agencyNotices lists the notices for agency (by USCC), newest last.
@@ -337,19 +340,25 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 				continue
 			}
 			var fbs []*schemas.Feedback
+			var unbound []string
 			for _, ev := range referencing(tx, origin, index) {
 				if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
+					// the owner table: only the addressee, in this ledger (admission_owner.go)
+					if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
+						unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
+						continue
+					}
 					fbs = append(fbs, fb)
 				}
 			}
 			var st sanctions.Status
 			if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
 				if l, err := decodeListing(le); err == nil {
-					st, _ = n.sanctions.engine.State(history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
+					st, _ = n.sanctions.engine.State(n.history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
 				}
 			}
 			ns := sanctions.NoticeStatus(nt, fbs, st, at)
-			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback})
+			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound})
 		}
 		return nil
 	})

@@ -62,7 +62,7 @@ func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
 // listingState derives a listing's state at time at with the sanctions
 // engine, from every event that references it in any ledger this node holds.
 func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
-	h := history(tx, origin, index, l)
+	h := n.history(tx, origin, index, l)
 	st, err := n.sanctions.engine.State(h, at)
 	if err != nil {
 		return ListingStatus{State: "unknown", Reason: err.Error()}

@@ -74,14 +74,14 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				l, err := decodeListing(e)
-				if err != nil || l.Disclosure != "public" {
+				// Natural persons are never on the public register, not even
+				// masked (issue 14; docs/PRIVACY.md): their listings are read
+				// through /v1 with a credential and a purpose, logged.
+				if err != nil || l.Disclosure != "public" || l.Subject.Person != nil {
 					continue
 				}
 				code := l.Subject.USCC
 				name := l.Subject.Name
-				if l.Subject.Person != nil {
-					code, name = l.Subject.Person.IDMasked, l.Subject.Person.NameMasked
-				}
 				if q != "" && !strings.Contains(name, q) && !strings.EqualFold(code, q) {
 					continue
 				}

@@ -39,6 +39,11 @@ type Event struct {
 	// by Seq, then by Ref.
 	Seq    uint64
 	Record schemas.Record
+	// CreditOffice says the record was signed by a credit-office anchor key
+	// of the ledger it is in (set by the caller from that ledger's
+	// anchors); the owner table (CheckOwner) lets a credit office correct
+	// and decide on behalf of the owner.
+	CreditOffice bool
 }
 
 // ListingHistory is a listing and every event referencing it (directly, or
@@ -187,6 +192,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 				continue
 			}
 			o := objs[i]
+			if err := eventOwner(ev, o.rec, o.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
+				continue
+			}
 			if o.Outcome != OutcomePending {
 				ignore(ev, "objection %s was already decided (%s)", refString(o.Ref), o.Outcome)
 				continue
@@ -217,6 +226,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 				ignore(ev, "the listing is already %s", st.State)
 				continue
 			}
+			if err := eventOwner(ev, orig, h.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
+				continue
+			}
 			if why := repairInvalid(r, orig, prog, known); why != "" {
 				ignore(ev, "%s", why)
 				continue
@@ -234,6 +247,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 		case *schemas.Correction:
 			if !sameRef(r.Target, h.Ref) {
 				ignore(ev, "corrects %s, not this listing", refString(r.Target))
+				continue
+			}
+			if err := eventOwner(ev, orig, h.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
 				continue
 			}
 			for _, o := range objs {

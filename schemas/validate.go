@@ -155,11 +155,11 @@ func (val *Validator) checks() map[string]func(string) string {
 			return "must be the subject's USCC or person hash (h1:...)"
 		},
 		"masked_id": func(s string) string {
-			if len(s) == 18 && allDigits(s[:6]) && s[6:14] == "********" && allDigits(s[14:17]) &&
-				(s[17] == 'X' || s[17] >= '0' && s[17] <= '9') {
+			if isMaskedIDv2(s) || len(s) == 18 && allDigits(s[:6]) && s[6:14] == "********" && allDigits(s[14:17]) &&
+				(s[17] == 'X' || s[17] >= '0' && s[17] <= '9') { // the earlier form, in records already in ledgers
 				return ""
 			}
-			return "must be a masked citizen ID like 110105********002X"
+			return "must be a masked citizen ID like 11***************X"
 		},
 		"origin": func(s string) string {
 			code, ok := strings.CutPrefix(s, "creditx.")

@@ -179,7 +179,11 @@ first failing entry.`,
 					failed = true
 					var ve *ledger.VerifyError
 					if errors.As(err, &ve) && ve.Index >= 0 {
-						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, ve.Reason)
+						reason := ve.Reason
+						if ve.Err != nil { // always say why (a record the check refused: its reason)
+							reason += ": " + ve.Err.Error()
+						}
+						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, reason)
 					} else {
 						fmt.Fprintf(out, "%s: FAILED: %v\n", o, err)
 					}

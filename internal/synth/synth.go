@@ -29,8 +29,11 @@ type Options struct {
 	Region    string           // division code of the publishing member, e.g. "330000"
 	Authority schemas.Agency   // the listing authority (also the submitter)
 	Domain    string           // one of Domains; "" picks by sequence number
-	MatchKey  schemas.MatchKey // to hash the responsible person's ID
-	Rand      io.Reader        // for sealing personal data; nil leaves Sealed empty-free: no responsible person
+	MatchKey  schemas.MatchKey // to hash the responsible person's ID (unless HashID is set)
+	// HashID, if set, computes the keyed hash of a citizen ID instead of
+	// MatchKey: an agency asks its node (node.Credentials.HashIDs).
+	HashID func(id string) (string, error)
+	Rand   io.Reader // for sealing personal data; nil leaves Sealed empty-free: no responsible person
 	// DataKeys, if set, is told the data key of every person sealed, with the
 	// JSON path of its Person in the record (for the node's data-key vault).
 	DataKeys func(path string, dk schemas.DataKey)
@@ -103,7 +106,15 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		Evidence:            []schemas.Evidence{{Name: "处罚决定书.pdf", SHA256: fmt.Sprintf("%064x", n+1)}},
 	}
 	if o.Rand != nil {
-		p, dk, err := schemas.SealPerson(o.MatchKey, PersonID(o.Region, n), "张三", o.Rand)
+		id := PersonID(o.Region, n)
+		h := o.MatchKey.HashID(id)
+		if o.HashID != nil {
+			var err error
+			if h, err = o.HashID(id); err != nil {
+				return nil, err
+			}
+		}
+		p, dk, err := schemas.SealPersonHashed(h, id, "张三", o.Rand)
 		if err != nil {
 			return nil, err
 		}
