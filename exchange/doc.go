@@ -18,7 +18,14 @@
 //     (FuzzParseManifest).
 //   - ParseAddCheckpoint, DecodeFrontier and DecodeEvidence are strict
 //     inverses of their encoders and never panic (fuzz targets of the same
-//     names).
+//     names). ParsePolicy accepts only C2SP tlog-policy text and never panics
+//     (FuzzParsePolicy, TestParsePolicyErrors quoting each rule).
+//   - A witness vkey (ParseWitnessVKey) carries the key ID of its
+//     cosignature lines, as signed-note requires; GenerateWitnessKey
+//     publishes type 0x04 (TestWitnessVKeyMatchesCosignatureLines).
+//   - Manifest.Witnessed judges a member's checkpoint by the witness_policy
+//     when set (the member's own witness never counts), else by
+//     witness_quorum other members (TestManifestWitnessPolicy).
 //   - EntryVerifier.CheckBatch accepts and refuses exactly what Check does
 //     in order, naming the same first failing index (TestCheckBatchMatchesCheck).
 //   - Manifest.Effective is deterministic for a manifest and a set of
@@ -29,6 +36,6 @@
 //     every fetched entry and its own prefix at once.
 //
 // How it fails: bad input returns an error naming the field and why
-// (*ManifestError, *EntryError, *ConflictError for a witness's 409) and
-// changes nothing.
+// (*ManifestError, *EntryError, *PolicyError, *ConflictError for a
+// witness's 409) and changes nothing.
 package exchange

@@ -222,3 +222,30 @@ func TestManifestWitnessPolicy(t *testing.T) {
 		t.Fatalf("bad policy: %v", err)
 	}
 }
+
+// FuzzParsePolicy: ParsePolicy never panics, and a parsed policy evaluates
+// any cosigner set without panicking.
+func FuzzParsePolicy(f *testing.F) {
+	_, w1 := witnessVKey(f, "w.example/1")
+	_, w2 := witnessVKey(f, "w.example/2")
+	f.Add([]byte("witness A " + w1 + "\nwitness B " + w2 + " https://b.example\ngroup G any A B\nquorum G\n"))
+	f.Add([]byte("quorum none\n"))
+	f.Add([]byte("# c\n\tgroup\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePolicy(b)
+		if err != nil {
+			var pe *PolicyError
+			if !errors.As(err, &pe) {
+				t.Fatalf("error %v is not a *PolicyError", err)
+			}
+			return
+		}
+		all := map[string]bool{}
+		for _, w := range p.Witnesses {
+			all[w.Name] = true
+		}
+		if !p.Satisfied(all) {
+			t.Fatalf("every witness cosigning does not satisfy quorum %q", p.Quorum())
+		}
+	})
+}

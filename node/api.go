@@ -519,7 +519,11 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {
 		return
 	}
-	writeTile(w, r, ref, data)
+	public := ref.Level >= 0
+	if !public {
+		public, _ = bundlePersons(data)
+	}
+	writeTile(w, r, ref, data, public)
 }
 
 // Status is the public summary of a replica, GET /v1/status.

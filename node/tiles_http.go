@@ -9,21 +9,31 @@ import (
 	"github.com/creditx/creditx/ledger"
 )
 
-// tileCacheControl is the caching of every tile and entry bundle, full or
-// partial. C2SP tlog-tiles: "This endpoint is immutable, so its caching
-// headers SHOULD be long-lived" — a partial tile's path names its width, so
-// its content never changes either (a larger tree has another path).
-const tileCacheControl = "public, max-age=31536000, immutable"
+// tileCacheControl is the caching of every hash tile and public entry
+// bundle, full or partial. C2SP tlog-tiles: "This endpoint is immutable, so
+// its caching headers SHOULD be long-lived" — a partial tile's path names its
+// width, so its content never changes either (a larger tree has another
+// path). An entry bundle holding non-public records (served only to
+// credentials, see gateBundle) is as long-lived but private: no shared cache
+// may keep it.
+const (
+	tileCacheControl    = "public, max-age=31536000, immutable"
+	privateCacheControl = "private, max-age=31536000, immutable"
+)
 
 // writeTile answers a tile or entry bundle. Entry bundles are compressed
 // with gzip when the client accepts it (tlog-tiles: "Entry bundles SHOULD be
 // compressed at the HTTP layer [...] any compression algorithm requested by
 // the client with Accept-Encoding"); a client that does not ask gets them
 // as is. Hash tiles are not compressed (random bytes do not shrink).
-func writeTile(w http.ResponseWriter, r *http.Request, ref ledger.TileRef, data []byte) {
+func writeTile(w http.ResponseWriter, r *http.Request, ref ledger.TileRef, data []byte, public bool) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Cache-Control", tileCacheControl)
+	if public {
+		h.Set("Cache-Control", tileCacheControl)
+	} else {
+		h.Set("Cache-Control", privateCacheControl)
+	}
 	if ref.Level >= 0 {
 		w.Write(data)
 		return
