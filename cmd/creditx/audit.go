@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditx/creditx/anchor/fabric"
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -93,7 +94,17 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 					return errors.New("a live audit needs independent keys: give --manifest or --trust")
 				}
 				client := http.DefaultClient
-				if cacert != "" {
+				if manifest != "" {
+					// Trust the members' region CAs from the manifest, as
+					// "creditx anchor run" does, plus --cacert.
+					m, err := exchange.LoadManifest(manifest)
+					if err != nil {
+						return err
+					}
+					if client, err = anchorHTTPClient(m, cacert, "", "", ""); err != nil {
+						return err
+					}
+				} else if cacert != "" {
 					pem, err := os.ReadFile(cacert)
 					if err != nil {
 						return err
@@ -163,7 +174,7 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 	f.StringVar(&dir, "dir", "", "audit directory (demo --out, export, or unpacked bundle)")
 	f.StringVar(&bundle, "bundle", "", "audit bundle file (creditx audit bundle)")
 	f.StringArrayVar(&nodes, "node", nil, "base URL of a live node (repeatable)")
-	f.StringVar(&cacert, "cacert", "", "PEM file of CA certificates for --node over HTTPS")
+	f.StringVar(&cacert, "cacert", "", "PEM file of CA certificates for --node over HTTPS (with --manifest the members' region CAs are trusted too)")
 	f.StringArrayVar(&codes, "code", nil, "member code to read from each --node (repeatable; default: every member in the trust)")
 	f.StringVar(&manifest, "manifest", "", "consortium manifest (log and witness keys, anchors, quorum)")
 	f.StringVar(&trustFile, "trust", "", "trust.yaml (log keys and anchors)")

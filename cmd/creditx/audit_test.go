@@ -140,3 +140,43 @@ func TestAuditDemoOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditLiveWithManifest: "creditx audit --node URL --manifest FILE"
+// trusts the members' region CAs from the manifest (as "anchor run" does);
+// without them the audit failed with "certificate signed by unknown authority".
+func TestAuditLiveWithManifest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler), demoOptions{dir: data, perMember: 2, timeout: 60 * time.Second})
+	}()
+	defer func() { cancel(); <-done }()
+	for !strings.Contains(out.String(), "Running; press Ctrl-C to stop.") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo: %v\n%s", err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	var url string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[0] == "310000" && f[2] == "pages:" {
+			url = strings.TrimSuffix(f[3], "/")
+		}
+	}
+	if url == "" {
+		t.Fatalf("no URL in the demo output:\n%s", out.String())
+	}
+	stdout, err := runAudit(t, "audit", "--node", url, "--manifest", filepath.Join(data, "manifest.yaml"), "--quiet")
+	if err != nil {
+		t.Fatalf("live audit: %v\n%s", err, stdout)
+	}
+	if !strings.Contains(stdout, "PASSED") {
+		t.Errorf("live audit did not pass:\n%s", stdout)
+	}
+}
