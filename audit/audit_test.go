@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -12,11 +13,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // fixtureAt is 60 days after the fixture's records: every feedback
@@ -365,6 +368,51 @@ func TestEmptyReportRenders(t *testing.T) {
 		var b bytes.Buffer
 		if err := w(&b); err != nil || b.Len() == 0 {
 			t.Errorf("%s of an empty report: %v", name, err)
+		}
+	}
+}
+
+// TestWitnessPolicy: with a witness_policy in the manifest the audit checks
+// the policy's quorum, not a count of members: the fixture's checkpoints
+// (cosigned by the two other members) meet "members 2 of 3", and fail a
+// policy that also requires a witness outside the consortium.
+func TestWitnessPolicy(t *testing.T) {
+	fx := buildFixture(t, 2, fixtureOpts{})
+	path := filepath.Join(fx.dir, ManifestFile)
+	base, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, extV, err := note.GenerateKey(rand.Reader, "auditor.example/witness")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members strings.Builder
+	for _, m := range fx.members {
+		fmt.Fprintf(&members, "  witness m%s %s\n", m.code, m.witV)
+	}
+	for _, c := range []struct {
+		policy string
+		ok     bool
+	}{
+		{"  group members 2 m310000 m320000 m330000\n  quorum members\n", true},
+		{"  witness ext " + extV + " https://auditor.example/witness\n  group members 2 m310000 m320000 m330000\n  group q all members ext\n  quorum q\n", false},
+		{"  group members all m310000 m320000 m330000\n  quorum members\n", false}, // the own witness never counts
+	} {
+		if err := os.WriteFile(path, append(append([]byte(nil), base...), "witness_policy: |\n"+members.String()+c.policy...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := runDir(t, fx.dir)
+		if (err == nil) != c.ok || rep == nil {
+			t.Fatalf("policy\n%s: err = %v, want failure %v", c.policy, err, !c.ok)
+		}
+		if rep.OK != c.ok {
+			t.Fatalf("policy\n%s: report OK = %v, want %v; failures %+v", c.policy, rep.OK, c.ok, rep.Failures)
+		}
+		for _, cp := range rep.Copies {
+			if cp.Witnessed != c.ok || len(cp.Cosigners) != 2 || slices.Contains(cp.Cosigners, "m"+codeOf(cp.Origin)) {
+				t.Fatalf("copy %s@%s: witnessed %v, cosigners %v", cp.Origin, cp.Holder, cp.Witnessed, cp.Cosigners)
+			}
 		}
 	}
 }

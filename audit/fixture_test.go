@@ -28,6 +28,7 @@ import (
 type fixtureOpts struct {
 	backdateFeedback bool // 320000's first feedback is dated before its notice
 	lateKey          bool // 330000's publisher key is registered after its listings
+	rogue            bool // 310000 writes a withdrawal and feedback for 330000's entries (owner_test.go)
 }
 
 // member is one consortium member of a fixture.
@@ -199,6 +200,9 @@ func buildFixture(t testing.TB, listingsPer int, o fixtureOpts) *fixture {
 				ActedAt: schemas.NewTime(created)}, m.exec)
 			fx.where[fmt.Sprintf("feedback %s/%d", m.code, k)] = i
 		}
+	}
+	if o.rogue {
+		addRogue(t, fx)
 	}
 	fx.write(t)
 	return fx

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"go.yaml.in/yaml/v3"
@@ -42,9 +44,15 @@ type Trust struct {
 	// Origins holds each origin's log verifier key and, for credit
 	// ledgers, the credit office's anchor keys.
 	Origins []trust.Origin
-	// Witnesses are witness verifier keys ("creditx.<code>/witness+hash+key",
-	// plain Ed25519 vkeys; tlog-cosignature/v1 is derived from them).
+	// Witnesses are witness verifier keys ("creditx.<code>/witness+hash+key":
+	// tlog-cosignature vkeys of type 0x04, or plain Ed25519 vkeys of older
+	// manifests, read as the same key; see internal/cosig).
 	Witnesses []string
+	// Policy, if not nil, is the manifest's witness_policy (C2SP
+	// tlog-policy): a checkpoint is witnessed when the cosignatures of its
+	// witnesses, less the origin member's own witness, meet its quorum; Quorum
+	// is then not used. Its witnesses outside the consortium are trusted too.
+	Policy *exchange.Policy
 	// Quorum is the number of cosignatures by witnesses other than the
 	// origin's own member that make a checkpoint witnessed. 0 means
 	// DefaultQuorum when Witnesses is not empty, and no quorum check when
@@ -74,8 +82,9 @@ const (
 // audit needs. Unknown fields are ignored here: the exchange package
 // validates manifests strictly; the auditor only needs keys and the quorum.
 type manifest struct {
-	Version       int `yaml:"version"`
-	WitnessQuorum int `yaml:"witness_quorum"`
+	Version       int    `yaml:"version"`
+	WitnessQuorum int    `yaml:"witness_quorum"`
+	WitnessPolicy string `yaml:"witness_policy"`
 	Members       []struct {
 		Code        string         `yaml:"code"`
 		LogVKey     string         `yaml:"log_vkey"`
@@ -96,6 +105,11 @@ func LoadManifest(path string) (Trust, error) {
 		return Trust{}, fmt.Errorf("audit: manifest %s: %w", path, err)
 	}
 	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}}
+	if m.WitnessPolicy != "" {
+		if t.Policy, err = exchange.ParsePolicy([]byte(m.WitnessPolicy)); err != nil {
+			return Trust{}, fmt.Errorf("audit: manifest %s: witness_policy: %w", path, err)
+		}
+	}
 	for i, mb := range m.Members {
 		if mb.Code == "" {
 			return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].code is empty", path, i)
@@ -105,7 +119,7 @@ func LoadManifest(path string) (Trust, error) {
 		}
 		t.Origins = append(t.Origins, trust.Origin{Origin: "creditx." + mb.Code + "/ledger", VKey: mb.LogVKey, Anchors: mb.Anchors})
 		if mb.WitnessVKey != "" {
-			if _, err := note.NewVerifier(mb.WitnessVKey); err != nil {
+			if _, err := cosig.Parse(mb.WitnessVKey); err != nil {
 				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].witness_vkey: %w", path, i, err)
 			}
 			t.Witnesses = append(t.Witnesses, mb.WitnessVKey)
@@ -128,6 +142,9 @@ func (t *Trust) merge(o Trust) {
 	}
 	if t.Quorum == 0 {
 		t.Quorum = o.Quorum
+	}
+	if t.Policy == nil {
+		t.Policy = o.Policy
 	}
 	t.Source = append(t.Source, o.Source...)
 }

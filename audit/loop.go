@@ -39,6 +39,7 @@ type Loop struct {
 	Timeline         []TimelinePoint  `json:"timeline"`
 	Detail           []ListingArrival `json:"listings_detail"`
 	DetailTruncated  bool             `json:"listings_detail_truncated"`
+	Rules            Rules            `json:"rules"` // rules.go
 }
 
 // MemberLoop is one member's part in the closed loop.
@@ -212,6 +213,13 @@ type factSet struct {
 	created    map[key]time.Time // every record that can be referenced
 	other      []time.Time       // created_at of other records, for the timeline
 	strs       map[string]string // interned strings
+	owners     ownerFacts        // owner.go
+	// rules.go (issue 12)
+	pubs        []pubFact
+	revokes     []revFact
+	calendars   []calFact
+	provisional int
+	slim        map[key]*schemas.Listing // conflicts.go
 }
 
 func newFactSet() *factSet {
@@ -245,7 +253,9 @@ func (fs *factSet) add(origin string, index uint64, r schemas.Record) {
 		return // already added from another copy of the ledger
 	}
 	fs.created[k] = created
+	fs.ownerAdd(k, r) // owner.go
 	use := func(to schemas.Ref) { fs.refs = append(fs.refs, refUse{k, r.Kind(), created, fs.ref(to)}) }
+	fs.addRuleFacts(k, r) // rules.go
 	switch r := r.(type) {
 	case *schemas.Listing:
 		sk := r.Subject.USCC
@@ -345,7 +355,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	first := map[key]*fbFact{}
 	for _, f := range fs.feedback {
 		n := fs.notices[f.notice]
-		if n == nil || f.created.After(at) || f.agency != n.exec {
+		if n == nil || f.created.After(at) || f.agency != n.exec || fs.owners.unbound[f.key] {
 			continue
 		}
 		if g := first[f.notice]; g == nil || f.created.Before(g.created) {
@@ -482,6 +492,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index))
 	})
 	fs.timeline(&l)
+	l.Rules = fs.rules(opts, today)
 	return l
 }
 

@@ -166,6 +166,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "    %s %s#%d %s, due %s\n", o.Member, o.Origin, o.Index, o.What, o.Due)
 		}
 	}
+	l.Rules.writeText(&b) // rules.go
 	_, err := io.WriteString(w, b.String())
 	return err
 }

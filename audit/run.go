@@ -14,11 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
-	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -106,11 +106,24 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	}
 	var witnesses []note.Verifier
 	for _, w := range in.Trust.Witnesses {
-		v, err := fnote.NewVerifierForCosignatureV1(w)
+		v, err := cosig.Parse(w)
 		if err != nil {
 			return nil, fmt.Errorf("audit: witness key %q: %w", w, err)
 		}
 		witnesses = append(witnesses, v)
+	}
+	if p := in.Trust.Policy; p != nil {
+		// The policy's witnesses that are no member's (an auditor's, a
+		// public network's) are trusted too; a key listed twice is kept once.
+		for _, w := range p.Witnesses {
+			dup := false
+			for _, v := range witnesses {
+				dup = dup || (v.Name() == w.Verifier.Name() && v.KeyHash() == w.Verifier.KeyHash())
+			}
+			if !dup {
+				witnesses = append(witnesses, w.Verifier)
+			}
+		}
 	}
 	quorum := in.Trust.Quorum
 	if quorum == 0 && len(witnesses) > 0 {
@@ -356,6 +369,9 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	for _, f := range facts.checkRefs(leaves, primaries) {
 		fail(f)
 	}
+	for _, f := range facts.checkOwners(primaries) { // owner.go, before the loop counts feedback
+		fail(f)
+	}
 	rep.Loop = facts.loop(opts, origins)
 
 	for _, s := range states {
@@ -449,6 +465,29 @@ func (s *copyState) openCheckpoint(t Trust, witnesses []note.Verifier, quorum in
 		}
 	}
 	s.res.Witnessed = quorum == 0 || len(s.res.Cosigners) >= quorum
+	if p := t.Policy; p != nil {
+		// The policy decides, not a count: its quorum over the cosigning
+		// witnesses (policy names), the origin's own witness left out.
+		exclude := map[string]bool{}
+		for _, w := range p.Witnesses {
+			if w.Verifier.Name() == own {
+				exclude[w.Name] = true
+			}
+		}
+		set := p.Cosigners(cp.Note, exclude)
+		s.res.Cosigners = []string{}
+		for _, w := range p.Witnesses {
+			if set[w.Name] {
+				s.res.Cosigners = append(s.res.Cosigners, w.Name)
+			}
+		}
+		if s.res.Witnessed = p.Satisfied(set); !s.res.Witnessed {
+			fail(Failure{Check: CheckCosignature, Origin: s.Origin, Holder: s.Holder, Index: -1,
+				Reason: fmt.Sprintf("checkpoint of size %d: cosignatures by %v do not meet the witness policy's quorum %q", cp.Size, s.res.Cosigners, p.Quorum())})
+			s.failed = true
+		}
+		return
+	}
 	if !s.res.Witnessed {
 		fail(Failure{Check: CheckCosignature, Origin: s.Origin, Holder: s.Holder, Index: -1,
 			Reason: fmt.Sprintf("checkpoint of size %d has %d valid cosignature(s) by other members %v, quorum is %d", cp.Size, len(s.res.Cosigners), s.res.Cosigners, quorum)})

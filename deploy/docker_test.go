@@ -141,6 +141,9 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 			if tp.creds[m.Code][name], err = node.LoadCredentials(filepath.Join(m.Agencies, name)); err != nil {
 				t.Fatal(err)
 			}
+			if tp.creds[m.Code][name].MatchKey, err = node.DevMatchKey(m.Agencies); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return tp

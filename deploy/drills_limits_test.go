@@ -303,7 +303,7 @@ func TestDrillNoPersonalPlaintext(t *testing.T) {
 		}
 		for _, p := range paths {
 			for _, s := range qs {
-				q := url.Values{"purpose": {"drill"}, "agency": {d.creds["executor"].Identity.ID}, "subject": {s}, "q": {s}, "state": {"all"}}
+				q := url.Values{"purpose": {"audit"}, "agency": {d.creds["executor"].Identity.ID}, "subject": {s}, "q": {s}, "state": {"all"}}
 				urls = append(urls, p+"?"+q.Encode())
 			}
 		}
@@ -364,7 +364,7 @@ func TestDrillNoPersonalPlaintext(t *testing.T) {
 			// verification.
 			size, entries := accessLog(logged)
 			for _, ar := range entries {
-				if ar.Who != d.creds[role].Identity.ID || ar.Role != role2pki(role) || (ar.Purpose != "drill" && ar.Purpose != "sanction_notices") {
+				if ar.Who != d.creds[role].Identity.ID || ar.Role != role2pki(role) || (ar.Purpose != "audit" && ar.Purpose != "sanction_notices") {
 					t.Errorf("GET %s as %s: access-log entry %+v does not name the caller and purpose", u, role, ar)
 				}
 			}

@@ -95,6 +95,9 @@ func newDrill(t *testing.T, tune func(*node.Config)) *drill {
 		if d.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
+		if d.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if d.creds["replica"], err = node.LoadCredentials(filepath.Join(dir, "tls", "replica")); err != nil {
 		t.Fatal(err)

@@ -51,6 +51,9 @@ func startDrillNode(t *testing.T) *drillNode {
 		if d.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
+		if d.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return d
 }

@@ -217,3 +217,47 @@ func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// WitnessClient submits checkpoints to a witness outside the consortium over
+// plain HTTP(S) tlog-witness: no client certificate ("There is no
+// authentication of requests beyond the validation of the signature on the
+// checkpoint").
+type WitnessClient struct {
+	URL string       // the witness's submission prefix, no trailing slash
+	HC  *http.Client // nil: a client with a 10 s timeout
+}
+
+// AddCheckpoint posts a to <URL>/add-checkpoint and returns the cosignature
+// line(s). A 409 answer is a *ConflictError with the size the witness last
+// cosigned; any other non-200 answer is an error with its status and body.
+func (c *WitnessClient) AddCheckpoint(ctx context.Context, a AddCheckpoint) ([]byte, error) {
+	hc := c.HC
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/add-checkpoint", bytes.NewReader(a.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("witness %s: %w", c.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("witness %s: reading answer: %w", c.URL, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return b, nil
+	case http.StatusConflict:
+		n, err := strconv.ParseUint(strings.TrimSuffix(string(b), "\n"), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("witness %s: 409 with a malformed size %q", c.URL, b)
+		}
+		return nil, &ConflictError{KnownSize: n}
+	default:
+		return nil, fmt.Errorf("witness %s answered %s: %s", c.URL, resp.Status, bytes.TrimSpace(b))
+	}
+}

@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/schemas"
-	fnote "github.com/transparency-dev/formats/note"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -30,6 +30,18 @@ import (
 //	accepted_schemas:           # record schema ids indexed by every member, e.g. listing/v1;
 //	                            # governance may adopt more (schema_adopt, see Accepted)
 //	  - listing/v1
+//	witness_policy: |           # optional C2SP tlog-policy (see Policy); if set, it replaces
+//	                            # witness_quorum: a member's checkpoint is witnessed when the
+//	                            # cosignatures of the policy's witnesses, less the member's own
+//	                            # witness, meet its quorum. Witnesses outside the consortium
+//	                            # (an auditor's, a public network's) carry the URL of their
+//	                            # tlog-witness submission prefix; members push to them over HTTPS
+//	                            # without a client certificate
+//	  witness 310000 creditx.310000/witness+<id>+<key>
+//	  witness auditor auditor.example/witness+<id>+<key> https://auditor.example/witness
+//	  group members 2 310000 320000 330000
+//	  group all-of-it all members auditor
+//	  quorum all-of-it
 //	founders: ["310000", ...]   # optional; default: every active member. Other active
 //	                            # members take part only once approved (see Effective)
 //	members:
@@ -37,7 +49,9 @@ import (
 //	    name: Zhejiang
 //	    endpoint: https://zj.example:8443   # HTTP/3 (UDP) and HTTPS (TCP) on this port
 //	    log_vkey: creditx.330000/ledger+<hash>+<key>        # signed-note Ed25519 vkey
-//	    witness_vkey: creditx.330000/witness+<hash>+<key>   # Ed25519 vkey used for tlog-cosignature/v1
+//	    witness_vkey: creditx.330000/witness+<hash>+<key>   # tlog-cosignature vkey: type 0x04 (Ed25519
+//	                            # cosignature/v1) with the key ID of its cosignature lines; a type 0x01
+//	                            # Ed25519 vkey of an older manifest is read as the same key (ParseWitnessVKey)
 //	    ca: |                   # PEM of the member's region CA
 //	      -----BEGIN CERTIFICATE-----
 //	    anchors:                # the member's credit-office admin keys
@@ -51,8 +65,11 @@ type Manifest struct {
 	Version         int      `yaml:"version"`
 	WitnessQuorum   int      `yaml:"witness_quorum"`
 	AcceptedSchemas []string `yaml:"accepted_schemas"`
+	WitnessPolicy   string   `yaml:"witness_policy,omitempty"`
 	Founders        []string `yaml:"founders,omitempty"`
 	Members         []Member `yaml:"members"`
+
+	policy *Policy // parsed WitnessPolicy, nil if none
 }
 
 // Member is one consortium member as the manifest describes it.
@@ -199,6 +216,14 @@ func (m *Manifest) validate() error {
 			return merr(fmt.Sprintf("founders[%d]", i), "%q is listed twice", f)
 		}
 	}
+	if m.WitnessPolicy != "" {
+		p, err := ParsePolicy([]byte(m.WitnessPolicy))
+		if err != nil {
+			return merr("witness_policy", "%v", err)
+		}
+		m.policy = p
+		return nil
+	}
 	if active > 1 && m.WitnessQuorum > active-1 {
 		return merr("witness_quorum", "%d cosignatures by other members cannot be reached with %d active members", m.WitnessQuorum, active)
 	}
@@ -226,8 +251,8 @@ func (mb *Member) validate(at string) error {
 	if mb.logV.Name() != LedgerOrigin(mb.Code) {
 		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), LedgerOrigin(mb.Code))
 	}
-	if mb.witnessV, err = fnote.NewVerifierForCosignatureV1(strings.TrimSpace(mb.WitnessVKey)); err != nil {
-		return merr(at+".witness_vkey", "not an Ed25519 cosignature verifier key: %v", err)
+	if mb.witnessV, err = cosig.Parse(mb.WitnessVKey); err != nil {
+		return merr(at+".witness_vkey", "%v", err)
 	}
 	if mb.witnessV.Name() != WitnessName(mb.Code) {
 		return merr(at+".witness_vkey", "key is named %q, want %q", mb.witnessV.Name(), WitnessName(mb.Code))
@@ -355,7 +380,7 @@ func (m *Manifest) Effective(approvals []Approval) map[string]bool {
 			}
 			n := votes(mb.Code, false, func(a Approval) bool {
 				return strings.TrimSuffix(a.Endpoint, "/") == mb.Endpoint && strings.TrimSpace(a.LogVKey) == strings.TrimSpace(mb.LogVKey) &&
-					strings.TrimSpace(a.WitnessVKey) == strings.TrimSpace(mb.WitnessVKey)
+					cosig.Same(a.WitnessVKey, mb.WitnessVKey)
 			})
 			if 2*n > len(eff) {
 				eff[mb.Code], changed = true, true
@@ -490,4 +515,84 @@ func (mb *Member) AnchorKeys() []ed25519.PublicKey {
 		out[i], _ = base64.StdEncoding.DecodeString(a.PublicKey)
 	}
 	return out
+}
+
+// Policy is the parsed witness_policy, or nil if the manifest has none.
+func (m *Manifest) Policy() *Policy { return m.policy }
+
+// ExternalWitnesses are the policy's witnesses that are no member's witness
+// and have a URL: the ones a member pushes its checkpoints to over HTTPS.
+func (m *Manifest) ExternalWitnesses() []PolicyWitness {
+	if m.policy == nil {
+		return nil
+	}
+	var out []PolicyWitness
+	for _, w := range m.policy.Witnesses {
+		if w.URL != "" && !m.isMemberWitness(w.VKey) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func (m *Manifest) isMemberWitness(vkey string) bool {
+	for i := range m.Members {
+		if cosig.Same(m.Members[i].WitnessVKey, vkey) {
+			return true
+		}
+	}
+	return false
+}
+
+// WitnessVerifiers are every witness key that may cosign member code's
+// checkpoints: the other members' and, with a policy, its witnesses.
+func (m *Manifest) WitnessVerifiers(code string) []note.Verifier {
+	var out []note.Verifier
+	for i := range m.Members {
+		if mb := &m.Members[i]; mb.Code != code {
+			out = append(out, mb.WitnessVerifier())
+		}
+	}
+	if m.policy != nil {
+		for _, w := range m.policy.Witnesses {
+			if !m.isMemberWitness(w.VKey) {
+				out = append(out, w.Verifier)
+			}
+		}
+	}
+	return out
+}
+
+// Witnessed verifies member code's signed checkpoint (its log key and every
+// known witness key: a bad cosignature by a known key is an error) and
+// returns the witnesses that cosigned it and whether they make it witnessed:
+// with a witness_policy, the policy names of its cosigning witnesses other
+// than the member's own witness and whether they meet the policy's quorum;
+// without, the key names of the other members' witnesses and whether they
+// are at least witness_quorum.
+func (m *Manifest) Witnessed(code string, signed []byte) (cosigners []string, ok bool, err error) {
+	mb, found := m.Member(code)
+	if !found {
+		return nil, false, fmt.Errorf("manifest: no member %s", code)
+	}
+	if m.policy == nil {
+		names, err := CountCosignatures(signed, mb.LogVerifier(), m.WitnessVerifiers(code))
+		return names, err == nil && len(names) >= m.WitnessQuorum, err
+	}
+	vs := append([]note.Verifier{mb.LogVerifier()}, m.WitnessVerifiers(code)...)
+	n, err := note.Open(signed, note.VerifierList(vs...))
+	if err != nil {
+		return nil, false, err
+	}
+	exclude := map[string]bool{}
+	if w, ok := m.policy.WitnessByKey(mb.WitnessVKey); ok {
+		exclude[w.Name] = true
+	}
+	set := m.policy.Cosigners(n, exclude)
+	for _, w := range m.policy.Witnesses {
+		if set[w.Name] {
+			cosigners = append(cosigners, w.Name)
+		}
+	}
+	return cosigners, m.policy.Satisfied(set), nil
 }

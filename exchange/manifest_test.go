@@ -3,8 +3,10 @@ package exchange
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // testManifest builds a valid manifest of the given members.
@@ -295,5 +299,63 @@ func TestAccepted(t *testing.T) {
 				t.Error("Accepts changed")
 			}
 		})
+	}
+}
+
+// tlog-cosignature: "Ed25519 public keys MAY be encoded as vkeys with
+// signature type 0x04"; signed-note: "The key name and ID MUST match those
+// used in the signatures". The manifest's witness_vkey is that vkey, and an
+// older manifest's type 0x01 vkey still reads as the same witness.
+func TestWitnessVKeyMatchesCosignatureLines(t *testing.T) {
+	skey, vkey, err := GenerateWitnessKey("310000", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, rest, _ := strings.Cut(vkey, "+")
+	id, key64, _ := strings.Cut(rest, "+")
+	key, _ := base64.StdEncoding.DecodeString(key64)
+	if name != WitnessName("310000") || len(key) != 33 || key[0] != 0x04 {
+		t.Fatalf("witness vkey %q is not a type 0x04 cosignature vkey", vkey)
+	}
+	cs, err := NewCosigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, lv := testLog(t, "330000")
+	signed, _ := ledger.SignCheckpoint(ls, "creditx.330000/ledger", 3, tlog.Hash{1})
+	cp, _ := ledger.OpenCheckpoint(signed, "creditx.330000/ledger", lv)
+	line, err := cs.Cosign(cp.Note)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.TrimPrefix(string(line), "— "+name+" ")))
+	if got := fmt.Sprintf("%08x", raw[:4]); got != id {
+		t.Fatalf("cosignature line key ID %s, vkey key ID %s", got, id)
+	}
+	v, err := ParseWitnessVKey(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open(AddSignatures(signed, line), note.VerifierList(lv, v)); err != nil {
+		t.Fatalf("cosignature does not verify with the published vkey: %v", err)
+	}
+	// Older manifests published the type 0x01 vkey of the same key.
+	pub := key[1:]
+	legacyKey := append([]byte{0x01}, pub...)
+	h := sha256.Sum256(append([]byte(name+"\n"), legacyKey...))
+	legacy := fmt.Sprintf("%s+%08x+%s", name, h[:4], base64.StdEncoding.EncodeToString(legacyKey))
+	lvk, err := ParseWitnessVKey(legacy)
+	if err != nil || lvk.KeyHash() != v.KeyHash() {
+		t.Fatalf("legacy vkey: %v", err)
+	}
+	if c, err := CosignatureVKey(legacy); err != nil || c != vkey {
+		t.Fatalf("CosignatureVKey(legacy) = %q, %v; want %q", c, err, vkey)
+	}
+	m := testManifest(t, "310000", "320000")
+	m.Members[0].WitnessVKey = "creditx.310000/witness+00000000+" + key64
+	b, _ := m.Encode()
+	var me *ManifestError
+	if _, err := ParseManifest(b); !errors.As(err, &me) || me.Field != "members[0].witness_vkey" {
+		t.Fatalf("a witness vkey with a wrong key ID: %v", err)
 	}
 }

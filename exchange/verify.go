@@ -80,7 +80,8 @@ func (v *EntryVerifier) Skip(next uint64, gov func(yield func(index uint64, entr
 // Check verifies entry index (which must be Next()): a canonical signed
 // envelope; a key of the member's keyring valid at index; the signature; and,
 // for a schema this version knows, the record decodes, validates, names the
-// member's region, and (governance) is signed by an anchor, in which case
+// member's region and the key's owner as submitter (the owner rules of
+// sanctions.CheckOwner read it), and (governance) is signed by an anchor, in which case
 // it is applied to the keyring. It returns accepted=false for a schema the
 // manifest does not accept (or this version does not know): such an entry is
 // stored but never indexed. Every failure is an *EntryError.
@@ -112,6 +113,10 @@ func (v *EntryVerifier) Check(index uint64, e []byte) (accepted bool, err error)
 	}
 	if h := schemas.HeaderOf(rec); h.Region != v.mb.Code {
 		return fail(fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code), nil)
+	}
+	if sub := schemas.HeaderOf(rec).Submitter; sub != ki.AgencyUSCC {
+		// the owner rules of every member read the submitter: it must be the key's owner
+		return fail(fmt.Sprintf("record names submitter %s but is signed with key %s of %s", sub, s.KeyID, ki.AgencyUSCC), nil)
 	}
 	if g, ok := rec.(*schemas.Governance); ok {
 		if !ki.Anchor {
@@ -173,6 +178,10 @@ func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []b
 		}
 		if h := schemas.HeaderOf(rec); h.Region != v.mb.Code {
 			fail(fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code), nil)
+			break
+		}
+		if sub := schemas.HeaderOf(rec).Submitter; sub != ki.AgencyUSCC {
+			fail(fmt.Sprintf("record names submitter %s but is signed with key %s of %s", sub, s.KeyID, ki.AgencyUSCC), nil)
 			break
 		}
 		if g, ok := rec.(*schemas.Governance); ok {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/internal/cosig"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -24,8 +25,18 @@ const SizeContentType = "text/x.tlog.size"
 // MaxProofLines is the most consistency proof lines a request may carry.
 const MaxProofLines = 63
 
-// MaxCheckpointSize bounds a checkpoint note (with its cosignatures).
-const MaxCheckpointSize = 16 << 10
+// MaxCheckpointSize bounds a checkpoint note (with its signature lines) in
+// an add-checkpoint request. signed-note: "verifiers MUST accept at least 16
+// signatures", and post-quantum signatures are large: 16 signature lines of
+// ML-DSA-87 size (a 4,627-byte signature, a 4-byte key ID and an 8-byte
+// timestamp: 6,188 base64 characters, with a 255-byte key name) take 103,760
+// bytes, which leaves 27 KiB for the note body.
+const MaxCheckpointSize = 128 << 10
+
+// MaxAddCheckpointSize bounds a whole add-checkpoint request body: the old
+// size line (at most 25 bytes), 63 proof lines of 45 bytes, the empty line
+// and the checkpoint.
+const MaxAddCheckpointSize = 25 + MaxProofLines*45 + 1 + MaxCheckpointSize
 
 // AddCheckpoint is the body of a C2SP tlog-witness add-checkpoint request.
 //
@@ -58,7 +69,11 @@ func (a AddCheckpoint) Encode() []byte {
 }
 
 // ParseAddCheckpoint parses a request body strictly. It does not open the
-// checkpoint (the caller knows the verifier).
+// checkpoint (the caller knows the verifier), and it does not judge the
+// proof: a non-empty proof with old size 0 parses, and the witness refuses it
+// with 422 (tlog-witness: "If the proof is not empty when the old size is
+// zero, or if a Merkle Consistency Proof doesn't verify, the witness MUST
+// respond with a 422 Unprocessable Entity").
 func ParseAddCheckpoint(b []byte) (AddCheckpoint, error) {
 	var a AddCheckpoint
 	line := func() (string, bool) {
@@ -103,9 +118,6 @@ func ParseAddCheckpoint(b []byte) (AddCheckpoint, error) {
 	if len(b) > MaxCheckpointSize {
 		return a, fmt.Errorf("add-checkpoint: checkpoint of %d bytes exceeds %d", len(b), MaxCheckpointSize)
 	}
-	if a.OldSize == 0 && len(a.Proof) != 0 {
-		return a, fmt.Errorf("add-checkpoint: old size 0 with a non-empty proof")
-	}
 	a.Checkpoint = append([]byte(nil), b...)
 	return a, nil
 }
@@ -122,16 +134,33 @@ type Cosigner struct {
 	s note.Signer
 }
 
-// GenerateWitnessKey returns a new Ed25519 key pair named WitnessName(code)
-// in x/mod note's text encodings. The vkey goes into the manifest
-// (witness_vkey); NewVerifierForCosignatureV1 derives the cosignature key
-// hash from it.
+// GenerateWitnessKey returns a new Ed25519 key pair named WitnessName(code):
+// the signing key in x/mod note's encoding (type 0x01, which
+// NewCosigner reads), and the vkey as tlog-cosignature publishes it (type
+// 0x04, with the key ID of the cosignature lines: see ParseWitnessVKey). The
+// vkey goes into the manifest (witness_vkey).
 func GenerateWitnessKey(code string, rnd io.Reader) (skey, vkey string, err error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	return note.GenerateKey(rnd, WitnessName(code))
+	skey, legacy, err := note.GenerateKey(rnd, WitnessName(code))
+	if err != nil {
+		return "", "", err
+	}
+	vkey, err = cosig.Canonical(legacy)
+	return skey, vkey, err
 }
+
+// ParseWitnessVKey returns the verifier of a witness vkey: type 0x04
+// (Ed25519 cosignature/v1) or 0x06 (ML-DSA-44) whose key ID must be the one
+// on the witness's cosignature lines, or a type 0x01 Ed25519 vkey of an older
+// manifest, read as the type 0x04 key of the same name and public key. Errors
+// wrap cosig.ErrVKey.
+func ParseWitnessVKey(vkey string) (note.Verifier, error) { return cosig.Parse(vkey) }
+
+// CosignatureVKey returns a witness vkey in its tlog-cosignature form (type
+// 0x04 or 0x06, key ID of the cosignature lines), converting a type 0x01 one.
+func CosignatureVKey(vkey string) (string, error) { return cosig.Canonical(vkey) }
 
 // NewCosigner parses a witness signing key (GenerateWitnessKey's skey).
 func NewCosigner(skey string) (*Cosigner, error) {

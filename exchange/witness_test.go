@@ -52,13 +52,56 @@ func TestParseAddCheckpointErrors(t *testing.T) {
 		"non-canonical b64":    "old 1\n" + strings.TrimSuffix(h, "=") + "\n\nx",
 		"no blank line":        "old 1\n" + h + "\n",
 		"no checkpoint":        "old 1\n\n",
-		"proof with old 0":     "old 0\n" + h + "\n\nx",
 		"too many proof lines": "old 1\n" + strings.Repeat(h+"\n", 64) + "\nx",
 	}
 	for name, body := range tests {
 		if _, err := ParseAddCheckpoint([]byte(body)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// tlog-witness: "If the proof is not empty when the old size is zero [...]
+// the witness MUST respond with a 422 Unprocessable Entity": the request
+// parses (it is not a 400), the witness decision refuses it.
+func TestParseAddCheckpointOldZeroWithProof(t *testing.T) {
+	h := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	a, err := ParseAddCheckpoint([]byte("old 0\n" + h + "\n\nx\n"))
+	if err != nil || a.OldSize != 0 || len(a.Proof) != 1 {
+		t.Fatalf("ParseAddCheckpoint = %+v, %v", a, err)
+	}
+}
+
+// signed-note: "verifiers MUST accept at least 16 signatures", and
+// post-quantum signatures can be up to nearly 5 kB: 16 signature lines of
+// ML-DSA-87 size (4,627-byte signature, 4-byte key ID, 8-byte timestamp)
+// from unknown keys fit; a note past MaxCheckpointSize does not.
+func TestParseAddCheckpointLargeSignatures(t *testing.T) {
+	ls, lv := testLog(t, "330000")
+	signed, err := ledger.SignCheckpoint(ls, "creditx.330000/ledger", 7, tlog.Hash{9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Repeat("w", 200) + ".example/witness"
+	for i := range 16 {
+		sig := make([]byte, 4+8+4627)
+		sig[0] = byte(i)
+		signed = append(signed, "— "+name+" "+base64.StdEncoding.EncodeToString(sig)+"\n"...)
+	}
+	body := AddCheckpoint{OldSize: 3, Proof: make(tlog.TreeProof, MaxProofLines), Checkpoint: signed}.Encode()
+	if len(body) > MaxAddCheckpointSize {
+		t.Fatalf("a request of %d bytes exceeds MaxAddCheckpointSize %d", len(body), MaxAddCheckpointSize)
+	}
+	a, err := ParseAddCheckpoint(body)
+	if err != nil {
+		t.Fatalf("16 ML-DSA-87-sized signature lines (%d bytes) refused: %v", len(signed), err)
+	}
+	if _, err := ledger.OpenCheckpoint(a.Checkpoint, "creditx.330000/ledger", lv); err != nil {
+		t.Fatalf("the log's signature among 16 unknown ones: %v", err)
+	}
+	tooBig := append(append([]byte(nil), signed...), make([]byte, MaxCheckpointSize)...)
+	if _, err := ParseAddCheckpoint(AddCheckpoint{Checkpoint: tooBig}.Encode()); err == nil {
+		t.Error("a checkpoint past MaxCheckpointSize parsed")
 	}
 }
 
@@ -316,6 +359,12 @@ func TestEntryVerifier(t *testing.T) {
 		"bad signature":    tampered,
 		"other region":     fx.listing(t, 9, fx.pub, "310000"),
 		"not an envelope":  []byte(`{"x":1}`),
+		"forged submitter": func() []byte {
+			l, _ := synth.Listing(12, synth.Options{Region: "330000", Authority: schemas.Agency{Name: "Publisher", USCC: fx.pubUSCC}, Now: time.Now().Add(-time.Hour)})
+			l.Submitter = "91350100M000100Y43"
+			e, _ := schemas.Sign(l, fx.pub)
+			return e
+		}(),
 		"governance by agency": func() []byte {
 			e, _ := schemas.Sign(&schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: fx.pubUSCC, CreatedAt: schemas.NewTime(time.Now().Add(-time.Hour))},
 				Action: schemas.ActionAgencyKeyRevoke, AgencyKeyRevoke: &schemas.AgencyKeyRevoke{KeyID: schemas.KeyID(fx.pub.Public().(ed25519.PublicKey)), Reason: "x"}}, fx.pub)

@@ -32,7 +32,14 @@
 // specific error and writes nothing. [Open] refuses a file whose per-log
 // metadata does not match its hash tiles ([CorruptError]). [Verify] and
 // [VerifyStore] recompute everything from the entries and report the first
-// failing entry or tile as a [*VerifyError]. After an error from Update the
+// failing entry or tile as a [*VerifyError]. Every read of an entry
+// ([LogReader.Entry], [LogReader.EntryBundle]) compares it with its hash in
+// tile 0 and refuses a damaged one with an error wrapping [ErrDamaged]; a
+// damaged bbolt page, on which bbolt panics, is returned as a [*PageError]
+// naming the page, never a crash. [ReadMetaPages] reports a damaged bbolt
+// meta page, which bbolt silently answers by opening the previous commit.
+// [Store.CheckLog] and [Store.CheckPages] are the start-up checks of a node.
+// After an error from Update the
 // store is still usable: bbolt rolled the transaction back. After an fsync
 // error bbolt panics or returns the error from Update; the caller must treat
 // the transaction as not written and may retry.

@@ -65,7 +65,8 @@ func (r *LogReader) TreeHash(size uint64) (tlog.Hash, error) {
 	return tlog.TreeHash(int64(size), tileHashes{r.bk().tiles})
 }
 
-// Entry returns a copy of entry i.
+// Entry returns a copy of entry i, after checking it against its hash in
+// tile 0 (an error wrapping ErrDamaged if it does not match).
 func (r *LogReader) Entry(i uint64) ([]byte, error) {
 	if r.bk() == nil {
 		return nil, r.notFound("entry %d", i)
@@ -73,6 +74,9 @@ func (r *LogReader) Entry(i uint64) ([]byte, error) {
 	v := r.bk().entries.Get(u64(i))
 	if v == nil {
 		return nil, r.notFound("entry %d", i)
+	}
+	if err := r.checkLeaf(i, v); err != nil {
+		return nil, err
 	}
 	return append([]byte(nil), v...), nil
 }
@@ -185,15 +189,26 @@ func (r *LogReader) Tile(level int, n uint64, width int) ([]byte, error) {
 
 // EntryBundle returns the C2SP tlog-tiles entry bundle n of the given width
 // (1..256): entries n*256 .. n*256+width-1, each encoded as a big-endian
-// uint16 length followed by the entry bytes (see ParseEntryBundle).
+// uint16 length followed by the entry bytes (see ParseEntryBundle). Each
+// entry is checked against its hash in tile 0 (an error wrapping ErrDamaged
+// if one does not match).
 func (r *LogReader) EntryBundle(n uint64, width int) ([]byte, error) {
+	return r.entryBundle(n, width, true)
+}
+
+func (r *LogReader) entryBundle(n uint64, width int, check bool) ([]byte, error) {
 	if err := checkTileCoords(0, n, width); err != nil {
 		return nil, err
 	}
 	start := n * TileWidth
 	entries := make([][]byte, 0, width) // bbolt memory, valid in this tx
 	total := 0
-	err := r.ForEach(start, start+uint64(width), func(_ uint64, e []byte) error {
+	err := r.ForEach(start, start+uint64(width), func(i uint64, e []byte) error {
+		if check {
+			if err := r.checkLeaf(i, e); err != nil {
+				return err
+			}
+		}
 		entries = append(entries, e)
 		total += 2 + len(e)
 		return nil

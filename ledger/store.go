@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -22,6 +23,11 @@ type Options struct {
 	// LockTimeout bounds the wait for the file lock held by another process.
 	// Zero means 10 seconds.
 	LockTimeout time.Duration
+	// ReadOnly opens the file without writing to it (a shared lock, no
+	// commit at open), for verifiers that must leave the evidence as it is:
+	// every Open otherwise commits once, which rewrites one bbolt meta page.
+	// Update fails; a file that is not yet a ledger is refused.
+	ReadOnly bool
 }
 
 // Store is an open ledger file. It is safe for concurrent use: any number of
@@ -51,12 +57,17 @@ func Open(path string, opts Options) (*Store, error) {
 		Timeout:      timeout,
 		NoSync:       opts.NoSync,
 		FreelistType: bbolt.FreelistMapType,
+		ReadOnly:     opts.ReadOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize)}
-	if err := db.Update(s.initAndCheck); err != nil {
+	check := s.safeUpdate
+	if opts.ReadOnly {
+		check = s.safeView
+	}
+	if err := check(s.initAndCheck); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
@@ -67,11 +78,20 @@ func Open(path string, opts Options) (*Store, error) {
 // checks every log. If the process dies during it nothing was written (it is
 // one transaction) and the next Open repeats it.
 func (s *Store) initAndCheck(btx *bbolt.Tx) error {
-	sb, err := btx.CreateBucketIfNotExists([]byte(bucketStore))
+	if !btx.Writable() {
+		for _, name := range []string{bucketStore, bucketLogs, bucketExt} {
+			if btx.Bucket([]byte(name)) == nil {
+				return fmt.Errorf("not a ledger file (no %q bucket)", name)
+			}
+		}
+	}
+	sb, err := createBucket(btx, bucketStore)
 	if err != nil {
 		return err
 	}
 	switch v := sb.Get([]byte(keyFormat)); {
+	case v == nil && !btx.Writable():
+		return errors.New("not a ledger file (no format version)")
 	case v == nil:
 		if err := sb.Put([]byte(keyFormat), []byte{formatVersion}); err != nil {
 			return err
@@ -80,7 +100,7 @@ func (s *Store) initAndCheck(btx *bbolt.Tx) error {
 		return fmt.Errorf("unsupported store format %x, want %x", v, formatVersion)
 	}
 	for _, name := range []string{bucketLogs, bucketExt} {
-		if _, err := btx.CreateBucketIfNotExists([]byte(name)); err != nil {
+		if _, err := createBucket(btx, name); err != nil {
 			return err
 		}
 	}
@@ -117,6 +137,8 @@ func checkLog(origin string, lb *logBuckets) (uint64, error) {
 	stored := lb.meta.Get([]byte(keyRange))
 	want := bytes.Join(rng.Hashes(), nil)
 	switch {
+	case stored == nil && size > 0 && !lb.meta.Writable():
+		return 0, corrupt("meta right edge missing (open the file writable to rebuild it)")
 	case stored == nil && size > 0:
 		if err := lb.meta.Put([]byte(keyRange), want); err != nil {
 			return 0, err
@@ -194,8 +216,38 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // View runs fn in a read-only snapshot transaction. Byte slices read through
 // it are valid only until fn returns. Long Views delay a writer that must grow
 // the file mapping; prefer short Views (the Log methods use one per call).
-func (s *Store) View(fn func(tx *ReadTx) error) error {
+//
+// A damaged page that makes bbolt panic is returned as a *PageError.
+func (s *Store) View(fn func(tx *ReadTx) error) (err error) {
+	defer recoverPage(s.path, &err)
+	restore := debug.SetPanicOnFault(true) // a fault in the mapped file is an error, not a crash
+	defer debug.SetPanicOnFault(restore)
 	return s.db.View(func(btx *bbolt.Tx) error { return fn(&ReadTx{tx: btx, hashes: s.hashes}) })
+}
+
+// createBucket is CreateBucketIfNotExists, or Bucket in a read-only tx.
+func createBucket(btx *bbolt.Tx, name string) (*bbolt.Bucket, error) {
+	if btx.Writable() {
+		return btx.CreateBucketIfNotExists([]byte(name))
+	}
+	return btx.Bucket([]byte(name)), nil
+}
+
+// safeView is db.View with bbolt's panics returned as a *PageError.
+func (s *Store) safeView(fn func(*bbolt.Tx) error) (err error) {
+	defer recoverPage(s.path, &err)
+	restore := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(restore)
+	return s.db.View(fn)
+}
+
+// safeUpdate is db.Update with bbolt's panics on damaged pages returned as
+// a *PageError (bbolt rolls the transaction back as the panic unwinds).
+func (s *Store) safeUpdate(fn func(*bbolt.Tx) error) (err error) {
+	defer recoverPage(s.path, &err)
+	restore := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(restore)
+	return s.db.Update(fn)
 }
 
 // Origins returns the origins of all logs in the store, in byte order.

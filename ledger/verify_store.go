@@ -84,7 +84,7 @@ func VerifyStore(ctx context.Context, s *Store, origin string, v note.Verifier,
 		return nil, fail(-1, nil, "meta latest checkpoint %x does not name the largest stored checkpoint", latest)
 	}
 
-	tv := &treeVerifier{origin: origin, src: s.Log(origin), size: size, roots: roots, check: check, progress: progress}
+	tv := &treeVerifier{origin: origin, src: uncheckedLog{s.Log(origin)}, size: size, roots: roots, check: check, progress: progress}
 	rng, err := tv.run(ctx)
 	if err != nil {
 		return nil, err

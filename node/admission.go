@@ -139,10 +139,19 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record", "validate", err.Error()}})
 		}
 	}
+	// Personal data where it does not belong (issue 14): admission only, so
+	// mirrored and audited entries verify with Validate alone.
+	for _, fe := range schemas.CheckPlaintext(rec) {
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+	}
+	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
 		if msg := n.checkRef(ref); msg != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
 		}
+	}
+	if len(out) == 0 {
+		out = n.admitOwner(id, ki, at, i, s, rec) // admission_owner.go
 	}
 	return out
 }
@@ -188,8 +197,10 @@ func (n *Node) checkEntryKey(origin string, index uint64, e []byte) error {
 	if err != nil {
 		return nil // stored and reported by the indexer, as before
 	}
-	_, err = n.keyring.Load().Lookup(s.KeyID, index)
-	return err
+	if _, err = n.keyring.Load().Lookup(s.KeyID, index); err != nil {
+		return err
+	}
+	return n.checkEntryGovernance(index, s) // admission_owner.go
 }
 
 // entryRefusedError is an entry the FSM refused at apply time (see

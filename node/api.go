@@ -32,7 +32,7 @@ func (n *Node) Handler() http.Handler {
 	for _, rt := range n.routes() {
 		mux.HandleFunc(rt.pattern, rt.h)
 	}
-	return n.metrics.instrument(n.limiter.wrap(mux))
+	return n.metrics.instrument(n.limiter.wrap(n.cfg.Timeouts.withDeadlines(mux)))
 }
 
 // Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint
@@ -63,7 +63,11 @@ func (n *Node) routes() []route {
 		{"GET /v1/subjects/{id}", n.handleSubject},
 		{"GET /v1/check", n.handleCheck},
 		{"POST /v1/check", n.handleCheckBatch},
+		{"POST /v1/persons/hash", n.handlePersonsHash},
 		{"GET /v1/notices", n.handleNotices},
+		{"GET /v1/calendar", n.handleCalendar},
+		{"GET /v1/not-applied", n.handleNotApplied},
+		{"GET /v1/conflicts", n.handleConflicts},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
 		{"GET /v1/access-log", n.handleAccessLog},
@@ -72,6 +76,7 @@ func (n *Node) routes() []route {
 		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
+		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
 		{"GET /v1/cluster", n.handleCluster},
@@ -312,9 +317,15 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 		if err != nil {
 			return err
 		}
+		lr := tx.Log(res.Origin)
 		for i, e := range entries {
 			idx, p := res.Indices[i], proofs[i]
 			lh := tlog.RecordHash(e)
+			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
+				if first, err := lr.Entry(idx); err == nil {
+					lh = tlog.RecordHash(first)
+				}
+			}
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
 				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
@@ -358,8 +369,8 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 		return sr.Results, nil
 	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
 		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
-	case http.StatusForbidden: // refused by the leader's FSM (refusedError)
-		ae := &apiError{Status: http.StatusForbidden}
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity: // refused by the leader's admission or FSM (refusedError)
+		ae := &apiError{Status: resp.StatusCode}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(ae); err != nil || ae.Error == "" {
 			return nil, fmt.Errorf("leader %s answered %s", leaderID, resp.Status)
 		}
@@ -371,7 +382,8 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 }
 
 // handleApply is the leader side of forwarding: a replica of this region
-// sends an already admitted, encoded command.
+// sends an encoded command, which the leader admits again
+// (admission_forward.go) before applying it.
 func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 	id, ok := n.require(w, r, pki.RoleReplica)
 	if !ok {
@@ -393,6 +405,10 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 	}
 	if !n.IsLeader() {
 		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
+		return
+	}
+	if ae := n.admitForwarded(c); ae != nil { // admission_forward.go: the same admission as direct writes
+		writeErr(w, ae)
 		return
 	}
 	if c.op == opVaultPut || c.op == opVaultErase {
@@ -476,13 +492,13 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	n.serveTile(w, origin, "tile/"+r.PathValue("path"))
+	n.serveTile(w, r, origin, "tile/"+r.PathValue("path"))
 }
 
-func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
+func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path string) {
 	ref, err := ledger.ParseTilePath(path)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		writeErr(w, tilePathError(path, err))
 		return
 	}
 	var data []byte
@@ -497,14 +513,13 @@ func (n *Node) serveTile(w http.ResponseWriter, origin, path string) {
 		return err
 	})
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+		n.readError(w, path, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	if ref.Width == 256 {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {
+		return
 	}
-	w.Write(data)
+	writeTile(w, r, ref, data)
 }
 
 // Status is the public summary of a replica, GET /v1/status.

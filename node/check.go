@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -23,6 +22,8 @@ type CheckAnswer struct {
 	Result   string         `json:"result"` // "allowed" or "restricted"
 	Measures []CheckMeasure `json:"measures"`
 	Listings []CheckFinding `json:"listings"`
+	// Conflicts among the subject's listings in force (conflicts.go).
+	Conflicts []sanctions.Conflict `json:"conflicts,omitempty"`
 }
 
 // CheckMeasure is a measure that restricts the subject for the action.
@@ -54,9 +55,10 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		hs := n.subjectHistories(tx, key)
+		ans.Conflicts = n.engineIn(tx).DetectConflicts(hs, at) // conflicts.go
 		var findings []sanctions.Finding
 		if action != "" {
-			res, err := n.sanctions.engine.Check(key, action, hs, at)
+			res, err := n.engineIn(tx).Check(key, action, hs, at)
 			if err != nil {
 				return err
 			}
@@ -69,7 +71,7 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 			findings = res.Listings
 		} else {
 			for _, h := range hs {
-				st, err := n.sanctions.engine.State(h, at)
+				st, err := n.engineIn(tx).State(h, at)
 				if err != nil {
 					continue
 				}
@@ -165,8 +167,7 @@ type BatchCheckRequest struct {
 
 // handleCheckBatch is POST /v1/check: many subjects, one action, one call.
 func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
-	if !ok {
+	if _, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit); !ok {
 		return
 	}
 	var req BatchCheckRequest
@@ -198,16 +199,19 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			personal = append(personal, k)
 		}
 	}
+	if !n.allowSubjects(w, r, len(keys)) {
+		return
+	}
 	if len(personal) > 0 {
-		if req.Purpose == "" {
-			writeErr(w, errorf(http.StatusBadRequest, "purpose: checking natural persons requires a purpose"))
+		if msg := purposeProblem(req.Purpose); msg != "" {
+			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: checking natural persons requires a purpose code",
+				Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
 			return
 		}
-		for _, k := range personal {
-			if err := n.logAccess(r.Context(), id, "check "+k, req.Purpose); err != nil {
-				writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
-				return
-			}
+		// One entry for the whole request (privacy_batch.go).
+		if err := n.logBatchCheck(r, len(keys), personal, req.Purpose); err != nil {
+			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
+			return
 		}
 	}
 	out := make([]*CheckAnswer, len(keys))
@@ -241,9 +245,16 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusBadRequest, "agency: %v", err))
 		return
 	}
-	var states []string
-	if s := q.Get("state"); s != "" {
-		states = strings.Split(s, ",")
+	states, perr := parseStates(q.Get("state"))
+	if perr != nil {
+		writeErr(w, perr)
+		return
+	}
+	if p := q.Get("purpose"); p != "" {
+		if perr := checkPurpose(p, ""); perr != nil {
+			writeErr(w, perr)
+			return
+		}
 	}
 	var wait time.Duration
 	if s := q.Get("wait"); s != "" {
@@ -259,7 +270,7 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 		changed := n.sanctions.wait()
 		all, err := n.agencyNotices(agency, time.Now())
 		if err != nil {
-			writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+			n.readError(w, "notices for "+agency, err)
 			return
 		}
 		vs := filterNotices(all, states)

@@ -29,10 +29,23 @@ const (
 // RaftTuning holds the raft timings. The zero value means the defaults
 // documented on each field.
 type RaftTuning struct {
-	// HeartbeatTimeout and ElectionTimeout; default 500ms each, so that a lost
-	// leader is replaced in about 1-2 s on a LAN (target P7: writes resume <= 3 s).
-	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout"`
-	ElectionTimeout  time.Duration `yaml:"election_timeout"`
+	// HeartbeatTimeout and ElectionTimeout; default 1s each. A follower
+	// that hears nothing from the leader for a random 1-2x HeartbeatTimeout
+	// starts an election, so a lost leader is replaced in about 1-2 s on a
+	// LAN (target P7: writes resume <= 3 s).
+	//
+	// LeaderLeaseTimeout (default: HeartbeatTimeout, its maximum) is how long
+	// a leader keeps leading without a response from a quorum; past it, it
+	// steps down ("failed to contact quorum"). It was HeartbeatTimeout/2 =
+	// 250 ms, and on a busy 2-core machine (fsync of a large batch, GC,
+	// the ledger FSM and admission competing for both cores) followers'
+	// answers were late that long several times under load, so the leader
+	// stepped down by itself and writes paused for an election (issue 11
+	// item 7). 1 s of silence is far beyond such a stall, still well within
+	// P7, and raft's own default (hashicorp/raft uses 1s/1s/500ms).
+	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
+	ElectionTimeout    time.Duration `yaml:"election_timeout"`
+	LeaderLeaseTimeout time.Duration `yaml:"leader_lease_timeout"`
 	// SnapshotThreshold: raft log entries between snapshots; default 16384.
 	// Each raft entry holds a whole batch of records, so this is far more records.
 	SnapshotThreshold uint64 `yaml:"snapshot_threshold"`
@@ -48,9 +61,9 @@ func (t RaftTuning) config(id string, logger hclog.Logger) *raft.Config {
 	c := raft.DefaultConfig()
 	c.LocalID = raft.ServerID(id)
 	c.Logger = logger
-	c.HeartbeatTimeout = or(t.HeartbeatTimeout, 500*time.Millisecond)
-	c.ElectionTimeout = or(t.ElectionTimeout, 500*time.Millisecond)
-	c.LeaderLeaseTimeout = c.HeartbeatTimeout / 2
+	c.HeartbeatTimeout = or(t.HeartbeatTimeout, time.Second)
+	c.ElectionTimeout = or(t.ElectionTimeout, time.Second)
+	c.LeaderLeaseTimeout = min(or(t.LeaderLeaseTimeout, c.HeartbeatTimeout), c.HeartbeatTimeout)
 	c.SnapshotThreshold = or(t.SnapshotThreshold, 16384)
 	c.TrailingLogs = or(t.TrailingLogs, 65536)
 	c.SnapshotInterval = or(t.SnapshotInterval, 2*time.Minute)

@@ -76,9 +76,14 @@ type Config struct {
 	// RateLimit bounds how fast one client may call the API: per client
 	// certificate (default 200 requests/s, burst 400) and per IP for the
 	// public (default 20/s, burst 40); a negative rate disables that limit.
-	// Replicas, members, tiles and probes are never limited. On by default,
+	// The tiles API has its own budget (default 1000/s, burst 2000).
+	// Replicas, members and probes are never limited. On by default,
 	// also on a development node; see RateLimitConfig.
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	// Timeouts bound how long one HTTP request may hold a connection
+	// (headers 10s, request 60s, answer 60s per route, idle 60s); see
+	// TimeoutsConfig.
+	Timeouts TimeoutsConfig `yaml:"timeouts"`
 
 	// Exchange, if set, makes this region a member of the consortium: it
 	// mirrors and witnesses the other members' ledgers and has its own
@@ -107,6 +112,9 @@ type ExchangeConfig struct {
 	// PushInterval is how often the leader looks for a new own checkpoint
 	// to have witnessed; default 100ms.
 	PushInterval time.Duration `yaml:"push_interval"`
+	// WitnessLogs are logs outside the consortium this member witnesses
+	// for any caller (C2SP tlog-witness); see WitnessLogConfig. Default none.
+	WitnessLogs []WitnessLogConfig `yaml:"witness_logs,omitempty"`
 }
 
 // AnchorConfig is a trust anchor: a credit-office admin signing key.

@@ -90,7 +90,7 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	if err := ca.Save(filepath.Join(dir, "ca")); err != nil {
 		return nil, err
 	}
-	anchors, err := issueAgencies(ca, filepath.Join(dir, "agencies"), region, mk)
+	anchors, err := issueAgencies(ca, filepath.Join(dir, "agencies"), region)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func dedupe(s []string) []string {
 
 // issueAgencies writes the sample agencies' credentials under dir and
 // returns the admin's signing key as the trust anchor.
-func issueAgencies(ca *pki.CA, dir, region string, mk schemas.MatchKey) ([]AnchorConfig, error) {
+func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 	var anchors []AnchorConfig
 	for _, a := range devAgencies {
 		adir := filepath.Join(dir, a.Dir)
@@ -182,9 +182,7 @@ func issueAgencies(ca *pki.CA, dir, region string, mk schemas.MatchKey) ([]Ancho
 		if err := os.WriteFile(filepath.Join(adir, "agency.yaml"), b, 0o644); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(adir, "match.key"), []byte(mk.String()+"\n"), 0o600); err != nil {
-			return nil, err
-		}
+		// No match.key here: agencies ask the node (matching.go, issue 14).
 		if a.Role == pki.RoleAudit {
 			continue
 		}

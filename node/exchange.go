@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,11 +44,13 @@ type exchangeNode struct {
 	cosigned    *prometheus.CounterVec
 	mirrored    *prometheus.CounterVec
 
-	kick   map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
-	policy [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
+	kick     map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+	open     map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
+	external *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
+	policy   [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
 	mu        sync.Mutex
-	pushState map[string]uint64 // member code -> size its witness last cosigned (cache)
+	pushState map[string]uint64 // pushTarget.name -> size its witness last cosigned (cache)
 	eff       map[string]bool   // effective members (cache, see effective)
 	effAt     time.Time
 	effSizes  uint64
@@ -95,12 +98,16 @@ func newExchange(n *Node, regionPool *x509.CertPool) (*exchangeNode, *x509.CertP
 	if err := checkCosigner(cs, self.WitnessVerifier()); err != nil {
 		return nil, nil, err
 	}
+	open, err := loadWitnessLogs(m, xc.WitnessLogs)
+	if err != nil {
+		return nil, nil, err
+	}
 	pool := regionPool.Clone()
 	for i := range m.Members {
 		pool.AddCert(m.Members[i].CACert())
 	}
 	x := &exchangeNode{n: n, manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*exchange.Client{},
-		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, pushState: map[string]uint64{}, policy: policyDigest(m),
+		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
 		alertsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_alerts_total",
 			Help: "Misbehaviour caught, by kind and origin."}, []string{"kind", "origin"}),
 		cosigned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_cosigned_total",
@@ -297,37 +304,36 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	others := x.effectiveOthers()
+	targets := x.pushTargets()
 	type answer struct {
-		code  string
+		name  string
 		lines []byte
 		err   error
 	}
-	ch := make(chan answer, len(others))
+	ch := make(chan answer, len(targets))
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	for _, mb := range others {
+	for _, tg := range targets {
 		go func() {
-			lines, err := x.pushTo(pctx, mb, cp.Size, plain)
-			ch <- answer{mb.Code, lines, err}
+			lines, err := x.pushTo(pctx, tg, cp.Size, plain)
+			ch <- answer{tg.name, lines, err}
 		}()
 	}
 	var lines [][]byte
 	var errs []string
-	for range others {
+	for range targets {
 		a := <-ch
 		if a.err != nil {
-			errs = append(errs, a.code+": "+a.err.Error())
-			continue
-		}
-		if _, err := note.Open(append(append([]byte(nil), plain...), a.lines...), note.VerifierList(x.n.logVerifier, x.memberWitness(a.code))); err != nil {
-			errs = append(errs, a.code+": bad cosignature: "+err.Error())
+			errs = append(errs, a.name+": "+a.err.Error())
 			continue
 		}
 		lines = append(lines, a.lines)
 	}
-	if len(lines) < x.manifest.WitnessQuorum {
-		return fmt.Errorf("%d of %d cosignatures (%s)", len(lines), x.manifest.WitnessQuorum, strings.Join(errs, "; "))
+	if _, ok, err := x.manifest.Witnessed(x.self.Code, exchange.AddSignatures(plain, lines...)); err != nil || !ok {
+		if err != nil {
+			errs = append(errs, "bad cosignature: "+err.Error())
+		}
+		return fmt.Errorf("%d cosignature(s), quorum not met (%s)", len(lines), strings.Join(errs, "; "))
 	}
 	witnessed := exchange.AddSignatures(plain, lines...)
 	res, err := x.propose(command{op: opCosigned, origin: x.n.origin, checkpoint: witnessed})
@@ -341,17 +347,33 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 	return nil
 }
 
-func (x *exchangeNode) memberWitness(code string) note.Verifier {
-	mb, _ := x.manifest.Member(code)
-	return mb.WitnessVerifier()
+// pushTarget is a witness this member submits its checkpoints to: another
+// effective member (HTTP/3, mutual TLS) or an external witness of the
+// manifest's witness_policy (HTTPS, no client certificate).
+type pushTarget struct {
+	name   string // member code, or "policy:<witness name>"
+	v      note.Verifier
+	submit func(context.Context, exchange.AddCheckpoint) ([]byte, error)
 }
 
-// pushTo submits one checkpoint to one member, learning its last cosigned
-// size from a 409 if the cached one is stale.
-func (x *exchangeNode) pushTo(ctx context.Context, mb *exchange.Member, size uint64, plain []byte) ([]byte, error) {
-	c := x.clients[mb.Code]
+func (x *exchangeNode) pushTargets() []pushTarget {
+	var out []pushTarget
+	for _, mb := range x.effectiveOthers() {
+		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.clients[mb.Code].AddCheckpoint})
+	}
+	for _, w := range x.manifest.ExternalWitnesses() {
+		c := &exchange.WitnessClient{URL: w.URL, HC: x.external}
+		out = append(out, pushTarget{name: "policy:" + w.Name, v: w.Verifier, submit: c.AddCheckpoint})
+	}
+	return out
+}
+
+// pushTo submits one checkpoint to one witness, learning its last cosigned
+// size from a 409 if the cached one is stale, and returns its cosignature
+// lines once they verify with its key.
+func (x *exchangeNode) pushTo(ctx context.Context, tg pushTarget, size uint64, plain []byte) ([]byte, error) {
 	x.mu.Lock()
-	old := x.pushState[mb.Code]
+	old := x.pushState[tg.name]
 	x.mu.Unlock()
 	for attempt := 0; attempt < 3; attempt++ {
 		if old > size {
@@ -370,7 +392,7 @@ func (x *exchangeNode) pushTo(ctx context.Context, mb *exchange.Member, size uin
 			}
 			req.Proof = p
 		}
-		lines, err := c.AddCheckpoint(ctx, req)
+		lines, err := tg.submit(ctx, req)
 		var ce *exchange.ConflictError
 		if errors.As(err, &ce) {
 			old = ce.KnownSize
@@ -379,23 +401,15 @@ func (x *exchangeNode) pushTo(ctx context.Context, mb *exchange.Member, size uin
 		if err != nil {
 			return nil, err
 		}
+		if _, err := note.Open(append(append([]byte(nil), plain...), lines...), note.VerifierList(x.n.logVerifier, tg.v)); err != nil {
+			return nil, fmt.Errorf("bad cosignature: %w", err)
+		}
 		x.mu.Lock()
-		x.pushState[mb.Code] = size
+		x.pushState[tg.name] = size
 		x.mu.Unlock()
 		return lines, nil
 	}
 	return nil, fmt.Errorf("witness keeps answering 409")
-}
-
-// witnessesOf are the witness keys of every member but code.
-func (x *exchangeNode) witnessesOf(code string) []note.Verifier {
-	var out []note.Verifier
-	for i := range x.manifest.Members {
-		if mb := &x.manifest.Members[i]; mb.Code != code {
-			out = append(out, mb.WitnessVerifier())
-		}
-	}
-	return out
 }
 
 // OnMirrorProgress sets a function told after every mirror batch committed

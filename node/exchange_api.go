@@ -12,42 +12,27 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // handleWitness is the C2SP tlog-witness add-checkpoint endpoint, served over
-// HTTP/3 and HTTPS to other members (role member, of an active member).
-// Status codes are the spec's: 400 malformed, 403 bad signature, 404 unknown
-// origin, 409 old size mismatch (body: the last cosigned size), 422
-// inconsistent. A follower forwards the request to the leader (the witness
-// state lives in raft), so any replica of a member can be its endpoint.
+// HTTP/3 and HTTPS. A member's ledger is witnessed for its member only (role
+// member, of an active member); a log listed in exchange.witness_logs for any
+// caller, certificate or not. Status codes are the spec's: 400 malformed (or
+// old size above the checkpoint size), 403 no valid signature by the log's
+// key, 404 unknown origin, 409 old size mismatch (body: the last cosigned
+// size, text/x.tlog.size), 422 inconsistent (a consistency proof that does
+// not verify, a proof with old size 0, an empty tree with a non-empty root,
+// the same size with another root). A follower forwards the request to the
+// leader (the witness state lives in raft), so any replica of a member can be
+// its endpoint.
 func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 	x := n.x
 	if x == nil {
 		http.NotFound(w, r)
 		return
 	}
-	id, ok := n.require(w, r, pki.RoleMember, pki.RoleReplica)
-	if !ok {
-		return
-	}
-	if id.Role == pki.RoleReplica {
-		// a follower of this region forwarded a member's request
-		code := r.Header.Get(forwardedMemberHeader)
-		if id.Region != n.cfg.Region || code == "" {
-			writeErr(w, errorf(http.StatusForbidden, "only a replica of %s may forward witness requests, naming the member", n.cfg.Region))
-			return
-		}
-		id.Region = code
-	} else if !n.IsLeader() {
-		n.forwardWitness(w, r, id.Region)
-		return
-	}
-	eff := x.effective()
-	if !eff[id.Region] {
-		writeErr(w, errorf(http.StatusForbidden, "member %s is not an active, approved member", id.Region))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, exchange.MaxAddCheckpointSize))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 		return
@@ -58,12 +43,42 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	origin, _, _ := bytes.Cut(a.Checkpoint, []byte("\n"))
-	mb, ok := x.manifest.MemberByOrigin(string(origin))
-	if !ok || !eff[mb.Code] || mb.Code == x.self.Code {
+	tg, ok := x.witnessTarget(string(origin))
+	if !ok {
 		http.Error(w, fmt.Sprintf("unknown origin %q", origin), http.StatusNotFound)
 		return
 	}
-	cp, err := ledger.OpenCheckpoint(a.Checkpoint, mb.Origin(), mb.LogVerifier())
+	id := pki.IdentityFromRequest(r)
+	switch {
+	case tg.member == nil && id.Role == pki.RoleReplica && id.Region == n.cfg.Region:
+		// a follower of this region forwarded a request for an open log
+	case tg.member == nil:
+		if !n.IsLeader() {
+			n.forwardWitness(w, r, body, "")
+			return
+		}
+	default:
+		if id, ok = n.require(w, r, pki.RoleMember, pki.RoleReplica); !ok {
+			return
+		}
+		if id.Role == pki.RoleReplica {
+			// a follower of this region forwarded a member's request
+			code := r.Header.Get(forwardedMemberHeader)
+			if id.Region != n.cfg.Region || code == "" {
+				writeErr(w, errorf(http.StatusForbidden, "only a replica of %s may forward witness requests, naming the member", n.cfg.Region))
+				return
+			}
+			id.Region = code
+		} else if !n.IsLeader() {
+			n.forwardWitness(w, r, body, id.Region)
+			return
+		}
+		if !x.effective()[id.Region] {
+			writeErr(w, errorf(http.StatusForbidden, "member %s is not an active, approved member", id.Region))
+			return
+		}
+	}
+	cp, err := ledger.OpenCheckpoint(a.Checkpoint, tg.origin, tg.v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
@@ -72,12 +87,12 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("old size %d exceeds checkpoint size %d", a.OldSize, cp.Size), http.StatusBadRequest)
 		return
 	}
-	if x.checkEquivocation(cp) {
+	if tg.member != nil && x.checkEquivocation(cp) {
 		http.Error(w, "checkpoint conflicts with what this member saw before; kept as evidence", http.StatusUnprocessableEntity)
 		return
 	}
 	var ws witnessState
-	if err := n.fsm.view(func(tx *ledger.ReadTx) error { ws, err = readWitnessState(tx, mb.Origin()); return err }); err != nil {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error { ws, err = readWitnessState(tx, tg.origin); return err }); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -90,8 +105,10 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	res, err := x.propose(command{op: opWitness, origin: mb.Origin(), oldSize: a.OldSize, proof: a.Proof,
-		checkpoint: exchange.AddSignatures(a.Checkpoint, lines)})
+	// The stored note keeps the log's signature(s) and this witness's
+	// cosignature (what the monitoring API serves), not other cosignatures.
+	res, err := x.propose(command{op: opWitness, origin: tg.origin, oldSize: a.OldSize, proof: a.Proof,
+		checkpoint: exchange.AddSignatures(logSigned(cp, tg.v), lines)})
 	if err != nil {
 		http.Error(w, "not committed, retry: "+err.Error(), http.StatusServiceUnavailable)
 		return
@@ -100,13 +117,26 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		n.witnessRefused(w, x, ws, res.Known, cp, res.Err)
 		return
 	}
-	x.cosigned.WithLabelValues(mb.Origin()).Inc()
-	select {
-	case x.kick[mb.Origin()] <- struct{}{}:
-	default:
+	x.cosigned.WithLabelValues(tg.origin).Inc()
+	if k := x.kick[tg.origin]; k != nil {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(lines)
+}
+
+// logSigned is cp's note with only the signature lines of the log's key v.
+func logSigned(cp *ledger.Checkpoint, v note.Verifier) []byte {
+	out := []byte(cp.Note.Text + "\n")
+	for _, s := range cp.Note.Sigs {
+		if s.Name == v.Name() && s.Hash == v.KeyHash() {
+			out = append(out, "— "+s.Name+" "+s.Base64+"\n"...)
+		}
+	}
+	return out
 }
 
 func (n *Node) witnessRefused(w http.ResponseWriter, x *exchangeNode, ws witnessState, known uint64, cp *ledger.Checkpoint, err error) {
@@ -199,7 +229,7 @@ type MirrorStatus struct {
 	// UnacceptedSchemas counts the unaccepted entries by schema id.
 	UnacceptedSchemas map[string]int `json:"unaccepted_schemas,omitempty"`
 	Stopped           bool           `json:"stopped"`   // mirroring stopped by an alert
-	Witnessed         bool           `json:"witnessed"` // the stored checkpoint carries witness_quorum cosignatures of other members
+	Witnessed         bool           `json:"witnessed"` // the stored checkpoint's cosignatures meet the witness_policy's quorum (without one: witness_quorum cosignatures of other members)
 	// FetchedBytes is the HTTP/3 body bytes received from this member since
 	// the node started (tiles, entry bundles, checkpoints, cosignatures).
 	FetchedBytes uint64 `json:"fetched_bytes"`
@@ -236,8 +266,8 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 					ms.Checkpoint = c.Size
 				}
-				names, err := exchange.CountCosignatures(cp, mb.LogVerifier(), x.witnessesOf(mb.Code))
-				ms.Witnessed = err == nil && len(names) >= x.manifest.WitnessQuorum
+				_, ok, err := x.manifest.Witnessed(mb.Code, cp)
+				ms.Witnessed = err == nil && ok
 			}
 			ws, err := readWitnessState(tx, mb.Origin())
 			if err != nil {

@@ -1,9 +1,9 @@
 package node
 
 import (
+	"bytes"
 	"io"
 	"net/http"
-	"strings"
 )
 
 // forwardedMemberHeader names the member on whose behalf a follower forwards
@@ -11,26 +11,25 @@ import (
 // of its own region (mutual TLS, role replica).
 const forwardedMemberHeader = "Creditx-Forwarded-Member"
 
-// forwardWitness relays a member's add-checkpoint request from a follower to
-// the region's leader and copies the answer back unchanged.
-func (n *Node) forwardWitness(w http.ResponseWriter, r *http.Request, member string) {
+// forwardWitness relays an add-checkpoint request (body, already read) from
+// a follower to the region's leader and copies the answer back unchanged.
+// member names the member on whose behalf it is sent; "" for a log of
+// exchange.witness_logs, which any caller may submit.
+func (n *Node) forwardWitness(w http.ResponseWriter, r *http.Request, body []byte, member string) {
 	base, _ := n.leaderAPI()
 	if base == "" {
 		http.Error(w, "no raft leader known; retry", http.StatusServiceUnavailable)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-		return
-	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, base+r.URL.Path, strings.NewReader(string(body)))
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, base+r.URL.Path, bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-	req.Header.Set(forwardedMemberHeader, member)
+	if member != "" {
+		req.Header.Set(forwardedMemberHeader, member)
+	}
 	resp, err := n.peer.Do(req)
 	if err != nil {
 		http.Error(w, "forwarding to the leader failed; retry: "+err.Error(), http.StatusServiceUnavailable)

@@ -10,6 +10,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
+	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -175,11 +176,19 @@ func (f *fsm) applyExchange(tx *ledger.Tx, c command) (*applyResult, error) {
 		return r, nil
 
 	case opWitness:
-		v, ok := f.peers[c.origin]
-		if !ok {
-			return refuse(fmt.Errorf("%w: %s", errUnknownOrigin, c.origin))
+		// A member's ledger is verified with the manifest's key (the same
+		// on every replica). Any other origin is a log of witness_logs,
+		// which is per-replica configuration: its signature was verified
+		// by the leader that proposed the command, and the FSM reads the
+		// checkpoint body unverified, so that every replica applies the
+		// command alike whatever its own witness_logs say.
+		var cp *ledger.Checkpoint
+		var err error
+		if v, ok := f.peers[c.origin]; ok {
+			cp, err = ledger.OpenCheckpoint(c.checkpoint, c.origin, v)
+		} else {
+			cp, err = readCheckpointBody(c.checkpoint, c.origin)
 		}
-		cp, err := ledger.OpenCheckpoint(c.checkpoint, c.origin, v)
 		if err != nil {
 			return refuse(err)
 		}
@@ -376,4 +385,23 @@ func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries 
 // bytesHasSig reports whether a signed note carries a signature line by name.
 func bytesHasSig(signed []byte, name string) bool {
 	return bytes.Contains(signed, []byte("\n— "+name+" "))
+}
+
+// readCheckpointBody parses the body of a signed checkpoint note without
+// verifying any signature (see opWitness), strictly as OpenCheckpoint does.
+func readCheckpointBody(signed []byte, origin string) (*ledger.Checkpoint, error) {
+	text, _, ok := bytes.Cut(signed, []byte("\n\n"))
+	if !ok {
+		return nil, fmt.Errorf("checkpoint for %q: not a signed note", origin)
+	}
+	var c log.Checkpoint
+	if _, err := c.Unmarshal(append(text, '\n')); err != nil {
+		return nil, fmt.Errorf("checkpoint for %q: %w", origin, err)
+	}
+	if c.Origin != origin || len(c.Hash) != tlog.HashSize {
+		return nil, fmt.Errorf("checkpoint names %q with a %d-byte root, want %q and 32 bytes", c.Origin, len(c.Hash), origin)
+	}
+	cp := &ledger.Checkpoint{Origin: c.Origin, Size: c.Size, Signed: signed}
+	copy(cp.Root[:], c.Hash)
+	return cp, nil
 }

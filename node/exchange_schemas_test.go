@@ -262,3 +262,34 @@ func readAdoptedT(t *testing.T, f *fsm) []AdoptedSchema {
 	})
 	return out
 }
+
+// TestFSMMirroredReSignedListing: a listing another member's ledger holds
+// twice (the same record signed again) is indexed for checks but queues
+// notices once (issue 11 item 5, dedupe.go).
+func TestFSMMirroredReSignedListing(t *testing.T) {
+	fx := newAdoptionFixture(t)
+	first := fx.listing(t, "310000", 1)
+	s, _ := schemas.ParseSigned(first)
+	rec, _ := s.Decode()
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	again, err := schemas.Sign(rec, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := fx.node(t, filepath.Join(t.TempDir(), "a.db"))
+	defer n.fsm.close()
+	applyAll(t, n.fsm,
+		fx.mirror(t, 1, "310000", first, again),
+		fx.mirror(t, 2, "310000", fx.adoption(t, "310000", schemas.SchemaListing)),
+		fx.mirror(t, 3, "320000", fx.adoption(t, "320000", schemas.SchemaListing)))
+	queued := 0
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		if q := tx.Bucket(bucketNoticeQueue); q != nil {
+			q.ForEach(func(k, _ []byte) error { queued++; return nil })
+		}
+		return nil
+	})
+	if queued != 1 {
+		t.Fatalf("%d listings queued for notices, want 1 (the re-signed copy is the same listing)", queued)
+	}
+}

@@ -86,6 +86,9 @@ func startConsortiumWith(t testing.TB, specs []node.MemberSpec, edit func(*excha
 			if err != nil {
 				t.Fatal(err)
 			}
+			if cr.MatchKey, err = node.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
+				t.Fatal(err)
+			}
 			mb.creds[name] = cr
 		}
 		mb.start(t)
@@ -401,10 +404,13 @@ func TestExchangeRefusesForeignCA(t *testing.T) {
 	}
 	t.Logf("foreign CA refused: %v", err)
 	// Offered normally, the client does not even send it (it chains to no
-	// CA the server accepts): the caller is the public, not a member.
+	// CA the server accepts): the caller is the public, not a member, and a
+	// member's ledger is witnessed for its member only (an unknown origin
+	// is a 404 for anyone, as tlog-witness says).
 	c := exchange.NewClient(sh, rogue, nil)
 	defer c.Close()
-	if _, err = c.AddCheckpoint(context.Background(), body); err == nil || !strings.Contains(err.Error(), "401") {
+	memberBody := exchange.AddCheckpoint{OldSize: 0, Checkpoint: []byte("creditx.330000/ledger\n0\n")}
+	if _, err = c.AddCheckpoint(context.Background(), memberBody); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("foreign CA offered normally: err = %v, want 401", err)
 	}
 	// The legitimate member certificate gets through the handshake and an

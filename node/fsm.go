@@ -97,6 +97,12 @@ type fsm struct {
 	now time.Time
 	// afterApply, if set, runs after every applied batch (wakes readers).
 	afterApply func()
+	// vault is this replica's vault key (nil: none); set before raft starts.
+	// vaultEpoch is the epoch an erasure in the current batch moved to (0:
+	// none), used on the FSM goroutine only, to replace the key file after
+	// the commit (vault_ratchet.go).
+	vault      *vaultRing
+	vaultEpoch uint64
 
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
 	store *ledger.Store // guarded by mu
@@ -218,6 +224,14 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		f.logger.Error("ledger write failed; stopping this replica", "err", err)
 		panic(fmt.Sprintf("creditx: ledger write failed, replica must restart and replay raft: %v", err))
 	}
+	if f.vaultEpoch != 0 && f.vault != nil {
+		// Dying before this leaves the old key on disk until the next start
+		// (syncVaultEpoch); failing leaves it until then too.
+		if err := f.vault.advanceTo(f.vaultEpoch); err != nil {
+			f.logger.Error("vault key not ratcheted after an erasure; the previous key stays on disk until restart", "err", err)
+		}
+	}
+	f.vaultEpoch = 0
 	if f.afterApply != nil {
 		f.afterApply()
 	}
@@ -269,11 +283,20 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	default:
 		return f.applyExchange(tx, c)
 	}
+	if _, ok := f.logs[c.origin]; !ok {
+		// Only the logs this region signs take appends; mirrors change
+		// through op 2 alone (admission_forward.go).
+		return &applyResult{Err: fmt.Errorf("%w: append to %s, which is not a log this region signs", errBadCommand, c.origin)}, nil
+	}
 	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries)), signs: true}
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
+	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
+	if err != nil {
+		return nil, err
+	}
 	for i, e := range c.entries {
 		h := tlog.RecordHash(e)
 		if idx, ok := lr.LeafIndex(h); ok {
@@ -281,6 +304,10 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 			continue
 		}
 		if idx, ok := seen[h]; ok {
+			r.Indices[i] = idx
+			continue
+		}
+		if idx, ok := dd.dup(e, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
@@ -311,6 +338,9 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	}
 	if first != r.Indices[firstFresh(r.Fresh)] {
 		panic(fmt.Sprintf("creditx: ledger appended at %d, FSM expected %d", first, r.Indices[firstFresh(r.Fresh)]))
+	}
+	if err := dd.commit(); err != nil {
+		return nil, err
 	}
 	if f.indexer != nil {
 		if err := f.indexer.Index(tx, c.origin, first, fresh); err != nil {

@@ -130,11 +130,21 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 					return err
 				}
 			}
+			if v.action == schemas.ActionCalendarAdopt {
+				if err := ix.indexCalendarAdopt(tx, origin, index, e); err != nil {
+					return err
+				}
+			}
 			if origin == ix.node.origin {
 				if err := ix.applyGovernance(index, e); err != nil {
 					ix.node.logger.Warn("governance record not applied to keyring", "index", index, "err", err)
 				}
 			}
+		}
+		if dup, err := ix.mirroredDuplicate(tx, origin, index, e, v.kind); err != nil { // dedupe.go
+			return err
+		} else if dup {
+			continue // indexed for checks; its first copy queued the notices
 		}
 		if err := ix.indexSanctions(tx, origin, ek, v); err != nil {
 			return err
@@ -175,7 +185,10 @@ type indexView struct {
 	subjects []subjectKey
 	refs     []schemas.Ref
 	agency   string // executing agency of a sanction notice
-	action   string // governance action
+	// provisional: a sanction notice's feedback deadline is provisional
+	provisional bool
+	listing     *schemas.Listing // the decoded listing, for kind "listing"
+	action      string           // governance action
 }
 
 func decodeIndexView(e []byte) (indexView, error) {
@@ -191,8 +204,10 @@ func decodeIndexView(e []byte) (indexView, error) {
 	switch r := rec.(type) {
 	case *schemas.Listing:
 		v.subjects = listingSubjectKeys(r)
+		v.listing = r
 	case *schemas.SanctionNotice:
 		v.agency = r.ExecutingAgency.USCC
+		v.provisional = r.FeedbackDueProvisional
 	case *schemas.Governance:
 		v.action = r.Action
 	}

@@ -18,6 +18,8 @@ type metrics struct {
 	rejected     *prometheus.CounterVec
 	applyLatency prometheus.Histogram
 	accessLogged prometheus.Counter
+	// restrictedBundles counts reads of non-public entry bundles by role (privacy.go).
+	restrictedBundles *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -34,6 +36,8 @@ func newMetrics() *metrics {
 			Help: "Time from raft Apply to applied and checkpointed on the leader.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		accessLogged: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "creditx", Name: "personal_data_reads_logged_total",
 			Help: "Reads of personal data recorded in the access log."}),
+		restrictedBundles: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "creditx", Name: "restricted_bundle_reads_total",
+			Help: "Reads of entry bundles holding non-public records, by the reader's role."}, []string{"role"}),
 	}
 }
 
@@ -51,7 +55,7 @@ func (m *metrics) collectors(n *Node) []prometheus.Collector {
 		}
 		return 0
 	})
-	return []prometheus.Collector{m.requests, m.latency, m.accepted, m.rejected, m.applyLatency, m.accessLogged, size, leader}
+	return []prometheus.Collector{m.requests, m.latency, m.accepted, m.rejected, m.applyLatency, m.accessLogged, m.restrictedBundles, size, leader}
 }
 
 type statusWriter struct {
@@ -60,6 +64,10 @@ type statusWriter struct {
 }
 
 func (w *statusWriter) WriteHeader(s int) { w.status = s; w.ResponseWriter.WriteHeader(s) }
+
+// Unwrap lets http.ResponseController reach the connection (per-route write
+// deadlines, limits.go).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {

@@ -40,7 +40,7 @@ type Node struct {
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
-	vault       *vaultSealer // from cfg.VaultKey; nil: the vault is disabled. Fixed after New
+	vault       *vaultRing // from cfg.VaultKey; nil: the vault is disabled. The pointer is fixed after New; the key ratchets (vault_ratchet.go)
 	logVerifier note.Verifier
 
 	tlsCert tls.Certificate
@@ -89,7 +89,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.matchKey, err = schemas.ParseMatchKey(strings.TrimSpace(string(mk))); err != nil {
 		return nil, fmt.Errorf("match key %s: %w", cfg.MatchKey, err)
 	}
-	if n.vault, err = loadVaultKey(cfg.VaultKey); err != nil {
+	if n.vault, err = loadVaultRing(cfg.VaultKey); err != nil {
 		return nil, err
 	}
 	anchors, err := parseAnchors(cfg.Region, cfg.Anchors)
@@ -136,22 +136,43 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = &indexer{node: n}
+	ms, err := startMeta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
+	if err != nil {
+		return nil, err
+	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
 		n.origin: {signer: logSigner, verifier: logVerifier},
 		n.access: {signer: accSigner, verifier: accVerifier},
 	}, n.index, n.logger)
 	if err != nil {
-		return nil, err
+		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
-	f.onRestore = n.rebuildKeyring
+	f.onRestore = func() error {
+		if err := n.rebuildKeyring(); err != nil {
+			return err
+		}
+		return n.syncVaultEpoch()
+	}
+	f.vault = n.vault
 	f.checkEntry = n.checkEntryKey
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
 	}
 	cleanup = append(cleanup, f.close)
+	if err := n.checkAtStart(ms, accVerifier); err != nil {
+		return nil, err
+	}
+	if err := f.backfillRecordHashes(); err != nil { // dedupe.go
+		return nil, fmt.Errorf("indexing record hashes: %w", err)
+	}
 	if err := n.rebuildKeyring(); err != nil {
+		return nil, err
+	}
+	// A crash between an erasure's commit and the key file's replacement
+	// left the old vault key on disk: finish the ratchet before serving.
+	if err := n.syncVaultEpoch(); err != nil {
 		return nil, err
 	}
 
@@ -216,15 +237,9 @@ func (n *Node) Metrics() []prometheus.Collector {
 // to another replica so writes resume quickly), raft and its transport, and
 // finally ledger.db.
 func (n *Node) Run(ctx context.Context) error {
-	srv := &http.Server{
-		Handler:           n.Handler(),
-		TLSConfig:         n.tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug),
-	}
+	srv := n.cfg.Timeouts.server(n.Handler())
+	srv.TLSConfig = n.tlsCfg
+	srv.ErrorLog = slog.NewLogLogger(n.logger.Handler(), slog.LevelDebug)
 	var h3cfg *tls.Config
 	if n.x != nil {
 		// Cloned before the HTTPS server starts (it adds h2 to n.tlsCfg).

@@ -131,6 +131,9 @@ func startCluster(t *testing.T, n int, tune func(*node.Config)) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if cr.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+			t.Fatal(err)
+		}
 		c.creds[name] = cr
 	}
 	vk, _ := os.ReadFile(filepath.Join(cfgs[0].DataDir, "keys", "log.vkey"))

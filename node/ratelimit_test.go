@@ -105,7 +105,7 @@ func TestRateLimitPerClient(t *testing.T) {
 // neighbours behave as documented on RateLimitConfig.
 func TestRateLimitDefaults(t *testing.T) {
 	got := RateLimitConfig{}.withDefaults()
-	if want := (RateLimitConfig{PerSecond: 200, Burst: 400, PublicPerSecond: 20, PublicBurst: 40}); got != want {
+	if want := (RateLimitConfig{PerSecond: 200, Burst: 400, PublicPerSecond: 20, PublicBurst: 40, TilesPerSecond: 1000, TilesBurst: 2000}); got != want {
 		t.Fatalf("defaults %+v, want %+v", got, want)
 	}
 	if got := (RateLimitConfig{PerSecond: 5}).withDefaults(); got.Burst != 10 || got.PublicPerSecond != 20 {

@@ -60,9 +60,10 @@ func personsOf(rec schemas.Record) []string {
 // shape returns the record JSON a caller with role may see, whether fields
 // were removed, and false if the caller may not see the record at all.
 //
-//   - public: only listings with disclosure "public" (and not suspended by a
-//     pending objection) and governance records; keyed hashes and sealed
-//     personal data removed, leaving the masked forms.
+//   - public: only listings of organisations with disclosure "public" (and not
+//     suspended by a pending objection) and governance records; keyed hashes
+//     and sealed personal data of responsible persons removed, leaving the
+//     masked forms. A natural person's listing is never public (issue 14).
 //   - auditors, agencies and admins: every record; sealed ciphertext is never
 //     opened through this API (personal plaintext stays with the data keys).
 func shape(role pki.Role, rec schemas.Record, raw []byte, disclosed bool) (json.RawMessage, bool, bool) {
@@ -73,7 +74,7 @@ func shape(role pki.Role, rec schemas.Record, raw []byte, disclosed bool) (json.
 	case *schemas.Governance:
 		return raw, false, true
 	case *schemas.Listing:
-		if r.Disclosure != "public" || !disclosed {
+		if r.Disclosure != "public" || !disclosed || r.Subject.Person != nil {
 			return nil, false, false
 		}
 		var m map[string]any
@@ -123,7 +124,7 @@ func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusNotFound, "%v", err))
+		n.readError(w, fmt.Sprintf("record %s/%d", origin, index), err)
 		return
 	}
 	if view == nil {
@@ -236,7 +237,7 @@ func (n *Node) handleSubject(w http.ResponseWriter, r *http.Request) {
 	}
 	sv, err := n.subjectView(id.Role, key, time.Now())
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		n.readError(w, "subject "+key, err)
 		return
 	}
 	// An organisation's listings may name its responsible persons: reading
@@ -325,6 +326,12 @@ type AccessRecord struct {
 	What    string `json:"what"`    // e.g. "subject h1:...", "record creditx.330000/ledger/12"
 	Purpose string `json:"purpose"` // purpose code given by the caller
 	Nonce   string `json:"nonce"`   // makes every entry distinct
+	// Subjects, in an aggregated entry (a batch check, privacy_batch.go),
+	// are the natural persons read: each keyed hash shortened to "h1:" and
+	// its first 32 hex digits (128 bits: unique among 10^8 persons with
+	// probability 1 - 10^-22), sorted, without duplicates, so that 1000 of
+	// them fit one entry (ledger.MaxEntrySize). Absent in other entries.
+	Subjects []string `json:"subjects,omitempty"`
 }
 
 // logAccessOrFail records a read of personal data durably before the data is
@@ -332,8 +339,8 @@ type AccessRecord struct {
 // objection|...). It writes the error answer and returns false on failure.
 func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string) bool {
 	purpose := r.URL.Query().Get("purpose")
-	if purpose == "" || len(purpose) > 64 {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code> (e.g. approval, supervision, audit), at most 64 characters"))
+	if perr := checkPurpose(purpose, "reading personal data"); perr != nil {
+		writeErr(w, perr)
 		return false
 	}
 	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
@@ -347,8 +354,8 @@ func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Id
 // entries of at most 200 distinct hashes each (an entry stays far below
 // ledger.MaxEntrySize), like logAccessOrFail.
 func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
-	if purpose == "" || len(purpose) > 64 {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: this answer names natural persons; reading it requires ?purpose=<code> (e.g. approval, supervision, audit), at most 64 characters"))
+	if perr := checkPurpose(purpose, "this answer names natural persons; reading it"); perr != nil {
+		writeErr(w, perr)
 		return false
 	}
 	persons = slices.Compact(slices.Sorted(slices.Values(persons)))
@@ -364,10 +371,14 @@ func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.I
 }
 
 func (n *Node) logAccess(ctx context.Context, id pki.Identity, what, purpose string) error {
+	return n.logAccessRecord(ctx, id, what, purpose, nil)
+}
+
+func (n *Node) logAccessRecord(ctx context.Context, id pki.Identity, what, purpose string, subjects []string) error {
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
 	rec := AccessRecord{At: time.Now().UTC().Format(time.RFC3339Nano), Role: string(id.Role), Who: id.ID, Name: id.Name,
-		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce)}
+		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce), Subjects: subjects}
 	b, err := json.Marshal(rec) // struct field order is fixed, so this is deterministic
 	if err != nil {
 		return err
@@ -386,9 +397,17 @@ func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	start, _ := strconv.ParseUint(q.Get("start"), 10, 64)
-	limit, _ := strconv.ParseUint(q.Get("limit"), 10, 64)
-	if limit == 0 || limit > 1000 {
+	start, perr := parseCount("start", q.Get("start"), 0, 1<<63)
+	if perr != nil {
+		writeErr(w, perr)
+		return
+	}
+	limit, perr := parseCount("limit", q.Get("limit"), 1000, 1000)
+	if perr != nil {
+		writeErr(w, perr)
+		return
+	}
+	if limit == 0 {
 		limit = 1000
 	}
 	type out struct {
@@ -413,7 +432,7 @@ func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
 		})
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		n.readError(w, "the access log", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)

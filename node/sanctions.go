@@ -54,6 +54,7 @@ type sanctionsState struct {
 	mu      sync.Mutex
 	changed chan struct{}
 	skipped map[string]bool // listings the engine declined (unknown programme); leader-local
+	cal     calendarCache   // embedded calendar + adopted years (calendar.go)
 }
 
 func (s *sanctionsState) notify() {
@@ -112,6 +113,9 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 func (ix *indexer) indexSanctions(tx *ledger.Tx, origin string, ek []byte, v indexView) error {
 	switch {
 	case v.kind == "listing":
+		if na, err := ix.notApplied(tx, ek, v.listing); err != nil || na {
+			return err // recorded as not_applied (notapplied.go): nothing to issue
+		}
 		q, err := tx.Bucket(bucketNoticeQueue)
 		if err != nil {
 			return err
@@ -130,6 +134,11 @@ func (ix *indexer) indexSanctions(tx *ledger.Tx, origin string, ek []byte, v ind
 		nb, err := tx.Bucket(bucketNotices)
 		if err != nil {
 			return err
+		}
+		if v.provisional {
+			if err := ix.indexProvisionalNotice(tx, ek); err != nil {
+				return err
+			}
 		}
 		return nb.Put(append(append([]byte(v.agency), 0), ek...), nil)
 	}
@@ -176,7 +185,9 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 		at  time.Time
 	}
 	var todo []pending
+	engine := n.sanctions.engine
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		engine = engine.WithCalendar(n.viewCalendar(tx)) // embedded + adopted years
 		q := tx.Bucket(bucketNoticeQueue)
 		if q == nil {
 			return nil
@@ -215,7 +226,7 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 		return err
 	}
 	for _, p := range todo {
-		ns, err := n.sanctions.engine.NoticesFor(p.l, p.ref, p.at)
+		ns, err := engine.NoticesFor(p.l, p.ref, p.at)
 		if err != nil || len(ns) == 0 {
 			// unknown programme, red list, already expired: nothing to issue
 			n.sanctions.skipped[string(entryKey(p.ref.Origin, p.ref.Index))] = true
@@ -295,7 +306,7 @@ func (n *Node) subjectHistories(tx *ledger.ReadTx, key string) []sanctions.Listi
 		if err != nil {
 			continue
 		}
-		out = append(out, history(tx, le.origin, le.index, l))
+		out = append(out, n.history(tx, le.origin, le.index, l))
 	}
 	return out
 }
@@ -309,6 +320,15 @@ type NoticeView struct {
 	Late     bool                    `json:"late,omitempty"`
 	Reason   string                  `json:"reason,omitempty"`
 	Feedback *schemas.Feedback       `json:"feedback,omitempty"`
+	// Unbound lists feedback referencing the notice that does not count
+	// (not the addressee's, or not in the notice's ledger), and why.
+	Unbound []string `json:"unbound_feedback,omitempty"`
+	// FeedbackDue is the deadline in force: the notice's, or its
+	// recomputation once the calendar year was adopted (DueCorrection);
+	// Provisional says it still lies past the adopted calendar.
+	FeedbackDue   schemas.Date   `json:"feedback_due"`
+	Provisional   bool           `json:"feedback_due_provisional,omitempty"`
+	DueCorrection *DueCorrection `json:"due_correction,omitempty"`
 }
 
 // agencyNotices lists the notices for agency (by USCC), newest last.
@@ -337,19 +357,27 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 				continue
 			}
 			var fbs []*schemas.Feedback
+			var unbound []string
 			for _, ev := range referencing(tx, origin, index) {
 				if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
+					// the owner table: only the addressee, in this ledger (admission_owner.go)
+					if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
+						unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
+						continue
+					}
 					fbs = append(fbs, fb)
 				}
 			}
 			var st sanctions.Status
 			if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
 				if l, err := decodeListing(le); err == nil {
-					st, _ = n.sanctions.engine.State(history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
+					st, _ = n.engineIn(tx).State(n.history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
 				}
 			}
-			ns := sanctions.NoticeStatus(nt, fbs, st, at)
-			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback})
+			eff, dc := effectiveNotice(tx, origin, index, nt)
+			ns := sanctions.NoticeStatus(eff, fbs, st, at)
+			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
+				FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc})
 		}
 		return nil
 	})

@@ -26,7 +26,10 @@ type ListingStatus struct {
 	Restrict  bool                 `json:"restricts"`
 	Deadlines []sanctions.Deadline `json:"deadlines,omitempty"`
 	Ignored   []sanctions.Ignored  `json:"ignored_events,omitempty"`
-	events    []EventRef           // every event referencing the listing (and their replies)
+	// NotApplied is why this member applies none of the listing's measures
+	// (notapplied.go); "" when it does or none are owed.
+	NotApplied string     `json:"not_applied,omitempty"`
+	events     []EventRef // every event referencing the listing (and their replies)
 }
 
 // Restricts reports whether the listing restricts its subject.
@@ -62,13 +65,13 @@ func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
 // listingState derives a listing's state at time at with the sanctions
 // engine, from every event that references it in any ledger this node holds.
 func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
-	h := history(tx, origin, index, l)
-	st, err := n.sanctions.engine.State(h, at)
+	h := n.history(tx, origin, index, l)
+	st, err := n.engineIn(tx).State(h, at)
 	if err != nil {
 		return ListingStatus{State: "unknown", Reason: err.Error()}
 	}
 	return ListingStatus{State: st.State, Reason: st.Reason, Disclosed: st.Disclosed, Restrict: st.Restricts, Deadlines: st.Deadlines,
-		Ignored: st.Ignored, events: referencing(tx, origin, index)}
+		Ignored: st.Ignored, NotApplied: notAppliedReason(tx, origin, index), events: referencing(tx, origin, index)}
 }
 
 func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {

@@ -14,9 +14,10 @@ package node
 // derived from the key being wrapped), so "the same key again" and "another
 // key" are byte comparisons that every replica decides alike.
 //
-// Limits: an erasure deletes the wrapped keys from ledger.db; copies remain
-// in raft log segments and snapshots until raft compacts past the erasure and
-// drops those snapshots. They stay wrapped under the vault key meanwhile.
+// Erasure: an erasure deletes the wrapped keys from ledger.db; copies remain
+// in raft log segments, snapshots and freed pages, wrapped under the vault
+// key of their time, which the erasure destroys by ratcheting the key
+// (vault_ratchet.go).
 
 import (
 	"bytes"
@@ -25,11 +26,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
@@ -65,24 +63,6 @@ const (
 type vaultSealer struct {
 	aead     cipher.AEAD
 	nonceKey []byte
-}
-
-// loadVaultKey reads the hex vault key at path. A missing file returns
-// (nil, nil): the vault is disabled and its endpoints answer 503.
-func loadVaultKey(path string) (*vaultSealer, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("vault key: %w", err)
-	}
-	s := strings.TrimSpace(string(b))
-	k, err := hex.DecodeString(s)
-	if err != nil || len(k) != vaultKeyLen {
-		return nil, fmt.Errorf("vault key %s: want %d hex characters", path, 2*vaultKeyLen)
-	}
-	return newVaultSealer(k)
 }
 
 func newVaultSealer(k []byte) (*vaultSealer, error) {
@@ -196,6 +176,13 @@ func (f *fsm) applyVault(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Err = errVaultErased
 			return r, nil
 		}
+		epoch := vaultEpoch(b.Get)
+		for _, k := range c.keys {
+			if e, _ := wrappedEpoch(k.wrapped); e != epoch {
+				r.Err = errVaultEpoch
+				return r, nil
+			}
+		}
 		seen := map[string][]byte{}
 		for _, k := range c.keys {
 			old := seen[k.path]
@@ -232,6 +219,12 @@ func (f *fsm) applyVault(tx *ledger.Tx, c command) (*applyResult, error) {
 			}
 		}
 		r.Vault = len(doomed)
+		if tomb == nil || len(doomed) > 0 {
+			// The first erasure of an entry moves the vault key on.
+			if f.vaultEpoch, err = f.ratchetVault(b); err != nil {
+				return nil, err
+			}
+		}
 		if tomb == nil {
 			if err := b.Put(prefix, binary.BigEndian.AppendUint64(nil, uint64(f.now.UnixNano()))); err != nil {
 				return nil, err

@@ -169,7 +169,7 @@ func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
 			bad(i, "key", "opens", "the key does not open %s: %v", k.Person, err)
 			continue
 		}
-		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.wrap(n.origin, index, k.Person, dk)})
+		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.state().wrap(n.origin, index, k.Person, dk)})
 	}
 	if len(errs) > 0 {
 		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
@@ -205,8 +205,8 @@ func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d and the credit office of region %s may read its personal plaintext", n.origin, index, n.cfg.Region))
 		return
 	}
-	if p := r.URL.Query().Get("purpose"); p == "" || len(p) > 64 {
-		writeErr(w, errorf(http.StatusBadRequest, "purpose: reading personal data requires ?purpose=<code> (e.g. approval, supervision, objection), at most 64 characters"))
+	if perr := checkPurpose(r.URL.Query().Get("purpose"), "reading personal data"); perr != nil {
+		writeErr(w, perr)
 		return
 	}
 	if ve.erased {
@@ -224,7 +224,7 @@ func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			continue // cannot happen: PUT checks the path against the same record
 		}
-		dk, err := n.vault.unwrap(n.origin, index, path, ve.wrapped[path])
+		dk, err := n.vault.state().unwrap(n.origin, index, path, ve.wrapped[path])
 		if err != nil {
 			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
 			return
@@ -257,9 +257,10 @@ func (n *Node) handleVaultErase(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may erase its personal data", n.cfg.Region))
 		return
 	}
-	reason := strings.TrimSpace(r.URL.Query().Get("reason"))
-	if reason == "" || len(reason) > 256 {
-		writeErr(w, errorf(http.StatusBadRequest, "reason: a legal erasure requires ?reason=<case reference>, at most 256 characters"))
+	reason, err := parseEraseReason(r.URL.Query().Get("reason"))
+	if err != nil {
+		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: err.Error(),
+			Errors: []FieldError{{Record: -1, Field: "reason", Rule: "erase_reason", Message: err.Error()}}})
 		return
 	}
 	// The erasure needs no vault key: it works on a replica where the vault
@@ -317,6 +318,8 @@ func vaultRefusal(err error) error {
 			Errors: []FieldError{{Field: conflict.Path, Rule: "same_key", Message: "a stored key is never replaced"}}}}
 	case errors.Is(err, errVaultErased):
 		return &refusedError{errorf(http.StatusGone, "%v", err)}
+	case errors.Is(err, errVaultEpoch):
+		return &refusedError{errorf(http.StatusServiceUnavailable, "%v", err)}
 	case errors.Is(err, errVaultNoEntry):
 		return &refusedError{errorf(http.StatusNotFound, "%v", err)}
 	}

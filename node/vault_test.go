@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,9 @@ func TestVault(t *testing.T) {
 	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*node.Credentials{}}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
 		if tn.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
+			t.Fatal(err)
+		}
+		if tn.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -196,15 +200,25 @@ func TestVault(t *testing.T) {
 	if code, body := do(t, tn.client("admin"), http.MethodDelete, vurl, nil); code != 400 || !strings.Contains(string(body), "reason") {
 		t.Errorf("DELETE without reason: %d %s, want 400 naming reason", code, body)
 	}
+	// Reasons are a catalogue code plus free text without personal data
+	// (issue 14 item 3): the access log is append-only.
 	before := accessSize()
+	for _, bad := range []string{"case-1", "court_order:+" + ids[0], "court_order:+call+13912345678", "PIPL-47+" + url.QueryEscape(names[0])} {
+		if code, body := do(t, tn.client("admin"), http.MethodDelete, vurl+"?reason="+bad, nil); code != 400 || !strings.Contains(string(body), `"field": "reason"`) || strings.Contains(string(body), ids[0]) {
+			t.Errorf("DELETE with reason %q: %d %s, want 400 naming field reason", bad, code, body)
+		}
+	}
+	if after := accessSize(); after != before {
+		t.Errorf("refused erasures changed the access log %d -> %d", before, after)
+	}
 	var er node.VaultEraseResponse
-	if err := tn.creds["admin"].Delete(ctx, vurl+"?reason=PIPL-47+case+2026-001", &er); err != nil || er.Destroyed != 2 {
+	if err := tn.creds["admin"].Delete(ctx, vurl+"?reason=subject_request:+PIPL-47+case+2026-001", &er); err != nil || er.Destroyed != 2 {
 		t.Fatalf("DELETE as admin: %+v, %v; want 2 keys destroyed", er, err)
 	}
 	if after := accessSize(); after != before+1 {
 		t.Errorf("erasure: access log %d -> %d, want one entry more", before, after)
 	}
-	if err := tn.creds["admin"].Delete(ctx, vurl+"?reason=again", &er); err != nil || er.Destroyed != 0 {
+	if err := tn.creds["admin"].Delete(ctx, vurl+"?reason=subject_request", &er); err != nil || er.Destroyed != 0 {
 		t.Errorf("DELETE again: %+v, %v; want 200 with 0 destroyed", er, err)
 	}
 	for _, who := range []string{"publisher", "admin"} {
@@ -235,6 +249,9 @@ func TestVaultDisabled(t *testing.T) {
 	n, _ := nodetest.Start(t, *cfgs[0])
 	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	tn := &testNode{creds: map[string]*node.Credentials{"publisher": pub}}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/sanctions"
 )
 
 // The node's web pages are server-rendered from these templates: no
@@ -74,14 +75,14 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				l, err := decodeListing(e)
-				if err != nil || l.Disclosure != "public" {
+				// Natural persons are never on the public register, not even
+				// masked (issue 14; docs/PRIVACY.md): their listings are read
+				// through /v1 with a credential and a purpose, logged.
+				if err != nil || l.Disclosure != "public" || l.Subject.Person != nil {
 					continue
 				}
 				code := l.Subject.USCC
 				name := l.Subject.Name
-				if l.Subject.Person != nil {
-					code, name = l.Subject.Person.IDMasked, l.Subject.Person.NameMasked
-				}
 				if q != "" && !strings.Contains(name, q) && !strings.EqualFold(code, q) {
 					continue
 				}
@@ -131,6 +132,8 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		}
 		witnessed[n.origin] = xs.Witnessed > 0 && xs.Witnessed == xs.Size
 	}
+	notApplied, _ := n.NotApplied()
+	calState, _ := n.CalendarState()
 	var rows []ledgerRow
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		for _, origin := range tx.Origins() {
@@ -165,7 +168,11 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		Alerts  int
 		Member  bool
 		Ledgers []ledgerRow
-	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows})
+		// issue 12: listings this member applies no measure of, and
+		// deadlines still provisional (calendar.go, notapplied.go)
+		NotApplied int
+		Calendar   CalendarState
+	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState})
 }
 
 type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
@@ -207,6 +214,9 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 			c.Lifted++
 		}
 	}
+	calState, _ := n.CalendarState() // covered years, provisional deadlines (calendar.go)
+	notApplied, _ := n.NotApplied()  // listings this member applies no measure of (notapplied.go)
+	conflicts, _ := n.Conflicts()    // same act listed twice, red and black (conflicts.go)
 	var access []AccessRecord
 	var accessSize uint64
 	bad := 0
@@ -237,7 +247,10 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Access     []AccessRecord
 		AccessSize uint64
 		Bad        int
-	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad})
+		Calendar   CalendarState
+		NotApplied []NotAppliedListing
+		Conflicts  []sanctions.Conflict
+	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts})
 }
 
 // auditLoginPage is what a browser without a client certificate sees on /audit.

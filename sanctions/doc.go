@@ -23,6 +23,12 @@
 //     and every event it refused to apply, with the reason (Ignored). A
 //     removed or withdrawn listing stays final: nothing but a new listing
 //     brings it back (TestLifecycle "removed cannot come back").
+//   - Every record acting on another's entry is checked against one owner
+//     table (OwnerRules, CheckOwner): corrections, repairs, objection
+//     decisions and feedback by anyone but the rightful owner are ignored by
+//     State and NoticeStatus, and listed in Status.Ignored with the target
+//     and the owner (TestOwnerRulesInState, TestFeedbackBinding); admission
+//     and the audit call the same table.
 //   - Every notice cites the catalogue version it was made from, and every
 //     restricting measure in a check result cites version, memorandum and
 //     item.

@@ -135,9 +135,10 @@ func (e *Engine) Catalogue() *catalogue.Catalogue { return e.cfg.Catalogue }
 // ended before the issue date, gets no notices (nil, nil).
 //
 // It fails, returning no notices, if the listing is invalid, its programme
-// is unknown (ErrUnknownProgramme) or of another domain, the deadline falls
-// outside the calendar's years (*workdays.UnknownYearError), or a notice
-// would fail validation.
+// is unknown (ErrUnknownProgramme) or of another domain, the deadline's start
+// falls before the calendar's first year (*workdays.UnknownYearError), or a
+// notice would fail validation. A deadline past the calendar's last year is
+// counted on weekends only and marked feedback_due_provisional.
 func (e *Engine) NoticesFor(l *schemas.Listing, ref schemas.Ref, issuedAt time.Time) ([]*schemas.SanctionNotice, error) {
 	if l == nil {
 		return nil, errors.New("sanctions: NoticesFor: no listing")
@@ -163,7 +164,11 @@ func (e *Engine) NoticesFor(l *schemas.Listing, ref schemas.Ref, issuedAt time.T
 	if d := workdays.DateOf(issueDay.Time); d.After(from) {
 		from = d
 	}
-	dueByRegion := map[string]schemas.Date{}
+	type dueDate struct {
+		date        schemas.Date
+		provisional bool
+	}
+	dueByRegion := map[string]dueDate{}
 	var out []*schemas.SanctionNotice
 	for _, m := range e.byDomain[l.Domain] {
 		targets := targetsOf(l, m)
@@ -174,11 +179,13 @@ func (e *Engine) NoticesFor(l *schemas.Listing, ref schemas.Ref, issuedAt time.T
 		for _, a := range e.cfg.Agencies.ForDept(m.Executor) {
 			due, ok := dueByRegion[a.Region]
 			if !ok {
-				d, err := e.cfg.Calendar.AddWorkdays(from, prog.FeedbackWorkdays, a.Region)
+				// Never fails for lack of a calendar year: past the last
+				// covered year the deadline is provisional (deadline.go).
+				d, prov, err := e.cfg.Calendar.AddWorkdaysProvisional(from, prog.FeedbackWorkdays, a.Region)
 				if err != nil {
 					return nil, fmt.Errorf("sanctions: NoticesFor: feedback deadline for %s: %w", a.Region, err)
 				}
-				due = toSchemaDate(d)
+				due = dueDate{toSchemaDate(d), prov}
 				dueByRegion[a.Region] = due
 			}
 			for _, t := range targets {
@@ -190,7 +197,9 @@ func (e *Engine) NoticesFor(l *schemas.Listing, ref schemas.Ref, issuedAt time.T
 					Target:          t,
 					Start:           l.ListedOn,
 					End:             l.PublicityEnd,
-					FeedbackDue:     due,
+					FeedbackDue:     due.date,
+
+					FeedbackDueProvisional: due.provisional,
 				}
 				n.Measure.AppliesTo = slices.Clone(sm.AppliesTo)
 				if err := e.validate(n); err != nil {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/creditx/creditx/sanctions/catalogue"
-	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -184,8 +183,9 @@ func TestNoticesForRefusals(t *testing.T) {
 	if _, err := e.NoticesFor(envListing("2024-02-05"), schemas.Ref{Origin: "x", Hash: "zz"}, at("2024-02-05 10:00")); err == nil || !strings.Contains(err.Error(), "hash") {
 		t.Errorf("bad ref: %v", err)
 	}
-	var uy *workdays.UnknownYearError
-	if ns, err := e.NoticesFor(late, lref, at("2026-12-20 10:00")); ns != nil || !errors.As(err, &uy) || uy.Year != 2027 {
+	// Issue 12: a deadline past the calendar is provisional, never a refusal
+	// (TestNoticesForProvisionalDeadline).
+	if ns, err := e.NoticesFor(late, lref, at("2026-12-20 10:00")); err != nil || len(ns) == 0 || !ns[0].FeedbackDueProvisional {
 		t.Errorf("deadline in 2027: %v, %d notices", err, len(ns))
 	}
 	// No notices, no error: a red list, and a listing whose publicity ended.

@@ -39,6 +39,11 @@ type Event struct {
 	// by Seq, then by Ref.
 	Seq    uint64
 	Record schemas.Record
+	// CreditOffice says the record was signed by a credit-office anchor key
+	// of the ledger it is in (set by the caller from that ledger's
+	// anchors); the owner table (CheckOwner) lets a credit office correct
+	// and decide on behalf of the owner.
+	CreditOffice bool
 }
 
 // ListingHistory is a listing and every event referencing it (directly, or
@@ -80,9 +85,12 @@ type Deadline struct {
 	Done      schemas.Date // when it was done; zero while not done
 	Met       bool         // done on or before Due
 	Overdue   bool         // done after Due, or not done and Due has passed
-	// Unknown says why Due could not be computed (a year the calendar has
-	// no official data for); Due, Met and Overdue are then zero.
+	// Unknown says why Due could not be computed (a date before the
+	// calendar's first year); Due, Met and Overdue are then zero.
 	Unknown string
+	// Provisional says Due lies past the calendar's last adopted year and
+	// was counted on weekends only (issue 12).
+	Provisional bool
 }
 
 // ObjectionStatus is one objection and its outcome.
@@ -187,6 +195,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 				continue
 			}
 			o := objs[i]
+			if err := eventOwner(ev, o.rec, o.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
+				continue
+			}
 			if o.Outcome != OutcomePending {
 				ignore(ev, "objection %s was already decided (%s)", refString(o.Ref), o.Outcome)
 				continue
@@ -217,6 +229,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 				ignore(ev, "the listing is already %s", st.State)
 				continue
 			}
+			if err := eventOwner(ev, orig, h.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
+				continue
+			}
 			if why := repairInvalid(r, orig, prog, known); why != "" {
 				ignore(ev, "%s", why)
 				continue
@@ -234,6 +250,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 		case *schemas.Correction:
 			if !sameRef(r.Target, h.Ref) {
 				ignore(ev, "corrects %s, not this listing", refString(r.Target))
+				continue
+			}
+			if err := eventOwner(ev, orig, h.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
 				continue
 			}
 			for _, o := range objs {
@@ -351,13 +371,13 @@ func (e *Engine) deadlines(o *objState, rule catalogue.Objection, known bool, to
 	var out []Deadline
 	add := func(what string, from schemas.Date, n int, done schemas.Date) schemas.Date {
 		d := Deadline{What: what, Objection: o.Ref, Done: done}
-		due, err := e.cfg.Calendar.AddWorkdays(toWorkDate(from), n, region)
+		due, prov, err := e.cfg.Calendar.AddWorkdaysProvisional(toWorkDate(from), n, region)
 		if err != nil {
 			d.Unknown = err.Error()
 			out = append(out, d)
 			return schemas.Date{}
 		}
-		d.Due = toSchemaDate(due)
+		d.Due, d.Provisional = toSchemaDate(due), prov
 		if !done.IsZero() {
 			d.Met = !done.After(d.Due.Time)
 			d.Overdue = !d.Met

@@ -258,10 +258,12 @@ func TestDeadlinesBeyondCalendar(t *testing.T) {
 	if st.State != StateSuspended || !st.Restricts {
 		t.Errorf("state %s restricts %v", st.State, st.Restricts)
 	}
+	// Issue 12: deadlines past the calendar are provisional (weekends
+	// only), never unknown.
 	for _, d := range st.Deadlines {
-		unknown := d.What == "decide" || d.What == "decide_extended"
-		if unknown != (d.Unknown != "") || unknown && !strings.Contains(d.Unknown, "2027") {
-			t.Errorf("%s: due %s unknown %q", d.What, d.Due, d.Unknown)
+		prov := d.What == "decide" || d.What == "decide_extended"
+		if d.Unknown != "" || prov != d.Provisional || prov && d.Due.Year() != 2027 {
+			t.Errorf("%s: due %s provisional %v unknown %q", d.What, d.Due, d.Provisional, d.Unknown)
 		}
 	}
 }

@@ -29,8 +29,9 @@ type NoticeState struct {
 // NoticeStatus says where notice n stands at instant at, given the feedback
 // records that reference it and the status of its listing at the same
 // instant (from State). Only feedback created at or before at and submitted
-// for the notice's executing agency (same USCC) counts; other feedback is
-// ignored.
+// for and by the notice's executing agency (agency and submitter, same
+// USCC) counts; other feedback is ignored. The caller passes only feedback
+// written in the notice's own ledger (FeedbackUnbound).
 //
 // The notice is lifted when the listing no longer restricts (removed,
 // withdrawn, expired, suspended with measures suspended, red list), when
@@ -48,7 +49,7 @@ func NoticeStatus(n *schemas.SanctionNotice, feedback []*schemas.Feedback, listi
 		return st
 	}
 	for _, f := range feedback {
-		if f == nil || f.CreatedAt.After(at) || f.Agency.USCC != n.ExecutingAgency.USCC {
+		if f == nil || f.CreatedAt.After(at) || f.Agency.USCC != n.ExecutingAgency.USCC || f.Submitter != n.ExecutingAgency.USCC {
 			continue
 		}
 		if st.Feedback == nil || f.CreatedAt.Before(st.Feedback.CreatedAt.Time) {

@@ -174,6 +174,7 @@ func (c *checker) governance(g *Governance) {
 		{ActionMemberRemove, g.MemberRemove != nil},
 		{ActionSchemaAdopt, g.SchemaAdopt != nil},
 		{ActionCatalogueAdopt, g.CatalogueAdopt != nil},
+		{ActionCalendarAdopt, g.CalendarAdopt != nil},
 	}
 	for _, p := range params {
 		switch {

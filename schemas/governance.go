@@ -16,13 +16,14 @@ const (
 // the others must be absent.
 type Governance struct {
 	Header
-	Action            string             `json:"action,omitempty" validate:"required,oneof=agency_key_register agency_key_revoke member_approve member_remove schema_adopt catalogue_adopt"`
+	Action            string             `json:"action,omitempty" validate:"required,oneof=agency_key_register agency_key_revoke member_approve member_remove schema_adopt catalogue_adopt calendar_adopt"`
 	AgencyKeyRegister *AgencyKeyRegister `json:"agency_key_register,omitempty"`
 	AgencyKeyRevoke   *AgencyKeyRevoke   `json:"agency_key_revoke,omitempty"`
 	MemberApprove     *MemberApprove     `json:"member_approve,omitempty"`
 	MemberRemove      *MemberRemove      `json:"member_remove,omitempty"`
 	SchemaAdopt       *SchemaAdopt       `json:"schema_adopt,omitempty"`
 	CatalogueAdopt    *CatalogueAdopt    `json:"catalogue_adopt,omitempty"`
+	CalendarAdopt     *CalendarAdopt     `json:"calendar_adopt,omitempty"`
 }
 
 func (*Governance) SchemaID() string { return SchemaGovernance }
@@ -51,14 +52,16 @@ type AgencyKeyRevoke struct {
 	Reason string `json:"reason,omitempty" validate:"required,max=2000"`
 }
 
-// MemberApprove admits a member. LogVKey and WitnessVKey are signed-note
-// verifier keys ("name+hash+base64").
+// MemberApprove admits a member. LogVKey is a signed-note verifier key
+// ("name+hash+base64"); WitnessVKey a tlog-cosignature vkey (type 0x04 or
+// 0x06 with the key ID of the cosignature lines; a type 0x01 Ed25519 vkey of
+// an older approval is still read, see internal/cosig).
 type MemberApprove struct {
 	Code        string `json:"code,omitempty" validate:"required,division"`
 	Name        string `json:"name,omitempty" validate:"required,max=200"`
 	Endpoint    string `json:"endpoint,omitempty" validate:"required,url,startswith=https://"`
 	LogVKey     string `json:"log_vkey,omitempty" validate:"required,vkey"`
-	WitnessVKey string `json:"witness_vkey,omitempty" validate:"required,vkey"`
+	WitnessVKey string `json:"witness_vkey,omitempty" validate:"required,witness_vkey"`
 }
 
 // MemberRemove removes a member.

@@ -283,15 +283,21 @@ func DetectIDKind(s string) IDKind {
 	return IDKindUnknown
 }
 
-// MaskCitizenID returns the display form of a citizen ID: the 6-digit
-// address code, eight asterisks, and the last four characters
-// ("110105********002X"). Input that is not 18 bytes is masked entirely.
+// MaskCitizenID returns the display form of a citizen ID: the 2-digit
+// province, fifteen asterisks and the check character
+// ("11***************X"). Input that is not 18 bytes is masked entirely.
+//
+// The earlier form kept ten digits ("110105********002X": county, sequence,
+// check), which left only the birth date to guess (about 36,500 candidates)
+// for anyone who could test a guess; this one leaves about 10^10 per
+// province (docs/PRIVACY.md). Validate still accepts the earlier form in
+// records already in a ledger; admission (CheckPlaintext) refuses it.
 func MaskCitizenID(id string) string {
 	id = NormalizeCitizenID(id)
 	if len(id) != 18 {
 		return strings.Repeat("*", utf8.RuneCountInString(id))
 	}
-	return id[:6] + "********" + id[14:]
+	return id[:2] + strings.Repeat("*", 15) + id[17:]
 }
 
 // MaskName keeps the first rune of a name and replaces every other rune with

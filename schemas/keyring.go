@@ -88,53 +88,21 @@ func (k *Keyring) Apply(index uint64, g *Governance, signerKeyID string) error {
 	if k.applied && index <= k.last {
 		return fmt.Errorf("keyring: index %d applied after index %d; governance must be applied in ledger order", index, k.last)
 	}
-	switch g.Action {
-	case ActionAgencyKeyRegister, ActionAgencyKeyRevoke:
-		signer, ok := k.keys[signerKeyID]
-		if !ok || !signer.Anchor {
-			return fmt.Errorf("keyring: index %d: %s signed by %s, which is not a trust anchor", index, g.Action, signerKeyID)
-		}
-	default:
-		k.applied, k.last = true, index
-		return nil
+	if err := k.checkLocked(index, g, signerKeyID); err != nil {
+		return err
 	}
 	switch g.Action {
 	case ActionAgencyKeyRegister:
 		reg := g.AgencyKeyRegister
-		if reg == nil {
-			return fmt.Errorf("keyring: index %d: agency_key_register parameters missing", index)
-		}
-		pub, err := base64.StdEncoding.Strict().DecodeString(reg.PublicKey)
-		if err != nil || len(pub) != ed25519.PublicKeySize {
-			return fmt.Errorf("keyring: index %d: public_key is not std base64 of a 32-byte Ed25519 key", index)
-		}
-		if id := KeyID(pub); id != reg.KeyID {
-			return fmt.Errorf("keyring: index %d: key_id %s does not match the public key's id %s", index, reg.KeyID, id)
-		}
-		if old, dup := k.keys[reg.KeyID]; dup {
-			return fmt.Errorf("keyring: index %d: key %s is already registered (at index %d)", index, reg.KeyID, old.RegisteredAt)
-		}
+		pub, _ := base64.StdEncoding.Strict().DecodeString(reg.PublicKey) // checked
 		k.keys[reg.KeyID] = &KeyInfo{KeyID: reg.KeyID, Public: pub, AgencyName: reg.Agency.Name,
 			AgencyUSCC: reg.Agency.USCC, Region: reg.Agency.Region, Roles: slices.Clone(reg.Roles),
 			Domains: slices.Clone(reg.Domains), RegisteredAt: index}
 	case ActionAgencyKeyRevoke:
-		rev := g.AgencyKeyRevoke
-		if rev == nil {
-			return fmt.Errorf("keyring: index %d: agency_key_revoke parameters missing", index)
-		}
-		info, ok := k.keys[rev.KeyID]
-		switch {
-		case !ok:
-			return fmt.Errorf("keyring: index %d: cannot revoke key %s: %w", index, rev.KeyID, ErrUnknownKey)
-		case info.Anchor:
-			return fmt.Errorf("keyring: index %d: key %s is a trust anchor; change the configuration instead", index, rev.KeyID)
-		case info.RevokedAt != 0:
-			return fmt.Errorf("keyring: index %d: key %s: %w at index %d", index, rev.KeyID, ErrRevokedKey, info.RevokedAt)
-		}
 		// Replace rather than mutate so KeyInfo values handed out stay fixed.
-		c := *info
+		c := *k.keys[g.AgencyKeyRevoke.KeyID]
 		c.RevokedAt = index
-		k.keys[rev.KeyID] = &c
+		k.keys[c.KeyID] = &c
 	}
 	k.applied, k.last = true, index
 	return nil

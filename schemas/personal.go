@@ -101,10 +101,20 @@ type sealedPayload struct {
 // in a record together with a fresh DataKey drawn from rnd (crypto/rand.Reader
 // in production). The caller stores the DataKey outside the ledger.
 func SealPerson(k MatchKey, id, name string, rnd io.Reader) (Person, DataKey, error) {
+	return SealPersonHashed(k.HashID(id), id, name, rnd)
+}
+
+// SealPersonHashed is SealPerson for a caller that does not hold the match
+// key: idHash is HashID of id as the region node computed it on request
+// (POST /v1/persons/hash; agencies never hold the key, docs/PRIVACY.md).
+func SealPersonHashed(idHash, id, name string, rnd io.Reader) (Person, DataKey, error) {
 	var dk DataKey
 	id = NormalizeCitizenID(id)
 	if err := CheckCitizenID(id); err != nil {
 		return Person{}, dk, fmt.Errorf("seal person: %w", err)
+	}
+	if !IsIDHash(idHash) {
+		return Person{}, dk, errors.New("seal person: id hash is not of the form h1:<64 hex>")
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || !utf8.ValidString(name) {
@@ -113,7 +123,7 @@ func SealPerson(k MatchKey, id, name string, rnd io.Reader) (Person, DataKey, er
 	if _, err := io.ReadFull(rnd, dk[:]); err != nil {
 		return Person{}, DataKey{}, fmt.Errorf("seal person: data key: %w", err)
 	}
-	p := Person{IDHash: k.HashID(id), IDMasked: MaskCitizenID(id), NameMasked: MaskName(name)}
+	p := Person{IDHash: idHash, IDMasked: MaskCitizenID(id), NameMasked: MaskName(name)}
 	gcm, err := newGCM(dk)
 	if err != nil {
 		return Person{}, DataKey{}, err

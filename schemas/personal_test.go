@@ -46,7 +46,7 @@ func TestSealPerson(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.IDHash != k.HashID("11010519491231002X") || p.IDMasked != "110105********002X" || p.NameMasked != "张**" {
+	if p.IDHash != k.HashID("11010519491231002X") || p.IDMasked != "11***************X" || p.NameMasked != "张**" {
 		t.Errorf("person = %+v", p)
 	}
 	if strings.Contains(p.Sealed, "11010519491231002X") || strings.Contains(p.Sealed, "张三丰") {

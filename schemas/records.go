@@ -171,6 +171,10 @@ type SanctionNotice struct {
 	Start           Date            `json:"start,omitzero" validate:"required"`
 	End             Date            `json:"end,omitzero" validate:"required"`
 	FeedbackDue     Date            `json:"feedback_due,omitzero" validate:"required"`
+	// FeedbackDueProvisional says FeedbackDue reaches past the last year
+	// of the issuer's adopted holiday calendar and was counted on weekends
+	// only; the issuer recomputes it once that year is adopted (issue 12).
+	FeedbackDueProvisional bool `json:"feedback_due_provisional,omitempty"`
 }
 
 func (*SanctionNotice) SchemaID() string { return SchemaSanctionNotice }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/creditx/creditx/internal/cosig"
 	"github.com/go-playground/validator/v10"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -154,11 +155,11 @@ func (val *Validator) checks() map[string]func(string) string {
 			return "must be the subject's USCC or person hash (h1:...)"
 		},
 		"masked_id": func(s string) string {
-			if len(s) == 18 && allDigits(s[:6]) && s[6:14] == "********" && allDigits(s[14:17]) &&
-				(s[17] == 'X' || s[17] >= '0' && s[17] <= '9') {
+			if isMaskedIDv2(s) || len(s) == 18 && allDigits(s[:6]) && s[6:14] == "********" && allDigits(s[14:17]) &&
+				(s[17] == 'X' || s[17] >= '0' && s[17] <= '9') { // the earlier form, in records already in ledgers
 				return ""
 			}
-			return "must be a masked citizen ID like 110105********002X"
+			return "must be a masked citizen ID like 11***************X"
 		},
 		"origin": func(s string) string {
 			code, ok := strings.CutPrefix(s, "creditx.")
@@ -186,6 +187,12 @@ func (val *Validator) checks() map[string]func(string) string {
 				return ""
 			}
 			return "must be std base64 of a 32-byte Ed25519 public key"
+		},
+		"witness_vkey": func(s string) string {
+			if _, err := cosig.Parse(s); err != nil {
+				return "must be a tlog-cosignature verifier key (name+key id+base64, type 0x04 or 0x06): " + err.Error()
+			}
+			return ""
 		},
 		"vkey": func(s string) string {
 			if _, err := note.NewVerifier(s); err != nil {
@@ -246,6 +253,7 @@ func (val *Validator) validate(r Record) ValidationErrors {
 			errs = append(errs, val.fieldError(fe))
 		}
 	}
+	errs = append(errs, textErrors(r)...) // text.go: control characters
 	return append(errs, val.crossField(r)...)
 }
 

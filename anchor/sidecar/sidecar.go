@@ -199,12 +199,16 @@ func (l *Loop) member(ctx context.Context, mb *exchange.Member) Outcome {
 		return fail("checkpoint: %w", err)
 	}
 	o.Size = cp.Size
-	names, err := exchange.CountCosignatures(signed, mb.LogVerifier(), witnesses)
+	names, ok, err := l.cfg.Manifest.Witnessed(mb.Code, signed)
 	if err != nil {
 		return fail("cosignatures: %w", err)
 	}
-	if q := l.cfg.Manifest.WitnessQuorum; len(names) < q {
-		o.Skipped = fmt.Sprintf("not witnessed: %d cosignature(s) by other members %v, quorum %d", len(names), names, q)
+	if !ok {
+		if l.cfg.Manifest.Policy() != nil {
+			o.Skipped = fmt.Sprintf("not witnessed: cosignatures by %v do not meet the witness policy's quorum %q", names, l.cfg.Manifest.Policy().Quorum())
+		} else {
+			o.Skipped = fmt.Sprintf("not witnessed: %d cosignature(s) by other members %v, quorum %d", len(names), names, l.cfg.Manifest.WitnessQuorum)
+		}
 		return o
 	}
 	if cp.Size == 0 {

@@ -116,6 +116,9 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(data, "330000", "agencies")); err != nil {
+		t.Fatal(err)
+	}
 	var batch [][]byte
 	for i := range 5 {
 		l, err := synth.Listing(uint64(100+i), synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID},
@@ -156,7 +159,13 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	// the anchors were made from).
 	in := audit.Inputs{Trust: tr}
 	for _, mb := range m.Members {
-		one, err := audit.FromNodes(ctx, client, []string{mb.Endpoint}, []string{mb.Code}, tr)
+		// Entry bundles of non-public records need a consortium credential
+		// (issue 14): each member's ledger is read with its own auditor's.
+		aud, err := node.LoadCredentials(filepath.Join(data, mb.Code, "agencies", "auditor"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := audit.FromNodes(ctx, aud.Client, []string{mb.Endpoint}, []string{mb.Code}, tr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,13 +15,14 @@ import (
 	"github.com/creditx/creditx/anchor/fabric"
 	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
 func newAuditCmd() *cobra.Command {
-	var dir, bundle, cacert, manifest, trustFile, jsonOut, htmlOut, at string
+	var dir, bundle, cacert, creds, manifest, trustFile, jsonOut, htmlOut, at string
 	var nodes, codes []string
 	var quiet bool
 	var fabricCfg *fabric.Config
@@ -30,7 +31,8 @@ func newAuditCmd() *cobra.Command {
 		Short: "Verify every ledger, mirror and cosignature, and report the closed loop",
 		Long: `Audit the consortium without trusting any one member. Inputs: --dir DIR (the output of
 "creditx demo --out", "creditx export", or an unpacked bundle), --bundle FILE (made by "creditx audit
-bundle"), or --node URL ... (live nodes through the tlog-tiles API; TLS roots from --cacert). Keys come
+bundle"), or --node URL ... (live nodes through the tlog-tiles API; TLS roots from --cacert; entry bundles
+of non-public records need a consortium certificate: --creds DIR, e.g. an auditor's). Keys come
 from DIR/manifest.yaml or DIR/trust.yaml, or --manifest / --trust (which take precedence); "creditx
 demo --out DIR" writes the consortium manifest to DIR/manifest.yaml.
 Without any of these the vkey files beside the trees are used and the report says they are not
@@ -94,26 +96,41 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 					return errors.New("a live audit needs independent keys: give --manifest or --trust")
 				}
 				client := http.DefaultClient
-				if manifest != "" {
-					// Trust the members' region CAs from the manifest, as
-					// "creditx anchor run" does, plus --cacert.
-					m, err := exchange.LoadManifest(manifest)
-					if err != nil {
-						return err
+				if cacert != "" || creds != "" || manifest != "" {
+					cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+					if manifest != "" {
+						// Trust the members' region CAs from the manifest, as
+						// "creditx anchor run" does, plus --cacert.
+						m, err := exchange.LoadManifest(manifest)
+						if err != nil {
+							return err
+						}
+						cfg.RootCAs = m.CAPool()
 					}
-					if client, err = anchorHTTPClient(m, cacert, "", "", ""); err != nil {
-						return err
+					if cacert != "" {
+						pem, err := os.ReadFile(cacert)
+						if err != nil {
+							return err
+						}
+						if cfg.RootCAs == nil {
+							cfg.RootCAs = x509.NewCertPool()
+						}
+						if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+							return fmt.Errorf("%s: no PEM certificate", cacert)
+						}
 					}
-				} else if cacert != "" {
-					pem, err := os.ReadFile(cacert)
-					if err != nil {
-						return err
+					if creds != "" {
+						c, err := node.LoadCredentials(creds)
+						if err != nil {
+							return fmt.Errorf("--creds: %w", err)
+						}
+						ct := c.Client.Transport.(*http.Transport).TLSClientConfig
+						cfg.Certificates = ct.Certificates
+						if cfg.RootCAs == nil {
+							cfg.RootCAs = ct.RootCAs
+						}
 					}
-					pool := x509.NewCertPool()
-					if !pool.AppendCertsFromPEM(pem) {
-						return fmt.Errorf("%s: no PEM certificate", cacert)
-					}
-					client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+					client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: cfg}}
 				}
 				if len(codes) == 0 {
 					for _, o := range flagTrust.Origins {
@@ -175,6 +192,7 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 	f.StringVar(&bundle, "bundle", "", "audit bundle file (creditx audit bundle)")
 	f.StringArrayVar(&nodes, "node", nil, "base URL of a live node (repeatable)")
 	f.StringVar(&cacert, "cacert", "", "PEM file of CA certificates for --node over HTTPS (with --manifest the members' region CAs are trusted too)")
+	f.StringVar(&creds, "creds", "", "credentials directory (e.g. DATA/agencies/auditor) for --node: entry bundles of non-public records are served only to a consortium certificate")
 	f.StringArrayVar(&codes, "code", nil, "member code to read from each --node (repeatable; default: every member in the trust)")
 	f.StringVar(&manifest, "manifest", "", "consortium manifest (log and witness keys, anchors, quorum)")
 	f.StringVar(&trustFile, "trust", "", "trust.yaml (log keys and anchors)")

@@ -181,7 +181,8 @@ func TestAuditLiveWithManifest(t *testing.T) {
 		t.Skip("starts four members")
 	}
 	url, data := startLiveDemo(t)
-	stdout, err := runAudit(t, "audit", "--node", url, "--manifest", filepath.Join(data, "manifest.yaml"), "--quiet")
+	stdout, err := runAudit(t, "audit", "--node", url, "--manifest", filepath.Join(data, "manifest.yaml"),
+		"--creds", filepath.Join(data, "310000", "agencies", "auditor"), "--quiet")
 	if err != nil {
 		t.Fatalf("live audit: %v\n%s", err, stdout)
 	}

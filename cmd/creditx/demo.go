@@ -169,6 +169,10 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			if m.creds[name], err = node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
 				return err
 			}
+			// The demo plays each credit office: the agencies hold no match key.
+			if m.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
+				return err
+			}
 		}
 	}
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())

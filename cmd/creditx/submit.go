@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -113,7 +114,7 @@ one batch: either all are written or none. Prints each record's index and receip
 }
 
 func newSampleCmd() *cobra.Command {
-	var credsDir, domain string
+	var credsDir, domain, nodeURL, purpose string
 	var n uint64
 	var person bool
 	var keysFile string
@@ -137,10 +138,23 @@ record is in the ledger (without it the keys are discarded and the sealed data c
 				Domain: domain, Now: time.Now().UTC()}
 			var keys node.VaultPutRequest
 			if person {
-				if creds.MatchKey == nil {
-					return fmt.Errorf("%s has no match.key to hash the responsible person's ID", credsDir)
+				o.Rand = rand.Reader
+				if creds.MatchKey != nil {
+					o.MatchKey = *creds.MatchKey
+				} else {
+					// Agencies hold no match key: the node hashes the ID
+					// (POST /v1/persons/hash, logged).
+					if nodeURL == "" {
+						return errors.New("--node is required to hash the responsible person's ID (agencies hold no match key)")
+					}
+					o.HashID = func(id string) (string, error) {
+						hs, err := creds.HashIDs(cmd.Context(), nodeURL, purpose, id)
+						if err != nil {
+							return "", err
+						}
+						return hs[0], nil
+					}
 				}
-				o.MatchKey, o.Rand = *creds.MatchKey, rand.Reader
 				o.DataKeys = func(path string, dk schemas.DataKey) {
 					keys.Keys = append(keys.Keys, node.VaultKeyJSON{Person: path, Key: base64.StdEncoding.EncodeToString(dk[:])})
 				}
@@ -176,6 +190,8 @@ record is in the ledger (without it the keys are discarded and the sealed data c
 	cmd.Flags().Uint64Var(&n, "n", 0, "sequence number of the synthetic subject (0: derived from the clock)")
 	cmd.Flags().BoolVar(&person, "responsible-person", true, "include a (sealed, hashed) legal representative")
 	cmd.Flags().StringVar(&keysFile, "keys", "", "write the sealed persons' data keys to FILE (mode 0600) for \"creditx vault put\"")
+	cmd.Flags().StringVar(&nodeURL, "node", "https://127.0.0.1:8443", "region node that hashes the person's ID (POST /v1/persons/hash; unless DIR holds match.key)")
+	cmd.Flags().StringVar(&purpose, "purpose", "listing", "purpose code recorded in the node's access log for the hashing")
 	cmd.MarkFlagRequired("creds")
 	return cmd
 }

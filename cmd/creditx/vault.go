@@ -116,7 +116,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 			return nil
 		},
 	}
-	erase.Flags().String("reason", "", "legal ground of the deletion (required, recorded in the access log)")
+	erase.Flags().String("reason", "", "legal ground of the deletion, \"CODE\" or \"CODE: case reference\" (CODE one of decision_revoked, objection_upheld, repair_erase, error_correction, court_order, subject_request, retention_ended; required, recorded in the access log, never personal data)")
 	erase.MarkFlagRequired("reason")
 
 	cmd.AddCommand(put, get, erase)

@@ -32,7 +32,7 @@ func TestVaultCLI(t *testing.T) {
 	creds := func(name string) string { return filepath.Join(agencies, name) }
 
 	keys := filepath.Join(t.TempDir(), "keys.json")
-	out, err := run(t, "sample", "listing", "--creds", creds("publisher"), "--n", "7", "--keys", keys)
+	out, err := run(t, "sample", "listing", "--creds", creds("publisher"), "--node", n.URL(), "--n", "7", "--keys", keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestVaultCLI(t *testing.T) {
 	if _, err := vault("publisher", "get", "330000-1", "--purpose", "x"); err == nil || !strings.Contains(err.Error(), "RECORD") {
 		t.Fatalf("malformed RECORD: %v", err)
 	}
-	if out, err := vault("admin", "erase", record, "--reason", "court order 2026-17"); err != nil || !strings.Contains(out, "1 key(s) destroyed") {
+	if out, err := vault("admin", "erase", record, "--reason", "court_order: 2026-17"); err != nil || !strings.Contains(out, "1 key(s) destroyed") {
 		t.Fatalf("vault erase: %q, %v", out, err)
 	}
 	if out, err := vault("admin", "get", record, "--purpose", "audit"); err == nil || strings.Contains(out, id) {

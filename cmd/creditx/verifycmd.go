@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,16 +11,20 @@ import (
 
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
+	"golang.org/x/mod/sumdb/note"
 )
 
-// openStore opens DIR/ledger.db, explaining the usual failure.
+// openStore opens DIR/ledger.db read-only (nothing here writes to it: a
+// writable open commits, which would overwrite a damaged bbolt meta page
+// verify must report), explaining the usual failure.
 func openStore(dir string) (*ledger.Store, error) {
 	path := filepath.Join(dir, "ledger.db")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s: no ledger here (%w)", dir, err)
 	}
-	s, err := ledger.Open(path, ledger.Options{LockTimeout: 3 * time.Second})
+	s, err := ledger.Open(path, ledger.Options{LockTimeout: 3 * time.Second, ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("opening %s (is a node running on it? stop it, or read it through the tlog-tiles API): %w", path, err)
 	}
@@ -144,16 +149,33 @@ func newVerifyCmd() *cobra.Command {
 and keys/): every entry's hash against the stored hash tiles and every stored checkpoint (signature,
 root, consistency between consecutive checkpoints), then each record's envelope, schema validity, and
 agency signature by a key registered and not revoked at that entry's index. Exits non-zero naming the
-first failing entry.`,
+first failing entry.
+
+The file itself is checked too, read-only (verify never writes to DIR): both bbolt meta pages (a
+damaged newest one makes bbolt silently open the previous commit: reported as DAMAGED with the
+rollback), every page (bbolt's consistency check; a damaged page is named, never a crash), and, in a
+replica's data directory, ledger.db against the latest checkpoint the replica signed
+(DIR/ledger.checkpoint) and raft's latest snapshot: a rolled-back ledger.db is reported ROLLED BACK
+even though what is left verifies.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			// The file before bbolt opens it: bbolt silently opens a file
+			// whose newest meta page is damaged one commit back.
+			failed := reportFile(out, dir)
 			tf, s, origins, err := openTrusted(dir)
 			if err != nil {
+				if failed {
+					return &exitError{code: 1, msg: "verification failed"}
+				}
 				return err
 			}
 			defer s.Close()
-			out := cmd.OutOrStdout()
-			failed := false
+			if err := s.CheckPages(cmd.Context()); err != nil {
+				fmt.Fprintf(out, "ledger.db: DAMAGED: %s\n", describeDamage(err))
+				failed = true
+			}
+			verifiers := map[string]note.Verifier{}
 			for _, o := range origins {
 				t, ok := tf.Lookup(o)
 				if !ok {
@@ -175,11 +197,19 @@ first failing entry.`,
 				cp, err := ledger.VerifyStore(cmd.Context(), s, o, v, check, func(done, total uint64) { b.Set64(int64(done)) })
 				err = finish(o, err)
 				b.Finish()
+				verifiers[o] = v
 				if err != nil {
 					failed = true
 					var ve *ledger.VerifyError
-					if errors.As(err, &ve) && ve.Index >= 0 {
-						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, ve.Reason)
+					var pe *ledger.PageError
+					if errors.As(err, &pe) {
+						fmt.Fprintf(out, "%s: FAILED: %s\n", o, describeDamage(pe))
+					} else if errors.As(err, &ve) && ve.Index >= 0 {
+						reason := ve.Reason
+						if ve.Err != nil { // always say why (a record the check refused: its reason)
+							reason += ": " + ve.Err.Error()
+						}
+						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, reason)
 					} else {
 						fmt.Fprintf(out, "%s: FAILED: %v\n", o, err)
 					}
@@ -191,6 +221,12 @@ first failing entry.`,
 				}
 				fmt.Fprintf(out, "%s: OK, %d entries verified in %.1fs (tree, checkpoints up to size %d, record signatures and keys)\n",
 					o, size, time.Since(start).Seconds(), cpSize)
+			}
+			// Against what this replica signed and raft compacted: a
+			// rolled-back ledger.db verifies fine on its own.
+			if err := node.CheckRollback(dir, s, verifiers); err != nil {
+				fmt.Fprintf(out, "ledger.db: ROLLED BACK: %s\n", describeDamage(err))
+				failed = true
 			}
 			if failed {
 				return &exitError{code: 1, msg: "verification failed"}
@@ -227,4 +263,38 @@ func entryChecker(t trust.Origin) (func(uint64, []byte) error, func(string, erro
 		}
 		return err
 	}, nil
+}
+
+// reportFile checks DIR/ledger.db's bbolt meta pages before it is opened and
+// prints what is damaged; it returns whether anything was.
+func reportFile(out io.Writer, dir string) bool {
+	path := filepath.Join(dir, "ledger.db")
+	if _, err := os.Stat(path); err != nil {
+		return false // openStore explains
+	}
+	ms, err := ledger.ReadMetaPages(path)
+	if err == nil {
+		err = ms.Error(path)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "ledger.db: DAMAGED: %s\n", describeDamage(err))
+		return true
+	}
+	return false
+}
+
+// describeDamage prints a damage or rollback error without repeating the
+// file path and package prefixes.
+func describeDamage(err error) string {
+	var pe *ledger.PageError
+	var se *node.StartError
+	switch {
+	case errors.As(err, &se):
+		return strings.TrimPrefix(se.Err.Error(), "ledger.db rolled back: ")
+	case errors.As(err, &pe) && pe.Page >= 0:
+		return fmt.Sprintf("page %d: %s", pe.Page, pe.Reason)
+	case errors.As(err, &pe):
+		return pe.Reason
+	}
+	return err.Error()
 }

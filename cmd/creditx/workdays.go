@@ -23,17 +23,19 @@ in exchange (调休上班). "Within N working days of DATE" ends on "creditx wor
 the day of DATE itself never counts.`,
 		SilenceUsage: true, // errors here are about data, not about usage
 	}
-	cmd.AddCommand(newWorkdaysAddCmd(), newWorkdaysCheckCmd())
+	cmd.AddCommand(newWorkdaysAddCmd(), newWorkdaysCheckCmd(), newWorkdaysAdoptCmd())
 	return cmd
 }
 
 func newWorkdaysAddCmd() *cobra.Command {
 	var region string
+	var years []string
 	cmd := &cobra.Command{
 		Use:   "add DATE N",
 		Short: "Print the date N working days after DATE, and the holidays crossed",
 		Example: `  creditx workdays add 2024-02-09 2
-  creditx workdays add 2026-09-18 10 --region 330000`,
+  creditx workdays add 2026-09-18 10 --region 330000
+  creditx workdays add 2026-12-28 10 --year cn_holidays_2027.yaml`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			from, err := workdays.ParseDate(args[0])
@@ -44,29 +46,46 @@ func newWorkdaysAddCmd() *cobra.Command {
 			if err != nil || n < 0 {
 				return fmt.Errorf("workdays add: N must be a whole number >= 0, got %q", args[1])
 			}
-			cal, err := workdays.Default()
+			cal, err := calendarWith(years)
 			if err != nil {
 				return err
 			}
-			to, err := cal.AddWorkdays(from, n, region)
+			// Past the last covered year the date is provisional (weekends
+			// only), never an error: issue 12.
+			to, provisional, err := cal.AddWorkdaysProvisional(from, n, region)
 			if err != nil {
 				return err
 			}
-			crossed, err := cal.Days(from, to, region)
-			if err != nil {
-				return err
+			last := cal.Covered()[1]
+			known := to
+			if provisional {
+				known = workdays.MustDate(last, 12, 31)
 			}
-			if n == 0 && to != from { // DATE itself was a day off: show why
+			var crossed []workdays.Day
+			if !known.Before(from) {
+				if crossed, err = cal.Days(from, known, region); err != nil {
+					return err
+				}
+			}
+			if n == 0 && to != from && !cal.Provisional(from) { // DATE itself was a day off: show why
 				day, _ := cal.Describe(from, region)
 				crossed = append([]workdays.Day{day}, crossed...)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintln(out, to)
+			if provisional {
+				fmt.Fprintf(out, "%s provisional\n", to)
+			} else {
+				fmt.Fprintln(out, to)
+			}
 			printCrossed(out, crossed)
+			if provisional {
+				fmt.Fprintf(out, "provisional: no holiday calendar adopted after %d; days from %d-01-01 on are counted on weekends only (adopt the year with creditx workdays adopt)\n", last, last+1)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&region, "region", "", "6-digit division code whose regional overrides apply (default: national calendar)")
+	cmd.Flags().StringArrayVar(&years, "year", nil, "a year file to add to the embedded calendar, as adopted on the ledger (repeatable, in year order)")
 	return cmd
 }
 

@@ -56,8 +56,8 @@ func TestWorkdaysCmdErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"add", "2027-01-04", "1"}, "covers 2020 through 2026"},
-		{[]string{"add", "2026-12-30", "5"}, "covers 2020 through 2026"},
+		{[]string{"add", "2019-12-30", "5"}, "covers 2020 through 2026"},
+		{[]string{"add", "2026-12-28", "10", "--year", "../../sanctions/workdays/testdata/nope.yaml"}, "nope.yaml"},
 		{[]string{"check", "2019-06-03"}, "no official holiday arrangement loaded for 2019"},
 		{[]string{"add", "2024-02-30", "1"}, `date "2024-02-30"`},
 		{[]string{"add", "--", "2024-02-09", "-1"}, `N must be a whole number >= 0, got "-1"`},

@@ -29,8 +29,11 @@ type Options struct {
 	Region    string           // division code of the publishing member, e.g. "330000"
 	Authority schemas.Agency   // the listing authority (also the submitter)
 	Domain    string           // one of Domains; "" picks by sequence number
-	MatchKey  schemas.MatchKey // to hash the responsible person's ID
-	Rand      io.Reader        // for sealing personal data; nil leaves Sealed empty-free: no responsible person
+	MatchKey  schemas.MatchKey // to hash the responsible person's ID (unless HashID is set)
+	// HashID, if set, computes the keyed hash of a citizen ID instead of
+	// MatchKey: an agency asks its node (node.Credentials.HashIDs).
+	HashID func(id string) (string, error)
+	Rand   io.Reader // for sealing personal data; nil leaves Sealed empty-free: no responsible person
 	// DataKeys, if set, is told the data key of every person sealed, with the
 	// JSON path of its Person in the record (for the node's data-key vault).
 	DataKeys func(path string, dk schemas.DataKey)
@@ -95,7 +98,7 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		Reason:              d.Reason,
 		PreNotice:           schemas.PreNotice{Date: day(-30), StatementDeadline: day(-20)},
 		ListedOn:            day(0),
-		PublicityEnd:        day(3 * 365),
+		PublicityEnd:        day(publicityDays(d.Domain)),
 		RemovalConditions:   "公示期满且已履行行政处罚决定、消除不良影响的，依申请移出",
 		Remedies:            "对列入决定不服的，可依法申请行政复议或者提起行政诉讼",
 		Disclosure:          "public",
@@ -103,7 +106,15 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		Evidence:            []schemas.Evidence{{Name: "处罚决定书.pdf", SHA256: fmt.Sprintf("%064x", n+1)}},
 	}
 	if o.Rand != nil {
-		p, dk, err := schemas.SealPerson(o.MatchKey, PersonID(o.Region, n), "张三", o.Rand)
+		id := PersonID(o.Region, n)
+		h := o.MatchKey.HashID(id)
+		if o.HashID != nil {
+			var err error
+			if h, err = o.HashID(id); err != nil {
+				return nil, err
+			}
+		}
+		p, dk, err := schemas.SealPersonHashed(h, id, "张三", o.Rand)
 		if err != nil {
 			return nil, err
 		}
@@ -123,4 +134,14 @@ func Listing(n uint64, o Options) (*schemas.Listing, error) {
 		}
 	}
 	return l, nil
+}
+
+// publicityDays keeps a synthetic listing's publicity period within its
+// programme's maximum (DOMAIN.md 4: tourism blacklist 2 years; the others
+// allow 3 years or more), which admission enforces.
+func publicityDays(domain string) int {
+	if domain == "tourism" {
+		return 2*365 - 1
+	}
+	return 3 * 365
 }

@@ -1,0 +1,223 @@
+package audit
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/creditx/creditx/sanctions/workdays"
+	"github.com/creditx/creditx/schemas"
+)
+
+// Rules with numbers (DOMAIN.md 4; issue 12), as the records show them.
+//
+// Working days are counted with Options.Calendar extended by every
+// calendar_adopt governance record found in the audited ledgers (the
+// calendar as data, in year order; a year that does not extend the calendar
+// is ignored and reported in Calendar). Past the last covered year days
+// count on weekends only and the result is marked provisional.
+type Rules struct {
+	// Publication: a listing is published within PublicationWorkdays
+	// working days of its decision (双公示), counted from decision.date to
+	// the listing's created_at (UTC+8).
+	PublicationWorkdays  int       `json:"publication_workdays"`
+	Published            int       `json:"listings"`
+	PublishedInTime      int       `json:"published_in_time"`
+	PublishedLate        []Finding `json:"published_late"`
+	PublishedProvisional int       `json:"published_provisional"` // counted past the adopted calendar
+	// Withdrawal: after a repair of type decision_revoked, the listing is
+	// withdrawn (a correction withdraw or a repair removing it) within
+	// WithdrawalWorkdays working days of the revocation (decision.date).
+	WithdrawalWorkdays int       `json:"withdrawal_workdays"`
+	Revoked            int       `json:"decisions_revoked"`
+	WithdrawnInTime    int       `json:"withdrawn_in_time"`
+	WithdrawnLate      []Finding `json:"withdrawn_late"`
+	WithdrawalOverdue  []Finding `json:"withdrawal_overdue"`
+	WithdrawalPending  int       `json:"withdrawal_pending"`
+	// ProvisionalNotices counts sanction notices issued with a feedback
+	// deadline past their issuer's calendar (feedback_due_provisional).
+	ProvisionalNotices int `json:"provisional_notices"`
+	// Calendar lists the calendar years adopted on the ledgers, and those
+	// that could not be applied, with the entry that carries them.
+	Calendar []Finding `json:"calendar_adopted"`
+	// Conflicts among the listings in force (conflicts.go).
+	Conflicts []ConflictFinding `json:"conflicts"`
+}
+
+// Defaults of DOMAIN.md 4.
+const (
+	PublicationWorkdays = 7
+	WithdrawalWorkdays  = 3
+)
+
+type pubFact struct {
+	key
+	decided, created time.Time
+	region           string
+}
+
+type revFact struct {
+	key
+	listing key
+	revoked time.Time
+}
+
+type calFact struct {
+	key
+	adopt *schemas.CalendarAdopt
+}
+
+// addRuleFacts is fs.add's part for the rules (caller holds fs.mu).
+func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
+	switch r := r.(type) {
+	case *schemas.Listing:
+		fs.pubs = append(fs.pubs, pubFact{k, r.Decision.Date.Time, r.CreatedAt.Time, fs.intern(r.Region)})
+		if fs.slim == nil {
+			fs.slim = map[key]*schemas.Listing{}
+		}
+		fs.slim[k] = slimListing(r)
+	case *schemas.Repair:
+		if r.Type == "decision_revoked" {
+			fs.revokes = append(fs.revokes, revFact{k, refKey(fs.ref(r.Listing)), r.Decision.Date.Time})
+		}
+	case *schemas.SanctionNotice:
+		if r.FeedbackDueProvisional {
+			fs.provisional++
+		}
+	case *schemas.Governance:
+		if r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil {
+			fs.calendars = append(fs.calendars, calFact{k, r.CalendarAdopt})
+		}
+	}
+}
+
+// calendar extends base by the adopted years, in year order.
+func (fs *factSet) calendar(base *workdays.Calendar, out *Rules) *workdays.Calendar {
+	cs := slices.Clone(fs.calendars)
+	slices.SortFunc(cs, func(a, b calFact) int {
+		return cmp.Or(cmp.Compare(a.adopt.Year, b.adopt.Year), cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index))
+	})
+	cal := base
+	for _, c := range cs {
+		conv := func(d schemas.Date) workdays.Date {
+			if d.IsZero() {
+				return workdays.Date{}
+			}
+			return workdays.DateOf(d.Time)
+		}
+		y := workdays.Year{Year: int(c.adopt.Year), Notice: c.adopt.Notice, Title: c.adopt.Title, Published: conv(c.adopt.Published), URL: c.adopt.URL}
+		for _, h := range c.adopt.Holidays {
+			y.Holidays = append(y.Holidays, workdays.Span{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
+		}
+		for _, w := range c.adopt.Workdays {
+			y.Workdays = append(y.Workdays, workdays.Adjusted{Date: conv(w.Date), For: w.For})
+		}
+		f := Finding{Origin: c.origin, Index: c.index}
+		if ext, err := cal.Extend(y); err != nil {
+			f.What = fmt.Sprintf("calendar %d (%s) not applied: %v", y.Year, y.Notice, err)
+		} else {
+			cal = ext
+			f.What = fmt.Sprintf("calendar %d adopted (%s)", y.Year, y.Notice)
+		}
+		out.Calendar = append(out.Calendar, f)
+	}
+	return cal
+}
+
+// rules judges the numeric rules at today (a civil date, see day).
+func (fs *factSet) rules(opts Options, today time.Time) Rules {
+	r := Rules{PublicationWorkdays: PublicationWorkdays, WithdrawalWorkdays: WithdrawalWorkdays,
+		PublishedLate: []Finding{}, WithdrawnLate: []Finding{}, WithdrawalOverdue: []Finding{}, Calendar: []Finding{}, ProvisionalNotices: fs.provisional}
+	base := opts.Calendar
+	if base == nil {
+		var err error
+		if base, err = workdays.Default(); err != nil {
+			return r
+		}
+	}
+	cal := fs.calendar(base, &r)
+	wd := func(t time.Time) workdays.Date { d := day(t); return workdays.DateOf(d) }
+	pubs := slices.Clone(fs.pubs)
+	slices.SortFunc(pubs, func(a, b pubFact) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })
+	for _, p := range pubs {
+		if p.decided.IsZero() || p.created.IsZero() {
+			continue
+		}
+		r.Published++
+		dec := workdays.DateOf(p.decided)
+		n, prov, err := cal.WorkdaysBetweenProvisional(dec, wd(p.created), "")
+		if err != nil {
+			continue // before the calendar's first year: not judged
+		}
+		if prov {
+			r.PublishedProvisional++
+		}
+		if n > PublicationWorkdays {
+			r.PublishedLate = append(r.PublishedLate, Finding{p.origin, p.index,
+				fmt.Sprintf("published %d working days after decision of %s (rule: %d)", n, dec, PublicationWorkdays)})
+		} else {
+			r.PublishedInTime++
+		}
+	}
+	r.Conflicts = fs.conflicts(cal, opts.At)
+	removed := fs.removedAt()
+	revs := slices.Clone(fs.revokes)
+	slices.SortFunc(revs, func(a, b revFact) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })
+	for _, v := range revs {
+		r.Revoked++
+		due, prov, err := cal.AddWorkdaysProvisional(workdays.DateOf(v.revoked), WithdrawalWorkdays, "")
+		if err != nil {
+			continue
+		}
+		mark := ""
+		if prov {
+			mark = " (provisional)"
+		}
+		rm, ok := removed[v.listing]
+		switch {
+		case ok && !day(rm.at).After(due.Time()):
+			r.WithdrawnInTime++
+		case ok:
+			r.WithdrawnLate = append(r.WithdrawnLate, Finding{v.listing.origin, v.listing.index,
+				fmt.Sprintf("decision revoked %s (%s#%d); withdrawn %s, due %s%s", workdays.DateOf(v.revoked), v.origin, v.index, wd(rm.at), due, mark)})
+		case today.After(due.Time()):
+			r.WithdrawalOverdue = append(r.WithdrawalOverdue, Finding{v.listing.origin, v.listing.index,
+				fmt.Sprintf("decision revoked %s (%s#%d); not withdrawn, due %s%s", workdays.DateOf(v.revoked), v.origin, v.index, due, mark)})
+		default:
+			r.WithdrawalPending++
+		}
+	}
+	return r
+}
+
+// writeText adds the rules section of the terminal report.
+func (r Rules) writeText(b *strings.Builder) {
+	fmt.Fprintf(b, "\nRules with numbers (DOMAIN.md 4):\n")
+	fmt.Fprintf(b, "  publication within %d working days of the decision: %d listings, %d in time, %d late", r.PublicationWorkdays, r.Published, r.PublishedInTime, len(r.PublishedLate))
+	if r.PublishedProvisional > 0 {
+		fmt.Fprintf(b, ", %d counted provisionally", r.PublishedProvisional)
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(b, "  withdrawal within %d working days of a decision's revocation: %d revoked, %d in time, %d late, %d overdue, %d pending\n",
+		r.WithdrawalWorkdays, r.Revoked, r.WithdrawnInTime, len(r.WithdrawnLate), len(r.WithdrawalOverdue), r.WithdrawalPending)
+	fmt.Fprintf(b, "  notices with a provisional feedback deadline: %d\n", r.ProvisionalNotices)
+	fmt.Fprintf(b, "  conflicting listings in force: %d\n", len(r.Conflicts))
+	for i, c := range r.Conflicts {
+		if i == 10 {
+			fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(r.Conflicts)-10)
+			break
+		}
+		fmt.Fprintf(b, "    %s subject %s: %s (members %s; %s)\n", c.Kind, c.Subject, strings.Join(c.Listings, ", "), strings.Join(c.Members, ","), strings.Join(c.Docs, ", "))
+	}
+	for _, group := range [][]Finding{r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
+		for i, f := range group {
+			if i == 10 {
+				fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(group)-10)
+				break
+			}
+			fmt.Fprintf(b, "    %s#%d %s\n", f.Origin, f.Index, f.What)
+		}
+	}
+}

@@ -1,0 +1,125 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+)
+
+// Matching by the node (issue 14 item 4; docs/PRIVACY.md).
+//
+// The consortium match key turns a citizen ID into its keyed hash (h1:...).
+// Whoever holds it and reads an id_hash (every consortium credential reads
+// entry bundles) recovers the ID by trying the candidates a masked form
+// leaves: 10^8-10^10 HMACs, seconds to minutes on one core. So no agency
+// credential holds it: it stays on the replicas (keys/match.key) and the node
+// hashes on request:
+//
+//	POST /v1/persons/hash  {"ids": ["<citizen ID>", ...], "purpose": "<code>"}
+//	-> 200 {"hashes": ["h1:...", ...]}            (same order)
+//
+// Roles publish (to name persons in the records they sign) and admin. Every
+// request writes one access-log entry naming the persons (short hashes) and
+// spends one subject token per ID (privacy_batch.go), so each guess an
+// attacker makes with a credential is rate-limited and attributed.
+
+// PersonsHashRequest is the body of POST /v1/persons/hash.
+type PersonsHashRequest struct {
+	IDs     []string `json:"ids"` // 1 to 1000 citizen IDs
+	Purpose string   `json:"purpose"`
+}
+
+// PersonsHashResponse answers POST /v1/persons/hash.
+type PersonsHashResponse struct {
+	Hashes []string `json:"hashes"`
+}
+
+func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
+	id, ok := n.require(w, r, pki.RolePublish, pki.RoleAdmin)
+	if !ok {
+		return
+	}
+	var req PersonsHashRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeErr(w, errorf(http.StatusBadRequest, "malformed request: %v", err))
+		return
+	}
+	if len(req.IDs) == 0 || len(req.IDs) > 1000 {
+		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "ids: give 1 to 1000 citizen IDs",
+			Errors: []FieldError{{Record: -1, Field: "ids", Rule: "count", Message: fmt.Sprintf("got %d", len(req.IDs))}}})
+		return
+	}
+	if msg := purposeProblem(req.Purpose); msg != "" {
+		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose required",
+			Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
+		return
+	}
+	out := PersonsHashResponse{Hashes: make([]string, len(req.IDs))}
+	for i, s := range req.IDs {
+		if err := schemas.CheckCitizenID(s); err != nil {
+			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "invalid citizen ID",
+				Errors: []FieldError{{Record: i, Field: "ids", Rule: "citizen_id", Message: err.Error()}}})
+			return
+		}
+		out.Hashes[i] = n.matchKey.HashID(s)
+	}
+	if !n.allowSubjects(w, r, len(req.IDs)) {
+		return
+	}
+	if err := n.logAccessRecord(r.Context(), id, fmt.Sprintf("hash %d citizen IDs", len(req.IDs)), req.Purpose, shortHashes(out.Hashes)); err != nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "the request could not be recorded, so no hash is returned: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// HashIDs asks the node at baseURL for the keyed hashes of citizen IDs
+// (POST /v1/persons/hash), for an agency that names persons in records it
+// signs. The request is logged in the node's access log with purpose.
+func (c *Credentials) HashIDs(ctx context.Context, baseURL, purpose string, ids ...string) ([]string, error) {
+	body, err := json.Marshal(PersonsHashRequest{IDs: ids, Purpose: purpose})
+	if err != nil {
+		return nil, err
+	}
+	var resp PersonsHashResponse
+	if err := c.Post(ctx, strings.TrimSuffix(baseURL, "/")+"/v1/persons/hash", body, &resp); err != nil {
+		return nil, err
+	}
+	if len(resp.Hashes) != len(ids) {
+		return nil, fmt.Errorf("persons/hash: %d hashes for %d IDs", len(resp.Hashes), len(ids))
+	}
+	return resp.Hashes, nil
+}
+
+// DevMatchKey reads the match key of a region prepared by PrepareRegion
+// from the region's keys directory beside agenciesDir (the credit office's
+// side, never an agency's credentials; the replicas' keys/match.key): for
+// the demo and tests, which play the office.
+func DevMatchKey(agenciesDir string) (*schemas.MatchKey, error) {
+	region := filepath.Dir(filepath.Clean(agenciesDir))
+	path := filepath.Join(region, "keys", "match.key") // one replica: its data dir is the region dir
+	if _, err := os.Stat(path); err != nil {
+		if m, _ := filepath.Glob(filepath.Join(region, "*", "keys", "match.key")); len(m) > 0 {
+			path = m[0] // several replicas: each holds the same key
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := schemas.ParseMatchKey(string(b))
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}

@@ -1,0 +1,117 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/schemas"
+)
+
+// Privacy of the tlog-tiles read API (docs/PRIVACY.md, "Entry bundles").
+//
+// Checkpoints and hash tiles carry only hashes and signatures: they stay
+// public, so witnesses, monitors and `creditx audit` verify any ledger
+// without a credential. An entry bundle carries the canonical records
+// themselves; it is public only if every entry in it is: a governance record,
+// or a listing with disclosure "public" whose subject is an organisation and
+// which names no natural person (no keyed hash, no sealed data). Any other
+// bundle is served only to a consortium credential (every role but the
+// public) and every such read is logged:
+//
+//   - agency and office roles (publish, execute, audit, admin): one access-log
+//     entry per request, committed before the bundle is sent, naming the
+//     bundle and the keyed hashes of the persons its entries name; the purpose
+//     is ?purpose= or "ledger_read" (the tlog-tiles clients of creditx audit
+//     send none). If the entry cannot be committed the answer is 503.
+//   - replicas and members (raft catch-up, mirroring): a structured log line
+//     and the metric creditx_restricted_bundle_reads_total. Their reads are
+//     the exchange itself (every member must hold every ledger to witness and
+//     mirror it), so they are not written to the replicated access log, which
+//     mirroring would otherwise grow by one entry per fetched bundle.
+//
+// The decision depends only on the bytes of the entries, never on state that
+// changes (an objection suspending a listing hides it from /v1 and the
+// register, but the bundle holding it was public and may be cached), so a
+// full bundle's answer is immutable like its content.
+
+// publicEntry reports whether an entry may be read without a credential.
+// An entry that does not parse is not public.
+func publicEntry(e []byte) bool {
+	s, err := schemas.ParseSigned(e)
+	if err != nil {
+		return false
+	}
+	rec, err := s.Decode()
+	if err != nil {
+		return false
+	}
+	switch r := rec.(type) {
+	case *schemas.Governance:
+		return true
+	case *schemas.Listing:
+		return r.Disclosure == "public" && r.Subject.Person == nil && len(personsOf(r)) == 0
+	}
+	return false
+}
+
+// bundlePersons returns whether every entry of bundle is public and the keyed
+// hashes of the persons its entries name.
+func bundlePersons(bundle []byte) (public bool, persons []string) {
+	es, err := ledger.ParseEntryBundle(bundle)
+	if err != nil {
+		return false, nil
+	}
+	public = true
+	for _, e := range es {
+		if publicEntry(e) {
+			continue
+		}
+		public = false
+		if s, err := schemas.ParseSigned(e); err == nil {
+			if rec, err := s.Decode(); err == nil {
+				persons = append(persons, personsOf(rec)...)
+			}
+		}
+	}
+	return public, persons
+}
+
+// gateBundle decides whether r may receive bundle (entry bundle path of
+// origin). It writes the refusal and returns false, or logs the read as the
+// package doc above says and returns true.
+func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) bool {
+	public, persons := bundlePersons(bundle)
+	if public {
+		return true
+	}
+	id := pki.IdentityFromRequest(r)
+	switch id.Role {
+	case pki.RolePublic:
+		writeErr(w, errorf(http.StatusUnauthorized, "entry bundle %s of %s holds non-public records: a consortium client certificate is required (checkpoints and hash tiles are public)", path, origin))
+		return false
+	case pki.RoleReplica, pki.RoleMember:
+		n.metrics.restrictedBundles.WithLabelValues(string(id.Role)).Inc()
+		n.logger.Info("restricted entry bundle read", "origin", origin, "path", path, "role", id.Role, "who", id.ID, "region", id.Region, "serial", id.Serial)
+		return true
+	}
+	n.metrics.restrictedBundles.WithLabelValues(string(id.Role)).Inc()
+	purpose := r.URL.Query().Get("purpose")
+	if purpose == "" {
+		purpose = "ledger_read"
+	}
+	what := fmt.Sprintf("entry bundle %s/%s", origin, path)
+	if len(persons) == 0 {
+		if msg := purposeProblem(purpose); msg != "" {
+			writeErr(w, errorf(http.StatusBadRequest, "purpose: %s", msg))
+			return false
+		}
+		if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
+			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+			return false
+		}
+		return true
+	}
+	return n.logPersonsOrFail(w, r, id, what, persons, purpose)
+}

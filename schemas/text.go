@@ -1,0 +1,123 @@
+package schemas
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Text hygiene (issue 11 item 8). No string field of any record may contain:
+//
+//   - C0 control characters U+0000-U+001F other than tab (U+0009) and line
+//     feed (U+000A), which free text (a decision's reason) may need;
+//     carriage return is refused too (line ends are "\n");
+//   - DEL U+007F and the C1 controls U+0080-U+009F;
+//   - the Unicode bidirectional overrides and isolates U+202A-U+202E and
+//     U+2066-U+2069, which make a name or reason display as something else
+//     than it is ("Trojan Source");
+//   - invalid UTF-8 (encoding/json would silently turn it into U+FFFD).
+//
+// A record holding one is refused at validation (rule "control_char") naming
+// the field, the character and its position, and nothing is written: a
+// NUL in a reason was accepted and signed into the ledger before. The check
+// is structural (every string reachable from the record, by its JSON path),
+// so fields added later are covered without listing them.
+
+// forbiddenRune reports whether r may not appear in a text field.
+func forbiddenRune(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n':
+		return false
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// CheckText returns "" if s is acceptable in a record's text field, or why
+// not (for a clerk: which character, at which character position).
+func CheckText(s string) string {
+	pos := 0
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return fmt.Sprintf("is not valid UTF-8 (byte %d)", i)
+			}
+		}
+		if forbiddenRune(r) {
+			return fmt.Sprintf("contains the control character U+%04X at character %d; text may not contain control or bidirectional-override characters (tab and line feed excepted)", r, pos)
+		}
+		pos++
+	}
+	return ""
+}
+
+// textErrors walks every string reachable from v and reports each that
+// fails CheckText, by JSON path.
+func textErrors(v any) ValidationErrors {
+	var errs ValidationErrors
+	walkText(reflect.ValueOf(v), "", &errs)
+	return errs
+}
+
+func walkText(v reflect.Value, path string, errs *ValidationErrors) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkText(v.Elem(), path, errs)
+		}
+	case reflect.String:
+		if msg := CheckText(v.String()); msg != "" {
+			*errs = append(*errs, FieldError{Field: path, Rule: "control_char", Message: msg})
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // bytes, not text
+		}
+		for i := range v.Len() {
+			walkText(v.Index(i), path+"["+strconv.Itoa(i)+"]", errs)
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			k := fmt.Sprint(iter.Key().Interface())
+			if msg := CheckText(k); msg != "" {
+				*errs = append(*errs, FieldError{Field: join(path, "(key)"), Rule: "control_char", Message: msg})
+			}
+			walkText(iter.Value(), join(path, k), errs)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			p := path
+			switch {
+			case f.Anonymous && name == "":
+				// embedded struct: its fields are at this level
+			case name == "":
+				p = join(path, f.Name)
+			default:
+				p = join(path, name)
+			}
+			walkText(v.Field(i), p, errs)
+		}
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
