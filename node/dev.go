@@ -294,6 +294,16 @@ func MemberName(region string) string {
 		return "浙江 Zhejiang"
 	case "340000":
 		return "安徽 Anhui"
+	case "330100": // member cities (prefecture-level divisions)
+		return "杭州 Hangzhou"
+	case "330200":
+		return "宁波 Ningbo"
+	case "320100":
+		return "南京 Nanjing"
+	case "320500":
+		return "苏州 Suzhou"
+	case "340100":
+		return "合肥 Hefei"
 	}
 	return "region " + region
 }

@@ -225,7 +225,7 @@ func (n *Node) Origin() string { return n.origin }
 
 // Metrics returns the node's Prometheus collectors.
 func (n *Node) Metrics() []prometheus.Collector {
-	cs := n.metrics.collectors(n)
+	cs := append(n.metrics.collectors(n), newOpsCollector(n))
 	if n.x != nil {
 		cs = append(cs, n.x.collectors()...)
 	}

@@ -180,6 +180,14 @@ type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
 // handleAuditPage is the auditor's view: the closed loop of this member's
 // notices, the access log, and entries that could not be indexed.
 func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
+	if id := pki.IdentityFromRequest(r); id.Role == pki.RolePublic && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// A browser without the auditor's certificate gets a page saying
+		// how to get in, not the API's JSON error.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(auditLoginPage))
+		return
+	}
 	id, ok := n.require(w, r, pki.RoleAudit, pki.RoleAdmin)
 	if !ok {
 		return
@@ -244,3 +252,24 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Conflicts  []sanctions.Conflict
 	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts})
 }
+
+// auditLoginPage is what a browser without a client certificate sees on /audit.
+const auditLoginPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>creditx: auditor's view needs a certificate</title></head>
+<body style="font-family:sans-serif;max-width:46em;margin:2em auto">
+<h1>The auditor's view needs the auditor's client certificate</h1>
+<p>This page shows sanction notices and the access log, so the node asks the browser for a client
+certificate issued by this region's CA to an auditor (or the credit office's admin), and got none.</p>
+<p>On a development node (<code>creditx serve</code>) the auditor's certificate and key are in
+<code>creditx-data/agencies/auditor/</code>. Make a file the browser can import, then import it
+(Firefox: Settings, Privacy &amp; Security, Certificates, View Certificates, Your Certificates, Import;
+Chrome: Settings, Privacy and security, Security, Manage certificates) and reload this page:</p>
+<pre>openssl pkcs12 -export -in creditx-data/agencies/auditor/tls.crt \
+    -inkey creditx-data/agencies/auditor/tls.key -name "creditx auditor" \
+    -out auditor.p12 -passout pass:creditx          # import password: creditx</pre>
+<p>Import <code>creditx-data/ca/ca.crt</code> as an authority too, so the browser trusts this node.
+Without a browser: <code>curl --cacert creditx-data/ca/ca.crt --cert creditx-data/agencies/auditor/tls.crt
+--key creditx-data/agencies/auditor/tls.key https://HOST/audit</code>.</p>
+<p>The public register is at <a href="/">/</a>, the member status at <a href="/status">/status</a>.</p>
+</body></html>
+`

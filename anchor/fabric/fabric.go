@@ -30,14 +30,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/creditx/creditx/anchor"
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"golang.org/x/mod/sumdb/tlog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 )
 
 // Config says how to reach the anchoring chaincode. Paths are PEM files; a
@@ -223,7 +226,7 @@ func (c *Client) Close() error {
 func (c *Client) Put(ctx context.Context, a anchor.Anchor, proof tlog.TreeProof) (bool, error) {
 	res, err := c.contract.SubmitWithContext(ctx, anchor.TxPut, client.WithBytesArguments(a.Encode(), anchor.EncodeProof(proof)))
 	if err != nil {
-		return false, fmt.Errorf("fabric: %s %s@%d: %w", anchor.TxPut, a.Member, a.Size, err)
+		return false, fmt.Errorf("fabric: %s %s@%d: %w%s", anchor.TxPut, a.Member, a.Size, err, details(err))
 	}
 	return anchor.ParsePutResult(res)
 }
@@ -232,7 +235,7 @@ func (c *Client) Put(ctx context.Context, a anchor.Anchor, proof tlog.TreeProof)
 func (c *Client) Latest(ctx context.Context, member string) (anchor.Anchor, error) {
 	res, err := c.contract.EvaluateWithContext(ctx, anchor.TxLatest, client.WithArguments(member))
 	if err != nil {
-		return anchor.Anchor{}, fmt.Errorf("fabric: %s %s: %w", anchor.TxLatest, member, err)
+		return anchor.Anchor{}, fmt.Errorf("fabric: %s %s: %w%s", anchor.TxLatest, member, err, details(err))
 	}
 	return anchor.ParseQueryResult(res, member, 0)
 }
@@ -241,7 +244,29 @@ func (c *Client) Latest(ctx context.Context, member string) (anchor.Anchor, erro
 func (c *Client) Get(ctx context.Context, member string, size uint64) (anchor.Anchor, error) {
 	res, err := c.contract.EvaluateWithContext(ctx, anchor.TxGet, client.WithArguments(member, strconv.FormatUint(size, 10)))
 	if err != nil {
-		return anchor.Anchor{}, fmt.Errorf("fabric: %s %s@%d: %w", anchor.TxGet, member, size, err)
+		return anchor.Anchor{}, fmt.Errorf("fabric: %s %s@%d: %w%s", anchor.TxGet, member, size, err, details(err))
 	}
 	return anchor.ParseQueryResult(res, member, size)
+}
+
+// details returns the per-peer details fabric-gateway attaches to an error
+// ("failed to evaluate transaction, see attached details" says nothing by
+// itself: the details name the peer and, for example, that the chaincode
+// service is unreachable), as "; details: peer ADDR (MSP): message; ...",
+// or "" when there are none.
+func details(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	for _, d := range st.Details() {
+		if ed, ok := d.(*gateway.ErrorDetail); ok {
+			if b.Len() == 0 {
+				b.WriteString("; details:")
+			}
+			fmt.Fprintf(&b, " peer %s (%s): %s;", ed.GetAddress(), ed.GetMspId(), ed.GetMessage())
+		}
+	}
+	return strings.TrimSuffix(b.String(), ";")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditx/creditx/anchor/fabric"
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
@@ -95,14 +96,25 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 					return errors.New("a live audit needs independent keys: give --manifest or --trust")
 				}
 				client := http.DefaultClient
-				if cacert != "" || creds != "" {
+				if cacert != "" || creds != "" || manifest != "" {
 					cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+					if manifest != "" {
+						// Trust the members' region CAs from the manifest, as
+						// "creditx anchor run" does, plus --cacert.
+						m, err := exchange.LoadManifest(manifest)
+						if err != nil {
+							return err
+						}
+						cfg.RootCAs = m.CAPool()
+					}
 					if cacert != "" {
 						pem, err := os.ReadFile(cacert)
 						if err != nil {
 							return err
 						}
-						cfg.RootCAs = x509.NewCertPool()
+						if cfg.RootCAs == nil {
+							cfg.RootCAs = x509.NewCertPool()
+						}
 						if !cfg.RootCAs.AppendCertsFromPEM(pem) {
 							return fmt.Errorf("%s: no PEM certificate", cacert)
 						}
@@ -179,7 +191,7 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 	f.StringVar(&dir, "dir", "", "audit directory (demo --out, export, or unpacked bundle)")
 	f.StringVar(&bundle, "bundle", "", "audit bundle file (creditx audit bundle)")
 	f.StringArrayVar(&nodes, "node", nil, "base URL of a live node (repeatable)")
-	f.StringVar(&cacert, "cacert", "", "PEM file of CA certificates for --node over HTTPS")
+	f.StringVar(&cacert, "cacert", "", "PEM file of CA certificates for --node over HTTPS (with --manifest the members' region CAs are trusted too)")
 	f.StringVar(&creds, "creds", "", "credentials directory (e.g. DATA/agencies/auditor) for --node: entry bundles of non-public records are served only to a consortium certificate")
 	f.StringArrayVar(&codes, "code", nil, "member code to read from each --node (repeatable; default: every member in the trust)")
 	f.StringVar(&manifest, "manifest", "", "consortium manifest (log and witness keys, anchors, quorum)")

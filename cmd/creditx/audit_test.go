@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
 )
 
 // runAudit runs the root command with the audit subcommand present (the
@@ -146,6 +149,98 @@ func TestAuditDemoOutput(t *testing.T) {
 	for _, w := range rep.Warnings {
 		if strings.Contains(w, "NOT checked") {
 			t.Errorf("record signatures not checked: %s", w)
+		}
+	}
+}
+
+// startLiveDemo runs the demo's four members until the test ends and returns
+// Shanghai's URL and the demo's data directory.
+func startLiveDemo(t *testing.T) (string, string) {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler), demoOptions{dir: data, perMember: 2, timeout: 60 * time.Second})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for !strings.Contains(out.String(), "Running; press Ctrl-C to stop.") {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("demo: %v\n%s", err, out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[0] == "310000" && f[2] == "pages:" {
+			return strings.TrimSuffix(f[3], "/"), data
+		}
+	}
+	t.Fatalf("no URL in the demo output:\n%s", out.String())
+	return "", ""
+}
+
+// TestAuditLiveWithManifest: "creditx audit --node URL --manifest FILE"
+// trusts the members' region CAs from the manifest (as "anchor run" does);
+// without them the audit failed with "certificate signed by unknown authority".
+func TestAuditLiveWithManifest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	url, data := startLiveDemo(t)
+	stdout, err := runAudit(t, "audit", "--node", url, "--manifest", filepath.Join(data, "manifest.yaml"),
+		"--creds", filepath.Join(data, "310000", "agencies", "auditor"), "--quiet")
+	if err != nil {
+		t.Fatalf("live audit: %v\n%s", err, stdout)
+	}
+	if !strings.Contains(stdout, "PASSED") {
+		t.Errorf("live audit did not pass:\n%s", stdout)
+	}
+}
+
+// TestOperatorMetrics: /metrics carries what an operator is paged about:
+// mirror lag and state per origin, unwitnessed entries, alerts, notices
+// pending per agency, the access log's size, and the check route's latency.
+func TestOperatorMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	url, data := startLiveDemo(t)
+	auditor, err := node.LoadCredentials(filepath.Join(data, "310000", "agencies", "auditor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := auditor.Client.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`creditx_mirror_behind_entries{origin="creditx.320000/ledger"} 0`,
+		`creditx_mirror_stopped{origin="creditx.330000/ledger"} 0`,
+		`creditx_mirror_witnessed{origin="creditx.340000/ledger"} 1`,
+		`creditx_ledger_unwitnessed_entries 0`,
+		`creditx_exchange_alerts 0`,
+		`creditx_notices{agency="`,
+		`state="pending"}`,
+		`creditx_access_log_size `,
+		`creditx_http_request_seconds_count{route="GET /v1/check"}`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	// The example alerting rules name only series the node exports.
+	rules, err := os.ReadFile("../../deploy/alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`creditx_[a-z_]+`).FindAllString(string(rules), -1) {
+		if !strings.Contains(string(b), "\n"+name) {
+			t.Errorf("deploy/alerts.yml uses %s, which /metrics does not export", name)
 		}
 	}
 }

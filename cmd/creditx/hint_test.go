@@ -2,6 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,5 +75,41 @@ func TestHelpVersionAndUsageHints(t *testing.T) {
 	out, _ = runRoot("demo", "--help")
 	if !strings.Contains(out, "manifest.yaml") {
 		t.Error("demo --help does not say where the manifest goes")
+	}
+}
+
+// TestAuditPageWithoutCertificate: a browser without the auditor's
+// certificate gets a page saying how to import one, and the openssl line it
+// gives makes a PKCS#12 file from the dev credentials.
+func TestAuditPageWithoutCertificate(t *testing.T) {
+	n, dir := startNode(t)
+	pem, err := os.ReadFile(filepath.Join(dir, "agencies", "auditor", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest("GET", n.URL()+"/audit", nil)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(body), "openssl pkcs12 -export") {
+		t.Fatalf("%s %s\n%s", resp.Status, resp.Header.Get("Content-Type"), body)
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("no openssl to try the page's command")
+	}
+	line := string(body[strings.Index(string(body), "openssl pkcs12"):])
+	line = line[:strings.Index(line, "</pre>")]
+	line = strings.ReplaceAll(line, "creditx-data/", dir+"/")
+	line = strings.ReplaceAll(line, "auditor.p12", filepath.Join(t.TempDir(), "auditor.p12"))
+	if out, err := exec.Command("bash", "-c", line).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out)
 	}
 }

@@ -40,10 +40,8 @@ func TestREADME(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every README step (nodes, the demo, a 100k-entry ledger)")
 	}
-	for _, tool := range []string{"bash", "curl"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("README steps need %s: %v", tool, err)
-		}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skipf("README steps need bash: %v", err)
 	}
 	src, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -80,6 +78,10 @@ func TestREADME(t *testing.T) {
 		}
 		if b.ctrlC {
 			r.stopBackground()
+		}
+		if tool := missingTool(b.script); tool != "" {
+			t.Logf("README line %d: skipped (no %s on this machine)", b.line, tool)
+			continue
 		}
 		if t.Failed() {
 			return
@@ -328,6 +330,19 @@ func (r *readmeRunner) killAll() {
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
+}
+
+// missingTool returns an external tool the script runs that is not
+// installed, or "".
+func missingTool(script string) string {
+	for _, tool := range []string{"curl", "openssl", "docker", "docker-compose"} {
+		if strings.Contains(script, tool+" ") {
+			if _, err := exec.LookPath(tool); err != nil {
+				return tool
+			}
+		}
+	}
+	return ""
 }
 
 func freePort(t *testing.T) string {

@@ -114,14 +114,14 @@ func printDevHelp(out io.Writer, n *node.Node, dir string) {
 
 Sample agency credentials are in %s/agencies/ (admin, publisher, executor, auditor).
 Try:
-  %s sample listing --creds %s --n 77 > listing.json
+  %s sample listing --node %s --creds %s --n 77 > listing.json
   %s submit --node %s --creds %s listing.json
   %s check --node %s --creds %s 913300000000007729
   curl --cacert %s/ca.crt %s/ledger/%s/checkpoint
 
 Stop with Ctrl-C.
 `, n.Origin(), u, u, u, u, u, code, dir, filepath.Join(dir, "ca", "ca.crt"), dir,
-		self, a("publisher"),
+		self, u, a("publisher"),
 		self, u, a("publisher"),
 		self, u, a("executor"),
 		a("auditor"), u, code)

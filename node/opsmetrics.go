@@ -1,0 +1,91 @@
+package node
+
+import (
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// opsCollector computes, at each scrape, the gauges an operator is paged
+// about: how far each mirror and the own ledger's witnessing lag, alerts
+// raised, sanction notices pending and overdue per executing agency, and the
+// access log's size. deploy/alerts.yml has example rules over them; the check
+// rate and latency are creditx_http_request_seconds{route="POST /v1/check"}.
+//
+// A scrape reads the notice index once (cost grows with the notices held);
+// failures to read leave the series out of that scrape rather than report 0.
+type opsCollector struct {
+	n *Node
+
+	mirrorBehind, mirrorStopped, mirrorWitnessed *prometheus.Desc
+	ownUnwitnessed, alerts, notices, accessSize  *prometheus.Desc
+}
+
+func newOpsCollector(n *Node) *opsCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("creditx_"+name, help, labels, nil)
+	}
+	return &opsCollector{n: n,
+		mirrorBehind: d("mirror_behind_entries",
+			"Entries of a mirrored member's verified checkpoint not yet verified and stored here.", "origin"),
+		mirrorStopped: d("mirror_stopped",
+			"1 if mirroring of the member stopped on an alert (needs an operator).", "origin"),
+		mirrorWitnessed: d("mirror_witnessed",
+			"1 if the stored checkpoint of the mirrored member carries a witness quorum.", "origin"),
+		ownUnwitnessed: d("ledger_unwitnessed_entries",
+			"Entries of the own ledger not yet covered by a checkpoint with a witness quorum."),
+		alerts: d("exchange_alerts",
+			"Alerts currently raised by the exchange (split views, bad entries, mirrors stopped)."),
+		notices: d("notices",
+			"Sanction notices issued by this region, by executing agency (USCC) and state (pending, overdue).", "agency", "state"),
+		accessSize: d("access_log_size",
+			"Entries in the access log of personal-data reads."),
+	}
+}
+
+func (c *opsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.mirrorBehind, c.mirrorStopped, c.mirrorWitnessed, c.ownUnwitnessed, c.alerts, c.notices, c.accessSize} {
+		ch <- d
+	}
+}
+
+func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.n
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	if st, err := n.ExchangeStatus(); err == nil && st != nil {
+		for _, m := range st.Mirrors {
+			behind := float64(0)
+			if m.Checkpoint > m.Size {
+				behind = float64(m.Checkpoint - m.Size)
+			}
+			ch <- prometheus.MustNewConstMetric(c.mirrorBehind, prometheus.GaugeValue, behind, m.Origin)
+			ch <- prometheus.MustNewConstMetric(c.mirrorStopped, prometheus.GaugeValue, b(m.Stopped), m.Origin)
+			ch <- prometheus.MustNewConstMetric(c.mirrorWitnessed, prometheus.GaugeValue, b(m.Witnessed), m.Origin)
+		}
+		ch <- prometheus.MustNewConstMetric(c.ownUnwitnessed, prometheus.GaugeValue, float64(st.Size-min(st.Witnessed, st.Size)))
+		ch <- prometheus.MustNewConstMetric(c.alerts, prometheus.GaugeValue, float64(st.Alerts))
+	}
+	if all, err := n.notices(nil, time.Now()); err == nil {
+		type key struct{ agency, state string }
+		counts := map[key]int{}
+		for _, v := range all {
+			if v.Notice == nil || (v.State != "pending" && v.State != "overdue") {
+				continue
+			}
+			counts[key{v.Notice.ExecutingAgency.USCC, v.State}]++
+		}
+		for k, v := range counts {
+			ch <- prometheus.MustNewConstMetric(c.notices, prometheus.GaugeValue, float64(v), k.agency, k.state)
+		}
+	}
+	var size uint64
+	if n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.access).Size(); return nil }) == nil {
+		ch <- prometheus.MustNewConstMetric(c.accessSize, prometheus.GaugeValue, float64(size))
+	}
+}
