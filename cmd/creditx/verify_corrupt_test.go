@@ -39,6 +39,9 @@ func stoppedNodeDir(t *testing.T) (string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil { // the office's key: agencies hold none
+		t.Fatal(err)
+	}
 	for i := range 2 {
 		l, err := synth.Listing(uint64(i), synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID},
 			MatchKey: *pub.MatchKey, Now: time.Now().UTC().Add(-time.Hour)})
