@@ -1,6 +1,10 @@
 package node
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -20,6 +24,7 @@ type opsCollector struct {
 
 	mirrorBehind, mirrorStopped, mirrorWitnessed *prometheus.Desc
 	ownUnwitnessed, alerts, notices, accessSize  *prometheus.Desc
+	cosigAge                                     *prometheus.Desc
 }
 
 func newOpsCollector(n *Node) *opsCollector {
@@ -41,11 +46,14 @@ func newOpsCollector(n *Node) *opsCollector {
 			"Sanction notices issued by this region, by executing agency (USCC) and state (pending, overdue).", "agency", "state"),
 		accessSize: d("access_log_size",
 			"Entries in the access log of personal-data reads."),
+		cosigAge: d("witness_cosignature_age_seconds",
+			"Age of each witness's cosignature on the newest own checkpoint stored with a witness quorum "+
+				"(grows while no newer checkpoint gets witnessed).", "witness"),
 	}
 }
 
 func (c *opsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.mirrorBehind, c.mirrorStopped, c.mirrorWitnessed, c.ownUnwitnessed, c.alerts, c.notices, c.accessSize} {
+	for _, d := range []*prometheus.Desc{c.mirrorBehind, c.mirrorStopped, c.mirrorWitnessed, c.ownUnwitnessed, c.alerts, c.notices, c.accessSize, c.cosigAge} {
 		ch <- d
 	}
 }
@@ -85,7 +93,47 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	var size uint64
-	if n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.access).Size(); return nil }) == nil {
+	var witnessed []byte
+	if n.fsm.view(func(tx *ledger.ReadTx) error {
+		size, witnessed = tx.Log(n.access).Size(), n.witnessedCheckpoint(tx)
+		return nil
+	}) == nil {
 		ch <- prometheus.MustNewConstMetric(c.accessSize, prometheus.GaugeValue, float64(size))
+		for name, ts := range cosignatureTimes(witnessed) {
+			ch <- prometheus.MustNewConstMetric(c.cosigAge, prometheus.GaugeValue, time.Since(ts).Seconds(), name)
+		}
 	}
+}
+
+// cosignatureTimes returns the timestamp of each C2SP tlog-cosignature/v1
+// line of a signed note, by signer name. Such a signature is base64 of a
+// 4-byte key hash, an 8-byte big-endian Unix time in seconds and a 64-byte
+// Ed25519 signature; other signatures (the log's own, 68 bytes) are skipped.
+// Only the timestamps are read here: the signatures were verified when the
+// checkpoint was stored.
+func cosignatureTimes(signed []byte) map[string]time.Time {
+	out := map[string]time.Time{}
+	_, sigs, ok := bytes.Cut(signed, []byte("\n\n"))
+	if !ok {
+		return out
+	}
+	for _, line := range strings.Split(string(sigs), "\n") {
+		rest, ok := strings.CutPrefix(line, "\u2014 ")
+		if !ok {
+			continue
+		}
+		name, b64, ok := strings.Cut(rest, " ")
+		if !ok {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(raw) != 4+8+64 {
+			continue
+		}
+		ts := time.Unix(int64(binary.BigEndian.Uint64(raw[4:12])), 0)
+		if old, ok := out[name]; !ok || ts.After(old) {
+			out[name] = ts
+		}
+	}
+	return out
 }

@@ -20,7 +20,6 @@ import (
 // (?purpose= on every read that is recorded in the access log). The code is
 // what the access log records; the description is for the caller.
 var purposes = map[string]string{
-	"listing":          "publishing a listing: hashing the ID of a person it names (列入名单; default of creditx sample listing)",
 	"approval":         "deciding an administrative approval, licence or qualification (行政审批)",
 	"procurement":      "public procurement, bidding or funding eligibility (政府采购、招投标)",
 	"supervision":      "supervision and inspection of the subject (事中事后监管)",
@@ -30,6 +29,7 @@ var purposes = map[string]string{
 	"judicial":         "a court or prosecutor's request (司法协助)",
 	"sanction_notices": "reading the sanction notices addressed to one's own agency (default of GET /v1/notices)",
 	"legal_erasure":    "a legal erasure of personal data (set by DELETE /v1/vault)",
+	"listing":          "filing a listing that names a person: hashing the ID (POST /v1/persons/hash, default of creditx sample listing)",
 	"ledger_read":      "reading entry bundles of the ledger that hold restricted or personal content (default of /ledger/.../tile/entries)",
 }
 

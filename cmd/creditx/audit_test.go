@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,11 +228,17 @@ func TestOperatorMetrics(t *testing.T) {
 		`creditx_notices{agency="`,
 		`state="pending"}`,
 		`creditx_access_log_size `,
+		`creditx_witness_cosignature_age_seconds{witness="creditx.320000/witness"}`,
 		`creditx_http_request_seconds_count{route="GET /v1/check"}`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if m := regexp.MustCompile(`creditx_witness_cosignature_age_seconds\{witness="creditx.330000/witness"\} ([0-9.e+-]+)`).FindSubmatch(b); m == nil {
+		t.Error("no cosignature age for witness 330000")
+	} else if age, err := strconv.ParseFloat(string(m[1]), 64); err != nil || age < 0 || age > 120 {
+		t.Errorf("cosignature age %s s, want a fresh cosignature", m[1])
 	}
 	// The example alerting rules name only series the node exports.
 	rules, err := os.ReadFile("../../deploy/alerts.yml")
