@@ -391,7 +391,7 @@ func TestRouteScanPublic(t *testing.T) {
 	pub := tn.creds["publisher"]
 	const marker = "restricted-facts-5150"
 	restricted := tn.listing(t, 51, func(l *schemas.Listing) { l.Disclosure = "restricted"; l.Reason = marker })
-	personE, person := tn.personListing(t, 52)
+	personE, person := tn.personListing(t, 49) // 49: tourism, whose programme has measures for natural persons
 	l, err := synth.Listing(53, synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID},
 		MatchKey: *pub.MatchKey, Rand: rand.Reader, Now: time.Now().UTC().Add(-time.Hour)})
 	if err != nil {
@@ -409,7 +409,7 @@ func TestRouteScanPublic(t *testing.T) {
 	fill := map[string][]string{
 		"{code}":    {"330000"},
 		"{index}":   {fmt.Sprint(rs[0].Index), fmt.Sprint(rs[1].Index), fmt.Sprint(rs[2].Index)},
-		"{id}":      {person.IDHash, synth.PersonID("330000", 52), rp.IDHash, l.Subject.USCC},
+		"{id}":      {person.IDHash, synth.PersonID("330000", 49), rp.IDHash, l.Subject.USCC},
 		"{path...}": {"entries/" + strings.TrimPrefix(ledger.EntriesPath(0, int(size)), "tile/entries/"), "0/" + strings.TrimPrefix(ledger.TilePath(0, 0, int(size)), "tile/0/")},
 	}
 	scanned := 0
