@@ -28,7 +28,7 @@ func TestAdmissionRefusesSilentFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := run(t, "sample", "listing", "--creds", filepath.Join(agencies, "publisher"), "--n", "3")
+	out, err := run(t, "sample", "listing", "--creds", filepath.Join(agencies, "publisher"), "--node", n.URL(), "--n", "3")
 	if err != nil {
 		t.Fatal(err)
 	}
