@@ -71,17 +71,7 @@ func (fs *factSet) checkOwners(primaries map[string]*copyState) []Failure {
 	var out []Failure
 	for _, ev := range fs.owners.events {
 		h := schemas.HeaderOf(ev.rec)
-		var target schemas.Ref
-		switch r := ev.rec.(type) {
-		case *schemas.Correction:
-			target = r.Target
-		case *schemas.Repair:
-			target = r.Listing
-		case *schemas.ObjectionDecision:
-			target = r.Objection
-		case *schemas.Feedback:
-			target = r.Notice
-		}
+		target, _ := sanctions.OwnedTarget(ev.rec)
 		c := sanctions.OwnerCase{Record: ev.rec, Origin: ev.origin, TargetRef: target,
 			By:     sanctions.Writer{USCC: h.Submitter, CreditOffice: slices.Contains(offices[ev.origin], h.Submitter)},
 			Target: fs.owners.targets[refKey(target)]}

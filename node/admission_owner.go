@@ -70,17 +70,8 @@ func (n *Node) admitOwner(id pki.Identity, ki schemas.KeyInfo, at uint64, i int,
 // reading the entries it acts on from any ledger this node holds. ok is
 // false for a record kind without a rule, or when the target is not here.
 func (n *Node) ownerCase(rec schemas.Record, origin string, w sanctions.Writer) (c sanctions.OwnerCase, ok bool) {
-	var target schemas.Ref
-	switch r := rec.(type) {
-	case *schemas.Correction:
-		target = r.Target
-	case *schemas.Repair:
-		target = r.Listing
-	case *schemas.ObjectionDecision:
-		target = r.Objection
-	case *schemas.Feedback:
-		target = r.Notice
-	default:
+	target, ok := sanctions.OwnedTarget(rec)
+	if !ok {
 		return c, false
 	}
 	c = sanctions.OwnerCase{Record: rec, Origin: origin, By: w, TargetRef: target}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -43,18 +42,7 @@ func TestRepeatedLeaderKills(t *testing.T) {
 	var worst time.Duration
 	for k := range kills {
 		leader := c.waitLeader(15 * time.Second)
-		killedAt := time.Now()
-		l.after.Store(killedAt.UnixNano())
-		l.resumed.Store(0)
-		leader.signal(syscall.SIGKILL)
-		var resumed time.Duration
-		for time.Since(killedAt) < 15*time.Second {
-			if r := l.resumed.Load(); r != 0 {
-				resumed = time.Duration(r - killedAt.UnixNano())
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		resumed := l.killAndResume(leader, 15*time.Second)
 		if resumed == 0 {
 			t.Fatalf("kill %d of %s: writes did not resume within 15 s", k+1, leader.id)
 		}

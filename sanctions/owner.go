@@ -91,6 +91,23 @@ type OwnerCase struct {
 	ListingOrigin string
 }
 
+// OwnedTarget returns the entry rec acts on under the owner table (the
+// corrected listing, the repaired listing, the decided objection, the
+// answered notice), and false for a record kind the table has no rule for.
+func OwnedTarget(rec schemas.Record) (schemas.Ref, bool) {
+	switch r := rec.(type) {
+	case *schemas.Correction:
+		return r.Target, true
+	case *schemas.Repair:
+		return r.Listing, true
+	case *schemas.ObjectionDecision:
+		return r.Objection, true
+	case *schemas.Feedback:
+		return r.Notice, true
+	}
+	return schemas.Ref{}, false
+}
+
 // CheckOwner returns nil if c.Record is written by its rightful owner, an
 // *OwnerError otherwise. Records of kinds without a rule pass.
 func CheckOwner(c OwnerCase) error {
