@@ -147,7 +147,7 @@ func CheckOwner(c OwnerCase) error {
 			return fail("record.decision.authority", owner, "decided by %s, not by the listing authority", r.Decision.Authority.USCC)
 		}
 		if by != l.Authority.USCC && by != l.Submitter && !c.By.CreditOffice {
-			return fail("record.submitter", owner, "submitter %s is neither the listing authority nor a credit office of %s", by, c.Origin)
+			return fail("record.submitter", owner, "submitter %s is neither the listing authority (nor the listing's submitter %s) nor a credit office of %s", by, l.Submitter, c.Origin)
 		}
 	case *schemas.ObjectionDecision:
 		if _, ok := c.Target.(*schemas.Objection); !ok {
