@@ -107,7 +107,9 @@ func TestDrillRogueAgencies(t *testing.T) {
 		tn.refused(t, exe2, 403, "record.submitter", fe, exe.Identity.ID, "rightful owner")
 	}
 	var answered []node.NoticeView
-	exe.Get(ctx, tn.url+"/v1/notices?state=answered", &answered)
+	if err := exe.Get(ctx, tn.url+"/v1/notices?state=answered", &answered); err != nil {
+		t.Fatalf("listing answered notices: %v", err)
+	}
 	if len(answered) != 0 {
 		t.Fatalf("a notice is answered after only foreign feedback: %+v", answered)
 	}
