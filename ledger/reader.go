@@ -203,9 +203,10 @@ func (r *LogReader) entryBundle(n uint64, width int, check bool) ([]byte, error)
 	start := n * TileWidth
 	entries := make([][]byte, 0, width) // bbolt memory, valid in this tx
 	total := 0
+	lc := &leafChecker{r: r}
 	err := r.ForEach(start, start+uint64(width), func(i uint64, e []byte) error {
 		if check {
-			if err := r.checkLeaf(i, e); err != nil {
+			if err := lc.check(i, e); err != nil {
 				return err
 			}
 		}

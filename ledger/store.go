@@ -218,11 +218,8 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 // the file mapping; prefer short Views (the Log methods use one per call).
 //
 // A damaged page that makes bbolt panic is returned as a *PageError.
-func (s *Store) View(fn func(tx *ReadTx) error) (err error) {
-	defer recoverPage(s.path, &err)
-	restore := debug.SetPanicOnFault(true) // a fault in the mapped file is an error, not a crash
-	defer debug.SetPanicOnFault(restore)
-	return s.db.View(func(btx *bbolt.Tx) error { return fn(&ReadTx{tx: btx, hashes: s.hashes}) })
+func (s *Store) View(fn func(tx *ReadTx) error) error {
+	return s.safeView(func(btx *bbolt.Tx) error { return fn(&ReadTx{tx: btx, hashes: s.hashes}) })
 }
 
 // createBucket is CreateBucketIfNotExists, or Bucket in a read-only tx.
@@ -234,20 +231,20 @@ func createBucket(btx *bbolt.Tx, name string) (*bbolt.Bucket, error) {
 }
 
 // safeView is db.View with bbolt's panics returned as a *PageError.
-func (s *Store) safeView(fn func(*bbolt.Tx) error) (err error) {
-	defer recoverPage(s.path, &err)
-	restore := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(restore)
-	return s.db.View(fn)
-}
+func (s *Store) safeView(fn func(*bbolt.Tx) error) error { return s.guard(s.db.View, fn) }
 
 // safeUpdate is db.Update with bbolt's panics on damaged pages returned as
 // a *PageError (bbolt rolls the transaction back as the panic unwinds).
-func (s *Store) safeUpdate(fn func(*bbolt.Tx) error) (err error) {
+func (s *Store) safeUpdate(fn func(*bbolt.Tx) error) error { return s.guard(s.db.Update, fn) }
+
+// guard runs fn through run (db.View or db.Update) on this goroutine with a
+// bbolt panic, or a fault in the mapped file, returned as a *PageError
+// instead of a crash.
+func (s *Store) guard(run func(func(*bbolt.Tx) error) error, fn func(*bbolt.Tx) error) (err error) {
 	defer recoverPage(s.path, &err)
 	restore := debug.SetPanicOnFault(true)
 	defer debug.SetPanicOnFault(restore)
-	return s.db.Update(fn)
+	return run(fn)
 }
 
 // Origins returns the origins of all logs in the store, in byte order.

@@ -266,11 +266,27 @@ func (l uncheckedLog) ReadEntryBundle(n uint64, width int) (b []byte, err error)
 // the cheap check every entry read makes, so that a damaged entry is refused
 // rather than served. One tile lookup and one SHA-256 of the entry.
 func (r *LogReader) checkLeaf(i uint64, e []byte) error {
-	tile := r.bk().tiles.Get(tileKey(0, i/TileWidth))
+	return (&leafChecker{r: r}).check(i, e)
+}
+
+// leafChecker is checkLeaf over a run of consecutive entries (a bundle, a
+// ForEachChecked range): it looks each hash tile up once, not once per
+// entry.
+type leafChecker struct {
+	r      *LogReader
+	n      uint64 // the tile held in tile, if loaded
+	tile   []byte
+	loaded bool
+}
+
+func (c *leafChecker) check(i uint64, e []byte) error {
+	if n := i / TileWidth; !c.loaded || n != c.n {
+		c.n, c.tile, c.loaded = n, c.r.bk().tiles.Get(tileKey(0, n)), true
+	}
 	k := int(i%TileWidth) * tlog.HashSize
 	leaf := tlog.RecordHash(e)
-	if len(tile) < k+tlog.HashSize || !bytes.Equal(tile[k:k+tlog.HashSize], leaf[:]) {
-		return fmt.Errorf("%w: %w", ErrDamaged, &CorruptError{Origin: r.origin,
+	if len(c.tile) < k+tlog.HashSize || !bytes.Equal(c.tile[k:k+tlog.HashSize], leaf[:]) {
+		return fmt.Errorf("%w: %w", ErrDamaged, &CorruptError{Origin: c.r.origin,
 			Reason: fmt.Sprintf("entry %d does not match its hash in tile 0/%d", i, i/TileWidth)})
 	}
 	return nil
@@ -280,8 +296,9 @@ func (r *LogReader) checkLeaf(i uint64, e []byte) error {
 // tile 0 first (an error wrapping ErrDamaged stops it): for entries that
 // are served to a caller.
 func (r *LogReader) ForEachChecked(start, end uint64, fn func(i uint64, e []byte) error) error {
+	lc := &leafChecker{r: r}
 	return r.ForEach(start, end, func(i uint64, e []byte) error {
-		if err := r.checkLeaf(i, e); err != nil {
+		if err := lc.check(i, e); err != nil {
 			return err
 		}
 		return fn(i, e)

@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.etcd.io/bbolt"
 )
 
 // flipEntryByte flips the last byte of marker (entry 42) in the raw file.
@@ -197,9 +200,30 @@ func TestCorruptNewestMetaPage(t *testing.T) {
 	}
 }
 
+// TestOpenReadOnlyRefusesNonLedger: a read-only Open cannot create the
+// ledger's buckets, so a missing file or a bbolt file that is not a ledger
+// is refused, saying so, and nothing is written.
 func TestOpenReadOnlyRefusesNonLedger(t *testing.T) {
-	path := t.TempDir() + "/empty.db"
+	path := filepath.Join(t.TempDir(), "empty.db")
 	if _, err := Open(path, Options{ReadOnly: true}); err == nil {
 		t.Fatal("read-only Open of a missing file succeeded")
+	}
+	db, err := bbolt.Open(path, 0o600, nil) // a valid bbolt file without the ledger's buckets
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(path, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "not a ledger file") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("read-only Open of an empty bbolt file = %v, want \"not a ledger file\"", err)
+	}
+	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("read-only Open changed the file (read error %v)", err)
 	}
 }

@@ -79,13 +79,20 @@ func bundlePersons(bundle []byte) (public bool, persons []string) {
 }
 
 // gateBundle decides whether r may receive bundle (entry bundle path of
-// origin). It writes the refusal and returns false, or logs the read as the
-// package doc above says and returns true.
-func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) bool {
+// origin). It writes the refusal and returns ok false, or logs the read as
+// the package doc above says and returns ok true; public says whether the
+// bundle holds only public entries (bundlePersons), for its caching headers.
+func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) (public, ok bool) {
 	public, persons := bundlePersons(bundle)
 	if public {
-		return true
+		return true, true
 	}
+	return false, n.gateRestricted(w, r, origin, path, persons)
+}
+
+// gateRestricted is gateBundle for a bundle that holds non-public entries;
+// persons are the natural persons they name (maybe none).
+func (n *Node) gateRestricted(w http.ResponseWriter, r *http.Request, origin, path string, persons []string) bool {
 	id := pki.IdentityFromRequest(r)
 	switch id.Role {
 	case pki.RolePublic:

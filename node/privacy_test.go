@@ -82,6 +82,17 @@ func TestEntryBundlesOfRestrictedContent(t *testing.T) {
 	if logged != 4 {
 		t.Errorf("%d of 4 credentialed bundle reads in the access log: %+v", logged, after[before:])
 	}
+	// Shared caches may keep a bundle of public records only.
+	for p, want := range map[string]string{bundle + "?purpose=audit": "private,", publicBundle: "public,"} {
+		resp, err := tn.client("auditor").Get(tn.url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if cc := resp.Header.Get("Cache-Control"); resp.StatusCode != 200 || !strings.HasPrefix(cc, want) {
+			t.Errorf("GET %s: %d, Cache-Control %q, want %s...", p, resp.StatusCode, cc, want)
+		}
+	}
 	// The replica credential (raft catch-up tooling) reads it too, unlogged in the access log.
 	if code, _ := do(t, tn.client("replica"), "GET", tn.url+bundle, nil); code != 200 {
 		t.Errorf("replica read of a restricted bundle: %d", code)

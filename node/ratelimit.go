@@ -127,29 +127,28 @@ func (rl *rateLimiter) wrap(h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, public, exempt := clientKey(r)
-		tiles := isTilePath(r)
-		switch {
-		case exempt || unlimitedPath(r):
-			h.ServeHTTP(w, r)
-			return
-		case tiles && rl.cfg.TilesPerSecond < 0,
-			!tiles && public && rl.cfg.PublicPerSecond < 0,
-			!tiles && !public && rl.cfg.PerSecond < 0:
+		if exempt || unlimitedPath(r) {
 			h.ServeHTTP(w, r)
 			return
 		}
-		class, perSecond, burst, rateName := "", rl.cfg.PerSecond, rl.cfg.Burst, rl.rateOf(public)
+		// The client's budget: tile reads have their own; otherwise by
+		// whether it presented a certificate. A negative rate: no limit.
+		class, perSecond, burst, unit := "", rl.cfg.PerSecond, rl.cfg.Burst, ""
 		switch {
-		case tiles:
-			class, perSecond, burst = "tiles|", rl.cfg.TilesPerSecond, rl.cfg.TilesBurst
-			rateName = strconv.FormatFloat(perSecond, 'f', -1, 64) + " tile"
+		case isTilePath(r):
+			class, perSecond, burst, unit = "tiles|", rl.cfg.TilesPerSecond, rl.cfg.TilesBurst, " tile"
 		case public:
 			perSecond, burst = rl.cfg.PublicPerSecond, rl.cfg.PublicBurst
+		}
+		if perSecond < 0 {
+			h.ServeHTTP(w, r)
+			return
 		}
 		if wait, ok := rl.allow(class+key, perSecond, burst); !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
-			writeErr(w, errorf(http.StatusTooManyRequests, "rate limit: more than %s requests per second from %s; retry in %ds", rateName, key, max(1, secs)))
+			writeErr(w, errorf(http.StatusTooManyRequests, "rate limit: more than %s%s requests per second from %s; retry in %ds",
+				strconv.FormatFloat(perSecond, 'f', -1, 64), unit, key, max(1, secs)))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -164,13 +163,6 @@ func unlimitedPath(r *http.Request) bool {
 	}
 	p := path.Clean(r.URL.Path)
 	return p == "/healthz" || p == "/readyz"
-}
-
-func (rl *rateLimiter) rateOf(public bool) string {
-	if public {
-		return strconv.FormatFloat(rl.cfg.PublicPerSecond, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(rl.cfg.PerSecond, 'f', -1, 64)
 }
 
 // allow takes one token from key's bucket; when none is left it returns how

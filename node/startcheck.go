@@ -66,9 +66,10 @@ func (e *StartError) Error() string {
 
 func (e *StartError) Unwrap() error { return e.Err }
 
-// errRolledBack marks a StartError for a ledger.db older than what was
-// already signed or compacted away by raft.
-var errRolledBack = errors.New("ledger.db rolled back")
+// ErrRolledBack marks a StartError (or a CheckRollback error) for a
+// ledger.db older than what was already signed or compacted away by raft.
+// Match with errors.Is.
+var ErrRolledBack = errors.New("ledger.db rolled back")
 
 // startMeta reads ledger.db's meta pages before bbolt opens the file (nil if
 // the file does not exist yet). A file neither of whose meta pages is valid
@@ -166,7 +167,7 @@ func checkSignedCheckpoint(s *ledger.Store, dataDir, origin string, v note.Verif
 	}
 	if size < cp.Size {
 		return fail(int64(size), fmt.Errorf("%w: %s holds %d entries but this replica signed a checkpoint at size %d (%s)",
-			errRolledBack, origin, size, cp.Size, file))
+			ErrRolledBack, origin, size, cp.Size, file))
 	}
 	root, err := s.Log(origin).TreeHash(cp.Size)
 	if err != nil {
@@ -190,7 +191,7 @@ func checkRaftApplied(dataDir, path string, applied uint64) error {
 	if snap > applied {
 		return &StartError{Path: path, Check: "raft", Index: -1, Err: fmt.Errorf(
 			"%w: it applied raft entries up to %d, but raft's latest snapshot is at %d and raft resumes after it, so entries %d..%d would never be applied",
-			errRolledBack, applied, snap, applied+1, snap)}
+			ErrRolledBack, applied, snap, applied+1, snap)}
 	}
 	return nil
 }

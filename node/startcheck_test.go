@@ -3,7 +3,6 @@ package node_test
 import (
 	"bytes"
 	"context"
-	enc "encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,18 +122,6 @@ func entryBytes(t *testing.T, path, origin string, i uint64) []byte {
 	return e
 }
 
-func editFile(t *testing.T, path string, fn func(raw []byte)) {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(raw)
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // refusedStart starts a node on cfg and requires New to refuse with a
 // *node.StartError.
 func refusedStart(t *testing.T, cfg node.Config) *node.StartError {
@@ -168,8 +155,8 @@ func TestStartRefusesFlippedEntryByte(t *testing.T) {
 		t.Fatalf("ledger size %d too small", size)
 	}
 	e := entryBytes(t, path, origin, target)
-	editFile(t, path, func(raw []byte) {
-		for _, off := range occurrences(t, raw, e) { // live copy and stale ones in free pages
+	nodetest.EditLedgerDB(t, path, func(raw []byte, _ int) {
+		for _, off := range nodetest.Occurrences(t, raw, e) { // live copy and stale ones in free pages
 			raw[off+len(e)/2] ^= 0x01
 		}
 	})
@@ -186,11 +173,10 @@ func TestStartRefusesDamagedPageHeader(t *testing.T) {
 	cfg, path, origin, _ := stoppedNode(t, 2)
 	e := entryBytes(t, path, origin, 3)
 	pages := map[int64]bool{}
-	editFile(t, path, func(raw []byte) {
-		ps := int(enc.LittleEndian.Uint32(raw[16+8:]))
+	nodetest.EditLedgerDB(t, path, func(raw []byte, ps int) {
 		// Every page holding a copy of the entry: the live one and stale
 		// copies in free pages (bbolt copies on write).
-		for _, off := range occurrences(t, raw, e) {
+		for _, off := range nodetest.Occurrences(t, raw, e) {
 			if p := off / ps; !pages[int64(p)] {
 				pages[int64(p)] = true
 				raw[p*ps+8] ^= 0xff
@@ -202,24 +188,6 @@ func TestStartRefusesDamagedPageHeader(t *testing.T) {
 	if !errors.As(se, &pe) || !pages[pe.Page] || !strings.Contains(se.Error(), "page") {
 		t.Fatalf("StartError %v, want a PageError naming one of pages %v", se, pages)
 	}
-}
-
-// occurrences returns the offset of every copy of b in raw (at least one).
-func occurrences(t *testing.T, raw, b []byte) []int {
-	t.Helper()
-	var out []int
-	for off := 0; ; {
-		i := bytes.Index(raw[off:], b)
-		if i < 0 {
-			break
-		}
-		out = append(out, off+i)
-		off += i + 1
-	}
-	if len(out) == 0 {
-		t.Fatal("bytes not found in the file")
-	}
-	return out
 }
 
 // TestStartRefusesRolledBackMetaPage: a damaged newest meta page makes bbolt
@@ -234,8 +202,7 @@ func TestStartRefusesRolledBackMetaPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	newest := ms.OpenTxid
-	editFile(t, path, func(raw []byte) {
-		ps := int(enc.LittleEndian.Uint32(raw[16+8:]))
+	nodetest.EditLedgerDB(t, path, func(raw []byte, ps int) {
 		raw[int(newest%2)*ps+16+16] ^= 0x01 // root bucket page id: checksum fails, txid readable
 	})
 	se := refusedStart(t, cfg)
@@ -276,7 +243,7 @@ func TestServeRefusesDamagedEntry(t *testing.T) {
 	if err := json.Compact(&rec, rv.Record); err != nil {
 		t.Fatal(err)
 	}
-	for _, off := range occurrences(t, raw, rec.Bytes()) { // live and stale copies
+	for _, off := range nodetest.Occurrences(t, raw, rec.Bytes()) { // live and stale copies
 		off += rec.Len() / 2
 		if _, err := f.WriteAt([]byte{raw[off] ^ 0x01}, int64(off)); err != nil {
 			t.Fatal(err)

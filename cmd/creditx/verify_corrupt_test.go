@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -82,19 +80,6 @@ func stoppedNodeDir(t *testing.T) (string, []byte) {
 	return cfgs[0].DataDir, e3
 }
 
-func editDB(t *testing.T, dir string, fn func(raw []byte, pageSize int)) {
-	t.Helper()
-	path := filepath.Join(dir, "ledger.db")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn(raw, int(binary.LittleEndian.Uint32(raw[16+8:])))
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // verifyFails runs verify on dir and requires exit code 1 with want in the
 // output (never a panic: run would not return).
 func verifyFails(t *testing.T, dir string, want ...string) string {
@@ -133,8 +118,8 @@ func TestVerifyNamesCorruption(t *testing.T) {
 
 	t.Run("entry byte", func(t *testing.T) {
 		defer restore()
-		editDB(t, dir, func(raw []byte, _ int) {
-			for _, off := range occurrences(t, raw, e3) { // the live copy and stale ones in free pages
+		nodetest.EditLedgerDB(t, filepath.Join(dir, "ledger.db"), func(raw []byte, _ int) {
+			for _, off := range nodetest.Occurrences(t, raw, e3) { // the live copy and stale ones in free pages
 				raw[off+len(e3)/2] ^= 1
 			}
 		})
@@ -143,8 +128,8 @@ func TestVerifyNamesCorruption(t *testing.T) {
 	t.Run("page header", func(t *testing.T) {
 		defer restore()
 		pages := map[int]bool{}
-		editDB(t, dir, func(raw []byte, ps int) {
-			for _, off := range occurrences(t, raw, e3) {
+		nodetest.EditLedgerDB(t, filepath.Join(dir, "ledger.db"), func(raw []byte, ps int) {
+			for _, off := range nodetest.Occurrences(t, raw, e3) {
 				if p := off / ps; !pages[p] {
 					pages[p] = true
 					raw[p*ps+8] ^= 0xff
@@ -167,7 +152,7 @@ func TestVerifyNamesCorruption(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := int(ms.OpenTxid % 2)
-		editDB(t, dir, func(raw []byte, ps int) { raw[p*ps+16+16] ^= 1 })
+		nodetest.EditLedgerDB(t, filepath.Join(dir, "ledger.db"), func(raw []byte, ps int) { raw[p*ps+16+16] ^= 1 })
 		verifyFails(t, dir, "ledger.db: DAMAGED: page "+strconv.Itoa(p)+": bbolt meta page", "ROLLED BACK",
 			"ledger.db: ROLLED BACK: creditx.330000/ledger holds")
 		// verify opened read-only: the evidence is still there.
@@ -175,22 +160,4 @@ func TestVerifyNamesCorruption(t *testing.T) {
 			t.Fatal("verify repaired the damaged meta page")
 		}
 	})
-}
-
-// occurrences returns the offset of every copy of b in raw (at least one).
-func occurrences(t *testing.T, raw, b []byte) []int {
-	t.Helper()
-	var out []int
-	for off := 0; ; {
-		i := bytes.Index(raw[off:], b)
-		if i < 0 {
-			break
-		}
-		out = append(out, off+i)
-		off += i + 1
-	}
-	if len(out) == 0 {
-		t.Fatal("bytes not found in the file")
-	}
-	return out
 }

@@ -225,7 +225,11 @@ even though what is left verifies.`,
 			// Against what this replica signed and raft compacted: a
 			// rolled-back ledger.db verifies fine on its own.
 			if err := node.CheckRollback(dir, s, verifiers); err != nil {
-				fmt.Fprintf(out, "ledger.db: ROLLED BACK: %s\n", describeDamage(err))
+				what := "FAILED" // a fork, an untrusted or unreadable checkpoint file
+				if errors.Is(err, node.ErrRolledBack) {
+					what = "ROLLED BACK"
+				}
+				fmt.Fprintf(out, "ledger.db: %s: %s\n", what, describeDamage(err))
 				failed = true
 			}
 			if failed {
