@@ -281,16 +281,35 @@ func (c *checkpointSaver) save() {
 	if err != nil || cp.Size <= c.size.Load() {
 		return
 	}
-	tmp := c.file + ".tmp"
-	if err := os.WriteFile(tmp, signed, 0o600); err != nil {
-		c.log.Error("writing the latest signed checkpoint", "file", c.file, "err", err)
-		return
-	}
-	if err := os.Rename(tmp, c.file); err != nil {
+	if err := c.write(signed); err != nil {
 		c.log.Error("writing the latest signed checkpoint", "file", c.file, "err", err)
 		return
 	}
 	c.size.Store(cp.Size)
+}
+
+// write replaces the file with signed: temporary file, fsync, rename. The
+// fsync matters: without it a crash could leave an empty file behind the
+// rename, and the replica would then refuse to start over a checkpoint it
+// cannot parse. Dying before the rename keeps the previous checkpoint, which
+// ledger.db also holds.
+func (c *checkpointSaver) write(signed []byte) error {
+	tmp := c.file + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(signed)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, c.file)
+	}
+	return err
 }
 
 // checkAtStart runs the start-up checks on the freshly opened fsm store and
