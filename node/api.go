@@ -516,12 +516,12 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 		n.readError(w, path, err)
 		return
 	}
-	if ref.Level < 0 && !n.gateBundle(w, r, origin, path, data) {
-		return
-	}
-	public := ref.Level >= 0
-	if !public {
-		public, _ = bundlePersons(data)
+	public := true // hash tiles
+	if ref.Level < 0 {
+		var ok bool
+		if public, ok = n.gateBundle(w, r, origin, path, data); !ok {
+			return
+		}
 	}
 	writeTile(w, r, ref, data, public)
 }

@@ -36,17 +36,8 @@ import (
 // register, but the bundle holding it was public and may be cached), so a
 // full bundle's answer is immutable like its content.
 
-// publicEntry reports whether an entry may be read without a credential.
-// An entry that does not parse is not public.
-func publicEntry(e []byte) bool {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return false
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return false
-	}
+// publicRecord reports whether a record may be read without a credential.
+func publicRecord(rec schemas.Record) bool {
 	switch r := rec.(type) {
 	case *schemas.Governance:
 		return true
@@ -57,7 +48,8 @@ func publicEntry(e []byte) bool {
 }
 
 // bundlePersons returns whether every entry of bundle is public and the keyed
-// hashes of the persons its entries name.
+// hashes of the persons its entries name. Each entry is decoded once; an
+// entry that does not parse is not public.
 func bundlePersons(bundle []byte) (public bool, persons []string) {
 	es, err := ledger.ParseEntryBundle(bundle)
 	if err != nil {
@@ -65,36 +57,42 @@ func bundlePersons(bundle []byte) (public bool, persons []string) {
 	}
 	public = true
 	for _, e := range es {
-		if publicEntry(e) {
+		s, err := schemas.ParseSigned(e)
+		if err != nil {
+			public = false
 			continue
 		}
-		public = false
-		if s, err := schemas.ParseSigned(e); err == nil {
-			if rec, err := s.Decode(); err == nil {
-				persons = append(persons, personsOf(rec)...)
-			}
+		rec, err := s.Decode()
+		if err != nil {
+			public = false
+			continue
+		}
+		if !publicRecord(rec) {
+			public = false
+			persons = append(persons, personsOf(rec)...)
 		}
 	}
 	return public, persons
 }
 
 // gateBundle decides whether r may receive bundle (entry bundle path of
-// origin). It writes the refusal and returns false, or logs the read as the
-// package doc above says and returns true.
-func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) bool {
+// origin) and whether the bundle is public (for its caching). It writes the
+// refusal and returns ok false, or logs the read as the package doc above
+// says and returns ok true.
+func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) (public, ok bool) {
 	public, persons := bundlePersons(bundle)
 	if public {
-		return true
+		return true, true
 	}
 	id := pki.IdentityFromRequest(r)
 	switch id.Role {
 	case pki.RolePublic:
 		writeErr(w, errorf(http.StatusUnauthorized, "entry bundle %s of %s holds non-public records: a consortium client certificate is required (checkpoints and hash tiles are public)", path, origin))
-		return false
+		return false, false
 	case pki.RoleReplica, pki.RoleMember:
 		n.metrics.restrictedBundles.WithLabelValues(string(id.Role)).Inc()
 		n.logger.Info("restricted entry bundle read", "origin", origin, "path", path, "role", id.Role, "who", id.ID, "region", id.Region, "serial", id.Serial)
-		return true
+		return false, true
 	}
 	n.metrics.restrictedBundles.WithLabelValues(string(id.Role)).Inc()
 	purpose := r.URL.Query().Get("purpose")
@@ -102,16 +100,16 @@ func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path s
 		purpose = "ledger_read"
 	}
 	what := fmt.Sprintf("entry bundle %s/%s", origin, path)
-	if len(persons) == 0 {
-		if msg := purposeProblem(purpose); msg != "" {
-			writeErr(w, errorf(http.StatusBadRequest, "purpose: %s", msg))
-			return false
-		}
-		if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
-			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
-			return false
-		}
-		return true
+	if len(persons) > 0 {
+		return false, n.logPersonsOrFail(w, r, id, what, persons, purpose)
 	}
-	return n.logPersonsOrFail(w, r, id, what, persons, purpose)
+	if perr := checkPurpose(purpose, "reading entry bundles"); perr != nil {
+		writeErr(w, perr)
+		return false, false
+	}
+	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+		return false, false
+	}
+	return false, true
 }
