@@ -2,15 +2,13 @@ package deploy_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/schemas"
 )
@@ -24,34 +22,8 @@ import (
 func TestDrillRogueAgencyWithdrawal(t *testing.T) {
 	d := startDrillNode(t)
 	ctx := context.Background()
-	ca, err := pki.LoadCA(filepath.Join(d.dir, "ca"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	adir := filepath.Join(d.dir, "agencies", "tourism")
-	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency,
-		ID: node.DevUSCC("330000", "MB000021"), Name: "Culture and Tourism Department (drill)", Domains: []string{"tourism"}}, nil, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.WriteCredentials(adir, certPEM, keyPEM, ca.CertPEM()); err != nil {
-		t.Fatal(err)
-	}
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	if err := node.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
-		t.Fatal(err)
-	}
-	tourism, err := node.LoadCredentials(adir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := node.RegistrationRecord("330000", d.creds["admin"], tourism)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.creds["admin"].Submit(ctx, d.url, reg); err != nil {
-		t.Fatal(err)
-	}
+	tourism := nodetest.Agency(t, d.dir, d.url, d.creds["admin"], "tourism", pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency,
+		ID: node.DevUSCC("330000", "MB000021"), Name: "Culture and Tourism Department (drill)", Domains: []string{"tourism"}})
 	rs, err := d.creds["publisher"].Submit(ctx, d.url, d.listing(t, 8)) // 8 % 4: environment (internal/synth)
 	if err != nil {
 		t.Fatal(err)

@@ -111,12 +111,8 @@ func (v *EntryVerifier) Check(index uint64, e []byte) (accepted bool, err error)
 	if err != nil {
 		return fail("record", err)
 	}
-	if h := schemas.HeaderOf(rec); h.Region != v.mb.Code {
-		return fail(fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code), nil)
-	}
-	if sub := schemas.HeaderOf(rec).Submitter; sub != ki.AgencyUSCC {
-		// the owner rules of every member read the submitter: it must be the key's owner
-		return fail(fmt.Sprintf("record names submitter %s but is signed with key %s of %s", sub, s.KeyID, ki.AgencyUSCC), nil)
+	if why := v.headerProblem(rec, s.KeyID, ki); why != "" {
+		return fail(why, nil)
 	}
 	if g, ok := rec.(*schemas.Governance); ok {
 		if !ki.Anchor {
@@ -176,12 +172,8 @@ func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []b
 			fail("record", err)
 			break
 		}
-		if h := schemas.HeaderOf(rec); h.Region != v.mb.Code {
-			fail(fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code), nil)
-			break
-		}
-		if sub := schemas.HeaderOf(rec).Submitter; sub != ki.AgencyUSCC {
-			fail(fmt.Sprintf("record names submitter %s but is signed with key %s of %s", sub, s.KeyID, ki.AgencyUSCC), nil)
+		if why := v.headerProblem(rec, s.KeyID, ki); why != "" {
+			fail(why, nil)
 			break
 		}
 		if g, ok := rec.(*schemas.Governance); ok {
@@ -249,4 +241,19 @@ func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []b
 	}
 	v.next = first + uint64(len(entries))
 	return accepted, nil
+}
+
+// headerProblem says why the header of rec, signed with key keyID (ki), is
+// not acceptable in this member's ledger, or "": it must name the member's
+// region and, as submitter, the key's owner (the owner rules of
+// sanctions.CheckOwner read the submitter).
+func (v *EntryVerifier) headerProblem(rec schemas.Record, keyID string, ki schemas.KeyInfo) string {
+	h := schemas.HeaderOf(rec)
+	switch {
+	case h.Region != v.mb.Code:
+		return fmt.Sprintf("record region %s is not the member's %s", h.Region, v.mb.Code)
+	case h.Submitter != ki.AgencyUSCC:
+		return fmt.Sprintf("record names submitter %s but is signed with key %s of %s", h.Submitter, keyID, ki.AgencyUSCC)
+	}
+	return ""
 }

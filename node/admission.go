@@ -51,22 +51,25 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 	})
 	var errs []FieldError
 	status := 0
-	add := func(st int, fe FieldError) {
-		errs = append(errs, fe)
-		// keep the lowest-numbered 4xx that is not 422, else 422
-		if status == 0 || (st != http.StatusUnprocessableEntity && (status == http.StatusUnprocessableEntity || st < status)) {
-			status = st
-		}
-	}
 	for i, e := range entries {
 		for _, fe := range n.admit(id, kr, at[i], i, e) {
-			add(fe.status, fe.FieldError)
+			errs = append(errs, fe.FieldError)
+			status = batchStatus(status, fe.status)
 		}
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return &apiError{Status: status, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs}
+}
+
+// batchStatus is the status of a refused batch so far (0: none yet) after a
+// problem with status st: the lowest-numbered 4xx that is not 422, else 422.
+func batchStatus(status, st int) int {
+	if status == 0 || (st != http.StatusUnprocessableEntity && (status == http.StatusUnprocessableEntity || st < status)) {
+		return st
+	}
+	return status
 }
 
 type statusFieldError struct {

@@ -66,10 +66,7 @@ func (n *Node) admitForwarded(c command) *apiError {
 			fe.Record = i
 			errs = append(errs, fe)
 		}
-		// as admitBatch: the lowest 4xx that is not 422, else 422
-		if status == 0 || (ae.Status != http.StatusUnprocessableEntity && (status == http.StatusUnprocessableEntity || ae.Status < status)) {
-			status = ae.Status
-		}
+		status = batchStatus(status, ae.Status)
 	}
 	if len(errs) == 0 {
 		return nil

@@ -536,6 +536,9 @@ type Status struct {
 	Size     uint64 `json:"size"`    // entries in the region's ledger on this replica
 	Applied  uint64 `json:"applied"` // last raft index applied here
 	Uptime   string `json:"uptime"`
+	// VaultKeyStale says why this replica still holds the vault key of
+	// before an erasure (the ratchet failed; it completes at restart).
+	VaultKeyStale string `json:"vault_key_stale,omitempty"`
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
@@ -544,5 +547,8 @@ func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
 		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
 	n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
 	st.Applied, _ = n.fsm.appliedIndex()
+	if msg := n.fsm.vaultStale.Load(); msg != nil {
+		st.VaultKeyStale = *msg
+	}
 	writeJSON(w, http.StatusOK, st)
 }

@@ -269,11 +269,7 @@ func TestClusterJoinAndRemove(t *testing.T) {
 	// Writes continue, including through the new replica (which forwards
 	// to the leader), and all four ledgers converge byte for byte.
 	load(1 * time.Second)
-	var top uint64
-	for i := range l.acked {
-		top = max(top, i)
-	}
-	c.waitSize(top+1, 30*time.Second)
+	c.waitSize(l.highestAcked()+1, 30*time.Second)
 	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 	if !strings.Contains(p4.logTail(), "restored ledger from snapshot") && !logContains(t, p4.logPath, "restored ledger from snapshot") {
@@ -337,10 +333,7 @@ func TestClusterJoinAndRemove(t *testing.T) {
 		}
 		l.mu.Unlock()
 	}
-	for i := range l.acked {
-		top = max(top, i)
-	}
-	c.waitSize(top+1, 30*time.Second)
+	c.waitSize(l.highestAcked()+1, 30*time.Second)
 	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 }

@@ -136,6 +136,17 @@ func (c *cluster) checkConverged(t *testing.T, acked map[uint64]string) {
 	}
 }
 
+// highestAcked is the highest acknowledged index.
+func (l *loader) highestAcked() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var top uint64
+	for i := range l.acked {
+		top = max(top, i)
+	}
+	return top
+}
+
 // killAndResume SIGKILLs p and returns how long after the kill the first
 // request started after it was acknowledged (writes resumed), or 0 if none
 // was within limit.
@@ -185,11 +196,7 @@ func TestLeaderKillUnderLoad(t *testing.T) {
 	if len(l.acked) < 100 {
 		t.Fatalf("only %d records acknowledged under load", len(l.acked))
 	}
-	var top uint64
-	for i := range l.acked {
-		top = max(top, i)
-	}
-	c.waitSize(top+1, 20*time.Second)
+	c.waitSize(l.highestAcked()+1, 20*time.Second)
 	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 	t.Logf("%d records acknowledged, all present on all 3 replicas", len(l.acked))
@@ -237,11 +244,7 @@ func TestWipedFollowerRejoins(t *testing.T) {
 	l.run(ctx, t, 0)
 	cancel()
 	victim.start()
-	var top uint64
-	for i := range l.acked {
-		top = max(top, i)
-	}
-	c.waitSize(top+1, 30*time.Second)
+	c.waitSize(l.highestAcked()+1, 30*time.Second)
 	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
 	if _, err := os.Stat(filepath.Join(dataDir, "ledger.db")); errors.Is(err, os.ErrNotExist) {
@@ -303,10 +306,7 @@ func TestFollowerCatchesUp100k(t *testing.T) {
 	}
 	start := time.Now()
 	follower.start()
-	var top uint64
-	for i := range l.acked {
-		top = max(top, i)
-	}
+	top := l.highestAcked()
 	c.waitSize(top+1, 120*time.Second)
 	t.Logf("follower caught up %d entries in %v", top+1, time.Since(start))
 	c.waitSettled(60 * time.Second)

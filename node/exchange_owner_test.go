@@ -65,7 +65,9 @@ func TestDrillCrossMemberFeedback(t *testing.T) {
 		}
 	}
 	var answered []node.NoticeView
-	zjExe.Get(ctx, zj.n.URL()+"/v1/notices?state=answered", &answered)
+	if err := zjExe.Get(ctx, zj.n.URL()+"/v1/notices?state=answered", &answered); err != nil {
+		t.Fatalf("listing answered notices: %v", err)
+	}
 	if len(answered) != 0 {
 		t.Fatalf("Zhejiang shows answered notices after only forged feedback: %+v", answered)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -103,6 +104,9 @@ type fsm struct {
 	// the commit (vault_ratchet.go).
 	vault      *vaultRing
 	vaultEpoch uint64
+	// vaultStale holds why the vault key file could not be ratcheted after
+	// an erasure ("" once it was): shown in GET /v1/status, not only logged.
+	vaultStale atomic.Pointer[string]
 
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
 	store *ledger.Store // guarded by mu
@@ -228,7 +232,11 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		// Dying before this leaves the old key on disk until the next start
 		// (syncVaultEpoch); failing leaves it until then too.
 		if err := f.vault.advanceTo(f.vaultEpoch); err != nil {
+			msg := fmt.Sprintf("the vault key was not ratcheted after the erasure at epoch %d, so the previous key is still on disk: %v; fix the key file's disk and restart this replica (the ratchet completes at start)", f.vaultEpoch, err)
+			f.vaultStale.Store(&msg)
 			f.logger.Error("vault key not ratcheted after an erasure; the previous key stays on disk until restart", "err", err)
+		} else {
+			f.vaultStale.Store(nil)
 		}
 	}
 	f.vaultEpoch = 0

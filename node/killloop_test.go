@@ -56,11 +56,7 @@ func TestRepeatedLeaderKills(t *testing.T) {
 	if len(l.acked) < 100 {
 		t.Fatalf("only %d records acknowledged under load", len(l.acked))
 	}
-	var top uint64
-	for i := range l.acked {
-		top = max(top, i)
-	}
-	c.waitSize(top+1, 60*time.Second)
+	c.waitSize(l.highestAcked()+1, 60*time.Second)
 	c.waitSettled(120 * time.Second)
 	c.checkConverged(t, l.acked)
 	t.Logf("%d leader SIGKILLs under load: %d records acknowledged, all present and identical on all 3 replicas, none duplicated; slowest resumption %v",

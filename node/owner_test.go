@@ -3,15 +3,13 @@ package node_test
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/schemas"
 )
@@ -21,38 +19,8 @@ import (
 // credentials.
 func (tn *testNode) agency(t *testing.T, dir, body, name string, role pki.Role, domains ...string) *node.Credentials {
 	t.Helper()
-	ca, err := pki.LoadCA(filepath.Join(tn.dir, "ca"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	adir := filepath.Join(tn.dir, "agencies", dir)
-	id := pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: node.DevUSCC("330000", body), Name: name, Domains: domains}
-	certPEM, keyPEM, err := ca.Issue(id, nil, 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.WriteCredentials(adir, certPEM, keyPEM, ca.CertPEM()); err != nil {
-		t.Fatal(err)
-	}
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	if err := node.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
-		t.Fatal(err)
-	}
-	if mk, err := os.ReadFile(filepath.Join(tn.dir, "agencies", "publisher", "match.key")); err == nil {
-		os.WriteFile(filepath.Join(adir, "match.key"), mk, 0o600)
-	}
-	c, err := node.LoadCredentials(adir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := node.RegistrationRecord("330000", tn.creds["admin"], c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tn.creds["admin"].Submit(context.Background(), tn.url, reg); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return nodetest.Agency(t, tn.dir, tn.url, tn.creds["admin"], dir,
+		pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: node.DevUSCC("330000", body), Name: name, Domains: domains})
 }
 
 // refused submits entries as c and wants them refused with status, a field
@@ -139,7 +107,9 @@ func TestDrillRogueAgencies(t *testing.T) {
 		tn.refused(t, exe2, 403, "record.submitter", fe, exe.Identity.ID, "rightful owner")
 	}
 	var answered []node.NoticeView
-	exe.Get(ctx, tn.url+"/v1/notices?state=answered", &answered)
+	if err := exe.Get(ctx, tn.url+"/v1/notices?state=answered", &answered); err != nil {
+		t.Fatalf("listing answered notices: %v", err)
+	}
 	if len(answered) != 0 {
 		t.Fatalf("a notice is answered after only foreign feedback: %+v", answered)
 	}

@@ -19,8 +19,9 @@ import (
 //	                                     for a listing also its authority), or the credit
 //	                                     office of that ledger (recorded as such)
 //	repair              a listing        the listing authority (decision.authority must     the listing
-//	                                     be it; the credit office of the listing's ledger
-//	                                     may submit its decision, recorded as such)
+//	                                     be it; the listing's submitter or the credit
+//	                                     office of the listing's ledger may submit its
+//	                                     decision, the latter recorded as such)
 //	objection_decision  an objection     the authority of the listing the objection         the objection or
 //	                                     targets, or a credit office of the ledger the      the listing
 //	                                     decision is written in
@@ -35,7 +36,7 @@ import (
 // no earlier entry of another agency and have no rule here.
 var OwnerRules = []OwnerRule{
 	{Kind: "correction", ActsOn: "any entry", Owner: "the agency that filed the target, or the credit office of the target's ledger", Ledger: "the target's"},
-	{Kind: "repair", ActsOn: "listing", Owner: "the listing authority (the credit office of the listing's ledger may submit its decision)", Ledger: "the listing's"},
+	{Kind: "repair", ActsOn: "listing", Owner: "the listing authority (the listing's submitter or the credit office of the listing's ledger may submit its decision)", Ledger: "the listing's"},
 	{Kind: "objection_decision", ActsOn: "objection", Owner: "the listing authority, or the credit office of the ledger written in", Ledger: "the objection's or the listing's"},
 	{Kind: "feedback", ActsOn: "sanction_notice", Owner: "the notice's executing agency", Ledger: "the notice's"},
 }
@@ -147,7 +148,7 @@ func CheckOwner(c OwnerCase) error {
 			return fail("record.decision.authority", owner, "decided by %s, not by the listing authority", r.Decision.Authority.USCC)
 		}
 		if by != l.Authority.USCC && by != l.Submitter && !c.By.CreditOffice {
-			return fail("record.submitter", owner, "submitter %s is neither the listing authority nor a credit office of %s", by, c.Origin)
+			return fail("record.submitter", owner, "submitter %s is neither the listing authority (nor the listing's submitter %s) nor a credit office of %s", by, l.Submitter, c.Origin)
 		}
 	case *schemas.ObjectionDecision:
 		if _, ok := c.Target.(*schemas.Objection); !ok {
