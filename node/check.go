@@ -55,10 +55,11 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		hs := n.subjectHistories(tx, key)
-		ans.Conflicts = n.engineIn(tx).DetectConflicts(hs, at) // conflicts.go
+		eng := n.engineIn(tx)
+		ans.Conflicts = eng.DetectConflicts(hs, at) // conflicts.go
 		var findings []sanctions.Finding
 		if action != "" {
-			res, err := n.engineIn(tx).Check(key, action, hs, at)
+			res, err := eng.Check(key, action, hs, at)
 			if err != nil {
 				return err
 			}
@@ -71,7 +72,7 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 			findings = res.Listings
 		} else {
 			for _, h := range hs {
-				st, err := n.engineIn(tx).State(h, at)
+				st, err := eng.State(h, at)
 				if err != nil {
 					continue
 				}
@@ -203,9 +204,9 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(personal) > 0 {
-		if msg := purposeProblem(req.Purpose); msg != "" {
-			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: checking natural persons requires a purpose code",
-				Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
+		if perr := checkPurpose(req.Purpose, "checking natural persons"); perr != nil {
+			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: checking natural persons requires a purpose code of the catalogue",
+				Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: perr.Error}}})
 			return
 		}
 		// One entry for the whole request (privacy_batch.go).

@@ -59,9 +59,9 @@ func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
 			Errors: []FieldError{{Record: -1, Field: "ids", Rule: "count", Message: fmt.Sprintf("got %d", len(req.IDs))}}})
 		return
 	}
-	if msg := purposeProblem(req.Purpose); msg != "" {
-		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose required",
-			Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: msg}}})
+	if perr := checkPurpose(req.Purpose, "hashing citizen IDs"); perr != nil {
+		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "purpose: hashing citizen IDs requires a purpose code of the catalogue",
+			Errors: []FieldError{{Record: -1, Field: "purpose", Rule: "purpose", Message: perr.Error}}})
 		return
 	}
 	out := PersonsHashResponse{Hashes: make([]string, len(req.IDs))}

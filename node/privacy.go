@@ -36,17 +36,8 @@ import (
 // register, but the bundle holding it was public and may be cached), so a
 // full bundle's answer is immutable like its content.
 
-// publicEntry reports whether an entry may be read without a credential.
-// An entry that does not parse is not public.
-func publicEntry(e []byte) bool {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return false
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return false
-	}
+// publicRecord reports whether a record may be read without a credential.
+func publicRecord(rec schemas.Record) bool {
 	switch r := rec.(type) {
 	case *schemas.Governance:
 		return true
@@ -57,7 +48,8 @@ func publicEntry(e []byte) bool {
 }
 
 // bundlePersons returns whether every entry of bundle is public and the keyed
-// hashes of the persons its entries name.
+// hashes of the persons its entries name. Each entry is decoded once; an
+// entry that does not parse is not public.
 func bundlePersons(bundle []byte) (public bool, persons []string) {
 	es, err := ledger.ParseEntryBundle(bundle)
 	if err != nil {
@@ -65,14 +57,19 @@ func bundlePersons(bundle []byte) (public bool, persons []string) {
 	}
 	public = true
 	for _, e := range es {
-		if publicEntry(e) {
+		s, err := schemas.ParseSigned(e)
+		if err != nil {
+			public = false
 			continue
 		}
-		public = false
-		if s, err := schemas.ParseSigned(e); err == nil {
-			if rec, err := s.Decode(); err == nil {
-				persons = append(persons, personsOf(rec)...)
-			}
+		rec, err := s.Decode()
+		if err != nil {
+			public = false
+			continue
+		}
+		if !publicRecord(rec) {
+			public = false
+			persons = append(persons, personsOf(rec)...)
 		}
 	}
 	return public, persons
@@ -109,16 +106,16 @@ func (n *Node) gateRestricted(w http.ResponseWriter, r *http.Request, origin, pa
 		purpose = "ledger_read"
 	}
 	what := fmt.Sprintf("entry bundle %s/%s", origin, path)
-	if len(persons) == 0 {
-		if msg := purposeProblem(purpose); msg != "" {
-			writeErr(w, errorf(http.StatusBadRequest, "purpose: %s", msg))
-			return false
-		}
-		if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
-			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
-			return false
-		}
-		return true
+	if len(persons) > 0 {
+		return n.logPersonsOrFail(w, r, id, what, persons, purpose)
 	}
-	return n.logPersonsOrFail(w, r, id, what, persons, purpose)
+	if perr := checkPurpose(purpose, "reading entry bundles"); perr != nil {
+		writeErr(w, perr)
+		return false
+	}
+	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+		return false
+	}
+	return true
 }

@@ -22,9 +22,9 @@ import (
 //
 // Rate limiting counts subjects, not requests: besides the request token of
 // the per-client limiter (ratelimit.go), a batch takes one token per subject
-// from the client's subject bucket, SubjectsPerSecond sustained with a burst
-// of SubjectBurst (defaults 200/s and 1000: one full batch at once, then 200
-// subjects a second). Over it the answer is 429 with Retry-After, and nothing
+// from the client's subject bucket, DefaultSubjectsPerSecond sustained with
+// a burst of DefaultSubjectBurst (200/s and 1000, not configurable: one full
+// batch at once, then 200 subjects a second). Over it the answer is 429 with Retry-After, and nothing
 // is logged or checked.
 
 // Defaults of the subject bucket (per client certificate).
@@ -94,6 +94,6 @@ func (n *Node) allowSubjects(w http.ResponseWriter, r *http.Request, k int) bool
 	}
 	secs := max(1, int(math.Ceil(wait)))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	writeErr(w, errorf(http.StatusTooManyRequests, "rate limit: more than %d subjects per second (burst %d) checked by %s; retry in %ds", DefaultSubjectsPerSecond, burst, key, secs))
+	writeErr(w, errorf(http.StatusTooManyRequests, "rate limit: client %s asked about more than %d subjects per second (burst %d; a batch counts each subject); retry in %ds", key, DefaultSubjectsPerSecond, burst, secs))
 	return false
 }

@@ -97,6 +97,9 @@ func TestEntryBundlesOfRestrictedContent(t *testing.T) {
 	if code, _ := do(t, tn.client("replica"), "GET", tn.url+bundle, nil); code != 200 {
 		t.Errorf("replica read of a restricted bundle: %d", code)
 	}
+	if n := len(tn.accessLog(t)); n != len(after) {
+		t.Errorf("the replica's bundle read wrote to the access log: %d entries, want %d", n, len(after))
+	}
 }
 
 // personListing is a public listing whose subject is natural person n.

@@ -8,19 +8,18 @@ import (
 	"github.com/creditx/creditx/schemas"
 )
 
-// Reasons and purposes written to the access log (issue 14; docs/PRIVACY.md).
-// The access log is append-only and replicated: personal data written into
-// it can never be erased. So what a caller may write there is constrained:
+// Reasons written to the access log (issue 14; docs/PRIVACY.md). The
+// access log is append-only and replicated: personal data written into it
+// can never be erased. So what a caller may write there is constrained:
 //
-//   - a purpose (?purpose=, "purpose" of POST /v1/check) is a code:
-//     a lower-case letter, then lower-case letters, digits, '_', '-' or '.',
-//     at most 64 in all, and holding no citizen ID or mobile number
-//     (schemas.ScanPersonalText): no names (no CJK or upper case), no IDs;
+//   - a purpose (?purpose=, "purpose" of POST /v1/check and
+//     POST /v1/persons/hash) is a code of the catalogue in params.go
+//     (checkPurpose), never free text;
 //   - an erasure reason is "<code>" or "<code>: <free text>", the code from
-//     EraseReasons, the free text at most 200 characters and scanned the same
-//     way. A name in free text cannot be recognised by pattern; the
-//     catalogue code carries the legal ground and the text is meant for a
-//     case reference.
+//     EraseReasons, the free text at most 200 characters and scanned by
+//     schemas.ScanPersonalText (no citizen ID, no mobile number). A name in
+//     free text cannot be recognised by pattern; the catalogue code carries
+//     the legal ground and the text is meant for a case reference.
 
 // EraseReasons is the catalogue of legal grounds for erasing a record's data
 // keys (DOMAIN.md section 3-4 deletion duties; PIPL art. 47).
@@ -32,15 +31,6 @@ var EraseReasons = []string{
 	"court_order",      // a court ordered the deletion
 	"subject_request",  // the person's own request (PIPL art. 47)
 	"retention_ended",  // the retention period ended
-}
-
-// purposeProblem returns why p is not a purpose of the catalogue
-// (params.go), or "" when it is one.
-func purposeProblem(p string) string {
-	if perr := checkPurpose(p, "reading personal data"); perr != nil {
-		return perr.Error
-	}
-	return ""
 }
 
 // parseEraseReason checks an erasure reason and returns it normalised

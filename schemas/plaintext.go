@@ -89,9 +89,11 @@ func CheckPlaintext(r Record) ValidationErrors {
 	return out
 }
 
-// walkStrings calls f for every string (and every string in a slice) inside
-// v, with its JSON path ("subject.responsible_persons[0].person.name_masked")
-// and JSON key.
+// walkStrings calls f for every non-empty string inside v (in structs,
+// slices, maps and map keys), with its JSON path
+// ("subject.responsible_persons[0].person.name_masked") and JSON key; a map
+// key is reported at "<path>.(key)" with key "(key)". CheckPlaintext and
+// textErrors (text.go) both walk records with it.
 func walkStrings(v reflect.Value, path, key string, f func(path, key, s string)) {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -129,7 +131,11 @@ func walkStrings(v reflect.Value, path, key string, f func(path, key, s string))
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			walkStrings(it.Value(), joinPath(path, fmt.Sprint(it.Key().Interface())), key, f)
+			k := fmt.Sprint(it.Key().Interface())
+			if k != "" {
+				f(joinPath(path, "(key)"), "(key)", k)
+			}
+			walkStrings(it.Value(), joinPath(path, k), key, f)
 		}
 	case reflect.String:
 		if s := v.String(); s != "" {

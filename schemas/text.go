@@ -3,8 +3,6 @@ package schemas
 import (
 	"fmt"
 	"reflect"
-	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -56,68 +54,14 @@ func CheckText(s string) string {
 	return ""
 }
 
-// textErrors walks every string reachable from v and reports each that
-// fails CheckText, by JSON path.
+// textErrors walks every string reachable from v (walkStrings, map keys
+// included) and reports each that fails CheckText, by JSON path.
 func textErrors(v any) ValidationErrors {
 	var errs ValidationErrors
-	walkText(reflect.ValueOf(v), "", &errs)
+	walkStrings(reflect.ValueOf(v), "", "", func(path, _, s string) {
+		if msg := CheckText(s); msg != "" {
+			errs = append(errs, FieldError{Field: path, Rule: "control_char", Message: msg})
+		}
+	})
 	return errs
-}
-
-func walkText(v reflect.Value, path string, errs *ValidationErrors) {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			walkText(v.Elem(), path, errs)
-		}
-	case reflect.String:
-		if msg := CheckText(v.String()); msg != "" {
-			*errs = append(*errs, FieldError{Field: path, Rule: "control_char", Message: msg})
-		}
-	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return // bytes, not text
-		}
-		for i := range v.Len() {
-			walkText(v.Index(i), path+"["+strconv.Itoa(i)+"]", errs)
-		}
-	case reflect.Map:
-		iter := v.MapRange()
-		for iter.Next() {
-			k := fmt.Sprint(iter.Key().Interface())
-			if msg := CheckText(k); msg != "" {
-				*errs = append(*errs, FieldError{Field: join(path, "(key)"), Rule: "control_char", Message: msg})
-			}
-			walkText(iter.Value(), join(path, k), errs)
-		}
-	case reflect.Struct:
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			p := path
-			switch {
-			case f.Anonymous && name == "":
-				// embedded struct: its fields are at this level
-			case name == "":
-				p = join(path, f.Name)
-			default:
-				p = join(path, name)
-			}
-			walkText(v.Field(i), p, errs)
-		}
-	}
-}
-
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
 }
