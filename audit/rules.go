@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
 )
@@ -154,19 +155,7 @@ func (fs *factSet) calendar(base *workdays.Calendar, out *Rules) *workdays.Calen
 	})
 	cal := base
 	for _, c := range cs {
-		conv := func(d schemas.Date) workdays.Date {
-			if d.IsZero() {
-				return workdays.Date{}
-			}
-			return workdays.DateOf(d.Time)
-		}
-		y := workdays.Year{Year: int(c.adopt.Year), Notice: c.adopt.Notice, Title: c.adopt.Title, Published: conv(c.adopt.Published), URL: c.adopt.URL}
-		for _, h := range c.adopt.Holidays {
-			y.Holidays = append(y.Holidays, workdays.Span{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
-		}
-		for _, w := range c.adopt.Workdays {
-			y.Workdays = append(y.Workdays, workdays.Adjusted{Date: conv(w.Date), For: w.For})
-		}
+		y := sanctions.CalendarYear(c.adopt)
 		f := Finding{Origin: c.origin, Index: c.index}
 		if ext, err := cal.Extend(y); err != nil {
 			f.What = fmt.Sprintf("calendar %d (%s) not applied: %v", y.Year, y.Notice, err)
