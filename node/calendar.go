@@ -318,12 +318,19 @@ type CalendarState struct {
 	Provisional int               `json:"provisional_notices"` // own notices whose deadline is still provisional
 }
 
-// CalendarState reads the calendar in force.
+// CalendarState reads the calendar in force. Unlike the views, which log
+// an unreadable calendars bucket and count under the embedded calendar, it
+// fails with the reason, so that GET /v1/calendar shows it.
 func (n *Node) CalendarState() (CalendarState, error) {
 	var st CalendarState
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		st.Covered = n.viewCalendar(tx).Covered()
-		if cb := tx.Bucket(bucketCalendars); cb != nil {
+		cb := tx.Bucket(bucketCalendars)
+		cal, err := n.calendar(cb)
+		if err != nil {
+			return fmt.Errorf("adopted calendars unreadable (views count with the embedded calendar meanwhile): %w", err)
+		}
+		st.Covered = cal.Covered()
+		if cb != nil {
 			c := cb.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				switch k[0] {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,4 +292,34 @@ func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 			t.Fatalf("notice after adoption: %s provisional %v", nt.FeedbackDue, nt.FeedbackDueProvisional)
 		}
 	}
+}
+
+// An unreadable adopted year is not only a log line: CalendarState (GET
+// /v1/calendar) fails with the reason, while views keep counting under the
+// embedded calendar.
+func TestCalendarStateShowsUnreadableAdoption(t *testing.T) {
+	s, v, _ := zhejiangKeys(t)
+	n := calendarReplica(t, filepath.Join(t.TempDir(), "a.db"), s, v)
+	err := n.fsm.store.Update(func(tx *ledger.Tx) error {
+		cb, err := tx.Bucket(bucketCalendars)
+		if err != nil {
+			return err
+		}
+		if _, err := cb.NextSequence(); err != nil {
+			return err
+		}
+		return cb.Put([]byte{calendarYearPrefix, '2', '0', '2', '7'}, []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.CalendarState(); err == nil || !strings.Contains(err.Error(), "adopted calendars unreadable") {
+		t.Fatalf("CalendarState with a corrupt adoption: %v", err)
+	}
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		if got := n.viewCalendar(tx).Covered()[1]; got != 2026 {
+			t.Errorf("views count under %d, want the embedded calendar (2026)", got)
+		}
+		return nil
+	})
 }
