@@ -48,11 +48,11 @@ func slimListing(l *schemas.Listing) *schemas.Listing {
 	return s
 }
 
-// conflicts runs conflict detection at instant at.
-func (fs *factSet) conflicts(cal *workdays.Calendar, at time.Time) []ConflictFinding {
+// conflicts runs conflict detection with eng (auditEngine; nil: none) at
+// instant at.
+func (fs *factSet) conflicts(eng *sanctions.Engine, at time.Time) []ConflictFinding {
 	out := []ConflictFinding{}
-	eng, err := auditEngine(cal)
-	if err != nil {
+	if eng == nil {
 		return out
 	}
 	removed := fs.removedAt()
@@ -102,17 +102,11 @@ func auditEngine(cal *workdays.Calendar) (*sanctions.Engine, error) {
 // notAppliedLoop counts, per member, the listings it issued no notice for
 // that no member can apply under the measures catalogue (unknown
 // programme, domain not the programme's, no measure for the subject's
-// type), and names them (issue 12: visible, not silent).
-func (fs *factSet) notAppliedLoop(l *Loop, cal *workdays.Calendar) {
+// type), and names them (issue 12: visible, not silent). eng is
+// auditEngine's (nil: none).
+func (fs *factSet) notAppliedLoop(l *Loop, eng *sanctions.Engine) {
 	l.Rules.NotApplied = []Finding{}
-	if cal == nil {
-		var err error
-		if cal, err = workdays.Default(); err != nil {
-			return
-		}
-	}
-	eng, err := auditEngine(cal)
-	if err != nil || len(fs.slim) == 0 {
+	if eng == nil || len(fs.slim) == 0 {
 		return
 	}
 	issued := map[key]map[string]bool{} // listing -> member codes that issued a notice

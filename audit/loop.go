@@ -355,7 +355,10 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	l := Loop{Listings: len(fs.listings), Notices: len(fs.notices), Feedback: len(fs.feedback),
 		ExpiredNotLifted: []Finding{}, ReInserted: []Finding{}, PersonNoBasis: []Finding{}, OverdueItems: []Item{}}
 
-	fs.recomputeProvisional(opts) // rules.go: provisional deadlines under the adopted calendar
+	// rules.go: the calendar with the years adopted on the ledgers, built
+	// once; provisional deadlines are recomputed under it.
+	cal, adopted := fs.calendar(opts.Calendar)
+	fs.recomputeProvisional(opts.Calendar, cal)
 
 	// Feedback per notice: the earliest by the executing agency, up to at.
 	first := map[key]*fbFact{}
@@ -498,8 +501,9 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 		return cmp.Or(cmp.Compare(b.Days, a.Days), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index))
 	})
 	fs.timeline(&l)
-	l.Rules = fs.rules(opts, today)
-	fs.notAppliedLoop(&l, opts.Calendar)
+	eng, _ := auditEngine(cal) // conflicts.go; nil (nothing judged) only if the embedded catalogue is broken
+	l.Rules = fs.rules(cal, adopted, eng, opts.At, today)
+	fs.notAppliedLoop(&l, eng)
 	return l
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
 )
@@ -76,21 +77,14 @@ type provFact struct {
 // recomputeProvisional sets the deadline of every notice issued with a
 // provisional one to what the issuer computes once the year is adopted
 // (node/calendar.go): the same number of working days, counted under the
-// embedded calendar (Options.Calendar) as the issuer did, now counted under
-// that calendar extended by the years adopted on the ledgers. Notices whose
-// deadline is still past the adopted years keep the issued date. Idempotent.
-func (fs *factSet) recomputeProvisional(opts Options) {
+// embedded calendar base as the issuer did, now counted under ext, that
+// calendar extended by the years adopted on the ledgers (fs.calendar).
+// Notices whose deadline is still past the adopted years keep the issued
+// date. Idempotent.
+func (fs *factSet) recomputeProvisional(base, ext *workdays.Calendar) {
 	if len(fs.provDue) == 0 || len(fs.calendars) == 0 {
 		return
 	}
-	base := opts.Calendar
-	if base == nil {
-		var err error
-		if base, err = workdays.Default(); err != nil {
-			return
-		}
-	}
-	ext := fs.calendar(base, &Rules{})
 	for k, p := range fs.provDue {
 		n := fs.notices[k]
 		if n == nil {
@@ -146,27 +140,16 @@ func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
 	}
 }
 
-// calendar extends base by the adopted years, in year order.
-func (fs *factSet) calendar(base *workdays.Calendar, out *Rules) *workdays.Calendar {
+// calendar extends base by the adopted years, in year order, and says for
+// each adoption whether it was applied (Rules.Calendar).
+func (fs *factSet) calendar(base *workdays.Calendar) (*workdays.Calendar, []Finding) {
 	cs := slices.Clone(fs.calendars)
 	slices.SortFunc(cs, func(a, b calFact) int {
 		return cmp.Or(cmp.Compare(a.adopt.Year, b.adopt.Year), cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index))
 	})
-	cal := base
+	cal, out := base, []Finding{}
 	for _, c := range cs {
-		conv := func(d schemas.Date) workdays.Date {
-			if d.IsZero() {
-				return workdays.Date{}
-			}
-			return workdays.DateOf(d.Time)
-		}
-		y := workdays.Year{Year: int(c.adopt.Year), Notice: c.adopt.Notice, Title: c.adopt.Title, Published: conv(c.adopt.Published), URL: c.adopt.URL}
-		for _, h := range c.adopt.Holidays {
-			y.Holidays = append(y.Holidays, workdays.Span{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
-		}
-		for _, w := range c.adopt.Workdays {
-			y.Workdays = append(y.Workdays, workdays.Adjusted{Date: conv(w.Date), For: w.For})
-		}
+		y := sanctions.CalendarYear(c.adopt)
 		f := Finding{Origin: c.origin, Index: c.index}
 		if ext, err := cal.Extend(y); err != nil {
 			f.What = fmt.Sprintf("calendar %d (%s) not applied: %v", y.Year, y.Notice, err)
@@ -174,23 +157,17 @@ func (fs *factSet) calendar(base *workdays.Calendar, out *Rules) *workdays.Calen
 			cal = ext
 			f.What = fmt.Sprintf("calendar %d adopted (%s)", y.Year, y.Notice)
 		}
-		out.Calendar = append(out.Calendar, f)
+		out = append(out, f)
 	}
-	return cal
+	return cal, out
 }
 
-// rules judges the numeric rules at today (a civil date, see day).
-func (fs *factSet) rules(opts Options, today time.Time) Rules {
+// rules judges the numeric rules at today (a civil date, see day) under
+// cal, the calendar with the adopted years (fs.calendar, which reported
+// adopted), and finds the conflicts in force at instant at with eng.
+func (fs *factSet) rules(cal *workdays.Calendar, adopted []Finding, eng *sanctions.Engine, at, today time.Time) Rules {
 	r := Rules{PublicationWorkdays: PublicationWorkdays, WithdrawalWorkdays: WithdrawalWorkdays,
-		PublishedLate: []Finding{}, WithdrawnLate: []Finding{}, WithdrawalOverdue: []Finding{}, Calendar: []Finding{}, ProvisionalNotices: fs.provisional}
-	base := opts.Calendar
-	if base == nil {
-		var err error
-		if base, err = workdays.Default(); err != nil {
-			return r
-		}
-	}
-	cal := fs.calendar(base, &r)
+		PublishedLate: []Finding{}, WithdrawnLate: []Finding{}, WithdrawalOverdue: []Finding{}, Calendar: adopted, ProvisionalNotices: fs.provisional}
 	wd := func(t time.Time) workdays.Date { d := day(t); return workdays.DateOf(d) }
 	pubs := slices.Clone(fs.pubs)
 	slices.SortFunc(pubs, func(a, b pubFact) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })
@@ -214,7 +191,7 @@ func (fs *factSet) rules(opts Options, today time.Time) Rules {
 			r.PublishedInTime++
 		}
 	}
-	r.Conflicts = fs.conflicts(cal, opts.At)
+	r.Conflicts = fs.conflicts(eng, at)
 	removed := fs.removedAt()
 	revs := slices.Clone(fs.revokes)
 	slices.SortFunc(revs, func(a, b revFact) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })

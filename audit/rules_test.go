@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
 )
@@ -110,14 +111,7 @@ func TestRulesWithNumbers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conv := func(x workdays.Date) schemas.Date { return schemas.NewDate(x.Year(), x.Month(), x.Day()) }
-	ca := &schemas.CalendarAdopt{Year: 2027, Notice: y.Notice, Title: y.Title, Published: conv(y.Published)}
-	for _, h := range y.Holidays {
-		ca.Holidays = append(ca.Holidays, schemas.CalendarHoliday{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
-	}
-	for _, w := range y.Workdays {
-		ca.Workdays = append(ca.Workdays, schemas.CalendarWorkday{Date: conv(w.Date), For: w.For})
-	}
+	ca := sanctions.CalendarAdoptOf(y)
 	fs.add(sh, 9, &schemas.Governance{Header: schemas.Header{Region: "310000", CreatedAt: schemas.NewTime(at("2026-12-01 10:00"))},
 		Action: schemas.ActionCalendarAdopt, CalendarAdopt: ca})
 	lp = fs.loop(opts, []string{sh})

@@ -3,12 +3,13 @@ package node
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/sanctions/catalogue"
-
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -27,29 +28,32 @@ import (
 //     gap and obey the calendar rules (field record.calendar_adopt.<path>).
 func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFieldError {
 	var out []statusFieldError
-	if l, ok := rec.(*schemas.Listing); ok {
-		for _, p := range n.sanctions.engine.Admissible(l, time.Now()) {
+	switch r := rec.(type) {
+	case *schemas.Listing:
+		for _, p := range n.sanctions.engine.Admissible(r, time.Now()) {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
 		}
-	}
-	if rp, ok := rec.(*schemas.Repair); ok {
+	case *schemas.Repair:
 		var l *schemas.Listing
 		n.fsm.view(func(tx *ledger.ReadTx) error {
-			l, _ = readRecord(tx, rp.Listing.Origin, rp.Listing.Index).(*schemas.Listing)
+			l, _ = readRecord(tx, r.Listing.Origin, r.Listing.Index).(*schemas.Listing)
 			return nil
 		})
-		if p := n.sanctions.engine.RepairAuthority(l, rp, id.ID, id.Domains); p != nil {
+		if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
 			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
 		}
-	}
-	if g, ok := rec.(*schemas.Governance); ok && g.Action == schemas.ActionCatalogueAdopt && g.CatalogueAdopt != nil {
-		if field, msg := n.checkCatalogueAdopt(g.CatalogueAdopt); field != "" {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, "catalogue", msg}})
+	case *schemas.Governance:
+		var field, rule, msg string
+		switch {
+		case r.Action == schemas.ActionCatalogueAdopt && r.CatalogueAdopt != nil:
+			rule = "catalogue"
+			field, msg = n.checkCatalogueAdopt(r.CatalogueAdopt)
+		case r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil:
+			rule = "calendar"
+			field, msg = n.checkCalendarAdopt(r.CalendarAdopt)
 		}
-	}
-	if g, ok := rec.(*schemas.Governance); ok && g.Action == schemas.ActionCalendarAdopt && g.CalendarAdopt != nil {
-		if field, msg := n.checkCalendarAdopt(g.CalendarAdopt); field != "" {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, "calendar", msg}})
+		if field != "" {
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, rule, msg}})
 		}
 	}
 	return out
@@ -68,7 +72,13 @@ func (n *Node) checkCatalogueAdopt(a *schemas.CatalogueAdopt) (field, msg string
 	v, ok := known[a.SHA256]
 	switch {
 	case !ok:
-		return "record.catalogue_adopt.sha256", fmt.Sprintf("%s is the digest of no measures catalogue this node knows (known: %v); load the catalogue file on every member first", a.SHA256, known)
+		var names []string
+		for d, v := range known {
+			names = append(names, fmt.Sprintf("version %s sha256 %s", v, d))
+		}
+		slices.Sort(names)
+		return "record.catalogue_adopt.sha256", fmt.Sprintf("%s is the digest of no measures catalogue this node knows (it knows %s); load the catalogue file on every member first",
+			a.SHA256, strings.Join(names, "; "))
 	case v != a.Version:
 		return "record.catalogue_adopt.version", fmt.Sprintf("the catalogue with digest %s is version %s, not %s", a.SHA256, v, a.Version)
 	}

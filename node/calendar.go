@@ -102,16 +102,14 @@ func (n *Node) calendar(b *bbolt.Bucket) (*workdays.Calendar, error) {
 		if err := json.Unmarshal(v, &ay); err != nil {
 			return nil, fmt.Errorf("calendars bucket %q: %w", k, err)
 		}
-		y, err := CalendarYear(&ay.Year)
-		if err != nil {
-			return nil, err
-		}
 		if int(ay.Year.Year) <= cal.Covered()[1] {
 			continue // the build now embeds this year
 		}
-		if cal, err = cal.Extend(y); err != nil {
+		ext, err := cal.Extend(sanctions.CalendarYear(&ay.Year))
+		if err != nil {
 			return nil, fmt.Errorf("adopted calendar %d: %w", ay.Year.Year, err)
 		}
+		cal = ext
 	}
 	c.seq, c.cal = b.Sequence(), cal
 	return cal, nil
@@ -127,42 +125,13 @@ func (n *Node) viewCalendar(tx *ledger.ReadTx) *workdays.Calendar {
 	return cal
 }
 
-// CalendarYear converts a calendar_adopt record to the workdays form.
-func CalendarYear(a *schemas.CalendarAdopt) (workdays.Year, error) {
-	if a == nil {
-		return workdays.Year{}, errors.New("no calendar_adopt parameters")
-	}
-	conv := func(d schemas.Date) workdays.Date {
-		if d.IsZero() {
-			return workdays.Date{}
-		}
-		return workdays.DateOf(d.Time)
-	}
-	y := workdays.Year{Year: int(a.Year), Notice: a.Notice, Title: a.Title, Published: conv(a.Published), URL: a.URL}
-	for _, h := range a.Holidays {
-		y.Holidays = append(y.Holidays, workdays.Span{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
-	}
-	for _, w := range a.Workdays {
-		y.Workdays = append(y.Workdays, workdays.Adjusted{Date: conv(w.Date), For: w.For})
-	}
-	return y, nil
-}
-
 // CalendarAdoptRecord builds and signs (with admin's anchor key) the
 // calendar_adopt governance record of year y for region.
 func CalendarAdoptRecord(region string, admin *Credentials, y workdays.Year, now time.Time) ([]byte, error) {
-	conv := func(d workdays.Date) schemas.Date { return schemas.NewDate(d.Year(), d.Month(), d.Day()) }
-	a := &schemas.CalendarAdopt{Year: uint64(y.Year), Notice: y.Notice, Title: y.Title, Published: conv(y.Published), URL: y.URL}
-	for _, h := range y.Holidays {
-		a.Holidays = append(a.Holidays, schemas.CalendarHoliday{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
-	}
-	for _, w := range y.Workdays {
-		a.Workdays = append(a.Workdays, schemas.CalendarWorkday{Date: conv(w.Date), For: w.For})
-	}
 	g := &schemas.Governance{
 		Header:        schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(now)},
 		Action:        schemas.ActionCalendarAdopt,
-		CalendarAdopt: a,
+		CalendarAdopt: sanctions.CalendarAdoptOf(y),
 	}
 	return admin.Sign(g)
 }
@@ -170,10 +139,7 @@ func CalendarAdoptRecord(region string, admin *Credentials, y workdays.Year, now
 // checkCalendarAdopt is admission's check of a calendar_adopt record: the
 // year must extend the calendar in force and obey the calendar's rules.
 func (n *Node) checkCalendarAdopt(a *schemas.CalendarAdopt) (field, msg string) {
-	y, err := CalendarYear(a)
-	if err != nil {
-		return "record.calendar_adopt", err.Error()
-	}
+	y := sanctions.CalendarYear(a)
 	var cal *workdays.Calendar
 	n.fsm.view(func(tx *ledger.ReadTx) error { cal = n.viewCalendar(tx); return nil })
 	if _, err := cal.Extend(y); err != nil {
@@ -208,7 +174,7 @@ func (ix *indexer) indexCalendarAdopt(tx *ledger.Tx, origin string, index uint64
 	if err != nil {
 		return refuse(err.Error())
 	}
-	y, _ := CalendarYear(g.CalendarAdopt)
+	y := sanctions.CalendarYear(g.CalendarAdopt)
 	ext, err := cal.Extend(y)
 	if err != nil {
 		return refuse(err.Error())
@@ -352,12 +318,19 @@ type CalendarState struct {
 	Provisional int               `json:"provisional_notices"` // own notices whose deadline is still provisional
 }
 
-// CalendarState reads the calendar in force.
+// CalendarState reads the calendar in force. Unlike the views, which log
+// an unreadable calendars bucket and count under the embedded calendar, it
+// fails with the reason, so that GET /v1/calendar shows it.
 func (n *Node) CalendarState() (CalendarState, error) {
 	var st CalendarState
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		st.Covered = n.viewCalendar(tx).Covered()
-		if cb := tx.Bucket(bucketCalendars); cb != nil {
+		cb := tx.Bucket(bucketCalendars)
+		cal, err := n.calendar(cb)
+		if err != nil {
+			return fmt.Errorf("adopted calendars unreadable (views count with the embedded calendar meanwhile): %w", err)
+		}
+		st.Covered = cal.Covered()
+		if cb != nil {
 			c := cb.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
 				switch k[0] {

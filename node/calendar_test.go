@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,42 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 	t.Cleanup(func() { fsm.close() })
 	n.fsm = fsm
 	return n
+}
+
+// zhejiangKeys returns the signed-note key pair of Zhejiang's ledger (one
+// per test, shared by all its replicas as raft members share it) and an
+// Ed25519 key that signs the records the test appends.
+func zhejiangKeys(t *testing.T) (note.Signer, note.Verifier, ed25519.PrivateKey) {
+	t.Helper()
+	skey, vkey, err := ledger.GenerateKey(LedgerOrigin("330000"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v, key
+}
+
+// zjEnvListing is synthetic listing seq of Zhejiang's environment authority,
+// created at now.
+func zjEnvListing(t *testing.T, seq uint64, now time.Time) *schemas.Listing {
+	t.Helper()
+	l, err := synth.Listing(seq, synth.Options{Region: "330000", Domain: "environment", Now: now,
+		Authority: schemas.Agency{Name: "浙江省生态环境厅", USCC: synth.EnterpriseUSCC("330000", 9)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func ownAppend(t *testing.T, index uint64, at time.Time, entries ...[]byte) *raft.Log {
@@ -159,13 +196,7 @@ func dumpBuckets(t *testing.T, n *Node, names ...string) []byte {
 // recomputes them to the same final date at the same entry.
 func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 	dir := t.TempDir()
-	skey, vkey, err := ledger.GenerateKey(LedgerOrigin("330000"), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := note.NewSigner(skey)
-	v, _ := note.NewVerifier(vkey)
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	s, v, key := zhejiangKeys(t)
 	var replicas []*Node
 	for i := range 3 {
 		replicas = append(replicas, calendarReplica(t, filepath.Join(dir, string(rune('a'+i))+".db"), s, v))
@@ -176,12 +207,7 @@ func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 		}
 	}
 	clock := time.Date(2026, 12, 20, 2, 0, 0, 0, time.UTC) // Sunday 10:00 in Beijing
-	l, err := synth.Listing(1, synth.Options{Region: "330000", Domain: "environment", Now: clock,
-		Authority: schemas.Agency{Name: "浙江省生态环境厅", USCC: synth.EnterpriseUSCC("330000", 9)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	le, err := schemas.Sign(l, key)
+	le, err := schemas.Sign(zjEnvListing(t, 1, clock), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,9 +277,10 @@ func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 	}
 
 	// Issued after the adoption, a notice's deadline is final at once.
-	l2, _ := synth.Listing(2, synth.Options{Region: "330000", Domain: "environment", Now: clock.Add(3 * time.Hour),
-		Authority: schemas.Agency{Name: "浙江省生态环境厅", USCC: synth.EnterpriseUSCC("330000", 9)}})
-	le2, _ := schemas.Sign(l2, key)
+	le2, err := schemas.Sign(zjEnvListing(t, 2, clock.Add(3*time.Hour)), key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	apply(ownAppend(t, 5, clock.Add(3*time.Hour), le2))
 	later := leaderNotices(t, replicas[1], key) // only the second listing is still queued
 	if len(later) == 0 {
@@ -265,4 +292,34 @@ func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 			t.Fatalf("notice after adoption: %s provisional %v", nt.FeedbackDue, nt.FeedbackDueProvisional)
 		}
 	}
+}
+
+// An unreadable adopted year is not only a log line: CalendarState (GET
+// /v1/calendar) fails with the reason, while views keep counting under the
+// embedded calendar.
+func TestCalendarStateShowsUnreadableAdoption(t *testing.T) {
+	s, v, _ := zhejiangKeys(t)
+	n := calendarReplica(t, filepath.Join(t.TempDir(), "a.db"), s, v)
+	err := n.fsm.store.Update(func(tx *ledger.Tx) error {
+		cb, err := tx.Bucket(bucketCalendars)
+		if err != nil {
+			return err
+		}
+		if _, err := cb.NextSequence(); err != nil {
+			return err
+		}
+		return cb.Put([]byte{calendarYearPrefix, '2', '0', '2', '7'}, []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.CalendarState(); err == nil || !strings.Contains(err.Error(), "adopted calendars unreadable") {
+		t.Fatalf("CalendarState with a corrupt adoption: %v", err)
+	}
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		if got := n.viewCalendar(tx).Covered()[1]; got != 2026 {
+			t.Errorf("views count under %d, want the embedded calendar (2026)", got)
+		}
+		return nil
+	})
 }

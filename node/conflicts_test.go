@@ -1,40 +1,25 @@
 package node
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Issue 12 item 3: sanctions.DetectConflicts had no caller. The same act
 // listed twice now shows in the subject's check answer and in Conflicts
 // (/audit, GET /v1/conflicts).
 func TestConflictsShown(t *testing.T) {
-	skey, vkey, err := ledger.GenerateKey(LedgerOrigin("330000"), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := note.NewSigner(skey)
-	v, _ := note.NewVerifier(vkey)
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	s, v, key := zhejiangKeys(t)
 	n := calendarReplica(t, filepath.Join(t.TempDir(), "a.db"), s, v)
 	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	var entries [][]byte
 	var subject string
 	for i, reason := range []string{"first filing", "filed again"} {
-		l, err := synth.Listing(1, synth.Options{Region: "330000", Domain: "environment", Now: at.Add(time.Duration(i) * time.Hour),
-			Authority: schemas.Agency{Name: "浙江省生态环境厅", USCC: synth.EnterpriseUSCC("330000", 9)}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := zjEnvListing(t, 1, at.Add(time.Duration(i)*time.Hour))
 		l.Reason += reason
 		subject = l.Subject.USCC
 		e, err := schemas.Sign(l, key)

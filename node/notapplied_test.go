@@ -1,18 +1,14 @@
 package node
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // Issue 12 item 2: a listing a receiving member cannot apply (its catalogue
@@ -21,13 +17,7 @@ import (
 // with the reason, identical on every replica, and is not queued.
 func TestNotAppliedIsVisible(t *testing.T) {
 	dir := t.TempDir()
-	skey, vkey, err := ledger.GenerateKey(LedgerOrigin("330000"), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := note.NewSigner(skey)
-	v, _ := note.NewVerifier(vkey)
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	s, v, key := zhejiangKeys(t)
 	a := calendarReplica(t, filepath.Join(dir, "a.db"), s, v)
 	b := calendarReplica(t, filepath.Join(dir, "b.db"), s, v)
 	// b's member has no executing agencies at all.
@@ -40,11 +30,7 @@ func TestNotAppliedIsVisible(t *testing.T) {
 
 	at := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	sign := func(mut func(l *schemas.Listing)) []byte {
-		l, err := synth.Listing(1, synth.Options{Region: "330000", Domain: "environment", Now: at,
-			Authority: schemas.Agency{Name: "浙江省生态环境厅", USCC: synth.EnterpriseUSCC("330000", 9)}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := zjEnvListing(t, 1, at)
 		mut(l)
 		e, err := schemas.Sign(l, key)
 		if err != nil {

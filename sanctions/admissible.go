@@ -89,27 +89,15 @@ func (e *Engine) NotApplied(l *schemas.Listing) string {
 	if reason := e.CatalogueNotApplied(l); reason != "" {
 		return reason
 	}
-	prog, ok := e.cfg.Catalogue.Programme(l.Programme.Code)
-	switch {
-	case !ok:
-		return fmt.Sprintf("programme %s is not in this member's measures catalogue %s", l.Programme.Code, e.cfg.Catalogue.Version())
-	case prog.Domain != l.Domain:
-		return fmt.Sprintf("domain %s is not the domain %s of programme %s", l.Domain, prog.Domain, prog.Code)
-	case prog.Red:
+	// CatalogueNotApplied vouched for the programme, its domain and a
+	// measure reaching the subject: what is left is this member's agencies.
+	if prog, _ := e.cfg.Catalogue.Programme(l.Programme.Code); prog.Red {
 		return ""
 	}
-	reached := false
 	for _, m := range e.byDomain[l.Domain] {
-		if len(targetsOf(l, m)) == 0 {
-			continue
-		}
-		reached = true
-		if len(e.cfg.Agencies.ForDept(m.Executor)) > 0 {
+		if len(targetsOf(l, m)) > 0 && len(e.cfg.Agencies.ForDept(m.Executor)) > 0 {
 			return ""
 		}
-	}
-	if !reached {
-		return fmt.Sprintf("no measure of domain %s in catalogue %s applies to a subject of type %s", l.Domain, e.cfg.Catalogue.Version(), l.Subject.Type)
 	}
 	return fmt.Sprintf("no executing agency of %s for any measure of domain %s that applies to the subject", e.cfg.Region, l.Domain)
 }

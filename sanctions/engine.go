@@ -298,3 +298,37 @@ func checkRef(r schemas.Ref) error {
 	}
 	return nil
 }
+
+// CalendarYear converts the parameters of a calendar_adopt governance
+// record to the year workdays.Calendar.Extend takes. A zero date stays
+// zero, so that Extend names the missing field. Node admission, the FSM and
+// the audit all convert with it, so they judge an adoption alike.
+func CalendarYear(a *schemas.CalendarAdopt) workdays.Year {
+	conv := func(d schemas.Date) workdays.Date {
+		if d.IsZero() {
+			return workdays.Date{}
+		}
+		return toWorkDate(d)
+	}
+	y := workdays.Year{Year: int(a.Year), Notice: a.Notice, Title: a.Title, Published: conv(a.Published), URL: a.URL}
+	for _, h := range a.Holidays {
+		y.Holidays = append(y.Holidays, workdays.Span{ZH: h.ZH, EN: h.EN, From: conv(h.From), To: conv(h.To)})
+	}
+	for _, w := range a.Workdays {
+		y.Workdays = append(y.Workdays, workdays.Adjusted{Date: conv(w.Date), For: w.For})
+	}
+	return y
+}
+
+// CalendarAdoptOf is the inverse of CalendarYear: the calendar_adopt
+// parameters of year y.
+func CalendarAdoptOf(y workdays.Year) *schemas.CalendarAdopt {
+	a := &schemas.CalendarAdopt{Year: uint64(y.Year), Notice: y.Notice, Title: y.Title, Published: toSchemaDate(y.Published), URL: y.URL}
+	for _, h := range y.Holidays {
+		a.Holidays = append(a.Holidays, schemas.CalendarHoliday{ZH: h.ZH, EN: h.EN, From: toSchemaDate(h.From), To: toSchemaDate(h.To)})
+	}
+	for _, w := range y.Workdays {
+		a.Workdays = append(a.Workdays, schemas.CalendarWorkday{Date: toSchemaDate(w.Date), For: w.For})
+	}
+	return a
+}

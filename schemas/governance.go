@@ -8,10 +8,11 @@ const (
 	ActionMemberRemove      = "member_remove"
 	ActionSchemaAdopt       = "schema_adopt"
 	ActionCatalogueAdopt    = "catalogue_adopt"
+	ActionCalendarAdopt     = "calendar_adopt" // calendar.go
 )
 
 // Governance changes the consortium's state: agency keys, members, schema
-// and catalogue versions. Exactly one parameter object is present: the one
+// and catalogue versions, working-day calendar years. Exactly one parameter object is present: the one
 // named by Action ({"action":"member_remove","member_remove":{"code":...}});
 // the others must be absent.
 type Governance struct {
