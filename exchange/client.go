@@ -148,17 +148,24 @@ func (c *Client) AddCheckpoint(ctx context.Context, a AddCheckpoint) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
+	return addCheckpointAnswer("member "+c.mb.Code+" witness", resp, b)
+}
+
+// addCheckpointAnswer reads a tlog-witness add-checkpoint answer of witness
+// who: 200, the cosignature lines; 409, a *ConflictError with the size the
+// witness last cosigned; anything else, an error with its status and body.
+func addCheckpointAnswer(who string, resp *http.Response, b []byte) ([]byte, error) {
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return b, nil
 	case http.StatusConflict:
 		n, err := strconv.ParseUint(strings.TrimSuffix(string(b), "\n"), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("member %s: 409 with a malformed size %q", c.mb.Code, b)
+			return nil, fmt.Errorf("%s: 409 with a malformed size %q", who, b)
 		}
 		return nil, &ConflictError{KnownSize: n}
 	default:
-		return nil, fmt.Errorf("member %s witness answered %s: %s", c.mb.Code, resp.Status, bytes.TrimSpace(b))
+		return nil, fmt.Errorf("%s answered %s: %s", who, resp.Status, bytes.TrimSpace(b))
 	}
 }
 
@@ -248,16 +255,5 @@ func (c *WitnessClient) AddCheckpoint(ctx context.Context, a AddCheckpoint) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("witness %s: reading answer: %w", c.URL, err)
 	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return b, nil
-	case http.StatusConflict:
-		n, err := strconv.ParseUint(strings.TrimSuffix(string(b), "\n"), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("witness %s: 409 with a malformed size %q", c.URL, b)
-		}
-		return nil, &ConflictError{KnownSize: n}
-	default:
-		return nil, fmt.Errorf("witness %s answered %s: %s", c.URL, resp.Status, bytes.TrimSpace(b))
-	}
+	return addCheckpointAnswer("witness "+c.URL, resp, b)
 }

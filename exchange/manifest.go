@@ -70,6 +70,12 @@ type Manifest struct {
 	Members         []Member `yaml:"members"`
 
 	policy *Policy // parsed WitnessPolicy, nil if none
+	// With a policy, fixed by validate: the policy's name for each
+	// member's witness (member code -> policy name), and the policy
+	// names that are a member's witness. Witnessed runs on every push
+	// and every status read: no vkey is decoded there.
+	policyNameOf  map[string]string
+	policyMembers map[string]bool
 }
 
 // Member is one consortium member as the manifest describes it.
@@ -221,7 +227,13 @@ func (m *Manifest) validate() error {
 		if err != nil {
 			return merr("witness_policy", "%v", err)
 		}
-		m.policy = p
+		m.policy, m.policyNameOf, m.policyMembers = p, map[string]string{}, map[string]bool{}
+		for i := range m.Members {
+			if w, ok := p.WitnessByKey(m.Members[i].WitnessVKey); ok {
+				m.policyNameOf[m.Members[i].Code] = w.Name
+				m.policyMembers[w.Name] = true
+			}
+		}
 		return nil
 	}
 	if active > 1 && m.WitnessQuorum > active-1 {
@@ -528,20 +540,11 @@ func (m *Manifest) ExternalWitnesses() []PolicyWitness {
 	}
 	var out []PolicyWitness
 	for _, w := range m.policy.Witnesses {
-		if w.URL != "" && !m.isMemberWitness(w.VKey) {
+		if w.URL != "" && !m.policyMembers[w.Name] {
 			out = append(out, w)
 		}
 	}
 	return out
-}
-
-func (m *Manifest) isMemberWitness(vkey string) bool {
-	for i := range m.Members {
-		if cosig.Same(m.Members[i].WitnessVKey, vkey) {
-			return true
-		}
-	}
-	return false
 }
 
 // WitnessVerifiers are every witness key that may cosign member code's
@@ -555,7 +558,7 @@ func (m *Manifest) WitnessVerifiers(code string) []note.Verifier {
 	}
 	if m.policy != nil {
 		for _, w := range m.policy.Witnesses {
-			if !m.isMemberWitness(w.VKey) {
+			if !m.policyMembers[w.Name] {
 				out = append(out, w.Verifier)
 			}
 		}
@@ -585,8 +588,8 @@ func (m *Manifest) Witnessed(code string, signed []byte) (cosigners []string, ok
 		return nil, false, err
 	}
 	exclude := map[string]bool{}
-	if w, ok := m.policy.WitnessByKey(mb.WitnessVKey); ok {
-		exclude[w.Name] = true
+	if name, ok := m.policyNameOf[code]; ok {
+		exclude[name] = true
 	}
 	set := m.policy.Cosigners(n, exclude)
 	for _, w := range m.policy.Witnesses {

@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,43 +11,15 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/nodetest"
 )
-
-// freeAddrs returns n free loopback ports whose UDP port (HTTP/3) is free too.
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	var out []string
-	var hold []interface{ Close() error }
-	defer func() {
-		for _, h := range hold {
-			h.Close()
-		}
-	}()
-	for tries := 0; len(out) < n && tries < 20*n; tries++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		hold = append(hold, l)
-		u, err := net.ListenPacket("udp", l.Addr().String())
-		if err != nil {
-			continue
-		}
-		hold = append(hold, u)
-		out = append(out, l.Addr().String())
-	}
-	if len(out) < n {
-		t.Fatal("no free ports")
-	}
-	return out
-}
 
 // startMembers prepares a consortium on loopback, lets edit change the
 // manifest and each config, and starts every member (real raft, bbolt,
 // QUIC, TLS) with its development data seeded.
 func startMembers(t *testing.T, specs []node.MemberSpec, edit func(m *exchange.Manifest, cfgs []*node.Config)) (map[string]*node.Node, []*node.Config, *exchange.Manifest) {
 	t.Helper()
-	addrs := freeAddrs(t, 2*len(specs))
+	addrs := nodetest.FreeAddrs(t, 2*len(specs))
 	for i := range specs {
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
@@ -77,21 +48,7 @@ func startMembers(t *testing.T, specs []node.MemberSpec, edit func(m *exchange.M
 		x := *c.Exchange
 		x.PullInterval, x.PushInterval = 300*time.Millisecond, 50*time.Millisecond
 		c.Exchange = &x
-		n, err := node.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- n.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
-		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-		err = n.WaitReady(rctx)
-		rcancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[c.Region] = n
+		out[c.Region], _ = nodetest.Start(t, c)
 	}
 	for i, cfg := range cfgs {
 		if err := out[cfg.Region].SeedDev(context.Background(), filepath.Join(cfgs[i].DataDir, "agencies")); err != nil {

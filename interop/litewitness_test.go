@@ -19,6 +19,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/nodetest"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -108,7 +109,7 @@ func TestLitewitnessCountsTowardQuorum(t *testing.T) {
 	}
 	sock := serveAgent(t, key)
 	db := filepath.Join(t.TempDir(), "litewitness.db")
-	addr := freeAddrs(t, 1)[0]
+	addr := nodetest.FreeAddrs(t, 1)[0]
 	lw := exec.Command(filepath.Join(bin, "litewitness"), "-ssh-agent="+sock, "-name=litewitness.example/w1",
 		"-db="+db, "-listen="+addr, "-key="+ssh.FingerprintSHA256(sshPub))
 	var stderr syncBuffer

@@ -329,13 +329,17 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 		}
 		lines = append(lines, a.lines)
 	}
-	if _, ok, err := x.manifest.Witnessed(x.self.Code, exchange.AddSignatures(plain, lines...)); err != nil || !ok {
+	witnessed := exchange.AddSignatures(plain, lines...)
+	if names, ok, err := x.manifest.Witnessed(x.self.Code, witnessed); err != nil || !ok {
 		if err != nil {
 			errs = append(errs, "bad cosignature: "+err.Error())
 		}
-		return fmt.Errorf("%d cosignature(s), quorum not met (%s)", len(lines), strings.Join(errs, "; "))
+		quorum := fmt.Sprintf("witness_quorum %d", x.manifest.WitnessQuorum)
+		if p := x.manifest.Policy(); p != nil {
+			quorum = fmt.Sprintf("the witness_policy's quorum %q", p.Quorum())
+		}
+		return fmt.Errorf("cosignatures by %v do not meet %s (%s)", names, quorum, strings.Join(errs, "; "))
 	}
-	witnessed := exchange.AddSignatures(plain, lines...)
 	res, err := x.propose(command{op: opCosigned, origin: x.n.origin, checkpoint: witnessed})
 	if err != nil {
 		return err

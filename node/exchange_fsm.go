@@ -388,7 +388,9 @@ func bytesHasSig(signed []byte, name string) bool {
 }
 
 // readCheckpointBody parses the body of a signed checkpoint note without
-// verifying any signature (see opWitness), strictly as OpenCheckpoint does.
+// verifying any signature (see opWitness): origin, size and a 32-byte root,
+// as OpenCheckpoint reads them. It does not re-check the body's canonical
+// form: handleWitness opened the note with OpenCheckpoint before proposing.
 func readCheckpointBody(signed []byte, origin string) (*ledger.Checkpoint, error) {
 	text, _, ok := bytes.Cut(signed, []byte("\n\n"))
 	if !ok {

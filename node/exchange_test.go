@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/node/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/quic-go/quic-go/http3"
@@ -123,36 +123,8 @@ func (mb *member) start(t testing.TB) {
 	}
 }
 
-// freeAddrs returns n distinct free loopback ports (TCP, with the UDP port
-// of the same number free too, for HTTP/3), holding each until all are
-// chosen so that none is handed out twice.
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	var out []string
-	var hold []interface{ Close() error }
-	defer func() {
-		for _, h := range hold {
-			h.Close()
-		}
-	}()
-	for tries := 0; len(out) < n && tries < 20*n; tries++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		hold = append(hold, l)
-		u, err := net.ListenPacket("udp", l.Addr().String())
-		if err != nil {
-			continue
-		}
-		hold = append(hold, u)
-		out = append(out, l.Addr().String())
-	}
-	if len(out) < n {
-		t.Fatal("no free ports")
-	}
-	return out
-}
+// freeAddrs is nodetest.FreeAddrs.
+var freeAddrs = nodetest.FreeAddrs
 
 func (mb *member) stop() {
 	if mb.cancel == nil {

@@ -6,6 +6,7 @@ package nodetest
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -57,4 +58,35 @@ func StartDev(t testing.TB, region string) (*node.Node, string) {
 	}
 	n, _ := Start(t, *cfgs[0])
 	return n, dir
+}
+
+// FreeAddrs returns n distinct free loopback ports (TCP, with the UDP port
+// of the same number free too, for HTTP/3), holding each until all are
+// chosen so that none is handed out twice.
+func FreeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	var out []string
+	var hold []interface{ Close() error }
+	defer func() {
+		for _, h := range hold {
+			h.Close()
+		}
+	}()
+	for tries := 0; len(out) < n && tries < 20*n; tries++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hold = append(hold, l)
+		u, err := net.ListenPacket("udp", l.Addr().String())
+		if err != nil {
+			continue
+		}
+		hold = append(hold, u)
+		out = append(out, l.Addr().String())
+	}
+	if len(out) < n {
+		t.Fatal("no free ports")
+	}
+	return out
 }
