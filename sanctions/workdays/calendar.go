@@ -10,10 +10,13 @@
 //     in exchange (调休上班) and later amendments such as the 2020 Spring
 //     Festival extension (国办发明电〔2020〕1号). Every other Monday-Friday is a
 //     working day and every other Saturday and Sunday is not.
-//   - Nothing is guessed: a date whose year has no notice in the data gives
-//     an *UnknownYearError that names the years covered. Update the data
-//     file when the next notice is published (normally in November); until
-//     then the last days of the last covered year are provisional, because a
+//   - Nothing is guessed here: a date whose year has no notice in the data
+//     gives an *UnknownYearError that names the years covered. A new year
+//     arrives as data adopted on the ledger (calendar_adopt, "creditx
+//     workdays adopt FILE", Calendar.Extend) once its notice is published
+//     (normally in November); provisional.go counts past the last year on
+//     weekdays only, marked provisional. Even the last days of the last
+//     covered year are provisional until the next notice, because a
 //     notice may reach back into late December (the 2023 notice starts on
 //     2022-12-31; the 2012 notice made Saturday 2011-12-31 a working day).
 //   - Regional overrides (extra days off or on decided by a province, city
@@ -93,7 +96,7 @@ type UnknownYearError struct {
 }
 
 func (e *UnknownYearError) Error() string {
-	return fmt.Sprintf("workdays: no official holiday arrangement loaded for %d; the calendar covers %d through %d only (update cn_holidays.yaml when the State Council publishes the notice)",
+	return fmt.Sprintf("workdays: no official holiday arrangement loaded for %d; the calendar covers %d through %d only (once the State Council publishes that year's notice, adopt it on the ledger with `creditx workdays adopt FILE`; deadlines past the last year are provisional until then)",
 		e.Year, e.Covered[0], e.Covered[1])
 }
 
