@@ -132,10 +132,18 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		}
 		witnessed[n.origin] = xs.Witnessed > 0 && xs.Witnessed == xs.Size
 	}
-	notApplied, _ := n.NotApplied()
-	calState, _ := n.CalendarState()
+	notApplied, err := n.NotApplied()
+	if err != nil {
+		http.Error(w, "reading the listings this member applies no measure of: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	calState, err := n.CalendarState()
+	if err != nil {
+		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	var rows []ledgerRow
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
 		for _, origin := range tx.Origins() {
 			if strings.HasSuffix(origin, "/access") {
 				continue
@@ -214,9 +222,22 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 			c.Lifted++
 		}
 	}
-	calState, _ := n.CalendarState() // covered years, provisional deadlines (calendar.go)
-	notApplied, _ := n.NotApplied()  // listings this member applies no measure of (notapplied.go)
-	conflicts, _ := n.Conflicts()    // same act listed twice, red and black (conflicts.go)
+	// A part that cannot be read fails the page rather than showing "none".
+	calState, err := n.CalendarState() // covered years, provisional deadlines (calendar.go)
+	if err != nil {
+		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	notApplied, err := n.NotApplied() // listings this member applies no measure of (notapplied.go)
+	if err != nil {
+		http.Error(w, "reading the listings this member applies no measure of: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	conflicts, err := n.Conflicts() // same act listed twice, red and black (conflicts.go)
+	if err != nil {
+		http.Error(w, "reading conflicting listings: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	var access []AccessRecord
 	var accessSize uint64
 	bad := 0
