@@ -41,7 +41,7 @@ func Purposes() map[string]string { return maps.Clone(purposes) }
 // with the reason given (required: reading personal data).
 func checkPurpose(p, why string) *apiError {
 	if p == "" {
-		return errorf(http.StatusBadRequest, "purpose: %s requires ?purpose=<code>, one of %s", why, purposeCodes())
+		return errorf(http.StatusBadRequest, "purpose: %s requires a purpose code (?purpose= on a GET, the \"purpose\" field of a JSON body), one of %s", why, purposeCodes())
 	}
 	if _, ok := purposes[p]; !ok {
 		return errorf(http.StatusBadRequest, "purpose: %q is not a purpose of the catalogue; use one of %s", clip(p), purposeCodes())
