@@ -33,7 +33,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 

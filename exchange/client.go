@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )

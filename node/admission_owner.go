@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
 )

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 )

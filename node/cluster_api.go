@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/hashicorp/raft"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/node"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 )
 
 // apiStatus returns the HTTP status of a failed call (0 for success) and the

@@ -15,7 +15,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/hashicorp/raft"
 	"golang.org/x/mod/sumdb/note"

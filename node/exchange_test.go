@@ -19,7 +19,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/quic-go/quic-go/http3"

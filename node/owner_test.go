@@ -10,7 +10,7 @@ import (
 
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"golang.org/x/time/rate"
 )
 

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"golang.org/x/time/rate"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 )
 
 func issued(t *testing.T, ca *pki.CA, id pki.Identity) []*x509.Certificate {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/creditx/creditx/anchor/sidecar"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 	"golang.org/x/mod/sumdb/note"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 )
 
 // runKeys runs "creditx keys args..." and returns its output.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/node"
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 )
 
 // Agency issues a new agency id of the node at url whose data directory is

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/creditx/creditx/node/pki"
+	"github.com/creditx/creditx/pki"
 )
 
 // A region CA issues a publishing agency its certificate; the identity is
