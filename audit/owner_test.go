@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,17 @@ func TestOwnerFindings(t *testing.T) {
 	}
 	if len(found) != 2 {
 		t.Errorf("%d owner failures, want 2: %v", len(found), found)
+	}
+	// The rules section names the unbound feedback, and says how much it checked.
+	if r := rep.Loop.Rules; len(r.FeedbackUnbound) != 1 || r.FeedbackUnbound[0].Index != fx.where["rogue feedback"] || r.FeedbackChecked != clean.Loop.Rules.FeedbackChecked+1 {
+		t.Errorf("feedback binding: %d checked (%d without the forgery), unbound %+v", r.FeedbackChecked, clean.Loop.Rules.FeedbackChecked, r.FeedbackUnbound)
+	}
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("310000/ledger#%d feedback by", fx.where["rogue feedback"]); !strings.Contains(text.String(), want) || !strings.Contains(text.String(), "1 unbound (not counted)") {
+		t.Errorf("text report does not name the unbound feedback (%q):\n%s", want, text.String())
 	}
 	if got, want := len(rep.Loop.OverdueItems), len(clean.Loop.OverdueItems); got != want {
 		t.Errorf("%d overdue items with forged feedback, %d without: forged feedback counted as an answer", got, want)

@@ -48,6 +48,12 @@ type Rules struct {
 	NotApplied []Finding `json:"not_applied"`
 	// Conflicts among the listings in force (conflicts.go).
 	Conflicts []ConflictFinding `json:"conflicts"`
+	// FeedbackChecked counts the feedback entries checked against the
+	// owner table (owner.go); FeedbackUnbound names those not written by
+	// the notice's addressee in the notice's ledger: each is also an
+	// integrity failure, and none is counted as an answer.
+	FeedbackChecked int       `json:"feedback_checked"`
+	FeedbackUnbound []Finding `json:"feedback_unbound"`
 }
 
 // Defaults of DOMAIN.md 4.
@@ -192,6 +198,19 @@ func (fs *factSet) rules(cal *workdays.Calendar, adopted []Finding, eng *sanctio
 		}
 	}
 	r.Conflicts = fs.conflicts(eng, at)
+	r.FeedbackUnbound = []Finding{}
+	for _, ev := range fs.owners.events {
+		fb, ok := ev.rec.(*schemas.Feedback)
+		if !ok {
+			continue
+		}
+		r.FeedbackChecked++
+		if fs.owners.unbound[ev.key] {
+			r.FeedbackUnbound = append(r.FeedbackUnbound, Finding{ev.origin, ev.index,
+				fmt.Sprintf("feedback by %s on notice %s#%d is not its addressee's in the notice's ledger: not counted", fb.Submitter, fb.Notice.Origin, fb.Notice.Index)})
+		}
+	}
+	slices.SortFunc(r.FeedbackUnbound, func(a, b Finding) int { return cmp.Or(cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index)) })
 	removed := fs.removedAt()
 	revs := slices.Clone(fs.revokes)
 	slices.SortFunc(revs, func(a, b revFact) int { return cmp.Or(cmp.Compare(a.origin, b.origin), cmp.Compare(a.index, b.index)) })
@@ -242,7 +261,8 @@ func (r Rules) writeText(b *strings.Builder) {
 		fmt.Fprintf(b, "    %s subject %s: %s (members %s; %s)\n", c.Kind, c.Subject, strings.Join(c.Listings, ", "), strings.Join(c.Members, ","), strings.Join(c.Docs, ", "))
 	}
 	fmt.Fprintf(b, "  listings no member can apply (not_applied): %d\n", len(r.NotApplied))
-	for _, group := range [][]Finding{r.NotApplied, r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
+	fmt.Fprintf(b, "  feedback bound to its notice's addressee: %d checked, %d unbound (not counted)\n", r.FeedbackChecked, len(r.FeedbackUnbound))
+	for _, group := range [][]Finding{r.FeedbackUnbound, r.NotApplied, r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
 		for i, f := range group {
 			if i == 10 {
 				fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(group)-10)

@@ -54,6 +54,10 @@ func TestRulesWithNumbers(t *testing.T) {
 	fs.add(sh, 5, withdraw(1, "2026-05-11")) // late (N+1 and beyond)
 	fs.add(sh, 6, listing("2026-04-01", "2026-04-02"))
 	fs.add(sh, 7, revoke(6, "2026-05-06", "2026-05-06")) // never withdrawn: overdue (due Sat 05-09, a day worked for Labour Day)
+	// Day N+1 exactly: Saturday 05-09, a day worked for Labour Day.
+	fs.add(sh, 13, listing("2026-04-01", "2026-04-02"))
+	fs.add(sh, 14, revoke(13, "2026-04-30", "2026-04-30"))
+	fs.add(sh, 15, withdraw(13, "2026-05-09"))
 	// Across the year end: decided 2026-12-28, published 2027-01-07: 8
 	// working days on weekends only, 7 once 2027 (01-01..03 off) is adopted.
 	fs.add(sh, 8, listing("2026-12-28", "2027-01-07"))
@@ -85,13 +89,13 @@ func TestRulesWithNumbers(t *testing.T) {
 		t.Fatalf("not_applied: %+v, member %+v", na, lp.Members[0])
 	}
 	r := lp.Rules
-	if r.Published != 4 || r.PublishedInTime != 2 || len(r.PublishedLate) != 2 || r.PublishedLate[0].Index != 1 || r.PublishedLate[1].Index != 8 || r.PublishedProvisional != 1 {
+	if r.Published != 5 || r.PublishedInTime != 3 || len(r.PublishedLate) != 2 || r.PublishedLate[0].Index != 1 || r.PublishedLate[1].Index != 8 || r.PublishedProvisional != 1 {
 		t.Fatalf("publication without 2027: %+v", r)
 	}
 	if !strings.Contains(r.PublishedLate[0].What, "8 working days") {
 		t.Errorf("late listing not explained: %q", r.PublishedLate[0].What)
 	}
-	if r.Revoked != 3 || r.WithdrawnInTime != 1 || len(r.WithdrawnLate) != 1 || r.WithdrawnLate[0].Index != 1 ||
+	if r.Revoked != 4 || r.WithdrawnInTime != 1 || len(r.WithdrawnLate) != 2 || r.WithdrawnLate[0].Index != 1 || r.WithdrawnLate[1].Index != 13 ||
 		len(r.WithdrawalOverdue) != 1 || r.WithdrawalOverdue[0].Index != 6 {
 		t.Fatalf("withdrawal: %+v", r)
 	}

@@ -48,6 +48,12 @@ func TestNoticeStatus(t *testing.T) {
 	}{
 		{"no feedback yet", ent, nil, nil, "2024-02-23 23:59", NoticePending, false},
 		{"no feedback after the due day", ent, nil, nil, "2024-02-24 00:00", NoticeOverdue, true},
+		// Boundary (issue 12): the 10th working day after 2024-02-05,
+		// across the Spring Festival (2-10..2-17 off, Sunday 2-18 worked),
+		// is Friday 2-23 (day N: in time); the next working day, Monday
+		// 2-26 (N+1), is late.
+		{"answered on the due day (N)", ent, []*schemas.Feedback{fb(usccZJMarket, "2024-02-23 23:59")}, nil, "2024-02-26 10:00", NoticeAnswered, false},
+		{"answered the next working day (N+1)", ent, []*schemas.Feedback{fb(usccZJMarket, "2024-02-26 00:00")}, nil, "2024-02-26 10:00", NoticeAnswered, true},
 		{"answered in time", ent, []*schemas.Feedback{fb(usccZJMarket, "2024-02-20 10:00")}, nil, "2024-02-26 10:00", NoticeAnswered, false},
 		{"answered late", ent, []*schemas.Feedback{fb(usccZJMarket, "2024-02-26 10:00")}, nil, "2024-02-27 10:00", NoticeAnswered, true},
 		{"feedback after the instant asked does not count", ent, []*schemas.Feedback{fb(usccZJMarket, "2024-02-26 10:00")}, nil, "2024-02-25 10:00", NoticeOverdue, true},
