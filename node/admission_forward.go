@@ -145,5 +145,8 @@ func checkAccessEntry(e []byte) error {
 	if r.Who == "" || r.What == "" || r.Purpose == "" || len(r.Nonce) != 16 {
 		return fmt.Errorf("access record: who, what, purpose and a 16-hex-digit nonce are required")
 	}
+	if r.Lookup != nil {
+		return r.Lookup.check()
+	}
 	return nil
 }

@@ -304,6 +304,9 @@ func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
 	if errors.As(res.Err, &ere) {
 		return nil, refusedAtApply(ere)
 	}
+	if rf := lookupRefusal(res.Err); rf != nil {
+		return nil, rf
+	}
 	if res.Err != nil {
 		return nil, res.Err
 	}
@@ -369,7 +372,7 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 		return sr.Results, nil
 	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
 		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
-	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity: // refused by the leader's admission or FSM (refusedError)
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusTooManyRequests: // refused by the leader's admission or FSM (refusedError; 429: lookupcap.go)
 		ae := &apiError{Status: resp.StatusCode}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(ae); err != nil || ae.Error == "" {
 			return nil, fmt.Errorf("leader %s answered %s", leaderID, resp.Status)

@@ -147,7 +147,7 @@ func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	if personal && !n.logAccessOrFail(w, r, id, "check "+key) {
+	if personal && !n.logLookupOrFail(w, r, id, "check "+key, q.Get("purpose"), nil, plaintextIDs(q.Get("subject"))) { // lookupcap.go
 		return
 	}
 	ans, err := n.check(key, q.Get("action"), at)
@@ -168,7 +168,8 @@ type BatchCheckRequest struct {
 
 // handleCheckBatch is POST /v1/check: many subjects, one action, one call.
 func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
-	if _, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit); !ok {
+	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
+	if !ok {
 		return
 	}
 	var req BatchCheckRequest
@@ -200,7 +201,8 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			personal = append(personal, k)
 		}
 	}
-	if !n.allowSubjects(w, r, len(keys)) {
+	plain := plaintextIDs(req.Subjects...)
+	if !n.allowLookups(w, id, plain) || !n.allowSubjects(w, r, len(keys)) { // lookupcap.go, privacy_batch.go
 		return
 	}
 	if len(personal) > 0 {
@@ -210,8 +212,7 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// One entry for the whole request (privacy_batch.go).
-		if err := n.logBatchCheck(r, len(keys), personal, req.Purpose); err != nil {
-			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
+		if !n.logBatchCheck(w, r, id, len(keys), personal, req.Purpose, plain) {
 			return
 		}
 	}

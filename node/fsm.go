@@ -90,7 +90,10 @@ type fsm struct {
 	// before index, so that every replica decides alike. Set before raft
 	// starts.
 	checkEntry func(origin string, index uint64, entry []byte) error
-	logger     *slog.Logger
+	// lookupOrigin is the access log, whose entries may carry a lookup
+	// charge the FSM applies (lookupcap.go); set before raft starts.
+	lookupOrigin string
+	logger       *slog.Logger
 
 	// now is the raft time (leader's AppendedAt) of the entry being
 	// applied; FSM goroutine only. Indexers use it so that what they derive
@@ -337,11 +340,24 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 			}
 		}
 	}
+	var lookups map[string]int
+	if c.origin == f.lookupOrigin {
+		if lookups, err = lookupCharges(tx, fresh); err != nil {
+			var lc *LookupCapError
+			if errors.As(err, &lc) {
+				return &applyResult{Err: err}, nil // refused: nothing appended, nothing charged
+			}
+			return nil, err
+		}
+	}
 	first, err := tx.Append(c.origin, fresh)
 	if err != nil {
 		if errors.Is(err, ledger.ErrEntryTooLarge) {
 			return &applyResult{Err: err}, nil
 		}
+		return nil, err
+	}
+	if err := putLookupCharges(tx, lookups); err != nil {
 		return nil, err
 	}
 	if first != r.Indices[firstFresh(r.Fresh)] {

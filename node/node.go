@@ -156,6 +156,7 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	f.vault = n.vault
 	f.checkEntry = n.checkEntryKey
+	f.lookupOrigin = n.access // lookupcap.go
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
