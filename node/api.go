@@ -74,6 +74,7 @@ func (n *Node) routes() []route {
 		{"PUT /v1/vault/{code}/{index}", n.handleVaultPut},
 		{"GET /v1/vault/{code}/{index}", n.handleVaultGet},
 		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
+		{"POST /v1/vault/rotate", n.handleVaultRotate}, // vault_rotate.go
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
 		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
@@ -414,7 +415,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	if c.op == opVaultPut || c.op == opVaultErase {
+	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate {
 		n.applyVaultForwarded(w, cmd)
 		return
 	}

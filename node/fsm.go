@@ -52,6 +52,8 @@ type applyResult struct {
 	// Vault is, for opVaultPut, the number of keys newly stored (0: all
 	// were already there) and, for opVaultErase, the number destroyed.
 	Vault int
+	// Epoch is, for opVaultRotate, the vault-key epoch after the command.
+	Epoch uint64
 	// signs: the command appended to a log this region signs (opAppend).
 	signs bool
 }
@@ -291,6 +293,8 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	case opAppend:
 	case opVaultPut, opVaultErase:
 		return f.applyVault(tx, c)
+	case opVaultRotate:
+		return f.applyVaultRotate(tx, c) // vault_rotate.go
 	default:
 		return f.applyExchange(tx, c)
 	}
