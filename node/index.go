@@ -130,6 +130,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 					return err
 				}
 			}
+			if v.action == schemas.ActionCatalogueAdopt {
+				if err := ix.indexCatalogueAdopt(tx, origin, index, e); err != nil { // catalogue.go
+					return err
+				}
+			}
 			if v.action == schemas.ActionCalendarAdopt {
 				if err := ix.indexCalendarAdopt(tx, origin, index, e); err != nil {
 					return err
