@@ -114,9 +114,18 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 		cfg.Sanctions.Catalogue = initial
 		cfg.Sanctions.Catalogues = []string{next}
 	})
-	c.registerPublisher(t)
 	admin, pub := c.creds["admin"], c.creds["publisher"]
 	ctx := context.Background()
+	reg, err := node.RegistrationRecord("330000", admin, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := admin.Submit(ctx, c.procs[2].url, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// every replica has applied the registration before a follower admits a listing
+	c.waitSize(rs[0].Index+1, 30*time.Second)
 	submitListing := func(i uint64) uint64 {
 		t.Helper()
 		l, err := synth.Listing(i, synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID}, Now: time.Now().UTC().Add(-time.Hour)})
@@ -180,7 +189,7 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := admin.Submit(ctx, c.procs[2].url, ae)
+	rs, err = admin.Submit(ctx, c.procs[2].url, ae)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,9 @@ func conflictSubjects(l *schemas.Listing) []string {
 // entry (origin, index) of kind, indexed in tx (its subjects and refs are
 // already in the index). Unreadable records touch nothing.
 func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v indexView) error {
+	if ix.node.sanctions == nil || ix.node.sanctions.engine == nil {
+		return nil // no sanctions engine (some tests): nothing to judge with
+	}
 	rtx := tx.Read()
 	var l *schemas.Listing
 	switch v.kind {
