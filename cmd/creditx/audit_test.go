@@ -130,8 +130,8 @@ func TestAuditDemoOutput(t *testing.T) {
 		Loop     struct {
 			Listings int `json:"listings"`
 			Rules    struct {
-				Published  int `json:"listings"`
-				Conflicts  []struct {
+				Published int `json:"listings"`
+				Conflicts []struct {
 					Kind    string   `json:"kind"`
 					Members []string `json:"members"`
 				} `json:"conflicts"`
