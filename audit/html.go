@@ -123,6 +123,7 @@ member issued for them, and the feedback of the executing agencies.</p>
 <tr><td>Conflicting listings in force (same act listed twice; red and black list at once)</td><td>{{len .Loop.Rules.Conflicts}} conflict(s){{range .Loop.Rules.Conflicts}}<br><span class="bad">{{.Kind}} subject {{.Subject}}: {{range .Listings}}{{.}} {{end}}({{range .Docs}}{{.}} {{end}})</span>{{end}}</td></tr>
 <tr><td>Feedback bound to its notice's addressee (owner table)</td><td>{{.Loop.Rules.FeedbackChecked}} checked, {{len .Loop.Rules.FeedbackUnbound}} unbound (not counted){{range .Loop.Rules.FeedbackUnbound}}<br><span class="bad">{{.Origin}} #{{.Index}}: {{.What}}</span>{{end}}</td></tr>
 <tr><td>Working-day calendar adopted on the ledgers; notices with a provisional deadline</td><td>{{.Loop.Rules.ProvisionalNotices}} provisional{{range .Loop.Rules.Calendar}}<br>{{.Origin}} #{{.Index}}: {{.What}}{{end}}</td></tr>
+<tr><td>Measures catalogue adopted on the ledgers (catalogue_adopt) and in force</td><td>{{len .Loop.Rules.CatalogueAdopted}} record(s){{range .Loop.Rules.CatalogueAdopted}}<br>{{.Origin}} #{{.Index}}: {{.What}}{{end}}{{range .Loop.Rules.CatalogueInForce}}<br><b>{{.Origin}} #{{.Index}}: {{.What}}</b>{{else}}<br>every member's initial catalogue in force{{end}}</td></tr>
 <tr><td>Measures against natural persons only with an explicit legal basis</td><td>{{.Loop.PersonMeasures}} such measures{{range .Loop.PersonNoBasis}}<br><span class="bad">{{.Origin}} #{{.Index}}: {{.What}}</span>{{end}}</td></tr>
 </table>
 

@@ -221,6 +221,7 @@ type factSet struct {
 	pubs        []pubFact
 	revokes     []revFact
 	calendars   []calFact
+	catalogues  []catFact // catalogue.go
 	provisional int
 	slim        map[key]*schemas.Listing // conflicts.go
 	provDue     map[key]provFact         // rules.go

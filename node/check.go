@@ -22,8 +22,9 @@ type CheckAnswer struct {
 	Result   string         `json:"result"` // "allowed" or "restricted"
 	Measures []CheckMeasure `json:"measures"`
 	Listings []CheckFinding `json:"listings"`
-	// Conflicts among the subject's listings in force (conflicts.go).
-	Conflicts []sanctions.Conflict `json:"conflicts,omitempty"`
+	// Conflicts among the subject's listings: those in force at At, and
+	// those recorded when the listings were indexed (conflicts.go).
+	Conflicts []RecordedConflict `json:"conflicts,omitempty"`
 }
 
 // CheckMeasure is a measure that restricts the subject for the action.
@@ -56,7 +57,11 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		hs := n.subjectHistories(tx, key)
 		eng := n.engineIn(tx)
-		ans.Conflicts = eng.DetectConflicts(hs, at) // conflicts.go
+		cs, err := n.subjectConflicts(tx, key, hs, at) // conflicts.go
+		if err != nil {
+			return err
+		}
+		ans.Conflicts = cs
 		var findings []sanctions.Finding
 		if action != "" {
 			res, err := eng.Check(key, action, hs, at)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
-	"github.com/creditx/creditx/sanctions"
 )
 
 // The node's web pages are server-rendered from these templates: no
@@ -270,7 +269,7 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Bad        int
 		Calendar   CalendarState
 		NotApplied []NotAppliedListing
-		Conflicts  []sanctions.Conflict
+		Conflicts  []RecordedConflict
 	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts})
 }
 

@@ -130,9 +130,14 @@ func TestAuditDemoOutput(t *testing.T) {
 		Loop     struct {
 			Listings int `json:"listings"`
 			Rules    struct {
-				Published  int   `json:"listings"`
-				Conflicts  []any `json:"conflicts"`
-				NotApplied []any `json:"not_applied"`
+				Published int `json:"listings"`
+				Conflicts []struct {
+					Kind    string   `json:"kind"`
+					Members []string `json:"members"`
+				} `json:"conflicts"`
+				NotApplied       []any `json:"not_applied"`
+				CatalogueAdopted []any `json:"catalogue_adopted"`
+				CatalogueInForce []any `json:"catalogue_in_force"`
 			} `json:"rules"`
 		} `json:"closed_loop"`
 	}
@@ -140,12 +145,21 @@ func TestAuditDemoOutput(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Copies) != 16 || rep.Loop.Listings != 16 {
-		t.Errorf("%d copies, %d listings; want 16 and 16", len(rep.Copies), rep.Loop.Listings)
+	// 4 listings per member, and Jiangsu's listing of a Zhejiang act again (demo_loop.go)
+	if len(rep.Copies) != 16 || rep.Loop.Listings != 17 {
+		t.Errorf("%d copies, %d listings; want 16 and 17", len(rep.Copies), rep.Loop.Listings)
 	}
-	// Issue 12: the rules with numbers are reported for the demo.
-	if rep.Loop.Rules.Published != 16 || rep.Loop.Rules.Conflicts == nil || rep.Loop.Rules.NotApplied == nil {
-		t.Errorf("rules section: %+v", rep.Loop.Rules)
+	// Issue 12: the rules with numbers are reported for the demo: the
+	// catalogue Zhejiang adopted and the act listed by two members.
+	r := rep.Loop.Rules
+	if r.Published != 17 || len(r.Conflicts) != 1 || r.Conflicts[0].Kind != "same_act" || strings.Join(r.Conflicts[0].Members, ",") != "320000,330000" ||
+		r.NotApplied == nil || len(r.CatalogueAdopted) != 1 || len(r.CatalogueInForce) != 1 {
+		t.Errorf("rules section: %+v", r)
+	}
+	for _, want := range []string{"measures catalogue adopted on the ledgers (catalogue_adopt): 1 record(s); in force:", "conflicting listings in force: 1", "same_act subject"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("audit output lacks %q", want)
+		}
 	}
 	for _, w := range rep.Warnings {
 		if strings.Contains(w, "NOT checked") {

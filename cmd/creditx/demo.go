@@ -202,6 +202,9 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			}
 		}
 	}
+	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
+		return err
+	}
 	fmt.Fprintln(out, "Waiting until every ledger is mirrored, verified and witnessed by the others ...")
 	progressMu.Lock()
 	barOn = true
