@@ -23,10 +23,10 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		OverdueMore                   int
 		Failures                      []Failure
 		FailuresMore                  int
-	}{Report: r, Verdict: "PASSED", LagChart: lagChart(r.Loop.Members), DomChart: domainChart(r.Loop.Domains),
+	}{Report: r, Verdict: r.Verdict, LagChart: lagChart(r.Loop.Members), DomChart: domainChart(r.Loop.Domains),
 		TimeChart: timelineChart(r.Loop.Timeline, r.Loop.Bucket)}
-	if !r.OK {
-		d.Verdict = "FAILED"
+	if d.Verdict == "" {
+		d.Verdict = VerdictFailed // a report never run is no pass
 	}
 	d.Overdue, d.OverdueMore = capRows(r.Loop.OverdueItems, maxRows)
 	d.Failures, d.FailuresMore = capRows(r.Failures, maxRows)
@@ -56,12 +56,13 @@ body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;font-size:.9em}
 th{background:#f3f3f3}.ok{color:#1a7f37;font-weight:600}.bad{color:#c62828;font-weight:600}
-.verdict{padding:1em;border-radius:6px;font-size:1.2em}.PASSED{background:#e6f4ea;border:1px solid #1a7f37}.FAILED{background:#fdecea;border:1px solid #c62828}
+.verdict{padding:1em;border-radius:6px;font-size:1.2em}.PASSED{background:#e6f4ea;border:1px solid #1a7f37}.FAILED{background:#fdecea;border:1px solid #c62828}.UNVERIFIED{background:#fff4d6;border:1px solid #b26a00}
 .note{color:#555;font-size:.9em}svg text{font:12px system-ui,sans-serif}code{background:#f6f6f6;padding:0 .2em}
 </style></head><body>
 <h1>creditx audit report</h1>
 <div class="verdict {{.Verdict}}"><b>{{.Verdict}}</b>:
-{{if .OK}}every ledger copy verified: entries, Merkle trees, signed checkpoints, witness cosignatures, agency signatures and key validity, mirrors identical to their origins.
+{{if eq .Verdict "PASSED"}}every ledger copy verified: entries, Merkle trees, signed checkpoints, witness cosignatures, agency signatures and key validity, mirrors identical to their origins.
+{{else if eq .Verdict "UNVERIFIED"}}no failure found, but not everything could be checked: {{range $i, $c := .NotChecked}}{{if $i}}; {{end}}{{$c}}{{end}}.
 {{else if .Failures}}{{len .Report.Failures}} integrity failure(s). The first failing entry: <b>{{(index .Failures 0).String}}</b>.{{end}}</div>
 <p>Deadlines judged at <b>{{time .At}}</b> (dates in China Standard Time, UTC+8). Report generated {{time .GeneratedAt}}.
 {{.Entries}} entries verified in {{printf "%.1f" .Seconds}} s. Keys trusted from: {{range $i, $s := .TrustSource}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}.</p>
