@@ -213,7 +213,8 @@ func LoadTrustFiles(manifestPath, trustPath string) (Trust, error) {
 // auditor put beside the trees, or the demo the auditor ran wrote there);
 // Inputs.Own from dir/<member>/trust.yaml (what each member exported about
 // itself). Call Inputs.Distrust when dir came from the party audited (an
-// unpacked bundle). An origin with none of these falls back to the vkey
+// unpacked bundle; FromDir does when dir holds the bundle's format file,
+// i.e. was unpacked with tar). An origin with none of these falls back to the vkey
 // beside its tree, which the report flags as not independent.
 func FromDir(dir string) (Inputs, error) {
 	var in Inputs
@@ -277,6 +278,11 @@ func FromDir(dir string) (Inputs, error) {
 	}
 	if len(in.Copies) == 0 {
 		return Inputs{}, fmt.Errorf("audit: %s holds no ledger (looked for checkpoint files at depth 0, 1 and 2)", dir)
+	}
+	if fileExists(filepath.Join(dir, bundleFormatFile)) {
+		// A bundle unpacked by hand: its manifest came from the party
+		// audited, as with OpenBundle.
+		in.Distrust()
 	}
 	return in, nil
 }

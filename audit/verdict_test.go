@@ -161,3 +161,19 @@ func FuzzDiffManifests(f *testing.F) {
 		}
 	})
 }
+
+// TestUnpackedBundleIsNotTrust: a bundle unpacked with tar (its format file
+// beside the trees) is the data's own trust, as through OpenBundle.
+func TestUnpackedBundleIsNotTrust(t *testing.T) {
+	fx := buildFixture(t, 1, fixtureOpts{})
+	if err := os.WriteFile(filepath.Join(fx.dir, bundleFormatFile), []byte(bundleFormatV1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := FromDir(fx.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Trust.Source) != 0 || in.Own.Manifest == nil {
+		t.Fatalf("unpacked bundle: trust %v, own manifest %v", in.Trust.Source, in.Own.Manifest != nil)
+	}
+}
