@@ -107,7 +107,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "creditx audit at %s: %s\n", r.At.UTC().Format(time.RFC3339), r.VerdictLine())
-	fmt.Fprintf(&b, "%d entries verified in %.1fs; independent trust from %s\n", r.Entries, r.Seconds, strings.Join(r.TrustSource, ", "))
+	fmt.Fprintf(&b, "%d entries verified in %.1fs; independent trust: %s\n", r.Entries, r.Seconds, strings.Join(r.TrustSource, ", "))
 	if len(r.OwnTrustSource) > 0 {
 		fmt.Fprintf(&b, "the audited data's own trust (compared, not relied on): %s\n", strings.Join(r.OwnTrustSource, ", "))
 	}

@@ -153,7 +153,7 @@ func newAuditor(ctx context.Context, in Inputs, opts Options) (*auditor, error) 
 		rep: &Report{GeneratedAt: start.UTC(), At: opts.At.UTC(), TrustSource: in.Trust.Source, OwnTrustSource: in.Own.Source,
 			Failures: []Failure{}, Warnings: []string{}, Checked: []string{}, NotChecked: []string{}}}
 	if len(a.rep.TrustSource) == 0 {
-		a.rep.TrustSource = []string{"none independent: keys from the audited data itself"}
+		a.rep.TrustSource = []string{"none (keys from the audited data itself)"}
 	}
 	// Witness keys from the independent trust; only when it has none, the
 	// data's own (checked, but the verdict cannot be PASSED).

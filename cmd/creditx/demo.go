@@ -314,7 +314,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		return nil
 	}
 	if temp && !o.keep {
-		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop (the temporary data directory is removed then; --keep keeps it).")
+		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop. The temporary data directory is removed then (--keep keeps it).")
 	} else {
 		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop.")
 	}
