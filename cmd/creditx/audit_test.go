@@ -36,8 +36,9 @@ func runAudit(t *testing.T, args ...string) (string, error) {
 }
 
 // TestAuditCLI: ledger gen + export + trust.yaml audits clean through
-// --dir and through a bundle, writes JSON and HTML; one changed entry byte
-// makes it exit 1 naming that entry.
+// --dir and through a bundle (UNVERIFIED, exit 2: a lone ledger has no
+// witnesses to check), writes JSON and HTML; one changed entry byte makes it
+// exit 1 naming that entry.
 func TestAuditCLI(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "lg")
 	if _, err := run(t, "ledger", "gen", "--dir", data, "--n", "300", "--size", "600"); err != nil {
@@ -52,10 +53,12 @@ func TestAuditCLI(t *testing.T) {
 	out := t.TempDir()
 	js, page := filepath.Join(out, "a.json"), filepath.Join(out, "a.html")
 	stdout, err := runAudit(t, "audit", "--dir", tiles, "--json", js, "--html", page, "--at", "2026-06-01")
-	if err != nil {
-		t.Fatalf("audit: %v\n%s", err, stdout)
+	var ec exitCoder
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		t.Fatalf("audit: %v, want exit 2 (UNVERIFIED: no witness keys)\n%s", err, stdout)
 	}
-	if !strings.Contains(stdout, "PASSED") || !strings.Contains(stdout, "301 entries verified") {
+	if !strings.Contains(stdout, "UNVERIFIED") || !strings.Contains(stdout, "Not checked: witness cosignature quorum: no witness keys known") ||
+		!strings.Contains(stdout, "Checked: every agency signature") || !strings.Contains(stdout, "301 entries verified") {
 		t.Errorf("summary:\n%s", stdout)
 	}
 	var rep struct {
@@ -76,8 +79,8 @@ func TestAuditCLI(t *testing.T) {
 	if _, err := runAudit(t, "audit", "bundle", "--dir", tiles, "--out", bundle); err != nil {
 		t.Fatal(err)
 	}
-	if stdout, err := runAudit(t, "audit", "--bundle", bundle, "--quiet"); err != nil {
-		t.Fatalf("audit --bundle: %v\n%s", err, stdout)
+	if stdout, err := runAudit(t, "audit", "--bundle", bundle, "--quiet"); !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		t.Fatalf("audit --bundle: %v, want exit 2\n%s", err, stdout)
 	}
 
 	// entry 7 lives in bundle 0 (full: 256 entries)
@@ -91,7 +94,6 @@ func TestAuditCLI(t *testing.T) {
 	eb[off+2+len(es[7])/2] ^= 1
 	os.WriteFile(p, eb, 0o644)
 	stdout, err = runAudit(t, "audit", "--dir", tiles)
-	var ec exitCoder
 	if !errors.As(err, &ec) || ec.ExitCode() != 1 {
 		t.Fatalf("tampered audit: %v, want exit 1\n%s", err, stdout)
 	}

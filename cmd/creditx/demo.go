@@ -36,6 +36,7 @@ func newDemoCmd() *cobra.Command {
 	var (
 		dataDir, outDir string
 		exit, verbose   bool
+		keep            bool
 		perMember       int
 		timeout         time.Duration
 	)
@@ -53,9 +54,10 @@ every tree, copies the consortium manifest (every member's log, witness and anch
 witness quorum) to DIR/manifest.yaml, so that "creditx audit --dir DIR" checks against it, and with
 --exit exits 0 only when every mirror verified and every checkpoint is witnessed.
 
-Without --out, the manifest and every member's data (agency credentials under
-DATA/<member>/agencies/) stay in the data directory, --data or a new temporary directory; the
-summary prints its path.`,
+The members' data (keys, agency credentials under DATA/<member>/agencies/, the manifest) go to
+--data, or to a new temporary directory that the demo removes when it ends, on every path (--exit,
+an error, Ctrl-C, SIGTERM) unless --keep is given. With --exit nothing is left running, so no server
+URLs are printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -67,13 +69,14 @@ summary prints its path.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, perMember: perMember, timeout: timeout,
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout,
 				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "", "directory for the members' data (default: a new temporary directory)")
 	cmd.Flags().StringVar(&outDir, "out", "", "write every member's ledger and mirrors as tlog-tiles trees under this directory")
 	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the scenario (status 0 only if everything verified and is witnessed)")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (keys, credentials) when the demo ends")
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging (default: errors only; the summary reports each member's state)")
@@ -83,6 +86,7 @@ summary prints its path.`,
 type demoOptions struct {
 	dir, out  string
 	exit      bool
+	keep      bool // keep the temporary data directory made when dir is ""
 	perMember int
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
@@ -97,9 +101,22 @@ type demoMember struct {
 }
 
 func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOptions) (err error) {
+	temp := false
 	if o.dir == "" {
 		if o.dir, err = os.MkdirTemp("", "creditx-demo-"); err != nil {
 			return err
+		}
+		temp = true
+		if !o.keep {
+			// Registered first, so it runs last: after the members stopped
+			// (the deferred cancel and wg.Wait below) and closed their files.
+			// It holds the region CAs' and admins' private keys.
+			dir := o.dir
+			defer func() {
+				if rerr := os.RemoveAll(dir); rerr != nil && err == nil {
+					err = fmt.Errorf("removing the demo's data directory: %w", rerr)
+				}
+			}()
 		}
 	}
 	if entries, _ := os.ReadDir(o.dir); len(entries) > 0 {
@@ -239,7 +256,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	} else {
 		fmt.Fprintf(out, "NOT converged after %v.\n\n", o.timeout)
 	}
-	if err := printDemoSummary(out, members, manifest); err != nil {
+	if err := printDemoSummary(out, members, manifest, !o.exit); err != nil {
 		return err
 	}
 	if probe != nil {
@@ -248,7 +265,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/check?subject="+url.QueryEscape(probe.Subject.USCC), &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nA Zhejiang listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s", sh.n.URL(), probe.Subject.USCC, res.Result)
+		host := sh.n.URL()
+		if o.exit {
+			host = "" // the server is gone when this is read
+		}
+		fmt.Fprintf(out, "\nA Zhejiang listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s", host, probe.Subject.USCC, res.Result)
 		for _, l := range res.Listings {
 			fmt.Fprintf(out, " (%s #%d, %s, %s)", l.Ref.Origin, l.Ref.Index, l.Domain, l.State)
 		}
@@ -271,14 +292,23 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 		ok = ok && vok
 	}
-	fmt.Fprintf(out, "\nWhere to look (client certificates: %s/<member>/agencies/{admin,auditor,...}):\n", o.dir)
-	for _, m := range members {
-		u := m.n.URL()
-		fmt.Fprintf(out, "  %s %-9s pages: %s/ (public register)  %s/status  %s/audit (auditor)\n", m.spec.Region, m.spec.Name, u, u, u)
-		fmt.Fprintf(out, "  %s %-9s API:   %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
-			"", "", u, u, u, m.spec.Region, u)
+	if o.out != "" {
+		fmt.Fprintf(out, "\nAudit it offline: creditx audit --dir %s  (trust: %s)\n", o.out, filepath.Join(o.out, "manifest.yaml"))
 	}
-	fmt.Fprintf(out, "  manifest: %s\n", filepath.Join(o.dir, "manifest.yaml"))
+	if temp && o.keep {
+		fmt.Fprintf(out, "Data kept in %s (keys and credentials: remove it when done).\n", o.dir)
+	}
+	if !o.exit {
+		// Only while the members run: with --exit they are gone.
+		fmt.Fprintf(out, "\nWhere to look (client certificates: %s/<member>/agencies/{admin,auditor,...}):\n", o.dir)
+		for _, m := range members {
+			u := m.n.URL()
+			fmt.Fprintf(out, "  %s %-9s pages: %s/ (public register)  %s/status  %s/audit (auditor)\n", m.spec.Region, m.spec.Name, u, u, u)
+			fmt.Fprintf(out, "  %s %-9s API:   %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
+				"", "", u, u, u, m.spec.Region, u)
+		}
+		fmt.Fprintf(out, "  manifest: %s\n", filepath.Join(o.dir, "manifest.yaml"))
+	}
 	if o.exit {
 		if !ok {
 			return &exitError{code: 1, msg: "demo: not every mirror verified and every checkpoint witnessed"}
@@ -286,7 +316,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		fmt.Fprintln(out, "\nOK: every mirror verified, every checkpoint witnessed.")
 		return nil
 	}
-	fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop.")
+	if temp && !o.keep {
+		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop. The temporary data directory is removed then (--keep keeps it).")
+	} else {
+		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop.")
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -333,9 +367,15 @@ func demoConverged(ms []*demoMember) (bool, error) {
 	return true, nil
 }
 
-func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest) error {
+// printDemoSummary prints the members' table; the URL column only when
+// urls (the members keep running: not with --exit).
+func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest, urls bool) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "MEMBER\tNAME\tOWN SIZE\tWITNESSED\tMIRRORS (code:size, w = witnessed checkpoint)\tALERTS\tURL\n")
+	urlHead := "\tURL"
+	if !urls {
+		urlHead = ""
+	}
+	fmt.Fprintf(tw, "MEMBER\tNAME\tOWN SIZE\tWITNESSED\tMIRRORS (code:size, w = witnessed checkpoint)\tALERTS%s\n", urlHead)
 	for _, mb := range ms {
 		st, err := mb.n.ExchangeStatus()
 		if err != nil {
@@ -358,7 +398,11 @@ func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest) err
 			}
 			mirrors = append(mirrors, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", st.Region, mb.spec.Name, st.Size, w, strings.Join(mirrors, " "), st.Alerts, mb.n.URL())
+		u := "\t" + mb.n.URL()
+		if !urls {
+			u = ""
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d%s\n", st.Region, mb.spec.Name, st.Size, w, strings.Join(mirrors, " "), st.Alerts, u)
 	}
 	fmt.Fprintf(tw, "(OWN SIZE counts every record in the member's ledger: the governance records registering its\n"+
 		" agencies' keys, its own listings, and the sanction notices it issued to its agencies for every member's listings.\n"+

@@ -72,6 +72,7 @@ func asExitCoder(err error, target *exitCoder) bool { return errors.As(err, targ
 type exitError struct {
 	code int
 	msg  string
+	show bool // main prints msg (the command printed nothing about it)
 }
 
 func (e *exitError) Error() string { return e.msg }
