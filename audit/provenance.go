@@ -73,10 +73,10 @@ type SignerInfo struct {
 	// The governance record that registered the key (not for anchors).
 	RegisteredAt      uint64    `json:"registered_at,omitempty"`
 	RegisteredOn      time.Time `json:"registered_on,omitzero"`
-	RegisteredBy      string    `json:"registered_by,omitempty"`       // anchor key id that signed the registration
-	RegisteredByName  string    `json:"registered_by_name,omitempty"`  // its office
-	RevokedAt         uint64    `json:"revoked_at,omitempty"`          // 0: not revoked in the verified ledger
-	ValidAtIndex      bool      `json:"valid_at_index"`                // registered before, not revoked at or before, the entry
+	RegisteredBy      string    `json:"registered_by,omitempty"`      // anchor key id that signed the registration
+	RegisteredByName  string    `json:"registered_by_name,omitempty"` // its office
+	RevokedAt         uint64    `json:"revoked_at,omitempty"`         // 0: not revoked in the verified ledger
+	ValidAtIndex      bool      `json:"valid_at_index"`               // registered before, not revoked at or before, the entry
 	RegistrationRoles []string  `json:"registration_roles,omitempty"`
 }
 
@@ -206,7 +206,9 @@ func newWitnessSet(t Trust) (*witnessSet, error) {
 	}
 	if t.Policy != nil {
 		for _, w := range t.Policy.Witnesses {
-			if !slices.ContainsFunc(ws.vs, func(v note.Verifier) bool { return v.Name() == w.Verifier.Name() && v.KeyHash() == w.Verifier.KeyHash() }) {
+			if !slices.ContainsFunc(ws.vs, func(v note.Verifier) bool {
+				return v.Name() == w.Verifier.Name() && v.KeyHash() == w.Verifier.KeyHash()
+			}) {
 				ws.vs = append(ws.vs, w.Verifier)
 			}
 		}
@@ -608,7 +610,6 @@ func stateOf(rs []RelatedInfo) string {
 	}
 	return state
 }
-
 
 // rawEntry reads entry i of a tree of size entries, unverified.
 func rawEntry(src ledger.TileSource, size, i uint64) ([]byte, error) {
