@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 )
@@ -64,6 +65,25 @@ func TestWitnessedReceipt(t *testing.T) {
 	var se *node.SubmitError
 	if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/proof/330000/999999", &rc); !errors.As(err, &se) || se.Status != http.StatusNotFound {
 		t.Errorf("proof beyond the log: %v", err)
+	}
+
+	// The provenance of the entry, read from the live node with the
+	// auditor's certificate and checked against the manifest alone.
+	tr, err := audit.LoadManifest(zj.cfg.Exchange.Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p *audit.Provenance
+	eventually(t, 20*time.Second, "330000's served checkpoint covers the entry", func() bool {
+		in, err := audit.FromNodes(ctx, zj.creds["auditor"].Client, []string{zj.n.URL()}, []string{"310000", "320000", "330000"}, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err = audit.BuildProvenance(ctx, in, "creditx.330000/ledger", rs[1].Index)
+		return err == nil
+	})
+	if p.LeafHash != rs[1].LeafHash || !p.Checkpoint.Witnessed || p.Signer.RegisteredAt >= rs[1].Index || p.Signer.Anchor {
+		t.Fatalf("provenance from the node: leaf %s (receipt %s), witnessed %v, signer %+v", p.LeafHash, rs[1].LeafHash, p.Checkpoint.Witnessed, p.Signer)
 	}
 
 	// Both witnesses down: 2 cosignatures by other members can never come.
