@@ -74,13 +74,19 @@ func TestWitnessedReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p *audit.Provenance
+	var lastErr error
+	t.Cleanup(func() {
+		if t.Failed() && lastErr != nil {
+			t.Logf("last provenance error: %v", lastErr)
+		}
+	})
 	eventually(t, 20*time.Second, "330000's served checkpoint covers the entry", func() bool {
 		in, err := audit.FromNodes(ctx, zj.creds["auditor"].Client, []string{zj.n.URL()}, []string{"310000", "320000", "330000"}, tr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err = audit.BuildProvenance(ctx, in, "creditx.330000/ledger", rs[1].Index)
-		return err == nil
+		p, lastErr = audit.BuildProvenance(ctx, in, "creditx.330000/ledger", rs[1].Index)
+		return lastErr == nil
 	})
 	if p.LeafHash != rs[1].LeafHash || !p.Checkpoint.Witnessed || p.Signer.RegisteredAt >= rs[1].Index || p.Signer.Anchor {
 		t.Fatalf("provenance from the node: leaf %s (receipt %s), witnessed %v, signer %+v", p.LeafHash, rs[1].LeafHash, p.Checkpoint.Witnessed, p.Signer)
