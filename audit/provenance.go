@@ -105,6 +105,10 @@ type MirrorInfo struct {
 	Index     uint64            `json:"index"`
 	Cosigners []CosignatureInfo `json:"cosigners"`
 	Problem   string            `json:"problem,omitempty"`
+	// Acted lists the records in the holder's own ledger that refer to the
+	// entry or follow from it (its notices, feedback, ...): what that member
+	// did with it, as ORIGIN#INDEX (kind).
+	Acted []string `json:"acted,omitempty"`
 }
 
 // RelatedInfo is a record that refers to the entry, or to such a record.
@@ -480,6 +484,14 @@ func BuildProvenance(ctx context.Context, in Inputs, origin string, index uint64
 		}
 	}
 	p.Related = linkRelated(key{origin, index}, rels, leaves)
+	for i := range p.Mirrors {
+		m := &p.Mirrors[i]
+		for _, r := range p.Related {
+			if r.Origin == exchange.LedgerOrigin(m.Holder) {
+				m.Acted = append(m.Acted, fmt.Sprintf("%s (%s)", key{r.Origin, r.Index}, r.Kind))
+			}
+		}
+	}
 	p.State = stateOf(p.Related)
 	return p, nil
 }

@@ -56,6 +56,9 @@ func (p *Provenance) WriteText(w io.Writer) error {
 	for _, m := range p.Mirrors {
 		if m.Covers {
 			fmt.Fprintf(&b, "  %s mirrors it at index %d (its tree: %d entries, %d cosignatures), leaf proved\n", m.Holder, m.Index, m.Size, len(m.Cosigners))
+			if len(m.Acted) > 0 {
+				fmt.Fprintf(&b, "    %s acted on it: %s\n", m.Holder, strings.Join(m.Acted, ", "))
+			}
 		} else {
 			fmt.Fprintf(&b, "  %s: %s\n", m.Holder, m.Problem)
 		}
@@ -113,9 +116,9 @@ signed by anchor <code>{{.Signer.RegisteredBy}}</code> ({{.Signer.RegisteredByNa
 <tr><th>状态 State</th><td>{{.State}}</td></tr>
 </table>
 <h3>镜像 Mirrors</h3>
-<table><tr><th>member</th><th>index</th><th>tree size</th><th>cosignatures</th><th>result</th></tr>
-{{range .Mirrors}}<tr><td>{{.Holder}}</td><td>{{.Index}}</td><td>{{.Size}}</td><td>{{len .Cosigners}}</td><td>{{if .Covers}}<span class="ok">leaf proved 已证明</span>{{else}}<span class="bad">{{.Problem}}</span>{{end}}</td></tr>
-{{else}}<tr><td colspan="5">none in the inputs</td></tr>{{end}}</table>
+<table><tr><th>member</th><th>index</th><th>tree size</th><th>cosignatures</th><th>result</th><th>its records 该成员的记录</th></tr>
+{{range .Mirrors}}<tr><td>{{.Holder}}</td><td>{{.Index}}</td><td>{{.Size}}</td><td>{{len .Cosigners}}</td><td>{{if .Covers}}<span class="ok">leaf proved 已证明</span>{{else}}<span class="bad">{{.Problem}}</span>{{end}}</td><td>{{range .Acted}}<code>{{.}}</code> {{end}}</td></tr>
+{{else}}<tr><td colspan="6">none in the inputs</td></tr>{{end}}</table>
 <h3>后续记录 What followed (notices, feedback, objections, repairs)</h3>
 <table><tr><th>record</th><th>kind</th><th>by</th><th>created</th><th>refers to</th><th>detail</th><th>ref hash</th></tr>
 {{range .Related}}<tr><td><code>{{.Origin}}#{{.Index}}</code></td><td>{{.Kind}}</td><td>{{.Agency}}</td><td>{{t .Created}}</td><td><code>{{.Refers}}</code></td><td>{{.Detail}}</td><td>{{if .HashOK}}<span class="ok">matches</span>{{else}}<span class="bad">MISMATCH</span>{{end}}</td></tr>

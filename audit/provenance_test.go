@@ -82,7 +82,7 @@ func TestProvenanceFromBundle(t *testing.T) {
 		t.Fatalf("mirrors %+v", p.Mirrors)
 	}
 	for _, m := range p.Mirrors {
-		if !m.Covers || m.Index != idx || m.Problem != "" {
+		if !m.Covers || m.Index != idx || m.Problem != "" || len(m.Acted) != 2 { // the member's notice and its feedback
 			t.Errorf("mirror %+v", m)
 		}
 	}
