@@ -142,3 +142,42 @@ func TestProvenanceCLI(t *testing.T) {
 		t.Fatalf("--bundle without --manifest: %v", err)
 	}
 }
+
+// TestSubmitProofLive: against the live demo, "submit --proof DIR" writes a
+// witnessed receipt that "verify-receipt" accepts against the manifest, and
+// "provenance --receipt --node" answers for the same entry from the node.
+func TestSubmitProofLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	url, data := startLiveDemo(t)
+	pub := filepath.Join(data, "310000", "agencies", "publisher")
+	manifest := filepath.Join(data, "manifest.yaml")
+	sample, err := run(t, "sample", "listing", "--creds", pub, "--responsible-person=false", "--n", "4242")
+	if err != nil {
+		t.Fatalf("sample: %v\n%s", err, sample)
+	}
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "listing.json")
+	if err := os.WriteFile(rec, []byte(sample), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proofs := filepath.Join(dir, "proofs")
+	out, err := run(t, "submit", "--node", url, "--creds", pub, "--proof", proofs, "--wait", "30s", rec)
+	if err != nil {
+		t.Fatalf("submit --proof: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(proofs, "310000-*.tlog-proof"))
+	if len(files) != 1 || !strings.Contains(out, "receipt: "+files[0]) {
+		t.Fatalf("receipts %v\n%s", files, out)
+	}
+	out, err = run(t, "verify-receipt", files[0], "--manifest", manifest)
+	if err != nil || !strings.HasPrefix(out, "OK: entry ") || !strings.Contains(out, "witness_quorum 2") {
+		t.Fatalf("verify-receipt: %v\n%s", err, out)
+	}
+	out, err = run(t, "provenance", "--receipt", files[0], "--node", url, "--manifest", manifest,
+		"--creds", filepath.Join(data, "310000", "agencies", "auditor"))
+	if err != nil || !strings.Contains(out, "listing of ") || !strings.Contains(out, "key registered by governance record creditx.310000/ledger#") {
+		t.Fatalf("provenance --receipt --node: %v\n%s", err, out)
+	}
+}
