@@ -189,3 +189,21 @@ func TestParseEntryRef(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseEntryRef(f *testing.F) {
+	f.Add("330000#12")
+	f.Add("creditx.330000/ledger#0")
+	f.Add("#")
+	f.Fuzz(func(t *testing.T, s string) {
+		o, i, err := ParseEntryRef(s)
+		if err != nil {
+			return
+		}
+		if !strings.Contains(o, "/") {
+			t.Fatalf("%q: origin %q is not an origin", s, o)
+		}
+		if o2, i2, err := ParseEntryRef((key{o, i}).String()); err != nil || o2 != o || i2 != i {
+			t.Fatalf("%q: %s#%d does not parse back: %v", s, o, i, err)
+		}
+	})
+}
