@@ -60,6 +60,7 @@ func (n *Node) routes() []route {
 	return []route{
 		{"POST /v1/records", n.handleSubmit},
 		{"GET /v1/records/{code}/{index}", n.handleRecord},
+		{"GET /v1/proof/{code}/{index}", n.handleProof},
 		{"GET /v1/subjects/{id}", n.handleSubject},
 		{"GET /v1/check", n.handleCheck},
 		{"POST /v1/check", n.handleCheckBatch},
@@ -170,8 +171,9 @@ type Receipt struct {
 	LeafHash       string   `json:"leaf_hash"` // hex SHA-256 of 0x00 || entry
 	Duplicate      bool     `json:"duplicate"` // the record was already in the ledger at Index
 	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof []string `json:"inclusion_proof"` // std base64 hashes, leaf sibling first
-	Proof          string   `json:"proof"`           // the same as a C2SP tlog-proof@v1 text
+	InclusionProof []string `json:"inclusion_proof"`     // std base64 hashes, leaf sibling first
+	Proof          string   `json:"proof"`               // the same as a C2SP tlog-proof@v1 text, leaf hash in its extra line
+	Witnesses      []string `json:"witnesses,omitempty"` // with ?witnessed=1: who cosigned Checkpoint (proof_api.go)
 }
 
 // SubmitResponse is the body of a successful POST /v1/records.
@@ -192,6 +194,11 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeErr(w, errorf(http.StatusBadRequest, "reading body: %v", err))
+		return
+	}
+	wait, witnessed, aerr := n.witnessWait(r)
+	if aerr != nil {
+		writeErr(w, aerr)
 		return
 	}
 	entries, aerr := splitBatch(body, n.cfg.MaxBatch)
@@ -217,6 +224,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.metrics.accepted.Add(float64(len(entries)))
+	if witnessed {
+		if receipts, aerr = n.witnessedReceipts(r.Context(), w, receipts, wait); aerr != nil {
+			writeErr(w, aerr)
+			return
+		}
+	}
 	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
 }
 
@@ -334,7 +347,7 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
 				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
-				Proof: string(ledger.FormatProof(ledger.Proof{Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
+				Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
 			}
 		}
 		return nil

@@ -53,6 +53,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newDemoCmd(),
 		newClusterCmd(),
 		newVersionCmd(),
+		newVerifyReceiptCmd(), newProvenanceCmd(),
 	)
 	withUsageHint(root)
 	return root
