@@ -64,7 +64,7 @@ func TestNoticesCursorConcurrent(t *testing.T) {
 				nt := *tmpl
 				r := rs[k%listings]
 				nt.Listing = schemas.Ref{Origin: r.Origin, Index: r.Index, Hash: r.LeafHash}
-				nt.CreatedAt = schemas.NewTime(base.Add(time.Duration(k) * time.Millisecond))
+				nt.CreatedAt = schemas.NewTime(base.Add(-time.Duration(k) * time.Second)) // created_at has whole seconds; a same record is one entry
 				e, err := admin.Sign(&nt)
 				if err != nil {
 					writeErr <- err
@@ -82,10 +82,10 @@ func TestNoticesCursorConcurrent(t *testing.T) {
 	var last uint64
 	cursor := ""
 	pages := 0
-	read := func(limit int) node.NoticesPage {
+	read := func(limit int, wait string) node.NoticesPage {
 		t.Helper()
 		var p node.NoticesPage
-		u := tn.url + "/v1/notices?limit=" + strconv.Itoa(limit) + "&since=" + url.QueryEscape(cursor)
+		u := tn.url + "/v1/notices?limit=" + strconv.Itoa(limit) + "&wait=" + wait + "&since=" + url.QueryEscape(cursor)
 		if err := exe.Get(ctx, u, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -121,11 +121,12 @@ func TestNoticesCursorConcurrent(t *testing.T) {
 		default:
 		}
 		// Odd page sizes, so that pages end in the middle of batches.
-		read(1 + pages%7*137)
+		// Long polls: an empty page waits for the next batch.
+		read(1+pages%7*137, "10s")
 	}
 	wg.Wait()
 	tn.settledSize(t) // the engine's own notices for the later listings
-	for read(1000).More {
+	for read(1000, "0s").More {
 	}
 	// Every notice the node holds for the agency, read afresh in one pass.
 	all := map[uint64]bool{}
