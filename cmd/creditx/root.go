@@ -33,6 +33,10 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 	root.AddCommand(
 		newServeCmd(),
 		newSubmitCmd(),
+		newFeedbackCmd(),
+		newObjectionCmd(),
+		newRepairCmd(),
+		newDecideCmd(),
 		newSignCmd(),
 		newSampleCmd(),
 		newBenchCmd(),
