@@ -49,51 +49,68 @@ const (
 // cursor this node did not make (answer 400 and start again without since).
 var ErrBadCursor = errors.New("not a cursor of this feed")
 
-// EncodeCursor returns the opaque cursor of feed position pos in feed
-// (feedNotices or feedChanges). Byte by byte, before base64url (RFC 4648
-// section 5, no padding):
+// feedPositions is how many positions a cursor of each feed holds.
+var feedPositions = map[byte]int{feedNotices: 1, feedChanges: 3}
+
+// EncodeCursor returns the opaque cursor at positions pos of feed
+// (feedNotices: one position, feedChanges: three). Byte by byte, before
+// base64url (RFC 4648 section 5, no padding):
 //
 //	byte 0      version, 1
 //	byte 1      feed: 'n' notices, 'c' changes
-//	bytes 2-9   uint64 big-endian position: the first feed position not yet
-//	            returned (notices: an index of this region's ledger; changes:
-//	            a sequence number of the changes index, changes.go)
+//	then        one uint64 big-endian per position: the first feed position
+//	            not yet returned (notices: an index of this region's ledger;
+//	            changes: a sequence number of the changes index, then the
+//	            date and sequence number of the expiry index, changes.go)
 //
-// A later version may append bytes or change the meaning of the position;
-// it bumps byte 0, and a node refuses versions it does not know (400), so a
+// A later version may append bytes or change the meaning of a position; it
+// bumps byte 0, and a node refuses versions it does not know (400), so a
 // client restarts from the beginning rather than misreading a position.
-func EncodeCursor(feed byte, pos uint64) string {
-	b := make([]byte, 0, 10)
+func EncodeCursor(feed byte, pos ...uint64) string {
+	b := make([]byte, 0, 2+8*len(pos))
 	b = append(b, cursorVersion, feed)
-	b = binary.BigEndian.AppendUint64(b, pos)
+	for _, p := range pos {
+		b = binary.BigEndian.AppendUint64(b, p)
+	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor parses a cursor of feed made by EncodeCursor. The empty string
-// is the start of the feed (position 0).
-func DecodeCursor(feed byte, s string) (uint64, error) {
-	if s == "" {
-		return 0, nil
+// DecodeCursor parses a cursor of feed made by EncodeCursor and returns its
+// positions. The empty string is the start of the feed (every position 0).
+func DecodeCursor(feed byte, s string) ([]uint64, error) {
+	n, ok := feedPositions[feed]
+	if !ok {
+		panic(fmt.Sprintf("DecodeCursor: unknown feed %q", feed)) // invariant: callers pass a constant
 	}
+	if s == "" {
+		return make([]uint64, n), nil
+	}
+	want := 2 + 8*n
 	if len(s) > 64 {
-		return 0, fmt.Errorf("%w: %d characters, a cursor has 14", ErrBadCursor, len(s))
+		return nil, fmt.Errorf("%w: %d characters, a cursor of this feed has %d", ErrBadCursor, len(s), base64.RawURLEncoding.EncodedLen(want))
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
-		return 0, fmt.Errorf("%w: not base64url: %v", ErrBadCursor, err)
+		return nil, fmt.Errorf("%w: not base64url: %v", ErrBadCursor, err)
 	}
-	if len(b) != 10 {
-		return 0, fmt.Errorf("%w: %d bytes, a cursor has 10", ErrBadCursor, len(b))
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes, a cursor of this feed has %d", ErrBadCursor, len(b), want)
 	}
 	if b[0] != cursorVersion {
-		return 0, fmt.Errorf("%w: version %d, this node knows %d", ErrBadCursor, b[0], cursorVersion)
+		return nil, fmt.Errorf("%w: version %d, this node knows %d", ErrBadCursor, b[0], cursorVersion)
 	}
 	if b[1] != feed {
-		return 0, fmt.Errorf("%w: it belongs to the %s feed, not to the %s feed", ErrBadCursor, feedName(b[1]), feedName(feed))
+		return nil, fmt.Errorf("%w: it belongs to the %s feed, not to the %s feed", ErrBadCursor, feedName(b[1]), feedName(feed))
 	}
-	pos := binary.BigEndian.Uint64(b[2:])
-	if EncodeCursor(feed, pos) != s {
-		return 0, fmt.Errorf("%w: not in canonical form", ErrBadCursor) // line breaks, stray bits
+	if len(b) != want {
+		return nil, fmt.Errorf("%w: %d bytes, a cursor of this feed has %d", ErrBadCursor, len(b), want)
+	}
+	pos := make([]uint64, n)
+	for i := range pos {
+		pos[i] = binary.BigEndian.Uint64(b[2+8*i:])
+	}
+	if EncodeCursor(feed, pos...) != s {
+		return nil, fmt.Errorf("%w: not in canonical form", ErrBadCursor) // line breaks, stray bits
 	}
 	return pos, nil
 }
@@ -120,7 +137,7 @@ type NoticesPage struct {
 
 // feedParams are the paging parameters common to the cursor feeds.
 type feedParams struct {
-	from  uint64
+	from  []uint64 // the cursor's positions
 	limit int
 	wait  time.Duration
 }
@@ -199,7 +216,7 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 	deadline := time.Now().Add(fp.wait)
 	for {
 		changed := n.sanctions.wait() // before reading: an apply after the read wakes us
-		page, err := n.noticesPage(agency, fp.from, fp.limit, states, time.Now())
+		page, err := n.noticesPage(agency, fp.from[0], fp.limit, states, time.Now())
 		if err != nil {
 			n.readError(w, "notices for "+agency, err)
 			return

@@ -210,7 +210,7 @@ func TestNoticesBadParameters(t *testing.T) {
 	tn := startNode(t)
 	ctx := context.Background()
 	exe := tn.creds["executor"]
-	changesCursor := node.EncodeCursor('c', 3)
+	changesCursor := node.EncodeCursor('c', 3, 0, 0)
 	bad := map[string]string{
 		"since=@@@":                         "since",
 		"since=AAAA":                        "since",
@@ -246,7 +246,7 @@ func TestNoticesBadParameters(t *testing.T) {
 // FuzzDecodeCursor: DecodeCursor never panics, accepts only what
 // EncodeCursor makes, and round-trips it.
 func FuzzDecodeCursor(f *testing.F) {
-	for _, s := range []string{"", "AQ", node.EncodeCursor('n', 0), node.EncodeCursor('n', 1<<63), node.EncodeCursor('c', 42), "AW4AAAAAAAAAAA==", "%%%", strings.Repeat("A", 14)} {
+	for _, s := range []string{"", "AQ", node.EncodeCursor('n', 0), node.EncodeCursor('n', 1<<63), node.EncodeCursor('c', 42, 20260506, 7), node.EncodeCursor('c', 1), "AW4AAAAAAAAAAA==", "%%%", strings.Repeat("A", 14)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -258,13 +258,19 @@ func FuzzDecodeCursor(f *testing.F) {
 				}
 				continue
 			}
+			want := map[byte]int{'n': 1, 'c': 3}[feed]
+			if len(pos) != want {
+				t.Fatalf("%q decoded to %d positions for feed %c, want %d", s, len(pos), feed, want)
+			}
 			if s == "" {
-				if pos != 0 {
-					t.Fatalf("empty cursor at %d", pos)
+				for _, p := range pos {
+					if p != 0 {
+						t.Fatalf("empty cursor at %d", pos)
+					}
 				}
 				continue
 			}
-			if again := node.EncodeCursor(feed, pos); again != s {
+			if again := node.EncodeCursor(feed, pos...); again != s {
 				t.Fatalf("%q decoded to %d, which encodes as %q", s, pos, again)
 			}
 		}
