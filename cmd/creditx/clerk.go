@@ -32,15 +32,22 @@ const clerkExitInvalid = 2
 // (JSON path) or argument, what is wrong, and the flag or argument to fix.
 type clerkProblem struct {
 	Field, Message, Flag string
+	// Covers are record fields taken from the entry looked up: missing
+	// because of this problem, so not reported again.
+	Covers []string
 }
 
 // clerk is what every helper shares: where the node is and who signs.
 type clerk struct {
 	nodeURL, credsDir string
-	now               func() time.Time
+	// purpose is recorded in the node's access log when the entry looked
+	// up names a person (GET /v1/records needs one then).
+	purpose string
+	now     func() time.Time
 }
 
-func (c *clerk) flags(cmd *cobra.Command) {
+func (c *clerk) flags(cmd *cobra.Command, purpose string) {
+	cmd.Flags().StringVar(&c.purpose, "purpose", purpose, "purpose code recorded in the node's access log when the entry looked up names a person")
 	cmd.Flags().StringVar(&c.credsDir, "creds", "", "credentials directory of the agency that signs (tls.crt, tls.key, ca.crt, sign.key)")
 	cmd.Flags().StringVar(&c.nodeURL, "node", "https://127.0.0.1:8443", "region node URL")
 	cmd.MarkFlagRequired("creds")
@@ -70,9 +77,9 @@ func entryArg(arg, region string) (code string, index uint64, err error) {
 
 // lookup reads entry code/index from the node and returns a reference to it
 // (with its leaf hash) and the decoded record.
-func lookup(ctx context.Context, creds *node.Credentials, nodeURL, code string, index uint64) (schemas.Ref, schemas.Record, error) {
+func lookup(ctx context.Context, creds *node.Credentials, nodeURL, purpose, code string, index uint64) (schemas.Ref, schemas.Record, error) {
 	var rv node.RecordView
-	u := strings.TrimSuffix(nodeURL, "/") + "/v1/records/" + url.PathEscape(code) + "/" + strconv.FormatUint(index, 10)
+	u := strings.TrimSuffix(nodeURL, "/") + "/v1/records/" + url.PathEscape(code) + "/" + strconv.FormatUint(index, 10) + "?purpose=" + url.QueryEscape(purpose)
 	if err := creds.Get(ctx, u, &rv); err != nil {
 		return schemas.Ref{}, nil, err
 	}
@@ -93,18 +100,18 @@ func lookup(ctx context.Context, creds *node.Credentials, nodeURL, code string, 
 func (c *clerk) lookupKind(ctx context.Context, creds *node.Credentials, field, flag, arg, kind string) (schemas.Ref, schemas.Record, *clerkProblem, error) {
 	code, index, err := entryArg(arg, creds.Identity.Region)
 	if err != nil {
-		return schemas.Ref{}, nil, &clerkProblem{field, err.Error(), flag}, nil
+		return schemas.Ref{}, nil, &clerkProblem{field, err.Error(), flag, nil}, nil
 	}
-	ref, rec, err := lookup(ctx, creds, c.nodeURL, code, index)
+	ref, rec, err := lookup(ctx, creds, c.nodeURL, c.purpose, code, index)
 	var se *node.SubmitError
 	if errors.As(err, &se) && (se.Status == 404 || se.Status == 400) {
-		return ref, nil, &clerkProblem{field, fmt.Sprintf("entry %s/%d: %s", code, index, se.Body.Error), flag}, nil
+		return ref, nil, &clerkProblem{field, fmt.Sprintf("entry %s/%d: %s", code, index, se.Body.Error), flag, nil}, nil
 	}
 	if err != nil {
 		return ref, nil, nil, fmt.Errorf("looking up %s %s/%d: %w", field, code, index, err)
 	}
 	if rec.Kind() != kind {
-		return ref, nil, &clerkProblem{field, fmt.Sprintf("entry %s/%d is of kind %s, not %s", code, index, rec.Kind(), kind), flag}, nil
+		return ref, nil, &clerkProblem{field, fmt.Sprintf("entry %s/%d is of kind %s, not %s", code, index, rec.Kind(), kind), flag, nil}, nil
 	}
 	return ref, rec, nil, nil
 }
@@ -122,7 +129,7 @@ func (c *clerk) finish(cmd *cobra.Command, creds *node.Credentials, rec schemas.
 			if reported(problems, fe.Field) {
 				continue // the lookup already said why it is missing
 			}
-			problems = append(problems, clerkProblem{fe.Field, fe.Message + " (" + fe.Rule + ")", flagFor(flagOf, fe.Field)})
+			problems = append(problems, clerkProblem{fe.Field, fe.Message + " (" + fe.Rule + ")", flagFor(flagOf, fe.Field), nil})
 		}
 	}
 	if len(problems) > 0 {
@@ -158,8 +165,10 @@ func (c *clerk) finish(cmd *cobra.Command, creds *node.Credentials, rec schemas.
 // reported says whether field, or a field containing it, has a problem.
 func reported(ps []clerkProblem, field string) bool {
 	for _, p := range ps {
-		if field == p.Field || strings.HasPrefix(field, p.Field+".") {
-			return true
+		for _, f := range append([]string{p.Field}, p.Covers...) {
+			if field == f || strings.HasPrefix(field, f+".") {
+				return true
+			}
 		}
 	}
 	return false
@@ -197,7 +206,7 @@ func timeFlag(s, field, flag string, now time.Time, ps *[]clerkProblem) schemas.
 	}
 	t, err := schemas.ParseTime(s)
 	if err != nil {
-		*ps = append(*ps, clerkProblem{field, fmt.Sprintf("%q is not a time like 2026-05-06T09:30:00+08:00: %v", s, err), flag})
+		*ps = append(*ps, clerkProblem{field, fmt.Sprintf("%q is not a time like 2026-05-06T09:30:00+08:00: %v", s, err), flag, nil})
 	}
 	return t
 }
@@ -213,7 +222,7 @@ func dateFlag(s, field, flag string, def bool, now time.Time, ps *[]clerkProblem
 	}
 	d, err := schemas.ParseDate(s)
 	if err != nil {
-		*ps = append(*ps, clerkProblem{field, fmt.Sprintf("%q is not a date like 2026-05-06: %v", s, err), flag})
+		*ps = append(*ps, clerkProblem{field, fmt.Sprintf("%q is not a date like 2026-05-06: %v", s, err), flag, nil})
 	}
 	return d
 }
@@ -257,7 +266,7 @@ not_applicable and allowed only there). Nothing is signed unless the record is v
 				ps = append(ps, *p)
 			} else if nt := rec.(*schemas.SanctionNotice); nt.ExecutingAgency.USCC != creds.Identity.ID {
 				ps = append(ps, clerkProblem{"notice", fmt.Sprintf("the notice is addressed to %s (%s), not to %s (%s): only the addressee answers it",
-					nt.ExecutingAgency.Name, nt.ExecutingAgency.USCC, creds.Identity.Name, creds.Identity.ID), "NOTICE"})
+					nt.ExecutingAgency.Name, nt.ExecutingAgency.USCC, creds.Identity.Name, creds.Identity.ID), "NOTICE", nil})
 			}
 			fb := &schemas.Feedback{Header: header(creds, now), Notice: ref, Agency: schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID},
 				Outcome: outcome, Reason: reason, CaseRef: caseRef}
@@ -265,7 +274,7 @@ not_applicable and allowed only there). Nothing is signed unless the record is v
 			return c.finish(cmd, creds, fb, ps, map[string]string{"outcome": "--outcome", "reason": "--reason", "case_ref": "--case-ref", "acted_at": "--acted-at", "notice": "NOTICE"})
 		},
 	}
-	c.flags(cmd)
+	c.flags(cmd, "enforcement")
 	cmd.Flags().StringVar(&outcome, "outcome", "", "what the agency did: applied, prioritised, refused, stricter, key_supervision, not_applicable")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the measure does not apply (required with not_applicable, allowed only there)")
 	cmd.Flags().StringVar(&caseRef, "case-ref", "", "the agency's own case or file number")
@@ -300,6 +309,7 @@ is valid.`,
 			}
 			ob := &schemas.Objection{Header: header(creds, now), Target: ref, SubjectKey: subjectKey, Grounds: grounds, Statement: statement}
 			if p != nil {
+				p.Covers = []string{"providing_unit", "subject_key"}
 				ps = append(ps, *p)
 			} else {
 				l := rec.(*schemas.Listing)
@@ -317,7 +327,7 @@ is valid.`,
 			return c.finish(cmd, creds, ob, ps, map[string]string{"subject_key": "--subject-key", "grounds": "--grounds", "statement": "--statement", "filed_at": "--filed-at", "target": "LISTING"})
 		},
 	}
-	c.flags(cmd)
+	c.flags(cmd, "objection")
 	cmd.Flags().StringSliceVar(&grounds, "grounds", nil, "comma-separated: fact_error, omission, over_period, wrong_listing, not_removed, privacy")
 	cmd.Flags().StringVar(&statement, "statement", "", "the subject's statement")
 	cmd.Flags().StringVar(&subjectKey, "subject-key", "", "the objecting subject: USCC or person id_hash (default: the listing's subject)")
@@ -355,6 +365,7 @@ Nothing is signed unless the record is valid.`,
 				Decision: schemas.RepairDecision{DocNo: docNo}}
 			rp.Decision.Date = dateFlag(decisionDate, "decision.date", "--decision-date", true, now, &ps)
 			if p != nil {
+				p.Covers = []string{"decision.authority"}
 				ps = append(ps, *p)
 			} else {
 				rp.Decision.Authority = rec.(*schemas.Listing).Authority
@@ -364,7 +375,7 @@ Nothing is signed unless the record is valid.`,
 				for i, ev := range evidence {
 					name, sum, ok := strings.Cut(ev, "=")
 					if !ok {
-						ps = append(ps, clerkProblem{fmt.Sprintf("application.evidence[%d]", i), fmt.Sprintf("%q is not NAME=SHA256", ev), "--evidence"})
+						ps = append(ps, clerkProblem{fmt.Sprintf("application.evidence[%d]", i), fmt.Sprintf("%q is not NAME=SHA256", ev), "--evidence", nil})
 						continue
 					}
 					rp.Application.Evidence = append(rp.Application.Evidence, schemas.Evidence{Name: name, SHA256: strings.ToLower(sum)})
@@ -374,7 +385,7 @@ Nothing is signed unless the record is valid.`,
 				"application": "--application-date", "application.date": "--application-date", "application.evidence": "--evidence", "min_period_met": "--min-period-met", "listing": "LISTING"})
 		},
 	}
-	c.flags(cmd)
+	c.flags(cmd, "objection")
 	cmd.Flags().StringVar(&typ, "type", "", "expiry, early_repair, decision_revoked, objection_upheld or error_correction")
 	cmd.Flags().StringVar(&docNo, "doc-no", "", "the repair decision's document number (文号)")
 	cmd.Flags().StringVar(&decisionDate, "decision-date", "", "the decision's date, YYYY-MM-DD (default: today)")
@@ -411,6 +422,7 @@ supplement, stop_disclosure, remove. Nothing is signed unless the record is vali
 			od := &schemas.ObjectionDecision{Header: header(creds, now), Objection: ref, Decision: decision, Actions: actions}
 			od.DecidedAt = timeFlag(decidedAt, "decided_at", "--decided-at", now, &ps)
 			if p != nil {
+				p.Covers = []string{"authority"}
 				ps = append(ps, *p)
 			} else {
 				ob := rec.(*schemas.Objection)
@@ -420,12 +432,12 @@ supplement, stop_disclosure, remove. Nothing is signed unless the record is vali
 				}
 			}
 			if slices.Contains(actions, "") {
-				ps = append(ps, clerkProblem{"actions", "an empty action", "--actions"})
+				ps = append(ps, clerkProblem{"actions", "an empty action", "--actions", nil})
 			}
 			return c.finish(cmd, creds, od, ps, map[string]string{"decision": "--decision", "actions": "--actions", "decided_at": "--decided-at", "objection": "OBJECTION"})
 		},
 	}
-	c.flags(cmd)
+	c.flags(cmd, "objection")
 	cmd.Flags().StringVar(&decision, "decision", "", "upheld, partial or rejected")
 	cmd.Flags().StringSliceVar(&actions, "actions", nil, "comma-separated: correct, supplement, stop_disclosure, remove (none when rejected)")
 	cmd.Flags().StringVar(&decidedAt, "decided-at", "", "when it was decided, RFC 3339 (default: now)")

@@ -33,6 +33,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 	root.AddCommand(
 		newServeCmd(),
 		newSubmitCmd(),
+		newNoticesCmd(),
 		newFeedbackCmd(),
 		newObjectionCmd(),
 		newRepairCmd(),
