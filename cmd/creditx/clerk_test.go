@@ -150,6 +150,16 @@ func TestFeedbackHelper(t *testing.T) {
 	}
 	e := newClerkEnv(t)
 	nt := strconv.FormatUint(e.notice, 10)
+	// The inbox on the command line: a page, then the rest after its cursor.
+	out, _, err := e.run("executor", "notices", "--limit", "1")
+	m := regexp.MustCompile(`(?m)^next: (\S+)$`).FindStringSubmatch(out)
+	if err != nil || m == nil || !regexp.MustCompile(`(?m)^`+nt+` +pending `).MatchString(out) {
+		t.Fatalf("notices --limit 1: %v\n%s", err, out)
+	}
+	rest, _, err := e.run("executor", "notices", "--since", m[1], "--all")
+	if err != nil || regexp.MustCompile(`(?m)^`+nt+` `).MatchString(rest) || !strings.Contains(rest, "pending") {
+		t.Fatalf("notices --since %s --all repeats notice %s or shows none: %v\n%s", m[1], nt, err, rest)
+	}
 	e.refused(t, "executor", []string{"feedback", nt, "--outcome", "done"}, "outcome:", "[--outcome]")
 	e.refused(t, "executor", []string{"feedback", nt, "--outcome", "not_applicable"}, "reason:", "[--reason]")
 	e.refused(t, "executor", []string{"feedback", nt, "--outcome", "applied", "--reason", "because"}, "reason:", "only allowed")
