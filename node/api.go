@@ -66,6 +66,7 @@ func (n *Node) routes() []route {
 		{"POST /v1/check", n.handleCheckBatch},
 		{"POST /v1/persons/hash", n.handlePersonsHash},
 		{"GET /v1/notices", n.handleNotices},
+		{"GET /v1/changes", n.handleChanges},
 		{"GET /v1/calendar", n.handleCalendar},
 		{"GET /v1/catalogue", n.handleCatalogue},
 		{"GET /v1/not-applied", n.handleNotApplied},

@@ -158,6 +158,9 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 		if err := ix.indexSanctions(tx, origin, ek, v); err != nil {
 			return err
 		}
+		if err := ix.indexChange(tx, origin, ek, v); err != nil { // changes.go
+			return err
+		}
 		for _, ref := range v.refs {
 			k := append(entryKey(ref.Origin, ref.Index), ek...)
 			if err := refs.Put(k, []byte{kb}); err != nil {

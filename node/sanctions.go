@@ -354,11 +354,6 @@ type NoticeView struct {
 	DueCorrection *DueCorrection `json:"due_correction,omitempty"`
 }
 
-// agencyNotices lists the notices for agency (by USCC), newest last.
-func (n *Node) agencyNotices(agency string, at time.Time) ([]NoticeView, error) {
-	return n.notices(append([]byte(agency), 0), at)
-}
-
 // notices lists the notices whose index key starts with prefix (all of
 // them for a nil prefix), with their state at time at.
 func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
@@ -375,36 +370,44 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 			if !ok {
 				continue
 			}
-			nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
-			if !ok {
-				continue
+			if v, ok := n.noticeView(tx, origin, index, at); ok {
+				out = append(out, v)
 			}
-			var fbs []*schemas.Feedback
-			var unbound []string
-			for _, ev := range referencing(tx, origin, index) {
-				if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
-					// the owner table: only the addressee, in this ledger (admission_owner.go)
-					if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
-						unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
-						continue
-					}
-					fbs = append(fbs, fb)
-				}
-			}
-			var st sanctions.Status
-			if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
-				if l, err := decodeListing(le); err == nil {
-					st, _ = n.engineIn(tx).State(n.history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
-				}
-			}
-			eff, dc := effectiveNotice(tx, origin, index, nt)
-			ns := sanctions.NoticeStatus(eff, fbs, st, at)
-			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
-				FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc})
 		}
 		return nil
 	})
 	return out, err
+}
+
+// noticeView reads the sanction notice at origin#index with its feedback and
+// its state at time at; false if the entry is not a sanction notice.
+func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at time.Time) (NoticeView, bool) {
+	nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
+	if !ok {
+		return NoticeView{}, false
+	}
+	var fbs []*schemas.Feedback
+	var unbound []string
+	for _, ev := range referencing(tx, origin, index) {
+		if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
+			// the owner table: only the addressee, in this ledger (admission_owner.go)
+			if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
+				unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
+				continue
+			}
+			fbs = append(fbs, fb)
+		}
+	}
+	var st sanctions.Status
+	if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
+		if l, err := decodeListing(le); err == nil {
+			st, _ = n.engineIn(tx).State(n.history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
+		}
+	}
+	eff, dc := effectiveNotice(tx, origin, index, nt)
+	ns := sanctions.NoticeStatus(eff, fbs, st, at)
+	return NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
+		FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc}, true
 }
 
 func filterNotices(vs []NoticeView, states []string) []NoticeView {

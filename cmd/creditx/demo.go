@@ -182,25 +182,39 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		if err := m.n.SeedDev(ctx, filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
 			return fmt.Errorf("member %s: registering sample agencies: %w", m.spec.Region, err)
 		}
-		for _, name := range []string{"publisher", "auditor"} {
+		for _, name := range []string{"admin", "publisher", "auditor"} {
 			if m.creds[name], err = node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
 				return err
 			}
+		}
+		// Each domain's listings come from a realistic authority of the
+		// member (浙江省生态环境厅, 上海市文化和旅游局, ...), registered here.
+		byDomain, err := node.IssueDomainAuthorities(ctx, m.cfg.DataDir, m.n.URL(), m.creds["admin"])
+		if err != nil {
+			return fmt.Errorf("member %s: %w", m.spec.Region, err)
+		}
+		for d, c := range byDomain {
 			// The demo plays each credit office: the agencies hold no match key.
-			if m.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
+			if c.MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
 				return err
 			}
+			m.creds["domain:"+d] = c
 		}
 	}
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
 	var probe *schemas.Listing
 	start := time.Now()
 	for _, m := range members {
-		p := m.creds["publisher"]
-		var batch [][]byte
+		batches := map[*node.Credentials][][]byte{}
+		var order []*node.Credentials
 		for i := 0; i < o.perMember; i++ {
+			d := synth.Domains[i%len(synth.Domains)].Domain
+			p := m.creds["domain:"+d]
+			if p == nil {
+				return fmt.Errorf("member %s: no sample authority for domain %s", m.spec.Region, d)
+			}
 			l, err := synth.Listing(uint64(i), synth.Options{Region: m.spec.Region, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
-				MatchKey: *p.MatchKey, Now: time.Now().UTC().Add(-2 * time.Second)})
+				MatchKey: *p.MatchKey, Domain: d, Now: time.Now().UTC().Add(-2 * time.Second)})
 			if err != nil {
 				return err
 			}
@@ -211,11 +225,14 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			if err != nil {
 				return err
 			}
-			batch = append(batch, e)
+			if batches[p] == nil {
+				order = append(order, p)
+			}
+			batches[p] = append(batches[p], e)
 		}
-		if len(batch) > 0 {
-			if _, err := p.Submit(ctx, m.n.URL(), batch...); err != nil {
-				return fmt.Errorf("member %s: publishing: %w", m.spec.Region, err)
+		for _, p := range order {
+			if _, err := p.Submit(ctx, m.n.URL(), batches[p]...); err != nil {
+				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, p.Identity.Name, err)
 			}
 		}
 	}

@@ -33,6 +33,11 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 	root.AddCommand(
 		newServeCmd(),
 		newSubmitCmd(),
+		newNoticesCmd(),
+		newFeedbackCmd(),
+		newObjectionCmd(),
+		newRepairCmd(),
+		newDecideCmd(),
 		newSignCmd(),
 		newSampleCmd(),
 		newBenchCmd(),
