@@ -126,7 +126,9 @@ type SubjectIssueRequest struct {
 // input is refused with every field error (SubjectTokenErrors) and no token.
 func IssueSubjectToken(key ed25519.PrivateKey, mk *schemas.MatchKey, req SubjectIssueRequest, now time.Time) (string, *SubjectToken, error) {
 	var errs SubjectTokenErrors
-	bad := func(f, format string, a ...any) { errs = append(errs, &SubjectTokenError{f, fmt.Sprintf(format, a...)}) }
+	bad := func(f, format string, a ...any) {
+		errs = append(errs, &SubjectTokenError{f, fmt.Sprintf(format, a...)})
+	}
 	if len(req.Region) != 6 || strings.Trim(req.Region, "0123456789") != "" {
 		bad("region", "%q is not a 6-digit division code", clip(req.Region))
 	}
