@@ -30,6 +30,7 @@ var purposes = map[string]string{
 	"sanction_notices": "reading the sanction notices addressed to one's own agency (default of GET /v1/notices)",
 	"legal_erasure":    "a legal erasure of personal data (set by DELETE /v1/vault)",
 	"listing":          "filing a listing that names a person: hashing the ID (POST /v1/persons/hash, default of creditx sample listing)",
+	"subject_access":   "a subject reading its own records with a subject token (本人查询, GET /v1/subject and /subject)",
 	"ledger_read":      "reading entry bundles of the ledger that hold restricted or personal content (default of /ledger/.../tile/entries)",
 }
 

@@ -22,8 +22,8 @@ var webFS embed.FS
 
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, p := range []string{"register", "status", "audit"} {
-		m[p] = template.Must(template.ParseFS(webFS, "web/layout.html", "web/"+p+".html"))
+	for _, p := range []string{"register", "status", "audit", "subject", "record"} {
+		m[p] = template.Must(template.New(p).Funcs(pageFuncs).ParseFS(webFS, "web/layout.html", "web/"+p+".html"))
 	}
 	return m
 }()
@@ -37,79 +37,20 @@ func (n *Node) base(title string) pageBase {
 }
 
 func (n *Node) render(w http.ResponseWriter, page string, data any) {
+	n.renderStatus(w, http.StatusOK, page, data)
+}
+
+// renderStatus is render with an HTTP status other than 200.
+func (n *Node) renderStatus(w http.ResponseWriter, status int, page string, data any) {
 	var b bytes.Buffer
 	if err := pages[page].ExecuteTemplate(&b, "layout", data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.WriteHeader(status)
 	w.Write(b.Bytes())
-}
-
-type registerRow struct {
-	Subject, Code, Domain, Authority, Listed, Until, Member, MemberCode string
-	Index                                                               uint64
-}
-
-// handleRegister is the public register: published listings of every
-// member this node holds, newest first, searchable by name or code.
-func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	const limit = 200
-	var rows []registerRow
-	truncated := false
-	now := time.Now()
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		for _, origin := range tx.Origins() {
-			if !strings.HasSuffix(origin, "/ledger") {
-				continue
-			}
-			lr := tx.Log(origin)
-			for i := lr.Size(); i > 0 && !truncated; i-- {
-				e, err := lr.Entry(i - 1)
-				if err != nil {
-					return err
-				}
-				if !bytes.Contains(e, []byte(`"schema":"listing/`)) {
-					continue
-				}
-				l, err := decodeListing(e)
-				// Natural persons are never on the public register, not even
-				// masked (issue 14; docs/PRIVACY.md): their listings are read
-				// through /v1 with a credential and a purpose, logged.
-				if err != nil || l.Disclosure != "public" || l.Subject.Person != nil {
-					continue
-				}
-				code := l.Subject.USCC
-				name := l.Subject.Name
-				if q != "" && !strings.Contains(name, q) && !strings.EqualFold(code, q) {
-					continue
-				}
-				if st := n.listingState(tx, origin, i-1, l, now); !st.Disclosed {
-					continue
-				}
-				if len(rows) == limit {
-					truncated = true
-					break
-				}
-				member := strings.TrimSuffix(strings.TrimPrefix(origin, "creditx."), "/ledger")
-				rows = append(rows, registerRow{Subject: name, Code: code, Domain: l.Domain, Authority: l.Authority.Name,
-					Listed: l.ListedOn.String(), Until: l.PublicityEnd.String(), Member: origin, MemberCode: member, Index: i - 1})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	n.render(w, "register", struct {
-		pageBase
-		Query     string
-		Rows      []registerRow
-		Truncated bool
-	}{n.base("Register"), q, rows, truncated})
 }
 
 type ledgerRow struct {
