@@ -52,6 +52,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newHealthCmd(),
 		newDemoCmd(),
 		newClusterCmd(),
+		newSubjectCmd(),
 		newVersionCmd(),
 	)
 	withUsageHint(root)
