@@ -36,7 +36,7 @@ const registerScanBudget = 20000
 
 type registerRow struct {
 	Subject, Code, Domain, Programme, Authority, Listed, Until, Member, MemberCode, State string
-	Index                                                                              uint64
+	Index                                                                                 uint64
 }
 
 type registerFilter struct {

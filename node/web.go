@@ -83,6 +83,11 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	replicaErr := ""
+	replicas, err := n.replicaHealth(r.Context())
+	if err != nil {
+		replicaErr = err.Error()
+	}
 	var rows []ledgerRow
 	err = n.fsm.view(func(tx *ledger.ReadTx) error {
 		for _, origin := range tx.Origins() {
@@ -121,7 +126,9 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		// deadlines still provisional (calendar.go, notapplied.go)
 		NotApplied int
 		Calendar   CalendarState
-	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState})
+		Replicas   []ReplicaHealth // issue 18: every replica's health (status_page.go)
+		ReplicaErr string
+	}{n.base("成员状态 Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState, replicas, replicaErr})
 }
 
 type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
@@ -212,7 +219,10 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Calendar   CalendarState
 		NotApplied []NotAppliedListing
 		Conflicts  []sanctions.Conflict
-	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts})
+		Chart      barChart // issue 18: the notice loop as an inline SVG chart
+	}{n.base("审计 Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts,
+		newBarChart([]bar{{Label: "已反馈 answered", Class: "ok", Value: c.Answered}, {Label: "待反馈 pending", Class: "warn", Value: c.Pending},
+			{Label: "逾期 overdue", Class: "bad", Value: c.Overdue}, {Label: "已解除 lifted", Class: "muted", Value: c.Lifted}})})
 }
 
 // auditLoginPage is what a browser without a client certificate sees on /audit.
