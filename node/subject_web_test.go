@@ -39,7 +39,7 @@ func TestSubjectPageInChromium(t *testing.T) {
 			shot := func(name string) chromedp.Action {
 				return chromedp.ActionFunc(func(ctx context.Context) error {
 					var b []byte
-					if err := chromedp.FullScreenshot(&b, 90).Do(ctx); err != nil {
+					if err := chromedp.FullScreenshot(&b, 100).Do(ctx); err != nil {
 						return err
 					}
 					return os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width)), b, 0o644)
