@@ -327,4 +327,31 @@ func TestSubjectObjection(t *testing.T) {
 	if code != 200 || !bytes.Contains(page, []byte("异议中")) || !bytes.Contains(page, []byte(due)) {
 		t.Errorf("/subject: %d\n%.800s", code, page)
 	}
+
+	// The listing authority decides (rejected) today, within the deadline:
+	// the subject follows it to the decision and disclosure resumes.
+	pub := f.tn.creds["publisher"]
+	dec := &schemas.ObjectionDecision{Header: schemas.Header{Region: "330000", Submitter: pub.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
+		Objection: schemas.Ref{Origin: rc.Origin, Index: rc.Index, Hash: rc.LeafHash}, Decision: "rejected",
+		DecidedAt: schemas.NewTime(time.Now()), Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID}}
+	de, err := pub.Sign(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Submit(context.Background(), f.tn.url, de); err != nil {
+		t.Fatal(err)
+	}
+	sv, _ = f.self(t, tokB)
+	l = sv.Listings[0]
+	if l.State != node.StateActive || !l.Disclosed || l.Objections[0].Outcome != "rejected" || l.Objections[0].Decision == "" {
+		t.Fatalf("after the decision: %+v", l)
+	}
+	for _, d := range l.Deadlines {
+		if d.What == "decide" && (!d.Met || d.Overdue || d.Done == "") {
+			t.Errorf("decision deadline not met: %+v", d)
+		}
+	}
+	if code, _ := do(t, f.tn.client("public"), "GET", f.tn.url+pubPath, nil); code != 200 {
+		t.Errorf("listing not public again after the rejection: %d", code)
+	}
 }
