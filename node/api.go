@@ -93,6 +93,12 @@ func (n *Node) routes() []route {
 		}},
 		{"GET /v1/status", n.handleStatus},
 		{"GET /{$}", n.handleRegister},
+		// issue 18: the subject's door and the record page (subject.go, subject_page.go, register.go)
+		{"GET /v1/subject", n.handleSubjectSelf},
+		{"POST /v1/subject/objections", n.handleSubjectObjection},
+		{"GET /subject", n.handleSubjectPage},
+		{"POST /subject", n.handleSubjectPagePost},
+		{"GET /records/{code}/{index}", n.handleRecordPage},
 		{"GET /status", n.handleStatusPage},
 		{"GET /audit", n.handleAuditPage},
 		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {

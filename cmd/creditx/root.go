@@ -57,6 +57,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newHealthCmd(),
 		newDemoCmd(),
 		newClusterCmd(),
+		newSubjectCmd(),
 		newVersionCmd(),
 		newVerifyReceiptCmd(), newProvenanceCmd(),
 	)
