@@ -42,7 +42,7 @@ func (c *cluster) replicaNotices(t *testing.T, p *proc) []node.NoticeView {
 	var vs []node.NoticeView
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := c.creds["auditor"].Get(ctx, p.url+"/v1/notices?state=all&agency="+c.creds["executor"].Identity.ID, &vs); err != nil {
+	if err := getNotices(ctx, c.creds["auditor"], p.url+"/v1/notices?state=all&limit=1000&agency="+c.creds["executor"].Identity.ID, &vs); err != nil {
 		t.Fatalf("%s: notices: %v", p.id, err)
 	}
 	return vs

@@ -203,11 +203,11 @@ func ParseSubjectToken(s string) (*SubjectToken, []byte, []byte, error) {
 	if len(p64) > base64.RawURLEncoding.EncodedLen(MaxSubjectTokenPayload) {
 		return bad("token.payload", fmt.Sprintf("longer than %d bytes", MaxSubjectTokenPayload))
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p64)
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(p64)
 	if err != nil {
 		return bad("token.payload", "not base64url: "+err.Error())
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(s64)
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(s64)
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return bad("token.signature", "not a base64url Ed25519 signature")
 	}
