@@ -261,8 +261,8 @@ func (e *RefusedError) Error() string {
 
 // History is the membership history reconstructed from the ledgers.
 type History struct {
-	Versions []Version      // genesis first; each decided by the previous one's electorate
-	Pending  []Pending      // proposals on the last version without a majority, in record order
+	Versions []Version       // genesis first; each decided by the previous one's electorate
+	Pending  []Pending       // proposals on the last version without a majority, in record order
 	Refused  []*RefusedError // proposals that do not apply (stale base, wrong hash, not effective)
 }
 

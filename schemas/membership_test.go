@@ -63,7 +63,10 @@ func TestMembershipRecords(t *testing.T) {
 		{"join http endpoint", p(func(m *ManifestPropose) { m.Change.Endpoint = "http://hz.example:80" }), "manifest_propose.change.endpoint", "startswith"},
 		{"join bad vkey", p(func(m *ManifestPropose) { m.Change.LogVKey = "nope" }), "manifest_propose.change.log_vkey", "vkey"},
 		{"join bad anchor", p(func(m *ManifestPropose) { m.Change.Anchors[0].PublicKey = "AAAA" }), "manifest_propose.change.anchors[0].public_key", "ed25519pub"},
-		{"leave with endpoint", p(func(m *ManifestPropose) { m.Change.Op = ChangeLeave; m.Change.Name, m.Change.LogVKey, m.Change.WitnessVKey, m.Change.CA, m.Change.Anchors = "", "", "", "", nil }), "manifest_propose.change.endpoint", "excluded_unless"},
+		{"leave with endpoint", p(func(m *ManifestPropose) {
+			m.Change.Op = ChangeLeave
+			m.Change.Name, m.Change.LogVKey, m.Change.WitnessVKey, m.Change.CA, m.Change.Anchors = "", "", "", "", nil
+		}), "manifest_propose.change.endpoint", "excluded_unless"},
 		{"rotate_keys with nothing", p(func(m *ManifestPropose) { m.Change = &MembershipChange{Op: ChangeRotateKeys, Code: "330100"} }), "manifest_propose.change", "required_if"},
 		{"approve bad hash", func() Record {
 			return &Governance{Header: hdr(), Action: ActionManifestApprove, ManifestApprove: &ManifestApprove{SHA256: "x"}}
