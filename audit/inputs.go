@@ -60,6 +60,10 @@ type Trust struct {
 	Quorum int
 	// Source says where the trust came from (file names), for the report.
 	Source []string
+	// Manifest is the genesis manifest, if the trust came from one that
+	// parses (exchange.ParseManifest): the membership check replays the
+	// ledgers' membership records on it (membership.go).
+	Manifest *exchange.Manifest
 }
 
 // DefaultQuorum is the witness quorum used when a manifest sets none.
@@ -105,6 +109,7 @@ func LoadManifest(path string) (Trust, error) {
 		return Trust{}, fmt.Errorf("audit: manifest %s: %w", path, err)
 	}
 	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}}
+	t.Manifest, _ = exchange.ParseManifest(b) // nil if it does not parse strictly: no membership check
 	if m.WitnessPolicy != "" {
 		if t.Policy, err = exchange.ParsePolicy([]byte(m.WitnessPolicy)); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: witness_policy: %w", path, err)
@@ -145,6 +150,9 @@ func (t *Trust) merge(o Trust) {
 	}
 	if t.Policy == nil {
 		t.Policy = o.Policy
+	}
+	if t.Manifest == nil {
+		t.Manifest = o.Manifest
 	}
 	t.Source = append(t.Source, o.Source...)
 }

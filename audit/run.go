@@ -373,6 +373,13 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 		fail(f)
 	}
 	rep.Loop = facts.loop(opts, origins)
+	if g := in.Trust.Manifest; g != nil { // membership.go
+		var fails []Failure
+		rep.Membership, fails = CheckMembership(g, facts.members.approvals, facts.members.records, nil)
+		for _, f := range fails {
+			fail(f)
+		}
+	}
 
 	for _, s := range states {
 		s.res.OK = !s.failed
