@@ -79,6 +79,7 @@ func (n *Node) routes() []route {
 		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
+		{"GET /v1/membership", n.handleMembership}, // membership.go
 		{"GET /v1/cluster", n.handleCluster},
 		{"POST /v1/cluster/replicas", n.handleAddReplica},
 		{"DELETE /v1/cluster/replicas/{id}", n.handleRemoveReplica},
