@@ -1,0 +1,186 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/schemas"
+)
+
+// startFounders prepares and starts the four founders (real nodes, ports
+// :0-style free ports) and returns the consortium directory and their URLs
+// by region.
+func startFounders(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	specs := append([]node.MemberSpec(nil), demoMembers...)
+	addrs := nodetest.FreeAddrs(t, 2*len(specs))
+	for i := range specs {
+		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
+	}
+	cfgs, _, err := node.PrepareConsortium(dir, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := map[string]string{}
+	for _, cfg := range cfgs {
+		c := *cfg
+		c.Logger = slog.New(slog.DiscardHandler)
+		n, _ := nodetest.Start(t, c)
+		urls[c.Region] = n.URL()
+	}
+	return dir, urls
+}
+
+// eventually retries f until it returns nil (a member sees another's
+// records once it mirrored them) and fails the test with f's last error
+// after a generous limit.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	var err error
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err = f(); err == nil {
+			return
+		}
+	}
+	t.Fatalf("%s: %v", what, err)
+}
+
+// TestMemberProposeApproveCLI: a city's key ceremony, its matching key
+// wrapped by a founder, and its join proposed and approved through the CLI
+// against four running founders: a proposal with two of four votes has no
+// effect, the third vote puts version 2 in force on every founder's view.
+func TestMemberProposeApproveCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts four members")
+	}
+	dir, urls := startFounders(t)
+	admin := func(code string) string { return filepath.Join(dir, code, "agencies", "admin") }
+	hz := filepath.Join(t.TempDir(), "hz")
+	api := nodetest.FreeAddrs(t, 2)
+
+	// The city's key ceremony; its matching key comes wrapped from a founder.
+	out, err := run(t, "member", "init", "--code", "330100", "--name", "杭州市", "--api", api[0], "--raft", api[1], "--out", hz)
+	if err != nil || !strings.Contains(out, "member 330100 (杭州市) prepared") {
+		t.Fatalf("member init: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(hz, "keys", "match.key")); err == nil {
+		t.Fatal("member init left a matching key of the city's own making")
+	}
+	for _, f := range []string{"ca/ca.crt", "tls/member/tls.crt", "keys/witness.key", "keys/log.key", "node.yaml", "join.json"} {
+		if _, err := os.Stat(filepath.Join(hz, f)); err != nil {
+			t.Errorf("member init made no %s: %v", f, err)
+		}
+	}
+	wrapped := filepath.Join(t.TempDir(), "hz.wrapped")
+	if out, err := run(t, "member", "wrap-key", "--request", filepath.Join(hz, "match-request.txt"),
+		"--match-key", filepath.Join(dir, "330000", "keys", "match.key"), "--out", wrapped); err != nil {
+		t.Fatalf("wrap-key: %v\n%s", err, out)
+	}
+	if out, err := run(t, "member", "init", "--code", "320500", "--out", hz, "--wrapped", wrapped); err == nil {
+		t.Fatalf("a key wrapped for 330100 opened as 320500's:\n%s", out)
+	}
+	if out, err := run(t, "member", "init", "--code", "330100", "--out", hz, "--wrapped", wrapped); err != nil {
+		t.Fatalf("member init --wrapped: %v\n%s", err, out)
+	}
+	readKey := func(p string) schemas.MatchKey {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := schemas.ParseMatchKey(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	const person = "11010519491231002X"
+	if city, founder := readKey(filepath.Join(hz, "keys", "match.key")), readKey(filepath.Join(dir, "310000", "keys", "match.key")); city.HashID(person) != founder.HashID(person) {
+		t.Fatal("the city's person hashes do not match the founders'")
+	}
+
+	// Bad input: a change with an unknown field names it; nothing is submitted.
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"op":"join","code":"330100","colour":"red"}`), 0o644)
+	if _, err := run(t, "member", "propose", "--admin", admin("310000"), "--node", urls["310000"], "--change", bad); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("bad change: %v", err)
+	}
+
+	// Shanghai proposes the join.
+	out, err = run(t, "member", "propose", "--admin", admin("310000"), "--node", urls["310000"], "--change", filepath.Join(hz, "join.json"))
+	if err != nil {
+		t.Fatalf("propose: %v\n%s", err, out)
+	}
+	hash := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindStringSubmatch(out)
+	if hash == nil || !strings.Contains(out, "join 330100, manifest version 1 -> 2") {
+		t.Fatalf("propose output:\n%s", out)
+	}
+	h := hash[1]
+	if _, err := run(t, "member", "approve", "ffff", "--admin", admin("320000"), "--node", urls["320000"]); err == nil {
+		t.Error("approving a proposal nobody made succeeded")
+	}
+	approve := func(code string) {
+		eventually(t, code+" approves", func() error {
+			_, err := run(t, "member", "approve", h[:12], "--admin", admin(code), "--node", urls[code])
+			return err
+		})
+	}
+	list := func(code string) string {
+		out, err := run(t, "member", "list", "--creds", admin(code), "--node", urls[code])
+		if err != nil {
+			t.Fatalf("list at %s: %v", code, err)
+		}
+		return out
+	}
+	// Two of four is not more than half: no effect.
+	approve("320000")
+	eventually(t, "Shanghai sees Jiangsu's vote", func() error {
+		if out := list("310000"); !strings.Contains(out, "votes 2 of 3 needed: 310000 320000") || !strings.Contains(out, "manifest in force: version 1") {
+			return &exitError{msg: out}
+		}
+		return nil
+	})
+	// The third vote decides, as every founder sees.
+	approve("330000")
+	for _, code := range []string{"310000", "320000", "330000", "340000"} {
+		eventually(t, code+" sees version 2 in force", func() error {
+			if out := list(code); !strings.Contains(out, "manifest in force: version 2, sha256 "+h) || !strings.Contains(out, "330100 杭州市") ||
+				!strings.Contains(out, "version 2: join 330100 (杭州市)") || !strings.Contains(out, "pending proposals: 0") {
+				return &exitError{msg: out}
+			}
+			return nil
+		})
+	}
+	// The city's node.yaml points at the manifest in force, as list writes it.
+	if _, err := run(t, "member", "list", "--creds", admin("340000"), "--node", urls["340000"], "--write-manifest", filepath.Join(hz, "manifest.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := exchange.LoadManifest(filepath.Join(hz, "manifest.yaml"))
+	if err != nil || exchange.ManifestHash(m) != h || !m.IsFounder("330100") {
+		t.Fatalf("the manifest in force as written: %v", err)
+	}
+	// A second proposal on the superseded manifest is refused at admission.
+	g, err := exchange.LoadManifest(filepath.Join(dir, "manifest.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := node.LoadCredentials(admin("340000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := node.ProposeRecord("340000", creds, g, &exchange.Change{Op: schemas.ChangeLeave, Code: "310000"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := creds.Submit(t.Context(), urls["340000"], e); err == nil || !strings.Contains(err.Error(), "manifest_propose.base") {
+		t.Errorf("a proposal on the superseded manifest: %v", err)
+	}
+}
