@@ -312,6 +312,13 @@ func Reconstruct(genesis *Manifest, approvals []Approval, records []GovRecord) *
 		}
 		votes[hash][r.By] = true
 		if p := r.Propose; p != nil {
+			if slices.ContainsFunc(h.Versions, func(v Version) bool { return v.Hash == p.SHA256 }) {
+				// Already in force or superseded: a member whose configured
+				// manifest is a later version (a city that joined, a node
+				// restarted with the manifest in force) reads the proposals
+				// that led to it. Nothing to apply, nothing wrong.
+				continue
+			}
 			res, reason := proposalResult(cur, p)
 			switch {
 			case reason != "":

@@ -108,6 +108,13 @@ func TestReconstruct(t *testing.T) {
 		t.Errorf("a removed member's proposal counted: versions %d refused %v", len(h.Versions), h.Refused)
 	}
 
+	// A member whose genesis is the manifest a proposal produced (a city
+	// configured with the manifest in force) reads that proposal as applied.
+	h = Reconstruct(v2, nil, recs[:5])
+	if len(h.Versions) != 1 || len(h.Refused) != 0 || len(h.Pending) != 0 || h.Current().Hash != ManifestHash(v2) {
+		t.Errorf("genesis v2: versions %d, refused %v, pending %d", len(h.Versions), h.Refused, len(h.Pending))
+	}
+
 	// A proposal whose hash is not the result's is refused.
 	bad := p1
 	bad.Propose = &schemas.ManifestPropose{Base: p1.Propose.Base, Change: join, SHA256: strings.Repeat("ab", 32)}
