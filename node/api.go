@@ -444,7 +444,7 @@ func (n *Node) originForCode(code string) (string, bool) {
 // verifierFor is the log key of an origin this node serves.
 func (n *Node) verifierFor(origin string) note.Verifier {
 	if n.x != nil {
-		if mb, ok := n.x.manifest.MemberByOrigin(origin); ok && mb.Code != n.cfg.Region {
+		if mb, ok := n.x.cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // membership_live.go
 			return mb.LogVerifier()
 		}
 	}

@@ -22,10 +22,11 @@ func (x *exchangeNode) effective() map[string]bool {
 		return eff
 	}
 	x.mu.Unlock()
+	m := x.m() // membership_live.go: the manifest in force
 	var total uint64
 	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		for i := range x.manifest.Members {
-			total += tx.Log(x.manifest.Members[i].Origin()).Size()
+		for i := range m.Members {
+			total += tx.Log(m.Members[i].Origin()).Size()
 		}
 		return nil
 	})
@@ -42,7 +43,7 @@ func (x *exchangeNode) effective() map[string]bool {
 		approvals, _ = x.govDecisions(tx.Bucket(bucketGov), tx.Log)
 		return nil
 	})
-	eff := x.manifest.Effective(approvals)
+	eff := m.Effective(approvals)
 	x.mu.Lock()
 	x.eff, x.effAt, x.effSizes = eff, time.Now(), total
 	x.mu.Unlock()
@@ -53,7 +54,7 @@ func (x *exchangeNode) effective() map[string]bool {
 func (x *exchangeNode) effectiveOthers() []*exchange.Member {
 	eff := x.effective()
 	var out []*exchange.Member
-	for _, mb := range x.manifest.Others(x.self.Code) {
+	for _, mb := range x.m().Others(x.self.Code) {
 		if eff[mb.Code] {
 			out = append(out, mb)
 		}

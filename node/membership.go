@@ -19,14 +19,14 @@ import (
 // (exchange.Reconstruct, genesis: the configured manifest). It is public,
 // like /v1/exchange: a manifest holds no secret.
 //
-// The node does not yet run the manifest in force when it differs from the
-// configured one (Running != InForce): live application is issue 16's last
-// step and not built; the answer says so instead of hiding it.
+// The node follows the manifest in force live (membership_live.go); Running
+// is the manifest its loops use, equal to InForce unless the history could
+// not be read.
 
 // MembershipView is the body of GET /v1/membership.
 type MembershipView struct {
 	Genesis  string                  `json:"genesis"`  // ManifestHash of the configured manifest
-	Running  string                  `json:"running"`  // the manifest this node runs (the configured one)
+	Running  string                  `json:"running"`  // the manifest this node's loops run (membership_live.go)
 	InForce  string                  `json:"in_force"` // the manifest the ledgers approved
 	Version  int                     `json:"version"`  // InForce's version
 	Manifest string                  `json:"manifest"` // InForce as YAML
@@ -155,7 +155,7 @@ func (n *Node) handleMembership(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusInternalServerError, "encoding the manifest in force: %v", err))
 		return
 	}
-	v := MembershipView{Genesis: h.Versions[0].Hash, Running: h.Versions[0].Hash, InForce: cur.Hash, Version: cur.Manifest.Version,
+	v := MembershipView{Genesis: h.Versions[0].Hash, Running: exchange.ManifestHash(n.x.m()), InForce: cur.Hash, Version: cur.Manifest.Version,
 		Manifest: string(y), Versions: []MembershipVersionView{}, Pending: []MembershipPendingView{}, Refused: []string{}}
 	for _, ver := range h.Versions[1:] {
 		v.Versions = append(v.Versions, MembershipVersionView{Version: ver.Manifest.Version, SHA256: ver.Hash, From: ver.From,

@@ -334,7 +334,7 @@ func writeMembership(w io.Writer, v *node.MembershipView, m *exchange.Manifest) 
 	var b strings.Builder
 	fmt.Fprintf(&b, "manifest in force: version %d, sha256 %s\n", v.Version, v.InForce)
 	if v.Running != v.InForce {
-		fmt.Fprintf(&b, "  this node runs its configured manifest %s (applying approved changes live is not built yet: restart it with the manifest in force)\n", v.Running[:12])
+		fmt.Fprintf(&b, "  this node still runs manifest %s (its membership history could not be read; see its log)\n", v.Running[:12])
 	}
 	eff := m.Effective(nil)
 	for _, mb := range m.Members {

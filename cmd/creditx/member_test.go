@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 // startFounders prepares and starts the four founders (real nodes, ports
 // :0-style free ports) and returns the consortium directory and their URLs
 // by region.
-func startFounders(t *testing.T) (string, map[string]string) {
+func startFounders(t *testing.T) (string, map[string]string, map[string]*node.Node) {
 	t.Helper()
 	dir := t.TempDir()
 	specs := append([]node.MemberSpec(nil), demoMembers...)
@@ -30,14 +31,14 @@ func startFounders(t *testing.T) (string, map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	urls := map[string]string{}
+	urls, nodes := map[string]string{}, map[string]*node.Node{}
 	for _, cfg := range cfgs {
 		c := *cfg
 		c.Logger = slog.New(slog.DiscardHandler)
 		n, _ := nodetest.Start(t, c)
-		urls[c.Region] = n.URL()
+		urls[c.Region], nodes[c.Region] = n.URL(), n
 	}
-	return dir, urls
+	return dir, urls, nodes
 }
 
 // eventually retries f until it returns nil (a member sees another's
@@ -58,11 +59,13 @@ func eventually(t *testing.T, what string, f func() error) {
 // wrapped by a founder, and its join proposed and approved through the CLI
 // against four running founders: a proposal with two of four votes has no
 // effect, the third vote puts version 2 in force on every founder's view.
+// Then the city starts with the manifest in force and, no founder
+// restarted, every founder mirrors it and its checkpoints are witnessed.
 func TestMemberProposeApproveCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four members")
 	}
-	dir, urls := startFounders(t)
+	dir, urls, founders := startFounders(t)
 	admin := func(code string) string { return filepath.Join(dir, code, "agencies", "admin") }
 	hz := filepath.Join(t.TempDir(), "hz")
 	api := nodetest.FreeAddrs(t, 2)
@@ -183,4 +186,69 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	if _, err := creds.Submit(t.Context(), urls["340000"], e); err == nil || !strings.Contains(err.Error(), "manifest_propose.base") {
 		t.Errorf("a proposal on the superseded manifest: %v", err)
 	}
+
+	// The city starts; nobody else restarts.
+	cfg, err := node.LoadConfig(filepath.Join(hz, "node.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	city, _ := nodetest.Start(t, *cfg)
+	cityAdmin, err := node.LoadCredentials(filepath.Join(hz, "agencies", "admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce, err := node.ApproveRecord("330100", cityAdmin, h, time.Now()) // any record: the city's ledger grows
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cityAdmin.Submit(t.Context(), city.URL(), ce); err != nil {
+		t.Fatalf("the city's first record: %v", err)
+	}
+	eventually(t, "the city's checkpoint is witnessed by the founders", func() error {
+		st, err := city.ExchangeStatus()
+		if err != nil {
+			return err
+		}
+		if st.Size == 0 || st.Witnessed != st.Size {
+			return &exitError{msg: fmt.Sprintf("city size %d, witnessed %d", st.Size, st.Witnessed)}
+		}
+		return nil
+	})
+	cst, _ := city.ExchangeStatus()
+	for code, n := range founders {
+		eventually(t, code+" mirrors the city", func() error {
+			st, err := n.ExchangeStatus()
+			if err != nil {
+				return err
+			}
+			for _, m := range st.Mirrors {
+				if m.Code == "330100" && m.Size >= cst.Size && m.Checkpoint >= cst.Size && !m.Stopped {
+					return nil
+				}
+			}
+			return &exitError{msg: fmt.Sprintf("%s mirrors %+v", code, st.Mirrors)}
+		})
+	}
+	// The city mirrors the founders too, each up to its own size.
+	eventually(t, "the city mirrors every founder", func() error {
+		st, err := city.ExchangeStatus()
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, m := range st.Mirrors {
+			fst, err := founders[m.Code].ExchangeStatus()
+			if err != nil {
+				return err
+			}
+			if m.Size == fst.Size && m.Checkpoint == fst.Size && !m.Stopped {
+				n++
+			}
+		}
+		if n != 4 {
+			return &exitError{msg: fmt.Sprintf("city mirrors %+v", st.Mirrors)}
+		}
+		return nil
+	})
 }
