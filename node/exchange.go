@@ -357,7 +357,11 @@ type pushTarget struct {
 func (x *exchangeNode) pushTargets() []pushTarget {
 	var out []pushTarget
 	for _, mb := range x.effectiveOthers() {
-		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.client(mb.Code).AddCheckpoint})
+		c := x.client(mb.Code)
+		if c == nil {
+			continue // joined a moment ago: its client comes with the next runLive round (membership_live.go)
+		}
+		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: c.AddCheckpoint})
 	}
 	for _, w := range x.manifest.ExternalWitnesses() {
 		c := &exchange.WitnessClient{URL: w.URL, HC: x.external}
