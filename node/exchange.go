@@ -431,8 +431,9 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 	if n.x == nil {
 		return fmt.Errorf("this node is not a consortium member")
 	}
-	for i := range n.x.manifest.Members {
-		mb := &n.x.manifest.Members[i]
+	m := n.x.m() // membership_live.go: members that joined too
+	for i := range m.Members {
+		mb := &m.Members[i]
 		n.fsm.mu.RLock()
 		l := n.fsm.store.Log(mb.Origin())
 		err := ledger.Export(ctx, l, filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))

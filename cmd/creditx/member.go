@@ -254,24 +254,7 @@ record naming it, signed with the admin's anchor key.`,
 			if err != nil {
 				return err
 			}
-			var match []node.MembershipPendingView
-			for _, p := range v.Pending {
-				if strings.HasPrefix(p.SHA256, strings.ToLower(args[0])) {
-					match = append(match, p)
-				}
-			}
-			switch {
-			case len(match) == 0:
-				return fmt.Errorf("member approve: no pending proposal %s on the manifest in force (version %d) at %s; see creditx member list", args[0], v.Version, nodeURL)
-			case len(match) > 1 && match[0].SHA256 != match[len(match)-1].SHA256:
-				return fmt.Errorf("member approve: %s names %d proposals; give more of the hash", args[0], len(match))
-			}
-			p := match[0]
-			e, err := node.ApproveRecord(creds.Identity.Region, creds, p.SHA256, time.Now())
-			if err != nil {
-				return err
-			}
-			rs, err := creds.Submit(cmd.Context(), nodeURL, e)
+			p, rs, err := approveProposal(cmd.Context(), creds, nodeURL, v, args[0])
 			if err != nil {
 				return err
 			}
@@ -361,4 +344,31 @@ func writeMembership(w io.Writer, v *node.MembershipView, m *exchange.Manifest) 
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// approveProposal signs and submits the manifest_approve of the pending
+// proposal of v whose hash starts with prefix ("creditx member approve").
+func approveProposal(ctx context.Context, creds *node.Credentials, nodeURL string, v *node.MembershipView, prefix string) (*node.MembershipPendingView, []node.Receipt, error) {
+	var match []node.MembershipPendingView
+	for _, p := range v.Pending {
+		if strings.HasPrefix(p.SHA256, strings.ToLower(prefix)) {
+			match = append(match, p)
+		}
+	}
+	switch {
+	case len(match) == 0:
+		return nil, nil, fmt.Errorf("member approve: no pending proposal %s on the manifest in force (version %d) at %s; see creditx member list", prefix, v.Version, nodeURL)
+	case len(match) > 1 && match[0].SHA256 != match[len(match)-1].SHA256:
+		return nil, nil, fmt.Errorf("member approve: %s names %d proposals; give more of the hash", prefix, len(match))
+	}
+	p := match[0]
+	e, err := node.ApproveRecord(creds.Identity.Region, creds, p.SHA256, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := creds.Submit(ctx, nodeURL, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &p, rs, nil
 }
