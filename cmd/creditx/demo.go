@@ -35,9 +35,9 @@ var demoMembers = []node.MemberSpec{
 func newDemoCmd() *cobra.Command {
 	var (
 		dataDir, outDir, join string
-		exit, verbose   bool
-		perMember       int
-		timeout         time.Duration
+		exit, verbose         bool
+		perMember             int
+		timeout               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
