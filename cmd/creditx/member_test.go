@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -198,11 +201,11 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := node.ApproveRecord("330100", cityAdmin, h, time.Now()) // any record: the city's ledger grows
+	first, err := node.ApproveRecord("330100", cityAdmin, h, time.Now()) // any record: the city's ledger grows
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cityAdmin.Submit(t.Context(), city.URL(), ce); err != nil {
+	if _, err := cityAdmin.Submit(t.Context(), city.URL(), first); err != nil {
 		t.Fatalf("the city's first record: %v", err)
 	}
 	eventually(t, "the city's checkpoint is witnessed by the founders", func() error {
@@ -251,4 +254,54 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A member that leaves is no longer witnessed: before, a founder's
+	// witness knows the city (409, it cosigned more); after the leave is in
+	// force, it answers 404 to the city's checkpoints.
+	cityCert, _, err := pki.LoadCredentials(filepath.Join(hz, "tls", "member"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cityAdmin.Client.Get(city.URL() + "/ledger/330100/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("city checkpoint: %v %d", err, resp.StatusCode)
+	}
+	witnessAnswer := func(code string) error {
+		mb, _ := m.Member(code)
+		c := exchange.NewClient(mb, cityCert, slog.New(slog.DiscardHandler))
+		defer c.Close()
+		_, err := c.AddCheckpoint(t.Context(), exchange.AddCheckpoint{OldSize: 0, Checkpoint: cp})
+		return err
+	}
+	var ce *exchange.ConflictError
+	if err := witnessAnswer("320000"); !errors.As(err, &ce) {
+		t.Fatalf("a founder's witness before the leave: %v, want 409", err)
+	}
+	out, err = run(t, "member", "propose", "--admin", admin("310000"), "--node", urls["310000"], "--leave", "330100")
+	if err != nil {
+		t.Fatalf("propose leave: %v\n%s", err, out)
+	}
+	hl := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindStringSubmatch(out)[1]
+	for _, code := range []string{"320000", "330000"} {
+		eventually(t, code+" approves the leave", func() error {
+			_, err := run(t, "member", "approve", hl, "--admin", admin(code), "--node", urls[code])
+			return err
+		})
+	}
+	for _, code := range []string{"310000", "320000", "330000", "340000"} {
+		eventually(t, code+" sees the leave in force", func() error {
+			if out := list(code); !strings.Contains(out, "manifest in force: version 3") || !strings.Contains(out, "version 3: leave 330100") {
+				return &exitError{msg: out}
+			}
+			return nil
+		})
+		if err := witnessAnswer(code); err == nil || errors.As(err, &ce) || !strings.Contains(err.Error(), "404") {
+			t.Errorf("%s's witness after the leave: %v, want 404", code, err)
+		}
+	}
 }
