@@ -64,6 +64,10 @@ type Trust struct {
 	// parses (exchange.ParseManifest): the membership check replays the
 	// ledgers' membership records on it (membership.go).
 	Manifest *exchange.Manifest
+	// Genesis, if set (GenesisFile beside the manifest), is the manifest the
+	// consortium started from: the membership check replays the ledgers on
+	// it and requires Manifest to be the version they approved last.
+	Genesis *exchange.Manifest
 }
 
 // DefaultQuorum is the witness quorum used when a manifest sets none.
@@ -79,6 +83,7 @@ type Inputs struct {
 // breaks existing bundles.
 const (
 	ManifestFile = "manifest.yaml"
+	GenesisFile  = "manifest.genesis.yaml" // membership.go
 	TrustFile    = trust.FileName // "trust.yaml"
 )
 
@@ -154,6 +159,9 @@ func (t *Trust) merge(o Trust) {
 	if t.Manifest == nil {
 		t.Manifest = o.Manifest
 	}
+	if t.Genesis == nil {
+		t.Genesis = o.Genesis
+	}
 	t.Source = append(t.Source, o.Source...)
 }
 
@@ -216,6 +224,13 @@ func FromDir(dir string) (Inputs, error) {
 			return Inputs{}, err
 		}
 		in.Trust.merge(t)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, GenesisFile)); err == nil { // membership.go
+		g, err := exchange.ParseManifest(b)
+		if err != nil {
+			return Inputs{}, fmt.Errorf("audit: %s: %w", GenesisFile, err)
+		}
+		in.Trust.Genesis = g
 	}
 	add := func(treeDir, holder string) error {
 		c, err := readTree(treeDir, holder)

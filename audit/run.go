@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
@@ -374,8 +375,12 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	}
 	rep.Loop = facts.loop(opts, origins)
 	if g := in.Trust.Manifest; g != nil { // membership.go
+		genesis, inForce := g, (*exchange.Manifest)(nil)
+		if in.Trust.Genesis != nil {
+			genesis, inForce = in.Trust.Genesis, g
+		}
 		var fails []Failure
-		rep.Membership, fails = CheckMembership(g, facts.members.approvals, facts.members.records, nil)
+		rep.Membership, fails = CheckMembership(genesis, facts.members.approvals, facts.members.records, inForce)
 		for _, f := range fails {
 			fail(f)
 		}

@@ -253,6 +253,9 @@ func mergeTrust(first, second audit.Trust) audit.Trust {
 	if out.Quorum == 0 {
 		out.Quorum = second.Quorum
 	}
+	if out.Manifest == nil { // the membership check (audit/membership.go)
+		out.Manifest, out.Genesis = second.Manifest, second.Genesis
+	}
 	out.Source = append(out.Source, second.Source...)
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
@@ -282,7 +283,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		if err != nil {
 			return err
 		}
-		if o.join != "" { // the manifest in force, with the city's keys
+		if o.join != "" { // the manifest in force, with the city's keys, and the genesis the audit replays (demo_join.go)
+			genesis := mf
+			if err := writeFileAtomic(filepath.Join(o.out, audit.GenesisFile), func(w io.Writer) error { _, err := w.Write(genesis); return err }); err != nil {
+				return err
+			}
 			if mf, err = manifest.Encode(); err != nil {
 				return err
 			}

@@ -52,7 +52,8 @@ func TestDemoJoin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audit of the demo with a city: %v\n%s", err, rep)
 	}
-	if !strings.Contains(rep, "PASSED") || !strings.Contains(rep, "creditx.330100/ledger") {
+	if !strings.Contains(rep, "PASSED") || !strings.Contains(rep, "creditx.330100/ledger") ||
+		!strings.Contains(rep, "1 approved change(s)") || !strings.Contains(rep, "join 330100 (creditx.310000/ledger#") {
 		t.Errorf("audit report:\n%s", rep)
 	}
 }
