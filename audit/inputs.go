@@ -84,7 +84,7 @@ type Inputs struct {
 const (
 	ManifestFile = "manifest.yaml"
 	GenesisFile  = "manifest.genesis.yaml" // membership.go
-	TrustFile    = trust.FileName // "trust.yaml"
+	TrustFile    = trust.FileName          // "trust.yaml"
 )
 
 // manifest is the subset of the consortium manifest (exchange.Manifest) the
