@@ -22,7 +22,7 @@ import (
 // startFounders prepares and starts the four founders (real nodes, ports
 // :0-style free ports) and returns the consortium directory and their URLs
 // by region.
-func startFounders(t *testing.T) (string, map[string]string, map[string]*node.Node) {
+func startFounders(t *testing.T) (string, map[string]string, map[string]*node.Node, map[string]func() *node.Node) {
 	t.Helper()
 	dir := t.TempDir()
 	specs := append([]node.MemberSpec(nil), demoMembers...)
@@ -34,14 +34,19 @@ func startFounders(t *testing.T) (string, map[string]string, map[string]*node.No
 	if err != nil {
 		t.Fatal(err)
 	}
-	urls, nodes := map[string]string{}, map[string]*node.Node{}
+	urls, nodes, restart := map[string]string{}, map[string]*node.Node{}, map[string]func() *node.Node{}
 	for _, cfg := range cfgs {
 		c := *cfg
 		c.Logger = slog.New(slog.DiscardHandler)
-		n, _ := nodetest.Start(t, c)
+		n, stop := nodetest.Start(t, c)
 		urls[c.Region], nodes[c.Region] = n.URL(), n
+		restart[c.Region] = func() *node.Node { // same data directory and address
+			stop()
+			n, _ := nodetest.Start(t, c)
+			return n
+		}
 	}
-	return dir, urls, nodes
+	return dir, urls, nodes, restart
 }
 
 // eventually retries f until it returns nil (a member sees another's
@@ -68,7 +73,7 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four members")
 	}
-	dir, urls, founders := startFounders(t)
+	dir, urls, founders, restart := startFounders(t)
 	admin := func(code string) string { return filepath.Join(dir, code, "agencies", "admin") }
 	hz := filepath.Join(t.TempDir(), "hz")
 	api := nodetest.FreeAddrs(t, 2)
@@ -255,6 +260,28 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 		return nil
 	})
 
+	// A founder restarted after the join (it need not be) still follows the
+	// manifest in force from its ledgers: it mirrors the city's next record.
+	founders["340000"] = restart["340000"]()
+	second, err := node.ApproveRecord("330100", cityAdmin, h, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cityAdmin.Submit(t.Context(), city.URL(), second); err != nil {
+		t.Fatalf("the city's second record: %v", err)
+	}
+	eventually(t, "the restarted founder mirrors the city's second record", func() error {
+		st, err := founders["340000"].ExchangeStatus()
+		if err != nil {
+			return err
+		}
+		for _, m := range st.Mirrors {
+			if m.Code == "330100" && m.Size >= 2 && m.Checkpoint >= 2 {
+				return nil
+			}
+		}
+		return &exitError{msg: fmt.Sprintf("340000 mirrors %+v", st.Mirrors)}
+	})
 	// A member that leaves is no longer witnessed: before, a founder's
 	// witness knows the city (409, it cosigned more); after the leave is in
 	// force, it answers 404 to the city's checkpoints.
