@@ -31,7 +31,7 @@ func (x *exchangeNode) effective() map[string]bool {
 		return nil
 	})
 	x.mu.Lock()
-	if x.eff != nil && total == x.effSizes {
+	if x.eff != nil && total == x.effSizes && x.live.effFor == m {
 		x.effAt = time.Now()
 		eff := x.eff
 		x.mu.Unlock()
@@ -45,7 +45,7 @@ func (x *exchangeNode) effective() map[string]bool {
 	})
 	eff := m.Effective(approvals)
 	x.mu.Lock()
-	x.eff, x.effAt, x.effSizes = eff, time.Now(), total
+	x.eff, x.effAt, x.effSizes, x.live.effFor = eff, time.Now(), total, m
 	x.mu.Unlock()
 	return eff
 }

@@ -47,6 +47,9 @@ type liveState struct {
 	tlsCfg  *tls.Config // base with every member CA of cur; nil: use base
 	clients map[string]*exchange.Client
 	kick    map[string]chan struct{}
+	// effFor is the manifest x.eff was computed for; guarded by x.mu
+	// (exchange_members.go), not by mu.
+	effFor *exchange.Manifest
 }
 
 // m is the manifest in force (the configured one until a change is
@@ -233,4 +236,26 @@ func (x *exchangeNode) cached() *exchange.Manifest {
 		return x.live.cur
 	}
 	return x.manifest
+}
+
+// addLiveVerifiers adds to verifiers the log keys of members that joined by
+// governance (the manifest in force as of ledger.db), so that the start-up
+// check verifies their mirrors too. Called before raft starts.
+func (n *Node) addLiveVerifiers(verifiers map[string]note.Verifier) error {
+	if n.x == nil {
+		return nil
+	}
+	return n.fsm.store.View(func(tx *ledger.ReadTx) error {
+		recs, approvals := membershipRecords(tx.Bucket(bucketGov), tx.Log)
+		if len(recs) == 0 {
+			return nil
+		}
+		m := exchange.Reconstruct(n.x.manifest, approvals, recs).Current().Manifest
+		for i := range m.Members {
+			if mb := &m.Members[i]; mb.Code != n.cfg.Region && verifiers[mb.Origin()] == nil {
+				verifiers[mb.Origin()] = mb.LogVerifier()
+			}
+		}
+		return nil
+	})
 }
