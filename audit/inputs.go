@@ -60,9 +60,17 @@ type Trust struct {
 	Quorum int
 	// Source says where the trust came from (file names), for the report.
 	Source []string
-	// Manifest is the consortium manifest's bytes when the trust came from
-	// one (the first one merged), for DiffManifests; nil otherwise.
-	Manifest []byte
+	// ManifestBytes is the consortium manifest's bytes when the trust came
+	// from one (the first one merged), for DiffManifests; nil otherwise.
+	ManifestBytes []byte
+	// Manifest is the genesis manifest, if the trust came from one that
+	// parses (exchange.ParseManifest): the membership check replays the
+	// ledgers' membership records on it (membership.go).
+	Manifest *exchange.Manifest
+	// Genesis, if set (GenesisFile beside the manifest), is the manifest the
+	// consortium started from: the membership check replays the ledgers on
+	// it and requires Manifest to be the version they approved last.
+	Genesis *exchange.Manifest
 }
 
 // DefaultQuorum is the witness quorum used when a manifest sets none.
@@ -94,7 +102,8 @@ func (in *Inputs) Distrust() {
 // breaks existing bundles.
 const (
 	ManifestFile = "manifest.yaml"
-	TrustFile    = trust.FileName // "trust.yaml"
+	GenesisFile  = "manifest.genesis.yaml" // membership.go
+	TrustFile    = trust.FileName          // "trust.yaml"
 )
 
 // manifest is the subset of the consortium manifest (exchange.Manifest) the
@@ -123,7 +132,8 @@ func LoadManifest(path string) (Trust, error) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return Trust{}, fmt.Errorf("audit: manifest %s: %w", path, err)
 	}
-	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}, Manifest: b}
+	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}, ManifestBytes: b}
+	t.Manifest, _ = exchange.ParseManifest(b) // nil if it does not parse strictly: no membership check
 	if m.WitnessPolicy != "" {
 		if t.Policy, err = exchange.ParsePolicy([]byte(m.WitnessPolicy)); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: witness_policy: %w", path, err)
@@ -167,6 +177,12 @@ func (t *Trust) merge(o Trust) {
 	}
 	if t.Manifest == nil {
 		t.Manifest = o.Manifest
+	}
+	if t.ManifestBytes == nil {
+		t.ManifestBytes = o.ManifestBytes
+	}
+	if t.Genesis == nil {
+		t.Genesis = o.Genesis
 	}
 	t.Source = append(t.Source, o.Source...)
 }
@@ -233,6 +249,13 @@ func FromDir(dir string) (Inputs, error) {
 			return Inputs{}, err
 		}
 		in.Trust.merge(t)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, GenesisFile)); err == nil { // membership.go
+		g, err := exchange.ParseManifest(b)
+		if err != nil {
+			return Inputs{}, fmt.Errorf("audit: %s: %w", GenesisFile, err)
+		}
+		in.Trust.Genesis = g
 	}
 	add := func(treeDir, holder string) error {
 		c, err := readTree(treeDir, holder)

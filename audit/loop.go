@@ -225,6 +225,7 @@ type factSet struct {
 	provisional int
 	slim        map[key]*schemas.Listing // conflicts.go
 	provDue     map[key]provFact         // rules.go
+	members     membershipFacts          // membership.go
 }
 
 func newFactSet() *factSet {

@@ -52,6 +52,9 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		case r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil:
 			rule = "calendar"
 			field, msg = n.checkCalendarAdopt(r.CalendarAdopt)
+		case r.Action == schemas.ActionManifestPropose && r.ManifestPropose != nil:
+			rule = "membership"
+			field, msg = n.checkManifestPropose(r.ManifestPropose) // membership.go
 		}
 		if field != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, rule, msg}})

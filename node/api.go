@@ -83,6 +83,7 @@ func (n *Node) routes() []route {
 		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
+		{"GET /v1/membership", n.handleMembership}, // membership.go
 		{"GET /v1/cluster", n.handleCluster},
 		{"POST /v1/cluster/replicas", n.handleAddReplica},
 		{"DELETE /v1/cluster/replicas/{id}", n.handleRemoveReplica},
@@ -468,7 +469,7 @@ func (n *Node) originForCode(code string) (string, bool) {
 // verifierFor is the log key of an origin this node serves.
 func (n *Node) verifierFor(origin string) note.Verifier {
 	if n.x != nil {
-		if mb, ok := n.x.manifest.MemberByOrigin(origin); ok && mb.Code != n.cfg.Region {
+		if mb, ok := n.x.cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // membership_live.go
 			return mb.LogVerifier()
 		}
 	}

@@ -55,6 +55,7 @@ type exchangeNode struct {
 	effAt     time.Time
 	effSizes  uint64
 	progress  func(origin string, done, total uint64)
+	live      liveState // the manifest in force and members that joined (membership_live.go)
 }
 
 // newExchange loads the exchange section. It returns the client CA pool of
@@ -159,6 +160,7 @@ func (x *exchangeNode) close() error {
 	for _, c := range x.clients {
 		err = errors.Join(err, c.Close())
 	}
+	err = errors.Join(err, x.closeLive())
 	if x.udp != nil {
 		err = errors.Join(err, x.udp.Close())
 	}
@@ -187,15 +189,7 @@ func (x *exchangeNode) serveHTTP3(ctx context.Context, cfg *tls.Config) error {
 // run drives the push loop and one mirror loop per other member while this
 // replica leads; it returns when ctx ends.
 func (x *exchangeNode) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); x.pushLoop(ctx) }()
-	for code := range x.clients {
-		wg.Add(1)
-		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
-	}
-	wg.Wait()
-	return nil
+	return x.runLive(ctx) // membership_live.go: also for members that join
 }
 
 // propose runs an exchange command through raft on the leader.
@@ -330,7 +324,7 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 		lines = append(lines, a.lines)
 	}
 	witnessed := exchange.AddSignatures(plain, lines...)
-	if names, ok, err := x.manifest.Witnessed(x.self.Code, witnessed); err != nil || !ok {
+	if names, ok, err := x.m().Witnessed(x.self.Code, witnessed); err != nil || !ok {
 		if err != nil {
 			errs = append(errs, "bad cosignature: "+err.Error())
 		}
@@ -363,7 +357,11 @@ type pushTarget struct {
 func (x *exchangeNode) pushTargets() []pushTarget {
 	var out []pushTarget
 	for _, mb := range x.effectiveOthers() {
-		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.clients[mb.Code].AddCheckpoint})
+		c := x.client(mb.Code)
+		if c == nil {
+			continue // joined a moment ago: its client comes with the next runLive round (membership_live.go)
+		}
+		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: c.AddCheckpoint})
 	}
 	for _, w := range x.manifest.ExternalWitnesses() {
 		c := &exchange.WitnessClient{URL: w.URL, HC: x.external}
@@ -433,8 +431,9 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 	if n.x == nil {
 		return fmt.Errorf("this node is not a consortium member")
 	}
-	for i := range n.x.manifest.Members {
-		mb := &n.x.manifest.Members[i]
+	m := n.x.m() // membership_live.go: members that joined too
+	for i := range m.Members {
+		mb := &m.Members[i]
 		n.fsm.mu.RLock()
 		l := n.fsm.store.Log(mb.Origin())
 		err := ledger.Export(ctx, l, filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))

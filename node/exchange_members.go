@@ -22,15 +22,16 @@ func (x *exchangeNode) effective() map[string]bool {
 		return eff
 	}
 	x.mu.Unlock()
+	m := x.m() // membership_live.go: the manifest in force
 	var total uint64
 	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		for i := range x.manifest.Members {
-			total += tx.Log(x.manifest.Members[i].Origin()).Size()
+		for i := range m.Members {
+			total += tx.Log(m.Members[i].Origin()).Size()
 		}
 		return nil
 	})
 	x.mu.Lock()
-	if x.eff != nil && total == x.effSizes {
+	if x.eff != nil && total == x.effSizes && x.live.effFor == m {
 		x.effAt = time.Now()
 		eff := x.eff
 		x.mu.Unlock()
@@ -42,9 +43,9 @@ func (x *exchangeNode) effective() map[string]bool {
 		approvals, _ = x.govDecisions(tx.Bucket(bucketGov), tx.Log)
 		return nil
 	})
-	eff := x.manifest.Effective(approvals)
+	eff := m.Effective(approvals)
 	x.mu.Lock()
-	x.eff, x.effAt, x.effSizes = eff, time.Now(), total
+	x.eff, x.effAt, x.effSizes, x.live.effFor = eff, time.Now(), total, m
 	x.mu.Unlock()
 	return eff
 }
@@ -53,7 +54,7 @@ func (x *exchangeNode) effective() map[string]bool {
 func (x *exchangeNode) effectiveOthers() []*exchange.Member {
 	eff := x.effective()
 	var out []*exchange.Member
-	for _, mb := range x.manifest.Others(x.self.Code) {
+	for _, mb := range x.m().Others(x.self.Code) {
 		if eff[mb.Code] {
 			out = append(out, mb)
 		}

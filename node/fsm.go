@@ -82,6 +82,9 @@ type fsm struct {
 	// exchange_schemas.go).
 	peers   map[string]note.Verifier
 	accepts func(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
+	// livePeer, if set, is the log key of an origin not in peers: a member
+	// that joined by governance, as of tx (membership_live.go).
+	livePeer func(tx *ledger.Tx, origin string) (note.Verifier, bool)
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
 	onRestore func() error

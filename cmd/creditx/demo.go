@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
@@ -34,11 +35,11 @@ var demoMembers = []node.MemberSpec{
 
 func newDemoCmd() *cobra.Command {
 	var (
-		dataDir, outDir string
-		exit, verbose   bool
-		keep            bool
-		perMember       int
-		timeout         time.Duration
+		dataDir, outDir, join string
+		exit, verbose         bool
+		keep                  bool
+		perMember             int
+		timeout               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -69,7 +70,7 @@ URLs are printed.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout,
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout, join: join,
 				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
@@ -79,6 +80,7 @@ URLs are printed.`,
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (keys, credentials) when the demo ends")
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
+	cmd.Flags().StringVar(&join, "join", "", "after the founders started, join this city live through the member commands' code paths, e.g. 330100")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging (default: errors only; the summary reports each member's state)")
 	return cmd
 }
@@ -90,6 +92,7 @@ type demoOptions struct {
 	perMember int
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
+	join      string    // a city to join live after the founders started (demo_join.go); "" none
 }
 
 type demoMember struct {
@@ -239,6 +242,14 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
 		return err
 	}
+	var joinProbe *schemas.Listing
+	if o.join != "" { // demo_join.go
+		city, inForce, l, err := demoJoin(ctx, rctx, &wg, out, logger, o, members)
+		if err != nil {
+			return err
+		}
+		members, manifest, joinProbe = append(members, city), inForce, l
+	}
 	fmt.Fprintln(out, "Waiting until every ledger is mirrored, verified and witnessed by the others ...")
 	progressMu.Lock()
 	barOn = true
@@ -293,6 +304,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		fmt.Fprintln(out)
 		ok = ok && res.Result == "restricted"
 	}
+	if joinProbe != nil {
+		sh := members[0]
+		var res node.CheckAnswer
+		if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/check?subject="+url.QueryEscape(joinProbe.Subject.USCC), &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "A %s listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s\n", o.join, sh.n.URL(), joinProbe.Subject.USCC, res.Result)
+		ok = ok && res.Result == "restricted"
+	}
 	if o.out != "" {
 		vok, err := demoExport(ctx, out, members, manifest, o.out)
 		if err != nil {
@@ -303,6 +323,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		mf, err := os.ReadFile(filepath.Join(o.dir, "manifest.yaml"))
 		if err != nil {
 			return err
+		}
+		if o.join != "" { // the manifest in force, with the city's keys, and the genesis the audit replays (demo_join.go)
+			genesis := mf
+			if err := writeFileAtomic(filepath.Join(o.out, audit.GenesisFile), func(w io.Writer) error { _, err := w.Write(genesis); return err }); err != nil {
+				return err
+			}
+			if mf, err = manifest.Encode(); err != nil {
+				return err
+			}
 		}
 		if err := writeFileAtomic(filepath.Join(o.out, "manifest.yaml"), func(w io.Writer) error { _, err := w.Write(mf); return err }); err != nil {
 			return err

@@ -49,6 +49,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newExportCmd(),
 		newVerifyCmd(),
 		newRegionCmd(),
+		newMemberCmd(), // member.go
 		newCheckCmd(),
 		newAuditCmd(),
 		newAnchorCmd(),
