@@ -17,6 +17,7 @@ import (
 	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -117,7 +118,7 @@ func LoadManifest(path string) (Trust, error) {
 		if _, err := note.NewVerifier(mb.LogVKey); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].log_vkey: %w", path, i, err)
 		}
-		t.Origins = append(t.Origins, trust.Origin{Origin: "creditx." + mb.Code + "/ledger", VKey: mb.LogVKey, Anchors: mb.Anchors})
+		t.Origins = append(t.Origins, trust.Origin{Origin: schemas.LedgerOrigin(mb.Code), VKey: mb.LogVKey, Anchors: mb.Anchors})
 		if mb.WitnessVKey != "" {
 			if _, err := cosig.Parse(mb.WitnessVKey); err != nil {
 				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].witness_vkey: %w", path, i, err)
@@ -373,7 +374,7 @@ func FromNodes(ctx context.Context, client *http.Client, urls, codes []string, t
 			if err != nil {
 				return Inputs{}, fmt.Errorf("audit: node %s: %w", u, err)
 			}
-			in.Copies = append(in.Copies, Copy{Holder: u, Origin: "creditx." + code + "/ledger", Source: src, Checkpoint: cp})
+			in.Copies = append(in.Copies, Copy{Holder: u, Origin: schemas.LedgerOrigin(code), Source: src, Checkpoint: cp})
 		}
 	}
 	if len(in.Copies) == 0 {

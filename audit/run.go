@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -402,8 +401,7 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 }
 
 func codeOf(origin string) string {
-	c, _ := strings.CutPrefix(origin, "creditx.")
-	c, _, _ = strings.Cut(c, "/")
+	c, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return c
 }
 
@@ -456,7 +454,7 @@ func (s *copyState) openCheckpoint(t Trust, witnesses []note.Verifier, quorum in
 		return
 	}
 	s.cp = cp
-	own := "creditx." + codeOf(s.Origin) + "/witness"
+	own := schemas.WitnessOrigin(codeOf(s.Origin))
 	for _, sig := range cp.Note.Sigs {
 		for _, w := range witnesses {
 			if sig.Name == w.Name() && sig.Hash == w.KeyHash() && sig.Name != own {

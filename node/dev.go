@@ -70,7 +70,7 @@ type ReplicaSpec struct {
 // key and the admin signing key stay offline; see deploy/README.md.
 func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error) {
 	keys := map[string][]byte{}
-	for _, k := range []struct{ file, origin string }{{"log", LedgerOrigin(region)}, {"access", AccessOrigin(region)}} {
+	for _, k := range []struct{ file, origin string }{{"log", schemas.LedgerOrigin(region)}, {"access", schemas.AccessOrigin(region)}} {
 		skey, vkey, err := ledger.GenerateKey(k.origin, rand.Reader)
 		if err != nil {
 			return nil, err

@@ -41,12 +41,12 @@ func newAdoptionFixture(t *testing.T) *adoptionFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		skey, vkey, err := ledger.GenerateKey(exchange.LedgerOrigin(code), rand.Reader)
+		skey, vkey, err := ledger.GenerateKey(schemas.LedgerOrigin(code), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fx.signers[exchange.LedgerOrigin(code)], _ = note.NewSigner(skey)
-		fx.trees[exchange.LedgerOrigin(code)] = exchange.NewFrontier()
+		fx.signers[schemas.LedgerOrigin(code)], _ = note.NewSigner(skey)
+		fx.trees[schemas.LedgerOrigin(code)] = exchange.NewFrontier()
 		_, wv, err := exchange.GenerateWitnessKey(code, rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +70,7 @@ func newAdoptionFixture(t *testing.T) *adoptionFixture {
 // schema filter), without raft or listeners.
 func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 	t.Helper()
-	n := &Node{origin: LedgerOrigin("330000"), access: AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
+	n := &Node{origin: schemas.LedgerOrigin("330000"), access: schemas.AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
 	self, _ := fx.m.Member("330000")
 	n.x = &exchangeNode{n: n, manifest: fx.m, self: self, policy: policyDigest(fx.m)}
 	n.index = &indexer{node: n}
@@ -111,7 +111,7 @@ func (fx *adoptionFixture) adoption(t *testing.T, code, schema string) []byte {
 // with a checkpoint at the new size.
 func (fx *adoptionFixture) mirror(t *testing.T, index uint64, code string, entries ...[]byte) *raft.Log {
 	t.Helper()
-	origin := exchange.LedgerOrigin(code)
+	origin := schemas.LedgerOrigin(code)
 	fr := fx.trees[origin]
 	first := fr.Size()
 	for _, e := range entries {

@@ -30,8 +30,8 @@ import (
 // ends and everything is shut down.
 type Node struct {
 	cfg         Config // immutable after New
-	origin      string // LedgerOrigin(cfg.Region)
-	access      string // AccessOrigin(cfg.Region)
+	origin      string // schemas.LedgerOrigin(cfg.Region)
+	access      string // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
 	rep         *replica
@@ -63,7 +63,7 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, origin: LedgerOrigin(cfg.Region), access: AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
+	n = &Node{cfg: cfg, origin: schemas.LedgerOrigin(cfg.Region), access: schemas.AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
 	cleanup := []func() error{}
 	defer func() {
 		if err != nil {

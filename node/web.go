@@ -12,6 +12,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
+	"github.com/creditx/creditx/schemas"
 )
 
 // The node's web pages are server-rendered from these templates: no
@@ -62,8 +63,9 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		for _, origin := range tx.Origins() {
-			if !strings.HasSuffix(origin, "/ledger") {
-				continue
+			member, err := schemas.ParseLedgerOrigin(origin)
+			if err != nil {
+				continue // an access log
 			}
 			lr := tx.Log(origin)
 			for i := lr.Size(); i > 0 && !truncated; i-- {
@@ -93,7 +95,6 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 					truncated = true
 					break
 				}
-				member := strings.TrimSuffix(strings.TrimPrefix(origin, "creditx."), "/ledger")
 				rows = append(rows, registerRow{Subject: name, Code: code, Domain: l.Domain, Authority: l.Authority.Name,
 					Listed: l.ListedOn.String(), Until: l.PublicityEnd.String(), Member: origin, MemberCode: member, Index: i - 1})
 			}

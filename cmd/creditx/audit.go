@@ -258,8 +258,7 @@ func mergeTrust(first, second audit.Trust) audit.Trust {
 }
 
 func originCode(origin string) string {
-	var code string
-	fmt.Sscanf(origin, "creditx.%6s", &code)
+	code, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return code
 }
 
