@@ -228,7 +228,7 @@ func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, c
 	ev *exchange.EntryVerifier, out chan<- mirrorBatchV) error {
 	origin := mb.Origin()
 	c := x.clients[mb.Code]
-	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, newRemoteTiles(ctx, c, mb.Code))
+	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, c.Tiles(ctx).TileReader())
 	for fr.Size() < cp.Size {
 		start := fr.Size()
 		end := min(cp.Size, start+mirrorBatch)
@@ -315,40 +315,3 @@ func (x *exchangeNode) entryVerifier(mb *exchange.Member, next uint64) (*exchang
 	})
 	return ev, err
 }
-
-// remoteTiles is a tlog.TileReader over a member's tlog-tiles API, with a
-// small cache (hash tiles are re-read across batches).
-type remoteTiles struct {
-	ctx   context.Context
-	c     *exchange.Client
-	code  string
-	cache map[tlog.Tile][]byte
-}
-
-func newRemoteTiles(ctx context.Context, c *exchange.Client, code string) *remoteTiles {
-	return &remoteTiles{ctx: ctx, c: c, code: code, cache: map[tlog.Tile][]byte{}}
-}
-
-func (r *remoteTiles) Height() int { return ledger.TileHeight }
-
-func (r *remoteTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
-	out := make([][]byte, len(tiles))
-	for i, t := range tiles {
-		if b, ok := r.cache[t]; ok {
-			out[i] = b
-			continue
-		}
-		b, err := r.c.Get(r.ctx, "/ledger/"+r.code+"/"+ledger.TilePath(int(t.L), uint64(t.N), t.W))
-		if err != nil {
-			return nil, err
-		}
-		if len(r.cache) > 256 {
-			clear(r.cache)
-		}
-		r.cache[t] = b
-		out[i] = b
-	}
-	return out, nil
-}
-
-func (r *remoteTiles) SaveTiles([]tlog.Tile, [][]byte) {}
