@@ -35,11 +35,12 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		}
 	case *schemas.Repair:
 		var l *schemas.Listing
-		n.fsm.view(func(tx *ledger.ReadTx) error {
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 			l, _ = readRecord(tx, r.Listing.Origin, r.Listing.Index).(*schemas.Listing)
 			return nil
-		})
-		if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
+		}); err != nil {
+			out = append(out, n.readFailed(i, "the repaired listing", err))
+		} else if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
 			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
 		}
 	case *schemas.Governance:

@@ -545,8 +545,14 @@ func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
 	_, leader := n.rep.raft.LeaderWithID()
 	st := Status{Region: n.cfg.Region, Origin: n.origin, Replica: n.cfg.ReplicaID, Leader: string(leader),
 		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
-	n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
-	st.Applied, _ = n.fsm.appliedIndex()
+	err := n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
+	if err == nil {
+		st.Applied, err = n.fsm.appliedIndex()
+	}
+	if err != nil {
+		n.readError(w, "status", err)
+		return
+	}
 	if msg := n.fsm.vaultStale.Load(); msg != nil {
 		st.VaultKeyStale = *msg
 	}

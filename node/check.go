@@ -54,7 +54,10 @@ type CheckFinding struct {
 func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		hs := n.subjectHistories(tx, key)
+		hs, err := n.subjectHistories(tx, key)
+		if err != nil {
+			return err
+		}
 		eng := n.engineIn(tx)
 		ans.Conflicts = eng.DetectConflicts(hs, at) // conflicts.go
 		var findings []sanctions.Finding

@@ -20,10 +20,10 @@ import (
 // the subjects with two listings or more; only those are read.
 
 // conflictsAt returns every conflict at instant at.
-func (n *Node) conflictsAt(tx *ledger.ReadTx, at time.Time) []sanctions.Conflict {
+func (n *Node) conflictsAt(tx *ledger.ReadTx, at time.Time) ([]sanctions.Conflict, error) {
 	b := tx.Bucket(bucketSubjects)
 	if b == nil {
-		return nil
+		return nil, nil
 	}
 	var multi []string
 	var cur []byte
@@ -49,17 +49,22 @@ func (n *Node) conflictsAt(tx *ledger.ReadTx, at time.Time) []sanctions.Conflict
 	eng := n.engineIn(tx)
 	var out []sanctions.Conflict
 	for _, key := range multi {
-		out = append(out, eng.DetectConflicts(n.subjectHistories(tx, key), at)...)
+		hs, err := n.subjectHistories(tx, key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, eng.DetectConflicts(hs, at)...)
 	}
-	return out
+	return out, nil
 }
 
 // Conflicts lists every conflict now.
 func (n *Node) Conflicts() ([]sanctions.Conflict, error) {
 	out := []sanctions.Conflict{}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		out = append(out, n.conflictsAt(tx, time.Now())...)
-		return nil
+		cs, err := n.conflictsAt(tx, time.Now())
+		out = append(out, cs...)
+		return err
 	})
 	return out, err
 }

@@ -247,7 +247,9 @@ func RegistrationRecord(region string, admin, agency *Credentials) ([]byte, erro
 // still empty. In production a credit office does this with creditx submit.
 func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
 	var size uint64
-	n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil })
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil }); err != nil {
+		return fmt.Errorf("seeding dev agencies: %w", err)
+	}
 	if size > 0 {
 		return nil
 	}

@@ -49,12 +49,17 @@ type exchangeNode struct {
 	external *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
 	policy   [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
+	// mu guards pushState and progress.
 	mu        sync.Mutex
-	pushState map[string]uint64 // pushTarget.name -> size its witness last cosigned (cache)
-	eff       map[string]bool   // effective members (cache, see effective)
-	effAt     time.Time
-	effSizes  uint64
-	progress  func(origin string, done, total uint64)
+	pushState map[string]uint64                       // pushTarget.name -> size its witness last cosigned (cache)
+	progress  func(origin string, done, total uint64) // OnMirrorProgress; read by the mirror loops
+
+	// effMu guards the membership cache (see effective); held across its
+	// recomputation. Order: effMu before fsm.mu (the FSM never takes it).
+	effMu    sync.Mutex
+	eff      map[string]bool // effective members; nil until first computed
+	effAt    time.Time       // when eff was last found current
+	effSizes uint64          // total size of the members' logs eff was computed at
 }
 
 // newExchange loads the exchange section. It returns the client CA pool of
@@ -421,7 +426,9 @@ func (x *exchangeNode) pushTo(ctx context.Context, tg pushTarget, size uint64, p
 // CLI and the demo. Set it before Run.
 func (n *Node) OnMirrorProgress(fn func(origin string, done, total uint64)) {
 	if n.x != nil {
+		n.x.mu.Lock()
 		n.x.progress = fn
+		n.x.mu.Unlock()
 	}
 }
 

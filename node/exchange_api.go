@@ -87,9 +87,15 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("old size %d exceeds checkpoint size %d", a.OldSize, cp.Size), http.StatusBadRequest)
 		return
 	}
-	if tg.member != nil && x.checkEquivocation(cp) {
-		http.Error(w, "checkpoint conflicts with what this member saw before; kept as evidence", http.StatusUnprocessableEntity)
-		return
+	if tg.member != nil {
+		if bad, err := x.checkEquivocation(cp); err != nil {
+			x.logger.Error("witness: reading own state failed", "origin", tg.origin, "err", err)
+			http.Error(w, "this member could not read its own state; try again", http.StatusInternalServerError)
+			return
+		} else if bad {
+			http.Error(w, "checkpoint conflicts with what this member saw before; kept as evidence", http.StatusUnprocessableEntity)
+			return
+		}
 	}
 	var ws witnessState
 	if err := n.fsm.view(func(tx *ledger.ReadTx) error { ws, err = readWitnessState(tx, tg.origin); return err }); err != nil {

@@ -11,42 +11,47 @@ import (
 // from the member_approve / member_remove governance records in this node's
 // own ledger and mirrors (govDecisions, the scan that also finds the
 // schema_adopt records). It is recomputed when any of those logs grew, at
-// most every 200 ms: it drives the leader's push and mirror loops, never
-// the FSM (the FSM's adopted set is reconcileSchemas, from its own
-// transaction).
+// most every 200 ms: it drives the leader's push and mirror loops and the
+// witness's caller check, never the FSM (the FSM's adopted set is
+// reconcileSchemas, from its own transaction).
+//
+// effMu is held for the whole call: concurrent callers wait for one
+// recomputation instead of each scanning, and the sizes and the decisions
+// come from one read transaction, so the cache never pairs the decisions of
+// one state with the sizes of another. If the ledger cannot be read it logs
+// the error and answers the last set it computed, or no member at all
+// (nothing is pushed, mirrored or cosigned until a read succeeds).
 func (x *exchangeNode) effective() map[string]bool {
-	x.mu.Lock()
+	x.effMu.Lock()
+	defer x.effMu.Unlock()
 	if x.eff != nil && time.Since(x.effAt) < 200*time.Millisecond {
-		eff := x.eff
-		x.mu.Unlock()
-		return eff
+		return x.eff
 	}
-	x.mu.Unlock()
 	var total uint64
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+	var approvals []exchange.Approval
+	fresh := false
+	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
 		for i := range x.manifest.Members {
 			total += tx.Log(x.manifest.Members[i].Origin()).Size()
 		}
-		return nil
-	})
-	x.mu.Lock()
-	if x.eff != nil && total == x.effSizes {
-		x.effAt = time.Now()
-		eff := x.eff
-		x.mu.Unlock()
-		return eff
-	}
-	x.mu.Unlock()
-	var approvals []exchange.Approval
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		if x.eff != nil && total == x.effSizes {
+			return nil
+		}
 		approvals, _ = x.govDecisions(tx.Bucket(bucketGov), tx.Log)
+		fresh = true
 		return nil
 	})
-	eff := x.manifest.Effective(approvals)
-	x.mu.Lock()
-	x.eff, x.effAt, x.effSizes = eff, time.Now(), total
-	x.mu.Unlock()
-	return eff
+	switch {
+	case err != nil:
+		x.logger.Error("membership: reading governance decisions failed; keeping the last known members", "err", err)
+		if x.eff == nil {
+			return map[string]bool{}
+		}
+	case fresh:
+		x.eff, x.effSizes = x.manifest.Effective(approvals), total
+	}
+	x.effAt = time.Now()
+	return x.eff
 }
 
 // effectiveOthers are the members other than this one that take part now.

@@ -418,28 +418,52 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
+	if err := f.swapStore(tmp); err != nil {
+		return err
+	}
+	f.logger.Info("restored ledger from snapshot")
+	// onRestore reads the new store through view, so it runs after
+	// swapStore released f.mu.
+	if f.onRestore != nil {
+		return f.onRestore()
+	}
+	return nil
+}
+
+// swapStore closes ledger.db, renames tmp (a fsync'd snapshot) over it and
+// opens it, all under f.mu so no reader sees a closed store. If the rename
+// fails the old file is opened again, so the replica keeps its old state
+// and raft sends the snapshot again. The directory is fsync'd after the
+// rename: if that fails the rename may not survive a crash, so the error is
+// returned (raft retries the install; on a restart after such a crash,
+// startcheck finds ledger.db behind raft's snapshot and refuses to start).
+func (f *fsm) swapStore(tmp string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.store.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, f.path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	renameErr := os.Rename(tmp, f.path)
 	s, err := ledger.Open(f.path, f.opts)
 	if err != nil {
-		return fmt.Errorf("opening restored ledger: %w", err)
+		return errors.Join(renameErr, fmt.Errorf("opening restored ledger: %w", err))
 	}
 	f.store = s
-	f.logger.Info("restored ledger from snapshot")
-	if f.onRestore != nil {
-		f.mu.Unlock()
-		defer f.mu.Lock()
-		return f.onRestore()
+	if renameErr != nil {
+		return fmt.Errorf("installing snapshot: %w", renameErr)
 	}
-	return nil
+	return syncDir(filepath.Dir(f.path))
+}
+
+// syncDir fsyncs directory dir, making a rename in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return d.Close()
 }

@@ -42,15 +42,15 @@ func (x *exchangeNode) mirrorLoop(ctx context.Context, code string) {
 }
 
 // mirrorStopped reports whether an alert stopped mirroring origin.
-func (x *exchangeNode) mirrorStopped(origin string) bool {
+func (x *exchangeNode) mirrorStopped(origin string) (bool, error) {
 	stopped := false
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
 		if b := tx.Bucket(bucketStopped); b != nil {
 			stopped = b.Get([]byte(origin)) != nil
 		}
 		return nil
 	})
-	return stopped
+	return stopped, err
 }
 
 // target is the checkpoint the mirror should reach: the larger of the one
@@ -59,10 +59,10 @@ func (x *exchangeNode) mirrorStopped(origin string) bool {
 func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger.Checkpoint, error) {
 	origin := mb.Origin()
 	var ws witnessState
-	var err error
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		var err error
 		ws, err = readWitnessState(tx, origin)
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -79,7 +79,9 @@ func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger
 		if err != nil {
 			return best, fmt.Errorf("served checkpoint: %w", err)
 		}
-		if x.checkEquivocation(cp) {
+		if bad, err := x.checkEquivocation(cp); err != nil {
+			return nil, err
+		} else if bad {
 			return nil, fmt.Errorf("%w: served checkpoint", errInconsistent)
 		}
 		if best == nil || cp.Size >= best.Size {
@@ -98,43 +100,53 @@ func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger
 // checkEquivocation compares a verified checkpoint of a member with
 // everything this member holds of that origin: the witness state and the
 // mirror. On a conflict it raises an equivocation alert with both signed
-// notes and returns true.
-func (x *exchangeNode) checkEquivocation(cp *ledger.Checkpoint) bool {
+// notes and returns true. An error is a failed read of this member's own
+// state: nothing was checked, so the caller must not go on as if it had.
+func (x *exchangeNode) checkEquivocation(cp *ledger.Checkpoint) (bool, error) {
 	var ws witnessState
 	var mirrorRoot tlog.Hash
 	var mirrorNote []byte
 	var haveMirror bool
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		ws, _ = readWitnessState(tx, cp.Origin)
+	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
+		var err error
+		if ws, err = readWitnessState(tx, cp.Origin); err != nil {
+			return err
+		}
 		lr := tx.Log(cp.Origin)
 		if cp.Size <= lr.Size() && cp.Size > 0 {
-			if r, err := lr.TreeHash(cp.Size); err == nil {
-				mirrorRoot, haveMirror = r, true
-				mirrorNote, _ = lr.Checkpoint()
+			if mirrorRoot, err = lr.TreeHash(cp.Size); err != nil {
+				return err
+			}
+			haveMirror = true
+			if mirrorNote, err = lr.Checkpoint(); err != nil && !errors.Is(err, ledger.ErrNotFound) {
+				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return false, fmt.Errorf("checking %s for equivocation: %w", cp.Origin, err)
+	}
 	switch {
 	case ws.size == cp.Size && ws.size > 0 && ws.root != cp.Root:
 		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin,
 			Reason: fmt.Sprintf("two checkpoints of size %d with different roots", cp.Size), Items: [][]byte{ws.note, cp.Signed}})
-		return true
+		return true, nil
 	case haveMirror && mirrorRoot != cp.Root:
 		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin,
 			Reason: fmt.Sprintf("checkpoint of size %d is inconsistent with the verified mirror (first note: the mirror's checkpoint)", cp.Size),
 			Items:  [][]byte{mirrorNote, cp.Signed}})
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
 // syncMirror brings the mirror of mb up to its target checkpoint, verifying
 // every entry, in batches committed through raft.
 func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *exchange.EntryVerifier) (*exchange.EntryVerifier, error) {
 	origin := mb.Origin()
-	if x.mirrorStopped(origin) || !x.effective()[mb.Code] {
-		return ev, nil
+	if stopped, err := x.mirrorStopped(origin); err != nil || stopped || !x.effective()[mb.Code] {
+		return ev, err
 	}
 	cp, err := x.target(ctx, mb)
 	if err != nil || cp == nil {
@@ -199,7 +211,10 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 			continue
 		}
 		x.mirrored.WithLabelValues(origin).Add(float64(len(b.entries)))
-		if p := x.progress; p != nil {
+		x.mu.Lock()
+		p := x.progress
+		x.mu.Unlock()
+		if p != nil {
 			p(origin, b.start+uint64(len(b.entries)), total)
 		}
 	}
