@@ -203,8 +203,11 @@ func (x *exchangeNode) run(ctx context.Context) error {
 	return nil
 }
 
-// propose runs an exchange command through raft on the leader.
-func (x *exchangeNode) propose(c command) (*applyResult, error) {
+// propose runs an exchange command through raft on the leader (applyRaft,
+// bounded by ctx). Exchange commands are never forwarded: only the leader
+// runs the loops that make them, and a follower's witness endpoint forwards
+// the whole request (exchange_forward.go).
+func (x *exchangeNode) propose(ctx context.Context, c command) (*applyResult, error) {
 	b, err := encodeCommand(c)
 	if err != nil {
 		return nil, err
@@ -212,15 +215,7 @@ func (x *exchangeNode) propose(c command) (*applyResult, error) {
 	if !x.n.IsLeader() {
 		return nil, errNotLeader
 	}
-	f := x.n.rep.raft.Apply(b, 10*time.Second)
-	if err := f.Error(); err != nil {
-		return nil, err
-	}
-	res, ok := f.Response().(*applyResult)
-	if !ok || res == nil {
-		return nil, fmt.Errorf("raft returned no result")
-	}
-	return res, nil
+	return x.n.applyRaft(ctx, b)
 }
 
 // raiseAlert records evidence through raft (deduplicated by the FSM), logs
@@ -240,7 +235,9 @@ func (x *exchangeNode) raiseAlert(ev exchange.Evidence) {
 	if !x.n.IsLeader() {
 		return
 	}
-	if _, err := x.propose(command{op: opAlert, origin: ev.Origin, evidence: ev.Encode()}); err != nil {
+	// Evidence is recorded even when the request or loop that found it has
+	// ended: a context of its own, with the default bound.
+	if _, err := x.propose(context.Background(), command{op: opAlert, origin: ev.Origin, evidence: ev.Encode()}); err != nil {
 		x.logger.Error("recording alert failed", "err", err)
 	}
 }
@@ -345,7 +342,7 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 		}
 		return fmt.Errorf("cosignatures by %v do not meet %s (%s)", names, quorum, strings.Join(errs, "; "))
 	}
-	res, err := x.propose(command{op: opCosigned, origin: x.n.origin, checkpoint: witnessed})
+	res, err := x.propose(ctx, command{op: opCosigned, origin: x.n.origin, checkpoint: witnessed})
 	if err != nil {
 		return err
 	}

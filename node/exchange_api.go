@@ -113,7 +113,7 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 	}
 	// The stored note keeps the log's signature(s) and this witness's
 	// cosignature (what the monitoring API serves), not other cosignatures.
-	res, err := x.propose(command{op: opWitness, origin: tg.origin, oldSize: a.OldSize, proof: a.Proof,
+	res, err := x.propose(r.Context(), command{op: opWitness, origin: tg.origin, oldSize: a.OldSize, proof: a.Proof,
 		checkpoint: exchange.AddSignatures(logSigned(cp, tg.v), lines)})
 	if err != nil {
 		http.Error(w, "not committed, retry: "+err.Error(), http.StatusServiceUnavailable)

@@ -171,7 +171,7 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 	if cp.Size == fr.Size() {
 		// Nothing new; store the version with more signatures (cosignatures).
 		if cp.Size > 0 && len(cp.Signed) > len(stored) && !bytes.Equal(cp.Signed, stored) {
-			res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: fr.Size()})
+			res, err := x.propose(ctx, command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: fr.Size()})
 			if err != nil {
 				return ev, err
 			}
@@ -199,7 +199,7 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 		if cerr != nil {
 			continue // drain after a failure; the producer stops on cancel
 		}
-		res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: b.start, proof: b.proof, entries: b.entries})
+		res, err := x.propose(ctx, command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: b.start, proof: b.proof, entries: b.entries})
 		switch {
 		case err != nil:
 			cerr = err
