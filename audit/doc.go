@@ -8,7 +8,7 @@
 // Given ledger copies (each member's own ledger and the mirror copies other
 // members hold, read from exported C2SP tlog-tiles trees, a bundle, or live
 // nodes) and keys trusted independently of them (a consortium manifest or
-// trust.yaml), Run reports the audit as passed only if all of these hold:
+// trust.yaml), Run reports no failure only if all of these hold:
 //
 //   - every copy's checkpoint is signed by its origin's log key (the key
 //     from the trust, not the vkey file beside the tree, unless the trust
@@ -32,6 +32,22 @@
 //     anchor/fabric), each member's anchor not beyond its verified ledger
 //     has the ledger's root at that size (CheckAnchors; a contradiction is
 //     a CheckAnchor failure naming the member, the size and both roots).
+//
+// # The verdict
+//
+// Trust is explicit: Inputs.Trust is what the auditor brought (a manifest
+// given on the command line, or the manifest.yaml beside the output of a
+// demo the auditor ran), Inputs.Own what the audited data carries about
+// itself (a bundle's manifest and trust.yaml). Checks fall back to Own when
+// Trust lacks a key, but only checks made with Trust count: Report.Verdict
+// is PASSED only when every check named in Report.Checked ran against
+// independent trust (Merkle trees, checkpoint signatures, the witness
+// cosignature quorum of the manifest's policy, every agency signature and
+// key) and nothing failed; FAILED on any failure; UNVERIFIED otherwise,
+// with Report.NotChecked saying what did not run and why. When both hold a
+// manifest they are compared (DiffManifests) and each differing field is a
+// CheckManifest failure; the same manifest twice is none
+// (TestVerdictNeedsIndependentTrust, TestManifestDifferenceNamed).
 //
 // The closed-loop part (Report.Loop) is computed from the verified records
 // themselves: per listing and member the lag to the member's first

@@ -60,22 +60,50 @@ type Trust struct {
 	Quorum int
 	// Source says where the trust came from (file names), for the report.
 	Source []string
+	// ManifestBytes is the consortium manifest's bytes when the trust came
+	// from one (the first one merged), for DiffManifests; nil otherwise.
+	ManifestBytes []byte
+	// Manifest is the genesis manifest, if the trust came from one that
+	// parses (exchange.ParseManifest): the membership check replays the
+	// ledgers' membership records on it (membership.go).
+	Manifest *exchange.Manifest
+	// Genesis, if set (GenesisFile beside the manifest), is the manifest the
+	// consortium started from: the membership check replays the ledgers on
+	// it and requires Manifest to be the version they approved last.
+	Genesis *exchange.Manifest
 }
 
 // DefaultQuorum is the witness quorum used when a manifest sets none.
 const DefaultQuorum = 2
 
 // Inputs is everything Run audits.
+//
+// Trust is what the auditor brought, independently of the data: a manifest
+// given with --manifest, or the manifest.yaml beside the output of a demo
+// the auditor ran. Own is what the audited data carries about itself (a
+// bundle's manifest and trust.yaml, the trust.yaml beside a member's trees).
+// Run checks with Trust first and falls back to Own, but only checks made
+// with Trust count toward a PASSED verdict (see Report.Verdict); when both
+// hold a manifest, every difference is a CheckManifest failure.
 type Inputs struct {
 	Copies []Copy
 	Trust  Trust
+	Own    Trust
+}
+
+// Distrust moves everything found beside the data into Own: used for a
+// bundle, whose manifest came from the party audited.
+func (in *Inputs) Distrust() {
+	in.Own.merge(in.Trust)
+	in.Trust = Trust{}
 }
 
 // Names of the trust files looked for in an audit directory. Changing these
 // breaks existing bundles.
 const (
 	ManifestFile = "manifest.yaml"
-	TrustFile    = trust.FileName // "trust.yaml"
+	GenesisFile  = "manifest.genesis.yaml" // membership.go
+	TrustFile    = trust.FileName          // "trust.yaml"
 )
 
 // manifest is the subset of the consortium manifest (exchange.Manifest) the
@@ -104,7 +132,8 @@ func LoadManifest(path string) (Trust, error) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return Trust{}, fmt.Errorf("audit: manifest %s: %w", path, err)
 	}
-	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}}
+	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}, ManifestBytes: b}
+	t.Manifest, _ = exchange.ParseManifest(b) // nil if it does not parse strictly: no membership check
 	if m.WitnessPolicy != "" {
 		if t.Policy, err = exchange.ParsePolicy([]byte(m.WitnessPolicy)); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: witness_policy: %w", path, err)
@@ -145,6 +174,15 @@ func (t *Trust) merge(o Trust) {
 	}
 	if t.Policy == nil {
 		t.Policy = o.Policy
+	}
+	if t.Manifest == nil {
+		t.Manifest = o.Manifest
+	}
+	if t.ManifestBytes == nil {
+		t.ManifestBytes = o.ManifestBytes
+	}
+	if t.Genesis == nil {
+		t.Genesis = o.Genesis
 	}
 	t.Source = append(t.Source, o.Source...)
 }
@@ -187,10 +225,13 @@ func LoadTrustFiles(manifestPath, trustPath string) (Trust, error) {
 //   - a single exported tree: dir/checkpoint, dir/vkey, dir/tile/...;
 //   - an unpacked bundle (any of the above).
 //
-// Trust comes from dir/manifest.yaml, dir/trust.yaml and
-// dir/<member>/trust.yaml (first key found for an origin wins). An origin
-// with none of these falls back to the vkey beside its tree, which the
-// report flags as not independent.
+// Inputs.Trust comes from dir/manifest.yaml and dir/trust.yaml (what the
+// auditor put beside the trees, or the demo the auditor ran wrote there);
+// Inputs.Own from dir/<member>/trust.yaml (what each member exported about
+// itself). Call Inputs.Distrust when dir came from the party audited (an
+// unpacked bundle; FromDir does when dir holds the bundle's format file,
+// i.e. was unpacked with tar). An origin with none of these falls back to the vkey
+// beside its tree, which the report flags as not independent.
 func FromDir(dir string) (Inputs, error) {
 	var in Inputs
 	for _, p := range []string{filepath.Join(dir, ManifestFile), filepath.Join(dir, TrustFile)} {
@@ -208,6 +249,13 @@ func FromDir(dir string) (Inputs, error) {
 			return Inputs{}, err
 		}
 		in.Trust.merge(t)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, GenesisFile)); err == nil { // membership.go
+		g, err := exchange.ParseManifest(b)
+		if err != nil {
+			return Inputs{}, fmt.Errorf("audit: %s: %w", GenesisFile, err)
+		}
+		in.Trust.Genesis = g
 	}
 	add := func(treeDir, holder string) error {
 		c, err := readTree(treeDir, holder)
@@ -237,7 +285,7 @@ func FromDir(dir string) (Inputs, error) {
 			if err != nil {
 				return Inputs{}, err
 			}
-			in.Trust.merge(t)
+			in.Own.merge(t)
 		}
 		level2, err := subdirs(p1)
 		if err != nil {
@@ -253,6 +301,11 @@ func FromDir(dir string) (Inputs, error) {
 	}
 	if len(in.Copies) == 0 {
 		return Inputs{}, fmt.Errorf("audit: %s holds no ledger (looked for checkpoint files at depth 0, 1 and 2)", dir)
+	}
+	if fileExists(filepath.Join(dir, bundleFormatFile)) {
+		// A bundle unpacked by hand: its manifest came from the party
+		// audited, as with OpenBundle.
+		in.Distrust()
 	}
 	return in, nil
 }

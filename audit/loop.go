@@ -221,9 +221,11 @@ type factSet struct {
 	pubs        []pubFact
 	revokes     []revFact
 	calendars   []calFact
+	catalogues  []catFact // catalogue.go
 	provisional int
 	slim        map[key]*schemas.Listing // conflicts.go
 	provDue     map[key]provFact         // rules.go
+	members     membershipFacts          // membership.go
 }
 
 func newFactSet() *factSet {

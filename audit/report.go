@@ -70,20 +70,32 @@ type CopyResult struct {
 
 // Report is the result of an audit. Its JSON form is the --json output.
 type Report struct {
-	GeneratedAt time.Time    `json:"generated_at"`
-	At          time.Time    `json:"at"` // the instant deadlines are judged against
-	TrustSource []string     `json:"trust_source"`
-	OK          bool         `json:"ok"`
-	Copies      []CopyResult `json:"copies"`
-	First       *Failure     `json:"first_failure,omitempty"` // Failures[0]
-	Failures    []Failure    `json:"failures"`
-	Warnings    []string     `json:"warnings"`
-	Entries     uint64       `json:"entries_verified"`
-	Seconds     float64      `json:"seconds"`
-	Loop        Loop         `json:"closed_loop"`
+	GeneratedAt time.Time `json:"generated_at"`
+	At          time.Time `json:"at"` // the instant deadlines are judged against
+	// Verdict is PASSED, FAILED or UNVERIFIED (verdict.go): PASSED only
+	// when every check in Checked ran against independent trust and
+	// NotChecked is empty.
+	Verdict    string   `json:"verdict"`
+	Checked    []string `json:"checked"`
+	NotChecked []string `json:"not_checked"`
+	// TrustSource names the independent trust (Inputs.Trust);
+	// OwnTrustSource what the audited data carried (Inputs.Own).
+	TrustSource    []string     `json:"trust_source"`
+	OwnTrustSource []string     `json:"own_trust_source,omitempty"`
+	OK             bool         `json:"ok"` // no integrity failure (says nothing about checks not run)
+	Copies         []CopyResult `json:"copies"`
+	First          *Failure     `json:"first_failure,omitempty"` // Failures[0]
+	Failures       []Failure    `json:"failures"`
+	Warnings       []string     `json:"warnings"`
+	Entries        uint64       `json:"entries_verified"`
+	Seconds        float64      `json:"seconds"`
+	Loop           Loop         `json:"closed_loop"`
 	// Anchors is the cross-check with the anchors on a Fabric channel, per
 	// member (only when Options.Anchors was given).
 	Anchors []AnchorResult `json:"anchors,omitempty"`
+	// Membership is the membership history replayed on the genesis
+	// manifest (only when the trust came with a manifest; membership.go).
+	Membership *Membership `json:"membership,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -97,12 +109,18 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // failures, then the closed loop per member.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
-	verdict := "PASSED: every ledger verified"
-	if !r.OK {
-		verdict = fmt.Sprintf("FAILED: %d integrity failure(s)", len(r.Failures))
+	fmt.Fprintf(&b, "creditx audit at %s: %s\n", r.At.UTC().Format(time.RFC3339), r.VerdictLine())
+	fmt.Fprintf(&b, "%d entries verified in %.1fs; independent trust: %s\n", r.Entries, r.Seconds, strings.Join(r.TrustSource, ", "))
+	if len(r.OwnTrustSource) > 0 {
+		fmt.Fprintf(&b, "the audited data's own trust (compared, not relied on): %s\n", strings.Join(r.OwnTrustSource, ", "))
 	}
-	fmt.Fprintf(&b, "creditx audit at %s: %s\n", r.At.UTC().Format(time.RFC3339), verdict)
-	fmt.Fprintf(&b, "%d entries verified in %.1fs; trust from %s\n\n", r.Entries, r.Seconds, strings.Join(r.TrustSource, ", "))
+	for _, c := range r.Checked {
+		fmt.Fprintf(&b, "Checked: %s\n", c)
+	}
+	for _, c := range r.NotChecked {
+		fmt.Fprintf(&b, "Not checked: %s\n", c)
+	}
+	fmt.Fprintln(&b)
 	fmt.Fprintf(&b, "Ledgers:\n")
 	for _, c := range r.Copies {
 		st := "OK"
@@ -145,6 +163,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", wn)
 	}
+	r.Membership.writeText(&b) // membership.go
 	l := r.Loop
 	fmt.Fprintf(&b, "\nClosed loop: %d listings, %d notices, %d feedback\n", l.Listings, l.Notices, l.Feedback)
 	fmt.Fprintf(&b, "  %-8s %9s %9s %9s %9s %8s %8s %8s %8s %8s %11s\n", "member", "listings", "reached", "lag p50", "lag max", "notices", "in time", "late", "overdue", "pending", "not_applied")
@@ -169,6 +188,26 @@ func (r *Report) WriteText(w io.Writer) error {
 	l.Rules.writeText(&b) // rules.go
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// VerdictLine is the one-line verdict: "PASSED: every named check ran and
+// held", "FAILED: N integrity failure(s)" or "UNVERIFIED: <first check not
+// run>".
+func (r *Report) VerdictLine() string {
+	switch r.Verdict {
+	case VerdictPassed:
+		return "PASSED: every ledger verified, every named check ran against independent trust"
+	case VerdictUnverified:
+		first := "nothing was checked"
+		if len(r.NotChecked) > 0 {
+			first = r.NotChecked[0]
+		}
+		if n := len(r.NotChecked); n > 1 {
+			first += fmt.Sprintf(" (and %d more not checked)", n-1)
+		}
+		return "UNVERIFIED: no failure found, but not checked: " + first
+	}
+	return fmt.Sprintf("FAILED: %d integrity failure(s)", len(r.Failures))
 }
 
 func fmtDur(s float64) string {

@@ -43,6 +43,11 @@ type Rules struct {
 	// Calendar lists the calendar years adopted on the ledgers, and those
 	// that could not be applied, with the entry that carries them.
 	Calendar []Finding `json:"calendar_adopted"`
+	// CatalogueAdopted lists every catalogue_adopt record, in ledger order;
+	// CatalogueInForce names, per ledger with one, the catalogue its last
+	// adoption put in force (catalogue.go).
+	CatalogueAdopted []Finding `json:"catalogue_adopted"`
+	CatalogueInForce []Finding `json:"catalogue_in_force"`
 	// NotApplied names the listings no member can apply under the
 	// catalogue, with the reason; per-member counts are in Members.
 	NotApplied []Finding `json:"not_applied"`
@@ -140,8 +145,12 @@ func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
 			fs.provDue[k] = provFact{workdays.DateOf(from), workdays.DateOf(r.FeedbackDue.Time)}
 		}
 	case *schemas.Governance:
+		fs.addMembershipFact(k, r) // membership.go
 		if r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil {
 			fs.calendars = append(fs.calendars, calFact{k, r.CalendarAdopt})
+		}
+		if r.Action == schemas.ActionCatalogueAdopt && r.CatalogueAdopt != nil {
+			fs.catalogues = append(fs.catalogues, catFact{k, r.CatalogueAdopt})
 		}
 	}
 }
@@ -198,6 +207,7 @@ func (fs *factSet) rules(cal *workdays.Calendar, adopted []Finding, eng *sanctio
 		}
 	}
 	r.Conflicts = fs.conflicts(eng, at)
+	r.CatalogueAdopted, r.CatalogueInForce = fs.catalogueFindings()
 	r.FeedbackUnbound = []Finding{}
 	for _, ev := range fs.owners.events {
 		fb, ok := ev.rec.(*schemas.Feedback)
@@ -252,6 +262,7 @@ func (r Rules) writeText(b *strings.Builder) {
 	fmt.Fprintf(b, "  withdrawal within %d working days of a decision's revocation: %d revoked, %d in time, %d late, %d overdue, %d pending\n",
 		r.WithdrawalWorkdays, r.Revoked, r.WithdrawnInTime, len(r.WithdrawnLate), len(r.WithdrawalOverdue), r.WithdrawalPending)
 	fmt.Fprintf(b, "  notices with a provisional feedback deadline: %d\n", r.ProvisionalNotices)
+	r.writeCatalogueText(b)
 	fmt.Fprintf(b, "  conflicting listings in force: %d\n", len(r.Conflicts))
 	for i, c := range r.Conflicts {
 		if i == 10 {
@@ -262,7 +273,7 @@ func (r Rules) writeText(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "  listings no member can apply (not_applied): %d\n", len(r.NotApplied))
 	fmt.Fprintf(b, "  feedback bound to its notice's addressee: %d checked, %d unbound (not counted)\n", r.FeedbackChecked, len(r.FeedbackUnbound))
-	for _, group := range [][]Finding{r.FeedbackUnbound, r.NotApplied, r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar} {
+	for _, group := range [][]Finding{r.FeedbackUnbound, r.NotApplied, r.PublishedLate, r.WithdrawnLate, r.WithdrawalOverdue, r.Calendar, r.CatalogueAdopted} {
 		for i, f := range group {
 			if i == 10 {
 				fmt.Fprintf(b, "    ... %d more (see --html or --json)\n", len(group)-10)

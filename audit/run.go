@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
@@ -71,11 +72,59 @@ type copyState struct {
 	done         func()         // closes and waits for it; nil if none
 }
 
+// auditor is one run of the audit: Run calls one method per phase, in
+// order. Fields are set by newAuditor and the phases; fail and warn may be
+// called from the verifying goroutines (guarded by mu).
+type auditor struct {
+	ctx   context.Context
+	in    Inputs
+	opts  Options
+	start time.Time
+	rep   *Report
+
+	mu sync.Mutex // guards rep.Failures and rep.Warnings while trees are verified
+
+	// witnesses are the cosignature keys checked, from in.Trust when it has
+	// any (witnessTrusted), else from in.Own; policy and quorum likewise.
+	witnesses      []note.Verifier
+	witnessTrusted bool
+	policy         *exchange.Policy
+	quorum         int
+
+	states    []*copyState
+	byOrigin  map[string][]*copyState
+	origins   []string // sorted
+	primaries map[string]*copyState
+	facts     *factSet
+
+	total uint64 // entries to verify
+	done  atomic.Uint64
+	pmu   sync.Mutex // serialises opts.Progress
+}
+
 // Run audits in and returns the report. It returns a *IntegrityError (and
 // the full report) when any integrity check failed, ctx.Err() when
 // cancelled, and another error only when the audit could not run at all.
-// Run reads in's sources and changes nothing.
+// Run reads in's sources and changes nothing. The report's Verdict says
+// whether every named check ran with independent trust (see verdict.go).
 func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
+	a, err := newAuditor(ctx, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	a.compareManifests() // 0. the data's own manifest against the independent one
+	a.openCheckpoints()  // 1. log signature, witness cosignatures, quorum
+	a.choosePrimaries()  // 2. which copy of each origin gets every check
+	if err := a.verifyTrees(); err != nil {
+		return nil, err
+	}
+	a.checkConsistency() // 3. every checkpoint seen against the primary tree
+	a.checkAnchors()     // 3b. the anchors on the channel
+	a.checkRecords()     // 4. references, owners, the closed loop
+	return a.finish()
+}
+
+func newAuditor(ctx context.Context, in Inputs, opts Options) (*auditor, error) {
 	start := time.Now()
 	if opts.At.IsZero() {
 		opts.At = start
@@ -99,88 +148,129 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 	if opts.Parallel <= 0 {
 		opts.Parallel = runtime.GOMAXPROCS(0)
 	}
-	rep := &Report{GeneratedAt: start.UTC(), At: opts.At.UTC(), TrustSource: in.Trust.Source, Failures: []Failure{}, Warnings: []string{}}
-	if len(rep.TrustSource) == 0 {
-		rep.TrustSource = []string{"vkey files beside the trees (not independent)"}
+	a := &auditor{ctx: ctx, in: in, opts: opts, start: start, facts: newFactSet(), byOrigin: map[string][]*copyState{}, primaries: map[string]*copyState{},
+		rep: &Report{GeneratedAt: start.UTC(), At: opts.At.UTC(), TrustSource: in.Trust.Source, OwnTrustSource: in.Own.Source,
+			Failures: []Failure{}, Warnings: []string{}, Checked: []string{}, NotChecked: []string{}}}
+	if len(a.rep.TrustSource) == 0 {
+		a.rep.TrustSource = []string{"none (keys from the audited data itself)"}
 	}
-	var witnesses []note.Verifier
-	for _, w := range in.Trust.Witnesses {
+	// Witness keys from the independent trust; only when it has none, the
+	// data's own (checked, but the verdict cannot be PASSED).
+	for i, t := range []Trust{in.Trust, in.Own} {
+		ws, err := witnessKeys(t)
+		if err != nil {
+			return nil, err
+		}
+		if len(ws) > 0 {
+			a.witnesses, a.policy, a.quorum, a.witnessTrusted = ws, t.Policy, t.Quorum, i == 0
+			break
+		}
+	}
+	if a.quorum == 0 && len(a.witnesses) > 0 {
+		a.quorum = DefaultQuorum
+	}
+	if len(a.witnesses) == 0 {
+		a.rep.Warnings = append(a.rep.Warnings, "no witness keys known: cosignatures not checked")
+	}
+	return a, nil
+}
+
+// witnessKeys parses t's witness keys and adds the policy's witnesses that
+// are no member's (an auditor's, a public network's); a key listed twice is
+// kept once.
+func witnessKeys(t Trust) ([]note.Verifier, error) {
+	var ws []note.Verifier
+	has := func(v note.Verifier) bool {
+		for _, w := range ws {
+			if w.Name() == v.Name() && w.KeyHash() == v.KeyHash() {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range t.Witnesses {
 		v, err := cosig.Parse(w)
 		if err != nil {
 			return nil, fmt.Errorf("audit: witness key %q: %w", w, err)
 		}
-		witnesses = append(witnesses, v)
+		if !has(v) {
+			ws = append(ws, v)
+		}
 	}
-	if p := in.Trust.Policy; p != nil {
-		// The policy's witnesses that are no member's (an auditor's, a
-		// public network's) are trusted too; a key listed twice is kept once.
+	if p := t.Policy; p != nil {
 		for _, w := range p.Witnesses {
-			dup := false
-			for _, v := range witnesses {
-				dup = dup || (v.Name() == w.Verifier.Name() && v.KeyHash() == w.Verifier.KeyHash())
-			}
-			if !dup {
-				witnesses = append(witnesses, w.Verifier)
+			if !has(w.Verifier) {
+				ws = append(ws, w.Verifier)
 			}
 		}
 	}
-	quorum := in.Trust.Quorum
-	if quorum == 0 && len(witnesses) > 0 {
-		quorum = DefaultQuorum
-	}
-	if len(witnesses) == 0 {
-		rep.Warnings = append(rep.Warnings, "no witness keys known: cosignatures not checked")
-	}
+	return ws, nil
+}
 
-	var fmu sync.Mutex
-	fail := func(f Failure) {
-		fmu.Lock()
-		rep.Failures = append(rep.Failures, f)
-		fmu.Unlock()
-	}
-	warn := func(format string, args ...any) {
-		fmu.Lock()
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf(format, args...))
-		fmu.Unlock()
-	}
+func (a *auditor) fail(f Failure) {
+	a.mu.Lock()
+	a.rep.Failures = append(a.rep.Failures, f)
+	a.mu.Unlock()
+}
 
-	// 1. Checkpoints: log signature, witness cosignatures, quorum.
-	states := make([]*copyState, len(in.Copies))
-	byOrigin := map[string][]*copyState{}
-	var total uint64
-	for i, c := range in.Copies {
-		s := &copyState{Copy: c, res: CopyResult{Origin: c.Origin, Holder: c.Holder, Quorum: quorum, Cosigners: []string{}}}
-		states[i] = s
-		byOrigin[c.Origin] = append(byOrigin[c.Origin], s)
-		s.openCheckpoint(in.Trust, witnesses, quorum, fail)
+func (a *auditor) warn(format string, args ...any) {
+	a.mu.Lock()
+	a.rep.Warnings = append(a.rep.Warnings, fmt.Sprintf(format, args...))
+	a.mu.Unlock()
+}
+
+func (a *auditor) progress(n uint64) {
+	d := a.done.Add(n)
+	if a.opts.Progress != nil {
+		a.pmu.Lock()
+		a.opts.Progress(d, a.total)
+		a.pmu.Unlock()
+	}
+}
+
+// compareManifests: when the data carries a manifest and the auditor brought
+// one, each field where they differ is a failure; the same manifest twice
+// is none.
+func (a *auditor) compareManifests() {
+	t, o := a.in.Trust.ManifestBytes, a.in.Own.ManifestBytes
+	if t == nil || o == nil {
+		return
+	}
+	diffs, err := DiffManifests(t, o)
+	if err != nil {
+		a.fail(Failure{Check: CheckManifest, Index: -1, Reason: "the audited data's manifest: " + err.Error()})
+		return
+	}
+	for _, d := range diffs {
+		a.fail(Failure{Check: CheckManifest, Index: -1, Reason: "the audited data's manifest differs from the independent one at " + d})
+	}
+}
+
+// openCheckpoints verifies every copy's checkpoint and cosignatures.
+func (a *auditor) openCheckpoints() {
+	a.states = make([]*copyState, len(a.in.Copies))
+	for i, c := range a.in.Copies {
+		s := &copyState{Copy: c, res: CopyResult{Origin: c.Origin, Holder: c.Holder, Quorum: a.quorum, Cosigners: []string{}}}
+		a.states[i] = s
+		a.byOrigin[c.Origin] = append(a.byOrigin[c.Origin], s)
+		s.openCheckpoint(a)
 		if s.cp != nil {
-			total += s.cp.Size
+			a.total += s.cp.Size
 		}
 	}
-	origins := make([]string, 0, len(byOrigin))
-	for o := range byOrigin {
-		origins = append(origins, o)
+	for o := range a.byOrigin {
+		a.origins = append(a.origins, o)
 	}
-	slices.Sort(origins)
+	slices.Sort(a.origins)
+}
 
-	var done atomic.Uint64
-	var pmu sync.Mutex
-	progress := func(n uint64) {
-		d := done.Add(n)
-		if opts.Progress != nil {
-			pmu.Lock()
-			opts.Progress(d, total)
-			pmu.Unlock()
-		}
-	}
-
-	// 2. The largest copy of each origin gets every check; the others are
-	// verified as Merkle trees and compared entry by entry with it.
-	primaries := map[string]*copyState{}
-	for _, o := range origins {
-		cs := byOrigin[o]
+// choosePrimaries: the largest copy of each origin gets every check (the
+// origin's own copy on a tie); the others are verified as Merkle trees and
+// compared entry by entry with it.
+func (a *auditor) choosePrimaries() {
+	for _, o := range a.origins {
 		var best *copyState
-		for _, s := range cs {
+		for _, s := range a.byOrigin[o] {
 			if s.cp == nil {
 				continue
 			}
@@ -189,110 +279,52 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 			}
 		}
 		if best != nil {
-			primaries[o] = best
+			a.primaries[o] = best
 		}
 	}
-	facts := newFactSet()
-	run := func(list []*copyState, f func(*copyState) error) error {
-		sem := make(chan struct{}, opts.Parallel)
-		var wg sync.WaitGroup
-		errs := make([]error, len(list))
-		for i, s := range list {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				errs[i] = f(s)
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+}
+
+// parallel runs f on each copy, opts.Parallel at a time.
+func (a *auditor) parallel(list []*copyState, f func(*copyState) error) error {
+	sem := make(chan struct{}, a.opts.Parallel)
+	var wg sync.WaitGroup
+	errs := make([]error, len(list))
+	for i, s := range list {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = f(s)
+		}()
 	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// verifyTrees verifies the primaries with every record check, replaces a
+// primary whose tree failed, then verifies the other copies against them.
+func (a *auditor) verifyTrees() error {
 	var firsts, others []*copyState
-	for _, o := range origins {
-		for _, s := range byOrigin[o] {
+	for _, o := range a.origins {
+		for _, s := range a.byOrigin[o] {
 			if s.cp == nil {
 				continue
 			}
-			if primaries[o] == s {
+			if a.primaries[o] == s {
 				firsts = append(firsts, s)
 			} else {
 				others = append(others, s)
 			}
 		}
 	}
-	verify := func(s *copyState, primary *copyState) error {
-		t0 := time.Now()
-		var check func(uint64, []byte) error
-		var last uint64
-		prog := func(d, _ uint64) { progress(d - last); last = d }
-		if primary == nil {
-			c, err := s.recordCheck(facts, warn)
-			if err != nil {
-				return err
-			}
-			s.leaves = make([]tlog.Hash, 0, s.cp.Size)
-			check = func(i uint64, e []byte) error {
-				s.leaves = append(s.leaves, tlog.RecordHash(e))
-				return c(i, e)
-			}
-			s.res.Full = true
-		} else {
-			check = func(i uint64, e []byte) error {
-				if i < uint64(len(primary.leaves)) && tlog.RecordHash(e) != primary.leaves[i] {
-					return &mirrorError{primary.Holder}
-				}
-				return nil
-			}
-		}
-		_, err := ledger.Verify(ctx, s.Source, s.Checkpoint, s.Origin, s.logV, check, prog)
-		if s.done != nil {
-			s.done()
-		}
-		// A record failure found by a worker surfaces only now; report it if
-		// it is the first failure of the ledger.
-		var ee *trust.EntryError
-		if errors.As(s.late, &ee) {
-			var ve *ledger.VerifyError
-			if err == nil || !errors.As(err, &ve) || ve.Index < 0 || uint64(ve.Index) > ee.Index {
-				err = &ledger.VerifyError{Origin: s.Origin, Index: int64(ee.Index), Reason: ee.Err.Error(), Err: &recordError{ee.Err}}
-			}
-		}
-		s.res.Seconds = time.Since(t0).Seconds()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			s.failed = true
-			f := Failure{Check: CheckTree, Origin: s.Origin, Holder: s.Holder, Index: -1, Reason: err.Error()}
-			var ve *ledger.VerifyError
-			if errors.As(err, &ve) {
-				f.Index, f.Reason = ve.Index, ve.Reason
-				var me *mirrorError
-				var re *recordError
-				switch {
-				case errors.As(err, &me):
-					f.Check, f.Reason = CheckMirror, me.Error()
-				case errors.As(err, &re):
-					f.Check, f.Reason = CheckRecord, re.Err.Error()
-					s.recordFailed = true
-				case ve.Err != nil:
-					f.Reason += ": " + ve.Err.Error()
-				}
-			}
-			fail(f)
-		}
-		opts.Logger.Info("audit: ledger copy", "origin", s.Origin, "holder", s.Holder, "size", s.cp.Size, "ok", err == nil, "seconds", s.res.Seconds)
-		return nil
-	}
-	if err := run(firsts, func(s *copyState) error { return verify(s, nil) }); err != nil {
-		return nil, err
+	if err := a.parallel(firsts, func(s *copyState) error { return a.verify(s, nil) }); err != nil {
+		return err
 	}
 	// A primary whose tree failed (its data was altered, not the records
 	// themselves) is replaced by the next largest copy, so that one bad
 	// copy does not hide the rest of the ledger from the audit.
-	for _, o := range origins {
-		p := primaries[o]
+	for _, o := range a.origins {
+		p := a.primaries[o]
 		if p == nil || !p.failed || p.recordFailed {
 			continue
 		}
@@ -306,11 +338,11 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 			if alt == nil {
 				break
 			}
-			if err := verify(alt, nil); err != nil {
-				return nil, err
+			if err := a.verify(alt, nil); err != nil {
+				return err
 			}
 			if !alt.failed || alt.recordFailed {
-				primaries[o] = alt
+				a.primaries[o] = alt
 				break
 			}
 		}
@@ -321,59 +353,150 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 			rest = append(rest, s)
 		}
 	}
-	if err := run(rest, func(s *copyState) error { return verify(s, primaries[s.Origin]) }); err != nil {
-		return nil, err
-	}
+	return a.parallel(rest, func(s *copyState) error { return a.verify(s, a.primaries[s.Origin]) })
+}
 
-	// 3. Consistency between every checkpoint seen and the primary tree.
-	for _, o := range origins {
-		p := primaries[o]
+// verify checks one copy: with every record check when primary is nil,
+// else entry by entry against primary's leaves. It returns an error only
+// when the audit cannot go on (cancelled, no record check possible).
+func (a *auditor) verify(s *copyState, primary *copyState) error {
+	t0 := time.Now()
+	var check func(uint64, []byte) error
+	var last uint64
+	prog := func(d, _ uint64) { a.progress(d - last); last = d }
+	if primary == nil {
+		c, err := s.recordCheck(a.facts, a.warn)
+		if err != nil {
+			return err
+		}
+		s.leaves = make([]tlog.Hash, 0, s.cp.Size)
+		check = func(i uint64, e []byte) error {
+			s.leaves = append(s.leaves, tlog.RecordHash(e))
+			return c(i, e)
+		}
+		s.res.Full = true
+	} else {
+		check = func(i uint64, e []byte) error {
+			if i < uint64(len(primary.leaves)) && tlog.RecordHash(e) != primary.leaves[i] {
+				return &mirrorError{primary.Holder}
+			}
+			return nil
+		}
+	}
+	_, err := ledger.Verify(a.ctx, s.Source, s.Checkpoint, s.Origin, s.logV, check, prog)
+	if s.done != nil {
+		s.done()
+	}
+	// A record failure found by a worker surfaces only now; report it if
+	// it is the first failure of the ledger.
+	var ee *trust.EntryError
+	if errors.As(s.late, &ee) {
+		var ve *ledger.VerifyError
+		if err == nil || !errors.As(err, &ve) || ve.Index < 0 || uint64(ve.Index) > ee.Index {
+			err = &ledger.VerifyError{Origin: s.Origin, Index: int64(ee.Index), Reason: ee.Err.Error(), Err: &recordError{ee.Err}}
+		}
+	}
+	s.res.Seconds = time.Since(t0).Seconds()
+	if err != nil {
+		if a.ctx.Err() != nil {
+			return a.ctx.Err()
+		}
+		s.failed = true
+		f := Failure{Check: CheckTree, Origin: s.Origin, Holder: s.Holder, Index: -1, Reason: err.Error()}
+		var ve *ledger.VerifyError
+		if errors.As(err, &ve) {
+			f.Index, f.Reason = ve.Index, ve.Reason
+			var me *mirrorError
+			var re *recordError
+			switch {
+			case errors.As(err, &me):
+				f.Check, f.Reason = CheckMirror, me.Error()
+			case errors.As(err, &re):
+				f.Check, f.Reason = CheckRecord, re.Err.Error()
+				s.recordFailed = true
+			case ve.Err != nil:
+				f.Reason += ": " + ve.Err.Error()
+			}
+		}
+		a.fail(f)
+	}
+	a.opts.Logger.Info("audit: ledger copy", "origin", s.Origin, "holder", s.Holder, "size", s.cp.Size, "ok", err == nil, "seconds", s.res.Seconds)
+	return nil
+}
+
+// checkConsistency: every checkpoint seen of an origin against the primary
+// tree, with RFC 6962 consistency proofs.
+func (a *auditor) checkConsistency() {
+	for _, o := range a.origins {
+		p := a.primaries[o]
 		if p == nil || p.failed {
 			continue
 		}
 		hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
-		for _, s := range byOrigin[o] {
+		for _, s := range a.byOrigin[o] {
 			if s == p || s.cp == nil {
 				continue
 			}
 			if err := consistent(hr, p.cp, s.cp); err != nil {
 				s.failed = true
-				fail(Failure{Check: CheckConsistency, Origin: o, Holder: s.Holder, Index: -1,
+				a.fail(Failure{Check: CheckConsistency, Origin: o, Holder: s.Holder, Index: -1,
 					Reason: fmt.Sprintf("checkpoint of size %d is not consistent with size %d held by %s: %v", s.cp.Size, p.cp.Size, holderName(p.Holder), err)})
 			}
 		}
 	}
+}
 
-	// 3b. The anchors on the channel against each verified ledger.
-	if opts.Anchors != nil {
-		for _, o := range origins {
-			p := primaries[o]
-			if p == nil || p.failed {
-				continue
-			}
-			hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
-			res, f := CheckAnchors(ctx, opts.Anchors, codeOf(o), p.cp.Size, p.cp.Root, hr)
-			rep.Anchors = append(rep.Anchors, res)
-			if f != nil {
-				fail(*f)
-			}
+// checkAnchors cross-checks each verified ledger with its anchors on the
+// channel, when Options.Anchors is set.
+func (a *auditor) checkAnchors() {
+	if a.opts.Anchors == nil {
+		return
+	}
+	for _, o := range a.origins {
+		p := a.primaries[o]
+		if p == nil || p.failed {
+			continue
+		}
+		hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
+		res, f := CheckAnchors(a.ctx, a.opts.Anchors, codeOf(o), p.cp.Size, p.cp.Root, hr)
+		a.rep.Anchors = append(a.rep.Anchors, res)
+		if f != nil {
+			a.fail(*f)
 		}
 	}
+}
 
-	// 4. References, causality and the closed loop, from the records.
+// checkRecords: references, causality and owners between records, then the
+// closed loop.
+func (a *auditor) checkRecords() {
 	leaves := map[string][]tlog.Hash{}
-	for o, p := range primaries {
+	for o, p := range a.primaries {
 		leaves[o] = p.leaves
 	}
-	for _, f := range facts.checkRefs(leaves, primaries) {
-		fail(f)
+	for _, f := range a.facts.checkRefs(leaves, a.primaries) {
+		a.fail(f)
 	}
-	for _, f := range facts.checkOwners(primaries) { // owner.go, before the loop counts feedback
-		fail(f)
+	for _, f := range a.facts.checkOwners(a.primaries) { // owner.go, before the loop counts feedback
+		a.fail(f)
 	}
-	rep.Loop = facts.loop(opts, origins)
+	a.rep.Loop = a.facts.loop(a.opts, a.origins)
+	if g := a.in.Trust.Manifest; g != nil { // membership.go
+		genesis, inForce := g, (*exchange.Manifest)(nil)
+		if a.in.Trust.Genesis != nil {
+			genesis, inForce = a.in.Trust.Genesis, g
+		}
+		var fails []Failure
+		a.rep.Membership, fails = CheckMembership(genesis, a.facts.members.approvals, a.facts.members.records, inForce)
+		for _, f := range fails {
+			a.fail(f)
+		}
+	}
+}
 
-	for _, s := range states {
+// finish fills the per-copy results, sorts, and sets the verdict.
+func (a *auditor) finish() (*Report, error) {
+	rep := a.rep
+	for _, s := range a.states {
 		s.res.OK = !s.failed
 		if s.cp != nil {
 			s.res.Size = s.cp.Size
@@ -389,8 +512,9 @@ func Run(ctx context.Context, in Inputs, opts Options) (*Report, error) {
 		return cmp.Or(cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Index, b.Index), cmp.Compare(a.Holder, b.Holder))
 	})
 	rep.OK = len(rep.Failures) == 0
-	rep.Seconds = time.Since(start).Seconds()
-	if err := ctx.Err(); err != nil {
+	a.coverage() // verdict.go
+	rep.Seconds = time.Since(a.start).Seconds()
+	if err := a.ctx.Err(); err != nil {
 		return nil, err
 	}
 	if !rep.OK {
@@ -410,87 +534,6 @@ func holderName(h string) string {
 		return "the exported tree"
 	}
 	return h
-}
-
-// openCheckpoint verifies the copy's checkpoint and its cosignatures.
-func (s *copyState) openCheckpoint(t Trust, witnesses []note.Verifier, quorum int, fail func(Failure)) {
-	f := Failure{Check: CheckCheckpoint, Origin: s.Origin, Holder: s.Holder, Index: -1}
-	to, ok := t.lookup(s.Origin)
-	s.res.KeySource = "trust"
-	if !ok {
-		if s.TreeVKey == "" {
-			f.Reason = "no trusted log key for this origin"
-			fail(f)
-			s.failed = true
-			return
-		}
-		to = trust.Origin{Origin: s.Origin, VKey: s.TreeVKey}
-		s.res.KeySource = "tree vkey (not independent)"
-	} else if s.TreeVKey != "" && s.TreeVKey != to.VKey {
-		f.Reason = "the vkey file beside the tree is not the trusted key"
-		fail(f)
-		s.failed = true // still verified with the trusted key below
-	}
-	s.trusted = to
-	v, err := to.Verifier()
-	if err != nil {
-		f.Reason = "log key: " + err.Error()
-		fail(f)
-		s.failed = true
-		return
-	}
-	s.logV = v
-	cp, err := ledger.OpenCheckpoint(s.Checkpoint, s.Origin, v, witnesses...)
-	if err != nil {
-		var ise *note.InvalidSignatureError
-		if errors.As(err, &ise) && ise.Name != v.Name() {
-			f.Check = CheckCosignature
-			f.Reason = fmt.Sprintf("cosignature by %s (key hash %08x) does not verify: forged or altered", ise.Name, ise.Hash)
-		} else {
-			f.Reason = err.Error()
-		}
-		fail(f)
-		s.failed = true
-		return
-	}
-	s.cp = cp
-	own := schemas.WitnessOrigin(codeOf(s.Origin))
-	for _, sig := range cp.Note.Sigs {
-		for _, w := range witnesses {
-			if sig.Name == w.Name() && sig.Hash == w.KeyHash() && sig.Name != own {
-				s.res.Cosigners = append(s.res.Cosigners, sig.Name)
-			}
-		}
-	}
-	s.res.Witnessed = quorum == 0 || len(s.res.Cosigners) >= quorum
-	if p := t.Policy; p != nil {
-		// The policy decides, not a count: its quorum over the cosigning
-		// witnesses (policy names), the origin's own witness left out.
-		exclude := map[string]bool{}
-		for _, w := range p.Witnesses {
-			if w.Verifier.Name() == own {
-				exclude[w.Name] = true
-			}
-		}
-		set := p.Cosigners(cp.Note, exclude)
-		s.res.Cosigners = []string{}
-		for _, w := range p.Witnesses {
-			if set[w.Name] {
-				s.res.Cosigners = append(s.res.Cosigners, w.Name)
-			}
-		}
-		if s.res.Witnessed = p.Satisfied(set); !s.res.Witnessed {
-			fail(Failure{Check: CheckCosignature, Origin: s.Origin, Holder: s.Holder, Index: -1,
-				Reason: fmt.Sprintf("checkpoint of size %d: cosignatures by %v do not meet the witness policy's quorum %q", cp.Size, s.res.Cosigners, p.Quorum())})
-			s.failed = true
-		}
-		return
-	}
-	if !s.res.Witnessed {
-		fail(Failure{Check: CheckCosignature, Origin: s.Origin, Holder: s.Holder, Index: -1,
-			Reason: fmt.Sprintf("checkpoint of size %d has %d valid cosignature(s) by other members %v, quorum is %d", cp.Size, len(s.res.Cosigners), s.res.Cosigners, quorum)})
-		s.failed = true
-	}
 }
 
 // mirrorError: a mirror entry differs from the primary copy's.

@@ -3,10 +3,12 @@ package ledger
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -99,4 +101,71 @@ func ParseProof(text []byte) (*Proof, error) {
 		return bad("%d proof hashes, at most 63", len(p.Hashes))
 	}
 	return p, nil
+}
+
+// NoteSignature is one signature line of a signed note (C2SP signed-note):
+//
+//	"— " <key name> " " <std base64 of 4-byte key ID || signature> "\n"
+//
+// For a tlog-cosignature/v1 line the signature is an 8-byte big-endian
+// timestamp (seconds since the epoch) followed by the 64-byte Ed25519
+// signature; Timestamp returns it.
+type NoteSignature struct {
+	Name  string
+	KeyID uint32
+	Sig   []byte // after the key ID
+}
+
+// cosigV1Len is the length of a tlog-cosignature/v1 signature after the key ID.
+const cosigV1Len = 8 + 64
+
+// Timestamp is the cosignature/v1 timestamp of s, and false if s is not
+// shaped as one (any other signature type). It says nothing about validity:
+// only a verified cosignature's timestamp means anything.
+func (s NoteSignature) Timestamp() (time.Time, bool) {
+	if len(s.Sig) != cosigV1Len {
+		return time.Time{}, false
+	}
+	ts := binary.BigEndian.Uint64(s.Sig[:8])
+	if ts > 1<<62 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(ts), 0).UTC(), true
+}
+
+// ParseNoteSignatures splits a signed note into its text (ending in "\n")
+// and its signature lines, strictly: the signature block follows the last
+// empty line, and every line of it must be a well-formed signature line. It
+// checks no signature: use note.Open for that.
+func ParseNoteSignatures(signed []byte) (text []byte, sigs []NoteSignature, err error) {
+	bad := func(format string, args ...any) ([]byte, []NoteSignature, error) {
+		return nil, nil, fmt.Errorf("%w: signed note: %s", ErrMalformedProof, fmt.Sprintf(format, args...))
+	}
+	if !bytes.HasSuffix(signed, []byte("\n")) {
+		return bad("does not end in a newline")
+	}
+	split := bytes.LastIndex(signed, []byte("\n\n"))
+	if split < 0 {
+		return bad("no empty line before the signatures")
+	}
+	text, block := signed[:split+1], signed[split+2:]
+	if len(block) == 0 {
+		return bad("no signature lines")
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(string(block), "\n"), "\n") {
+		rest, ok := strings.CutPrefix(l, "— ")
+		if !ok {
+			return bad("signature line %d does not start with \"— \"", i+1)
+		}
+		name, b64, ok := strings.Cut(rest, " ")
+		if !ok || name == "" || strings.ContainsAny(name, " +") {
+			return bad("signature line %d has no key name", i+1)
+		}
+		raw, err := base64.StdEncoding.Strict().DecodeString(b64)
+		if err != nil || len(raw) <= 4 {
+			return bad("signature line %d is not base64 of a key ID and a signature", i+1)
+		}
+		sigs = append(sigs, NoteSignature{Name: name, KeyID: binary.BigEndian.Uint32(raw[:4]), Sig: raw[4:]})
+	}
+	return text, sigs, nil
 }

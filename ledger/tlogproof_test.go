@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -54,6 +56,60 @@ func FuzzParseProof(f *testing.F) {
 		}
 		if q, err := ParseProof(FormatProof(*p)); err != nil || q.Index != p.Index || len(q.Hashes) != len(p.Hashes) {
 			t.Fatalf("re-parse of formatted proof failed: %v", err)
+		}
+	})
+}
+
+func TestParseNoteSignatures(t *testing.T) {
+	sig := make([]byte, 4+8+64)
+	sig[3] = 7
+	sig[4+7] = 100 // timestamp 100
+	line := "— w.example " + base64.StdEncoding.EncodeToString(sig) + "\n"
+	signed := "o\n1\nAA==\n\n— o " + base64.StdEncoding.EncodeToString([]byte("abcde")) + "\n" + line
+	text, sigs, err := ParseNoteSignatures([]byte(signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(text) != "o\n1\nAA==\n" || len(sigs) != 2 || sigs[1].Name != "w.example" || sigs[1].KeyID != 7 {
+		t.Fatalf("got %q %+v", text, sigs)
+	}
+	if ts, ok := sigs[1].Timestamp(); !ok || ts.Unix() != 100 {
+		t.Fatalf("timestamp = %v %v, want 100", ts, ok)
+	}
+	if _, ok := sigs[0].Timestamp(); ok {
+		t.Fatal("a 1-byte signature has no cosignature timestamp")
+	}
+	for name, s := range map[string]string{
+		"no newline": strings.TrimSuffix(signed, "\n"),
+		"no sigs":    "o\n1\nAA==\n\n",
+		"bad prefix": "o\n1\nAA==\n\n- o AAAAAAA=\n",
+		"bad base64": "o\n1\nAA==\n\n— o !!!!\n",
+		"short":      "o\n1\nAA==\n\n— o AAAA\n",
+		"no name":    "o\n1\nAA==\n\n—  AAAAAAA=\n",
+		"no blank":   "o\n1\nAA==\n",
+	} {
+		if _, _, err := ParseNoteSignatures([]byte(s)); !errors.Is(err, ErrMalformedProof) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+func FuzzParseNoteSignatures(f *testing.F) {
+	f.Add([]byte("o\n1\nAA==\n\n— o AAAAAAA=\n— w AAAAAAAAAAAAAAAA\n"))
+	f.Add([]byte("o\n\n— o AAAAAAA=\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		text, sigs, err := ParseNoteSignatures(b)
+		if err != nil {
+			return
+		}
+		if len(sigs) == 0 || !bytes.HasSuffix(text, []byte("\n")) {
+			t.Fatalf("accepted %q with %d signatures", b, len(sigs))
+		}
+		for _, s := range sigs {
+			if len(s.Sig) == 0 || strings.Contains(s.Name, " ") {
+				t.Fatalf("bad signature %+v from %q", s, b)
+			}
+			s.Timestamp()
 		}
 	})
 }

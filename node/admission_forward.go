@@ -40,7 +40,7 @@ import (
 // admitForwarded checks a command a replica forwarded; nil admits it.
 func (n *Node) admitForwarded(c command) *apiError {
 	switch {
-	case c.op == opVaultPut || c.op == opVaultErase:
+	case c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate:
 		return nil
 	case c.op != opAppend:
 		return errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", c.op, n.origin, n.access)
@@ -146,6 +146,9 @@ func checkAccessEntry(e []byte) error {
 	}
 	if r.Who == "" || r.What == "" || r.Purpose == "" || len(r.Nonce) != 16 {
 		return fmt.Errorf("access record: who, what, purpose and a 16-hex-digit nonce are required")
+	}
+	if r.Lookup != nil {
+		return r.Lookup.check()
 	}
 	return nil
 }

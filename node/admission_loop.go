@@ -3,13 +3,10 @@ package node
 import (
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
-	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -22,15 +19,22 @@ import (
 //     for the subject's type), each problem on its field;
 //   - repair: the programme's repair.requires_authority
 //     (sanctions.Engine.RepairAuthority), field record.decision.authority.uscc;
+//   - listing: judged under the catalogue in force (catalogue.go);
 //   - catalogue_adopt: the SHA-256 must be that of a catalogue this node
-//     knows (the embedded default or the configured file) with that version;
+//     knows (catalogue.go: embedded default, sanctions.catalogue and
+//     sanctions.catalogues) with that version;
 //   - calendar_adopt: the year must extend the calendar in force without a
 //     gap and obey the calendar rules (field record.calendar_adopt.<path>).
 func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFieldError {
 	var out []statusFieldError
 	switch r := rec.(type) {
 	case *schemas.Listing:
-		for _, p := range n.sanctions.engine.Admissible(r, time.Now()) {
+		eng := n.sanctions.engine
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error { eng = n.engineOf(tx.Bucket(bucketCatalogues)); return nil }); err != nil { // catalogue.go
+			out = append(out, n.readFailed(i, "the catalogue in force", err))
+			break
+		}
+		for _, p := range eng.Admissible(r, time.Now()) {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
 		}
 	case *schemas.Repair:
@@ -52,6 +56,9 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		case r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil:
 			rule = "calendar"
 			field, msg = n.checkCalendarAdopt(r.CalendarAdopt)
+		case r.Action == schemas.ActionManifestPropose && r.ManifestPropose != nil:
+			rule = "membership"
+			field, msg = n.checkManifestPropose(r.ManifestPropose) // membership.go
 		}
 		if field != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, rule, msg}})
@@ -61,25 +68,18 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 }
 
 // checkCatalogueAdopt refuses a catalogue_adopt whose sha256 matches no
-// catalogue this node knows, or names another version than that one's.
+// catalogue this node knows (catalogue.go), or names another version than
+// that one's. The FSM applies the same check to mirrored adoptions.
 func (n *Node) checkCatalogueAdopt(a *schemas.CatalogueAdopt) (field, msg string) {
 	known := map[string]string{} // digest -> version
-	if c := n.sanctions.engine.Catalogue(); c != nil {
-		known[c.Digest()] = c.Version()
-	}
-	if c, err := catalogue.Default(); err == nil {
+	for _, c := range n.knownCatalogues() {
 		known[c.Digest()] = c.Version()
 	}
 	v, ok := known[a.SHA256]
 	switch {
 	case !ok:
-		var names []string
-		for d, v := range known {
-			names = append(names, fmt.Sprintf("version %s sha256 %s", v, d))
-		}
-		slices.Sort(names)
-		return "record.catalogue_adopt.sha256", fmt.Sprintf("%s is the digest of no measures catalogue this node knows (it knows %s); load the catalogue file on every member first",
-			a.SHA256, strings.Join(names, "; "))
+		return "record.catalogue_adopt.sha256", fmt.Sprintf("%s is the digest of no measures catalogue this node knows (it knows %s); list the catalogue file in sanctions.catalogues on every member first",
+			a.SHA256, n.catalogueNames())
 	case v != a.Version:
 		return "record.catalogue_adopt.version", fmt.Sprintf("the catalogue with digest %s is version %s, not %s", a.SHA256, v, a.Version)
 	}

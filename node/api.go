@@ -60,12 +60,15 @@ func (n *Node) routes() []route {
 	return []route{
 		{"POST /v1/records", n.handleSubmit},
 		{"GET /v1/records/{code}/{index}", n.handleRecord},
+		{"GET /v1/proof/{code}/{index}", n.handleProof},
 		{"GET /v1/subjects/{id}", n.handleSubject},
 		{"GET /v1/check", n.handleCheck},
 		{"POST /v1/check", n.handleCheckBatch},
 		{"POST /v1/persons/hash", n.handlePersonsHash},
 		{"GET /v1/notices", n.handleNotices},
+		{"GET /v1/changes", n.handleChanges},
 		{"GET /v1/calendar", n.handleCalendar},
+		{"GET /v1/catalogue", n.handleCatalogue},
 		{"GET /v1/not-applied", n.handleNotApplied},
 		{"GET /v1/conflicts", n.handleConflicts},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
@@ -74,11 +77,13 @@ func (n *Node) routes() []route {
 		{"PUT /v1/vault/{code}/{index}", n.handleVaultPut},
 		{"GET /v1/vault/{code}/{index}", n.handleVaultGet},
 		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
+		{"POST /v1/vault/rotate", n.handleVaultRotate}, // vault_rotate.go
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
 		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
+		{"GET /v1/membership", n.handleMembership}, // membership.go
 		{"GET /v1/cluster", n.handleCluster},
 		{"POST /v1/cluster/replicas", n.handleAddReplica},
 		{"DELETE /v1/cluster/replicas/{id}", n.handleRemoveReplica},
@@ -89,6 +94,12 @@ func (n *Node) routes() []route {
 		}},
 		{"GET /v1/status", n.handleStatus},
 		{"GET /{$}", n.handleRegister},
+		// issue 18: the subject's door and the record page (subject.go, subject_page.go, register.go)
+		{"GET /v1/subject", n.handleSubjectSelf},
+		{"POST /v1/subject/objections", n.handleSubjectObjection},
+		{"GET /subject", n.handleSubjectPage},
+		{"POST /subject", n.handleSubjectPagePost},
+		{"GET /records/{code}/{index}", n.handleRecordPage},
 		{"GET /status", n.handleStatusPage},
 		{"GET /audit", n.handleAuditPage},
 		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -168,8 +179,9 @@ type Receipt struct {
 	LeafHash       string   `json:"leaf_hash"` // hex SHA-256 of 0x00 || entry
 	Duplicate      bool     `json:"duplicate"` // the record was already in the ledger at Index
 	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof []string `json:"inclusion_proof"` // std base64 hashes, leaf sibling first
-	Proof          string   `json:"proof"`           // the same as a C2SP tlog-proof@v1 text
+	InclusionProof []string `json:"inclusion_proof"`     // std base64 hashes, leaf sibling first
+	Proof          string   `json:"proof"`               // the same as a C2SP tlog-proof@v1 text, leaf hash in its extra line
+	Witnesses      []string `json:"witnesses,omitempty"` // with ?witnessed=1: who cosigned Checkpoint (proof_api.go)
 }
 
 // SubmitResponse is the body of a successful POST /v1/records.
@@ -190,6 +202,11 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeErr(w, errorf(http.StatusBadRequest, "reading body: %v", err))
+		return
+	}
+	wait, witnessed, aerr := n.witnessWait(r)
+	if aerr != nil {
+		writeErr(w, aerr)
 		return
 	}
 	entries, aerr := splitBatch(body, n.cfg.MaxBatch)
@@ -215,6 +232,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.metrics.accepted.Add(float64(len(entries)))
+	if witnessed {
+		if receipts, aerr = n.witnessedReceipts(r.Context(), w, receipts, wait); aerr != nil {
+			writeErr(w, aerr)
+			return
+		}
+	}
 	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
 }
 
@@ -291,6 +314,9 @@ func (n *Node) applyLocal(ctx context.Context, cmd []byte, entries [][]byte) ([]
 	if errors.As(res.Err, &ere) {
 		return nil, refusedAtApply(ere)
 	}
+	if rf := lookupRefusal(res.Err); rf != nil {
+		return nil, rf
+	}
 	if res.Err != nil {
 		return nil, res.Err
 	}
@@ -316,7 +342,7 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
 				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
-				Proof: string(ledger.FormatProof(ledger.Proof{Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
+				Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
 			}
 		}
 		return nil
@@ -356,7 +382,7 @@ func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
 		return sr.Results, nil
 	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
 		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
-	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity: // refused by the leader's admission or FSM (refusedError)
+	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusTooManyRequests: // refused by the leader's admission or FSM (refusedError; 429: lookupcap.go)
 		ae := &apiError{Status: resp.StatusCode}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(ae); err != nil || ae.Error == "" {
 			return nil, fmt.Errorf("leader %s answered %s", leaderID, resp.Status)
@@ -398,7 +424,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	if c.op == opVaultPut || c.op == opVaultErase {
+	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate {
 		n.applyVaultForwarded(r.Context(), w, cmd)
 		return
 	}
@@ -430,7 +456,7 @@ func (n *Node) originForCode(code string) (string, bool) {
 // verifierFor is the log key of an origin this node serves.
 func (n *Node) verifierFor(origin string) note.Verifier {
 	if n.x != nil {
-		if mb, ok := n.x.manifest.MemberByOrigin(origin); ok && mb.Code != n.cfg.Region {
+		if mb, ok := n.x.cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // membership_live.go
 			return mb.LogVerifier()
 		}
 	}

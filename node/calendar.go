@@ -240,7 +240,8 @@ func (ix *indexer) recomputeDue(tx *ledger.Tx, k []byte, cal *workdays.Calendar,
 	if !ok {
 		return nil // the listing is not here (yet): stays provisional
 	}
-	due, prov, err := ix.node.sanctions.engine.WithCalendar(cal).RecomputeFeedbackDue(l, nt)
+	// under the catalogue the notice cites (catalogue.go)
+	due, prov, err := ix.node.engineByVersion(nt.Measure.CatalogueVersion).WithCalendar(cal).RecomputeFeedbackDue(l, nt)
 	if err != nil {
 		return nil // unknown programme in this build: stays provisional, as issued
 	}
@@ -370,9 +371,10 @@ func effectiveNotice(tx *ledger.ReadTx, origin string, index uint64, nt *schemas
 	return &c, &dc
 }
 
-// engineIn is the sanctions engine counting under the calendar in force in tx.
+// engineIn is the sanctions engine of the catalogue in force in tx
+// (catalogue.go), counting under the calendar in force in tx.
 func (n *Node) engineIn(tx *ledger.ReadTx) *sanctions.Engine {
-	return n.sanctions.engine.WithCalendar(n.viewCalendar(tx))
+	return n.engineOf(tx.Bucket(bucketCatalogues)).WithCalendar(n.viewCalendar(tx))
 }
 
 // handleCalendar is GET /v1/calendar: the covered years, the adoptions

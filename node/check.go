@@ -22,8 +22,9 @@ type CheckAnswer struct {
 	Result   string         `json:"result"` // "allowed" or "restricted"
 	Measures []CheckMeasure `json:"measures"`
 	Listings []CheckFinding `json:"listings"`
-	// Conflicts among the subject's listings in force (conflicts.go).
-	Conflicts []sanctions.Conflict `json:"conflicts,omitempty"`
+	// Conflicts among the subject's listings: those in force at At, and
+	// those recorded when the listings were indexed (conflicts.go).
+	Conflicts []RecordedConflict `json:"conflicts,omitempty"`
 }
 
 // CheckMeasure is a measure that restricts the subject for the action.
@@ -59,7 +60,11 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 			return err
 		}
 		eng := n.engineIn(tx)
-		ans.Conflicts = eng.DetectConflicts(hs, at) // conflicts.go
+		cs, err := n.subjectConflicts(tx, key, hs, at) // conflicts.go
+		if err != nil {
+			return err
+		}
+		ans.Conflicts = cs
 		var findings []sanctions.Finding
 		if action != "" {
 			res, err := eng.Check(key, action, hs, at)
@@ -150,7 +155,7 @@ func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	if personal && !n.logAccessOrFail(w, r, id, "check "+key) {
+	if personal && !n.logLookupOrFail(w, r, id, "check "+key, q.Get("purpose"), nil, plaintextIDs(q.Get("subject"))) { // lookupcap.go
 		return
 	}
 	ans, err := n.check(key, q.Get("action"), at)
@@ -171,7 +176,8 @@ type BatchCheckRequest struct {
 
 // handleCheckBatch is POST /v1/check: many subjects, one action, one call.
 func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
-	if _, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit); !ok {
+	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
+	if !ok {
 		return
 	}
 	var req BatchCheckRequest
@@ -203,7 +209,8 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			personal = append(personal, k)
 		}
 	}
-	if !n.allowSubjects(w, r, len(keys)) {
+	plain := plaintextIDs(req.Subjects...)
+	if !n.allowLookups(w, id, plain) || !n.allowSubjects(w, r, len(keys)) { // lookupcap.go, privacy_batch.go
 		return
 	}
 	if len(personal) > 0 {
@@ -213,8 +220,7 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// One entry for the whole request (privacy_batch.go).
-		if err := n.logBatchCheck(r, len(keys), personal, req.Purpose); err != nil {
-			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so no answer is given: %v", err))
+		if !n.logBatchCheck(w, r, id, len(keys), personal, req.Purpose, plain) {
 			return
 		}
 	}
@@ -226,86 +232,4 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// handleNotices is GET /v1/notices?agency=<USCC>[&state=pending,overdue][&wait=30s]:
-// the sanction notices addressed to an executing agency, with their state.
-// With wait, an empty answer is held until a notice arrives or wait passes.
-func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	agency := q.Get("agency")
-	if agency == "" {
-		agency = id.ID
-	}
-	if id.Role == pki.RoleExecute && agency != id.ID {
-		writeErr(w, errorf(http.StatusForbidden, "agency %s may read only its own notices", id.ID))
-		return
-	}
-	if err := schemas.CheckUSCC(agency); err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "agency: %v", err))
-		return
-	}
-	states, perr := parseStates(q.Get("state"))
-	if perr != nil {
-		writeErr(w, perr)
-		return
-	}
-	if p := q.Get("purpose"); p != "" {
-		if perr := checkPurpose(p, ""); perr != nil {
-			writeErr(w, perr)
-			return
-		}
-	}
-	var wait time.Duration
-	if s := q.Get("wait"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 || d > 5*time.Minute {
-			writeErr(w, errorf(http.StatusBadRequest, "wait: %q is not a duration up to 5m", s))
-			return
-		}
-		wait = d
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		changed := n.sanctions.wait()
-		all, err := n.agencyNotices(agency, time.Now())
-		if err != nil {
-			n.readError(w, "notices for "+agency, err)
-			return
-		}
-		vs := filterNotices(all, states)
-		if len(vs) > 0 || time.Now().After(deadline) {
-			if vs == nil {
-				vs = []NoticeView{}
-			}
-			// Notices addressed to responsible persons name them (keyed
-			// hash): the read is logged before it is answered. Reading one's
-			// notices has a known purpose, so none needs to be given.
-			var persons []string
-			for _, v := range vs {
-				if v.Notice != nil {
-					persons = append(persons, personsOf(v.Notice)...)
-				}
-			}
-			purpose := q.Get("purpose")
-			if purpose == "" {
-				purpose = "sanction_notices"
-			}
-			if len(persons) > 0 && !n.logPersonsOrFail(w, r, id, "notices for "+agency, persons, purpose) {
-				return
-			}
-			writeJSON(w, http.StatusOK, vs)
-			return
-		}
-		select {
-		case <-changed:
-		case <-time.After(time.Until(deadline)):
-		case <-r.Context().Done():
-			return
-		}
-	}
 }

@@ -12,14 +12,15 @@ import (
 //
 // A command is:
 //
-//	byte     version (1, 2 or 3)
+//	byte     version (1, 2, 3 or 4)
 //	byte     op
 //	...      the op's fields, below
 //
 // with nothing after the last field. Version 1 has only op 1 and is still
 // what op 1 is written as, byte for byte; version 2 carries only ops 2-5
 // (the inter-member exchange); version 3 carries only ops 6-7 (the data-key
-// vault, vault.go), so every command has exactly one byte form. The ops' fields:
+// vault, vault.go) and version 4 only op 8 (vault-key rotation,
+// vault_rotate.go), so every command has exactly one byte form. The ops' fields:
 //
 //	op 1 append:          origin, count (1..maxCommandEntries), count x entry
 //	op 2 mirror-append:   origin, checkpoint, uvarint first, uvarint n (0..63), n x 32-byte proof hash,
@@ -29,6 +30,7 @@ import (
 //	op 5 alert:           origin, evidence
 //	op 6 vault-put:       origin, uvarint index, count (1..maxVaultKeys), count x (path, wrapped key)
 //	op 7 vault-erase:     origin, uvarint index
+//	op 8 vault-rotate:    origin, uvarint epoch (the vault-key epoch rotated from)
 //
 // where origin is uvarint len || UTF-8 (1..255 bytes), an entry is uvarint
 // len || bytes (1..65535), count is a uvarint, a checkpoint is uvarint len ||
@@ -48,7 +50,8 @@ import (
 const (
 	commandVersion1   = 1
 	commandVersion    = 2 // ops 2-5
-	commandVersion3   = 3 // ops 6-7; the newest
+	commandVersion3   = 3 // ops 6-7
+	commandVersion4   = 4 // op 8; the newest
 	opAppend          = 1
 	opMirrorAppend    = 2
 	opWitness         = 3
@@ -56,6 +59,7 @@ const (
 	opAlert           = 5
 	opVaultPut        = 6
 	opVaultErase      = 7
+	opVaultRotate     = 8
 	maxCommandEntries = 1 << 16
 	maxOriginLen      = 255
 	maxEntryLen       = 65535
@@ -76,6 +80,8 @@ func commandVersionOf(op byte) byte {
 		return commandVersion
 	case op == opVaultPut || op == opVaultErase:
 		return commandVersion3
+	case op == opVaultRotate:
+		return commandVersion4
 	}
 	return 0
 }
@@ -90,7 +96,7 @@ type command struct {
 	oldSize    uint64      // opWitness
 	proof      []tlog.Hash // opWitness: old size -> checkpoint; opMirrorAppend: first+len(entries) -> checkpoint
 	evidence   []byte      // opAlert
-	index      uint64      // opVaultPut, opVaultErase: the entry of origin the keys belong to
+	index      uint64      // opVaultPut, opVaultErase: the entry of origin the keys belong to; opVaultRotate: the epoch rotated from
 	keys       []vaultItem // opVaultPut
 }
 
@@ -115,7 +121,7 @@ func encodeCommand(c command) ([]byte, error) {
 		minEntries = 0
 	case opWitness, opCosigned, opAlert:
 		return encodeExchangeCommand(c)
-	case opVaultPut, opVaultErase:
+	case opVaultPut, opVaultErase, opVaultRotate:
 		return encodeVaultCommand(c)
 	default:
 		return nil, fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)
@@ -163,7 +169,7 @@ func decodeCommand(b []byte) (command, error) {
 	if len(b) < 2 {
 		return c, fmt.Errorf("%w: %d bytes", errBadCommand, len(b))
 	}
-	if b[0] < commandVersion1 || b[0] > commandVersion3 {
+	if b[0] < commandVersion1 || b[0] > commandVersion4 {
 		return c, fmt.Errorf("%w: unknown version %d", errBadCommand, b[0])
 	}
 	c.op = b[1]
@@ -237,11 +243,11 @@ func decodeCommand(b []byte) (command, error) {
 			return c, err
 		}
 		return c, trailing(b)
-	case opVaultPut, opVaultErase:
+	case opVaultPut, opVaultErase, opVaultRotate:
 		if c.index, err = uv("index"); err != nil {
 			return c, err
 		}
-		if c.op == opVaultErase {
+		if c.op != opVaultPut {
 			return c, trailing(b)
 		}
 		n, err := uv("key count")
@@ -323,13 +329,13 @@ func encodeExchangeCommand(c command) ([]byte, error) {
 	return b, nil
 }
 
-// encodeVaultCommand encodes ops 6-7 (see the format above).
+// encodeVaultCommand encodes ops 6-8 (see the format above).
 func encodeVaultCommand(c command) ([]byte, error) {
-	b := []byte{commandVersion3, c.op}
+	b := []byte{commandVersionOf(c.op), c.op}
 	b = binary.AppendUvarint(b, uint64(len(c.origin)))
 	b = append(b, c.origin...)
 	b = binary.AppendUvarint(b, c.index)
-	if c.op == opVaultErase {
+	if c.op != opVaultPut {
 		return b, nil
 	}
 	if len(c.keys) == 0 || len(c.keys) > maxVaultKeys {

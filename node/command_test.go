@@ -64,6 +64,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		{op: opAlert, origin: "creditx.310000/ledger", evidence: []byte{1, 2}},
 		{op: opVaultPut, origin: "creditx.330000/ledger", index: 12, keys: []vaultItem{{path: "subject.person", wrapped: bytes.Repeat([]byte{9}, 60)}}},
 		{op: opVaultErase, origin: "creditx.330000/ledger", index: 300},
+		{op: opVaultRotate, origin: "creditx.330000/ledger", index: 2},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,6 +193,10 @@ func (c Config) withDefaults() (Config, error) {
 	c.Sanctions.IssuerKey = abs(c.Sanctions.IssuerKey, "keys/issuer.key")
 	if c.Sanctions.Catalogue != "" {
 		c.Sanctions.Catalogue = abs(c.Sanctions.Catalogue, "")
+	}
+	c.Sanctions.Catalogues = slices.Clone(c.Sanctions.Catalogues)
+	for i, p := range c.Sanctions.Catalogues {
+		c.Sanctions.Catalogues[i] = abs(p, "")
 	}
 	if c.Exchange != nil {
 		x := *c.Exchange

@@ -1,70 +1,202 @@
 package node
 
 import (
-	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
+	"github.com/creditx/creditx/schemas"
 )
 
-// Conflicts among listings (issue 12): sanctions.Engine.DetectConflicts
-// over the listings of every ledger this node holds (own and mirrored),
-// for every subject named by more than one listing: the same act listed
-// twice (shared decision numbers), or a subject on a red and a black list
-// at once. They are reported, never resolved: the check answer of the
-// subject carries them, /audit and GET /v1/conflicts list them all. The
-// subjects index (subject key || 0x00 || entry key) is scanned once to find
-// the subjects with two listings or more; only those are read.
+// Conflicts among listings (issue 12), detected when they are indexed.
+//
+// When the FSM indexes a listing (own or mirrored), or an event that can
+// change a listing's state (repair, correction, objection decision), it
+// runs sanctions.Engine.DetectConflicts (catalogue and calendar in force,
+// at the entry's raft time) over every listing of that listing's subject in
+// every ledger this node holds, and records the result in the conflicts
+// bucket: the same act listed twice (shared decision document numbers, by
+// one member or two), or a subject on a red and a black list at once. The
+// decision reads only the ledgers and the index, so every replica records
+// the same at the same entry. Conflicts are reported, never resolved.
+//
+// Views: GET /v1/conflicts and /audit list the recorded conflicts, each
+// with the entry whose indexing detected it and whether it is still in
+// force now (a publicity period may have ended since; that is not an
+// entry); the check answer of a subject carries its conflicts at the
+// instant asked, each with the entry that recorded it.
+//
+//	conflicts: subject key (USCC or person id_hash) -> JSON conflictRecord
+//	           (absent: no conflict at the last entry that touched the subject)
+//
+// Changing the bucket name or layout breaks existing data directories.
+const bucketConflicts = "conflicts"
 
-// conflictsAt returns every conflict at instant at.
-func (n *Node) conflictsAt(tx *ledger.ReadTx, at time.Time) ([]sanctions.Conflict, error) {
-	b := tx.Bucket(bucketSubjects)
-	if b == nil {
-		return nil, nil
+// conflictRecord is the bucket value: the subject's conflicts as detected
+// at entry (Origin, Index), raft time At.
+type conflictRecord struct {
+	Conflicts []sanctions.Conflict `json:"conflicts"`
+	Origin    string               `json:"origin"`
+	Index     uint64               `json:"index"`
+	At        time.Time            `json:"at"`
+}
+
+// RecordedConflict is a conflict with the entry whose indexing detected
+// it. Detected is nil for a conflict found only at read (a check at an
+// instant before the detecting entry).
+type RecordedConflict struct {
+	sanctions.Conflict
+	Detected *schemas.Ref `json:"detected_at_entry,omitempty"`
+	Since    time.Time    `json:"detected_at,omitzero"`
+	InForce  bool         `json:"in_force"`
+}
+
+// conflictSubjects are the subject keys DetectConflicts groups listing l under.
+func conflictSubjects(l *schemas.Listing) []string {
+	var out []string
+	if l.Subject.USCC != "" {
+		out = append(out, l.Subject.USCC)
 	}
-	var multi []string
-	var cur []byte
-	count := 0
-	flush := func() {
-		if count > 1 {
-			multi = append(multi, string(cur))
+	if l.Subject.Type == schemas.SubjectNaturalPerson && l.Subject.Person != nil && l.Subject.Person.IDHash != "" {
+		out = append(out, l.Subject.Person.IDHash)
+	}
+	return out
+}
+
+// indexConflicts re-detects the conflicts of the subjects touched by the
+// entry (origin, index) of kind, indexed in tx (its subjects and refs are
+// already in the index). Unreadable records touch nothing.
+func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v indexView) error {
+	if ix.node.sanctions == nil || ix.node.sanctions.engine == nil {
+		return nil // no sanctions engine (some tests): nothing to judge with
+	}
+	rtx := tx.Read()
+	var l *schemas.Listing
+	switch v.kind {
+	case "listing":
+		l = v.listing
+	case "repair", "correction":
+		if len(v.refs) > 0 {
+			l, _ = readRecord(rtx, v.refs[0].Origin, v.refs[0].Index).(*schemas.Listing)
+		}
+	case "objection_decision":
+		if len(v.refs) > 0 {
+			if o, ok := readRecord(rtx, v.refs[0].Origin, v.refs[0].Index).(*schemas.Objection); ok {
+				l, _ = readRecord(rtx, o.Target.Origin, o.Target.Index).(*schemas.Listing)
+			}
 		}
 	}
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		i := bytes.IndexByte(k, 0)
-		if i < 0 {
+	if l == nil {
+		return nil
+	}
+	b, err := tx.Bucket(bucketConflicts)
+	if err != nil {
+		return err
+	}
+	at := ix.node.fsm.now.UTC()
+	eng := ix.node.engineIn(rtx)
+	for _, key := range conflictSubjects(l) {
+		hs, err := ix.node.subjectHistories(rtx, key)
+		if err != nil {
+			return err
+		}
+		cs := eng.DetectConflicts(hs, at)
+		if len(cs) == 0 {
+			if err := b.Delete([]byte(key)); err != nil {
+				return err
+			}
 			continue
 		}
-		if !bytes.Equal(k[:i], cur) {
-			flush()
-			cur, count = bytes.Clone(k[:i]), 0
-		}
-		count++
-	}
-	flush()
-	eng := n.engineIn(tx)
-	var out []sanctions.Conflict
-	for _, key := range multi {
-		hs, err := n.subjectHistories(tx, key)
+		v, err := json.Marshal(conflictRecord{Conflicts: cs, Origin: origin, Index: index, At: at})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, eng.DetectConflicts(hs, at)...)
+		if err := b.Put([]byte(key), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordedConflicts reads the record of subject key (none: zero value).
+func recordedConflicts(tx *ledger.ReadTx, key string) (conflictRecord, error) {
+	var r conflictRecord
+	b := tx.Bucket(bucketConflicts)
+	if b == nil {
+		return r, nil
+	}
+	v := b.Get([]byte(key))
+	if v == nil {
+		return r, nil
+	}
+	if err := json.Unmarshal(v, &r); err != nil {
+		return r, fmt.Errorf("conflicts bucket, subject %q: %w", key, err)
+	}
+	return r, nil
+}
+
+// sameConflict reports whether a and b name the same conflict.
+func sameConflict(a, b sanctions.Conflict) bool {
+	return a.Kind == b.Kind && a.Subject == b.Subject && slices.Equal(a.Listings, b.Listings)
+}
+
+// subjectConflicts merges the recorded conflicts of subject key with those
+// in force at instant at.
+func (n *Node) subjectConflicts(tx *ledger.ReadTx, key string, hs []sanctions.ListingHistory, at time.Time) ([]RecordedConflict, error) {
+	rec, err := recordedConflicts(tx, key)
+	if err != nil {
+		return nil, err
+	}
+	now := n.engineIn(tx).DetectConflicts(hs, at)
+	var out []RecordedConflict
+	for _, c := range rec.Conflicts {
+		rc := RecordedConflict{Conflict: c, Detected: &schemas.Ref{Origin: rec.Origin, Index: rec.Index}, Since: rec.At}
+		rc.InForce = slices.ContainsFunc(now, func(x sanctions.Conflict) bool { return sameConflict(x, c) })
+		out = append(out, rc)
+	}
+	for _, c := range now {
+		if !slices.ContainsFunc(rec.Conflicts, func(x sanctions.Conflict) bool { return sameConflict(x, c) }) {
+			out = append(out, RecordedConflict{Conflict: c, InForce: true})
+		}
 	}
 	return out, nil
 }
 
-// Conflicts lists every conflict now.
-func (n *Node) Conflicts() ([]sanctions.Conflict, error) {
-	out := []sanctions.Conflict{}
+// Conflicts lists every recorded conflict, by subject, and whether it is
+// still in force now. It fails if the bucket cannot be read.
+func (n *Node) Conflicts() ([]RecordedConflict, error) {
+	out := []RecordedConflict{}
+	at := time.Now()
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		cs, err := n.conflictsAt(tx, time.Now())
-		out = append(out, cs...)
-		return err
+		b := tx.Bucket(bucketConflicts)
+		if b == nil {
+			return nil
+		}
+		var keys []string
+		if err := b.ForEach(func(k, _ []byte) error { keys = append(keys, string(k)); return nil }); err != nil {
+			return err
+		}
+		for _, key := range keys {
+			hs, err := n.subjectHistories(tx, key)
+			if err != nil {
+				return err
+			}
+			cs, err := n.subjectConflicts(tx, key, hs, at)
+			if err != nil {
+				return err
+			}
+			for _, c := range cs {
+				if c.Detected != nil {
+					out = append(out, c)
+				}
+			}
+		}
+		return nil
 	})
 	return out, err
 }

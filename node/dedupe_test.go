@@ -64,7 +64,7 @@ func TestDrillReSignedDuplicate(t *testing.T) {
 	}
 	size := tn.settledSize(t)
 	var notices []node.NoticeView
-	tn.creds["executor"].Get(ctx, tn.url+"/v1/notices?state=all", &notices)
+	getNotices(ctx, tn.creds["executor"], tn.url+"/v1/notices?state=all", &notices)
 	if len(notices) == 0 {
 		t.Fatal("no notices for the listing")
 	}
@@ -83,7 +83,7 @@ func TestDrillReSignedDuplicate(t *testing.T) {
 		t.Fatalf("ledger grew from %d to %d on re-signed copies", size, s)
 	}
 	var after []node.NoticeView
-	tn.creds["executor"].Get(ctx, tn.url+"/v1/notices?state=all", &after)
+	getNotices(ctx, tn.creds["executor"], tn.url+"/v1/notices?state=all", &after)
 	if len(after) != len(notices) {
 		t.Fatalf("%d notices after re-signed copies, want %d", len(after), len(notices))
 	}

@@ -26,7 +26,7 @@ import (
 // DevAgency is a sample agency that PrepareDev creates credentials for.
 type DevAgency struct {
 	Dir     string   // subdirectory of DATA/agencies
-	Name    string   // organisation name
+	Name    string   // organisation name in English; the certificate gets devAgencyName (devnames.go)
 	Body    string   // 8 characters of GB 11714 organisation code body; the check characters are computed
 	Role    pki.Role // its role
 	Domains []string // for publishers
@@ -170,14 +170,15 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 	for _, a := range devAgencies {
 		adir := filepath.Join(dir, a.Dir)
 		uscc := DevUSCC(region, a.Body)
-		certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: a.Role, Region: region, Kind: pki.KindAgency, ID: uscc, Name: a.Name, Domains: a.Domains}, nil, 5*365*24*time.Hour)
+		name := devAgencyName(region, a.Dir)
+		certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: a.Role, Region: region, Kind: pki.KindAgency, ID: uscc, Name: name, Domains: a.Domains}, nil, 5*365*24*time.Hour)
 		if err != nil {
 			return nil, fmt.Errorf("issuing %s: %w", a.Dir, err)
 		}
 		if err := pki.WriteCredentials(adir, certPEM, keyPEM, ca.CertPEM()); err != nil {
 			return nil, err
 		}
-		info := AgencyInfo{Name: a.Name, USCC: uscc, Region: region, Role: string(a.Role), Domains: a.Domains}
+		info := AgencyInfo{Name: name, USCC: uscc, Region: region, Role: string(a.Role), Domains: a.Domains}
 		b, _ := yaml.Marshal(info)
 		if err := os.WriteFile(filepath.Join(adir, "agency.yaml"), b, 0o644); err != nil {
 			return nil, err
@@ -191,7 +192,7 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 			return nil, err
 		}
 		if a.Role == pki.RoleAdmin {
-			anchors = append(anchors, AnchorConfig{Name: a.Name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
+			anchors = append(anchors, AnchorConfig{Name: name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
 		}
 	}
 	return anchors, nil
@@ -280,7 +281,7 @@ func devAgenciesYAML(region string) []byte {
 	fmt.Fprintf(&b, "format: %s\nregion: %q\nsource: development sample (all department types handled by the sample executor)\nagencies:\n", sanctions.AgenciesFormat, region)
 	uscc := DevUSCC(region, "MB000003")
 	for _, d := range catalogue.Executors() {
-		fmt.Fprintf(&b, "  - {name: %q, uscc: %s, dept_type: %s, region: %q}\n", "Public Resources Trading Center (dev)", uscc, d, region)
+		fmt.Fprintf(&b, "  - {name: %q, uscc: %s, dept_type: %s, region: %q}\n", devAgencyName(region, "executor"), uscc, d, region)
 	}
 	return []byte(b.String())
 }

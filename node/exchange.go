@@ -55,11 +55,15 @@ type exchangeNode struct {
 	progress  func(origin string, done, total uint64) // OnMirrorProgress; read by the mirror loops
 
 	// effMu guards the membership cache (see effective); held across its
-	// recomputation. Order: effMu before fsm.mu (the FSM never takes it).
+	// recomputation. Order: effMu before fsm.mu and live.mu (the FSM never
+	// takes it).
 	effMu    sync.Mutex
-	eff      map[string]bool // effective members; nil until first computed
-	effAt    time.Time       // when eff was last found current
-	effSizes uint64          // total size of the members' logs eff was computed at
+	eff      map[string]bool    // effective members; nil until first computed
+	effAt    time.Time          // when eff was last found current
+	effSizes uint64             // total size of the members' logs eff was computed at
+	effFor   *exchange.Manifest // the manifest in force eff was computed for
+
+	live liveState // the manifest in force and members that joined (membership_live.go)
 }
 
 // newExchange loads the exchange section. It returns the client CA pool of
@@ -164,6 +168,7 @@ func (x *exchangeNode) close() error {
 	for _, c := range x.clients {
 		err = errors.Join(err, c.Close())
 	}
+	err = errors.Join(err, x.closeLive())
 	if x.udp != nil {
 		err = errors.Join(err, x.udp.Close())
 	}
@@ -192,15 +197,7 @@ func (x *exchangeNode) serveHTTP3(ctx context.Context, cfg *tls.Config) error {
 // run drives the push loop and one mirror loop per other member while this
 // replica leads; it returns when ctx ends.
 func (x *exchangeNode) run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); x.pushLoop(ctx) }()
-	for code := range x.clients {
-		wg.Add(1)
-		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
-	}
-	wg.Wait()
-	return nil
+	return x.runLive(ctx) // membership_live.go: also for members that join
 }
 
 // propose runs an exchange command through raft on the leader (applyRaft,
@@ -332,7 +329,7 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 		lines = append(lines, a.lines)
 	}
 	witnessed := exchange.AddSignatures(plain, lines...)
-	if names, ok, err := x.manifest.Witnessed(x.self.Code, witnessed); err != nil || !ok {
+	if names, ok, err := x.m().Witnessed(x.self.Code, witnessed); err != nil || !ok {
 		if err != nil {
 			errs = append(errs, "bad cosignature: "+err.Error())
 		}
@@ -365,7 +362,11 @@ type pushTarget struct {
 func (x *exchangeNode) pushTargets() []pushTarget {
 	var out []pushTarget
 	for _, mb := range x.effectiveOthers() {
-		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.clients[mb.Code].AddCheckpoint})
+		c := x.client(mb.Code)
+		if c == nil {
+			continue // joined a moment ago: its client comes with the next runLive round (membership_live.go)
+		}
+		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: c.AddCheckpoint})
 	}
 	for _, w := range x.manifest.ExternalWitnesses() {
 		c := &exchange.WitnessClient{URL: w.URL, HC: x.external}
@@ -437,8 +438,9 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 	if n.x == nil {
 		return fmt.Errorf("this node is not a consortium member")
 	}
-	for i := range n.x.manifest.Members {
-		mb := &n.x.manifest.Members[i]
+	m := n.x.m() // membership_live.go: members that joined too
+	for i := range m.Members {
+		mb := &m.Members[i]
 		n.fsm.mu.RLock()
 		l := n.fsm.store.Log(mb.Origin())
 		err := ledger.Export(ctx, l, filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))

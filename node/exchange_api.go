@@ -124,7 +124,7 @@ func (n *Node) handleWitness(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.cosigned.WithLabelValues(tg.origin).Inc()
-	if k := x.kick[tg.origin]; k != nil {
+	if k := x.kickChan(tg.origin); k != nil {
 		select {
 		case k <- struct{}{}:
 		default:
@@ -249,6 +249,7 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 	}
 	st := &ExchangeStatus{Region: n.cfg.Region, Quorum: x.manifest.WitnessQuorum, Mirrors: []MirrorStatus{},
 		AcceptedSchemas: append([]string{}, x.manifest.AcceptedSchemas...)}
+	m := x.m() // membership_live.go: mirrors of members that joined too
 	var err error
 	st.Size, st.Witnessed, err = x.ownState()
 	if err != nil {
@@ -259,20 +260,20 @@ func (n *Node) ExchangeStatus() (*ExchangeStatus, error) {
 			st.Alerts = b.Stats().KeyN
 		}
 		st.AdoptedSchemas = readAdopted(tx)
-		for i := range x.manifest.Members {
-			mb := &x.manifest.Members[i]
+		for i := range m.Members {
+			mb := &m.Members[i]
 			if mb.Code == x.self.Code {
 				continue
 			}
 			ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
-			if c := x.clients[mb.Code]; c != nil {
+			if c := x.client(mb.Code); c != nil {
 				_, ms.FetchedBytes = c.Traffic()
 			}
 			if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
 				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 					ms.Checkpoint = c.Size
 				}
-				_, ok, err := x.manifest.Witnessed(mb.Code, cp)
+				_, ok, err := m.Witnessed(mb.Code, cp)
 				ms.Witnessed = err == nil && ok
 			}
 			ws, err := readWitnessState(tx, mb.Origin())
@@ -333,7 +334,7 @@ func (n *Node) mirrorOrigin(code string) (string, bool) {
 	if n.x == nil {
 		return "", false
 	}
-	mb, ok := n.x.manifest.Member(code)
+	mb, ok := n.x.cached().Member(code) // membership_live.go
 	if !ok || mb.Code == n.cfg.Region {
 		return "", false
 	}

@@ -103,7 +103,7 @@ func (f *fsm) applyExchange(tx *ledger.Tx, c command) (*applyResult, error) {
 	refuse := func(err error) (*applyResult, error) { r.Err = err; return r, nil }
 	switch c.op {
 	case opMirrorAppend:
-		v, ok := f.peers[c.origin]
+		v, ok := f.peer(tx, c.origin) // membership_live.go
 		if !ok {
 			return refuse(fmt.Errorf("%w: %s", errUnknownOrigin, c.origin))
 		}
@@ -184,7 +184,7 @@ func (f *fsm) applyExchange(tx *ledger.Tx, c command) (*applyResult, error) {
 		// command alike whatever its own witness_logs say.
 		var cp *ledger.Checkpoint
 		var err error
-		if v, ok := f.peers[c.origin]; ok {
+		if v, ok := f.peer(tx, c.origin); ok { // membership_live.go
 			cp, err = ledger.OpenCheckpoint(c.checkpoint, c.origin, v)
 		} else {
 			cp, err = readCheckpointBody(c.checkpoint, c.origin)

@@ -27,14 +27,15 @@ func (x *exchangeNode) effective() map[string]bool {
 	if x.eff != nil && time.Since(x.effAt) < 200*time.Millisecond {
 		return x.eff
 	}
+	m := x.m() // membership_live.go: the manifest in force
 	var total uint64
 	var approvals []exchange.Approval
 	fresh := false
 	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		for i := range x.manifest.Members {
-			total += tx.Log(x.manifest.Members[i].Origin()).Size()
+		for i := range m.Members {
+			total += tx.Log(m.Members[i].Origin()).Size()
 		}
-		if x.eff != nil && total == x.effSizes {
+		if x.eff != nil && total == x.effSizes && x.effFor == m {
 			return nil
 		}
 		approvals, _ = x.govDecisions(tx.Bucket(bucketGov), tx.Log)
@@ -48,7 +49,7 @@ func (x *exchangeNode) effective() map[string]bool {
 			return map[string]bool{}
 		}
 	case fresh:
-		x.eff, x.effSizes = x.manifest.Effective(approvals), total
+		x.eff, x.effSizes, x.effFor = m.Effective(approvals), total, m
 	}
 	x.effAt = time.Now()
 	return x.eff
@@ -58,7 +59,7 @@ func (x *exchangeNode) effective() map[string]bool {
 func (x *exchangeNode) effectiveOthers() []*exchange.Member {
 	eff := x.effective()
 	var out []*exchange.Member
-	for _, mb := range x.manifest.Others(x.self.Code) {
+	for _, mb := range x.m().Others(x.self.Code) {
 		if eff[mb.Code] {
 			out = append(out, mb)
 		}

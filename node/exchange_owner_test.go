@@ -37,7 +37,7 @@ func TestDrillCrossMemberFeedback(t *testing.T) {
 		t.Fatal(err)
 	}
 	var notices []node.NoticeView
-	if err := zjExe.Get(ctx, zj.n.URL()+"/v1/notices?state=pending&wait=10s", &notices); err != nil || len(notices) == 0 {
+	if err := getNotices(ctx, zjExe, zj.n.URL()+"/v1/notices?state=pending&wait=10s", &notices); err != nil || len(notices) == 0 {
 		t.Fatalf("no Zhejiang notices: %v", err)
 	}
 	n0 := notices[0]
@@ -65,7 +65,7 @@ func TestDrillCrossMemberFeedback(t *testing.T) {
 		}
 	}
 	var answered []node.NoticeView
-	if err := zjExe.Get(ctx, zj.n.URL()+"/v1/notices?state=answered", &answered); err != nil {
+	if err := getNotices(ctx, zjExe, zj.n.URL()+"/v1/notices?state=answered", &answered); err != nil {
 		t.Fatalf("listing answered notices: %v", err)
 	}
 	if len(answered) != 0 {

@@ -65,7 +65,8 @@ const maxAdoptRounds = 8
 // effective or what is adopted: the indexer bumps the gov bucket's sequence
 // for these, which invalidates the adopted set.
 func isExchangeGovernance(action string) bool {
-	return action == schemas.ActionMemberApprove || action == schemas.ActionMemberRemove || action == schemas.ActionSchemaAdopt
+	return action == schemas.ActionMemberApprove || action == schemas.ActionMemberRemove || action == schemas.ActionSchemaAdopt ||
+		action == schemas.ActionManifestPropose || action == schemas.ActionManifestApprove // membership_live.go: the manifest in force
 }
 
 // policyDigest identifies what, besides the gov index, the adopted set is a

@@ -52,6 +52,8 @@ type applyResult struct {
 	// Vault is, for opVaultPut, the number of keys newly stored (0: all
 	// were already there) and, for opVaultErase, the number destroyed.
 	Vault int
+	// Epoch is, for opVaultRotate, the vault-key epoch after the command.
+	Epoch uint64
 	// signs: the command appended to a log this region signs (opAppend).
 	signs bool
 }
@@ -80,6 +82,9 @@ type fsm struct {
 	// exchange_schemas.go).
 	peers   map[string]note.Verifier
 	accepts func(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
+	// livePeer, if set, is the log key of an origin not in peers: a member
+	// that joined by governance, as of tx (membership_live.go).
+	livePeer func(tx *ledger.Tx, origin string) (note.Verifier, bool)
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
 	onRestore func() error
@@ -90,7 +95,10 @@ type fsm struct {
 	// before index, so that every replica decides alike. Set before raft
 	// starts.
 	checkEntry func(origin string, index uint64, entry []byte) error
-	logger     *slog.Logger
+	// lookupOrigin is the access log, whose entries may carry a lookup
+	// charge the FSM applies (lookupcap.go); set before raft starts.
+	lookupOrigin string
+	logger       *slog.Logger
 
 	// now is the raft time (leader's AppendedAt) of the entry being
 	// applied; FSM goroutine only. Indexers use it so that what they derive
@@ -288,6 +296,8 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	case opAppend:
 	case opVaultPut, opVaultErase:
 		return f.applyVault(tx, c)
+	case opVaultRotate:
+		return f.applyVaultRotate(tx, c) // vault_rotate.go
 	default:
 		return f.applyExchange(tx, c)
 	}
@@ -337,11 +347,24 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 			}
 		}
 	}
+	var lookups map[string]int
+	if c.origin == f.lookupOrigin {
+		if lookups, err = lookupCharges(tx, fresh); err != nil {
+			var lc *LookupCapError
+			if errors.As(err, &lc) {
+				return &applyResult{Err: err}, nil // refused: nothing appended, nothing charged
+			}
+			return nil, err
+		}
+	}
 	first, err := tx.Append(c.origin, fresh)
 	if err != nil {
 		if errors.Is(err, ledger.ErrEntryTooLarge) {
 			return &applyResult{Err: err}, nil
 		}
+		return nil, err
+	}
+	if err := putLookupCharges(tx, lookups); err != nil {
 		return nil, err
 	}
 	if first != r.Indices[firstFresh(r.Fresh)] {

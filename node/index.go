@@ -130,6 +130,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 					return err
 				}
 			}
+			if v.action == schemas.ActionCatalogueAdopt {
+				if err := ix.indexCatalogueAdopt(tx, origin, index, e); err != nil { // catalogue.go
+					return err
+				}
+			}
 			if v.action == schemas.ActionCalendarAdopt {
 				if err := ix.indexCalendarAdopt(tx, origin, index, e); err != nil {
 					return err
@@ -144,9 +149,16 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 		if dup, err := ix.mirroredDuplicate(tx, origin, index, e, v.kind); err != nil { // dedupe.go
 			return err
 		} else if dup {
-			continue // indexed for checks; its first copy queued the notices
+			// indexed for checks; its first copy queued the notices
+			if err := ix.indexConflicts(tx, origin, index, v); err != nil { // conflicts.go
+				return err
+			}
+			continue
 		}
 		if err := ix.indexSanctions(tx, origin, ek, v); err != nil {
+			return err
+		}
+		if err := ix.indexChange(tx, origin, ek, v); err != nil { // changes.go
 			return err
 		}
 		for _, ref := range v.refs {
@@ -154,6 +166,9 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 			if err := refs.Put(k, []byte{kb}); err != nil {
 				return err
 			}
+		}
+		if err := ix.indexConflicts(tx, origin, index, v); err != nil { // conflicts.go
+			return err
 		}
 	}
 	return nil

@@ -18,7 +18,7 @@ import (
 //	  idle: 60s          # a keep-alive connection between requests
 //
 // Every route gets a write deadline of `write` when its handler starts,
-// except the notices long poll (GET /v1/notices?wait=D, D <= 5m), whose
+// except the long polls (GET /v1/notices and /v1/changes ?wait=D, D <= 5m), whose
 // deadline is D + `write`. A client that stops reading (a full TCP window)
 // therefore holds its connection at most that long: the blocked write fails
 // and the server closes the connection. The HTTP server's own WriteTimeout
@@ -63,7 +63,7 @@ func (c TimeoutsConfig) withDeadlines(h http.Handler) http.Handler {
 	c = c.withDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := c.Write
-		if r.Method == http.MethodGet && path.Clean(r.URL.Path) == "/v1/notices" {
+		if p := path.Clean(r.URL.Path); r.Method == http.MethodGet && (p == "/v1/notices" || p == "/v1/changes") {
 			if wait, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil && wait > 0 {
 				d += min(wait, maxLongPoll)
 			}

@@ -73,11 +73,10 @@ func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Hashes[i] = n.matchKey.HashID(s)
 	}
-	if !n.allowSubjects(w, r, len(req.IDs)) {
+	if !n.allowLookups(w, id, len(req.IDs)) || !n.allowSubjects(w, r, len(req.IDs)) { // lookupcap.go, privacy_batch.go
 		return
 	}
-	if err := n.logAccessRecord(r.Context(), id, fmt.Sprintf("hash %d citizen IDs", len(req.IDs)), req.Purpose, shortHashes(out.Hashes)); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the request could not be recorded, so no hash is returned: %v", err))
+	if !n.logLookupOrFail(w, r, id, fmt.Sprintf("hash %d citizen IDs", len(req.IDs)), req.Purpose, shortHashes(out.Hashes), len(req.IDs)) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -19,14 +19,15 @@ const mirrorBatch = 4096
 // replica leads: woken by the witness endpoint after a cosignature, and
 // every PullInterval otherwise (lost pushes, catch-up).
 func (x *exchangeNode) mirrorLoop(ctx context.Context, code string) {
-	mb, _ := x.manifest.Member(code)
+	mb, _ := x.m().Member(code) // membership_live.go
 	origin := mb.Origin()
+	kick := x.kickChan(origin)
 	var ev *exchange.EntryVerifier // rebuilt from ledger.db whenever in doubt
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-x.kick[origin]:
+		case <-kick:
 		case <-time.After(x.n.cfg.Exchange.PullInterval):
 		}
 		if !x.n.IsLeader() {
@@ -73,7 +74,7 @@ func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger
 			return nil, err
 		}
 	}
-	served, ferr := x.clients[mb.Code].Checkpoint(ctx)
+	served, ferr := x.client(mb.Code).Checkpoint(ctx)
 	if ferr == nil {
 		cp, err := ledger.OpenCheckpoint(served, origin, mb.LogVerifier())
 		if err != nil {
@@ -242,7 +243,7 @@ type mirrorBatchV struct {
 func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, cp *ledger.Checkpoint, fr *exchange.Frontier,
 	ev *exchange.EntryVerifier, out chan<- mirrorBatchV) error {
 	origin := mb.Origin()
-	c := x.clients[mb.Code]
+	c := x.client(mb.Code)
 	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, c.Tiles(ctx).TileReader())
 	for fr.Size() < cp.Size {
 		start := fr.Size()

@@ -118,7 +118,7 @@ func New(cfg Config) (n *Node, err error) {
 		}
 		n.x = x
 		cleanup = append(cleanup, x.close)
-		n.tlsCfg = pki.ServerConfig(cert, xpool)
+		n.tlsCfg = x.liveTLS(pki.ServerConfig(cert, xpool), pool) // membership_live.go
 	}
 	peerCfg, err := pki.PeerConfig(cert, pool)
 	if err != nil {
@@ -156,9 +156,11 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	f.vault = n.vault
 	f.checkEntry = n.checkEntryKey
+	f.lookupOrigin = n.access // lookupcap.go
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
 		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
+		f.livePeer = n.x.livePeer // membership_live.go
 	}
 	cleanup = append(cleanup, f.close)
 	if err := n.checkAtStart(ms, accVerifier); err != nil {

@@ -39,7 +39,11 @@ func (ix *indexer) notApplied(tx *ledger.Tx, ek []byte, l *schemas.Listing) (boo
 	if l == nil || ix.node.sanctions == nil {
 		return false, nil
 	}
-	reason := ix.node.sanctions.engine.NotApplied(l)
+	cb, err := tx.Bucket(bucketCatalogues)
+	if err != nil {
+		return false, err
+	}
+	reason := ix.node.engineOf(cb).NotApplied(l) // catalogue in force (catalogue.go)
 	if reason == "" {
 		return false, nil
 	}

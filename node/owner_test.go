@@ -95,7 +95,7 @@ func TestDrillRogueAgencies(t *testing.T) {
 	// 3. Another executor answers a notice addressed to the dev executor,
 	// once naming itself and once naming the addressee.
 	var notices []node.NoticeView
-	if err := exe.Get(ctx, tn.url+"/v1/notices?state=pending&wait=10s", &notices); err != nil || len(notices) == 0 {
+	if err := getNotices(ctx, exe, tn.url+"/v1/notices?state=pending&wait=10s", &notices); err != nil || len(notices) == 0 {
 		t.Fatalf("no notices for the executor: %v", err)
 	}
 	n0 := notices[0]
@@ -107,7 +107,7 @@ func TestDrillRogueAgencies(t *testing.T) {
 		tn.refused(t, exe2, 403, "record.submitter", fe, exe.Identity.ID, "rightful owner")
 	}
 	var answered []node.NoticeView
-	if err := exe.Get(ctx, tn.url+"/v1/notices?state=answered", &answered); err != nil {
+	if err := getNotices(ctx, exe, tn.url+"/v1/notices?state=answered", &answered); err != nil {
 		t.Fatalf("listing answered notices: %v", err)
 	}
 	if len(answered) != 0 {

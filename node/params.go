@@ -29,7 +29,9 @@ var purposes = map[string]string{
 	"judicial":         "a court or prosecutor's request (司法协助)",
 	"sanction_notices": "reading the sanction notices addressed to one's own agency (default of GET /v1/notices)",
 	"legal_erasure":    "a legal erasure of personal data (set by DELETE /v1/vault)",
+	"key_rotation":     "the credit office rotating the region's vault key (set by POST /v1/vault/rotate)",
 	"listing":          "filing a listing that names a person: hashing the ID (POST /v1/persons/hash, default of creditx sample listing)",
+	"subject_access":   "a subject reading its own records with a subject token (本人查询, GET /v1/subject and /subject)",
 	"ledger_read":      "reading entry bundles of the ledger that hold restricted or personal content (default of /ledger/.../tile/entries)",
 }
 

@@ -52,11 +52,13 @@ func shortHashes(hs []string) []string {
 }
 
 // logBatchCheck writes the one access-log entry of a batch check naming the
-// persons (keyed hashes) among its subjects.
-func (n *Node) logBatchCheck(r *http.Request, subjects int, persons []string, purpose string) error {
+// persons (keyed hashes) among its subjects, charging the plain ones given
+// as citizen IDs to the caller's daily lookup cap (lookupcap.go). It writes
+// the answer and returns false on failure.
+func (n *Node) logBatchCheck(w http.ResponseWriter, r *http.Request, id pki.Identity, subjects int, persons []string, purpose string, plain int) bool {
 	short := shortHashes(persons)
 	what := fmt.Sprintf("check batch of %d subjects, %d natural persons", subjects, len(short))
-	return n.logAccessRecord(r.Context(), pki.IdentityFromRequest(r), what, purpose, short)
+	return n.logLookupOrFail(w, r, id, what, purpose, short, plain)
 }
 
 // allowSubjects takes k tokens from the subject bucket of r's client. It

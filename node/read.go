@@ -232,7 +232,7 @@ func (n *Node) handleSubject(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "records of natural persons are not public; authenticate with a client certificate"))
 		return
 	}
-	if personal && !n.logAccessOrFail(w, r, id, "subject "+key) {
+	if personal && !n.logLookupOrFail(w, r, id, "subject "+key, r.URL.Query().Get("purpose"), nil, plaintextIDs(r.PathValue("id"))) { // lookupcap.go
 		return
 	}
 	sv, err := n.subjectView(id.Role, key, time.Now())
@@ -332,6 +332,9 @@ type AccessRecord struct {
 	// probability 1 - 10^-22), sorted, without duplicates, so that 1000 of
 	// them fit one entry (ledger.MaxEntrySize). Absent in other entries.
 	Subjects []string `json:"subjects,omitempty"`
+	// Lookup, in the entry of a request that had plaintext citizen IDs
+	// hashed, charges them to the caller's daily cap (lookupcap.go).
+	Lookup *LookupCharge `json:"lookup,omitempty"`
 }
 
 // logAccessOrFail records a read of personal data durably before the data is
@@ -375,10 +378,19 @@ func (n *Node) logAccess(ctx context.Context, id pki.Identity, what, purpose str
 }
 
 func (n *Node) logAccessRecord(ctx context.Context, id pki.Identity, what, purpose string, subjects []string) error {
+	return n.commitAccess(ctx, newAccessRecord(id, time.Now(), what, purpose, subjects))
+}
+
+func newAccessRecord(id pki.Identity, at time.Time, what, purpose string, subjects []string) AccessRecord {
 	nonce := make([]byte, 8)
 	rand.Read(nonce)
-	rec := AccessRecord{At: time.Now().UTC().Format(time.RFC3339Nano), Role: string(id.Role), Who: id.ID, Name: id.Name,
+	return AccessRecord{At: at.UTC().Format(time.RFC3339Nano), Role: string(id.Role), Who: id.ID, Name: id.Name,
 		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce), Subjects: subjects}
+}
+
+// commitAccess appends rec to the access log (its lookup charge, if any, is
+// applied by the FSM in the same transaction, lookupcap.go).
+func (n *Node) commitAccess(ctx context.Context, rec AccessRecord) error {
 	b, err := json.Marshal(rec) // struct field order is fixed, so this is deterministic
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -31,8 +30,13 @@ type SanctionsConfig struct {
 	IssuerKey string `yaml:"issuer_key"`
 	// IssuerUSCC is the credit office's USCC (the notices' submitter).
 	IssuerUSCC string `yaml:"issuer_uscc"`
-	// Catalogue is a measures catalogue file; empty means the embedded default.
+	// Catalogue is the measures catalogue file in force until a
+	// catalogue_adopt is applied; empty means the embedded default.
 	Catalogue string `yaml:"catalogue"`
+	// Catalogues lists further catalogue files a catalogue_adopt governance
+	// record may adopt (by SHA-256; catalogue.go). Every member should list
+	// the same files. Default none: only the embedded and initial ones.
+	Catalogues []string `yaml:"catalogues"`
 }
 
 // Index buckets for sanctions (same transaction as the entries; see index.go).
@@ -55,6 +59,11 @@ type sanctionsState struct {
 	changed chan struct{}
 	skipped map[string]bool // listings the engine declined (unknown programme); leader-local
 	cal     calendarCache   // embedded calendar + adopted years (calendar.go)
+	// cats and engines are the known catalogues and an engine for each, by
+	// digest (catalogue.go); set by newSanctions, read-only afterwards.
+	// nil: only engine's catalogue.
+	cats    *sanctions.CatalogueSet
+	engines map[string]*sanctions.Engine
 }
 
 func (s *sanctionsState) notify() {
@@ -102,9 +111,21 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 	} else if !os.IsNotExist(err) {
 		return nil, err
 	}
-	s.engine, err = sanctions.NewEngine(sanctions.Config{Catalogue: cat, Calendar: cal, Agencies: ag, Region: cfg.Region, Issuer: cfg.Sanctions.IssuerUSCC})
+	def, err := catalogue.Default()
 	if err != nil {
 		return nil, err
+	}
+	if s.cats, err = sanctions.LoadCatalogueSet(cfg.Sanctions.Catalogues, def, cat); err != nil {
+		return nil, fmt.Errorf("sanctions.catalogues: %w", err)
+	}
+	if s.engine, err = sanctions.NewEngine(sanctions.Config{Catalogue: cat, Calendar: cal, Agencies: ag, Region: cfg.Region, Issuer: cfg.Sanctions.IssuerUSCC}); err != nil {
+		return nil, err
+	}
+	s.engines = map[string]*sanctions.Engine{}
+	for _, c := range s.cats.All() {
+		if s.engines[c.Digest()], err = s.engine.WithCatalogue(c); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -120,9 +141,11 @@ func (ix *indexer) indexSanctions(tx *ledger.Tx, origin string, ek []byte, v ind
 		if err != nil {
 			return err
 		}
-		var at [8]byte
-		binary.BigEndian.PutUint64(at[:], uint64(ix.node.fsm.now.UnixNano()))
-		return q.Put(ek, at[:])
+		at, err := ix.queueValue(tx) // raft time || catalogue in force (catalogue.go)
+		if err != nil {
+			return err
+		}
+		return q.Put(ek, at)
 	case v.kind == "sanction_notice" && origin == ix.node.origin && len(v.refs) > 0:
 		q, err := tx.Bucket(bucketNoticeQueue)
 		if err != nil {
@@ -183,11 +206,11 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 		ref schemas.Ref
 		l   *schemas.Listing
 		at  time.Time
+		eng *sanctions.Engine // under the catalogue recorded in the queue
 	}
 	var todo []pending
-	engine := n.sanctions.engine
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		engine = engine.WithCalendar(n.viewCalendar(tx)) // embedded + adopted years
+		cal := n.viewCalendar(tx) // embedded + adopted years
 		q := tx.Bucket(bucketNoticeQueue)
 		if q == nil {
 			return nil
@@ -195,7 +218,7 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 		c := q.Cursor()
 		for k, v := c.First(); k != nil && len(todo) < 200; k, v = c.Next() {
 			origin, index, ok := splitEntryKey(k)
-			if !ok || len(v) != 8 || n.sanctions.skipped[string(k)] {
+			if !ok || len(v) != 8 && len(v) != 8+32 || n.sanctions.skipped[string(k)] {
 				continue
 			}
 			e, err := tx.Log(origin).Entry(index)
@@ -209,7 +232,7 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 			}
 			h := tlog.RecordHash(e)
 			todo = append(todo, pending{schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(h[:])}, l,
-				time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()})
+				queuedAt(v), n.queuedEngine(v).WithCalendar(cal)})
 		}
 		return nil
 	})
@@ -226,7 +249,7 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 		return err
 	}
 	for _, p := range todo {
-		ns, err := engine.NoticesFor(p.l, p.ref, p.at)
+		ns, err := p.eng.NoticesFor(p.l, p.ref, p.at)
 		if err != nil || len(ns) == 0 {
 			// unknown programme, red list, already expired: nothing to issue
 			n.sanctions.skipped[string(entryKey(p.ref.Origin, p.ref.Index))] = true
@@ -347,11 +370,6 @@ type NoticeView struct {
 	DueCorrection *DueCorrection `json:"due_correction,omitempty"`
 }
 
-// agencyNotices lists the notices for agency (by USCC), newest last.
-func (n *Node) agencyNotices(agency string, at time.Time) ([]NoticeView, error) {
-	return n.notices(append([]byte(agency), 0), at)
-}
-
 // notices lists the notices whose index key starts with prefix (all of
 // them for a nil prefix), with their state at time at.
 func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
@@ -368,40 +386,52 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 			if !ok {
 				continue
 			}
-			nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
-			if !ok {
-				continue
+			v, ok, err := n.noticeView(tx, origin, index, at)
+			if err != nil {
+				return err
 			}
-			var fbs []*schemas.Feedback
-			var unbound []string
-			for _, ev := range referencing(tx, origin, index) {
-				if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
-					// the owner table: only the addressee, in this ledger (admission_owner.go)
-					if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
-						unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
-						continue
-					}
-					fbs = append(fbs, fb)
-				}
+			if ok {
+				out = append(out, v)
 			}
-			var st sanctions.Status
-			if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
-				if l, err := decodeListing(le); err == nil {
-					h, err := n.history(tx, nt.Listing.Origin, nt.Listing.Index, l)
-					if err != nil {
-						return err
-					}
-					st, _ = n.engineIn(tx).State(h, at)
-				}
-			}
-			eff, dc := effectiveNotice(tx, origin, index, nt)
-			ns := sanctions.NoticeStatus(eff, fbs, st, at)
-			out = append(out, NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
-				FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc})
 		}
 		return nil
 	})
 	return out, err
+}
+
+// noticeView reads the sanction notice at origin#index with its feedback and
+// its state at time at; false if the entry is not a sanction notice.
+func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at time.Time) (NoticeView, bool, error) {
+	nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
+	if !ok {
+		return NoticeView{}, false, nil
+	}
+	var fbs []*schemas.Feedback
+	var unbound []string
+	for _, ev := range referencing(tx, origin, index) {
+		if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
+			// the owner table: only the addressee, in this ledger (admission_owner.go)
+			if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
+				unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
+				continue
+			}
+			fbs = append(fbs, fb)
+		}
+	}
+	var st sanctions.Status
+	if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
+		if l, err := decodeListing(le); err == nil {
+			h, err := n.history(tx, nt.Listing.Origin, nt.Listing.Index, l)
+			if err != nil {
+				return NoticeView{}, false, err
+			}
+			st, _ = n.engineIn(tx).State(h, at)
+		}
+	}
+	eff, dc := effectiveNotice(tx, origin, index, nt)
+	ns := sanctions.NoticeStatus(eff, fbs, st, at)
+	return NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
+		FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc}, true, nil
 }
 
 func filterNotices(vs []NoticeView, states []string) []NoticeView {

@@ -29,7 +29,7 @@ func TestClosedLoopOneMember(t *testing.T) {
 	l := tn.decodeListing(t, entry)
 
 	var notices []node.NoticeView
-	if err := exe.Get(ctx, tn.url+"/v1/notices?state=pending&wait=10s", &notices); err != nil {
+	if err := getNotices(ctx, exe, tn.url+"/v1/notices?state=pending&wait=10s", &notices); err != nil {
 		t.Fatal(err)
 	}
 	if len(notices) == 0 {
@@ -53,7 +53,7 @@ func TestClosedLoopOneMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	var answered []node.NoticeView
-	exe.Get(ctx, tn.url+"/v1/notices?state=answered", &answered)
+	getNotices(ctx, exe, tn.url+"/v1/notices?state=answered", &answered)
 	if len(answered) != 1 || answered[0].Index != n0.Index {
 		t.Fatalf("answered notices: %+v", answered)
 	}
@@ -102,7 +102,7 @@ func TestClosedLoopOneMember(t *testing.T) {
 		t.Fatalf("check after upheld objection: %+v", after)
 	}
 	var lifted []node.NoticeView
-	exe.Get(ctx, tn.url+"/v1/notices?state=lifted", &lifted)
+	getNotices(ctx, exe, tn.url+"/v1/notices?state=lifted", &lifted)
 	if len(lifted) == 0 {
 		t.Error("no notice lifted after removal")
 	}

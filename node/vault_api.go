@@ -286,9 +286,10 @@ func (n *Node) handleVaultErase(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, VaultEraseResponse{Origin: n.origin, Index: index, Destroyed: res.Vault})
 }
 
-// vaultAnswer is what the leader's /internal/v1/apply returns for ops 6-7.
+// vaultAnswer is what the leader's /internal/v1/apply returns for ops 6-8.
 type vaultAnswer struct {
-	Vault int `json:"vault"`
+	Vault int    `json:"vault"`
+	Epoch uint64 `json:"epoch,omitempty"` // op 8 (vault_rotate.go)
 }
 
 // writeVaultErr writes the answer for an error of proposeVault; false if err is nil.
@@ -347,7 +348,7 @@ func (n *Node) applyVaultLocal(ctx context.Context, cmd []byte) (vaultAnswer, er
 	if err != nil {
 		return vaultAnswer{}, err
 	}
-	return vaultAnswer{Vault: res.Vault}, vaultRefusal(res.Err)
+	return vaultAnswer{Vault: res.Vault, Epoch: res.Epoch}, vaultRefusal(res.Err)
 }
 
 // forwardVault sends a vault command to the leader's /internal/v1/apply.

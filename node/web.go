@@ -11,8 +11,6 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
-	"github.com/creditx/creditx/sanctions"
-	"github.com/creditx/creditx/schemas"
 )
 
 // The node's web pages are server-rendered from these templates: no
@@ -23,8 +21,8 @@ var webFS embed.FS
 
 var pages = func() map[string]*template.Template {
 	m := map[string]*template.Template{}
-	for _, p := range []string{"register", "status", "audit"} {
-		m[p] = template.Must(template.ParseFS(webFS, "web/layout.html", "web/"+p+".html"))
+	for _, p := range []string{"register", "status", "audit", "subject", "record"} {
+		m[p] = template.Must(template.New(p).Funcs(pageFuncs).ParseFS(webFS, "web/layout.html", "web/"+p+".html"))
 	}
 	return m
 }()
@@ -38,79 +36,20 @@ func (n *Node) base(title string) pageBase {
 }
 
 func (n *Node) render(w http.ResponseWriter, page string, data any) {
+	n.renderStatus(w, http.StatusOK, page, data)
+}
+
+// renderStatus is render with an HTTP status other than 200.
+func (n *Node) renderStatus(w http.ResponseWriter, status int, page string, data any) {
 	var b bytes.Buffer
 	if err := pages[page].ExecuteTemplate(&b, "layout", data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.WriteHeader(status)
 	w.Write(b.Bytes())
-}
-
-type registerRow struct {
-	Subject, Code, Domain, Authority, Listed, Until, Member, MemberCode string
-	Index                                                               uint64
-}
-
-// handleRegister is the public register: published listings of every
-// member this node holds, newest first, searchable by name or code.
-func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	const limit = 200
-	var rows []registerRow
-	truncated := false
-	now := time.Now()
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		for _, origin := range tx.Origins() {
-			member, err := schemas.ParseLedgerOrigin(origin)
-			if err != nil {
-				continue // an access log
-			}
-			lr := tx.Log(origin)
-			for i := lr.Size(); i > 0 && !truncated; i-- {
-				e, err := lr.Entry(i - 1)
-				if err != nil {
-					return err
-				}
-				if !bytes.Contains(e, []byte(`"schema":"listing/`)) {
-					continue
-				}
-				l, err := decodeListing(e)
-				// Natural persons are never on the public register, not even
-				// masked (issue 14; docs/PRIVACY.md): their listings are read
-				// through /v1 with a credential and a purpose, logged.
-				if err != nil || l.Disclosure != "public" || l.Subject.Person != nil {
-					continue
-				}
-				code := l.Subject.USCC
-				name := l.Subject.Name
-				if q != "" && !strings.Contains(name, q) && !strings.EqualFold(code, q) {
-					continue
-				}
-				if st := n.listingState(tx, origin, i-1, l, now); !st.Disclosed {
-					continue
-				}
-				if len(rows) == limit {
-					truncated = true
-					break
-				}
-				rows = append(rows, registerRow{Subject: name, Code: code, Domain: l.Domain, Authority: l.Authority.Name,
-					Listed: l.ListedOn.String(), Until: l.PublicityEnd.String(), Member: origin, MemberCode: member, Index: i - 1})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	n.render(w, "register", struct {
-		pageBase
-		Query     string
-		Rows      []registerRow
-		Truncated bool
-	}{n.base("Register"), q, rows, truncated})
 }
 
 type ledgerRow struct {
@@ -142,6 +81,11 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
 		return
+	}
+	replicaErr := ""
+	replicas, err := n.replicaHealth(r.Context())
+	if err != nil {
+		replicaErr = err.Error()
 	}
 	var rows []ledgerRow
 	err = n.fsm.view(func(tx *ledger.ReadTx) error {
@@ -181,7 +125,9 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 		// deadlines still provisional (calendar.go, notapplied.go)
 		NotApplied int
 		Calendar   CalendarState
-	}{n.base("Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState})
+		Replicas   []ReplicaHealth // issue 18: every replica's health (status_page.go)
+		ReplicaErr string
+	}{n.base("成员状态 Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState, replicas, replicaErr})
 }
 
 type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
@@ -277,8 +223,11 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Bad        int
 		Calendar   CalendarState
 		NotApplied []NotAppliedListing
-		Conflicts  []sanctions.Conflict
-	}{n.base("Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts})
+		Conflicts  []RecordedConflict
+		Chart      barChart // issue 18: the notice loop as an inline SVG chart
+	}{n.base("审计 Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts,
+		newBarChart([]bar{{Label: "已反馈 answered", Class: "ok", Value: c.Answered}, {Label: "待反馈 pending", Class: "warn", Value: c.Pending},
+			{Label: "逾期 overdue", Class: "bad", Value: c.Overdue}, {Label: "已解除 lifted", Class: "muted", Value: c.Lifted}})})
 }
 
 // auditLoginPage is what a browser without a client certificate sees on /audit.

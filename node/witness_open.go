@@ -78,7 +78,7 @@ func (x *exchangeNode) witnessTarget(origin string) (witnessTarget, bool) {
 	if v, ok := x.open[origin]; ok {
 		return witnessTarget{origin: origin, v: v}, true
 	}
-	mb, ok := x.manifest.MemberByOrigin(origin)
+	mb, ok := x.m().MemberByOrigin(origin) // membership_live.go
 	if !ok || mb.Code == x.self.Code || !x.effective()[mb.Code] {
 		return witnessTarget{}, false
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/creditx/creditx/anchor/fabric"
@@ -50,8 +49,16 @@ anchors on the Fabric channel are cross-checked against its verified ledger: an 
 ledger contradicts (another root at the anchored size) is an integrity failure naming the member, the
 size and both roots.
 
-Prints a summary; --json and --html write the full reports (the HTML page is self-contained).
-Exits 1 on any integrity failure, naming the first failing entry.`,
+Trust is explicit: the keys come from --manifest (or --trust), else from DIR/manifest.yaml beside
+the trees of --dir (what "creditx demo --out DIR" writes). What the audited data carries about itself
+(a bundle's manifest and trust.yaml, the trust.yaml beside a member's trees) is compared with that
+trust, each differing field a failure, and never relied on: a bundle audited without --manifest is
+UNVERIFIED.
+
+Prints the verdict, the checks that ran and those not run ("Not checked: ..."), and a summary;
+--json and --html write the full reports (the HTML page is self-contained, in Chinese with English).
+Exit status: 0 PASSED (every named check ran against independent trust and held), 1 FAILED (naming
+the first failing entry), 2 UNVERIFIED (nothing failed, but some check could not run), 3 usage error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -62,7 +69,7 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 				}
 			}
 			if n != 1 {
-				return errors.New("give exactly one of --dir, --bundle, --node")
+				return usageErr(errors.New("give exactly one of --dir, --bundle, --node"))
 			}
 			flagTrust, err := audit.LoadTrustFiles(manifest, trustFile)
 			if err != nil {
@@ -84,53 +91,34 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 					return err
 				}
 				defer cleanup()
-				dir = d
-				fallthrough
+				if in, err = audit.FromDir(d); err != nil {
+					return err
+				}
+				// A bundle comes from the party audited: what it carries is
+				// compared with the independent trust, never relied on.
+				in.Distrust()
+				for i, src := range in.Own.Source {
+					if rel, err := filepath.Rel(d, src); err == nil {
+						in.Own.Source[i] = bundle + ":" + filepath.ToSlash(rel)
+					}
+				}
+				in.Trust = flagTrust
 			case dir != "":
 				if in, err = audit.FromDir(dir); err != nil {
 					return err
 				}
-				in.Trust = mergeTrust(flagTrust, in.Trust)
+				if len(flagTrust.Source) > 0 {
+					// --manifest/--trust is the trust; what DIR holds is compared.
+					in.Distrust()
+					in.Trust = flagTrust
+				}
 			default:
 				if len(flagTrust.Origins) == 0 {
-					return errors.New("a live audit needs independent keys: give --manifest or --trust")
+					return usageErr(errors.New("a live audit needs independent keys: give --manifest or --trust"))
 				}
-				client := http.DefaultClient
-				if cacert != "" || creds != "" || manifest != "" {
-					cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-					if manifest != "" {
-						// Trust the members' region CAs from the manifest, as
-						// "creditx anchor run" does, plus --cacert.
-						m, err := exchange.LoadManifest(manifest)
-						if err != nil {
-							return err
-						}
-						cfg.RootCAs = m.CAPool()
-					}
-					if cacert != "" {
-						pem, err := os.ReadFile(cacert)
-						if err != nil {
-							return err
-						}
-						if cfg.RootCAs == nil {
-							cfg.RootCAs = x509.NewCertPool()
-						}
-						if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-							return fmt.Errorf("%s: no PEM certificate", cacert)
-						}
-					}
-					if creds != "" {
-						c, err := node.LoadCredentials(creds)
-						if err != nil {
-							return fmt.Errorf("--creds: %w", err)
-						}
-						ct := c.Client.Transport.(*http.Transport).TLSClientConfig
-						cfg.Certificates = ct.Certificates
-						if cfg.RootCAs == nil {
-							cfg.RootCAs = ct.RootCAs
-						}
-					}
-					client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: cfg}}
+				client, err := auditClient(manifest, cacert, creds)
+				if err != nil {
+					return err
 				}
 				if len(codes) == 0 {
 					for _, o := range flagTrust.Origins {
@@ -181,10 +169,17 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 			if htmlOut != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "HTML report written to %s in %.2fs\n", htmlOut, time.Since(t0).Seconds())
 			}
-			if ie != nil {
-				return &exitError{code: 1, msg: "audit failed: first failing entry: " + ie.First.String()}
+			switch rep.Verdict {
+			case audit.VerdictPassed:
+				return nil
+			case audit.VerdictUnverified:
+				return &exitError{code: audit.ExitUnverified, msg: "audit " + rep.VerdictLine()}
 			}
-			return nil
+			msg := "audit failed"
+			if ie != nil {
+				msg += ": first failing entry: " + ie.First.String()
+			}
+			return &exitError{code: audit.ExitFailed, msg: msg}
 		},
 	}
 	f := cmd.Flags()
@@ -203,6 +198,54 @@ Exits 1 on any integrity failure, naming the first failing entry.`,
 	fabricCfg = fabricFlags(cmd)
 	cmd.AddCommand(newAuditBundleCmd())
 	return cmd
+}
+
+// auditClient is the HTTP client for --node: TLS roots from the manifest's
+// region CAs and --cacert, the client certificate from --creds.
+func auditClient(manifest, cacert, creds string) (*http.Client, error) {
+	if cacert == "" && creds == "" && manifest == "" {
+		return http.DefaultClient, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if manifest != "" {
+		// Trust the members' region CAs from the manifest, as
+		// "creditx anchor run" does, plus --cacert.
+		m, err := exchange.LoadManifest(manifest)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = m.CAPool()
+	}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.RootCAs == nil {
+			cfg.RootCAs = x509.NewCertPool()
+		}
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s: no PEM certificate", cacert)
+		}
+	}
+	if creds != "" {
+		c, err := node.LoadCredentials(creds)
+		if err != nil {
+			return nil, fmt.Errorf("--creds: %w", err)
+		}
+		ct := c.Client.Transport.(*http.Transport).TLSClientConfig
+		cfg.Certificates = ct.Certificates
+		if cfg.RootCAs == nil {
+			cfg.RootCAs = ct.RootCAs
+		}
+	}
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: cfg}}, nil
+}
+
+// usageErr marks a usage error: exit status 3 (audit.ExitUsage), the
+// message printed.
+func usageErr(err error) error {
+	return &exitError{code: audit.ExitUsage, msg: err.Error(), show: true}
 }
 
 func newAuditBundleCmd() *cobra.Command {
@@ -229,32 +272,6 @@ trust.yaml) as a deterministic tar.gz audit bundle that "creditx audit --bundle 
 	cmd.MarkFlagRequired("dir")
 	cmd.MarkFlagRequired("out")
 	return cmd
-}
-
-// mergeTrust puts first's keys before second's, so first wins per origin.
-func mergeTrust(first, second audit.Trust) audit.Trust {
-	out := first
-	for _, o := range second.Origins {
-		found := false
-		for _, x := range out.Origins {
-			found = found || x.Origin == o.Origin
-		}
-		if !found {
-			out.Origins = append(out.Origins, o)
-		}
-	}
-	// The same key may come from both (--manifest naming DIR/manifest.yaml):
-	// a duplicate verifier would make every checkpoint fail to open.
-	for _, w := range second.Witnesses {
-		if !slices.Contains(out.Witnesses, w) {
-			out.Witnesses = append(out.Witnesses, w)
-		}
-	}
-	if out.Quorum == 0 {
-		out.Quorum = second.Quorum
-	}
-	out.Source = append(out.Source, second.Source...)
-	return out
 }
 
 func originCode(origin string) string {

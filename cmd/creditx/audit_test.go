@@ -36,8 +36,9 @@ func runAudit(t *testing.T, args ...string) (string, error) {
 }
 
 // TestAuditCLI: ledger gen + export + trust.yaml audits clean through
-// --dir and through a bundle, writes JSON and HTML; one changed entry byte
-// makes it exit 1 naming that entry.
+// --dir and through a bundle (UNVERIFIED, exit 2: a lone ledger has no
+// witnesses to check), writes JSON and HTML; one changed entry byte makes it
+// exit 1 naming that entry.
 func TestAuditCLI(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "lg")
 	if _, err := run(t, "ledger", "gen", "--dir", data, "--n", "300", "--size", "600"); err != nil {
@@ -52,10 +53,12 @@ func TestAuditCLI(t *testing.T) {
 	out := t.TempDir()
 	js, page := filepath.Join(out, "a.json"), filepath.Join(out, "a.html")
 	stdout, err := runAudit(t, "audit", "--dir", tiles, "--json", js, "--html", page, "--at", "2026-06-01")
-	if err != nil {
-		t.Fatalf("audit: %v\n%s", err, stdout)
+	var ec exitCoder
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		t.Fatalf("audit: %v, want exit 2 (UNVERIFIED: no witness keys)\n%s", err, stdout)
 	}
-	if !strings.Contains(stdout, "PASSED") || !strings.Contains(stdout, "301 entries verified") {
+	if !strings.Contains(stdout, "UNVERIFIED") || !strings.Contains(stdout, "Not checked: witness cosignature quorum: no witness keys known") ||
+		!strings.Contains(stdout, "Checked: every agency signature") || !strings.Contains(stdout, "301 entries verified") {
 		t.Errorf("summary:\n%s", stdout)
 	}
 	var rep struct {
@@ -76,8 +79,8 @@ func TestAuditCLI(t *testing.T) {
 	if _, err := runAudit(t, "audit", "bundle", "--dir", tiles, "--out", bundle); err != nil {
 		t.Fatal(err)
 	}
-	if stdout, err := runAudit(t, "audit", "--bundle", bundle, "--quiet"); err != nil {
-		t.Fatalf("audit --bundle: %v\n%s", err, stdout)
+	if stdout, err := runAudit(t, "audit", "--bundle", bundle, "--quiet"); !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		t.Fatalf("audit --bundle: %v, want exit 2\n%s", err, stdout)
 	}
 
 	// entry 7 lives in bundle 0 (full: 256 entries)
@@ -91,7 +94,6 @@ func TestAuditCLI(t *testing.T) {
 	eb[off+2+len(es[7])/2] ^= 1
 	os.WriteFile(p, eb, 0o644)
 	stdout, err = runAudit(t, "audit", "--dir", tiles)
-	var ec exitCoder
 	if !errors.As(err, &ec) || ec.ExitCode() != 1 {
 		t.Fatalf("tampered audit: %v, want exit 1\n%s", err, stdout)
 	}
@@ -130,9 +132,14 @@ func TestAuditDemoOutput(t *testing.T) {
 		Loop     struct {
 			Listings int `json:"listings"`
 			Rules    struct {
-				Published  int   `json:"listings"`
-				Conflicts  []any `json:"conflicts"`
-				NotApplied []any `json:"not_applied"`
+				Published int `json:"listings"`
+				Conflicts []struct {
+					Kind    string   `json:"kind"`
+					Members []string `json:"members"`
+				} `json:"conflicts"`
+				NotApplied       []any `json:"not_applied"`
+				CatalogueAdopted []any `json:"catalogue_adopted"`
+				CatalogueInForce []any `json:"catalogue_in_force"`
 			} `json:"rules"`
 		} `json:"closed_loop"`
 	}
@@ -140,12 +147,21 @@ func TestAuditDemoOutput(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Copies) != 16 || rep.Loop.Listings != 16 {
-		t.Errorf("%d copies, %d listings; want 16 and 16", len(rep.Copies), rep.Loop.Listings)
+	// 4 listings per member, and Jiangsu's listing of a Zhejiang act again (demo_loop.go)
+	if len(rep.Copies) != 16 || rep.Loop.Listings != 17 {
+		t.Errorf("%d copies, %d listings; want 16 and 17", len(rep.Copies), rep.Loop.Listings)
 	}
-	// Issue 12: the rules with numbers are reported for the demo.
-	if rep.Loop.Rules.Published != 16 || rep.Loop.Rules.Conflicts == nil || rep.Loop.Rules.NotApplied == nil {
-		t.Errorf("rules section: %+v", rep.Loop.Rules)
+	// Issue 12: the rules with numbers are reported for the demo: the
+	// catalogue Zhejiang adopted and the act listed by two members.
+	r := rep.Loop.Rules
+	if r.Published != 17 || len(r.Conflicts) != 1 || r.Conflicts[0].Kind != "same_act" || strings.Join(r.Conflicts[0].Members, ",") != "320000,330000" ||
+		r.NotApplied == nil || len(r.CatalogueAdopted) != 1 || len(r.CatalogueInForce) != 1 {
+		t.Errorf("rules section: %+v", r)
+	}
+	for _, want := range []string{"measures catalogue adopted on the ledgers (catalogue_adopt): 1 record(s); in force:", "conflicting listings in force: 1", "same_act subject"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("audit output lacks %q", want)
+		}
 	}
 	for _, w := range rep.Warnings {
 		if strings.Contains(w, "NOT checked") {

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
@@ -34,10 +35,11 @@ var demoMembers = []node.MemberSpec{
 
 func newDemoCmd() *cobra.Command {
 	var (
-		dataDir, outDir string
-		exit, verbose   bool
-		perMember       int
-		timeout         time.Duration
+		dataDir, outDir, join string
+		exit, verbose         bool
+		keep                  bool
+		perMember             int
+		timeout               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -53,9 +55,10 @@ every tree, copies the consortium manifest (every member's log, witness and anch
 witness quorum) to DIR/manifest.yaml, so that "creditx audit --dir DIR" checks against it, and with
 --exit exits 0 only when every mirror verified and every checkpoint is witnessed.
 
-Without --out, the manifest and every member's data (agency credentials under
-DATA/<member>/agencies/) stay in the data directory, --data or a new temporary directory; the
-summary prints its path.`,
+The members' data (keys, agency credentials under DATA/<member>/agencies/, the manifest) go to
+--data, or to a new temporary directory that the demo removes when it ends, on every path (--exit,
+an error, Ctrl-C, SIGTERM) unless --keep is given. With --exit nothing is left running, so no server
+URLs are printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -67,15 +70,17 @@ summary prints its path.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, perMember: perMember, timeout: timeout,
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout, join: join,
 				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data", "", "directory for the members' data (default: a new temporary directory)")
 	cmd.Flags().StringVar(&outDir, "out", "", "write every member's ledger and mirrors as tlog-tiles trees under this directory")
 	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the scenario (status 0 only if everything verified and is witnessed)")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (keys, credentials) when the demo ends")
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
+	cmd.Flags().StringVar(&join, "join", "", "after the founders started, join this city live through the member commands' code paths, e.g. 330100")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging (default: errors only; the summary reports each member's state)")
 	return cmd
 }
@@ -83,9 +88,11 @@ summary prints its path.`,
 type demoOptions struct {
 	dir, out  string
 	exit      bool
+	keep      bool // keep the temporary data directory made when dir is ""
 	perMember int
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
+	join      string    // a city to join live after the founders started (demo_join.go); "" none
 }
 
 type demoMember struct {
@@ -97,9 +104,22 @@ type demoMember struct {
 }
 
 func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOptions) (err error) {
+	temp := false
 	if o.dir == "" {
 		if o.dir, err = os.MkdirTemp("", "creditx-demo-"); err != nil {
 			return err
+		}
+		temp = true
+		if !o.keep {
+			// Registered first, so it runs last: after the members stopped
+			// (the deferred cancel and wg.Wait below) and closed their files.
+			// It holds the region CAs' and admins' private keys.
+			dir := o.dir
+			defer func() {
+				if rerr := os.RemoveAll(dir); rerr != nil && err == nil {
+					err = fmt.Errorf("removing the demo's data directory: %w", rerr)
+				}
+			}()
 		}
 	}
 	if entries, _ := os.ReadDir(o.dir); len(entries) > 0 {
@@ -165,25 +185,39 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		if err := m.n.SeedDev(ctx, filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
 			return fmt.Errorf("member %s: registering sample agencies: %w", m.spec.Region, err)
 		}
-		for _, name := range []string{"publisher", "auditor"} {
+		for _, name := range []string{"admin", "publisher", "auditor"} {
 			if m.creds[name], err = node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
 				return err
 			}
+		}
+		// Each domain's listings come from a realistic authority of the
+		// member (浙江省生态环境厅, 上海市文化和旅游局, ...), registered here.
+		byDomain, err := node.IssueDomainAuthorities(ctx, m.cfg.DataDir, m.n.URL(), m.creds["admin"])
+		if err != nil {
+			return fmt.Errorf("member %s: %w", m.spec.Region, err)
+		}
+		for d, c := range byDomain {
 			// The demo plays each credit office: the agencies hold no match key.
-			if m.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
+			if c.MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
 				return err
 			}
+			m.creds["domain:"+d] = c
 		}
 	}
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
 	var probe *schemas.Listing
 	start := time.Now()
 	for _, m := range members {
-		p := m.creds["publisher"]
-		var batch [][]byte
+		batches := map[*node.Credentials][][]byte{}
+		var order []*node.Credentials
 		for i := 0; i < o.perMember; i++ {
+			d := synth.Domains[i%len(synth.Domains)].Domain
+			p := m.creds["domain:"+d]
+			if p == nil {
+				return fmt.Errorf("member %s: no sample authority for domain %s", m.spec.Region, d)
+			}
 			l, err := synth.Listing(uint64(i), synth.Options{Region: m.spec.Region, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
-				MatchKey: *p.MatchKey, Now: time.Now().UTC().Add(-2 * time.Second)})
+				MatchKey: *p.MatchKey, Domain: d, Now: time.Now().UTC().Add(-2 * time.Second)})
 			if err != nil {
 				return err
 			}
@@ -194,13 +228,27 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			if err != nil {
 				return err
 			}
-			batch = append(batch, e)
+			if batches[p] == nil {
+				order = append(order, p)
+			}
+			batches[p] = append(batches[p], e)
 		}
-		if len(batch) > 0 {
-			if _, err := p.Submit(ctx, m.n.URL(), batch...); err != nil {
-				return fmt.Errorf("member %s: publishing: %w", m.spec.Region, err)
+		for _, p := range order {
+			if _, err := p.Submit(ctx, m.n.URL(), batches[p]...); err != nil {
+				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, p.Identity.Name, err)
 			}
 		}
+	}
+	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
+		return err
+	}
+	var joinProbe *schemas.Listing
+	if o.join != "" { // demo_join.go
+		city, inForce, l, err := demoJoin(ctx, rctx, &wg, out, logger, o, members)
+		if err != nil {
+			return err
+		}
+		members, manifest, joinProbe = append(members, city), inForce, l
 	}
 	fmt.Fprintln(out, "Waiting until every ledger is mirrored, verified and witnessed by the others ...")
 	progressMu.Lock()
@@ -236,7 +284,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	} else {
 		fmt.Fprintf(out, "NOT converged after %v.\n\n", o.timeout)
 	}
-	if err := printDemoSummary(out, members, manifest); err != nil {
+	if err := printDemoSummary(out, members, manifest, !o.exit); err != nil {
 		return err
 	}
 	if probe != nil {
@@ -245,11 +293,24 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/check?subject="+url.QueryEscape(probe.Subject.USCC), &res); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nA Zhejiang listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s", sh.n.URL(), probe.Subject.USCC, res.Result)
+		host := sh.n.URL()
+		if o.exit {
+			host = "" // the server is gone when this is read
+		}
+		fmt.Fprintf(out, "\nA Zhejiang listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s", host, probe.Subject.USCC, res.Result)
 		for _, l := range res.Listings {
 			fmt.Fprintf(out, " (%s #%d, %s, %s)", l.Ref.Origin, l.Ref.Index, l.Domain, l.State)
 		}
 		fmt.Fprintln(out)
+		ok = ok && res.Result == "restricted"
+	}
+	if joinProbe != nil {
+		sh := members[0]
+		var res node.CheckAnswer
+		if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/check?subject="+url.QueryEscape(joinProbe.Subject.USCC), &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "A %s listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s\n", o.join, sh.n.URL(), joinProbe.Subject.USCC, res.Result)
 		ok = ok && res.Result == "restricted"
 	}
 	if o.out != "" {
@@ -263,19 +324,37 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		if err != nil {
 			return err
 		}
+		if o.join != "" { // the manifest in force, with the city's keys, and the genesis the audit replays (demo_join.go)
+			genesis := mf
+			if err := writeFileAtomic(filepath.Join(o.out, audit.GenesisFile), func(w io.Writer) error { _, err := w.Write(genesis); return err }); err != nil {
+				return err
+			}
+			if mf, err = manifest.Encode(); err != nil {
+				return err
+			}
+		}
 		if err := writeFileAtomic(filepath.Join(o.out, "manifest.yaml"), func(w io.Writer) error { _, err := w.Write(mf); return err }); err != nil {
 			return err
 		}
 		ok = ok && vok
 	}
-	fmt.Fprintf(out, "\nWhere to look (client certificates: %s/<member>/agencies/{admin,auditor,...}):\n", o.dir)
-	for _, m := range members {
-		u := m.n.URL()
-		fmt.Fprintf(out, "  %s %-9s pages: %s/ (public register)  %s/status  %s/audit (auditor)\n", m.spec.Region, m.spec.Name, u, u, u)
-		fmt.Fprintf(out, "  %s %-9s API:   %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
-			"", "", u, u, u, m.spec.Region, u)
+	if o.out != "" {
+		fmt.Fprintf(out, "\nAudit it offline: creditx audit --dir %s  (trust: %s)\n", o.out, filepath.Join(o.out, "manifest.yaml"))
 	}
-	fmt.Fprintf(out, "  manifest: %s\n", filepath.Join(o.dir, "manifest.yaml"))
+	if temp && o.keep {
+		fmt.Fprintf(out, "Data kept in %s (keys and credentials: remove it when done).\n", o.dir)
+	}
+	if !o.exit {
+		// Only while the members run: with --exit they are gone.
+		fmt.Fprintf(out, "\nWhere to look (client certificates: %s/<member>/agencies/{admin,auditor,...}):\n", o.dir)
+		for _, m := range members {
+			u := m.n.URL()
+			fmt.Fprintf(out, "  %s %-9s pages: %s/ (public register)  %s/status  %s/audit (auditor)\n", m.spec.Region, m.spec.Name, u, u, u)
+			fmt.Fprintf(out, "  %s %-9s API:   %s/v1/exchange  %s/v1/status  %s/ledger/%s/checkpoint  %s/v1/alerts (auditor)\n",
+				"", "", u, u, u, m.spec.Region, u)
+		}
+		fmt.Fprintf(out, "  manifest: %s\n", filepath.Join(o.dir, "manifest.yaml"))
+	}
 	if o.exit {
 		if !ok {
 			return &exitError{code: 1, msg: "demo: not every mirror verified and every checkpoint witnessed"}
@@ -283,7 +362,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		fmt.Fprintln(out, "\nOK: every mirror verified, every checkpoint witnessed.")
 		return nil
 	}
-	fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop.")
+	if temp && !o.keep {
+		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop. The temporary data directory is removed then (--keep keeps it).")
+	} else {
+		fmt.Fprintln(out, "\nRunning; press Ctrl-C to stop.")
+	}
 	<-ctx.Done()
 	return nil
 }
@@ -330,9 +413,15 @@ func demoConverged(ms []*demoMember) (bool, error) {
 	return true, nil
 }
 
-func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest) error {
+// printDemoSummary prints the members' table; the URL column only when
+// urls (the members keep running: not with --exit).
+func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest, urls bool) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "MEMBER\tNAME\tOWN SIZE\tWITNESSED\tMIRRORS (code:size, w = witnessed checkpoint)\tALERTS\tURL\n")
+	urlHead := "\tURL"
+	if !urls {
+		urlHead = ""
+	}
+	fmt.Fprintf(tw, "MEMBER\tNAME\tOWN SIZE\tWITNESSED\tMIRRORS (code:size, w = witnessed checkpoint)\tALERTS%s\n", urlHead)
 	for _, mb := range ms {
 		st, err := mb.n.ExchangeStatus()
 		if err != nil {
@@ -355,7 +444,11 @@ func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest) err
 			}
 			mirrors = append(mirrors, s)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", st.Region, mb.spec.Name, st.Size, w, strings.Join(mirrors, " "), st.Alerts, mb.n.URL())
+		u := "\t" + mb.n.URL()
+		if !urls {
+			u = ""
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d%s\n", st.Region, mb.spec.Name, st.Size, w, strings.Join(mirrors, " "), st.Alerts, u)
 	}
 	fmt.Fprintf(tw, "(OWN SIZE counts every record in the member's ledger: the governance records registering its\n"+
 		" agencies' keys, its own listings, and the sanction notices it issued to its agencies for every member's listings.\n"+

@@ -176,9 +176,11 @@ func TestRegionInit(t *testing.T) {
 }
 
 // TestExportBundleAudits: "creditx export --bundle" of a node's data writes
-// one archive that "creditx audit --bundle" verifies with the trust it
-// carries (the data directory's keys, not the vkey beside the tree); giving
-// both --tiles and --bundle, or neither, is refused.
+// one archive that "creditx audit --bundle" verifies, but with the trust it
+// carries only: UNVERIFIED (exit 2), naming what was not checked; with the
+// data directory's trust.yaml given as independent trust the record checks
+// count, and (a lone ledger has no witnesses) it stays UNVERIFIED for the
+// cosignatures only. Giving both --tiles and --bundle, or neither, is refused.
 func TestExportBundleAudits(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "lg")
 	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "300"); err != nil {
@@ -189,8 +191,15 @@ func TestExportBundleAudits(t *testing.T) {
 		t.Fatalf("export --bundle: %v\n%s", err, out)
 	}
 	out, err := run(t, "audit", "--bundle", b)
-	if err != nil || !strings.Contains(out, "PASSED") || !strings.Contains(out, "trust.yaml") {
-		t.Fatalf("audit --bundle: %v\n%s", err, out)
+	var ec exitCoder
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(out, "UNVERIFIED") || !strings.Contains(out, "trust.yaml") ||
+		!strings.Contains(out, "Not checked: independent trust") {
+		t.Fatalf("audit --bundle without independent trust: %v, want exit 2\n%s", err, out)
+	}
+	out, err = run(t, "audit", "--bundle", b, "--trust", filepath.Join(dir, "trust.yaml"))
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 || !strings.Contains(out, "Checked: every agency signature") ||
+		!strings.Contains(out, "Not checked: witness cosignature quorum") || strings.Contains(out, "Not checked: independent trust") {
+		t.Fatalf("audit --bundle --trust: %v, want exit 2 for the witnesses only\n%s", err, out)
 	}
 	if !strings.Contains(out, "301 entries verified") {
 		t.Errorf("audit --bundle did not verify all 301 entries:\n%s", out)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -17,6 +18,10 @@ func main() {
 	if err != nil {
 		var ec exitCoder
 		if asExitCoder(err, &ec) {
+			var ee *exitError
+			if errors.As(err, &ee) && ee.show {
+				fmt.Fprintln(os.Stderr, "creditx:", err)
+			}
 			os.Exit(ec.ExitCode())
 		}
 		fmt.Fprintln(os.Stderr, "creditx:", err)

@@ -33,6 +33,11 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 	root.AddCommand(
 		newServeCmd(),
 		newSubmitCmd(),
+		newNoticesCmd(),
+		newFeedbackCmd(),
+		newObjectionCmd(),
+		newRepairCmd(),
+		newDecideCmd(),
 		newSignCmd(),
 		newSampleCmd(),
 		newBenchCmd(),
@@ -44,6 +49,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newExportCmd(),
 		newVerifyCmd(),
 		newRegionCmd(),
+		newMemberCmd(), // member.go
 		newCheckCmd(),
 		newAuditCmd(),
 		newAnchorCmd(),
@@ -52,7 +58,9 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newHealthCmd(),
 		newDemoCmd(),
 		newClusterCmd(),
+		newSubjectCmd(),
 		newVersionCmd(),
+		newVerifyReceiptCmd(), newProvenanceCmd(),
 	)
 	withUsageHint(root)
 	return root
@@ -72,6 +80,7 @@ func asExitCoder(err error, target *exitCoder) bool { return errors.As(err, targ
 type exitError struct {
 	code int
 	msg  string
+	show bool // main prints msg (the command printed nothing about it)
 }
 
 func (e *exitError) Error() string { return e.msg }

@@ -64,13 +64,16 @@ func newSignCmd() *cobra.Command {
 }
 
 func newSubmitCmd() *cobra.Command {
-	var credsDir, nodeURL string
+	var credsDir, nodeURL, proofDir string
+	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "submit --node URL --creds DIR FILE...",
+		Use:   "submit --node URL --creds DIR [--proof DIR] FILE...",
 		Short: "Sign (if needed) and submit record files to a region node",
 		Long: `Submit records to a region node. Each FILE holds one record (any JSON formatting; it is
 canonicalized and signed with the agency's sign.key) or an already signed entry. All files go in
-one batch: either all are written or none. Prints each record's index and receipt.`,
+one batch: either all are written or none. Prints each record's index and receipt. With --proof DIR (a
+consortium member's node) it waits up to --wait until a checkpoint covering the records carries the witness
+quorum and writes one receipt per record, DIR/<code>-<index>.tlog-proof, for "creditx verify-receipt".`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			creds, err := node.LoadCredentials(credsDir)
@@ -89,7 +92,12 @@ one batch: either all are written or none. Prints each record's index and receip
 				}
 				entries = append(entries, e)
 			}
-			rs, err := creds.Submit(cmd.Context(), nodeURL, entries...)
+			var rs []node.Receipt
+			if proofDir != "" {
+				rs, err = creds.SubmitWitnessed(cmd.Context(), nodeURL, wait, entries...)
+			} else {
+				rs, err = creds.Submit(cmd.Context(), nodeURL, entries...)
+			}
 			if err != nil {
 				return err
 			}
@@ -104,9 +112,20 @@ one batch: either all are written or none. Prints each record's index and receip
 			if len(rs) > 0 {
 				fmt.Fprintf(out, "checkpoint:\n%s", rs[len(rs)-1].Checkpoint)
 			}
+			if proofDir != "" {
+				paths, err := writeReceipts(proofDir, rs)
+				if err != nil {
+					return err
+				}
+				for _, p := range paths {
+					fmt.Fprintf(out, "receipt: %s\n", p)
+				}
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&proofDir, "proof", "", "wait for the witness quorum and write each record's receipt (tlog-proof) to DIR")
+	cmd.Flags().DurationVar(&wait, "wait", node.DefaultWitnessWait, "with --proof: how long the node waits for the witness quorum")
 	cmd.Flags().StringVar(&credsDir, "creds", "", "agency credentials directory")
 	cmd.Flags().StringVar(&nodeURL, "node", "https://127.0.0.1:8443", "region node URL")
 	cmd.MarkFlagRequired("creds")

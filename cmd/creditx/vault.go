@@ -26,6 +26,8 @@ vault keeps those keys (wrapped under the region's vault key, replicated by raft
          and every opening is written to the access log
   erase  the credit office destroys the keys for a legal deletion (final); append a correction
          withdrawing the record as well
+  rotate the credit office moves the vault key one epoch on (every stored key re-wrapped; the old
+         key file is useless)
 
 RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 	}
@@ -119,6 +121,6 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 	erase.Flags().String("reason", "", "legal ground of the deletion, \"CODE\" or \"CODE: case reference\" (CODE one of decision_revoked, objection_upheld, repair_erase, error_correction, court_order, subject_request, retention_ended; required, recorded in the access log, never personal data)")
 	erase.MarkFlagRequired("reason")
 
-	cmd.AddCommand(put, get, erase)
+	cmd.AddCommand(put, get, erase, newVaultRotateCmd(&nodeURL, &credsDir)) // vault_rotate.go
 	return cmd
 }

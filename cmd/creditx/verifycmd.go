@@ -34,8 +34,11 @@ func openStore(dir string) (*ledger.Store, error) {
 }
 
 // openTrusted opens DIR's store with the keys it trusts and lists its logs.
-func openTrusted(dir string) (*trust.File, *ledger.Store, []string, error) {
-	tf, err := trust.ForDataDir(dir)
+// The keys are DIR's own (trust.ForDataDir) and, for an exchange member,
+// every member's log key and anchors from the consortium manifest
+// (manifest, or the node's exchange.manifest): the mirrors it holds.
+func openTrusted(dir, manifest string) (*trust.File, *ledger.Store, []string, error) {
+	tf, _, err := dataDirTrust(dir, manifest)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -64,94 +67,14 @@ func exportName(origin string) string {
 	return code + "-" + kind
 }
 
-func newExportCmd() *cobra.Command {
-	var dir, out, bundle string
-	var access bool
-	cmd := &cobra.Command{
-		Use:   "export --data DIR (--tiles OUT | --bundle FILE)",
-		Short: "Write ledgers as static C2SP tlog-tiles trees any tlog client can verify",
-		Long: `Write each ledger in DIR as a static C2SP tlog-tiles tree: OUT/checkpoint, OUT/tile/... (hash
-tiles and tile/entries bundles) and OUT/vkey. When DIR holds several ledgers (a node's own ledger and its
-mirrors), each goes to OUT/<member code>/. Access logs hold who read whose personal data and are
-exported only with --access.
-
-With --bundle FILE it writes instead one self-contained audit archive (deterministic tar.gz): every
-ledger's tiles, checkpoint (with its cosignatures) and vkey, plus DIR's trust (trust.yaml: log keys,
-credit-office anchor keys), for "creditx audit --bundle FILE" on a machine that never saw the node.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			tf, s, origins, err := openTrusted(dir)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			var chosen []string
-			for _, o := range origins {
-				if strings.HasSuffix(o, "/access") && !access {
-					continue
-				}
-				chosen = append(chosen, o)
-			}
-			if len(chosen) == 0 {
-				return fmt.Errorf("%s holds no ledger to export", dir)
-			}
-			if (out == "") == (bundle == "") {
-				return fmt.Errorf("give exactly one of --tiles OUT and --bundle FILE")
-			}
-			if bundle != "" {
-				tmp, err := os.MkdirTemp(filepath.Dir(bundle), ".export-*")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				out = tmp
-				if err := tf.Save(filepath.Join(tmp, "trust.yaml")); err != nil {
-					return err
-				}
-			}
-			for _, o := range chosen {
-				t, ok := tf.Lookup(o)
-				if !ok {
-					return fmt.Errorf("no verifier key for %s in %s", o, dir)
-				}
-				target := out
-				if len(chosen) > 1 || bundle != "" {
-					target = filepath.Join(out, exportName(o))
-				}
-				if err := ledger.Export(cmd.Context(), s.Log(o), target, t.VKey); err != nil {
-					return fmt.Errorf("exporting %s: %w", o, err)
-				}
-				size, _ := s.Log(o).Size()
-				if bundle == "" {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries -> %s\n", o, size, target)
-				} else {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d entries\n", o, size)
-				}
-			}
-			if bundle != "" {
-				if err := writeBundle(out, bundle); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "bundle written to %s\n", bundle)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&dir, "data", "", "data directory (a node's, or one made by creditx ledger gen)")
-	cmd.Flags().StringVar(&out, "tiles", "", "output directory")
-	cmd.Flags().StringVar(&bundle, "bundle", "", "write one audit archive (tar.gz) instead of a directory")
-	cmd.Flags().BoolVar(&access, "access", false, "also export access logs")
-	cmd.MarkFlagRequired("data")
-	return cmd
-}
-
 func newVerifyCmd() *cobra.Command {
-	var dir string
+	var dir, manifest string
 	cmd := &cobra.Command{
 		Use:   "verify --data DIR",
 		Short: "Verify every ledger in DIR: Merkle tree, checkpoints, record signatures and key validity",
 		Long: `Verify every log stored in DIR against the trusted keys (DIR/trust.yaml, or a node's node.yaml
-and keys/): every entry's hash against the stored hash tiles and every stored checkpoint (signature,
+and keys/; for an exchange member's mirrors, the consortium manifest: --manifest or the node's
+exchange.manifest): every entry's hash against the stored hash tiles and every stored checkpoint (signature,
 root, consistency between consecutive checkpoints), then each record's envelope, schema validity, and
 agency signature by a key registered and not revoked at that entry's index. Exits non-zero naming the
 first failing entry.
@@ -168,7 +91,7 @@ even though what is left verifies.`,
 			// The file before bbolt opens it: bbolt silently opens a file
 			// whose newest meta page is damaged one commit back.
 			failed := reportFile(out, dir)
-			tf, s, origins, err := openTrusted(dir)
+			tf, s, origins, err := openTrusted(dir, manifest)
 			if err != nil {
 				if failed {
 					return &exitError{code: 1, msg: "verification failed"}
@@ -244,6 +167,7 @@ even though what is left verifies.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "", "data directory")
+	cmd.Flags().StringVar(&manifest, "manifest", "", "consortium manifest: the keys of the mirrors an exchange member holds (default: the node's exchange.manifest)")
 	cmd.MarkFlagRequired("data")
 	return cmd
 }

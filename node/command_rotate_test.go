@@ -1,0 +1,38 @@
+package node
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestVaultRotateCommandFormat: op 8 round-trips as version 4 (its only
+// form) and is refused in version 3, without its epoch, or with trailing
+// bytes; ops 6-7 stay version 3.
+func TestVaultRotateCommandFormat(t *testing.T) {
+	c := command{op: opVaultRotate, origin: "creditx.330000/ledger", index: 1 << 33}
+	b, err := encodeCommand(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != commandVersion4 || b[1] != opVaultRotate {
+		t.Fatalf("op 8 written as version %d op %d", b[0], b[1])
+	}
+	got, err := decodeCommand(b)
+	if err != nil || got.op != c.op || got.origin != c.origin || got.index != c.index {
+		t.Fatalf("decoded %+v, %v; want %+v", got, err, c)
+	}
+	if e, _ := encodeCommand(command{op: opVaultErase, origin: "o", index: 1}); e[0] != commandVersion3 {
+		t.Errorf("op 7 written as version %d, want 3", e[0])
+	}
+	for name, bad := range map[string][]byte{
+		"rotate as version 3": append([]byte{commandVersion3}, b[1:]...),
+		"erase as version 4":  {commandVersion4, opVaultErase, 1, 'o', 0},
+		"no epoch":            {commandVersion4, opVaultRotate, 1, 'o'},
+		"trailing":            append(append([]byte(nil), b...), 0),
+		"version 5":           append([]byte{5}, b[1:]...),
+	} {
+		if _, err := decodeCommand(bad); !errors.Is(err, errBadCommand) {
+			t.Errorf("%s: err = %v, want errBadCommand", name, err)
+		}
+	}
+}

@@ -1,0 +1,32 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"strings"
+)
+
+// NextVaultKeyForTest is the vault key (hex) of the epoch after keyHex's:
+// the ratchet step of vault_ratchet.go.
+func NextVaultKeyForTest(keyHex string) string {
+	k, err := hex.DecodeString(strings.Fields(keyHex)[0])
+	if err != nil {
+		panic(err)
+	}
+	st, err := newVaultState(k, 0)
+	if err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(st.next().key)
+}
+
+// ApplyVaultRotateForTest proposes op 8 rotating from epoch, as a retry of
+// POST /v1/vault/rotate whose answer was lost would.
+func ApplyVaultRotateForTest(n *Node, epoch uint64) error {
+	cmd, err := encodeCommand(command{op: opVaultRotate, origin: n.origin, index: epoch})
+	if err != nil {
+		return err
+	}
+	_, err = n.proposeVault(context.Background(), cmd)
+	return err
+}

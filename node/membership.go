@@ -1,0 +1,209 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
+	"go.etcd.io/bbolt"
+)
+
+// Membership on the ledger (issue 16): GET /v1/membership answers with the
+// membership history this node reconstructs from the manifest_propose and
+// manifest_approve records of its own ledger and its mirrors
+// (exchange.Reconstruct, genesis: the configured manifest). It is public,
+// like /v1/exchange: a manifest holds no secret.
+//
+// The node follows the manifest in force live (membership_live.go); Running
+// is the manifest its loops use, equal to InForce unless the history could
+// not be read.
+
+// MembershipView is the body of GET /v1/membership.
+type MembershipView struct {
+	Genesis  string                  `json:"genesis"`  // ManifestHash of the configured manifest
+	Running  string                  `json:"running"`  // the manifest this node's loops run (membership_live.go)
+	InForce  string                  `json:"in_force"` // the manifest the ledgers approved
+	Version  int                     `json:"version"`  // InForce's version
+	Manifest string                  `json:"manifest"` // InForce as YAML
+	Versions []MembershipVersionView `json:"versions"`
+	Pending  []MembershipPendingView `json:"pending"`
+	Refused  []string                `json:"refused"`
+}
+
+// MembershipVersionView is one approved change.
+type MembershipVersionView struct {
+	Version    int      `json:"version"`
+	SHA256     string   `json:"sha256"`
+	From       uint64   `json:"from"`
+	By         string   `json:"by"`
+	Index      uint64   `json:"index"`
+	Change     string   `json:"change"`
+	Approvers  []string `json:"approvers"`
+	Electorate []string `json:"electorate"`
+}
+
+// MembershipPendingView is a proposal on the manifest in force.
+type MembershipPendingView struct {
+	By     string   `json:"by"`
+	Index  uint64   `json:"index"`
+	SHA256 string   `json:"sha256"`
+	Base   string   `json:"base"`
+	Change string   `json:"change"`
+	Votes  []string `json:"votes"`
+	Needed int      `json:"needed"`
+}
+
+// describeChange is a one-line summary of a proposal.
+func describeChange(p *schemas.ManifestPropose) string {
+	if p.Change == nil {
+		return "replace the manifest"
+	}
+	s := p.Change.Op + " " + p.Change.Code
+	if p.Change.Name != "" {
+		s += " (" + p.Change.Name + ")"
+	}
+	if p.Change.Endpoint != "" {
+		s += " " + p.Change.Endpoint
+	}
+	return s
+}
+
+// membershipRecords reads every manifest_propose and manifest_approve
+// record, and every member_approve and member_remove decision, in the gov
+// index of the member ledgers this node holds. Only records signed by an
+// anchor key reach the gov index (admission, EntryVerifier).
+func membershipRecords(gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) (recs []exchange.GovRecord, approvals []exchange.Approval) {
+	if gov == nil {
+		return nil, nil
+	}
+	c := gov.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		origin, index, ok := splitEntryKey(k)
+		if !ok {
+			continue
+		}
+		code, err := schemas.ParseLedgerOrigin(origin)
+		if err != nil {
+			continue
+		}
+		e, err := logOf(origin).Entry(index)
+		if err != nil || !bytes.Contains(e, []byte(`"manifest_`)) && !bytes.Contains(e, []byte(`"member_`)) {
+			continue
+		}
+		s, err := schemas.ParseSigned(e)
+		if err != nil {
+			continue
+		}
+		rec, err := s.Decode()
+		if err != nil {
+			continue
+		}
+		g, ok := rec.(*schemas.Governance)
+		if !ok {
+			continue
+		}
+		switch {
+		case g.ManifestPropose != nil:
+			recs = append(recs, exchange.GovRecord{By: code, Index: index, Propose: g.ManifestPropose})
+		case g.ManifestApprove != nil:
+			recs = append(recs, exchange.GovRecord{By: code, Index: index, Approve: g.ManifestApprove})
+		default:
+			if a, _ := governanceDecision(code, e); a != nil {
+				approvals = append(approvals, *a)
+			}
+		}
+	}
+	return recs, approvals
+}
+
+// Membership reconstructs the membership history; nil if this node is not
+// a consortium member.
+func (n *Node) Membership() (*exchange.History, error) {
+	x := n.x
+	if x == nil {
+		return nil, nil
+	}
+	var recs []exchange.GovRecord
+	var approvals []exchange.Approval
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		recs, approvals = membershipRecords(tx.Bucket(bucketGov), tx.Log)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return exchange.Reconstruct(x.manifest, approvals, recs), nil
+}
+
+func (n *Node) handleMembership(w http.ResponseWriter, r *http.Request) {
+	h, err := n.Membership()
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		return
+	}
+	if h == nil {
+		writeErr(w, errorf(http.StatusNotFound, "this node is not a consortium member"))
+		return
+	}
+	cur := h.Current()
+	y, err := cur.Manifest.Encode()
+	if err != nil {
+		writeErr(w, errorf(http.StatusInternalServerError, "encoding the manifest in force: %v", err))
+		return
+	}
+	v := MembershipView{Genesis: h.Versions[0].Hash, Running: exchange.ManifestHash(n.x.m()), InForce: cur.Hash, Version: cur.Manifest.Version,
+		Manifest: string(y), Versions: []MembershipVersionView{}, Pending: []MembershipPendingView{}, Refused: []string{}}
+	for _, ver := range h.Versions[1:] {
+		v.Versions = append(v.Versions, MembershipVersionView{Version: ver.Manifest.Version, SHA256: ver.Hash, From: ver.From,
+			By: ver.Proposal.By, Index: ver.Proposal.Index, Change: describeChange(ver.Proposal.Propose), Approvers: ver.Approvers, Electorate: ver.Electorate})
+	}
+	for _, p := range h.Pending {
+		v.Pending = append(v.Pending, MembershipPendingView{By: p.Proposal.By, Index: p.Proposal.Index, SHA256: p.Proposal.Propose.SHA256,
+			Base: p.Proposal.Propose.Base, Change: describeChange(p.Proposal.Propose), Votes: p.Votes, Needed: p.Needed})
+	}
+	for _, rf := range h.Refused {
+		v.Refused = append(v.Refused, fmt.Sprintf("%s#%d: %s", schemas.LedgerOrigin(rf.Record.By), rf.Record.Index, rf.Reason))
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// checkManifestPropose is admission's check of a manifest_propose record:
+// it must change the manifest in force (base) and its sha256 must be the
+// hash of the manifest it yields, else it could never take effect.
+func (n *Node) checkManifestPropose(p *schemas.ManifestPropose) (field, msg string) {
+	h, err := n.Membership()
+	if err != nil {
+		return "record.manifest_propose", err.Error()
+	}
+	if h == nil {
+		return "record.manifest_propose", "this node is not a consortium member"
+	}
+	cur := h.Current()
+	if p.Base != cur.Hash {
+		return "record.manifest_propose.base", fmt.Sprintf("is not the manifest in force (version %d, %s)", cur.Manifest.Version, cur.Hash)
+	}
+	var res *exchange.Manifest
+	if p.Change != nil {
+		res, err = exchange.ApplyChange(cur.Manifest, p.Change)
+	} else if res, err = exchange.ParseManifest([]byte(p.Manifest)); err == nil && res.Version <= cur.Manifest.Version {
+		return "record.manifest_propose.manifest", fmt.Sprintf("version %d is not larger than the version in force %d", res.Version, cur.Manifest.Version)
+	}
+	if err != nil {
+		var ce *exchange.ChangeError
+		var me *exchange.ManifestError
+		switch {
+		case errors.As(err, &ce):
+			return "record.manifest_propose." + ce.Field, ce.Reason
+		case errors.As(err, &me):
+			return "record.manifest_propose.manifest", me.Error()
+		}
+		return "record.manifest_propose", err.Error()
+	}
+	if got := exchange.ManifestHash(res); got != p.SHA256 {
+		return "record.manifest_propose.sha256", "is not the hash of the manifest the change yields (" + got + ")"
+	}
+	return "", ""
+}
