@@ -105,7 +105,7 @@ func (n *Node) creditOfficeEntry(origin string, e []byte) bool {
 	if n.x == nil {
 		return false
 	}
-	mb, ok := n.x.manifest.MemberByOrigin(origin)
+	mb, ok := n.x.Manifest().MemberByOrigin(origin)
 	if !ok {
 		return false
 	}

@@ -456,7 +456,7 @@ func (n *Node) originForCode(code string) (string, bool) {
 // verifierFor is the log key of an origin this node serves.
 func (n *Node) verifierFor(origin string) note.Verifier {
 	if n.x != nil {
-		if mb, ok := n.x.cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // membership_live.go
+		if mb, ok := n.x.Cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // exchange/live.go
 			return mb.LogVerifier()
 		}
 	}

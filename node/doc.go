@@ -6,10 +6,12 @@
 // listeners; [Node.Run] serves until its context ends. DESIGN.md beside this
 // file explains why it is built this way.
 //
-// It also still holds, until they move to packages of their own (issue 13),
-// the inter-member runtime of package exchange (exchange*.go, mirror.go:
-// push loop, witness, mirror loop, raft ops 2-5), the HTTP client with
-// credentials (client.go), dev provisioning (dev.go) and the API wire types.
+// The inter-member runtime (push loop, witness decision, mirror loops, the
+// apply functions of raft ops 2-5) is package exchange's Runtime; the
+// replica is its Host (exchange_host.go) and dispatches ops 2-5 to it
+// through the FSM's op table (fsm_ops.go). It still holds, until they move
+// to packages of their own (issue 13), the HTTP client with credentials
+// (client.go), dev provisioning (dev.go) and the API wire types.
 //
 // # Guarantees
 //

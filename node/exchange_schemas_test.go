@@ -71,14 +71,17 @@ func newAdoptionFixture(t *testing.T) *adoptionFixture {
 func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 	t.Helper()
 	n := &Node{origin: schemas.LedgerOrigin("330000"), access: schemas.AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
-	self, _ := fx.m.Member("330000")
-	n.x = &exchangeNode{n: n, manifest: fx.m, self: self, policy: policyDigest(fx.m)}
+	x, err := exchange.NewOffline(fx.m, "330000", exchangeHost{n}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.x = x
 	n.index = &indexer{node: n}
 	f, err := newFSM(path, ledger.Options{}, nil, n.index, n.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
+	f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
 	n.fsm = f
 	return n
 }
@@ -143,7 +146,7 @@ func dumpIndexes(t *testing.T, f *fsm) string {
 	t.Helper()
 	var b bytes.Buffer
 	f.view(func(tx *ledger.ReadTx) error {
-		for _, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad, bucketUnaccepted, bucketAdopted, bucketNoticeQueue} {
+		for _, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad, exchange.BucketUnaccepted, exchange.BucketAdopted, bucketNoticeQueue} {
 			bk := tx.Bucket(name)
 			if bk == nil {
 				fmt.Fprintf(&b, "%s: none\n", name)
@@ -164,7 +167,7 @@ func unaccepted(t *testing.T, f *fsm) []string {
 	t.Helper()
 	var out []string
 	f.view(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(bucketUnaccepted); b != nil {
+		if b := tx.Bucket(exchange.BucketUnaccepted); b != nil {
 			b.ForEach(func(k, v []byte) error {
 				origin, i, _ := splitEntryKey(k)
 				out = append(out, fmt.Sprintf("%s/%d=%s", origin, i, v))
@@ -257,7 +260,7 @@ func readAdoptedT(t *testing.T, f *fsm) []AdoptedSchema {
 	t.Helper()
 	var out []AdoptedSchema
 	f.view(func(tx *ledger.ReadTx) error {
-		out = readAdopted(tx)
+		out = exchange.ReadAdopted(tx)
 		return nil
 	})
 	return out

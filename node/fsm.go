@@ -78,12 +78,12 @@ type fsm struct {
 	// witnesses, origin -> log key; accepts says whether a mirrored entry's
 	// schema is accepted by the manifest or adopted by governance as of tx
 	// (nil: all), and names the schema; an error is a storage failure. Both
-	// are set before raft starts and fixed after (see exchange_fsm.go,
-	// exchange_schemas.go).
+	// are set before raft starts and fixed after (see fsm_ops.go and
+	// exchange/adopt.go).
 	peers   map[string]note.Verifier
 	accepts func(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
 	// livePeer, if set, is the log key of an origin not in peers: a member
-	// that joined by governance, as of tx (membership_live.go).
+	// that joined by governance, as of tx (exchange/live.go).
 	livePeer func(tx *ledger.Tx, origin string) (note.Verifier, bool)
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
@@ -283,24 +283,26 @@ func thinCheckpoints(tx *ledger.Tx, meta *bbolt.Bucket, origin string, size uint
 // errReplayed answers a raft entry that was already applied before a restart.
 var errReplayed = errors.New("raft entry already applied")
 
-// applyCommand appends one command's entries, skipping entries already in the
-// log (by leaf hash) so that a resubmitted record keeps its original index.
-// A returned error is a storage failure; a bad command is reported in the
-// result.
+// applyCommand decodes one raft command and applies it through the op
+// table (fsm_ops.go). A returned error is a storage failure; a bad or
+// refused command is reported in the result.
 func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	c, err := decodeCommand(data)
 	if err != nil {
 		return &applyResult{Err: err}, nil
 	}
-	switch c.op {
-	case opAppend:
-	case opVaultPut, opVaultErase:
-		return f.applyVault(tx, c)
-	case opVaultRotate:
-		return f.applyVaultRotate(tx, c) // vault_rotate.go
-	default:
-		return f.applyExchange(tx, c)
+	apply := opOf(c.op)
+	if apply == nil {
+		return &applyResult{Err: fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)}, nil
 	}
+	return apply(f, tx, c) // fsm_ops.go
+}
+
+// applyAppend (op 1) appends one command's entries to a log this region
+// signs, skipping entries already in the log (by leaf hash) so that a
+// resubmitted record keeps its original index.
+func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
+	var err error
 	if _, ok := f.logs[c.origin]; !ok {
 		// Only the logs this region signs take appends; mirrors change
 		// through op 2 alone (admission_forward.go).

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
@@ -23,8 +21,7 @@ import (
 // every read fails, and checks that each reader that used to drop the error
 // of fsm.view now reports it instead of going on with zero values: a
 // reference check that passed, a batch admitted at index 0, a vault key
-// ratcheted to epoch 0, a dev seed written twice, a mirror not stopped, an
-// equivocation not checked.
+// ratcheted to epoch 0, a dev seed written twice.
 func TestReadErrorsAreNotDropped(t *testing.T) {
 	s, v, key := zhejiangKeys(t)
 	n := calendarReplica(t, filepath.Join(t.TempDir(), "ledger.db"), s, v)
@@ -59,22 +56,7 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	if err := n.SeedDev(t.Context(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "seeding") {
 		t.Errorf("SeedDev on a closed store: %v; want the read error", err)
 	}
-
-	x := &exchangeNode{n: n, manifest: &exchange.Manifest{}, logger: slog.New(slog.DiscardHandler)}
-	if stopped, err := x.mirrorStopped("creditx.310000/ledger"); err == nil {
-		t.Errorf("mirrorStopped on a closed store = %v, nil; want the read error", stopped)
-	}
-	cp := &ledger.Checkpoint{Origin: "creditx.310000/ledger", Size: 1}
-	if bad, err := x.checkEquivocation(cp); err == nil {
-		t.Errorf("checkEquivocation on a closed store = %v, nil; want the read error", bad)
-	}
-	if eff := x.effective(); eff == nil || len(eff) != 0 {
-		t.Errorf("effective on a closed store with no cache = %v; want no member", eff)
-	}
-	x.eff, x.effSizes = map[string]bool{"310000": true}, 1
-	if eff := x.effective(); !eff["310000"] {
-		t.Errorf("effective on a closed store with a cache = %v; want the last known set", eff)
-	}
+	// The exchange runtime's readers: exchange.TestReadErrorsAreNotDropped (a fake host).
 }
 
 // TestRestore installs a snapshot into a replica whose onRestore reads the

@@ -1,13 +1,12 @@
-package node
+package exchange
 
 import (
 	"time"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 )
 
-// effective returns the members taking part now (exchange.Manifest.Effective)
+// effective returns the members taking part now (Manifest.Effective)
 // from the member_approve / member_remove governance records in this node's
 // own ledger and mirrors (govDecisions, the scan that also finds the
 // schema_adopt records). It is recomputed when any of those logs grew, at
@@ -21,24 +20,24 @@ import (
 // one state with the sizes of another. If the ledger cannot be read it logs
 // the error and answers the last set it computed, or no member at all
 // (nothing is pushed, mirrored or cosigned until a read succeeds).
-func (x *exchangeNode) effective() map[string]bool {
+func (x *Runtime) effective() map[string]bool {
 	x.effMu.Lock()
 	defer x.effMu.Unlock()
 	if x.eff != nil && time.Since(x.effAt) < 200*time.Millisecond {
 		return x.eff
 	}
-	m := x.m() // membership_live.go: the manifest in force
+	m := x.m() // live.go: the manifest in force
 	var total uint64
-	var approvals []exchange.Approval
+	var approvals []Approval
 	fresh := false
-	err := x.n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := x.host.View(func(tx *ledger.ReadTx) error {
 		for i := range m.Members {
 			total += tx.Log(m.Members[i].Origin()).Size()
 		}
 		if x.eff != nil && total == x.effSizes && x.effFor == m {
 			return nil
 		}
-		approvals, _ = x.govDecisions(tx.Bucket(bucketGov), tx.Log)
+		approvals, _ = x.govDecisions(tx.Bucket(BucketGov), tx.Log)
 		fresh = true
 		return nil
 	})
@@ -56,9 +55,9 @@ func (x *exchangeNode) effective() map[string]bool {
 }
 
 // effectiveOthers are the members other than this one that take part now.
-func (x *exchangeNode) effectiveOthers() []*exchange.Member {
+func (x *Runtime) effectiveOthers() []*Member {
 	eff := x.effective()
-	var out []*exchange.Member
+	var out []*Member
 	for _, mb := range x.m().Others(x.self.Code) {
 		if eff[mb.Code] {
 			out = append(out, mb)
@@ -66,3 +65,6 @@ func (x *exchangeNode) effectiveOthers() []*exchange.Member {
 	}
 	return out
 }
+
+// Effective is the set of members taking part now (see effective).
+func (x *Runtime) Effective() map[string]bool { return x.effective() }
