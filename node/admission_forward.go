@@ -148,7 +148,7 @@ func checkAccessEntry(e []byte) error {
 		return fmt.Errorf("access record: who, what, purpose and a 16-hex-digit nonce are required")
 	}
 	if r.Lookup != nil {
-		return r.Lookup.check()
+		return r.Lookup.Check()
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (n *Node) Handler() http.Handler {
 	for _, rt := range n.routes() {
 		mux.HandleFunc(rt.pattern, rt.h)
 	}
-	return n.metrics.instrument(n.limiter.wrap(n.cfg.Timeouts.withDeadlines(mux)))
+	return n.metrics.instrument(n.limiter.Wrap(n.cfg.Timeouts.withDeadlines(mux), refuseRate))
 }
 
 // Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint

@@ -176,7 +176,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.RaftAdvertise = or(c.RaftAdvertise, c.RaftListen)
 	c.MaxBodyBytes = or(c.MaxBodyBytes, 8<<20)
 	c.MaxBatch = or(c.MaxBatch, 1000)
-	c.RateLimit = c.RateLimit.withDefaults()
+	c.RateLimit = c.RateLimit.WithDefaults()
 	abs := func(p, def string) string {
 		p = or(p, def)
 		if filepath.IsAbs(p) {

@@ -3,8 +3,9 @@ package node
 import (
 	"net/http"
 	"path"
-	"strings"
 	"time"
+
+	"github.com/creditx/creditx/internal/limits"
 )
 
 // TimeoutsConfig is the `timeouts:` section of a replica's config
@@ -73,11 +74,27 @@ func (c TimeoutsConfig) withDeadlines(h http.Handler) http.Handler {
 	})
 }
 
-// isTilePath reports whether r reads the tlog-tiles API (GET /ledger/...),
-// which has its own rate budget (RateLimitConfig.TilesPerSecond).
-func isTilePath(r *http.Request) bool {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return false
-	}
-	return strings.HasPrefix(path.Clean(r.URL.Path), "/ledger/")
+// RateLimitConfig is the `rate_limit:` section of a replica's config
+// (Config.RateLimit): how fast one client may call the API (package limits
+// owns the buckets; defaults and meaning on limits.RateConfig).
+type RateLimitConfig = limits.RateConfig
+
+// Default rates of RateLimitConfig, requests per second.
+const (
+	DefaultRatePerSecond       = limits.DefaultRatePerSecond
+	DefaultPublicRatePerSecond = limits.DefaultPublicRatePerSecond
+	DefaultTilesRatePerSecond  = limits.DefaultTilesRatePerSecond
+)
+
+// RateLimit wraps h with per-client token buckets (see RateLimitConfig; zero
+// fields take their defaults). A request over its client's budget gets 429
+// Too Many Requests with a Retry-After header (whole seconds) and a JSON
+// error body, and h never sees it.
+func RateLimit(h http.Handler, c RateLimitConfig) http.Handler {
+	return limits.NewLimiter(c, time.Now).Wrap(h, refuseRate)
+}
+
+// refuseRate is the limiter's 429 in the API's error body.
+func refuseRate(w http.ResponseWriter, msg string) {
+	writeErr(w, errorf(http.StatusTooManyRequests, "%s", msg))
 }

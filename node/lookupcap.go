@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,144 +10,44 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 
-// The daily lookup cap (issue 14, "the target"; docs/PRIVACY.md "Online").
-//
-// A credential that may give the node a citizen ID in plaintext (POST
-// /v1/persons/hash, GET and POST /v1/check, GET /v1/subjects/{id}) can test
-// guesses: the node hashes each ID with the match key and answers whether
-// it is listed (or the hash itself). The subject bucket (privacy_batch.go,
-// 200/s) bounds the rate; this cap bounds the count: each identity (role,
-// region and the certificate's ID, so a second certificate of the same
-// agency shares the budget) may have at most DailyLookupCap plaintext IDs
-// hashed per day, the day counted in UTC+8 (China Standard Time: the cap
-// resets at 16:00 UTC). Lookups by "h1:" keyed hash are not counted: they
-// test no guess.
-//
-// The charge is replicated: the access-log entry of the lookup carries it
-// (AccessRecord.Lookup: identity key, day, count, cap), and the FSM, in the
-// transaction that appends the entry, refuses the entry if the identity's
-// total for that day would pass the cap (nothing appended, the caller
-// answers 429) and otherwise adds the count to bucket "lookups" of
-// ledger.db. So the count survives restarts, snapshots and leader changes,
-// and two replicas answering the same identity at once cannot both spend
-// the last lookups. Before committing, the serving replica checks its own
-// copy of the count and answers 429 without a raft round trip; the FSM is
-// the authority (a follower may lag).
-//
-// Every lookup needs a purpose of the catalogue; the entry records it. The
-// cap counts all purposes together: changing the purpose buys no lookups.
-//
-// What the cap buys (docs/PRIVACY.md): one identity tests at most 365,000
-// candidates a year; 100 colluding certificates for 10 years 3.65x10^8,
-// below the ~1.1x10^9 candidates a masked form leaves per person and far
-// below the 10^12 target for the whole ID space (~2.3x10^11 IDs). It does not
-// stop an attacker who also knows the county and birth year (~33,000
-// candidates, 34 days of one identity's cap): against that, only the access
-// log (every guess attributed, with its purpose) defends.
+// The daily lookup cap (issue 14; docs/PRIVACY.md "Online"): package
+// limits owns the accounting (what is counted, the day, the bucket, the
+// refusal); the node charges a lookup in its access-log entry and the FSM
+// calls limits.ChargeLookups in the append's transaction (fsm.go).
 
 // DailyLookupCap is the number of plaintext citizen IDs one identity may
 // have hashed per day (UTC+8) across the lookup routes.
-const DailyLookupCap = 1000
-
-// bucketLookups holds the counts: key "<identity key>\x00<day>" -> uint64 BE
-// IDs hashed. Changing the name or the key format breaks existing data
-// (counts restart at 0).
-const bucketLookups = "lookups"
-
-// lookupZone is the zone whose midnight resets the cap.
-var lookupZone = time.FixedZone("UTC+8", 8*3600)
+const DailyLookupCap = limits.DailyLookupCap
 
 // LookupCharge is the charge an access-log entry carries (AccessRecord.Lookup).
-type LookupCharge struct {
-	Key string `json:"key"` // identity: "<role>|<region>|<certificate ID>"
-	Day string `json:"day"` // YYYY-MM-DD in UTC+8
-	N   int    `json:"n"`   // plaintext IDs hashed by this request
-	Cap int    `json:"cap"` // the cap it was charged under
-}
-
-func (c *LookupCharge) check() error {
-	if c.Key == "" || strings.ContainsRune(c.Key, 0) || c.N <= 0 || c.Cap <= 0 {
-		return fmt.Errorf("lookup charge: key, a positive count and a positive cap are required")
-	}
-	if _, err := time.Parse(time.DateOnly, c.Day); err != nil {
-		return fmt.Errorf("lookup charge day: %w", err)
-	}
-	return nil
-}
+type LookupCharge = limits.LookupCharge
 
 // LookupCapError is a lookup refused because the identity's daily cap is
 // spent. The caller answers 429 with Retry-After until Reset.
-type LookupCapError struct {
-	Key   string
-	Day   string
-	Used  int // already charged on Day
-	Asked int
-	Cap   int
-}
+type LookupCapError = limits.LookupCapError
 
-func (e *LookupCapError) Error() string {
-	return fmt.Sprintf("daily lookup cap: %s has had %d of its %d plaintext citizen-ID lookups (subjects given as citizen IDs) on %s (UTC+8) and asks for %d more; the cap resets at %s",
-		e.Key, e.Used, e.Cap, e.Day, e.Asked, e.Reset().Format(time.RFC3339))
-}
-
-// Reset is when the cap of e.Day is renewed: the next midnight in UTC+8.
-func (e *LookupCapError) Reset() time.Time {
-	d, err := time.ParseInLocation(time.DateOnly, e.Day, lookupZone)
-	if err != nil {
-		return time.Time{}
-	}
-	return d.AddDate(0, 0, 1).UTC()
-}
-
-func lookupIdentity(id pki.Identity) string {
-	return string(id.Role) + "|" + id.Region + "|" + id.ID
-}
-
-func lookupDay(t time.Time) string { return t.In(lookupZone).Format(time.DateOnly) }
-
-func lookupKey(key, day string) []byte { return []byte(key + "\x00" + day) }
-
-// lookupsUsed reads the count of key on day (0 if none).
-func lookupsUsed(get func([]byte) []byte, key, day string) int {
-	if v := get(lookupKey(key, day)); len(v) == 8 {
-		return int(binary.BigEndian.Uint64(v))
-	}
-	return 0
-}
-
-// lookupCharges is the FSM's part: for the access-log entries a command
-// appends, the new count of each charged identity and day, or the refusal
-// of the first entry that would pass its cap. Entries that are not access
-// records with a charge are not charged. Deterministic: it depends only on
-// the entries and the counts stored before them.
+// lookupCharges is the FSM's part: the charges of the access-log entries a
+// command appends (entries that are not access records with a charge are
+// not charged), counted by limits.ChargeLookups.
 func lookupCharges(tx *ledger.Tx, entries [][]byte) (map[string]int, error) {
-	b, err := tx.Bucket(bucketLookups)
+	b, err := tx.Bucket(limits.BucketLookups)
 	if err != nil {
 		return nil, err
 	}
-	counts := map[string]int{}
+	var charges []*LookupCharge
 	for _, e := range entries {
 		var r AccessRecord
-		if json.Unmarshal(e, &r) != nil || r.Lookup == nil || r.Lookup.check() != nil {
-			continue
+		if json.Unmarshal(e, &r) == nil && r.Lookup != nil {
+			charges = append(charges, r.Lookup)
 		}
-		c := r.Lookup
-		k := string(lookupKey(c.Key, c.Day))
-		used, ok := counts[k]
-		if !ok {
-			used = lookupsUsed(b.Get, c.Key, c.Day)
-		}
-		if used+c.N > c.Cap {
-			return nil, &LookupCapError{Key: c.Key, Day: c.Day, Used: used, Asked: c.N, Cap: c.Cap}
-		}
-		counts[k] = used + c.N
 	}
-	return counts, nil
+	return limits.ChargeLookups(b, charges)
 }
 
 // putLookupCharges stores the counts lookupCharges returned, in the append's
@@ -157,16 +56,11 @@ func putLookupCharges(tx *ledger.Tx, counts map[string]int) error {
 	if len(counts) == 0 {
 		return nil
 	}
-	b, err := tx.Bucket(bucketLookups)
+	b, err := tx.Bucket(limits.BucketLookups)
 	if err != nil {
 		return err
 	}
-	for k, v := range counts {
-		if err := b.Put([]byte(k), binary.BigEndian.AppendUint64(nil, uint64(v))); err != nil {
-			return err
-		}
-	}
-	return nil
+	return limits.PutLookupCounts(b, counts)
 }
 
 // lookupRefusal maps a LookupCapError the FSM returned to the answer sent
@@ -200,12 +94,10 @@ func (n *Node) allowLookups(w http.ResponseWriter, id pki.Identity, k int) bool 
 	if k == 0 {
 		return true
 	}
-	key, day := lookupIdentity(id), lookupDay(time.Now())
+	key, day := limits.LookupIdentity(id), limits.LookupDay(time.Now())
 	used := 0
 	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(bucketLookups); b != nil {
-			used = lookupsUsed(b.Get, key, day)
-		}
+		used = limits.LookupsUsed(tx.Bucket(limits.BucketLookups), key, day)
 		return nil
 	}); err != nil {
 		n.readError(w, "the lookup count of today", err)
@@ -234,7 +126,7 @@ func (n *Node) logLookupOrFail(w http.ResponseWriter, r *http.Request, id pki.Id
 	var charge *LookupCharge
 	now := time.Now()
 	if k > 0 {
-		charge = &LookupCharge{Key: lookupIdentity(id), Day: lookupDay(now), N: k, Cap: DailyLookupCap}
+		charge = &LookupCharge{Key: limits.LookupIdentity(id), Day: limits.LookupDay(now), N: k, Cap: DailyLookupCap}
 	}
 	err := n.logLookup(r.Context(), id, now, what, purpose, subjects, charge)
 	if err == nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/ledger"
 	"github.com/hashicorp/raft"
 )
@@ -40,9 +41,7 @@ func TestFSMLookupCap(t *testing.T) {
 	used := func(key, day string) int {
 		var n int
 		f.view(func(tx *ledger.ReadTx) error {
-			if b := tx.Bucket(bucketLookups); b != nil {
-				n = lookupsUsed(b.Get, key, day)
-			}
+			n = limits.LookupsUsed(tx.Bucket(limits.BucketLookups), key, day)
 			return nil
 		})
 		return n

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -52,7 +53,7 @@ type Node struct {
 	raftLn  net.Listener
 	raftAdv string // raft address this replica advertises (the bound port when configured as :0); fixed after New
 	metrics *metrics
-	limiter *rateLimiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
+	limiter *limits.Limiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
 	x       *exchange.Runtime // nil unless cfg.Exchange is set
 }
@@ -105,7 +106,7 @@ func New(cfg Config) (n *Node, err error) {
 	n.keyring.Store(kr)
 	n.validate = schemas.NewValidator(nil)
 	n.metrics = newMetrics()
-	n.limiter = newRateLimiter(cfg.RateLimit, time.Now)
+	n.limiter = limits.NewLimiter(cfg.RateLimit, time.Now)
 
 	cert, pool, err := pki.LoadCredentials(cfg.TLS)
 	if err != nil {

@@ -2,13 +2,11 @@ package node
 
 import (
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
-	"strconv"
 
+	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/pki"
-	"golang.org/x/time/rate"
 )
 
 // Batch checks (POST /v1/check) and the access log (issue 14 item 6).
@@ -21,7 +19,7 @@ import (
 // 22,000 entries (~37 MB) to the append-only log.
 //
 // Rate limiting counts subjects, not requests: besides the request token of
-// the per-client limiter (ratelimit.go), a batch takes one token per subject
+// the per-client limiter (package limits), a batch takes one token per subject
 // from the client's subject bucket, DefaultSubjectsPerSecond sustained with
 // a burst of DefaultSubjectBurst (200/s and 1000, not configurable: one full
 // batch at once, then 200 subjects a second). Over it the answer is 429 with Retry-After, and nothing
@@ -65,37 +63,16 @@ func (n *Node) logBatchCheck(w http.ResponseWriter, r *http.Request, id pki.Iden
 // answers 429 and returns false when the bucket cannot give them now.
 // Replicas, members and (with limiting off) everyone are not limited.
 func (n *Node) allowSubjects(w http.ResponseWriter, r *http.Request, k int) bool {
-	rl := n.limiter
-	key, public, exempt := clientKey(r)
-	if exempt || public || rl.cfg.PerSecond < 0 {
+	key, public, exempt := limits.ClientKey(r)
+	if exempt || public || n.limiter.Config().PerSecond < 0 {
 		return true
 	}
-	perSec, burst := float64(DefaultSubjectsPerSecond), DefaultSubjectBurst
-	now := rl.now()
-	rl.mu.Lock()
-	b := rl.buckets["subjects|"+key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(perSec), burst)}
-		rl.buckets["subjects|"+key] = b
-	}
-	b.seen = now
-	res := b.lim.ReserveN(now, k)
-	var wait float64
-	ok := res.OK()
-	if ok {
-		if d := res.DelayFrom(now); d > 0 {
-			res.CancelAt(now)
-			ok, wait = false, d.Seconds()
-		}
-	} else {
-		wait = float64(k) / perSec
-	}
-	rl.mu.Unlock()
+	burst := DefaultSubjectBurst
+	wait, ok := n.limiter.Take("subjects|"+key, DefaultSubjectsPerSecond, burst, k)
 	if ok {
 		return true
 	}
-	secs := max(1, int(math.Ceil(wait)))
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	secs := limits.RetryAfter(w, wait)
 	writeErr(w, errorf(http.StatusTooManyRequests, "rate limit: client %s asked about more than %d subjects per second (burst %d; a batch counts each subject); retry in %ds", key, DefaultSubjectsPerSecond, burst, secs))
 	return false
 }

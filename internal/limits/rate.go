@@ -1,4 +1,18 @@
-package node
+// Package limits bounds what one client may ask of a node: per-client token
+// buckets for the HTTP API (RateConfig, Limiter) and the daily cap on
+// plaintext citizen-ID lookups (Charge, Tally), the cap's accounting being
+// independent of raft: the node's FSM calls Tally and Store in the
+// transaction that appends the access-log entries carrying the charges.
+//
+// Guarantees: a request over its client's budget is refused before the
+// handler runs, with Retry-After (whole seconds, at least 1); replicas,
+// members and health probes are never limited; the buckets' memory is
+// bounded by the clients active in the last ten minutes. The lookup cap is
+// decided only from the charges and the counts stored before them, so every
+// replica decides alike, and a charge that would pass the cap is refused
+// whole (CapError) with nothing counted. Limiter is safe for concurrent use;
+// the lookup functions run inside the caller's bbolt transaction.
+package limits
 
 import (
 	"fmt"
@@ -8,6 +22,7 @@ import (
 	"net/netip"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,8 +30,8 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// RateLimitConfig is the `rate_limit:` section of a replica's config
-// (Config.RateLimit): how fast one client may call the API. Limiting is on by
+// RateConfig is the `rate_limit:` section of a replica's config
+// (node Config.RateLimit): how fast one client may call the API. Limiting is on by
 // default; a zero field takes its default, a negative rate switches that
 // class of caller off.
 //
@@ -33,7 +48,7 @@ import (
 // calls a day, Hangzhou's 11.5 million credit services a year) average well
 // under 1 request/s, and the batch endpoints (POST /v1/records, POST
 // /v1/check: up to 1000 items) count as one request (POST /v1/check also
-// spends one token per subject from a subject bucket, privacy_batch.go). 200/s still holds one
+// spends one token per subject from a subject bucket, node/privacy_batch.go). 200/s still holds one
 // runaway or compromised certificate to a fraction of what a node serves
 // (thousands of checks/s, BENCHMARKS.md P3), so it cannot starve the others.
 // The public reads the register in a browser: 20/s per address.
@@ -49,7 +64,7 @@ import (
 // (witnessing, mirroring), the consortium's own traffic, whose throttling
 // would slow every member's ingest; and the /healthz and /readyz probes. Behind a reverse proxy every public caller has
 // the proxy's address; limit the public at the proxy instead.
-type RateLimitConfig struct {
+type RateConfig struct {
 	PerSecond       float64 `yaml:"per_second"`
 	Burst           int     `yaml:"burst"`
 	PublicPerSecond float64 `yaml:"public_per_second"`
@@ -58,15 +73,15 @@ type RateLimitConfig struct {
 	TilesBurst      int     `yaml:"tiles_burst"`
 }
 
-// Default rates of RateLimitConfig, requests per second.
+// Default rates of RateConfig, requests per second.
 const (
 	DefaultRatePerSecond       = 200
 	DefaultPublicRatePerSecond = 20
 	DefaultTilesRatePerSecond  = 1000
 )
 
-// withDefaults fills in zero fields (see RateLimitConfig).
-func (c RateLimitConfig) withDefaults() RateLimitConfig {
+// withDefaults fills in zero fields (see RateConfig).
+func (c RateConfig) WithDefaults() RateConfig {
 	if c.PerSecond == 0 {
 		c.PerSecond = DefaultRatePerSecond
 	}
@@ -88,14 +103,14 @@ func (c RateLimitConfig) withDefaults() RateLimitConfig {
 	return c
 }
 
-// rateLimiter holds one token bucket per client: the serial number of its
+// Limiter holds one token bucket per client: the serial number of its
 // verified client certificate (the issuing CA is part of the key, so two
 // regions' serials never collide), or its remote IP for the public. Buckets
 // idle for longer than idleAfter are dropped, so memory stays bounded by the
-// number of clients active in that window. One rateLimiter serves both the
+// number of clients active in that window. One Limiter serves both the
 // HTTPS and the HTTP/3 listener of a node, so a client has one budget.
-type rateLimiter struct {
-	cfg       RateLimitConfig // defaults filled in; fixed after construction
+type Limiter struct {
+	cfg       RateConfig // defaults filled in; fixed after construction
 	now       func() time.Time
 	idleAfter time.Duration
 
@@ -109,24 +124,25 @@ type bucket struct {
 	seen time.Time
 }
 
-// RateLimit wraps h with per-client token buckets (see RateLimitConfig; zero
-// fields take their defaults). A request over its client's budget gets 429
-// Too Many Requests with a Retry-After header (whole seconds) and a JSON
-// error body, and h never sees it.
-func RateLimit(h http.Handler, c RateLimitConfig) http.Handler {
-	return newRateLimiter(c, time.Now).wrap(h)
+// NewLimiter is a Limiter for c (zero fields take their defaults) reading
+// the time from now.
+func NewLimiter(c RateConfig, now func() time.Time) *Limiter {
+	return &Limiter{cfg: c.WithDefaults(), now: now, idleAfter: 10 * time.Minute, buckets: map[string]*bucket{}}
 }
 
-func newRateLimiter(c RateLimitConfig, now func() time.Time) *rateLimiter {
-	return &rateLimiter{cfg: c.withDefaults(), now: now, idleAfter: 10 * time.Minute, buckets: map[string]*bucket{}}
-}
+// Config is the limiter's configuration, defaults filled in.
+func (rl *Limiter) Config() RateConfig { return rl.cfg }
 
-func (rl *rateLimiter) wrap(h http.Handler) http.Handler {
+// Wrap wraps h with the per-client buckets (see RateConfig). A request over
+// its client's budget gets a Retry-After header (whole seconds, at least 1)
+// and refuse writes the answer (429 Too Many Requests, with msg); h never
+// sees it. With every rate negative Wrap returns h.
+func (rl *Limiter) Wrap(h http.Handler, refuse func(w http.ResponseWriter, msg string)) http.Handler {
 	if rl.cfg.PerSecond < 0 && rl.cfg.PublicPerSecond < 0 && rl.cfg.TilesPerSecond < 0 {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key, public, exempt := clientKey(r)
+		key, public, exempt := ClientKey(r)
 		if exempt || unlimitedPath(r) {
 			h.ServeHTTP(w, r)
 			return
@@ -144,19 +160,35 @@ func (rl *rateLimiter) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		if wait, ok := rl.allow(class+key, perSecond, burst); !ok {
-			secs := int(math.Ceil(wait.Seconds()))
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
-			writeErr(w, errorf(http.StatusTooManyRequests, "rate limit: more than %s%s requests per second from %s; retry in %ds",
-				strconv.FormatFloat(perSecond, 'f', -1, 64), unit, key, max(1, secs)))
+		if wait, ok := rl.Take(class+key, perSecond, burst, 1); !ok {
+			secs := RetryAfter(w, wait)
+			refuse(w, fmt.Sprintf("rate limit: more than %s%s requests per second from %s; retry in %ds",
+				strconv.FormatFloat(perSecond, 'f', -1, 64), unit, key, secs))
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
+// RetryAfter sets the Retry-After header to wait in whole seconds, at least
+// 1, and returns the seconds.
+func RetryAfter(w http.ResponseWriter, wait time.Duration) int {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
+}
+
+// isTilePath reports whether r reads the tlog-tiles API (GET /ledger/...),
+// which has its own rate budget (RateConfig.TilesPerSecond).
+func isTilePath(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return strings.HasPrefix(path.Clean(r.URL.Path), "/ledger/")
+}
+
 // unlimitedPath reports whether r is for a health probe, which is never
-// limited (see RateLimitConfig).
+// limited (see RateConfig).
 func unlimitedPath(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -165,9 +197,10 @@ func unlimitedPath(r *http.Request) bool {
 	return p == "/healthz" || p == "/readyz"
 }
 
-// allow takes one token from key's bucket; when none is left it returns how
-// long until one is.
-func (rl *rateLimiter) allow(key string, perSecond float64, burst int) (time.Duration, bool) {
+// Take takes n tokens from key's bucket (made at perSecond with burst on
+// first use). When they are not there it takes none and returns how long
+// until they are (n > burst: n/perSecond, the time to earn them).
+func (rl *Limiter) Take(key string, perSecond float64, burst, n int) (time.Duration, bool) {
 	now := rl.now()
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
@@ -185,7 +218,10 @@ func (rl *rateLimiter) allow(key string, perSecond float64, burst int) (time.Dur
 		rl.buckets[key] = b
 	}
 	b.seen = now
-	res := b.lim.ReserveN(now, 1)
+	res := b.lim.ReserveN(now, n)
+	if !res.OK() {
+		return time.Duration(float64(n) / perSecond * float64(time.Second)), false
+	}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
 		return d, false
@@ -193,11 +229,10 @@ func (rl *rateLimiter) allow(key string, perSecond float64, burst int) (time.Dur
 	return 0, true
 }
 
-// clientKey identifies the caller: "cert:<issuer serial>/<serial>" for a
+// ClientKey identifies the caller: "cert:<issuer serial>/<serial>" for a
 // verified client certificate, "ip:<addr>" (IPv6: "ip:<prefix>/64") for the
-// public. Replicas and
-// members are exempt.
-func clientKey(r *http.Request) (key string, public, exempt bool) {
+// public (public true). Replicas and members are exempt.
+func ClientKey(r *http.Request) (key string, public, exempt bool) {
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
 		switch pki.IdentityFromRequest(r).Role {
 		case pki.RoleReplica, pki.RoleMember:

@@ -1,4 +1,4 @@
-package node
+package limits
 
 import (
 	"net/http"
@@ -20,7 +20,7 @@ func TestTileRateLimit(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w.Code
 	}
-	h := newRateLimiter(RateLimitConfig{}, func() time.Time { return now }).wrap(ok)
+	h := NewLimiter(RateConfig{}, func() time.Time { return now }).Wrap(ok, refuse)
 	served := 0
 	for range 2500 {
 		if call(h, "10.0.0.1:1", "/ledger/330000/tile/0/000") == 200 {
@@ -49,7 +49,7 @@ func TestTileRateLimit(t *testing.T) {
 	if served != 1000 {
 		t.Fatalf("after 1s: %d tile requests served, want 1000", served)
 	}
-	h = newRateLimiter(RateLimitConfig{TilesPerSecond: -1}, func() time.Time { return now }).wrap(ok)
+	h = NewLimiter(RateConfig{TilesPerSecond: -1}, func() time.Time { return now }).Wrap(ok, refuse)
 	for i := range 5000 {
 		if c := call(h, "10.0.0.1:1", "/ledger/330000/tile/0/000"); c != 200 {
 			t.Fatalf("tiles_per_second -1: request %d got %d", i, c)

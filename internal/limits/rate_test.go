@@ -1,4 +1,4 @@
-package node
+package limits
 
 import (
 	"crypto/tls"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/pki"
 )
 
@@ -32,14 +33,14 @@ func TestRateLimitPerClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubA := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000002"), Name: "A", Domains: []string{"environment"}})
-	pubB := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000005"), Name: "B", Domains: []string{"environment"}})
+	pubA := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: synth.EnterpriseUSCC("330000", 2), Name: "A", Domains: []string{"environment"}})
+	pubB := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: synth.EnterpriseUSCC("330000", 5), Name: "B", Domains: []string{"environment"}})
 	replica := issued(t, ca, pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"})
 
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	rl := newRateLimiter(RateLimitConfig{PerSecond: 2, Burst: 3, PublicPerSecond: 1, PublicBurst: 1}, func() time.Time { return now })
+	rl := NewLimiter(RateConfig{PerSecond: 2, Burst: 3, PublicPerSecond: 1, PublicBurst: 1}, func() time.Time { return now })
 	served := 0
-	h := rl.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served++ }))
+	h := rl.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served++ }), refuse)
 	call := func(chain []*x509.Certificate, ip string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/v1/records", nil)
 		r.RemoteAddr = ip + ":40000"
@@ -95,20 +96,17 @@ func TestRateLimitPerClient(t *testing.T) {
 	if n := len(rl.buckets); n != 1 {
 		t.Fatalf("%d buckets after 11 idle minutes, want 1", n)
 	}
-	if h := RateLimit(http.NotFoundHandler(), RateLimitConfig{}); h == nil {
-		t.Fatal("RateLimit with a zero config returned nil")
-	}
 }
 
 // TestRateLimitDefaults: a zero config limits (on by default), a negative
 // rate switches one class off, and the tlog-tiles API, probes and IPv6
-// neighbours behave as documented on RateLimitConfig.
+// neighbours behave as documented on RateConfig.
 func TestRateLimitDefaults(t *testing.T) {
-	got := RateLimitConfig{}.withDefaults()
-	if want := (RateLimitConfig{PerSecond: 200, Burst: 400, PublicPerSecond: 20, PublicBurst: 40, TilesPerSecond: 1000, TilesBurst: 2000}); got != want {
+	got := RateConfig{}.WithDefaults()
+	if want := (RateConfig{PerSecond: 200, Burst: 400, PublicPerSecond: 20, PublicBurst: 40, TilesPerSecond: 1000, TilesBurst: 2000}); got != want {
 		t.Fatalf("defaults %+v, want %+v", got, want)
 	}
-	if got := (RateLimitConfig{PerSecond: 5}).withDefaults(); got.Burst != 10 || got.PublicPerSecond != 20 {
+	if got := (RateConfig{PerSecond: 5}).WithDefaults(); got.Burst != 10 || got.PublicPerSecond != 20 {
 		t.Fatalf("per_second 5: %+v, want burst 10 and the public default", got)
 	}
 
@@ -116,7 +114,7 @@ func TestRateLimitDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000002"), Name: "A", Domains: []string{"environment"}})
+	pub := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: synth.EnterpriseUSCC("330000", 2), Name: "A", Domains: []string{"environment"}})
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	call := func(h http.Handler, chain []*x509.Certificate, remote, path string) int {
 		r := httptest.NewRequest("GET", path, nil)
@@ -130,7 +128,7 @@ func TestRateLimitDefaults(t *testing.T) {
 	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	// Certificates unlimited, the public still at its default of 20/s, burst 40.
-	h := newRateLimiter(RateLimitConfig{PerSecond: -1}, func() time.Time { return now }).wrap(ok)
+	h := NewLimiter(RateConfig{PerSecond: -1}, func() time.Time { return now }).Wrap(ok, refuse)
 	for i := range 1000 {
 		if c := call(h, pub, "10.0.0.1:1", "/v1/status"); c != 200 {
 			t.Fatalf("certificate request %d with per_second -1: %d", i, c)
@@ -154,7 +152,7 @@ func TestRateLimitDefaults(t *testing.T) {
 		t.Errorf("a path outside /ledger/ slipped through: %d", c)
 	}
 	// One IPv6 /64 is one client; another /64 is another.
-	h = newRateLimiter(RateLimitConfig{PublicPerSecond: 1, PublicBurst: 1}, func() time.Time { return now }).wrap(ok)
+	h = NewLimiter(RateConfig{PublicPerSecond: 1, PublicBurst: 1}, func() time.Time { return now }).Wrap(ok, refuse)
 	if c := call(h, nil, "[2001:db8:1:2::1]:443", "/"); c != 200 {
 		t.Fatalf("first IPv6 request: %d", c)
 	}
@@ -165,7 +163,33 @@ func TestRateLimitDefaults(t *testing.T) {
 		t.Errorf("other /64: %d, want 200", c)
 	}
 	// Both rates negative: no limiter at all.
-	if h := newRateLimiter(RateLimitConfig{PerSecond: -1, PublicPerSecond: -1}, time.Now).wrap(ok); call(h, nil, "10.0.0.3:1", "/") != 200 {
+	if h := NewLimiter(RateConfig{PerSecond: -1, PublicPerSecond: -1}, time.Now).Wrap(ok, refuse); call(h, nil, "10.0.0.3:1", "/") != 200 {
 		t.Fatal("disabled limiter refused")
+	}
+}
+
+// refuse is the node's 429 answer, reduced to its status.
+func refuse(w http.ResponseWriter, msg string) { http.Error(w, msg, http.StatusTooManyRequests) }
+
+// TestTake: a batch takes n tokens at once or none; more than the burst is
+// never granted, and the wait is the time to earn n tokens.
+func TestTake(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	rl := NewLimiter(RateConfig{}, func() time.Time { return now })
+	steps := []struct {
+		n    int
+		ok   bool
+		wait time.Duration
+	}{
+		{3, true, 0},
+		{2, false, 250 * time.Millisecond},  // 1 left; the second token comes in 1/4 s
+		{5, false, 1250 * time.Millisecond}, // over the burst: never at once; 5 / (4/s)
+		{1, true, 0},
+	}
+	for i, s := range steps {
+		wait, ok := rl.Take("subjects|k", 4, 4, s.n)
+		if ok != s.ok || wait != s.wait {
+			t.Errorf("step %d: Take(%d) = %v, %v; want %v, %v", i, s.n, wait, ok, s.wait, s.ok)
+		}
 	}
 }
