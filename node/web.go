@@ -2,34 +2,23 @@ package node
 
 import (
 	"bytes"
-	"embed"
 	"encoding/json"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/console"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 )
 
-// The node's web pages are server-rendered from these templates: no
-// JavaScript, no CDN, no build step.
-//
-//go:embed web/*.html
-var webFS embed.FS
+// The node's web pages (package console renders them; these handlers
+// gather what they show).
 
-var pages = func() map[string]*template.Template {
-	m := map[string]*template.Template{}
-	for _, p := range []string{"register", "status", "audit", "subject", "record"} {
-		m[p] = template.Must(template.New(p).Funcs(pageFuncs).ParseFS(webFS, "web/layout.html", "web/"+p+".html"))
-	}
-	return m
-}()
+// pages renders every page; the subject page offers objectionGrounds.
+var pages = console.New(objectionGrounds)
 
-type pageBase struct {
-	Title, Region, Name, Replica, Now string
-}
+type pageBase = console.Base
 
 func (n *Node) base(title string) pageBase {
 	return pageBase{Title: title, Region: n.cfg.Region, Name: n.cfg.Name, Replica: n.cfg.ReplicaID, Now: time.Now().UTC().Format("2006-01-02 15:04:05 MST")}
@@ -41,15 +30,7 @@ func (n *Node) render(w http.ResponseWriter, page string, data any) {
 
 // renderStatus is render with an HTTP status other than 200.
 func (n *Node) renderStatus(w http.ResponseWriter, status int, page string, data any) {
-	var b bytes.Buffer
-	if err := pages[page].ExecuteTemplate(&b, "layout", data); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
+	pages.Render(w, status, page, data)
 }
 
 type ledgerRow struct {
@@ -140,7 +121,7 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		// how to get in, not the API's JSON error.
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(auditLoginPage))
+		w.Write([]byte(console.AuditLoginPage))
 		return
 	}
 	id, ok := n.require(w, r, pki.RoleAudit, pki.RoleAdmin)
@@ -230,23 +211,6 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 			{Label: "逾期 overdue", Class: "bad", Value: c.Overdue}, {Label: "已解除 lifted", Class: "muted", Value: c.Lifted}})})
 }
 
-// auditLoginPage is what a browser without a client certificate sees on /audit.
-const auditLoginPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>creditx: auditor's view needs a certificate</title></head>
-<body style="font-family:sans-serif;max-width:46em;margin:2em auto">
-<h1>The auditor's view needs the auditor's client certificate</h1>
-<p>This page shows sanction notices and the access log, so the node asks the browser for a client
-certificate issued by this region's CA to an auditor (or the credit office's admin), and got none.</p>
-<p>On a development node (<code>creditx serve</code>) the auditor's certificate and key are in
-<code>creditx-data/agencies/auditor/</code>. Make a file the browser can import, then import it
-(Firefox: Settings, Privacy &amp; Security, Certificates, View Certificates, Your Certificates, Import;
-Chrome: Settings, Privacy and security, Security, Manage certificates) and reload this page:</p>
-<pre>openssl pkcs12 -export -in creditx-data/agencies/auditor/tls.crt \
-    -inkey creditx-data/agencies/auditor/tls.key -name "creditx auditor" \
-    -out auditor.p12 -passout pass:creditx          # import password: creditx</pre>
-<p>Import <code>creditx-data/ca/ca.crt</code> as an authority too, so the browser trusts this node.
-Without a browser: <code>curl --cacert creditx-data/ca/ca.crt --cert creditx-data/agencies/auditor/tls.crt
---key creditx-data/agencies/auditor/tls.key https://HOST/audit</code>.</p>
-<p>The public register is at <a href="/">/</a>, the member status at <a href="/status">/status</a>.</p>
-</body></html>
-`
+// memberCode is the member code of a ledger origin ("creditx.330000/ledger"
+// -> "330000"), as in /records/{code}/{index}.
+func memberCode(origin string) string { return console.MemberCode(origin) }
