@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
@@ -178,7 +179,7 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 		if err := pki.WriteCredentials(adir, certPEM, keyPEM, ca.CertPEM()); err != nil {
 			return nil, err
 		}
-		info := AgencyInfo{Name: name, USCC: uscc, Region: region, Role: string(a.Role), Domains: a.Domains}
+		info := client.AgencyInfo{Name: name, USCC: uscc, Region: region, Role: string(a.Role), Domains: a.Domains}
 		b, _ := yaml.Marshal(info)
 		if err := os.WriteFile(filepath.Join(adir, "agency.yaml"), b, 0o644); err != nil {
 			return nil, err
@@ -188,7 +189,7 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 			continue
 		}
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		if err := WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
+		if err := client.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
 			return nil, err
 		}
 		if a.Role == pki.RoleAdmin {
@@ -221,28 +222,6 @@ func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
 	return cfgs[0], nil
 }
 
-// RegistrationRecord is the governance record, signed by admin, that
-// registers agency's signing key with the roles and domains of its
-// certificate.
-func RegistrationRecord(region string, admin, agency *Credentials) ([]byte, error) {
-	if agency.SignKey == nil {
-		return nil, fmt.Errorf("%s has no signing key", agency.Dir)
-	}
-	pub := agency.SignKey.Public().(ed25519.PublicKey)
-	g := &schemas.Governance{
-		Header: schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
-		Action: schemas.ActionAgencyKeyRegister,
-		AgencyKeyRegister: &schemas.AgencyKeyRegister{
-			Agency:    schemas.GovAgency{Name: agency.Identity.Name, USCC: agency.Identity.ID, Region: region},
-			KeyID:     schemas.KeyID(pub),
-			PublicKey: base64.StdEncoding.EncodeToString(pub),
-			Roles:     []string{string(agency.Identity.Role)},
-			Domains:   agency.Identity.Domains,
-		},
-	}
-	return admin.Sign(g)
-}
-
 // SeedDev registers the sample agencies' signing keys (publisher, executor)
 // through governance records signed by the dev admin key, if the ledger is
 // still empty. In production a credit office does this with creditx submit.
@@ -254,17 +233,17 @@ func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
 	if size > 0 {
 		return nil
 	}
-	admin, err := LoadCredentials(filepath.Join(agenciesDir, "admin"))
+	admin, err := client.LoadCredentials(filepath.Join(agenciesDir, "admin"))
 	if err != nil {
 		return err
 	}
 	var entries [][]byte
 	for _, name := range []string{"publisher", "executor"} {
-		c, err := LoadCredentials(filepath.Join(agenciesDir, name))
+		c, err := client.LoadCredentials(filepath.Join(agenciesDir, name))
 		if err != nil {
 			return err
 		}
-		e, err := RegistrationRecord(n.cfg.Region, admin, c)
+		e, err := client.RegistrationRecord(n.cfg.Region, admin, c)
 		if err != nil {
 			return err
 		}

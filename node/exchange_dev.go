@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -27,7 +28,7 @@ type MemberSpec struct {
 // MemberApproval is the governance record, signed by admin (a credit-office
 // anchor of the approving member, region), that approves mb as it stands in
 // the manifest.
-func MemberApproval(region string, admin *Credentials, mb *exchange.Member) ([]byte, error) {
+func MemberApproval(region string, admin *client.Credentials, mb *exchange.Member) ([]byte, error) {
 	g := &schemas.Governance{
 		Header: schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
 		Action: schemas.ActionMemberApprove,

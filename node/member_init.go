@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -157,7 +158,7 @@ func CompleteMemberMatchKey(dir, code, wrapped string) (schemas.MatchKey, error)
 
 // ProposeRecord builds and signs (with admin's anchor key) the
 // manifest_propose record of change c on the manifest in force cur.
-func ProposeRecord(region string, admin *Credentials, cur *exchange.Manifest, c *exchange.Change, now time.Time) ([]byte, *exchange.Manifest, error) {
+func ProposeRecord(region string, admin *client.Credentials, cur *exchange.Manifest, c *exchange.Change, now time.Time) ([]byte, *exchange.Manifest, error) {
 	res, err := exchange.ApplyChange(cur, c)
 	if err != nil {
 		return nil, nil, err
@@ -173,7 +174,7 @@ func ProposeRecord(region string, admin *Credentials, cur *exchange.Manifest, c 
 
 // ApproveRecord builds and signs the manifest_approve record of the
 // proposal whose resulting manifest has hash sha256.
-func ApproveRecord(region string, admin *Credentials, sha256 string, now time.Time) ([]byte, error) {
+func ApproveRecord(region string, admin *client.Credentials, sha256 string, now time.Time) ([]byte, error) {
 	g := &schemas.Governance{
 		Header:          schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(now)},
 		Action:          schemas.ActionManifestApprove,
