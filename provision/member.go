@@ -1,4 +1,4 @@
-package node
+package provision
 
 import (
 	"crypto/rand"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
@@ -49,7 +50,7 @@ type MemberInitSpec struct {
 // returns its replica config (written to dir/node.yaml, pointing at
 // dir/manifest.yaml, which "creditx member list --write-manifest" fills once
 // the consortium approved the join) and the join change.
-func PrepareMember(dir string, s MemberInitSpec) (*Config, *exchange.Change, error) {
+func PrepareMember(dir string, s MemberInitSpec) (*node.Config, *exchange.Change, error) {
 	if err := schemas.CheckDivision(s.Code); err != nil {
 		return nil, nil, fmt.Errorf("--code: %w", err)
 	}
@@ -121,8 +122,8 @@ func PrepareMember(dir string, s MemberInitSpec) (*Config, *exchange.Change, err
 		}
 	}
 	cfg.Name = s.Name
-	cfg.Exchange = &ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
-	if err := WriteConfig(filepath.Join(dir, "node.yaml"), cfg); err != nil {
+	cfg.Exchange = &node.ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
+	if err := node.WriteConfig(filepath.Join(dir, "node.yaml"), cfg); err != nil {
 		return nil, nil, err
 	}
 	return cfg, c, nil

@@ -1,7 +1,6 @@
-package node
+package provision
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/catalogue"
@@ -69,7 +69,7 @@ type ReplicaSpec struct {
 // lead and sign), the same vault key (any replica may unwrap the data keys
 // the others stored) and the same consortium matching key. In production the CA
 // key and the admin signing key stay offline; see deploy/README.md.
-func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error) {
+func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*node.Config, error) {
 	keys := map[string][]byte{}
 	for _, k := range []struct{ file, origin string }{{"log", schemas.LedgerOrigin(region)}, {"access", schemas.AccessOrigin(region)}} {
 		skey, vkey, err := ledger.GenerateKey(k.origin, rand.Reader)
@@ -81,7 +81,7 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	var mk schemas.MatchKey
 	rand.Read(mk[:])
 	keys["match.key"] = []byte(mk.String() + "\n")
-	vk := make([]byte, vaultKeyLen)
+	vk := make([]byte, node.VaultKeyLen)
 	rand.Read(vk)
 	keys["vault.key"] = []byte(hex.EncodeToString(vk) + "\n")
 	ca, err := pki.NewCA(region, "creditx region CA "+region, time.Now(), 10*365*24*time.Hour)
@@ -104,11 +104,11 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	}
 	keys["issuer.key"] = issuerKey
 	keys["agencies.yaml"] = devAgenciesYAML(region)
-	var peers []Peer
+	var peers []node.Peer
 	for _, r := range replicas {
-		peers = append(peers, Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
+		peers = append(peers, node.Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
 	}
-	var cfgs []*Config
+	var cfgs []*node.Config
 	for _, r := range replicas {
 		rdir := filepath.Join(dir, r.ID)
 		if len(replicas) == 1 {
@@ -139,12 +139,12 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 		if err := pki.WriteCredentials(filepath.Join(rdir, "tls", "replica"), certPEM, keyPEM, ca.CertPEM()); err != nil {
 			return nil, err
 		}
-		cfg := &Config{Region: region, Name: MemberName(region), ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
-			Peers: peers, Bootstrap: true, Anchors: anchors, Sanctions: SanctionsConfig{IssuerUSCC: DevUSCC(region, "MB000001")}}
+		cfg := &node.Config{Region: region, Name: MemberName(region), ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
+			Peers: peers, Bootstrap: true, Anchors: anchors, Sanctions: node.SanctionsConfig{IssuerUSCC: DevUSCC(region, "MB000001")}}
 		if len(replicas) == 1 {
 			cfg.Peers = nil
 		}
-		if err := WriteConfig(filepath.Join(rdir, "node.yaml"), cfg); err != nil {
+		if err := node.WriteConfig(filepath.Join(rdir, "node.yaml"), cfg); err != nil {
 			return nil, err
 		}
 		cfgs = append(cfgs, cfg)
@@ -166,8 +166,8 @@ func dedupe(s []string) []string {
 
 // issueAgencies writes the sample agencies' credentials under dir and
 // returns the admin's signing key as the trust anchor.
-func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
-	var anchors []AnchorConfig
+func issueAgencies(ca *pki.CA, dir, region string) ([]node.AnchorConfig, error) {
+	var anchors []node.AnchorConfig
 	for _, a := range devAgencies {
 		adir := filepath.Join(dir, a.Dir)
 		uscc := DevUSCC(region, a.Body)
@@ -193,7 +193,7 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 			return nil, err
 		}
 		if a.Role == pki.RoleAdmin {
-			anchors = append(anchors, AnchorConfig{Name: name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
+			anchors = append(anchors, node.AnchorConfig{Name: name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
 		}
 	}
 	return anchors, nil
@@ -203,10 +203,10 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 // region, unless dir/node.yaml already exists, and returns its config:
 // PrepareRegion with one replica whose data directory is dir itself.
 // Nothing here is fit for production: keys are on the same disk as the data.
-func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
+func PrepareDev(dir, region, listen, raftListen string) (*node.Config, error) {
 	cfgPath := filepath.Join(dir, "node.yaml")
 	if _, err := os.Stat(cfgPath); err == nil {
-		c, err := LoadConfig(cfgPath)
+		c, err := node.LoadConfig(cfgPath)
 		if err != nil {
 			return nil, err
 		}
@@ -220,37 +220,6 @@ func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
 		return nil, err
 	}
 	return cfgs[0], nil
-}
-
-// SeedDev registers the sample agencies' signing keys (publisher, executor)
-// through governance records signed by the dev admin key, if the ledger is
-// still empty. In production a credit office does this with creditx submit.
-func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
-	var size uint64
-	if err := n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil }); err != nil {
-		return fmt.Errorf("seeding dev agencies: %w", err)
-	}
-	if size > 0 {
-		return nil
-	}
-	admin, err := client.LoadCredentials(filepath.Join(agenciesDir, "admin"))
-	if err != nil {
-		return err
-	}
-	var entries [][]byte
-	for _, name := range []string{"publisher", "executor"} {
-		c, err := client.LoadCredentials(filepath.Join(agenciesDir, name))
-		if err != nil {
-			return err
-		}
-		e, err := client.RegistrationRecord(n.cfg.Region, admin, c)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, e)
-	}
-	_, err = n.commit(ctx, n.origin, entries)
-	return err
 }
 
 // devAgenciesYAML is the executing-agency directory of a development region:
