@@ -27,7 +27,7 @@ import (
 // DevAgency is a sample agency that PrepareDev creates credentials for.
 type DevAgency struct {
 	Dir     string   // subdirectory of DATA/agencies
-	Name    string   // organisation name in English; the certificate gets devAgencyName (devnames.go)
+	Name    string   // organisation name in English; the certificate gets devAgencyName (names.go)
 	Body    string   // 8 characters of GB 11714 organisation code body; the check characters are computed
 	Role    pki.Role // its role
 	Domains []string // for publishers
