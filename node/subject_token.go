@@ -15,7 +15,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	SubjectIssueRequest = api.SubjectIssueRequest
 )
 
 // Subject tokens (issue 18): how a listed organisation or person reaches its
@@ -111,16 +117,6 @@ var (
 	ErrSubjectTokenRevoked   = errors.New("subject token revoked")
 	ErrSubjectTokenSignature = errors.New("subject token not signed by this region's credit office")
 )
-
-// SubjectIssueRequest is what the office clerk enters after real-name
-// authentication.
-type SubjectIssueRequest struct {
-	Region    string
-	USCC      string // an organisation, or
-	CitizenID string // a natural person (hashed with the match key, never kept)
-	Name      string // organisation name (optional)
-	TTL       time.Duration
-}
 
 // IssueSubjectToken checks req and signs a token with the office key. Bad
 // input is refused with every field error (SubjectTokenErrors) and no token.

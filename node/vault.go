@@ -49,6 +49,10 @@ const bucketVault = "vault"
 // keys/vault.key (Config.VaultKey).
 const vaultKeyLen = 32
 
+// VaultKeyLen is vaultKeyLen, for provisioning (package provision writes
+// the key file).
+const VaultKeyLen = vaultKeyLen
+
 // Domain separation for the two subkeys derived from the vault key and for
 // the wrapping's additional data. Versioning: another wrapping scheme gets
 // "/v2" labels and a new command op.
