@@ -42,7 +42,7 @@ import (
 // || the UTF-8 JSON path of a Person inside that record, e.g.
 // "subject.responsible_persons[0].person" (1..255 bytes), and a wrapped key
 // is uvarint len || the data key wrapped under the region's vault key
-// (1..255 bytes; vaultSealer.wrap makes 60). Every replica decodes the same bytes the
+// (1..255 bytes; vault.State.Wrap makes 60 or 64). Every replica decodes the same bytes the
 // same way, so a command that fails to decode fails identically everywhere
 // and is answered with the error rather than applied. For op 9, serial is
 // uvarint len || the token's serial (exactly 16 lower-case hex digits) and
@@ -115,7 +115,7 @@ type command struct {
 // vaultItem is one wrapped data key of an opVaultPut command.
 type vaultItem struct {
 	path    string // JSON path of the sealed Person in the record
-	wrapped []byte // vaultSealer.wrap output
+	wrapped []byte // vault.State.Wrap output
 }
 
 // errBadCommand wraps every decoding failure.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/subjecttoken"
 )
 
 // TestSubjectRevokeReplicated: a token revoked through one follower of a
@@ -39,7 +40,7 @@ func TestSubjectRevokeReplicated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, st, err := node.IssueSubjectToken(key, admin.MatchKey, node.SubjectIssueRequest{Region: "330000", USCC: synth.EnterpriseUSCC("330000", 41), Name: "某公司"}, time.Now())
+	tok, st, err := subjecttoken.Issue(key, admin.MatchKey, subjecttoken.IssueRequest{Region: "330000", USCC: synth.EnterpriseUSCC("330000", 41), Name: "某公司"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/subjecttoken"
 	"github.com/spf13/cobra"
 )
 
@@ -29,7 +30,7 @@ var subjectFlagNames = map[string]string{"region": "--region", "uscc": "--uscc",
 
 func newSubjectIssueCmd() *cobra.Command {
 	var data, keyPath, matchPath, region string
-	var req node.SubjectIssueRequest
+	var req subjecttoken.IssueRequest
 	cmd := &cobra.Command{
 		Use:   "issue (--uscc CODE | --citizen-id ID) [--name NAME] [--ttl 8h]",
 		Short: "Issue a subject token after real-name authentication (credit office)",
@@ -59,8 +60,8 @@ Valid 8h by default, at most 24h. Bad input is refused with every field error an
 				mk = &k
 			}
 			req.Region = region
-			tok, t, err := node.IssueSubjectToken(key, mk, req, time.Now())
-			var errs node.SubjectTokenErrors
+			tok, t, err := subjecttoken.Issue(key, mk, req, time.Now())
+			var errs subjecttoken.FieldErrors
 			if errors.As(err, &errs) {
 				var b strings.Builder
 				b.WriteString("no token issued:")
@@ -87,7 +88,7 @@ Valid 8h by default, at most 24h. Bad input is refused with every field error an
 	f.StringVar(&req.USCC, "uscc", "", "the organisation's unified social credit code")
 	f.StringVar(&req.CitizenID, "citizen-id", "", "the person's citizen ID (hashed, never stored)")
 	f.StringVar(&req.Name, "name", "", "organisation name shown on its page (not for persons)")
-	f.DurationVar(&req.TTL, "ttl", node.DefaultSubjectTokenTTL, "lifetime, at most 24h")
+	f.DurationVar(&req.TTL, "ttl", subjecttoken.DefaultTTL, "lifetime, at most 24h")
 	return cmd
 }
 
@@ -109,7 +110,7 @@ it on every replica you can reach.`,
 			}
 			if data != "" {
 				path := filepath.Join(data, node.SubjectRevokedFile)
-				if err := node.RevokeSubjectToken(path, args[0], reason); err != nil {
+				if err := subjecttoken.Revoke(path, args[0], reason); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "revoked %s in %s (this replica only)\n", args[0], path)
