@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"time"
 )
 
 // SubjectListing is one listing as its subject sees it.
