@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -76,8 +77,10 @@ type faultFixture struct {
 	m       *Manifest
 	logS    note.Signer // 310000's log key
 	logV    note.Verifier
-	witness *Cosigner // 330000's witness key
-	origin  string    // 310000's ledger
+	witness *Cosigner   // 330000's witness key
+	ownS    note.Signer // 330000's log key
+	ownV    note.Verifier
+	origin  string // 310000's ledger
 	src     *ledger.Store
 }
 
@@ -108,8 +111,16 @@ func newFaultFixture(t *testing.T) *faultFixture {
 			if fx.logV, err = note.NewVerifier(lv); err != nil {
 				t.Fatal(err)
 			}
-		} else if fx.witness, err = NewCosigner(ws); err != nil {
-			t.Fatal(err)
+		} else {
+			if fx.witness, err = NewCosigner(ws); err != nil {
+				t.Fatal(err)
+			}
+			if fx.ownS, err = note.NewSigner(ls); err != nil {
+				t.Fatal(err)
+			}
+			if fx.ownV, err = note.NewVerifier(lv); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	var err error
@@ -402,5 +413,116 @@ func TestAlertFaults(t *testing.T) {
 				t.Fatalf("mirror-append after the alert = %v, %v; want refused, stopped", res.Err(), err)
 			}
 		})
+	}
+}
+
+// TestPushFaults has 330000's leader get its checkpoints witnessed (pushOnce)
+// by an external witness of the manifest's witness_policy, the only one its
+// quorum needs, with the step that stores the witnessed checkpoint
+// (OpCosigned) failing before and after it persists: pushOnce reports
+// success only once the witnessed checkpoint is durable, a retry after
+// either failure completes it, and the witnessed size never goes back.
+func TestPushFaults(t *testing.T) {
+	fx := newFaultFixture(t)
+	extS, extV := witnessVKey(t, "auditor.example/witness")
+	ext, err := NewCosigner(extS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		a, err := ParseAddCheckpoint(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		n, err := note.Open(a.Checkpoint, note.VerifierList(fx.ownV))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		lines, _ := ext.Cosign(n)
+		w.Write(lines)
+	}))
+	defer srv.Close()
+	m := *fx.m
+	m.WitnessPolicy = fmt.Sprintf("witness sh %s\nwitness zj %s\nwitness auditor %s %s\nquorum auditor\n",
+		m.Members[0].WitnessVKey, m.Members[1].WitnessVKey, extV, srv.URL)
+	pm, err := ParseManifest(encode(t, &m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := schemas.LedgerOrigin("330000")
+	for n := range 2 {
+		for _, f := range []fault{failBefore, failAfter} {
+			t.Run(fmt.Sprintf("propose %d fails %v", n, f), func(t *testing.T) {
+				h := &faultHost{fakeHost: newFakeHost(t), at: map[int]fault{n: f}}
+				h.signers[own] = fx.ownV
+				x, err := NewOffline(pm, "330000", h, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x.cfg.LogSigner, x.cfg.LogVerifier, x.external = fx.ownS, fx.ownV, srv.Client()
+				var last uint64
+				for _, size := range []uint64{3, 7} {
+					grow(t, h.store, own, fx.ownS, fx.ownV, size)
+					for attempt := 0; ; attempt++ {
+						err := x.pushOnce(t.Context())
+						_, witnessed, rerr := x.ownState()
+						if rerr != nil {
+							t.Fatal(rerr)
+						}
+						if witnessed < last {
+							t.Fatalf("witnessed size went back from %d to %d", last, witnessed)
+						}
+						last = witnessed
+						if err == nil {
+							if witnessed != size {
+								t.Fatalf("pushOnce succeeded at size %d, durable witnessed size %d (acknowledgement lost)", size, witnessed)
+							}
+							break
+						}
+						if !errors.Is(err, errInjected) || attempt > 0 {
+							t.Fatalf("push of size %d, attempt %d: %v", size, attempt, err)
+						}
+					}
+					var cp []byte
+					if err := h.View(func(tx *ledger.ReadTx) error { cp = WitnessedCheckpoint(tx, own); return nil }); err != nil {
+						t.Fatal(err)
+					}
+					if _, ok, err := pm.Witnessed("330000", cp); err != nil || !ok {
+						t.Fatalf("stored witnessed checkpoint does not meet the policy: %v, %v", ok, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// grow appends entries to the own log up to size and signs its checkpoint,
+// as the replica's FSM does for op 1.
+func grow(t *testing.T, s *ledger.Store, origin string, sk note.Signer, v note.Verifier, size uint64) {
+	t.Helper()
+	err := s.Update(func(tx *ledger.Tx) error {
+		lr := tx.Log(origin)
+		var entries [][]byte
+		for i := lr.Size(); i < size; i++ {
+			entries = append(entries, fmt.Appendf(nil, "own entry %d", i))
+		}
+		if _, err := tx.Append(origin, entries); err != nil {
+			return err
+		}
+		root, err := tx.Log(origin).TreeHash(size)
+		if err != nil {
+			return err
+		}
+		cp, err := ledger.SignCheckpoint(sk, origin, size, root)
+		if err != nil {
+			return err
+		}
+		return tx.SetCheckpoint(origin, cp, v)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -125,37 +125,37 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	var out []statusFieldError
 	h := schemas.HeaderOf(rec)
 	if h.Region != n.cfg.Region {
-		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.region", "region", fmt.Sprintf("record is for region %s; this is the node of %s", h.Region, n.cfg.Region)}})
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record.region", Rule: "region", Message: fmt.Sprintf("record is for region %s; this is the node of %s", h.Region, n.cfg.Region)}})
 	}
 	if h.Submitter != id.ID {
-		out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record.submitter", "submitter", fmt.Sprintf("submitter %s is not the certificate's agency %s", h.Submitter, id.ID)}})
+		out = append(out, statusFieldError{http.StatusForbidden, FieldError{Record: i, Field: "record.submitter", Rule: "submitter", Message: fmt.Sprintf("submitter %s is not the certificate's agency %s", h.Submitter, id.ID)}})
 	}
 	if l, ok := rec.(*schemas.Listing); ok && id.Role == pki.RolePublish {
 		if !slices.Contains(id.Domains, l.Domain) || (len(ki.Domains) > 0 && !slices.Contains(ki.Domains, l.Domain)) {
-			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record.domain", "domain_scope", fmt.Sprintf("agency %s may not list in domain %q (its domains: %v)", id.ID, l.Domain, id.Domains)}})
+			out = append(out, statusFieldError{http.StatusForbidden, FieldError{Record: i, Field: "record.domain", Rule: "domain_scope", Message: fmt.Sprintf("agency %s may not list in domain %q (its domains: %v)", id.ID, l.Domain, id.Domains)}})
 		}
 	}
 	if err := n.validate.Validate(rec); err != nil {
 		var ves schemas.ValidationErrors
 		if errors.As(err, &ves) {
 			for _, fe := range ves {
-				out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+				out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + fe.Field, Rule: fe.Rule, Message: fe.Message}})
 			}
 		} else {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record", "validate", err.Error()}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record", Rule: "validate", Message: err.Error()}})
 		}
 	}
 	// Personal data where it does not belong (issue 14): admission only, so
 	// mirrored and audited entries verify with Validate alone.
 	for _, fe := range schemas.CheckPlaintext(rec) {
-		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + fe.Field, Rule: fe.Rule, Message: fe.Message}})
 	}
 	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
 		if msg, err := n.checkRef(ref); err != nil {
 			out = append(out, n.readFailed(i, fmt.Sprintf("reference %s/%d", ref.Origin, ref.Index), err))
 		} else if msg != "" {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record.ref", Rule: "reference", Message: msg}})
 		}
 	}
 	if len(out) == 0 {

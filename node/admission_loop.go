@@ -35,7 +35,7 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 			break
 		}
 		for _, p := range eng.Admissible(r, time.Now()) {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + p.Field, Rule: p.Rule, Message: p.Message}})
 		}
 	case *schemas.Repair:
 		var l *schemas.Listing
@@ -45,7 +45,7 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		}); err != nil {
 			out = append(out, n.readFailed(i, "the repaired listing", err))
 		} else if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
-			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
+			out = append(out, statusFieldError{http.StatusForbidden, FieldError{Record: i, Field: "record." + p.Field, Rule: p.Rule, Message: p.Message}})
 		}
 	case *schemas.Governance:
 		var field, rule, msg string
@@ -61,7 +61,7 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 			field, msg = n.checkManifestPropose(r.ManifestPropose) // membership.go
 		}
 		if field != "" {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, rule, msg}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: field, Rule: rule, Message: msg}})
 		}
 	}
 	return out

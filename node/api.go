@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -21,6 +22,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	FieldError     = api.FieldError
+	apiError       = api.ErrorBody
+	Receipt        = api.Receipt
+	SubmitResponse = api.SubmitResponse
+	Status         = api.Status
 )
 
 // Handler is the node's HTTP API (see docs/API.md). Every handler decides
@@ -97,6 +107,8 @@ func (n *Node) routes() []route {
 		// issue 18: the subject's door and the record page (subject.go, subject_page.go, register.go)
 		{"GET /v1/subject", n.handleSubjectSelf},
 		{"POST /v1/subject/objections", n.handleSubjectObjection},
+		{"POST /v1/subject/revoke", n.handleSubjectRevoke},  // subject_revoke.go
+		{"GET /v1/subject/revoked", n.handleSubjectRevoked}, // subject_revoke.go
 		{"GET /subject", n.handleSubjectPage},
 		{"POST /subject", n.handleSubjectPagePost},
 		{"GET /records/{code}/{index}", n.handleRecordPage},
@@ -113,21 +125,6 @@ func (n *Node) routes() []route {
 			io.WriteString(w, "ready\n")
 		}},
 	}
-}
-
-// FieldError is one problem with a submitted record, as returned by the API.
-type FieldError struct {
-	Record  int    `json:"record"`          // position in the submitted batch
-	Field   string `json:"field,omitempty"` // JSON path inside the record
-	Rule    string `json:"rule"`
-	Message string `json:"message"`
-}
-
-// apiError is the body of every 4xx and 5xx answer.
-type apiError struct {
-	Status int          `json:"-"`
-	Error  string       `json:"error"`
-	Errors []FieldError `json:"errors,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -169,24 +166,6 @@ func (n *Node) require(w http.ResponseWriter, r *http.Request, roles ...pki.Role
 	}
 	writeErr(w, errorf(http.StatusForbidden, "role %q may not use %s %s", id.Role, r.Method, r.URL.Path))
 	return id, false
-}
-
-// Receipt acknowledges one durable record: it is in the ledger at Index and
-// covered by the signed Checkpoint, as the inclusion proof shows.
-type Receipt struct {
-	Origin         string   `json:"origin"`
-	Index          uint64   `json:"index"`
-	LeafHash       string   `json:"leaf_hash"` // hex SHA-256 of 0x00 || entry
-	Duplicate      bool     `json:"duplicate"` // the record was already in the ledger at Index
-	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof []string `json:"inclusion_proof"`     // std base64 hashes, leaf sibling first
-	Proof          string   `json:"proof"`               // the same as a C2SP tlog-proof@v1 text, leaf hash in its extra line
-	Witnesses      []string `json:"witnesses,omitempty"` // with ?witnessed=1: who cosigned Checkpoint (proof_api.go)
-}
-
-// SubmitResponse is the body of a successful POST /v1/records.
-type SubmitResponse struct {
-	Results []Receipt `json:"results"`
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -424,7 +403,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate {
+	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke {
 		n.applyVaultForwarded(r.Context(), w, cmd)
 		return
 	}
@@ -537,21 +516,6 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 		}
 	}
 	writeTile(w, r, ref, data, public)
-}
-
-// Status is the public summary of a replica, GET /v1/status.
-type Status struct {
-	Region   string `json:"region"`
-	Origin   string `json:"origin"`
-	Replica  string `json:"replica"`
-	Leader   string `json:"leader"` // replica id of the current raft leader, "" if none
-	IsLeader bool   `json:"is_leader"`
-	Size     uint64 `json:"size"`    // entries in the region's ledger on this replica
-	Applied  uint64 `json:"applied"` // last raft index applied here
-	Uptime   string `json:"uptime"`
-	// VaultKeyStale says why this replica still holds the vault key of
-	// before an erasure (the ratchet failed; it completes at restart).
-	VaultKeyStale string `json:"vault_key_stale,omitempty"`
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {

@@ -9,9 +9,9 @@
 // The inter-member runtime (push loop, witness decision, mirror loops, the
 // apply functions of raft ops 2-5) is package exchange's Runtime; the
 // replica is its Host (exchange_host.go) and dispatches ops 2-5 to it
-// through the FSM's op table (fsm_ops.go). It still holds, until they move
-// to packages of their own (issue 13), the HTTP client with credentials
-// (client.go), dev provisioning (dev.go) and the API wire types.
+// through the FSM's op table (fsm_ops.go). The API's wire types are
+// package api's (node keeps their names as aliases), the caller's side of
+// the API is package client, and dev provisioning is package provision.
 //
 // # Guarantees
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -27,7 +28,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "ex-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "ex-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		log.Fatal(err)
 	}

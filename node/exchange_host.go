@@ -263,10 +263,9 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 	m := n.x.InForce() // exchange/live.go: members that joined too
 	for i := range m.Members {
 		mb := &m.Members[i]
-		n.fsm.mu.RLock()
-		l := n.fsm.store.Log(mb.Origin())
-		err := ledger.Export(ctx, l, filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))
-		n.fsm.mu.RUnlock()
+		err := n.fsm.withStore(func(s *ledger.Store) error {
+			return ledger.Export(ctx, s.Log(mb.Origin()), filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))
+		})
 		if err != nil {
 			return fmt.Errorf("exporting %s: %w", mb.Origin(), err)
 		}
@@ -281,7 +280,7 @@ func (n *Node) addLiveVerifiers(verifiers map[string]note.Verifier) error {
 	if n.x == nil {
 		return nil
 	}
-	return n.fsm.store.View(func(tx *ledger.ReadTx) error {
+	return n.fsm.view(func(tx *ledger.ReadTx) error {
 		n.x.AddLiveVerifiers(tx, verifiers)
 		return nil
 	})

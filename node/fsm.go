@@ -136,6 +136,15 @@ func (f *fsm) view(fn func(tx *ledger.ReadTx) error) error {
 	return f.store.View(fn)
 }
 
+// withStore runs fn with the current store under the read lock (a
+// Restore waits for it), for readers that take a *ledger.Log rather than a
+// transaction, such as ledger.Export.
+func (f *fsm) withStore(fn func(s *ledger.Store) error) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return fn(f.store)
+}
+
 // appliedIndex is the last raft index whose effects are durable in ledger.db.
 func (f *fsm) appliedIndex() (uint64, error) {
 	var n uint64

@@ -5,8 +5,16 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	MembershipView        = api.MembershipView
+	MembershipVersionView = api.MembershipVersionView
+	MembershipPendingView = api.MembershipPendingView
 )
 
 // Membership on the ledger (issue 16): GET /v1/membership answers with the
@@ -18,41 +26,6 @@ import (
 // The node follows the manifest in force live (exchange/live.go); Running
 // is the manifest its loops use, equal to InForce unless the history could
 // not be read.
-
-// MembershipView is the body of GET /v1/membership.
-type MembershipView struct {
-	Genesis  string                  `json:"genesis"`  // ManifestHash of the configured manifest
-	Running  string                  `json:"running"`  // the manifest this node's loops run (exchange/live.go)
-	InForce  string                  `json:"in_force"` // the manifest the ledgers approved
-	Version  int                     `json:"version"`  // InForce's version
-	Manifest string                  `json:"manifest"` // InForce as YAML
-	Versions []MembershipVersionView `json:"versions"`
-	Pending  []MembershipPendingView `json:"pending"`
-	Refused  []string                `json:"refused"`
-}
-
-// MembershipVersionView is one approved change.
-type MembershipVersionView struct {
-	Version    int      `json:"version"`
-	SHA256     string   `json:"sha256"`
-	From       uint64   `json:"from"`
-	By         string   `json:"by"`
-	Index      uint64   `json:"index"`
-	Change     string   `json:"change"`
-	Approvers  []string `json:"approvers"`
-	Electorate []string `json:"electorate"`
-}
-
-// MembershipPendingView is a proposal on the manifest in force.
-type MembershipPendingView struct {
-	By     string   `json:"by"`
-	Index  uint64   `json:"index"`
-	SHA256 string   `json:"sha256"`
-	Base   string   `json:"base"`
-	Change string   `json:"change"`
-	Votes  []string `json:"votes"`
-	Needed int      `json:"needed"`
-}
 
 // describeChange is a one-line summary of a proposal.
 func describeChange(p *schemas.ManifestPropose) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -20,7 +21,7 @@ import (
 func (tn *testNode) agency(t *testing.T, dir, body, name string, role pki.Role, domains ...string) *node.Credentials {
 	t.Helper()
 	return nodetest.Agency(t, tn.dir, tn.url, tn.creds["admin"], dir,
-		pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: node.DevUSCC("330000", body), Name: name, Domains: domains})
+		pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: provision.DevUSCC("330000", body), Name: name, Domains: domains})
 }
 
 // refused submits entries as c and wants them refused with status, a field

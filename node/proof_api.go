@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -240,19 +239,4 @@ func (n *Node) handleProof(w http.ResponseWriter, r *http.Request) {
 // extension).
 func ReceiptFileName(r Receipt) string {
 	return memberCode(r.Origin) + "-" + strconv.FormatUint(r.Index, 10) + ".tlog-proof"
-}
-
-// SubmitWitnessed posts signed entries with ?witnessed=1&wait=wait and
-// returns receipts whose proofs carry the witness cosignatures.
-func (c *Credentials) SubmitWitnessed(ctx context.Context, baseURL string, wait time.Duration, entries ...[]byte) ([]Receipt, error) {
-	body := entries[0]
-	if len(entries) != 1 {
-		body = append(append([]byte("["), bytes.Join(entries, []byte(","))...), ']')
-	}
-	var sr SubmitResponse
-	u := strings.TrimSuffix(baseURL, "/") + "/v1/records?witnessed=1&wait=" + wait.String()
-	if err := c.do(ctx, http.MethodPost, u, body, &sr); err != nil {
-		return nil, err
-	}
-	return sr.Results, nil
 }

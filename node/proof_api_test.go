@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -19,7 +20,7 @@ import (
 // quorum; GET /v1/proof gives one for a mirrored entry at another member;
 // with the witnesses down the submission answers 504 naming the quorum.
 func TestWitnessedReceipt(t *testing.T) {
-	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers[:3]...))
+	ms, m := startConsortium(t, append([]provision.MemberSpec(nil), deltaMembers[:3]...))
 	zj := ms["330000"]
 	ctx := context.Background()
 	e1, _ := zj.listing(t, 1)

@@ -10,12 +10,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	NoticeView = api.NoticeView
 )
 
 // SanctionsConfig configures joint punishment on this member's node.
@@ -52,7 +59,7 @@ const (
 // sanctionsState is the node's engine and notice issuer.
 type sanctionsState struct {
 	engine *sanctions.Engine
-	signer *Credentials // nil: no notices are issued
+	signer *client.Credentials // nil: no notices are issued
 	// changed is closed and replaced whenever the FSM applied something, to
 	// wake long-polling readers. Guarded by mu.
 	mu      sync.Mutex
@@ -102,11 +109,11 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 		if ag, err = sanctions.LoadAgencies(bytes.NewReader(b)); err != nil {
 			return nil, fmt.Errorf("executing agencies %s: %w", cfg.Sanctions.Agencies, err)
 		}
-		k, err := ReadSignKey(cfg.Sanctions.IssuerKey)
+		k, err := client.ReadSignKey(cfg.Sanctions.IssuerKey)
 		if err != nil {
 			return nil, fmt.Errorf("sanctions issuer key: %w", err)
 		}
-		s.signer = &Credentials{Dir: cfg.Sanctions.IssuerKey, SignKey: k}
+		s.signer = &client.Credentials{Dir: cfg.Sanctions.IssuerKey, SignKey: k}
 		s.signer.Identity.ID = cfg.Sanctions.IssuerUSCC
 	} else if !os.IsNotExist(err) {
 		return nil, err
@@ -348,26 +355,6 @@ func (n *Node) subjectHistories(tx *ledger.ReadTx, key string) ([]sanctions.List
 		out = append(out, h)
 	}
 	return out, nil
-}
-
-// NoticeView is a sanction notice with its feedback and current state.
-type NoticeView struct {
-	Origin   string                  `json:"origin"`
-	Index    uint64                  `json:"index"`
-	Notice   *schemas.SanctionNotice `json:"notice"`
-	State    string                  `json:"state"` // pending, answered, overdue, lifted
-	Late     bool                    `json:"late,omitempty"`
-	Reason   string                  `json:"reason,omitempty"`
-	Feedback *schemas.Feedback       `json:"feedback,omitempty"`
-	// Unbound lists feedback referencing the notice that does not count
-	// (not the addressee's, or not in the notice's ledger), and why.
-	Unbound []string `json:"unbound_feedback,omitempty"`
-	// FeedbackDue is the deadline in force: the notice's, or its
-	// recomputation once the calendar year was adopted (DueCorrection);
-	// Provisional says it still lies past the adopted calendar.
-	FeedbackDue   schemas.Date   `json:"feedback_due"`
-	Provisional   bool           `json:"feedback_due_provisional,omitempty"`
-	DueCorrection *DueCorrection `json:"due_correction,omitempty"`
 }
 
 // notices lists the notices whose index key starts with prefix (all of

@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	EventRef = api.EventRef
 )
 
 // Listing states, as derived by the sanctions engine (sanctions.State*).
@@ -34,13 +40,6 @@ type ListingStatus struct {
 
 // Restricts reports whether the listing restricts its subject.
 func (s ListingStatus) Restricts() bool { return s.Restrict }
-
-// EventRef names an event related to a listing.
-type EventRef struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-	Kind   string `json:"kind"`
-}
 
 var kindName = map[byte]string{kListing: "listing", kNotice: "sanction_notice", kFeedback: "feedback", kObjection: "objection",
 	kDecision: "objection_decision", kRepair: "repair", kCorrection: "correction", kGovernance: "governance"}

@@ -14,53 +14,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/creditx/creditx/vault"
 )
 
-// VaultPutRequest is the body of PUT /v1/vault/{code}/{index}.
-type VaultPutRequest struct {
-	Keys []VaultKeyJSON `json:"keys"`
-}
-
-// VaultKeyJSON is one data key: Person is the JSON path of a sealed Person in
-// the record (e.g. "subject.responsible_persons[0].person"), Key the std
-// base64 of its 32-byte schemas.DataKey.
-type VaultKeyJSON struct {
-	Person string `json:"person"`
-	Key    string `json:"key"`
-}
-
-// VaultPutResponse answers a committed PUT.
-type VaultPutResponse struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-	Stored int    `json:"stored"` // keys newly stored; the others were already there (a retry)
-}
-
-// VaultPerson is one opened person of GET /v1/vault/{code}/{index}.
-type VaultPerson struct {
-	Path   string `json:"path"`
-	IDHash string `json:"id_hash"`
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-}
-
-// VaultView is the answer of GET /v1/vault/{code}/{index}.
-type VaultView struct {
-	Origin  string        `json:"origin"`
-	Index   uint64        `json:"index"`
-	Persons []VaultPerson `json:"persons"`
-}
-
-// VaultEraseResponse answers a committed DELETE.
-type VaultEraseResponse struct {
-	Origin    string `json:"origin"`
-	Index     uint64 `json:"index"`
-	Destroyed int    `json:"destroyed"` // wrapped keys deleted by this request (0 on a repeat)
-}
+// Wire types of this file's endpoints (package api).
+type (
+	VaultView          = api.VaultView
+	VaultPutRequest    = api.VaultPutRequest
+	VaultPutResponse   = api.VaultPutResponse
+	VaultEraseResponse = api.VaultEraseResponse
+	VaultKeyJSON       = api.VaultKeyJSON
+	VaultPerson        = api.VaultPerson
+)
 
 // vaultTarget resolves {code}/{index} to an entry of this region's ledger and
 // decodes it. It writes the error answer and returns ok=false on failure.

@@ -4,9 +4,15 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/vault"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	VaultRotateResponse = api.VaultRotateResponse
 )
 
 // Vault-key rotation on request (issue 14, "vault-key rotation";
@@ -36,14 +42,6 @@ import (
 // K(e), which is gone unless someone copied it. Rotation is for retiring a
 // key that may have been copied only together with a later compaction of
 // the raft log (snapshot_threshold, trailing_logs).
-
-// VaultRotateResponse answers POST /v1/vault/rotate.
-type VaultRotateResponse struct {
-	Region    string `json:"region"`
-	From      uint64 `json:"from_epoch"` // the epoch the caller saw and wanted retired
-	Epoch     uint64 `json:"epoch"`      // the epoch now (> From)
-	Rewrapped int    `json:"rewrapped"`  // wrapped keys re-wrapped by this request (0 if the key had already moved)
-}
 
 // handleVaultRotate is POST /v1/vault/rotate.
 func (n *Node) handleVaultRotate(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -201,11 +202,11 @@ func localRegion(ctx context.Context, n int, logw io.Writer, notices bool, tunin
 	if err != nil {
 		return "", nil, nil, err
 	}
-	var specs []node.ReplicaSpec
+	var specs []provision.ReplicaSpec
 	for i := range n {
-		specs = append(specs, node.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
+		specs = append(specs, provision.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
 	}
-	cfgs, err := node.PrepareRegion(dir, "330000", specs)
+	cfgs, err := provision.PrepareRegion(dir, "330000", specs)
 	if err != nil {
 		return "", nil, nil, err
 	}

@@ -112,24 +112,7 @@ record issues notices under that catalogue from its index on.`,
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if out != "" {
-				if out == "-" {
-					_, err = w.Write(append(e, '\n'))
-					return err
-				}
-				if err := os.WriteFile(out, append(e, '\n'), 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "catalogue_adopt %s (sha256 %s) signed: %s\n", c.Version(), c.Digest(), out)
-				return nil
-			}
-			rs, err := creds.Submit(cmd.Context(), nodeURL, e)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "catalogue_adopt %s (sha256 %s) adopted: %s index %d\n", c.Version(), c.Digest(), rs[0].Origin, rs[0].Index)
-			return nil
+			return submitOrWrite(cmd, creds, e, nodeURL, out, fmt.Sprintf("catalogue_adopt %s (sha256 %s)", c.Version(), c.Digest()))
 		},
 	}
 	cmd.Flags().StringVar(&admin, "admin", "", "the credit office's admin credentials directory (anchor signing key)")

@@ -22,13 +22,14 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 )
 
 // demoMembers are the four provinces of the demo.
-var demoMembers = []node.MemberSpec{
+var demoMembers = []provision.MemberSpec{
 	{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"},
 	{Region: "330000", Name: "Zhejiang"}, {Region: "340000", Name: "Anhui"},
 }
@@ -96,7 +97,7 @@ type demoOptions struct {
 }
 
 type demoMember struct {
-	spec  node.MemberSpec
+	spec  provision.MemberSpec
 	cfg   node.Config
 	n     *node.Node
 	done  chan error
@@ -125,7 +126,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if entries, _ := os.ReadDir(o.dir); len(entries) > 0 {
 		return fmt.Errorf("--data %s is not empty; the demo prepares fresh members", o.dir)
 	}
-	specs := append([]node.MemberSpec(nil), demoMembers...)
+	specs := append([]provision.MemberSpec(nil), demoMembers...)
 	addrs, err := freeLoopback(2 * len(specs))
 	if err != nil {
 		return err
@@ -134,7 +135,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
 	fmt.Fprintf(out, "Preparing %d members in %s ...\n", len(specs), o.dir)
-	cfgs, manifest, err := node.PrepareConsortium(o.dir, specs)
+	cfgs, manifest, err := provision.PrepareConsortium(o.dir, specs)
 	if err != nil {
 		return err
 	}
@@ -192,7 +193,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 		// Each domain's listings come from a realistic authority of the
 		// member (浙江省生态环境厅, 上海市文化和旅游局, ...), registered here.
-		byDomain, err := node.IssueDomainAuthorities(ctx, m.cfg.DataDir, m.n.URL(), m.creds["admin"])
+		byDomain, err := provision.IssueDomainAuthorities(ctx, m.cfg.DataDir, m.n.URL(), m.creds["admin"])
 		if err != nil {
 			return fmt.Errorf("member %s: %w", m.spec.Region, err)
 		}

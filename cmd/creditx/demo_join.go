@@ -14,6 +14,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -28,7 +29,7 @@ import (
 func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logger *slog.Logger, o demoOptions,
 	founders []*demoMember) (*demoMember, *exchange.Manifest, *schemas.Listing, error) {
 	code := o.join
-	name := node.MemberName(code)
+	name := provision.MemberName(code)
 	if name == code || name == "" {
 		name = "member " + code
 	}
@@ -39,7 +40,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	}
 	dir := filepath.Join(o.dir, code)
 	// creditx member init
-	cfg, change, err := node.PrepareMember(dir, node.MemberInitSpec{Code: code, Name: name, API: addrs[0], Raft: addrs[1]})
+	cfg, change, err := provision.PrepareMember(dir, provision.MemberInitSpec{Code: code, Name: name, API: addrs[0], Raft: addrs[1]})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("member init: %w", err)
 	}
@@ -49,7 +50,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	for _, m := range founders {
 		byCode[m.spec.Region] = m
 	}
-	req, err := os.ReadFile(filepath.Join(dir, node.MatchRequestFile))
+	req, err := os.ReadFile(filepath.Join(dir, provision.MatchRequestFile))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -65,7 +66,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if _, err := node.CompleteMemberMatchKey(dir, code, wrapped); err != nil {
+	if _, err := provision.CompleteMemberMatchKey(dir, code, wrapped); err != nil {
 		return nil, nil, nil, err
 	}
 	fmt.Fprintf(out, "  member wrap-key: the consortium matching key, wrapped by 330000 for %s (HPKE), opened by the city\n", code)
@@ -82,7 +83,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	e, res, err := node.ProposeRecord("310000", shAdmin, cur, change, time.Now())
+	e, res, err := provision.ProposeRecord("310000", shAdmin, cur, change, time.Now())
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("member propose: %w", err)
 	}
@@ -147,7 +148,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("member %s: %w", code, err)
 	}
-	city := &demoMember{spec: node.MemberSpec{Region: code, Name: name, API: addrs[0], Raft: addrs[1]}, cfg: c, n: n, done: make(chan error, 1), creds: map[string]*node.Credentials{}}
+	city := &demoMember{spec: provision.MemberSpec{Region: code, Name: name, API: addrs[0], Raft: addrs[1]}, cfg: c, n: n, done: make(chan error, 1), creds: map[string]*node.Credentials{}}
 	wg.Add(1)
 	go func() { defer wg.Done(); city.done <- n.Run(rctx) }()
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)

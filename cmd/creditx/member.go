@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -43,7 +44,7 @@ func fetchMembership(ctx context.Context, creds *node.Credentials, nodeURL strin
 }
 
 func newMemberInitCmd() *cobra.Command {
-	var s node.MemberInitSpec
+	var s provision.MemberInitSpec
 	var out, wrapped string
 	cmd := &cobra.Command{
 		Use:   "init --code CODE --name NAME --api HOST:PORT --raft HOST:PORT --out DIR",
@@ -69,7 +70,7 @@ this member's request key and only for this code, so it may travel by any channe
 				if err != nil {
 					return err
 				}
-				mk, err := node.CompleteMemberMatchKey(out, s.Code, string(b))
+				mk, err := provision.CompleteMemberMatchKey(out, s.Code, string(b))
 				if err != nil {
 					return fmt.Errorf("member init --wrapped %s: %w", wrapped, err)
 				}
@@ -79,14 +80,14 @@ this member's request key and only for this code, so it may travel by any channe
 			if s.API == "" || s.Raft == "" {
 				return fmt.Errorf("member init: --api and --raft are required (or --wrapped to finish a ceremony)")
 			}
-			cfg, c, err := node.PrepareMember(out, s)
+			cfg, c, err := provision.PrepareMember(out, s)
 			if err != nil {
 				return fmt.Errorf("member init: %w", err)
 			}
 			fmt.Fprintf(w, "member %s (%s) prepared in %s\n", c.Code, c.Name, out)
 			fmt.Fprintf(w, "  endpoint %s, node config %s\n", c.Endpoint, filepath.Join(cfg.DataDir, "node.yaml"))
-			fmt.Fprintf(w, "  join change: %s\n", filepath.Join(out, node.JoinChangeFile))
-			fmt.Fprintf(w, "  matching key request: %s (give it to a founder: creditx member wrap-key)\n", filepath.Join(out, node.MatchRequestFile))
+			fmt.Fprintf(w, "  join change: %s\n", filepath.Join(out, provision.JoinChangeFile))
+			fmt.Fprintf(w, "  matching key request: %s (give it to a founder: creditx member wrap-key)\n", filepath.Join(out, provision.MatchRequestFile))
 			return nil
 		},
 	}
@@ -210,7 +211,7 @@ change takes effect once more than half of the effective members recorded it ("c
 						return fmt.Errorf("%s: %w", changeFile, err)
 					}
 				}
-				if e, res, err = node.ProposeRecord(creds.Identity.Region, creds, cur, c, time.Now()); err != nil {
+				if e, res, err = provision.ProposeRecord(creds.Identity.Region, creds, cur, c, time.Now()); err != nil {
 					return fmt.Errorf("member propose: %w", err)
 				}
 				what = c.Op + " " + c.Code
@@ -362,7 +363,7 @@ func approveProposal(ctx context.Context, creds *node.Credentials, nodeURL strin
 		return nil, nil, fmt.Errorf("member approve: %s names %d proposals; give more of the hash", prefix, len(match))
 	}
 	p := match[0]
-	e, err := node.ApproveRecord(creds.Identity.Region, creds, p.SHA256, time.Now())
+	e, err := provision.ApproveRecord(creds.Identity.Region, creds, p.SHA256, time.Now())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -27,12 +28,12 @@ func TestMemberJoinsUnderLoad(t *testing.T) {
 	}
 	ctx := t.Context()
 	dir := t.TempDir()
-	specs := append([]node.MemberSpec(nil), demoMembers...)
+	specs := append([]provision.MemberSpec(nil), demoMembers...)
 	addrs := nodetest.FreeAddrs(t, 2*len(specs))
 	for i := range specs {
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
-	cfgs, _, err := node.PrepareConsortium(dir, specs)
+	cfgs, _, err := provision.PrepareConsortium(dir, specs)
 	if err != nil {
 		t.Fatal(err)
 	}

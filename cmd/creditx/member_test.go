@@ -16,6 +16,7 @@ import (
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -25,12 +26,12 @@ import (
 func startFounders(t *testing.T) (string, map[string]string, map[string]*node.Node, map[string]func() *node.Node) {
 	t.Helper()
 	dir := t.TempDir()
-	specs := append([]node.MemberSpec(nil), demoMembers...)
+	specs := append([]provision.MemberSpec(nil), demoMembers...)
 	addrs := nodetest.FreeAddrs(t, 2*len(specs))
 	for i := range specs {
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
-	cfgs, _, err := node.PrepareConsortium(dir, specs)
+	cfgs, _, err := provision.PrepareConsortium(dir, specs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, _, err := node.ProposeRecord("340000", creds, g, &exchange.Change{Op: schemas.ChangeLeave, Code: "310000"}, time.Now())
+	e, _, err := provision.ProposeRecord("340000", creds, g, &exchange.Change{Op: schemas.ChangeLeave, Code: "310000"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := node.ApproveRecord("330100", cityAdmin, h, time.Now()) // any record: the city's ledger grows
+	first, err := provision.ApproveRecord("330100", cityAdmin, h, time.Now()) // any record: the city's ledger grows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +264,7 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	// A founder restarted after the join (it need not be) still follows the
 	// manifest in force from its ledgers: it mirrors the city's next record.
 	founders["340000"] = restart["340000"]()
-	second, err := node.ApproveRecord("330100", cityAdmin, h, time.Now())
+	second, err := provision.ApproveRecord("330100", cityAdmin, h, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

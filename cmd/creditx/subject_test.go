@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/subjecttoken"
 )
 
@@ -16,7 +17,7 @@ import (
 // accepts, and refuses bad input naming the flags, printing no token.
 func TestSubjectIssueCommand(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}}); err != nil {
+	if _, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}}); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (string, string, error) {

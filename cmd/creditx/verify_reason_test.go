@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -24,7 +24,7 @@ func TestVerifySaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: node.DevUSCC("330000", "MB000001"), CreatedAt: schemas.NewTime(time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC))},
+	g := &schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: provision.DevUSCC("330000", "MB000001"), CreatedAt: schemas.NewTime(time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC))},
 		Action: schemas.ActionAgencyKeyRevoke, AgencyKeyRevoke: &schemas.AgencyKeyRevoke{KeyID: "0123456789abcdef", Reason: "test"}}
 	e, err := schemas.Sign(g, admin)
 	if err != nil {

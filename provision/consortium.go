@@ -1,4 +1,4 @@
-package node
+package provision
 
 import (
 	"crypto/rand"
@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
@@ -27,7 +29,7 @@ type MemberSpec struct {
 // MemberApproval is the governance record, signed by admin (a credit-office
 // anchor of the approving member, region), that approves mb as it stands in
 // the manifest.
-func MemberApproval(region string, admin *Credentials, mb *exchange.Member) ([]byte, error) {
+func MemberApproval(region string, admin *client.Credentials, mb *exchange.Member) ([]byte, error) {
 	g := &schemas.Governance{
 		Header: schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
 		Action: schemas.ActionMemberApprove,
@@ -44,9 +46,9 @@ func MemberApproval(region string, admin *Credentials, mb *exchange.Member) ([]b
 // the manifest (dir/manifest.yaml, accepting every schema this version
 // knows) and points every member's config at it. For development, tests and
 // the demo: one operator holds every key.
-func PrepareConsortium(dir string, members []MemberSpec) ([]*Config, *exchange.Manifest, error) {
+func PrepareConsortium(dir string, members []MemberSpec) ([]*node.Config, *exchange.Manifest, error) {
 	m := &exchange.Manifest{Version: 1, WitnessQuorum: min(exchange.DefaultWitnessQuorum, max(1, len(members)-1)), AcceptedSchemas: schemas.KnownSchemas()}
-	var cfgs []*Config
+	var cfgs []*node.Config
 	var matchKey []byte
 	var founders []string
 	for _, ms := range members {
@@ -107,7 +109,7 @@ func PrepareConsortium(dir string, members []MemberSpec) ([]*Config, *exchange.M
 			founders = append(founders, ms.Region)
 		}
 		cfg.Name = ms.Name
-		cfg.Exchange = &ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
+		cfg.Exchange = &node.ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
 		cfgs = append(cfgs, cfg)
 	}
 	if len(founders) < len(members) {
@@ -125,7 +127,7 @@ func PrepareConsortium(dir string, members []MemberSpec) ([]*Config, *exchange.M
 		return nil, nil, fmt.Errorf("generated manifest: %w", err)
 	}
 	for _, cfg := range cfgs {
-		if err := WriteConfig(filepath.Join(cfg.DataDir, "node.yaml"), cfg); err != nil {
+		if err := node.WriteConfig(filepath.Join(cfg.DataDir, "node.yaml"), cfg); err != nil {
 			return nil, nil, err
 		}
 	}

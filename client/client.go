@@ -1,4 +1,4 @@
-package node
+package client
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
@@ -113,7 +114,7 @@ func (c *Credentials) Sign(r schemas.Record) ([]byte, error) {
 // field errors.
 type SubmitError struct {
 	Status int
-	Body   apiError
+	Body   api.ErrorBody
 }
 
 func (e *SubmitError) Error() string {
@@ -130,7 +131,7 @@ func (e *SubmitError) Error() string {
 }
 
 // Submit posts signed entries to the node at baseURL and returns receipts.
-func (c *Credentials) Submit(ctx context.Context, baseURL string, entries ...[]byte) ([]Receipt, error) {
+func (c *Credentials) Submit(ctx context.Context, baseURL string, entries ...[]byte) ([]api.Receipt, error) {
 	var body []byte
 	if len(entries) == 1 {
 		body = entries[0]
@@ -138,7 +139,7 @@ func (c *Credentials) Submit(ctx context.Context, baseURL string, entries ...[]b
 		body = append([]byte("["), bytes.Join(entries, []byte(","))...)
 		body = append(body, ']')
 	}
-	var sr SubmitResponse
+	var sr api.SubmitResponse
 	if err := c.do(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+"/v1/records", body, &sr); err != nil {
 		return nil, err
 	}
@@ -205,11 +206,45 @@ type AgencyInfo struct {
 	Domains []string `yaml:"domains,omitempty"`
 }
 
-func readAgencyInfo(dir string) (AgencyInfo, error) {
+// ReadAgencyInfo reads dir/agency.yaml.
+func ReadAgencyInfo(dir string) (AgencyInfo, error) {
 	var a AgencyInfo
 	b, err := os.ReadFile(filepath.Join(dir, "agency.yaml"))
 	if err != nil {
 		return a, err
 	}
 	return a, yaml.Unmarshal(b, &a)
+}
+
+// HashIDs asks the node at baseURL for the keyed hashes of citizen IDs
+// (POST /v1/persons/hash), for an agency that names persons in records it
+// signs. The request is logged in the node's access log with purpose.
+func (c *Credentials) HashIDs(ctx context.Context, baseURL, purpose string, ids ...string) ([]string, error) {
+	body, err := json.Marshal(api.PersonsHashRequest{IDs: ids, Purpose: purpose})
+	if err != nil {
+		return nil, err
+	}
+	var resp api.PersonsHashResponse
+	if err := c.Post(ctx, strings.TrimSuffix(baseURL, "/")+"/v1/persons/hash", body, &resp); err != nil {
+		return nil, err
+	}
+	if len(resp.Hashes) != len(ids) {
+		return nil, fmt.Errorf("persons/hash: %d hashes for %d IDs", len(resp.Hashes), len(ids))
+	}
+	return resp.Hashes, nil
+}
+
+// SubmitWitnessed posts signed entries with ?witnessed=1&wait=wait and
+// returns receipts whose proofs carry the witness cosignatures.
+func (c *Credentials) SubmitWitnessed(ctx context.Context, baseURL string, wait time.Duration, entries ...[]byte) ([]api.Receipt, error) {
+	body := entries[0]
+	if len(entries) != 1 {
+		body = append(append([]byte("["), bytes.Join(entries, []byte(","))...), ']')
+	}
+	var sr api.SubmitResponse
+	u := strings.TrimSuffix(baseURL, "/") + "/v1/records?witnessed=1&wait=" + wait.String()
+	if err := c.do(ctx, http.MethodPost, u, body, &sr); err != nil {
+		return nil, err
+	}
+	return sr.Results, nil
 }

@@ -1,4 +1,4 @@
-package node
+package provision
 
 import (
 	"crypto/rand"
@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
@@ -48,7 +50,7 @@ type MemberInitSpec struct {
 // returns its replica config (written to dir/node.yaml, pointing at
 // dir/manifest.yaml, which "creditx member list --write-manifest" fills once
 // the consortium approved the join) and the join change.
-func PrepareMember(dir string, s MemberInitSpec) (*Config, *exchange.Change, error) {
+func PrepareMember(dir string, s MemberInitSpec) (*node.Config, *exchange.Change, error) {
 	if err := schemas.CheckDivision(s.Code); err != nil {
 		return nil, nil, fmt.Errorf("--code: %w", err)
 	}
@@ -120,8 +122,8 @@ func PrepareMember(dir string, s MemberInitSpec) (*Config, *exchange.Change, err
 		}
 	}
 	cfg.Name = s.Name
-	cfg.Exchange = &ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
-	if err := WriteConfig(filepath.Join(dir, "node.yaml"), cfg); err != nil {
+	cfg.Exchange = &node.ExchangeConfig{Manifest: filepath.Join(dir, "manifest.yaml")}
+	if err := node.WriteConfig(filepath.Join(dir, "node.yaml"), cfg); err != nil {
 		return nil, nil, err
 	}
 	return cfg, c, nil
@@ -157,7 +159,7 @@ func CompleteMemberMatchKey(dir, code, wrapped string) (schemas.MatchKey, error)
 
 // ProposeRecord builds and signs (with admin's anchor key) the
 // manifest_propose record of change c on the manifest in force cur.
-func ProposeRecord(region string, admin *Credentials, cur *exchange.Manifest, c *exchange.Change, now time.Time) ([]byte, *exchange.Manifest, error) {
+func ProposeRecord(region string, admin *client.Credentials, cur *exchange.Manifest, c *exchange.Change, now time.Time) ([]byte, *exchange.Manifest, error) {
 	res, err := exchange.ApplyChange(cur, c)
 	if err != nil {
 		return nil, nil, err
@@ -173,7 +175,7 @@ func ProposeRecord(region string, admin *Credentials, cur *exchange.Manifest, c 
 
 // ApproveRecord builds and signs the manifest_approve record of the
 // proposal whose resulting manifest has hash sha256.
-func ApproveRecord(region string, admin *Credentials, sha256 string, now time.Time) ([]byte, error) {
+func ApproveRecord(region string, admin *client.Credentials, sha256 string, now time.Time) ([]byte, error) {
 	g := &schemas.Governance{
 		Header:          schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(now)},
 		Action:          schemas.ActionManifestApprove,

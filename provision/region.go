@@ -1,7 +1,6 @@
-package node
+package provision
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -15,18 +14,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 	"go.yaml.in/yaml/v3"
 )
 
 // DevAgency is a sample agency that PrepareDev creates credentials for.
 type DevAgency struct {
 	Dir     string   // subdirectory of DATA/agencies
-	Name    string   // organisation name in English; the certificate gets devAgencyName (devnames.go)
+	Name    string   // organisation name in English; the certificate gets devAgencyName (names.go)
 	Body    string   // 8 characters of GB 11714 organisation code body; the check characters are computed
 	Role    pki.Role // its role
 	Domains []string // for publishers
@@ -68,7 +70,7 @@ type ReplicaSpec struct {
 // lead and sign), the same vault key (any replica may unwrap the data keys
 // the others stored) and the same consortium matching key. In production the CA
 // key and the admin signing key stay offline; see deploy/README.md.
-func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error) {
+func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*node.Config, error) {
 	keys := map[string][]byte{}
 	for _, k := range []struct{ file, origin string }{{"log", schemas.LedgerOrigin(region)}, {"access", schemas.AccessOrigin(region)}} {
 		skey, vkey, err := ledger.GenerateKey(k.origin, rand.Reader)
@@ -80,7 +82,7 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	var mk schemas.MatchKey
 	rand.Read(mk[:])
 	keys["match.key"] = []byte(mk.String() + "\n")
-	vk := make([]byte, vaultKeyLen)
+	vk := make([]byte, vault.KeyLen)
 	rand.Read(vk)
 	keys["vault.key"] = []byte(hex.EncodeToString(vk) + "\n")
 	ca, err := pki.NewCA(region, "creditx region CA "+region, time.Now(), 10*365*24*time.Hour)
@@ -103,11 +105,11 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 	}
 	keys["issuer.key"] = issuerKey
 	keys["agencies.yaml"] = devAgenciesYAML(region)
-	var peers []Peer
+	var peers []node.Peer
 	for _, r := range replicas {
-		peers = append(peers, Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
+		peers = append(peers, node.Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
 	}
-	var cfgs []*Config
+	var cfgs []*node.Config
 	for _, r := range replicas {
 		rdir := filepath.Join(dir, r.ID)
 		if len(replicas) == 1 {
@@ -138,12 +140,12 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error
 		if err := pki.WriteCredentials(filepath.Join(rdir, "tls", "replica"), certPEM, keyPEM, ca.CertPEM()); err != nil {
 			return nil, err
 		}
-		cfg := &Config{Region: region, Name: MemberName(region), ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
-			Peers: peers, Bootstrap: true, Anchors: anchors, Sanctions: SanctionsConfig{IssuerUSCC: DevUSCC(region, "MB000001")}}
+		cfg := &node.Config{Region: region, Name: MemberName(region), ReplicaID: r.ID, DataDir: rdir, Listen: r.API, RaftListen: r.Raft,
+			Peers: peers, Bootstrap: true, Anchors: anchors, Sanctions: node.SanctionsConfig{IssuerUSCC: DevUSCC(region, "MB000001")}}
 		if len(replicas) == 1 {
 			cfg.Peers = nil
 		}
-		if err := WriteConfig(filepath.Join(rdir, "node.yaml"), cfg); err != nil {
+		if err := node.WriteConfig(filepath.Join(rdir, "node.yaml"), cfg); err != nil {
 			return nil, err
 		}
 		cfgs = append(cfgs, cfg)
@@ -165,8 +167,8 @@ func dedupe(s []string) []string {
 
 // issueAgencies writes the sample agencies' credentials under dir and
 // returns the admin's signing key as the trust anchor.
-func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
-	var anchors []AnchorConfig
+func issueAgencies(ca *pki.CA, dir, region string) ([]node.AnchorConfig, error) {
+	var anchors []node.AnchorConfig
 	for _, a := range devAgencies {
 		adir := filepath.Join(dir, a.Dir)
 		uscc := DevUSCC(region, a.Body)
@@ -178,7 +180,7 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 		if err := pki.WriteCredentials(adir, certPEM, keyPEM, ca.CertPEM()); err != nil {
 			return nil, err
 		}
-		info := AgencyInfo{Name: name, USCC: uscc, Region: region, Role: string(a.Role), Domains: a.Domains}
+		info := client.AgencyInfo{Name: name, USCC: uscc, Region: region, Role: string(a.Role), Domains: a.Domains}
 		b, _ := yaml.Marshal(info)
 		if err := os.WriteFile(filepath.Join(adir, "agency.yaml"), b, 0o644); err != nil {
 			return nil, err
@@ -188,11 +190,11 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 			continue
 		}
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-		if err := WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
+		if err := client.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
 			return nil, err
 		}
 		if a.Role == pki.RoleAdmin {
-			anchors = append(anchors, AnchorConfig{Name: name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
+			anchors = append(anchors, node.AnchorConfig{Name: name, USCC: uscc, PublicKey: base64.StdEncoding.EncodeToString(pub)})
 		}
 	}
 	return anchors, nil
@@ -202,10 +204,10 @@ func issueAgencies(ca *pki.CA, dir, region string) ([]AnchorConfig, error) {
 // region, unless dir/node.yaml already exists, and returns its config:
 // PrepareRegion with one replica whose data directory is dir itself.
 // Nothing here is fit for production: keys are on the same disk as the data.
-func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
+func PrepareDev(dir, region, listen, raftListen string) (*node.Config, error) {
 	cfgPath := filepath.Join(dir, "node.yaml")
 	if _, err := os.Stat(cfgPath); err == nil {
-		c, err := LoadConfig(cfgPath)
+		c, err := node.LoadConfig(cfgPath)
 		if err != nil {
 			return nil, err
 		}
@@ -219,59 +221,6 @@ func PrepareDev(dir, region, listen, raftListen string) (*Config, error) {
 		return nil, err
 	}
 	return cfgs[0], nil
-}
-
-// RegistrationRecord is the governance record, signed by admin, that
-// registers agency's signing key with the roles and domains of its
-// certificate.
-func RegistrationRecord(region string, admin, agency *Credentials) ([]byte, error) {
-	if agency.SignKey == nil {
-		return nil, fmt.Errorf("%s has no signing key", agency.Dir)
-	}
-	pub := agency.SignKey.Public().(ed25519.PublicKey)
-	g := &schemas.Governance{
-		Header: schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
-		Action: schemas.ActionAgencyKeyRegister,
-		AgencyKeyRegister: &schemas.AgencyKeyRegister{
-			Agency:    schemas.GovAgency{Name: agency.Identity.Name, USCC: agency.Identity.ID, Region: region},
-			KeyID:     schemas.KeyID(pub),
-			PublicKey: base64.StdEncoding.EncodeToString(pub),
-			Roles:     []string{string(agency.Identity.Role)},
-			Domains:   agency.Identity.Domains,
-		},
-	}
-	return admin.Sign(g)
-}
-
-// SeedDev registers the sample agencies' signing keys (publisher, executor)
-// through governance records signed by the dev admin key, if the ledger is
-// still empty. In production a credit office does this with creditx submit.
-func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
-	var size uint64
-	if err := n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil }); err != nil {
-		return fmt.Errorf("seeding dev agencies: %w", err)
-	}
-	if size > 0 {
-		return nil
-	}
-	admin, err := LoadCredentials(filepath.Join(agenciesDir, "admin"))
-	if err != nil {
-		return err
-	}
-	var entries [][]byte
-	for _, name := range []string{"publisher", "executor"} {
-		c, err := LoadCredentials(filepath.Join(agenciesDir, name))
-		if err != nil {
-			return err
-		}
-		e, err := RegistrationRecord(n.cfg.Region, admin, c)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, e)
-	}
-	_, err = n.commit(ctx, n.origin, entries)
-	return err
 }
 
 // devAgenciesYAML is the executing-agency directory of a development region:

@@ -1,4 +1,4 @@
-package node
+package provision
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/pki"
 	"go.yaml.in/yaml/v3"
 )
@@ -103,14 +104,14 @@ func DevDomainAuthorities(region string) []DomainAuthority {
 // registers the keys through governance records signed by admin at the node
 // at url, and returns every domain's credentials (environment: the
 // publisher). For the demo and development: one operator holds the CA.
-func IssueDomainAuthorities(ctx context.Context, dataDir, url string, admin *Credentials) (map[string]*Credentials, error) {
+func IssueDomainAuthorities(ctx context.Context, dataDir, url string, admin *client.Credentials) (map[string]*client.Credentials, error) {
 	region := admin.Identity.Region
 	ca, err := pki.LoadCA(filepath.Join(dataDir, "ca"))
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*Credentials{}
-	byDir := map[string]*Credentials{}
+	out := map[string]*client.Credentials{}
+	byDir := map[string]*client.Credentials{}
 	var regs [][]byte
 	domainsOf := map[string][]string{}
 	for _, a := range DevDomainAuthorities(region) {
@@ -135,20 +136,20 @@ func IssueDomainAuthorities(ctx context.Context, dataDir, url string, admin *Cre
 			if err != nil {
 				return nil, err
 			}
-			if err := WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
+			if err := client.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
 				return nil, err
 			}
-			info, _ := yaml.Marshal(AgencyInfo{Name: a.Name, USCC: id.ID, Region: region, Role: string(id.Role), Domains: id.Domains})
+			info, _ := yaml.Marshal(client.AgencyInfo{Name: a.Name, USCC: id.ID, Region: region, Role: string(id.Role), Domains: id.Domains})
 			if err := os.WriteFile(filepath.Join(adir, "agency.yaml"), info, 0o644); err != nil {
 				return nil, err
 			}
 		}
-		c, err := LoadCredentials(adir)
+		c, err := client.LoadCredentials(adir)
 		if err != nil {
 			return nil, err
 		}
 		if a.Dir != "publisher" {
-			reg, err := RegistrationRecord(region, admin, c)
+			reg, err := client.RegistrationRecord(region, admin, c)
 			if err != nil {
 				return nil, err
 			}
