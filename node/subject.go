@@ -34,7 +34,7 @@ type (
 )
 
 // The subject's door (issue 18). A listed organisation or person presents
-// a subject token (subject_token.go) and sees, across every ledger this node
+// a subject token (package subjecttoken) and sees, across every ledger this node
 // holds (its own region's and the mirrored members'), the listings indexed
 // under its subject key, their state, the sanction notices addressed to it
 // and the working-day deadlines of its objections; it files an objection
