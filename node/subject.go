@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/subjecttoken"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -79,12 +80,12 @@ func (n *Node) subjectToken(r *http.Request) (*SubjectToken, *apiError) {
 	if signer == nil {
 		return nil, errorf(http.StatusServiceUnavailable, "this node has no credit-office key (sanctions issuer_key), so it cannot check subject tokens")
 	}
-	revoked, err := ReadRevokedSerials(filepath.Join(n.cfg.DataDir, SubjectRevokedFile))
+	revoked, err := subjecttoken.ReadRevoked(filepath.Join(n.cfg.DataDir, subjecttoken.RevokedFile))
 	if err != nil {
 		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", err)
 	}
 	var readErr error
-	t, err := VerifySubjectToken(s, signer.SignKey.Public().(ed25519.PublicKey), n.cfg.Region, time.Now(), func(s string) bool {
+	t, err := subjecttoken.Verify(s, signer.SignKey.Public().(ed25519.PublicKey), n.cfg.Region, time.Now(), func(s string) bool {
 		if revoked[s] {
 			return true
 		}

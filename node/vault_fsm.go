@@ -10,9 +10,6 @@ import (
 // The FSM side of the data-key vault (package vault owns the keys, the
 // wrapping, the ratchet and the bucket; this is ops 6-8 of command.go).
 
-// vaultKeyLen is the vault key's length (dev provisioning writes one).
-const vaultKeyLen = vault.KeyLen
-
 // VaultConflictError is the FSM's answer to a vault-put that would replace a
 // stored key at Path with a different one; nothing of the command is stored.
 type VaultConflictError = vault.ConflictError
