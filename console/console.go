@@ -80,6 +80,34 @@ func MemberCode(origin string) string {
 	return origin
 }
 
+// BarChart is a simple horizontal bar chart as inline SVG (no script: the
+// pages' CSP allows none), for /audit (web/audit.html draws it).
+type BarChart struct {
+	Width, Height int
+	Bars          []Bar
+}
+
+type Bar struct {
+	Label, Class string
+	Value        int
+	Y, W         int // geometry, filled by NewBarChart
+}
+
+// NewBarChart lays bars out: rows of 26 px, the longest bar 300 px wide
+// (every bar at least 0; all zero: all empty).
+func NewBarChart(bars []Bar) BarChart {
+	maxV := 1
+	for _, b := range bars {
+		maxV = max(maxV, b.Value)
+	}
+	const labelW, barW, rowH = 110, 300, 26
+	for i := range bars {
+		bars[i].Y = i * rowH
+		bars[i].W = bars[i].Value * barW / maxV
+	}
+	return BarChart{Width: labelW + barW + 60, Height: len(bars) * rowH, Bars: bars}
+}
+
 // AuditLoginPage is what a browser without a client certificate sees on /audit.
 const AuditLoginPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>creditx: auditor's view needs a certificate</title></head>

@@ -40,3 +40,15 @@ func TestLabels(t *testing.T) {
 		t.Error("MemberCode")
 	}
 }
+
+// TestBarChart: the longest bar is full width, the others in proportion,
+// one row each; all zero draws empty bars.
+func TestBarChart(t *testing.T) {
+	c := NewBarChart([]Bar{{Value: 10}, {Value: 5}, {Value: 0}})
+	if c.Bars[0].W != 300 || c.Bars[1].W != 150 || c.Bars[2].W != 0 || c.Bars[2].Y != 52 || c.Height != 78 {
+		t.Errorf("chart %+v", c)
+	}
+	if z := NewBarChart([]Bar{{Value: 0}}); z.Bars[0].W != 0 {
+		t.Errorf("all zero: %+v", z)
+	}
+}

@@ -74,29 +74,3 @@ func (n *Node) probeReplica(ctx context.Context, api string) (*Status, error) {
 	}
 	return &st, nil
 }
-
-// barChart is a simple horizontal bar chart as inline SVG (no script: the
-// pages' CSP allows none), for /audit.
-type barChart struct {
-	Width, Height int
-	Bars          []bar
-}
-
-type bar struct {
-	Label, Class string
-	Value        int
-	Y, W         int // geometry, filled by newBarChart
-}
-
-func newBarChart(bars []bar) barChart {
-	maxV := 1
-	for _, b := range bars {
-		maxV = max(maxV, b.Value)
-	}
-	const labelW, barW, rowH = 110, 300, 26
-	for i := range bars {
-		bars[i].Y = i * rowH
-		bars[i].W = bars[i].Value * barW / maxV
-	}
-	return barChart{Width: labelW + barW + 60, Height: len(bars) * rowH, Bars: bars}
-}

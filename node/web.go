@@ -205,9 +205,9 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		Calendar   CalendarState
 		NotApplied []NotAppliedListing
 		Conflicts  []RecordedConflict
-		Chart      barChart // issue 18: the notice loop as an inline SVG chart
+		Chart      console.BarChart // issue 18: the notice loop as an inline SVG chart
 	}{n.base("审计 Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts,
-		newBarChart([]bar{{Label: "已反馈 answered", Class: "ok", Value: c.Answered}, {Label: "待反馈 pending", Class: "warn", Value: c.Pending},
+		console.NewBarChart([]console.Bar{{Label: "已反馈 answered", Class: "ok", Value: c.Answered}, {Label: "待反馈 pending", Class: "warn", Value: c.Pending},
 			{Label: "逾期 overdue", Class: "bad", Value: c.Overdue}, {Label: "已解除 lifted", Class: "muted", Value: c.Lifted}})})
 }
 
