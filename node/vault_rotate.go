@@ -93,7 +93,11 @@ func (f *fsm) applyVaultRotate(tx *ledger.Tx, c command) (*applyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Epoch, r.Vault, r.Err = epoch, n, refusal
+	if refusal != nil {
+		r.Err = refusal
+		return r, nil
+	}
+	r.Epoch, r.Vault = epoch, n
 	if moved {
 		f.vaultEpoch = epoch
 	}
