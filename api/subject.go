@@ -80,13 +80,3 @@ type SubjectDeadline struct {
 	Provisional bool   `json:"provisional,omitempty"`
 	Unknown     string `json:"unknown,omitempty"`
 }
-
-// SubjectIssueRequest is what the office clerk enters after real-name
-// authentication.
-type SubjectIssueRequest struct {
-	Region    string
-	USCC      string // an organisation, or
-	CitizenID string // a natural person (hashed with the match key, never kept)
-	Name      string // organisation name (optional)
-	TTL       time.Duration
-}

@@ -40,7 +40,7 @@ import (
 // admitForwarded checks a command a replica forwarded; nil admits it.
 func (n *Node) admitForwarded(c command) *apiError {
 	switch {
-	case c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate:
+	case c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke:
 		return nil
 	case c.op != opAppend:
 		return errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", c.op, n.origin, n.access)

@@ -107,6 +107,8 @@ func (n *Node) routes() []route {
 		// issue 18: the subject's door and the record page (subject.go, subject_page.go, register.go)
 		{"GET /v1/subject", n.handleSubjectSelf},
 		{"POST /v1/subject/objections", n.handleSubjectObjection},
+		{"POST /v1/subject/revoke", n.handleSubjectRevoke},  // subject_revoke.go
+		{"GET /v1/subject/revoked", n.handleSubjectRevoked}, // subject_revoke.go
 		{"GET /subject", n.handleSubjectPage},
 		{"POST /subject", n.handleSubjectPagePost},
 		{"GET /records/{code}/{index}", n.handleRecordPage},
@@ -401,7 +403,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate {
+	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke {
 		n.applyVaultForwarded(r.Context(), w, cmd)
 		return
 	}

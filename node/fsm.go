@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
@@ -109,8 +110,8 @@ type fsm struct {
 	// vault is this replica's vault key (nil: none); set before raft starts.
 	// vaultEpoch is the epoch an erasure in the current batch moved to (0:
 	// none), used on the FSM goroutine only, to replace the key file after
-	// the commit (vault_ratchet.go).
-	vault      *vaultRing
+	// the commit (package vault).
+	vault      *vault.Ring
 	vaultEpoch uint64
 	// vaultStale holds why the vault key file could not be ratcheted after
 	// an erasure ("" once it was): shown in GET /v1/status, not only logged.
@@ -248,7 +249,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if f.vaultEpoch != 0 && f.vault != nil {
 		// Dying before this leaves the old key on disk until the next start
 		// (syncVaultEpoch); failing leaves it until then too.
-		if err := f.vault.advanceTo(f.vaultEpoch); err != nil {
+		if err := f.vault.AdvanceTo(f.vaultEpoch); err != nil {
 			msg := fmt.Sprintf("the vault key was not ratcheted after the erasure at epoch %d, so the previous key is still on disk: %v; fix the key file's disk and restart this replica (the ratchet completes at start)", f.vaultEpoch, err)
 			f.vaultStale.Store(&msg)
 			f.logger.Error("vault key not ratcheted after an erasure; the previous key stays on disk until restart", "err", err)

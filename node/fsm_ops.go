@@ -26,6 +26,7 @@ var fsmOps = [...]opFunc{
 	opVaultPut:     (*fsm).applyVault,
 	opVaultErase:   (*fsm).applyVault,
 	opVaultRotate:  (*fsm).applyVaultRotate, // vault_rotate.go
+	opTokenRevoke:  (*fsm).applyTokenRevoke, // subject_revoke.go
 }
 
 // opOf is the apply function of op (nil: unknown, which decodeCommand

@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
@@ -41,7 +42,7 @@ type Node struct {
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
-	vault       *vaultRing // from cfg.VaultKey; nil: the vault is disabled. The pointer is fixed after New; the key ratchets (vault_ratchet.go)
+	vault       *vault.Ring // from cfg.VaultKey; nil: the vault is disabled. The pointer is fixed after New; the key ratchets (package vault)
 	logVerifier note.Verifier
 
 	tlsCert tls.Certificate
@@ -90,7 +91,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.matchKey, err = schemas.ParseMatchKey(strings.TrimSpace(string(mk))); err != nil {
 		return nil, fmt.Errorf("match key %s: %w", cfg.MatchKey, err)
 	}
-	if n.vault, err = loadVaultRing(cfg.VaultKey); err != nil {
+	if n.vault, err = vault.LoadRing(cfg.VaultKey); err != nil {
 		return nil, err
 	}
 	anchors, err := parseAnchors(cfg.Region, cfg.Anchors)

@@ -15,6 +15,7 @@ import (
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 )
 
 // TestReadErrorsAreNotDropped closes a replica's ledger.db under it, so
@@ -49,7 +50,13 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	if field, msg := n.checkCalendarAdopt(&schemas.CalendarAdopt{}); field == "" || !strings.Contains(msg, "could not be read") {
 		t.Errorf("checkCalendarAdopt on a closed store = %q, %q", field, msg)
 	}
-	n.vault = &vaultRing{path: filepath.Join(t.TempDir(), "vault.key")}
+	vk := filepath.Join(t.TempDir(), "vault.key")
+	if err := os.WriteFile(vk, []byte(strings.Repeat("00", vault.KeyLen)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n.vault, err = vault.LoadRing(vk); err != nil {
+		t.Fatal(err)
+	}
 	if err := n.syncVaultEpoch(); err == nil {
 		t.Error("syncVaultEpoch on a closed store: nil; want the read error (not a ratchet to epoch 0)")
 	}

@@ -83,7 +83,18 @@ func (n *Node) subjectToken(r *http.Request) (*SubjectToken, *apiError) {
 	if err != nil {
 		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", err)
 	}
-	t, err := VerifySubjectToken(s, signer.SignKey.Public().(ed25519.PublicKey), n.cfg.Region, time.Now(), func(s string) bool { return revoked[s] })
+	var readErr error
+	t, err := VerifySubjectToken(s, signer.SignKey.Public().(ed25519.PublicKey), n.cfg.Region, time.Now(), func(s string) bool {
+		if revoked[s] {
+			return true
+		}
+		r, err := n.revokedSerial(s) // subject_revoke.go: replicated by raft
+		readErr = err
+		return r || err != nil
+	})
+	if readErr != nil {
+		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", readErr)
+	}
 	if err != nil {
 		return nil, errorf(http.StatusUnauthorized, "subject token: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 )
 
 // Wire types of this file's endpoints (package api).
@@ -32,7 +33,7 @@ type (
 
 // vaultTarget resolves {code}/{index} to an entry of this region's ledger and
 // decodes it. It writes the error answer and returns ok=false on failure.
-func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64, submitter string, persons map[string]schemas.Person, ve vaultEntry, ok bool) {
+func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64, submitter string, persons map[string]schemas.Person, ve vault.Entry, ok bool) {
 	if r.PathValue("code") != n.cfg.Region {
 		writeErr(w, errorf(http.StatusNotFound, "the vault of this node holds keys of region %s's ledger only", n.cfg.Region))
 		return
@@ -68,7 +69,7 @@ func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64
 		Submitter string `json:"submitter"`
 	}
 	json.Unmarshal(raw, &h)
-	return index, h.Submitter, sealedPersons(rec), ve, true
+	return index, h.Submitter, vault.SealedPersons(rec), ve, true
 }
 
 func (n *Node) vaultDisabled(w http.ResponseWriter) bool {
@@ -94,7 +95,7 @@ func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d (%s) may store its data keys", n.origin, index, submitter))
 		return
 	}
-	if ve.erased {
+	if ve.Erased {
 		writeErr(w, errorf(http.StatusGone, "the personal data of %s/%d was erased; no key may be stored for it", n.origin, index))
 		return
 	}
@@ -137,7 +138,7 @@ func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
 			bad(i, "key", "opens", "the key does not open %s: %v", k.Person, err)
 			continue
 		}
-		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.state().wrap(n.origin, index, k.Person, dk)})
+		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.State().Wrap(n.origin, index, k.Person, dk)})
 	}
 	if len(errs) > 0 {
 		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
@@ -177,22 +178,22 @@ func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, perr)
 		return
 	}
-	if ve.erased {
+	if ve.Erased {
 		writeErr(w, errorf(http.StatusNotFound, "erased: the data keys of %s/%d were destroyed by a legal erasure", n.origin, index))
 		return
 	}
-	if len(ve.wrapped) == 0 {
+	if len(ve.Wrapped) == 0 {
 		writeErr(w, errorf(http.StatusNotFound, "no data key is stored for %s/%d", n.origin, index))
 		return
 	}
 	v := VaultView{Origin: n.origin, Index: index, Persons: []VaultPerson{}}
 	var hashes []string
-	for _, path := range slices.Sorted(maps.Keys(ve.wrapped)) {
+	for _, path := range slices.Sorted(maps.Keys(ve.Wrapped)) {
 		p, ok := persons[path]
 		if !ok {
 			continue // cannot happen: PUT checks the path against the same record
 		}
-		dk, err := n.vault.state().unwrap(n.origin, index, path, ve.wrapped[path])
+		dk, err := n.vault.State().Unwrap(n.origin, index, path, ve.Wrapped[path])
 		if err != nil {
 			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
 			return
@@ -285,11 +286,11 @@ func vaultRefusal(err error) error {
 	case errors.As(err, &conflict):
 		return &refusedError{&apiError{Status: http.StatusConflict, Error: err.Error() + "; nothing was stored",
 			Errors: []FieldError{{Field: conflict.Path, Rule: "same_key", Message: "a stored key is never replaced"}}}}
-	case errors.Is(err, errVaultErased):
+	case errors.Is(err, vault.ErrErased):
 		return &refusedError{errorf(http.StatusGone, "%v", err)}
-	case errors.Is(err, errVaultEpoch):
+	case errors.Is(err, vault.ErrEpoch):
 		return &refusedError{errorf(http.StatusServiceUnavailable, "%v", err)}
-	case errors.Is(err, errVaultNoEntry):
+	case errors.Is(err, vault.ErrNoEntry):
 		return &refusedError{errorf(http.StatusNotFound, "%v", err)}
 	}
 	return err

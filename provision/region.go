@@ -21,6 +21,7 @@ import (
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -81,7 +82,7 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*node.Config, 
 	var mk schemas.MatchKey
 	rand.Read(mk[:])
 	keys["match.key"] = []byte(mk.String() + "\n")
-	vk := make([]byte, node.VaultKeyLen)
+	vk := make([]byte, vault.KeyLen)
 	rand.Read(vk)
 	keys["vault.key"] = []byte(hex.EncodeToString(vk) + "\n")
 	ca, err := pki.NewCA(region, "creditx region CA "+region, time.Now(), 10*365*24*time.Hour)
