@@ -25,7 +25,7 @@ func TestBenchIngestAcks(t *testing.T) {
 	for _, tc := range []struct {
 		proofs string
 		n      int
-	}{{"each", 103}} {
+	}{{"each", 103}, {"batch", 97}} {
 		t.Run(tc.proofs, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "region")
 			acks := filepath.Join(t.TempDir(), "acks")
