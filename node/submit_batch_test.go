@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -113,5 +116,35 @@ func TestSubmitBatchReceipt(t *testing.T) {
 		if resp.StatusCode != tc.want {
 			t.Errorf("body of %d bytes: %d, want %d", len(tc.body), resp.StatusCode, tc.want)
 		}
+	}
+}
+
+// TestAdmissionParallelKeepsOrder: a batch large enough to be admitted on
+// several goroutines (admission_parallel.go) reports its bad records in
+// batch order, with their positions, and writes nothing.
+func TestAdmissionParallelKeepsOrder(t *testing.T) {
+	tn := startNode(t)
+	bad := map[int]bool{3: true, 17: true, 38: true}
+	var batch [][]byte
+	for i := range 40 {
+		batch = append(batch, tn.listing(t, uint64(100+i), func(l *schemas.Listing) {
+			if bad[i] {
+				l.Region = "310000"
+			}
+		}))
+	}
+	_, err := tn.creds["publisher"].Submit(context.Background(), tn.url, batch...)
+	var se *node.SubmitError
+	if !errors.As(err, &se) || se.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("got %v, want a 422 SubmitError", err)
+	}
+	var got []int
+	for _, fe := range se.Body.Errors {
+		if fe.Field == "record.region" {
+			got = append(got, fe.Record)
+		}
+	}
+	if fmt.Sprint(got) != "[3 17 38]" {
+		t.Errorf("region errors for records %v, want [3 17 38]:\n%v", got, se)
 	}
 }
