@@ -27,8 +27,10 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/transparency-dev/tessera"
@@ -138,7 +140,7 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 	var mu sync.Mutex
 	var lat []time.Duration
 	var done atomic.Int64
-	begin := time.Now()
+	begin, cpu0 := time.Now(), cpuTime()
 	g, gctx := errgroup.WithContext(ctx)
 	for range conc {
 		g.Go(func() error {
@@ -168,7 +170,7 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 		})
 	}
 	err = g.Wait()
-	elapsed := time.Since(begin)
+	elapsed, cpu := time.Since(begin), cpuTime()-cpu0
 	if perr := <-prodDone; err == nil {
 		err = perr
 	}
@@ -184,7 +186,18 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 	}
 	fmt.Printf("tessera %s posix: records: %d in %d batches, %.1fs\nthroughput: %.0f records/s\nack latency per batch: p50 %v  p90 %v  p99 %v  max %v\n",
 		tesseraVersion, done.Load(), len(lat), elapsed.Seconds(), float64(done.Load())/elapsed.Seconds(), p(0.5), p(0.9), p(0.99), p(1))
+	la, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("cpu: %.1fs of this process, %.0f us per record; load average %s\n", cpu.Seconds(), float64(cpu.Microseconds())/float64(done.Load()), strings.Join(strings.Fields(string(la))[:3], " "))
 	return nil
+}
+
+// cpuTime is this process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 const tesseraVersion = "v1.0.4"

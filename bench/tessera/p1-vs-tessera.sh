@@ -29,11 +29,15 @@ ts_all=""
 i=1
 while [ "$i" -le "$rounds" ]; do
 	l1=$(cut -d' ' -f1-3 /proc/loadavg)
-	cx=$("$bin/creditx" bench ingest --local 1 --n "$N" --concurrency "$C" --batch "$B" ${ps:+--presign} "$@" 2>/dev/null | sed -n 's/^throughput: \([0-9]*\) records\/s/\1/p')
+	"$bin/creditx" bench ingest --local 1 --n "$N" --concurrency "$C" --batch "$B" ${ps:+--presign} "$@" >"$bin/cx.out" 2>/dev/null
 	l2=$(cut -d' ' -f1-3 /proc/loadavg)
-	ts=$("$bin/tessera-bench" -n "$N" -concurrency "$C" -batch "$B" $ps 2>/dev/null | sed -n 's/^throughput: \([0-9]*\) records\/s/\1/p')
+	"$bin/tessera-bench" -n "$N" -concurrency "$C" -batch "$B" $ps >"$bin/ts.out" 2>/dev/null
 	l3=$(cut -d' ' -f1-3 /proc/loadavg)
-	echo "round $i: creditx $cx records/s (load $l1 -> $l2), tessera $ts records/s (-> $l3), ratio $(echo "scale=2; $cx / $ts" | bc)"
+	cx=$(sed -n 's/^throughput: \([0-9]*\) records\/s/\1/p' "$bin/cx.out")
+	ts=$(sed -n 's/^throughput: \([0-9]*\) records\/s/\1/p' "$bin/ts.out")
+	cxc=$(sed -n 's/^cpu: .*, \([0-9]*\) us per record.*/\1/p' "$bin/cx.out")
+	tsc=$(sed -n 's/^cpu: .*, \([0-9]*\) us per record.*/\1/p' "$bin/ts.out")
+	echo "round $i: creditx $cx records/s, $cxc CPU-us/record (load $l1 -> $l2); tessera $ts records/s, $tsc CPU-us/record (-> $l3); ratio $(echo "scale=2; $cx / $ts" | bc)"
 	cx_all="$cx_all $cx"
 	ts_all="$ts_all $ts"
 	i=$((i + 1))

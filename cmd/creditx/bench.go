@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/creditx/creditx/node"
@@ -122,6 +124,7 @@ type IngestReport struct {
 	Requests int
 	Elapsed  time.Duration
 	Lat      []time.Duration // per request, sorted
+	CPU      time.Duration   // this process's user+system CPU during the run (with --local: client and nodes)
 }
 
 func (r IngestReport) String() string {
@@ -133,7 +136,27 @@ func (r IngestReport) String() string {
 	}
 	return fmt.Sprintf("records: %d in %d requests, %.1fs\nthroughput: %.0f records/s\nack latency per request: p50 %v  p90 %v  p99 %v  max %v\n",
 		r.Records, r.Requests, r.Elapsed.Seconds(), float64(r.Records)/r.Elapsed.Seconds(),
-		p(0.50).Round(time.Microsecond*100), p(0.90).Round(time.Microsecond*100), p(0.99).Round(time.Microsecond*100), p(1).Round(time.Microsecond*100))
+		p(0.50).Round(time.Microsecond*100), p(0.90).Round(time.Microsecond*100), p(0.99).Round(time.Microsecond*100), p(1).Round(time.Microsecond*100)) +
+		fmt.Sprintf("cpu: %.1fs of this process, %.0f us per record; load average %s\n", r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(max(1, r.Records)), loadAvg())
+}
+
+// loadAvg is the machine's 1, 5 and 15 minute load averages ("?" where
+// /proc/loadavg cannot be read).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
+
+// cpuTime is this process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // localRegion starts an n-replica region in this process, in a temporary

@@ -120,7 +120,7 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 		acks = bufio.NewWriterSize(o.Acks, 64<<10)
 	}
 	var line []byte // guarded by mu
-	begin := time.Now()
+	begin, cpu0 := time.Now(), cpuTime()
 	// With a rate, request k may start no earlier than begin + k*batch/rate.
 	var reqNo atomic.Int64
 	pace := func() {
@@ -172,7 +172,7 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 	bar.Finish()
 	fmt.Fprintln(progress)
 	slices.Sort(lat)
-	return IngestReport{Records: records.Load(), Requests: len(lat), Elapsed: time.Since(begin), Lat: lat}, err
+	return IngestReport{Records: records.Load(), Requests: len(lat), Elapsed: time.Since(begin), Lat: lat, CPU: cpuTime() - cpu0}, err
 }
 
 // ackLine is one acknowledged record.
