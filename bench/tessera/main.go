@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -35,6 +36,7 @@ import (
 
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
+	antispam "github.com/transparency-dev/tessera/storage/posix/antispam"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 )
@@ -49,14 +51,15 @@ func main() {
 	cpInterval := flag.Duration("checkpoint-interval", 100*time.Millisecond, "tessera checkpoint interval")
 	batchAge := flag.Duration("batch-max-age", 10*time.Millisecond, "tessera sequencing batch max age")
 	batchSize := flag.Uint("batch-max-size", 1024, "tessera sequencing batch max size")
+	dedupe := flag.Bool("antispam", false, "deduplicate adds with Tessera's persistent POSIX antispam (badger), as creditx deduplicates records")
 	flag.Parse()
-	if err := run(context.Background(), *n, *conc, *batch, *size, *dir, *presign, *cpInterval, *batchAge, *batchSize); err != nil {
+	if err := run(context.Background(), *n, *conc, *batch, *size, *dir, *presign, *cpInterval, *batchAge, *batchSize, *dedupe); err != nil {
 		fmt.Fprintln(os.Stderr, "tessera-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool, cpInterval, batchAge time.Duration, batchSize uint) error {
+func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool, cpInterval, batchAge time.Duration, batchSize uint, dedupe bool) error {
 	if size < 64+8 || n < 1 || conc < 1 || batch < 1 {
 		return errors.New("need -size >= 72 and positive -n, -concurrency, -batch")
 	}
@@ -83,11 +86,19 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 	if err != nil {
 		return err
 	}
-	app, shutdown, reader, err := tessera.NewAppender(ctx, driver, tessera.NewAppendOptions().
+	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithCheckpointInterval(cpInterval).
 		WithBatching(batchSize, batchAge).
-		WithPushback(uint(max(4096, 2*conc*batch))))
+		WithPushback(uint(max(4096, 2*conc*batch)))
+	if dedupe {
+		as, err := antispam.NewAntispam(ctx, filepath.Join(dir, ".antispam"), antispam.AntispamOpts{})
+		if err != nil {
+			return err
+		}
+		opts = opts.WithAntispam(tessera.DefaultAntispamInMemorySize, as)
+	}
+	app, shutdown, reader, err := tessera.NewAppender(ctx, driver, opts)
 	if err != nil {
 		return err
 	}
@@ -139,7 +150,7 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 	}
 	var mu sync.Mutex
 	var lat []time.Duration
-	var done atomic.Int64
+	var done, pushbacks atomic.Int64
 	begin, cpu0 := time.Now(), cpuTime()
 	g, gctx := errgroup.WithContext(ctx)
 	for range conc {
@@ -155,9 +166,20 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 					}
 					futures = append(futures, app.Add(gctx, tessera.NewEntry(e)))
 				}
-				for _, f := range futures {
-					if _, _, err := awaiter.Await(gctx, f); err != nil {
-						return err
+				for i, f := range futures {
+					for {
+						_, _, err := awaiter.Await(gctx, f)
+						if !errors.Is(err, tessera.ErrPushback) {
+							if err != nil {
+								return err
+							}
+							break
+						}
+						// Tessera asks to come back later (antispam follower
+						// behind): what its HTTP personality answers with 503.
+						pushbacks.Add(1)
+						time.Sleep(5 * time.Millisecond)
+						f = app.Add(gctx, tessera.NewEntry(b[i]))
 					}
 				}
 				d := time.Since(t)
@@ -186,6 +208,9 @@ func run(ctx context.Context, n, conc, batch, size int, dir string, presign bool
 	}
 	fmt.Printf("tessera %s posix: records: %d in %d batches, %.1fs\nthroughput: %.0f records/s\nack latency per batch: p50 %v  p90 %v  p99 %v  max %v\n",
 		tesseraVersion, done.Load(), len(lat), elapsed.Seconds(), float64(done.Load())/elapsed.Seconds(), p(0.5), p(0.9), p(0.99), p(1))
+	if pushbacks.Load() > 0 {
+		fmt.Printf("pushbacks retried: %d\n", pushbacks.Load())
+	}
 	la, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("cpu: %.1fs of this process, %.0f us per record; load average %s\n", cpu.Seconds(), float64(cpu.Microseconds())/float64(done.Load()), strings.Join(strings.Fields(string(la))[:3], " "))
 	return nil

@@ -10,6 +10,8 @@
 # append, 16 in flight x 50 records, every acknowledgement after a signed checkpoint
 # covers the record. PRESIGN=1 signs every record before the clock starts on both sides
 # (the log's figure alone); by default both sign while earlier batches are in flight.
+# ANTISPAM=1 gives Tessera its persistent deduplication (posix/antispam), as creditx
+# deduplicates every record (idempotent resubmission); off by default, as in issue 21.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -20,6 +22,8 @@ C=${C:-16}
 B=${B:-50}
 ps=""
 [ "${PRESIGN:-0}" = 1 ] && ps="-presign"
+as=""
+[ "${ANTISPAM:-0}" = 1 ] && as="-antispam"
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 (cd "$root" && go build -o "$bin/creditx" ./cmd/creditx)
@@ -31,7 +35,7 @@ while [ "$i" -le "$rounds" ]; do
 	l1=$(cut -d' ' -f1-3 /proc/loadavg)
 	"$bin/creditx" bench ingest --local 1 --n "$N" --concurrency "$C" --batch "$B" ${ps:+--presign} "$@" >"$bin/cx.out" 2>/dev/null
 	l2=$(cut -d' ' -f1-3 /proc/loadavg)
-	"$bin/tessera-bench" -n "$N" -concurrency "$C" -batch "$B" $ps >"$bin/ts.out" 2>/dev/null
+	"$bin/tessera-bench" -n "$N" -concurrency "$C" -batch "$B" $ps $as >"$bin/ts.out" 2>/dev/null
 	l3=$(cut -d' ' -f1-3 /proc/loadavg)
 	cx=$(sed -n 's/^throughput: \([0-9]*\) records\/s/\1/p' "$bin/cx.out")
 	ts=$(sed -n 's/^throughput: \([0-9]*\) records\/s/\1/p' "$bin/ts.out")
