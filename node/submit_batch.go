@@ -5,16 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
@@ -37,13 +35,18 @@ import (
 // Answer, with ?proofs=batch (and not ?witnessed=1, which always answers a
 // receipt per record): one BatchReceipt instead of a Receipt per record,
 // carrying one range proof (ledger.ProveRange) for the records this
-// request appended instead of one inclusion proof each. BatchReceipt.
-// Receipts rebuilds the per-record Receipts, byte for byte what the JSON
+// request appended instead of one inclusion proof each. BatchReceipts
+// rebuilds the per-record Receipts in the form the JSON
 // path answers, so "creditx verify-receipt" and everything else that reads
 // receipts work unchanged on them.
 
-// NDJSONContentType is the request Content-Type of the line-per-record body.
-const NDJSONContentType = "application/x-ndjson"
+// NDJSONContentType, BatchReceipt and BatchRecord are the wire types (package api).
+const NDJSONContentType = api.NDJSONContentType
+
+type (
+	BatchReceipt = api.BatchReceipt
+	BatchRecord  = api.BatchRecord
+)
 
 func isNDJSON(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -72,29 +75,6 @@ func splitNDJSON(body []byte, max int) ([][]byte, *apiError) {
 	return out, nil
 }
 
-// BatchReceipt acknowledges a whole submission (POST /v1/records?proofs=batch):
-// every record is durable and covered by Checkpoint. The records this
-// request appended are the range [First, First+Count), proved by
-// RangeProof (ledger.ProveRange: std base64 hashes); a record that was
-// already in the ledger before (Duplicate, outside the range) carries its
-// own inclusion proof.
-type BatchReceipt struct {
-	Origin     string        `json:"origin"`
-	Checkpoint string        `json:"checkpoint"`
-	First      uint64        `json:"first"`
-	Count      uint64        `json:"count"`
-	RangeProof []string      `json:"range_proof"`
-	Records    []BatchRecord `json:"records"` // one per submitted record, in order
-}
-
-// BatchRecord is one record of a BatchReceipt.
-type BatchRecord struct {
-	Index          uint64   `json:"index"`
-	LeafHash       string   `json:"leaf_hash"` // hex SHA-256 of 0x00 || entry
-	Duplicate      bool     `json:"duplicate"`
-	InclusionProof []string `json:"inclusion_proof,omitempty"` // only outside [First, First+Count)
-}
-
 // submitBatch commits admitted entries and answers one BatchReceipt.
 func (n *Node) submitBatch(w http.ResponseWriter, r *http.Request, entries [][]byte) {
 	br, err := n.commitBatch(r.Context(), entries)
@@ -121,34 +101,27 @@ func (n *Node) commitBatch(ctx context.Context, entries [][]byte) (*BatchReceipt
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var last error
-	for {
-		var br *BatchReceipt
-		if n.IsLeader() {
-			var res *applyResult
-			if res, last = n.applyLocalResult(cmd); last == nil {
-				br, last = n.batchReceipt(res, entries)
+	var br *BatchReceipt
+	err = n.proposeOrForward(ctx, func(ctx context.Context, leader bool) error {
+		if !leader {
+			rs, err := n.forward(ctx, cmd)
+			if err != nil {
+				return err
 			}
-		} else {
-			var rs []Receipt
-			if rs, last = n.forward(ctx, cmd); last == nil {
-				br = batchFromReceipts(rs)
-			}
+			br = batchFromReceipts(rs)
+			return nil
 		}
-		if last == nil {
-			return br, nil
+		res, err := n.applyLocalResult(ctx, cmd)
+		if err != nil {
+			return err
 		}
-		if !retryable(last) {
-			return nil, last
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
+		br, err = n.batchReceipt(res, entries)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return br, nil
 }
 
 // batchReceipt builds the BatchReceipt of an applied command.
@@ -215,14 +188,14 @@ func batchFromReceipts(rs []Receipt) *BatchReceipt {
 	return br
 }
 
-// Receipts checks the batch receipt and rebuilds each record's Receipt (with
-// its inclusion proof and tlog-proof text, as the JSON path answers). It
+// BatchReceipts checks a batch receipt and rebuilds each record's Receipt
+// (with its inclusion proof and tlog-proof text, as the JSON path answers). It
 // checks the checkpoint's signature with v when v is not nil (without it,
 // only the checkpoint's form: check the receipts later, e.g. "creditx
 // verify-receipt"), the range proof against the checkpoint's root with the
 // records' leaf hashes, and every record's inclusion proof. A receipt that
 // does not verify returns an error and no receipts.
-func (b *BatchReceipt) Receipts(v note.Verifier) ([]Receipt, error) {
+func BatchReceipts(b *BatchReceipt, v note.Verifier) ([]Receipt, error) {
 	size, root, err := checkpointTree(b.Checkpoint, b.Origin, v)
 	if err != nil {
 		return nil, err
@@ -325,43 +298,4 @@ func decodeB64Hashes(ss []string) ([]tlog.Hash, error) {
 		copy(out[i][:], b)
 	}
 	return out, nil
-}
-
-// SubmitBatch posts signed entries as NDJSON with ?proofs=batch and returns
-// the node's BatchReceipt unchecked (BatchReceipt.Receipts checks it).
-func (c *Credentials) SubmitBatch(ctx context.Context, baseURL string, entries ...[]byte) (*BatchReceipt, error) {
-	size := 0
-	for _, e := range entries {
-		size += len(e) + 1
-	}
-	body := make([]byte, 0, size)
-	for _, e := range entries {
-		body = append(append(body, e...), '\n')
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(baseURL, "/")+"/v1/records?proofs=batch", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", NDJSONContentType)
-	resp, err := c.Client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		se := &SubmitError{Status: resp.StatusCode}
-		if json.Unmarshal(b, &se.Body) != nil || se.Body.Error == "" {
-			se.Body.Error = strings.TrimSpace(string(b))
-		}
-		return nil, se
-	}
-	var br BatchReceipt
-	if err := json.Unmarshal(b, &br); err != nil {
-		return nil, err
-	}
-	return &br, nil
 }

@@ -47,14 +47,14 @@ func TestSubmitBatchReceipt(t *testing.T) {
 	var v note.Verifier
 	for _, f := range vkeys {
 		b, _ := os.ReadFile(f)
-		if vv, err := note.NewVerifier(string(bytes.TrimSpace(b))); err == nil && vv.Name() == node.LedgerOrigin("330000") {
+		if vv, err := note.NewVerifier(string(bytes.TrimSpace(b))); err == nil && vv.Name() == schemas.LedgerOrigin("330000") {
 			v = vv
 		}
 	}
 	if v == nil {
 		t.Fatalf("no log vkey among %v", vkeys)
 	}
-	got, err := br.Receipts(v)
+	got, err := node.BatchReceipts(br, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestSubmitBatchReceipt(t *testing.T) {
 		if err != nil {
 			t.Fatalf("record %d: %v", i, err)
 		}
-		cp, err := ledger.OpenCheckpoint(p.Checkpoint, node.LedgerOrigin("330000"), v)
+		cp, err := ledger.OpenCheckpoint(p.Checkpoint, schemas.LedgerOrigin("330000"), v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestSubmitBatchReceipt(t *testing.T) {
 		var c node.BatchReceipt
 		json.Unmarshal(j, &c)
 		tc.bad(&c)
-		if _, err := c.Receipts(v); err == nil {
+		if _, err := node.BatchReceipts(&c, v); err == nil {
 			t.Errorf("%s changed: receipts still verify", tc.name)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -180,11 +181,11 @@ func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notice
 			return "", nil, nil, err
 		}
 	}
-	var specs []node.ReplicaSpec
+	var specs []provision.ReplicaSpec
 	for i := range n {
-		specs = append(specs, node.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
+		specs = append(specs, provision.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
 	}
-	cfgs, err := node.PrepareRegion(dir, "330000", specs)
+	cfgs, err := provision.PrepareRegion(dir, "330000", specs)
 	if err != nil {
 		return "", nil, nil, err
 	}

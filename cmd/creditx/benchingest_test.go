@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -49,7 +49,7 @@ func TestBenchIngestAcks(t *testing.T) {
 			defer st.Close()
 			seen := map[uint64]bool{}
 			err = st.View(func(tx *ledger.ReadTx) error {
-				lr := tx.Log(node.LedgerOrigin("330000"))
+				lr := tx.Log(schemas.LedgerOrigin("330000"))
 				sc := bufio.NewScanner(f)
 				for sc.Scan() {
 					idx, lh, ok := strings.Cut(sc.Text(), " ")
