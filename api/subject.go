@@ -1,8 +1,6 @@
 package api
 
-import (
-	"encoding/json"
-)
+import "encoding/json"
 
 // SubjectListing is one listing as its subject sees it.
 type SubjectListing struct {

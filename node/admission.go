@@ -54,8 +54,8 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 	}
 	var errs []FieldError
 	status := 0
-	for i, e := range entries {
-		for _, fe := range n.admit(id, kr, at[i], i, e) {
+	for _, fes := range n.admitParallel(id, kr, at, entries) { // admission_parallel.go
+		for _, fe := range fes {
 			errs = append(errs, fe.FieldError)
 			status = batchStatus(status, fe.status)
 		}

@@ -188,7 +188,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, aerr)
 		return
 	}
-	entries, aerr := splitBatch(body, n.cfg.MaxBatch)
+	var entries [][]byte
+	if isNDJSON(r) { // submit_batch.go
+		entries, aerr = splitNDJSON(body, n.cfg.MaxBatch)
+	} else {
+		entries, aerr = splitBatch(body, n.cfg.MaxBatch)
+	}
 	if aerr != nil {
 		writeErr(w, aerr)
 		return
@@ -196,6 +201,10 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if aerr := n.admitBatch(id, entries); aerr != nil {
 		n.metrics.rejected.WithLabelValues(strconv.Itoa(aerr.Status)).Add(float64(len(entries)))
 		writeErr(w, aerr)
+		return
+	}
+	if !witnessed && r.URL.Query().Get("proofs") == "batch" {
+		n.submitBatch(w, r, entries) // submit_batch.go
 		return
 	}
 	receipts, err := n.commit(r.Context(), n.origin, entries)
@@ -283,6 +292,16 @@ func retryable(err error) bool {
 
 // applyLocal runs cmd through raft on the leader and builds receipts.
 func (n *Node) applyLocal(ctx context.Context, cmd []byte, entries [][]byte) ([]Receipt, error) {
+	res, err := n.applyLocalResult(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return n.receipts(res, entries)
+}
+
+// applyLocalResult runs cmd through raft on the leader and returns the
+// FSM's result, or the refusal or failure as an error.
+func (n *Node) applyLocalResult(ctx context.Context, cmd []byte) (*applyResult, error) {
 	start := time.Now()
 	res, err := n.applyRaft(ctx, cmd)
 	if err != nil {
@@ -299,7 +318,7 @@ func (n *Node) applyLocal(ctx context.Context, cmd []byte, entries [][]byte) ([]
 	if res.Err != nil {
 		return nil, res.Err
 	}
-	return n.receipts(res, entries)
+	return res, nil
 }
 
 func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {

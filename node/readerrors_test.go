@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,8 @@ import (
 // every read fails, and checks that each reader that used to drop the error
 // of fsm.view now reports it instead of going on with zero values: a
 // reference check that passed, a batch admitted at index 0, a vault key
-// ratcheted to epoch 0, a dev seed written twice.
+// ratcheted to epoch 0, a dev seed written twice, a listing admitted without
+// its catalogue, a lookup allowed without counting.
 func TestReadErrorsAreNotDropped(t *testing.T) {
 	s, v, key := zhejiangKeys(t)
 	n := calendarReplica(t, filepath.Join(t.TempDir(), "ledger.db"), s, v)
@@ -62,6 +64,13 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	}
 	if err := n.SeedDev(t.Context(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "seeding") {
 		t.Errorf("SeedDev on a closed store: %v; want the read error", err)
+	}
+	if out := n.admitLoop(0, zjEnvListing(t, 2, clock), id); len(out) != 1 || out[0].status != http.StatusInternalServerError || out[0].Rule != "read" {
+		t.Errorf("admitLoop of a listing on a closed store = %+v; want one 500 read error (the catalogue in force)", out)
+	}
+	w := httptest.NewRecorder()
+	if n.allowLookups(w, pki.Identity{Role: pki.RoleExecute, Region: "330000", ID: "x"}, 1) || w.Code != http.StatusInternalServerError {
+		t.Errorf("allowLookups on a closed store answered %d and allowed; want refused with 500 (the count could not be read)", w.Code)
 	}
 	// The exchange runtime's readers: exchange.TestReadErrorsAreNotDropped (a fake host).
 }

@@ -46,13 +46,13 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			var exe *node.Credentials
 			var err error
 			if local > 0 {
-				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), notices, node.RaftTuning{})
+				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, node.RaftTuning{})
 				if err != nil {
 					return err
 				}
 				defer stop()
 				nodeURL = url
-				if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, url, start, listings, 16, 200, 1024, 0); err != nil {
+				if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, ingestOptions{URL: url, Start: start, N: listings, Conc: 16, Batch: 200, Size: 1024}); err != nil {
 					return err
 				}
 				exe, err = node.LoadCredentials(filepath.Join(filepath.Dir(pub.Dir), "executor"))
