@@ -99,6 +99,10 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 		}
 	}
 	subj, refs, gov, bad := bs[0], bs[1], bs[2], bs[3]
+	ci, err := openCheckIndex(tx, subj) // checkindex.go
+	if err != nil {
+		return err
+	}
 	for i, e := range entries {
 		index := first + uint64(i)
 		ek := entryKey(origin, index)
@@ -117,6 +121,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 				b = kResponsible
 			}
 			if err := subj.Put(k, []byte{b}); err != nil {
+				return err
+			}
+		}
+		if v.listing != nil && len(v.subjects) > 0 {
+			if err := ci.putListing(refs, ek, e, v.listing, v.subjects); err != nil {
 				return err
 			}
 		}
@@ -164,6 +173,9 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 		for _, ref := range v.refs {
 			k := append(entryKey(ref.Origin, ref.Index), ek...)
 			if err := refs.Put(k, []byte{kb}); err != nil {
+				return err
+			}
+			if err := ci.markEvents(tx, ref, kb); err != nil {
 				return err
 			}
 		}
