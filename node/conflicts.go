@@ -101,7 +101,7 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	at := ix.node.fsm.now.UTC()
 	eng := ix.node.engineIn(rtx)
 	for _, key := range conflictSubjects(l) {
-		cs := eng.DetectConflicts(ix.node.subjectHistories(rtx, key), at)
+		cs := eng.DetectConflicts(ix.node.checkHistories(rtx, key), at) // the check index (checkindex.go)
 		if len(cs) == 0 {
 			if err := b.Delete([]byte(key)); err != nil {
 				return err
