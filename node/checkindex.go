@@ -197,7 +197,7 @@ func (n *Node) checkHistories(tx *ledger.ReadTx, key string) []sanctions.Listing
 			out = append(out, n.history(tx, origin, index, l))
 			continue
 		}
-		rec, err := schemas.Decode(v[checkHeader:])
+		rec, err := schemas.DecodeStored(v[checkHeader:]) // bytes the indexer encoded
 		if err != nil {
 			continue
 		}
