@@ -24,9 +24,10 @@ import (
 //	               || flags byte (checkEvents: the listing has an event that
 //	                  can change its state)
 //	               || leaf hash (32 bytes)
-//	               || the listing's canonical record with its free-text
-//	                  reason removed (the only field the check never reads,
-//	                  and where long texts and the synthetic padding live)
+//	               || the listing's canonical record without the fields no
+//	                  check reads (reason, remedies, removal conditions,
+//	                  legal basis, evidence, pre-notice, source unit: the
+//	                  long texts, and the synthetic padding)
 //	            "\x00complete" -> present if the bucket was created together
 //	            with the subjects index (a fresh ledger), so it covers every
 //	            listing the subjects index holds
@@ -46,8 +47,8 @@ import (
 //     marker and keeps the history walk for every check (no silent partial
 //     answers); rebuilding the indexes from the ledger gives it the marker.
 //
-// Cost: one key and about 500 bytes per (subject key, listing) pair, next to
-// the 1 KiB-padded entry it summarises.
+// Cost: about 730 bytes of key and value per (subject key, listing) pair (a
+// synthetic listing of 1.2 KiB), written in the listing's transaction.
 const bucketCheck = "checkstate"
 
 var checkCompleteKey = []byte("\x00complete")
@@ -86,7 +87,12 @@ func openCheckIndex(tx *ledger.Tx, subj *bbolt.Bucket) (*checkIndex, error) {
 // events.
 func checkValue(kind byte, events bool, e []byte, l *schemas.Listing) ([]byte, error) {
 	c := *l
-	c.Reason = ""
+	// Fields no check reads (the sanctions engine's state, check and
+	// conflict rules, and the answer): free text, evidence and the
+	// procedure before the listing.
+	c.Reason, c.Remedies, c.RemovalConditions = "", "", ""
+	c.LegalBasis, c.Evidence = nil, nil
+	c.PreNotice, c.SourceUnit = schemas.PreNotice{}, schemas.Agency{}
 	rec, err := schemas.Encode(&c)
 	if err != nil {
 		return nil, fmt.Errorf("check index: %w", err)
