@@ -82,10 +82,10 @@ func openCheckIndex(tx *ledger.Tx, subj *bbolt.Bucket) (*checkIndex, error) {
 	return &checkIndex{b: b}, nil
 }
 
-// checkValue is the stored value for listing l (entry e) under a subject key
-// with kind byte kind; events says the listing already has state-changing
-// events.
-func checkValue(kind byte, events bool, e []byte, l *schemas.Listing) ([]byte, error) {
+// checkValue is the stored value for listing l (entry e) under a subject key,
+// with kind byte 0 to be set per key; events says the listing already has
+// state-changing events.
+func checkValue(events bool, e []byte, l *schemas.Listing) ([]byte, error) {
 	c := *l
 	// Fields no check reads (the sanctions engine's state, check and
 	// conflict rules, and the answer): free text, evidence and the
@@ -103,7 +103,7 @@ func checkValue(kind byte, events bool, e []byte, l *schemas.Listing) ([]byte, e
 	if events {
 		flags = checkEvents
 	}
-	v = append(append(append(v, kind, flags), h[:]...), rec...)
+	v = append(append(append(v, 0, flags), h[:]...), rec...)
 	return v, nil
 }
 
@@ -111,17 +111,20 @@ func checkValue(kind byte, events bool, e []byte, l *schemas.Listing) ([]byte, e
 // the subjects index does. refs is the refs bucket: an event indexed before
 // the listing (a mirrored ledger read out of order) flags it at once.
 func (ci *checkIndex) putListing(refs *bbolt.Bucket, ek, e []byte, l *schemas.Listing, keys []subjectKey) error {
-	events := hasStateEvents(refs, ek)
-	for _, sk := range keys {
-		kind := kListing
+	v, err := checkValue(hasStateEvents(refs, ek), e, l) // encoded once for all the keys
+	if err != nil {
+		return err
+	}
+	for i, sk := range keys {
+		vk := v
+		if i > 0 {
+			vk = bytes.Clone(v) // bbolt keeps the value until the commit: one slice per key
+		}
+		vk[0] = kListing
 		if sk.responsible {
-			kind = kResponsible
+			vk[0] = kResponsible
 		}
-		v, err := checkValue(kind, events, e, l)
-		if err != nil {
-			return err
-		}
-		if err := ci.b.Put(append(append([]byte(sk.key), 0), ek...), v); err != nil {
+		if err := ci.b.Put(append(append([]byte(sk.key), 0), ek...), vk); err != nil {
 			return err
 		}
 	}
