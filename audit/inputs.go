@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -60,9 +60,17 @@ type Trust struct {
 	Quorum int
 	// Source says where the trust came from (file names), for the report.
 	Source []string
-	// Manifest is the consortium manifest's bytes when the trust came from
-	// one (the first one merged), for DiffManifests; nil otherwise.
-	Manifest []byte
+	// ManifestBytes is the consortium manifest's bytes when the trust came
+	// from one (the first one merged), for DiffManifests; nil otherwise.
+	ManifestBytes []byte
+	// Manifest is the genesis manifest, if the trust came from one that
+	// parses (exchange.ParseManifest): the membership check replays the
+	// ledgers' membership records on it (membership.go).
+	Manifest *exchange.Manifest
+	// Genesis, if set (GenesisFile beside the manifest), is the manifest the
+	// consortium started from: the membership check replays the ledgers on
+	// it and requires Manifest to be the version they approved last.
+	Genesis *exchange.Manifest
 }
 
 // DefaultQuorum is the witness quorum used when a manifest sets none.
@@ -94,7 +102,8 @@ func (in *Inputs) Distrust() {
 // breaks existing bundles.
 const (
 	ManifestFile = "manifest.yaml"
-	TrustFile    = trust.FileName // "trust.yaml"
+	GenesisFile  = "manifest.genesis.yaml" // membership.go
+	TrustFile    = trust.FileName          // "trust.yaml"
 )
 
 // manifest is the subset of the consortium manifest (exchange.Manifest) the
@@ -123,7 +132,8 @@ func LoadManifest(path string) (Trust, error) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return Trust{}, fmt.Errorf("audit: manifest %s: %w", path, err)
 	}
-	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}, Manifest: b}
+	t := Trust{Quorum: m.WitnessQuorum, Source: []string{path}, ManifestBytes: b}
+	t.Manifest, _ = exchange.ParseManifest(b) // nil if it does not parse strictly: no membership check
 	if m.WitnessPolicy != "" {
 		if t.Policy, err = exchange.ParsePolicy([]byte(m.WitnessPolicy)); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: witness_policy: %w", path, err)
@@ -136,7 +146,7 @@ func LoadManifest(path string) (Trust, error) {
 		if _, err := note.NewVerifier(mb.LogVKey); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].log_vkey: %w", path, i, err)
 		}
-		t.Origins = append(t.Origins, trust.Origin{Origin: "creditx." + mb.Code + "/ledger", VKey: mb.LogVKey, Anchors: mb.Anchors})
+		t.Origins = append(t.Origins, trust.Origin{Origin: schemas.LedgerOrigin(mb.Code), VKey: mb.LogVKey, Anchors: mb.Anchors})
 		if mb.WitnessVKey != "" {
 			if _, err := cosig.Parse(mb.WitnessVKey); err != nil {
 				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].witness_vkey: %w", path, i, err)
@@ -167,6 +177,12 @@ func (t *Trust) merge(o Trust) {
 	}
 	if t.Manifest == nil {
 		t.Manifest = o.Manifest
+	}
+	if t.ManifestBytes == nil {
+		t.ManifestBytes = o.ManifestBytes
+	}
+	if t.Genesis == nil {
+		t.Genesis = o.Genesis
 	}
 	t.Source = append(t.Source, o.Source...)
 }
@@ -233,6 +249,13 @@ func FromDir(dir string) (Inputs, error) {
 			return Inputs{}, err
 		}
 		in.Trust.merge(t)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, GenesisFile)); err == nil { // membership.go
+		g, err := exchange.ParseManifest(b)
+		if err != nil {
+			return Inputs{}, fmt.Errorf("audit: %s: %w", GenesisFile, err)
+		}
+		in.Trust.Genesis = g
 	}
 	add := func(treeDir, holder string) error {
 		c, err := readTree(treeDir, holder)
@@ -329,65 +352,6 @@ func readTree(dir, holder string) (Copy, error) {
 	return c, nil
 }
 
-// HTTPSource reads one ledger through the C2SP tlog-tiles read API of a
-// node: Base + "/ledger/<code>/" + tile paths.
-type HTTPSource struct {
-	Client *http.Client // nil means http.DefaultClient
-	Base   string       // e.g. "https://zj.example:8443/ledger/330000"
-	Ctx    context.Context
-}
-
-func (h HTTPSource) get(path string) ([]byte, error) {
-	ctx := h.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(h.Base, "/")+"/"+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	c := h.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	// the largest resource is a full entry bundle: 256 x (2 + 65535) bytes
-	const maxResource = ledger.TileWidth * (2 + ledger.MaxEntrySize)
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResource+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxResource {
-		return nil, fmt.Errorf("GET %s: response over %d bytes", req.URL, maxResource)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("GET %s: %w", req.URL, ledger.ErrNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-	}
-	return b, nil
-}
-
-// Checkpoint fetches the ledger's checkpoint as the node serves it (for a
-// member's own ledger, its witnessed checkpoint with cosignatures);
-// unverified.
-func (h HTTPSource) Checkpoint() ([]byte, error) { return h.get(ledger.ExportCheckpointFile) }
-
-// ReadTile implements ledger.TileSource.
-func (h HTTPSource) ReadTile(level int, n uint64, width int) ([]byte, error) {
-	return h.get(ledger.TilePath(level, n, width))
-}
-
-// ReadEntryBundle implements ledger.TileSource.
-func (h HTTPSource) ReadEntryBundle(n uint64, width int) ([]byte, error) {
-	return h.get(ledger.EntriesPath(n, width))
-}
-
 // FromNodes reads, from each node URL, the checkpoint of every ledger in
 // codes (member codes) the node serves; a ledger the node does not serve
 // (404) is skipped. The copies read tiles lazily through client.
@@ -395,15 +359,15 @@ func FromNodes(ctx context.Context, client *http.Client, urls, codes []string, t
 	in := Inputs{Trust: t}
 	for _, u := range urls {
 		for _, code := range codes {
-			src := HTTPSource{Client: client, Base: strings.TrimSuffix(u, "/") + "/ledger/" + code, Ctx: ctx}
-			cp, err := src.get(ledger.ExportCheckpointFile)
+			src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(u, "/") + "/ledger/" + code, Ctx: ctx}
+			cp, err := src.Checkpoint()
 			if errors.Is(err, ledger.ErrNotFound) {
 				continue
 			}
 			if err != nil {
 				return Inputs{}, fmt.Errorf("audit: node %s: %w", u, err)
 			}
-			in.Copies = append(in.Copies, Copy{Holder: u, Origin: "creditx." + code + "/ledger", Source: src, Checkpoint: cp})
+			in.Copies = append(in.Copies, Copy{Holder: u, Origin: schemas.LedgerOrigin(code), Source: src, Checkpoint: cp})
 		}
 	}
 	if len(in.Copies) == 0 {

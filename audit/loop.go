@@ -225,6 +225,7 @@ type factSet struct {
 	provisional int
 	slim        map[key]*schemas.Listing // conflicts.go
 	provDue     map[key]provFact         // rules.go
+	members     membershipFacts          // membership.go
 }
 
 func newFactSet() *factSet {
@@ -349,7 +350,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	today := day(at)
 	var members []string
 	for _, o := range origins {
-		if c := codeOf(o); !slices.Contains(members, c) && o == "creditx."+c+"/ledger" {
+		if c := codeOf(o); !slices.Contains(members, c) && o == schemas.LedgerOrigin(c) {
 			members = append(members, c)
 		}
 	}

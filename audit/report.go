@@ -93,6 +93,9 @@ type Report struct {
 	// Anchors is the cross-check with the anchors on a Fabric channel, per
 	// member (only when Options.Anchors was given).
 	Anchors []AnchorResult `json:"anchors,omitempty"`
+	// Membership is the membership history replayed on the genesis
+	// manifest (only when the trust came with a manifest; membership.go).
+	Membership *Membership `json:"membership,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -160,6 +163,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", wn)
 	}
+	r.Membership.writeText(&b) // membership.go
 	l := r.Loop
 	fmt.Fprintf(&b, "\nClosed loop: %d listings, %d notices, %d feedback\n", l.Listings, l.Notices, l.Feedback)
 	fmt.Fprintf(&b, "  %-8s %9s %9s %9s %9s %8s %8s %8s %8s %8s %11s\n", "member", "listings", "reached", "lag p50", "lag max", "notices", "in time", "late", "overdue", "pending", "not_applied")

@@ -145,6 +145,7 @@ func (fs *factSet) addRuleFacts(k key, r schemas.Record) {
 			fs.provDue[k] = provFact{workdays.DateOf(from), workdays.DateOf(r.FeedbackDue.Time)}
 		}
 	case *schemas.Governance:
+		fs.addMembershipFact(k, r) // membership.go
 		if r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil {
 			fs.calendars = append(fs.calendars, calFact{k, r.CalendarAdopt})
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -233,7 +232,7 @@ func (a *auditor) progress(n uint64) {
 // one, each field where they differ is a failure; the same manifest twice
 // is none.
 func (a *auditor) compareManifests() {
-	t, o := a.in.Trust.Manifest, a.in.Own.Manifest
+	t, o := a.in.Trust.ManifestBytes, a.in.Own.ManifestBytes
 	if t == nil || o == nil {
 		return
 	}
@@ -481,6 +480,17 @@ func (a *auditor) checkRecords() {
 		a.fail(f)
 	}
 	a.rep.Loop = a.facts.loop(a.opts, a.origins)
+	if g := a.in.Trust.Manifest; g != nil { // membership.go
+		genesis, inForce := g, (*exchange.Manifest)(nil)
+		if a.in.Trust.Genesis != nil {
+			genesis, inForce = a.in.Trust.Genesis, g
+		}
+		var fails []Failure
+		a.rep.Membership, fails = CheckMembership(genesis, a.facts.members.approvals, a.facts.members.records, inForce)
+		for _, f := range fails {
+			a.fail(f)
+		}
+	}
 }
 
 // finish fills the per-copy results, sorts, and sets the verdict.
@@ -515,8 +525,7 @@ func (a *auditor) finish() (*Report, error) {
 }
 
 func codeOf(origin string) string {
-	c, _ := strings.CutPrefix(origin, "creditx.")
-	c, _, _ = strings.Cut(c, "/")
+	c, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return c
 }
 

@@ -108,7 +108,7 @@ func (a *auditor) coverage() {
 		ran("mirrors identical to their origin; consistency between every checkpoint seen")
 		ran("references and dates between records")
 	}
-	if a.in.Trust.Manifest != nil && a.in.Own.Manifest != nil {
+	if a.in.Trust.ManifestBytes != nil && a.in.Own.ManifestBytes != nil {
 		ran("the audited data's own manifest against the independent one")
 	}
 	if a.opts.Anchors != nil {

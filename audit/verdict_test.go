@@ -173,7 +173,7 @@ func TestUnpackedBundleIsNotTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(in.Trust.Source) != 0 || in.Own.Manifest == nil {
-		t.Fatalf("unpacked bundle: trust %v, own manifest %v", in.Trust.Source, in.Own.Manifest != nil)
+	if len(in.Trust.Source) != 0 || in.Own.ManifestBytes == nil {
+		t.Fatalf("unpacked bundle: trust %v, own manifest %v", in.Trust.Source, in.Own.ManifestBytes != nil)
 	}
 }

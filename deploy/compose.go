@@ -34,6 +34,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -241,12 +242,12 @@ func Generate(dir string, o Options) (*Layout, error) {
 func ceremony(dir, code string, replicas int, matchKey *[]byte, port *int) (*Member, *exchange.Member, error) {
 	alias := Alias(code)
 	mdir := filepath.Join(dir, code)
-	var specs []node.ReplicaSpec
+	var specs []provision.ReplicaSpec
 	for i := 1; i <= replicas; i++ {
 		id := fmt.Sprintf("%s-%d", alias, i)
-		specs = append(specs, node.ReplicaSpec{ID: id, API: fmt.Sprintf("%s:%d", id, APIPort), Raft: fmt.Sprintf("%s:%d", id, RaftPort), Hosts: []string{alias}})
+		specs = append(specs, provision.ReplicaSpec{ID: id, API: fmt.Sprintf("%s:%d", id, APIPort), Raft: fmt.Sprintf("%s:%d", id, RaftPort), Hosts: []string{alias}})
 	}
-	cfgs, err := node.PrepareRegion(mdir, code, specs)
+	cfgs, err := provision.PrepareRegion(mdir, code, specs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("region key ceremony: %w", err)
 	}
@@ -300,7 +301,7 @@ func ceremony(dir, code string, replicas int, matchKey *[]byte, port *int) (*Mem
 	if err != nil {
 		return nil, nil, err
 	}
-	mb := &Member{Code: code, Name: node.MemberName(code), Alias: alias, Endpoint: fmt.Sprintf("https://%s:%d", alias, APIPort),
+	mb := &Member{Code: code, Name: provision.MemberName(code), Alias: alias, Endpoint: fmt.Sprintf("https://%s:%d", alias, APIPort),
 		Dir: mdir, Agencies: filepath.Join(mdir, "agencies")}
 	var peers []node.Peer
 	for _, s := range specs {

@@ -28,6 +28,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -144,7 +145,7 @@ func TestDrillRateLimits(t *testing.T) {
 // certificate to 200/s (burst 400).
 func TestDrillRateLimitsByDefault(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := node.PrepareDev(dir, "330000", "127.0.0.1:0", "127.0.0.1:0")
+	cfg, err := provision.PrepareDev(dir, "330000", "127.0.0.1:0", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -69,7 +70,7 @@ type drill struct {
 func newDrill(t *testing.T, tune func(*node.Config)) *drill {
 	t.Helper()
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "d-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "d-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func (d *drill) entries() [][]byte {
 		d.t.Fatal(err)
 	}
 	var out [][]byte
-	if _, err := ledger.Verify(context.Background(), src, cp, node.LedgerOrigin("330000"), v, func(_ uint64, e []byte) error {
+	if _, err := ledger.Verify(context.Background(), src, cp, schemas.LedgerOrigin("330000"), v, func(_ uint64, e []byte) error {
 		out = append(out, append([]byte(nil), e...))
 		return nil
 	}, nil); err != nil {

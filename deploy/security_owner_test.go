@@ -10,6 +10,7 @@ import (
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -23,7 +24,7 @@ func TestDrillRogueAgencyWithdrawal(t *testing.T) {
 	d := startDrillNode(t)
 	ctx := context.Background()
 	tourism := nodetest.Agency(t, d.dir, d.url, d.creds["admin"], "tourism", pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency,
-		ID: node.DevUSCC("330000", "MB000021"), Name: "Culture and Tourism Department (drill)", Domains: []string{"tourism"}})
+		ID: provision.DevUSCC("330000", "MB000021"), Name: "Culture and Tourism Department (drill)", Domains: []string{"tourism"}})
 	rs, err := d.creds["publisher"].Submit(ctx, d.url, d.listing(t, 8)) // 8 % 4: environment (internal/synth)
 	if err != nil {
 		t.Fatal(err)

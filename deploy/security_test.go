@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -36,7 +37,7 @@ type drillNode struct {
 func startDrillNode(t *testing.T) *drillNode {
 	t.Helper()
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "d-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "d-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

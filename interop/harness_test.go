@@ -12,18 +12,19 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/provision"
 )
 
 // startMembers prepares a consortium on loopback, lets edit change the
 // manifest and each config, and starts every member (real raft, bbolt,
 // QUIC, TLS) with its development data seeded.
-func startMembers(t *testing.T, specs []node.MemberSpec, edit func(m *exchange.Manifest, cfgs []*node.Config)) (map[string]*node.Node, []*node.Config, *exchange.Manifest) {
+func startMembers(t *testing.T, specs []provision.MemberSpec, edit func(m *exchange.Manifest, cfgs []*node.Config)) (map[string]*node.Node, []*node.Config, *exchange.Manifest) {
 	t.Helper()
 	addrs := nodetest.FreeAddrs(t, 2*len(specs))
 	for i := range specs {
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
-	cfgs, m, err := node.PrepareConsortium(t.TempDir(), specs)
+	cfgs, m, err := provision.PrepareConsortium(t.TempDir(), specs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/provision"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -139,7 +140,7 @@ func TestLitewitnessCountsTowardQuorum(t *testing.T) {
 		t.Fatalf("litewitness vkey %q: %v", lwVKey, err)
 	}
 
-	specs := []node.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"}, {Region: "330000", Name: "Zhejiang"}}
+	specs := []provision.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"}, {Region: "330000", Name: "Zhejiang"}}
 	nodes, cfgs, m := startMembers(t, specs, func(m *exchange.Manifest, _ []*node.Config) {
 		var p strings.Builder
 		for _, mb := range m.Members {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	fnote "github.com/transparency-dev/formats/note"
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
@@ -34,7 +35,7 @@ func TestTesseraLogWitnessedByCreditx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, cfgs, m := startMembers(t, []node.MemberSpec{{Region: "310000", Name: "Shanghai"}}, func(_ *exchange.Manifest, cfgs []*node.Config) {
+	nodes, cfgs, m := startMembers(t, []provision.MemberSpec{{Region: "310000", Name: "Shanghai"}}, func(_ *exchange.Manifest, cfgs []*node.Config) {
 		x := *cfgs[0].Exchange
 		x.WitnessLogs = []node.WitnessLogConfig{{Origin: origin, VKey: vkey}}
 		cfgs[0].Exchange = &x

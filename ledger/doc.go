@@ -17,7 +17,10 @@
 //     golang.org/x/mod/sumdb/tlog and github.com/transparency-dev/merkle; this
 //     package only stores their inputs and outputs. Proofs verify with
 //     tlog.CheckRecord/CheckTree and transparency-dev proof.VerifyInclusion/
-//     VerifyConsistency unchanged (TestProofsExhaustive).
+//     VerifyConsistency unchanged (TestProofsExhaustive). The one proof of
+//     this package's own, the range proof of a batch (rangeproof.go:
+//     ProveRange, RangeInclusionProofs), rebuilds for each leaf of the range
+//     exactly the path tlog.ProveRecord gives (TestRangeProofExhaustive).
 //   - Checkpoints are C2SP tlog-checkpoint bodies in C2SP signed notes
 //     (Ed25519, golang.org/x/mod/sumdb/note). A checkpoint is stored only after
 //     its signature, origin, size and root hash were checked against the log.

@@ -36,7 +36,7 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 	// key was revoked since (the FSM skips it by leaf hash), while every other
 	// check (role, key owner, submitter, ...) still applies to the caller.
 	at := make([]uint64, len(entries))
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(n.origin)
 		size = lr.Size()
 		for i, e := range entries {
@@ -48,11 +48,14 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		fe := n.readFailed(0, "the ledger's size", err)
+		return &apiError{Status: fe.status, Error: fe.Message, Errors: []FieldError{fe.FieldError}}
+	}
 	var errs []FieldError
 	status := 0
-	for i, e := range entries {
-		for _, fe := range n.admit(id, kr, at[i], i, e) {
+	for _, fes := range n.admitParallel(id, kr, at, entries) { // admission_parallel.go
+		for _, fe := range fes {
 			errs = append(errs, fe.FieldError)
 			status = batchStatus(status, fe.status)
 		}
@@ -122,35 +125,37 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	var out []statusFieldError
 	h := schemas.HeaderOf(rec)
 	if h.Region != n.cfg.Region {
-		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.region", "region", fmt.Sprintf("record is for region %s; this is the node of %s", h.Region, n.cfg.Region)}})
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record.region", Rule: "region", Message: fmt.Sprintf("record is for region %s; this is the node of %s", h.Region, n.cfg.Region)}})
 	}
 	if h.Submitter != id.ID {
-		out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record.submitter", "submitter", fmt.Sprintf("submitter %s is not the certificate's agency %s", h.Submitter, id.ID)}})
+		out = append(out, statusFieldError{http.StatusForbidden, FieldError{Record: i, Field: "record.submitter", Rule: "submitter", Message: fmt.Sprintf("submitter %s is not the certificate's agency %s", h.Submitter, id.ID)}})
 	}
 	if l, ok := rec.(*schemas.Listing); ok && id.Role == pki.RolePublish {
 		if !slices.Contains(id.Domains, l.Domain) || (len(ki.Domains) > 0 && !slices.Contains(ki.Domains, l.Domain)) {
-			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record.domain", "domain_scope", fmt.Sprintf("agency %s may not list in domain %q (its domains: %v)", id.ID, l.Domain, id.Domains)}})
+			out = append(out, statusFieldError{http.StatusForbidden, FieldError{Record: i, Field: "record.domain", Rule: "domain_scope", Message: fmt.Sprintf("agency %s may not list in domain %q (its domains: %v)", id.ID, l.Domain, id.Domains)}})
 		}
 	}
 	if err := n.validate.Validate(rec); err != nil {
 		var ves schemas.ValidationErrors
 		if errors.As(err, &ves) {
 			for _, fe := range ves {
-				out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+				out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + fe.Field, Rule: fe.Rule, Message: fe.Message}})
 			}
 		} else {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record", "validate", err.Error()}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record", Rule: "validate", Message: err.Error()}})
 		}
 	}
 	// Personal data where it does not belong (issue 14): admission only, so
 	// mirrored and audited entries verify with Validate alone.
 	for _, fe := range schemas.CheckPlaintext(rec) {
-		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + fe.Field, fe.Rule, fe.Message}})
+		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + fe.Field, Rule: fe.Rule, Message: fe.Message}})
 	}
 	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
-		if msg := n.checkRef(ref); msg != "" {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
+		if msg, err := n.checkRef(ref); err != nil {
+			out = append(out, n.readFailed(i, fmt.Sprintf("reference %s/%d", ref.Origin, ref.Index), err))
+		} else if msg != "" {
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record.ref", Rule: "reference", Message: msg}})
 		}
 	}
 	if len(out) == 0 {
@@ -159,10 +164,11 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	return out
 }
 
-// checkRef reports why ref does not point at an existing entry, or "".
-func (n *Node) checkRef(ref schemas.Ref) string {
+// checkRef reports why ref does not point at an existing entry, or "". An
+// error is a failed read of the ledger, which says nothing about ref.
+func (n *Node) checkRef(ref schemas.Ref) (string, error) {
 	msg := ""
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(ref.Origin)
 		if ref.Index >= lr.Size() {
 			msg = fmt.Sprintf("%s has no entry %d (size %d)", ref.Origin, ref.Index, lr.Size())
@@ -170,8 +176,7 @@ func (n *Node) checkRef(ref schemas.Ref) string {
 		}
 		e, err := lr.Entry(ref.Index)
 		if err != nil {
-			msg = err.Error()
-			return nil
+			return err
 		}
 		h := tlog.RecordHash(e)
 		if fmt.Sprintf("%x", h[:]) != ref.Hash {
@@ -179,7 +184,7 @@ func (n *Node) checkRef(ref schemas.Ref) string {
 		}
 		return nil
 	})
-	return msg
+	return msg, err
 }
 
 // checkEntryKey is the FSM's last check of an entry of the region's own

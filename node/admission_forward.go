@@ -40,7 +40,7 @@ import (
 // admitForwarded checks a command a replica forwarded; nil admits it.
 func (n *Node) admitForwarded(c command) *apiError {
 	switch {
-	case c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate:
+	case c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke:
 		return nil
 	case c.op != opAppend:
 		return errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", c.op, n.origin, n.access)
@@ -95,14 +95,16 @@ func (n *Node) forwardedIdentity(e []byte) pki.Identity {
 		}
 	}
 	var size uint64
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(n.origin)
 		size = lr.Size()
 		if idx, ok := lr.LeafIndex(tlog.RecordHash(e)); ok {
 			size = idx
 		}
 		return nil
-	})
+	}); err != nil {
+		return id // admitBatch reads the ledger again and answers the failure
+	}
 	ki, err := n.keyring.Load().Lookup(s.KeyID, size)
 	if err != nil {
 		return id

@@ -30,18 +30,22 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 	switch r := rec.(type) {
 	case *schemas.Listing:
 		eng := n.sanctions.engine
-		n.fsm.view(func(tx *ledger.ReadTx) error { eng = n.engineOf(tx.Bucket(bucketCatalogues)); return nil }) // catalogue.go
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error { eng = n.engineOf(tx.Bucket(bucketCatalogues)); return nil }); err != nil { // catalogue.go
+			out = append(out, n.readFailed(i, "the catalogue in force", err))
+			break
+		}
 		for _, p := range eng.Admissible(r, time.Now()) {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + p.Field, Rule: p.Rule, Message: p.Message}})
 		}
 	case *schemas.Repair:
 		var l *schemas.Listing
-		n.fsm.view(func(tx *ledger.ReadTx) error {
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 			l, _ = readRecord(tx, r.Listing.Origin, r.Listing.Index).(*schemas.Listing)
 			return nil
-		})
-		if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
-			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
+		}); err != nil {
+			out = append(out, n.readFailed(i, "the repaired listing", err))
+		} else if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
+			out = append(out, statusFieldError{http.StatusForbidden, FieldError{Record: i, Field: "record." + p.Field, Rule: p.Rule, Message: p.Message}})
 		}
 	case *schemas.Governance:
 		var field, rule, msg string
@@ -52,9 +56,12 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		case r.Action == schemas.ActionCalendarAdopt && r.CalendarAdopt != nil:
 			rule = "calendar"
 			field, msg = n.checkCalendarAdopt(r.CalendarAdopt)
+		case r.Action == schemas.ActionManifestPropose && r.ManifestPropose != nil:
+			rule = "membership"
+			field, msg = n.checkManifestPropose(r.ManifestPropose) // membership.go
 		}
 		if field != "" {
-			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, field, rule, msg}})
+			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: field, Rule: rule, Message: msg}})
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -21,6 +22,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	FieldError     = api.FieldError
+	apiError       = api.ErrorBody
+	Receipt        = api.Receipt
+	SubmitResponse = api.SubmitResponse
+	Status         = api.Status
 )
 
 // Handler is the node's HTTP API (see docs/API.md). Every handler decides
@@ -83,6 +93,7 @@ func (n *Node) routes() []route {
 		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},
 		{"GET /v1/alerts", n.handleAlerts},
 		{"GET /v1/exchange", n.handleExchangeStatus},
+		{"GET /v1/membership", n.handleMembership}, // membership.go
 		{"GET /v1/cluster", n.handleCluster},
 		{"POST /v1/cluster/replicas", n.handleAddReplica},
 		{"DELETE /v1/cluster/replicas/{id}", n.handleRemoveReplica},
@@ -96,6 +107,8 @@ func (n *Node) routes() []route {
 		// issue 18: the subject's door and the record page (subject.go, subject_page.go, register.go)
 		{"GET /v1/subject", n.handleSubjectSelf},
 		{"POST /v1/subject/objections", n.handleSubjectObjection},
+		{"POST /v1/subject/revoke", n.handleSubjectRevoke},  // subject_revoke.go
+		{"GET /v1/subject/revoked", n.handleSubjectRevoked}, // subject_revoke.go
 		{"GET /subject", n.handleSubjectPage},
 		{"POST /subject", n.handleSubjectPagePost},
 		{"GET /records/{code}/{index}", n.handleRecordPage},
@@ -112,21 +125,6 @@ func (n *Node) routes() []route {
 			io.WriteString(w, "ready\n")
 		}},
 	}
-}
-
-// FieldError is one problem with a submitted record, as returned by the API.
-type FieldError struct {
-	Record  int    `json:"record"`          // position in the submitted batch
-	Field   string `json:"field,omitempty"` // JSON path inside the record
-	Rule    string `json:"rule"`
-	Message string `json:"message"`
-}
-
-// apiError is the body of every 4xx and 5xx answer.
-type apiError struct {
-	Status int          `json:"-"`
-	Error  string       `json:"error"`
-	Errors []FieldError `json:"errors,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -170,24 +168,6 @@ func (n *Node) require(w http.ResponseWriter, r *http.Request, roles ...pki.Role
 	return id, false
 }
 
-// Receipt acknowledges one durable record: it is in the ledger at Index and
-// covered by the signed Checkpoint, as the inclusion proof shows.
-type Receipt struct {
-	Origin         string   `json:"origin"`
-	Index          uint64   `json:"index"`
-	LeafHash       string   `json:"leaf_hash"` // hex SHA-256 of 0x00 || entry
-	Duplicate      bool     `json:"duplicate"` // the record was already in the ledger at Index
-	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof []string `json:"inclusion_proof"`     // std base64 hashes, leaf sibling first
-	Proof          string   `json:"proof"`               // the same as a C2SP tlog-proof@v1 text, leaf hash in its extra line
-	Witnesses      []string `json:"witnesses,omitempty"` // with ?witnessed=1: who cosigned Checkpoint (proof_api.go)
-}
-
-// SubmitResponse is the body of a successful POST /v1/records.
-type SubmitResponse struct {
-	Results []Receipt `json:"results"`
-}
-
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	id, ok := n.require(w, r, pki.RolePublish, pki.RoleExecute, pki.RoleAdmin)
 	if !ok {
@@ -208,7 +188,12 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, aerr)
 		return
 	}
-	entries, aerr := splitBatch(body, n.cfg.MaxBatch)
+	var entries [][]byte
+	if isNDJSON(r) { // submit_batch.go
+		entries, aerr = splitNDJSON(body, n.cfg.MaxBatch)
+	} else {
+		entries, aerr = splitBatch(body, n.cfg.MaxBatch)
+	}
 	if aerr != nil {
 		writeErr(w, aerr)
 		return
@@ -216,6 +201,10 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if aerr := n.admitBatch(id, entries); aerr != nil {
 		n.metrics.rejected.WithLabelValues(strconv.Itoa(aerr.Status)).Add(float64(len(entries)))
 		writeErr(w, aerr)
+		return
+	}
+	if !witnessed && r.URL.Query().Get("proofs") == "batch" {
+		n.submitBatch(w, r, entries) // submit_batch.go
 		return
 	}
 	receipts, err := n.commit(r.Context(), n.origin, entries)
@@ -273,35 +262,26 @@ var errNotLeader = errors.New("not the raft leader")
 // commit makes entries durable on a raft quorum and covered by a signed
 // checkpoint, and returns their receipts. On a follower it forwards the
 // (already admitted) entries to the leader. It retries through leader
-// changes until ctx ends or 10 s pass: resubmission is idempotent because the
-// FSM keeps the first index of an entry.
+// changes until ctx ends (proposeOrForward): resubmission is idempotent
+// because the FSM keeps the first index of an entry.
 func (n *Node) commit(ctx context.Context, origin string, entries [][]byte) ([]Receipt, error) {
 	cmd, err := encodeCommand(command{op: opAppend, origin: origin, entries: entries})
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var last error
-	for {
-		var rs []Receipt
-		if n.IsLeader() {
-			rs, last = n.applyLocal(cmd, entries)
+	var rs []Receipt
+	err = n.proposeOrForward(ctx, func(ctx context.Context, leader bool) (err error) {
+		if leader {
+			rs, err = n.applyLocal(ctx, cmd, entries)
 		} else {
-			rs, last = n.forward(ctx, cmd)
+			rs, err = n.forward(ctx, cmd)
 		}
-		if last == nil {
-			return rs, nil
-		}
-		if !retryable(last) {
-			return nil, last
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return rs, nil
 }
 
 func retryable(err error) bool {
@@ -311,17 +291,23 @@ func retryable(err error) bool {
 }
 
 // applyLocal runs cmd through raft on the leader and builds receipts.
-func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
+func (n *Node) applyLocal(ctx context.Context, cmd []byte, entries [][]byte) ([]Receipt, error) {
+	res, err := n.applyLocalResult(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return n.receipts(res, entries)
+}
+
+// applyLocalResult runs cmd through raft on the leader and returns the
+// FSM's result, or the refusal or failure as an error.
+func (n *Node) applyLocalResult(ctx context.Context, cmd []byte) (*applyResult, error) {
 	start := time.Now()
-	f := n.rep.raft.Apply(cmd, 5*time.Second)
-	if err := f.Error(); err != nil {
+	res, err := n.applyRaft(ctx, cmd)
+	if err != nil {
 		return nil, err
 	}
 	n.metrics.applyLatency.Observe(time.Since(start).Seconds())
-	res, ok := f.Response().(*applyResult)
-	if !ok || res == nil {
-		return nil, fmt.Errorf("raft returned no result")
-	}
 	var ere *entryRefusedError
 	if errors.As(res.Err, &ere) {
 		return nil, refusedAtApply(ere)
@@ -332,7 +318,7 @@ func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
 	if res.Err != nil {
 		return nil, res.Err
 	}
-	return n.receipts(res, entries)
+	return res, nil
 }
 
 func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
@@ -436,11 +422,11 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate {
-		n.applyVaultForwarded(w, cmd)
+	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke {
+		n.applyVaultForwarded(r.Context(), w, cmd)
 		return
 	}
-	rs, err := n.applyLocal(cmd, c.entries)
+	rs, err := n.applyLocal(r.Context(), cmd, c.entries)
 	var refused *refusedError
 	if errors.As(err, &refused) {
 		writeErr(w, refused.ae)
@@ -468,7 +454,7 @@ func (n *Node) originForCode(code string) (string, bool) {
 // verifierFor is the log key of an origin this node serves.
 func (n *Node) verifierFor(origin string) note.Verifier {
 	if n.x != nil {
-		if mb, ok := n.x.manifest.MemberByOrigin(origin); ok && mb.Code != n.cfg.Region {
+		if mb, ok := n.x.Cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // exchange/live.go
 			return mb.LogVerifier()
 		}
 	}
@@ -551,27 +537,18 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 	writeTile(w, r, ref, data, public)
 }
 
-// Status is the public summary of a replica, GET /v1/status.
-type Status struct {
-	Region   string `json:"region"`
-	Origin   string `json:"origin"`
-	Replica  string `json:"replica"`
-	Leader   string `json:"leader"` // replica id of the current raft leader, "" if none
-	IsLeader bool   `json:"is_leader"`
-	Size     uint64 `json:"size"`    // entries in the region's ledger on this replica
-	Applied  uint64 `json:"applied"` // last raft index applied here
-	Uptime   string `json:"uptime"`
-	// VaultKeyStale says why this replica still holds the vault key of
-	// before an erasure (the ratchet failed; it completes at restart).
-	VaultKeyStale string `json:"vault_key_stale,omitempty"`
-}
-
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
 	_, leader := n.rep.raft.LeaderWithID()
 	st := Status{Region: n.cfg.Region, Origin: n.origin, Replica: n.cfg.ReplicaID, Leader: string(leader),
 		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
-	n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
-	st.Applied, _ = n.fsm.appliedIndex()
+	err := n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
+	if err == nil {
+		st.Applied, err = n.fsm.appliedIndex()
+	}
+	if err != nil {
+		n.readError(w, "status", err)
+		return
+	}
 	if msg := n.fsm.vaultStale.Load(); msg != nil {
 		st.VaultKeyStale = *msg
 	}

@@ -11,11 +11,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/workdays"
 	"github.com/creditx/creditx/schemas"
 	"go.etcd.io/bbolt"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	CalendarState = api.CalendarState
+	AdoptedYear   = api.AdoptedYear
+	DueCorrection = api.DueCorrection
 )
 
 // The working-day calendar as data on the ledger (issue 12).
@@ -53,25 +62,6 @@ const (
 	calendarYearPrefix       = 'y'
 	calendarRefusalKeyPrefix = 'r'
 )
-
-// AdoptedYear is one calendar year adopted on the ledger, as applied.
-type AdoptedYear struct {
-	Year   schemas.CalendarAdopt `json:"calendar"`
-	Origin string                `json:"origin"`
-	Index  uint64                `json:"index"`
-	Since  time.Time             `json:"since"` // raft time of the entry that adopted it
-}
-
-// DueCorrection is a feedback deadline recomputed after a calendar year was
-// adopted: what the notice said, what it is now, under which notice.
-type DueCorrection struct {
-	Was         schemas.Date `json:"was"`
-	Due         schemas.Date `json:"due"`
-	Provisional bool         `json:"provisional"`
-	Calendar    string       `json:"calendar"` // document number of the adopted year
-	Year        uint64       `json:"year"`
-	At          time.Time    `json:"at"` // raft time of the adoption
-}
 
 // calendarCache remembers the calendar built from the calendars bucket,
 // keyed by the bucket's sequence (bumped at every applied adoption).
@@ -127,7 +117,7 @@ func (n *Node) viewCalendar(tx *ledger.ReadTx) *workdays.Calendar {
 
 // CalendarAdoptRecord builds and signs (with admin's anchor key) the
 // calendar_adopt governance record of year y for region.
-func CalendarAdoptRecord(region string, admin *Credentials, y workdays.Year, now time.Time) ([]byte, error) {
+func CalendarAdoptRecord(region string, admin *client.Credentials, y workdays.Year, now time.Time) ([]byte, error) {
 	g := &schemas.Governance{
 		Header:        schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(now)},
 		Action:        schemas.ActionCalendarAdopt,
@@ -141,7 +131,10 @@ func CalendarAdoptRecord(region string, admin *Credentials, y workdays.Year, now
 func (n *Node) checkCalendarAdopt(a *schemas.CalendarAdopt) (field, msg string) {
 	y := sanctions.CalendarYear(a)
 	var cal *workdays.Calendar
-	n.fsm.view(func(tx *ledger.ReadTx) error { cal = n.viewCalendar(tx); return nil })
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error { cal = n.viewCalendar(tx); return nil }); err != nil {
+		n.logger.Error("admission could not read the adopted calendars", "err", err)
+		return "record.calendar_adopt", "the calendar in force could not be read on this replica; nothing was written, retry"
+	}
 	if _, err := cal.Extend(y); err != nil {
 		var de *workdays.DataError
 		if errors.As(err, &de) && de.Path != "" {
@@ -308,15 +301,6 @@ func noticeDue(tx *ledger.ReadTx, origin string, index uint64) (DueCorrection, b
 		return DueCorrection{}, false
 	}
 	return dc, true
-}
-
-// CalendarState is what GET /v1/calendar and the status page show: the
-// covered years, the adoptions applied and those refused.
-type CalendarState struct {
-	Covered     [2]int            `json:"covered"`
-	Adopted     []AdoptedYear     `json:"adopted"`
-	Refused     []json.RawMessage `json:"refused,omitempty"`
-	Provisional int               `json:"provisional_notices"` // own notices whose deadline is still provisional
 }
 
 // CalendarState reads the calendar in force. Unlike the views, which log

@@ -10,11 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
 	"go.etcd.io/bbolt"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	CatalogueState   = api.CatalogueState
+	AdoptedCatalogue = api.AdoptedCatalogue
+	KnownCatalogue   = api.KnownCatalogue
+	CatalogueRefusal = api.CatalogueRefusal
 )
 
 // Measures-catalogue versions adopted on the ledger (issue 12).
@@ -53,40 +63,6 @@ const (
 	catalogueAdoptedPrefix    = 'a'
 	catalogueRefusedKeyPrefix = 'r'
 )
-
-// AdoptedCatalogue is one catalogue_adopt as applied.
-type AdoptedCatalogue struct {
-	Version string    `json:"version"`
-	SHA256  string    `json:"sha256"`
-	Origin  string    `json:"origin"`
-	Index   uint64    `json:"index"`
-	Since   time.Time `json:"since"` // raft time of the entry that adopted it
-}
-
-// CatalogueRefusal is a mirrored catalogue_adopt that was not applied.
-type CatalogueRefusal struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-	SHA256 string `json:"sha256,omitempty"`
-	Reason string `json:"reason"`
-}
-
-// KnownCatalogue is a catalogue version this node holds.
-type KnownCatalogue struct {
-	Version string `json:"version"`
-	SHA256  string `json:"sha256"`
-	Initial bool   `json:"initial,omitempty"` // in force until the first adoption
-}
-
-// CatalogueState is GET /v1/catalogue: what this node knows, what was
-// adopted (in order) or refused, and the catalogue in force.
-type CatalogueState struct {
-	InForce KnownCatalogue     `json:"in_force"`
-	Since   *AdoptedCatalogue  `json:"since,omitempty"` // the adoption that put it in force; nil: initial
-	Known   []KnownCatalogue   `json:"known"`
-	Adopted []AdoptedCatalogue `json:"adopted"`
-	Refused []CatalogueRefusal `json:"refused,omitempty"`
-}
 
 // lastAdopted is the catalogue adoption in force in b (nil bucket or none: false).
 func lastAdopted(b *bbolt.Bucket) (AdoptedCatalogue, bool, error) {
@@ -291,7 +267,7 @@ func (n *Node) catalogueNames() string {
 
 // CatalogueAdoptRecord builds and signs (with admin's anchor key) the
 // catalogue_adopt governance record of catalogue c for region.
-func CatalogueAdoptRecord(region string, admin *Credentials, c *catalogue.Catalogue, now time.Time) ([]byte, error) {
+func CatalogueAdoptRecord(region string, admin *client.Credentials, c *catalogue.Catalogue, now time.Time) ([]byte, error) {
 	g := &schemas.Governance{
 		Header:         schemas.Header{Region: region, Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(now)},
 		Action:         schemas.ActionCatalogueAdopt,

@@ -8,10 +8,18 @@ import (
 	"slices"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	Change       = api.Change
+	ChangesPage  = api.ChangesPage
+	EntryRefJSON = api.EntryRefJSON
 )
 
 // The changes feed (issue 18): GET /v1/changes?since=CURSOR pages through
@@ -72,34 +80,6 @@ func changeName(b byte) string {
 		}
 	}
 	return "unknown"
-}
-
-// Change is one item of the changes feed.
-type Change struct {
-	Change  string      `json:"change"`
-	Listing schemas.Ref `json:"listing"`
-	// Cause is the entry that made the change (the listing itself for
-	// listed, not_applied and expired).
-	Cause        EntryRefJSON `json:"cause"`
-	State        string       `json:"state"` // the listing's state now
-	Domain       string       `json:"domain,omitempty"`
-	Programme    string       `json:"programme,omitempty"`
-	SubjectType  string       `json:"subject_type,omitempty"`
-	SubjectUSCC  string       `json:"subject_uscc,omitempty"` // organisations only: a person is never named here
-	PublicityEnd schemas.Date `json:"publicity_end,omitzero"`
-}
-
-// EntryRefJSON names a ledger entry.
-type EntryRefJSON struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-}
-
-// ChangesPage is the answer of GET /v1/changes.
-type ChangesPage struct {
-	Changes []Change `json:"changes"`
-	Next    string   `json:"next"`
-	More    bool     `json:"more"`
 }
 
 // indexChange records the listing change entry (origin, ek) makes, if any.

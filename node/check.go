@@ -58,10 +58,13 @@ func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 
 // checkFrom is check with the subject's listing histories read by histories
 // (the check index, or the history walk it must agree with).
-func (n *Node) checkFrom(histories func(*ledger.ReadTx, string) []sanctions.ListingHistory, key, action string, at time.Time) (*CheckAnswer, error) {
+func (n *Node) checkFrom(histories func(*ledger.ReadTx, string) ([]sanctions.ListingHistory, error), key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		hs := histories(tx, key)
+		hs, err := histories(tx, key)
+		if err != nil {
+			return err
+		}
 		eng := n.engineIn(tx)
 		cs, err := n.subjectConflicts(tx, key, hs, at) // conflicts.go
 		if err != nil {

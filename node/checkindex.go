@@ -179,9 +179,9 @@ func (ci *checkIndex) markEvents(tx *ledger.Tx, target schemas.Ref, kind byte) e
 }
 
 // checkHistories returns the histories of every listing indexed under key,
-// as subjectHistories does (the same listings, order and histories), from
-// the check index when it is complete.
-func (n *Node) checkHistories(tx *ledger.ReadTx, key string) []sanctions.ListingHistory {
+// as subjectHistories does (the same listings, order, histories and read
+// errors), from the check index when it is complete.
+func (n *Node) checkHistories(tx *ledger.ReadTx, key string) ([]sanctions.ListingHistory, error) {
 	b := tx.Bucket(bucketCheck)
 	if b == nil || b.Get(checkCompleteKey) == nil {
 		return n.subjectHistories(tx, key)
@@ -197,13 +197,17 @@ func (n *Node) checkHistories(tx *ledger.ReadTx, key string) []sanctions.Listing
 		if v[1]&checkEvents != 0 {
 			e, err := tx.Log(origin).Entry(index)
 			if err != nil {
-				continue
+				return nil, fmt.Errorf("listing %s/%d: %w", origin, index, err)
 			}
 			l, err := decodeListing(e)
 			if err != nil {
 				continue
 			}
-			out = append(out, n.history(tx, origin, index, l))
+			h, err := n.history(tx, origin, index, l)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, h)
 			continue
 		}
 		rec, err := schemas.DecodeStored(v[checkHeader:]) // bytes the indexer encoded
@@ -216,5 +220,5 @@ func (n *Node) checkHistories(tx *ledger.ReadTx, key string) []sanctions.Listing
 		}
 		out = append(out, sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(v[2:checkHeader])}, Listing: l})
 	}
-	return out
+	return out, nil
 }

@@ -211,7 +211,7 @@ func BenchmarkCheckIndex(b *testing.B) {
 	when := at.Add(48 * time.Hour)
 	for _, bc := range []struct {
 		name string
-		hs   func(*ledger.ReadTx, string) []sanctions.ListingHistory
+		hs   func(*ledger.ReadTx, string) ([]sanctions.ListingHistory, error)
 	}{{"index", n.checkHistories}, {"walk", n.subjectHistories}} {
 		b.Run(bc.name, func(b *testing.B) {
 			i := 0

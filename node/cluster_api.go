@@ -13,8 +13,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/pki"
 	"github.com/hashicorp/raft"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	ClusterStatus     = api.ClusterStatus
+	ClusterServer     = api.ClusterServer
+	ClusterChange     = api.ClusterChange
+	AddReplicaRequest = api.AddReplicaRequest
 )
 
 // Cluster membership: GET /v1/cluster, POST /v1/cluster/replicas and
@@ -41,47 +50,6 @@ const forwardedClusterHeader = "Creditx-Forwarded-Cluster-Change"
 // clusterChangeTimeout bounds one membership change, including forwarding
 // and waiting for the commit.
 const clusterChangeTimeout = 15 * time.Second
-
-// ClusterServer is one server of the region's raft configuration.
-type ClusterServer struct {
-	ID          string `json:"id"`
-	RaftAddress string `json:"raft_address"`
-	Suffrage    string `json:"suffrage"` // "voter", "nonvoter" or "staging"
-	Leader      bool   `json:"leader"`
-	// API is the server's HTTPS API as listed in the answering replica's
-	// peers; empty for a replica that joined later and is not listed there.
-	API string `json:"api,omitempty"`
-	// LastIndex and AppliedIndex are known only for the answering replica
-	// (raft does not expose the leader's view of its followers cheaply).
-	LastIndex    uint64 `json:"last_index,omitempty"`
-	AppliedIndex uint64 `json:"applied_index,omitempty"`
-}
-
-// ClusterStatus is the answer of GET /v1/cluster: the raft configuration as
-// the answering replica knows it. The leader's view is authoritative; a
-// follower's may lag by the configuration changes it has not received yet.
-type ClusterStatus struct {
-	Replica string          `json:"replica"` // the replica that answered
-	Leader  string          `json:"leader"`  // replica id of the leader, "" if none is known
-	Index   uint64          `json:"index"`   // raft index of the configuration
-	Servers []ClusterServer `json:"servers"`
-}
-
-// AddReplicaRequest is the body of POST /v1/cluster/replicas.
-type AddReplicaRequest struct {
-	ID          string `json:"id"`           // replica id, as in its certificate, e.g. "zj-4"
-	RaftAddress string `json:"raft_address"` // host:port the other replicas dial for raft
-}
-
-// ClusterChange is the answer of a committed (or already present) change.
-type ClusterChange struct {
-	// Changed is false when the configuration already was as asked (the
-	// same id with the same address, already a voter).
-	Changed bool `json:"changed"`
-	// Index is the raft index of the configuration change, committed.
-	Index   uint64        `json:"index"`
-	Cluster ClusterStatus `json:"cluster"`
-}
 
 func (n *Node) clusterStatus() (ClusterStatus, error) {
 	cf := n.rep.raft.GetConfiguration()

@@ -231,6 +231,20 @@ func TestClusterJoinAndRemove(t *testing.T) {
 	if len(l.acked) < 20 {
 		t.Fatalf("only %d records acknowledged before the join", len(l.acked))
 	}
+	// On a loaded machine 2 s may not reach the snapshot threshold: write
+	// on until every replica has taken a snapshot (so the leader's log is
+	// compacted whichever replica leads when the joiner arrives).
+	snapshotted := func(p *proc) bool {
+		m, _ := filepath.Glob(filepath.Join(filepath.Dir(p.cfgPath), "raft", "snapshots", "*", "meta.json"))
+		return len(m) > 0
+	}
+	unsnapshotted := func(p *proc) bool { return !snapshotted(p) }
+	for deadline := time.Now().Add(60 * time.Second); slices.ContainsFunc(c.procs, unsnapshotted); {
+		if time.Now().After(deadline) {
+			t.Fatal("no snapshot on every replica after 60 s of writes")
+		}
+		load(time.Second)
+	}
 
 	leader := c.waitLeader(5 * time.Second)
 	var follower *proc

@@ -12,15 +12,16 @@ import (
 //
 // A command is:
 //
-//	byte     version (1, 2, 3 or 4)
+//	byte     version (1, 2, 3, 4 or 5)
 //	byte     op
 //	...      the op's fields, below
 //
 // with nothing after the last field. Version 1 has only op 1 and is still
 // what op 1 is written as, byte for byte; version 2 carries only ops 2-5
 // (the inter-member exchange); version 3 carries only ops 6-7 (the data-key
-// vault, vault.go) and version 4 only op 8 (vault-key rotation,
-// vault_rotate.go), so every command has exactly one byte form. The ops' fields:
+// vault, vault.go), version 4 only op 8 (vault-key rotation,
+// vault_rotate.go) and version 5 only op 9 (subject-token revocation,
+// subject_revoke.go), so every command has exactly one byte form. The ops' fields:
 //
 //	op 1 append:          origin, count (1..maxCommandEntries), count x entry
 //	op 2 mirror-append:   origin, checkpoint, uvarint first, uvarint n (0..63), n x 32-byte proof hash,
@@ -31,6 +32,7 @@ import (
 //	op 6 vault-put:       origin, uvarint index, count (1..maxVaultKeys), count x (path, wrapped key)
 //	op 7 vault-erase:     origin, uvarint index
 //	op 8 vault-rotate:    origin, uvarint epoch (the vault-key epoch rotated from)
+//	op 9 token-revoke:    origin, serial, reason
 //
 // where origin is uvarint len || UTF-8 (1..255 bytes), an entry is uvarint
 // len || bytes (1..65535), count is a uvarint, a checkpoint is uvarint len ||
@@ -40,9 +42,11 @@ import (
 // || the UTF-8 JSON path of a Person inside that record, e.g.
 // "subject.responsible_persons[0].person" (1..255 bytes), and a wrapped key
 // is uvarint len || the data key wrapped under the region's vault key
-// (1..255 bytes; vaultSealer.wrap makes 60). Every replica decodes the same bytes the
+// (1..255 bytes; vault.State.Wrap makes 60 or 64). Every replica decodes the same bytes the
 // same way, so a command that fails to decode fails identically everywhere
-// and is answered with the error rather than applied.
+// and is answered with the error rather than applied. For op 9, serial is
+// uvarint len || the token's serial (exactly 16 lower-case hex digits) and
+// reason is uvarint len || UTF-8 text (1..1024 bytes).
 //
 // Versioning rule: a new field or op bumps commandVersion; replicas refuse a
 // version they do not know (and so must be upgraded before the leader starts
@@ -51,7 +55,8 @@ const (
 	commandVersion1   = 1
 	commandVersion    = 2 // ops 2-5
 	commandVersion3   = 3 // ops 6-7
-	commandVersion4   = 4 // op 8; the newest
+	commandVersion4   = 4 // op 8
+	commandVersion5   = 5 // op 9; the newest
 	opAppend          = 1
 	opMirrorAppend    = 2
 	opWitness         = 3
@@ -60,6 +65,7 @@ const (
 	opVaultPut        = 6
 	opVaultErase      = 7
 	opVaultRotate     = 8
+	opTokenRevoke     = 9
 	maxCommandEntries = 1 << 16
 	maxOriginLen      = 255
 	maxEntryLen       = 65535
@@ -69,6 +75,8 @@ const (
 	maxVaultKeys      = 64
 	maxVaultPathLen   = 255
 	maxWrappedKeyLen  = 255
+	maxSerialLen      = 16
+	maxReasonLen      = 1024
 )
 
 // commandVersionOf is the one version op is written as (0: unknown op).
@@ -82,6 +90,8 @@ func commandVersionOf(op byte) byte {
 		return commandVersion3
 	case op == opVaultRotate:
 		return commandVersion4
+	case op == opTokenRevoke:
+		return commandVersion5
 	}
 	return 0
 }
@@ -98,12 +108,14 @@ type command struct {
 	evidence   []byte      // opAlert
 	index      uint64      // opVaultPut, opVaultErase: the entry of origin the keys belong to; opVaultRotate: the epoch rotated from
 	keys       []vaultItem // opVaultPut
+	serial     string      // opTokenRevoke: the subject token's serial
+	reason     string      // opTokenRevoke: why, for GET /v1/subject/revoked
 }
 
 // vaultItem is one wrapped data key of an opVaultPut command.
 type vaultItem struct {
 	path    string // JSON path of the sealed Person in the record
-	wrapped []byte // vaultSealer.wrap output
+	wrapped []byte // vault.State.Wrap output
 }
 
 // errBadCommand wraps every decoding failure.
@@ -123,6 +135,8 @@ func encodeCommand(c command) ([]byte, error) {
 		return encodeExchangeCommand(c)
 	case opVaultPut, opVaultErase, opVaultRotate:
 		return encodeVaultCommand(c)
+	case opTokenRevoke:
+		return encodeRevokeCommand(c)
 	default:
 		return nil, fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)
 	}
@@ -169,7 +183,7 @@ func decodeCommand(b []byte) (command, error) {
 	if len(b) < 2 {
 		return c, fmt.Errorf("%w: %d bytes", errBadCommand, len(b))
 	}
-	if b[0] < commandVersion1 || b[0] > commandVersion4 {
+	if b[0] < commandVersion1 || b[0] > commandVersion5 {
 		return c, fmt.Errorf("%w: unknown version %d", errBadCommand, b[0])
 	}
 	c.op = b[1]
@@ -240,6 +254,20 @@ func decodeCommand(b []byte) (command, error) {
 		return c, trailing(b)
 	case opAlert:
 		if c.evidence, err = field("evidence", maxEvidenceLen); err != nil {
+			return c, err
+		}
+		return c, trailing(b)
+	case opTokenRevoke:
+		sr, err := field("serial", maxSerialLen)
+		if err != nil {
+			return c, err
+		}
+		rs, err := field("reason", maxReasonLen)
+		if err != nil {
+			return c, err
+		}
+		c.serial, c.reason = string(sr), string(rs)
+		if err := checkRevoke(c); err != nil {
 			return c, err
 		}
 		return c, trailing(b)

@@ -65,6 +65,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		{op: opVaultPut, origin: "creditx.330000/ledger", index: 12, keys: []vaultItem{{path: "subject.person", wrapped: bytes.Repeat([]byte{9}, 60)}}},
 		{op: opVaultErase, origin: "creditx.330000/ledger", index: 300},
 		{op: opVaultRotate, origin: "creditx.330000/ledger", index: 2},
+		{op: opTokenRevoke, origin: "creditx.330000/ledger", serial: "0123456789abcdef", reason: "lost"},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)

@@ -7,10 +7,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	RecordedConflict = api.RecordedConflict
 )
 
 // Conflicts among listings (issue 12), detected when they are indexed.
@@ -44,16 +50,6 @@ type conflictRecord struct {
 	Origin    string               `json:"origin"`
 	Index     uint64               `json:"index"`
 	At        time.Time            `json:"at"`
-}
-
-// RecordedConflict is a conflict with the entry whose indexing detected
-// it. Detected is nil for a conflict found only at read (a check at an
-// instant before the detecting entry).
-type RecordedConflict struct {
-	sanctions.Conflict
-	Detected *schemas.Ref `json:"detected_at_entry,omitempty"`
-	Since    time.Time    `json:"detected_at,omitzero"`
-	InForce  bool         `json:"in_force"`
 }
 
 // conflictSubjects are the subject keys DetectConflicts groups listing l under.
@@ -101,7 +97,11 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	at := ix.node.fsm.now.UTC()
 	eng := ix.node.engineIn(rtx)
 	for _, key := range conflictSubjects(l) {
-		cs := eng.DetectConflicts(ix.node.checkHistories(rtx, key), at) // the check index (checkindex.go)
+		hs, err := ix.node.checkHistories(rtx, key) // the check index (checkindex.go)
+		if err != nil {
+			return err
+		}
+		cs := eng.DetectConflicts(hs, at)
 		if len(cs) == 0 {
 			if err := b.Delete([]byte(key)); err != nil {
 				return err
@@ -178,7 +178,11 @@ func (n *Node) Conflicts() ([]RecordedConflict, error) {
 			return err
 		}
 		for _, key := range keys {
-			cs, err := n.subjectConflicts(tx, key, n.subjectHistories(tx, key), at)
+			hs, err := n.subjectHistories(tx, key)
+			if err != nil {
+				return err
+			}
+			cs, err := n.subjectConflicts(tx, key, hs, at)
 			if err != nil {
 				return err
 			}

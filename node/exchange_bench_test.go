@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 )
 
 // BenchmarkSubmitToWitnessed measures P2b: from submitting one listing in
@@ -15,7 +15,7 @@ import (
 // other members AND mirrored (verified, indexed, so queryable) by every
 // other member. Reports p50 and p95 in milliseconds.
 func BenchmarkSubmitToWitnessed(b *testing.B) {
-	ms, _ := startConsortium(b, append([]node.MemberSpec(nil), deltaMembers...))
+	ms, _ := startConsortium(b, append([]provision.MemberSpec(nil), deltaMembers...))
 	zj := ms["330000"]
 	var lat []time.Duration
 	b.ResetTimer()
@@ -70,7 +70,7 @@ func reached(origin *member, ms map[string]*member, want uint64) bool {
 // over HTTP/3. Reports entries per second (10^6 in 2 min needs >= 8334/s).
 func BenchmarkMirrorCatchUp(b *testing.B) {
 	const n = 20000
-	ms, _ := startConsortium(b, []node.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "330000", Name: "Zhejiang"}})
+	ms, _ := startConsortium(b, []provision.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "330000", Name: "Zhejiang"}})
 	sh, zj := ms["310000"], ms["330000"]
 	sh.stop()
 	p := zj.creds["publisher"]

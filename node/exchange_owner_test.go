@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -20,7 +21,7 @@ import (
 // admission with a field error naming the notice and its addressee, and
 // Zhejiang's notice stays unanswered (issue 12 "binding").
 func TestDrillCrossMemberFeedback(t *testing.T) {
-	ms, _ := startConsortiumWith(t, []node.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "330000", Name: "Zhejiang"}},
+	ms, _ := startConsortiumWith(t, []provision.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "330000", Name: "Zhejiang"}},
 		func(m *exchange.Manifest) { m.WitnessQuorum = 1 })
 	ctx := context.Background()
 	sh, zj := ms["310000"], ms["330000"]

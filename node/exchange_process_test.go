@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 )
 
 // TestExchangeRealProcesses runs the four members as real creditx processes
@@ -20,12 +21,12 @@ func TestExchangeRealProcesses(t *testing.T) {
 		t.Skip("starts four processes")
 	}
 	dir := t.TempDir()
-	specs := append([]node.MemberSpec(nil), deltaMembers...)
+	specs := append([]provision.MemberSpec(nil), deltaMembers...)
 	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
-	cfgs, _, err := node.PrepareConsortium(dir, specs)
+	cfgs, _, err := provision.PrepareConsortium(dir, specs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -52,7 +53,7 @@ func adopted(st *node.ExchangeStatus, schema string) bool {
 // A record of a version this build cannot decode is refused at admission
 // with the field record.schema.
 func TestExchangeSchemaAdoption(t *testing.T) {
-	ms, _ := startConsortiumWith(t, append([]node.MemberSpec(nil), deltaMembers[:3]...), func(m *exchange.Manifest) {
+	ms, _ := startConsortiumWith(t, append([]provision.MemberSpec(nil), deltaMembers[:3]...), func(m *exchange.Manifest) {
 		m.AcceptedSchemas = slices.DeleteFunc(m.AcceptedSchemas, func(s string) bool { return s == schemas.SchemaListing })
 	})
 	ctx := context.Background()

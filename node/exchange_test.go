@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
@@ -36,27 +37,27 @@ type member struct {
 	creds  map[string]*node.Credentials
 }
 
-var deltaMembers = []node.MemberSpec{
+var deltaMembers = []provision.MemberSpec{
 	{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"},
 	{Region: "330000", Name: "Zhejiang"}, {Region: "340000", Name: "Anhui"},
 }
 
 // startConsortium prepares and starts the members on loopback.
-func startConsortium(t testing.TB, specs []node.MemberSpec) (map[string]*member, *exchange.Manifest) {
+func startConsortium(t testing.TB, specs []provision.MemberSpec) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
 	return startConsortiumWith(t, specs, nil)
 }
 
 // startConsortiumWith is startConsortium with the manifest changed by edit
 // (if not nil) before any member starts.
-func startConsortiumWith(t testing.TB, specs []node.MemberSpec, edit func(*exchange.Manifest)) (map[string]*member, *exchange.Manifest) {
+func startConsortiumWith(t testing.TB, specs []provision.MemberSpec, edit func(*exchange.Manifest)) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
 	dir := t.TempDir()
 	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
-	cfgs, m, err := node.PrepareConsortium(dir, specs)
+	cfgs, m, err := provision.PrepareConsortium(dir, specs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func converged(t *testing.T, ms map[string]*member) bool {
 }
 
 func TestExchangeListingReachesEveryMember(t *testing.T) {
-	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers...))
+	ms, m := startConsortium(t, append([]provision.MemberSpec(nil), deltaMembers...))
 	zj := ms["330000"]
 	e, l := zj.listing(t, 7)
 	rs, err := zj.creds["publisher"].Submit(context.Background(), zj.n.URL(), e)
@@ -250,7 +251,7 @@ func tlsCert(t *testing.T, mb *member) tls.Certificate {
 }
 
 func TestExchangeCatchesEquivocation(t *testing.T) {
-	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers...))
+	ms, m := startConsortium(t, append([]provision.MemberSpec(nil), deltaMembers...))
 	zj := ms["330000"]
 	e, _ := zj.listing(t, 1)
 	if _, err := zj.creds["publisher"].Submit(context.Background(), zj.n.URL(), e); err != nil {
@@ -340,7 +341,7 @@ func TestExchangeCatchesEquivocation(t *testing.T) {
 }
 
 func TestExchangeRefusesForeignCA(t *testing.T) {
-	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers[:3]...))
+	ms, m := startConsortium(t, append([]provision.MemberSpec(nil), deltaMembers[:3]...))
 	sh, _ := m.Member("310000")
 	// A CA that is not in the manifest issues a member certificate claiming 330000.
 	ca, err := pki.NewCA("330000", "rogue CA", time.Now(), 24*time.Hour)
@@ -400,7 +401,7 @@ func TestExchangeRefusesForeignCA(t *testing.T) {
 // publishing (and keep being witnessed by the remaining quorum), restarts it,
 // lets it publish too, and checks that everyone converges with nothing lost.
 func TestExchangePartitionHeals(t *testing.T) {
-	ms, _ := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers...))
+	ms, _ := startConsortium(t, append([]provision.MemberSpec(nil), deltaMembers...))
 	ah, zj, sh := ms["340000"], ms["330000"], ms["310000"]
 	publish := func(mb *member, from, to uint64) {
 		t.Helper()
@@ -441,8 +442,8 @@ func TestExchangePartitionHeals(t *testing.T) {
 // the three founders recorded member_approve in their ledgers, it publishes,
 // is witnessed and mirrored by everyone.
 func TestExchangeCityJoins(t *testing.T) {
-	specs := append([]node.MemberSpec(nil), deltaMembers[:3]...)
-	specs = append(specs, node.MemberSpec{Region: "330100", Name: "Hangzhou", Candidate: true})
+	specs := append([]provision.MemberSpec(nil), deltaMembers[:3]...)
+	specs = append(specs, provision.MemberSpec{Region: "330100", Name: "Hangzhou", Candidate: true})
 	ms, m := startConsortium(t, specs)
 	hz, zj := ms["330100"], ms["330000"]
 	for _, code := range []string{"310000", "320000", "330000"} {
@@ -477,7 +478,7 @@ func TestExchangeCityJoins(t *testing.T) {
 	}
 	self, _ := m.Member("330100")
 	for _, code := range []string{"310000", "330000"} {
-		rec, err := node.MemberApproval(code, ms[code].creds["admin"], self)
+		rec, err := provision.MemberApproval(code, ms[code].creds["admin"], self)
 		if err != nil {
 			t.Fatal(err)
 		}

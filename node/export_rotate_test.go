@@ -4,20 +4,18 @@ import (
 	"context"
 	"encoding/hex"
 	"strings"
+
+	"github.com/creditx/creditx/vault"
 )
 
 // NextVaultKeyForTest is the vault key (hex) of the epoch after keyHex's:
-// the ratchet step of vault_ratchet.go.
+// the ratchet step of package vault.
 func NextVaultKeyForTest(keyHex string) string {
 	k, err := hex.DecodeString(strings.Fields(keyHex)[0])
 	if err != nil {
 		panic(err)
 	}
-	st, err := newVaultState(k, 0)
-	if err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(st.next().key)
+	return hex.EncodeToString(vault.NextKey(k))
 }
 
 // ApplyVaultRotateForTest proposes op 8 rotating from epoch, as a retry of

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 )
 
 // WrapForTest wraps dk at a place under the raw 32-byte vault key given as
@@ -15,24 +16,24 @@ func WrapForTest(keyHex, origin string, index uint64, path string, dk schemas.Da
 	if err != nil {
 		panic(err)
 	}
-	s, err := newVaultSealer(k)
+	s, err := vault.NewState(k, 0)
 	if err != nil {
 		panic(err)
 	}
-	return s.wrap(origin, index, path, dk)
+	return s.Wrap(origin, index, path, dk)
 }
 
 // OpensForTest reports whether the 32-byte key (hex) opens the wrapped key w
 // (a 60-byte epoch-0 wrapping) at a place.
 func OpensForTest(keyHex, origin string, index uint64, path string, w []byte) bool {
 	k, err := hex.DecodeString(keyHex)
-	if err != nil || len(k) != vaultKeyLen {
-		return false
-	}
-	s, err := newVaultSealer(k)
 	if err != nil {
 		return false
 	}
-	_, err = s.unwrap(origin, index, path, w)
+	s, err := vault.NewState(k, 0)
+	if err != nil || len(w) != 60 {
+		return false
+	}
+	_, err = s.Unwrap(origin, index, path, w)
 	return err == nil
 }

@@ -9,9 +9,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	NoticesPage = api.NoticesPage
 )
 
 // The agency inbox (issue 18): GET /v1/notices pages through the sanction
@@ -123,16 +129,6 @@ func feedName(f byte) string {
 		return "changes (GET /v1/changes)"
 	}
 	return fmt.Sprintf("unknown (%#x)", f)
-}
-
-// NoticesPage is the answer of GET /v1/notices: at most limit notices in
-// ledger order, the cursor to ask with next, and whether more notices were
-// already there when this page was read (ask again at once; otherwise ask
-// later, or long-poll with wait=).
-type NoticesPage struct {
-	Notices []NoticeView `json:"notices"`
-	Next    string       `json:"next"`
-	More    bool         `json:"more"`
 }
 
 // feedParams are the paging parameters common to the cursor feeds.
@@ -286,7 +282,10 @@ func (n *Node) noticesPage(agency string, from uint64, limit int, states []strin
 				break
 			}
 			next = index + 1
-			v, ok := n.noticeView(tx, origin, index, at)
+			v, ok, err := n.noticeView(tx, origin, index, at)
+			if err != nil {
+				return err
+			}
 			if !ok || len(filterNotices([]NoticeView{v}, states)) == 0 {
 				continue
 			}

@@ -1,17 +1,22 @@
 package node
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	PersonsHashRequest  = api.PersonsHashRequest
+	PersonsHashResponse = api.PersonsHashResponse
 )
 
 // Matching by the node (issue 14 item 4; docs/PRIVACY.md).
@@ -30,17 +35,6 @@ import (
 // request writes one access-log entry naming the persons (short hashes) and
 // spends one subject token per ID (privacy_batch.go), so each guess an
 // attacker makes with a credential is rate-limited and attributed.
-
-// PersonsHashRequest is the body of POST /v1/persons/hash.
-type PersonsHashRequest struct {
-	IDs     []string `json:"ids"` // 1 to 1000 citizen IDs
-	Purpose string   `json:"purpose"`
-}
-
-// PersonsHashResponse answers POST /v1/persons/hash.
-type PersonsHashResponse struct {
-	Hashes []string `json:"hashes"`
-}
 
 func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
 	id, ok := n.require(w, r, pki.RolePublish, pki.RoleAdmin)
@@ -80,24 +74,6 @@ func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// HashIDs asks the node at baseURL for the keyed hashes of citizen IDs
-// (POST /v1/persons/hash), for an agency that names persons in records it
-// signs. The request is logged in the node's access log with purpose.
-func (c *Credentials) HashIDs(ctx context.Context, baseURL, purpose string, ids ...string) ([]string, error) {
-	body, err := json.Marshal(PersonsHashRequest{IDs: ids, Purpose: purpose})
-	if err != nil {
-		return nil, err
-	}
-	var resp PersonsHashResponse
-	if err := c.Post(ctx, strings.TrimSuffix(baseURL, "/")+"/v1/persons/hash", body, &resp); err != nil {
-		return nil, err
-	}
-	if len(resp.Hashes) != len(ids) {
-		return nil, fmt.Errorf("persons/hash: %d hashes for %d IDs", len(resp.Hashes), len(ids))
-	}
-	return resp.Hashes, nil
 }
 
 // DevMatchKey reads the match key of a region prepared by PrepareRegion

@@ -16,9 +16,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
@@ -30,8 +32,8 @@ import (
 // ends and everything is shut down.
 type Node struct {
 	cfg         Config // immutable after New
-	origin      string // LedgerOrigin(cfg.Region)
-	access      string // AccessOrigin(cfg.Region)
+	origin      string // schemas.LedgerOrigin(cfg.Region)
+	access      string // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
 	rep         *replica
@@ -40,7 +42,7 @@ type Node struct {
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
-	vault       *vaultRing // from cfg.VaultKey; nil: the vault is disabled. The pointer is fixed after New; the key ratchets (vault_ratchet.go)
+	vault       *vault.Ring // from cfg.VaultKey; nil: the vault is disabled. The pointer is fixed after New; the key ratchets (package vault)
 	logVerifier note.Verifier
 
 	tlsCert tls.Certificate
@@ -52,7 +54,7 @@ type Node struct {
 	metrics *metrics
 	limiter *rateLimiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
-	x       *exchangeNode // nil unless cfg.Exchange is set
+	x       *exchange.Runtime // nil unless cfg.Exchange is set
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that
@@ -63,7 +65,7 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, origin: LedgerOrigin(cfg.Region), access: AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
+	n = &Node{cfg: cfg, origin: schemas.LedgerOrigin(cfg.Region), access: schemas.AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
 	cleanup := []func() error{}
 	defer func() {
 		if err != nil {
@@ -89,7 +91,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.matchKey, err = schemas.ParseMatchKey(strings.TrimSpace(string(mk))); err != nil {
 		return nil, fmt.Errorf("match key %s: %w", cfg.MatchKey, err)
 	}
-	if n.vault, err = loadVaultRing(cfg.VaultKey); err != nil {
+	if n.vault, err = vault.LoadRing(cfg.VaultKey); err != nil {
 		return nil, err
 	}
 	anchors, err := parseAnchors(cfg.Region, cfg.Anchors)
@@ -112,13 +114,13 @@ func New(cfg Config) (n *Node, err error) {
 	n.tlsCert = cert
 	n.tlsCfg = pki.ServerConfig(cert, pool)
 	if cfg.Exchange != nil {
-		x, xpool, err := newExchange(n, pool)
+		x, xpool, err := newExchange(n, logSigner, pool)
 		if err != nil {
 			return nil, err
 		}
 		n.x = x
-		cleanup = append(cleanup, x.close)
-		n.tlsCfg = pki.ServerConfig(cert, xpool)
+		cleanup = append(cleanup, x.Close)
+		n.tlsCfg = x.LiveTLS(pki.ServerConfig(cert, xpool), pool) // exchange/live.go
 	}
 	peerCfg, err := pki.PeerConfig(cert, pool)
 	if err != nil {
@@ -159,7 +161,8 @@ func New(cfg Config) (n *Node, err error) {
 	f.lookupOrigin = n.access // lookupcap.go
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
-		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
+		f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
+		f.livePeer = n.x.LivePeer // exchange/live.go
 	}
 	cleanup = append(cleanup, f.close)
 	if err := n.checkAtStart(ms, accVerifier); err != nil {
@@ -183,8 +186,8 @@ func New(cfg Config) (n *Node, err error) {
 	cleanup = append(cleanup, n.apiLn.Close)
 	if n.x != nil {
 		// HTTP/3 on the UDP port of the same number as the HTTPS API.
-		if n.x.udp, err = net.ListenPacket("udp", n.apiLn.Addr().String()); err != nil {
-			return nil, fmt.Errorf("exchange: HTTP/3 listener: %w", err)
+		if err := n.x.ListenHTTP3(n.apiLn.Addr().String()); err != nil {
+			return nil, err
 		}
 	}
 	if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
@@ -228,7 +231,7 @@ func (n *Node) Origin() string { return n.origin }
 func (n *Node) Metrics() []prometheus.Collector {
 	cs := append(n.metrics.collectors(n), newOpsCollector(n))
 	if n.x != nil {
-		cs = append(cs, n.x.collectors()...)
+		cs = append(cs, n.x.Collectors()...)
 	}
 	return cs
 }
@@ -255,8 +258,8 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	})
 	if n.x != nil {
-		g.Go(func() error { return n.x.serveHTTP3(gctx, h3cfg) })
-		g.Go(func() error { return n.x.run(gctx) })
+		g.Go(func() error { return n.x.ServeHTTP3(gctx, h3cfg, n.Handler()) })
+		g.Go(func() error { return n.x.Run(gctx) })
 	}
 	g.Go(func() error { return n.RunNotices(gctx) })
 	g.Go(func() error { return n.runJoin(gctx) })
@@ -272,7 +275,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	err = errors.Join(err, n.rep.shutdown(), n.fsm.close())
 	if n.x != nil {
-		err = errors.Join(err, n.x.close())
+		err = errors.Join(err, n.x.Close())
 	}
 	if ctx.Err() != nil && err == nil {
 		return ctx.Err()

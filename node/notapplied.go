@@ -3,9 +3,15 @@ package node
 import (
 	"net/http"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	NotAppliedListing = api.NotAppliedListing
 )
 
 // Listings this member cannot apply (issue 12: no silent failures).
@@ -21,17 +27,6 @@ import (
 //
 //	not-applied: origin || 0x00 || uint64 BE index -> reason (UTF-8)
 const bucketNotApplied = "not-applied"
-
-// NotAppliedListing is a listing with the reason this member applies none
-// of its measures.
-type NotAppliedListing struct {
-	Origin    string `json:"origin"`
-	Index     uint64 `json:"index"`
-	Programme string `json:"programme"`
-	Domain    string `json:"domain"`
-	State     string `json:"state"` // always "not_applied"
-	Reason    string `json:"reason"`
-}
 
 // notApplied records listing (at ek) as not applied if this member's
 // engine can issue nothing for it, and reports whether it did.

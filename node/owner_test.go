@@ -11,6 +11,7 @@ import (
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -20,7 +21,7 @@ import (
 func (tn *testNode) agency(t *testing.T, dir, body, name string, role pki.Role, domains ...string) *node.Credentials {
 	t.Helper()
 	return nodetest.Agency(t, tn.dir, tn.url, tn.creds["admin"], dir,
-		pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: node.DevUSCC("330000", body), Name: name, Domains: domains})
+		pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: provision.DevUSCC("330000", body), Name: name, Domains: domains})
 }
 
 // refused submits entries as c and wants them refused with status, a field
@@ -91,6 +92,17 @@ func TestDrillRogueAgencies(t *testing.T) {
 		Target: L, Action: "amend", Reason: "wrong enterprise", Replacement: repl}
 	ame, _ := pub.Sign(am)
 	tn.refused(t, pub, 403, "record.replacement", ame, "names another subject", "new listing")
+
+	// 2b. The credit office files an objection to the listing for a subject
+	// the listing does not name (the owner rule of objections).
+	admin := tn.creds["admin"]
+	ob := &schemas.Objection{Header: schemas.Header{Region: "330000", Submitter: admin.Identity.ID, CreatedAt: now()},
+		Target: L, SubjectKey: other.Subject.USCC, Grounds: []string{"fact_error"}, Statement: "not ours", FiledAt: now(), ProvidingUnit: l.Authority}
+	obe, err := admin.Sign(ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.refused(t, admin, 403, "record.subject_key", obe, other.Subject.USCC, "not a subject of the listing", "rightful owner")
 
 	// 3. Another executor answers a notice addressed to the dev executor,
 	// once naming itself and once naming the addressee.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -103,11 +104,11 @@ type cluster struct {
 func startCluster(t *testing.T, n int, tune func(*node.Config)) *cluster {
 	t.Helper()
 	dir := t.TempDir()
-	var specs []node.ReplicaSpec
+	var specs []provision.ReplicaSpec
 	for i := range n {
-		specs = append(specs, node.ReplicaSpec{ID: fmt.Sprintf("zj-%d", i+1), API: freeAddr(t), Raft: freeAddr(t)})
+		specs = append(specs, provision.ReplicaSpec{ID: fmt.Sprintf("zj-%d", i+1), API: freeAddr(t), Raft: freeAddr(t)})
 	}
-	cfgs, err := node.PrepareRegion(dir, "330000", specs)
+	cfgs, err := provision.PrepareRegion(dir, "330000", specs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/audit"
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
+	"github.com/creditx/creditx/schemas"
 )
 
 // TestWitnessedReceipt: a witnessed submission to a 3-member exchange
@@ -19,7 +20,7 @@ import (
 // quorum; GET /v1/proof gives one for a mirrored entry at another member;
 // with the witnesses down the submission answers 504 naming the quorum.
 func TestWitnessedReceipt(t *testing.T) {
-	ms, m := startConsortium(t, append([]node.MemberSpec(nil), deltaMembers[:3]...))
+	ms, m := startConsortium(t, append([]provision.MemberSpec(nil), deltaMembers[:3]...))
 	zj := ms["330000"]
 	ctx := context.Background()
 	e1, _ := zj.listing(t, 1)
@@ -40,7 +41,7 @@ func TestWitnessedReceipt(t *testing.T) {
 			t.Fatalf("receipt %d: verified %+v, witnesses %v", i, v, rs[i].Witnesses)
 		}
 		for _, c := range v.Cosigners {
-			if c.Time.IsZero() || c.Witness == exchange.WitnessName("330000") {
+			if c.Time.IsZero() || c.Witness == schemas.WitnessOrigin("330000") {
 				t.Errorf("cosigner %+v: no timestamp, or the member's own witness", c)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
 )
 
 func issued(t *testing.T, ca *pki.CA, id pki.Identity) []*x509.Certificate {
@@ -32,8 +33,8 @@ func TestRateLimitPerClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubA := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000002"), Name: "A", Domains: []string{"environment"}})
-	pubB := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000005"), Name: "B", Domains: []string{"environment"}})
+	pubA := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: agencyUSCC(t, "MB000002"), Name: "A", Domains: []string{"environment"}})
+	pubB := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: agencyUSCC(t, "MB000005"), Name: "B", Domains: []string{"environment"}})
 	replica := issued(t, ca, pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"})
 
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -116,7 +117,7 @@ func TestRateLimitDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: DevUSCC("330000", "MB000002"), Name: "A", Domains: []string{"environment"}})
+	pub := issued(t, ca, pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: agencyUSCC(t, "MB000002"), Name: "A", Domains: []string{"environment"}})
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	call := func(h http.Handler, chain []*x509.Certificate, remote, path string) int {
 		r := httptest.NewRequest("GET", path, nil)
@@ -168,4 +169,15 @@ func TestRateLimitDefaults(t *testing.T) {
 	if h := newRateLimiter(RateLimitConfig{PerSecond: -1, PublicPerSecond: -1}, time.Now).wrap(ok); call(h, nil, "10.0.0.3:1", "/") != 200 {
 		t.Fatal("disabled limiter refused")
 	}
+}
+
+// agencyUSCC is the USCC of a sample agency of region 330000 (as
+// provision.DevUSCC makes them; that package imports this one).
+func agencyUSCC(t *testing.T, body string) string {
+	t.Helper()
+	code, err := schemas.CompleteUSCC("11330000" + body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
 }

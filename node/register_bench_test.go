@@ -15,6 +15,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -45,7 +46,7 @@ func BenchmarkRegisterPage(b *testing.B) {
 	}
 	cfgPath := filepath.Join(dir, "node.yaml")
 	if _, err := os.Stat(cfgPath); err != nil {
-		cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+		cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -101,7 +102,7 @@ func fillRegister(b *testing.B, dir string, n uint64) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	origin := node.LedgerOrigin("330000")
+	origin := schemas.LedgerOrigin("330000")
 	size, err := s.Log(origin).Size()
 	if err != nil {
 		b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -48,7 +49,7 @@ func runNode(t *testing.T, listings int) *runningNode { return runNodeWith(t, li
 func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNode {
 	t.Helper()
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestTilePathErrorsArePublic(t *testing.T) {
 // snapshot index.
 func TestStartRefusesLedgerBehindRaftSnapshot(t *testing.T) {
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

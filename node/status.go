@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	EventRef = api.EventRef
 )
 
 // Listing states, as derived by the sanctions engine (sanctions.State*).
@@ -35,13 +41,6 @@ type ListingStatus struct {
 // Restricts reports whether the listing restricts its subject.
 func (s ListingStatus) Restricts() bool { return s.Restrict }
 
-// EventRef names an event related to a listing.
-type EventRef struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-	Kind   string `json:"kind"`
-}
-
 var kindName = map[byte]string{kListing: "listing", kNotice: "sanction_notice", kFeedback: "feedback", kObjection: "objection",
 	kDecision: "objection_decision", kRepair: "repair", kCorrection: "correction", kGovernance: "governance"}
 
@@ -65,7 +64,10 @@ func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
 // listingState derives a listing's state at time at with the sanctions
 // engine, from every event that references it in any ledger this node holds.
 func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
-	h := n.history(tx, origin, index, l)
+	h, err := n.history(tx, origin, index, l)
+	if err != nil {
+		return ListingStatus{State: "unknown", Reason: "this replica could not read the listing's history: " + err.Error()}
+	}
 	st, err := n.engineIn(tx).State(h, at)
 	if err != nil {
 		return ListingStatus{State: "unknown", Reason: err.Error()}

@@ -8,20 +8,14 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/creditx/creditx/api"
 )
 
-// ReplicaHealth is one row of the replica table on /status: the raft
-// configuration as this replica knows it, each replica asked for its
-// GET /v1/status over the replicas' mutual TLS (1 s timeout, in parallel).
-type ReplicaHealth struct {
-	ID, RaftAddress, API, Suffrage string
-	Leader                         bool
-	Reachable                      bool
-	Problem                        string // why it is not healthy
-	Size, Applied                  uint64
-	Uptime                         string
-	Self                           bool
-}
+// Wire types of this file's endpoints (package api).
+type (
+	ReplicaHealth = api.ReplicaHealth
+)
 
 // replicaHealth probes every replica of the region.
 func (n *Node) replicaHealth(ctx context.Context) ([]ReplicaHealth, error) {

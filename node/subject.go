@@ -14,11 +14,23 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	SubjectListing          = api.SubjectListing
+	SubjectNotice           = api.SubjectNotice
+	SubjectObjection        = api.SubjectObjection
+	SubjectObjectionRequest = api.SubjectObjectionRequest
+	SubjectSelf             = api.SubjectSelf
+	SubjectDeadline         = api.SubjectDeadline
 )
 
 // The subject's door (issue 18). A listed organisation or person presents
@@ -51,74 +63,6 @@ import (
 // SameSite=Strict: a form on another site cannot file an objection).
 const subjectCookie = "creditx_subject"
 
-// SubjectSelf is GET /v1/subject: what a subject sees of itself.
-type SubjectSelf struct {
-	Subject  string           `json:"subject"` // USCC or h1: keyed hash (the token's)
-	Kind     string           `json:"kind"`
-	Name     string           `json:"name,omitempty"`
-	Serial   string           `json:"token_serial"`
-	Expires  string           `json:"token_expires"`
-	Status   string           `json:"status"` // listed (some listing restricts it) or not_listed
-	Listings []SubjectListing `json:"listings"`
-}
-
-// SubjectListing is one listing as its subject sees it.
-type SubjectListing struct {
-	Origin    string `json:"origin"`
-	Index     uint64 `json:"index"`
-	LeafHash  string `json:"leaf_hash"`
-	As        string `json:"as"` // "subject" or "responsible_person"
-	Name      string `json:"name"`
-	Domain    string `json:"domain"`
-	Programme string `json:"programme"`
-	Authority string `json:"authority"`
-	ListedOn  string `json:"listed_on"`
-	Until     string `json:"publicity_end"`
-	State     string `json:"state"`
-	Reason    string `json:"reason,omitempty"`
-	Disclosed bool   `json:"disclosed"`
-	Restricts bool   `json:"restricts"`
-	// CanObject: an objection may be filed (the listing is not final).
-	CanObject  bool               `json:"can_object"`
-	Objections []SubjectObjection `json:"objections"`
-	Deadlines  []SubjectDeadline  `json:"deadlines"`
-	Notices    []SubjectNotice    `json:"notices"`
-	Record     json.RawMessage    `json:"record"` // masked
-}
-
-// SubjectObjection is one objection to the listing and its outcome.
-type SubjectObjection struct {
-	Origin   string   `json:"origin"`
-	Index    uint64   `json:"index"`
-	FiledAt  string   `json:"filed_at"`
-	Grounds  []string `json:"grounds"`
-	Outcome  string   `json:"outcome"` // pending, upheld, partial, rejected
-	Decision string   `json:"decision,omitempty"`
-}
-
-// SubjectDeadline is one working-day deadline of an objection.
-type SubjectDeadline struct {
-	What        string `json:"what"`
-	Objection   string `json:"objection"`
-	Due         string `json:"due,omitempty"`
-	Done        string `json:"done,omitempty"`
-	Met         bool   `json:"met"`
-	Overdue     bool   `json:"overdue"`
-	Provisional bool   `json:"provisional,omitempty"`
-	Unknown     string `json:"unknown,omitempty"`
-}
-
-// SubjectNotice is a sanction notice addressed to the subject.
-type SubjectNotice struct {
-	Origin  string `json:"origin"`
-	Index   uint64 `json:"index"`
-	Agency  string `json:"agency"`
-	Measure string `json:"measure"`
-	Start   string `json:"start"`
-	End     string `json:"end"`
-	State   string `json:"state"`
-}
-
 // subjectToken verifies the caller's token (Authorization: Bearer, or the
 // page cookie). A missing, bad, expired or revoked token is a 401.
 func (n *Node) subjectToken(r *http.Request) (*SubjectToken, *apiError) {
@@ -139,7 +83,18 @@ func (n *Node) subjectToken(r *http.Request) (*SubjectToken, *apiError) {
 	if err != nil {
 		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", err)
 	}
-	t, err := VerifySubjectToken(s, signer.SignKey.Public().(ed25519.PublicKey), n.cfg.Region, time.Now(), func(s string) bool { return revoked[s] })
+	var readErr error
+	t, err := VerifySubjectToken(s, signer.SignKey.Public().(ed25519.PublicKey), n.cfg.Region, time.Now(), func(s string) bool {
+		if revoked[s] {
+			return true
+		}
+		r, err := n.revokedSerial(s) // subject_revoke.go: replicated by raft
+		readErr = err
+		return r || err != nil
+	})
+	if readErr != nil {
+		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", readErr)
+	}
 	if err != nil {
 		return nil, errorf(http.StatusUnauthorized, "subject token: %v", err)
 	}
@@ -147,7 +102,7 @@ func (n *Node) subjectToken(r *http.Request) (*SubjectToken, *apiError) {
 }
 
 // officeSigner is the credit office's record-signing credential, or nil.
-func (n *Node) officeSigner() *Credentials {
+func (n *Node) officeSigner() *client.Credentials {
 	if n.sanctions == nil {
 		return nil
 	}
@@ -215,7 +170,11 @@ func (n *Node) subjectListing(tx *ledger.ReadTx, t *SubjectToken, le entryRef, e
 	if l.Subject.Person != nil {
 		sl.Name = l.Subject.Person.NameMasked
 	}
-	st, err := n.engineIn(tx).State(n.history(tx, le.origin, le.index, l), at)
+	h, err := n.history(tx, le.origin, le.index, l)
+	if err != nil {
+		return SubjectListing{}, err
+	}
+	st, err := n.engineIn(tx).State(h, at)
 	if err != nil {
 		sl.State, sl.Reason = "unknown", err.Error()
 		return sl, nil
@@ -291,14 +250,6 @@ func (n *Node) readSubjectSelf(w http.ResponseWriter, r *http.Request, t *Subjec
 	return sv, true
 }
 
-// SubjectObjectionRequest is the body of POST /v1/subject/objections.
-type SubjectObjectionRequest struct {
-	Origin    string   `json:"origin"`
-	Index     uint64   `json:"index"`
-	Grounds   []string `json:"grounds"`
-	Statement string   `json:"statement"`
-}
-
 var objectionGrounds = []string{"fact_error", "omission", "over_period", "wrong_listing", "not_removed", "privacy"}
 
 // fileObjection checks req against the token (owner rule), builds the
@@ -328,17 +279,22 @@ func (n *Node) fileObjection(ctx context.Context, t *SubjectToken, req SubjectOb
 	}
 	var l *schemas.Listing
 	var ref schemas.Ref
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		e, err := tx.Log(req.Origin).Entry(req.Index)
-		if err != nil {
+		if errors.Is(err, ledger.ErrNotFound) {
 			return nil
+		}
+		if err != nil {
+			return err
 		}
 		if l, err = decodeListing(e); err == nil {
 			h := tlog.RecordHash(e)
 			ref = schemas.Ref{Origin: req.Origin, Index: req.Index, Hash: hex.EncodeToString(h[:])}
 		}
 		return nil
-	})
+	}); err != nil {
+		return nil, n.publicReadError(fmt.Sprintf("listing %s#%d", clip(req.Origin), req.Index), err)
+	}
 	if l == nil {
 		bad("origin", "target", fmt.Sprintf("%s#%d is not a listing held by this node", clip(req.Origin), req.Index))
 	} else if !slices.ContainsFunc(listingSubjectKeys(l), func(k subjectKey) bool { return k.key == t.Subject }) {

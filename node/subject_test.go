@@ -15,6 +15,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/subjecttoken"
 )
 
 // subjectFixture is a node with three listings: an enterprise naming a
@@ -25,7 +26,7 @@ type subjectFixture struct {
 	usccA, usccB       string
 	personC, respA     string // citizen IDs (plaintext, never to be seen)
 	nameRespA, nameC   string // plaintext names (sealed)
-	issue              func(t *testing.T, req node.SubjectIssueRequest) string
+	issue              func(t *testing.T, req subjecttoken.IssueRequest) string
 	accessSizeAtIssue  uint64
 	personListingIndex uint64
 }
@@ -74,10 +75,10 @@ func newSubjectFixture(t *testing.T) *subjectFixture {
 	}
 	f := &subjectFixture{tn: tn, a: rs[0], b: rs[1], c: rs[2], usccA: la.Subject.USCC, usccB: lb.Subject.USCC,
 		personC: idC, respA: synth.PersonID("330000", 970), nameRespA: "张三", nameC: "李四"}
-	f.issue = func(t *testing.T, req node.SubjectIssueRequest) string {
+	f.issue = func(t *testing.T, req subjecttoken.IssueRequest) string {
 		t.Helper()
 		req.Region = "330000"
-		tok, _, err := node.IssueSubjectToken(key, pub.MatchKey, req, time.Now())
+		tok, _, err := subjecttoken.Issue(key, pub.MatchKey, req, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +149,7 @@ func TestSubjectSeesOwnRecordsOnly(t *testing.T) {
 	before := len(f.accessLog(t))
 
 	// Organisation A: its one listing, as the subject, masked; B is not there.
-	tokA := f.issue(t, node.SubjectIssueRequest{USCC: f.usccA, Name: "A"})
+	tokA := f.issue(t, subjecttoken.IssueRequest{USCC: f.usccA, Name: "A"})
 	sv, body := f.self(t, tokA)
 	if len(sv.Listings) != 1 || sv.Listings[0].Index != f.a.Index || sv.Listings[0].As != "subject" || sv.Status != "listed" {
 		t.Fatalf("A sees %+v", sv)
@@ -172,7 +173,7 @@ func TestSubjectSeesOwnRecordsOnly(t *testing.T) {
 	}
 
 	// Organisation B: its listing names no person: no access-log entry.
-	tokB := f.issue(t, node.SubjectIssueRequest{USCC: f.usccB})
+	tokB := f.issue(t, subjecttoken.IssueRequest{USCC: f.usccB})
 	n0 := len(f.accessLog(t))
 	svB, _ := f.self(t, tokB)
 	if len(svB.Listings) != 1 || svB.Listings[0].Index != f.b.Index {
@@ -183,7 +184,7 @@ func TestSubjectSeesOwnRecordsOnly(t *testing.T) {
 	}
 
 	// Person C: its own restricted listing, masked name, logged.
-	tokC := f.issue(t, node.SubjectIssueRequest{CitizenID: f.personC})
+	tokC := f.issue(t, subjecttoken.IssueRequest{CitizenID: f.personC})
 	svC, bodyC := f.self(t, tokC)
 	if len(svC.Listings) != 1 || svC.Listings[0].Index != f.c.Index || svC.Kind != node.SubjectPerson {
 		t.Fatalf("C sees %+v", svC)
@@ -198,7 +199,7 @@ func TestSubjectSeesOwnRecordsOnly(t *testing.T) {
 	}
 
 	// The responsible person of A sees A's listing, as responsible person.
-	tokR := f.issue(t, node.SubjectIssueRequest{CitizenID: f.respA})
+	tokR := f.issue(t, subjecttoken.IssueRequest{CitizenID: f.respA})
 	svR, bodyR := f.self(t, tokR)
 	if len(svR.Listings) != 1 || svR.Listings[0].Index != f.a.Index || svR.Listings[0].As != "responsible_person" {
 		t.Fatalf("A's responsible person sees %+v", svR)
@@ -230,11 +231,11 @@ func TestSubjectSeesOwnRecordsOnly(t *testing.T) {
 		t.Errorf("no token: %d", code)
 	}
 	// Revoked by serial: refused.
-	st, _, _, err := node.ParseSubjectToken(tokB)
+	st, _, _, err := subjecttoken.Parse(tokB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.RevokeSubjectToken(filepath.Join(f.tn.dir, node.SubjectRevokedFile), st.Serial, "test"); err != nil {
+	if err := subjecttoken.Revoke(filepath.Join(f.tn.dir, node.SubjectRevokedFile), st.Serial, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := subjectDo(t, f.tn, tokB, "GET", "/v1/subject", nil); code != 401 {
@@ -257,7 +258,7 @@ func TestSubjectSeesOwnRecordsOnly(t *testing.T) {
 // refused with field errors and writes nothing.
 func TestSubjectObjection(t *testing.T) {
 	f := newSubjectFixture(t)
-	tokB := f.issue(t, node.SubjectIssueRequest{USCC: f.usccB})
+	tokB := f.issue(t, subjecttoken.IssueRequest{USCC: f.usccB})
 	size := f.tn.settledSize(t)
 	for _, c := range []struct {
 		req   node.SubjectObjectionRequest

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/subjecttoken"
 )
 
 // TestSubjectPageInChromium: at desktop (1280) and phone (390) widths, a
@@ -27,7 +27,7 @@ func TestSubjectPageInChromium(t *testing.T) {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			// A fresh token per width: the objection of the first run
 			// suspends the listing, the second objects again (allowed).
-			tok := f.issue(t, node.SubjectIssueRequest{USCC: f.usccA, Name: "合成样例企业"})
+			tok := f.issue(t, subjecttoken.IssueRequest{USCC: f.usccA, Name: "合成样例企业"})
 			opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.Flag("ignore-certificate-errors", true),
 				chromedp.NoSandbox, chromedp.WindowSize(width, 900))
 			actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)

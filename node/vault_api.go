@@ -13,58 +13,27 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 )
 
-// VaultPutRequest is the body of PUT /v1/vault/{code}/{index}.
-type VaultPutRequest struct {
-	Keys []VaultKeyJSON `json:"keys"`
-}
-
-// VaultKeyJSON is one data key: Person is the JSON path of a sealed Person in
-// the record (e.g. "subject.responsible_persons[0].person"), Key the std
-// base64 of its 32-byte schemas.DataKey.
-type VaultKeyJSON struct {
-	Person string `json:"person"`
-	Key    string `json:"key"`
-}
-
-// VaultPutResponse answers a committed PUT.
-type VaultPutResponse struct {
-	Origin string `json:"origin"`
-	Index  uint64 `json:"index"`
-	Stored int    `json:"stored"` // keys newly stored; the others were already there (a retry)
-}
-
-// VaultPerson is one opened person of GET /v1/vault/{code}/{index}.
-type VaultPerson struct {
-	Path   string `json:"path"`
-	IDHash string `json:"id_hash"`
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-}
-
-// VaultView is the answer of GET /v1/vault/{code}/{index}.
-type VaultView struct {
-	Origin  string        `json:"origin"`
-	Index   uint64        `json:"index"`
-	Persons []VaultPerson `json:"persons"`
-}
-
-// VaultEraseResponse answers a committed DELETE.
-type VaultEraseResponse struct {
-	Origin    string `json:"origin"`
-	Index     uint64 `json:"index"`
-	Destroyed int    `json:"destroyed"` // wrapped keys deleted by this request (0 on a repeat)
-}
+// Wire types of this file's endpoints (package api).
+type (
+	VaultView          = api.VaultView
+	VaultPutRequest    = api.VaultPutRequest
+	VaultPutResponse   = api.VaultPutResponse
+	VaultEraseResponse = api.VaultEraseResponse
+	VaultKeyJSON       = api.VaultKeyJSON
+	VaultPerson        = api.VaultPerson
+)
 
 // vaultTarget resolves {code}/{index} to an entry of this region's ledger and
 // decodes it. It writes the error answer and returns ok=false on failure.
-func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64, submitter string, persons map[string]schemas.Person, ve vaultEntry, ok bool) {
+func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64, submitter string, persons map[string]schemas.Person, ve vault.Entry, ok bool) {
 	if r.PathValue("code") != n.cfg.Region {
 		writeErr(w, errorf(http.StatusNotFound, "the vault of this node holds keys of region %s's ledger only", n.cfg.Region))
 		return
@@ -100,7 +69,7 @@ func (n *Node) vaultTarget(w http.ResponseWriter, r *http.Request) (index uint64
 		Submitter string `json:"submitter"`
 	}
 	json.Unmarshal(raw, &h)
-	return index, h.Submitter, sealedPersons(rec), ve, true
+	return index, h.Submitter, vault.SealedPersons(rec), ve, true
 }
 
 func (n *Node) vaultDisabled(w http.ResponseWriter) bool {
@@ -126,7 +95,7 @@ func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d (%s) may store its data keys", n.origin, index, submitter))
 		return
 	}
-	if ve.erased {
+	if ve.Erased {
 		writeErr(w, errorf(http.StatusGone, "the personal data of %s/%d was erased; no key may be stored for it", n.origin, index))
 		return
 	}
@@ -169,7 +138,7 @@ func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
 			bad(i, "key", "opens", "the key does not open %s: %v", k.Person, err)
 			continue
 		}
-		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.state().wrap(n.origin, index, k.Person, dk)})
+		c.keys = append(c.keys, vaultItem{path: k.Person, wrapped: n.vault.State().Wrap(n.origin, index, k.Person, dk)})
 	}
 	if len(errs) > 0 {
 		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
@@ -209,22 +178,22 @@ func (n *Node) handleVaultGet(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, perr)
 		return
 	}
-	if ve.erased {
+	if ve.Erased {
 		writeErr(w, errorf(http.StatusNotFound, "erased: the data keys of %s/%d were destroyed by a legal erasure", n.origin, index))
 		return
 	}
-	if len(ve.wrapped) == 0 {
+	if len(ve.Wrapped) == 0 {
 		writeErr(w, errorf(http.StatusNotFound, "no data key is stored for %s/%d", n.origin, index))
 		return
 	}
 	v := VaultView{Origin: n.origin, Index: index, Persons: []VaultPerson{}}
 	var hashes []string
-	for _, path := range slices.Sorted(maps.Keys(ve.wrapped)) {
+	for _, path := range slices.Sorted(maps.Keys(ve.Wrapped)) {
 		p, ok := persons[path]
 		if !ok {
 			continue // cannot happen: PUT checks the path against the same record
 		}
-		dk, err := n.vault.state().unwrap(n.origin, index, path, ve.wrapped[path])
+		dk, err := n.vault.State().Unwrap(n.origin, index, path, ve.Wrapped[path])
 		if err != nil {
 			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
 			return
@@ -317,11 +286,11 @@ func vaultRefusal(err error) error {
 	case errors.As(err, &conflict):
 		return &refusedError{&apiError{Status: http.StatusConflict, Error: err.Error() + "; nothing was stored",
 			Errors: []FieldError{{Field: conflict.Path, Rule: "same_key", Message: "a stored key is never replaced"}}}}
-	case errors.Is(err, errVaultErased):
+	case errors.Is(err, vault.ErrErased):
 		return &refusedError{errorf(http.StatusGone, "%v", err)}
-	case errors.Is(err, errVaultEpoch):
+	case errors.Is(err, vault.ErrEpoch):
 		return &refusedError{errorf(http.StatusServiceUnavailable, "%v", err)}
-	case errors.Is(err, errVaultNoEntry):
+	case errors.Is(err, vault.ErrNoEntry):
 		return &refusedError{errorf(http.StatusNotFound, "%v", err)}
 	}
 	return err
@@ -329,38 +298,25 @@ func vaultRefusal(err error) error {
 
 // proposeVault commits an encoded vault command through raft (on the leader,
 // or forwarded to it) and returns the FSM's result once it is applied on the
-// leader. Like commit it retries through leader changes for up to 10 s;
-// vault commands are idempotent.
+// leader. Like commit it retries through leader changes until ctx ends
+// (proposeOrForward); vault commands are idempotent.
 func (n *Node) proposeVault(ctx context.Context, cmd []byte) (vaultAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var last error
-	for {
-		var a vaultAnswer
-		if n.IsLeader() {
-			a, last = n.applyVaultLocal(cmd)
+	var a vaultAnswer
+	err := n.proposeOrForward(ctx, func(ctx context.Context, leader bool) (err error) {
+		if leader {
+			a, err = n.applyVaultLocal(ctx, cmd)
 		} else {
-			a, last = n.forwardVault(ctx, cmd)
+			a, err = n.forwardVault(ctx, cmd)
 		}
-		if last == nil || !retryable(last) {
-			return a, last
-		}
-		select {
-		case <-ctx.Done():
-			return a, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return err
+	})
+	return a, err
 }
 
-func (n *Node) applyVaultLocal(cmd []byte) (vaultAnswer, error) {
-	f := n.rep.raft.Apply(cmd, 5*time.Second)
-	if err := f.Error(); err != nil {
+func (n *Node) applyVaultLocal(ctx context.Context, cmd []byte) (vaultAnswer, error) {
+	res, err := n.applyRaft(ctx, cmd)
+	if err != nil {
 		return vaultAnswer{}, err
-	}
-	res, ok := f.Response().(*applyResult)
-	if !ok || res == nil {
-		return vaultAnswer{}, fmt.Errorf("raft returned no result")
 	}
 	return vaultAnswer{Vault: res.Vault, Epoch: res.Epoch}, vaultRefusal(res.Err)
 }
@@ -404,8 +360,8 @@ func (n *Node) forwardVault(ctx context.Context, cmd []byte) (vaultAnswer, error
 }
 
 // applyVaultForwarded is the leader side of forwardVault (from handleApply).
-func (n *Node) applyVaultForwarded(w http.ResponseWriter, cmd []byte) {
-	a, err := n.applyVaultLocal(cmd)
+func (n *Node) applyVaultForwarded(ctx context.Context, w http.ResponseWriter, cmd []byte) {
+	a, err := n.applyVaultLocal(ctx, cmd)
 	var refused *refusedError
 	switch {
 	case errors.As(err, &refused):

@@ -11,10 +11,11 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
 )
 
-// TestFSMVault: vault commands are refused for an entry that does not exist,
+// TestFSMVault: vault commands through the FSM are refused for an entry that does not exist,
 // idempotent for the same key, refused whole (409) for a different key at a
 // stored path, erase destroys every key of the entry and leaves a tombstone
 // that refuses later puts; and two FSMs applying the same raft log end with
@@ -22,32 +23,17 @@ import (
 func TestFSMVault(t *testing.T) {
 	dir := t.TempDir()
 	const origin = "creditx.330000/ledger"
-	vk := make([]byte, vaultKeyLen)
+	vk := make([]byte, vault.KeyLen)
 	rand.Read(vk)
-	// Two sealers from the same key file, as on two replicas.
-	v1, _ := newVaultSealer(vk)
-	v2, _ := newVaultSealer(vk)
+	v1, err := vault.NewState(vk, 0) // the sealer's own tests: package vault
+	if err != nil {
+		t.Fatal(err)
+	}
 	var dk, dk2 schemas.DataKey
 	rand.Read(dk[:])
 	rand.Read(dk2[:])
 	const p0, p1 = "subject.responsible_persons[0].person", "subject.responsible_persons[1].person"
-	w0 := v1.wrap(origin, 1, p0, dk)
-	if !bytes.Equal(w0, v2.wrap(origin, 1, p0, dk)) || len(w0) != 60 {
-		t.Fatalf("wrapping is not deterministic across replicas (%d bytes)", len(w0))
-	}
-	if got, err := v2.unwrap(origin, 1, p0, w0); err != nil || got != dk {
-		t.Fatalf("unwrap: %v", err)
-	}
-	if _, err := v2.unwrap(origin, 2, p0, w0); err == nil {
-		t.Error("a wrapped key opened at another index")
-	}
-	if _, err := v2.unwrap(origin, 1, p1, w0); err == nil {
-		t.Error("a wrapped key opened at another path")
-	}
-	other, _ := newVaultSealer(make([]byte, vaultKeyLen))
-	if _, err := other.unwrap(origin, 1, p0, w0); err == nil {
-		t.Error("a wrapped key opened under another vault key")
-	}
+	w0 := v1.Wrap(origin, 1, p0, dk)
 
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	cmd := func(i uint64, c command) *raft.Log {
@@ -64,10 +50,10 @@ func TestFSMVault(t *testing.T) {
 	logs := []*raft.Log{
 		put(1, 1, vaultItem{p0, w0}), // no entry 1 yet
 		appendLog(t, 2, t0, "a", "b", "c"),
-		put(3, 1, vaultItem{p0, w0}, vaultItem{p1, v1.wrap(origin, 1, p1, dk2)}),
+		put(3, 1, vaultItem{p0, w0}, vaultItem{p1, v1.Wrap(origin, 1, p1, dk2)}),
 		put(4, 1, vaultItem{p0, w0}),                                                          // retry
-		put(5, 1, vaultItem{p1, v1.wrap(origin, 1, p1, dk)}, vaultItem{"subject.person", w0}), // conflict at p1: nothing stored
-		put(6, 2, vaultItem{p0, v1.wrap(origin, 2, p0, dk)}),
+		put(5, 1, vaultItem{p1, v1.Wrap(origin, 1, p1, dk)}, vaultItem{"subject.person", w0}), // conflict at p1: nothing stored
+		put(6, 2, vaultItem{p0, v1.Wrap(origin, 2, p0, dk)}),
 		cmd(7, command{op: opVaultErase, index: 1}),
 		cmd(8, command{op: opVaultErase, index: 1}),
 		put(9, 1, vaultItem{p0, w0}),
@@ -82,27 +68,27 @@ func TestFSMVault(t *testing.T) {
 		ok   bool
 		want string
 	}{
-		{0, errors.Is(res(0).Err, errVaultNoEntry), "put before the entry exists: errVaultNoEntry"},
+		{0, errors.Is(res(0).Err, vault.ErrNoEntry), "put before the entry exists: vault.ErrNoEntry"},
 		{2, res(2).Err == nil && res(2).Vault == 2, "put: 2 stored"},
 		{3, res(3).Err == nil && res(3).Vault == 0, "retry: 0 stored"},
 		{4, errors.As(res(4).Err, &conflict) && conflict.Path == p1, "different key: conflict at p1"},
 		{5, res(5).Err == nil && res(5).Vault == 1, "other entry: 1 stored"},
 		{6, res(6).Err == nil && res(6).Vault == 2, "erase: 2 destroyed"},
 		{7, res(7).Err == nil && res(7).Vault == 0, "erase again: 0 destroyed"},
-		{8, errors.Is(res(8).Err, errVaultErased), "put after erasure: errVaultErased"},
-		{9, errors.Is(res(9).Err, errVaultNoEntry), "erase of a missing entry: errVaultNoEntry"},
+		{8, errors.Is(res(8).Err, vault.ErrErased), "put after erasure: vault.ErrErased"},
+		{9, errors.Is(res(9).Err, vault.ErrNoEntry), "erase of a missing entry: vault.ErrNoEntry"},
 	}
 	for _, c := range checks {
 		if !c.ok {
 			t.Errorf("command %d: got %+v, want %s", c.i+1, res(c.i), c.want)
 		}
 	}
-	var ve1, ve2 vaultEntry
+	var ve1, ve2 vault.Entry
 	f1.view(func(tx *ledger.ReadTx) error {
 		ve1, ve2 = readVault(tx, origin, 1), readVault(tx, origin, 2)
 		return nil
 	})
-	if !ve1.erased || len(ve1.wrapped) != 0 || ve2.erased || len(ve2.wrapped) != 1 {
+	if !ve1.Erased || len(ve1.Wrapped) != 0 || ve2.Erased || len(ve2.Wrapped) != 1 {
 		t.Errorf("after erasure: entry 1 %+v, entry 2 %+v", ve1, ve2)
 	}
 
@@ -115,7 +101,7 @@ func TestFSMVault(t *testing.T) {
 	dump := func(f *fsm) string {
 		var b bytes.Buffer
 		f.view(func(tx *ledger.ReadTx) error {
-			tx.Bucket(bucketVault).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "%x=%x\n", k, v); return nil })
+			tx.Bucket(vault.Bucket).ForEach(func(k, v []byte) error { fmt.Fprintf(&b, "%x=%x\n", k, v); return nil })
 			cp, _ := tx.Log(origin).Checkpoint()
 			b.Write(cp)
 			return nil

@@ -1,12 +1,18 @@
 package node
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/vault"
+)
+
+// Wire types of this file's endpoints (package api).
+type (
+	VaultRotateResponse = api.VaultRotateResponse
 )
 
 // Vault-key rotation on request (issue 14, "vault-key rotation";
@@ -16,7 +22,7 @@ import (
 //	-> 200 {"region", "from_epoch", "epoch", "rewrapped"}
 //
 // The credit office moves the region's vault key one epoch on, the same way
-// an erasure does (vault_ratchet.go), without erasing anything: raft op 8
+// an erasure does (package vault), without erasing anything: raft op 8
 // (vault-rotate, command.go) carries the epoch rotated from; every replica's
 // FSM re-wraps every live wrapped key under K(e+1) = HMAC(K(e), label) in one
 // transaction and stores the epoch, then replaces keys/vault.key (temporary
@@ -37,14 +43,6 @@ import (
 // key that may have been copied only together with a later compaction of
 // the raft log (snapshot_threshold, trailing_logs).
 
-// VaultRotateResponse answers POST /v1/vault/rotate.
-type VaultRotateResponse struct {
-	Region    string `json:"region"`
-	From      uint64 `json:"from_epoch"` // the epoch the caller saw and wanted retired
-	Epoch     uint64 `json:"epoch"`      // the epoch now (> From)
-	Rewrapped int    `json:"rewrapped"`  // wrapped keys re-wrapped by this request (0 if the key had already moved)
-}
-
 // handleVaultRotate is POST /v1/vault/rotate.
 func (n *Node) handleVaultRotate(w http.ResponseWriter, r *http.Request) {
 	id, ok := n.require(w, r, pki.RoleAdmin)
@@ -57,9 +55,7 @@ func (n *Node) handleVaultRotate(w http.ResponseWriter, r *http.Request) {
 	}
 	var from uint64
 	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(bucketVault); b != nil {
-			from = vaultEpoch(b.Get)
-		}
+		from = vault.StoredEpoch(tx.Bucket(vault.Bucket))
 		return nil
 	}); err != nil {
 		n.readError(w, "the vault epoch", err)
@@ -85,35 +81,21 @@ func (n *Node) handleVaultRotate(w http.ResponseWriter, r *http.Request) {
 }
 
 // applyVaultRotate is the FSM side of op 8: from the epoch c.index, ratchet
-// the vault key once (ratchetVault re-wraps every live key in this
+// the vault key once (vault.Rotate re-wraps every live key in this
 // transaction; ApplyBatch replaces the key file after the commit).
 func (f *fsm) applyVaultRotate(tx *ledger.Tx, c command) (*applyResult, error) {
 	r := &applyResult{Origin: c.origin}
-	b, err := tx.Bucket(bucketVault)
+	b, err := tx.Bucket(vault.Bucket)
 	if err != nil {
 		return nil, err
 	}
-	epoch := vaultEpoch(b.Get)
-	switch {
-	case c.index < epoch:
-		r.Epoch = epoch // already past: idempotent
-		return r, nil
-	case c.index > epoch:
-		r.Err = fmt.Errorf("%w (asked to rotate from epoch %d, the vault is at %d)", errVaultEpoch, c.index, epoch)
-		return r, nil
-	}
-	cur := b.Cursor()
-	for k, _ := cur.First(); k != nil; k, _ = cur.Next() {
-		if len(k) == 0 || k[0] == 0 {
-			continue
-		}
-		if _, rest, ok := bytes.Cut(k, []byte{0}); ok && len(rest) > 8 {
-			r.Vault++
-		}
-	}
-	if f.vaultEpoch, err = f.ratchetVault(b); err != nil {
+	epoch, n, moved, refusal, err := vault.Rotate(b, c.index, f.vault, f.logger)
+	if err != nil {
 		return nil, err
 	}
-	r.Epoch = f.vaultEpoch
+	r.Epoch, r.Vault, r.Err = epoch, n, refusal
+	if moved {
+		f.vaultEpoch = epoch
+	}
 	return r, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -31,7 +32,7 @@ import (
 // after which the plaintext is gone (404) and cannot be stored again (410).
 func TestVault(t *testing.T) {
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "v-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "v-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: node.DevUSCC("330000", "MB000009"),
+	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency, ID: provision.DevUSCC("330000", "MB000009"),
 		Name: "Other Department (test)", Domains: []string{"environment"}}, nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +240,7 @@ func TestVault(t *testing.T) {
 // vault's read and write endpoints say why they cannot serve.
 func TestVaultDisabled(t *testing.T) {
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "v-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "v-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}

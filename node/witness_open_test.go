@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -102,7 +103,7 @@ func (l *foreignLog) proof(t testing.TB, old, size int64) tlog.TreeProof {
 func startWitnessMember(t *testing.T, logs ...node.WitnessLogConfig) (*member, *exchange.Manifest) {
 	t.Helper()
 	addrs := freeAddrs(t, 2)
-	cfgs, m, err := node.PrepareConsortium(t.TempDir(), []node.MemberSpec{{Region: "310000", Name: "Shanghai", API: addrs[0], Raft: addrs[1]}})
+	cfgs, m, err := provision.PrepareConsortium(t.TempDir(), []provision.MemberSpec{{Region: "310000", Name: "Shanghai", API: addrs[0], Raft: addrs[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestOpenWitnessStatusCodes(t *testing.T) {
 func TestWitnessLogsConfigRefused(t *testing.T) {
 	a := newForeignLog(t, "example.com/log")
 	addrs := freeAddrs(t, 2)
-	cfgs, _, err := node.PrepareConsortium(t.TempDir(), []node.MemberSpec{{Region: "310000", Name: "Shanghai", API: addrs[0], Raft: addrs[1]}})
+	cfgs, _, err := provision.PrepareConsortium(t.TempDir(), []provision.MemberSpec{{Region: "310000", Name: "Shanghai", API: addrs[0], Raft: addrs[1]}})
 	if err != nil {
 		t.Fatal(err)
 	}

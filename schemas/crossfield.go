@@ -175,6 +175,8 @@ func (c *checker) governance(g *Governance) {
 		{ActionSchemaAdopt, g.SchemaAdopt != nil},
 		{ActionCatalogueAdopt, g.CatalogueAdopt != nil},
 		{ActionCalendarAdopt, g.CalendarAdopt != nil},
+		{ActionManifestPropose, g.ManifestPropose != nil},
+		{ActionManifestApprove, g.ManifestApprove != nil},
 	}
 	for _, p := range params {
 		switch {
@@ -183,6 +185,9 @@ func (c *checker) governance(g *Governance) {
 		case p.name != g.Action && p.present && g.Action != "":
 			c.add(p.name, "excluded_unless", "must be absent when action is "+g.Action)
 		}
+	}
+	if p := g.ManifestPropose; p != nil {
+		c.manifestPropose(p) // membership.go
 	}
 	if reg := g.AgencyKeyRegister; reg != nil {
 		pub, err := base64.StdEncoding.Strict().DecodeString(reg.PublicKey)

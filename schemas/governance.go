@@ -8,7 +8,9 @@ const (
 	ActionMemberRemove      = "member_remove"
 	ActionSchemaAdopt       = "schema_adopt"
 	ActionCatalogueAdopt    = "catalogue_adopt"
-	ActionCalendarAdopt     = "calendar_adopt" // calendar.go
+	ActionCalendarAdopt     = "calendar_adopt"   // calendar.go
+	ActionManifestPropose   = "manifest_propose" // membership.go
+	ActionManifestApprove   = "manifest_approve" // membership.go
 )
 
 // Governance changes the consortium's state: agency keys, members, schema
@@ -17,7 +19,7 @@ const (
 // the others must be absent.
 type Governance struct {
 	Header
-	Action            string             `json:"action,omitempty" validate:"required,oneof=agency_key_register agency_key_revoke member_approve member_remove schema_adopt catalogue_adopt calendar_adopt"`
+	Action            string             `json:"action,omitempty" validate:"required,oneof=agency_key_register agency_key_revoke member_approve member_remove schema_adopt catalogue_adopt calendar_adopt manifest_propose manifest_approve"`
 	AgencyKeyRegister *AgencyKeyRegister `json:"agency_key_register,omitempty"`
 	AgencyKeyRevoke   *AgencyKeyRevoke   `json:"agency_key_revoke,omitempty"`
 	MemberApprove     *MemberApprove     `json:"member_approve,omitempty"`
@@ -25,6 +27,8 @@ type Governance struct {
 	SchemaAdopt       *SchemaAdopt       `json:"schema_adopt,omitempty"`
 	CatalogueAdopt    *CatalogueAdopt    `json:"catalogue_adopt,omitempty"`
 	CalendarAdopt     *CalendarAdopt     `json:"calendar_adopt,omitempty"`
+	ManifestPropose   *ManifestPropose   `json:"manifest_propose,omitempty"`
+	ManifestApprove   *ManifestApprove   `json:"manifest_approve,omitempty"`
 }
 
 func (*Governance) SchemaID() string { return SchemaGovernance }

@@ -8,15 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
-	"sync"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
-	"github.com/creditx/creditx/schemas"
-	"github.com/schollz/progressbar/v3"
+	"github.com/creditx/creditx/provision"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -46,7 +44,9 @@ func newBenchIngestCmd() *cobra.Command {
 	var raftTuning node.RaftTuning
 	var rate float64
 	var notices bool
-	var cpuprofile string
+	var cpuprofile, acks, localDir string
+	var presign bool
+	var proofs string
 	cmd := &cobra.Command{
 		Use:   "ingest --node URL --data DIR",
 		Short: "Submit synthetic signed listings and report records/s and acknowledgement latency",
@@ -57,7 +57,12 @@ covered by a signed checkpoint. Prints throughput and per-request latency percen
 
 A node limits each client certificate (rate_limit in node.yaml, default 200 requests/s): against
 --node, raise or disable it (rate_limit: {per_second: -1}) on the node under test, or the bench
-measures the limit (requests then fail with 429). --local disables it.`,
+measures the limit (requests then fail with 429). --local disables it.
+
+Records are made and signed by producer goroutines while earlier ones are in flight (--presign: all
+of them first, so that the figure is the node's alone). --acks FILE writes one line per acknowledged
+record, "<index> <leaf hash hex>", flushed after every acknowledged request: a fault drill checks
+that every line is in the ledger after the fault.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var creds *node.Credentials
@@ -69,7 +74,7 @@ measures the limit (requests then fail with 429). --local disables it.`,
 			defer stopProfile()
 			if local > 0 {
 				var stop func()
-				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, cmd.ErrOrStderr(), notices, raftTuning)
+				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, localDir, cmd.ErrOrStderr(), notices, raftTuning)
 				if err != nil {
 					return err
 				}
@@ -77,7 +82,16 @@ measures the limit (requests then fail with 429). --local disables it.`,
 			} else if creds, err = publisherCreds(dir); err != nil {
 				return err
 			}
-			r, err := benchIngest(cmd.Context(), cmd.ErrOrStderr(), creds, nodeURL, start, n, conc, batch, size, rate)
+			opts := ingestOptions{URL: nodeURL, Start: start, N: n, Conc: conc, Batch: batch, Size: size, Rate: rate, Presign: presign, Proofs: proofs}
+			if acks != "" {
+				f, err := os.Create(acks)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				opts.Acks = f
+			}
+			r, err := benchIngest(cmd.Context(), cmd.ErrOrStderr(), creds, opts)
 			if err != nil {
 				return err
 			}
@@ -97,6 +111,10 @@ measures the limit (requests then fail with 429). --local disables it.`,
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of this process (with --local: client and nodes) to FILE")
 	cmd.Flags().DurationVar(&raftTuning.HeartbeatTimeout, "raft-heartbeat", 0, "with --local: raft heartbeat and election timeout (0: the node's default)")
 	cmd.Flags().DurationVar(&raftTuning.LeaderLeaseTimeout, "raft-lease", 0, "with --local: raft leader lease timeout (0: the node's default)")
+	cmd.Flags().StringVar(&acks, "acks", "", "write one line per acknowledged record to FILE: index and leaf hash (hex)")
+	cmd.Flags().BoolVar(&presign, "presign", false, "sign every record before the clock starts (measures the node without the client's signing)")
+	cmd.Flags().StringVar(&proofs, "proofs", "each", "receipts: each (an inclusion proof per record, the default answer) or batch (one range proof per request, expanded and checked here)")
+	cmd.Flags().StringVar(&localDir, "local-dir", "", "with --local: put the region in DIR and keep it (default: a temporary directory, removed)")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas (1 or 3) in a temporary directory and bench it, instead of --node")
 	return cmd
 }
@@ -107,6 +125,7 @@ type IngestReport struct {
 	Requests int
 	Elapsed  time.Duration
 	Lat      []time.Duration // per request, sorted
+	CPU      time.Duration   // this process's user+system CPU during the run (with --local: client and nodes)
 }
 
 func (r IngestReport) String() string {
@@ -118,75 +137,27 @@ func (r IngestReport) String() string {
 	}
 	return fmt.Sprintf("records: %d in %d requests, %.1fs\nthroughput: %.0f records/s\nack latency per request: p50 %v  p90 %v  p99 %v  max %v\n",
 		r.Records, r.Requests, r.Elapsed.Seconds(), float64(r.Records)/r.Elapsed.Seconds(),
-		p(0.50).Round(time.Microsecond*100), p(0.90).Round(time.Microsecond*100), p(0.99).Round(time.Microsecond*100), p(1).Round(time.Microsecond*100))
+		p(0.50).Round(time.Microsecond*100), p(0.90).Round(time.Microsecond*100), p(0.99).Round(time.Microsecond*100), p(1).Round(time.Microsecond*100)) +
+		fmt.Sprintf("cpu: %.1fs of this process, %.0f us per record; load average %s\n", r.CPU.Seconds(), float64(r.CPU.Microseconds())/float64(max(1, r.Records)), loadAvg())
 }
 
-func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credentials, url string, start, n uint64, conc, batch, size int, rate float64) (IngestReport, error) {
-	auth := schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID}
-	// Sign everything first so the measurement is the node, not this client.
-	entries := make([][]byte, n)
-	g, _ := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	for lo := uint64(0); lo < n; lo += 1000 {
-		g.Go(func() error {
-			for i := lo; i < min(n, lo+1000); i++ {
-				l, err := synth.Listing(start+i, synth.Options{Region: creds.Identity.Region, Authority: auth, Domain: creds.Identity.Domains[0], PadTo: size})
-				if err != nil {
-					return err
-				}
-				if entries[i], err = creds.Sign(l); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+// loadAvg is the machine's 1, 5 and 15 minute load averages ("?" where
+// /proc/loadavg cannot be read).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
 	}
-	if err := g.Wait(); err != nil {
-		return IngestReport{}, err
+	return "?"
+}
+
+// cpuTime is this process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
 	}
-	bar := progressbar.NewOptions64(int64(n), progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("ingest"),
-		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rec"), progressbar.OptionThrottle(200*time.Millisecond))
-	var next atomic.Uint64
-	var mu sync.Mutex
-	var lat []time.Duration
-	begin := time.Now()
-	// With a rate, request k may start no earlier than begin + k*batch/rate.
-	var reqNo atomic.Int64
-	pace := func() {
-		if rate <= 0 {
-			return
-		}
-		k := reqNo.Add(1) - 1
-		at := begin.Add(time.Duration(float64(k*int64(batch)) / rate * float64(time.Second)))
-		time.Sleep(time.Until(at))
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	for range conc {
-		g.Go(func() error {
-			for {
-				lo := next.Add(uint64(batch)) - uint64(batch)
-				if lo >= n {
-					return nil
-				}
-				hi := min(n, lo+uint64(batch))
-				pace()
-				t := time.Now()
-				if _, err := creds.Submit(gctx, url, entries[lo:hi]...); err != nil {
-					return fmt.Errorf("records %d-%d: %w", start+lo, start+hi-1, err)
-				}
-				d := time.Since(t)
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-				bar.Add64(int64(hi - lo))
-			}
-		})
-	}
-	err := g.Wait()
-	bar.Finish()
-	fmt.Fprintln(progress)
-	slices.Sort(lat)
-	return IngestReport{Records: n, Requests: len(lat), Elapsed: time.Since(begin), Lat: lat}, err
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // localRegion starts an n-replica region in this process, in a temporary
@@ -199,16 +170,25 @@ func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credential
 //
 // Each of load, if any, runs with the leader and the publisher's credentials
 // once the region is seeded (bench check --direct loads listings there).
-func localRegion(ctx context.Context, n int, logw io.Writer, notices bool, tuning node.RaftTuning, load ...func(*node.Node, *node.Credentials) error) (string, *node.Credentials, func(), error) {
+func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning node.RaftTuning, load ...func(*node.Node, *node.Credentials) error) (string, *node.Credentials, func(), error) {
 	dir, err := os.MkdirTemp("", "creditx-bench")
 	if err != nil {
 		return "", nil, nil, err
 	}
-	var specs []node.ReplicaSpec
-	for i := range n {
-		specs = append(specs, node.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
+	if keep != "" {
+		os.Remove(dir)
+		if dir, err = filepath.Abs(keep); err != nil {
+			return "", nil, nil, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, nil, err
+		}
 	}
-	cfgs, err := node.PrepareRegion(dir, "330000", specs)
+	var specs []provision.ReplicaSpec
+	for i := range n {
+		specs = append(specs, provision.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
+	}
+	cfgs, err := provision.PrepareRegion(dir, "330000", specs)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -222,7 +202,9 @@ func localRegion(ctx context.Context, n int, logw io.Writer, notices bool, tunin
 		}
 		cancel()
 		g.Wait()
-		os.RemoveAll(dir)
+		if keep == "" {
+			os.RemoveAll(dir)
+		}
 	}
 	for _, c := range cfgs {
 		if tuning.HeartbeatTimeout > 0 {

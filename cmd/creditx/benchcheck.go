@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/creditx/creditx/internal/synth"
@@ -56,14 +55,14 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 						return loadDirect(ctx, cmd.ErrOrStderr(), leader, pub, start, listings, 1024) // benchdirect.go
 					})
 				}
-				url, pub, stop, err := localRegion(ctx, local, cmd.ErrOrStderr(), notices, node.RaftTuning{}, load...)
+				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, node.RaftTuning{}, load...)
 				if err != nil {
 					return err
 				}
 				defer stop()
 				nodeURL = url
 				if !direct {
-					if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, url, start, listings, 16, 200, 1024, 0); err != nil {
+					if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, ingestOptions{URL: url, Start: start, N: listings, Conc: 16, Batch: 200, Size: 1024}); err != nil {
 						return err
 					}
 				}
@@ -149,7 +148,7 @@ func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials,
 	var next, restricted, checks atomic.Int64
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, n/batch+1)
-	begin, cpu0 := time.Now(), processCPU()
+	begin, cpu0 := time.Now(), cpuTime()
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range conc {
 		g.Go(func() error {
@@ -212,7 +211,7 @@ func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials,
 	if len(lat) == 0 {
 		return CheckReport{}, fmt.Errorf("no check completed: %w", err)
 	}
-	return CheckReport{Checks: int(checks.Load()), Requests: len(lat), Restricted: int(restricted.Load()), Elapsed: time.Since(begin), Lat: lat, CPU: processCPU() - cpu0}, err
+	return CheckReport{Checks: int(checks.Load()), Requests: len(lat), Restricted: int(restricted.Load()), Elapsed: time.Since(begin), Lat: lat, CPU: cpuTime() - cpu0}, err
 }
 
 // settle waits until the node's ledger has not grown for two seconds.
@@ -264,13 +263,4 @@ func storageReport(root string, listings uint64) string {
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(&b, "memory: Go heap in use %.1f MiB (node and client; the index itself is in bbolt's page cache, not the heap)\n", float64(ms.HeapInuse)/(1<<20))
 	return b.String()
-}
-
-// processCPU is this process's user+system CPU time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

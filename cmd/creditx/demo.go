@@ -17,28 +17,30 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 )
 
 // demoMembers are the four provinces of the demo.
-var demoMembers = []node.MemberSpec{
+var demoMembers = []provision.MemberSpec{
 	{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"},
 	{Region: "330000", Name: "Zhejiang"}, {Region: "340000", Name: "Anhui"},
 }
 
 func newDemoCmd() *cobra.Command {
 	var (
-		dataDir, outDir string
-		exit, verbose   bool
-		keep            bool
-		perMember       int
-		timeout         time.Duration
+		dataDir, outDir, join string
+		exit, verbose         bool
+		keep                  bool
+		perMember             int
+		timeout               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -69,7 +71,7 @@ URLs are printed.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout,
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout, join: join,
 				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
@@ -79,6 +81,7 @@ URLs are printed.`,
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (keys, credentials) when the demo ends")
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
+	cmd.Flags().StringVar(&join, "join", "", "after the founders started, join this city live through the member commands' code paths, e.g. 330100")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging (default: errors only; the summary reports each member's state)")
 	return cmd
 }
@@ -90,10 +93,11 @@ type demoOptions struct {
 	perMember int
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
+	join      string    // a city to join live after the founders started (demo_join.go); "" none
 }
 
 type demoMember struct {
-	spec  node.MemberSpec
+	spec  provision.MemberSpec
 	cfg   node.Config
 	n     *node.Node
 	done  chan error
@@ -122,7 +126,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if entries, _ := os.ReadDir(o.dir); len(entries) > 0 {
 		return fmt.Errorf("--data %s is not empty; the demo prepares fresh members", o.dir)
 	}
-	specs := append([]node.MemberSpec(nil), demoMembers...)
+	specs := append([]provision.MemberSpec(nil), demoMembers...)
 	addrs, err := freeLoopback(2 * len(specs))
 	if err != nil {
 		return err
@@ -131,7 +135,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
 	}
 	fmt.Fprintf(out, "Preparing %d members in %s ...\n", len(specs), o.dir)
-	cfgs, manifest, err := node.PrepareConsortium(o.dir, specs)
+	cfgs, manifest, err := provision.PrepareConsortium(o.dir, specs)
 	if err != nil {
 		return err
 	}
@@ -189,7 +193,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 		// Each domain's listings come from a realistic authority of the
 		// member (浙江省生态环境厅, 上海市文化和旅游局, ...), registered here.
-		byDomain, err := node.IssueDomainAuthorities(ctx, m.cfg.DataDir, m.n.URL(), m.creds["admin"])
+		byDomain, err := provision.IssueDomainAuthorities(ctx, m.cfg.DataDir, m.n.URL(), m.creds["admin"])
 		if err != nil {
 			return fmt.Errorf("member %s: %w", m.spec.Region, err)
 		}
@@ -204,7 +208,18 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
 	var probe *schemas.Listing
 	start := time.Now()
+	// Zhejiang publishes first, so its first listing follows its own
+	// governance records at a fixed index (the README's provenance example)
+	// before any notice for another member's listing can land in its ledger.
+	var publishing []*demoMember
 	for _, m := range members {
+		if m.spec.Region == "330000" {
+			publishing = append([]*demoMember{m}, publishing...)
+		} else {
+			publishing = append(publishing, m)
+		}
+	}
+	for _, m := range publishing {
 		batches := map[*node.Credentials][][]byte{}
 		var order []*node.Credentials
 		for i := 0; i < o.perMember; i++ {
@@ -238,6 +253,14 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}
 	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
 		return err
+	}
+	var joinProbe *schemas.Listing
+	if o.join != "" { // demo_join.go
+		city, inForce, l, err := demoJoin(ctx, rctx, &wg, out, logger, o, members)
+		if err != nil {
+			return err
+		}
+		members, manifest, joinProbe = append(members, city), inForce, l
 	}
 	fmt.Fprintln(out, "Waiting until every ledger is mirrored, verified and witnessed by the others ...")
 	progressMu.Lock()
@@ -293,6 +316,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		fmt.Fprintln(out)
 		ok = ok && res.Result == "restricted"
 	}
+	if joinProbe != nil {
+		sh := members[0]
+		var res node.CheckAnswer
+		if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/check?subject="+url.QueryEscape(joinProbe.Subject.USCC), &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "A %s listing checked in Shanghai: GET %s/v1/check?subject=%s -> %s\n", o.join, sh.n.URL(), joinProbe.Subject.USCC, res.Result)
+		ok = ok && res.Result == "restricted"
+	}
 	if o.out != "" {
 		vok, err := demoExport(ctx, out, members, manifest, o.out)
 		if err != nil {
@@ -303,6 +335,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		mf, err := os.ReadFile(filepath.Join(o.dir, "manifest.yaml"))
 		if err != nil {
 			return err
+		}
+		if o.join != "" { // the manifest in force, with the city's keys, and the genesis the audit replays (demo_join.go)
+			genesis := mf
+			if err := writeFileAtomic(filepath.Join(o.out, audit.GenesisFile), func(w io.Writer) error { _, err := w.Write(genesis); return err }); err != nil {
+				return err
+			}
+			if mf, err = manifest.Encode(); err != nil {
+				return err
+			}
 		}
 		if err := writeFileAtomic(filepath.Join(o.out, "manifest.yaml"), func(w io.Writer) error { _, err := w.Write(mf); return err }); err != nil {
 			return err

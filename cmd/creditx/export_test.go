@@ -14,6 +14,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -91,11 +92,11 @@ func TestExportRunningReplicatedRegion(t *testing.T) {
 	}
 	dir := t.TempDir()
 	addrs := nodetest.FreeAddrs(t, 6)
-	var specs []node.ReplicaSpec
+	var specs []provision.ReplicaSpec
 	for i := range 3 {
-		specs = append(specs, node.ReplicaSpec{ID: fmt.Sprintf("zj-%d", i+1), API: addrs[2*i], Raft: addrs[2*i+1]})
+		specs = append(specs, provision.ReplicaSpec{ID: fmt.Sprintf("zj-%d", i+1), API: addrs[2*i], Raft: addrs[2*i+1]})
 	}
-	cfgs, err := node.PrepareRegion(dir, "330000", specs)
+	cfgs, err := provision.PrepareRegion(dir, "330000", specs)
 	if err != nil {
 		t.Fatal(err)
 	}

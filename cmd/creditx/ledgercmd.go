@@ -16,6 +16,7 @@ import (
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -50,7 +51,7 @@ credit-office anchor key. Entries are appended in batches of 1000, each batch fs
 signed checkpoint. DIR gets ledger.db, keys/ and trust.yaml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			origin := node.LedgerOrigin(region)
+			origin := schemas.LedgerOrigin(region)
 			if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
 				return err
 			}
@@ -67,7 +68,7 @@ signed checkpoint. DIR gets ledger.db, keys/ and trust.yaml.`,
 			if err != nil {
 				return err
 			}
-			adminUSCC, pubUSCC := node.DevUSCC(region, "MB000001"), node.DevUSCC(region, "MB000002")
+			adminUSCC, pubUSCC := provision.DevUSCC(region, "MB000001"), provision.DevUSCC(region, "MB000002")
 			pubName := "Sample Listing Authority (generated)"
 			if size0 == 0 {
 				pk := pub.Public().(ed25519.PublicKey)
@@ -157,7 +158,7 @@ func genKeys(dir, origin, region string) (note.Signer, note.Verifier, ed25519.Pr
 			return nil, nil, nil, nil, err
 		}
 		tf := &trust.File{Origins: []trust.Origin{{Origin: origin, VKey: vkey, Anchors: []trust.Anchor{{
-			Name: "Sample Credit Office (generated)", USCC: node.DevUSCC(region, "MB000001"), Region: region,
+			Name: "Sample Credit Office (generated)", USCC: provision.DevUSCC(region, "MB000001"), Region: region,
 			PublicKey: base64.StdEncoding.EncodeToString(admin.Public().(ed25519.PublicKey))}}}}}
 		if err := tf.Save(filepath.Join(dir, trust.FileName)); err != nil {
 			return nil, nil, nil, nil, err

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/spf13/cobra"
 )
 
@@ -16,13 +16,13 @@ func newRegionCmd() *cobra.Command {
 }
 
 // parseReplicaSpec parses "id=apiHost:port,raftHost:port[,extra-host...]".
-func parseReplicaSpec(s string) (node.ReplicaSpec, error) {
+func parseReplicaSpec(s string) (provision.ReplicaSpec, error) {
 	id, rest, ok := strings.Cut(s, "=")
 	parts := strings.Split(rest, ",")
 	if !ok || id == "" || len(parts) < 2 || parts[0] == "" || parts[1] == "" {
-		return node.ReplicaSpec{}, fmt.Errorf("--replica %q: want ID=API_HOST:PORT,RAFT_HOST:PORT[,EXTRA_DNS_NAME...]", s)
+		return provision.ReplicaSpec{}, fmt.Errorf("--replica %q: want ID=API_HOST:PORT,RAFT_HOST:PORT[,EXTRA_DNS_NAME...]", s)
 	}
-	return node.ReplicaSpec{ID: id, API: parts[0], Raft: parts[1], Hosts: parts[2:]}, nil
+	return provision.ReplicaSpec{ID: id, API: parts[0], Raft: parts[1], Hosts: parts[2:]}, nil
 }
 
 func newRegionInitCmd() *cobra.Command {
@@ -49,7 +49,7 @@ Every replica bootstraps the cluster from the same peer list on first start.`,
 			if len(replicas) == 0 || len(replicas)%2 == 0 {
 				return fmt.Errorf("--replica: give an odd number of replicas (1, 3 or 5), got %d", len(replicas))
 			}
-			var specs []node.ReplicaSpec
+			var specs []provision.ReplicaSpec
 			for _, r := range replicas {
 				s, err := parseReplicaSpec(r)
 				if err != nil {
@@ -57,7 +57,7 @@ Every replica bootstraps the cluster from the same peer list on first start.`,
 				}
 				specs = append(specs, s)
 			}
-			cfgs, err := node.PrepareRegion(out, region, specs)
+			cfgs, err := provision.PrepareRegion(out, region, specs)
 			if err != nil {
 				return err
 			}

@@ -43,12 +43,14 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newBenchCmd(),
 		newKeysCmd(),
 		newWorkdaysCmd(),
+		newCatalogueCmd(), // catalogue.go
 		newIDCmd(),
 		newValidateCmd(),
 		newLedgerCmd(),
 		newExportCmd(),
 		newVerifyCmd(),
 		newRegionCmd(),
+		newMemberCmd(), // member.go
 		newCheckCmd(),
 		newAuditCmd(),
 		newAnchorCmd(),

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
+	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -41,7 +43,7 @@ agency credentials generated into the data directory on first start.`,
 				if err != nil {
 					return err
 				}
-				if cfg, err = node.PrepareDev(abs, region, listen, raftListen); err != nil {
+				if cfg, err = provision.PrepareDev(abs, region, listen, raftListen); err != nil {
 					return fmt.Errorf("preparing dev node in %s: %w", abs, err)
 				}
 				if cmd.Flags().Changed("listen") {
@@ -143,7 +145,6 @@ func selfCommand() string {
 }
 
 func regionOf(origin string) string {
-	var r string
-	fmt.Sscanf(origin, "creditx.%6s/", &r)
+	r, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return r
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
+	"github.com/creditx/creditx/subjecttoken"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +30,7 @@ var subjectFlagNames = map[string]string{"region": "--region", "uscc": "--uscc",
 
 func newSubjectIssueCmd() *cobra.Command {
 	var data, keyPath, matchPath, region string
-	var req node.SubjectIssueRequest
+	var req subjecttoken.IssueRequest
 	cmd := &cobra.Command{
 		Use:   "issue (--uscc CODE | --citizen-id ID) [--name NAME] [--ttl 8h]",
 		Short: "Issue a subject token after real-name authentication (credit office)",
@@ -58,8 +60,8 @@ Valid 8h by default, at most 24h. Bad input is refused with every field error an
 				mk = &k
 			}
 			req.Region = region
-			tok, t, err := node.IssueSubjectToken(key, mk, req, time.Now())
-			var errs node.SubjectTokenErrors
+			tok, t, err := subjecttoken.Issue(key, mk, req, time.Now())
+			var errs subjecttoken.FieldErrors
 			if errors.As(err, &errs) {
 				var b strings.Builder
 				b.WriteString("no token issued:")
@@ -86,27 +88,61 @@ Valid 8h by default, at most 24h. Bad input is refused with every field error an
 	f.StringVar(&req.USCC, "uscc", "", "the organisation's unified social credit code")
 	f.StringVar(&req.CitizenID, "citizen-id", "", "the person's citizen ID (hashed, never stored)")
 	f.StringVar(&req.Name, "name", "", "organisation name shown on its page (not for persons)")
-	f.DurationVar(&req.TTL, "ttl", node.DefaultSubjectTokenTTL, "lifetime, at most 24h")
+	f.DurationVar(&req.TTL, "ttl", subjecttoken.DefaultTTL, "lifetime, at most 24h")
 	return cmd
 }
 
 func newSubjectRevokeCmd() *cobra.Command {
-	var data, reason string
+	var data, reason, nodeURL, admin string
 	cmd := &cobra.Command{
-		Use:   "revoke SERIAL [--reason TEXT]",
-		Short: "Revoke a subject token by serial on this replica (repeat on every replica of the region)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "revoke SERIAL --reason TEXT (--node URL --admin DIR | --data DIR)",
+		Short: "Revoke a subject token by serial on every replica of the region",
+		Long: `revoke stops a subject token before it expires. With --node and --admin (the credit office's
+admin credentials) the revocation is a raft command of the region: answered once committed, every
+replica then refuses the token (POST /v1/subject/revoke). With --data instead it is written only to
+that replica's file keys/subject-revoked.txt, for an office whose cluster has lost its quorum: repeat
+it on every replica you can reach.`,
+		Example: `  creditx subject revoke 0f3a9c2e7b1d4a55 --reason "lost phone" --node https://127.0.0.1:8443 --admin keys/agencies/admin`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := filepath.Join(data, node.SubjectRevokedFile)
-			if err := node.RevokeSubjectToken(path, args[0], reason); err != nil {
+			if (nodeURL == "") == (data == "") {
+				return fmt.Errorf("subject revoke: give exactly one of --node (with --admin) and --data")
+			}
+			if data != "" {
+				path := filepath.Join(data, node.SubjectRevokedFile)
+				if err := subjecttoken.Revoke(path, args[0], reason); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "revoked %s in %s (this replica only)\n", args[0], path)
+				return nil
+			}
+			if admin == "" {
+				return fmt.Errorf("subject revoke: --node needs --admin, the credit office's admin credentials")
+			}
+			creds, err := node.LoadCredentials(admin)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s in %s\n", args[0], path)
+			body, err := json.Marshal(node.SubjectRevokeRequest{Serial: args[0], Reason: reason})
+			if err != nil {
+				return err
+			}
+			var out node.SubjectRevocation
+			if err := creds.Post(cmd.Context(), nodeURL+"/v1/subject/revoke", body, &out); err != nil {
+				return err
+			}
+			if !out.New {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s was already revoked (%s, %s)\n", out.Serial, out.RevokedAt.Format(time.RFC3339), out.Reason)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s on every replica of the region\n", out.Serial)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&data, "data", "creditx-data", "data directory of the replica")
-	cmd.Flags().StringVar(&reason, "reason", "", "why (kept as a comment in the file)")
+	cmd.Flags().StringVar(&data, "data", "", "data directory of one replica (writes only its file)")
+	cmd.Flags().StringVar(&nodeURL, "node", "", "URL of any replica of the region")
+	cmd.Flags().StringVar(&admin, "admin", "", "the credit office's admin credentials directory")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the token is revoked")
 	return cmd
 }
 

@@ -9,13 +9,15 @@ import (
 
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
+	"github.com/creditx/creditx/subjecttoken"
 )
 
 // TestSubjectIssueCommand: the clerk's command issues a token the node
 // accepts, and refuses bad input naming the flags, printing no token.
 func TestSubjectIssueCommand(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := node.PrepareRegion(dir, "330000", []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}}); err != nil {
+	if _, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}}); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) (string, string, error) {
@@ -32,11 +34,11 @@ func TestSubjectIssueCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(out)
-	if _, _, _, err := node.ParseSubjectToken(tok); err != nil {
+	if _, _, _, err := subjecttoken.Parse(tok); err != nil {
 		t.Fatalf("issued %q: %v", tok, err)
 	}
 	out, _, err = run("subject", "issue", "--data", dir, "--citizen-id", synth.PersonID("330000", 5), "--ttl", "24h")
-	if err != nil || !strings.HasPrefix(out, node.SubjectTokenPrefix) || strings.Contains(out, synth.PersonID("330000", 5)) {
+	if err != nil || !strings.HasPrefix(out, subjecttoken.Prefix) || strings.Contains(out, synth.PersonID("330000", 5)) {
 		t.Fatalf("person: %q %v", out, err)
 	}
 	out, _, err = run("subject", "issue", "--data", dir, "--uscc", "91330000XXXXXXXXXX", "--ttl", "48h", "--region", "33")
@@ -49,7 +51,7 @@ func TestSubjectIssueCommand(t *testing.T) {
 		}
 	}
 	// Revocation by serial goes to the replica's file.
-	st, _, _, _ := node.ParseSubjectToken(tok)
+	st, _, _, _ := subjecttoken.Parse(tok)
 	if _, _, err := run("subject", "revoke", "--data", dir, st.Serial); err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func TestVaultRotateCommand(t *testing.T) {
 	}
 }
 
-// nextVaultKey is the ratchet step of node/vault_ratchet.go, computed here
+// nextVaultKey is the ratchet step of vault/ratchet.go, computed here
 // from its documented definition: HMAC-SHA256(K, "creditx/vault/ratchet/v1").
 func nextVaultKey(t *testing.T, file string) string {
 	k, err := hex.DecodeString(strings.Fields(file)[0])

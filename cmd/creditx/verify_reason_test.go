@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -19,12 +19,12 @@ func TestVerifySaysWhy(t *testing.T) {
 	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "5"); err != nil {
 		t.Fatal(err)
 	}
-	origin := node.LedgerOrigin("330000")
+	origin := schemas.LedgerOrigin("330000")
 	signer, verifier, admin, _, err := genKeys(dir, origin, "330000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: node.DevUSCC("330000", "MB000001"), CreatedAt: schemas.NewTime(time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC))},
+	g := &schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: provision.DevUSCC("330000", "MB000001"), CreatedAt: schemas.NewTime(time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC))},
 		Action: schemas.ActionAgencyKeyRevoke, AgencyKeyRevoke: &schemas.AgencyKeyRevoke{KeyID: "0123456789abcdef", Reason: "test"}}
 	e, err := schemas.Sign(g, admin)
 	if err != nil {

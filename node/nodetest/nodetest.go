@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 )
 
 // Start runs a node with cfg and returns it once it is ready (a single
@@ -46,13 +47,13 @@ func Start(t testing.TB, cfg node.Config) (*node.Node, func()) {
 	return n, stop
 }
 
-// StartDev prepares a single-replica region (node.PrepareRegion, replica
+// StartDev prepares a single-replica region (provision.PrepareRegion, replica
 // "t-1", ports :0) in a fresh temporary directory and starts it; agencies'
 // credentials are under DIR/agencies.
 func StartDev(t testing.TB, region string) (*node.Node, string) {
 	t.Helper()
 	dir := t.TempDir()
-	cfgs, err := node.PrepareRegion(dir, region, []node.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
+	cfgs, err := provision.PrepareRegion(dir, region, []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
