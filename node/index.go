@@ -24,6 +24,7 @@ import (
 //	          the bucket's sequence counts the member_approve, member_remove and
 //	          schema_adopt records indexed (the adopted set's key, exchange/adopt.go)
 //	bad:      origin || 0x00 || uint64 BE index -> reason (entries that did not decode; never indexed)
+//	checkstate: the check index, a derived copy of each listing under its subject keys (checkindex.go)
 const (
 	bucketSubjects = "subjects"
 	bucketRefs     = "refs"
