@@ -53,9 +53,15 @@ type CheckFinding struct {
 // from the measures catalogue; without one, the subject is restricted if any
 // listing restricts it at all.
 func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
+	return n.checkFrom(n.checkHistories, key, action, at) // checkindex.go
+}
+
+// checkFrom is check with the subject's listing histories read by histories
+// (the check index, or the history walk it must agree with).
+func (n *Node) checkFrom(histories func(*ledger.ReadTx, string) ([]sanctions.ListingHistory, error), key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		hs, err := n.subjectHistories(tx, key)
+		hs, err := histories(tx, key)
 		if err != nil {
 			return err
 		}

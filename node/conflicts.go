@@ -97,7 +97,7 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	at := ix.node.fsm.now.UTC()
 	eng := ix.node.engineIn(rtx)
 	for _, key := range conflictSubjects(l) {
-		hs, err := ix.node.subjectHistories(rtx, key)
+		hs, err := ix.node.checkHistories(rtx, key) // the check index (checkindex.go)
 		if err != nil {
 			return err
 		}

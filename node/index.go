@@ -24,6 +24,7 @@ import (
 //	          the bucket's sequence counts the member_approve, member_remove and
 //	          schema_adopt records indexed (the adopted set's key, exchange/adopt.go)
 //	bad:      origin || 0x00 || uint64 BE index -> reason (entries that did not decode; never indexed)
+//	checkstate: the check index, a derived copy of each listing under its subject keys (checkindex.go)
 const (
 	bucketSubjects = "subjects"
 	bucketRefs     = "refs"
@@ -88,6 +89,10 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 		}
 	}
 	subj, refs, gov, bad := bs[0], bs[1], bs[2], bs[3]
+	ci, err := openCheckIndex(tx, subj) // checkindex.go
+	if err != nil {
+		return err
+	}
 	for i, e := range entries {
 		index := first + uint64(i)
 		ek := entryKey(origin, index)
@@ -106,6 +111,11 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 				b = kResponsible
 			}
 			if err := subj.Put(k, []byte{b}); err != nil {
+				return err
+			}
+		}
+		if v.listing != nil && len(v.subjects) > 0 {
+			if err := ci.putListing(refs, ek, e, v.listing, v.subjects); err != nil {
 				return err
 			}
 		}
@@ -153,6 +163,9 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 		for _, ref := range v.refs {
 			k := append(entryKey(ref.Origin, ref.Index), ek...)
 			if err := refs.Put(k, []byte{kb}); err != nil {
+				return err
+			}
+			if err := ci.markEvents(tx, ref, kb); err != nil {
 				return err
 			}
 		}

@@ -315,3 +315,28 @@ func TestFastPathsConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestDecodeStored: DecodeStored gives what Decode gives for every sample's
+// canonical encoding.
+func TestDecodeStored(t *testing.T) {
+	for _, r := range allSamples() {
+		b, err := Encode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeStored(b)
+		if err != nil {
+			t.Fatalf("%s: %v", r.SchemaID(), err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: DecodeStored %+v, Decode %+v", r.SchemaID(), got, want)
+		}
+	}
+	if _, err := DecodeStored([]byte(`{"schema":"nope/v1"}`)); err == nil {
+		t.Error("unknown schema decoded")
+	}
+}

@@ -57,6 +57,9 @@ func CheckText(s string) string {
 // textErrors walks every string reachable from v (walkStrings, map keys
 // included) and reports each that fails CheckText, by JSON path.
 func textErrors(v any) ValidationErrors {
+	if textClean(reflect.ValueOf(v)) { // textfast.go: no paths built for a clean record
+		return nil
+	}
 	var errs ValidationErrors
 	walkStrings(reflect.ValueOf(v), "", "", func(path, _, s string) {
 		if msg := CheckText(s); msg != "" {

@@ -167,7 +167,10 @@ func cpuTime() time.Duration {
 // While it runs it watches which replica leads (every 10 ms) and stop
 // reports how often that changed: a leader that steps down under load
 // (raft timing too tight for the machine) shows here.
-func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning node.RaftTuning) (string, *node.Credentials, func(), error) {
+//
+// Each of load, if any, runs with the leader and the publisher's credentials
+// once the region is seeded (bench check --direct loads listings there).
+func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning node.RaftTuning, load ...func(*node.Node, *node.Credentials) error) (string, *node.Credentials, func(), error) {
 	dir, err := os.MkdirTemp("", "creditx-bench")
 	if err != nil {
 		return "", nil, nil, err
@@ -245,6 +248,12 @@ func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notice
 	if err != nil {
 		stop()
 		return "", nil, nil, err
+	}
+	for _, f := range load {
+		if err := f(leader, creds); err != nil {
+			stop()
+			return "", nil, nil, err
+		}
 	}
 	watch = watchLeader(ctx, nodes)
 	fmt.Fprintf(logw, "started a local %d-replica region in %s; leader %s\n", n, dir, leader.URL())

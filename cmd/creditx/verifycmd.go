@@ -68,7 +68,7 @@ func exportName(origin string) string {
 }
 
 func newVerifyCmd() *cobra.Command {
-	var dir, manifest string
+	var dir, manifest, cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "verify --data DIR",
 		Short: "Verify every ledger in DIR: Merkle tree, checkpoints, record signatures and key validity",
@@ -88,6 +88,11 @@ even though what is left verifies.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
+			stopProfile, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			// The file before bbolt opens it: bbolt silently opens a file
 			// whose newest meta page is damaged one commit back.
 			failed := reportFile(out, dir)
@@ -167,6 +172,7 @@ even though what is left verifies.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "data", "", "data directory")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the verification to FILE (P4)")
 	cmd.Flags().StringVar(&manifest, "manifest", "", "consortium manifest: the keys of the mirrors an exchange member holds (default: the node's exchange.manifest)")
 	cmd.MarkFlagRequired("data")
 	return cmd
