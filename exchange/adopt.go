@@ -18,23 +18,44 @@ import (
 // Schema adoption by governance (issue 4 item 5).
 //
 // A mirrored entry is indexed if its schema id is accepted when the FSM
-// applies it: listed in the manifest's accepted_schemas, or adopted by
-// governance (Manifest.Accepted over the member_approve,
-// member_remove and schema_adopt records in this node's gov index: its own
-// ledger and its mirrors). Otherwise it is stored (mirrors are exact copies),
-// flagged in the unaccepted bucket and not indexed.
+// applies it. The exact rule (issue 16: schema acceptance follows the
+// manifest IN FORCE, not the configured one): with M the manifest in force
+// as of the applying transaction (Reconstruct of the gov index on the
+// configured manifest, Current(), exactly as LivePeer reads it) and the
+// member_approve, member_remove and schema_adopt records of M's members'
+// ledgers in this node's gov index (own ledger and mirrors), the schema id
+// s is accepted iff
+//
+//	s is in the configured manifest's accepted_schemas, or
+//	M.Accepted(approvals, adoptions)[s]
+//
+// that is: in M's accepted_schemas, or adopted by more than half of the
+// members effective under M (M.Effective). A city that joined by governance
+// is effective under M and votes; a member that left (status removed in M)
+// or was removed by member_remove does not, and neither counts towards the
+// threshold. The configured manifest's accepted_schemas stay accepted even
+// if M drops one (every replica of a region runs the same configured
+// manifest, so this is deterministic within the region). Otherwise the entry
+// is stored (mirrors are exact copies), flagged in the unaccepted bucket and
+// not indexed.
+//
+// The adopted bucket holds the accepted ids beyond the configured manifest's
+// accepted_schemas (M's additions, adopted ones), so AcceptsEntry is one
+// slice lookup and at most one bbolt read.
 //
 // Determinism: the decision is made inside the raft FSM, so it reads only
 // the apply transaction's state. The adopted set is persisted in the adopted
 // bucket, which the FSM brings up to date (reconcileSchemas) after every
 // indexed run of entries, in that same transaction, whenever its key - the
 // gov bucket's sequence, bumped by the indexer for every member_approve,
-// member_remove or schema_adopt record it indexes, plus a digest of the
-// manifest and of the schema versions this build decodes - differs from the
-// stored one. Every replica applying the same raft log therefore changes
-// the set at the same entry, whatever the batching of ApplyBatch (an entry
-// that follows an adoption in the same mirror batch is indexed). Nothing
-// here depends on clocks except the "since" time, which is raft time.
+// member_remove, schema_adopt, manifest_propose or manifest_approve record
+// it indexes (so a change of the manifest in force changes the key), plus a
+// digest of the configured manifest and of the schema versions this build
+// decodes - differs from the stored one. Every replica applying the same
+// raft log therefore changes the set at the same entry, whatever the
+// batching of ApplyBatch (an entry that follows an adoption in the same
+// mirror batch is indexed). Nothing here depends on clocks except the
+// "since" time, which is raft time.
 //
 // Entries flagged before their version is adopted are indexed when it is
 // adopted, in the same transaction, in key order (origin, index) of the
@@ -91,17 +112,18 @@ func (x *Runtime) adoptionKey(govSeq uint64) []byte {
 }
 
 // govDecisions reads the member_approve, member_remove and schema_adopt
-// records in the gov index of every manifest member's ledger (own and
-// mirrored), in key order. Only records signed by an anchor key reach the
+// records in the gov index of the ledger of every member of m (own and
+// mirrored; m is the manifest in force, so members that joined by
+// governance are read too), in key order. Only records signed by an anchor key reach the
 // gov index of a mirror (EntryVerifier) or of the own ledger (admission), so
 // signatures are not checked again. Entries that do not read or decode are
 // skipped (they never reached the index that way; nothing to count).
-func (x *Runtime) govDecisions(gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) (approvals []Approval, adoptions []Adoption) {
+func govDecisions(m *Manifest, gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) (approvals []Approval, adoptions []Adoption) {
 	if gov == nil {
 		return nil, nil
 	}
-	for i := range x.manifest.Members {
-		mb := &x.manifest.Members[i]
+	for i := range m.Members {
+		mb := &m.Members[i]
 		lr := logOf(mb.Origin())
 		prefix := append([]byte(mb.Origin()), 0)
 		c := gov.Cursor()
@@ -167,7 +189,8 @@ func entrySchema(e []byte) string {
 }
 
 // AcceptsEntry is the FSM's schema filter for mirrored entries: accepted by
-// the manifest, or adopted as of this transaction (the adopted bucket, kept
+// the configured manifest, or by the manifest in force (its accepted_schemas
+// and governance adoptions) as of this transaction (the adopted bucket, kept
 // up to date by reconcileSchemas). It returns the schema id for the
 // unaccepted bucket. An error is a storage failure.
 func (x *Runtime) AcceptsEntry(tx *ledger.Tx, e []byte) (bool, string, error) {
@@ -207,8 +230,10 @@ func (x *Runtime) ReconcileSchemas(tx *ledger.Tx, now time.Time, index func(orig
 			return nil
 		}
 		policyChanged := len(old) != len(key) || !bytes.Equal(old[8:], key[8:])
-		accepted, _ := x.manifest.Accepted(x.govDecisions(gov, tx.Log))
-		// The adopted set: what Accepted adds to the manifest.
+		inForce := x.inForceTx(gov, tx.Log)
+		accepted, _ := inForce.Accepted(govDecisions(inForce, gov, tx.Log))
+		// The adopted set: what the manifest in force accepts beyond the
+		// configured manifest's accepted_schemas.
 		var gone [][]byte
 		c := ab.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -241,6 +266,17 @@ func (x *Runtime) ReconcileSchemas(tx *ledger.Tx, now time.Time, index func(orig
 		}
 	}
 	return nil
+}
+
+// inForceTx is the manifest in force as of the transaction whose gov bucket
+// is gov (Reconstruct on the configured manifest, as LivePeer): the
+// configured manifest while no membership record is indexed.
+func (x *Runtime) inForceTx(gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) *Manifest {
+	recs, approvals := membershipRecords(gov, logOf)
+	if len(recs) == 0 {
+		return x.manifest
+	}
+	return Reconstruct(x.manifest, approvals, recs).Current().Manifest
 }
 
 // promoteFlagged indexes the flagged (unaccepted) entries whose schema is

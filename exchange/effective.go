@@ -37,7 +37,7 @@ func (x *Runtime) effective() map[string]bool {
 		if x.eff != nil && total == x.effSizes && x.effFor == m {
 			return nil
 		}
-		approvals, _ = x.govDecisions(tx.Bucket(BucketGov), tx.Log)
+		approvals, _ = govDecisions(m, tx.Bucket(BucketGov), tx.Log)
 		fresh = true
 		return nil
 	})

@@ -31,7 +31,8 @@ import (
 //
 // A member that leaves is no longer effective in m(): its checkpoints are
 // not cosigned any more and it is not pushed to; its ledger stays mirrored
-// (its history remains verifiable). Schema acceptance, credit-office
+// (its history remains verifiable). Schema acceptance follows it too, from
+// the applying transaction (ReconcileSchemas, adopt.go). Credit-office
 // ownership of mirrored records and exports still follow the configured
 // manifest.
 

@@ -93,6 +93,9 @@ func (n *Node) ownerCase(rec schemas.Record, origin string, w sanctions.Writer) 
 // creditOfficeEntry says whether entry e of origin is signed by a
 // credit-office anchor key of that ledger: this region's configured anchors
 // for its own ledger, the manifest's anchors of the member for a mirror.
+// The configured manifest, not the manifest in force (x.Cached()): history
+// runs inside the FSM too (conflicts.go), where a per-replica cache would
+// make replicas index differently (exchange/DESIGN.md, membership).
 func (n *Node) creditOfficeEntry(origin string, e []byte) bool {
 	s, err := schemas.ParseSigned(e)
 	if err != nil {
