@@ -524,6 +524,9 @@ func (fs *factSet) objectionLoop(l *Loop, opts Options, today time.Time) {
 		}
 	}
 	for _, o := range fs.objections {
+		if fs.owners.unbound[o.key] {
+			continue // filed for a subject the listing does not name (owner.go): no effect, no deadline
+		}
 		l.Objections.Filed++
 		fd := day(o.filed)
 		wd, err := workdays.NewDate(fd.Year(), fd.Month(), fd.Day())

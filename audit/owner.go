@@ -11,7 +11,8 @@ import (
 
 // CheckOwner is the check of the owner table (sanctions.OwnerRules): a
 // correction, repair, objection decision or feedback written by someone
-// other than the rightful owner of the entry it acts on. Such an entry
+// other than the rightful owner of the entry it acts on, or an objection
+// whose subject_key is not a subject of the listing it objects to. Such an entry
 // stays in the ledger but has no effect on any member; the audit names it
 // as an integrity failure, and unbound feedback is not counted in the
 // closed loop.
@@ -23,8 +24,9 @@ const CheckOwner = "owner"
 type ownerFacts struct {
 	targets map[key]schemas.Record // trimmed listings, notices, objections
 	events  []ownerEvent
-	// unbound is the feedback that breaks the table (set by checkOwners,
-	// read by loop: not counted as an answer).
+	// unbound is the feedback and the objections that break the table
+	// (set by checkOwners, read by loop: not counted as an answer, not
+	// counted as filed).
 	unbound map[key]bool
 }
 
@@ -47,12 +49,19 @@ func (fs *factSet) ownerAdd(k key, r schemas.Record) {
 		if r.Subject.Person != nil {
 			t.Subject.Person = &schemas.Person{IDHash: strings.Clone(r.Subject.Person.IDHash)}
 		}
+		for _, rp := range r.Subject.ResponsiblePersons { // an objection's subject_key may name one
+			if rp.Person.IDHash != "" {
+				t.Subject.ResponsiblePersons = append(t.Subject.ResponsiblePersons, schemas.ResponsiblePerson{Person: schemas.Person{IDHash: strings.Clone(rp.Person.IDHash)}})
+			}
+		}
 		o.targets[k] = t
 	case *schemas.SanctionNotice:
 		o.targets[k] = &schemas.SanctionNotice{Header: schemas.Header{Submitter: fs.intern(r.Submitter)},
 			ExecutingAgency: schemas.ExecutingAgency{Name: fs.intern(r.ExecutingAgency.Name), USCC: fs.intern(r.ExecutingAgency.USCC)}}
 	case *schemas.Objection:
-		o.targets[k] = &schemas.Objection{Header: schemas.Header{Submitter: fs.intern(r.Submitter)}, Target: fs.ref(r.Target)}
+		t := &schemas.Objection{Header: schemas.Header{Submitter: fs.intern(r.Submitter)}, Target: fs.ref(r.Target), SubjectKey: strings.Clone(r.SubjectKey)}
+		o.targets[k] = t
+		o.events = append(o.events, ownerEvent{k, t}) // its subject_key must name the listing's subject
 	case *schemas.Correction, *schemas.Repair, *schemas.ObjectionDecision, *schemas.Feedback:
 		o.events = append(o.events, ownerEvent{k, r})
 	}
@@ -86,6 +95,9 @@ func (fs *factSet) checkOwners(primaries map[string]*copyState) []Failure {
 		}
 		f := Failure{Check: CheckOwner, Origin: ev.origin, Holder: holder, Index: int64(ev.index)}
 		if c.Target == nil {
+			if _, isObj := ev.rec.(*schemas.Objection); isObj {
+				continue // any member's ledger may hold an objection; its listing is not audited here
+			}
 			if target.Origin == ev.origin || primaries[target.Origin] != nil {
 				continue // the reference check reports a missing target in an audited ledger
 			}
@@ -96,7 +108,8 @@ func (fs *factSet) checkOwners(primaries map[string]*copyState) []Failure {
 		} else {
 			continue
 		}
-		if _, ok := ev.rec.(*schemas.Feedback); ok {
+		switch ev.rec.(type) {
+		case *schemas.Feedback, *schemas.Objection:
 			fs.owners.unbound[ev.key] = true
 		}
 		out = append(out, f)

@@ -6,12 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/schemas"
 )
 
 // addRogue makes 310000 write, in its own ledger, a withdrawal of 330000's
-// first listing and feedback for 330000's last (unanswered) notice naming
-// 330000's executing agency: the cross-member forgeries of issues 11 and 12.
+// first listing, an objection to it for a subject it does not name, and
+// feedback for 330000's last (unanswered) notice naming 330000's executing
+// agency: the cross-member forgeries of issues 11 and 12.
 func addRogue(t testing.TB, fx *fixture) {
 	sh, zj := fx.member("310000"), fx.member("330000")
 	at := schemas.NewTime(fx.base.Add(72 * time.Hour))
@@ -23,6 +25,9 @@ func addRogue(t testing.TB, fx *fixture) {
 			last = i
 		}
 	}
+	fx.where["rogue objection"] = sh.sign(t, &schemas.Objection{Header: schemas.Header{Region: sh.code, Submitter: sh.execUSCC(), CreatedAt: at},
+		Target: zj.ref(fx.where["listing 330000/0"]), SubjectKey: synth.EnterpriseUSCC("310000", 999), Grounds: []string{"fact_error"},
+		Statement: "filed for a subject the listing does not name", FiledAt: at, ProvidingUnit: schemas.Agency{Name: "Environment 330000", USCC: zj.execUSCC()}}, sh.exec)
 	fx.where["rogue feedback"] = sh.sign(t, &schemas.Feedback{Header: schemas.Header{Region: sh.code, Submitter: sh.execUSCC(), CreatedAt: at},
 		Notice: zj.ref(last), Agency: schemas.Agency{Name: "Procurement 330000", USCC: zj.execUSCC()}, Outcome: "applied", ActedAt: at}, sh.exec)
 }
@@ -48,14 +53,17 @@ func TestOwnerFindings(t *testing.T) {
 			t.Errorf("unexpected failure %s", f)
 		}
 	}
-	for _, what := range []string{"rogue withdrawal", "rogue feedback"} {
+	for _, what := range []string{"rogue withdrawal", "rogue objection", "rogue feedback"} {
 		why, ok := found[int64(fx.where[what])]
 		if !ok || !strings.Contains(why, "creditx.330000/ledger") {
 			t.Errorf("%s (310000 entry %d) not named as an owner failure naming the target: %v", what, fx.where[what], found)
 		}
 	}
-	if len(found) != 2 {
-		t.Errorf("%d owner failures, want 2: %v", len(found), found)
+	if len(found) != 3 {
+		t.Errorf("%d owner failures, want 3: %v", len(found), found)
+	}
+	if why := found[int64(fx.where["rogue objection"])]; !strings.Contains(why, "not a subject of the listing") {
+		t.Errorf("rogue objection: %q does not say the subject_key names another subject", why)
 	}
 	// The rules section names the unbound feedback, and says how much it checked.
 	if r := rep.Loop.Rules; len(r.FeedbackUnbound) != 1 || r.FeedbackUnbound[0].Index != fx.where["rogue feedback"] || r.FeedbackChecked != clean.Loop.Rules.FeedbackChecked+1 {

@@ -208,18 +208,9 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	receipts, err := n.commit(r.Context(), n.origin, entries)
-	var refused *refusedError
-	if errors.As(err, &refused) {
-		n.metrics.rejected.WithLabelValues(strconv.Itoa(refused.ae.Status)).Add(float64(len(entries)))
-		writeErr(w, refused.ae)
+	if n.commitFailed(w, err, len(entries)) { // submit_batch.go
 		return
 	}
-	if err != nil {
-		n.logger.Error("commit failed", "err", err)
-		writeErr(w, errorf(http.StatusServiceUnavailable, "not committed, safe to retry: %v", err))
-		return
-	}
-	n.metrics.accepted.Add(float64(len(entries)))
 	if witnessed {
 		if receipts, aerr = n.witnessedReceipts(r.Context(), w, receipts, wait); aerr != nil {
 			writeErr(w, aerr)

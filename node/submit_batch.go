@@ -78,19 +78,29 @@ func splitNDJSON(body []byte, max int) ([][]byte, *apiError) {
 // submitBatch commits admitted entries and answers one BatchReceipt.
 func (n *Node) submitBatch(w http.ResponseWriter, r *http.Request, entries [][]byte) {
 	br, err := n.commitBatch(r.Context(), entries)
+	if n.commitFailed(w, err, len(entries)) {
+		return
+	}
+	writeCompactJSON(w, http.StatusOK, br)
+}
+
+// commitFailed answers a commit of count entries that did not succeed (a
+// refusal with its reason, anything else 503 "safe to retry") and counts
+// it; on success it counts the accepted entries and returns false.
+func (n *Node) commitFailed(w http.ResponseWriter, err error, count int) bool {
 	var refused *refusedError
 	if errors.As(err, &refused) {
-		n.metrics.rejected.WithLabelValues(strconv.Itoa(refused.ae.Status)).Add(float64(len(entries)))
+		n.metrics.rejected.WithLabelValues(strconv.Itoa(refused.ae.Status)).Add(float64(count))
 		writeErr(w, refused.ae)
-		return
+		return true
 	}
 	if err != nil {
 		n.logger.Error("commit failed", "err", err)
 		writeErr(w, errorf(http.StatusServiceUnavailable, "not committed, safe to retry: %v", err))
-		return
+		return true
 	}
-	n.metrics.accepted.Add(float64(len(entries)))
-	writeCompactJSON(w, http.StatusOK, br)
+	n.metrics.accepted.Add(float64(count))
+	return false
 }
 
 // commitBatch is commit answering a BatchReceipt. On a follower it forwards

@@ -73,23 +73,8 @@ func PrepareConsortium(dir string, members []MemberSpec) ([]*node.Config, *excha
 				}
 			}
 		}
-		ca, err := pki.LoadCA(filepath.Join(rdir, "ca"))
+		ca, vkey, err := memberKeys(rdir, ms.Region)
 		if err != nil {
-			return nil, nil, err
-		}
-		certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleMember, Region: ms.Region, Kind: pki.KindMember, ID: ms.Region,
-			Name: "member " + ms.Region}, []string{"localhost", "127.0.0.1"}, 5*365*24*time.Hour)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := pki.WriteCredentials(filepath.Join(rdir, "tls", "member"), certPEM, keyPEM, ca.CertPEM()); err != nil {
-			return nil, nil, err
-		}
-		skey, vkey, err := exchange.GenerateWitnessKey(ms.Region, rand.Reader)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(filepath.Join(rdir, "keys", "witness.key"), []byte(skey+"\n"), 0o600); err != nil {
 			return nil, nil, err
 		}
 		if err := os.WriteFile(filepath.Join(rdir, "keys", "witness.vkey"), []byte(vkey+"\n"), 0o644); err != nil {
@@ -139,4 +124,32 @@ func trimNL(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
+}
+
+// memberKeys is the member's part of a key ceremony in region directory
+// dir (made by PrepareRegion): a member certificate from the region CA
+// (tls/member, for the inter-member QUIC connections) and a witness key
+// (keys/witness.key, mode 0600). It returns the CA and the witness
+// verifier key; writing keys/witness.vkey is the caller's.
+func memberKeys(dir, code string) (*pki.CA, string, error) {
+	ca, err := pki.LoadCA(filepath.Join(dir, "ca"))
+	if err != nil {
+		return nil, "", err
+	}
+	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleMember, Region: code, Kind: pki.KindMember, ID: code,
+		Name: "member " + code}, []string{"localhost", "127.0.0.1"}, 5*365*24*time.Hour)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := pki.WriteCredentials(filepath.Join(dir, "tls", "member"), certPEM, keyPEM, ca.CertPEM()); err != nil {
+		return nil, "", err
+	}
+	skey, vkey, err := exchange.GenerateWitnessKey(code, rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keys", "witness.key"), []byte(skey+"\n"), 0o600); err != nil {
+		return nil, "", err
+	}
+	return ca, vkey, nil
 }

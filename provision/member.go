@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
-	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -69,19 +67,7 @@ func PrepareMember(dir string, s MemberInitSpec) (*node.Config, *exchange.Change
 	if err := os.Remove(filepath.Join(dir, "keys", "match.key")); err != nil {
 		return nil, nil, err
 	}
-	ca, err := pki.LoadCA(filepath.Join(dir, "ca"))
-	if err != nil {
-		return nil, nil, err
-	}
-	certPEM, keyPEM, err := ca.Issue(pki.Identity{Role: pki.RoleMember, Region: s.Code, Kind: pki.KindMember, ID: s.Code,
-		Name: "member " + s.Code}, []string{"localhost", "127.0.0.1"}, 5*365*24*time.Hour)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := pki.WriteCredentials(filepath.Join(dir, "tls", "member"), certPEM, keyPEM, ca.CertPEM()); err != nil {
-		return nil, nil, err
-	}
-	skey, vkey, err := exchange.GenerateWitnessKey(s.Code, rand.Reader)
+	ca, vkey, err := memberKeys(dir, s.Code) // consortium.go
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,7 +97,6 @@ func PrepareMember(dir string, s MemberInitSpec) (*node.Config, *exchange.Change
 		b    []byte
 		mode os.FileMode
 	}{
-		{filepath.Join(dir, "keys", "witness.key"), []byte(skey + "\n"), 0o600},
 		{filepath.Join(dir, "keys", "witness.vkey"), []byte(vkey + "\n"), 0o644},
 		{filepath.Join(dir, "keys", MatchRequestKeyFile), []byte(exchange.MatchRequestKeyText(priv)), 0o600},
 		{filepath.Join(dir, MatchRequestFile), []byte(req + "\n"), 0o644},
