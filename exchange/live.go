@@ -250,3 +250,33 @@ func (x *Runtime) AddLiveVerifiers(tx *ledger.ReadTx, verifiers map[string]note.
 // InForce is the manifest in force (m): the configured one until a change
 // is approved. It reads ledger.db: never call it inside Host.View.
 func (x *Runtime) InForce() *Manifest { return x.m() }
+
+// inForceCache memoizes InForceAt by the gov bucket's sequence, which counts
+// the exchange-governance records indexed: the same sequence is the same
+// membership records, so every replica computes the same manifest from the
+// same ledger state whatever it has cached.
+type inForceCache struct {
+	mu  sync.Mutex
+	seq uint64
+	m   *Manifest
+}
+
+// InForceAt is the manifest in force as of tx: the configured manifest with
+// every approved membership change in the held ledgers applied
+// (Reconstruct). Unlike Cached it reads only tx, so it may be used inside
+// the FSM (indexing) where every replica must decide alike.
+func (x *Runtime) InForceAt(tx *ledger.ReadTx) *Manifest {
+	gov := tx.Bucket(BucketGov)
+	if gov == nil || gov.Sequence() == 0 {
+		return x.manifest
+	}
+	seq := gov.Sequence()
+	x.inForce.mu.Lock()
+	defer x.inForce.mu.Unlock()
+	if x.inForce.m != nil && x.inForce.seq == seq {
+		return x.inForce.m
+	}
+	m := x.inForceTx(gov, tx.Log) // adopt.go
+	x.inForce.seq, x.inForce.m = seq, m
+	return m
+}

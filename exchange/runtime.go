@@ -95,7 +95,8 @@ type Runtime struct {
 	effSizes uint64          // total size of the members' logs eff was computed at
 	effFor   *Manifest       // the manifest in force eff was computed for
 
-	live liveState // the manifest in force and members that joined (live.go)
+	live    liveState    // the manifest in force and members that joined (live.go)
+	inForce inForceCache // InForceAt, from a transaction (live.go)
 }
 
 // New loads the runtime of a replica of member cfg.Region. It returns the

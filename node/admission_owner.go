@@ -92,11 +92,11 @@ func (n *Node) ownerCase(rec schemas.Record, origin string, w sanctions.Writer) 
 
 // creditOfficeEntry says whether entry e of origin is signed by a
 // credit-office anchor key of that ledger: this region's configured anchors
-// for its own ledger, the manifest's anchors of the member for a mirror.
-// The configured manifest, not the manifest in force (x.Cached()): history
-// runs inside the FSM too (conflicts.go), where a per-replica cache would
-// make replicas index differently (exchange/DESIGN.md, membership).
-func (n *Node) creditOfficeEntry(origin string, e []byte) bool {
+// for its own ledger, for a mirror the anchors of the member in the
+// manifest in force as of tx (exchange.Runtime.InForceAt, read from tx only:
+// history runs inside the FSM too, conflicts.go, where every replica must
+// decide alike), so a city that joined by governance has a credit office.
+func (n *Node) creditOfficeEntry(tx *ledger.ReadTx, origin string, e []byte) bool {
 	s, err := schemas.ParseSigned(e)
 	if err != nil {
 		return false
@@ -108,7 +108,7 @@ func (n *Node) creditOfficeEntry(origin string, e []byte) bool {
 	if n.x == nil {
 		return false
 	}
-	mb, ok := n.x.Manifest().MemberByOrigin(origin)
+	mb, ok := n.x.InForceAt(tx).MemberByOrigin(origin)
 	if !ok {
 		return false
 	}
@@ -135,7 +135,7 @@ func (n *Node) history(tx *ledger.ReadTx, origin string, index uint64, l *schema
 			if err != nil {
 				return h, fmt.Errorf("history of %s/%d: event %s/%d: %w", origin, index, ev.Ref.Origin, ev.Ref.Index, err)
 			}
-			ev.CreditOffice = n.creditOfficeEntry(ev.Ref.Origin, e)
+			ev.CreditOffice = n.creditOfficeEntry(tx, ev.Ref.Origin, e)
 		}
 	}
 	return h, nil
