@@ -26,7 +26,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure a node or the ledger (see BENCHMARKS.md)",
 	}
-	cmd.AddCommand(newBenchIngestCmd(), newBenchCheckCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchCheckCmd(), newBenchDeltaCmd()) // bench_delta.go: P8
 	return cmd
 }
 
