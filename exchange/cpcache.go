@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"strconv"
 	"sync"
@@ -88,7 +89,7 @@ func (c *CheckpointCache) Open(signed []byte, origin string, v note.Verifier) (*
 		return r.cp, r.err
 	}
 	c.checks.Add(1)
-	cp, err := ledger.OpenCheckpoint(signed, origin, v)
+	cp, err := ledger.OpenCheckpoint(bytes.Clone(signed), origin, v) // kept: not the caller's (maybe bbolt's) memory
 	c.put(k, cacheVal{cp: cp, err: err})
 	return cp, err
 }

@@ -483,6 +483,9 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if after := r.URL.Query().Get("after"); after != "" && origin == n.origin && n.x != nil {
+		n.x.waitWitnessed(r, after) // exchange_watch.go: long-poll by members
+	}
 	n.serveCheckpoint(w, origin)
 }
 

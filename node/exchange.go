@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -38,7 +39,12 @@ type exchangeNode struct {
 	cert     tls.Certificate
 	clients  map[string]*exchange.Client // by member code, other members only
 	udp      net.PacketConn
-	logger   *slog.Logger
+	// qt is the one QUIC transport on udp: the HTTP/3 server listens on it
+	// and every client dials over it (one UDP socket per member, issue 20).
+	// Its Conn is set in New once udp is bound, before any use.
+	qt      *quic.Transport
+	cpCache exchange.CheckpointCache // signature checks of checkpoints, once per signed bytes
+	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
 	cosigned    *prometheus.CounterVec
@@ -51,6 +57,7 @@ type exchangeNode struct {
 
 	mu        sync.Mutex
 	pushState map[string]uint64 // pushTarget.name -> size its witness last cosigned (cache)
+	served    map[string][]byte // origin -> checkpoint its watch loop received, not yet used (exchange_watch.go)
 	eff       map[string]bool   // effective members (cache, see effective)
 	effAt     time.Time
 	effSizes  uint64
@@ -108,7 +115,7 @@ func newExchange(n *Node, regionPool *x509.CertPool) (*exchangeNode, *x509.CertP
 		pool.AddCert(m.Members[i].CACert())
 	}
 	x := &exchangeNode{n: n, manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*exchange.Client{},
-		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
+		logger: n.logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, qt: &quic.Transport{}, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
 		alertsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_alerts_total",
 			Help: "Misbehaviour caught, by kind and origin."}, []string{"kind", "origin"}),
 		cosigned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "creditx_exchange_cosigned_total",
@@ -121,7 +128,7 @@ func newExchange(n *Node, regionPool *x509.CertPool) (*exchangeNode, *x509.CertP
 		if mb.Code == self.Code {
 			continue
 		}
-		x.clients[mb.Code] = exchange.NewClient(mb, cert, slog.New(slog.DiscardHandler))
+		x.clients[mb.Code] = exchange.NewClientOn(mb, cert, slog.New(slog.DiscardHandler), x.qt)
 		x.kick[mb.Origin()] = make(chan struct{}, 1)
 	}
 	return x, pool, nil
@@ -162,7 +169,7 @@ func (x *exchangeNode) close() error {
 	}
 	err = errors.Join(err, x.closeLive())
 	if x.udp != nil {
-		err = errors.Join(err, x.udp.Close())
+		err = errors.Join(err, x.qt.Close(), x.udp.Close())
 	}
 	return err
 }
@@ -172,14 +179,20 @@ func (x *exchangeNode) close() error {
 func (x *exchangeNode) serveHTTP3(ctx context.Context, cfg *tls.Config) error {
 	srv := &http3.Server{Handler: x.n.Handler(), TLSConfig: cfg, IdleTimeout: 60 * time.Second,
 		Logger: slog.New(slog.DiscardHandler)}
+	// The listener shares x.qt (and so the UDP socket) with the clients.
+	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: 60 * time.Second})
+	if err != nil {
+		return fmt.Errorf("exchange: HTTP/3 listener: %w", err)
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
 		srv.Close()
+		ln.Close()
 	}()
-	err := srv.Serve(x.udp)
+	err = srv.ServeListener(ln)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -298,30 +311,39 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	targets := x.pushTargets()
+	// The quorum plus spares first, in rendezvous order; the rest of the
+	// effective members only if those do not make the quorum (issue 20).
+	targets, first := x.pushTargets()
 	type answer struct {
 		name  string
 		lines []byte
 		err   error
 	}
-	ch := make(chan answer, len(targets))
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	for _, tg := range targets {
-		go func() {
-			lines, err := x.pushTo(pctx, tg, cp.Size, plain)
-			ch <- answer{tg.name, lines, err}
-		}()
-	}
 	var lines [][]byte
 	var errs []string
-	for range targets {
-		a := <-ch
-		if a.err != nil {
-			errs = append(errs, a.name+": "+a.err.Error())
-			continue
+	for round, batch := range [][]pushTarget{targets[:first], targets[first:]} {
+		if round > 0 {
+			if _, ok, err := x.m().Witnessed(x.self.Code, exchange.AddSignatures(plain, lines...)); err == nil && ok {
+				break
+			}
 		}
-		lines = append(lines, a.lines)
+		ch := make(chan answer, len(batch))
+		for _, tg := range batch {
+			go func() {
+				lines, err := x.pushTo(pctx, tg, cp.Size, plain)
+				ch <- answer{tg.name, lines, err}
+			}()
+		}
+		for range batch {
+			a := <-ch
+			if a.err != nil {
+				errs = append(errs, a.name+": "+a.err.Error())
+				continue
+			}
+			lines = append(lines, a.lines)
+		}
 	}
 	witnessed := exchange.AddSignatures(plain, lines...)
 	if names, ok, err := x.m().Witnessed(x.self.Code, witnessed); err != nil || !ok {
@@ -354,20 +376,33 @@ type pushTarget struct {
 	submit func(context.Context, exchange.AddCheckpoint) ([]byte, error)
 }
 
-func (x *exchangeNode) pushTargets() []pushTarget {
-	var out []pushTarget
+// pushTargets are the witnesses to push to: the effective members in
+// rendezvous order of this origin (exchange.WitnessOrder), then the
+// policy's external witnesses. The first first of them are asked at once:
+// the manifest's fan-out of member witnesses (quorum + spares) and every
+// external witness.
+func (x *exchangeNode) pushTargets() (targets []pushTarget, first int) {
+	byCode := map[string]*exchange.Member{}
+	var codes []string
 	for _, mb := range x.effectiveOthers() {
-		c := x.client(mb.Code)
-		if c == nil {
+		if x.client(mb.Code) == nil {
 			continue // joined a moment ago: its client comes with the next runLive round (membership_live.go)
 		}
-		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: c.AddCheckpoint})
+		byCode[mb.Code] = mb
+		codes = append(codes, mb.Code)
+	}
+	var members, external []pushTarget
+	for _, code := range exchange.WitnessOrder(x.n.origin, codes) {
+		mb := byCode[code]
+		members = append(members, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.client(mb.Code).AddCheckpoint})
 	}
 	for _, w := range x.manifest.ExternalWitnesses() {
 		c := &exchange.WitnessClient{URL: w.URL, HC: x.external}
-		out = append(out, pushTarget{name: "policy:" + w.Name, v: w.Verifier, submit: c.AddCheckpoint})
+		external = append(external, pushTarget{name: "policy:" + w.Name, v: w.Verifier, submit: c.AddCheckpoint})
 	}
-	return out
+	fan := x.m().FanOut(len(members), x.n.cfg.Exchange.WitnessSpares)
+	targets = append(append(append(targets, members[:fan]...), external...), members[fan:]...)
+	return targets, fan + len(external)
 }
 
 // pushTo submits one checkpoint to one witness, learning its last cosigned

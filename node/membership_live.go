@@ -118,7 +118,7 @@ func (x *exchangeNode) addMembers() []string {
 		if x.live.clients == nil {
 			x.live.clients, x.live.kick = map[string]*exchange.Client{}, map[string]chan struct{}{}
 		}
-		x.live.clients[mb.Code] = exchange.NewClient(mb, x.cert, slog.New(slog.DiscardHandler))
+		x.live.clients[mb.Code] = exchange.NewClientOn(mb, x.cert, slog.New(slog.DiscardHandler), x.qt)
 		x.live.kick[mb.Origin()] = make(chan struct{}, 1)
 		added = append(added, mb.Code)
 		x.logger.Info("member joined: mirroring and witnessing it", "member", mb.Code, "endpoint", mb.Endpoint)
@@ -144,8 +144,9 @@ func (x *exchangeNode) runLive(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); x.pushLoop(ctx) }()
 	start := func(code string) {
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
+		go func() { defer wg.Done(); x.watchLoop(ctx, code) }() // exchange_watch.go
 	}
 	for code := range x.clients {
 		start(code)

@@ -15,6 +15,11 @@ import (
 // mirrorBatch is the most entries one mirror-append command carries.
 const mirrorBatch = 4096
 
+// idleResync is how often a mirror that is in sync looks at its origin's
+// checkpoint without being kicked (a lost long-poll answer costs at most
+// this long).
+const idleResync = 30 * time.Second
+
 // mirrorLoop keeps the mirror of one member's ledger current while this
 // replica leads: woken by the witness endpoint after a cosignature, and
 // every PullInterval otherwise (lost pushes, catch-up).
@@ -23,20 +28,25 @@ func (x *exchangeNode) mirrorLoop(ctx context.Context, code string) {
 	origin := mb.Origin()
 	kick := x.kickChan(origin)
 	var ev *exchange.EntryVerifier // rebuilt from ledger.db whenever in doubt
+	// New checkpoints come by kicks (the witness endpoint after cosigning,
+	// the watch loop's long-poll, exchange_watch.go); the timer only retries
+	// after a failure (PullInterval) or re-checks now and then (idleResync).
+	wait := x.n.cfg.Exchange.PullInterval
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-kick:
-		case <-time.After(x.n.cfg.Exchange.PullInterval):
+		case <-time.After(wait):
 		}
 		if !x.n.IsLeader() {
-			ev = nil
+			ev, wait = nil, x.n.cfg.Exchange.PullInterval
 			continue
 		}
 		var err error
+		wait = max(idleResync, x.n.cfg.Exchange.PullInterval)
 		if ev, err = x.syncMirror(ctx, mb, ev); err != nil && ctx.Err() == nil {
-			ev = nil
+			ev, wait = nil, x.n.cfg.Exchange.PullInterval
 			x.logger.Debug("mirror not synced", "origin", origin, "err", err)
 		}
 	}
@@ -70,13 +80,16 @@ func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger
 	}
 	var best *ledger.Checkpoint
 	if ws.size > 0 {
-		if best, err = ledger.OpenCheckpoint(ws.note, origin, mb.LogVerifier()); err != nil {
+		if best, err = x.cpCache.Open(ws.note, origin, mb.LogVerifier()); err != nil {
 			return nil, err
 		}
 	}
-	served, ferr := x.client(mb.Code).Checkpoint(ctx)
+	served, ferr := x.takeServed(origin), error(nil) // the watch loop's latest answer (exchange_watch.go)
+	if served == nil {
+		served, ferr = x.client(mb.Code).Checkpoint(ctx)
+	}
 	if ferr == nil {
-		cp, err := ledger.OpenCheckpoint(served, origin, mb.LogVerifier())
+		cp, err := x.cpCache.Open(served, origin, mb.LogVerifier())
 		if err != nil {
 			return best, fmt.Errorf("served checkpoint: %w", err)
 		}

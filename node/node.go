@@ -187,6 +187,7 @@ func New(cfg Config) (n *Node, err error) {
 		if n.x.udp, err = net.ListenPacket("udp", n.apiLn.Addr().String()); err != nil {
 			return nil, fmt.Errorf("exchange: HTTP/3 listener: %w", err)
 		}
+		n.x.qt.Conn = n.x.udp // the member's one QUIC transport: server and clients (exchange.go)
 	}
 	if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
 		return nil, err
