@@ -328,6 +328,7 @@ func (x *exchangeNode) pushOnce(ctx context.Context) error {
 			if _, ok, err := x.m().Witnessed(x.self.Code, exchange.AddSignatures(plain, lines...)); err == nil && ok {
 				break
 			}
+			x.logger.Debug("witnesses missed the quorum; asking the others", "size", cp.Size, "errors", strings.Join(errs, "; "))
 		}
 		ch := make(chan answer, len(batch))
 		for _, tg := range batch {
