@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/creditx/creditx/anchor"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -45,7 +46,7 @@ type AnchorResult struct {
 // failure, since anchoring may lag or the copy audited may be older.
 func CheckAnchors(ctx context.Context, r AnchorReader, member string, size uint64, root tlog.Hash, hr tlog.HashReader) (AnchorResult, *Failure) {
 	res := AnchorResult{Member: member, LedgerSize: size}
-	origin := "creditx." + member + "/ledger"
+	origin := schemas.LedgerOrigin(member)
 	fail := func(reason string) (AnchorResult, *Failure) {
 		res.OK, res.Note = false, reason
 		return res, &Failure{Check: CheckAnchor, Origin: origin, Index: -1, Reason: reason}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -65,7 +66,7 @@ func (s *copyState) openCheckpoint(a *auditor) {
 		return
 	}
 	s.cp = cp
-	own := "creditx." + codeOf(s.Origin) + "/witness"
+	own := schemas.WitnessOrigin(codeOf(s.Origin))
 	for _, sig := range cp.Note.Sigs {
 		for _, w := range a.witnesses {
 			if sig.Name == w.Name() && sig.Hash == w.KeyHash() && sig.Name != own {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/creditx/creditx/internal/cosig"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -146,7 +146,7 @@ func LoadManifest(path string) (Trust, error) {
 		if _, err := note.NewVerifier(mb.LogVKey); err != nil {
 			return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].log_vkey: %w", path, i, err)
 		}
-		t.Origins = append(t.Origins, trust.Origin{Origin: "creditx." + mb.Code + "/ledger", VKey: mb.LogVKey, Anchors: mb.Anchors})
+		t.Origins = append(t.Origins, trust.Origin{Origin: schemas.LedgerOrigin(mb.Code), VKey: mb.LogVKey, Anchors: mb.Anchors})
 		if mb.WitnessVKey != "" {
 			if _, err := cosig.Parse(mb.WitnessVKey); err != nil {
 				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].witness_vkey: %w", path, i, err)
@@ -352,65 +352,6 @@ func readTree(dir, holder string) (Copy, error) {
 	return c, nil
 }
 
-// HTTPSource reads one ledger through the C2SP tlog-tiles read API of a
-// node: Base + "/ledger/<code>/" + tile paths.
-type HTTPSource struct {
-	Client *http.Client // nil means http.DefaultClient
-	Base   string       // e.g. "https://zj.example:8443/ledger/330000"
-	Ctx    context.Context
-}
-
-func (h HTTPSource) get(path string) ([]byte, error) {
-	ctx := h.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(h.Base, "/")+"/"+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	c := h.Client
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	// the largest resource is a full entry bundle: 256 x (2 + 65535) bytes
-	const maxResource = ledger.TileWidth * (2 + ledger.MaxEntrySize)
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResource+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxResource {
-		return nil, fmt.Errorf("GET %s: response over %d bytes", req.URL, maxResource)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("GET %s: %w", req.URL, ledger.ErrNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("GET %s: %s", req.URL, resp.Status)
-	}
-	return b, nil
-}
-
-// Checkpoint fetches the ledger's checkpoint as the node serves it (for a
-// member's own ledger, its witnessed checkpoint with cosignatures);
-// unverified.
-func (h HTTPSource) Checkpoint() ([]byte, error) { return h.get(ledger.ExportCheckpointFile) }
-
-// ReadTile implements ledger.TileSource.
-func (h HTTPSource) ReadTile(level int, n uint64, width int) ([]byte, error) {
-	return h.get(ledger.TilePath(level, n, width))
-}
-
-// ReadEntryBundle implements ledger.TileSource.
-func (h HTTPSource) ReadEntryBundle(n uint64, width int) ([]byte, error) {
-	return h.get(ledger.EntriesPath(n, width))
-}
-
 // FromNodes reads, from each node URL, the checkpoint of every ledger in
 // codes (member codes) the node serves; a ledger the node does not serve
 // (404) is skipped. The copies read tiles lazily through client.
@@ -418,15 +359,15 @@ func FromNodes(ctx context.Context, client *http.Client, urls, codes []string, t
 	in := Inputs{Trust: t}
 	for _, u := range urls {
 		for _, code := range codes {
-			src := HTTPSource{Client: client, Base: strings.TrimSuffix(u, "/") + "/ledger/" + code, Ctx: ctx}
-			cp, err := src.get(ledger.ExportCheckpointFile)
+			src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(u, "/") + "/ledger/" + code, Ctx: ctx}
+			cp, err := src.Checkpoint()
 			if errors.Is(err, ledger.ErrNotFound) {
 				continue
 			}
 			if err != nil {
 				return Inputs{}, fmt.Errorf("audit: node %s: %w", u, err)
 			}
-			in.Copies = append(in.Copies, Copy{Holder: u, Origin: "creditx." + code + "/ledger", Source: src, Checkpoint: cp})
+			in.Copies = append(in.Copies, Copy{Holder: u, Origin: schemas.LedgerOrigin(code), Source: src, Checkpoint: cp})
 		}
 	}
 	if len(in.Copies) == 0 {

@@ -350,7 +350,7 @@ func (fs *factSet) loop(opts Options, origins []string) Loop {
 	today := day(at)
 	var members []string
 	for _, o := range origins {
-		if c := codeOf(o); !slices.Contains(members, c) && o == "creditx."+c+"/ledger" {
+		if c := codeOf(o); !slices.Contains(members, c) && o == schemas.LedgerOrigin(c) {
 			members = append(members, c)
 		}
 	}

@@ -56,8 +56,8 @@ type membershipFacts struct {
 // addMembershipFact records g found at k if it is a membership decision of
 // a member's credit ledger.
 func (fs *factSet) addMembershipFact(k key, g *schemas.Governance) {
-	code, ok := strings.CutPrefix(k.origin, "creditx.")
-	if code, ok = strings.CutSuffix(code, "/ledger"); !ok {
+	code, err := schemas.ParseLedgerOrigin(k.origin)
+	if err != nil {
 		return
 	}
 	mf := &fs.members
@@ -91,7 +91,7 @@ func checkHistory(h *exchange.History, inForce *exchange.Manifest) (*Membership,
 	for i := 1; i < len(h.Versions); i++ {
 		v, prev := &h.Versions[i], &h.Versions[i-1]
 		p := v.Proposal
-		origin := exchange.LedgerOrigin(p.By)
+		origin := schemas.LedgerOrigin(p.By)
 		fail := func(format string, args ...any) {
 			fails = append(fails, Failure{Check: CheckMembershipName, Origin: origin, Index: int64(p.Index), Reason: fmt.Sprintf(format, args...)})
 		}
@@ -115,11 +115,11 @@ func checkHistory(h *exchange.History, inForce *exchange.Manifest) (*Membership,
 		}
 	}
 	for _, p := range h.Pending {
-		m.Pending = append(m.Pending, MembershipPending{Proposal: Finding{Origin: exchange.LedgerOrigin(p.Proposal.By), Index: p.Proposal.Index,
+		m.Pending = append(m.Pending, MembershipPending{Proposal: Finding{Origin: schemas.LedgerOrigin(p.Proposal.By), Index: p.Proposal.Index,
 			What: describeProposal(p.Proposal.Propose)}, Votes: p.Votes, Needed: p.Needed})
 	}
 	for _, r := range h.Refused {
-		m.Refused = append(m.Refused, Finding{Origin: exchange.LedgerOrigin(r.Record.By), Index: r.Record.Index, What: r.Reason})
+		m.Refused = append(m.Refused, Finding{Origin: schemas.LedgerOrigin(r.Record.By), Index: r.Record.Index, What: r.Reason})
 	}
 	if inForce != nil {
 		hash := exchange.ManifestHash(inForce)

@@ -163,7 +163,7 @@ func ParseEntryRef(s string) (origin string, index uint64, err error) {
 		return "", 0, fmt.Errorf("entry %q: index %q is not a number", s, is)
 	}
 	if !strings.Contains(o, "/") {
-		o = exchange.LedgerOrigin(o)
+		o = schemas.LedgerOrigin(o)
 	}
 	return o, index, nil
 }
@@ -227,7 +227,7 @@ func (ws *witnessSet) open(c Copy, logV note.Verifier) (*ledger.Checkpoint, []Co
 	if err != nil {
 		return nil, nil, "", false, err
 	}
-	own := exchange.WitnessName(codeOf(c.Origin))
+	own := schemas.WitnessOrigin(codeOf(c.Origin))
 	_, lines, _ := ledger.ParseNoteSignatures(c.Checkpoint)
 	stamp := func(s note.Signature) time.Time {
 		for _, l := range lines {
@@ -455,7 +455,7 @@ func BuildProvenance(ctx context.Context, in Inputs, origin string, index uint64
 	// Other ledgers: every verified record that refers to the entry.
 	origins := make([]string, 0, len(prim))
 	for o := range prim {
-		if o != origin && strings.HasSuffix(o, "/ledger") {
+		if _, err := schemas.ParseLedgerOrigin(o); o != origin && err == nil {
 			origins = append(origins, o)
 		}
 	}
@@ -487,7 +487,7 @@ func BuildProvenance(ctx context.Context, in Inputs, origin string, index uint64
 	for i := range p.Mirrors {
 		m := &p.Mirrors[i]
 		for _, r := range p.Related {
-			if r.Origin == exchange.LedgerOrigin(m.Holder) {
+			if r.Origin == schemas.LedgerOrigin(m.Holder) {
 				m.Acted = append(m.Acted, fmt.Sprintf("%s (%s)", key{r.Origin, r.Index}, r.Kind))
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -526,8 +525,7 @@ func (a *auditor) finish() (*Report, error) {
 }
 
 func codeOf(origin string) string {
-	c, _ := strings.CutPrefix(origin, "creditx.")
-	c, _, _ = strings.Cut(c, "/")
+	c, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return c
 }
 

@@ -223,7 +223,7 @@ func (d *drill) entries() [][]byte {
 		d.t.Fatal(err)
 	}
 	var out [][]byte
-	if _, err := ledger.Verify(context.Background(), src, cp, node.LedgerOrigin("330000"), v, func(_ uint64, e []byte) error {
+	if _, err := ledger.Verify(context.Background(), src, cp, schemas.LedgerOrigin("330000"), v, func(_ uint64, e []byte) error {
 		out = append(out, append([]byte(nil), e...))
 		return nil
 	}, nil); err != nil {

@@ -195,14 +195,28 @@ func addCheckpointAnswer(who string, resp *http.Response, b []byte) ([]byte, err
 	}
 }
 
+// Tiles reads the member's ledger through its tlog-tiles read API
+// ("/ledger/<code>/...") over this client's connections, every request
+// bounded by ctx. What it returns is unverified.
+func (c *Client) Tiles(ctx context.Context) ledger.HTTPSource {
+	return ledger.HTTPSource{Base: "/ledger/" + c.mb.Code, Ctx: ctx, Get: c.get}
+}
+
+// get is ledger.HTTPSource's Get over do: path is below the member's
+// endpoint.
+func (c *Client) get(ctx context.Context, path string) (int, []byte, error) {
+	resp, b, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, b, nil
+}
+
 // Checkpoint fetches the member's (witnessed, if it has one) checkpoint.
 func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
-	resp, b, err := c.do(ctx, http.MethodGet, "/ledger/"+c.mb.Code+"/checkpoint", nil)
+	b, err := c.Tiles(ctx).Checkpoint()
 	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("member %s checkpoint: %s", c.mb.Code, resp.Status)
+		return nil, fmt.Errorf("member %s checkpoint: %w", c.mb.Code, err)
 	}
 	return b, nil
 }
@@ -211,44 +225,11 @@ func (c *Client) Checkpoint(ctx context.Context) ([]byte, error) {
 // tlog-tiles entry bundles, end being at most the size of a checkpoint the
 // caller holds. The caller verifies them (Frontier, EntryVerifier).
 func (c *Client) Entries(ctx context.Context, start, end uint64) ([][]byte, error) {
-	var out [][]byte
-	for i := start; i < end; {
-		n := i / ledger.TileWidth
-		width := int(min(uint64(ledger.TileWidth), end-n*ledger.TileWidth))
-		resp, b, err := c.do(ctx, http.MethodGet, "/ledger/"+c.mb.Code+"/"+ledger.EntriesPath(n, width), nil)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("member %s entry bundle %d/%d: %s", c.mb.Code, n, width, resp.Status)
-		}
-		es, err := ledger.ParseEntryBundle(b)
-		if err != nil {
-			return nil, fmt.Errorf("member %s entry bundle %d: %w", c.mb.Code, n, err)
-		}
-		if len(es) != width {
-			return nil, fmt.Errorf("member %s entry bundle %d: %d entries, want %d", c.mb.Code, n, len(es), width)
-		}
-		off := i - n*ledger.TileWidth
-		for _, e := range es[off:] {
-			out = append(out, append([]byte(nil), e...))
-		}
-		i = n*ledger.TileWidth + uint64(width)
-	}
-	return out, nil
-}
-
-// Get fetches path (for example a tlog-tiles hash tile) from the member's
-// node and returns the body of a 200 answer.
-func (c *Client) Get(ctx context.Context, path string) ([]byte, error) {
-	resp, b, err := c.do(ctx, http.MethodGet, path, nil)
+	es, err := c.Tiles(ctx).Entries(start, end)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("member %s: %w", c.mb.Code, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("member %s %s: %s", c.mb.Code, path, resp.Status)
-	}
-	return b, nil
+	return es, nil
 }
 
 // WitnessClient submits checkpoints to a witness outside the consortium over

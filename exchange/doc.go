@@ -5,10 +5,16 @@
 // frontier a mirror uses to verify fetched entries against a checkpoint, the
 // per-entry checks of a mirrored entry (EntryVerifier), which members take
 // part given the governance approvals (Manifest.Effective), and the alert
-// evidence format. See DESIGN.md for how package node uses them.
+// evidence format; and the runtime that uses them (Runtime): the push loop
+// that has the member's checkpoints witnessed, the witness decision, the
+// mirror loops, and the apply functions of the exchange's raft ops
+// (ApplyMirrorAppend, ApplyWitness, ApplyCosigned, ApplyAlert). See DESIGN.md.
 //
-// It holds no state of its own: the node (package node) keeps everything a
-// member decides in its raft-replicated ledger.db and drives the loops.
+// The runtime holds no durable state of its own: it runs on a Host (package
+// node's replica) that views the replica's ledger.db and proposes commands
+// through raft; everything a member decides is such a command, applied by
+// the functions of apply.go inside the FSM's transaction on every replica,
+// and what the runtime keeps in memory is a cache rebuilt from ledger.db.
 //
 // Guarantees:
 //
@@ -34,8 +40,17 @@
 //     tree hash of those leaves (TestFrontierMatchesTlog), so a mirror that
 //     checks Root against a verified checkpoint has verified the inclusion of
 //     every fetched entry and its own prefix at once.
+//   - An apply function either writes all of a command's effects in the
+//     caller's transaction or refuses it (Result.Refused, a *Refusal) and
+//     writes nothing; a returned error is a storage failure only.
+//   - The witness cosigns a checkpoint only after OpWitness recorded it
+//     through the host (so a new leader never cosigns another root at that
+//     size), and a mirrored entry is appended only after its batch verified
+//     against the checkpoint's root (TestExchangeCatchesEquivocation in
+//     package node, and the fault tests over a fake host in this package).
 //
 // How it fails: bad input returns an error naming the field and why
 // (*ManifestError, *EntryError, *PolicyError, *ConflictError for a
-// witness's 409) and changes nothing.
+// witness's 409) and changes nothing. A read of the host that fails is
+// reported, never taken as an empty state (TestReadErrorsAreNotDropped).
 package exchange

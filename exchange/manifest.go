@@ -125,12 +125,6 @@ func merr(field, format string, args ...any) error {
 	return &ManifestError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// LedgerOrigin is the origin line of member code's ledger.
-func LedgerOrigin(code string) string { return "creditx." + code + "/ledger" }
-
-// WitnessName is the key name of member code's witness.
-func WitnessName(code string) string { return "creditx." + code + "/witness" }
-
 // LoadManifest reads and parses a manifest file.
 func LoadManifest(path string) (*Manifest, error) {
 	f, err := os.Open(path)
@@ -260,14 +254,14 @@ func (mb *Member) validate(at string) error {
 	if mb.logV, err = note.NewVerifier(strings.TrimSpace(mb.LogVKey)); err != nil {
 		return merr(at+".log_vkey", "not a signed-note verifier key: %v", err)
 	}
-	if mb.logV.Name() != LedgerOrigin(mb.Code) {
-		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), LedgerOrigin(mb.Code))
+	if mb.logV.Name() != schemas.LedgerOrigin(mb.Code) {
+		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), schemas.LedgerOrigin(mb.Code))
 	}
 	if mb.witnessV, err = cosig.Parse(mb.WitnessVKey); err != nil {
 		return merr(at+".witness_vkey", "%v", err)
 	}
-	if mb.witnessV.Name() != WitnessName(mb.Code) {
-		return merr(at+".witness_vkey", "key is named %q, want %q", mb.witnessV.Name(), WitnessName(mb.Code))
+	if mb.witnessV.Name() != schemas.WitnessOrigin(mb.Code) {
+		return merr(at+".witness_vkey", "key is named %q, want %q", mb.witnessV.Name(), schemas.WitnessOrigin(mb.Code))
 	}
 	blk, rest := pem.Decode([]byte(mb.CA))
 	if blk == nil || blk.Type != "CERTIFICATE" || len(bytes.TrimSpace(rest)) != 0 {
@@ -315,12 +309,8 @@ func (m *Manifest) Member(code string) (*Member, bool) {
 
 // MemberByOrigin returns the member whose ledger has origin.
 func (m *Manifest) MemberByOrigin(origin string) (*Member, bool) {
-	code, ok := strings.CutPrefix(origin, "creditx.")
-	if !ok {
-		return nil, false
-	}
-	code, ok = strings.CutSuffix(code, "/ledger")
-	if !ok {
+	code, err := schemas.ParseLedgerOrigin(origin)
+	if err != nil {
 		return nil, false
 	}
 	return m.Member(code)
@@ -509,7 +499,7 @@ func (m *Manifest) CAPool() *x509.CertPool {
 func (m *Manifest) Encode() ([]byte, error) { return yaml.Marshal(m) }
 
 // Origin is the origin line of the member's ledger.
-func (mb *Member) Origin() string { return LedgerOrigin(mb.Code) }
+func (mb *Member) Origin() string { return schemas.LedgerOrigin(mb.Code) }
 
 // LogVerifier verifies the member's checkpoints.
 func (mb *Member) LogVerifier() note.Verifier { return mb.logV }

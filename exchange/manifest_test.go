@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -28,7 +29,7 @@ func testManifest(t testing.TB, codes ...string) *Manifest {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, lv, err := ledger.GenerateKey(LedgerOrigin(code), rand.Reader)
+		_, lv, err := ledger.GenerateKey(schemas.LedgerOrigin(code), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,7 +315,7 @@ func TestWitnessVKeyMatchesCosignatureLines(t *testing.T) {
 	name, rest, _ := strings.Cut(vkey, "+")
 	id, key64, _ := strings.Cut(rest, "+")
 	key, _ := base64.StdEncoding.DecodeString(key64)
-	if name != WitnessName("310000") || len(key) != 33 || key[0] != 0x04 {
+	if name != schemas.WitnessOrigin("310000") || len(key) != 33 || key[0] != 0x04 {
 		t.Fatalf("witness vkey %q is not a type 0x04 cosignature vkey", vkey)
 	}
 	cs, err := NewCosigner(skey)

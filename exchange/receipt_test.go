@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -25,7 +26,7 @@ type receiptFixture struct {
 func newReceiptFixture(t testing.TB) *receiptFixture {
 	t.Helper()
 	m := testManifest(t, "310000", "320000", "330000")
-	logSkey, logVKey, err := ledger.GenerateKey(LedgerOrigin("310000"), rand.Reader)
+	logSkey, logVKey, err := ledger.GenerateKey(schemas.LedgerOrigin("310000"), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func (fx *receiptFixture) receipt(t testing.TB, index int64, n int) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signed, err := ledger.SignCheckpoint(fx.logS, LedgerOrigin("310000"), uint64(size), root)
+	signed, err := ledger.SignCheckpoint(fx.logS, schemas.LedgerOrigin("310000"), uint64(size), root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestVerifyReceiptPolicy(t *testing.T) {
 		"other leaf":         {ledger.FormatProof(otherLeaf), StepInclusion},
 		"proof hash flipped": {ledger.FormatProof(hashFlip), StepInclusion},
 		"index beyond size":  {ledger.FormatProof(beyond), StepInclusion},
-		"log signature":      {flipSig(LedgerOrigin("310000")), StepSignature},
+		"log signature":      {flipSig(schemas.LedgerOrigin("310000")), StepSignature},
 		"cosignature":        {flipSig("w1.example/witness"), StepCosignature},
 		"unknown origin":     {[]byte(strings.Replace(string(good), "creditx.310000/ledger\n5", "creditx.990000/ledger\n5", 1)), StepOrigin},
 	} {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/internal/cosig"
+	"github.com/creditx/creditx/schemas"
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -134,7 +135,7 @@ type Cosigner struct {
 	s note.Signer
 }
 
-// GenerateWitnessKey returns a new Ed25519 key pair named WitnessName(code):
+// GenerateWitnessKey returns a new Ed25519 key pair named schemas.WitnessOrigin(code):
 // the signing key in x/mod note's encoding (type 0x01, which
 // NewCosigner reads), and the vkey as tlog-cosignature publishes it (type
 // 0x04, with the key ID of the cosignature lines: see ParseWitnessVKey). The
@@ -143,7 +144,7 @@ func GenerateWitnessKey(code string, rnd io.Reader) (skey, vkey string, err erro
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	skey, legacy, err := note.GenerateKey(rnd, WitnessName(code))
+	skey, legacy, err := note.GenerateKey(rnd, schemas.WitnessOrigin(code))
 	if err != nil {
 		return "", "", err
 	}

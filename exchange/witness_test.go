@@ -121,7 +121,7 @@ func FuzzParseAddCheckpoint(f *testing.F) {
 
 // testLog signs checkpoints for origin.
 func testLog(t testing.TB, code string) (note.Signer, note.Verifier) {
-	skey, vkey, err := ledger.GenerateKey(LedgerOrigin(code), rand.Reader)
+	skey, vkey, err := ledger.GenerateKey(schemas.LedgerOrigin(code), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +151,14 @@ func TestCosignerAndCount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cs.Name() != WitnessName(code) {
+		if cs.Name() != schemas.WitnessOrigin(code) {
 			t.Fatalf("Name = %q", cs.Name())
 		}
 		l, err := cs.Cosign(cp.Note)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.HasPrefix(l, []byte("— "+WitnessName(code)+" ")) || !bytes.HasSuffix(l, []byte("\n")) || bytes.Count(l, []byte("\n")) != 1 {
+		if !bytes.HasPrefix(l, []byte("— "+schemas.WitnessOrigin(code)+" ")) || !bytes.HasSuffix(l, []byte("\n")) || bytes.Count(l, []byte("\n")) != 1 {
 			t.Fatalf("cosignature line %q", l)
 		}
 		v, err := fnote.NewVerifierForCosignatureV1(vkey)

@@ -36,7 +36,7 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 	// key was revoked since (the FSM skips it by leaf hash), while every other
 	// check (role, key owner, submitter, ...) still applies to the caller.
 	at := make([]uint64, len(entries))
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(n.origin)
 		size = lr.Size()
 		for i, e := range entries {
@@ -48,7 +48,10 @@ func (n *Node) admitBatch(id pki.Identity, entries [][]byte) *apiError {
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		fe := n.readFailed(0, "the ledger's size", err)
+		return &apiError{Status: fe.status, Error: fe.Message, Errors: []FieldError{fe.FieldError}}
+	}
 	var errs []FieldError
 	status := 0
 	for i, e := range entries {
@@ -149,7 +152,9 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	}
 	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
 	for _, ref := range recordRefs(rec) {
-		if msg := n.checkRef(ref); msg != "" {
+		if msg, err := n.checkRef(ref); err != nil {
+			out = append(out, n.readFailed(i, fmt.Sprintf("reference %s/%d", ref.Origin, ref.Index), err))
+		} else if msg != "" {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record.ref", "reference", msg}})
 		}
 	}
@@ -159,10 +164,11 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	return out
 }
 
-// checkRef reports why ref does not point at an existing entry, or "".
-func (n *Node) checkRef(ref schemas.Ref) string {
+// checkRef reports why ref does not point at an existing entry, or "". An
+// error is a failed read of the ledger, which says nothing about ref.
+func (n *Node) checkRef(ref schemas.Ref) (string, error) {
 	msg := ""
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(ref.Origin)
 		if ref.Index >= lr.Size() {
 			msg = fmt.Sprintf("%s has no entry %d (size %d)", ref.Origin, ref.Index, lr.Size())
@@ -170,8 +176,7 @@ func (n *Node) checkRef(ref schemas.Ref) string {
 		}
 		e, err := lr.Entry(ref.Index)
 		if err != nil {
-			msg = err.Error()
-			return nil
+			return err
 		}
 		h := tlog.RecordHash(e)
 		if fmt.Sprintf("%x", h[:]) != ref.Hash {
@@ -179,7 +184,7 @@ func (n *Node) checkRef(ref schemas.Ref) string {
 		}
 		return nil
 	})
-	return msg
+	return msg, err
 }
 
 // checkEntryKey is the FSM's last check of an entry of the region's own

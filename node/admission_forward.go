@@ -95,14 +95,16 @@ func (n *Node) forwardedIdentity(e []byte) pki.Identity {
 		}
 	}
 	var size uint64
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(n.origin)
 		size = lr.Size()
 		if idx, ok := lr.LeafIndex(tlog.RecordHash(e)); ok {
 			size = idx
 		}
 		return nil
-	})
+	}); err != nil {
+		return id // admitBatch reads the ledger again and answers the failure
+	}
 	ki, err := n.keyring.Load().Lookup(s.KeyID, size)
 	if err != nil {
 		return id

@@ -30,17 +30,21 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 	switch r := rec.(type) {
 	case *schemas.Listing:
 		eng := n.sanctions.engine
-		n.fsm.view(func(tx *ledger.ReadTx) error { eng = n.engineOf(tx.Bucket(bucketCatalogues)); return nil }) // catalogue.go
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error { eng = n.engineOf(tx.Bucket(bucketCatalogues)); return nil }); err != nil { // catalogue.go
+			out = append(out, n.readFailed(i, "the catalogue in force", err))
+			break
+		}
 		for _, p := range eng.Admissible(r, time.Now()) {
 			out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
 		}
 	case *schemas.Repair:
 		var l *schemas.Listing
-		n.fsm.view(func(tx *ledger.ReadTx) error {
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 			l, _ = readRecord(tx, r.Listing.Origin, r.Listing.Index).(*schemas.Listing)
 			return nil
-		})
-		if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
+		}); err != nil {
+			out = append(out, n.readFailed(i, "the repaired listing", err))
+		} else if p := n.sanctions.engine.RepairAuthority(l, r, id.ID, id.Domains); p != nil {
 			out = append(out, statusFieldError{http.StatusForbidden, FieldError{i, "record." + p.Field, p.Rule, p.Message}})
 		}
 	case *schemas.Governance:

@@ -42,7 +42,10 @@ func (n *Node) admitOwner(id pki.Identity, ki schemas.KeyInfo, at uint64, i int,
 		}
 		return nil
 	}
-	c, ok := n.ownerCase(rec, n.origin, sanctions.Writer{USCC: schemas.HeaderOf(rec).Submitter, CreditOffice: ki.Anchor})
+	c, ok, err := n.ownerCase(rec, n.origin, sanctions.Writer{USCC: schemas.HeaderOf(rec).Submitter, CreditOffice: ki.Anchor})
+	if err != nil {
+		return []statusFieldError{n.readFailed(i, "the record's target", err)}
+	}
 	if !ok {
 		return nil // the reference check reports a missing target
 	}
@@ -69,13 +72,13 @@ func (n *Node) admitOwner(id pki.Identity, ki schemas.KeyInfo, at uint64, i int,
 // ownerCase builds the owner-table case of rec written in origin by w,
 // reading the entries it acts on from any ledger this node holds. ok is
 // false for a record kind without a rule, or when the target is not here.
-func (n *Node) ownerCase(rec schemas.Record, origin string, w sanctions.Writer) (c sanctions.OwnerCase, ok bool) {
+func (n *Node) ownerCase(rec schemas.Record, origin string, w sanctions.Writer) (c sanctions.OwnerCase, ok bool, err error) {
 	target, ok := sanctions.OwnedTarget(rec)
 	if !ok {
-		return c, false
+		return c, false, nil
 	}
 	c = sanctions.OwnerCase{Record: rec, Origin: origin, By: w, TargetRef: target}
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
 		c.Target = readRecord(tx, target.Origin, target.Index)
 		if o, isObj := c.Target.(*schemas.Objection); isObj {
 			if l, isL := readRecord(tx, o.Target.Origin, o.Target.Index).(*schemas.Listing); isL {
@@ -84,7 +87,7 @@ func (n *Node) ownerCase(rec schemas.Record, origin string, w sanctions.Writer) 
 		}
 		return nil
 	})
-	return c, c.Target != nil
+	return c, c.Target != nil, err
 }
 
 // creditOfficeEntry says whether entry e of origin is signed by a
@@ -102,7 +105,7 @@ func (n *Node) creditOfficeEntry(origin string, e []byte) bool {
 	if n.x == nil {
 		return false
 	}
-	mb, ok := n.x.manifest.MemberByOrigin(origin)
+	mb, ok := n.x.Manifest().MemberByOrigin(origin)
 	if !ok {
 		return false
 	}
@@ -116,18 +119,23 @@ func (n *Node) creditOfficeEntry(origin string, e []byte) bool {
 
 // history is the package's history with every event marked as written by a
 // credit office or not (sanctions.Event.CreditOffice), for the owner table.
-func (n *Node) history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing) sanctions.ListingHistory {
-	h := history(tx, origin, index, l)
+func (n *Node) history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing) (sanctions.ListingHistory, error) {
+	h, err := history(tx, origin, index, l)
+	if err != nil {
+		return h, err
+	}
 	for i := range h.Events {
 		ev := &h.Events[i]
 		switch ev.Record.(type) {
 		case *schemas.Correction, *schemas.Repair, *schemas.ObjectionDecision:
-			if e, err := tx.Log(ev.Ref.Origin).Entry(ev.Ref.Index); err == nil {
-				ev.CreditOffice = n.creditOfficeEntry(ev.Ref.Origin, e)
+			e, err := tx.Log(ev.Ref.Origin).Entry(ev.Ref.Index)
+			if err != nil {
+				return h, fmt.Errorf("history of %s/%d: event %s/%d: %w", origin, index, ev.Ref.Origin, ev.Ref.Index, err)
 			}
+			ev.CreditOffice = n.creditOfficeEntry(ev.Ref.Origin, e)
 		}
 	}
-	return h
+	return h, nil
 }
 
 // checkEntryGovernance is the FSM's part of the governance check (called by

@@ -274,35 +274,26 @@ var errNotLeader = errors.New("not the raft leader")
 // commit makes entries durable on a raft quorum and covered by a signed
 // checkpoint, and returns their receipts. On a follower it forwards the
 // (already admitted) entries to the leader. It retries through leader
-// changes until ctx ends or 10 s pass: resubmission is idempotent because the
-// FSM keeps the first index of an entry.
+// changes until ctx ends (proposeOrForward): resubmission is idempotent
+// because the FSM keeps the first index of an entry.
 func (n *Node) commit(ctx context.Context, origin string, entries [][]byte) ([]Receipt, error) {
 	cmd, err := encodeCommand(command{op: opAppend, origin: origin, entries: entries})
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var last error
-	for {
-		var rs []Receipt
-		if n.IsLeader() {
-			rs, last = n.applyLocal(cmd, entries)
+	var rs []Receipt
+	err = n.proposeOrForward(ctx, func(ctx context.Context, leader bool) (err error) {
+		if leader {
+			rs, err = n.applyLocal(ctx, cmd, entries)
 		} else {
-			rs, last = n.forward(ctx, cmd)
+			rs, err = n.forward(ctx, cmd)
 		}
-		if last == nil {
-			return rs, nil
-		}
-		if !retryable(last) {
-			return nil, last
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return rs, nil
 }
 
 func retryable(err error) bool {
@@ -312,17 +303,13 @@ func retryable(err error) bool {
 }
 
 // applyLocal runs cmd through raft on the leader and builds receipts.
-func (n *Node) applyLocal(cmd []byte, entries [][]byte) ([]Receipt, error) {
+func (n *Node) applyLocal(ctx context.Context, cmd []byte, entries [][]byte) ([]Receipt, error) {
 	start := time.Now()
-	f := n.rep.raft.Apply(cmd, 5*time.Second)
-	if err := f.Error(); err != nil {
+	res, err := n.applyRaft(ctx, cmd)
+	if err != nil {
 		return nil, err
 	}
 	n.metrics.applyLatency.Observe(time.Since(start).Seconds())
-	res, ok := f.Response().(*applyResult)
-	if !ok || res == nil {
-		return nil, fmt.Errorf("raft returned no result")
-	}
 	var ere *entryRefusedError
 	if errors.As(res.Err, &ere) {
 		return nil, refusedAtApply(ere)
@@ -438,10 +425,10 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate {
-		n.applyVaultForwarded(w, cmd)
+		n.applyVaultForwarded(r.Context(), w, cmd)
 		return
 	}
-	rs, err := n.applyLocal(cmd, c.entries)
+	rs, err := n.applyLocal(r.Context(), cmd, c.entries)
 	var refused *refusedError
 	if errors.As(err, &refused) {
 		writeErr(w, refused.ae)
@@ -469,7 +456,7 @@ func (n *Node) originForCode(code string) (string, bool) {
 // verifierFor is the log key of an origin this node serves.
 func (n *Node) verifierFor(origin string) note.Verifier {
 	if n.x != nil {
-		if mb, ok := n.x.cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // membership_live.go
+		if mb, ok := n.x.Cached().MemberByOrigin(origin); ok && mb.Code != n.cfg.Region { // exchange/live.go
 			return mb.LogVerifier()
 		}
 	}
@@ -483,8 +470,8 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if after := r.URL.Query().Get("after"); after != "" && origin == n.origin && n.x != nil {
-		n.x.waitWitnessed(r, after) // exchange_watch.go: long-poll by members
+	if r.URL.Query().Has("after") && origin == n.origin && n.x != nil {
+		n.x.WaitCheckpoint(r) // exchange/watch.go: long-poll by members
 	}
 	n.serveCheckpoint(w, origin)
 }
@@ -574,8 +561,14 @@ func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
 	_, leader := n.rep.raft.LeaderWithID()
 	st := Status{Region: n.cfg.Region, Origin: n.origin, Replica: n.cfg.ReplicaID, Leader: string(leader),
 		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
-	n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
-	st.Applied, _ = n.fsm.appliedIndex()
+	err := n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })
+	if err == nil {
+		st.Applied, err = n.fsm.appliedIndex()
+	}
+	if err != nil {
+		n.readError(w, "status", err)
+		return
+	}
 	if msg := n.fsm.vaultStale.Load(); msg != nil {
 		st.VaultKeyStale = *msg
 	}

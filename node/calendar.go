@@ -141,7 +141,10 @@ func CalendarAdoptRecord(region string, admin *Credentials, y workdays.Year, now
 func (n *Node) checkCalendarAdopt(a *schemas.CalendarAdopt) (field, msg string) {
 	y := sanctions.CalendarYear(a)
 	var cal *workdays.Calendar
-	n.fsm.view(func(tx *ledger.ReadTx) error { cal = n.viewCalendar(tx); return nil })
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error { cal = n.viewCalendar(tx); return nil }); err != nil {
+		n.logger.Error("admission could not read the adopted calendars", "err", err)
+		return "record.calendar_adopt", "the calendar in force could not be read on this replica; nothing was written, retry"
+	}
 	if _, err := cal.Extend(y); err != nil {
 		var de *workdays.DataError
 		if errors.As(err, &de) && de.Path != "" {

@@ -31,7 +31,7 @@ const calIssuer = "12330000000007771X"
 // replica the same raft log entries, as raft would.
 func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) *Node {
 	t.Helper()
-	n := &Node{origin: LedgerOrigin("330000"), access: AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
+	n := &Node{origin: schemas.LedgerOrigin("330000"), access: schemas.AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
 	cat, err := catalogue.Default()
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 // Ed25519 key that signs the records the test appends.
 func zhejiangKeys(t *testing.T) (note.Signer, note.Verifier, ed25519.PrivateKey) {
 	t.Helper()
-	skey, vkey, err := ledger.GenerateKey(LedgerOrigin("330000"), rand.Reader)
+	skey, vkey, err := ledger.GenerateKey(schemas.LedgerOrigin("330000"), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func zjEnvListing(t *testing.T, seq uint64, now time.Time) *schemas.Listing {
 
 func ownAppend(t *testing.T, index uint64, at time.Time, entries ...[]byte) *raft.Log {
 	t.Helper()
-	b, err := encodeCommand(command{op: opAppend, origin: LedgerOrigin("330000"), entries: entries})
+	b, err := encodeCommand(command{op: opAppend, origin: schemas.LedgerOrigin("330000"), entries: entries})
 	if err != nil {
 		t.Fatal(err)
 	}

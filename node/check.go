@@ -55,7 +55,10 @@ type CheckFinding struct {
 func (n *Node) check(key, action string, at time.Time) (*CheckAnswer, error) {
 	ans := &CheckAnswer{Subject: key, Action: action, At: at, Result: "allowed", Measures: []CheckMeasure{}, Listings: []CheckFinding{}}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		hs := n.subjectHistories(tx, key)
+		hs, err := n.subjectHistories(tx, key)
+		if err != nil {
+			return err
+		}
 		eng := n.engineIn(tx)
 		cs, err := n.subjectConflicts(tx, key, hs, at) // conflicts.go
 		if err != nil {

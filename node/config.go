@@ -238,9 +238,3 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, nil
 }
-
-// LedgerOrigin is the origin line of a member's ledger.
-func LedgerOrigin(region string) string { return "creditx." + region + "/ledger" }
-
-// AccessOrigin is the origin line of a member's personal-data access log.
-func AccessOrigin(region string) string { return "creditx." + region + "/access" }

@@ -101,7 +101,11 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	at := ix.node.fsm.now.UTC()
 	eng := ix.node.engineIn(rtx)
 	for _, key := range conflictSubjects(l) {
-		cs := eng.DetectConflicts(ix.node.subjectHistories(rtx, key), at)
+		hs, err := ix.node.subjectHistories(rtx, key)
+		if err != nil {
+			return err
+		}
+		cs := eng.DetectConflicts(hs, at)
 		if len(cs) == 0 {
 			if err := b.Delete([]byte(key)); err != nil {
 				return err
@@ -178,7 +182,11 @@ func (n *Node) Conflicts() ([]RecordedConflict, error) {
 			return err
 		}
 		for _, key := range keys {
-			cs, err := n.subjectConflicts(tx, key, n.subjectHistories(tx, key), at)
+			hs, err := n.subjectHistories(tx, key)
+			if err != nil {
+				return err
+			}
+			cs, err := n.subjectConflicts(tx, key, hs, at)
 			if err != nil {
 				return err
 			}

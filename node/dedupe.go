@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 	"go.etcd.io/bbolt"
@@ -79,7 +80,7 @@ func (f *fsm) backfillRecordHashes() error {
 			return err
 		}
 		origins := slices.Collect(maps.Keys(f.logs))
-		mb, err := tx.Bucket(bucketMirror)
+		mb, err := tx.Bucket(exchange.BucketMirror)
 		if err != nil {
 			return err
 		}

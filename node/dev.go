@@ -71,7 +71,7 @@ type ReplicaSpec struct {
 // key and the admin signing key stay offline; see deploy/README.md.
 func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*Config, error) {
 	keys := map[string][]byte{}
-	for _, k := range []struct{ file, origin string }{{"log", LedgerOrigin(region)}, {"access", AccessOrigin(region)}} {
+	for _, k := range []struct{ file, origin string }{{"log", schemas.LedgerOrigin(region)}, {"access", schemas.AccessOrigin(region)}} {
 		skey, vkey, err := ledger.GenerateKey(k.origin, rand.Reader)
 		if err != nil {
 			return nil, err
@@ -249,7 +249,9 @@ func RegistrationRecord(region string, admin, agency *Credentials) ([]byte, erro
 // still empty. In production a credit office does this with creditx submit.
 func (n *Node) SeedDev(ctx context.Context, agenciesDir string) error {
 	var size uint64
-	n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil })
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error { size = tx.Log(n.origin).Size(); return nil }); err != nil {
+		return fmt.Errorf("seeding dev agencies: %w", err)
+	}
 	if size > 0 {
 		return nil
 	}

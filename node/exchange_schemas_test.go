@@ -41,12 +41,12 @@ func newAdoptionFixture(t *testing.T) *adoptionFixture {
 		if err != nil {
 			t.Fatal(err)
 		}
-		skey, vkey, err := ledger.GenerateKey(exchange.LedgerOrigin(code), rand.Reader)
+		skey, vkey, err := ledger.GenerateKey(schemas.LedgerOrigin(code), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fx.signers[exchange.LedgerOrigin(code)], _ = note.NewSigner(skey)
-		fx.trees[exchange.LedgerOrigin(code)] = exchange.NewFrontier()
+		fx.signers[schemas.LedgerOrigin(code)], _ = note.NewSigner(skey)
+		fx.trees[schemas.LedgerOrigin(code)] = exchange.NewFrontier()
 		_, wv, err := exchange.GenerateWitnessKey(code, rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -70,15 +70,18 @@ func newAdoptionFixture(t *testing.T) *adoptionFixture {
 // schema filter), without raft or listeners.
 func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 	t.Helper()
-	n := &Node{origin: LedgerOrigin("330000"), access: AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
-	self, _ := fx.m.Member("330000")
-	n.x = &exchangeNode{n: n, manifest: fx.m, self: self, policy: policyDigest(fx.m)}
+	n := &Node{origin: schemas.LedgerOrigin("330000"), access: schemas.AccessOrigin("330000"), logger: slog.New(slog.DiscardHandler)}
+	x, err := exchange.NewOffline(fx.m, "330000", exchangeHost{n}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.x = x
 	n.index = &indexer{node: n}
 	f, err := newFSM(path, ledger.Options{}, nil, n.index, n.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
+	f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
 	n.fsm = f
 	return n
 }
@@ -111,7 +114,7 @@ func (fx *adoptionFixture) adoption(t *testing.T, code, schema string) []byte {
 // with a checkpoint at the new size.
 func (fx *adoptionFixture) mirror(t *testing.T, index uint64, code string, entries ...[]byte) *raft.Log {
 	t.Helper()
-	origin := exchange.LedgerOrigin(code)
+	origin := schemas.LedgerOrigin(code)
 	fr := fx.trees[origin]
 	first := fr.Size()
 	for _, e := range entries {
@@ -143,7 +146,7 @@ func dumpIndexes(t *testing.T, f *fsm) string {
 	t.Helper()
 	var b bytes.Buffer
 	f.view(func(tx *ledger.ReadTx) error {
-		for _, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad, bucketUnaccepted, bucketAdopted, bucketNoticeQueue} {
+		for _, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad, exchange.BucketUnaccepted, exchange.BucketAdopted, bucketNoticeQueue} {
 			bk := tx.Bucket(name)
 			if bk == nil {
 				fmt.Fprintf(&b, "%s: none\n", name)
@@ -164,7 +167,7 @@ func unaccepted(t *testing.T, f *fsm) []string {
 	t.Helper()
 	var out []string
 	f.view(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(bucketUnaccepted); b != nil {
+		if b := tx.Bucket(exchange.BucketUnaccepted); b != nil {
 			b.ForEach(func(k, v []byte) error {
 				origin, i, _ := splitEntryKey(k)
 				out = append(out, fmt.Sprintf("%s/%d=%s", origin, i, v))
@@ -257,7 +260,7 @@ func readAdoptedT(t *testing.T, f *fsm) []AdoptedSchema {
 	t.Helper()
 	var out []AdoptedSchema
 	f.view(func(tx *ledger.ReadTx) error {
-		out = readAdopted(tx)
+		out = exchange.ReadAdopted(tx)
 		return nil
 	})
 	return out

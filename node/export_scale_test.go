@@ -6,5 +6,5 @@ func (n *Node) CheckpointChecksForTest() uint64 {
 	if n.x == nil {
 		return 0
 	}
-	return n.x.cpCache.Checks()
+	return n.x.CheckpointChecks()
 }

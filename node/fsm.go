@@ -78,12 +78,12 @@ type fsm struct {
 	// witnesses, origin -> log key; accepts says whether a mirrored entry's
 	// schema is accepted by the manifest or adopted by governance as of tx
 	// (nil: all), and names the schema; an error is a storage failure. Both
-	// are set before raft starts and fixed after (see exchange_fsm.go,
-	// exchange_schemas.go).
+	// are set before raft starts and fixed after (see fsm_ops.go and
+	// exchange/adopt.go).
 	peers   map[string]note.Verifier
 	accepts func(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
 	// livePeer, if set, is the log key of an origin not in peers: a member
-	// that joined by governance, as of tx (membership_live.go).
+	// that joined by governance, as of tx (exchange/live.go).
 	livePeer func(tx *ledger.Tx, origin string) (note.Verifier, bool)
 	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
 	// goroutine, before any later entry applies); set before raft starts.
@@ -283,24 +283,26 @@ func thinCheckpoints(tx *ledger.Tx, meta *bbolt.Bucket, origin string, size uint
 // errReplayed answers a raft entry that was already applied before a restart.
 var errReplayed = errors.New("raft entry already applied")
 
-// applyCommand appends one command's entries, skipping entries already in the
-// log (by leaf hash) so that a resubmitted record keeps its original index.
-// A returned error is a storage failure; a bad command is reported in the
-// result.
+// applyCommand decodes one raft command and applies it through the op
+// table (fsm_ops.go). A returned error is a storage failure; a bad or
+// refused command is reported in the result.
 func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 	c, err := decodeCommand(data)
 	if err != nil {
 		return &applyResult{Err: err}, nil
 	}
-	switch c.op {
-	case opAppend:
-	case opVaultPut, opVaultErase:
-		return f.applyVault(tx, c)
-	case opVaultRotate:
-		return f.applyVaultRotate(tx, c) // vault_rotate.go
-	default:
-		return f.applyExchange(tx, c)
+	apply := opOf(c.op)
+	if apply == nil {
+		return &applyResult{Err: fmt.Errorf("%w: unknown op %d", errBadCommand, c.op)}, nil
 	}
+	return apply(f, tx, c) // fsm_ops.go
+}
+
+// applyAppend (op 1) appends one command's entries to a log this region
+// signs, skipping entries already in the log (by leaf hash) so that a
+// resubmitted record keeps its original index.
+func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
+	var err error
 	if _, ok := f.logs[c.origin]; !ok {
 		// Only the logs this region signs take appends; mirrors change
 		// through op 2 alone (admission_forward.go).
@@ -441,28 +443,52 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
+	if err := f.swapStore(tmp); err != nil {
+		return err
+	}
+	f.logger.Info("restored ledger from snapshot")
+	// onRestore reads the new store through view, so it runs after
+	// swapStore released f.mu.
+	if f.onRestore != nil {
+		return f.onRestore()
+	}
+	return nil
+}
+
+// swapStore closes ledger.db, renames tmp (a fsync'd snapshot) over it and
+// opens it, all under f.mu so no reader sees a closed store. If the rename
+// fails the old file is opened again, so the replica keeps its old state
+// and raft sends the snapshot again. The directory is fsync'd after the
+// rename: if that fails the rename may not survive a crash, so the error is
+// returned (raft retries the install; on a restart after such a crash,
+// startcheck finds ledger.db behind raft's snapshot and refuses to start).
+func (f *fsm) swapStore(tmp string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.store.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, f.path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	renameErr := os.Rename(tmp, f.path)
 	s, err := ledger.Open(f.path, f.opts)
 	if err != nil {
-		return fmt.Errorf("opening restored ledger: %w", err)
+		return errors.Join(renameErr, fmt.Errorf("opening restored ledger: %w", err))
 	}
 	f.store = s
-	f.logger.Info("restored ledger from snapshot")
-	if f.onRestore != nil {
-		f.mu.Unlock()
-		defer f.mu.Lock()
-		return f.onRestore()
+	if renameErr != nil {
+		return fmt.Errorf("installing snapshot: %w", renameErr)
 	}
-	return nil
+	return syncDir(filepath.Dir(f.path))
+}
+
+// syncDir fsyncs directory dir, making a rename in it durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return d.Close()
 }

@@ -286,7 +286,10 @@ func (n *Node) noticesPage(agency string, from uint64, limit int, states []strin
 				break
 			}
 			next = index + 1
-			v, ok := n.noticeView(tx, origin, index, at)
+			v, ok, err := n.noticeView(tx, origin, index, at)
+			if err != nil {
+				return err
+			}
 			if !ok || len(filterNotices([]NoticeView{v}, states)) == 0 {
 				continue
 			}

@@ -2,9 +2,9 @@ package node
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 	"go.etcd.io/bbolt"
@@ -22,12 +22,12 @@ import (
 //	           objections, decisions, repairs, corrections)
 //	gov:      origin || 0x00 || uint64 BE index -> signer key id (governance records, in order);
 //	          the bucket's sequence counts the member_approve, member_remove and
-//	          schema_adopt records indexed (the adopted set's key, exchange_schemas.go)
+//	          schema_adopt records indexed (the adopted set's key, exchange/adopt.go)
 //	bad:      origin || 0x00 || uint64 BE index -> reason (entries that did not decode; never indexed)
 const (
 	bucketSubjects = "subjects"
 	bucketRefs     = "refs"
-	bucketGov      = "gov"
+	bucketGov      = exchange.BucketGov
 	bucketBad      = "bad"
 )
 
@@ -49,20 +49,9 @@ var kindByte = map[string]byte{
 	"objection_decision": kDecision, "repair": kRepair, "correction": kCorrection, "governance": kGovernance,
 }
 
-func entryKey(origin string, index uint64) []byte {
-	k := make([]byte, 0, len(origin)+9)
-	k = append(k, origin...)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, index)
-}
+func entryKey(origin string, index uint64) []byte { return exchange.EntryKey(origin, index) }
 
-func splitEntryKey(k []byte) (origin string, index uint64, ok bool) {
-	i := bytes.IndexByte(k, 0)
-	if i < 0 || len(k)-i-1 != 8 {
-		return "", 0, false
-	}
-	return string(k[:i]), binary.BigEndian.Uint64(k[i+1:]), true
-}
+func splitEntryKey(k []byte) (origin string, index uint64, ok bool) { return exchange.SplitEntryKey(k) }
 
 // indexer maintains the subject, reference and governance indexes, and the
 // in-memory keyring, as entries are applied.
@@ -82,7 +71,7 @@ func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][
 		return err
 	}
 	if x := ix.node.x; x != nil {
-		return x.reconcileSchemas(tx, ix.node.fsm.now, func(origin string, first uint64, entries [][]byte) error {
+		return x.ReconcileSchemas(tx, ix.node.fsm.now, func(origin string, first uint64, entries [][]byte) error {
 			return ix.index(tx, origin, first, entries)
 		})
 	}
@@ -124,8 +113,8 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 			if err := gov.Put(ek, []byte(v.keyID)); err != nil {
 				return err
 			}
-			if isExchangeGovernance(v.action) {
-				// Invalidates the adopted set (exchange_schemas.go).
+			if exchange.IsExchangeGovernance(v.action) {
+				// Invalidates the adopted set (exchange/adopt.go).
 				if _, err := gov.NextSequence(); err != nil {
 					return err
 				}

@@ -1,8 +1,8 @@
 package node
 
 import (
+	"github.com/creditx/creditx/schemas"
 	"html/template"
-	"strings"
 )
 
 // Chinese labels for the codes the pages show (issue 18: clerks read
@@ -144,5 +144,8 @@ var pageFuncs = template.FuncMap{
 // memberCode is the member code of a ledger origin ("creditx.330000/ledger"
 // -> "330000"), as in /records/{code}/{index}.
 func memberCode(origin string) string {
-	return strings.TrimSuffix(strings.TrimPrefix(origin, "creditx."), "/ledger")
+	if code, err := schemas.ParseLedgerOrigin(origin); err == nil {
+		return code
+	}
+	return origin
 }

@@ -202,12 +202,15 @@ func (n *Node) allowLookups(w http.ResponseWriter, id pki.Identity, k int) bool 
 	}
 	key, day := lookupIdentity(id), lookupDay(time.Now())
 	used := 0
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		if b := tx.Bucket(bucketLookups); b != nil {
 			used = lookupsUsed(b.Get, key, day)
 		}
 		return nil
-	})
+	}); err != nil {
+		n.readError(w, "the lookup count of today", err)
+		return false
+	}
 	if used+k <= DailyLookupCap {
 		return true
 	}

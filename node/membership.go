@@ -1,16 +1,12 @@
 package node
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/creditx/creditx/exchange"
-	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
-	"go.etcd.io/bbolt"
 )
 
 // Membership on the ledger (issue 16): GET /v1/membership answers with the
@@ -19,14 +15,14 @@ import (
 // (exchange.Reconstruct, genesis: the configured manifest). It is public,
 // like /v1/exchange: a manifest holds no secret.
 //
-// The node follows the manifest in force live (membership_live.go); Running
+// The node follows the manifest in force live (exchange/live.go); Running
 // is the manifest its loops use, equal to InForce unless the history could
 // not be read.
 
 // MembershipView is the body of GET /v1/membership.
 type MembershipView struct {
 	Genesis  string                  `json:"genesis"`  // ManifestHash of the configured manifest
-	Running  string                  `json:"running"`  // the manifest this node's loops run (membership_live.go)
+	Running  string                  `json:"running"`  // the manifest this node's loops run (exchange/live.go)
 	InForce  string                  `json:"in_force"` // the manifest the ledgers approved
 	Version  int                     `json:"version"`  // InForce's version
 	Manifest string                  `json:"manifest"` // InForce as YAML
@@ -73,70 +69,13 @@ func describeChange(p *schemas.ManifestPropose) string {
 	return s
 }
 
-// membershipRecords reads every manifest_propose and manifest_approve
-// record, and every member_approve and member_remove decision, in the gov
-// index of the member ledgers this node holds. Only records signed by an
-// anchor key reach the gov index (admission, EntryVerifier).
-func membershipRecords(gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) (recs []exchange.GovRecord, approvals []exchange.Approval) {
-	if gov == nil {
-		return nil, nil
-	}
-	c := gov.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		origin, index, ok := splitEntryKey(k)
-		if !ok {
-			continue
-		}
-		code, ok := strings.CutPrefix(origin, "creditx.")
-		if code, ok = strings.CutSuffix(code, "/ledger"); !ok {
-			continue
-		}
-		e, err := logOf(origin).Entry(index)
-		if err != nil || !bytes.Contains(e, []byte(`"manifest_`)) && !bytes.Contains(e, []byte(`"member_`)) {
-			continue
-		}
-		s, err := schemas.ParseSigned(e)
-		if err != nil {
-			continue
-		}
-		rec, err := s.Decode()
-		if err != nil {
-			continue
-		}
-		g, ok := rec.(*schemas.Governance)
-		if !ok {
-			continue
-		}
-		switch {
-		case g.ManifestPropose != nil:
-			recs = append(recs, exchange.GovRecord{By: code, Index: index, Propose: g.ManifestPropose})
-		case g.ManifestApprove != nil:
-			recs = append(recs, exchange.GovRecord{By: code, Index: index, Approve: g.ManifestApprove})
-		default:
-			if a, _ := governanceDecision(code, e); a != nil {
-				approvals = append(approvals, *a)
-			}
-		}
-	}
-	return recs, approvals
-}
-
-// Membership reconstructs the membership history; nil if this node is not
-// a consortium member.
+// Membership reconstructs the membership history (exchange.Runtime.Membership);
+// nil if this node is not a consortium member.
 func (n *Node) Membership() (*exchange.History, error) {
-	x := n.x
-	if x == nil {
+	if n.x == nil {
 		return nil, nil
 	}
-	var recs []exchange.GovRecord
-	var approvals []exchange.Approval
-	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		recs, approvals = membershipRecords(tx.Bucket(bucketGov), tx.Log)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return exchange.Reconstruct(x.manifest, approvals, recs), nil
+	return n.x.Membership()
 }
 
 func (n *Node) handleMembership(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +94,7 @@ func (n *Node) handleMembership(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusInternalServerError, "encoding the manifest in force: %v", err))
 		return
 	}
-	v := MembershipView{Genesis: h.Versions[0].Hash, Running: exchange.ManifestHash(n.x.m()), InForce: cur.Hash, Version: cur.Manifest.Version,
+	v := MembershipView{Genesis: h.Versions[0].Hash, Running: exchange.ManifestHash(n.x.InForce()), InForce: cur.Hash, Version: cur.Manifest.Version,
 		Manifest: string(y), Versions: []MembershipVersionView{}, Pending: []MembershipPendingView{}, Refused: []string{}}
 	for _, ver := range h.Versions[1:] {
 		v.Versions = append(v.Versions, MembershipVersionView{Version: ver.Manifest.Version, SHA256: ver.Hash, From: ver.From,
@@ -166,7 +105,7 @@ func (n *Node) handleMembership(w http.ResponseWriter, r *http.Request) {
 			Base: p.Proposal.Propose.Base, Change: describeChange(p.Proposal.Propose), Votes: p.Votes, Needed: p.Needed})
 	}
 	for _, rf := range h.Refused {
-		v.Refused = append(v.Refused, fmt.Sprintf("%s#%d: %s", exchange.LedgerOrigin(rf.Record.By), rf.Record.Index, rf.Reason))
+		v.Refused = append(v.Refused, fmt.Sprintf("%s#%d: %s", schemas.LedgerOrigin(rf.Record.By), rf.Record.Index, rf.Reason))
 	}
 	writeJSON(w, http.StatusOK, v)
 }

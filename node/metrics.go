@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -45,7 +46,9 @@ func (m *metrics) collectors(n *Node) []prometheus.Collector {
 	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "creditx", Name: "ledger_size",
 		Help: "Entries in the region's own ledger on this replica."}, func() float64 {
 		var s uint64
-		n.fsm.view(func(tx *ledger.ReadTx) error { s = tx.Log(n.origin).Size(); return nil })
+		if err := n.fsm.view(func(tx *ledger.ReadTx) error { s = tx.Log(n.origin).Size(); return nil }); err != nil {
+			return math.NaN() // unknown, not zero
+		}
 		return float64(s)
 	})
 	leader := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "creditx", Name: "raft_is_leader",

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -30,8 +31,8 @@ import (
 // ends and everything is shut down.
 type Node struct {
 	cfg         Config // immutable after New
-	origin      string // LedgerOrigin(cfg.Region)
-	access      string // AccessOrigin(cfg.Region)
+	origin      string // schemas.LedgerOrigin(cfg.Region)
+	access      string // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
 	rep         *replica
@@ -52,7 +53,7 @@ type Node struct {
 	metrics *metrics
 	limiter *rateLimiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
-	x       *exchangeNode // nil unless cfg.Exchange is set
+	x       *exchange.Runtime // nil unless cfg.Exchange is set
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that
@@ -63,7 +64,7 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n = &Node{cfg: cfg, origin: LedgerOrigin(cfg.Region), access: AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
+	n = &Node{cfg: cfg, origin: schemas.LedgerOrigin(cfg.Region), access: schemas.AccessOrigin(cfg.Region), logger: cfg.Logger, started: time.Now()}
 	cleanup := []func() error{}
 	defer func() {
 		if err != nil {
@@ -112,13 +113,13 @@ func New(cfg Config) (n *Node, err error) {
 	n.tlsCert = cert
 	n.tlsCfg = pki.ServerConfig(cert, pool)
 	if cfg.Exchange != nil {
-		x, xpool, err := newExchange(n, pool)
+		x, xpool, err := newExchange(n, logSigner, pool)
 		if err != nil {
 			return nil, err
 		}
 		n.x = x
-		cleanup = append(cleanup, x.close)
-		n.tlsCfg = x.liveTLS(pki.ServerConfig(cert, xpool), pool) // membership_live.go
+		cleanup = append(cleanup, x.Close)
+		n.tlsCfg = x.LiveTLS(pki.ServerConfig(cert, xpool), pool) // exchange/live.go
 	}
 	peerCfg, err := pki.PeerConfig(cert, pool)
 	if err != nil {
@@ -159,8 +160,11 @@ func New(cfg Config) (n *Node, err error) {
 	f.lookupOrigin = n.access // lookupcap.go
 	f.afterApply = n.sanctions.notify
 	if n.x != nil {
-		f.peers, f.accepts = n.x.peerVerifiers(), n.x.acceptsEntry
-		f.livePeer = n.x.livePeer // membership_live.go
+		f.afterApply = func() { n.sanctions.notify(); n.x.Applied() } // wakes checkpoint long-polls (exchange/watch.go)
+	}
+	if n.x != nil {
+		f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
+		f.livePeer = n.x.LivePeer // exchange/live.go
 	}
 	cleanup = append(cleanup, f.close)
 	if err := n.checkAtStart(ms, accVerifier); err != nil {
@@ -184,10 +188,9 @@ func New(cfg Config) (n *Node, err error) {
 	cleanup = append(cleanup, n.apiLn.Close)
 	if n.x != nil {
 		// HTTP/3 on the UDP port of the same number as the HTTPS API.
-		if n.x.udp, err = net.ListenPacket("udp", n.apiLn.Addr().String()); err != nil {
-			return nil, fmt.Errorf("exchange: HTTP/3 listener: %w", err)
+		if err := n.x.ListenHTTP3(n.apiLn.Addr().String()); err != nil {
+			return nil, err
 		}
-		n.x.qt.Conn = n.x.udp // the member's one QUIC transport: server and clients (exchange.go)
 	}
 	if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
 		return nil, err
@@ -230,7 +233,7 @@ func (n *Node) Origin() string { return n.origin }
 func (n *Node) Metrics() []prometheus.Collector {
 	cs := append(n.metrics.collectors(n), newOpsCollector(n))
 	if n.x != nil {
-		cs = append(cs, n.x.collectors()...)
+		cs = append(cs, n.x.Collectors()...)
 	}
 	return cs
 }
@@ -257,8 +260,8 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	})
 	if n.x != nil {
-		g.Go(func() error { return n.x.serveHTTP3(gctx, h3cfg) })
-		g.Go(func() error { return n.x.run(gctx) })
+		g.Go(func() error { return n.x.ServeHTTP3(gctx, h3cfg, n.Handler()) })
+		g.Go(func() error { return n.x.Run(gctx) })
 	}
 	g.Go(func() error { return n.RunNotices(gctx) })
 	g.Go(func() error { return n.runJoin(gctx) })
@@ -274,7 +277,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	err = errors.Join(err, n.rep.shutdown(), n.fsm.close())
 	if n.x != nil {
-		err = errors.Join(err, n.x.close())
+		err = errors.Join(err, n.x.Close())
 	}
 	if ctx.Err() != nil && err == nil {
 		return ctx.Err()

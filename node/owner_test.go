@@ -92,6 +92,17 @@ func TestDrillRogueAgencies(t *testing.T) {
 	ame, _ := pub.Sign(am)
 	tn.refused(t, pub, 403, "record.replacement", ame, "names another subject", "new listing")
 
+	// 2b. The credit office files an objection to the listing for a subject
+	// the listing does not name (the owner rule of objections).
+	admin := tn.creds["admin"]
+	ob := &schemas.Objection{Header: schemas.Header{Region: "330000", Submitter: admin.Identity.ID, CreatedAt: now()},
+		Target: L, SubjectKey: other.Subject.USCC, Grounds: []string{"fact_error"}, Statement: "not ours", FiledAt: now(), ProvidingUnit: l.Authority}
+	obe, err := admin.Sign(ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.refused(t, admin, 403, "record.subject_key", obe, other.Subject.USCC, "not a subject of the listing", "rightful owner")
+
 	// 3. Another executor answers a notice addressed to the dev executor,
 	// once naming itself and once naming the addressee.
 	var notices []node.NoticeView

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -123,10 +124,10 @@ func (n *Node) witnessedReceipts(ctx context.Context, w http.ResponseWriter, rs 
 
 // quorumRule names the witness quorum of the manifest.
 func (n *Node) quorumRule() string {
-	if p := n.x.manifest.Policy(); p != nil {
+	if p := n.x.Manifest().Policy(); p != nil {
 		return fmt.Sprintf("the witness_policy quorum %q", p.Quorum())
 	}
-	return fmt.Sprintf("witness_quorum %d cosignatures by other members", n.x.manifest.WitnessQuorum)
+	return fmt.Sprintf("witness_quorum %d cosignatures by other members", n.x.Manifest().WitnessQuorum)
 }
 
 // latestWitnessed is origin's latest checkpoint with the witness quorum: the
@@ -134,7 +135,7 @@ func (n *Node) quorumRule() string {
 // cosignatures meet the quorum. size 0 and no error: none yet.
 func (n *Node) latestWitnessed(tx *ledger.ReadTx, origin string) (signed []byte, size uint64, err error) {
 	if origin == n.origin {
-		b := tx.Bucket(bucketWitnessed)
+		b := tx.Bucket(exchange.BucketWitnessed)
 		if b == nil {
 			return nil, 0, nil
 		}
@@ -144,7 +145,7 @@ func (n *Node) latestWitnessed(tx *ledger.ReadTx, origin string) (signed []byte,
 		}
 		return append([]byte(nil), v[8:]...), binary.BigEndian.Uint64(v[:8]), nil
 	}
-	mb, ok := n.x.manifest.MemberByOrigin(origin)
+	mb, ok := n.x.Manifest().MemberByOrigin(origin)
 	if !ok {
 		return nil, 0, fmt.Errorf("no member has origin %q", origin)
 	}
@@ -155,7 +156,7 @@ func (n *Node) latestWitnessed(tx *ledger.ReadTx, origin string) (signed []byte,
 	if err != nil {
 		return nil, 0, err
 	}
-	if _, ok, err := n.x.manifest.Witnessed(mb.Code, cp); err != nil || !ok {
+	if _, ok, err := n.x.Manifest().Witnessed(mb.Code, cp); err != nil || !ok {
 		return nil, 0, nil
 	}
 	c, err := ledger.OpenCheckpoint(cp, origin, mb.LogVerifier())
@@ -178,11 +179,11 @@ func (n *Node) witnessedReceipt(tx *ledger.ReadTx, origin string, index uint64, 
 		return nil, err
 	}
 	lh := tlog.RecordHash(e)
-	mb, ok := n.x.manifest.MemberByOrigin(origin)
+	mb, ok := n.x.Manifest().MemberByOrigin(origin)
 	if !ok {
 		return nil, fmt.Errorf("no member has origin %q", origin)
 	}
-	cosigners, _, err := n.x.manifest.Witnessed(mb.Code, signed)
+	cosigners, _, err := n.x.Manifest().Witnessed(mb.Code, signed)
 	if err != nil {
 		return nil, fmt.Errorf("stored witnessed checkpoint of %s does not verify: %w", origin, err)
 	}
@@ -238,8 +239,7 @@ func (n *Node) handleProof(w http.ResponseWriter, r *http.Request) {
 // receipt's proof to: <member code>-<index>.tlog-proof (tlog-proof's
 // extension).
 func ReceiptFileName(r Receipt) string {
-	code := strings.TrimSuffix(strings.TrimPrefix(r.Origin, "creditx."), "/ledger")
-	return code + "-" + strconv.FormatUint(r.Index, 10) + ".tlog-proof"
+	return memberCode(r.Origin) + "-" + strconv.FormatUint(r.Index, 10) + ".tlog-proof"
 }
 
 // SubmitWitnessed posts signed entries with ?witnessed=1&wait=wait and

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/audit"
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
 )
 
 // TestWitnessedReceipt: a witnessed submission to a 3-member exchange
@@ -40,7 +40,7 @@ func TestWitnessedReceipt(t *testing.T) {
 			t.Fatalf("receipt %d: verified %+v, witnesses %v", i, v, rs[i].Witnesses)
 		}
 		for _, c := range v.Cosigners {
-			if c.Time.IsZero() || c.Witness == exchange.WitnessName("330000") {
+			if c.Time.IsZero() || c.Witness == schemas.WitnessOrigin("330000") {
 				t.Errorf("cosigner %+v: no timestamp, or the member's own witness", c)
 			}
 		}

@@ -98,7 +98,7 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 			if !slices.Contains(p.Members, f.Member) {
 				return fmt.Errorf("成员 member: %q 不在本节点 is not held here", clip(f.Member))
 			}
-			origins = []string{LedgerOrigin(f.Member)}
+			origins = []string{schemas.LedgerOrigin(f.Member)}
 		}
 		if schemas.DetectIDKind(f.Q) == schemas.IDKindUSCC {
 			p.Rows = n.registerByUSCC(tx, f, origins)
@@ -144,7 +144,7 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 func (n *Node) registerOrigins(tx *ledger.ReadTx) []string {
 	out := []string{n.origin}
 	for _, o := range tx.Origins() {
-		if o != n.origin && strings.HasSuffix(o, "/ledger") {
+		if _, err := schemas.ParseLedgerOrigin(o); o != n.origin && err == nil {
 			out = append(out, o)
 		}
 	}

@@ -101,7 +101,7 @@ func fillRegister(b *testing.B, dir string, n uint64) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	origin := node.LedgerOrigin("330000")
+	origin := schemas.LedgerOrigin("330000")
 	size, err := s.Log(origin).Size()
 	if err != nil {
 		b.Fatal(err)

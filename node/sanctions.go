@@ -279,7 +279,7 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 // objections and the decisions on them). Sanction notices and their feedback
 // never change a listing's state, so they are skipped by the kind byte of the
 // refs index without reading them.
-func history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing) sanctions.ListingHistory {
+func history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing) (sanctions.ListingHistory, error) {
 	logs := map[string]*ledger.LogReader{}
 	logOf := func(o string) *ledger.LogReader {
 		lr, ok := logs[o]
@@ -289,18 +289,23 @@ func history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing)
 		}
 		return lr
 	}
-	e, _ := logOf(origin).Entry(index)
+	e, err := logOf(origin).Entry(index)
+	if err != nil {
+		return sanctions.ListingHistory{}, fmt.Errorf("history of %s/%d: %w", origin, index, err)
+	}
 	h := tlog.RecordHash(e)
 	lh := sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(h[:])}, Listing: l}
-	var add func(refs []EventRef, depth int)
-	add = func(refs []EventRef, depth int) {
+	var add func(refs []EventRef, depth int) error
+	add = func(refs []EventRef, depth int) error {
 		for _, ev := range refs {
 			if ev.Kind == "sanction_notice" || ev.Kind == "feedback" {
 				continue
 			}
+			// A read error is not skipped: a history missing its repair or
+			// correction would state the listing wrongly.
 			eb, err := logOf(ev.Origin).Entry(ev.Index)
 			if err != nil {
-				continue
+				return fmt.Errorf("history of %s/%d: event %s/%d: %w", origin, index, ev.Origin, ev.Index, err)
 			}
 			rec := decodeRecord(eb)
 			if rec == nil {
@@ -309,29 +314,40 @@ func history(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing)
 			eh := tlog.RecordHash(eb)
 			lh.Events = append(lh.Events, sanctions.Event{Ref: schemas.Ref{Origin: ev.Origin, Index: ev.Index, Hash: hex.EncodeToString(eh[:])}, Seq: ev.Index, Record: rec})
 			if depth == 0 && ev.Kind == "objection" {
-				add(referencing(tx, ev.Origin, ev.Index), 1)
+				if err := add(referencing(tx, ev.Origin, ev.Index), 1); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
 	}
-	add(referencing(tx, origin, index), 0)
-	return lh
+	if err := add(referencing(tx, origin, index), 0); err != nil {
+		return sanctions.ListingHistory{}, err
+	}
+	return lh, nil
 }
 
 // subjectHistories returns the histories of every listing indexed under key.
-func (n *Node) subjectHistories(tx *ledger.ReadTx, key string) []sanctions.ListingHistory {
+// A listing or event that cannot be read is an error, never skipped: a check
+// answered without it could say "allowed" of a restricted subject.
+func (n *Node) subjectHistories(tx *ledger.ReadTx, key string) ([]sanctions.ListingHistory, error) {
 	var out []sanctions.ListingHistory
 	for _, le := range subjectListings(tx, key) {
 		e, err := tx.Log(le.origin).Entry(le.index)
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("listing %s/%d: %w", le.origin, le.index, err)
 		}
 		l, err := decodeListing(e)
 		if err != nil {
 			continue
 		}
-		out = append(out, n.history(tx, le.origin, le.index, l))
+		h, err := n.history(tx, le.origin, le.index, l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
 	}
-	return out
+	return out, nil
 }
 
 // NoticeView is a sanction notice with its feedback and current state.
@@ -370,7 +386,11 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 			if !ok {
 				continue
 			}
-			if v, ok := n.noticeView(tx, origin, index, at); ok {
+			v, ok, err := n.noticeView(tx, origin, index, at)
+			if err != nil {
+				return err
+			}
+			if ok {
 				out = append(out, v)
 			}
 		}
@@ -381,10 +401,10 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 
 // noticeView reads the sanction notice at origin#index with its feedback and
 // its state at time at; false if the entry is not a sanction notice.
-func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at time.Time) (NoticeView, bool) {
+func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at time.Time) (NoticeView, bool, error) {
 	nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
 	if !ok {
-		return NoticeView{}, false
+		return NoticeView{}, false, nil
 	}
 	var fbs []*schemas.Feedback
 	var unbound []string
@@ -401,13 +421,17 @@ func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at tim
 	var st sanctions.Status
 	if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
 		if l, err := decodeListing(le); err == nil {
-			st, _ = n.engineIn(tx).State(n.history(tx, nt.Listing.Origin, nt.Listing.Index, l), at)
+			h, err := n.history(tx, nt.Listing.Origin, nt.Listing.Index, l)
+			if err != nil {
+				return NoticeView{}, false, err
+			}
+			st, _ = n.engineIn(tx).State(h, at)
 		}
 	}
 	eff, dc := effectiveNotice(tx, origin, index, nt)
 	ns := sanctions.NoticeStatus(eff, fbs, st, at)
 	return NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
-		FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc}, true
+		FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc}, true, nil
 }
 
 func filterNotices(vs []NoticeView, states []string) []NoticeView {

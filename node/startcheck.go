@@ -321,7 +321,7 @@ func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) err
 	for o, v := range f.peers {
 		verifiers[o] = v
 	}
-	if err := n.addLiveVerifiers(verifiers); err != nil { // membership_live.go: members that joined
+	if err := n.addLiveVerifiers(verifiers); err != nil { // exchange/live.go: members that joined
 		return err
 	}
 	if err := startCheck(context.Background(), f.store, n.cfg.DataDir, ms, n.origin, verifiers, n.logger); err != nil {

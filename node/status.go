@@ -65,7 +65,10 @@ func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
 // listingState derives a listing's state at time at with the sanctions
 // engine, from every event that references it in any ledger this node holds.
 func (n *Node) listingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) ListingStatus {
-	h := n.history(tx, origin, index, l)
+	h, err := n.history(tx, origin, index, l)
+	if err != nil {
+		return ListingStatus{State: "unknown", Reason: "this replica could not read the listing's history: " + err.Error()}
+	}
 	st, err := n.engineIn(tx).State(h, at)
 	if err != nil {
 		return ListingStatus{State: "unknown", Reason: err.Error()}

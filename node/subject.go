@@ -215,7 +215,11 @@ func (n *Node) subjectListing(tx *ledger.ReadTx, t *SubjectToken, le entryRef, e
 	if l.Subject.Person != nil {
 		sl.Name = l.Subject.Person.NameMasked
 	}
-	st, err := n.engineIn(tx).State(n.history(tx, le.origin, le.index, l), at)
+	h, err := n.history(tx, le.origin, le.index, l)
+	if err != nil {
+		return SubjectListing{}, err
+	}
+	st, err := n.engineIn(tx).State(h, at)
 	if err != nil {
 		sl.State, sl.Reason = "unknown", err.Error()
 		return sl, nil
@@ -328,17 +332,22 @@ func (n *Node) fileObjection(ctx context.Context, t *SubjectToken, req SubjectOb
 	}
 	var l *schemas.Listing
 	var ref schemas.Ref
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		e, err := tx.Log(req.Origin).Entry(req.Index)
-		if err != nil {
+		if errors.Is(err, ledger.ErrNotFound) {
 			return nil
+		}
+		if err != nil {
+			return err
 		}
 		if l, err = decodeListing(e); err == nil {
 			h := tlog.RecordHash(e)
 			ref = schemas.Ref{Origin: req.Origin, Index: req.Index, Hash: hex.EncodeToString(h[:])}
 		}
 		return nil
-	})
+	}); err != nil {
+		return nil, n.publicReadError(fmt.Sprintf("listing %s#%d", clip(req.Origin), req.Index), err)
+	}
 	if l == nil {
 		bad("origin", "target", fmt.Sprintf("%s#%d is not a listing held by this node", clip(req.Origin), req.Index))
 	} else if !slices.ContainsFunc(listingSubjectKeys(l), func(k subjectKey) bool { return k.key == t.Subject }) {

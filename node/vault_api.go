@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -329,38 +328,25 @@ func vaultRefusal(err error) error {
 
 // proposeVault commits an encoded vault command through raft (on the leader,
 // or forwarded to it) and returns the FSM's result once it is applied on the
-// leader. Like commit it retries through leader changes for up to 10 s;
-// vault commands are idempotent.
+// leader. Like commit it retries through leader changes until ctx ends
+// (proposeOrForward); vault commands are idempotent.
 func (n *Node) proposeVault(ctx context.Context, cmd []byte) (vaultAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var last error
-	for {
-		var a vaultAnswer
-		if n.IsLeader() {
-			a, last = n.applyVaultLocal(cmd)
+	var a vaultAnswer
+	err := n.proposeOrForward(ctx, func(ctx context.Context, leader bool) (err error) {
+		if leader {
+			a, err = n.applyVaultLocal(ctx, cmd)
 		} else {
-			a, last = n.forwardVault(ctx, cmd)
+			a, err = n.forwardVault(ctx, cmd)
 		}
-		if last == nil || !retryable(last) {
-			return a, last
-		}
-		select {
-		case <-ctx.Done():
-			return a, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return err
+	})
+	return a, err
 }
 
-func (n *Node) applyVaultLocal(cmd []byte) (vaultAnswer, error) {
-	f := n.rep.raft.Apply(cmd, 5*time.Second)
-	if err := f.Error(); err != nil {
+func (n *Node) applyVaultLocal(ctx context.Context, cmd []byte) (vaultAnswer, error) {
+	res, err := n.applyRaft(ctx, cmd)
+	if err != nil {
 		return vaultAnswer{}, err
-	}
-	res, ok := f.Response().(*applyResult)
-	if !ok || res == nil {
-		return vaultAnswer{}, fmt.Errorf("raft returned no result")
 	}
 	return vaultAnswer{Vault: res.Vault, Epoch: res.Epoch}, vaultRefusal(res.Err)
 }
@@ -404,8 +390,8 @@ func (n *Node) forwardVault(ctx context.Context, cmd []byte) (vaultAnswer, error
 }
 
 // applyVaultForwarded is the leader side of forwardVault (from handleApply).
-func (n *Node) applyVaultForwarded(w http.ResponseWriter, cmd []byte) {
-	a, err := n.applyVaultLocal(cmd)
+func (n *Node) applyVaultForwarded(ctx context.Context, w http.ResponseWriter, cmd []byte) {
+	a, err := n.applyVaultLocal(ctx, cmd)
 	var refused *refusedError
 	switch {
 	case errors.As(err, &refused):

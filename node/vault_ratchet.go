@@ -276,11 +276,15 @@ func (n *Node) syncVaultEpoch() error {
 		return nil
 	}
 	var epoch uint64
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		if b := tx.Bucket(bucketVault); b != nil {
 			epoch = vaultEpoch(b.Get)
 		}
 		return nil
-	})
+	}); err != nil {
+		// Ratcheting to a guessed epoch could destroy a key still needed,
+		// or keep one that must go: refuse (New does not start).
+		return fmt.Errorf("vault: reading the erasure epoch: %w", err)
+	}
 	return n.vault.advanceTo(epoch)
 }

@@ -188,25 +188,31 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 	var access []AccessRecord
 	var accessSize uint64
 	bad := 0
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(n.access)
 		accessSize = lr.Size()
 		start := uint64(0)
 		if accessSize > 20 {
 			start = accessSize - 20
 		}
-		lr.ForEach(start, accessSize, func(_ uint64, e []byte) error {
+		if err := lr.ForEach(start, accessSize, func(_ uint64, e []byte) error {
 			var a AccessRecord
 			if json.Unmarshal(e, &a) == nil {
 				access = append([]AccessRecord{a}, access...)
 			}
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
 		if b := tx.Bucket(bucketBad); b != nil {
 			bad = b.Stats().KeyN
 		}
 		return nil
-	})
+	}); err != nil {
+		n.logger.Error("audit page: reading the access log failed", "err", err)
+		http.Error(w, "reading the access log failed on this replica", http.StatusInternalServerError)
+		return
+	}
 	n.render(w, "audit", struct {
 		pageBase
 		Who, Role  string

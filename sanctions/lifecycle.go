@@ -186,6 +186,10 @@ func (e *Engine) state(h ListingHistory, at time.Time, withDeadlines bool) (Stat
 				ignore(ev, "targets %s, not this listing", refString(r.Target))
 				continue
 			}
+			if err := eventOwner(ev, orig, h.Ref, orig, h.Ref); err != nil {
+				ignore(ev, "%v", err)
+				continue
+			}
 			objs = append(objs, &objState{
 				ObjectionStatus: ObjectionStatus{Ref: ev.Ref, FiledAt: r.FiledAt, Grounds: slices.Clone(r.Grounds), Outcome: OutcomePending},
 				rec:             r, created: r.CreatedAt,

@@ -27,18 +27,23 @@ import (
 //	                                     decision is written in
 //	feedback            a notice         the notice's executing agency (submitter and       the notice
 //	                                     agency.uscc both its USCC)
+//	objection           a listing        the listed subject: subject_key must be a key of   any member's
+//	                                     the listing (its USCC or person id_hash, or a
+//	                                     responsible person's id_hash); a credit office
+//	                                     files it on the subject's behalf
 //
 // An amend must also keep what identifies the listing: the subject (type,
 // USCC or person id_hash), the domain and the listing authority; naming
 // another subject is a new listing, not a correction.
 //
-// Records of other kinds (listings, notices, objections, governance) act on
-// no earlier entry of another agency and have no rule here.
+// Records of other kinds (listings, notices, governance) act on no earlier
+// entry of another agency and have no rule here.
 var OwnerRules = []OwnerRule{
 	{Kind: "correction", ActsOn: "any entry", Owner: "the agency that filed the target, or the credit office of the target's ledger", Ledger: "the target's"},
 	{Kind: "repair", ActsOn: "listing", Owner: "the listing authority (the listing's submitter or the credit office of the listing's ledger may submit its decision)", Ledger: "the listing's"},
 	{Kind: "objection_decision", ActsOn: "objection", Owner: "the listing authority, or the credit office of the ledger written in", Ledger: "the objection's or the listing's"},
 	{Kind: "feedback", ActsOn: "sanction_notice", Owner: "the notice's executing agency", Ledger: "the notice's"},
+	{Kind: "objection", ActsOn: "listing", Owner: "the listed subject (subject_key a key of the listing), filed through a credit office", Ledger: "any member's"},
 }
 
 // OwnerRule is one row of the owner table, for documentation and reports.
@@ -105,6 +110,8 @@ func OwnedTarget(rec schemas.Record) (schemas.Ref, bool) {
 		return r.Objection, true
 	case *schemas.Feedback:
 		return r.Notice, true
+	case *schemas.Objection:
+		return r.Target, true
 	}
 	return schemas.Ref{}, false
 }
@@ -167,6 +174,15 @@ func CheckOwner(c OwnerCase) error {
 		}
 		if authority && r.Authority.USCC != by {
 			return fail("record.authority", owner, "authority %s is not the submitting listing authority %s", r.Authority.USCC, by)
+		}
+	case *schemas.Objection:
+		l, ok := c.Target.(*schemas.Listing)
+		if !ok {
+			return fail("record.target", "the listed subject", "the objected entry is not a listing")
+		}
+		if !slices.Contains(ListingSubjectKeys(l), r.SubjectKey) {
+			return fail("record.subject_key", "the listed subject "+subjectKey(l),
+				"subject_key %s is not a subject of the listing (its subject or a responsible person): a subject objects only to a listing naming it", r.SubjectKey)
 		}
 	case *schemas.Feedback:
 		n, ok := c.Target.(*schemas.SanctionNotice)
@@ -244,6 +260,25 @@ func subjectKey(l *schemas.Listing) string {
 		return l.Subject.Person.IDHash
 	}
 	return l.Subject.USCC
+}
+
+// ListingSubjectKeys are the keys a subject of l is known by: the listed
+// organisation's USCC or the listed person's id_hash, and each responsible
+// person's id_hash.
+func ListingSubjectKeys(l *schemas.Listing) []string {
+	var out []string
+	if l.Subject.USCC != "" {
+		out = append(out, l.Subject.USCC)
+	}
+	if l.Subject.Person != nil && l.Subject.Person.IDHash != "" {
+		out = append(out, l.Subject.Person.IDHash)
+	}
+	for _, rp := range l.Subject.ResponsiblePersons {
+		if rp.Person.IDHash != "" {
+			out = append(out, rp.Person.IDHash)
+		}
+	}
+	return out
 }
 
 // eventOwner checks event ev of a listing's history against the owner

@@ -52,6 +52,11 @@ func TestOwnerRulesInState(t *testing.T) {
 			StateSuspended, "neither the listing authority nor a credit office"},
 		{"objection decided by the listing authority", []Event{objection(O, L, "2026-04-01 10:00"),
 			decision(ref("330000", 12), O, "2026-04-03 10:00", "upheld", "remove")}, StateRemoved, ""},
+		{"objection filed for another subject", []Event{func() Event {
+			ev := objection(O, L, "2026-04-01 10:00")
+			ev.Record.(*schemas.Objection).SubjectKey = usccOther
+			return ev
+		}()}, StateActive, "is not a subject of the listing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

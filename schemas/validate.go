@@ -162,9 +162,7 @@ func (val *Validator) checks() map[string]func(string) string {
 			return "must be a masked citizen ID like 11***************X"
 		},
 		"origin": func(s string) string {
-			code, ok := strings.CutPrefix(s, "creditx.")
-			code, ok2 := strings.CutSuffix(code, "/ledger")
-			if ok && ok2 && CheckDivision(code) == nil {
+			if code, err := ParseLedgerOrigin(s); err == nil && CheckDivision(code) == nil {
 				return ""
 			}
 			return "must be a ledger origin like creditx.330000/ledger"

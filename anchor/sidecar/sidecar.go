@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/anchor"
-	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/note"
@@ -185,7 +184,7 @@ func (l *Loop) member(ctx context.Context, mb *exchange.Member) Outcome {
 		o.Err = fmt.Errorf("sidecar: member %s: "+format, append([]any{mb.Code}, args...)...)
 		return o
 	}
-	src := audit.HTTPSource{Client: l.cfg.Client, Base: mb.Endpoint + "/ledger/" + mb.Code, Ctx: ctx}
+	src := ledger.HTTPSource{Client: l.cfg.Client, Base: mb.Endpoint + "/ledger/" + mb.Code, Ctx: ctx}
 	signed, err := src.Checkpoint()
 	if err != nil {
 		return fail("checkpoint: %w", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -41,7 +42,7 @@ type member struct {
 	corruptAll bool   // serve every hash tile with a flipped byte
 }
 
-func (m *member) origin() string { return exchange.LedgerOrigin(m.code) }
+func (m *member) origin() string { return schemas.LedgerOrigin(m.code) }
 
 func (m *member) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()

@@ -275,8 +275,7 @@ trust.yaml) as a deterministic tar.gz audit bundle that "creditx audit --bundle 
 }
 
 func originCode(origin string) string {
-	var code string
-	fmt.Sscanf(origin, "creditx.%6s", &code)
+	code, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return code
 }
 

@@ -231,7 +231,18 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
 	var probe *schemas.Listing
 	start := time.Now()
+	// Zhejiang publishes first, so its first listing follows its own
+	// governance records at a fixed index (the README's provenance example)
+	// before any notice for another member's listing can land in its ledger.
+	var publishing []*demoMember
 	for _, m := range members {
+		if m.spec.Region == "330000" {
+			publishing = append([]*demoMember{m}, publishing...)
+		} else {
+			publishing = append(publishing, m)
+		}
+	}
+	for _, m := range publishing {
 		batches := map[*node.Credentials][][]byte{}
 		var order []*node.Credentials
 		for i := 0; i < o.perMember; i++ {

@@ -273,7 +273,7 @@ func exportLive(ctx context.Context, w io.Writer, client *http.Client, base stri
 			continue
 		}
 		code := originCode(o.Origin)
-		src := audit.HTTPSource{Client: client, Base: strings.TrimSuffix(base, "/") + "/ledger/" + code, Ctx: ctx}
+		src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(base, "/") + "/ledger/" + code, Ctx: ctx}
 		signed, err := src.Checkpoint()
 		if errors.Is(err, ledger.ErrNotFound) {
 			continue // not served by this node

@@ -14,13 +14,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
 )
 
 // Files written by "creditx keys". Changing these names breaks deployments
@@ -262,11 +262,8 @@ creditx.330000/ledger.`,
 
 // checkOrigin accepts creditx.<6-digit code>/<name>, name 1-32 of a-z 0-9 '-'.
 func checkOrigin(origin string) error {
-	code, name, ok := strings.Cut(strings.TrimPrefix(origin, "creditx."), "/")
-	bad := !ok || !strings.HasPrefix(origin, "creditx.") || len(code) != 6 || code[0] == '0' ||
-		strings.Trim(code, "0123456789") != "" || name == "" || len(name) > 32 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != ""
-	if bad {
-		return fmt.Errorf("--origin %q: want creditx.<6-digit division code>/<name>, e.g. creditx.330000/ledger", origin)
+	if _, _, err := schemas.ParseOrigin(origin); err != nil {
+		return fmt.Errorf("--origin: %w", err)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ credit-office anchor key. Entries are appended in batches of 1000, each batch fs
 signed checkpoint. DIR gets ledger.db, keys/ and trust.yaml.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			origin := node.LedgerOrigin(region)
+			origin := schemas.LedgerOrigin(region)
 			if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
 				return err
 			}

@@ -43,6 +43,7 @@ notices on append-only, signed, mutually witnessed ledgers, and lets auditors ve
 		newBenchCmd(),
 		newKeysCmd(),
 		newWorkdaysCmd(),
+		newCatalogueCmd(), // catalogue.go
 		newIDCmd(),
 		newValidateCmd(),
 		newLedgerCmd(),

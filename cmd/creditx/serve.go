@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 )
@@ -143,7 +144,6 @@ func selfCommand() string {
 }
 
 func regionOf(origin string) string {
-	var r string
-	fmt.Sscanf(origin, "creditx.%6s/", &r)
+	r, _, _ := schemas.ParseOrigin(origin) // "" if not an origin
 	return r
 }

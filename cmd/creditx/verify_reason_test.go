@@ -19,7 +19,7 @@ func TestVerifySaysWhy(t *testing.T) {
 	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "5"); err != nil {
 		t.Fatal(err)
 	}
-	origin := node.LedgerOrigin("330000")
+	origin := schemas.LedgerOrigin("330000")
 	signer, verifier, admin, _, err := genKeys(dir, origin, "330000")
 	if err != nil {
 		t.Fatal(err)

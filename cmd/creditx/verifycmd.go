@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -55,8 +57,11 @@ func openTrusted(dir, manifest string) (*trust.File, *ledger.Store, []string, er
 // exportName is the subfolder an origin is exported to: its member code,
 // with "-access" for an access log.
 func exportName(origin string) string {
-	code, kind, _ := strings.Cut(strings.TrimPrefix(origin, "creditx."), "/")
-	if kind == "ledger" {
+	code, kind, err := schemas.ParseOrigin(origin)
+	if err != nil {
+		return url.PathEscape(origin)
+	}
+	if kind == schemas.OriginLedger {
 		return code
 	}
 	return code + "-" + kind

@@ -82,24 +82,7 @@ working days with that year from then on and recomputes its provisional deadline
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if out != "" {
-				if out == "-" {
-					_, err = w.Write(append(e, '\n'))
-					return err
-				}
-				if err := os.WriteFile(out, append(e, '\n'), 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(w, "calendar_adopt %d (%s) signed: %s\n", y.Year, y.Notice, out)
-				return nil
-			}
-			rs, err := creds.Submit(cmd.Context(), nodeURL, e)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "calendar_adopt %d (%s) adopted: %s index %d\n", y.Year, y.Notice, rs[0].Origin, rs[0].Index)
-			return nil
+			return submitOrWrite(cmd, creds, e, nodeURL, out, fmt.Sprintf("calendar_adopt %d (%s)", y.Year, y.Notice))
 		},
 	}
 	cmd.Flags().StringVar(&admin, "admin", "", "the credit office's admin credentials directory (anchor signing key)")
@@ -108,4 +91,28 @@ working days with that year from then on and recomputes its provisional deadline
 	cmd.Flags().StringArrayVar(&before, "after", nil, "year files already adopted on the ledger since the embedded calendar (repeatable, in order)")
 	cmd.MarkFlagRequired("admin")
 	return cmd
+}
+
+// submitOrWrite sends the signed governance entry e to nodeURL, or writes
+// it to out ("-": standard output), and says which with what (the record
+// named for a clerk: "calendar_adopt 2027 (国办发明电〔...〕)").
+func submitOrWrite(cmd *cobra.Command, creds *node.Credentials, e []byte, nodeURL, out, what string) error {
+	w := cmd.OutOrStdout()
+	if out != "" {
+		if out == "-" {
+			_, err := w.Write(append(e, '\n'))
+			return err
+		}
+		if err := os.WriteFile(out, append(e, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s signed: %s\n", what, out)
+		return nil
+	}
+	rs, err := creds.Submit(cmd.Context(), nodeURL, e)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s adopted: %s index %d\n", what, rs[0].Origin, rs[0].Index)
+	return nil
 }

@@ -104,13 +104,13 @@ func ForDataDir(dir string) (*File, error) {
 		return nil, fmt.Errorf("%s/node.yaml: %w", dir, err)
 	}
 	f := &File{}
-	for _, k := range []struct{ file, suffix string }{{"log.vkey", "ledger"}, {"access.vkey", "access"}} {
+	for _, k := range []struct{ file, origin string }{{"log.vkey", schemas.LedgerOrigin(cfg.Region)}, {"access.vkey", schemas.AccessOrigin(cfg.Region)}} {
 		v, err := os.ReadFile(filepath.Join(dir, "keys", k.file))
 		if err != nil {
 			return nil, err
 		}
-		o := Origin{Origin: "creditx." + cfg.Region + "/" + k.suffix, VKey: strings.TrimSpace(string(v))}
-		if k.suffix == "ledger" {
+		o := Origin{Origin: k.origin, VKey: strings.TrimSpace(string(v))}
+		if k.file == "log.vkey" {
 			o.Anchors = cfg.Anchors
 		}
 		f.Origins = append(f.Origins, o)
@@ -202,7 +202,7 @@ func (o Origin) keyring() (*schemas.Keyring, error) {
 		}
 		region := a.Region
 		if region == "" {
-			region = strings.TrimSuffix(strings.TrimPrefix(o.Origin, "creditx."), "/ledger")
+			region, _, _ = schemas.ParseOrigin(o.Origin) // "" if not an origin
 		}
 		anchors = append(anchors, schemas.Anchor{KeyID: schemas.KeyID(pub), Public: pub, Name: a.Name, USCC: a.USCC, Region: region})
 	}

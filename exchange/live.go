@@ -1,4 +1,4 @@
-package node
+package exchange
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -16,12 +15,12 @@ import (
 // Applying membership changes live (issue 16): no restart, no hand edit.
 //
 // The manifest in force is a function of the gov index (membershipRecords,
-// exchange.Reconstruct on the configured manifest), which the FSM writes in
+// Reconstruct on the configured manifest), which the FSM writes in
 // log order; so every replica derives the same manifest at the same log
 // position. Three consumers follow it:
 //
 //   - the FSM (mirror-append of an origin the configured manifest does not
-//     list): livePeer reads the manifest in force from the applying
+//     list): LivePeer reads the manifest in force from the applying
 //     transaction itself, so replicas decide alike;
 //   - the leader's loops: m() is the manifest in force (cached per gov
 //     sequence); runLive starts a client and a mirror loop for every member
@@ -41,35 +40,40 @@ type liveState struct {
 	mu      sync.Mutex
 	seq     uint64 // gov bucket sequence cur was computed at
 	valid   bool
-	cur     *exchange.Manifest
+	cur     *Manifest
 	hash    string
 	tlsHash string      // the manifest tlsCfg was built for
 	tlsCfg  *tls.Config // base with every member CA of cur; nil: use base
-	clients map[string]*exchange.Client
+	clients map[string]*Client
 	kick    map[string]chan struct{}
-	// effFor is the manifest x.eff was computed for; guarded by x.mu
-	// (exchange_members.go), not by mu.
-	effFor *exchange.Manifest
 }
 
 // m is the manifest in force (the configured one until a change is
-// approved). It reads ledger.db: never call it inside fsm.view or the FSM.
-func (x *exchangeNode) m() *exchange.Manifest {
+// approved). It reads ledger.db: never call it inside Host.View or the FSM.
+func (x *Runtime) m() *Manifest {
 	var seq uint64
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(bucketGov); b != nil {
+	err := x.host.View(func(tx *ledger.ReadTx) error {
+		if b := tx.Bucket(BucketGov); b != nil {
 			seq = b.Sequence()
 		}
 		return nil
 	})
 	x.live.mu.Lock()
+	if err != nil {
+		defer x.live.mu.Unlock()
+		x.logger.Error("membership: reading the governance sequence failed; keeping the manifest last in force", "err", err)
+		if x.live.valid {
+			return x.live.cur
+		}
+		return x.manifest
+	}
 	if x.live.valid && x.live.seq == seq {
 		m := x.live.cur
 		x.live.mu.Unlock()
 		return m
 	}
 	x.live.mu.Unlock()
-	h, err := x.n.Membership()
+	h, err := x.Membership()
 	if err != nil || h == nil {
 		x.logger.Error("membership history unreadable; using the configured manifest", "err", err)
 		return x.manifest
@@ -85,7 +89,7 @@ func (x *exchangeNode) m() *exchange.Manifest {
 }
 
 // client is the exchange client of member code (nil if none yet).
-func (x *exchangeNode) client(code string) *exchange.Client {
+func (x *Runtime) client(code string) *Client {
 	x.live.mu.Lock()
 	defer x.live.mu.Unlock()
 	if c := x.live.clients[code]; c != nil {
@@ -95,7 +99,7 @@ func (x *exchangeNode) client(code string) *exchange.Client {
 }
 
 // kickChan is the channel that wakes origin's mirror loop (nil if none).
-func (x *exchangeNode) kickChan(origin string) chan struct{} {
+func (x *Runtime) kickChan(origin string) chan struct{} {
 	x.live.mu.Lock()
 	defer x.live.mu.Unlock()
 	if k := x.live.kick[origin]; k != nil {
@@ -106,7 +110,7 @@ func (x *exchangeNode) kickChan(origin string) chan struct{} {
 
 // addMembers makes a client and a kick channel for every active member of
 // the manifest in force that has none and returns their codes.
-func (x *exchangeNode) addMembers() []string {
+func (x *Runtime) addMembers() []string {
 	m := x.m()
 	x.live.mu.Lock()
 	defer x.live.mu.Unlock()
@@ -116,9 +120,9 @@ func (x *exchangeNode) addMembers() []string {
 			continue
 		}
 		if x.live.clients == nil {
-			x.live.clients, x.live.kick = map[string]*exchange.Client{}, map[string]chan struct{}{}
+			x.live.clients, x.live.kick = map[string]*Client{}, map[string]chan struct{}{}
 		}
-		x.live.clients[mb.Code] = exchange.NewClientOn(mb, x.cert, slog.New(slog.DiscardHandler), x.qt)
+		x.live.clients[mb.Code] = NewClientOn(mb, x.cert, slog.New(slog.DiscardHandler), x.qt)
 		x.live.kick[mb.Origin()] = make(chan struct{}, 1)
 		added = append(added, mb.Code)
 		x.logger.Info("member joined: mirroring and witnessing it", "member", mb.Code, "endpoint", mb.Endpoint)
@@ -127,7 +131,7 @@ func (x *exchangeNode) addMembers() []string {
 }
 
 // closeLive closes the clients made for members that joined.
-func (x *exchangeNode) closeLive() error {
+func (x *Runtime) closeLive() error {
 	x.live.mu.Lock()
 	defer x.live.mu.Unlock()
 	for _, c := range x.live.clients {
@@ -139,14 +143,15 @@ func (x *exchangeNode) closeLive() error {
 // runLive drives the push loop and one mirror loop per other member while
 // this replica leads, starting a mirror loop for each member that joins;
 // it returns when ctx ends.
-func (x *exchangeNode) runLive(ctx context.Context) error {
+func (x *Runtime) runLive(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); x.pushLoop(ctx) }()
 	start := func(code string) {
-		wg.Add(2)
+		wg.Add(1)
 		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
-		go func() { defer wg.Done(); x.watchLoop(ctx, code) }() // exchange_watch.go
+		wg.Add(1)
+		go func() { defer wg.Done(); x.watchLoop(ctx, code) }() // watch.go
 	}
 	for code := range x.clients {
 		start(code)
@@ -159,16 +164,16 @@ func (x *exchangeNode) runLive(ctx context.Context) error {
 		case <-ctx.Done():
 			wg.Wait()
 			return nil
-		case <-time.After(x.n.cfg.Exchange.PullInterval):
+		case <-time.After(x.cfg.PullInterval):
 		}
 	}
 }
 
-// liveTLS makes base follow the manifest in force: a client certificate
+// LiveTLS makes base follow the manifest in force: a client certificate
 // chaining to the CA of a member that joined is accepted.
-func (x *exchangeNode) liveTLS(base *tls.Config, regionPool *x509.CertPool) *tls.Config {
+func (x *Runtime) LiveTLS(base *tls.Config, regionPool *x509.CertPool) *tls.Config {
 	cfg := base.Clone()
-	configured := exchange.ManifestHash(x.manifest)
+	configured := ManifestHash(x.manifest)
 	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		x.m() // refreshes the cache when the gov index changed (any replica, not only the leader)
 		x.live.mu.Lock()
@@ -196,11 +201,11 @@ func (x *exchangeNode) liveTLS(base *tls.Config, regionPool *x509.CertPool) *tls
 	return cfg
 }
 
-// livePeer is the FSM's log key of an origin the configured manifest does
+// LivePeer is the FSM's log key of an origin the configured manifest does
 // not list: the key of that member in the manifest in force as of tx, so
 // that every replica decides alike.
-func (x *exchangeNode) livePeer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
-	gov, err := tx.Bucket(bucketGov)
+func (x *Runtime) LivePeer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
+	gov, err := tx.Bucket(BucketGov)
 	if err != nil {
 		return nil, false
 	}
@@ -208,7 +213,7 @@ func (x *exchangeNode) livePeer(tx *ledger.Tx, origin string) (note.Verifier, bo
 	if len(recs) == 0 {
 		return nil, false
 	}
-	h := exchange.Reconstruct(x.manifest, approvals, recs)
+	h := Reconstruct(x.manifest, approvals, recs)
 	mb, ok := h.Current().Manifest.MemberByOrigin(origin)
 	if !ok || mb.Code == x.self.Code {
 		return nil, false
@@ -216,21 +221,9 @@ func (x *exchangeNode) livePeer(tx *ledger.Tx, origin string) (note.Verifier, bo
 	return mb.LogVerifier(), true
 }
 
-// peer is the FSM's log key of a mirrored origin: the configured one, or
-// the manifest in force's (livePeer).
-func (f *fsm) peer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
-	if v, ok := f.peers[origin]; ok {
-		return v, true
-	}
-	if f.livePeer == nil {
-		return nil, false
-	}
-	return f.livePeer(tx, origin)
-}
-
-// cached is the manifest in force as last computed by m(), without reading
-// ledger.db (safe inside fsm.view); the configured manifest before that.
-func (x *exchangeNode) cached() *exchange.Manifest {
+// Cached is the manifest in force as last computed by m(), without reading
+// ledger.db (safe inside Host.View); the configured manifest before that.
+func (x *Runtime) Cached() *Manifest {
 	x.live.mu.Lock()
 	defer x.live.mu.Unlock()
 	if x.live.valid {
@@ -239,24 +232,22 @@ func (x *exchangeNode) cached() *exchange.Manifest {
 	return x.manifest
 }
 
-// addLiveVerifiers adds to verifiers the log keys of members that joined by
-// governance (the manifest in force as of ledger.db), so that the start-up
-// check verifies their mirrors too. Called before raft starts.
-func (n *Node) addLiveVerifiers(verifiers map[string]note.Verifier) error {
-	if n.x == nil {
-		return nil
+// AddLiveVerifiers adds to verifiers the log keys of members that joined
+// by governance (the manifest in force as of tx), so that the replica's
+// start-up check verifies their mirrors too.
+func (x *Runtime) AddLiveVerifiers(tx *ledger.ReadTx, verifiers map[string]note.Verifier) {
+	recs, approvals := membershipRecords(tx.Bucket(BucketGov), tx.Log)
+	if len(recs) == 0 {
+		return
 	}
-	return n.fsm.store.View(func(tx *ledger.ReadTx) error {
-		recs, approvals := membershipRecords(tx.Bucket(bucketGov), tx.Log)
-		if len(recs) == 0 {
-			return nil
+	m := Reconstruct(x.manifest, approvals, recs).Current().Manifest
+	for i := range m.Members {
+		if mb := &m.Members[i]; mb.Code != x.self.Code && verifiers[mb.Origin()] == nil {
+			verifiers[mb.Origin()] = mb.LogVerifier()
 		}
-		m := exchange.Reconstruct(n.x.manifest, approvals, recs).Current().Manifest
-		for i := range m.Members {
-			if mb := &m.Members[i]; mb.Code != n.cfg.Region && verifiers[mb.Origin()] == nil {
-				verifiers[mb.Origin()] = mb.LogVerifier()
-			}
-		}
-		return nil
-	})
+	}
 }
+
+// InForce is the manifest in force (m): the configured one until a change
+// is approved. It reads ledger.db: never call it inside Host.View.
+func (x *Runtime) InForce() *Manifest { return x.m() }

@@ -1,15 +1,12 @@
-package node
+package exchange
 
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -42,7 +39,7 @@ var ErrWitnessLog = errors.New("invalid exchange.witness_logs")
 // loadWitnessLogs checks the configured witness_logs and returns origin ->
 // log key. An entry whose origin is a consortium member's ledger, is listed
 // twice, or whose vkey does not parse is refused with the index and field.
-func loadWitnessLogs(m *exchange.Manifest, logs []WitnessLogConfig) (map[string]note.Verifier, error) {
+func loadWitnessLogs(m *Manifest, logs []WitnessLogConfig) (map[string]note.Verifier, error) {
 	out := map[string]note.Verifier{}
 	for i, l := range logs {
 		at := fmt.Sprintf("exchange.witness_logs[%d]", i)
@@ -64,67 +61,46 @@ func loadWitnessLogs(m *exchange.Manifest, logs []WitnessLogConfig) (map[string]
 	return out, nil
 }
 
-// witnessTarget is what the witness knows of an origin it may cosign.
-type witnessTarget struct {
-	origin string
-	v      note.Verifier
-	member *exchange.Member // nil for a witness_logs entry
+// WitnessTarget is what the witness knows of an origin it may cosign.
+type WitnessTarget struct {
+	Origin string
+	V      note.Verifier
+	Member *Member // nil for a witness_logs entry
 }
 
-// witnessTarget returns the log an add-checkpoint request names, if this
-// witness knows it: an effective member's ledger other than our own, or a
+// Target returns the log an add-checkpoint request names, if this witness
+// knows it: an effective member's ledger other than our own, or a
 // witness_logs entry.
-func (x *exchangeNode) witnessTarget(origin string) (witnessTarget, bool) {
+func (x *Runtime) Target(origin string) (WitnessTarget, bool) {
 	if v, ok := x.open[origin]; ok {
-		return witnessTarget{origin: origin, v: v}, true
+		return WitnessTarget{Origin: origin, V: v}, true
 	}
-	mb, ok := x.m().MemberByOrigin(origin) // membership_live.go
+	mb, ok := x.m().MemberByOrigin(origin) // live.go
 	if !ok || mb.Code == x.self.Code || !x.effective()[mb.Code] {
-		return witnessTarget{}, false
+		return WitnessTarget{}, false
 	}
-	return witnessTarget{origin: origin, v: mb.LogVerifier(), member: mb}, true
+	return WitnessTarget{Origin: origin, V: mb.LogVerifier(), Member: mb}, true
 }
 
-// handleWitnessMonitor serves C2SP tlog-witness's monitoring API, public:
-// GET /witness/<lower-case hex SHA-256 of the origin>/checkpoint answers the
-// latest checkpoint this witness cosigned for that log, with the log's
-// signature and this witness's cosignature; 404 if it never cosigned one.
-func (n *Node) handleWitnessMonitor(w http.ResponseWriter, r *http.Request) {
-	if n.x == nil {
-		http.NotFound(w, r)
-		return
-	}
-	want, err := hex.DecodeString(r.PathValue("hash"))
-	if err != nil || len(want) != sha256.Size || strings.ToLower(r.PathValue("hash")) != r.PathValue("hash") {
-		http.Error(w, "origin hash must be the lower-case hex SHA-256 of the origin", http.StatusNotFound)
-		return
-	}
+// MonitorCheckpoint is what C2SP tlog-witness's monitoring API serves for
+// the log whose origin hashes (SHA-256) to originHash: the latest checkpoint
+// this witness cosigned for it, with the log's signature and this witness's
+// cosignature; nil if it never cosigned one.
+func MonitorCheckpoint(tx *ledger.ReadTx, originHash []byte) ([]byte, error) {
 	var found []byte
-	err = n.fsm.view(func(tx *ledger.ReadTx) error {
-		b := tx.Bucket(bucketWitness)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			if h := sha256.Sum256(k); bytes.Equal(h[:], want) {
-				ws, err := decodeWitnessState(v)
-				if err != nil {
-					return err
-				}
-				found = ws.note
+	b := tx.Bucket(BucketWitness)
+	if b == nil {
+		return nil, nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		if h := sha256.Sum256(k); bytes.Equal(h[:], originHash) {
+			ws, err := decodeWitnessState(v)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
+			found = ws.Note
+		}
+		return nil
 	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	if found == nil {
-		http.Error(w, "this witness never cosigned a checkpoint for that log", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(found)
+	return found, err
 }

@@ -1,4 +1,4 @@
-package node
+package exchange
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -21,17 +20,16 @@ const mirrorBatch = 4096
 const idleResync = 30 * time.Second
 
 // mirrorLoop keeps the mirror of one member's ledger current while this
-// replica leads: woken by the witness endpoint after a cosignature, and
-// every PullInterval otherwise (lost pushes, catch-up).
-func (x *exchangeNode) mirrorLoop(ctx context.Context, code string) {
-	mb, _ := x.m().Member(code) // membership_live.go
+// replica leads: woken by the witness endpoint after a cosignature and by
+// the watch loop's long-poll when the origin has a new witnessed checkpoint
+// (watch.go); the timer only retries after a failure (PullInterval) or
+// re-checks now and then (idleResync).
+func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
+	mb, _ := x.m().Member(code) // live.go
 	origin := mb.Origin()
 	kick := x.kickChan(origin)
-	var ev *exchange.EntryVerifier // rebuilt from ledger.db whenever in doubt
-	// New checkpoints come by kicks (the witness endpoint after cosigning,
-	// the watch loop's long-poll, exchange_watch.go); the timer only retries
-	// after a failure (PullInterval) or re-checks now and then (idleResync).
-	wait := x.n.cfg.Exchange.PullInterval
+	var ev *EntryVerifier // rebuilt from ledger.db whenever in doubt
+	wait := x.cfg.PullInterval
 	for {
 		select {
 		case <-ctx.Done():
@@ -39,52 +37,52 @@ func (x *exchangeNode) mirrorLoop(ctx context.Context, code string) {
 		case <-kick:
 		case <-time.After(wait):
 		}
-		if !x.n.IsLeader() {
-			ev, wait = nil, x.n.cfg.Exchange.PullInterval
+		if !x.host.IsLeader() {
+			ev, wait = nil, x.cfg.PullInterval
 			continue
 		}
 		var err error
-		wait = max(idleResync, x.n.cfg.Exchange.PullInterval)
+		wait = max(idleResync, x.cfg.PullInterval)
 		if ev, err = x.syncMirror(ctx, mb, ev); err != nil && ctx.Err() == nil {
-			ev, wait = nil, x.n.cfg.Exchange.PullInterval
+			ev, wait = nil, x.cfg.PullInterval
 			x.logger.Debug("mirror not synced", "origin", origin, "err", err)
 		}
 	}
 }
 
 // mirrorStopped reports whether an alert stopped mirroring origin.
-func (x *exchangeNode) mirrorStopped(origin string) bool {
+func (x *Runtime) mirrorStopped(origin string) (bool, error) {
 	stopped := false
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(bucketStopped); b != nil {
+	err := x.host.View(func(tx *ledger.ReadTx) error {
+		if b := tx.Bucket(BucketStopped); b != nil {
 			stopped = b.Get([]byte(origin)) != nil
 		}
 		return nil
 	})
-	return stopped
+	return stopped, err
 }
 
 // target is the checkpoint the mirror should reach: the larger of the one
 // this member's witness last cosigned and the one the origin serves. Both
 // are verified; a conflict between them, or with the mirror, is an alert.
-func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger.Checkpoint, error) {
+func (x *Runtime) target(ctx context.Context, mb *Member) (*ledger.Checkpoint, error) {
 	origin := mb.Origin()
-	var ws witnessState
-	var err error
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		ws, err = readWitnessState(tx, origin)
-		return nil
+	var ws WitnessState
+	err := x.host.View(func(tx *ledger.ReadTx) error {
+		var err error
+		ws, err = ReadWitnessState(tx, origin)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	var best *ledger.Checkpoint
-	if ws.size > 0 {
-		if best, err = x.cpCache.Open(ws.note, origin, mb.LogVerifier()); err != nil {
+	if ws.Size > 0 {
+		if best, err = x.cpCache.Open(ws.Note, origin, mb.LogVerifier()); err != nil {
 			return nil, err
 		}
 	}
-	served, ferr := x.takeServed(origin), error(nil) // the watch loop's latest answer (exchange_watch.go)
+	served, ferr := x.takeServed(origin), error(nil) // the watch loop's latest answer (watch.go)
 	if served == nil {
 		served, ferr = x.client(mb.Code).Checkpoint(ctx)
 	}
@@ -93,8 +91,10 @@ func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger
 		if err != nil {
 			return best, fmt.Errorf("served checkpoint: %w", err)
 		}
-		if x.checkEquivocation(cp) {
-			return nil, fmt.Errorf("%w: served checkpoint", errInconsistent)
+		if bad, err := x.checkEquivocation(cp); err != nil {
+			return nil, err
+		} else if bad {
+			return nil, fmt.Errorf("%w: served checkpoint", ErrInconsistent)
 		}
 		if best == nil || cp.Size >= best.Size {
 			best = cp
@@ -112,51 +112,61 @@ func (x *exchangeNode) target(ctx context.Context, mb *exchange.Member) (*ledger
 // checkEquivocation compares a verified checkpoint of a member with
 // everything this member holds of that origin: the witness state and the
 // mirror. On a conflict it raises an equivocation alert with both signed
-// notes and returns true.
-func (x *exchangeNode) checkEquivocation(cp *ledger.Checkpoint) bool {
-	var ws witnessState
+// notes and returns true. An error is a failed read of this member's own
+// state: nothing was checked, so the caller must not go on as if it had.
+func (x *Runtime) checkEquivocation(cp *ledger.Checkpoint) (bool, error) {
+	var ws WitnessState
 	var mirrorRoot tlog.Hash
 	var mirrorNote []byte
 	var haveMirror bool
-	x.n.fsm.view(func(tx *ledger.ReadTx) error {
-		ws, _ = readWitnessState(tx, cp.Origin)
+	err := x.host.View(func(tx *ledger.ReadTx) error {
+		var err error
+		if ws, err = ReadWitnessState(tx, cp.Origin); err != nil {
+			return err
+		}
 		lr := tx.Log(cp.Origin)
 		if cp.Size <= lr.Size() && cp.Size > 0 {
-			if r, err := lr.TreeHash(cp.Size); err == nil {
-				mirrorRoot, haveMirror = r, true
-				mirrorNote, _ = lr.Checkpoint()
+			if mirrorRoot, err = lr.TreeHash(cp.Size); err != nil {
+				return err
+			}
+			haveMirror = true
+			if mirrorNote, err = lr.Checkpoint(); err != nil && !errors.Is(err, ledger.ErrNotFound) {
+				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return false, fmt.Errorf("checking %s for equivocation: %w", cp.Origin, err)
+	}
 	switch {
-	case ws.size == cp.Size && ws.size > 0 && ws.root != cp.Root:
-		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin,
-			Reason: fmt.Sprintf("two checkpoints of size %d with different roots", cp.Size), Items: [][]byte{ws.note, cp.Signed}})
-		return true
+	case ws.Size == cp.Size && ws.Size > 0 && ws.Root != cp.Root:
+		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: cp.Origin,
+			Reason: fmt.Sprintf("two checkpoints of size %d with different roots", cp.Size), Items: [][]byte{ws.Note, cp.Signed}})
+		return true, nil
 	case haveMirror && mirrorRoot != cp.Root:
-		x.raiseAlert(exchange.Evidence{Kind: exchange.AlertEquivocation, Origin: cp.Origin,
+		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: cp.Origin,
 			Reason: fmt.Sprintf("checkpoint of size %d is inconsistent with the verified mirror (first note: the mirror's checkpoint)", cp.Size),
 			Items:  [][]byte{mirrorNote, cp.Signed}})
-		return true
+		return true, nil
 	}
-	return false
+	return false, nil
 }
 
 // syncMirror brings the mirror of mb up to its target checkpoint, verifying
 // every entry, in batches committed through raft.
-func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *exchange.EntryVerifier) (*exchange.EntryVerifier, error) {
+func (x *Runtime) syncMirror(ctx context.Context, mb *Member, ev *EntryVerifier) (*EntryVerifier, error) {
 	origin := mb.Origin()
-	if x.mirrorStopped(origin) || !x.effective()[mb.Code] {
-		return ev, nil
+	if stopped, err := x.mirrorStopped(origin); err != nil || stopped || !x.effective()[mb.Code] {
+		return ev, err
 	}
 	cp, err := x.target(ctx, mb)
 	if err != nil || cp == nil {
 		return ev, err
 	}
-	var fr *exchange.Frontier
+	var fr *Frontier
 	var stored []byte
-	err = x.n.fsm.view(func(tx *ledger.ReadTx) error {
+	err = x.host.View(func(tx *ledger.ReadTx) error {
 		var err error
 		if fr, err = readFrontier(tx, origin); err != nil {
 			return err
@@ -173,11 +183,11 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 	if cp.Size == fr.Size() {
 		// Nothing new; store the version with more signatures (cosignatures).
 		if cp.Size > 0 && len(cp.Signed) > len(stored) && !bytes.Equal(cp.Signed, stored) {
-			res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: fr.Size()})
+			res, err := x.propose(ctx, Command{Op: OpMirrorAppend, Origin: origin, Checkpoint: cp.Signed, First: fr.Size()})
 			if err != nil {
 				return ev, err
 			}
-			return ev, res.Err
+			return ev, res.Err()
 		}
 		return ev, nil
 	}
@@ -201,19 +211,22 @@ func (x *exchangeNode) syncMirror(ctx context.Context, mb *exchange.Member, ev *
 		if cerr != nil {
 			continue // drain after a failure; the producer stops on cancel
 		}
-		res, err := x.propose(command{op: opMirrorAppend, origin: origin, checkpoint: cp.Signed, first: b.start, proof: b.proof, entries: b.entries})
+		res, err := x.propose(ctx, Command{Op: OpMirrorAppend, Origin: origin, Checkpoint: cp.Signed, First: b.start, Proof: b.proof, Entries: b.entries})
 		switch {
 		case err != nil:
 			cerr = err
-		case res.Err != nil:
-			cerr = fmt.Errorf("mirror-append refused: %w", res.Err)
+		case res.Refused != nil:
+			cerr = fmt.Errorf("mirror-append refused: %w", res.Refused)
 		}
 		if cerr != nil {
 			cancel()
 			continue
 		}
 		x.mirrored.WithLabelValues(origin).Add(float64(len(b.entries)))
-		if p := x.progress; p != nil {
+		x.mu.Lock()
+		p := x.progress
+		x.mu.Unlock()
+		if p != nil {
 			p(origin, b.start+uint64(len(b.entries)), total)
 		}
 	}
@@ -238,11 +251,11 @@ type mirrorBatchV struct {
 // authenticated hash tiles, the entries themselves with ev, and that the
 // extended frontier is a prefix of cp) before sending it to out. A bad entry
 // raises an alert.
-func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, cp *ledger.Checkpoint, fr *exchange.Frontier,
-	ev *exchange.EntryVerifier, out chan<- mirrorBatchV) error {
+func (x *Runtime) fetchVerified(ctx context.Context, mb *Member, cp *ledger.Checkpoint, fr *Frontier,
+	ev *EntryVerifier, out chan<- mirrorBatchV) error {
 	origin := mb.Origin()
 	c := x.client(mb.Code)
-	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, newRemoteTiles(ctx, c, mb.Code))
+	thr := tlog.TileHashReader(tlog.Tree{N: int64(cp.Size), Hash: cp.Root}, c.Tiles(ctx).TileReader())
 	for fr.Size() < cp.Size {
 		start := fr.Size()
 		end := min(cp.Size, start+mirrorBatch)
@@ -262,7 +275,7 @@ func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, c
 		for i, e := range entries {
 			if tlog.RecordHash(e) != leaves[i] {
 				index := start + uint64(i)
-				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: index,
+				x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: index,
 					Reason: "served entry does not match the leaf hash under the signed checkpoint", Items: [][]byte{cp.Signed, e}})
 				return fmt.Errorf("entry %d: leaf hash mismatch", index)
 			}
@@ -270,9 +283,9 @@ func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, c
 		}
 		// Every entry's inclusion is now proven; check what it says.
 		if _, err := ev.CheckBatch(start, entries); err != nil {
-			var ee *exchange.EntryError
+			var ee *EntryError
 			if errors.As(err, &ee) && ee.Index >= start && ee.Index < end {
-				x.raiseAlert(exchange.Evidence{Kind: exchange.AlertBadEntry, Origin: origin, Index: ee.Index,
+				x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: ee.Index,
 					Reason: err.Error(), Items: [][]byte{cp.Signed, entries[ee.Index-start]}})
 			}
 			return err
@@ -300,23 +313,23 @@ func (x *exchangeNode) fetchVerified(ctx context.Context, mb *exchange.Member, c
 
 // entryVerifier rebuilds the verifier of mb's entries at next: its keyring
 // from the manifest anchors and the governance records already mirrored.
-func (x *exchangeNode) entryVerifier(mb *exchange.Member, next uint64) (*exchange.EntryVerifier, error) {
-	ev, err := exchange.NewEntryVerifier(x.manifest, mb)
+func (x *Runtime) entryVerifier(mb *Member, next uint64) (*EntryVerifier, error) {
+	ev, err := NewEntryVerifier(x.manifest, mb)
 	if err != nil {
 		return nil, err
 	}
 	origin := mb.Origin()
-	err = x.n.fsm.view(func(tx *ledger.ReadTx) error {
+	err = x.host.View(func(tx *ledger.ReadTx) error {
 		lr := tx.Log(origin)
 		return ev.Skip(next, func(yield func(uint64, []byte) bool) {
-			gov := tx.Bucket(bucketGov)
+			gov := tx.Bucket(BucketGov)
 			if gov == nil {
 				return
 			}
 			prefix := append([]byte(origin), 0)
 			c := gov.Cursor()
 			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				_, index, ok := splitEntryKey(k)
+				_, index, ok := SplitEntryKey(k)
 				if !ok || index >= next {
 					continue
 				}
@@ -329,40 +342,3 @@ func (x *exchangeNode) entryVerifier(mb *exchange.Member, next uint64) (*exchang
 	})
 	return ev, err
 }
-
-// remoteTiles is a tlog.TileReader over a member's tlog-tiles API, with a
-// small cache (hash tiles are re-read across batches).
-type remoteTiles struct {
-	ctx   context.Context
-	c     *exchange.Client
-	code  string
-	cache map[tlog.Tile][]byte
-}
-
-func newRemoteTiles(ctx context.Context, c *exchange.Client, code string) *remoteTiles {
-	return &remoteTiles{ctx: ctx, c: c, code: code, cache: map[tlog.Tile][]byte{}}
-}
-
-func (r *remoteTiles) Height() int { return ledger.TileHeight }
-
-func (r *remoteTiles) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
-	out := make([][]byte, len(tiles))
-	for i, t := range tiles {
-		if b, ok := r.cache[t]; ok {
-			out[i] = b
-			continue
-		}
-		b, err := r.c.Get(r.ctx, "/ledger/"+r.code+"/"+ledger.TilePath(int(t.L), uint64(t.N), t.W))
-		if err != nil {
-			return nil, err
-		}
-		if len(r.cache) > 256 {
-			clear(r.cache)
-		}
-		r.cache[t] = b
-		out[i] = b
-	}
-	return out, nil
-}
-
-func (r *remoteTiles) SaveTiles([]tlog.Tile, [][]byte) {}

@@ -1,4 +1,4 @@
-package node
+package exchange
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 	"go.etcd.io/bbolt"
@@ -20,7 +19,7 @@ import (
 //
 // A mirrored entry is indexed if its schema id is accepted when the FSM
 // applies it: listed in the manifest's accepted_schemas, or adopted by
-// governance (exchange.Manifest.Accepted over the member_approve,
+// governance (Manifest.Accepted over the member_approve,
 // member_remove and schema_adopt records in this node's gov index: its own
 // ledger and its mirrors). Otherwise it is stored (mirrors are exact copies),
 // flagged in the unaccepted bucket and not indexed.
@@ -43,15 +42,15 @@ import (
 // manifest or software version accepts a flagged version (at the first
 // indexed run after the restart; all replicas of a region must run the same
 // manifest and build, as before). Adoption is not sticky (see
-// exchange.Manifest.Accepted), but entries indexed while a version was
+// Manifest.Accepted), but entries indexed while a version was
 // adopted stay indexed: only later entries are flagged again.
 
-// bucketAdopted is the FSM's adopted set. Changing its name or layout breaks
+// BucketAdopted is the FSM's adopted set. Changing its name or layout breaks
 // existing data directories.
 //
 //	adopted: 0x00 "key"  -> uint64 BE gov sequence || 16-byte policy digest (see adoptionKey)
 //	         schema id   -> uint64 BE unix nanoseconds of the raft time it became adopted
-const bucketAdopted = "adopted"
+const BucketAdopted = "adopted"
 
 var adoptedKeyKey = []byte("\x00key")
 
@@ -61,17 +60,17 @@ var adoptedKeyKey = []byte("\x00key")
 // indexed run.
 const maxAdoptRounds = 8
 
-// isExchangeGovernance reports whether a governance action changes who is
+// IsExchangeGovernance reports whether a governance action changes who is
 // effective or what is adopted: the indexer bumps the gov bucket's sequence
 // for these, which invalidates the adopted set.
-func isExchangeGovernance(action string) bool {
+func IsExchangeGovernance(action string) bool {
 	return action == schemas.ActionMemberApprove || action == schemas.ActionMemberRemove || action == schemas.ActionSchemaAdopt ||
-		action == schemas.ActionManifestPropose || action == schemas.ActionManifestApprove // membership_live.go: the manifest in force
+		action == schemas.ActionManifestPropose || action == schemas.ActionManifestApprove // live.go: the manifest in force
 }
 
 // policyDigest identifies what, besides the gov index, the adopted set is a
 // function of: the manifest and the schema versions this build decodes.
-func policyDigest(m *exchange.Manifest) [16]byte {
+func policyDigest(m *Manifest) [16]byte {
 	b, err := m.Encode()
 	if err != nil {
 		panic(fmt.Sprintf("creditx: encoding a parsed manifest: %v", err))
@@ -87,7 +86,7 @@ func policyDigest(m *exchange.Manifest) [16]byte {
 }
 
 // adoptionKey is the adopted bucket's key for a gov sequence.
-func (x *exchangeNode) adoptionKey(govSeq uint64) []byte {
+func (x *Runtime) adoptionKey(govSeq uint64) []byte {
 	return append(binary.BigEndian.AppendUint64(nil, govSeq), x.policy[:]...)
 }
 
@@ -97,7 +96,7 @@ func (x *exchangeNode) adoptionKey(govSeq uint64) []byte {
 // gov index of a mirror (EntryVerifier) or of the own ledger (admission), so
 // signatures are not checked again. Entries that do not read or decode are
 // skipped (they never reached the index that way; nothing to count).
-func (x *exchangeNode) govDecisions(gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) (approvals []exchange.Approval, adoptions []exchange.Adoption) {
+func (x *Runtime) govDecisions(gov *bbolt.Bucket, logOf func(origin string) *ledger.LogReader) (approvals []Approval, adoptions []Adoption) {
 	if gov == nil {
 		return nil, nil
 	}
@@ -107,7 +106,7 @@ func (x *exchangeNode) govDecisions(gov *bbolt.Bucket, logOf func(origin string)
 		prefix := append([]byte(mb.Origin()), 0)
 		c := gov.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			_, index, ok := splitEntryKey(k)
+			_, index, ok := SplitEntryKey(k)
 			if !ok {
 				continue
 			}
@@ -129,7 +128,7 @@ func (x *exchangeNode) govDecisions(gov *bbolt.Bucket, logOf func(origin string)
 
 // governanceDecision reads a member_approve, member_remove or schema_adopt
 // record of member by.
-func governanceDecision(by string, e []byte) (*exchange.Approval, *exchange.Adoption) {
+func governanceDecision(by string, e []byte) (*Approval, *Adoption) {
 	s, err := schemas.ParseSigned(e)
 	if err != nil {
 		return nil, nil
@@ -145,11 +144,11 @@ func governanceDecision(by string, e []byte) (*exchange.Approval, *exchange.Adop
 	switch {
 	case g.Action == schemas.ActionMemberApprove && g.MemberApprove != nil:
 		a := g.MemberApprove
-		return &exchange.Approval{By: by, Code: a.Code, Endpoint: a.Endpoint, LogVKey: a.LogVKey, WitnessVKey: a.WitnessVKey}, nil
+		return &Approval{By: by, Code: a.Code, Endpoint: a.Endpoint, LogVKey: a.LogVKey, WitnessVKey: a.WitnessVKey}, nil
 	case g.Action == schemas.ActionMemberRemove && g.MemberRemove != nil:
-		return &exchange.Approval{By: by, Code: g.MemberRemove.Code, Remove: true}, nil
+		return &Approval{By: by, Code: g.MemberRemove.Code, Remove: true}, nil
 	case g.Action == schemas.ActionSchemaAdopt && g.SchemaAdopt != nil:
-		return nil, &exchange.Adoption{By: by, Schema: g.SchemaAdopt.Schema}
+		return nil, &Adoption{By: by, Schema: g.SchemaAdopt.Schema}
 	}
 	return nil, nil
 }
@@ -167,11 +166,11 @@ func entrySchema(e []byte) string {
 	return env.Record.Schema
 }
 
-// acceptsEntry is the FSM's schema filter for mirrored entries: accepted by
+// AcceptsEntry is the FSM's schema filter for mirrored entries: accepted by
 // the manifest, or adopted as of this transaction (the adopted bucket, kept
 // up to date by reconcileSchemas). It returns the schema id for the
 // unaccepted bucket. An error is a storage failure.
-func (x *exchangeNode) acceptsEntry(tx *ledger.Tx, e []byte) (bool, string, error) {
+func (x *Runtime) AcceptsEntry(tx *ledger.Tx, e []byte) (bool, string, error) {
 	s := entrySchema(e)
 	if x.manifest.Accepts(s) {
 		return true, s, nil
@@ -179,25 +178,25 @@ func (x *exchangeNode) acceptsEntry(tx *ledger.Tx, e []byte) (bool, string, erro
 	if s == "?" {
 		return false, s, nil
 	}
-	ab, err := tx.Bucket(bucketAdopted)
+	ab, err := tx.Bucket(BucketAdopted)
 	if err != nil {
 		return false, s, err
 	}
 	return ab.Get([]byte(s)) != nil, s, nil
 }
 
-// reconcileSchemas brings the adopted bucket up to date with the gov index
+// ReconcileSchemas brings the adopted bucket up to date with the gov index
 // and indexes (with index, which must not call back here) the flagged
 // entries of newly accepted versions. It runs on the FSM goroutine inside
 // the apply transaction, after each indexed run of entries; when the key
 // has not changed it costs two bbolt reads. now is the raft time of the
 // entry being applied.
-func (x *exchangeNode) reconcileSchemas(tx *ledger.Tx, now time.Time, index func(origin string, first uint64, entries [][]byte) error) error {
-	ab, err := tx.Bucket(bucketAdopted)
+func (x *Runtime) ReconcileSchemas(tx *ledger.Tx, now time.Time, index func(origin string, first uint64, entries [][]byte) error) error {
+	ab, err := tx.Bucket(BucketAdopted)
 	if err != nil {
 		return err
 	}
-	gov, err := tx.Bucket(bucketGov)
+	gov, err := tx.Bucket(BucketGov)
 	if err != nil {
 		return err
 	}
@@ -223,7 +222,7 @@ func (x *exchangeNode) reconcileSchemas(tx *ledger.Tx, now time.Time, index func
 			}
 		}
 		added := false
-		for _, s := range sortedKeys(accepted) {
+		for _, s := range allKeys(accepted) {
 			if x.manifest.Accepts(s) || ab.Get([]byte(s)) != nil {
 				continue
 			}
@@ -247,7 +246,7 @@ func (x *exchangeNode) reconcileSchemas(tx *ledger.Tx, now time.Time, index func
 // promoteFlagged indexes the flagged (unaccepted) entries whose schema is
 // now accepted, in key order, and unflags them.
 func promoteFlagged(tx *ledger.Tx, accepted map[string]bool, index func(origin string, first uint64, entries [][]byte) error) error {
-	ub, err := tx.Bucket(bucketUnaccepted)
+	ub, err := tx.Bucket(BucketUnaccepted)
 	if err != nil {
 		return err
 	}
@@ -259,7 +258,7 @@ func promoteFlagged(tx *ledger.Tx, accepted map[string]bool, index func(origin s
 		}
 	}
 	for _, k := range keys {
-		origin, i, ok := splitEntryKey(k)
+		origin, i, ok := SplitEntryKey(k)
 		if !ok {
 			return fmt.Errorf("corrupt unaccepted key %x", k)
 		}
@@ -277,7 +276,8 @@ func promoteFlagged(tx *ledger.Tx, accepted map[string]bool, index func(origin s
 	return nil
 }
 
-func sortedKeys(m map[string]bool) []string {
+// allKeys are the keys of m, true or not, sorted.
+func allKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -293,10 +293,10 @@ type AdoptedSchema struct {
 	Since  time.Time `json:"since"` // raft time of the entry that completed the quorum
 }
 
-// readAdopted lists the adopted bucket.
-func readAdopted(tx *ledger.ReadTx) []AdoptedSchema {
+// ReadAdopted lists the adopted bucket.
+func ReadAdopted(tx *ledger.ReadTx) []AdoptedSchema {
 	out := []AdoptedSchema{}
-	ab := tx.Bucket(bucketAdopted)
+	ab := tx.Bucket(BucketAdopted)
 	if ab == nil {
 		return out
 	}
