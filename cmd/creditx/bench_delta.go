@@ -30,6 +30,7 @@ func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
 	var verbose bool
+	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
 		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
@@ -61,6 +62,11 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			out := cmd.OutOrStdout()
+			stopProfile, err := startCPUProfile(cpuprofile) // bench.go; the whole run, convergence included
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			var rep deltaReport
 			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
@@ -68,7 +74,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle)
 					return err
 				}}
-			err := runDemo(cmd.Context(), io.Discard, logger, o)
+			err = runDemo(cmd.Context(), io.Discard, logger, o)
 			if rep.N == 0 {
 				if err != nil {
 					return err
@@ -88,6 +94,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 180*time.Second, "how long to wait for convergence")
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "idle window for CPU and traffic")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	return cmd
 }
 
