@@ -534,10 +534,13 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 	}
 	public := true // hash tiles; an entry bundle only if all its entries are
 	if ref.Level < 0 {
-		var ok bool
-		if public, ok = n.gateBundle(w, r, origin, path, data); !ok {
+		// Scanned and compressed once per bundle, not once per mirror (tiles_cache.go).
+		key, bi := n.bundles.bundle(data)
+		if public = bi.public; !public && !n.gateRestricted(w, r, origin, path, bi.persons) {
 			return
 		}
+		writeTileGz(w, r, ref, data, public, func() []byte { return n.bundles.gzipped(key, bi, data) })
+		return
 	}
 	writeTile(w, r, ref, data, public)
 }

@@ -30,9 +30,10 @@ import (
 // the HTTPS API. Create it with New, run it with Run, which returns after ctx
 // ends and everything is shut down.
 type Node struct {
-	cfg         Config // immutable after New
-	origin      string // schemas.LedgerOrigin(cfg.Region)
-	access      string // schemas.AccessOrigin(cfg.Region)
+	cfg         Config      // immutable after New
+	bundles     bundleCache // entry bundles' privacy scan and gzip, by content (tiles_cache.go)
+	origin      string      // schemas.LedgerOrigin(cfg.Region)
+	access      string      // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
 	rep         *replica
