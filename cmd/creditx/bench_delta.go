@@ -217,7 +217,7 @@ func probePropagation(ctx context.Context, ms []*demoMember, src *demoMember, se
 		return 0, err
 	}
 	start := time.Now()
-	rs, err := p.Submit(ctx, src.n.URL(), e)
+	rs, err := submitRetrying(ctx, p, src.n.URL(), e) // demo.go
 	if err != nil {
 		return 0, fmt.Errorf("member %s: probe listing: %w", src.spec.Region, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -269,7 +270,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			batches[p] = append(batches[p], e)
 		}
 		for _, p := range order {
-			if _, err := p.Submit(ctx, m.n.URL(), batches[p]...); err != nil {
+			if _, err := submitRetrying(ctx, p, m.n.URL(), batches[p]...); err != nil {
 				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, p.Identity.Name, err)
 			}
 		}
@@ -410,6 +411,25 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// submitRetrying is p.Submit, repeated (up to 5 times, 1 s apart) while
+// the node answers 503 or the connection drops: a region that could not
+// commit in time says "safe to retry" (many members starting at once on a
+// busy machine, issue 20), and a resubmission is deduplicated.
+func submitRetrying(ctx context.Context, p *node.Credentials, url string, entries ...[]byte) ([]node.Receipt, error) {
+	for attempt := 1; ; attempt++ {
+		rs, err := p.Submit(ctx, url, entries...)
+		var se *node.SubmitError
+		if err == nil || attempt == 5 || ctx.Err() != nil || errors.As(err, &se) && se.Status != http.StatusServiceUnavailable {
+			return rs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func domainNames() string {
