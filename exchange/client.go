@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,6 +38,11 @@ type Client struct {
 	cfg *tls.Config
 	log *slog.Logger
 
+	// dial, if set, dials every QUIC connection (a shared quic.Transport:
+	// one UDP socket for all of a member's clients); nil, http3's own
+	// socket per transport. Fixed at construction.
+	dial func(ctx context.Context, addr string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error)
+
 	mu sync.Mutex
 	tr *http3.Transport
 	hc *http.Client
@@ -52,7 +58,17 @@ func (c *Client) Traffic() (sent, received uint64) {
 }
 
 // NewClient returns a client for mb; own is this member's certificate.
+// Each such client has a UDP socket of its own; NewClientOn shares one.
 func NewClient(mb *Member, own tls.Certificate, logger *slog.Logger) *Client {
+	return NewClientOn(mb, own, logger, nil)
+}
+
+// NewClientOn is NewClient dialing over qt (nil: a socket of its own). A
+// member passes the quic.Transport of its HTTP/3 server to every client, so
+// it has one UDP socket whatever the number of members (issue 20: one
+// socket per peer was N^2 sockets in a process running N members). The
+// caller closes qt after closing the clients; Close does not.
+func NewClientOn(mb *Member, own tls.Certificate, logger *slog.Logger, qt *quic.Transport) *Client {
 	roots := x509.NewCertPool()
 	roots.AddCert(mb.caCert)
 	cfg := pki.ClientConfig(own, roots, "")
@@ -72,6 +88,15 @@ func NewClient(mb *Member, own tls.Certificate, logger *slog.Logger) *Client {
 		return nil
 	}
 	c := &Client{mb: mb, cfg: cfg, log: logger}
+	if qt != nil {
+		c.dial = func(ctx context.Context, addr string, tlsCfg *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+			ua, err := net.ResolveUDPAddr("udp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return qt.DialEarly(ctx, ua, tlsCfg, qc)
+		}
+	}
 	c.tr, c.hc = c.newTransport()
 	return c
 }
@@ -80,7 +105,8 @@ func NewClient(mb *Member, own tls.Certificate, logger *slog.Logger) *Client {
 // heard for 10 s is dead (keep-alives every 3 s keep a healthy one open).
 func (c *Client) newTransport() (*http3.Transport, *http.Client) {
 	tr := &http3.Transport{TLSClientConfig: c.cfg, Logger: c.log,
-		QUICConfig: &quic.Config{HandshakeIdleTimeout: 3 * time.Second, MaxIdleTimeout: 10 * time.Second, KeepAlivePeriod: 3 * time.Second}}
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: 3 * time.Second, MaxIdleTimeout: 10 * time.Second, KeepAlivePeriod: 3 * time.Second},
+		Dial:       c.dial}
 	return tr, &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 

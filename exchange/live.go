@@ -123,7 +123,7 @@ func (x *Runtime) addMembers() []string {
 		if x.live.clients == nil {
 			x.live.clients, x.live.kick = map[string]*Client{}, map[string]chan struct{}{}
 		}
-		x.live.clients[mb.Code] = NewClient(mb, x.cert, slog.New(slog.DiscardHandler))
+		x.live.clients[mb.Code] = NewClientOn(mb, x.cert, slog.New(slog.DiscardHandler), x.qt)
 		x.live.kick[mb.Origin()] = make(chan struct{}, 1)
 		added = append(added, mb.Code)
 		x.logger.Info("member joined: mirroring and witnessing it", "member", mb.Code, "endpoint", mb.Endpoint)
@@ -151,6 +151,8 @@ func (x *Runtime) runLive(ctx context.Context) error {
 	start := func(code string) {
 		wg.Add(1)
 		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
+		wg.Add(1)
+		go func() { defer wg.Done(); x.watchLoop(ctx, code) }() // watch.go
 	}
 	for code := range x.clients {
 		start(code)

@@ -14,28 +14,37 @@ import (
 // mirrorBatch is the most entries one mirror-append command carries.
 const mirrorBatch = 4096
 
+// idleResync is how often a mirror that is in sync looks at its origin's
+// checkpoint without being kicked (a lost long-poll answer costs at most
+// this long).
+const idleResync = 30 * time.Second
+
 // mirrorLoop keeps the mirror of one member's ledger current while this
-// replica leads: woken by the witness endpoint after a cosignature, and
-// every PullInterval otherwise (lost pushes, catch-up).
+// replica leads: woken by the witness endpoint after a cosignature and by
+// the watch loop's long-poll when the origin has a new witnessed checkpoint
+// (watch.go); the timer only retries after a failure (PullInterval) or
+// re-checks now and then (idleResync).
 func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
 	mb, _ := x.m().Member(code) // live.go
 	origin := mb.Origin()
 	kick := x.kickChan(origin)
 	var ev *EntryVerifier // rebuilt from ledger.db whenever in doubt
+	wait := x.cfg.PullInterval
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-kick:
-		case <-time.After(x.cfg.PullInterval):
+		case <-time.After(wait):
 		}
 		if !x.host.IsLeader() {
-			ev = nil
+			ev, wait = nil, x.cfg.PullInterval
 			continue
 		}
 		var err error
+		wait = max(idleResync, x.cfg.PullInterval)
 		if ev, err = x.syncMirror(ctx, mb, ev); err != nil && ctx.Err() == nil {
-			ev = nil
+			ev, wait = nil, x.cfg.PullInterval
 			x.logger.Debug("mirror not synced", "origin", origin, "err", err)
 		}
 	}
@@ -69,13 +78,16 @@ func (x *Runtime) target(ctx context.Context, mb *Member) (*ledger.Checkpoint, e
 	}
 	var best *ledger.Checkpoint
 	if ws.Size > 0 {
-		if best, err = ledger.OpenCheckpoint(ws.Note, origin, mb.LogVerifier()); err != nil {
+		if best, err = x.cpCache.Open(ws.Note, origin, mb.LogVerifier()); err != nil {
 			return nil, err
 		}
 	}
-	served, ferr := x.client(mb.Code).Checkpoint(ctx)
+	served, ferr := x.takeServed(origin), error(nil) // the watch loop's latest answer (watch.go)
+	if served == nil {
+		served, ferr = x.client(mb.Code).Checkpoint(ctx)
+	}
 	if ferr == nil {
-		cp, err := ledger.OpenCheckpoint(served, origin, mb.LogVerifier())
+		cp, err := x.cpCache.Open(served, origin, mb.LogVerifier())
 		if err != nil {
 			return best, fmt.Errorf("served checkpoint: %w", err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -48,6 +49,12 @@ type Config struct {
 	// PullInterval is how often mirrors poll the other members; PushInterval
 	// how often the leader looks for a new own checkpoint to have witnessed.
 	PullInterval, PushInterval time.Duration
+	// WitnessSpares is how many member witnesses beyond the quorum each own
+	// checkpoint is pushed to first (issue 20); the others, in rendezvous
+	// order, only when those do not make the quorum. 0: none (node's
+	// config defaults it to DefaultWitnessSpares). With a witness_policy
+	// every member witness is asked.
+	WitnessSpares int
 	// LogSigner and LogVerifier are the key of the region's own ledger.
 	LogSigner   note.Signer
 	LogVerifier note.Verifier
@@ -70,7 +77,13 @@ type Runtime struct {
 	cert     tls.Certificate
 	clients  map[string]*Client // by member code, other members only
 	udp      net.PacketConn
-	logger   *slog.Logger
+	// qt is the one QUIC transport on udp: the HTTP/3 server listens on it
+	// and every client dials over it (one UDP socket per member, issue 20).
+	// Its Conn is set by ListenHTTP3, before any use.
+	qt      *quic.Transport
+	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
+	applied broadcast       // wakes long-polls after every applied batch (watch.go)
+	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
 	cosigned    *prometheus.CounterVec
@@ -81,9 +94,10 @@ type Runtime struct {
 	external *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
 	policy   [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
-	// mu guards pushState and progress.
+	// mu guards pushState, served and progress.
 	mu        sync.Mutex
 	pushState map[string]uint64                       // pushTarget.name -> size its witness last cosigned (cache)
+	served    map[string][]byte                       // origin -> checkpoint its watch loop received, not yet used (watch.go)
 	progress  func(origin string, done, total uint64) // OnMirrorProgress; read by the mirror loops
 
 	// effMu guards the membership cache (see effective); held across its
@@ -153,6 +167,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 	}
 	x := &Runtime{host: host, cfg: cfg, origin: self.Origin(), manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*Client{},
 		logger: cfg.Logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
+		qt: &quic.Transport{},
 	}
 	x.initMetrics()
 	for i := range m.Members {
@@ -160,7 +175,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 		if mb.Code == self.Code {
 			continue
 		}
-		x.clients[mb.Code] = NewClient(mb, cert, slog.New(slog.DiscardHandler))
+		x.clients[mb.Code] = NewClientOn(mb, cert, slog.New(slog.DiscardHandler), x.qt)
 		x.kick[mb.Origin()] = make(chan struct{}, 1)
 	}
 	return x, pool, nil
@@ -236,7 +251,7 @@ func (x *Runtime) Close() error {
 	}
 	err = errors.Join(err, x.closeLive())
 	if x.udp != nil {
-		err = errors.Join(err, x.udp.Close())
+		err = errors.Join(err, x.qt.Close(), x.udp.Close())
 	}
 	return err
 }
@@ -249,6 +264,7 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 		return fmt.Errorf("exchange: HTTP/3 listener: %w", err)
 	}
 	x.udp = udp
+	x.qt.Conn = udp // the member's one QUIC transport: server and clients
 	return nil
 }
 
@@ -257,14 +273,20 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 func (x *Runtime) ServeHTTP3(ctx context.Context, cfg *tls.Config, h http.Handler) error {
 	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: 60 * time.Second,
 		Logger: slog.New(slog.DiscardHandler)}
+	// The listener shares x.qt (and so the UDP socket) with the clients.
+	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: 60 * time.Second})
+	if err != nil {
+		return fmt.Errorf("exchange: HTTP/3 listener: %w", err)
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		srv.Shutdown(sctx)
 		srv.Close()
+		ln.Close()
 	}()
-	err := srv.Serve(x.udp)
+	err = srv.ServeListener(ln)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -379,30 +401,40 @@ func (x *Runtime) pushOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	targets := x.pushTargets()
+	// The quorum plus spares first, in rendezvous order; the rest of the
+	// effective members only if those do not make the quorum (issue 20).
+	targets, first := x.pushTargets()
 	type answer struct {
 		name  string
 		lines []byte
 		err   error
 	}
-	ch := make(chan answer, len(targets))
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	for _, tg := range targets {
-		go func() {
-			lines, err := x.pushTo(pctx, tg, cp.Size, plain)
-			ch <- answer{tg.name, lines, err}
-		}()
-	}
 	var lines [][]byte
 	var errs []string
-	for range targets {
-		a := <-ch
-		if a.err != nil {
-			errs = append(errs, a.name+": "+a.err.Error())
-			continue
+	for round, batch := range [][]pushTarget{targets[:first], targets[first:]} {
+		if round > 0 {
+			if _, ok, err := x.m().Witnessed(x.self.Code, AddSignatures(plain, lines...)); err == nil && ok {
+				break
+			}
+			x.logger.Debug("witnesses missed the quorum; asking the others", "size", cp.Size, "errors", strings.Join(errs, "; "))
 		}
-		lines = append(lines, a.lines)
+		ch := make(chan answer, len(batch))
+		for _, tg := range batch {
+			go func() {
+				lines, err := x.pushTo(pctx, tg, cp.Size, plain)
+				ch <- answer{tg.name, lines, err}
+			}()
+		}
+		for range batch {
+			a := <-ch
+			if a.err != nil {
+				errs = append(errs, a.name+": "+a.err.Error())
+				continue
+			}
+			lines = append(lines, a.lines)
+		}
 	}
 	witnessed := AddSignatures(plain, lines...)
 	if names, ok, err := x.m().Witnessed(x.self.Code, witnessed); err != nil || !ok {
@@ -435,20 +467,33 @@ type pushTarget struct {
 	submit func(context.Context, AddCheckpoint) ([]byte, error)
 }
 
-func (x *Runtime) pushTargets() []pushTarget {
-	var out []pushTarget
+// pushTargets are the witnesses to push to: the effective members in
+// rendezvous order of this origin (WitnessOrder), then the policy's
+// external witnesses. The first first of them are asked at once: the
+// manifest's fan-out of member witnesses (quorum + spares) and every
+// external witness.
+func (x *Runtime) pushTargets() (targets []pushTarget, first int) {
+	byCode := map[string]*Member{}
+	var codes []string
 	for _, mb := range x.effectiveOthers() {
-		c := x.client(mb.Code)
-		if c == nil {
+		if x.client(mb.Code) == nil {
 			continue // joined a moment ago: its client comes with the next runLive round (live.go)
 		}
-		out = append(out, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: c.AddCheckpoint})
+		byCode[mb.Code] = mb
+		codes = append(codes, mb.Code)
+	}
+	var members, external []pushTarget
+	for _, code := range WitnessOrder(x.origin, codes) {
+		mb := byCode[code]
+		members = append(members, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.client(mb.Code).AddCheckpoint})
 	}
 	for _, w := range x.manifest.ExternalWitnesses() {
 		c := &WitnessClient{URL: w.URL, HC: x.external}
-		out = append(out, pushTarget{name: "policy:" + w.Name, v: w.Verifier, submit: c.AddCheckpoint})
+		external = append(external, pushTarget{name: "policy:" + w.Name, v: w.Verifier, submit: c.AddCheckpoint})
 	}
-	return out
+	fan := x.m().FanOut(len(members), x.cfg.WitnessSpares)
+	targets = append(append(append(targets, members[:fan]...), external...), members[fan:]...)
+	return targets, fan + len(external)
 }
 
 // pushTo submits one checkpoint to one witness, learning its last cosigned

@@ -198,10 +198,11 @@ func (x *Runtime) Status() (*Status, error) {
 				_, ms.FetchedBytes = c.Traffic()
 			}
 			if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
-				if c, err := ledger.OpenCheckpoint(cp, mb.Origin(), mb.LogVerifier()); err == nil {
+				// Checked once per stored checkpoint, not on every status read (issue 20).
+				if c, err := x.cpCache.Open(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 					ms.Checkpoint = c.Size
 				}
-				_, ok, err := m.Witnessed(mb.Code, cp)
+				_, ok, err := x.cpCache.Witnessed(m, mb.Code, cp)
 				ms.Witnessed = err == nil && ok
 			}
 			ws, err := ReadWitnessState(tx, mb.Origin())

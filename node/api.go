@@ -459,6 +459,9 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if r.URL.Query().Has("after") && origin == n.origin && n.x != nil {
+		n.x.WaitCheckpoint(r) // exchange/watch.go: long-poll by members
+	}
 	n.serveCheckpoint(w, origin)
 }
 
@@ -520,10 +523,13 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 	}
 	public := true // hash tiles; an entry bundle only if all its entries are
 	if ref.Level < 0 {
-		var ok bool
-		if public, ok = n.gateBundle(w, r, origin, path, data); !ok {
+		// Scanned and compressed once per bundle, not once per mirror (tiles_cache.go).
+		key, bi := n.bundles.bundle(data)
+		if public = bi.public; !public && !n.gateRestricted(w, r, origin, path, bi.persons) {
 			return
 		}
+		writeTileGz(w, r, ref, data, public, func() []byte { return n.bundles.gzipped(key, bi, data) })
+		return
 	}
 	writeTile(w, r, ref, data, public)
 }

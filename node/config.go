@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -113,6 +114,11 @@ type ExchangeConfig struct {
 	// PushInterval is how often the leader looks for a new own checkpoint
 	// to have witnessed; default 100ms.
 	PushInterval time.Duration `yaml:"push_interval"`
+	// WitnessSpares is how many member witnesses beyond the quorum each own
+	// checkpoint is pushed to first (issue 20: not every member); the others,
+	// in rendezvous order, only when those do not make the quorum. Default 2;
+	// negative: none. With a witness_policy every member witness is asked.
+	WitnessSpares int `yaml:"witness_spares,omitempty"`
 	// WitnessLogs are logs outside the consortium this member witnesses
 	// for any caller (C2SP tlog-witness); see WitnessLogConfig. Default none.
 	WitnessLogs []WitnessLogConfig `yaml:"witness_logs,omitempty"`
@@ -208,6 +214,9 @@ func (c Config) withDefaults() (Config, error) {
 		x.WitnessKey = abs(x.WitnessKey, "keys/witness.key")
 		x.PullInterval = or(x.PullInterval, time.Second)
 		x.PushInterval = or(x.PushInterval, 100*time.Millisecond)
+		if x.WitnessSpares == 0 {
+			x.WitnessSpares = exchange.DefaultWitnessSpares
+		}
 		c.Exchange = &x
 	}
 	if len(c.Peers) == 0 {

@@ -80,7 +80,8 @@ func newExchange(n *Node, logSigner note.Signer, regionPool *x509.CertPool) (*ex
 	xc := n.cfg.Exchange
 	return exchange.New(exchange.Config{Region: n.cfg.Region, Manifest: xc.Manifest, Credentials: xc.Credentials,
 		WitnessKey: xc.WitnessKey, WitnessLogs: xc.WitnessLogs, PullInterval: xc.PullInterval, PushInterval: xc.PushInterval,
-		LogSigner: logSigner, LogVerifier: n.logVerifier, Logger: n.logger}, exchangeHost{n}, regionPool)
+		WitnessSpares: xc.WitnessSpares,
+		LogSigner:     logSigner, LogVerifier: n.logVerifier, Logger: n.logger}, exchangeHost{n}, regionPool)
 }
 
 // handleWitness is the C2SP tlog-witness add-checkpoint endpoint, served over

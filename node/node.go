@@ -32,9 +32,10 @@ import (
 // the HTTPS API. Create it with New, run it with Run, which returns after ctx
 // ends and everything is shut down.
 type Node struct {
-	cfg         Config // immutable after New
-	origin      string // schemas.LedgerOrigin(cfg.Region)
-	access      string // schemas.AccessOrigin(cfg.Region)
+	cfg         Config      // immutable after New
+	bundles     bundleCache // entry bundles' privacy scan and gzip, by content (tiles_cache.go)
+	origin      string      // schemas.LedgerOrigin(cfg.Region)
+	access      string      // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
 	rep         *replica
@@ -161,6 +162,9 @@ func New(cfg Config) (n *Node, err error) {
 	f.checkEntry = n.checkEntryKey
 	f.lookupOrigin = n.access // lookupcap.go
 	f.afterApply = n.sanctions.notify
+	if n.x != nil {
+		f.afterApply = func() { n.sanctions.notify(); n.x.Applied() } // wakes checkpoint long-polls (exchange/watch.go)
+	}
 	if n.x != nil {
 		f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
 		f.livePeer = n.x.LivePeer // exchange/live.go

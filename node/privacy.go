@@ -80,11 +80,11 @@ func bundlePersons(bundle []byte) (public bool, persons []string) {
 // the package doc above says and returns ok true; public says whether the
 // bundle holds only public entries (bundlePersons), for its caching headers.
 func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) (public, ok bool) {
-	public, persons := bundlePersons(bundle)
-	if public {
+	_, bi := n.bundles.bundle(bundle) // scanned once per bundle (tiles_cache.go)
+	if bi.public {
 		return true, true
 	}
-	return false, n.gateRestricted(w, r, origin, path, persons)
+	return false, n.gateRestricted(w, r, origin, path, bi.persons)
 }
 
 // gateRestricted is gateBundle for a bundle that holds non-public entries;

@@ -27,6 +27,12 @@ const (
 // the client with Accept-Encoding"); a client that does not ask gets them
 // as is. Hash tiles are not compressed (random bytes do not shrink).
 func writeTile(w http.ResponseWriter, r *http.Request, ref ledger.TileRef, data []byte, public bool) {
+	writeTileGz(w, r, ref, data, public, nil)
+}
+
+// writeTileGz is writeTile with the gzip encoding of data from gz (nil:
+// compressed here).
+func writeTileGz(w http.ResponseWriter, r *http.Request, ref ledger.TileRef, data []byte, public bool, gz func() []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	if public {
@@ -44,6 +50,10 @@ func writeTile(w http.ResponseWriter, r *http.Request, ref ledger.TileRef, data 
 		return
 	}
 	h.Set("Content-Encoding", "gzip")
+	if gz != nil {
+		w.Write(gz())
+		return
+	}
 	zw, _ := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	zw.Write(data)
 	zw.Close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/delta"
 	"github.com/creditx/creditx/pki"
 	"go.yaml.in/yaml/v3"
 )
@@ -25,25 +26,8 @@ import (
 // placeName is the Chinese name of a member's division, and whether it is a
 // province (厅) rather than a municipality or city (局).
 func placeName(region string) (string, bool) {
-	switch region {
-	case "310000":
-		return "上海市", false
-	case "320000":
-		return "江苏省", true
-	case "330000":
-		return "浙江省", true
-	case "340000":
-		return "安徽省", true
-	case "330100":
-		return "杭州市", false
-	case "330200":
-		return "宁波市", false
-	case "320100":
-		return "南京市", false
-	case "320500":
-		return "苏州市", false
-	case "340100":
-		return "合肥市", false
+	if m, ok := delta.Lookup(region); ok { // the Delta's members, internal/delta
+		return m.Zh, m.Province() && region != "310000"
 	}
 	return "样例地区" + region, true
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/delta"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
@@ -237,25 +238,8 @@ func devAgenciesYAML(region string) []byte {
 
 // MemberName is the display name of a Delta member, or "region <code>".
 func MemberName(region string) string {
-	switch region {
-	case "310000":
-		return "上海 Shanghai"
-	case "320000":
-		return "江苏 Jiangsu"
-	case "330000":
-		return "浙江 Zhejiang"
-	case "340000":
-		return "安徽 Anhui"
-	case "330100": // member cities (prefecture-level divisions)
-		return "杭州 Hangzhou"
-	case "330200":
-		return "宁波 Ningbo"
-	case "320100":
-		return "南京 Nanjing"
-	case "320500":
-		return "苏州 Suzhou"
-	case "340100":
-		return "合肥 Hefei"
+	if m, ok := delta.Lookup(region); ok { // internal/delta: the 4 provinces and the cities
+		return strings.TrimSuffix(strings.TrimSuffix(m.Zh, "市"), "省") + " " + m.En
 	}
 	return "region " + region
 }

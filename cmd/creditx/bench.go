@@ -24,7 +24,7 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure a node or the ledger (see BENCHMARKS.md)",
 	}
-	cmd.AddCommand(newBenchIngestCmd(), newBenchCheckCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchCheckCmd(), newBenchDeltaCmd()) // bench_delta.go: P8
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/creditx/creditx/audit"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/delta"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -29,9 +31,16 @@ import (
 )
 
 // demoMembers are the four provinces of the demo.
-var demoMembers = []provision.MemberSpec{
-	{Region: "310000", Name: "Shanghai"}, {Region: "320000", Name: "Jiangsu"},
-	{Region: "330000", Name: "Zhejiang"}, {Region: "340000", Name: "Anhui"},
+var demoMembers = demoSpecs(4)
+
+// demoSpecs are the first n members of the Delta (internal/delta: the four
+// provinces, then the cities of Jiangsu, Zhejiang and Anhui).
+func demoSpecs(n int) []provision.MemberSpec {
+	var out []provision.MemberSpec
+	for _, m := range delta.Members(n) {
+		out = append(out, provision.MemberSpec{Region: m.Code, Name: m.En})
+	}
+	return out
 }
 
 func newDemoCmd() *cobra.Command {
@@ -39,7 +48,7 @@ func newDemoCmd() *cobra.Command {
 		dataDir, outDir, join string
 		exit, verbose         bool
 		keep                  bool
-		perMember             int
+		perMember, nMembers   int
 		timeout               time.Duration
 	)
 	cmd := &cobra.Command{
@@ -71,7 +80,7 @@ URLs are printed.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, timeout: timeout, join: join,
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, members: nMembers, timeout: timeout, join: join,
 				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
@@ -79,6 +88,7 @@ URLs are printed.`,
 	cmd.Flags().StringVar(&outDir, "out", "", "write every member's ledger and mirrors as tlog-tiles trees under this directory")
 	cmd.Flags().BoolVar(&exit, "exit", false, "exit after the scenario (status 0 only if everything verified and is witnessed)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary data directory (keys, credentials) when the demo ends")
+	cmd.Flags().IntVar(&nMembers, "members", 4, fmt.Sprintf("how many members of the Delta to run (up to %d): the four provinces, then the cities of Jiangsu, Zhejiang and Anhui", delta.Max))
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
 	cmd.Flags().StringVar(&join, "join", "", "after the founders started, join this city live through the member commands' code paths, e.g. 330100")
@@ -91,9 +101,13 @@ type demoOptions struct {
 	exit      bool
 	keep      bool // keep the temporary data directory made when dir is ""
 	perMember int
+	members   int // how many Delta members (0: the four provinces)
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
 	join      string    // a city to join live after the founders started (demo_join.go); "" none
+	// measure, if set, runs once convergence was reached or timed out,
+	// while the members still run (bench_delta.go).
+	measure func(ctx context.Context, members []*demoMember, converged bool, took time.Duration) error
 }
 
 type demoMember struct {
@@ -126,7 +140,18 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if entries, _ := os.ReadDir(o.dir); len(entries) > 0 {
 		return fmt.Errorf("--data %s is not empty; the demo prepares fresh members", o.dir)
 	}
-	specs := append([]provision.MemberSpec(nil), demoMembers...)
+	if o.members == 0 {
+		o.members = len(demoMembers)
+	}
+	if o.members < 2 || o.members > delta.Max {
+		return fmt.Errorf("--members %d: want 2 to %d", o.members, delta.Max)
+	}
+	specs := demoSpecs(o.members)
+	for _, s := range specs {
+		if s.Region == o.join {
+			return fmt.Errorf("--join %s: already one of the %d members", o.join, o.members)
+		}
+	}
 	addrs, err := freeLoopback(2 * len(specs))
 	if err != nil {
 		return err
@@ -246,7 +271,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			batches[p] = append(batches[p], e)
 		}
 		for _, p := range order {
-			if _, err := p.Submit(ctx, m.n.URL(), batches[p]...); err != nil {
+			if _, err := submitRetrying(ctx, p, m.n.URL(), batches[p]...); err != nil {
 				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, p.Identity.Name, err)
 			}
 		}
@@ -291,10 +316,16 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		o.progress = nil // the bar is done; late callbacks print nothing
 	}
 	progressMu.Unlock()
+	took := time.Since(start)
 	if ok {
-		fmt.Fprintf(out, "Converged in %v.\n\n", time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(out, "Converged in %v.\n\n", took.Round(time.Millisecond))
 	} else {
 		fmt.Fprintf(out, "NOT converged after %v.\n\n", o.timeout)
+	}
+	if o.measure != nil {
+		if err := o.measure(ctx, members, ok, took); err != nil {
+			return err
+		}
 	}
 	if err := printDemoSummary(out, members, manifest, !o.exit); err != nil {
 		return err
@@ -381,6 +412,25 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// submitRetrying is p.Submit, repeated (up to 5 times, 1 s apart) while
+// the node answers 503 or the connection drops: a region that could not
+// commit in time says "safe to retry" (many members starting at once on a
+// busy machine, issue 20), and a resubmission is deduplicated.
+func submitRetrying(ctx context.Context, p *node.Credentials, url string, entries ...[]byte) ([]node.Receipt, error) {
+	for attempt := 1; ; attempt++ {
+		rs, err := p.Submit(ctx, url, entries...)
+		var se *node.SubmitError
+		if err == nil || attempt == 5 || ctx.Err() != nil || errors.As(err, &se) && se.Status != http.StatusServiceUnavailable {
+			return rs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func domainNames() string {

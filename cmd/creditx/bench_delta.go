@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/creditx/creditx/internal/delta"
+	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/schemas"
+	"github.com/spf13/cobra"
+)
+
+// creditx bench delta: the scale of the exchange (P8, issue 20). It runs
+// the demo's scenario for the first N members of the Delta in this process
+// (one single-replica region each, notices on, as `creditx demo`), then
+// measures what the P8 row of BENCHMARKS.md reports.
+
+func newBenchDeltaCmd() *cobra.Command {
+	var n, perMember, listings int
+	var timeout, idle time.Duration
+	var verbose bool
+	var cpuprofile string
+	cmd := &cobra.Command{
+		Use:   "delta --members N",
+		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
+		Long: `delta runs the demo's scenario (creditx demo --members N --exit, notices on) for the first N
+members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang and Anhui), then:
+
+  converge     from the first listing submitted to every ledger mirrored at full size by every
+               other member with a witnessed checkpoint (the demo's "Converged in")
+  propagation  --probes listings, one at a time from members spread over the N: from the submit
+               to the listing being in a witnessed, verified and indexed mirror at all N-1 others
+               (p50, p95, max over the probes)
+  idle         after the members converged again, a --idle window with nothing submitted:
+               CPU-seconds per second of this process (getrusage), bytes per second fetched over
+               HTTP/3 by all members (bodies), per member
+  memory       resident set (VmRSS) and Go heap in use after the idle window, per member
+  sockets      file descriptors of type socket in /proc/self/fd (UDP among them from
+               /proc/net/udp*), per member, and goroutines per member
+
+One N per process (sockets and memory of an earlier N would linger). Figures go in
+BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if n < 2 || n > delta.Max {
+				return fmt.Errorf("--members %d: want 2 to %d", n, delta.Max)
+			}
+			level := slog.LevelError + 4 // the demo's start-up warnings are noise here
+			if verbose {
+				level = slog.LevelDebug
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			out := cmd.OutOrStdout()
+			stopProfile, err := startCPUProfile(cpuprofile) // bench.go; the whole run, convergence included
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
+			var rep deltaReport
+			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout,
+				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
+					var err error
+					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle)
+					return err
+				}}
+			err = runDemo(cmd.Context(), io.Discard, logger, o)
+			if rep.N == 0 {
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("nothing measured")
+			}
+			fmt.Fprintln(out, rep.String())
+			if err != nil {
+				fmt.Fprintf(out, "(demo: %v)\n", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&n, "members", 4, fmt.Sprintf("members of the Delta to run, 2 to %d", delta.Max))
+	cmd.Flags().IntVar(&perMember, "listings", 2, "sample listings published by each member before convergence")
+	cmd.Flags().IntVar(&listings, "probes", 20, "listings whose propagation to all others is timed, one at a time")
+	cmd.Flags().DurationVar(&timeout, "timeout", 180*time.Second, "how long to wait for convergence")
+	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "idle window for CPU and traffic")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	return cmd
+}
+
+// deltaReport is one run of bench delta.
+type deltaReport struct {
+	N                  int
+	Converged          bool
+	Converge           time.Duration
+	PropP50, PropP95   time.Duration
+	PropMax            time.Duration
+	PropMissed         int     // probes not at every other member within 30 s
+	IdleCPU            float64 // CPU-seconds per second
+	IdleBytesPerMember float64 // HTTP/3 body bytes per second fetched, per member
+	RSS, Heap          uint64  // bytes, whole process
+	Sockets, UDP       int
+	Goroutines         int
+}
+
+func (r deltaReport) String() string {
+	per := func(v float64) float64 { return v / float64(r.N) }
+	peers := float64(r.N - 1)
+	conv := fmt.Sprintf("%.1f s", r.Converge.Seconds())
+	if !r.Converged {
+		conv = fmt.Sprintf("NOT converged in %.0f s", r.Converge.Seconds())
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "N=%d converge %s | propagation p50 %d ms p95 %d ms max %d ms (missed %d) | idle CPU %.3f CPU-s/s | "+
+		"idle fetched %.1f KB/s per member | RSS %.1f MiB per member, heap %.1f MiB per member | "+
+		"sockets %.1f per member (UDP %.1f) | goroutines %.0f per member\n",
+		r.N, conv, r.PropP50.Milliseconds(), r.PropP95.Milliseconds(), r.PropMax.Milliseconds(), r.PropMissed, r.IdleCPU,
+		per(r.IdleBytesPerMember*float64(r.N))/1e3, per(float64(r.RSS))/(1<<20), per(float64(r.Heap))/(1<<20),
+		per(float64(r.Sockets)), per(float64(r.UDP)), per(float64(r.Goroutines)))
+	fmt.Fprintf(&b, "  growth per member per peer (N-1 = %.0f): sockets %.2f, goroutines %.1f, heap %.0f KiB, idle fetched %.0f B/s, idle CPU %.2f ms/s",
+		peers, per(float64(r.Sockets))/peers, per(float64(r.Goroutines))/peers, per(float64(r.Heap))/peers/1024,
+		r.IdleBytesPerMember/peers, 1000*per(r.IdleCPU)/peers)
+	return b.String()
+}
+
+func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idle time.Duration) (deltaReport, error) {
+	rep := deltaReport{N: len(ms), Converged: ok, Converge: took}
+	fmt.Fprintf(log, "N=%d: converged=%v in %v; timing %d probes ...\n", len(ms), ok, took.Round(time.Millisecond), probes)
+	var times []time.Duration
+	for i := 0; i < probes; i++ {
+		src := ms[(i*7)%len(ms)]
+		d, err := probePropagation(ctx, ms, src, uint64(5000+i))
+		if err != nil {
+			return rep, err
+		}
+		if d < 0 {
+			rep.PropMissed++
+			continue
+		}
+		times = append(times, d)
+	}
+	slices.Sort(times)
+	if len(times) > 0 {
+		rep.PropP50 = times[len(times)/2]
+		rep.PropP95 = times[min(len(times)-1, (len(times)*95+99)/100-1)]
+		rep.PropMax = times[len(times)-1]
+	}
+	// Let the notices the probes caused settle, then measure an idle window.
+	settle := time.Now().Add(60 * time.Second)
+	for time.Now().Before(settle) {
+		if c, err := demoConverged(ms); err != nil || c {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	fetched := func() uint64 {
+		var sum uint64
+		for _, m := range ms {
+			st, err := m.n.ExchangeStatus()
+			if err != nil {
+				continue
+			}
+			for _, mr := range st.Mirrors {
+				sum += mr.FetchedBytes
+			}
+		}
+		return sum
+	}
+	fmt.Fprintf(log, "N=%d: idle window %v ...\n", len(ms), idle)
+	b0, c0, t0 := fetched(), cpuSeconds(), time.Now()
+	select {
+	case <-ctx.Done():
+		return rep, ctx.Err()
+	case <-time.After(idle):
+	}
+	c1, t1 := cpuSeconds(), time.Now()
+	b1 := fetched()
+	rep.IdleCPU = (c1 - c0) / t1.Sub(t0).Seconds()
+	rep.IdleBytesPerMember = float64(b1-b0) / t1.Sub(t0).Seconds() / float64(len(ms))
+	rep.RSS = procRSS()
+	var mst runtime.MemStats
+	runtime.ReadMemStats(&mst)
+	rep.Heap = mst.HeapInuse
+	rep.Sockets, rep.UDP = procSockets()
+	rep.Goroutines = runtime.NumGoroutine()
+	return rep, nil
+}
+
+// probePropagation publishes one listing at src and returns how long until
+// every other member holds it in a witnessed, verified and indexed mirror
+// (mirror size past its index, stored checkpoint covering it and witnessed),
+// or -1 after 30 s.
+func probePropagation(ctx context.Context, ms []*demoMember, src *demoMember, seq uint64) (time.Duration, error) {
+	d := synth.Domains[int(seq)%len(synth.Domains)].Domain
+	p := src.creds["domain:"+d]
+	if p == nil {
+		return 0, fmt.Errorf("member %s: no authority for %s", src.spec.Region, d)
+	}
+	l, err := synth.Listing(seq, synth.Options{Region: src.spec.Region, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
+		MatchKey: *p.MatchKey, Domain: d, Now: time.Now().UTC().Add(-2 * time.Second)})
+	if err != nil {
+		return 0, err
+	}
+	e, err := p.Sign(l)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	rs, err := submitRetrying(ctx, p, src.n.URL(), e) // demo.go
+	if err != nil {
+		return 0, fmt.Errorf("member %s: probe listing: %w", src.spec.Region, err)
+	}
+	idx := rs[0].Index
+	waiting := map[*demoMember]bool{}
+	for _, m := range ms {
+		if m != src {
+			waiting[m] = true
+		}
+	}
+	for len(waiting) > 0 {
+		if time.Since(start) > 30*time.Second {
+			return -1, nil
+		}
+		for m := range waiting {
+			st, err := m.n.ExchangeStatus()
+			if err != nil {
+				return 0, err
+			}
+			for _, mr := range st.Mirrors {
+				if mr.Code == src.spec.Region && mr.Size > idx && mr.Checkpoint > idx && mr.Witnessed {
+					delete(waiting, m)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return time.Since(start), nil
+}
+
+// cpuSeconds is this process's user+system CPU time so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// procRSS is VmRSS from /proc/self/status, in bytes (0 if unreadable).
+func procRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// procSockets counts this process's socket file descriptors, and among them
+// the UDP ones (inodes listed in /proc/net/udp and udp6).
+func procSockets() (all, udp int) {
+	udpInodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			if fs := strings.Fields(line); len(fs) > 9 {
+				udpInodes[fs[9]] = true
+			}
+		}
+	}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err != nil {
+			continue
+		}
+		if inode, ok := strings.CutPrefix(l, "socket:["); ok {
+			all++
+			if udpInodes[strings.TrimSuffix(inode, "]")] {
+				udp++
+			}
+		}
+	}
+	return all, udp
+}
