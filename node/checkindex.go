@@ -210,13 +210,25 @@ func (n *Node) checkHistories(tx *ledger.ReadTx, key string) ([]sanctions.Listin
 			out = append(out, h)
 			continue
 		}
+		// The entry itself is read (checked against its hash in tile 0) and
+		// must be the one indexed: a damaged entry or index value is an
+		// error, never a listing skipped (a check that skipped it would
+		// answer "allowed"). Reading costs a page touch and one SHA-256; the
+		// decoding and history walk are what the index saves.
+		e, err := tx.Log(origin).Entry(index)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s/%d: %w", origin, index, err)
+		}
+		if h := tlog.RecordHash(e); !bytes.Equal(h[:], v[2:checkHeader]) {
+			return nil, fmt.Errorf("listing %s/%d: %w: the check index names another leaf hash", origin, index, ledger.ErrDamaged)
+		}
 		rec, err := schemas.DecodeStored(v[checkHeader:]) // bytes the indexer encoded
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("listing %s/%d: %w: check index value: %v", origin, index, ledger.ErrDamaged, err)
 		}
 		l, ok := rec.(*schemas.Listing)
 		if !ok {
-			continue
+			return nil, fmt.Errorf("listing %s/%d: %w: check index value is a %s", origin, index, ledger.ErrDamaged, rec.Kind())
 		}
 		out = append(out, sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(v[2:checkHeader])}, Listing: l})
 	}
