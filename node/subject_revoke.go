@@ -11,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/subjecttoken"
 )
 
 // Subject-token revocation, replicated (raft op 9).
@@ -60,7 +61,7 @@ type SubjectRevocation struct {
 // checkRevoke validates an op 9 command's fields (encode and decode alike).
 func checkRevoke(c command) error {
 	switch {
-	case len(c.serial) != 16 || strings.Trim(c.serial, "0123456789abcdef") != "":
+	case !subjecttoken.ValidSerial(c.serial):
 		return fmt.Errorf("%w: serial %q is not 16 lower-case hex digits", errBadCommand, clip(c.serial))
 	case c.reason == "" || len(c.reason) > maxReasonLen || !utf8.ValidString(c.reason):
 		return fmt.Errorf("%w: reason must be 1..%d bytes of UTF-8", errBadCommand, maxReasonLen)
@@ -141,7 +142,7 @@ func (n *Node) handleSubjectRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Reason = strings.TrimSpace(req.Reason)
 	var errs []FieldError
-	if len(req.Serial) != 16 || strings.Trim(req.Serial, "0123456789abcdef") != "" {
+	if !subjecttoken.ValidSerial(req.Serial) {
 		errs = append(errs, FieldError{Field: "serial", Rule: "hex16", Message: fmt.Sprintf("%q is not a token serial (16 lower-case hex digits, shown by creditx subject issue)", clip(req.Serial))})
 	}
 	if req.Reason == "" || len(req.Reason) > maxReasonLen || !utf8.ValidString(req.Reason) {

@@ -236,7 +236,7 @@ func Parse(s string) (*Token, []byte, []byte, error) {
 	switch {
 	case len(t.Region) != 6 || strings.Trim(t.Region, "0123456789") != "":
 		return bad("token.region", "not a division code")
-	case len(t.Serial) != 16 || strings.Trim(t.Serial, "0123456789abcdef") != "":
+	case !ValidSerial(t.Serial):
 		return bad("token.serial", "not 16 lower-case hex digits")
 	case t.Kind == Organisation && schemas.CheckUSCC(t.Subject) != nil:
 		return bad("token.subject", "not a USCC")
@@ -301,7 +301,7 @@ func ReadRevoked(path string) (map[string]bool, error) {
 // Revoke appends serial to the revocation file at path, fsynced
 // before it returns (a revocation reported done survives a crash).
 func Revoke(path, serial, reason string) error {
-	if len(serial) != 16 || strings.Trim(serial, "0123456789abcdef") != "" {
+	if !ValidSerial(serial) {
 		return &FieldError{"serial", fmt.Sprintf("%q is not 16 lower-case hex digits", clip(serial))}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
@@ -331,4 +331,10 @@ func clip(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// ValidSerial says whether s has the form of a token serial: exactly 16
+// lower-case hex digits.
+func ValidSerial(s string) bool {
+	return len(s) == 16 && strings.Trim(s, "0123456789abcdef") == ""
 }
