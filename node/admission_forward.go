@@ -37,10 +37,17 @@ import (
 // On top of this, the FSM appends op 1 only to the logs this region signs
 // (fsm.applyCommand), whatever the leader was sent.
 
+// regionOp says whether op is one of the region's own state commands (the
+// vault ops 6-8 and token revocation, op 9): forwarded as they are and
+// answered with a vaultAnswer (applyVaultForwarded), not with receipts.
+func regionOp(op byte) bool {
+	return op == opVaultPut || op == opVaultErase || op == opVaultRotate || op == opTokenRevoke
+}
+
 // admitForwarded checks a command a replica forwarded; nil admits it.
 func (n *Node) admitForwarded(c command) *apiError {
 	switch {
-	case c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke:
+	case regionOp(c.op):
 		return nil
 	case c.op != opAppend:
 		return errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", c.op, n.origin, n.access)

@@ -413,7 +413,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	if c.op == opVaultPut || c.op == opVaultErase || c.op == opVaultRotate || c.op == opTokenRevoke {
+	if regionOp(c.op) { // admission_forward.go
 		n.applyVaultForwarded(r.Context(), w, cmd)
 		return
 	}
