@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -521,6 +522,28 @@ func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest, url
 // demoExport writes and verifies every member's trees.
 func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, dir string) (bool, error) {
 	fmt.Fprintf(out, "\nExporting tlog-tiles trees to %s ...\n", dir)
+	// A ledger can still grow after convergence (a late sanction notice),
+	// and its newest checkpoint is cosigned a moment after it is signed:
+	// export again, for up to 30 s, until every tree verifies and every
+	// checkpoint exported is witnessed. Only the last attempt is printed.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var rows bytes.Buffer
+		ok, err := demoExportOnce(ctx, &rows, ms, m, dir)
+		if err != nil {
+			return false, err
+		}
+		if ok || time.Now().After(deadline) || ctx.Err() != nil {
+			_, err := out.Write(rows.Bytes())
+			return ok, err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// demoExportOnce writes every member's trees to dir once and reports, a
+// row per tree, whether it verified and was witnessed.
+func demoExportOnce(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, dir string) (bool, error) {
 	ok := true
 	for _, mb := range ms {
 		mdir := filepath.Join(dir, mb.spec.Region)
