@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +150,53 @@ func TestAdoptionFollowsManifestInForce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestExternalWitnessesFollowManifestInForce: the policy's witness "city"
+// is external (pushed to over HTTPS) until a city whose witness key it is
+// joins by governance; from then on the member is asked as a member (in
+// rendezvous order) and no longer as an external witness. The configured
+// manifest never changes: only the ledgers' membership records do.
+func TestExternalWitnessesFollowManifestInForce(t *testing.T) {
+	m1 := testManifest(t, founders...)
+	_, cityKey, err := GenerateWitnessKey("330100", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1.WitnessPolicy = fmt.Sprintf("witness sh %s\nwitness city %s https://city.example/witness\ngroup any 1 sh city\nquorum any\n",
+		m1.Members[0].WitnessVKey, cityKey)
+	m1 = parsed(t, m1)
+	join := joinChange(t, "330100", "https://127.0.0.1:9443")
+	join.WitnessVKey = cityKey
+	joinRec, m2 := propose(t, "310000", 0, m1, join)
+	h := newFakeHost(t)
+	x, err := NewOffline(m1, "320000", h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	external := func() []string {
+		targets, _ := x.pushTargets()
+		var out []string
+		for _, tg := range targets {
+			if strings.HasPrefix(tg.name, "policy:") {
+				out = append(out, tg.name)
+			}
+		}
+		return out
+	}
+	if got := external(); !slices.Equal(got, []string{"policy:city"}) {
+		t.Fatalf("before the join: external witnesses %v, want [policy:city]", got)
+	}
+	writeGov(t, h, x, []govEntry{
+		{"310000", &schemas.Governance{Action: schemas.ActionManifestPropose, ManifestPropose: joinRec.Propose}},
+		{"320000", &schemas.Governance{Action: schemas.ActionManifestApprove, ManifestApprove: &schemas.ManifestApprove{SHA256: ManifestHash(m2)}}},
+		{"330000", &schemas.Governance{Action: schemas.ActionManifestApprove, ManifestApprove: &schemas.ManifestApprove{SHA256: ManifestHash(m2)}}},
+	})
+	if _, ok := x.m().Member("330100"); !ok {
+		t.Fatal("the join is not in force after a majority approved it")
+	}
+	if got := external(); len(got) != 0 {
+		t.Errorf("after the join: external witnesses %v, want none (city is a member now)", got)
 	}
 }

@@ -441,8 +441,9 @@ func (x *Runtime) pushOnce(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, "bad cosignature: "+err.Error())
 		}
-		quorum := fmt.Sprintf("witness_quorum %d", x.manifest.WitnessQuorum)
-		if p := x.manifest.Policy(); p != nil {
+		m := x.m()
+		quorum := fmt.Sprintf("witness_quorum %d", m.WitnessQuorum)
+		if p := m.Policy(); p != nil {
 			quorum = fmt.Sprintf("the witness_policy's quorum %q", p.Quorum())
 		}
 		return fmt.Errorf("cosignatures by %v do not meet %s (%s)", names, quorum, strings.Join(errs, "; "))
@@ -487,11 +488,15 @@ func (x *Runtime) pushTargets() (targets []pushTarget, first int) {
 		mb := byCode[code]
 		members = append(members, pushTarget{name: mb.Code, v: mb.WitnessVerifier(), submit: x.client(mb.Code).AddCheckpoint})
 	}
-	for _, w := range x.manifest.ExternalWitnesses() {
+	// The manifest in force (membership records included): a member that
+	// joined or left, or rotated its witness key, changes which of the
+	// policy's witnesses are members and which are external.
+	m := x.m()
+	for _, w := range m.ExternalWitnesses() {
 		c := &WitnessClient{URL: w.URL, HC: x.external}
 		external = append(external, pushTarget{name: "policy:" + w.Name, v: w.Verifier, submit: c.AddCheckpoint})
 	}
-	fan := x.m().FanOut(len(members), x.cfg.WitnessSpares)
+	fan := m.FanOut(len(members), x.cfg.WitnessSpares)
 	targets = append(append(append(targets, members[:fan]...), external...), members[fan:]...)
 	return targets, fan + len(external)
 }
