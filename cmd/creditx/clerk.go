@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 )
@@ -314,6 +315,12 @@ is valid.`,
 			} else {
 				l := rec.(*schemas.Listing)
 				ob.ProvidingUnit = l.Authority
+				if keys := sanctions.ListingSubjectKeys(l); ob.SubjectKey != "" && !slices.Contains(keys, ob.SubjectKey) {
+					// The owner rule (sanctions/owner.go): only a subject of
+					// the listing objects to it; the node would refuse it too.
+					ps = append(ps, clerkProblem{"subject_key", fmt.Sprintf("%s is not a subject of the listing (its keys: %s): only a listed subject objects to it",
+						ob.SubjectKey, strings.Join(keys, ", ")), "--subject-key", nil})
+				}
 				if ob.SubjectKey == "" {
 					switch {
 					case l.Subject.USCC != "":

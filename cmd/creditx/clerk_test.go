@@ -234,6 +234,8 @@ func TestDecideHelper(t *testing.T) {
 	e.refused(t, "admin", []string{"objection", l, "--grounds", "fact_error,bribery", "--statement", "罚款已缴清"}, "grounds[1]:", "[--grounds]")
 	e.refused(t, "admin", []string{"objection", l, "--grounds", "fact_error"}, "statement:", "[--statement]")
 	e.refused(t, "admin", []string{"objection", l, "--grounds", "fact_error", "--statement", "x", "--subject-key", "91330000XXXXXXXXXX"}, "subject_key:")
+	e.refused(t, "admin", []string{"objection", l, "--grounds", "fact_error", "--statement", "x", "--subject-key", synth.EnterpriseUSCC("330000", 78)},
+		"subject_key:", "is not a subject of the listing", "[--subject-key]")
 	obj := e.accepted(t, "admin", "objection", "objection", l, "--grounds", "fact_error", "--statement", "处罚决定已被复议撤销")
 	o := strconv.FormatUint(obj, 10)
 
