@@ -143,12 +143,9 @@ func (n *Node) handleAddReplica(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), clusterChangeTimeout)
 	defer cancel()
-	if !n.IsLeader() {
-		n.forwardChange(ctx, w, r, forwarded, body)
-		return
-	}
-	changed, index, aerr := n.addVoter(ctx, req)
-	n.answerChange(w, changed, index, aerr)
+	n.changeCluster(ctx, w, r, forwarded, body, func(ctx context.Context) (bool, uint64, *apiError) {
+		return n.addVoter(ctx, req)
+	})
 }
 
 func (n *Node) handleRemoveReplica(w http.ResponseWriter, r *http.Request) {
@@ -159,12 +156,67 @@ func (n *Node) handleRemoveReplica(w http.ResponseWriter, r *http.Request) {
 	target := r.PathValue("id")
 	ctx, cancel := context.WithTimeout(r.Context(), clusterChangeTimeout)
 	defer cancel()
-	if !n.IsLeader() {
-		n.forwardChange(ctx, w, r, forwarded, nil)
-		return
+	n.changeCluster(ctx, w, r, forwarded, nil, func(ctx context.Context) (bool, uint64, *apiError) {
+		index, aerr := n.removeServer(ctx, target)
+		return aerr == nil, index, aerr
+	})
+}
+
+// changeCluster makes a membership change (local, on the leader) and
+// answers it: on the leader at once; on a follower by relaying the
+// authorized request to the leader (relayChange) and copying its answer
+// back. Leader changes, also one in the middle of local, follow the one
+// retry rule (retryLeader, bounded by ctx). A request that was itself
+// forwarded is done here or answered 421, never forwarded again: this
+// replica is not the leader the forwarder thought, and the forwarder
+// retries.
+func (n *Node) changeCluster(ctx context.Context, w http.ResponseWriter, r *http.Request, forwarded bool, body []byte,
+	local func(ctx context.Context) (changed bool, index uint64, aerr *apiError)) {
+	err := n.retryLeader(ctx, func(ctx context.Context, leader bool) error {
+		if !leader {
+			if forwarded {
+				writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
+				return nil
+			}
+			return n.relayChange(ctx, w, r.Method, r.URL.Path, body)
+		}
+		changed, index, aerr := local(ctx)
+		if aerr != nil && aerr.Status == http.StatusMisdirectedRequest && !forwarded {
+			return fmt.Errorf("%w: %s", errNotLeader, aerr.Error) // lost the lead: ask the new leader
+		}
+		n.answerChange(w, changed, index, aerr)
+		return nil
+	})
+	if err != nil {
+		writeErr(w, errorf(http.StatusServiceUnavailable, "forwarding to the leader failed, safe to retry: %v", err))
 	}
-	index, aerr := n.removeServer(ctx, target)
-	n.answerChange(w, aerr == nil, index, aerr)
+}
+
+// relayChange sends an authorized membership change to the leader
+// (callLeader, with forwardedClusterHeader) and copies its answer to w. A
+// leader that answers 421 or 503 changed or could not commit: errNotLeader,
+// retried by changeCluster, nothing written to w.
+func (n *Node) relayChange(ctx context.Context, w http.ResponseWriter, method, path string, body []byte) error {
+	h := http.Header{forwardedClusterHeader: {n.cfg.ReplicaID}}
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	resp, id, err := n.callLeader(ctx, method, path, body, h)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: reading leader %s answer: %v", errForward, id, err)
+	}
+	if resp.StatusCode == http.StatusMisdirectedRequest || resp.StatusCode == http.StatusServiceUnavailable {
+		return fmt.Errorf("%w: leader %s answered %d: %s", errNotLeader, id, resp.StatusCode, bytes.TrimSpace(answer))
+	}
+	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	w.WriteHeader(resp.StatusCode)
+	w.Write(answer)
+	return nil
 }
 
 func (n *Node) answerChange(w http.ResponseWriter, changed bool, index uint64, aerr *apiError) {
@@ -370,41 +422,6 @@ func waitFuture(ctx context.Context, f raft.Future) error {
 	}
 }
 
-// forwardChange relays an authorized membership change to the leader and
-// copies its answer back. A request that was itself forwarded is not
-// forwarded again: this replica is not the leader the forwarder thought.
-func (n *Node) forwardChange(ctx context.Context, w http.ResponseWriter, r *http.Request, forwarded bool, body []byte) {
-	if forwarded {
-		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
-		return
-	}
-	last := "no leader elected yet"
-	for {
-		if base, id := n.leaderAPI(); base == "" && id != "" {
-			last = fmt.Sprintf("leader %s is not in this replica's peers, so its API address is unknown here; send the request to the leader", id)
-		} else if base != "" {
-			status, ctype, answer, err := n.sendChange(ctx, r.Method, base+r.URL.Path, body)
-			switch {
-			case err != nil:
-				last = err.Error()
-			case status == http.StatusMisdirectedRequest || status == http.StatusServiceUnavailable:
-				last = fmt.Sprintf("leader %s answered %d: %s", id, status, bytes.TrimSpace(answer))
-			default:
-				w.Header().Set("Content-Type", ctype)
-				w.WriteHeader(status)
-				w.Write(answer)
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			writeErr(w, errorf(http.StatusServiceUnavailable, "forwarding to the leader failed, safe to retry: %s", last))
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
 // leaderAPI is the base URL of the leader's API from this replica's peers,
 // with the leader's id; base is "" if the leader is unknown or not listed.
 func (n *Node) leaderAPI() (base, id string) {
@@ -437,28 +454,6 @@ func leaderAPIBase(peers []Peer, leaderAddr, leaderID, ownAPI string) string {
 		return "" // no port to guess, or the guess would be this replica itself (replicas sharing a host)
 	}
 	return "https://" + net.JoinHostPort(host, port)
-}
-
-func (n *Node) sendChange(ctx context.Context, method, url string, body []byte) (status int, ctype string, answer []byte, err error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set(forwardedClusterHeader, n.cfg.ReplicaID)
-	resp, err := n.peer.Do(req)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	defer resp.Body.Close()
-	answer, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, resp.Header.Get("Content-Type"), answer, err
 }
 
 // runJoin asks the replica at cfg.Join to add this replica as a voter, with
