@@ -60,7 +60,7 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 		t.Fatal(err)
 	}
 	n.keyring.Store(kr)
-	fsm, err := newFSM(path, ledger.Options{}, map[string]signingLog{n.origin: {signer: s, verifier: v}}, n.index, n.logger)
+	fsm, err := newFSM(path, ledger.Options{}, fsmConfig{logs: map[string]signingLog{n.origin: {signer: s, verifier: v}}, indexer: n.index, logger: n.logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,12 +268,16 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 	return nil
 }
 
-// addLiveVerifiers adds to verifiers the log keys of members that joined by
-// governance (the manifest in force as of ledger.db), so that the start-up
-// check verifies their mirrors too. Called before raft starts.
-func (n *Node) addLiveVerifiers(verifiers map[string]note.Verifier) error {
+// addPeerVerifiers adds to verifiers the log keys of the configured members
+// and of those that joined by governance (the manifest in force as of
+// ledger.db), so that the start-up check verifies their mirrors too. Called
+// before raft starts.
+func (n *Node) addPeerVerifiers(verifiers map[string]note.Verifier) error {
 	if n.x == nil {
 		return nil
+	}
+	for o, v := range n.x.PeerVerifiers() {
+		verifiers[o] = v
 	}
 	return n.fsm.view(func(tx *ledger.ReadTx) error {
 		n.x.AddLiveVerifiers(tx, verifiers)

@@ -54,6 +54,9 @@ type Node struct {
 	raftLn  net.Listener
 	raftAdv string // raft address this replica advertises (the bound port when configured as :0); fixed after New
 	metrics *metrics
+	// ckpt rewrites ledger.checkpoint after each batch (fsmHooks.Applied);
+	// set by checkAtStart before raft starts, fixed after.
+	ckpt    *checkpointSaver
 	limiter *limits.Limiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
 	x       *exchange.Runtime // nil unless cfg.Exchange is set
@@ -144,31 +147,21 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
-		n.origin: {signer: logSigner, verifier: logVerifier},
-		n.access: {signer: accSigner, verifier: accVerifier},
-	}, n.index, n.logger)
+	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, fsmConfig{
+		logs: map[string]signingLog{
+			n.origin: {signer: logSigner, verifier: logVerifier},
+			n.access: {signer: accSigner, verifier: accVerifier},
+		},
+		indexer:      n.index,
+		host:         newFSMHooks(n), // fsm_host.go
+		vault:        n.vault,
+		lookupOrigin: n.access, // lookupcap.go
+		logger:       n.logger,
+	})
 	if err != nil {
 		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
-	f.onRestore = func() error {
-		if err := n.rebuildKeyring(); err != nil {
-			return err
-		}
-		return n.syncVaultEpoch()
-	}
-	f.vault = n.vault
-	f.checkEntry = n.checkEntryKey
-	f.lookupOrigin = n.access // lookupcap.go
-	f.afterApply = n.sanctions.notify
-	if n.x != nil {
-		f.afterApply = func() { n.sanctions.notify(); n.x.Applied() } // wakes checkpoint long-polls (exchange/watch.go)
-	}
-	if n.x != nil {
-		f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
-		f.livePeer = n.x.LivePeer // exchange/live.go
-	}
 	cleanup = append(cleanup, f.close)
 	if err := n.checkAtStart(ms, accVerifier); err != nil {
 		return nil, err
