@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
@@ -164,7 +165,7 @@ func adoptionRecord(t *testing.T, key ed25519.PrivateKey, file string, at time.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := &Credentials{SignKey: key}
+	admin := &client.Credentials{SignKey: key}
 	admin.Identity.ID = calIssuer
 	e, err := CalendarAdoptRecord("330000", admin, y, at)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 )
@@ -24,7 +25,7 @@ func apiStatus(t *testing.T, err error) (int, []string) {
 	if err == nil {
 		return 0, nil
 	}
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) {
 		t.Fatalf("not an API answer: %v", err)
 	}
