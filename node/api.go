@@ -271,9 +271,11 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 			idx, p := res.Indices[i], proofs[i]
 			lh := tlog.RecordHash(e)
 			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
-				if first, err := lr.Entry(idx); err == nil {
-					lh = tlog.RecordHash(first)
+				first, err := lr.Entry(idx)
+				if err != nil {
+					return fmt.Errorf("reading entry %d for its receipt: %w", idx, err)
 				}
+				lh = tlog.RecordHash(first)
 			}
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
