@@ -116,7 +116,7 @@ func (n *Node) routes() []route {
 			io.WriteString(w, "ok\n")
 		}},
 		{"GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-			if addr, _ := n.rep.raft.LeaderWithID(); addr == "" {
+			if addr, _ := n.rep.Raft.LeaderWithID(); addr == "" {
 				http.Error(w, "no raft leader", http.StatusServiceUnavailable)
 				return
 			}
@@ -389,7 +389,7 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
-	_, leader := n.rep.raft.LeaderWithID()
+	_, leader := n.rep.Raft.LeaderWithID()
 	st := Status{Region: n.cfg.Region, Origin: n.origin, Replica: n.cfg.ReplicaID, Leader: string(leader),
 		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 )
 
@@ -188,7 +189,7 @@ func (c *cluster) addJoiner(t *testing.T, id, joinURL string, tune func(*node.Co
 	}
 	cfg := *ref
 	cfg.ReplicaID, cfg.DataDir, cfg.Listen, cfg.RaftListen, cfg.RaftAdvertise = id, rdir, api, raftAddr, ""
-	cfg.Peers = append(slices.Clone(ref.Peers), node.Peer{ID: id, Raft: raftAddr, API: "https://" + api})
+	cfg.Peers = append(slices.Clone(ref.Peers), raftcluster.Peer{ID: id, Raft: raftAddr, API: "https://" + api})
 	cfg.Bootstrap, cfg.Join = false, joinURL
 	if tune != nil {
 		tune(&cfg)

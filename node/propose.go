@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 	"io"
 	"net/http"
@@ -168,8 +169,8 @@ func (n *Node) applyRaft(ctx context.Context, cmd []byte) (*applyResult, error) 
 	ctx, cancel := proposeContext(ctx)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
-	f := n.rep.raft.Apply(cmd, time.Until(deadline))
-	if err := waitFuture(ctx, f); err != nil {
+	f := n.rep.Raft.Apply(cmd, time.Until(deadline))
+	if err := raftcluster.WaitFuture(ctx, f); err != nil {
 		return nil, err
 	}
 	res, ok := f.Response().(*applyResult)

@@ -76,7 +76,7 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	// The exchange runtime's readers: exchange.TestReadErrorsAreNotDropped (a fake host).
 }
 
-// TestRestore installs a snapshot into a replica whose onRestore reads the
+// TestRestore installs a snapshot into a replica whose Restored hook reads the
 // new store (it used to run with f.mu re-locked inside a deferred unlock),
 // and checks that a snapshot that fails to arrive leaves the old store open
 // and unchanged.
@@ -128,7 +128,7 @@ func TestRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if seen != 2 || size(b.fsm) != 2 {
-		t.Fatalf("after restore: onRestore saw %d entries, store holds %d; want 2 and 2", seen, size(b.fsm))
+		t.Fatalf("after restore: Restored saw %d entries, store holds %d; want 2 and 2", seen, size(b.fsm))
 	}
 	b.fsm.host = restoreHook(func() error { return errors.New("keyring") })
 	snap, _ = a.fsm.Snapshot()
@@ -136,10 +136,10 @@ func TestRestore(t *testing.T) {
 	snap.(*fsmSnapshot).s.WriteTo(&buf)
 	snap.Release()
 	if err := b.fsm.Restore(io.NopCloser(&buf)); err == nil || err.Error() != "keyring" {
-		t.Fatalf("Restore with a failing onRestore: %v", err)
+		t.Fatalf("Restore with a failing Restored hook: %v", err)
 	}
 	if got := size(b.fsm); got != 2 { // and f.mu is free: view did not block
-		t.Fatalf("after onRestore failed the store holds %d entries, want 2", got)
+		t.Fatalf("after Restored failed the store holds %d entries, want 2", got)
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/raftcluster"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -184,7 +185,7 @@ func checkSignedCheckpoint(s *ledger.Store, dataDir, origin string, v note.Verif
 // snapshot: raft restarts at the snapshot's index and would skip the rest.
 // No raft directory or snapshot yet: nothing to compare.
 func checkRaftApplied(dataDir, path string, applied uint64) error {
-	snap, err := latestRaftSnapshot(filepath.Join(dataDir, raftDirName))
+	snap, err := latestRaftSnapshot(filepath.Join(dataDir, raftcluster.DirName))
 	if err != nil {
 		return &StartError{Path: path, Check: "raft", Index: -1, Err: err}
 	}

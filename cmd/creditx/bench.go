@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/provision"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -42,7 +43,7 @@ func newBenchIngestCmd() *cobra.Command {
 	var nodeURL, dir string
 	var n, start uint64
 	var conc, batch, size, local int
-	var raftTuning node.RaftTuning
+	var raftTuning raftcluster.Tuning
 	var rate float64
 	var notices bool
 	var cpuprofile, acks, localDir string
@@ -171,7 +172,7 @@ func cpuTime() time.Duration {
 //
 // Each of load, if any, runs with the leader and the publisher's credentials
 // once the region is seeded (bench check --direct loads listings there).
-func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning node.RaftTuning, load ...func(*node.Node, *client.Credentials) error) (string, *client.Credentials, func(), error) {
+func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning raftcluster.Tuning, load ...func(*node.Node, *client.Credentials) error) (string, *client.Credentials, func(), error) {
 	dir, err := os.MkdirTemp("", "creditx-bench")
 	if err != nil {
 		return "", nil, nil, err

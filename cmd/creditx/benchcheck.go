@@ -18,6 +18,7 @@ import (
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -56,7 +57,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 						return loadDirect(ctx, cmd.ErrOrStderr(), leader, pub, start, listings, 1024) // benchdirect.go
 					})
 				}
-				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, node.RaftTuning{}, load...)
+				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, raftcluster.Tuning{}, load...)
 				if err != nil {
 					return err
 				}
