@@ -33,6 +33,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
@@ -303,9 +304,9 @@ func ceremony(dir, code string, replicas int, matchKey *[]byte, port *int) (*Mem
 	}
 	mb := &Member{Code: code, Name: provision.MemberName(code), Alias: alias, Endpoint: fmt.Sprintf("https://%s:%d", alias, APIPort),
 		Dir: mdir, Agencies: filepath.Join(mdir, "agencies")}
-	var peers []node.Peer
+	var peers []raftcluster.Peer
 	for _, s := range specs {
-		peers = append(peers, node.Peer{ID: s.ID, Raft: s.Raft, API: "https://" + s.API})
+		peers = append(peers, raftcluster.Peer{ID: s.ID, Raft: s.Raft, API: "https://" + s.API})
 	}
 	for i, c := range cfgs {
 		rdir := c.DataDir

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/deploy"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
@@ -34,7 +35,7 @@ type topo struct {
 	project  string
 	network  string
 	bin      string // the static binary the image was built from (host side, for creditx audit)
-	creds    map[string]map[string]*node.Credentials
+	creds    map[string]map[string]*client.Credentials
 	members  map[string]*deploy.Member
 	pubMu    sync.Mutex
 	received map[string][]node.Receipt // acknowledged receipts by member code
@@ -84,7 +85,7 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 	image := "creditx-fault:" + project
 	build := t.TempDir()
 	tp := &topo{t: t, project: project, network: project + "_delta", bin: filepath.Join(build, "creditx"),
-		creds: map[string]map[string]*node.Credentials{}, members: map[string]*deploy.Member{}, received: map[string][]node.Receipt{}}
+		creds: map[string]map[string]*client.Credentials{}, members: map[string]*deploy.Member{}, received: map[string][]node.Receipt{}}
 	t.Logf("building the static binary and image %s", image)
 	cmd := exec.Command("go", "build", "-trimpath", "-o", tp.bin, "../cmd/creditx")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -136,9 +137,9 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 	for i := range tp.lay.Members {
 		m := &tp.lay.Members[i]
 		tp.members[m.Code] = m
-		tp.creds[m.Code] = map[string]*node.Credentials{}
+		tp.creds[m.Code] = map[string]*client.Credentials{}
 		for _, name := range []string{"admin", "publisher", "auditor"} {
-			if tp.creds[m.Code][name], err = node.LoadCredentials(filepath.Join(m.Agencies, name)); err != nil {
+			if tp.creds[m.Code][name], err = client.LoadCredentials(filepath.Join(m.Agencies, name)); err != nil {
 				t.Fatal(err)
 			}
 			if tp.creds[m.Code][name].MatchKey, err = node.DevMatchKey(m.Agencies); err != nil {

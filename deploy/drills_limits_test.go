@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -152,8 +153,8 @@ func TestDrillRateLimitsByDefault(t *testing.T) {
 	if cfg.RateLimit != (node.RateLimitConfig{}) {
 		t.Fatalf("dev config has a rate_limit section: %+v", cfg.RateLimit)
 	}
-	d := &drill{t: t, dir: dir, cfg: *cfg, creds: map[string]*node.Credentials{}}
-	if d.creds["executor"], err = node.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
+	d := &drill{t: t, dir: dir, cfg: *cfg, creds: map[string]*client.Credentials{}}
+	if d.creds["executor"], err = client.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
 		t.Fatal(err)
 	}
 	roots := d.creds["executor"].Client.Transport.(*http.Transport).TLSClientConfig.RootCAs

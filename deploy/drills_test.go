@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -58,8 +59,8 @@ type drill struct {
 	cfg    node.Config
 	n      *node.Node
 	url    string
-	creds  map[string]*node.Credentials // admin, publisher, executor, auditor, member, replica
-	public *http.Client                 // no client certificate
+	creds  map[string]*client.Credentials // admin, publisher, executor, auditor, member, replica
+	public *http.Client                   // no client certificate
 	stop   func()
 }
 
@@ -91,16 +92,16 @@ func newDrill(t *testing.T, tune func(*node.Config)) *drill {
 	if err := pki.WriteCredentials(filepath.Join(dir, "agencies", "member"), certPEM, keyPEM, ca.CertPEM()); err != nil {
 		t.Fatal(err)
 	}
-	d := &drill{t: t, dir: dir, cfg: cfg, creds: map[string]*node.Credentials{}}
+	d := &drill{t: t, dir: dir, cfg: cfg, creds: map[string]*client.Credentials{}}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor", "member"} {
-		if d.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
+		if d.creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
 		if d.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d.creds["replica"], err = node.LoadCredentials(filepath.Join(dir, "tls", "replica")); err != nil {
+	if d.creds["replica"], err = client.LoadCredentials(filepath.Join(dir, "tls", "replica")); err != nil {
 		t.Fatal(err)
 	}
 	roots := d.creds["auditor"].Client.Transport.(*http.Transport).TLSClientConfig.RootCAs
@@ -149,7 +150,7 @@ func (d *drill) size() uint64 {
 }
 
 // signed makes synthetic listing seq, signed by c, optionally changed first.
-func (d *drill) signed(seq uint64, c *node.Credentials, mutate func(*schemas.Listing)) []byte {
+func (d *drill) signed(seq uint64, c *client.Credentials, mutate func(*schemas.Listing)) []byte {
 	d.t.Helper()
 	l, err := synth.Listing(seq, synth.Options{Region: "330000", Authority: schemas.Agency{Name: c.Identity.Name, USCC: c.Identity.ID},
 		MatchKey: *c.MatchKey, Now: time.Now().UTC().Add(-time.Hour)})
@@ -168,7 +169,7 @@ func (d *drill) signed(seq uint64, c *node.Credentials, mutate func(*schemas.Lis
 
 // rotatedKey registers a second signing key for the publisher (a key
 // rotation) and returns the publisher's credentials holding it.
-func (d *drill) rotatedKey() *node.Credentials {
+func (d *drill) rotatedKey() *client.Credentials {
 	d.t.Helper()
 	_, sk, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -176,7 +177,7 @@ func (d *drill) rotatedKey() *node.Credentials {
 	}
 	k2 := *d.creds["publisher"]
 	k2.SignKey = sk
-	reg, err := node.RegistrationRecord("330000", d.creds["admin"], &k2)
+	reg, err := client.RegistrationRecord("330000", d.creds["admin"], &k2)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func (d *drill) rotatedKey() *node.Credentials {
 
 // revoke has the admin revoke c's signing key; it returns the index of the
 // revocation record.
-func (d *drill) revoke(c *node.Credentials) uint64 {
+func (d *drill) revoke(c *client.Credentials) uint64 {
 	d.t.Helper()
 	admin := d.creds["admin"]
 	g := &schemas.Governance{Header: schemas.Header{Region: "330000", Submitter: admin.Identity.ID, CreatedAt: schemas.NewTime(time.Now())},
@@ -204,7 +205,9 @@ func (d *drill) revoke(c *node.Credentials) uint64 {
 	return rs[0].Index
 }
 
-func keyID(c *node.Credentials) string { return schemas.KeyID(c.SignKey.Public().(ed25519.PublicKey)) }
+func keyID(c *client.Credentials) string {
+	return schemas.KeyID(c.SignKey.Public().(ed25519.PublicKey))
+}
 
 // entries fetches the region's whole ledger through the public tlog-tiles
 // API and verifies it against the ledger key, as a mirror or auditor would.
@@ -345,9 +348,9 @@ func TestDrillForeignCAOverRaft(t *testing.T) {
 }
 
 // submitErr returns the node's answer to a refused submission.
-func submitErr(t *testing.T, err error) *node.SubmitError {
+func submitErr(t *testing.T, err error) *client.SubmitError {
 	t.Helper()
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) {
 		t.Fatalf("want a refusal from the node, got %v", err)
 	}
@@ -449,7 +452,7 @@ func TestDrillRevocationRace(t *testing.T) {
 			defer wg.Done()
 			for !stop.Load() {
 				rs, err := k2.Submit(context.Background(), d.url, d.signed(seq.Add(1), k2, nil))
-				var se *node.SubmitError
+				var se *client.SubmitError
 				switch {
 				case err == nil:
 					mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/provision"
@@ -45,7 +45,7 @@ func TestDrillRogueAgencyWithdrawal(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = tourism.Submit(ctx, d.url, w)
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) || se.Status != 403 || !strings.Contains(se.Error(), d.creds["publisher"].Identity.ID) {
 		t.Fatalf("rogue withdrawal answered %v, want 403 naming the rightful owner", err)
 	}

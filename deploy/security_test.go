@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node/nodetest"
 
 	"github.com/creditx/creditx/internal/synth"
@@ -31,7 +32,7 @@ import (
 type drillNode struct {
 	url   string
 	dir   string
-	creds map[string]*node.Credentials
+	creds map[string]*client.Credentials
 }
 
 func startDrillNode(t *testing.T) *drillNode {
@@ -47,9 +48,9 @@ func startDrillNode(t *testing.T) *drillNode {
 	if err := n.SeedDev(rctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	d := &drillNode{url: n.URL(), dir: dir, creds: map[string]*node.Credentials{}}
+	d := &drillNode{url: n.URL(), dir: dir, creds: map[string]*client.Credentials{}}
 	for _, name := range []string{"admin", "publisher", "auditor"} {
-		if d.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
+		if d.creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
 		if d.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -62,7 +63,7 @@ func startMembers(t *testing.T, specs []provision.MemberSpec, edit func(m *excha
 // publicClient is an HTTPS client trusting the region CA of cfg, with no
 // client certificate.
 func publicClient(t *testing.T, cfg *node.Config) *http.Client {
-	cr, err := node.LoadCredentials(filepath.Join(cfg.DataDir, "agencies", "auditor"))
+	cr, err := client.LoadCredentials(filepath.Join(cfg.DataDir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func (n *Node) checkRef(ref schemas.Ref) (string, error) {
 }
 
 // checkEntryKey is the FSM's last check of an entry of the region's own
-// ledger (fsm.checkEntry): its signing key must be valid at the index the
+// ledger (fsmHost.CheckEntry): its signing key must be valid at the index the
 // entry gets. Admission checked the key against the ledger size it saw; a
 // revocation committed between admission and apply is caught here, so the
 // ledger never holds an entry that every mirror and auditor must reject

@@ -39,7 +39,7 @@ import (
 
 // regionOp says whether op is one of the region's own state commands (the
 // vault ops 6-8 and token revocation, op 9): forwarded as they are and
-// answered with a vaultAnswer (applyVaultForwarded), not with receipts.
+// answered with a regionAnswer (handleApply, propose.go), not with receipts.
 func regionOp(op byte) bool {
 	return op == opVaultPut || op == opVaultErase || op == opVaultRotate || op == opTokenRevoke
 }

@@ -10,14 +10,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
@@ -118,7 +116,7 @@ func (n *Node) routes() []route {
 			io.WriteString(w, "ok\n")
 		}},
 		{"GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-			if addr, _ := n.rep.raft.LeaderWithID(); addr == "" {
+			if addr, _ := n.rep.Raft.LeaderWithID(); addr == "" {
 				http.Error(w, "no raft leader", http.StatusServiceUnavailable)
 				return
 			}
@@ -246,70 +244,19 @@ func splitBatch(body []byte, max int) ([][]byte, *apiError) {
 	return out, nil
 }
 
-// errNotLeader is answered by /internal/v1/apply on a replica that is not the
-// leader; the forwarding replica looks the leader up again and retries.
-var errNotLeader = errors.New("not the raft leader")
-
 // commit makes entries durable on a raft quorum and covered by a signed
-// checkpoint, and returns their receipts. On a follower it forwards the
-// (already admitted) entries to the leader. It retries through leader
-// changes until ctx ends (proposeOrForward): resubmission is idempotent
-// because the FSM keeps the first index of an entry.
+// checkpoint, and returns their receipts (propose: on a follower the
+// leader's). Resubmission is idempotent because the FSM keeps the first
+// index of an entry.
 func (n *Node) commit(ctx context.Context, origin string, entries [][]byte) ([]Receipt, error) {
-	cmd, err := encodeCommand(command{op: opAppend, origin: origin, entries: entries})
+	p, err := n.propose(ctx, command{op: opAppend, origin: origin, entries: entries})
 	if err != nil {
 		return nil, err
 	}
-	var rs []Receipt
-	err = n.proposeOrForward(ctx, func(ctx context.Context, leader bool) (err error) {
-		if leader {
-			rs, err = n.applyLocal(ctx, cmd, entries)
-		} else {
-			rs, err = n.forward(ctx, cmd)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
+	if p.res == nil {
+		return p.receipts, nil
 	}
-	return rs, nil
-}
-
-func retryable(err error) bool {
-	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
-		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, errNotLeader) ||
-		errors.Is(err, raft.ErrEnqueueTimeout) || errors.Is(err, errForward)
-}
-
-// applyLocal runs cmd through raft on the leader and builds receipts.
-func (n *Node) applyLocal(ctx context.Context, cmd []byte, entries [][]byte) ([]Receipt, error) {
-	res, err := n.applyLocalResult(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	return n.receipts(res, entries)
-}
-
-// applyLocalResult runs cmd through raft on the leader and returns the
-// FSM's result, or the refusal or failure as an error.
-func (n *Node) applyLocalResult(ctx context.Context, cmd []byte) (*applyResult, error) {
-	start := time.Now()
-	res, err := n.applyRaft(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	n.metrics.applyLatency.Observe(time.Since(start).Seconds())
-	var ere *entryRefusedError
-	if errors.As(res.Err, &ere) {
-		return nil, refusedAtApply(ere)
-	}
-	if rf := lookupRefusal(res.Err); rf != nil {
-		return nil, rf
-	}
-	if res.Err != nil {
-		return nil, res.Err
-	}
-	return res, nil
+	return n.receipts(p.res, entries)
 }
 
 func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
@@ -324,9 +271,11 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 			idx, p := res.Indices[i], proofs[i]
 			lh := tlog.RecordHash(e)
 			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
-				if first, err := lr.Entry(idx); err == nil {
-					lh = tlog.RecordHash(first)
+				first, err := lr.Entry(idx)
+				if err != nil {
+					return fmt.Errorf("reading entry %d for its receipt: %w", idx, err)
 				}
+				lh = tlog.RecordHash(first)
 			}
 			out[i] = Receipt{
 				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
@@ -337,101 +286,6 @@ func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
 		return nil
 	})
 	return out, err
-}
-
-// errForward marks a failure to reach the leader (retried).
-var errForward = errors.New("forwarding to the leader failed")
-
-// forward sends an encoded command to the leader's /internal/v1/apply.
-func (n *Node) forward(ctx context.Context, cmd []byte) ([]Receipt, error) {
-	base, leaderID := n.leaderAPI()
-	if leaderID == "" {
-		return nil, fmt.Errorf("%w: no leader elected yet", errForward)
-	}
-	if base == "" {
-		return nil, fmt.Errorf("leader %q is not in the configured peers and its API address cannot be derived", leaderID)
-	}
-	url := base + "/internal/v1/apply"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(cmd)))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := n.peer.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errForward, err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		var sr SubmitResponse
-		if err := json.NewDecoder(resp.Body).Decode(&sr); err != nil {
-			return nil, fmt.Errorf("%w: decoding leader answer: %v", errForward, err)
-		}
-		return sr.Results, nil
-	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
-		return nil, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
-	case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusTooManyRequests: // refused by the leader's admission or FSM (refusedError; 429: lookupcap.go)
-		ae := &apiError{Status: resp.StatusCode}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(ae); err != nil || ae.Error == "" {
-			return nil, fmt.Errorf("leader %s answered %s", leaderID, resp.Status)
-		}
-		return nil, &refusedError{ae}
-	default:
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("leader %s answered %s: %s", leaderID, resp.Status, b)
-	}
-}
-
-// handleApply is the leader side of forwarding: a replica of this region
-// sends an encoded command, which the leader admits again
-// (admission_forward.go) before applying it.
-func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleReplica)
-	if !ok {
-		return
-	}
-	if id.Region != n.cfg.Region {
-		writeErr(w, errorf(http.StatusForbidden, "replica of region %s may not write to %s", id.Region, n.cfg.Region))
-		return
-	}
-	cmd, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*n.cfg.MaxBodyBytes))
-	if err != nil {
-		writeErr(w, errorf(http.StatusRequestEntityTooLarge, "%v", err))
-		return
-	}
-	c, err := decodeCommand(cmd)
-	if err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	if !n.IsLeader() {
-		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
-		return
-	}
-	if ae := n.admitForwarded(c); ae != nil { // admission_forward.go: the same admission as direct writes
-		writeErr(w, ae)
-		return
-	}
-	if regionOp(c.op) { // admission_forward.go
-		n.applyVaultForwarded(r.Context(), w, cmd)
-		return
-	}
-	rs, err := n.applyLocal(r.Context(), cmd, c.entries)
-	var refused *refusedError
-	if errors.As(err, &refused) {
-		writeErr(w, refused.ae)
-		return
-	}
-	if err != nil {
-		status := http.StatusInternalServerError
-		if retryable(err) {
-			status = http.StatusServiceUnavailable
-		}
-		writeErr(w, errorf(status, "%v", err))
-		return
-	}
-	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: rs})
 }
 
 // originForCode maps the {code} of a URL to a log this node serves.
@@ -535,7 +389,7 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
-	_, leader := n.rep.raft.LeaderWithID()
+	_, leader := n.rep.Raft.LeaderWithID()
 	st := Status{Region: n.cfg.Region, Origin: n.origin, Replica: n.cfg.ReplicaID, Leader: string(leader),
 		IsLeader: string(leader) == n.cfg.ReplicaID, Uptime: time.Since(n.started).Round(time.Second).String()}
 	err := n.fsm.view(func(tx *ledger.ReadTx) error { st.Size = tx.Log(n.origin).Size(); return nil })

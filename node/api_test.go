@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -198,7 +199,7 @@ func TestBadInput(t *testing.T) {
 	}
 	before = tn.settledSize(t)
 	_, err := pub.Submit(ctx, tn.url, tn.listing(t, 12, nil))
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) || se.Status != 403 {
 		t.Fatalf("record signed by revoked key: err = %v, want 403", err)
 	}

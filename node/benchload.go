@@ -59,8 +59,8 @@ func (n *Node) LoadDirect(entries [][]byte) error {
 			return fmt.Errorf("load direct: %w", err)
 		}
 	}
-	if f.afterApply != nil {
-		f.afterApply()
+	if f.host != nil {
+		f.host.Applied()
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
@@ -60,7 +61,7 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 		t.Fatal(err)
 	}
 	n.keyring.Store(kr)
-	fsm, err := newFSM(path, ledger.Options{}, map[string]signingLog{n.origin: {signer: s, verifier: v}}, n.index, n.logger)
+	fsm, err := newFSM(path, ledger.Options{}, fsmConfig{logs: map[string]signingLog{n.origin: {signer: s, verifier: v}}, indexer: n.index, logger: n.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func adoptionRecord(t *testing.T, key ed25519.PrivateKey, file string, at time.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := &Credentials{SignKey: key}
+	admin := &client.Credentials{SignKey: key}
 	admin.Identity.ID = calIssuer
 	e, err := CalendarAdoptRecord("330000", admin, y, at)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
@@ -116,7 +117,7 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 	})
 	admin, pub := c.creds["admin"], c.creds["publisher"]
 	ctx := context.Background()
-	reg, err := node.RegistrationRecord("330000", admin, pub)
+	reg, err := client.RegistrationRecord("330000", admin, pub)
 	if err != nil {
 		t.Fatal(err)
 	}

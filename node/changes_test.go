@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 )
 
 // readChanges pages through GET /v1/changes from cursor with limit, and
 // returns every change and the last cursor.
-func readChanges(t *testing.T, c *node.Credentials, base, cursor string, limit string) ([]node.Change, string) {
+func readChanges(t *testing.T, c *client.Credentials, base, cursor string, limit string) ([]node.Change, string) {
 	t.Helper()
 	var all []node.Change
 	for {
@@ -136,7 +137,7 @@ func TestChangesFeed(t *testing.T) {
 	}
 
 	// A notices cursor is not a changes cursor.
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if err := exe.Get(ctx, tn.url+"/v1/changes?since="+node.EncodeCursor('n', 0), new(node.ChangesPage)); !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Error(), "since") {
 		t.Fatalf("a notices cursor answered %v", err)
 	}

@@ -100,11 +100,20 @@ func (n *Node) checkFrom(histories func(*ledger.ReadTx, string) ([]sanctions.Lis
 		for _, f := range findings {
 			cf := CheckFinding{Ref: f.Ref, Member: f.Member, Programme: f.Programme, Domain: f.Domain, Role: f.Role, State: f.State, Restricts: f.Restricts, Reason: f.Reason}
 			lr := tx.Log(f.Ref.Origin)
-			if cp, err := lr.Checkpoint(); err == nil {
-				if size := checkpointSize(cp); size > f.Ref.Index {
-					if p, err := lr.InclusionProof(f.Ref.Index, size); err == nil {
-						cf.Checkpoint, cf.InclusionProof = string(cp), b64Hashes(p)
+			cp, err := lr.Checkpoint()
+			switch {
+			case errors.Is(err, ledger.ErrNoCheckpoint): // not yet covered: answered without a proof
+			case err != nil:
+				return err
+			default:
+				// A mirror's checkpoint may run ahead of the entries held
+				// (still catching up): no proof to it yet.
+				if size := checkpointSize(cp); size > f.Ref.Index && size <= lr.Size() {
+					p, err := lr.InclusionProof(f.Ref.Index, size)
+					if err != nil {
+						return fmt.Errorf("inclusion proof of %s#%d: %w", f.Ref.Origin, f.Ref.Index, err)
 					}
+					cf.Checkpoint, cf.InclusionProof = string(cp), b64Hashes(p)
 				}
 			}
 			ans.Listings = append(ans.Listings, cf)

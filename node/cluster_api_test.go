@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 )
 
@@ -24,7 +26,7 @@ func apiStatus(t *testing.T, err error) (int, []string) {
 	if err == nil {
 		return 0, nil
 	}
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) {
 		t.Fatalf("not an API answer: %v", err)
 	}
@@ -187,7 +189,7 @@ func (c *cluster) addJoiner(t *testing.T, id, joinURL string, tune func(*node.Co
 	}
 	cfg := *ref
 	cfg.ReplicaID, cfg.DataDir, cfg.Listen, cfg.RaftListen, cfg.RaftAdvertise = id, rdir, api, raftAddr, ""
-	cfg.Peers = append(slices.Clone(ref.Peers), node.Peer{ID: id, Raft: raftAddr, API: "https://" + api})
+	cfg.Peers = append(slices.Clone(ref.Peers), raftcluster.Peer{ID: id, Raft: raftAddr, API: "https://" + api})
 	cfg.Bootstrap, cfg.Join = false, joinURL
 	if tune != nil {
 		tune(&cfg)

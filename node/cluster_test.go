@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -82,7 +83,7 @@ func (l *loader) run(ctx context.Context, t *testing.T, w int) {
 }
 
 func (c *cluster) registerPublisher(t *testing.T) {
-	e, err := node.RegistrationRecord("330000", c.creds["admin"], c.creds["publisher"])
+	e, err := client.RegistrationRecord("330000", c.creds["admin"], c.creds["publisher"])
 	if err != nil {
 		t.Fatal(err)
 	}

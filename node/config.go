@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/node/raftcluster"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -33,7 +34,7 @@ type Config struct {
 	RaftAdvertise string `yaml:"raft_advertise"`
 	// Peers lists every replica of the region including this one. With a
 	// single replica it may be empty.
-	Peers []Peer `yaml:"peers"`
+	Peers []raftcluster.Peer `yaml:"peers"`
 	// Bootstrap makes a replica with no raft state create the cluster from
 	// Peers. Set it on every initial replica; never on a replica that joins later.
 	Bootstrap bool `yaml:"bootstrap"`
@@ -47,8 +48,8 @@ type Config struct {
 	// replicas (writes are forwarded to a leader only if Peers lists it).
 	// The --join flag of creditx serve sets it.
 	Join string `yaml:"join,omitempty"`
-	// Raft timings; zero values are the defaults documented on RaftTuning.
-	Raft RaftTuning `yaml:"raft"`
+	// Raft timings; zero values are the defaults documented on raftcluster.Tuning.
+	Raft raftcluster.Tuning `yaml:"raft"`
 	// LogKey is the note signing key file of the region's ledger (every
 	// replica of the region holds the same key). Default "keys/log.key".
 	LogKey string `yaml:"log_key"`
@@ -220,7 +221,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Exchange = &x
 	}
 	if len(c.Peers) == 0 {
-		c.Peers = []Peer{{ID: c.ReplicaID, Raft: c.RaftAdvertise, API: "https://" + c.Listen}}
+		c.Peers = []raftcluster.Peer{{ID: c.ReplicaID, Raft: c.RaftAdvertise, API: "https://" + c.Listen}}
 		c.Bootstrap = c.Join == ""
 	}
 	if c.Join != "" && (c.Bootstrap || !strings.HasPrefix(c.Join, "https://")) {
@@ -237,4 +238,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// or is v, or def if v is the zero value.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }

@@ -12,6 +12,16 @@
 // through the FSM's op table (fsm_ops.go). The API's wire types are
 // package api's (node keeps their names as aliases), the caller's side of
 // the API is package client, and dev provisioning is package provision.
+// Raft itself (opening it, its timings and peers, membership changes, a
+// new replica's join) is package node/raftcluster; the FSM is built whole
+// with what it asks of the replica (fsmHost, fsm_host.go).
+//
+// Every write, whatever its kind (appends, the vault and revocation
+// commands, the exchange's ops), reaches raft through one path:
+// propose (propose.go) applies the command on the leader or forwards it to
+// the leader's /internal/v1/apply over mutual TLS, bounded by the caller's
+// context, and retries through leader changes by one rule (retryLeader),
+// which membership changes and forwarded witness requests follow too.
 //
 // # Guarantees
 //

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -197,11 +198,11 @@ func TestVaultRatchetCompletesAfterCrash(t *testing.T) {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := node.LoadCredentials(filepath.Join(dir, "agencies", "admin"))
+	admin, err := client.LoadCredentials(filepath.Join(dir, "agencies", "admin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -48,7 +49,7 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	pub, err := node.LoadCredentials(filepath.Join(agencies, "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(agencies, "publisher"))
 	if err != nil {
 		log.Fatal(err)
 	}

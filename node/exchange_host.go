@@ -46,29 +46,23 @@ func (h exchangeHost) View(fn func(tx *ledger.ReadTx) error) error { return h.n.
 
 func (h exchangeHost) IsLeader() bool { return h.n.IsLeader() }
 
-// Propose encodes c as a raft command and applies it on the leader
-// (applyRaft, bounded by ctx). Anything the FSM answered in
+// Propose commits c through the replica's one propose path (propose.go,
+// bounded by ctx). Exchange ops are never forwarded: on a replica that
+// does not lead it fails with errLeaderOnly. Anything the FSM answered in
 // applyResult.Err is a refusal.
 func (h exchangeHost) Propose(ctx context.Context, c exchange.Command) (exchange.Result, error) {
 	cmd, err := fromExchange(c)
 	if err != nil {
 		return exchange.Result{}, err
 	}
-	b, err := encodeCommand(cmd)
-	if err != nil {
+	p, err := h.n.propose(ctx, cmd)
+	if p.res == nil { // not applied here: nothing the FSM answered
 		return exchange.Result{}, err
 	}
-	if !h.n.IsLeader() {
-		return exchange.Result{}, errNotLeader
-	}
-	r, err := h.n.applyRaft(ctx, b)
-	if err != nil {
-		return exchange.Result{}, err
-	}
-	res := exchange.Result{Size: r.Size, Known: r.Known}
-	if r.Err != nil {
-		if !errors.As(r.Err, &res.Refused) {
-			res.Refused = &exchange.Refusal{Op: c.Op, Origin: c.Origin, Err: r.Err}
+	res := exchange.Result{Size: p.res.Size, Known: p.res.Known}
+	if p.res.Err != nil {
+		if !errors.As(p.res.Err, &res.Refused) {
+			res.Refused = &exchange.Refusal{Op: c.Op, Origin: c.Origin, Err: p.res.Err}
 		}
 	}
 	return res, nil
@@ -274,12 +268,16 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 	return nil
 }
 
-// addLiveVerifiers adds to verifiers the log keys of members that joined by
-// governance (the manifest in force as of ledger.db), so that the start-up
-// check verifies their mirrors too. Called before raft starts.
-func (n *Node) addLiveVerifiers(verifiers map[string]note.Verifier) error {
+// addPeerVerifiers adds to verifiers the log keys of the configured members
+// and of those that joined by governance (the manifest in force as of
+// ledger.db), so that the start-up check verifies their mirrors too. Called
+// before raft starts.
+func (n *Node) addPeerVerifiers(verifiers map[string]note.Verifier) error {
 	if n.x == nil {
 		return nil
+	}
+	for o, v := range n.x.PeerVerifiers() {
+		verifiers[o] = v
 	}
 	return n.fsm.view(func(tx *ledger.ReadTx) error {
 		n.x.AddLiveVerifiers(tx, verifiers)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
@@ -25,8 +26,8 @@ func TestDrillCrossMemberFeedback(t *testing.T) {
 		func(m *exchange.Manifest) { m.WitnessQuorum = 1 })
 	ctx := context.Background()
 	sh, zj := ms["310000"], ms["330000"]
-	load := func(mb *member, name string) *node.Credentials {
-		c, err := node.LoadCredentials(filepath.Join(mb.cfg.DataDir, "agencies", name))
+	load := func(mb *member, name string) *client.Credentials {
+		c, err := client.LoadCredentials(filepath.Join(mb.cfg.DataDir, "agencies", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +57,7 @@ func TestDrillCrossMemberFeedback(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = shExe.Submit(ctx, sh.n.URL(), fe)
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) || se.Status != 403 {
 		t.Fatalf("Shanghai answered %v, want 403", err)
 	}

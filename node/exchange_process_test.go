@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
 )
@@ -31,7 +32,7 @@ func TestExchangeRealProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	procs := map[string]*proc{}
-	creds := map[string]map[string]*node.Credentials{}
+	creds := map[string]map[string]*client.Credentials{}
 	for _, cfg := range cfgs {
 		p := &proc{t: t, id: cfg.Region, cfgPath: filepath.Join(cfg.DataDir, "node.yaml"), url: "https://" + cfg.Listen,
 			logPath: filepath.Join(dir, cfg.Region+".log")}
@@ -43,9 +44,9 @@ func TestExchangeRealProcesses(t *testing.T) {
 			}
 		})
 		procs[cfg.Region] = p
-		creds[cfg.Region] = map[string]*node.Credentials{}
+		creds[cfg.Region] = map[string]*client.Credentials{}
 		for _, name := range []string{"admin", "publisher", "auditor"} {
-			if creds[cfg.Region][name], err = node.LoadCredentials(filepath.Join(cfg.DataDir, "agencies", name)); err != nil {
+			if creds[cfg.Region][name], err = client.LoadCredentials(filepath.Join(cfg.DataDir, "agencies", name)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -53,7 +54,7 @@ func TestExchangeRealProcesses(t *testing.T) {
 	ctx := context.Background()
 	// Each credit office registers its publisher's key (a governance record).
 	for code, cr := range creds {
-		reg, err := node.RegistrationRecord(code, cr["admin"], cr["publisher"])
+		reg, err := client.RegistrationRecord(code, cr["admin"], cr["publisher"])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
@@ -64,8 +65,8 @@ func TestExchangeCostPerMember(t *testing.T) {
 		c.Exchange.PullInterval = 300 * time.Millisecond
 		c.Exchange.PushInterval = 50 * time.Millisecond
 		c.Exchange.WitnessSpares = -1 // quorum only
-		mb := &member{code: c.Region, cfg: c, creds: map[string]*node.Credentials{}}
-		cr, err := node.LoadCredentials(filepath.Join(c.DataDir, "agencies", "publisher"))
+		mb := &member{code: c.Region, cfg: c, creds: map[string]*client.Credentials{}}
+		cr, err := client.LoadCredentials(filepath.Join(c.DataDir, "agencies", "publisher"))
 		if err != nil {
 			t.Fatal(err)
 		}

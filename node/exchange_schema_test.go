@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
@@ -63,7 +64,7 @@ func TestExchangeSchemaAdoption(t *testing.T) {
 	e0, _ := zj.listing(t, 0)
 	v2 := bytes.Replace(e0, []byte(`"schema":"listing/v1"`), []byte(`"schema":"listing/v2"`), 1)
 	_, err := zj.creds["publisher"].Submit(ctx, zj.n.URL(), v2)
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) || se.Status != http.StatusUnprocessableEntity || len(se.Body.Errors) != 1 || se.Body.Errors[0].Field != "record.schema" {
 		t.Fatalf("listing/v2 submission: %v, want 422 naming record.schema", err)
 	}

@@ -77,11 +77,10 @@ func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 	}
 	n.x = x
 	n.index = &indexer{node: n}
-	f, err := newFSM(path, ledger.Options{}, nil, n.index, n.logger)
+	f, err := newFSM(path, ledger.Options{}, fsmConfig{indexer: n.index, host: newFSMHooks(n), logger: n.logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
 	n.fsm = f
 	return n
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
@@ -34,7 +35,7 @@ type member struct {
 	n      *node.Node
 	cancel context.CancelFunc
 	done   chan error
-	creds  map[string]*node.Credentials
+	creds  map[string]*client.Credentials
 }
 
 var deltaMembers = []provision.MemberSpec{
@@ -81,9 +82,9 @@ func startConsortiumWith(t testing.TB, specs []provision.MemberSpec, edit func(*
 		c := *cfg
 		c.Exchange.PullInterval = 300 * time.Millisecond
 		c.Exchange.PushInterval = 50 * time.Millisecond
-		mb := &member{code: c.Region, cfg: c, creds: map[string]*node.Credentials{}}
+		mb := &member{code: c.Region, cfg: c, creds: map[string]*client.Credentials{}}
 		for _, name := range []string{"admin", "publisher", "auditor"} {
-			cr, err := node.LoadCredentials(filepath.Join(c.DataDir, "agencies", name))
+			cr, err := client.LoadCredentials(filepath.Join(c.DataDir, "agencies", name))
 			if err != nil {
 				t.Fatal(err)
 			}

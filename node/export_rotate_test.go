@@ -21,10 +21,6 @@ func NextVaultKeyForTest(keyHex string) string {
 // ApplyVaultRotateForTest proposes op 8 rotating from epoch, as a retry of
 // POST /v1/vault/rotate whose answer was lost would.
 func ApplyVaultRotateForTest(n *Node, epoch uint64) error {
-	cmd, err := encodeCommand(command{op: opVaultRotate, origin: n.origin, index: epoch})
-	if err != nil {
-		return err
-	}
-	_, err = n.proposeVault(context.Background(), cmd)
+	_, err := n.propose(context.Background(), command{op: opVaultRotate, origin: n.origin, index: epoch})
 	return err
 }

@@ -32,6 +32,44 @@ type Indexer interface {
 	Index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error
 }
 
+// fsmHost is the replica as its FSM sees it, given to newFSM and fixed for
+// the FSM's life (nil: a bare FSM with no hooks, as in tests). Every method
+// runs on the FSM goroutine; those taking tx run inside the batch's
+// transaction and must decide alike on every replica.
+type fsmHost interface {
+	// CheckEntry is asked before an entry is appended to a log this region
+	// signs, with the index the entry would get; an error refuses the whole
+	// command (nothing appended) and comes back in the result. It must
+	// depend only on the entries before index.
+	CheckEntry(origin string, index uint64, entry []byte) error
+	// Peer is the log key of another member's ledger this region mirrors
+	// and witnesses, as of tx (configured, or joined by governance).
+	Peer(tx *ledger.Tx, origin string) (note.Verifier, bool)
+	// Accepts says whether a mirrored entry's schema is accepted by the
+	// manifest or adopted by governance as of tx, and names the schema; an
+	// error is a storage failure (see fsm_ops.go and exchange/adopt.go).
+	Accepts(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
+	// Applied runs after every applied batch, outside its transaction but
+	// under f.mu's read lock (wakes readers, saves the checkpoint file).
+	Applied()
+	// Restored runs after a snapshot replaced ledger.db, before any later
+	// entry applies; an error fails the install (raft retries it).
+	Restored() error
+}
+
+// fsmConfig is what an FSM is built with besides its ledger.db.
+type fsmConfig struct {
+	logs    map[string]signingLog // origins this region signs
+	indexer Indexer               // may be nil
+	host    fsmHost               // may be nil
+	// vault is this replica's vault key (nil: none).
+	vault *vault.Ring
+	// lookupOrigin is the access log, whose entries may carry a lookup
+	// charge the FSM applies (lookupcap.go).
+	lookupOrigin string
+	logger       *slog.Logger
+}
+
 // signingLog is a log whose checkpoints this region signs.
 type signingLog struct {
 	signer   note.Signer
@@ -71,33 +109,12 @@ const (
 // transaction as the command's effects, so replaying raft entries at start-up
 // (raft.Config.NoSnapshotRestoreOnStart) skips what is already applied.
 type fsm struct {
-	path    string
-	opts    ledger.Options
-	logs    map[string]signingLog // origins this region signs; fixed after construction
-	indexer Indexer               // may be nil; fixed after construction
-	// peers are the other members' ledgers this region mirrors and
-	// witnesses, origin -> log key; accepts says whether a mirrored entry's
-	// schema is accepted by the manifest or adopted by governance as of tx
-	// (nil: all), and names the schema; an error is a storage failure. Both
-	// are set before raft starts and fixed after (see fsm_ops.go and
-	// exchange/adopt.go).
-	peers   map[string]note.Verifier
-	accepts func(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
-	// livePeer, if set, is the log key of an origin not in peers: a member
-	// that joined by governance, as of tx (exchange/live.go).
-	livePeer func(tx *ledger.Tx, origin string) (note.Verifier, bool)
-	// onRestore, if set, runs after a snapshot replaced ledger.db (on the FSM
-	// goroutine, before any later entry applies); set before raft starts.
-	onRestore func() error
-	// checkEntry, if set, is asked before an entry is appended to a log
-	// this region signs, with the index the entry would get; an error refuses
-	// the whole command (nothing appended) and comes back in the result.
-	// It runs on the FSM goroutine and must depend only on the entries
-	// before index, so that every replica decides alike. Set before raft
-	// starts.
-	checkEntry func(origin string, index uint64, entry []byte) error
-	// lookupOrigin is the access log, whose entries may carry a lookup
-	// charge the FSM applies (lookupcap.go); set before raft starts.
+	path string
+	opts ledger.Options
+	// Fixed at construction (fsmConfig).
+	logs         map[string]signingLog
+	indexer      Indexer // may be nil
+	host         fsmHost // may be nil
 	lookupOrigin string
 	logger       *slog.Logger
 
@@ -105,9 +122,7 @@ type fsm struct {
 	// applied; FSM goroutine only. Indexers use it so that what they derive
 	// from time is the same on every replica.
 	now time.Time
-	// afterApply, if set, runs after every applied batch (wakes readers).
-	afterApply func()
-	// vault is this replica's vault key (nil: none); set before raft starts.
+	// vault is this replica's vault key (nil: none), fixed at construction.
 	// vaultEpoch is the epoch an erasure in the current batch moved to (0:
 	// none), used on the FSM goroutine only, to replace the key file after
 	// the commit (package vault).
@@ -121,12 +136,18 @@ type fsm struct {
 	store *ledger.Store // guarded by mu
 }
 
-func newFSM(path string, opts ledger.Options, logs map[string]signingLog, ix Indexer, logger *slog.Logger) (*fsm, error) {
+// newFSM opens ledger.db at path and builds the FSM whole: nothing is set
+// on it afterwards.
+func newFSM(path string, opts ledger.Options, c fsmConfig) (*fsm, error) {
 	s, err := ledger.Open(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &fsm{path: path, opts: opts, logs: logs, indexer: ix, logger: logger, store: s}, nil
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	return &fsm{path: path, opts: opts, logs: c.logs, indexer: c.indexer, host: c.host, vault: c.vault,
+		lookupOrigin: c.lookupOrigin, logger: c.logger, store: s}, nil
 }
 
 // view runs fn with the current store under the read lock.
@@ -258,8 +279,8 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 	}
 	f.vaultEpoch = 0
-	if f.afterApply != nil {
-		f.afterApply()
+	if f.host != nil {
+		f.host.Applied()
 	}
 	return out
 }
@@ -349,12 +370,12 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	if len(fresh) == 0 {
 		return r, nil
 	}
-	if f.checkEntry != nil {
+	if f.host != nil {
 		for i, e := range c.entries {
 			if !r.Fresh[i] {
 				continue
 			}
-			if err := f.checkEntry(c.origin, r.Indices[i], e); err != nil {
+			if err := f.host.CheckEntry(c.origin, r.Indices[i], e); err != nil {
 				return &applyResult{Err: &entryRefusedError{Entry: i, Index: r.Indices[i], Err: err}}, nil
 			}
 		}
@@ -457,10 +478,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return err
 	}
 	f.logger.Info("restored ledger from snapshot")
-	// onRestore reads the new store through view, so it runs after
+	// Restored reads the new store through view, so it runs after
 	// swapStore released f.mu.
-	if f.onRestore != nil {
-		return f.onRestore()
+	if f.host != nil {
+		return f.host.Restored()
 	}
 	return nil
 }

@@ -86,16 +86,12 @@ func (s exchangeStore) IndexMirrored(tx *ledger.Tx, origin string, first uint64,
 	return s.f.indexMirrored(tx, origin, first, entries)
 }
 
-// peer is the FSM's log key of a mirrored origin: the configured one, or
-// the manifest in force's (exchange.Runtime.LivePeer).
+// peer is the FSM's log key of a mirrored origin (fsmHost.Peer).
 func (f *fsm) peer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
-	if v, ok := f.peers[origin]; ok {
-		return v, true
-	}
-	if f.livePeer == nil {
+	if f.host == nil {
 		return nil, false
 	}
-	return f.livePeer(tx, origin)
+	return f.host.Peer(tx, origin)
 }
 
 // indexMirrored indexes the accepted entries of a mirror batch (contiguous
@@ -119,10 +115,10 @@ func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries 
 		return nil
 	}
 	for i, e := range entries {
-		if f.accepts == nil {
+		if f.host == nil {
 			break
 		}
-		ok, schema, err := f.accepts(tx, e)
+		ok, schema, err := f.host.Accepts(tx, e)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ func TestOpTable(t *testing.T) {
 			t.Errorf("op %d: apply function %v, in the command format %v", op, got, known)
 		}
 	}
-	f, err := newFSM(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{}, nil, nil, nil)
+	f, err := newFSM(filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{}, fsmConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

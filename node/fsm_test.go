@@ -23,7 +23,7 @@ func testFSM(t *testing.T, path string) (*fsm, note.Verifier) {
 	}
 	s, _ := note.NewSigner(skey)
 	v, _ := note.NewVerifier(vkey)
-	f, err := newFSM(path, ledger.Options{}, map[string]signingLog{origin: {signer: s, verifier: v}}, nil, slog.New(slog.DiscardHandler))
+	f, err := newFSM(path, ledger.Options{}, fsmConfig{logs: map[string]signingLog{origin: {signer: s, verifier: v}}, logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node/nodetest"
 
 	"github.com/creditx/creditx/internal/synth"
@@ -21,7 +22,7 @@ type testNode struct {
 	dir   string
 	n     *node.Node
 	url   string
-	creds map[string]*node.Credentials // admin, publisher, executor, auditor, replica
+	creds map[string]*client.Credentials // admin, publisher, executor, auditor, replica
 }
 
 func startNode(t *testing.T) *testNode {
@@ -41,9 +42,9 @@ func startNode(t *testing.T) *testNode {
 	if err := n.SeedDev(rctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*node.Credentials{}}
+	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*client.Credentials{}}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
-		c, err := node.LoadCredentials(filepath.Join(dir, "agencies", name))
+		c, err := client.LoadCredentials(filepath.Join(dir, "agencies", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func startNode(t *testing.T) *testNode {
 		}
 		tn.creds[name] = c
 	}
-	c, err := node.LoadCredentials(filepath.Join(dir, "tls", "replica"))
+	c, err := client.LoadCredentials(filepath.Join(dir, "tls", "replica"))
 	if err != nil {
 		t.Fatal(err)
 	}

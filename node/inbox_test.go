@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 )
@@ -228,12 +229,12 @@ func TestNoticesBadParameters(t *testing.T) {
 	for q, field := range bad {
 		var p node.NoticesPage
 		err := exe.Get(ctx, tn.url+"/v1/notices?"+q, &p)
-		var se *node.SubmitError
+		var se *client.SubmitError
 		if !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Error(), field) {
 			t.Errorf("%s answered %v, want 400 naming %s", q, err, field)
 		}
 	}
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if err := tn.creds["admin"].Get(ctx, tn.url+"/v1/notices?agency=12345", new(node.NoticesPage)); !errors.As(err, &se) || se.Status != 400 || !strings.Contains(se.Error(), "agency") {
 		t.Errorf("agency=12345 answered %v, want 400 naming agency", err)
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/schemas"
 )
@@ -30,7 +30,7 @@ func BenchmarkFSMApplyBatch(b *testing.B) {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		b.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestFSMLookupCap(t *testing.T) {
 	const origin = "creditx.330000/ledger"
 	path := filepath.Join(t.TempDir(), "l.db")
 	f, _ := testFSM(t, path)
-	f.lookupOrigin = origin
+	f.lookupOrigin = origin // testFSM builds a bare FSM; this test charges the ledger as if it were the access log
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	entry := func(key, day string, n int, nonce string) string {
 		b, _ := json.Marshal(AccessRecord{At: t0.Format(time.RFC3339Nano), Role: "execute", Who: "x", What: "check", Purpose: "approval",
@@ -83,7 +83,7 @@ func TestFSMLookupCap(t *testing.T) {
 	}
 	// Durable: reopen ledger.db.
 	f.close()
-	f2, err := newFSM(path, ledger.Options{}, f.logs, nil, f.logger)
+	f2, err := newFSM(path, ledger.Options{}, fsmConfig{logs: f.logs, lookupOrigin: origin, logger: f.logger})
 	if err != nil {
 		t.Fatal(err)
 	}

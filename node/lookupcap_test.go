@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -76,9 +77,9 @@ func TestLookupCapPersistsAndIsPurposeBound(t *testing.T) {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	creds := map[string]*node.Credentials{}
+	creds := map[string]*client.Credentials{}
 	for _, name := range []string{"executor", "auditor", "publisher"} {
-		if creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
+		if creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"github.com/creditx/creditx/vault"
@@ -27,6 +28,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/sync/errgroup"
 )
+
+// ledgerDBName is the file of ledgers, mirrors and indexes (package ledger)
+// in a replica's data directory. Changing it breaks existing data
+// directories.
+const ledgerDBName = "ledger.db"
 
 // Node is one replica of a region's node: raft-replicated ledger, indexes and
 // the HTTPS API. Create it with New, run it with Run, which returns after ctx
@@ -38,7 +44,7 @@ type Node struct {
 	access      string      // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
-	rep         *replica
+	rep         *raftcluster.Replica
 	index       *indexer
 	sanctions   *sanctionsState                 // engine and notice issuer; fixed after New
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
@@ -54,6 +60,9 @@ type Node struct {
 	raftLn  net.Listener
 	raftAdv string // raft address this replica advertises (the bound port when configured as :0); fixed after New
 	metrics *metrics
+	// ckpt rewrites ledger.checkpoint after each batch (fsmHooks.Applied);
+	// set by checkAtStart before raft starts, fixed after.
+	ckpt    *checkpointSaver
 	limiter *limits.Limiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
 	x       *exchange.Runtime // nil unless cfg.Exchange is set
@@ -144,31 +153,21 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
-		n.origin: {signer: logSigner, verifier: logVerifier},
-		n.access: {signer: accSigner, verifier: accVerifier},
-	}, n.index, n.logger)
+	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, fsmConfig{
+		logs: map[string]signingLog{
+			n.origin: {signer: logSigner, verifier: logVerifier},
+			n.access: {signer: accSigner, verifier: accVerifier},
+		},
+		indexer:      n.index,
+		host:         newFSMHooks(n), // fsm_host.go
+		vault:        n.vault,
+		lookupOrigin: n.access, // lookupcap.go
+		logger:       n.logger,
+	})
 	if err != nil {
 		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
-	f.onRestore = func() error {
-		if err := n.rebuildKeyring(); err != nil {
-			return err
-		}
-		return n.syncVaultEpoch()
-	}
-	f.vault = n.vault
-	f.checkEntry = n.checkEntryKey
-	f.lookupOrigin = n.access // lookupcap.go
-	f.afterApply = n.sanctions.notify
-	if n.x != nil {
-		f.afterApply = func() { n.sanctions.notify(); n.x.Applied() } // wakes checkpoint long-polls (exchange/watch.go)
-	}
-	if n.x != nil {
-		f.peers, f.accepts = n.x.PeerVerifiers(), n.x.AcceptsEntry
-		f.livePeer = n.x.LivePeer // exchange/live.go
-	}
 	cleanup = append(cleanup, f.close)
 	if err := n.checkAtStart(ms, accVerifier); err != nil {
 		return nil, err
@@ -213,7 +212,7 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.raftAdv = adv.String()
 	sl := pki.NewTLSStreamLayer(n.raftLn, adv, peerCfg, peerCfg)
-	n.rep, err = openRaft(cfg.DataDir, cfg.ReplicaID, cfg.Raft, cfg.Peers, cfg.Bootstrap, n.fsm, sl, n.logger)
+	n.rep, err = raftcluster.Open(cfg.DataDir, cfg.ReplicaID, cfg.Raft, cfg.Peers, cfg.Bootstrap, n.fsm, sl, n.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -275,10 +274,10 @@ func (n *Node) Run(ctx context.Context) error {
 		return srv.Shutdown(sctx)
 	})
 	err := g.Wait()
-	if n.rep.raft.State().String() == "Leader" {
-		n.rep.raft.LeadershipTransfer().Error()
+	if n.rep.Raft.State().String() == "Leader" {
+		n.rep.Raft.LeadershipTransfer().Error()
 	}
-	err = errors.Join(err, n.rep.shutdown(), n.fsm.close())
+	err = errors.Join(err, n.rep.Shutdown(), n.fsm.close())
 	if n.x != nil {
 		err = errors.Join(err, n.x.Close())
 	}
@@ -291,16 +290,16 @@ func (n *Node) Run(ctx context.Context) error {
 // WaitReady blocks until the cluster has a leader and this replica has applied
 // everything committed before it started (so its reads are current).
 func (n *Node) WaitReady(ctx context.Context) error {
-	if err := n.rep.waitLeader(ctx); err != nil {
+	if err := n.rep.WaitLeader(ctx); err != nil {
 		return err
 	}
 	if n.IsLeader() {
-		return n.rep.raft.Barrier(0).Error()
+		return n.rep.Raft.Barrier(0).Error()
 	}
 	// A follower: wait until it has applied what was committed when it
 	// learned of the leader.
-	target := n.rep.raft.CommitIndex()
-	for n.rep.raft.AppliedIndex() < target {
+	target := n.rep.Raft.CommitIndex()
+	for n.rep.Raft.AppliedIndex() < target {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -312,7 +311,7 @@ func (n *Node) WaitReady(ctx context.Context) error {
 
 // IsLeader reports whether this replica currently leads the region's cluster.
 func (n *Node) IsLeader() bool {
-	_, id := n.rep.raft.LeaderWithID()
+	_, id := n.rep.Raft.LeaderWithID()
 	return string(id) == n.cfg.ReplicaID
 }
 

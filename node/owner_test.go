@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/pki"
@@ -18,7 +19,7 @@ import (
 // agency issues a new agency of the test region (certificate from the
 // region CA, signing key registered by the admin) and returns its
 // credentials.
-func (tn *testNode) agency(t *testing.T, dir, body, name string, role pki.Role, domains ...string) *node.Credentials {
+func (tn *testNode) agency(t *testing.T, dir, body, name string, role pki.Role, domains ...string) *client.Credentials {
 	t.Helper()
 	return nodetest.Agency(t, tn.dir, tn.url, tn.creds["admin"], dir,
 		pki.Identity{Role: role, Region: "330000", Kind: pki.KindAgency, ID: provision.DevUSCC("330000", body), Name: name, Domains: domains})
@@ -27,11 +28,11 @@ func (tn *testNode) agency(t *testing.T, dir, body, name string, role pki.Role, 
 // refused submits entries as c and wants them refused with status, a field
 // error on field whose message contains every one of want, and nothing
 // written.
-func (tn *testNode) refused(t *testing.T, c *node.Credentials, status int, field string, entry []byte, want ...string) {
+func (tn *testNode) refused(t *testing.T, c *client.Credentials, status int, field string, entry []byte, want ...string) {
 	t.Helper()
 	before := tn.settledSize(t)
 	_, err := c.Submit(context.Background(), tn.url, entry)
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) || se.Status != status {
 		t.Fatalf("submission answered %v, want %d", err, status)
 	}
@@ -112,7 +113,7 @@ func TestDrillRogueAgencies(t *testing.T) {
 	}
 	n0 := notices[0]
 	nref := schemas.Ref{Origin: n0.Origin, Index: n0.Index, Hash: tn.leafHash(t, n0.Origin, n0.Index)}
-	for _, named := range []*node.Credentials{exe2, exe} {
+	for _, named := range []*client.Credentials{exe2, exe} {
 		fb := &schemas.Feedback{Header: schemas.Header{Region: "330000", Submitter: exe2.Identity.ID, CreatedAt: now()}, Notice: nref,
 			Agency: schemas.Agency{Name: named.Identity.Name, USCC: named.Identity.ID}, Outcome: "applied", ActedAt: now()}
 		fe, _ := exe2.Sign(fb)
@@ -167,7 +168,7 @@ func TestDrillGovernanceRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn.refused(t, admin, 422, "record.agency_key_revoke", revoke(keyID), "revoked agency key")
-	reg, err := node.RegistrationRecord("330000", admin, ex)
+	reg, err := client.RegistrationRecord("330000", admin, ex)
 	if err != nil {
 		t.Fatal(err)
 	}

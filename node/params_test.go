@@ -13,19 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 )
 
 // getErr GETs u as c and returns the API error (nil on 200).
-func getErr(t *testing.T, c *node.Credentials, u string) *node.SubmitError {
+func getErr(t *testing.T, c *client.Credentials, u string) *client.SubmitError {
 	t.Helper()
 	err := c.Get(context.Background(), u, &json.RawMessage{})
 	if err == nil {
 		return nil
 	}
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) {
 		t.Fatalf("GET %s: %v", u, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
@@ -97,7 +98,7 @@ type cluster struct {
 	t     *testing.T
 	dir   string
 	procs []*proc
-	creds map[string]*node.Credentials
+	creds map[string]*client.Credentials
 	vkey  note.Verifier
 }
 
@@ -112,7 +113,7 @@ func startCluster(t *testing.T, n int, tune func(*node.Config)) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, dir: dir, creds: map[string]*node.Credentials{}}
+	c := &cluster{t: t, dir: dir, creds: map[string]*client.Credentials{}}
 	for i, cfg := range cfgs {
 		// The loaders put one publisher certificate under more load than the
 		// per-client limit allows; these tests measure the cluster.
@@ -128,7 +129,7 @@ func startCluster(t *testing.T, n int, tune func(*node.Config)) *cluster {
 		c.procs = append(c.procs, p)
 	}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
-		cr, err := node.LoadCredentials(filepath.Join(dir, "agencies", name))
+		cr, err := client.LoadCredentials(filepath.Join(dir, "agencies", name))
 		if err != nil {
 			t.Fatal(err)
 		}

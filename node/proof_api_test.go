@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
@@ -63,7 +64,7 @@ func TestWitnessedReceipt(t *testing.T) {
 	if _, err := m.VerifyReceiptFor([]byte(rc.Proof), e2); err != nil {
 		t.Fatalf("mirror's receipt: %v\n%s", err, rc.Proof)
 	}
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if err := sh.creds["auditor"].Get(ctx, sh.n.URL()+"/v1/proof/330000/999999", &rc); !errors.As(err, &se) || se.Status != http.StatusNotFound {
 		t.Errorf("proof beyond the log: %v", err)
 	}

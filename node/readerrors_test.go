@@ -17,6 +17,7 @@ import (
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
 	"github.com/creditx/creditx/vault"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // TestReadErrorsAreNotDropped closes a replica's ledger.db under it, so
@@ -75,7 +76,7 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	// The exchange runtime's readers: exchange.TestReadErrorsAreNotDropped (a fake host).
 }
 
-// TestRestore installs a snapshot into a replica whose onRestore reads the
+// TestRestore installs a snapshot into a replica whose Restored hook reads the
 // new store (it used to run with f.mu re-locked inside a deferred unlock),
 // and checks that a snapshot that fails to arrive leaves the old store open
 // and unchanged.
@@ -122,23 +123,23 @@ func TestRestore(t *testing.T) {
 	}
 	snap.Release()
 	var seen uint64
-	b.fsm.onRestore = func() error { seen = size(b.fsm); return nil }
+	b.fsm.host = restoreHook(func() error { seen = size(b.fsm); return nil })
 	if err := b.fsm.Restore(io.NopCloser(&buf)); err != nil {
 		t.Fatal(err)
 	}
 	if seen != 2 || size(b.fsm) != 2 {
-		t.Fatalf("after restore: onRestore saw %d entries, store holds %d; want 2 and 2", seen, size(b.fsm))
+		t.Fatalf("after restore: Restored saw %d entries, store holds %d; want 2 and 2", seen, size(b.fsm))
 	}
-	b.fsm.onRestore = func() error { return errors.New("keyring") }
+	b.fsm.host = restoreHook(func() error { return errors.New("keyring") })
 	snap, _ = a.fsm.Snapshot()
 	buf.Reset()
 	snap.(*fsmSnapshot).s.WriteTo(&buf)
 	snap.Release()
 	if err := b.fsm.Restore(io.NopCloser(&buf)); err == nil || err.Error() != "keyring" {
-		t.Fatalf("Restore with a failing onRestore: %v", err)
+		t.Fatalf("Restore with a failing Restored hook: %v", err)
 	}
 	if got := size(b.fsm); got != 2 { // and f.mu is free: view did not block
-		t.Fatalf("after onRestore failed the store holds %d entries, want 2", got)
+		t.Fatalf("after Restored failed the store holds %d entries, want 2", got)
 	}
 }
 
@@ -215,3 +216,12 @@ func TestHistoryReadErrors(t *testing.T) {
 		return nil
 	})
 }
+
+// restoreHook is an fsmHost whose only hook is Restored.
+type restoreHook func() error
+
+func (h restoreHook) CheckEntry(string, uint64, []byte) error          { return nil }
+func (h restoreHook) Peer(*ledger.Tx, string) (note.Verifier, bool)    { return nil, false }
+func (h restoreHook) Accepts(*ledger.Tx, []byte) (bool, string, error) { return true, "", nil }
+func (h restoreHook) Applied()                                         {}
+func (h restoreHook) Restored() error                                  { return h() }

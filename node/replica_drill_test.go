@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -44,7 +45,7 @@ func TestDrillStolenReplicaCertificate(t *testing.T) {
 	c.registerPublisher(t)
 	ctx := context.Background()
 	pub := c.creds["publisher"]
-	stolen, err := node.LoadCredentials(filepath.Join(c.dir, "zj-2", "tls", "replica"))
+	stolen, err := client.LoadCredentials(filepath.Join(c.dir, "zj-2", "tls", "replica"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/node/raftcluster"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -184,7 +185,7 @@ func checkSignedCheckpoint(s *ledger.Store, dataDir, origin string, v note.Verif
 // snapshot: raft restarts at the snapshot's index and would skip the rest.
 // No raft directory or snapshot yet: nothing to compare.
 func checkRaftApplied(dataDir, path string, applied uint64) error {
-	snap, err := latestRaftSnapshot(filepath.Join(dataDir, raftDirName))
+	snap, err := latestRaftSnapshot(filepath.Join(dataDir, raftcluster.DirName))
 	if err != nil {
 		return &StartError{Path: path, Check: "raft", Index: -1, Err: err}
 	}
@@ -259,20 +260,16 @@ func CheckRollback(dataDir string, s *ledger.Store, verifiers map[string]note.Ve
 }
 
 // checkpointSaver rewrites ledger.checkpoint after batches that grew the
-// region's ledger. FSM goroutine only (afterApply).
+// region's ledger. FSM goroutine only (fsmHooks.Applied).
 type checkpointSaver struct {
-	file  string
-	size  atomic.Uint64 // size of the checkpoint last written
-	read  func() ([]byte, error)
-	open  func([]byte) (*ledger.Checkpoint, error)
-	log   *slog.Logger
-	after func()
+	file string
+	size atomic.Uint64 // size of the checkpoint last written
+	read func() ([]byte, error)
+	open func([]byte) (*ledger.Checkpoint, error)
+	log  *slog.Logger
 }
 
 func (c *checkpointSaver) save() {
-	if c.after != nil {
-		defer c.after()
-	}
 	signed, err := c.read()
 	if err != nil {
 		return // no checkpoint yet
@@ -313,15 +310,12 @@ func (c *checkpointSaver) write(signed []byte) error {
 }
 
 // checkAtStart runs the start-up checks on the freshly opened fsm store and
-// installs the checkpoint saver in front of f.afterApply. Called by New
-// after the FSM's hooks are set and before raft starts.
+// installs the checkpoint saver (n.ckpt, run first by fsmHooks.Applied).
+// Called by New after the FSM is built and before raft starts.
 func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) error {
 	f := n.fsm
 	verifiers := map[string]note.Verifier{n.origin: n.logVerifier, n.access: accVerifier}
-	for o, v := range f.peers {
-		verifiers[o] = v
-	}
-	if err := n.addLiveVerifiers(verifiers); err != nil { // exchange/live.go: members that joined
+	if err := n.addPeerVerifiers(verifiers); err != nil { // exchange_host.go: configured members and those that joined
 		return err
 	}
 	if err := startCheck(context.Background(), f.store, n.cfg.DataDir, ms, n.origin, verifiers, n.logger); err != nil {
@@ -336,14 +330,14 @@ func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) err
 	}
 	saver := &checkpointSaver{
 		file: filepath.Join(n.cfg.DataDir, checkpointFileName),
-		// afterApply runs inside ApplyBatch, which holds f.mu.RLock, and
-		// on the FSM goroutine, the only one that swaps f.store (Restore).
-		read:  func() ([]byte, error) { return f.store.Log(n.origin).Checkpoint() },
-		open:  func(b []byte) (*ledger.Checkpoint, error) { return ledger.OpenCheckpoint(b, n.origin, n.logVerifier) },
-		log:   n.logger,
-		after: f.afterApply,
+		// save runs inside ApplyBatch (fsmHooks.Applied), which holds
+		// f.mu.RLock, and on the FSM goroutine, the only one that swaps
+		// f.store (Restore).
+		read: func() ([]byte, error) { return f.store.Log(n.origin).Checkpoint() },
+		open: func(b []byte) (*ledger.Checkpoint, error) { return ledger.OpenCheckpoint(b, n.origin, n.logVerifier) },
+		log:  n.logger,
 	}
-	f.afterApply = saver.save
+	n.ckpt = saver
 	return nil
 }
 

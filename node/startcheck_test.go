@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -36,8 +37,8 @@ type runningNode struct {
 	cfg  node.Config
 	n    *node.Node
 	stop func()
-	aud  *node.Credentials
-	pub  *node.Credentials
+	aud  *client.Credentials
+	pub  *client.Credentials
 	size uint64 // settled ledger size
 }
 
@@ -63,7 +64,7 @@ func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNo
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNo
 	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	aud, err := node.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
+	aud, err := client.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,13 +152,8 @@ func (n *Node) handleSubjectRevoke(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs})
 		return
 	}
-	cmd, err := encodeCommand(command{op: opTokenRevoke, origin: n.origin, serial: req.Serial, reason: req.Reason})
-	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
-		return
-	}
-	res, err := n.proposeVault(r.Context(), cmd) // the same propose-or-forward path as the vault ops
-	if n.writeVaultErr(w, err) {
+	p, err := n.propose(r.Context(), command{op: opTokenRevoke, origin: n.origin, serial: req.Serial, reason: req.Reason}) // a region-state command (regionOp)
+	if n.writeProposeErr(w, err) {
 		return
 	}
 	var out SubjectRevocation
@@ -176,7 +171,7 @@ func (n *Node) handleSubjectRevoke(w http.ResponseWriter, r *http.Request) {
 	if out.Serial == "" { // applied on the leader, not yet here: answer from the request
 		out = SubjectRevocation{Serial: req.Serial, Reason: req.Reason}
 	}
-	out.New = res.Vault == 1
+	out.New = p.region.Count == 1
 	n.logger.Info("subject token revoked", "serial", req.Serial, "by", id.ID, "new", out.New)
 	writeJSON(w, http.StatusOK, out)
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/subjecttoken"
@@ -37,7 +38,7 @@ func TestSubjectRevokeReplicated(t *testing.T) {
 			followers = append(followers, p)
 		}
 	}
-	key, err := node.ReadSignKey(filepath.Join(filepath.Dir(leader.cfgPath), "keys", "issuer.key"))
+	key, err := client.ReadSignKey(filepath.Join(filepath.Dir(leader.cfgPath), "keys", "issuer.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestSubjectRevokeReplicated(t *testing.T) {
 		{st.Serial, "  ", "reason"},
 	} {
 		_, err := revoke(followers[0], bad.serial, bad.reason)
-		var se *node.SubmitError
+		var se *client.SubmitError
 		if !errors.As(err, &se) || se.Status != 422 || !strings.Contains(se.Error(), bad.field) {
 			t.Fatalf("revoke(%q, %q): %v, want 422 naming %s", bad.serial, bad.reason, err, bad.field)
 		}

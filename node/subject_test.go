@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -69,7 +70,7 @@ func newSubjectFixture(t *testing.T) *subjectFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := node.ReadSignKey(filepath.Join(tn.dir, "keys", "issuer.key"))
+	key, err := client.ReadSignKey(filepath.Join(tn.dir, "keys", "issuer.key"))
 	if err != nil {
 		t.Fatal(err)
 	}

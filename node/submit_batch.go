@@ -103,35 +103,18 @@ func (n *Node) commitFailed(w http.ResponseWriter, err error, count int) bool {
 	return false
 }
 
-// commitBatch is commit answering a BatchReceipt. On a follower it forwards
-// like commit and turns the leader's receipts into a BatchReceipt whose
-// records each carry their own proof (an empty range).
+// commitBatch is commit answering a BatchReceipt. On a follower it turns
+// the leader's receipts into a BatchReceipt whose records each carry their
+// own proof (an empty range).
 func (n *Node) commitBatch(ctx context.Context, entries [][]byte) (*BatchReceipt, error) {
-	cmd, err := encodeCommand(command{op: opAppend, origin: n.origin, entries: entries})
+	p, err := n.propose(ctx, command{op: opAppend, origin: n.origin, entries: entries})
 	if err != nil {
 		return nil, err
 	}
-	var br *BatchReceipt
-	err = n.proposeOrForward(ctx, func(ctx context.Context, leader bool) error {
-		if !leader {
-			rs, err := n.forward(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			br = batchFromReceipts(rs)
-			return nil
-		}
-		res, err := n.applyLocalResult(ctx, cmd)
-		if err != nil {
-			return err
-		}
-		br, err = n.batchReceipt(res, entries)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	if p.res == nil {
+		return batchFromReceipts(p.receipts), nil
 	}
-	return br, nil
+	return n.batchReceipt(p.res, entries)
 }
 
 // batchReceipt builds the BatchReceipt of an applied command.

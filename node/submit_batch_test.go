@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -137,7 +138,7 @@ func TestAdmissionParallelKeepsOrder(t *testing.T) {
 		}))
 	}
 	_, err := tn.creds["publisher"].Submit(context.Background(), tn.url, batch...)
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if !errors.As(err, &se) || se.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("got %v, want a 422 SubmitError", err)
 	}

@@ -1,13 +1,10 @@
 package node
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -144,19 +141,15 @@ func (n *Node) handleVaultPut(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
 		return
 	}
-	cmd, err := encodeCommand(c)
-	if err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
 	// Once raft commits the command, the keys are stored on every replica
 	// (also if this process dies before answering: the client's retry with
-	// the same keys is then answered 200 with stored 0).
-	res, err := n.proposeVault(r.Context(), cmd)
-	if n.writeVaultErr(w, err) {
+	// the same keys is then answered 200 with stored 0). A command that
+	// cannot be encoded is answered 400 (propose).
+	p, err := n.propose(r.Context(), c)
+	if n.writeProposeErr(w, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, VaultPutResponse{Origin: n.origin, Index: index, Stored: res.Vault})
+	writeJSON(w, http.StatusOK, VaultPutResponse{Origin: n.origin, Index: index, Stored: p.region.Count})
 }
 
 // handleVaultGet opens a record's sealed persons for its submitter or this
@@ -244,26 +237,17 @@ func (n *Node) handleVaultErase(w http.ResponseWriter, r *http.Request) {
 	}
 	// If the process dies here, the access log shows a requested erasure
 	// that did not happen; the admin's retry (idempotent) completes it.
-	cmd, err := encodeCommand(command{op: opVaultErase, origin: n.origin, index: index})
-	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+	p, err := n.propose(r.Context(), command{op: opVaultErase, origin: n.origin, index: index})
+	if n.writeProposeErr(w, err) {
 		return
 	}
-	res, err := n.proposeVault(r.Context(), cmd)
-	if n.writeVaultErr(w, err) {
-		return
-	}
-	writeJSON(w, http.StatusOK, VaultEraseResponse{Origin: n.origin, Index: index, Destroyed: res.Vault})
+	writeJSON(w, http.StatusOK, VaultEraseResponse{Origin: n.origin, Index: index, Destroyed: p.region.Count})
 }
 
-// vaultAnswer is what the leader's /internal/v1/apply returns for ops 6-8.
-type vaultAnswer struct {
-	Vault int    `json:"vault"`
-	Epoch uint64 `json:"epoch,omitempty"` // op 8 (vault_rotate.go)
-}
-
-// writeVaultErr writes the answer for an error of proposeVault; false if err is nil.
-func (n *Node) writeVaultErr(w http.ResponseWriter, err error) bool {
+// writeProposeErr writes the answer for an error of propose of a
+// region-state command (the FSM's refusal, or 503: not committed, safe to
+// retry); false if err is nil.
+func (n *Node) writeProposeErr(w http.ResponseWriter, err error) bool {
 	if err == nil {
 		return false
 	}
@@ -272,7 +256,7 @@ func (n *Node) writeVaultErr(w http.ResponseWriter, err error) bool {
 		writeErr(w, refused.ae)
 		return true
 	}
-	n.logger.Error("vault command not committed", "err", err)
+	n.logger.Error("command not committed", "err", err)
 	writeErr(w, errorf(http.StatusServiceUnavailable, "not committed, safe to retry: %v", err))
 	return true
 }
@@ -294,83 +278,4 @@ func vaultRefusal(err error) error {
 		return &refusedError{errorf(http.StatusNotFound, "%v", err)}
 	}
 	return err
-}
-
-// proposeVault commits an encoded vault command through raft (on the leader,
-// or forwarded to it) and returns the FSM's result once it is applied on the
-// leader. Like commit it retries through leader changes until ctx ends
-// (proposeOrForward); vault commands are idempotent.
-func (n *Node) proposeVault(ctx context.Context, cmd []byte) (vaultAnswer, error) {
-	var a vaultAnswer
-	err := n.proposeOrForward(ctx, func(ctx context.Context, leader bool) (err error) {
-		if leader {
-			a, err = n.applyVaultLocal(ctx, cmd)
-		} else {
-			a, err = n.forwardVault(ctx, cmd)
-		}
-		return err
-	})
-	return a, err
-}
-
-func (n *Node) applyVaultLocal(ctx context.Context, cmd []byte) (vaultAnswer, error) {
-	res, err := n.applyRaft(ctx, cmd)
-	if err != nil {
-		return vaultAnswer{}, err
-	}
-	return vaultAnswer{Vault: res.Vault, Epoch: res.Epoch}, vaultRefusal(res.Err)
-}
-
-// forwardVault sends a vault command to the leader's /internal/v1/apply.
-func (n *Node) forwardVault(ctx context.Context, cmd []byte) (vaultAnswer, error) {
-	var a vaultAnswer
-	base, leaderID := n.leaderAPI()
-	if leaderID == "" {
-		return a, fmt.Errorf("%w: no leader elected yet", errForward)
-	}
-	if base == "" {
-		return a, fmt.Errorf("leader %q is not in the configured peers and its API address cannot be derived", leaderID)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/internal/v1/apply", bytes.NewReader(cmd))
-	if err != nil {
-		return a, err
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := n.peer.Do(req)
-	if err != nil {
-		return a, fmt.Errorf("%w: %v", errForward, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	switch resp.StatusCode {
-	case http.StatusOK:
-		if err := json.Unmarshal(body, &a); err != nil {
-			return a, fmt.Errorf("%w: decoding leader answer: %v", errForward, err)
-		}
-		return a, nil
-	case http.StatusMisdirectedRequest, http.StatusServiceUnavailable:
-		return a, fmt.Errorf("%w: leader %s answered %s", errNotLeader, leaderID, resp.Status)
-	case http.StatusConflict, http.StatusGone, http.StatusNotFound:
-		ae := &apiError{Status: resp.StatusCode}
-		if json.Unmarshal(body, ae) == nil && ae.Error != "" {
-			return a, &refusedError{ae}
-		}
-	}
-	return a, fmt.Errorf("leader %s answered %s: %.4096s", leaderID, resp.Status, body)
-}
-
-// applyVaultForwarded is the leader side of forwardVault (from handleApply).
-func (n *Node) applyVaultForwarded(ctx context.Context, w http.ResponseWriter, cmd []byte) {
-	a, err := n.applyVaultLocal(ctx, cmd)
-	var refused *refusedError
-	switch {
-	case errors.As(err, &refused):
-		writeErr(w, refused.ae)
-	case err != nil && retryable(err):
-		writeErr(w, errorf(http.StatusServiceUnavailable, "%v", err))
-	case err != nil:
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
-	default:
-		writeCompactJSON(w, http.StatusOK, a)
-	}
 }

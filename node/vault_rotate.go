@@ -65,19 +65,14 @@ func (n *Node) handleVaultRotate(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusServiceUnavailable, "the rotation could not be recorded, so it was not done; retry: %v", err))
 		return
 	}
-	cmd, err := encodeCommand(command{op: opVaultRotate, origin: n.origin, index: from})
-	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
-		return
-	}
 	// Once raft commits the command every replica re-wraps and replaces its
 	// key file; if this process dies before answering, the retry reads the
 	// new epoch and rotates once more (harmless: one more step forward).
-	res, err := n.proposeVault(r.Context(), cmd)
-	if n.writeVaultErr(w, err) {
+	p, err := n.propose(r.Context(), command{op: opVaultRotate, origin: n.origin, index: from})
+	if n.writeProposeErr(w, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, VaultRotateResponse{Region: n.cfg.Region, From: from, Epoch: res.Epoch, Rewrapped: res.Vault})
+	writeJSON(w, http.StatusOK, VaultRotateResponse{Region: n.cfg.Region, From: from, Epoch: p.region.Epoch, Rewrapped: p.region.Count})
 }
 
 // applyVaultRotate is the FSM side of op 8: from the epoch c.index, ratchet

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -27,7 +28,7 @@ const rpPath = "subject.responsible_persons[0].person"
 
 // storeSealed submits a listing naming a sealed responsible person through
 // url and stores its data key in the vault; it returns the record's index.
-func storeSealed(t *testing.T, pub *node.Credentials, mk schemas.MatchKey, url string, i uint64) (uint64, schemas.DataKey) {
+func storeSealed(t *testing.T, pub *client.Credentials, mk schemas.MatchKey, url string, i uint64) (uint64, schemas.DataKey) {
 	t.Helper()
 	ctx := context.Background()
 	var dk schemas.DataKey
@@ -221,11 +222,11 @@ func TestVaultRotateCrashAfterCommit(t *testing.T) {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := node.LoadCredentials(filepath.Join(dir, "agencies", "admin"))
+	admin, err := client.LoadCredentials(filepath.Join(dir, "agencies", "admin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node/nodetest"
 
 	"github.com/creditx/creditx/internal/synth"
@@ -46,9 +47,9 @@ func TestVault(t *testing.T) {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*node.Credentials{}}
+	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*client.Credentials{}}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
-		if tn.creds[name], err = node.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
+		if tn.creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
 		if tn.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
@@ -68,7 +69,7 @@ func TestVault(t *testing.T) {
 	if err := pki.WriteCredentials(filepath.Join(dir, "agencies", "other"), certPEM, keyPEM, ca.CertPEM()); err != nil {
 		t.Fatal(err)
 	}
-	if tn.creds["other"], err = node.LoadCredentials(filepath.Join(dir, "agencies", "other")); err != nil {
+	if tn.creds["other"], err = client.LoadCredentials(filepath.Join(dir, "agencies", "other")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -248,14 +249,14 @@ func TestVaultDisabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, _ := nodetest.Start(t, *cfgs[0])
-	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{creds: map[string]*node.Credentials{"publisher": pub}}
+	tn := &testNode{creds: map[string]*client.Credentials{"publisher": pub}}
 	for _, m := range []string{http.MethodGet, http.MethodPut} {
 		code, body := do(t, tn.client("publisher"), m, n.URL()+"/v1/vault/330000/0?purpose=approval", []byte(`{"keys":[]}`))
 		if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "vault.key") {

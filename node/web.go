@@ -42,7 +42,7 @@ type ledgerRow struct {
 
 // handleStatusPage shows every ledger this node holds, own and mirrored.
 func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
-	_, leader := n.rep.raft.LeaderWithID()
+	_, leader := n.rep.Raft.LeaderWithID()
 	xs, _ := n.ExchangeStatus()
 	alerts := 0
 	witnessed := map[string]bool{}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -111,8 +112,8 @@ func startWitnessMember(t *testing.T, logs ...node.WitnessLogConfig) (*member, *
 	x := *c.Exchange
 	x.WitnessLogs = logs
 	c.Exchange = &x
-	mb := &member{code: c.Region, cfg: c, creds: map[string]*node.Credentials{}}
-	cr, err := node.LoadCredentials(filepath.Join(c.DataDir, "agencies", "auditor"))
+	mb := &member{code: c.Region, cfg: c, creds: map[string]*client.Credentials{}}
+	cr, err := client.LoadCredentials(filepath.Join(c.DataDir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/creditx/creditx/internal/delta"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/sanctions/catalogue"
@@ -106,9 +107,9 @@ func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*node.Config, 
 	}
 	keys["issuer.key"] = issuerKey
 	keys["agencies.yaml"] = devAgenciesYAML(region)
-	var peers []node.Peer
+	var peers []raftcluster.Peer
 	for _, r := range replicas {
-		peers = append(peers, node.Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
+		peers = append(peers, raftcluster.Peer{ID: r.ID, Raft: r.Raft, API: "https://" + r.API})
 	}
 	var cfgs []*node.Config
 	for _, r := range replicas {

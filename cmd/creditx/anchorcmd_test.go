@@ -16,6 +16,7 @@ import (
 	"github.com/creditx/creditx/anchor"
 	"github.com/creditx/creditx/anchor/sidecar"
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
@@ -98,9 +99,9 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: m.CAPool()}}}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: m.CAPool()}}}
 	backend := anchor.NewMemory()
-	loop, err := sidecar.New(sidecar.Config{Manifest: m, Backend: backend, Client: client})
+	loop, err := sidecar.New(sidecar.Config{Manifest: m, Backend: backend, Client: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestAnchorAgainstDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	zj, _ := m.Member("330000")
-	pub, err := node.LoadCredentials(filepath.Join(data, "330000", "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(data, "330000", "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	for _, mb := range m.Members {
 		// Entry bundles of non-public records need a consortium credential
 		// (issue 14): each member's ledger is read with its own auditor's.
-		aud, err := node.LoadCredentials(filepath.Join(data, mb.Code, "agencies", "auditor"))
+		aud, err := client.LoadCredentials(filepath.Join(data, mb.Code, "agencies", "auditor"))
 		if err != nil {
 			t.Fatal(err)
 		}

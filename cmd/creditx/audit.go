@@ -13,8 +13,8 @@ import (
 
 	"github.com/creditx/creditx/anchor/fabric"
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -229,7 +229,7 @@ func auditClient(manifest, cacert, creds string) (*http.Client, error) {
 		}
 	}
 	if creds != "" {
-		c, err := node.LoadCredentials(creds)
+		c, err := client.LoadCredentials(creds)
 		if err != nil {
 			return nil, fmt.Errorf("--creds: %w", err)
 		}

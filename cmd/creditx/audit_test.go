@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node"
 )
 
 // runAudit runs the root command with the audit subcommand present (the
@@ -225,7 +225,7 @@ func TestOperatorMetrics(t *testing.T) {
 		t.Skip("starts four members")
 	}
 	url, data := startLiveDemo(t)
-	auditor, err := node.LoadCredentials(filepath.Join(data, "310000", "agencies", "auditor"))
+	auditor, err := client.LoadCredentials(filepath.Join(data, "310000", "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

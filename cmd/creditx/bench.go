@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/provision"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -30,18 +32,18 @@ func newBenchCmd() *cobra.Command {
 
 // publisherCreds finds publishing-agency credentials: dir itself, or the dev
 // node layout dir/agencies/publisher.
-func publisherCreds(dir string) (*node.Credentials, error) {
+func publisherCreds(dir string) (*client.Credentials, error) {
 	if _, err := os.Stat(filepath.Join(dir, "tls.crt")); err != nil {
 		dir = filepath.Join(dir, "agencies", "publisher")
 	}
-	return node.LoadCredentials(dir)
+	return client.LoadCredentials(dir)
 }
 
 func newBenchIngestCmd() *cobra.Command {
 	var nodeURL, dir string
 	var n, start uint64
 	var conc, batch, size, local int
-	var raftTuning node.RaftTuning
+	var raftTuning raftcluster.Tuning
 	var rate float64
 	var notices bool
 	var cpuprofile, acks, localDir string
@@ -65,7 +67,7 @@ record, "<index> <leaf hash hex>", flushed after every acknowledged request: a f
 that every line is in the ledger after the fault.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var creds *node.Credentials
+			var creds *client.Credentials
 			var err error
 			stopProfile, err := startCPUProfile(cpuprofile)
 			if err != nil {
@@ -170,7 +172,7 @@ func cpuTime() time.Duration {
 //
 // Each of load, if any, runs with the leader and the publisher's credentials
 // once the region is seeded (bench check --direct loads listings there).
-func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning node.RaftTuning, load ...func(*node.Node, *node.Credentials) error) (string, *node.Credentials, func(), error) {
+func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notices bool, tuning raftcluster.Tuning, load ...func(*node.Node, *client.Credentials) error) (string, *client.Credentials, func(), error) {
 	dir, err := os.MkdirTemp("", "creditx-bench")
 	if err != nil {
 		return "", nil, nil, err
@@ -244,7 +246,7 @@ func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notice
 		stop()
 		return "", nil, nil, err
 	}
-	creds, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	creds, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		stop()
 		return "", nil, nil, err

@@ -15,8 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -43,19 +45,19 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 				return fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
 			}
 			ctx := cmd.Context()
-			var exe *node.Credentials
+			var exe *client.Credentials
 			var err error
 			if local > 0 {
-				var load []func(*node.Node, *node.Credentials) error
+				var load []func(*node.Node, *client.Credentials) error
 				if direct {
 					if notices || local != 1 {
 						return fmt.Errorf("--direct loads one replica's ledger without raft: give --local 1 --notices=false")
 					}
-					load = append(load, func(leader *node.Node, pub *node.Credentials) error {
+					load = append(load, func(leader *node.Node, pub *client.Credentials) error {
 						return loadDirect(ctx, cmd.ErrOrStderr(), leader, pub, start, listings, 1024) // benchdirect.go
 					})
 				}
-				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, node.RaftTuning{}, load...)
+				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, raftcluster.Tuning{}, load...)
 				if err != nil {
 					return err
 				}
@@ -66,7 +68,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 						return err
 					}
 				}
-				exe, err = node.LoadCredentials(filepath.Join(filepath.Dir(pub.Dir), "executor"))
+				exe, err = client.LoadCredentials(filepath.Join(filepath.Dir(pub.Dir), "executor"))
 				if err != nil {
 					return err
 				}
@@ -76,7 +78,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 					return err
 				}
 				fmt.Fprint(cmd.OutOrStdout(), storageReport(filepath.Dir(filepath.Dir(pub.Dir)), listings))
-			} else if exe, err = node.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
+			} else if exe, err = client.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
 				return err
 			}
 			if warmup > 0 {
@@ -138,7 +140,7 @@ func (r CheckReport) String() string {
 
 // seed offsets the clients' random streams (the warm-up draws other
 // subjects than the measured run).
-func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials, url string, start, listings uint64, n, conc, batch int, action string, seed uint64) (CheckReport, error) {
+func benchChecks(ctx context.Context, progress io.Writer, exe *client.Credentials, url string, start, listings uint64, n, conc, batch int, action string, seed uint64) (CheckReport, error) {
 	if batch < 1 || batch > 1000 {
 		return CheckReport{}, fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
 	}
@@ -215,7 +217,7 @@ func benchChecks(ctx context.Context, progress io.Writer, exe *node.Credentials,
 }
 
 // settle waits until the node's ledger has not grown for two seconds.
-func settle(ctx context.Context, w io.Writer, c *node.Credentials, url string) error {
+func settle(ctx context.Context, w io.Writer, c *client.Credentials, url string) error {
 	var last uint64
 	stable := 0
 	for stable < 4 {

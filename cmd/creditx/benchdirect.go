@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -22,7 +23,7 @@ const directBatch = 10000
 // without raft, HTTP or admission, so that 10^7 listings load in minutes
 // (P3). The listings are the same records bench ingest builds, so
 // benchChecks finds them by the same subjects.
-func loadDirect(ctx context.Context, progress io.Writer, leader *node.Node, creds *node.Credentials, start, n uint64, size int) error {
+func loadDirect(ctx context.Context, progress io.Writer, leader *node.Node, creds *client.Credentials, start, n uint64, size int) error {
 	auth := schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID}
 	b := bar(progress, int64(n), "load direct")
 	begin := time.Now()

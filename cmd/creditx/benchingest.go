@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -47,7 +48,7 @@ type batchWork struct {
 // flight. Producers (one per CPU) make and sign batches into a channel that
 // holds at most 2*o.Conc of them, so the first request leaves as soon as
 // its records are signed and memory stays bounded whatever o.N.
-func benchIngest(ctx context.Context, progress io.Writer, creds *node.Credentials, o ingestOptions) (IngestReport, error) {
+func benchIngest(ctx context.Context, progress io.Writer, creds *client.Credentials, o ingestOptions) (IngestReport, error) {
 	if o.Batch < 1 || o.Conc < 1 {
 		return IngestReport{}, fmt.Errorf("--batch and --concurrency must be at least 1")
 	}
@@ -183,7 +184,7 @@ type ackLine struct {
 
 // submitBench submits one batch the way o asks and returns what the node
 // acknowledged, one per entry, in order.
-func submitBench(ctx context.Context, creds *node.Credentials, o ingestOptions, entries [][]byte) ([]ackLine, error) {
+func submitBench(ctx context.Context, creds *client.Credentials, o ingestOptions, entries [][]byte) ([]ackLine, error) {
 	var rs []node.Receipt
 	var err error
 	if o.Proofs == "batch" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
 )
@@ -104,7 +105,7 @@ record issues notices under that catalogue from its index on.`,
 			if err != nil {
 				return err
 			}
-			creds, err := node.LoadCredentials(admin)
+			creds, err := client.LoadCredentials(admin)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
 )
@@ -19,7 +20,7 @@ import (
 func TestCatalogueAdoptCLI(t *testing.T) {
 	n, dir := startNode(t)
 	admin := filepath.Join(dir, "agencies", "admin")
-	creds, err := node.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
+	creds, err := client.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ an RFC 3339 time. Exits 0 if every subject is allowed, 3 if any is restricted, 1
 			if action != "" && !slices.Contains(catalogue.Actions(), action) {
 				return fmt.Errorf("--action %q is not a check action; use one of: %s", action, strings.Join(catalogue.Actions(), ", "))
 			}
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}

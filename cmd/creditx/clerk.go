@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
@@ -78,7 +79,7 @@ func entryArg(arg, region string) (code string, index uint64, err error) {
 
 // lookup reads entry code/index from the node and returns a reference to it
 // (with its leaf hash) and the decoded record.
-func lookup(ctx context.Context, creds *node.Credentials, nodeURL, purpose, code string, index uint64) (schemas.Ref, schemas.Record, error) {
+func lookup(ctx context.Context, creds *client.Credentials, nodeURL, purpose, code string, index uint64) (schemas.Ref, schemas.Record, error) {
 	var rv node.RecordView
 	u := strings.TrimSuffix(nodeURL, "/") + "/v1/records/" + url.PathEscape(code) + "/" + strconv.FormatUint(index, 10) + "?purpose=" + url.QueryEscape(purpose)
 	if err := creds.Get(ctx, u, &rv); err != nil {
@@ -98,13 +99,13 @@ func lookup(ctx context.Context, creds *node.Credentials, nodeURL, purpose, code
 // lookupKind is lookup of an entry that must be a record of kind; a wrong
 // or missing entry is a problem with field (not an error), so that the
 // helper can report it with the others.
-func (c *clerk) lookupKind(ctx context.Context, creds *node.Credentials, field, flag, arg, kind string) (schemas.Ref, schemas.Record, *clerkProblem, error) {
+func (c *clerk) lookupKind(ctx context.Context, creds *client.Credentials, field, flag, arg, kind string) (schemas.Ref, schemas.Record, *clerkProblem, error) {
 	code, index, err := entryArg(arg, creds.Identity.Region)
 	if err != nil {
 		return schemas.Ref{}, nil, &clerkProblem{field, err.Error(), flag, nil}, nil
 	}
 	ref, rec, err := lookup(ctx, creds, c.nodeURL, c.purpose, code, index)
-	var se *node.SubmitError
+	var se *client.SubmitError
 	if errors.As(err, &se) && (se.Status == 404 || se.Status == 400) {
 		return ref, nil, &clerkProblem{field, fmt.Sprintf("entry %s/%d: %s", code, index, se.Body.Error), flag, nil}, nil
 	}
@@ -120,7 +121,7 @@ func (c *clerk) lookupKind(ctx context.Context, creds *node.Credentials, field, 
 // finish validates rec (with the problems the helper found already), and
 // only if there are none signs it with creds, submits it and prints the
 // receipt. flagOf maps a record field to the flag that sets it.
-func (c *clerk) finish(cmd *cobra.Command, creds *node.Credentials, rec schemas.Record, problems []clerkProblem, flagOf map[string]string) error {
+func (c *clerk) finish(cmd *cobra.Command, creds *client.Credentials, rec schemas.Record, problems []clerkProblem, flagOf map[string]string) error {
 	if err := schemas.Validate(rec, nil); err != nil {
 		var ves schemas.ValidationErrors
 		if !errors.As(err, &ves) {
@@ -146,7 +147,7 @@ func (c *clerk) finish(cmd *cobra.Command, creds *node.Credentials, rec schemas.
 	}
 	rs, err := creds.Submit(cmd.Context(), c.nodeURL, e)
 	if err != nil {
-		var se *node.SubmitError
+		var se *client.SubmitError
 		if errors.As(err, &se) {
 			return fmt.Errorf("the node refused the %s; nothing was written: %w", rec.Kind(), err)
 		}
@@ -228,12 +229,12 @@ func dateFlag(s, field, flag string, def bool, now time.Time, ps *[]clerkProblem
 	return d
 }
 
-func header(creds *node.Credentials, now time.Time) schemas.Header {
+func header(creds *client.Credentials, now time.Time) schemas.Header {
 	return schemas.Header{Region: creds.Identity.Region, Submitter: creds.Identity.ID, CreatedAt: schemas.NewTime(now)}
 }
 
-func (c *clerk) load() (*node.Credentials, time.Time, error) {
-	creds, err := node.LoadCredentials(c.credsDir)
+func (c *clerk) load() (*client.Credentials, time.Time, error) {
+	creds, err := client.LoadCredentials(c.credsDir)
 	now := time.Now()
 	if c.now != nil {
 		now = c.now()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -18,7 +19,7 @@ import (
 // clerkEnv is a dev node with one listing whose notices are issued.
 type clerkEnv struct {
 	url, agencies string
-	creds         map[string]*node.Credentials
+	creds         map[string]*client.Credentials
 	listing       uint64 // index of the listing
 	notice        uint64 // index of a notice to the executor
 }
@@ -26,12 +27,12 @@ type clerkEnv struct {
 func newClerkEnv(t *testing.T) *clerkEnv {
 	t.Helper()
 	n, dir := startNode(t)
-	e := &clerkEnv{url: n.URL(), agencies: filepath.Join(dir, "agencies"), creds: map[string]*node.Credentials{}}
+	e := &clerkEnv{url: n.URL(), agencies: filepath.Join(dir, "agencies"), creds: map[string]*client.Credentials{}}
 	if err := n.SeedDev(context.Background(), e.agencies); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
-		c, err := node.LoadCredentials(filepath.Join(e.agencies, name))
+		c, err := client.LoadCredentials(filepath.Join(e.agencies, name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
@@ -41,7 +42,7 @@ its node.yaml) and bootstrap: false. See docs/API.md and deploy/README.md.`,
 		Example: `  creditx cluster list --node https://127.0.0.1:8443 --creds creditx-data/agencies/auditor`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}
@@ -63,7 +64,7 @@ first).`,
 		Example: `  creditx cluster add --node https://zj1.example:8443 --creds ca-office/admin zj-4 zj4.example:9443`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}
@@ -92,7 +93,7 @@ afterwards; it no longer receives the log.`,
 		Example: `  creditx cluster remove --node https://zj1.example:8443 --creds ca-office/admin zj-2`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/delta"
 	"github.com/creditx/creditx/internal/synth"
@@ -116,7 +117,7 @@ type demoMember struct {
 	cfg   node.Config
 	n     *node.Node
 	done  chan error
-	creds map[string]*node.Credentials
+	creds map[string]*client.Credentials
 }
 
 func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOptions) (err error) {
@@ -197,7 +198,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			}
 			fmt.Fprintf(o.progress, "\r  mirrored %s entries, %d of %d copies  ", demoBar(d, t), len(copies), len(cfgs)*(len(cfgs)-1))
 		})
-		m := &demoMember{spec: specs[i], cfg: c, n: n, done: make(chan error, 1), creds: map[string]*node.Credentials{}}
+		m := &demoMember{spec: specs[i], cfg: c, n: n, done: make(chan error, 1), creds: map[string]*client.Credentials{}}
 		wg.Add(1)
 		go func() { defer wg.Done(); m.done <- n.Run(rctx) }()
 		members = append(members, m)
@@ -213,7 +214,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			return fmt.Errorf("member %s: registering sample agencies: %w", m.spec.Region, err)
 		}
 		for _, name := range []string{"admin", "publisher", "auditor"} {
-			if m.creds[name], err = node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
+			if m.creds[name], err = client.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", name)); err != nil {
 				return err
 			}
 		}
@@ -246,8 +247,8 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 	}
 	for _, m := range publishing {
-		batches := map[*node.Credentials][][]byte{}
-		var order []*node.Credentials
+		batches := map[*client.Credentials][][]byte{}
+		var order []*client.Credentials
 		for i := 0; i < o.perMember; i++ {
 			d := synth.Domains[i%len(synth.Domains)].Domain
 			p := m.creds["domain:"+d]
@@ -419,10 +420,10 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 // the node answers 503 or the connection drops: a region that could not
 // commit in time says "safe to retry" (many members starting at once on a
 // busy machine, issue 20), and a resubmission is deduplicated.
-func submitRetrying(ctx context.Context, p *node.Credentials, url string, entries ...[]byte) ([]node.Receipt, error) {
+func submitRetrying(ctx context.Context, p *client.Credentials, url string, entries ...[]byte) ([]node.Receipt, error) {
 	for attempt := 1; ; attempt++ {
 		rs, err := p.Submit(ctx, url, entries...)
-		var se *node.SubmitError
+		var se *client.SubmitError
 		if err == nil || attempt == 5 || ctx.Err() != nil || errors.As(err, &se) && se.Status != http.StatusServiceUnavailable {
 			return rs, err
 		}

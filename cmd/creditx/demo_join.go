@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
@@ -70,8 +71,8 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 		return nil, nil, nil, err
 	}
 	fmt.Fprintf(out, "  member wrap-key: the consortium matching key, wrapped by 330000 for %s (HPKE), opened by the city\n", code)
-	admin := func(m *demoMember) (*node.Credentials, error) {
-		return node.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", "admin"))
+	admin := func(m *demoMember) (*client.Credentials, error) {
+		return client.LoadCredentials(filepath.Join(m.cfg.DataDir, "agencies", "admin"))
 	}
 	// creditx member propose (Shanghai)
 	sh := byCode["310000"]
@@ -148,7 +149,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("member %s: %w", code, err)
 	}
-	city := &demoMember{spec: provision.MemberSpec{Region: code, Name: name, API: addrs[0], Raft: addrs[1]}, cfg: c, n: n, done: make(chan error, 1), creds: map[string]*node.Credentials{}}
+	city := &demoMember{spec: provision.MemberSpec{Region: code, Name: name, API: addrs[0], Raft: addrs[1]}, cfg: c, n: n, done: make(chan error, 1), creds: map[string]*client.Credentials{}}
 	wg.Add(1)
 	go func() { defer wg.Done(); city.done <- n.Run(rctx) }()
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
@@ -160,7 +161,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		return nil, nil, nil, fmt.Errorf("member %s: registering sample agencies: %w", code, err)
 	}
-	p, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	p, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
@@ -33,7 +34,7 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	if zj == nil || js == nil || probe == nil {
 		return nil
 	}
-	admin, err := node.LoadCredentials(filepath.Join(zj.cfg.DataDir, "agencies", "admin"))
+	admin, err := client.LoadCredentials(filepath.Join(zj.cfg.DataDir, "agencies", "admin"))
 	if err != nil {
 		return err
 	}

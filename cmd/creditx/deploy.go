@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/deploy"
-	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
 
@@ -38,17 +38,17 @@ ceremony machine, where that key lives) and submits them to the member's node ov
 the admin's certificate. Submitting twice is harmless: the second time answers with the same indexes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			admin, err := node.LoadCredentials(filepath.Join(agencies, "admin"))
+			admin, err := client.LoadCredentials(filepath.Join(agencies, "admin"))
 			if err != nil {
 				return err
 			}
 			var entries [][]byte
 			for _, name := range []string{"publisher", "executor"} {
-				c, err := node.LoadCredentials(filepath.Join(agencies, name))
+				c, err := client.LoadCredentials(filepath.Join(agencies, name))
 				if err != nil {
 					return err
 				}
-				e, err := node.RegistrationRecord(admin.Identity.Region, admin, c)
+				e, err := client.RegistrationRecord(admin.Identity.Region, admin, c)
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}

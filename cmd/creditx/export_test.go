@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -123,7 +124,7 @@ func TestExportRunningReplicatedRegion(t *testing.T) {
 	if err := leader.SeedDev(context.Background(), agencies); err != nil {
 		t.Fatal(err)
 	}
-	p, err := node.LoadCredentials(filepath.Join(agencies, "publisher"))
+	p, err := client.LoadCredentials(filepath.Join(agencies, "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/sanctions/catalogue"
 )
 
@@ -20,7 +20,7 @@ import (
 // says what to do, not only "connection refused".
 func TestHintConnectionRefused(t *testing.T) {
 	_, dir := startNode(t)
-	creds, err := node.LoadCredentials(dir + "/agencies/executor")
+	creds, err := client.LoadCredentials(dir + "/agencies/executor")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestHintConnectionRefused(t *testing.T) {
 	if h := hint(err); !strings.Contains(h, "creditx serve") {
 		t.Errorf("hint for %v: %q", err, h)
 	}
-	_, err = node.LoadCredentials(dir + "/agencies/nobody")
+	_, err = client.LoadCredentials(dir + "/agencies/nobody")
 	if h := hint(err); !strings.Contains(h, "does not exist") {
 		t.Errorf("hint for %v: %q", err, h)
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
@@ -29,7 +30,7 @@ give it to --since to read only what came after (nothing is repeated or missed).
 empty page until a notice arrives; --all reads every page.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 	"github.com/schollz/progressbar/v3"
@@ -151,10 +151,10 @@ func genKeys(dir, origin, region string) (note.Signer, note.Verifier, ed25519.Pr
 		os.WriteFile(filepath.Join(kd, "log.vkey"), []byte(vkey+"\n"), 0o644)
 		_, admin, _ := ed25519.GenerateKey(rand.Reader)
 		_, pub, _ := ed25519.GenerateKey(rand.Reader)
-		if err := node.WriteSignKey(filepath.Join(kd, "admin.key"), admin); err != nil {
+		if err := client.WriteSignKey(filepath.Join(kd, "admin.key"), admin); err != nil {
 			return nil, nil, nil, nil, err
 		}
-		if err := node.WriteSignKey(filepath.Join(kd, "publisher.key"), pub); err != nil {
+		if err := client.WriteSignKey(filepath.Join(kd, "publisher.key"), pub); err != nil {
 			return nil, nil, nil, nil, err
 		}
 		tf := &trust.File{Origins: []trust.Origin{{Origin: origin, VKey: vkey, Anchors: []trust.Anchor{{
@@ -180,10 +180,10 @@ func genKeys(dir, origin, region string) (note.Signer, note.Verifier, ed25519.Pr
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	admin, err := node.ReadSignKey(filepath.Join(kd, "admin.key"))
+	admin, err := client.ReadSignKey(filepath.Join(kd, "admin.key"))
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	pub, err := node.ReadSignKey(filepath.Join(kd, "publisher.key"))
+	pub, err := client.ReadSignKey(filepath.Join(kd, "publisher.key"))
 	return signer, v, admin, pub, err
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
 )
@@ -24,7 +24,7 @@ func TestAdmissionRefusesSilentFailures(t *testing.T) {
 	if err := n.SeedDev(ctx, agencies); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(filepath.Join(agencies, "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(agencies, "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestAdmissionRefusesSilentFailures(t *testing.T) {
 		}
 	}
 
-	admin, err := node.LoadCredentials(filepath.Join(agencies, "admin"))
+	admin, err := client.LoadCredentials(filepath.Join(agencies, "admin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
@@ -28,7 +29,7 @@ func newMemberCmd() *cobra.Command {
 
 // fetchMembership reads GET /v1/membership of nodeURL and parses the
 // manifest in force.
-func fetchMembership(ctx context.Context, creds *node.Credentials, nodeURL string) (*node.MembershipView, *exchange.Manifest, error) {
+func fetchMembership(ctx context.Context, creds *client.Credentials, nodeURL string) (*node.MembershipView, *exchange.Manifest, error) {
 	var v node.MembershipView
 	if err := creds.Get(ctx, strings.TrimSuffix(nodeURL, "/")+"/v1/membership", &v); err != nil {
 		return nil, nil, fmt.Errorf("reading the membership of %s: %w", nodeURL, err)
@@ -171,7 +172,7 @@ change takes effect once more than half of the effective members recorded it ("c
 			if n != 1 {
 				return fmt.Errorf("member propose: give exactly one of --change, --leave and --manifest")
 			}
-			creds, err := node.LoadCredentials(admin)
+			creds, err := client.LoadCredentials(admin)
 			if err != nil {
 				return err
 			}
@@ -247,7 +248,7 @@ record naming it, signed with the admin's anchor key.`,
 		Example: `  creditx member approve 3f2a9c --admin js/agencies/admin --node https://127.0.0.1:8444`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(admin)
+			creds, err := client.LoadCredentials(admin)
 			if err != nil {
 				return err
 			}
@@ -283,7 +284,7 @@ members, each approved change with who approved it, and the pending proposals wi
 		Example: `  creditx member list --creds sh/agencies/auditor --node https://127.0.0.1:8443`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := node.LoadCredentials(creds)
+			c, err := client.LoadCredentials(creds)
 			if err != nil {
 				return err
 			}
@@ -349,7 +350,7 @@ func writeMembership(w io.Writer, v *node.MembershipView, m *exchange.Manifest) 
 
 // approveProposal signs and submits the manifest_approve of the pending
 // proposal of v whose hash starts with prefix ("creditx member approve").
-func approveProposal(ctx context.Context, creds *node.Credentials, nodeURL string, v *node.MembershipView, prefix string) (*node.MembershipPendingView, []node.Receipt, error) {
+func approveProposal(ctx context.Context, creds *client.Credentials, nodeURL string, v *node.MembershipView, prefix string) (*node.MembershipPendingView, []node.Receipt, error) {
 	var match []node.MembershipPendingView
 	for _, p := range v.Pending {
 		if strings.HasPrefix(p.SHA256, strings.ToLower(prefix)) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -45,8 +46,8 @@ func TestMemberJoinsUnderLoad(t *testing.T) {
 		if err := n.SeedDev(ctx, filepath.Join(c.DataDir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
-		m := &demoMember{spec: specs[i], cfg: c, n: n, creds: map[string]*node.Credentials{}}
-		if m.creds["publisher"], err = node.LoadCredentials(filepath.Join(c.DataDir, "agencies", "publisher")); err != nil {
+		m := &demoMember{spec: specs[i], cfg: c, n: n, creds: map[string]*client.Credentials{}}
+		if m.creds["publisher"], err = client.LoadCredentials(filepath.Join(c.DataDir, "agencies", "publisher")); err != nil {
 			t.Fatal(err)
 		}
 		if m.creds["publisher"].MatchKey, err = node.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -184,7 +185,7 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := node.LoadCredentials(admin("340000"))
+	creds, err := client.LoadCredentials(admin("340000"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestMemberProposeApproveCLI(t *testing.T) {
 	}
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	city, _ := nodetest.Start(t, *cfg)
-	cityAdmin, err := node.LoadCredentials(filepath.Join(hz, "agencies", "admin"))
+	cityAdmin, err := client.LoadCredentials(filepath.Join(hz, "agencies", "admin"))
 	if err != nil {
 		t.Fatal(err)
 	}

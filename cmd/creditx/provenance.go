@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/audit"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
 
@@ -169,7 +169,7 @@ func provenanceClient(manifest, creds string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := node.LoadCredentials(creds)
+	c, err := client.LoadCredentials(creds)
 	if err != nil {
 		return nil, fmt.Errorf("--creds: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 	"github.com/creditx/creditx/subjecttoken"
@@ -43,7 +44,7 @@ Valid 8h by default, at most 24h. Bad input is refused with every field error an
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			keyPath = orString(keyPath, filepath.Join(data, "keys", "issuer.key"))
 			matchPath = orString(matchPath, filepath.Join(data, "keys", "match.key"))
-			key, err := node.ReadSignKey(keyPath)
+			key, err := client.ReadSignKey(keyPath)
 			if err != nil {
 				return fmt.Errorf("--key: %w", err)
 			}
@@ -119,7 +120,7 @@ it on every replica you can reach.`,
 			if admin == "" {
 				return fmt.Errorf("subject revoke: --node needs --admin, the credit office's admin credentials")
 			}
-			creds, err := node.LoadCredentials(admin)
+			creds, err := client.LoadCredentials(admin)
 			if err != nil {
 				return err
 			}

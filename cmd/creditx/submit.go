@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
@@ -18,7 +19,7 @@ import (
 
 // signedOrSign returns file content as a signed entry: as is if it already is
 // a signed envelope, otherwise canonicalized, decoded and signed with creds.
-func signedOrSign(creds *node.Credentials, b []byte) ([]byte, error) {
+func signedOrSign(creds *client.Credentials, b []byte) ([]byte, error) {
 	b = bytes.TrimSpace(b)
 	if s, err := schemas.ParseSigned(b); err == nil {
 		_ = s
@@ -42,7 +43,7 @@ func newSignCmd() *cobra.Command {
 		Short: "Sign a record file with an agency's key and print the signed entry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}
@@ -76,7 +77,7 @@ consortium member's node) it waits up to --wait until a checkpoint covering the 
 quorum and writes one receipt per record, DIR/<code>-<index>.tlog-proof, for "creditx verify-receipt".`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}
@@ -149,7 +150,7 @@ record is in the ledger (without it the keys are discarded and the sealed data c
 			if args[0] != "listing" {
 				return fmt.Errorf("unknown sample kind %q (known: listing)", args[0])
 			}
-			creds, err := node.LoadCredentials(credsDir)
+			creds, err := client.LoadCredentials(credsDir)
 			if err != nil {
 				return err
 			}

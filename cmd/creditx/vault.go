@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +36,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 	cmd.PersistentFlags().StringVar(&credsDir, "creds", "", "credentials directory (the submitting agency's, or the admin's)")
 	cmd.MarkPersistentFlagRequired("creds")
 	// target is the vault URL of RECORD and the caller's credentials.
-	target := func(rec string) (*node.Credentials, string, error) {
+	target := func(rec string) (*client.Credentials, string, error) {
 		code, idx, ok := strings.Cut(rec, "/")
 		if !ok || len(code) != 6 {
 			return nil, "", fmt.Errorf("RECORD %q: want <region code>/<index>, e.g. 330000/12", rec)
@@ -43,7 +44,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 		if _, err := strconv.ParseUint(idx, 10, 64); err != nil {
 			return nil, "", fmt.Errorf("RECORD %q: index %q is not a number", rec, idx)
 		}
-		c, err := node.LoadCredentials(credsDir)
+		c, err := client.LoadCredentials(credsDir)
 		if err != nil {
 			return nil, "", err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
@@ -19,7 +20,7 @@ current one, and replaces keys/vault.key: a copy of the old key file opens nothi
 any more. The rotation is a raft command and is written to the access log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := node.LoadCredentials(*credsDir)
+			c, err := client.LoadCredentials(*credsDir)
 			if err != nil {
 				return err
 			}

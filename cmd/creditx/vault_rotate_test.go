@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -39,7 +39,7 @@ func TestVaultRotateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(creds("publisher"))
+	pub, err := client.LoadCredentials(creds("publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}

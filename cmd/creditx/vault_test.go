@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -43,7 +43,7 @@ func TestVaultCLI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("sample listing: %v\n%s", err, out)
 	}
-	pub, err := node.LoadCredentials(creds("publisher"))
+	pub, err := client.LoadCredentials(creds("publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
@@ -34,7 +35,7 @@ func stoppedNodeDir(t *testing.T) (string, []byte) {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := node.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
+	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/workdays"
 )
@@ -74,7 +75,7 @@ working days with that year from then on and recomputes its provisional deadline
 			if _, err := cal.Extend(y); err != nil {
 				return fmt.Errorf("workdays adopt %s: %w", args[0], err)
 			}
-			creds, err := node.LoadCredentials(admin)
+			creds, err := client.LoadCredentials(admin)
 			if err != nil {
 				return err
 			}
@@ -96,7 +97,7 @@ working days with that year from then on and recomputes its provisional deadline
 // submitOrWrite sends the signed governance entry e to nodeURL, or writes
 // it to out ("-": standard output), and says which with what (the record
 // named for a clerk: "calendar_adopt 2027 (国办发明电〔...〕)").
-func submitOrWrite(cmd *cobra.Command, creds *node.Credentials, e []byte, nodeURL, out, what string) error {
+func submitOrWrite(cmd *cobra.Command, creds *client.Credentials, e []byte, nodeURL, out, what string) error {
 	w := cmd.OutOrStdout()
 	if out != "" {
 		if out == "-" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node"
 )
 
@@ -44,7 +45,7 @@ func TestWorkdaysAdoptCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "calendar_adopt 2027") {
 		t.Fatalf("adopt: %q %v", out, err)
 	}
-	creds, err := node.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
+	creds, err := client.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))
 	if err != nil {
 		t.Fatal(err)
 	}

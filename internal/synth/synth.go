@@ -31,7 +31,7 @@ type Options struct {
 	Domain    string           // one of Domains; "" picks by sequence number
 	MatchKey  schemas.MatchKey // to hash the responsible person's ID (unless HashID is set)
 	// HashID, if set, computes the keyed hash of a citizen ID instead of
-	// MatchKey: an agency asks its node (node.Credentials.HashIDs).
+	// MatchKey: an agency asks its node (client.Credentials.HashIDs).
 	HashID func(id string) (string, error)
 	Rand   io.Reader // for sealing personal data; nil leaves Sealed empty-free: no responsible person
 	// DataKeys, if set, is told the data key of every person sealed, with the

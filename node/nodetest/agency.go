@@ -8,16 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/pki"
 )
 
 // Agency issues a new agency id of the node at url whose data directory is
 // dataDir: a certificate from the region CA (dataDir/ca) and a fresh signing
 // key, written under dataDir/agencies/dir, the key registered by admin
-// (node.RegistrationRecord, with the certificate's role and domains). It
+// (client.RegistrationRecord, with the certificate's role and domains). It
 // returns the agency's credentials; any failure fails the test.
-func Agency(t testing.TB, dataDir, url string, admin *node.Credentials, dir string, id pki.Identity) *node.Credentials {
+func Agency(t testing.TB, dataDir, url string, admin *client.Credentials, dir string, id pki.Identity) *client.Credentials {
 	t.Helper()
 	ca, err := pki.LoadCA(filepath.Join(dataDir, "ca"))
 	if err != nil {
@@ -35,14 +35,14 @@ func Agency(t testing.TB, dataDir, url string, admin *node.Credentials, dir stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := node.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
+	if err := client.WriteSignKey(filepath.Join(adir, "sign.key"), priv); err != nil {
 		t.Fatal(err)
 	}
-	c, err := node.LoadCredentials(adir)
+	c, err := client.LoadCredentials(adir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := node.RegistrationRecord(id.Region, admin, c)
+	reg, err := client.RegistrationRecord(id.Region, admin, c)
 	if err != nil {
 		t.Fatal(err)
 	}

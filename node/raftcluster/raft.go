@@ -1,4 +1,17 @@
-package node
+// Package raftcluster is a region replica's raft cluster: opening raft on
+// its data directory (the raft log and stable store in raft-boltdb/v2 on
+// bbolt, snapshots beside them) with the region's timings, the replicas
+// it bootstraps with, and membership: reading the configuration, adding a
+// voter, removing a server, and a new replica asking to join.
+//
+// Guarantees: a membership change returns only after raft committed the new
+// configuration on a quorum of the configuration it replaces; any error
+// means nothing is known to be committed, and repeating the change is safe
+// (adding a voter that is already one, with the same address, is answered
+// without a new change). A change refused for what the configuration holds
+// wraps ErrConflict or ErrUnknownReplica; a lost lead is LostLead. Package
+// node serves all of this over HTTP (node/cluster_api.go) and is the FSM.
+package raftcluster
 
 import (
 	"bufio"
@@ -20,15 +33,15 @@ import (
 // File names inside a replica's data directory.
 // Changing these breaks existing data directories.
 const (
-	raftDirName   = "raft"
-	raftDBName    = "raft.db"   // raft log and stable store (raft-boltdb/v2 on bbolt)
-	ledgerDBName  = "ledger.db" // ledgers, mirrors and indexes (package ledger)
+	// DirName is the raft directory inside a replica's data directory.
+	DirName       = "raft"
+	raftDBName    = "raft.db" // raft log and stable store (raft-boltdb/v2 on bbolt)
 	snapshotsKept = 2
 )
 
-// RaftTuning holds the raft timings. The zero value means the defaults
+// Tuning holds the raft timings. The zero value means the defaults
 // documented on each field.
-type RaftTuning struct {
+type Tuning struct {
 	// HeartbeatTimeout and ElectionTimeout; default 1s each. A follower
 	// that hears nothing from the leader for a random 1-2x HeartbeatTimeout
 	// starts an election, so a lost leader is replaced in about 1-2 s on a
@@ -57,7 +70,7 @@ type RaftTuning struct {
 	TrailingLogs uint64 `yaml:"trailing_logs"`
 }
 
-func (t RaftTuning) config(id string, logger hclog.Logger) *raft.Config {
+func (t Tuning) config(id string, logger hclog.Logger) *raft.Config {
 	c := raft.DefaultConfig()
 	c.LocalID = raft.ServerID(id)
 	c.Logger = logger
@@ -92,19 +105,19 @@ type Peer struct {
 	API  string `yaml:"api"`  // https://host:port of its HTTP API
 }
 
-// replica bundles a raft instance with its stores.
-type replica struct {
-	raft      *raft.Raft
+// Replica bundles a raft instance with its stores.
+type Replica struct {
+	Raft      *raft.Raft
 	logStore  *raftboltdb.BoltStore
 	transport *raft.NetworkTransport
 }
 
-// openRaft starts raft on dir with the given FSM and transport stream layer.
+// Open starts raft on dir with the given FSM and transport stream layer.
 // If bootstrap is set and the replica has no raft state yet, it bootstraps the
 // cluster with peers as voters (every initial replica may do so with the same
 // list; raft treats identical bootstrap configurations as one).
-func openRaft(dir, id string, tuning RaftTuning, peers []Peer, bootstrap bool, f raft.FSM, sl raft.StreamLayer, logger *slog.Logger) (*replica, error) {
-	rdir := filepath.Join(dir, raftDirName)
+func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FSM, sl raft.StreamLayer, logger *slog.Logger) (*Replica, error) {
+	rdir := filepath.Join(dir, DirName)
 	if err := os.MkdirAll(rdir, 0o700); err != nil {
 		return nil, err
 	}
@@ -147,23 +160,23 @@ func openRaft(dir, id string, tuning RaftTuning, peers []Peer, bootstrap bool, f
 		logStore.Close()
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
-	return &replica{raft: r, logStore: logStore, transport: trans}, nil
+	return &Replica{Raft: r, logStore: logStore, transport: trans}, nil
 }
 
-// shutdown stops raft, then its transport, then the raft log, in that order:
+// Shutdown stops raft, then its transport, then the raft log, in that order:
 // raft must stop using the transport and log before they close.
-func (r *replica) shutdown() error {
-	err := r.raft.Shutdown().Error()
+func (r *Replica) Shutdown() error {
+	err := r.Raft.Shutdown().Error()
 	err = errors.Join(err, r.transport.Close(), r.logStore.Close())
 	return err
 }
 
-// waitLeader blocks until the cluster has a leader or ctx ends.
-func (r *replica) waitLeader(ctx context.Context) error {
+// WaitLeader blocks until the cluster has a leader or ctx ends.
+func (r *Replica) WaitLeader(ctx context.Context) error {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if addr, _ := r.raft.LeaderWithID(); addr != "" {
+		if addr, _ := r.Raft.LeaderWithID(); addr != "" {
 			return nil
 		}
 		select {
@@ -204,4 +217,17 @@ var _ io.Writer = slogWriter{}
 func isFirstElection(line string) bool {
 	return strings.Contains(line, "heartbeat timeout reached, starting election") &&
 		strings.Contains(line, "last-leader-addr= ")
+}
+
+// WaitFuture waits for a raft future or ctx. Raft resolves every future
+// (with ErrRaftShutdown at the latest), so the waiting goroutine ends.
+func WaitFuture(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -1,4 +1,4 @@
-package node
+package raftcluster
 
 import "testing"
 
@@ -20,8 +20,8 @@ func TestLeaderAPIBase(t *testing.T) {
 		{"own port unknown", "zj-4:9443", "zj-4", "0.0.0.0:0", ""},
 		{"replicas sharing a host: the guess would be this replica", "127.0.0.1:9446", "zj-4", "127.0.0.1:8443", ""},
 	} {
-		if got := leaderAPIBase(peers, tc.addr, tc.id, tc.own); got != tc.want {
-			t.Errorf("%s: leaderAPIBase(%q, %q, %q) = %q, want %q", tc.name, tc.addr, tc.id, tc.own, got, tc.want)
+		if got := LeaderAPIBase(peers, tc.addr, tc.id, tc.own); got != tc.want {
+			t.Errorf("%s: LeaderAPIBase(%q, %q, %q) = %q, want %q", tc.name, tc.addr, tc.id, tc.own, got, tc.want)
 		}
 	}
 }
