@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
@@ -322,6 +323,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte
+	var parsed []parsedEntry // each fresh entry parsed once (index.go), for the dedupe and the indexer
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
 	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
 	if err != nil {
@@ -337,13 +339,15 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		if idx, ok := dd.dup(e, next); ok {
+		s, perr := schemas.ParseSigned(e)
+		if idx, ok := dd.dup(s, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
 		seen[h] = next
 		r.Indices[i], r.Fresh[i] = next, true
 		fresh = append(fresh, e)
+		parsed = append(parsed, parsedEntry{leaf: h, signed: s, err: perr})
 		next++
 	}
 	if len(fresh) == 0 {
@@ -369,7 +373,11 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			return nil, err
 		}
 	}
-	first, err := tx.Append(c.origin, fresh)
+	leaves := make([]tlog.Hash, len(parsed))
+	for i := range parsed {
+		leaves[i] = parsed[i].leaf
+	}
+	first, err := tx.AppendHashed(c.origin, fresh, leaves)
 	if err != nil {
 		if errors.Is(err, ledger.ErrEntryTooLarge) {
 			return &applyResult{Err: err}, nil
@@ -385,7 +393,11 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	if err := dd.commit(); err != nil {
 		return nil, err
 	}
-	if f.indexer != nil {
+	if pi, ok := f.indexer.(parsedIndexer); ok {
+		if err := pi.indexParsed(tx, c.origin, first, fresh, parsed); err != nil {
+			return nil, err
+		}
+	} else if f.indexer != nil {
 		if err := f.indexer.Index(tx, c.origin, first, fresh); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 	"go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Index buckets in ledger.db, written by the FSM in the same transaction as
@@ -65,22 +66,53 @@ type indexer struct {
 // then brings the adopted schema set up to date (reconcileSchemas), which
 // may index flagged mirror entries too.
 func (ix *indexer) Index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
+	return ix.indexParsed(tx, origin, first, entries, nil)
+}
+
+// indexParsed is Index for entries the FSM's apply step already parsed
+// (parsed[i] is parseEntry(entries[i]); nil: parse them here).
+func (ix *indexer) indexParsed(tx *ledger.Tx, origin string, first uint64, entries [][]byte, parsed []parsedEntry) error {
 	if origin == ix.node.access {
 		return nil
 	}
-	if err := ix.index(tx, origin, first, entries); err != nil {
+	if err := ix.index(tx, origin, first, entries, parsed); err != nil {
 		return err
 	}
 	if x := ix.node.x; x != nil {
 		return x.ReconcileSchemas(tx, ix.node.fsm.now, func(origin string, first uint64, entries [][]byte) error {
-			return ix.index(tx, origin, first, entries)
+			return ix.index(tx, origin, first, entries, nil)
 		})
 	}
 	return nil
 }
 
-// index is Index without the adopted-set reconciliation.
-func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
+// parsedIndexer is an Indexer that takes entries the FSM already parsed
+// (applyAppend), so that each entry is parsed once on the apply path.
+type parsedIndexer interface {
+	indexParsed(tx *ledger.Tx, origin string, first uint64, entries [][]byte, parsed []parsedEntry) error
+}
+
+// parsedEntry is one entry as the FSM's apply step parses it, once, from
+// the bytes it appends (on every replica, never a form received from the
+// leader): its leaf hash and its signed envelope (signed nil and err set
+// if it is not a signed record, as access-log entries are not). The
+// record dedupe, the indexer, the check index and conflict detection all
+// read this one parse.
+type parsedEntry struct {
+	leaf   tlog.Hash
+	signed *schemas.Signed
+	err    error
+}
+
+// parseEntry parses entry e (schemas.ParseSigned: strict envelope and
+// canonical record) and hashes it.
+func parseEntry(e []byte) parsedEntry {
+	s, err := schemas.ParseSigned(e)
+	return parsedEntry{leaf: tlog.RecordHash(e), signed: s, err: err}
+}
+
+// index is Index without the adopted-set reconciliation; parsed may be nil.
+func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][]byte, parsed []parsedEntry) error {
 	var bs [4]*bbolt.Bucket
 	for i, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad} {
 		var err error
@@ -96,7 +128,13 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 	for i, e := range entries {
 		index := first + uint64(i)
 		ek := entryKey(origin, index)
-		v, err := decodeIndexView(e)
+		var pe parsedEntry
+		if parsed != nil {
+			pe = parsed[i]
+		} else {
+			pe = parseEntry(e)
+		}
+		v, err := indexViewOf(pe)
 		if err != nil {
 			if err := bad.Put(ek, []byte(err.Error())); err != nil {
 				return err
@@ -115,7 +153,7 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 			}
 		}
 		if v.listing != nil && len(v.subjects) > 0 {
-			if err := ci.putListing(refs, ek, e, v.listing, v.subjects); err != nil {
+			if err := ci.putListing(refs, ek, pe.leaf, v.listing, v.subjects); err != nil {
 				return err
 			}
 		}
@@ -145,7 +183,7 @@ func (ix *indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][
 				}
 			}
 		}
-		if dup, err := ix.mirroredDuplicate(tx, origin, index, e, v.kind); err != nil { // dedupe.go
+		if dup, err := ix.mirroredDuplicate(tx, origin, index, pe.signed, v.kind); err != nil { // dedupe.go
 			return err
 		} else if dup {
 			// indexed for checks; its first copy queued the notices
@@ -206,18 +244,22 @@ type indexView struct {
 	provisional bool
 	listing     *schemas.Listing // the decoded listing, for kind "listing"
 	action      string           // governance action
+	leaf        tlog.Hash        // the entry's leaf hash
 }
 
-func decodeIndexView(e []byte) (indexView, error) {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return indexView{}, fmt.Errorf("not a signed record: %w", err)
+func decodeIndexView(e []byte) (indexView, error) { return indexViewOf(parseEntry(e)) }
+
+// indexViewOf decodes the record of an entry parsed by parseEntry.
+func indexViewOf(pe parsedEntry) (indexView, error) {
+	if pe.err != nil {
+		return indexView{}, fmt.Errorf("not a signed record: %w", pe.err)
 	}
+	s := pe.signed
 	rec, err := s.Decode()
 	if err != nil {
 		return indexView{}, fmt.Errorf("record: %w", err)
 	}
-	v := indexView{kind: rec.Kind(), keyID: s.KeyID, refs: recordRefs(rec)}
+	v := indexView{kind: rec.Kind(), keyID: s.KeyID, refs: recordRefs(rec), leaf: pe.leaf}
 	switch r := rec.(type) {
 	case *schemas.Listing:
 		v.subjects = listingSubjectKeys(r)

@@ -161,6 +161,18 @@ func ParseSigned(entry []byte) (*Signed, error) {
 	return &Signed{Record: bytes.Clone(rec), KeyID: id, Sig: sig}, nil
 }
 
+// EntryKeyID returns the key id of entry e if e begins as a signed entry
+// does ({"key":" and 16 lower-case hex characters), without parsing the
+// rest: a cheap look-up before ParseSigned, which any entry that fails here
+// also fails.
+func EntryKeyID(e []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(e, []byte(entryPrefix))
+	if !ok || len(rest) < 16 || !isLowerHex(string(rest[:16])) {
+		return "", false
+	}
+	return string(rest[:16]), true
+}
+
 // Verify checks that pub has the entry's key id and that the signature over
 // the record verifies under pub. It returns nil, an error naming the key id
 // mismatch, or an error wrapping ErrBadSignature.
