@@ -88,11 +88,10 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 	if len(e) > ledger.MaxEntrySize {
 		return one(http.StatusRequestEntityTooLarge, "", "size", fmt.Sprintf("record is %d bytes, the limit is %d", len(e), ledger.MaxEntrySize))
 	}
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
+	s, rec, err := schemas.ParseDecode(e) // ParseSigned, then Decode, in one pass where it can
+	if s == nil {
 		return one(http.StatusBadRequest, "", "envelope", err.Error())
 	}
-	rec, err := s.Decode()
 	if err != nil {
 		var de *schemas.DecodeError
 		field := "record"

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/schemas"
 	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
 	"go.etcd.io/bbolt"
@@ -339,15 +338,15 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		s, perr := schemas.ParseSigned(e)
-		if idx, ok := dd.dup(s, next); ok {
+		pe := parsedEntryOf(h, e)
+		if idx, ok := dd.dup(pe.signed, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
 		seen[h] = next
 		r.Indices[i], r.Fresh[i] = next, true
 		fresh = append(fresh, e)
-		parsed = append(parsed, parsedEntry{leaf: h, signed: s, err: perr})
+		parsed = append(parsed, pe)
 		next++
 	}
 	if len(fresh) == 0 {

@@ -101,14 +101,26 @@ type parsedIndexer interface {
 type parsedEntry struct {
 	leaf   tlog.Hash
 	signed *schemas.Signed
-	err    error
+	err    error          // the envelope's (schemas.ParseSigned's) error
+	rec    schemas.Record // the strictly decoded record (nil: decErr, or err)
+	decErr error          // schemas.Decode's error for the record
 }
 
-// parseEntry parses entry e (schemas.ParseSigned: strict envelope and
-// canonical record) and hashes it.
+// parseEntry parses and decodes entry e strictly (schemas.ParseDecode:
+// envelope, canonical record, record of a known schema exactly in its
+// canonical encoding) and hashes it.
 func parseEntry(e []byte) parsedEntry {
-	s, err := schemas.ParseSigned(e)
-	return parsedEntry{leaf: tlog.RecordHash(e), signed: s, err: err}
+	return parsedEntryOf(tlog.RecordHash(e), e)
+}
+
+// parsedEntryOf is parseEntry with the leaf hash of e already computed.
+func parsedEntryOf(leaf tlog.Hash, e []byte) parsedEntry {
+	pe := parsedEntry{leaf: leaf}
+	pe.signed, pe.rec, pe.err = schemas.ParseDecode(e)
+	if pe.signed != nil && pe.err != nil {
+		pe.decErr, pe.err = pe.err, nil
+	}
+	return pe
 }
 
 // index is Index without the adopted-set reconciliation; parsed may be nil.
@@ -254,10 +266,9 @@ func indexViewOf(pe parsedEntry) (indexView, error) {
 	if pe.err != nil {
 		return indexView{}, fmt.Errorf("not a signed record: %w", pe.err)
 	}
-	s := pe.signed
-	rec, err := s.Decode()
-	if err != nil {
-		return indexView{}, fmt.Errorf("record: %w", err)
+	s, rec := pe.signed, pe.rec
+	if pe.decErr != nil {
+		return indexView{}, fmt.Errorf("record: %w", pe.decErr)
 	}
 	v := indexView{kind: rec.Kind(), keyID: s.KeyID, refs: recordRefs(rec), leaf: pe.leaf}
 	switch r := rec.(type) {
