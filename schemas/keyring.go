@@ -51,6 +51,8 @@ type Keyring struct {
 	keys    map[string]*KeyInfo // guarded by mu; values never mutated after insertion except RevokedAt
 	applied bool                // guarded by mu; whether any index was applied
 	last    uint64              // guarded by mu; last index applied
+	// verifiers are the keys prepared for VerifyKey, by public key; guarded by mu.
+	verifiers map[string]*Verifier
 }
 
 // NewKeyring returns a Keyring holding the anchors. An anchor whose KeyID
