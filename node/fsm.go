@@ -311,6 +311,27 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 // applyAppend (op 1) appends one command's entries to a log this region
 // signs, skipping entries already in the log (by leaf hash) so that a
 // resubmitted record keeps its original index.
+//
+// What the FSM re-checks, on every replica, and what it takes from
+// admission. Each fresh entry is hashed and parsed once here
+// (parsedEntryOf: the leaf hash, the strict envelope and the strict
+// canonical decoding of the record), from the bytes being appended, never
+// from a form computed by the leader's admission or carried in the command;
+// the record dedupe, the ledger append (AppendHashed), the indexer, the
+// check index and conflict detection all read this one parse, so what is
+// indexed is derived from exactly the bytes stored. Re-checked at apply time
+// because they depend on the log's state at the entry's index, which
+// admission could not see: the signing key's validity at that index and the
+// keyring's governance rules (checkEntry: a revocation committed between
+// admission and apply refuses the command), duplicates by leaf hash and by
+// record, and the lookup charges of the access log. Not re-checked: the
+// Ed25519 signature, field validation, the plaintext scan, roles, owners
+// and references. Admission on the replica that proposed the command did
+// those, and raft replicates only what the region's own replicas proposed
+// (one operator, mutually authenticated), so a replica re-verifying them
+// would pay about 100 CPU-us per record for no case the threat model has.
+// An entry that does not parse or decode strictly is appended (raft
+// committed it) but never indexed: it is recorded in the bad bucket.
 func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	var err error
 	if _, ok := f.logs[c.origin]; !ok {
