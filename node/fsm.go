@@ -316,8 +316,12 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 // admission. Each fresh entry is hashed and parsed once here
 // (parsedEntryOf: the leaf hash, the strict envelope and the strict
 // canonical decoding of the record), from the bytes being appended, never
-// from a form computed by the leader's admission or carried in the command;
-// the record dedupe, the ledger append (AppendHashed), the indexer, the
+// from a form carried in the command; where this replica's own admission
+// accepted the entry, its parse is reused if its leaf hash (SHA-256 of the
+// exact bytes) is the one computed here from the bytes appended
+// (admittedParses, index.go): parsing is a pure function of the bytes, so
+// every replica indexes the same whether it parsed or reused. The record
+// dedupe, the ledger append (AppendHashed), the indexer, the
 // check index and conflict detection all read this one parse, so what is
 // indexed is derived from exactly the bytes stored. Re-checked at apply time
 // because they depend on the log's state at the entry's index, which
@@ -359,7 +363,12 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		pe := parsedEntryOf(h, e)
+		var pe parsedEntry
+		if pi, ok := f.indexer.(parsedIndexer); ok {
+			pe = pi.parsedFor(h, e) // admission's parse of these bytes on this replica, if any
+		} else {
+			pe = parsedEntryOf(h, e)
+		}
 		if idx, ok := dd.dup(pe.signed, next); ok {
 			r.Indices[i] = idx
 			continue
