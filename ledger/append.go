@@ -1,7 +1,10 @@
 package ledger
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -58,6 +61,18 @@ func (tx *Tx) writer(origin string) (*logWriter, error) {
 // tiles, the leaf index and the right edge in meta are all written in this
 // transaction, so a crash leaves either all of them or none (bbolt commit).
 func (tx *Tx) Append(origin string, entries [][]byte) (first uint64, err error) {
+	return tx.AppendHashed(origin, entries, nil)
+}
+
+// AppendHashed is Append for a caller that has already computed each
+// entry's leaf hash: leaves[i] must be tlog.RecordHash(entries[i]) (nil:
+// computed here). A wrong hash makes a tree that does not verify
+// (VerifyStore finds it), so only pass hashes computed from the same bytes
+// in the same process.
+func (tx *Tx) AppendHashed(origin string, entries [][]byte, leaves []tlog.Hash) (first uint64, err error) {
+	if leaves != nil && len(leaves) != len(entries) {
+		return 0, fmt.Errorf("ledger: append to %q: %d leaf hashes for %d entries", origin, len(leaves), len(entries))
+	}
 	if err := checkEntries(entries); err != nil {
 		return 0, err
 	}
@@ -69,14 +84,14 @@ func (tx *Tx) Append(origin string, entries [][]byte) (first uint64, err error) 
 	if len(entries) == 0 {
 		return first, nil
 	}
-	if err := w.append(entries); err != nil {
+	if err := w.append(entries, leaves); err != nil {
 		tx.err = err
 		return 0, fmt.Errorf("ledger: append to %q: %w", origin, err)
 	}
 	return first, nil
 }
 
-func (w *logWriter) append(entries [][]byte) error {
+func (w *logWriter) append(entries [][]byte, leaves []tlog.Hash) error {
 	w.b.entries.FillPercent = 1.0
 	total := 0
 	for _, e := range entries {
@@ -105,7 +120,12 @@ func (w *logWriter) append(entries [][]byte) error {
 		}
 		tiles[k] = append(data, hash...)
 	}
-	for _, e := range entries {
+	// The leaf index is keyed by hash (random): its puts are made after the
+	// entries, in key order (bbolt inserts in order are cheaper), the first
+	// index of a hash kept as before.
+	type leafPut struct{ leaf, key []byte }
+	puts := make([]leafPut, 0, len(entries))
+	for i, e := range entries {
 		idx := w.size
 		off := len(arena)
 		arena = append(arena, u64(idx)...)
@@ -114,14 +134,15 @@ func (w *logWriter) append(entries [][]byte) error {
 		if err := w.b.entries.Put(key, val); err != nil {
 			return fmt.Errorf("entry %d: %w", idx, err)
 		}
-		leaf := tlog.RecordHash(e)
-		if w.b.leaves.Get(leaf[:]) == nil {
-			off = len(arena)
-			arena = append(arena, leaf[:]...)
-			if err := w.b.leaves.Put(arena[off:off+32], key); err != nil {
-				return fmt.Errorf("leaf index %d: %w", idx, err)
-			}
+		var leaf tlog.Hash
+		if leaves != nil {
+			leaf = leaves[i]
+		} else {
+			leaf = tlog.RecordHash(e)
 		}
+		off = len(arena)
+		arena = append(arena, leaf[:]...)
+		puts = append(puts, leafPut{arena[off : off+32], key})
 		if err := w.rng.Append(leaf[:], visit); err != nil {
 			return fmt.Errorf("entry %d: %w", idx, err)
 		}
@@ -129,6 +150,18 @@ func (w *logWriter) append(entries [][]byte) error {
 			return fmt.Errorf("entry %d: %w", idx, visitErr)
 		}
 		w.size++
+	}
+	slices.SortStableFunc(puts, func(a, b leafPut) int { return bytes.Compare(a.leaf, b.leaf) })
+	for i, p := range puts {
+		if i > 0 && bytes.Equal(p.leaf, puts[i-1].leaf) {
+			continue // the same bytes twice in this batch: the first index is kept
+		}
+		if w.b.leaves.Get(p.leaf) != nil {
+			continue // appended before: the first index is kept
+		}
+		if err := w.b.leaves.Put(p.leaf, p.key); err != nil {
+			return fmt.Errorf("leaf index %d: %w", binary.BigEndian.Uint64(p.key), err)
+		}
 	}
 	for k, data := range tiles {
 		if err := w.b.tiles.Put(k[:], data); err != nil {

@@ -435,3 +435,55 @@ func TestDropCheckpoint(t *testing.T) {
 		t.Fatalf("store with thinned history does not verify: %v", err)
 	}
 }
+
+// TestAppendHashedSameAsAppend: AppendHashed with the entries' own leaf
+// hashes builds the same tree, leaf index and right edge as Append (two
+// stores, the same batches, including the same bytes twice in one batch,
+// whose first index is kept); a hash count that does not match the entries
+// is refused and writes nothing.
+func TestAppendHashedSameAsAppend(t *testing.T) {
+	a, b := openTest(t), openTest(t)
+	batches := [][][]byte{{testEntry(0), testEntry(1), testEntry(2)}, {testEntry(3), testEntry(1), testEntry(4), testEntry(4)}}
+	for _, es := range batches {
+		if err := a.Update(func(tx *Tx) error { _, err := tx.Append(testOrigin, es); return err }); err != nil {
+			t.Fatal(err)
+		}
+		leaves := make([]tlog.Hash, len(es))
+		for i, e := range es {
+			leaves[i] = tlog.RecordHash(e)
+		}
+		if err := b.Update(func(tx *Tx) error { _, err := tx.AppendHashed(testOrigin, es, leaves); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := b.Update(func(tx *Tx) error {
+		_, err := tx.AppendHashed(testOrigin, [][]byte{testEntry(9)}, make([]tlog.Hash, 2))
+		return err
+	})
+	if err == nil {
+		t.Fatal("AppendHashed with 2 hashes for 1 entry succeeded")
+	}
+	for _, s := range []*Store{a, b} {
+		err := s.View(func(tx *ReadTx) error {
+			lr := tx.Log(testOrigin)
+			if lr.Size() != 7 {
+				t.Errorf("size %d, want 7", lr.Size())
+			}
+			for e, want := range map[uint64]uint64{0: 0, 1: 1, 2: 2, 3: 3, 4: 5} {
+				if i, ok := lr.LeafIndex(tlog.RecordHash(testEntry(e))); !ok || i != want {
+					t.Errorf("LeafIndex(entry %d) = %d, %v; want %d (the first index)", e, i, ok, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ha, hb tlog.Hash
+	a.View(func(tx *ReadTx) error { ha, _ = tx.Log(testOrigin).TreeHash(7); return nil })
+	b.View(func(tx *ReadTx) error { hb, _ = tx.Log(testOrigin).TreeHash(7); return nil })
+	if ha != hb || ha == (tlog.Hash{}) {
+		t.Errorf("tree hashes differ: Append %x, AppendHashed %x", ha, hb)
+	}
+}

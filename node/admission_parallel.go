@@ -19,8 +19,9 @@ const admitParallelMin = 8
 // per CPU: a large request is verified on all cores instead of one, which
 // shortens its latency when fewer requests than cores are in flight.
 //
-// Each signature is still checked with crypto/ed25519 (schemas.Signed.Verify,
-// RFC 8032, cofactorless), not with Ed25519 batch verification
+// Each signature is still checked strictly, as crypto/ed25519 does
+// (schemas.Keyring.VerifyKey: Signed.Verify's check with the key decoded
+// once; RFC 8032, cofactorless), not with Ed25519 batch verification
 // (schemas.VerifyBatch, ZIP-215): a batch verifier accepts signatures that
 // a signer deliberately built with a small-order component, which strict
 // verifiers (ours offline, mirrors, third-party auditors) refuse, and

@@ -82,22 +82,26 @@ func openCheckIndex(tx *ledger.Tx, subj *bbolt.Bucket) (*checkIndex, error) {
 	return &checkIndex{b: b}, nil
 }
 
-// checkValue is the stored value for listing l (entry e) under a subject key,
-// with kind byte 0 to be set per key; events says the listing already has
-// state-changing events.
-func checkValue(events bool, e []byte, l *schemas.Listing) ([]byte, error) {
+// checkListing is the part of listing l the check index stores: a copy
+// without the fields no check reads (the sanctions engine's state, check
+// and conflict rules, and the answer): free text, evidence and the
+// procedure before the listing.
+func checkListing(l *schemas.Listing) *schemas.Listing {
 	c := *l
-	// Fields no check reads (the sanctions engine's state, check and
-	// conflict rules, and the answer): free text, evidence and the
-	// procedure before the listing.
 	c.Reason, c.Remedies, c.RemovalConditions = "", "", ""
 	c.LegalBasis, c.Evidence = nil, nil
 	c.PreNotice, c.SourceUnit = schemas.PreNotice{}, schemas.Agency{}
-	rec, err := schemas.Encode(&c)
+	return &c
+}
+
+// checkValue is the stored value for listing l (leaf hash h) under a
+// subject key, with kind byte 0 to be set per key; events says the listing
+// already has state-changing events.
+func checkValue(events bool, h tlog.Hash, l *schemas.Listing) ([]byte, error) {
+	rec, err := schemas.Encode(checkListing(l))
 	if err != nil {
 		return nil, fmt.Errorf("check index: %w", err)
 	}
-	h := tlog.RecordHash(e)
 	v := make([]byte, 0, checkHeader+len(rec))
 	var flags byte
 	if events {
@@ -107,11 +111,12 @@ func checkValue(events bool, e []byte, l *schemas.Listing) ([]byte, error) {
 	return v, nil
 }
 
-// putListing indexes listing l (entry e at ek) under its subject keys, as
-// the subjects index does. refs is the refs bucket: an event indexed before
-// the listing (a mirrored ledger read out of order) flags it at once.
-func (ci *checkIndex) putListing(refs *bbolt.Bucket, ek, e []byte, l *schemas.Listing, keys []subjectKey) error {
-	v, err := checkValue(hasStateEvents(refs, ek), e, l) // encoded once for all the keys
+// putListing indexes listing l (the entry at ek, leaf hash leaf) under its
+// subject keys, as the subjects index does. refs is the refs bucket: an
+// event indexed before the listing (a mirrored ledger read out of order)
+// flags it at once.
+func (ci *checkIndex) putListing(refs *bbolt.Bucket, ek []byte, leaf tlog.Hash, l *schemas.Listing, keys []subjectKey) error {
+	v, err := checkValue(hasStateEvents(refs, ek), leaf, l) // encoded once for all the keys
 	if err != nil {
 		return err
 	}
@@ -182,6 +187,26 @@ func (ci *checkIndex) markEvents(tx *ledger.Tx, target schemas.Ref, kind byte) e
 // as subjectHistories does (the same listings, order, histories and read
 // errors), from the check index when it is complete.
 func (n *Node) checkHistories(tx *ledger.ReadTx, key string) ([]sanctions.ListingHistory, error) {
+	return n.checkHistoriesWith(tx, key, nil)
+}
+
+// justIndexed is a listing the indexer put in the check index in the
+// current transaction: conflict detection (indexConflicts) hands it to
+// checkHistoriesWith so that the listing it just decoded is not read back,
+// hashed and decoded again.
+type justIndexed struct {
+	origin  string
+	index   uint64
+	leaf    tlog.Hash
+	listing *schemas.Listing // as decoded from the entry (checkListing strips it)
+}
+
+// checkHistoriesWith is checkHistories where the listing self (may be nil)
+// is taken from memory, not from the index value and its ledger entry, if
+// the index holds it unflagged with self's leaf hash: the same listing as
+// DecodeStored would give back (checkListing of the entry's record), since
+// this transaction wrote that value from it.
+func (n *Node) checkHistoriesWith(tx *ledger.ReadTx, key string, self *justIndexed) ([]sanctions.ListingHistory, error) {
 	b := tx.Bucket(bucketCheck)
 	if b == nil || b.Get(checkCompleteKey) == nil {
 		return n.subjectHistories(tx, key)
@@ -208,6 +233,10 @@ func (n *Node) checkHistories(tx *ledger.ReadTx, key string) ([]sanctions.Listin
 				return nil, err
 			}
 			out = append(out, h)
+			continue
+		}
+		if self != nil && index == self.index && origin == self.origin && bytes.Equal(v[2:checkHeader], self.leaf[:]) {
+			out = append(out, sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(self.leaf[:])}, Listing: checkListing(self.listing)})
 			continue
 		}
 		// The entry itself is read (checked against its hash in tile 0) and

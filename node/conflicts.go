@@ -73,9 +73,11 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	}
 	rtx := tx.Read()
 	var l *schemas.Listing
+	var self *justIndexed // the listing indexed just now, not decoded again
 	switch v.kind {
 	case "listing":
 		l = v.listing
+		self = &justIndexed{origin: origin, index: index, leaf: v.leaf, listing: l}
 	case "repair", "correction":
 		if len(v.refs) > 0 {
 			l, _ = readRecord(rtx, v.refs[0].Origin, v.refs[0].Index).(*schemas.Listing)
@@ -97,7 +99,7 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	at := ix.node.fsm.now.UTC()
 	eng := ix.node.engineIn(rtx)
 	for _, key := range conflictSubjects(l) {
-		hs, err := ix.node.checkHistories(rtx, key) // the check index (checkindex.go)
+		hs, err := ix.node.checkHistoriesWith(rtx, key, self) // the check index (checkindex.go)
 		if err != nil {
 			return err
 		}

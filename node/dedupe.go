@@ -45,6 +45,15 @@ func recordKey(origin string, e []byte) []byte {
 	if err != nil {
 		return nil
 	}
+	return signedRecordKey(origin, s)
+}
+
+// signedRecordKey is recordKey of an entry already parsed (s nil: not a
+// signed record, no key).
+func signedRecordKey(origin string, s *schemas.Signed) []byte {
+	if s == nil {
+		return nil
+	}
 	h := sha256.New()
 	h.Write([]byte(recordHashDomain))
 	h.Write(s.Record)
@@ -52,9 +61,9 @@ func recordKey(origin string, e []byte) []byte {
 }
 
 // recordIndex returns the index of the entry of origin holding the same
-// record as e, if any.
-func recordIndex(b *bbolt.Bucket, origin string, e []byte) (uint64, []byte, bool) {
-	k := recordKey(origin, e)
+// record as the parsed entry s (nil: not a signed record), if any.
+func recordIndex(b *bbolt.Bucket, origin string, s *schemas.Signed) (uint64, []byte, bool) {
+	k := signedRecordKey(origin, s)
 	if k == nil {
 		return 0, nil, false
 	}
@@ -129,10 +138,11 @@ func newRecordDedupe(tx *ledger.Tx, origin string) (*recordDedupe, error) {
 	return &recordDedupe{b: b, origin: origin, batch: map[string]uint64{}}, nil
 }
 
-// dup returns the index of the first entry with e's record; if there is
-// none, e is taken to be appended at next.
-func (d *recordDedupe) dup(e []byte, next uint64) (uint64, bool) {
-	idx, k, ok := recordIndex(d.b, d.origin, e)
+// dup returns the index of the first entry with the record of s (the
+// parsed entry; nil: not a signed record); if there is none, the entry is
+// taken to be appended at next.
+func (d *recordDedupe) dup(s *schemas.Signed, next uint64) (uint64, bool) {
+	idx, k, ok := recordIndex(d.b, d.origin, s)
 	if ok {
 		return idx, true
 	}
@@ -146,9 +156,11 @@ func (d *recordDedupe) dup(e []byte, next uint64) (uint64, bool) {
 	return 0, false
 }
 
-// commit stores the record hashes of the entries appended.
+// commit stores the record hashes of the entries appended, in key order
+// (bbolt inserts are cheaper in order: each Put's page is at hand).
 func (d *recordDedupe) commit() error {
-	for k, idx := range d.batch {
+	for _, k := range slices.Sorted(maps.Keys(d.batch)) {
+		idx := d.batch[k]
 		if err := d.b.Put([]byte(k), binary.BigEndian.AppendUint64(nil, idx)); err != nil {
 			return err
 		}
@@ -156,11 +168,11 @@ func (d *recordDedupe) commit() error {
 	return nil
 }
 
-// mirroredDuplicate says whether entry e (at index of mirrored ledger
+// mirroredDuplicate says whether entry s (parsed; at index of mirrored ledger
 // origin, of kind) is a listing whose record is already at an earlier index
-// of that ledger; otherwise it records e's record hash. Only listings are
+// of that ledger; otherwise it records its record hash. Only listings are
 // looked at (they alone queue notices). Runs inside the FSM's transaction.
-func (ix *indexer) mirroredDuplicate(tx *ledger.Tx, origin string, index uint64, e []byte, kind string) (bool, error) {
+func (ix *indexer) mirroredDuplicate(tx *ledger.Tx, origin string, index uint64, s *schemas.Signed, kind string) (bool, error) {
 	if kind != "listing" || origin == ix.node.origin {
 		return false, nil
 	}
@@ -168,7 +180,7 @@ func (ix *indexer) mirroredDuplicate(tx *ledger.Tx, origin string, index uint64,
 	if err != nil {
 		return false, err
 	}
-	first, k, ok := recordIndex(rb, origin, e)
+	first, k, ok := recordIndex(rb, origin, s)
 	if k == nil {
 		return false, nil
 	}

@@ -33,7 +33,9 @@
 //     carries that checkpoint and an inclusion proof (TestReceiptVerifies).
 //   - A rejected request writes nothing: admission (authentication, role,
 //     schema, signature, references, owner table) runs before anything is
-//     proposed, and the FSM re-checks what it must without panicking.
+//     proposed, and the FSM re-checks what it must without panicking (what
+//     it re-checks on every replica, from one parse of the bytes it appends,
+//     and what it takes from admission: fsm.applyAppend).
 //   - A resubmitted record, even re-signed, gets its original index
 //     (dedupe.go), so a client that got no answer may simply retry.
 //   - Every replica applies the same raft log to byte-identical ledgers and

@@ -332,6 +332,31 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 // applyAppend (op 1) appends one command's entries to a log this region
 // signs, skipping entries already in the log (by leaf hash) so that a
 // resubmitted record keeps its original index.
+//
+// What the FSM re-checks, on every replica, and what it takes from
+// admission. Each fresh entry is hashed and parsed once here
+// (parsedEntryOf: the leaf hash, the strict envelope and the strict
+// canonical decoding of the record), from the bytes being appended, never
+// from a form carried in the command; where this replica's own admission
+// accepted the entry, its parse is reused if its leaf hash (SHA-256 of the
+// exact bytes) is the one computed here from the bytes appended
+// (admittedParses, index.go): parsing is a pure function of the bytes, so
+// every replica indexes the same whether it parsed or reused. The record
+// dedupe, the ledger append (AppendHashed), the indexer, the
+// check index and conflict detection all read this one parse, so what is
+// indexed is derived from exactly the bytes stored. Re-checked at apply time
+// because they depend on the log's state at the entry's index, which
+// admission could not see: the signing key's validity at that index and the
+// keyring's governance rules (checkEntry: a revocation committed between
+// admission and apply refuses the command), duplicates by leaf hash and by
+// record, and the lookup charges of the access log. Not re-checked: the
+// Ed25519 signature, field validation, the plaintext scan, roles, owners
+// and references. Admission on the replica that proposed the command did
+// those, and raft replicates only what the region's own replicas proposed
+// (one operator, mutually authenticated), so a replica re-verifying them
+// would pay about 100 CPU-us per record for no case the threat model has.
+// An entry that does not parse or decode strictly is appended (raft
+// committed it) but never indexed: it is recorded in the bad bucket.
 func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	var err error
 	if _, ok := f.logs[c.origin]; !ok {
@@ -343,6 +368,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte
+	var parsed []parsedEntry // each fresh entry parsed once (index.go), for the dedupe and the indexer
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
 	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
 	if err != nil {
@@ -358,13 +384,20 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		if idx, ok := dd.dup(e, next); ok {
+		var pe parsedEntry
+		if pi, ok := f.indexer.(parsedIndexer); ok {
+			pe = pi.parsedFor(h, e) // admission's parse of these bytes on this replica, if any
+		} else {
+			pe = parsedEntryOf(h, e)
+		}
+		if idx, ok := dd.dup(pe.signed, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
 		seen[h] = next
 		r.Indices[i], r.Fresh[i] = next, true
 		fresh = append(fresh, e)
+		parsed = append(parsed, pe)
 		next++
 	}
 	if len(fresh) == 0 {
@@ -390,7 +423,11 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			return nil, err
 		}
 	}
-	first, err := tx.Append(c.origin, fresh)
+	leaves := make([]tlog.Hash, len(parsed))
+	for i := range parsed {
+		leaves[i] = parsed[i].leaf
+	}
+	first, err := tx.AppendHashed(c.origin, fresh, leaves)
 	if err != nil {
 		if errors.Is(err, ledger.ErrEntryTooLarge) {
 			return &applyResult{Err: err}, nil
@@ -406,7 +443,11 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	if err := dd.commit(); err != nil {
 		return nil, err
 	}
-	if f.indexer != nil {
+	if pi, ok := f.indexer.(parsedIndexer); ok {
+		if err := pi.indexParsed(tx, c.origin, first, fresh, parsed); err != nil {
+			return nil, err
+		}
+	} else if f.indexer != nil {
 		if err := f.indexer.Index(tx, c.origin, first, fresh); err != nil {
 			return nil, err
 		}

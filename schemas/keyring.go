@@ -51,6 +51,8 @@ type Keyring struct {
 	keys    map[string]*KeyInfo // guarded by mu; values never mutated after insertion except RevokedAt
 	applied bool                // guarded by mu; whether any index was applied
 	last    uint64              // guarded by mu; last index applied
+	// verifiers are the keys prepared for VerifyKey, by public key; guarded by mu.
+	verifiers map[string]*Verifier
 }
 
 // NewKeyring returns a Keyring holding the anchors. An anchor whose KeyID
@@ -112,21 +114,38 @@ func (k *Keyring) Apply(index uint64, g *Governance, signerKeyID string) error {
 // at an index before index and not revoked at or before index. Anchors are
 // valid at every index. Errors wrap ErrUnknownKey or ErrRevokedKey.
 func (k *Keyring) Lookup(keyID string, index uint64) (KeyInfo, error) {
-	k.mu.RLock()
-	info, ok := k.keys[keyID]
-	k.mu.RUnlock()
-	if !ok {
-		return KeyInfo{}, fmt.Errorf("key %s: %w", keyID, ErrUnknownKey)
-	}
-	if !info.Anchor && info.RegisteredAt >= index {
-		return KeyInfo{}, fmt.Errorf("key %s is registered at index %d, not before index %d: %w", keyID, info.RegisteredAt, index, ErrUnknownKey)
-	}
-	if info.RevokedAt != 0 && info.RevokedAt <= index {
-		return KeyInfo{}, fmt.Errorf("key %s revoked at index %d, entry at index %d: %w", keyID, info.RevokedAt, index, ErrRevokedKey)
+	info, err := k.lookup(keyID, index)
+	if err != nil {
+		return KeyInfo{}, err
 	}
 	out := *info
 	out.Public = slices.Clone(info.Public)
 	out.Roles = slices.Clone(info.Roles)
 	out.Domains = slices.Clone(info.Domains)
 	return out, nil
+}
+
+// Valid is Lookup's check alone, without copying the key: nil if keyID is
+// valid for an entry at index, else Lookup's error.
+func (k *Keyring) Valid(keyID string, index uint64) error {
+	_, err := k.lookup(keyID, index)
+	return err
+}
+
+// lookup is Lookup without the copy; the KeyInfo is shared (never modified:
+// Apply replaces entries) and must not be changed by the caller.
+func (k *Keyring) lookup(keyID string, index uint64) (*KeyInfo, error) {
+	k.mu.RLock()
+	info, ok := k.keys[keyID]
+	k.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("key %s: %w", keyID, ErrUnknownKey)
+	}
+	if !info.Anchor && info.RegisteredAt >= index {
+		return nil, fmt.Errorf("key %s is registered at index %d, not before index %d: %w", keyID, info.RegisteredAt, index, ErrUnknownKey)
+	}
+	if info.RevokedAt != 0 && info.RevokedAt <= index {
+		return nil, fmt.Errorf("key %s revoked at index %d, entry at index %d: %w", keyID, info.RevokedAt, index, ErrRevokedKey)
+	}
+	return info, nil
 }

@@ -73,3 +73,30 @@ func BenchmarkRefParseSignedListing(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckPlaintextListing: admission's plaintext scan of one listing.
+func BenchmarkCheckPlaintextListing(b *testing.B) {
+	l := sampleListing()
+	want := len(CheckPlaintext(l))
+	for b.Loop() {
+		if errs := CheckPlaintext(l); len(errs) != want {
+			b.Fatal(errs)
+		}
+	}
+}
+
+// BenchmarkParseDecodeListing: admission's envelope parse and strict decode
+// of one signed listing in one pass (ParseSigned then Decode:
+// BenchmarkParseSignedListing + BenchmarkDecodeListing).
+func BenchmarkParseDecodeListing(b *testing.B) {
+	_, priv := testKey(1)
+	entry, err := Sign(sampleListing(), priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := ParseDecode(entry); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

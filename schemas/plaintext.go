@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -101,25 +102,12 @@ func walkStrings(v reflect.Value, path, key string, f func(path, key, s string))
 			walkStrings(v.Elem(), path, key, f)
 		}
 	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			sf := t.Field(i)
-			if !sf.IsExported() {
-				continue
+		for _, sf := range walkFieldsOf(v.Type()) {
+			p, k := path, key
+			if sf.name != "" { // an embedded struct without a name is inlined
+				p, k = joinPath(path, sf.name), sf.name
 			}
-			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			if name == "-" {
-				continue
-			}
-			p := path
-			if name != "" { // an embedded struct without a name is inlined
-				p = joinPath(path, name)
-			}
-			k := key
-			if name != "" {
-				k = name
-			}
-			walkStrings(v.Field(i), p, k, f)
+			walkStrings(v.Field(sf.index), p, k, f)
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
@@ -142,6 +130,38 @@ func walkStrings(v reflect.Value, path, key string, f func(path, key, s string))
 			f(path, key, s)
 		}
 	}
+}
+
+// walkField is a struct field walkStrings descends into: exported, not
+// json:"-"; name is its JSON name ("" for an embedded struct, inlined).
+type walkField struct {
+	index int
+	name  string
+}
+
+// walkFields caches walkFieldsOf by type (reflect.Type -> []walkField).
+var walkFields sync.Map
+
+// walkFieldsOf lists the fields of struct type t that walkStrings visits,
+// in order, read from the tags once per type.
+func walkFieldsOf(t reflect.Type) []walkField {
+	if fs, ok := walkFields.Load(t); ok {
+		return fs.([]walkField)
+	}
+	var fs []walkField
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		fs = append(fs, walkField{index: i, name: name})
+	}
+	walkFields.Store(t, fs)
+	return fs
 }
 
 // ScanPersonalText reports why free text s holds personal data (a citizen

@@ -104,39 +104,84 @@ func Sign(r Record, priv ed25519.PrivateKey) ([]byte, error) {
 // record into its type (Decode), so entries of schemas adopted later still
 // parse. Errors are *DecodeError.
 func ParseSigned(entry []byte) (*Signed, error) {
+	id, rec, sig, err := parseEnvelope(entry)
+	if err != nil {
+		return nil, err
+	}
+	return checkRecord(id, rec, sig)
+}
+
+// ParseDecode is ParseSigned followed by Decode of the record, with the same
+// results and errors: (nil, nil, err) where ParseSigned fails, (s, nil, err)
+// where the envelope parses and Decode fails. It skips ParseSigned's scan
+// of the record for canonical JSON when the record decodes on the fast path,
+// which accepts only the exact canonical encoding of the record it returns
+// (decodeFast), so the scan could not fail: admission and the FSM, which
+// decode every record they parse, save that scan.
+func ParseDecode(entry []byte) (*Signed, Record, error) {
+	id, rec, sig, err := parseEnvelope(entry)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(rec) <= MaxRecordSize {
+		own := bytes.Clone(rec) // the record must not alias the caller's entry
+		if r := decodeFast(own); r != nil {
+			return &Signed{Record: own, KeyID: id, Sig: sig}, r, nil
+		}
+	}
+	s, err := checkRecord(id, rec, sig)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.Decode()
+	if err != nil {
+		return s, nil, err
+	}
+	return s, r, nil
+}
+
+// parseEnvelope is ParseSigned without the record's canonical check: the
+// key id, the record bytes (aliasing entry) and the signature.
+func parseEnvelope(entry []byte) (id string, rec, sig []byte, err error) {
 	if len(entry) > MaxEntrySize {
-		return nil, &DecodeError{Reason: fmt.Sprintf("entry is %d bytes, more than the maximum %d", len(entry), MaxEntrySize)}
+		return "", nil, nil, &DecodeError{Reason: fmt.Sprintf("entry is %d bytes, more than the maximum %d", len(entry), MaxEntrySize)}
 	}
 	if !utf8.Valid(entry) {
-		return nil, &DecodeError{Reason: "invalid UTF-8"}
+		return "", nil, nil, &DecodeError{Reason: "invalid UTF-8"}
 	}
 	fixed := len(entryPrefix) + 16 + len(entryMiddle) + len(entrySigPart) + sigB64Len + len(entrySuffix)
 	if len(entry) < fixed+2 {
-		return nil, &DecodeError{Reason: "too short for a signed entry"}
+		return "", nil, nil, &DecodeError{Reason: "too short for a signed entry"}
 	}
 	rest, ok := bytes.CutPrefix(entry, []byte(entryPrefix))
 	if !ok {
-		return nil, &DecodeError{Reason: `a signed entry starts with {"key":"`}
+		return "", nil, nil, &DecodeError{Reason: `a signed entry starts with {"key":"`}
 	}
-	id := string(rest[:16])
+	id = string(rest[:16])
 	if !isLowerHex(id) {
-		return nil, &DecodeError{Field: "key", Reason: "must be 16 lower-case hex characters"}
+		return "", nil, nil, &DecodeError{Field: "key", Reason: "must be 16 lower-case hex characters"}
 	}
 	rest, ok = bytes.CutPrefix(rest[16:], []byte(entryMiddle))
 	if !ok {
-		return nil, &DecodeError{Field: "key", Reason: `must be followed by ,"record":`}
+		return "", nil, nil, &DecodeError{Field: "key", Reason: `must be followed by ,"record":`}
 	}
 	tail := len(entrySigPart) + sigB64Len + len(entrySuffix)
 	rec, sigPart := rest[:len(rest)-tail], rest[len(rest)-tail:]
 	b64, ok := bytes.CutPrefix(sigPart, []byte(entrySigPart))
 	if !ok || !bytes.HasSuffix(b64, []byte(entrySuffix)) {
-		return nil, &DecodeError{Field: "sig", Reason: `an entry ends with ,"sig":"<88 base64 characters>"}`}
+		return "", nil, nil, &DecodeError{Field: "sig", Reason: `an entry ends with ,"sig":"<88 base64 characters>"}`}
 	}
 	b64 = b64[:sigB64Len]
-	sig, err := strictStdEncoding.DecodeString(string(b64))
+	sig, err = strictStdEncoding.DecodeString(string(b64))
 	if err != nil || len(sig) != ed25519.SignatureSize || string(base64.StdEncoding.AppendEncode(make([]byte, 0, sigB64Len), sig)) != string(b64) {
-		return nil, &DecodeError{Field: "sig", Reason: "must be std base64 of a 64-byte Ed25519 signature"}
+		return "", nil, nil, &DecodeError{Field: "sig", Reason: "must be std base64 of a 64-byte Ed25519 signature"}
 	}
+	return id, rec, sig, nil
+}
+
+// checkRecord is ParseSigned's check that rec is a canonical JSON object
+// with a string "schema" member.
+func checkRecord(id string, rec, sig []byte) (*Signed, error) {
 	if isCanonicalRecord(rec) {
 		return &Signed{Record: bytes.Clone(rec), KeyID: id, Sig: sig}, nil
 	}
@@ -159,6 +204,18 @@ func ParseSigned(entry []byte) (*Signed, error) {
 		return nil, &DecodeError{Field: "record", Reason: "not canonical JSON"}
 	}
 	return &Signed{Record: bytes.Clone(rec), KeyID: id, Sig: sig}, nil
+}
+
+// EntryKeyID returns the key id of entry e if e begins as a signed entry
+// does ({"key":" and 16 lower-case hex characters), without parsing the
+// rest: a cheap look-up before ParseSigned, which any entry that fails here
+// also fails.
+func EntryKeyID(e []byte) (string, bool) {
+	rest, ok := bytes.CutPrefix(e, []byte(entryPrefix))
+	if !ok || len(rest) < 16 || !isLowerHex(string(rest[:16])) {
+		return "", false
+	}
+	return string(rest[:16]), true
 }
 
 // Verify checks that pub has the entry's key id and that the signature over

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -261,5 +262,81 @@ func TestVerifyBatch(t *testing.T) {
 		if errs[tc.bad] == nil || !strings.Contains(errs[tc.bad].Error(), tc.want) {
 			t.Errorf("%s: item %d: %v, want %q", tc.name, tc.bad, errs[tc.bad], tc.want)
 		}
+	}
+}
+
+// parseThenDecode is what ParseDecode must return: ParseSigned, then Decode.
+func parseThenDecode(b []byte) (*Signed, Record, error) {
+	s, err := ParseSigned(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.Decode()
+	if err != nil {
+		return s, nil, err
+	}
+	return s, r, nil
+}
+
+// FuzzParseDecode checks that ParseDecode returns what ParseSigned followed
+// by Decode returns, for every input: the same entry parts, record and
+// error, including where the envelope parses and the record does not.
+func FuzzParseDecode(f *testing.F) {
+	_, priv := testKey(1)
+	for _, r := range allSamples() {
+		entry, err := Sign(r, priv)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(entry)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkParseDecode(t, b) })
+}
+
+func checkParseDecode(t *testing.T, b []byte) {
+	t.Helper()
+	s, r, err := ParseDecode(b)
+	ws, wr, werr := parseThenDecode(b)
+	if !sameError(err, werr) || !reflect.DeepEqual(s, ws) || !reflect.DeepEqual(r, wr) {
+		t.Fatalf("ParseDecode(%q) = %+v, %+v, %v\nParseSigned+Decode %+v, %+v, %v", b, s, r, err, ws, wr, werr)
+	}
+}
+
+// TestParseDecodeMatches runs the differential check on every sample entry
+// and on spoiled ones: each refusal ParseSigned or Decode gives comes back
+// the same, at the same stage (no Signed where the envelope fails).
+func TestParseDecodeMatches(t *testing.T) {
+	_, priv := testKey(1)
+	var inputs []string
+	for _, r := range allSamples() {
+		entry, err := Sign(r, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := string(entry)
+		inputs = append(inputs, e,
+			strings.Replace(e, `"record":`, `"record": `, 1),          // not canonical
+			strings.Replace(e, `"schema":"`, `"schema":"x`, 1),        // unknown schema
+			strings.Replace(e, `,"schema":`, `,"zz":1,"schema":`, 1),  // unknown field
+			strings.Replace(e, `"region":"330000"`, `"region":""`, 1), // empty value present
+			e[:len(e)-2]+"=\"}", // bad sig
+			strings.Replace(e, `"created_at":"`, `"created_at":"x`, 1), // bad time
+			strings.Replace(e, `{"key":"`, `{"key":"A`, 1),             // bad key id
+			e[:35]+`{"a":1}`+e[len(e)-98:],                             // no schema
+		)
+	}
+	var decodeFails, envelopeFails int
+	for _, in := range inputs {
+		checkParseDecode(t, []byte(in))
+		s, _, err := ParseDecode([]byte(in))
+		switch {
+		case err != nil && s == nil:
+			envelopeFails++
+		case err != nil:
+			decodeFails++
+		}
+	}
+	if decodeFails == 0 || envelopeFails == 0 {
+		t.Fatalf("spoiled inputs: %d decode failures, %d envelope failures; want both kinds", decodeFails, envelopeFails)
 	}
 }
