@@ -18,6 +18,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/limits"
+	"github.com/creditx/creditx/internal/startcheck"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -140,7 +141,7 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = &indexer{node: n}
-	ms, err := startMeta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
+	ms, err := startcheck.Meta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ func New(cfg Config) (n *Node, err error) {
 		n.access: {signer: accSigner, verifier: accVerifier},
 	}, n.index, n.logger)
 	if err != nil {
-		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
+		return nil, startcheck.OpenError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
 	f.onRestore = func() error {
