@@ -1,7 +1,6 @@
 package node
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -65,23 +64,4 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		}
 	}
 	return out
-}
-
-// checkCatalogueAdopt refuses a catalogue_adopt whose sha256 matches no
-// catalogue this node knows (catalogue.go), or names another version than
-// that one's. The FSM applies the same check to mirrored adoptions.
-func (n *Node) checkCatalogueAdopt(a *schemas.CatalogueAdopt) (field, msg string) {
-	known := map[string]string{} // digest -> version
-	for _, c := range n.knownCatalogues() {
-		known[c.Digest()] = c.Version()
-	}
-	v, ok := known[a.SHA256]
-	switch {
-	case !ok:
-		return "record.catalogue_adopt.sha256", fmt.Sprintf("%s is the digest of no measures catalogue this node knows (it knows %s); list the catalogue file in sanctions.catalogues on every member first",
-			a.SHA256, n.catalogueNames())
-	case v != a.Version:
-		return "record.catalogue_adopt.version", fmt.Sprintf("the catalogue with digest %s is version %s, not %s", a.SHA256, v, a.Version)
-	}
-	return "", ""
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"github.com/creditx/creditx/internal/adopted"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -166,7 +167,7 @@ func adoptionRecord(t *testing.T, key ed25519.PrivateKey, file string, at time.T
 	}
 	admin := &Credentials{SignKey: key}
 	admin.Identity.ID = calIssuer
-	e, err := CalendarAdoptRecord("330000", admin, y, at)
+	e, err := adopted.CalendarAdoptRecord("330000", admin, y, at)
 	if err != nil {
 		t.Fatal(err)
 	}

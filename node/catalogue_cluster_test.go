@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	gov "github.com/creditx/creditx/internal/adopted"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,7 +186,7 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 	}
 
 	// 3. Adopting 2026.4 takes effect from its index on every replica.
-	ae, err := node.CatalogueAdoptRecord("330000", admin, v4, time.Now())
+	ae, err := gov.CatalogueAdoptRecord("330000", admin, v4, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +218,7 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := node.CalendarAdoptRecord("330000", admin, year, time.Now())
+	ce, err := gov.CalendarAdoptRecord("330000", admin, year, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

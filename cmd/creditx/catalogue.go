@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/creditx/creditx/internal/adopted"
 	"io"
 	"os"
 	"text/tabwriter"
@@ -108,7 +109,7 @@ record issues notices under that catalogue from its index on.`,
 			if err != nil {
 				return err
 			}
-			e, err := node.CatalogueAdoptRecord(creds.Identity.Region, creds, c, time.Now().UTC())
+			e, err := adopted.CatalogueAdoptRecord(creds.Identity.Region, creds, c, time.Now().UTC())
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/creditx/creditx/internal/adopted"
 	"io"
 	"path/filepath"
 	"time"
@@ -41,7 +42,7 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	if err != nil {
 		return err
 	}
-	e, err := node.CatalogueAdoptRecord("330000", admin, cat, time.Now().UTC().Add(-time.Second))
+	e, err := adopted.CatalogueAdoptRecord("330000", admin, cat, time.Now().UTC().Add(-time.Second))
 	if err != nil {
 		return err
 	}

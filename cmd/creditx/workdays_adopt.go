@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/creditx/creditx/internal/adopted"
 	"os"
 	"time"
 
@@ -78,7 +79,7 @@ working days with that year from then on and recomputes its provisional deadline
 			if err != nil {
 				return err
 			}
-			e, err := node.CalendarAdoptRecord(creds.Identity.Region, creds, y, time.Now())
+			e, err := adopted.CalendarAdoptRecord(creds.Identity.Region, creds, y, time.Now())
 			if err != nil {
 				return err
 			}
