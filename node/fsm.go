@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/internal/dedupe"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
@@ -323,7 +324,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	next := lr.Size()
 	var fresh [][]byte
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
-	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
+	dd, err := dedupe.NewBatch(tx, c.origin) // dedupe.go: duplicates by record, not by signature
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +338,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		if idx, ok := dd.dup(e, next); ok {
+		if idx, ok := dd.Dup(e, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
@@ -382,7 +383,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	if first != r.Indices[firstFresh(r.Fresh)] {
 		panic(fmt.Sprintf("creditx: ledger appended at %d, FSM expected %d", first, r.Indices[firstFresh(r.Fresh)]))
 	}
-	if err := dd.commit(); err != nil {
+	if err := dd.Commit(); err != nil {
 		return nil, err
 	}
 	if f.indexer != nil {
