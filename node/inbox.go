@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/creditx/creditx/internal/disclose"
 	"net/http"
 	"time"
 
@@ -224,7 +225,7 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 			var persons []string
 			for _, v := range page.Notices {
 				if v.Notice != nil {
-					persons = append(persons, personsOf(v.Notice)...)
+					persons = append(persons, disclose.Persons(v.Notice)...)
 				}
 			}
 			purpose := q.Get("purpose")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"github.com/creditx/creditx/internal/disclose"
 	"sync"
 )
 
@@ -55,14 +56,14 @@ func (c *bundleCache) put(key [32]byte, bi *bundleInfo) {
 	c.m[key] = bi
 }
 
-// bundle returns the privacy scan of an entry bundle (bundlePersons),
+// bundle returns the privacy scan of an entry bundle (disclose.Bundle),
 // cached by its bytes.
 func (c *bundleCache) bundle(data []byte) ([32]byte, *bundleInfo) {
 	key := sha256.Sum256(data)
 	if bi := c.get(key); bi != nil {
 		return key, bi
 	}
-	public, persons := bundlePersons(data)
+	public, persons := disclose.Bundle(data)
 	bi := &bundleInfo{public: public, persons: persons}
 	c.put(key, bi)
 	return key, bi
