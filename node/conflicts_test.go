@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"encoding/hex"
+	"github.com/creditx/creditx/internal/conflicts"
 	"path/filepath"
 	"testing"
 	"time"
@@ -137,11 +138,11 @@ func TestConflictsDetectedAtIndexing(t *testing.T) {
 	}
 }
 
-func recordedOf(n *Node, subject string) (conflictRecord, error) {
-	var rec conflictRecord
+func recordedOf(n *Node, subject string) (conflicts.Record, error) {
+	var rec conflicts.Record
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		var err error
-		rec, err = recordedConflicts(tx, subject)
+		rec, err = conflicts.Recorded(tx, subject)
 		return err
 	})
 	return rec, err
