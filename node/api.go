@@ -15,6 +15,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/jsonarray"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/hashicorp/raft"
@@ -231,8 +232,8 @@ func splitBatch(body []byte, max int) ([][]byte, *apiError) {
 	if s[0] == '{' {
 		return [][]byte{s}, nil
 	}
-	out, err := splitObjects(s, max)
-	if errors.Is(err, errBatchTooLarge) {
+	out, err := jsonarray.Split(s, max)
+	if errors.Is(err, jsonarray.ErrTooLarge) {
 		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Error: fmt.Sprintf("batch exceeds the limit of %d records", max),
 			Errors: []FieldError{{Record: max, Rule: "max_batch", Message: fmt.Sprintf("record %d is over the limit of %d records per request; split the batch", max, max)}}}
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"github.com/creditx/creditx/internal/adopted"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"

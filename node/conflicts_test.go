@@ -3,11 +3,11 @@ package node
 import (
 	"bytes"
 	"encoding/hex"
-	"github.com/creditx/creditx/internal/conflicts"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/conflicts"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"

@@ -6,11 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/creditx/creditx/internal/disclose"
 	"net/http"
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/creditx/creditx/internal/disclose"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/creditx/creditx/internal/disclose"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"github.com/creditx/creditx/internal/disclose"
 	"sync"
+
+	"github.com/creditx/creditx/internal/disclose"
 )
 
 // bundleCache keeps, for recently served entry bundles, what serving them

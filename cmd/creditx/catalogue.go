@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"github.com/creditx/creditx/internal/adopted"
 	"io"
 	"os"
 	"text/tabwriter"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
 )

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/creditx/creditx/internal/adopted"
 	"io"
 	"path/filepath"
 	"time"
 
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"

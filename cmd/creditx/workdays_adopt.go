@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/creditx/creditx/internal/adopted"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/workdays"
 )
