@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/pki"
 )
 
 // Privacy of the tlog-tiles read API (docs/PRIVACY.md, "Entry bundles"):
 // package disclose decides which bundles are public (disclose.Bundle,
-// scanned once per bundle in tiles_cache.go); this file serves the others
+// scanned once per bundle by tileserve.BundleCache); this file serves the others
 // only to a consortium credential and logs every such read:
 //
 //   - agency and office roles (publish, execute, audit, admin): one access-log
@@ -28,11 +29,11 @@ import (
 // the package doc above says and returns ok true; public says whether the
 // bundle holds only public entries (disclose.Bundle), for its caching headers.
 func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) (public, ok bool) {
-	_, bi := n.bundles.bundle(bundle) // scanned once per bundle (tiles_cache.go)
-	if bi.public {
+	_, bi := n.bundles.Scan(bundle) // scanned once per bundle (package tileserve)
+	if bi.Public {
 		return true, true
 	}
-	return false, n.gateRestricted(w, r, origin, path, bi.persons)
+	return false, n.gateRestricted(w, r, origin, path, bi.Persons)
 }
 
 // gateRestricted is gateBundle for a bundle that holds non-public entries;
@@ -67,3 +68,7 @@ func (n *Node) gateRestricted(w http.ResponseWriter, r *http.Request, origin, pa
 	}
 	return true
 }
+
+// bundleCache is the cache of entry bundles' privacy scan and gzip
+// encoding (Node.bundles).
+type bundleCache = tileserve.BundleCache
