@@ -25,7 +25,7 @@
 //     schema, signature, references, owner table) runs before anything is
 //     proposed, and the FSM re-checks what it must without panicking.
 //   - A resubmitted record, even re-signed, gets its original index
-//     (dedupe.go), so a client that got no answer may simply retry.
+//     (package internal/dedupe), so a client that got no answer may simply retry.
 //   - Every replica applies the same raft log to byte-identical ledgers and
 //     checkpoints (deterministic Ed25519, no timestamp in the checkpoint
 //     body, raft time instead of clocks), so a new leader serves and extends
