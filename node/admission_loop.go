@@ -18,7 +18,7 @@ import (
 //     for the subject's type), each problem on its field;
 //   - repair: the programme's repair.requires_authority
 //     (sanctions.Engine.RepairAuthority), field record.decision.authority.uscc;
-//   - listing: judged under the catalogue in force (catalogue.go);
+//   - listing: judged under the catalogue in force (internal/adopted);
 //   - catalogue_adopt: the SHA-256 must be that of a catalogue this node
 //     knows (catalogue.go: embedded default, sanctions.catalogue and
 //     sanctions.catalogues) with that version;
