@@ -10,7 +10,7 @@ const NDJSONContentType = "application/x-ndjson"
 // RangeProof (ledger.ProveRange: std base64 hashes, in the order of the
 // RFC 6962 recursion walked left to right); a record that was already in
 // the ledger before (Duplicate, outside the range) carries its own
-// inclusion proof. node.BatchReceipts checks one and rebuilds each record's
+// inclusion proof. client.BatchReceipts checks one and rebuilds each record's
 // Receipt.
 type BatchReceipt struct {
 	Origin     string        `json:"origin"`

@@ -10,8 +10,8 @@ import (
 	"github.com/creditx/creditx/schemas"
 )
 
-// Measures-catalogue versions adopted on the ledgers (issue 12; node
-// catalogue.go): every catalogue_adopt governance record found, in ledger
+// Measures-catalogue versions adopted on the ledgers (issue 12; package
+// internal/adopted): every catalogue_adopt governance record found, in ledger
 // order, and per ledger the catalogue in force after its last adoption. A
 // member applies an adoption from the index at which its FSM indexes it
 // (its own ledger's, or a mirrored member's when it mirrors it); the audit

@@ -87,7 +87,7 @@ type provFact struct {
 
 // recomputeProvisional sets the deadline of every notice issued with a
 // provisional one to what the issuer computes once the year is adopted
-// (node/calendar.go): the same number of working days, counted under the
+// (internal/adopted/calendar.go): the same number of working days, counted under the
 // embedded calendar base as the issuer did, now counted under ext, that
 // calendar extended by the years adopted on the ledgers (fs.calendar).
 // Notices whose deadline is still past the adopted years keep the issued

@@ -12,7 +12,7 @@ import (
 )
 
 // SubmitBatch posts signed entries as NDJSON with ?proofs=batch and returns
-// the node's BatchReceipt unchecked (node.BatchReceipts checks it and
+// the node's BatchReceipt unchecked (BatchReceipts checks it and
 // rebuilds each record's receipt). A refusal is a *SubmitError, as for
 // Submit.
 func (c *Credentials) SubmitBatch(ctx context.Context, baseURL string, entries ...[]byte) (*api.BatchReceipt, error) {

@@ -11,6 +11,6 @@
 // are read up to 64 MiB; every call is bounded by its context. A signing key
 // is written 0600 (WriteSignKey).
 //
-// It imports api, pki and schemas only, so tools can talk to a node without
-// linking the replica.
+// It imports api, ledger (to check a batch receipt: BatchReceipts), pki and
+// schemas only, so tools can talk to a node without linking the replica.
 package client

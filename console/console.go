@@ -2,8 +2,10 @@
 // member status, the auditor's view, a subject's own records, a record):
 // server-side templates, no JavaScript, no CDN, no build step. It owns the
 // templates (web/*.html), their functions and the Chinese labels of the
-// codes they show (issue 18: clerks read Chinese); the node's handlers
-// gather the data and call Render.
+// codes they show (issue 18: clerks read Chinese), and the public
+// register's paging (ScanRegister over a RegisterSource the node provides:
+// filter, cursor, scan budget); the node's handlers gather the data and
+// call Render.
 //
 // Guarantees: html/template escapes every value; each page is sent with a
 // Content-Security-Policy that allows no script, no remote resource and

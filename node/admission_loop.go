@@ -1,7 +1,6 @@
 package node
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 //     for the subject's type), each problem on its field;
 //   - repair: the programme's repair.requires_authority
 //     (sanctions.Engine.RepairAuthority), field record.decision.authority.uscc;
-//   - listing: judged under the catalogue in force (catalogue.go);
+//   - listing: judged under the catalogue in force (internal/adopted);
 //   - catalogue_adopt: the SHA-256 must be that of a catalogue this node
 //     knows (catalogue.go: embedded default, sanctions.catalogue and
 //     sanctions.catalogues) with that version;
@@ -65,23 +64,4 @@ func (n *Node) admitLoop(i int, rec schemas.Record, id pki.Identity) []statusFie
 		}
 	}
 	return out
-}
-
-// checkCatalogueAdopt refuses a catalogue_adopt whose sha256 matches no
-// catalogue this node knows (catalogue.go), or names another version than
-// that one's. The FSM applies the same check to mirrored adoptions.
-func (n *Node) checkCatalogueAdopt(a *schemas.CatalogueAdopt) (field, msg string) {
-	known := map[string]string{} // digest -> version
-	for _, c := range n.knownCatalogues() {
-		known[c.Digest()] = c.Version()
-	}
-	v, ok := known[a.SHA256]
-	switch {
-	case !ok:
-		return "record.catalogue_adopt.sha256", fmt.Sprintf("%s is the digest of no measures catalogue this node knows (it knows %s); list the catalogue file in sanctions.catalogues on every member first",
-			a.SHA256, n.catalogueNames())
-	case v != a.Version:
-		return "record.catalogue_adopt.version", fmt.Sprintf("the catalogue with digest %s is version %s, not %s", a.SHA256, v, a.Version)
-	}
-	return "", ""
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/jsonarray"
+	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/prometheus/client_golang/prometheus"
@@ -229,8 +231,8 @@ func splitBatch(body []byte, max int) ([][]byte, *apiError) {
 	if s[0] == '{' {
 		return [][]byte{s}, nil
 	}
-	out, err := splitObjects(s, max)
-	if errors.Is(err, errBatchTooLarge) {
+	out, err := jsonarray.Split(s, max)
+	if errors.Is(err, jsonarray.ErrTooLarge) {
 		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Error: fmt.Sprintf("batch exceeds the limit of %d records", max),
 			Errors: []FieldError{{Record: max, Rule: "max_batch", Message: fmt.Sprintf("record %d is over the limit of %d records per request; split the batch", max, max)}}}
 	}
@@ -377,15 +379,15 @@ func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path st
 	}
 	public := true // hash tiles; an entry bundle only if all its entries are
 	if ref.Level < 0 {
-		// Scanned and compressed once per bundle, not once per mirror (tiles_cache.go).
-		key, bi := n.bundles.bundle(data)
-		if public = bi.public; !public && !n.gateRestricted(w, r, origin, path, bi.persons) {
+		// Scanned and compressed once per bundle, not once per mirror (package tileserve).
+		key, bi := n.bundles.Scan(data)
+		if public = bi.Public; !public && !n.gateRestricted(w, r, origin, path, bi.Persons) {
 			return
 		}
-		writeTileGz(w, r, ref, data, public, func() []byte { return n.bundles.gzipped(key, bi, data) })
+		tileserve.WriteGz(w, r, ref, data, public, func() []byte { return n.bundles.Gzipped(key, bi, data) })
 		return
 	}
-	writeTile(w, r, ref, data, public)
+	tileserve.Write(w, r, ref, data, public)
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
@@ -167,7 +168,7 @@ func adoptionRecord(t *testing.T, key ed25519.PrivateKey, file string, at time.T
 	}
 	admin := &client.Credentials{SignKey: key}
 	admin.Identity.ID = calIssuer
-	e, err := CalendarAdoptRecord("330000", admin, y, at)
+	e, err := adopted.CalendarAdoptRecord("330000", admin, y, at)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/client"
+	gov "github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
@@ -186,7 +187,7 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 	}
 
 	// 3. Adopting 2026.4 takes effect from its index on every replica.
-	ae, err := node.CatalogueAdoptRecord("330000", admin, v4, time.Now())
+	ae, err := gov.CatalogueAdoptRecord("330000", admin, v4, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestClusterCatalogueAndCalendarAdoption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ce, err := node.CalendarAdoptRecord("330000", admin, year, time.Now())
+	ce, err := gov.CalendarAdoptRecord("330000", admin, year, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

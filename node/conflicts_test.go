@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/conflicts"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
@@ -137,11 +138,11 @@ func TestConflictsDetectedAtIndexing(t *testing.T) {
 	}
 }
 
-func recordedOf(n *Node, subject string) (conflictRecord, error) {
-	var rec conflictRecord
+func recordedOf(n *Node, subject string) (conflicts.Record, error) {
+	var rec conflicts.Record
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		var err error
-		rec, err = recordedConflicts(tx, subject)
+		rec, err = conflicts.Recorded(tx, subject)
 		return err
 	})
 	return rec, err

@@ -37,7 +37,7 @@
 //     it re-checks on every replica, from one parse of the bytes it appends,
 //     and what it takes from admission: fsm.applyAppend).
 //   - A resubmitted record, even re-signed, gets its original index
-//     (dedupe.go), so a client that got no answer may simply retry.
+//     (package internal/dedupe), so a client that got no answer may simply retry.
 //   - Every replica applies the same raft log to byte-identical ledgers and
 //     checkpoints (deterministic Ed25519, no timestamp in the checkpoint
 //     body, raft time instead of clocks), so a new leader serves and extends

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/creditx/creditx/internal/dedupe"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
@@ -370,7 +371,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	var fresh [][]byte
 	var parsed []parsedEntry // each fresh entry parsed once (index.go), for the dedupe and the indexer
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
-	dd, err := newRecordDedupe(tx, c.origin) // dedupe.go: duplicates by record, not by signature
+	dd, err := dedupe.NewBatch(tx, c.origin) // dedupe.go: duplicates by record, not by signature
 	if err != nil {
 		return nil, err
 	}
@@ -390,7 +391,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 		} else {
 			pe = parsedEntryOf(h, e)
 		}
-		if idx, ok := dd.dup(pe.signed, next); ok {
+		if idx, ok := dd.Dup(pe.signed, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
@@ -440,7 +441,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	if first != r.Indices[firstFresh(r.Fresh)] {
 		panic(fmt.Sprintf("creditx: ledger appended at %d, FSM expected %d", first, r.Indices[firstFresh(r.Fresh)]))
 	}
-	if err := dd.commit(); err != nil {
+	if err := dd.Commit(); err != nil {
 		return nil, err
 	}
 	if pi, ok := f.indexer.(parsedIndexer); ok {

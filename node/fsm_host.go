@@ -54,7 +54,7 @@ func (h fsmHooks) Accepts(tx *ledger.Tx, entry []byte) (bool, string, error) {
 // members' checkpoint long-polls (exchange/watch.go).
 func (h fsmHooks) Applied() {
 	if h.n.ckpt != nil {
-		h.n.ckpt.save()
+		h.n.ckpt.Save()
 	}
 	if h.n.sanctions != nil {
 		h.n.sanctions.notify()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -224,7 +225,7 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 			var persons []string
 			for _, v := range page.Notices {
 				if v.Notice != nil {
-					persons = append(persons, personsOf(v.Notice)...)
+					persons = append(persons, disclose.Persons(v.Notice)...)
 				}
 			}
 			purpose := q.Get("purpose")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/limits"
+	"github.com/creditx/creditx/internal/startcheck"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
@@ -62,7 +63,7 @@ type Node struct {
 	metrics *metrics
 	// ckpt rewrites ledger.checkpoint after each batch (fsmHooks.Applied);
 	// set by checkAtStart before raft starts, fixed after.
-	ckpt    *checkpointSaver
+	ckpt    *startcheck.Saver
 	limiter *limits.Limiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
 	started time.Time
 	x       *exchange.Runtime // nil unless cfg.Exchange is set
@@ -149,7 +150,7 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = &indexer{node: n}
-	ms, err := startMeta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
+	ms, err := startcheck.Meta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func New(cfg Config) (n *Node, err error) {
 		logger:       n.logger,
 	})
 	if err != nil {
-		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
+		return nil, startcheck.OpenError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}
 	n.fsm = f
 	cleanup = append(cleanup, f.close)

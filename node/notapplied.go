@@ -38,7 +38,7 @@ func (ix *indexer) notApplied(tx *ledger.Tx, ek []byte, l *schemas.Listing) (boo
 	if err != nil {
 		return false, err
 	}
-	reason := ix.node.engineOf(cb).NotApplied(l) // catalogue in force (catalogue.go)
+	reason := ix.node.engineOf(cb).NotApplied(l) // catalogue in force (adopted.go)
 	if reason == "" {
 		return false, nil
 	}

@@ -4,21 +4,14 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/pki"
-	"github.com/creditx/creditx/schemas"
 )
 
-// Privacy of the tlog-tiles read API (docs/PRIVACY.md, "Entry bundles").
-//
-// Checkpoints and hash tiles carry only hashes and signatures: they stay
-// public, so witnesses, monitors and `creditx audit` verify any ledger
-// without a credential. An entry bundle carries the canonical records
-// themselves; it is public only if every entry in it is: a governance record,
-// or a listing with disclosure "public" whose subject is an organisation and
-// which names no natural person (no keyed hash, no sealed data). Any other
-// bundle is served only to a consortium credential (every role but the
-// public) and every such read is logged:
+// Privacy of the tlog-tiles read API (docs/PRIVACY.md, "Entry bundles"):
+// package disclose decides which bundles are public (disclose.Bundle,
+// scanned once per bundle by tileserve.BundleCache); this file serves the others
+// only to a consortium credential and logs every such read:
 //
 //   - agency and office roles (publish, execute, audit, admin): one access-log
 //     entry per request, committed before the bundle is sent, naming the
@@ -30,61 +23,17 @@ import (
 //     the exchange itself (every member must hold every ledger to witness and
 //     mirror it), so they are not written to the replicated access log, which
 //     mirroring would otherwise grow by one entry per fetched bundle.
-//
-// The decision depends only on the bytes of the entries, never on state that
-// changes (an objection suspending a listing hides it from /v1 and the
-// register, but the bundle holding it was public and may be cached), so a
-// full bundle's answer is immutable like its content.
-
-// publicRecord reports whether a record may be read without a credential.
-func publicRecord(rec schemas.Record) bool {
-	switch r := rec.(type) {
-	case *schemas.Governance:
-		return true
-	case *schemas.Listing:
-		return r.Disclosure == "public" && r.Subject.Person == nil && len(personsOf(r)) == 0
-	}
-	return false
-}
-
-// bundlePersons returns whether every entry of bundle is public and the keyed
-// hashes of the persons its entries name. Each entry is decoded once; an
-// entry that does not parse is not public.
-func bundlePersons(bundle []byte) (public bool, persons []string) {
-	es, err := ledger.ParseEntryBundle(bundle)
-	if err != nil {
-		return false, nil
-	}
-	public = true
-	for _, e := range es {
-		s, err := schemas.ParseSigned(e)
-		if err != nil {
-			public = false
-			continue
-		}
-		rec, err := s.Decode()
-		if err != nil {
-			public = false
-			continue
-		}
-		if !publicRecord(rec) {
-			public = false
-			persons = append(persons, personsOf(rec)...)
-		}
-	}
-	return public, persons
-}
 
 // gateBundle decides whether r may receive bundle (entry bundle path of
 // origin). It writes the refusal and returns ok false, or logs the read as
 // the package doc above says and returns ok true; public says whether the
-// bundle holds only public entries (bundlePersons), for its caching headers.
+// bundle holds only public entries (disclose.Bundle), for its caching headers.
 func (n *Node) gateBundle(w http.ResponseWriter, r *http.Request, origin, path string, bundle []byte) (public, ok bool) {
-	_, bi := n.bundles.bundle(bundle) // scanned once per bundle (tiles_cache.go)
-	if bi.public {
+	_, bi := n.bundles.Scan(bundle) // scanned once per bundle (package tileserve)
+	if bi.Public {
 		return true, true
 	}
-	return false, n.gateRestricted(w, r, origin, path, bi.persons)
+	return false, n.gateRestricted(w, r, origin, path, bi.Persons)
 }
 
 // gateRestricted is gateBundle for a bundle that holds non-public entries;
@@ -119,3 +68,7 @@ func (n *Node) gateRestricted(w http.ResponseWriter, r *http.Request, origin, pa
 	}
 	return true
 }
+
+// bundleCache is the cache of entry bundles' privacy scan and gzip
+// encoding (Node.bundles).
+type bundleCache = tileserve.BundleCache

@@ -2,18 +2,14 @@ package node
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Witnessed receipts (docs/API.md):
@@ -122,73 +118,23 @@ func (n *Node) witnessedReceipts(ctx context.Context, w http.ResponseWriter, rs 
 }
 
 // quorumRule names the witness quorum of the manifest.
-func (n *Node) quorumRule() string {
-	if p := n.x.Manifest().Policy(); p != nil {
-		return fmt.Sprintf("the witness_policy quorum %q", p.Quorum())
-	}
-	return fmt.Sprintf("witness_quorum %d cosignatures by other members", n.x.Manifest().WitnessQuorum)
-}
+func (n *Node) quorumRule() string { return n.x.Manifest().QuorumRule() }
 
-// latestWitnessed is origin's latest checkpoint with the witness quorum: the
-// own one stored by pushOnce, or a mirror's stored checkpoint if its
-// cosignatures meet the quorum. size 0 and no error: none yet.
+// latestWitnessed is origin's latest checkpoint with the witness quorum
+// (exchange.Manifest.LatestWitnessed). size 0 and no error: none yet.
 func (n *Node) latestWitnessed(tx *ledger.ReadTx, origin string) (signed []byte, size uint64, err error) {
-	if origin == n.origin {
-		b := tx.Bucket(exchange.BucketWitnessed)
-		if b == nil {
-			return nil, 0, nil
-		}
-		v := b.Get([]byte(n.origin))
-		if len(v) <= 8 {
-			return nil, 0, nil
-		}
-		return append([]byte(nil), v[8:]...), binary.BigEndian.Uint64(v[:8]), nil
-	}
-	mb, ok := n.x.Manifest().MemberByOrigin(origin)
-	if !ok {
-		return nil, 0, fmt.Errorf("no member has origin %q", origin)
-	}
-	cp, err := tx.Log(origin).Checkpoint()
-	if errors.Is(err, ledger.ErrNoCheckpoint) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	if _, ok, err := n.x.Manifest().Witnessed(mb.Code, cp); err != nil || !ok {
-		return nil, 0, nil
-	}
-	c, err := ledger.OpenCheckpoint(cp, origin, mb.LogVerifier())
-	if err != nil {
-		return nil, 0, err
-	}
-	return cp, c.Size, nil
+	return n.x.Manifest().LatestWitnessed(tx, n.origin, origin)
 }
 
 // witnessedReceipt is the receipt of entry index of origin against signed
 // (of tree size size).
 func (n *Node) witnessedReceipt(tx *ledger.ReadTx, origin string, index uint64, signed []byte, size uint64) (*Receipt, error) {
-	lr := tx.Log(origin)
-	e, err := lr.Entry(index)
+	p, err := n.x.Manifest().ProveWitnessed(tx, origin, index, signed, size)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := lr.InclusionProofs([]uint64{index}, size)
-	if err != nil {
-		return nil, err
-	}
-	lh := tlog.RecordHash(e)
-	mb, ok := n.x.Manifest().MemberByOrigin(origin)
-	if !ok {
-		return nil, fmt.Errorf("no member has origin %q", origin)
-	}
-	cosigners, _, err := n.x.Manifest().Witnessed(mb.Code, signed)
-	if err != nil {
-		return nil, fmt.Errorf("stored witnessed checkpoint of %s does not verify: %w", origin, err)
-	}
-	return &Receipt{Origin: origin, Index: index, LeafHash: hex.EncodeToString(lh[:]), Checkpoint: string(signed),
-		InclusionProof: b64Hashes(ps[0]), Witnesses: cosigners,
-		Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: index, Hashes: ps[0], Checkpoint: signed}))}, nil
+	return &Receipt{Origin: origin, Index: index, LeafHash: hex.EncodeToString(p.LeafHash[:]), Checkpoint: string(signed),
+		InclusionProof: b64Hashes(p.Hashes), Witnesses: p.Witnesses, Proof: string(p.Proof)}, nil
 }
 
 // handleProof serves GET /v1/proof/{code}/{index}.

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -31,77 +32,6 @@ type RecordView struct {
 	Shaped         bool            `json:"shaped"`          // true if fields were removed for this caller
 	Checkpoint     string          `json:"checkpoint"`      // covering Index
 	InclusionProof []string        `json:"inclusion_proof"` // at the checkpoint's size
-}
-
-// personalView reports whether a record carries personal data (a natural
-// person as subject or as a responsible person, or a sanction notice
-// addressed to a person).
-func personalView(rec schemas.Record) bool { return len(personsOf(rec)) > 0 }
-
-// personsOf returns the keyed hashes of the natural persons a record names.
-func personsOf(rec schemas.Record) []string {
-	var out []string
-	switch r := rec.(type) {
-	case *schemas.Listing:
-		if r.Subject.Person != nil {
-			out = append(out, r.Subject.Person.IDHash)
-		}
-		for _, rp := range r.Subject.ResponsiblePersons {
-			out = append(out, rp.Person.IDHash)
-		}
-	case *schemas.SanctionNotice:
-		if r.Target.IDHash != "" {
-			out = append(out, r.Target.IDHash)
-		}
-	}
-	return out
-}
-
-// shape returns the record JSON a caller with role may see, whether fields
-// were removed, and false if the caller may not see the record at all.
-//
-//   - public: only listings of organisations with disclosure "public" (and not
-//     suspended by a pending objection) and governance records; keyed hashes
-//     and sealed personal data of responsible persons removed, leaving the
-//     masked forms. A natural person's listing is never public (issue 14).
-//   - auditors, agencies and admins: every record; sealed ciphertext is never
-//     opened through this API (personal plaintext stays with the data keys).
-func shape(role pki.Role, rec schemas.Record, raw []byte, disclosed bool) (json.RawMessage, bool, bool) {
-	if role != pki.RolePublic {
-		return raw, false, true
-	}
-	switch r := rec.(type) {
-	case *schemas.Governance:
-		return raw, false, true
-	case *schemas.Listing:
-		if r.Disclosure != "public" || !disclosed || r.Subject.Person != nil {
-			return nil, false, false
-		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, false, false
-		}
-		stripPersonal(m)
-		b, _ := json.Marshal(m)
-		return b, true, true
-	}
-	return nil, false, false
-}
-
-// stripPersonal removes id_hash and sealed from every nested object.
-func stripPersonal(v any) {
-	switch t := v.(type) {
-	case map[string]any:
-		delete(t, "id_hash")
-		delete(t, "sealed")
-		for _, c := range t {
-			stripPersonal(c)
-		}
-	case []any:
-		for _, c := range t {
-			stripPersonal(c)
-		}
-	}
 }
 
 func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +61,7 @@ func (n *Node) handleRecord(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusNotFound, "record %s/%d is not published", origin, index))
 		return
 	}
-	if personalView(rec) && id.Role != pki.RolePublic {
+	if disclose.Personal(rec) && id.Role != pki.RolePublic {
 		if !n.logAccessOrFail(w, r, id, fmt.Sprintf("record %s/%d", origin, index)) {
 			return
 		}
@@ -159,7 +89,7 @@ func (n *Node) recordView(tx *ledger.ReadTx, role pki.Role, origin string, index
 	if l, ok := rec.(*schemas.Listing); ok {
 		disclosed = n.listingState(tx, origin, index, l, time.Now()).Disclosed
 	}
-	body, shaped, ok := shape(role, rec, s.Record, disclosed)
+	body, shaped, ok := disclose.Shape(role, rec, s.Record, disclosed)
 	if !ok {
 		return nil, rec, nil
 	}
@@ -261,7 +191,7 @@ func (n *Node) subjectView(role pki.Role, key string, at time.Time) (*SubjectVie
 				continue
 			}
 			if role != pki.RolePublic {
-				sv.persons = append(sv.persons, personsOf(rec)...)
+				sv.persons = append(sv.persons, disclose.Persons(rec)...)
 			}
 			st := n.listingState(tx, le.origin, le.index, rec.(*schemas.Listing), at)
 			if st.Restricts() {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -51,7 +52,7 @@ func (n *Node) handleRecordPage(w http.ResponseWriter, r *http.Request) {
 		n.renderStatus(w, http.StatusNotFound, "record", p)
 		return
 	}
-	if personalView(rec) && id.Role != pki.RolePublic {
+	if disclose.Personal(rec) && id.Role != pki.RolePublic {
 		if !n.logAccessOrFail(w, r, id, fmt.Sprintf("record %s/%d", origin, index)) {
 			return
 		}

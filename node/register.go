@@ -4,73 +4,40 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/console"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 )
 
-// The public register (issue 18): published listings of every member this
-// node holds, newest first, in pages found by ledger index, so that a page
-// costs the entries it reads and not the size of the ledgers (10^6 listings:
-// BenchmarkRegisterPage, BENCHMARKS.md).
-//
-// A page walks the ledgers in a fixed order (this member's first, then the
-// mirrors in origin order), each from its newest entry (or from the cursor)
-// down, and stops after PageSize rows or registerScanBudget entries read,
-// whichever comes first; the next page starts at the cursor "CODE:INDEX"
-// where this one stopped. A filter that matches rarely therefore gives short
-// pages with a "继续查找" link rather than a slow one. Filters: domain,
-// member, programme code, listed on or after a date, and q (name substring
-// or an exact USCC; an exact USCC is answered from the subject index).
+// The public register (issue 18): package console owns the paging (filter,
+// cursor, the walk under a scan budget: console.ScanRegister); this file
+// checks the query, and decides which entries are on the register
+// (registerMatch: published listings of organisations, disclosed now) and
+// answers an exact USCC from the subject index.
 
-// registerPageSize is the rows of one register page.
-const registerPageSize = 50
-
-// registerScanBudget bounds the entries one page reads.
-const registerScanBudget = 20000
-
-type registerRow struct {
-	Subject, Code, Domain, Programme, Authority, Listed, Until, Member, MemberCode, State string
-	Index                                                                                 uint64
+// registerSource is the register's view of one read transaction.
+type registerSource struct {
+	n  *Node
+	tx *ledger.ReadTx
 }
 
-type registerFilter struct {
-	Q, Domain, Member, Programme, Since string
-	since                               schemas.Date
+func (s registerSource) Size(origin string) uint64 { return s.tx.Log(origin).Size() }
+func (s registerSource) Entry(origin string, index uint64) ([]byte, error) {
+	return s.tx.Log(origin).Entry(index)
 }
-
-func (f registerFilter) query(cursor string) string {
-	v := url.Values{}
-	for k, s := range map[string]string{"q": f.Q, "domain": f.Domain, "member": f.Member, "programme": f.Programme, "since": f.Since, "cursor": cursor} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	return "/?" + v.Encode()
-}
-
-type registerPage struct {
-	pageBase
-	Filter    registerFilter
-	Rows      []registerRow
-	Next      string // URL of the next page, "" at the end
-	Scanned   int
-	Exhausted bool // the scan budget ran out before the page was full
-	Domains   []string
-	Members   []string
-	Problems  []string
+func (s registerSource) Match(f console.RegisterFilter, origin string, index uint64, e []byte) (console.RegisterRow, bool) {
+	return s.n.registerMatch(s.tx, f, origin, index, e)
 }
 
 // handleRegister is GET /: the public register.
 func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := registerFilter{Q: strings.TrimSpace(q.Get("q")), Domain: q.Get("domain"), Member: q.Get("member"), Programme: strings.TrimSpace(q.Get("programme")), Since: q.Get("since")}
-	p := registerPage{pageBase: n.base("公示名单 Register"), Filter: f, Domains: schemas.DefaultDomains()}
+	f := console.RegisterFilter{Q: strings.TrimSpace(q.Get("q")), Domain: q.Get("domain"), Member: q.Get("member"), Programme: strings.TrimSpace(q.Get("programme")), Since: q.Get("since")}
+	p := console.RegisterPage{Base: n.base("公示名单 Register"), Filter: f, Domains: schemas.DefaultDomains()}
 	if f.Domain != "" && !slices.Contains(p.Domains, f.Domain) {
 		p.Problems = append(p.Problems, fmt.Sprintf("领域 domain: %q 不是已知领域", clip(f.Domain)))
 	}
@@ -79,9 +46,10 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			p.Problems = append(p.Problems, fmt.Sprintf("日期 since: %q 不是 YYYY-MM-DD 日期", clip(f.Since)))
 		}
-		f.since = schemas.Date{Time: t}
+		f.SinceDate = schemas.Date{Time: t}
+		p.Filter = f
 	}
-	cursorCode, cursorIndex, hasCursor, err := parseRegisterCursor(q.Get("cursor"))
+	cursor, err := console.ParseRegisterCursor(q.Get("cursor"))
 	if err != nil {
 		p.Problems = append(p.Problems, err.Error())
 	}
@@ -104,33 +72,7 @@ func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
 			p.Rows = n.registerByUSCC(tx, f, origins)
 			return nil
 		}
-		started := !hasCursor
-		for _, origin := range origins {
-			lr := tx.Log(origin)
-			i := lr.Size()
-			if !started {
-				if memberCode(origin) != cursorCode {
-					continue
-				}
-				started, i = true, min(i, cursorIndex+1)
-			}
-			for ; i > 0; i-- {
-				if len(p.Rows) == registerPageSize || p.Scanned == registerScanBudget {
-					p.Exhausted = len(p.Rows) < registerPageSize
-					p.Next = f.query(fmt.Sprintf("%s:%d", memberCode(origin), i-1))
-					return nil
-				}
-				p.Scanned++
-				e, err := lr.Entry(i - 1)
-				if err != nil {
-					return err
-				}
-				if row, ok := n.registerMatch(tx, f, origin, i-1, e); ok {
-					p.Rows = append(p.Rows, row)
-				}
-			}
-		}
-		return nil
+		return console.ScanRegister(registerSource{n, tx}, &p, origins, cursor)
 	})
 	if err != nil {
 		p.Problems = append(p.Problems, err.Error())
@@ -153,11 +95,11 @@ func (n *Node) registerOrigins(tx *ledger.ReadTx) []string {
 
 // registerMatch decides whether entry e (index of origin) is a published
 // listing matching f, cheapest tests first.
-func (n *Node) registerMatch(tx *ledger.ReadTx, f registerFilter, origin string, index uint64, e []byte) (registerRow, bool) {
+func (n *Node) registerMatch(tx *ledger.ReadTx, f console.RegisterFilter, origin string, index uint64, e []byte) (console.RegisterRow, bool) {
 	if !bytes.Contains(e, []byte(`"schema":"listing/`)) ||
 		f.Domain != "" && !bytes.Contains(e, []byte(`"domain":"`+f.Domain+`"`)) ||
 		f.Q != "" && !bytes.Contains(e, []byte(f.Q)) {
-		return registerRow{}, false
+		return console.RegisterRow{}, false
 	}
 	l, err := decodeListing(e)
 	// Natural persons are never on the public register, not even masked
@@ -165,22 +107,22 @@ func (n *Node) registerMatch(tx *ledger.ReadTx, f registerFilter, origin string,
 	if err != nil || l.Disclosure != "public" || l.Subject.Person != nil ||
 		f.Domain != "" && l.Domain != f.Domain || f.Programme != "" && l.Programme.Code != f.Programme ||
 		f.Q != "" && !strings.Contains(l.Subject.Name, f.Q) ||
-		!f.since.IsZero() && l.ListedOn.Before(f.since.Time) {
-		return registerRow{}, false
+		!f.SinceDate.IsZero() && l.ListedOn.Before(f.SinceDate.Time) {
+		return console.RegisterRow{}, false
 	}
 	st := n.listingState(tx, origin, index, l, time.Now())
 	if !st.Disclosed {
-		return registerRow{}, false
+		return console.RegisterRow{}, false
 	}
-	return registerRow{Subject: l.Subject.Name, Code: l.Subject.USCC, Domain: l.Domain, Programme: l.Programme.Code, Authority: l.Authority.Name,
+	return console.RegisterRow{Subject: l.Subject.Name, Code: l.Subject.USCC, Domain: l.Domain, Programme: l.Programme.Code, Authority: l.Authority.Name,
 		Listed: l.ListedOn.String(), Until: l.PublicityEnd.String(), Member: origin, MemberCode: memberCode(origin), State: st.State, Index: index}, true
 }
 
 // registerByUSCC answers an exact USCC from the subject index.
-func (n *Node) registerByUSCC(tx *ledger.ReadTx, f registerFilter, origins []string) []registerRow {
+func (n *Node) registerByUSCC(tx *ledger.ReadTx, f console.RegisterFilter, origins []string) []console.RegisterRow {
 	q := f
 	q.Q = ""
-	var rows []registerRow
+	var rows []console.RegisterRow
 	for _, le := range subjectListings(tx, f.Q) {
 		if le.kind != kListing || !slices.Contains(origins, le.origin) {
 			continue
@@ -194,16 +136,4 @@ func (n *Node) registerByUSCC(tx *ledger.ReadTx, f registerFilter, origins []str
 		}
 	}
 	return rows
-}
-
-func parseRegisterCursor(s string) (code string, index uint64, ok bool, err error) {
-	if s == "" {
-		return "", 0, false, nil
-	}
-	code, is, found := strings.Cut(s, ":")
-	index, perr := strconv.ParseUint(is, 10, 64)
-	if !found || perr != nil || len(code) != 6 {
-		return "", 0, false, fmt.Errorf("翻页 cursor: %q 应为 CODE:INDEX", clip(s))
-	}
-	return code, index, true, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
@@ -45,7 +46,7 @@ type (
 //     subject, or as a responsible person of a listed organisation), and
 //     only the notices whose target is that key;
 //   - records are shown masked: keyed hashes and sealed personal data are
-//     removed (stripPersonal), a person's name and ID only in their masked
+//     removed (disclose.StripPersonal), a person's name and ID only in their masked
 //     forms, so no personal plaintext leaves through this door;
 //   - every answer that names a natural person (a person's own view, or an
 //     organisation's listing naming its responsible persons) is logged in
@@ -138,7 +139,7 @@ func (n *Node) subjectSelf(t *SubjectToken, at time.Time) (*SubjectSelf, []strin
 			if err != nil {
 				return err
 			}
-			persons = append(persons, personsOf(l)...)
+			persons = append(persons, disclose.Persons(l)...)
 			if sl.Restricts {
 				sv.Status = "listed"
 			}
@@ -159,7 +160,7 @@ func (n *Node) subjectListing(tx *ledger.ReadTx, t *SubjectToken, le entryRef, e
 	if err := json.Unmarshal(s.Record, &m); err != nil {
 		return SubjectListing{}, err
 	}
-	stripPersonal(m)
+	disclose.StripPersonal(m)
 	masked, _ := json.Marshal(m)
 	sl := SubjectListing{Origin: le.origin, Index: le.index, LeafHash: hex.EncodeToString(lh[:]), As: "subject",
 		Name: l.Subject.Name, Domain: l.Domain, Programme: l.Programme.Code, Authority: l.Authority.Name,

@@ -58,7 +58,7 @@ func TestSubmitBatchReceipt(t *testing.T) {
 	if v == nil {
 		t.Fatalf("no log vkey among %v", vkeys)
 	}
-	got, err := node.BatchReceipts(br, v)
+	got, err := client.BatchReceipts(br, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestSubmitBatchReceipt(t *testing.T) {
 		var c node.BatchReceipt
 		json.Unmarshal(j, &c)
 		tc.bad(&c)
-		if _, err := node.BatchReceipts(&c, v); err == nil {
+		if _, err := client.BatchReceipts(&c, v); err == nil {
 			t.Errorf("%s changed: receipts still verify", tc.name)
 		}
 	}

@@ -151,7 +151,7 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// A part that cannot be read fails the page rather than showing "none".
-	calState, err := n.CalendarState() // covered years, provisional deadlines (calendar.go)
+	calState, err := n.CalendarState() // covered years, provisional deadlines (adopted.go)
 	if err != nil {
 		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
 		return

@@ -5,7 +5,7 @@ package schemas
 // Council notice's holidays and adjusted working days, so that a new year
 // arrives as data on the ledger, never by rebuilding the nodes. Every
 // member applies the adopted years from the entry's index on
-// (node/calendar.go); a year must follow the last covered year without a
+// (internal/adopted/calendar.go); a year must follow the last covered year without a
 // gap, which the node checks at admission (field calendar_adopt.year).
 
 // CalendarAdopt is one year's arrangement, in the terms of
@@ -13,7 +13,7 @@ package schemas
 // are YYYY-MM-DD; the rules (spans within the year or starting the December
 // before, at most 15 days; adjusted working days are weekend days of the
 // year worked for a listed holiday; no date twice) are checked at admission
-// and again when applied, both by workdays.Calendar.Extend (node/calendar.go).
+// and again when applied, both by workdays.Calendar.Extend (internal/adopted/calendar.go).
 type CalendarAdopt struct {
 	Year      uint64            `json:"year,omitempty" validate:"required,min=1949,max=9998"`
 	Notice    string            `json:"notice,omitempty" validate:"required,max=100"` // document number, e.g. 国办发明电〔2026〕7号

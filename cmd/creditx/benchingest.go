@@ -195,7 +195,7 @@ func submitBench(ctx context.Context, creds *client.Credentials, o ingestOptions
 		// The range proof and every rebuilt inclusion proof are checked
 		// against the checkpoint's root (its signature is not: neither
 		// path checks it here).
-		if rs, err = node.BatchReceipts(br, nil); err != nil {
+		if rs, err = client.BatchReceipts(br, nil); err != nil {
 			return nil, fmt.Errorf("batch receipt: %w", err)
 		}
 	} else if rs, err = creds.Submit(ctx, o.URL, entries...); err != nil {

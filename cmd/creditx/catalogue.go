@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/creditx/creditx/client"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/sanctions/catalogue"
 )
 
@@ -109,7 +109,7 @@ record issues notices under that catalogue from its index on.`,
 			if err != nil {
 				return err
 			}
-			e, err := node.CatalogueAdoptRecord(creds.Identity.Region, creds, c, time.Now().UTC())
+			e, err := adopted.CatalogueAdoptRecord(creds.Identity.Region, creds, c, time.Now().UTC())
 			if err != nil {
 				return err
 			}

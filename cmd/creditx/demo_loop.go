@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
 )
@@ -42,7 +42,7 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	if err != nil {
 		return err
 	}
-	e, err := node.CatalogueAdoptRecord("330000", admin, cat, time.Now().UTC().Add(-time.Second))
+	e, err := adopted.CatalogueAdoptRecord("330000", admin, cat, time.Now().UTC().Add(-time.Second))
 	if err != nil {
 		return err
 	}

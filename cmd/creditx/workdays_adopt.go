@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/creditx/creditx/client"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/internal/adopted"
 	"github.com/creditx/creditx/sanctions/workdays"
 )
 
@@ -79,7 +79,7 @@ working days with that year from then on and recomputes its provisional deadline
 			if err != nil {
 				return err
 			}
-			e, err := node.CalendarAdoptRecord(creds.Identity.Region, creds, y, time.Now())
+			e, err := adopted.CalendarAdoptRecord(creds.Identity.Region, creds, y, time.Now())
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package node
+package jsonarray
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 	"testing"
 )
 
-func TestSplitObjects(t *testing.T) {
+func TestSplit(t *testing.T) {
 	good := map[string][]string{
 		`[{"a":1}]`: {`{"a":1}`},
 		" [ {\"a\":\"}\\\"]\"} ,\n{\"b\":[{}]} ] ": {`{"a":"}\"]"}`, `{"b":[{}]}`},
 		`[]`: nil,
 	}
 	for in, want := range good {
-		got, err := splitObjects([]byte(in), math.MaxInt)
+		got, err := Split([]byte(in), math.MaxInt)
 		if err != nil || len(got) != len(want) {
 			t.Fatalf("%q: %q, %v; want %q", in, got, err, want)
 		}
@@ -27,37 +27,37 @@ func TestSplitObjects(t *testing.T) {
 		}
 	}
 	for _, in := range []string{``, `{}`, `[{}`, `[{},]`, `[{}]x`, `[1]`, `[{"a":"}]`, `[{]}]`, `[{} {}]`} {
-		if _, err := splitObjects([]byte(in), math.MaxInt); !errors.Is(err, errBatchSyntax) {
+		if _, err := Split([]byte(in), math.MaxInt); !errors.Is(err, ErrSyntax) {
 			t.Errorf("%q accepted (err %v)", in, err)
 		}
 	}
 }
 
-// TestSplitObjectsLimit: the splitter stops at the first object over its
+// TestSplitLimit: the splitter stops at the first object over its
 // limit, whatever follows.
-func TestSplitObjectsLimit(t *testing.T) {
-	if got, err := splitObjects([]byte(`[{},{},{}]`), 3); err != nil || len(got) != 3 {
+func TestSplitLimit(t *testing.T) {
+	if got, err := Split([]byte(`[{},{},{}]`), 3); err != nil || len(got) != 3 {
 		t.Fatalf("3 objects, limit 3: %d, %v", len(got), err)
 	}
 	for _, in := range []string{`[{},{},{},{}]`, `[{},{},{},{}`, "[" + strings.Repeat("{},", 1<<20) + "garbage"} {
-		if _, err := splitObjects([]byte(in), 3); !errors.Is(err, errBatchTooLarge) {
-			t.Errorf("%.20q, limit 3: err %v, want errBatchTooLarge", in, err)
+		if _, err := Split([]byte(in), 3); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("%.20q, limit 3: err %v, want ErrTooLarge", in, err)
 		}
 	}
 	// The result slice stays bounded for a body of millions of objects.
 	body := []byte("[" + strings.TrimSuffix(strings.Repeat("{},", 2_000_000), ",") + "]")
-	if n := testing.AllocsPerRun(3, func() { splitObjects(body, 1000) }); n > 20 {
+	if n := testing.AllocsPerRun(3, func() { Split(body, 1000) }); n > 20 {
 		t.Errorf("%v allocations splitting 2 million objects with limit 1000", n)
 	}
 }
 
-// FuzzSplitObjects: whenever encoding/json reads the body as an array of
+// FuzzSplit: whenever encoding/json reads the body as an array of
 // objects, the splitter returns exactly the same elements.
-func FuzzSplitObjects(f *testing.F) {
+func FuzzSplit(f *testing.F) {
 	f.Add([]byte(`[{"key":"k","record":{"a":"x\"y"},"sig":"s"}, {"b":[1,{"c":"]"}]}]`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := splitObjects(b, math.MaxInt)
+		got, err := Split(b, math.MaxInt)
 		var raw []json.RawMessage
 		if json.Unmarshal(b, &raw) != nil {
 			return

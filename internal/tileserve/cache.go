@@ -1,52 +1,54 @@
-package node
+package tileserve
 
 import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"sync"
+
+	"github.com/creditx/creditx/internal/disclose"
 )
 
-// bundleCache keeps, for recently served entry bundles, what serving them
+// BundleCache keeps, for recently served entry bundles, what serving them
 // costs to compute: whether every entry is public (and the persons the
 // others name) and the gzip encoding. With N members every bundle of a
 // ledger is fetched by its N-1 mirrors; scanning and compressing it once
 // instead of N-1 times was 30% of the CPU of 16 members in one process
 // (issue 20). Keyed by SHA-256 of the bundle's bytes, so a hit is exactly
 // the answer for those bytes whatever the path (a partial bundle's path
-// names its width; the bytes decide). At most bundleCacheMax entries,
+// names its width; the bytes decide). At most BundleCacheMax entries,
 // oldest dropped. Safe for concurrent use.
-type bundleCache struct {
+type BundleCache struct {
 	mu    sync.Mutex
-	m     map[[32]byte]*bundleInfo // guarded by mu
+	m     map[[32]byte]*BundleInfo // guarded by mu
 	order [][32]byte               // insertion order, guarded by mu
 }
 
-// bundleCacheMax bounds the cache: a few bundles per member of a large
+// BundleCacheMax bounds the cache: a few bundles per member of a large
 // consortium (a full bundle is ~300 KiB raw, ~60 KiB compressed).
-const bundleCacheMax = 512
+const BundleCacheMax = 512
 
-// bundleInfo is what the cache knows of one bundle; immutable once stored.
-type bundleInfo struct {
-	public  bool
-	persons []string
+// BundleInfo is what the cache knows of one bundle; immutable once stored.
+type BundleInfo struct {
+	Public  bool
+	Persons []string
 	gz      []byte // gzip of the bundle; nil until first asked for
 }
 
-func (c *bundleCache) get(key [32]byte) *bundleInfo {
+func (c *BundleCache) get(key [32]byte) *BundleInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m[key]
 }
 
-func (c *bundleCache) put(key [32]byte, bi *bundleInfo) {
+func (c *BundleCache) put(key [32]byte, bi *BundleInfo) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[[32]byte]*bundleInfo{}
+		c.m = map[[32]byte]*BundleInfo{}
 	}
 	if _, ok := c.m[key]; !ok {
-		for len(c.order) >= bundleCacheMax {
+		for len(c.order) >= BundleCacheMax {
 			delete(c.m, c.order[0])
 			c.order = c.order[1:]
 		}
@@ -55,22 +57,22 @@ func (c *bundleCache) put(key [32]byte, bi *bundleInfo) {
 	c.m[key] = bi
 }
 
-// bundle returns the privacy scan of an entry bundle (bundlePersons),
+// bundle returns the privacy scan of an entry bundle (disclose.Bundle),
 // cached by its bytes.
-func (c *bundleCache) bundle(data []byte) ([32]byte, *bundleInfo) {
+func (c *BundleCache) Scan(data []byte) ([32]byte, *BundleInfo) {
 	key := sha256.Sum256(data)
 	if bi := c.get(key); bi != nil {
 		return key, bi
 	}
-	public, persons := bundlePersons(data)
-	bi := &bundleInfo{public: public, persons: persons}
+	public, persons := disclose.Bundle(data)
+	bi := &BundleInfo{Public: public, Persons: persons}
 	c.put(key, bi)
 	return key, bi
 }
 
 // gzipped returns the gzip encoding of the bundle with key, compressing and
 // caching it the first time.
-func (c *bundleCache) gzipped(key [32]byte, bi *bundleInfo, data []byte) []byte {
+func (c *BundleCache) Gzipped(key [32]byte, bi *BundleInfo, data []byte) []byte {
 	if bi.gz != nil {
 		return bi.gz
 	}
@@ -78,6 +80,6 @@ func (c *bundleCache) gzipped(key [32]byte, bi *bundleInfo, data []byte) []byte 
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	zw.Write(data)
 	zw.Close()
-	c.put(key, &bundleInfo{public: bi.public, persons: bi.persons, gz: buf.Bytes()})
+	c.put(key, &BundleInfo{Public: bi.Public, Persons: bi.Persons, gz: buf.Bytes()})
 	return buf.Bytes()
 }
