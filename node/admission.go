@@ -198,6 +198,9 @@ func (n *Node) checkRef(ref schemas.Ref) (string, error) {
 // answers alike. Entries that are not signed records (the access log) are
 // not checked.
 func (n *Node) checkEntryKey(origin string, index uint64, e []byte) error {
+	if lo := n.loopOrigin(); lo != "" && origin == lo {
+		return n.checkLoopEntry(e) // loop.go
+	}
 	if origin != n.origin {
 		return nil
 	}

@@ -144,10 +144,14 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, map[string]signingLog{
+	signing := map[string]signingLog{
 		n.origin: {signer: logSigner, verifier: logVerifier},
 		n.access: {signer: accSigner, verifier: accVerifier},
-	}, n.index, n.logger)
+	}
+	if err := n.addLoopLog(signing); err != nil { // loop.go
+		return nil, err
+	}
+	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, signing, n.index, n.logger)
 	if err != nil {
 		return nil, openError(filepath.Join(cfg.DataDir, ledgerDBName), err)
 	}

@@ -318,6 +318,9 @@ func (c *checkpointSaver) write(signed []byte) error {
 func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) error {
 	f := n.fsm
 	verifiers := map[string]note.Verifier{n.origin: n.logVerifier, n.access: accVerifier}
+	if sl, ok := f.logs[n.loopOrigin()]; ok { // loop.go
+		verifiers[n.loopOrigin()] = sl.verifier
+	}
 	for o, v := range f.peers {
 		verifiers[o] = v
 	}
