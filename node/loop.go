@@ -35,7 +35,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -169,12 +168,4 @@ func (n *Node) handleLoopTile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.serveTile(w, r, origin, "tile/"+r.PathValue("path"))
-}
-
-// loopSize is the loop log's size (0 when off).
-func loopSize(tx *ledger.ReadTx, origin string) uint64 {
-	if origin == "" {
-		return 0
-	}
-	return tx.Log(origin).Size()
 }
