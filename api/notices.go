@@ -6,13 +6,17 @@ import (
 
 // NoticeView is a sanction notice with its feedback and current state.
 type NoticeView struct {
-	Origin   string                  `json:"origin"`
-	Index    uint64                  `json:"index"`
-	Notice   *schemas.SanctionNotice `json:"notice"`
-	State    string                  `json:"state"` // pending, answered, overdue, lifted
-	Late     bool                    `json:"late,omitempty"`
-	Reason   string                  `json:"reason,omitempty"`
-	Feedback *schemas.Feedback       `json:"feedback,omitempty"`
+	Origin string                  `json:"origin"`
+	Index  uint64                  `json:"index"`
+	Notice *schemas.SanctionNotice `json:"notice"`
+	// LeafHash is the notice entry's hex leaf hash, what feedback cites in
+	// notice.hash (also for a notice in a loop log, whose entries
+	// GET /v1/records does not serve).
+	LeafHash string            `json:"leaf_hash,omitempty"`
+	State    string            `json:"state"` // pending, answered, overdue, lifted
+	Late     bool              `json:"late,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+	Feedback *schemas.Feedback `json:"feedback,omitempty"`
 	// Unbound lists feedback referencing the notice that does not count
 	// (not the addressee's, or not in the notice's ledger), and why.
 	Unbound []string `json:"unbound_feedback,omitempty"`

@@ -210,6 +210,9 @@ func (n *Node) checkRef(ref schemas.Ref) (string, error) {
 // members are hex and base64, so looking for it in the entry is looking
 // for it in the record (as checkEntryGovernance does).
 func (n *Node) checkEntryKey(origin string, index uint64, e []byte) error {
+	if lo := n.loopOrigin(); lo != "" && origin == lo {
+		return n.checkLoopEntry(e) // loop.go
+	}
 	if origin != n.origin {
 		return nil
 	}

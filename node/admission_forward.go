@@ -59,6 +59,10 @@ func (n *Node) admitForwarded(c command) *apiError {
 			}
 		}
 		return nil
+	case c.origin == n.loopOrigin() && c.origin != "": // loop.go
+		if o, ae := n.submitLog(c.entries); ae != nil || o != c.origin {
+			return errorf(http.StatusForbidden, "origin %s: only sanction notices and feedback on them are appended to the loop log", c.origin)
+		}
 	case c.origin != n.origin:
 		return errorf(http.StatusForbidden, "origin %s: a replica may append only to %s or %s", c.origin, n.origin, n.access)
 	}

@@ -42,7 +42,7 @@ func (n *Node) admitOwner(id pki.Identity, ki schemas.KeyInfo, at uint64, i int,
 		}
 		return nil
 	}
-	c, ok, err := n.ownerCase(rec, n.origin, sanctions.Writer{USCC: schemas.HeaderOf(rec).Submitter, CreditOffice: ki.Anchor})
+	c, ok, err := n.ownerCase(rec, n.recordLog(rec), sanctions.Writer{USCC: schemas.HeaderOf(rec).Submitter, CreditOffice: ki.Anchor})
 	if err != nil {
 		return []statusFieldError{n.readFailed(i, "the record's target", err)}
 	}

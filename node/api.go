@@ -83,6 +83,8 @@ func (n *Node) routes() []route {
 		{"GET /v1/conflicts", n.handleConflicts},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
+		{"GET /loop/{code}/checkpoint", n.handleLoopCheckpoint}, // loop.go
+		{"GET /loop/{code}/tile/{path...}", n.handleLoopTile},
 		{"GET /v1/access-log", n.handleAccessLog},
 		{"PUT /v1/vault/{code}/{index}", n.handleVaultPut},
 		{"GET /v1/vault/{code}/{index}", n.handleVaultGet},
@@ -198,7 +200,14 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, aerr)
 		return
 	}
-	if aerr := n.admitBatch(id, entries); aerr != nil {
+	target, aerr := n.submitLog(entries) // loop.go: notices and feedback may go to the loop log
+	if aerr == nil && target != n.origin && (witnessed || r.URL.Query().Get("proofs") == "batch") {
+		aerr = errorf(http.StatusBadRequest, "this batch goes to %s, which is not witnessed yet: submit it without witness= and proofs=", target)
+	}
+	if aerr == nil {
+		aerr = n.admitBatch(id, entries)
+	}
+	if aerr != nil {
 		n.metrics.rejected.WithLabelValues(strconv.Itoa(aerr.Status)).Add(float64(len(entries)))
 		writeErr(w, aerr)
 		return
@@ -207,7 +216,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		n.submitBatch(w, r, entries) // submit_batch.go
 		return
 	}
-	receipts, err := n.commit(r.Context(), n.origin, entries)
+	receipts, err := n.commit(r.Context(), target, entries)
 	if n.commitFailed(w, err, len(entries)) { // submit_batch.go
 		return
 	}

@@ -198,6 +198,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.VaultKey = abs(c.VaultKey, "keys/vault.key")
 	c.Sanctions.Agencies = abs(c.Sanctions.Agencies, "keys/agencies.yaml")
 	c.Sanctions.IssuerKey = abs(c.Sanctions.IssuerKey, "keys/issuer.key")
+	c.Sanctions.LoopKey = abs(c.Sanctions.LoopKey, "keys/loop.key")
 	if c.Sanctions.Catalogue != "" {
 		c.Sanctions.Catalogue = abs(c.Sanctions.Catalogue, "")
 	}

@@ -23,9 +23,18 @@ type testNode struct {
 	n     *node.Node
 	url   string
 	creds map[string]*client.Credentials // admin, publisher, executor, auditor, replica
+	cfg   node.Config
+	stop  func()
 }
 
 func startNode(t *testing.T) *testNode {
+	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith is startNode with the replica's configuration changed by
+// mutate (nil: as provisioned).
+func startNodeWith(t *testing.T, mutate func(*node.Config)) *testNode {
 	t.Helper()
 	dir := t.TempDir()
 	cfgs, err := provision.PrepareRegion(dir, "330000", []provision.ReplicaSpec{{ID: "t-1", API: "127.0.0.1:0", Raft: "127.0.0.1:0"}})
@@ -33,16 +42,19 @@ func startNode(t *testing.T) *testNode {
 		t.Fatal(err)
 	}
 	cfg := *cfgs[0]
+	if mutate != nil {
+		mutate(&cfg)
+	}
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	n, _ := nodetest.Start(t, cfg)
+	n, stop := nodetest.Start(t, cfg)
 	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer rcancel()
 	if err := n.SeedDev(rctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*client.Credentials{}}
+	tn := &testNode{dir: dir, n: n, url: n.URL(), creds: map[string]*client.Credentials{}, cfg: cfg, stop: stop}
 	for _, name := range []string{"admin", "publisher", "executor", "auditor"} {
 		c, err := client.LoadCredentials(filepath.Join(dir, "agencies", name))
 		if err != nil {

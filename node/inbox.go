@@ -27,15 +27,20 @@ type (
 // Guarantee: reading with since= the "next" of the previous answer, over and
 // over, returns every notice addressed to the agency exactly once, in ledger
 // order, however notices are issued meanwhile. It holds because a notice's
-// feed position is its index in this region's own ledger (the only ledger
-// whose notices are addressed to this region's agencies, sanctions.go), the
+// feed position is its index in the log this region writes its notices to
+// (its ledger, or its loop log with sanctions.loop_log: loop.go; the only
+// log whose notices are addressed to this region's agencies), the
 // notice index is written in the same bbolt transaction that appends the
 // entry, and entries are appended in index order: a notice not yet visible
 // always gets an index at or past the ledger size a reader saw. An answer
 // that reaches the end of the agency's notices therefore answers next = that
 // size, not the last notice's index + 1, so the next read skips nothing and
 // scans nothing twice. TestNoticesCursorConcurrent checks this with more than
-// 10,000 notices issued while a reader pages.
+// 10,000 notices issued while a reader pages. A member that turns the loop
+// log on over a ledger that already holds notices keeps those in the
+// notices index (the audit page and the metrics count them, feedback on them
+// still goes to the ledger) but its feed restarts over the loop log:
+// positions are loop-log indexes from then on.
 
 // Cursor feeds: the byte after the version says which feed a cursor belongs
 // to, so that a cursor of one feed is refused by the other instead of
@@ -263,19 +268,20 @@ func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
 func (n *Node) noticesPage(agency string, from uint64, limit int, states []string, at time.Time) (NoticesPage, error) {
 	page := NoticesPage{Notices: []NoticeView{}}
 	next := from
+	own := n.noticeOrigin() // loop.go: the feed runs over the log new notices go to
 	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		prefix := append([]byte(agency), 0)
-		size := tx.Log(n.origin).Size()
+		size := tx.Log(own).Size()
 		b := tx.Bucket(bucketNotices)
 		if b == nil {
 			next = max(next, size)
 			return nil
 		}
 		c := b.Cursor()
-		k, _ := c.Seek(append(bytes.Clone(prefix), entryKey(n.origin, from)...))
+		k, _ := c.Seek(append(bytes.Clone(prefix), entryKey(own, from)...))
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			origin, index, ok := splitEntryKey(k[len(prefix):])
-			if !ok || origin != n.origin {
+			if !ok || origin != own {
 				continue // only own notices are indexed (indexSanctions)
 			}
 			if len(page.Notices) == limit {

@@ -154,11 +154,15 @@ func New(cfg Config) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	signing := map[string]signingLog{
+		n.origin: {signer: logSigner, verifier: logVerifier},
+		n.access: {signer: accSigner, verifier: accVerifier},
+	}
+	if err := n.addLoopLog(signing); err != nil { // loop.go
+		return nil, err
+	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, fsmConfig{
-		logs: map[string]signingLog{
-			n.origin: {signer: logSigner, verifier: logVerifier},
-			n.access: {signer: accSigner, verifier: accVerifier},
-		},
+		logs:         signing,
 		indexer:      n.index,
 		host:         newFSMHooks(n), // fsm_host.go
 		vault:        n.vault,

@@ -44,6 +44,15 @@ type SanctionsConfig struct {
 	// record may adopt (by SHA-256; catalogue.go). Every member should list
 	// the same files. Default none: only the embedded and initial ones.
 	Catalogues []string `yaml:"catalogues"`
+	// LoopLog writes this member's sanction notices and their feedback to
+	// its loop log, creditx.<code>/loop, instead of its ledger (issue 20;
+	// node/loop.go). Default false: notices and feedback in the ledger, as
+	// every ledger written before. Notices already in the ledger stay there
+	// and are read, answered and audited as before.
+	LoopLog bool `yaml:"loop_log,omitempty"`
+	// LoopKey signs the loop log's checkpoints (read only with LoopLog).
+	// Default "keys/loop.key".
+	LoopKey string `yaml:"loop_key,omitempty"`
 }
 
 // Index buckets for sanctions (same transaction as the entries; see index.go).
@@ -153,7 +162,7 @@ func (ix *indexer) indexSanctions(tx *ledger.Tx, origin string, ek []byte, v ind
 			return err
 		}
 		return q.Put(ek, at)
-	case v.kind == "sanction_notice" && origin == ix.node.origin && len(v.refs) > 0:
+	case v.kind == "sanction_notice" && ix.node.ownNoticeLog(origin) && len(v.refs) > 0: // loop.go
 		q, err := tx.Bucket(bucketNoticeQueue)
 		if err != nil {
 			return err
@@ -251,7 +260,7 @@ func (n *Node) issueNotices(ctx context.Context) (int, error) {
 		if len(entries) == 0 {
 			return nil
 		}
-		_, err := n.commit(ctx, n.origin, entries)
+		_, err := n.commit(ctx, n.noticeOrigin(), entries) // loop.go
 		entries = entries[:0]
 		return err
 	}
@@ -389,10 +398,15 @@ func (n *Node) notices(prefix []byte, at time.Time) ([]NoticeView, error) {
 // noticeView reads the sanction notice at origin#index with its feedback and
 // its state at time at; false if the entry is not a sanction notice.
 func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at time.Time) (NoticeView, bool, error) {
-	nt, ok := readRecord(tx, origin, index).(*schemas.SanctionNotice)
+	e, err := tx.Log(origin).Entry(index)
+	if err != nil {
+		return NoticeView{}, false, nil
+	}
+	nt, ok := decodeRecord(e).(*schemas.SanctionNotice)
 	if !ok {
 		return NoticeView{}, false, nil
 	}
+	lh := tlog.RecordHash(e)
 	var fbs []*schemas.Feedback
 	var unbound []string
 	for _, ev := range referencing(tx, origin, index) {
@@ -417,7 +431,7 @@ func (n *Node) noticeView(tx *ledger.ReadTx, origin string, index uint64, at tim
 	}
 	eff, dc := effectiveNotice(tx, origin, index, nt)
 	ns := sanctions.NoticeStatus(eff, fbs, st, at)
-	return NoticeView{Origin: origin, Index: index, Notice: nt, State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
+	return NoticeView{Origin: origin, Index: index, Notice: nt, LeafHash: hex.EncodeToString(lh[:]), State: ns.State, Late: ns.Late, Reason: ns.Reason, Feedback: ns.Feedback, Unbound: unbound,
 		FeedbackDue: eff.FeedbackDue, Provisional: eff.FeedbackDueProvisional, DueCorrection: dc}, true, nil
 }
 

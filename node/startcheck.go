@@ -52,6 +52,9 @@ func CheckRollback(dataDir string, s *ledger.Store, verifiers map[string]note.Ve
 func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) error {
 	f := n.fsm
 	verifiers := map[string]note.Verifier{n.origin: n.logVerifier, n.access: accVerifier}
+	if sl, ok := f.logs[n.loopOrigin()]; ok { // loop.go
+		verifiers[n.loopOrigin()] = sl.verifier
+	}
 	if err := n.addPeerVerifiers(verifiers); err != nil { // exchange_host.go: configured members and those that joined
 		return err
 	}

@@ -68,13 +68,13 @@ type ReplicaSpec struct {
 //	dir/agencies/<name>/       sample agency credentials (admin, publisher, executor, auditor)
 //	dir/<replica id>/          one data directory per replica: node.yaml, keys/, tls/replica/
 //
-// Every replica gets the same ledger and access-log keys (any replica may
+// Every replica gets the same ledger, access-log and loop-log keys (any replica may
 // lead and sign), the same vault key (any replica may unwrap the data keys
 // the others stored) and the same consortium matching key. In production the CA
 // key and the admin signing key stay offline; see deploy/README.md.
 func PrepareRegion(dir, region string, replicas []ReplicaSpec) ([]*node.Config, error) {
 	keys := map[string][]byte{}
-	for _, k := range []struct{ file, origin string }{{"log", schemas.LedgerOrigin(region)}, {"access", schemas.AccessOrigin(region)}} {
+	for _, k := range []struct{ file, origin string }{{"log", schemas.LedgerOrigin(region)}, {"access", schemas.AccessOrigin(region)}, {"loop", schemas.LoopOrigin(region)}} {
 		skey, vkey, err := ledger.GenerateKey(k.origin, rand.Reader)
 		if err != nil {
 			return nil, err

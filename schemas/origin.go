@@ -12,7 +12,9 @@ import (
 // where <code> is the member's 6-digit division code (first digit not 0) and
 // <name> is 1 to 32 bytes of a-z, 0-9 and '-': "ledger" for the member's
 // ledger (the checkpoint origin line, a contract: DESIGN.md section 4),
-// "access" for its personal-data access log, "witness" for its witness key.
+// "access" for its personal-data access log, "loop" for its closed loop of
+// sanction notices and feedback (when the member writes them apart from its
+// ledger; node config sanctions.loop_log), "witness" for its witness key.
 // These strings are signed into every checkpoint and cosignature, so
 // changing them breaks every existing ledger.
 const (
@@ -20,6 +22,7 @@ const (
 	// OriginLedger, OriginAccess and OriginWitness are the <name> parts.
 	OriginLedger  = "ledger"
 	OriginAccess  = "access"
+	OriginLoop    = "loop"
 	OriginWitness = "witness"
 )
 
@@ -30,6 +33,10 @@ func LedgerOrigin(code string) string { return OriginPrefix + code + "/" + Origi
 // AccessOrigin is the checkpoint origin of member code's personal-data
 // access log, "creditx.<code>/access".
 func AccessOrigin(code string) string { return OriginPrefix + code + "/" + OriginAccess }
+
+// LoopOrigin is the checkpoint origin of member code's loop log (sanction
+// notices and their feedback), "creditx.<code>/loop".
+func LoopOrigin(code string) string { return OriginPrefix + code + "/" + OriginLoop }
 
 // WitnessOrigin is the key name of member code's witness,
 // "creditx.<code>/witness".

@@ -248,11 +248,27 @@ func (val *Validator) validate(r Record) ValidationErrors {
 			return append(errs, FieldError{"", "internal", err.Error()})
 		}
 		for _, fe := range verrs {
+			if feedbackOnLoop(r, fe) {
+				continue
+			}
 			errs = append(errs, val.fieldError(fe))
 		}
 	}
 	errs = append(errs, textErrors(r)...) // text.go: control characters
 	return append(errs, val.crossField(r)...)
+}
+
+// feedbackOnLoop says whether fe is the "origin" rule failing on a
+// feedback's notice.origin that names a loop log, creditx.<code>/loop: the
+// one reference that may point outside a ledger, since a member with a loop
+// log writes its notices there (LoopOrigin; node/loop.go).
+func feedbackOnLoop(r Record, fe validator.FieldError) bool {
+	f, ok := r.(*Feedback)
+	if !ok || fe.Tag() != "origin" || !strings.HasSuffix(fe.Namespace(), ".notice.origin") {
+		return false
+	}
+	code, name, err := ParseOrigin(f.Notice.Origin)
+	return err == nil && name == OriginLoop && CheckDivision(code) == nil
 }
 
 func (val *Validator) fieldError(fe validator.FieldError) FieldError {

@@ -29,7 +29,7 @@ import (
 func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
-	var verbose bool
+	var verbose, loopLog bool
 	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
@@ -68,7 +68,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			}
 			defer stopProfile()
 			var rep deltaReport
-			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout,
+			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					var err error
 					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle)
@@ -94,6 +94,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 180*time.Second, "how long to wait for convergence")
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "idle window for CPU and traffic")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: not yet witnessed or mirrored (issue 20 phase 1)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	return cmd
 }

@@ -107,6 +107,7 @@ type demoOptions struct {
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
 	join      string    // a city to join live after the founders started (demo_join.go); "" none
+	loopLog   bool      // sanctions.loop_log on every member (bench delta --loop-log; node/loop.go)
 	// measure, if set, runs once convergence was reached or timed out,
 	// while the members still run (bench_delta.go).
 	measure func(ctx context.Context, members []*demoMember, converged bool, took time.Duration) error
@@ -180,6 +181,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	for i, cfg := range cfgs {
 		c := *cfg
 		c.Logger = logger.With("member", c.Region)
+		c.Sanctions.LoopLog = c.Sanctions.LoopLog || o.loopLog
 		n, err := node.New(c)
 		if err != nil {
 			return fmt.Errorf("member %s: %w", c.Region, err)
