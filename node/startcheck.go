@@ -31,19 +31,22 @@ var ErrRolledBack = startcheck.ErrRolledBack
 // names; unknown origin: an error) or than raft's latest snapshot: a
 // *StartError wrapping the reason. Nil if dataDir has neither.
 func CheckRollback(dataDir string, s *ledger.Store, verifiers map[string]note.Verifier) error {
-	applied := func() (uint64, error) {
-		var applied uint64
-		err := s.View(func(tx *ledger.ReadTx) error {
-			if b := tx.Bucket(fsmBucket); b != nil {
-				if v := b.Get([]byte(fsmAppliedKey)); len(v) == 8 {
-					applied = binary.BigEndian.Uint64(v)
-				}
+	return startcheck.Rollback(dataDir, filepath.Join(dataDir, raftcluster.DirName), s, verifiers, storeApplied)
+}
+
+// storeApplied reads the last raft index a ledger store applied (0: none
+// yet): ledger.db's, or the copy of it in a raft snapshot.
+func storeApplied(s *ledger.Store) (uint64, error) {
+	var applied uint64
+	err := s.View(func(tx *ledger.ReadTx) error {
+		if b := tx.Bucket(fsmBucket); b != nil {
+			if v := b.Get([]byte(fsmAppliedKey)); len(v) == 8 {
+				applied = binary.BigEndian.Uint64(v)
 			}
-			return nil
-		})
-		return applied, err
-	}
-	return startcheck.Rollback(dataDir, filepath.Join(dataDir, raftcluster.DirName), s, verifiers, applied)
+		}
+		return nil
+	})
+	return applied, err
 }
 
 // checkAtStart runs the start-up checks on the freshly opened fsm store and
@@ -65,7 +68,8 @@ func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) err
 	if err != nil {
 		return err
 	}
-	if err := startcheck.RaftApplied(filepath.Join(n.cfg.DataDir, raftcluster.DirName), f.store.Path(), applied); err != nil {
+	if err := startcheck.RaftApplied(filepath.Join(n.cfg.DataDir, raftcluster.DirName), f.store.Path(), applied,
+		startcheck.SnapshotApplied(storeApplied)); err != nil {
 		return err
 	}
 	saver := &startcheck.Saver{

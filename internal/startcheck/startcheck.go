@@ -193,17 +193,34 @@ func CheckSignedCheckpoint(s *ledger.Store, dataDir, origin string, v note.Verif
 // up to applied, less than the latest snapshot in raft directory rdir: raft
 // restarts at the snapshot's index and would skip the rest. No raft
 // directory or snapshot yet: nothing to compare.
-func RaftApplied(rdir, path string, applied uint64) error {
-	snap, err := LatestRaftSnapshot(rdir)
+//
+// A snapshot's index counts raft's own no-op and barrier entries, which
+// never reach the FSM: a snapshot taken right after an election is labelled
+// with the no-op's index while the ledger.db inside it applied only up to
+// the command before. snapApplied (nil: not asked) reads the applied index
+// stored in the snapshot's own state (its directory given); a ledger.db
+// that applied at least that much holds every command up to the snapshot's
+// index, and is not refused.
+func RaftApplied(rdir, path string, applied uint64, snapApplied func(snapDir string) (uint64, error)) error {
+	snap, dir, err := latestRaftSnapshot(rdir)
 	if err != nil {
 		return &StartError{Path: path, Check: "raft", Index: -1, Err: err}
 	}
-	if snap > applied {
-		return &StartError{Path: path, Check: "raft", Index: -1, Err: fmt.Errorf(
-			"%w: it applied raft entries up to %d, but raft's latest snapshot is at %d and raft resumes after it, so entries %d..%d would never be applied",
-			ErrRolledBack, applied, snap, applied+1, snap)}
+	if snap <= applied {
+		return nil
 	}
-	return nil
+	if snapApplied != nil {
+		inSnap, err := snapApplied(dir)
+		if err != nil {
+			return &StartError{Path: path, Check: "raft", Index: -1, Err: fmt.Errorf("reading the applied index in raft snapshot %s: %w", dir, err)}
+		}
+		if inSnap <= applied && inSnap <= snap {
+			return nil // the entries applied+1..snap are raft's own, none a command
+		}
+	}
+	return &StartError{Path: path, Check: "raft", Index: -1, Err: fmt.Errorf(
+		"%w: it applied raft entries up to %d, but raft's latest snapshot is at %d and raft resumes after it, so entries %d..%d would never be applied",
+		ErrRolledBack, applied, snap, applied+1, snap)}
 }
 
 // LatestRaftSnapshot reads the index of the latest complete snapshot in a
@@ -211,38 +228,49 @@ func RaftApplied(rdir, path string, applied uint64) error {
 // ending in ".tmp" are incomplete) without opening the store, which would
 // write to the directory. 0 if there is none.
 func LatestRaftSnapshot(rdir string) (uint64, error) {
+	i, _, err := latestRaftSnapshot(rdir)
+	return i, err
+}
+
+// latestRaftSnapshot is LatestRaftSnapshot with the snapshot's directory.
+func latestRaftSnapshot(rdir string) (uint64, string, error) {
 	ents, err := os.ReadDir(filepath.Join(rdir, "snapshots"))
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return 0, "", nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var latest uint64
+	var dir string
 	for _, e := range ents {
 		if !e.IsDir() || strings.HasSuffix(e.Name(), ".tmp") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(rdir, "snapshots", e.Name(), "meta.json"))
+		d := filepath.Join(rdir, "snapshots", e.Name())
+		b, err := os.ReadFile(filepath.Join(d, "meta.json"))
 		if err != nil {
 			continue // raft ignores such a snapshot too
 		}
 		var m struct{ Index uint64 }
 		if err := json.Unmarshal(b, &m); err != nil {
-			return 0, fmt.Errorf("raft snapshot %s: meta.json: %w", e.Name(), err)
+			return 0, "", fmt.Errorf("raft snapshot %s: meta.json: %w", e.Name(), err)
 		}
-		latest = max(latest, m.Index)
+		if m.Index >= latest {
+			latest, dir = m.Index, d
+		}
 	}
-	return latest, nil
+	return latest, dir, nil
 }
 
 // Rollback reports whether ledger.db (opened as s from a replica's
 // dataDir, raft directory rdir) is older than what the replica already
 // signed (dataDir/ledger.checkpoint, checked with the verifier of the origin
 // it names; unknown origin: an error) or than raft's latest snapshot: a
-// *StartError wrapping the reason. applied reads the last raft index
-// ledger.db applied. Nil if dataDir has neither.
-func Rollback(dataDir, rdir string, s *ledger.Store, verifiers map[string]note.Verifier, applied func() (uint64, error)) error {
+// *StartError wrapping the reason. applied reads the last raft index a
+// ledger store applied (ledger.db's, and the one in raft's snapshot). Nil
+// if dataDir has neither.
+func Rollback(dataDir, rdir string, s *ledger.Store, verifiers map[string]note.Verifier, applied func(*ledger.Store) (uint64, error)) error {
 	if b, err := os.ReadFile(filepath.Join(dataDir, CheckpointFileName)); err == nil {
 		origin, _, _ := strings.Cut(string(b), "\n")
 		v, ok := verifiers[origin]
@@ -254,11 +282,25 @@ func Rollback(dataDir, rdir string, s *ledger.Store, verifiers map[string]note.V
 			return err
 		}
 	}
-	a, err := applied()
+	a, err := applied(s)
 	if err != nil {
 		return err
 	}
-	return RaftApplied(rdir, s.Path(), a)
+	return RaftApplied(rdir, s.Path(), a, SnapshotApplied(applied))
+}
+
+// SnapshotApplied makes RaftApplied's snapApplied: it opens the ledger
+// store a raft snapshot holds (<snapDir>/state.bin, the FSM's snapshot is
+// a copy of ledger.db) read-only and reads its applied index with applied.
+func SnapshotApplied(applied func(*ledger.Store) (uint64, error)) func(snapDir string) (uint64, error) {
+	return func(snapDir string) (uint64, error) {
+		st, err := ledger.Open(filepath.Join(snapDir, "state.bin"), ledger.Options{ReadOnly: true})
+		if err != nil {
+			return 0, err
+		}
+		defer st.Close()
+		return applied(st)
+	}
 }
 
 // Saver rewrites the checkpoint file after batches that grew the region's

@@ -32,10 +32,10 @@ func TestLatestRaftSnapshotSkipsIncomplete(t *testing.T) {
 	if err != nil || got != 10 {
 		t.Fatalf("LatestRaftSnapshot = %d, %v; want 10", got, err)
 	}
-	if err := RaftApplied(rdir, "ledger.db", 10); err != nil {
+	if err := RaftApplied(rdir, "ledger.db", 10, nil); err != nil {
 		t.Fatalf("applied up to the snapshot: %v", err)
 	}
-	err = RaftApplied(rdir, "ledger.db", 9)
+	err = RaftApplied(rdir, "ledger.db", 9, nil)
 	var se *StartError
 	if !errors.As(err, &se) || se.Check != "raft" || !errors.Is(err, ErrRolledBack) {
 		t.Fatalf("applied below the snapshot: %v; want a raft StartError matching ErrRolledBack", err)
@@ -43,5 +43,51 @@ func TestLatestRaftSnapshotSkipsIncomplete(t *testing.T) {
 	put("2-60-4", `{"Index":`)
 	if _, err := LatestRaftSnapshot(rdir); err == nil {
 		t.Fatal("a torn meta.json must fail, not be skipped")
+	}
+}
+
+// TestRaftAppliedSnapshotLabelledByNoOp: a snapshot's index counts raft's
+// own entries (the no-op of an election, barriers) that never reach the
+// FSM, so the ledger.db inside it may have applied less than the label.
+// A ledger.db that applied as much as the snapshot's own state starts; one
+// that applied less is rolled back; an unreadable snapshot state refuses.
+func TestRaftAppliedSnapshotLabelledByNoOp(t *testing.T) {
+	rdir := t.TempDir()
+	d := filepath.Join(rdir, "snapshots", "2-12-1")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "meta.json"), []byte(`{"Index":12}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inSnap := func(n uint64, err error) func(string) (uint64, error) {
+		return func(dir string) (uint64, error) {
+			if dir != d {
+				t.Errorf("snapApplied asked for %s, want %s", dir, d)
+			}
+			return n, err
+		}
+	}
+	tests := []struct {
+		name    string
+		applied uint64
+		snap    func(string) (uint64, error)
+		refused bool
+	}{
+		{"the gap is the no-op: starts", 11, inSnap(11, nil), false},
+		{"applied more than the snapshot's state: starts", 11, inSnap(10, nil), false},
+		{"rolled back below the snapshot's state", 9, inSnap(11, nil), true},
+		{"snapshot state unreadable", 11, inSnap(0, errors.New("torn")), true},
+		{"no reader: the label decides", 11, nil, true},
+		{"state claims more than its label", 11, inSnap(13, nil), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := RaftApplied(rdir, "ledger.db", tc.applied, tc.snap)
+			var se *StartError
+			if tc.refused != (err != nil) || (err != nil && (!errors.As(err, &se) || se.Check != "raft")) {
+				t.Fatalf("RaftApplied = %v, want refused %v (a raft StartError)", err, tc.refused)
+			}
+		})
 	}
 }
