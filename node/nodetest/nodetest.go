@@ -6,7 +6,9 @@ package nodetest
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -64,8 +66,17 @@ func StartDev(t testing.TB, region string) (*node.Node, string) {
 // FreeAddrs returns n distinct free loopback ports (TCP, with the UDP port
 // of the same number free too, for HTTP/3), holding each until all are
 // chosen so that none is handed out twice.
+//
+// The ports are drawn at random below the kernel's ephemeral range
+// (32768-60999 by default on Linux), not from ":0": between FreeAddrs
+// releasing a port and the node binding it, an ephemeral port can be handed
+// to any process on the machine (an outgoing connection, another test's ":0"
+// listener), which made restarts and consortium tests fail with "address
+// already in use" when several test binaries ran at once. A port below the
+// range is only ever taken by someone who asks for it by number.
 func FreeAddrs(t testing.TB, n int) []string {
 	t.Helper()
+	const lo, hi = 10000, 32768
 	var out []string
 	var hold []interface{ Close() error }
 	defer func() {
@@ -73,18 +84,19 @@ func FreeAddrs(t testing.TB, n int) []string {
 			h.Close()
 		}
 	}()
-	for tries := 0; len(out) < n && tries < 20*n; tries++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(out) < n && tries < 50*n; tries++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+rand.IntN(hi-lo)))
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		hold = append(hold, l)
-		u, err := net.ListenPacket("udp", l.Addr().String())
+		u, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			continue
 		}
 		hold = append(hold, u)
-		out = append(out, l.Addr().String())
+		out = append(out, addr)
 	}
 	if len(out) < n {
 		t.Fatal("no free ports")
