@@ -162,7 +162,7 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 		out = n.admitOwner(id, ki, at, i, s, rec) // admission_owner.go
 	}
 	if len(out) == 0 && n.index != nil {
-		n.index.admittedEntry(e, s, rec) // the FSM takes this parse instead of parsing again (index.go)
+		n.index.Admitted(e, s, rec) // the FSM takes this parse instead of parsing again (package index)
 	}
 	return out
 }

@@ -30,12 +30,12 @@ type (
 // not-applied listing).
 func (ix *indexer) indexChange(tx *ledger.Tx, origin string, ek []byte, v indexView) error {
 	notApplied := false
-	if v.kind == "listing" {
+	if v.Kind == "listing" {
 		if b, err := tx.Bucket(bucketNotApplied); err == nil && b.Get(ek) != nil {
 			notApplied = true
 		}
 	}
-	return changes.Index(tx, origin, ek, v.kind, v.listing, notApplied)
+	return changes.Index(tx, origin, ek, v.Kind, v.Listing, notApplied)
 }
 
 // handleChanges is GET /v1/changes[?since=CURSOR][&limit=N][&wait=30s]: a

@@ -76,7 +76,7 @@ func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 		t.Fatal(err)
 	}
 	n.x = x
-	n.index = &indexer{node: n}
+	n.index = newIndexer(n)
 	f, err := newFSM(path, ledger.Options{}, fsmConfig{indexer: n.index, host: newFSMHooks(n), logger: n.logger})
 	if err != nil {
 		t.Fatal(err)
