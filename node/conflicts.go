@@ -31,7 +31,7 @@ const bucketConflicts = conflicts.Bucket
 // indexConflicts re-detects the conflicts of the subjects touched by the
 // entry (origin, index) of kind, indexed in tx (its subjects and refs are
 // already in the index). Unreadable records touch nothing.
-func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, idx uint64, v indexView) error {
+func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, idx uint64, v index.View) error {
 	if ix.node.sanctions == nil || ix.node.sanctions.engine == nil {
 		return nil // no sanctions engine (some tests): nothing to judge with
 	}

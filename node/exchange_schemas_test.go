@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -145,7 +146,7 @@ func dumpIndexes(t *testing.T, f *fsm) string {
 	t.Helper()
 	var b bytes.Buffer
 	f.view(func(tx *ledger.ReadTx) error {
-		for _, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad, exchange.BucketUnaccepted, exchange.BucketAdopted, bucketNoticeQueue} {
+		for _, name := range []string{index.BucketSubjects, index.BucketRefs, index.BucketGov, index.BucketBad, exchange.BucketUnaccepted, exchange.BucketAdopted, bucketNoticeQueue} {
 			bk := tx.Bucket(name)
 			if bk == nil {
 				fmt.Fprintf(&b, "%s: none\n", name)

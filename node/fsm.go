@@ -370,7 +370,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte
-	var parsed []parsedEntry // each fresh entry parsed once (package index), for the dedupe and the indexer
+	var parsed []index.Parsed // each fresh entry parsed once (package index), for the dedupe and the indexer
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
 	dd, err := dedupe.NewBatch(tx, c.origin) // dedupe.go: duplicates by record, not by signature
 	if err != nil {
@@ -386,7 +386,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		var pe parsedEntry
+		var pe index.Parsed
 		if pi, ok := f.indexer.(parsedIndexer); ok {
 			pe = pi.ParsedFor(h, e) // admission's parse of these bytes on this replica, if any
 		} else {

@@ -14,36 +14,21 @@ import (
 // node's parts into its per-entry steps, and keeps the names the rest of
 // the node reads them with.
 
+// Buckets of package index the node reads (read.go, web.go).
 const (
 	bucketSubjects = index.BucketSubjects
-	bucketRefs     = index.BucketRefs
-	bucketGov      = index.BucketGov
 	bucketBad      = index.BucketBad
 )
 
-// Kind bytes stored in the index.
+// Kind bytes of package index the node reads (register.go, subject.go).
 const (
 	kListing     = index.KListing
-	kNotice      = index.KNotice
-	kFeedback    = index.KFeedback
-	kObjection   = index.KObjection
-	kDecision    = index.KDecision
-	kRepair      = index.KRepair
-	kCorrection  = index.KCorrection
-	kGovernance  = index.KGovernance
 	kResponsible = index.KResponsible
-)
-
-type (
-	parsedEntry = index.Parsed
-	indexView   = index.View
 )
 
 func entryKey(origin string, index uint64) []byte { return exchange.EntryKey(origin, index) }
 
 func splitEntryKey(k []byte) (origin string, index uint64, ok bool) { return exchange.SplitEntryKey(k) }
-
-func recordRefs(rec schemas.Record) []schemas.Ref { return index.RecordRefs(rec) }
 
 // subjectKey is a key a listing is indexed under (index.SubjectKey).
 type subjectKey struct {
@@ -100,10 +85,10 @@ func newIndexer(n *Node) *indexer {
 // parsedIndexer is an Indexer that takes entries the FSM already parsed
 // (applyAppend), so that each entry is parsed once on the apply path.
 type parsedIndexer interface {
-	IndexParsed(tx *ledger.Tx, origin string, first uint64, entries [][]byte, parsed []parsedEntry) error
+	IndexParsed(tx *ledger.Tx, origin string, first uint64, entries [][]byte, parsed []index.Parsed) error
 	// ParsedFor returns the parse of entry e (leaf hash leaf) if admission
 	// on this replica made one, else parses e itself.
-	ParsedFor(leaf tlog.Hash, e []byte) parsedEntry
+	ParsedFor(leaf tlog.Hash, e []byte) index.Parsed
 }
 
 // history is index.History; n.history (admission_owner.go) refines it.
