@@ -9,9 +9,8 @@
 // Guarantees: the JSON form of every type here is the API's; renaming a
 // field or its tag changes the API and must be versioned with it (the
 // handlers' tests in package node decode these bodies, and docs/API.md
-// describes them). The types of package node's check endpoint
-// (CheckAnswer, BatchCheckRequest) and those carrying replica state
-// (ListingView, RecordView, AccessRecord) are still defined in node.
+// describes them). The types carrying replica state (ListingView,
+// RecordView, AccessRecord) are still defined in node.
 //
 // It imports only schemas and sanctions (the records and the states the
 // views embed).

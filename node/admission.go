@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -151,7 +152,7 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 		out = append(out, statusFieldError{http.StatusUnprocessableEntity, FieldError{Record: i, Field: "record." + fe.Field, Rule: fe.Rule, Message: fe.Message}})
 	}
 	out = append(out, n.admitLoop(i, rec, id)...) // admission_loop.go (issue 12)
-	for _, ref := range recordRefs(rec) {
+	for _, ref := range index.RecordRefs(rec) {
 		if msg, err := n.checkRef(ref); err != nil {
 			out = append(out, n.readFailed(i, fmt.Sprintf("reference %s/%d", ref.Origin, ref.Index), err))
 		} else if msg != "" {
@@ -162,7 +163,7 @@ func (n *Node) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, e [
 		out = n.admitOwner(id, ki, at, i, s, rec) // admission_owner.go
 	}
 	if len(out) == 0 && n.index != nil {
-		n.index.admittedEntry(e, s, rec) // the FSM takes this parse instead of parsing again (index.go)
+		n.index.Admitted(e, s, rec) // the FSM takes this parse instead of parsing again (package index)
 	}
 	return out
 }

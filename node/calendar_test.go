@@ -56,7 +56,7 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 		t.Fatal(err)
 	}
 	n.sanctions = &sanctionsState{engine: eng, changed: make(chan struct{}), skipped: map[string]bool{}}
-	n.index = &indexer{node: n}
+	n.index = newIndexer(n)
 	kr, err := schemas.NewKeyring(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/changes"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -28,14 +29,14 @@ type (
 // indexChange records the listing change entry (origin, ek) makes, if any.
 // Runs inside the FSM's transaction, after indexSanctions (which records a
 // not-applied listing).
-func (ix *indexer) indexChange(tx *ledger.Tx, origin string, ek []byte, v indexView) error {
+func (ix *indexer) indexChange(tx *ledger.Tx, origin string, ek []byte, v index.View) error {
 	notApplied := false
-	if v.kind == "listing" {
+	if v.Kind == "listing" {
 		if b, err := tx.Bucket(bucketNotApplied); err == nil && b.Get(ek) != nil {
 			notApplied = true
 		}
 	}
-	return changes.Index(tx, origin, ek, v.kind, v.listing, notApplied)
+	return changes.Index(tx, origin, ek, v.Kind, v.Listing, notApplied)
 }
 
 // handleChanges is GET /v1/changes[?since=CURSOR][&limit=N][&wait=30s]: a

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
@@ -120,16 +121,16 @@ func TestCheckIndexAnswersAsHistoryWalk(t *testing.T) {
 			t.Fatalf("%s: want the enterprise and a responsible person, got %v", sj.name, keys)
 		}
 		n.fsm.view(func(tx *ledger.ReadTx) error {
-			b := tx.Bucket(bucketCheck)
-			if b == nil || b.Get(checkCompleteKey) == nil {
+			b := tx.Bucket(index.BucketCheck)
+			if !index.CheckComplete(b) {
 				t.Fatalf("check index missing or not complete on a fresh ledger")
 			}
 			for _, k := range keys {
-				v := b.Get(append(append([]byte(k.key), 0), entryKey(origin, sj.ref.Index)...))
-				if len(v) < checkHeader {
+				got, ok := index.CheckFlagged(b.Get(append(append([]byte(k.key), 0), entryKey(origin, sj.ref.Index)...)))
+				if !ok {
 					t.Fatalf("%s: subject %s not in the check index", sj.name, k.key)
 				}
-				if got := v[1]&checkEvents != 0; got != sj.flagged {
+				if got != sj.flagged {
 					t.Errorf("%s: flagged %v, want %v", sj.name, got, sj.flagged)
 				}
 			}
@@ -202,7 +203,7 @@ func BenchmarkCheckIndex(b *testing.B) {
 	}
 	var valueBytes, keys int
 	n.fsm.view(func(tx *ledger.ReadTx) error {
-		return tx.Bucket(bucketCheck).ForEach(func(k, v []byte) error {
+		return tx.Bucket(index.BucketCheck).ForEach(func(k, v []byte) error {
 			keys++
 			valueBytes += len(k) + len(v)
 			return nil

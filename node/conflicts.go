@@ -6,6 +6,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/conflicts"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
@@ -30,24 +31,24 @@ const bucketConflicts = conflicts.Bucket
 // indexConflicts re-detects the conflicts of the subjects touched by the
 // entry (origin, index) of kind, indexed in tx (its subjects and refs are
 // already in the index). Unreadable records touch nothing.
-func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v indexView) error {
+func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, idx uint64, v index.View) error {
 	if ix.node.sanctions == nil || ix.node.sanctions.engine == nil {
 		return nil // no sanctions engine (some tests): nothing to judge with
 	}
 	rtx := tx.Read()
 	var l *schemas.Listing
-	var self *justIndexed // the listing indexed just now, not decoded again
-	switch v.kind {
+	var self *index.JustIndexed // the listing indexed just now, not decoded again
+	switch v.Kind {
 	case "listing":
-		l = v.listing
-		self = &justIndexed{origin: origin, index: index, leaf: v.leaf, listing: l}
+		l = v.Listing
+		self = &index.JustIndexed{Origin: origin, Index: idx, Leaf: v.Leaf, Listing: l}
 	case "repair", "correction":
-		if len(v.refs) > 0 {
-			l, _ = readRecord(rtx, v.refs[0].Origin, v.refs[0].Index).(*schemas.Listing)
+		if len(v.Refs) > 0 {
+			l, _ = readRecord(rtx, v.Refs[0].Origin, v.Refs[0].Index).(*schemas.Listing)
 		}
 	case "objection_decision":
-		if len(v.refs) > 0 {
-			if o, ok := readRecord(rtx, v.refs[0].Origin, v.refs[0].Index).(*schemas.Objection); ok {
+		if len(v.Refs) > 0 {
+			if o, ok := readRecord(rtx, v.Refs[0].Origin, v.Refs[0].Index).(*schemas.Objection); ok {
 				l, _ = readRecord(rtx, o.Target.Origin, o.Target.Index).(*schemas.Listing)
 			}
 		}
@@ -63,11 +64,11 @@ func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, index uint64, v 
 	at := ix.node.fsm.now.UTC()
 	eng := ix.node.engineIn(rtx)
 	for _, key := range conflicts.Subjects(l) {
-		hs, err := ix.node.checkHistoriesWith(rtx, key, self) // the check index (checkindex.go)
+		hs, err := index.CheckHistories(rtx, key, self, ix.node.history) // the check index
 		if err != nil {
 			return err
 		}
-		if err := conflicts.Put(tx, key, eng.DetectConflicts(hs, at), origin, index, at); err != nil {
+		if err := conflicts.Put(tx, key, eng.DetectConflicts(hs, at), origin, idx, at); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -76,7 +77,7 @@ func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 		t.Fatal(err)
 	}
 	n.x = x
-	n.index = &indexer{node: n}
+	n.index = newIndexer(n)
 	f, err := newFSM(path, ledger.Options{}, fsmConfig{indexer: n.index, host: newFSMHooks(n), logger: n.logger})
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func dumpIndexes(t *testing.T, f *fsm) string {
 	t.Helper()
 	var b bytes.Buffer
 	f.view(func(tx *ledger.ReadTx) error {
-		for _, name := range []string{bucketSubjects, bucketRefs, bucketGov, bucketBad, exchange.BucketUnaccepted, exchange.BucketAdopted, bucketNoticeQueue} {
+		for _, name := range []string{index.BucketSubjects, index.BucketRefs, index.BucketGov, index.BucketBad, exchange.BucketUnaccepted, exchange.BucketAdopted, bucketNoticeQueue} {
 			bk := tx.Bucket(name)
 			if bk == nil {
 				fmt.Fprintf(&b, "%s: none\n", name)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/internal/dedupe"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/vault"
 	"github.com/hashicorp/raft"
@@ -336,12 +337,12 @@ func (f *fsm) applyCommand(tx *ledger.Tx, data []byte) (*applyResult, error) {
 //
 // What the FSM re-checks, on every replica, and what it takes from
 // admission. Each fresh entry is hashed and parsed once here
-// (parsedEntryOf: the leaf hash, the strict envelope and the strict
+// (index.ParsedOf: the leaf hash, the strict envelope and the strict
 // canonical decoding of the record), from the bytes being appended, never
 // from a form carried in the command; where this replica's own admission
 // accepted the entry, its parse is reused if its leaf hash (SHA-256 of the
 // exact bytes) is the one computed here from the bytes appended
-// (admittedParses, index.go): parsing is a pure function of the bytes, so
+// (index.Indexer.ParsedFor): parsing is a pure function of the bytes, so
 // every replica indexes the same whether it parsed or reused. The record
 // dedupe, the ledger append (AppendHashed), the indexer, the
 // check index and conflict detection all read this one parse, so what is
@@ -369,7 +370,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	lr := tx.Log(c.origin)
 	next := lr.Size()
 	var fresh [][]byte
-	var parsed []parsedEntry // each fresh entry parsed once (index.go), for the dedupe and the indexer
+	var parsed []index.Parsed // each fresh entry parsed once (package index), for the dedupe and the indexer
 	seen := make(map[tlog.Hash]uint64, len(c.entries))
 	dd, err := dedupe.NewBatch(tx, c.origin) // dedupe.go: duplicates by record, not by signature
 	if err != nil {
@@ -385,13 +386,13 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 			r.Indices[i] = idx
 			continue
 		}
-		var pe parsedEntry
+		var pe index.Parsed
 		if pi, ok := f.indexer.(parsedIndexer); ok {
-			pe = pi.parsedFor(h, e) // admission's parse of these bytes on this replica, if any
+			pe = pi.ParsedFor(h, e) // admission's parse of these bytes on this replica, if any
 		} else {
-			pe = parsedEntryOf(h, e)
+			pe = index.ParsedOf(h, e)
 		}
-		if idx, ok := dd.Dup(pe.signed, next); ok {
+		if idx, ok := dd.Dup(pe.Signed, next); ok {
 			r.Indices[i] = idx
 			continue
 		}
@@ -426,7 +427,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	}
 	leaves := make([]tlog.Hash, len(parsed))
 	for i := range parsed {
-		leaves[i] = parsed[i].leaf
+		leaves[i] = parsed[i].Leaf
 	}
 	first, err := tx.AppendHashed(c.origin, fresh, leaves)
 	if err != nil {
@@ -445,7 +446,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 		return nil, err
 	}
 	if pi, ok := f.indexer.(parsedIndexer); ok {
-		if err := pi.indexParsed(tx, c.origin, first, fresh, parsed); err != nil {
+		if err := pi.IndexParsed(tx, c.origin, first, fresh, parsed); err != nil {
 			return nil, err
 		}
 	} else if f.indexer != nil {

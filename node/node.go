@@ -149,7 +149,7 @@ func New(cfg Config) (n *Node, err error) {
 	if n.sanctions, err = newSanctions(cfg); err != nil {
 		return nil, err
 	}
-	n.index = &indexer{node: n}
+	n.index = newIndexer(n)
 	ms, err := startcheck.Meta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
 	if err != nil {
 		return nil, err

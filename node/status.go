@@ -1,10 +1,10 @@
 package node
 
 import (
-	"bytes"
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
@@ -41,24 +41,9 @@ type ListingStatus struct {
 // Restricts reports whether the listing restricts its subject.
 func (s ListingStatus) Restricts() bool { return s.Restrict }
 
-var kindName = map[byte]string{kListing: "listing", kNotice: "sanction_notice", kFeedback: "feedback", kObjection: "objection",
-	kDecision: "objection_decision", kRepair: "repair", kCorrection: "correction", kGovernance: "governance"}
-
 // referencing lists the events that reference (origin, index).
-func referencing(tx *ledger.ReadTx, origin string, index uint64) []EventRef {
-	b := tx.Bucket(bucketRefs)
-	if b == nil {
-		return nil
-	}
-	prefix := entryKey(origin, index)
-	var out []EventRef
-	c := b.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if o, i, ok := splitEntryKey(k[len(prefix):]); ok && len(v) == 1 {
-			out = append(out, EventRef{Origin: o, Index: i, Kind: kindName[v[0]]})
-		}
-	}
-	return out
+func referencing(tx *ledger.ReadTx, origin string, i uint64) []EventRef {
+	return index.Referencing(tx, origin, i)
 }
 
 // listingState derives a listing's state at time at with the sanctions
@@ -85,14 +70,4 @@ func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {
 }
 
 // decodeRecord decodes a ledger entry's record, or returns nil.
-func decodeRecord(e []byte) schemas.Record {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil
-	}
-	return rec
-}
+func decodeRecord(e []byte) schemas.Record { return index.DecodeRecord(e) }

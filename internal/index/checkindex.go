@@ -1,4 +1,4 @@
-package node
+package index
 
 import (
 	"bytes"
@@ -14,13 +14,13 @@ import (
 
 // The check index (issue 21, P3): a derived-state index per subject, kept by
 // the FSM in the same bbolt transaction as the subjects and refs indexes
-// (index.go), so that GET and POST /v1/check answer a subject from one range
+// (indexer.go), so that GET and POST /v1/check answer a subject from one range
 // read of this bucket instead of walking the subjects index, reading and
 // decoding each listing's ledger entry, and walking the refs index for its
 // events.
 //
 //	checkstate: subject key || 0x00 || origin || 0x00 || uint64 BE index
-//	            -> kind byte (kListing or kResponsible, as in subjects)
+//	            -> kind byte (KListing or KResponsible, as in subjects)
 //	               || flags byte (checkEvents: the listing has an event that
 //	                  can change its state)
 //	               || leaf hash (32 bytes)
@@ -49,7 +49,7 @@ import (
 //
 // Cost: about 730 bytes of key and value per (subject key, listing) pair (a
 // synthetic listing of 1.2 KiB), written in the listing's transaction.
-const bucketCheck = "checkstate"
+const BucketCheck = "checkstate"
 
 var checkCompleteKey = []byte("\x00complete")
 
@@ -66,7 +66,7 @@ type checkIndex struct {
 // openCheckIndex opens the bucket for writing, setting the complete marker
 // if both it and the subjects index are still empty.
 func openCheckIndex(tx *ledger.Tx, subj *bbolt.Bucket) (*checkIndex, error) {
-	b, err := tx.Bucket(bucketCheck)
+	b, err := tx.Bucket(BucketCheck)
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +80,19 @@ func openCheckIndex(tx *ledger.Tx, subj *bbolt.Bucket) (*checkIndex, error) {
 		}
 	}
 	return &checkIndex{b: b}, nil
+}
+
+// CheckComplete reports whether b, the check index bucket (nil: absent),
+// has its complete marker.
+func CheckComplete(b *bbolt.Bucket) bool { return b != nil && b.Get(checkCompleteKey) != nil }
+
+// CheckFlagged reads a check index value: whether the listing is flagged
+// as having state-changing events, and whether v is a value at all.
+func CheckFlagged(v []byte) (flagged, ok bool) {
+	if len(v) < checkHeader {
+		return false, false
+	}
+	return v[1]&checkEvents != 0, true
 }
 
 // checkListing is the part of listing l the check index stores: a copy
@@ -115,7 +128,7 @@ func checkValue(events bool, h tlog.Hash, l *schemas.Listing) ([]byte, error) {
 // subject keys, as the subjects index does. refs is the refs bucket: an
 // event indexed before the listing (a mirrored ledger read out of order)
 // flags it at once.
-func (ci *checkIndex) putListing(refs *bbolt.Bucket, ek []byte, leaf tlog.Hash, l *schemas.Listing, keys []subjectKey) error {
+func (ci *checkIndex) putListing(refs *bbolt.Bucket, ek []byte, leaf tlog.Hash, l *schemas.Listing, keys []SubjectKey) error {
 	v, err := checkValue(hasStateEvents(refs, ek), leaf, l) // encoded once for all the keys
 	if err != nil {
 		return err
@@ -125,11 +138,11 @@ func (ci *checkIndex) putListing(refs *bbolt.Bucket, ek []byte, leaf tlog.Hash, 
 		if i > 0 {
 			vk = bytes.Clone(v) // bbolt keeps the value until the commit: one slice per key
 		}
-		vk[0] = kListing
-		if sk.responsible {
-			vk[0] = kResponsible
+		vk[0] = KListing
+		if sk.Responsible {
+			vk[0] = KResponsible
 		}
-		if err := ci.b.Put(append(append([]byte(sk.key), 0), ek...), vk); err != nil {
+		if err := ci.b.Put(append(append([]byte(sk.Key), 0), ek...), vk); err != nil {
 			return err
 		}
 	}
@@ -148,9 +161,9 @@ func hasStateEvents(refs *bbolt.Bucket, ek []byte) bool {
 	return false
 }
 
-// stateEvent is the history walk's rule (history, sanctions.go): sanction
+// stateEvent is the history walk's rule (History): sanction
 // notices and feedback never change a listing's state.
-func stateEvent(kind byte) bool { return kind != kNotice && kind != kFeedback }
+func stateEvent(kind byte) bool { return kind != KNotice && kind != KFeedback }
 
 // markEvents flags the listing at target (if this node holds it and it is a
 // listing) under each of its subject keys, after an event of kind was
@@ -163,13 +176,13 @@ func (ci *checkIndex) markEvents(tx *ledger.Tx, target schemas.Ref, kind byte) e
 	if err != nil {
 		return nil // not held (yet): putListing flags it when it comes
 	}
-	l, err := decodeListing(e)
+	l, err := DecodeListing(e)
 	if err != nil {
 		return nil // an event referencing a notice, an objection...
 	}
 	ek := entryKey(target.Origin, target.Index)
-	for _, sk := range listingSubjectKeys(l) {
-		k := append(append([]byte(sk.key), 0), ek...)
+	for _, sk := range ListingSubjectKeys(l) {
+		k := append(append([]byte(sk.Key), 0), ek...)
 		v := ci.b.Get(k)
 		if len(v) < checkHeader || v[1]&checkEvents != 0 {
 			continue
@@ -183,33 +196,30 @@ func (ci *checkIndex) markEvents(tx *ledger.Tx, target schemas.Ref, kind byte) e
 	return nil
 }
 
-// checkHistories returns the histories of every listing indexed under key,
-// as subjectHistories does (the same listings, order, histories and read
-// errors), from the check index when it is complete.
-func (n *Node) checkHistories(tx *ledger.ReadTx, key string) ([]sanctions.ListingHistory, error) {
-	return n.checkHistoriesWith(tx, key, nil)
+// JustIndexed is a listing the indexer put in the check index in the
+// current transaction: conflict detection hands it to CheckHistories so
+// that the listing it just decoded is not read back, hashed and decoded
+// again.
+type JustIndexed struct {
+	Origin  string
+	Index   uint64
+	Leaf    tlog.Hash
+	Listing *schemas.Listing // as decoded from the entry (checkListing strips it)
 }
 
-// justIndexed is a listing the indexer put in the check index in the
-// current transaction: conflict detection (indexConflicts) hands it to
-// checkHistoriesWith so that the listing it just decoded is not read back,
-// hashed and decoded again.
-type justIndexed struct {
-	origin  string
-	index   uint64
-	leaf    tlog.Hash
-	listing *schemas.Listing // as decoded from the entry (checkListing strips it)
-}
-
-// checkHistoriesWith is checkHistories where the listing self (may be nil)
-// is taken from memory, not from the index value and its ledger entry, if
-// the index holds it unflagged with self's leaf hash: the same listing as
-// DecodeStored would give back (checkListing of the entry's record), since
-// this transaction wrote that value from it.
-func (n *Node) checkHistoriesWith(tx *ledger.ReadTx, key string, self *justIndexed) ([]sanctions.ListingHistory, error) {
-	b := tx.Bucket(bucketCheck)
-	if b == nil || b.Get(checkCompleteKey) == nil {
-		return n.subjectHistories(tx, key)
+// CheckHistories returns the histories of every listing indexed under
+// key, as SubjectHistories does (the same listings, order, histories and
+// read errors), from the check index when it is complete; history builds
+// the history of a flagged listing (History, or a caller's refinement of
+// it). The listing self (may be nil) is taken from memory, not from the
+// index value and its ledger entry, if the index holds it unflagged with
+// self's leaf hash: the same listing as DecodeStored would give back
+// (checkListing of the entry's record), since this transaction wrote that
+// value from it.
+func CheckHistories(tx *ledger.ReadTx, key string, self *JustIndexed, history HistoryFunc) ([]sanctions.ListingHistory, error) {
+	b := tx.Bucket(BucketCheck)
+	if !CheckComplete(b) {
+		return SubjectHistories(tx, key, history)
 	}
 	var out []sanctions.ListingHistory
 	prefix := append([]byte(key), 0)
@@ -224,19 +234,19 @@ func (n *Node) checkHistoriesWith(tx *ledger.ReadTx, key string, self *justIndex
 			if err != nil {
 				return nil, fmt.Errorf("listing %s/%d: %w", origin, index, err)
 			}
-			l, err := decodeListing(e)
+			l, err := DecodeListing(e)
 			if err != nil {
 				continue
 			}
-			h, err := n.history(tx, origin, index, l)
+			h, err := history(tx, origin, index, l)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, h)
 			continue
 		}
-		if self != nil && index == self.index && origin == self.origin && bytes.Equal(v[2:checkHeader], self.leaf[:]) {
-			out = append(out, sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(self.leaf[:])}, Listing: checkListing(self.listing)})
+		if self != nil && index == self.Index && origin == self.Origin && bytes.Equal(v[2:checkHeader], self.Leaf[:]) {
+			out = append(out, sanctions.ListingHistory{Ref: schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(self.Leaf[:])}, Listing: checkListing(self.Listing)})
 			continue
 		}
 		// The entry itself is read (checked against its hash in tile 0) and

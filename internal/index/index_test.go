@@ -1,4 +1,4 @@
-package node
+package index
 
 import (
 	"bytes"
@@ -40,29 +40,29 @@ func TestIndexViewMatchesFullDecode(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", r.Kind(), err)
 		}
-		v, err := decodeIndexView(e)
+		v, err := DecodeView(e)
 		if err != nil {
 			t.Fatalf("%s: %v", r.Kind(), err)
 		}
-		if v.kind != r.Kind() {
-			t.Errorf("kind %q, want %q", v.kind, r.Kind())
+		if v.Kind != r.Kind() {
+			t.Errorf("kind %q, want %q", v.Kind, r.Kind())
 		}
-		if !slices.Equal(v.refs, recordRefs(r)) {
-			t.Errorf("%s: refs %v, want %v", r.Kind(), v.refs, recordRefs(r))
+		if !slices.Equal(v.Refs, RecordRefs(r)) {
+			t.Errorf("%s: refs %v, want %v", r.Kind(), v.Refs, RecordRefs(r))
 		}
-		if lst, ok := r.(*schemas.Listing); ok && !slices.Equal(v.subjects, listingSubjectKeys(lst)) {
-			t.Errorf("subjects %v, want %v", v.subjects, listingSubjectKeys(lst))
+		if lst, ok := r.(*schemas.Listing); ok && !slices.Equal(v.Subjects, ListingSubjectKeys(lst)) {
+			t.Errorf("subjects %v, want %v", v.Subjects, ListingSubjectKeys(lst))
 		}
 	}
-	if len(listingSubjectKeys(l)) != 2 {
+	if len(ListingSubjectKeys(l)) != 2 {
 		t.Fatalf("listing should be indexed under its USCC and its legal representative")
 	}
-	if _, err := decodeIndexView([]byte(`{"key":"k","record":{"schema":"nope/v1"}}`)); err == nil {
+	if _, err := DecodeView([]byte(`{"key":"k","record":{"schema":"nope/v1"}}`)); err == nil {
 		t.Error("unknown schema indexed")
 	}
 }
 
-// TestAdmittedParsesReused: the FSM's parse of an entry (parsedFor) is the
+// TestAdmittedParsesReused: the FSM's parse of an entry (ParsedFor) is the
 // one admission recorded for the same bytes, taken once; for other bytes,
 // or a second time, it is a fresh parse equal to it; the set is bounded.
 func TestAdmittedParsesReused(t *testing.T) {
@@ -80,26 +80,26 @@ func TestAdmittedParsesReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix := &indexer{}
-	ix.admittedEntry(e, s, rec)
+	ix := New(Steps{})
+	ix.Admitted(e, s, rec)
 	leaf := tlog.RecordHash(e)
-	got := ix.parsedFor(leaf, e)
-	if got.rec != rec || got.signed != s || got.leaf != leaf {
+	got := ix.ParsedFor(leaf, e)
+	if got.Rec != rec || got.Signed != s || got.Leaf != leaf {
 		t.Fatal("admission's parse not reused for the same bytes")
 	}
-	again := ix.parsedFor(leaf, e) // taken: parsed afresh, to the same
-	if again.rec == rec || again.err != nil || again.decErr != nil || !reflect.DeepEqual(again.rec, rec) || !reflect.DeepEqual(again.signed, s) {
-		t.Fatalf("second parse: reused %v, err %v/%v, equal %v", again.rec == rec, again.err, again.decErr, reflect.DeepEqual(again.rec, rec))
+	again := ix.ParsedFor(leaf, e) // taken: parsed afresh, to the same
+	if again.Rec == rec || again.Err != nil || again.DecErr != nil || !reflect.DeepEqual(again.Rec, rec) || !reflect.DeepEqual(again.Signed, s) {
+		t.Fatalf("second parse: reused %v, err %v/%v, equal %v", again.Rec == rec, again.Err, again.DecErr, reflect.DeepEqual(again.Rec, rec))
 	}
 	other := append(bytes.Clone(e[:len(e)-3]), 'A', '"', '}') // other bytes (signature changed)
-	ix.admittedEntry(e, s, rec)
-	if p := ix.parsedFor(tlog.RecordHash(other), other); p.rec == rec {
+	ix.Admitted(e, s, rec)
+	if p := ix.ParsedFor(tlog.RecordHash(other), other); p.Rec == rec {
 		t.Fatal("a parse reused for other bytes")
 	}
 	for i := range admittedMax + 10 {
 		var h tlog.Hash
 		h[0], h[1], h[2] = byte(i), byte(i>>8), byte(i>>16)
-		ix.admitted.put(parsedEntry{leaf: h, rec: rec})
+		ix.admitted.put(Parsed{Leaf: h, Rec: rec})
 		if n := len(ix.admitted.m); n > admittedMax || n == 0 {
 			t.Fatalf("after %d puts the admitted set holds %d parses, bound %d", i+1, n, admittedMax)
 		}
