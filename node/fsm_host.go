@@ -57,7 +57,7 @@ func (h fsmHooks) Applied() {
 		h.n.ckpt.Save()
 	}
 	if h.n.sanctions != nil {
-		h.n.sanctions.notify()
+		h.n.sanctions.Notify()
 	}
 	if h.n.x != nil {
 		h.n.x.Applied()
