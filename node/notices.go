@@ -8,7 +8,6 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
-	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/internal/notices"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -40,11 +39,8 @@ const (
 	bucketNotApplied  = notices.BucketNotApplied
 )
 
-// Cursor feeds (package notices).
-const (
-	feedNotices = notices.FeedNotices
-	feedChanges = notices.FeedChanges
-)
+// feedChanges is the changes feed's cursor byte (package notices).
+const feedChanges = notices.FeedChanges
 
 // ErrBadCursor is wrapped by every error of DecodeCursor.
 var ErrBadCursor = notices.ErrBadCursor
@@ -75,7 +71,8 @@ func newSanctions(cfg Config) (*sanctionsState, error) {
 	return &sanctionsState{engine: e.Engine, signer: e.Signer, cats: e.Cats, engines: e.Engines}, nil
 }
 
-// noticeHost is what package notices reads of the node.
+// noticeHost is what package notices reads of the node (notices.Host) and
+// of its API (notices.Web).
 type noticeHost struct{ n *Node }
 
 func (h noticeHost) View(fn func(tx *ledger.ReadTx) error) error { return h.n.fsm.view(fn) }
@@ -89,6 +86,17 @@ func (h noticeHost) EngineIn(tx *ledger.ReadTx) *sanctions.Engine  { return h.n.
 func (h noticeHost) QueuedEngine(v []byte) *sanctions.Engine       { return h.n.queuedEngine(v) }
 func (h noticeHost) Referencing(tx *ledger.ReadTx, o string, i uint64) []EventRef {
 	return referencing(tx, o, i)
+}
+func (h noticeHost) Require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
+	return h.n.require(w, r, roles...)
+}
+func (h noticeHost) CheckPurpose(p string) *apiError { return checkPurpose(p, "") }
+func (h noticeHost) ReadError(w http.ResponseWriter, what string, err error) {
+	h.n.readError(w, what, err)
+}
+func (h noticeHost) WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+func (h noticeHost) LogPersons(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
+	return h.n.logPersonsOrFail(w, r, id, what, persons, purpose)
 }
 func (h noticeHost) History(tx *ledger.ReadTx, o string, i uint64, l *schemas.Listing) (sanctions.ListingHistory, error) {
 	return h.n.history(tx, o, i, l)
@@ -129,14 +137,7 @@ func (n *Node) recordLog(rec schemas.Record) string { return n.logs().RecordLog(
 
 // submitLog is the log a submitted batch goes to; a batch spanning the
 // ledger and the loop log is refused (400, nothing written).
-func (n *Node) submitLog(entries [][]byte) (string, *apiError) {
-	o, mix := n.logs().SubmitLog(entries)
-	if mix != nil {
-		return "", &apiError{Status: http.StatusBadRequest, Error: "1 problem(s); nothing was written",
-			Errors: []FieldError{{Record: mix.Record, Rule: "loop_log", Message: mix.Message}}}
-	}
-	return o, nil
-}
+func (n *Node) submitLog(entries [][]byte) (string, *apiError) { return n.logs().SubmitLog(entries) }
 
 // checkLoopEntry is the FSM's check of an entry appended to the loop log.
 func (n *Node) checkLoopEntry(e []byte) error { return notices.CheckLoopEntry(e, n.keyring.Load()) }
@@ -177,80 +178,12 @@ func (n *Node) handleLoopTile(w http.ResponseWriter, r *http.Request) {
 
 // parseFeedParams reads since=, limit= and wait= of a cursor feed request.
 func parseFeedParams(r *http.Request, feed byte) (notices.FeedParams, *apiError) {
-	p, perr := notices.ParseFeedParams(r.URL.Query(), feed, maxLongPoll)
-	if perr != nil {
-		return p, fieldErrorf(perr.Field, perr.Rule, "%s", perr.Message)
-	}
-	return p, nil
+	return notices.ParseFeedParams(r.URL.Query(), feed, maxLongPoll)
 }
 
-// fieldErrorf is a 400 naming one query parameter.
-func fieldErrorf(field, rule, format string, args ...any) *apiError {
-	msg := fmt.Sprintf(format, args...)
-	return &apiError{Status: http.StatusBadRequest, Error: msg, Errors: []FieldError{{Record: -1, Field: field, Rule: rule, Message: msg}}}
-}
-
-// handleNotices is GET /v1/notices?agency=<USCC>[&since=CURSOR][&limit=N][&state=pending,overdue][&wait=30s]:
-// the sanction notices addressed to an executing agency, with their state,
-// one page at a time (NoticesPage; notices.Service.Page and Inbox).
+// handleNotices is GET /v1/notices, the agency inbox (notices.Service.ServeInbox).
 func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	agency := q.Get("agency")
-	if agency == "" {
-		agency = id.ID
-	}
-	if id.Role == pki.RoleExecute && agency != id.ID {
-		writeErr(w, errorf(http.StatusForbidden, "agency %s may read only its own notices", id.ID))
-		return
-	}
-	if err := schemas.CheckUSCC(agency); err != nil {
-		writeErr(w, fieldErrorf("agency", "uscc", "agency: %v", err))
-		return
-	}
-	states, perr := parseStates(q.Get("state"))
-	if perr != nil {
-		writeErr(w, perr)
-		return
-	}
-	if p := q.Get("purpose"); p != "" {
-		if perr := checkPurpose(p, ""); perr != nil {
-			writeErr(w, perr)
-			return
-		}
-	}
-	fp, perr := parseFeedParams(r, feedNotices)
-	if perr != nil {
-		writeErr(w, perr)
-		return
-	}
-	page, err := n.noticeSvc().Inbox(r.Context(), agency, fp, states)
-	if err != nil {
-		if r.Context().Err() == nil { // else the caller went away while waiting
-			n.readError(w, "notices for "+agency, err)
-		}
-		return
-	}
-	// Notices addressed to responsible persons name them (keyed hash): the
-	// read is logged before it is answered. Reading one's notices has a
-	// known purpose, so none needs to be given.
-	var persons []string
-	for _, v := range page.Notices {
-		if v.Notice != nil {
-			persons = append(persons, disclose.Persons(v.Notice)...)
-		}
-	}
-	purpose := q.Get("purpose")
-	if purpose == "" {
-		purpose = "sanction_notices"
-	}
-	if len(persons) > 0 && !n.logPersonsOrFail(w, r, id, "notices for "+agency, persons, purpose) {
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	n.noticeSvc().ServeInbox(w, r, noticeHost{n}, maxLongPoll)
 }
 
 // notApplied records listing (at ek) as not applied if this member's

@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/creditx/creditx/api"
 )
 
 // Cursor feeds: the byte after the version says which feed a cursor belongs
@@ -113,41 +116,36 @@ type FeedParams struct {
 	Wait  time.Duration
 }
 
-// ParamError is a bad query parameter of a feed request (answer 400).
-type ParamError struct {
-	Field, Rule, Message string
-}
-
-func (e *ParamError) Error() string { return e.Message }
-
-func paramErrorf(field, rule, format string, args ...any) *ParamError {
-	return &ParamError{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)}
+// fieldErrorf is a 400 naming one query parameter.
+func fieldErrorf(field, rule, format string, args ...any) *api.ErrorBody {
+	msg := fmt.Sprintf(format, args...)
+	return &api.ErrorBody{Status: http.StatusBadRequest, Error: msg, Errors: []api.FieldError{{Record: -1, Field: field, Rule: rule, Message: msg}}}
 }
 
 // ParseFeedParams reads since=, limit= and wait= (at most maxWait) of a
-// cursor feed request.
-func ParseFeedParams(q url.Values, feed byte, maxWait time.Duration) (FeedParams, *ParamError) {
+// cursor feed request; a bad one is a 400 naming the parameter.
+func ParseFeedParams(q url.Values, feed byte, maxWait time.Duration) (FeedParams, *api.ErrorBody) {
 	var p FeedParams
 	var err error
 	if p.From, err = DecodeCursor(feed, q.Get("since")); err != nil {
-		return p, paramErrorf("since", "cursor", "since: %v; use the \"next\" of an earlier answer, or leave since out to start at the beginning", err)
+		return p, fieldErrorf("since", "cursor", "since: %v; use the \"next\" of an earlier answer, or leave since out to start at the beginning", err)
 	}
 	l := uint64(DefaultFeedLimit)
 	if s := q.Get("limit"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil || v > MaxFeedLimit {
-			return p, paramErrorf("limit", "limit", "limit: %q is not a whole number from 0 to %d", clip(s), MaxFeedLimit)
+			return p, fieldErrorf("limit", "limit", "limit: %q is not a whole number from 0 to %d", clip(s), MaxFeedLimit)
 		}
 		l = v
 	}
 	if l == 0 {
-		return p, paramErrorf("limit", "limit", "limit: 0 returns nothing; give 1 to %d (default %d)", MaxFeedLimit, DefaultFeedLimit)
+		return p, fieldErrorf("limit", "limit", "limit: 0 returns nothing; give 1 to %d (default %d)", MaxFeedLimit, DefaultFeedLimit)
 	}
 	p.Limit = int(l)
 	if s := q.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 || d > maxWait {
-			return p, paramErrorf("wait", "wait", "wait: %q is not a duration up to %v", clip(s), maxWait)
+			return p, fieldErrorf("wait", "wait", "wait: %q is not a duration up to %v", clip(s), maxWait)
 		}
 		p.Wait = d
 	}

@@ -33,6 +33,9 @@ package notices
 
 import (
 	"fmt"
+	"net/http"
+
+	"github.com/creditx/creditx/api"
 
 	"github.com/creditx/creditx/schemas"
 )
@@ -74,19 +77,11 @@ func (l Logs) RecordLog(rec schemas.Record) string {
 	return l.Ledger
 }
 
-// MixedBatch refuses a submitted batch whose record Record goes to another
-// log than record 0.
-type MixedBatch struct {
-	Record  int
-	Message string
-}
-
-func (e *MixedBatch) Error() string { return e.Message }
-
 // SubmitLog is the log a submitted batch goes to: every entry's RecordLog.
 // Entries that do not decode count for the ledger (admission refuses them
-// with the reason). A batch spanning the ledger and the loop log is refused.
-func (l Logs) SubmitLog(entries [][]byte) (string, *MixedBatch) {
+// with the reason). A batch spanning the ledger and the loop log is refused
+// (400, nothing is written).
+func (l Logs) SubmitLog(entries [][]byte) (string, *api.ErrorBody) {
 	if l.Loop == "" || len(entries) == 0 {
 		return l.Ledger, nil
 	}
@@ -101,8 +96,9 @@ func (l Logs) SubmitLog(entries [][]byte) (string, *MixedBatch) {
 			continue
 		}
 		if o != first {
-			return "", &MixedBatch{Record: i, Message: fmt.Sprintf(
-				"record %d goes to %s and record 0 to %s: sanction notices and feedback on them are written to the loop log, submit them in a batch of their own", i, o, first)}
+			return "", &api.ErrorBody{Status: http.StatusBadRequest, Error: "1 problem(s); nothing was written",
+				Errors: []api.FieldError{{Record: i, Rule: "loop_log", Message: fmt.Sprintf(
+					"record %d goes to %s and record 0 to %s: sanction notices and feedback on them are written to the loop log, submit them in a batch of their own", i, o, first)}}}
 		}
 	}
 	return first, nil

@@ -2,7 +2,6 @@ package notices
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -164,37 +163,4 @@ func (s *Service) Page(agency string, from uint64, limit int, states []string, a
 	})
 	page.Next = EncodeCursor(FeedNotices, next)
 	return page, err
-}
-
-// Inbox is the long poll of GET /v1/notices: the page of agency's notices
-// from feed position from (Page), held, while it is empty, until a notice
-// arrives past the cursor (the FSM wakes the reader when it applies
-// anything), wait passes or ctx ends (then ctx's error).
-func (s *Service) Inbox(ctx context.Context, agency string, fp FeedParams, states []string) (api.NoticesPage, error) {
-	deadline := time.Now().Add(fp.Wait)
-	from := fp.From[0]
-	for {
-		changed := s.waker.Wait() // before reading: an apply after the read wakes us
-		page, err := s.Page(agency, from, fp.Limit, states, time.Now())
-		if err != nil {
-			return page, err
-		}
-		if len(page.Notices) > 0 || page.More || !time.Now().Before(deadline) {
-			return page, nil
-		}
-		// Nothing past the cursor (or nothing matching the state filter):
-		// the scanned positions are done, wait from where the page ended.
-		if next, err := DecodeCursor(FeedNotices, page.Next); err == nil {
-			from = next[0]
-		}
-		t := time.NewTimer(time.Until(deadline))
-		select {
-		case <-changed:
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return page, ctx.Err()
-		}
-		t.Stop()
-	}
 }
