@@ -50,7 +50,7 @@ func (h fsmHooks) Accepts(tx *ledger.Tx, entry []byte) (bool, string, error) {
 }
 
 // Applied saves the checkpoint file (startcheck.go, once the start-up check
-// installed the saver), then wakes the notice loop (sanctions.go) and the
+// installed the saver), then wakes the long polls (notices.Waker) and the
 // members' checkpoint long-polls (exchange/watch.go).
 func (h fsmHooks) Applied() {
 	if h.n.ckpt != nil {
