@@ -212,7 +212,7 @@ func (n *Node) checkRef(ref schemas.Ref) (string, error) {
 // for it in the record (as checkEntryGovernance does).
 func (n *Node) checkEntryKey(origin string, index uint64, e []byte) error {
 	if lo := n.loopOrigin(); lo != "" && origin == lo {
-		return n.checkLoopEntry(e) // loop.go
+		return n.checkLoopEntry(e) // internal/notices
 	}
 	if origin != n.origin {
 		return nil

@@ -59,7 +59,7 @@ func (n *Node) admitForwarded(c command) *apiError {
 			}
 		}
 		return nil
-	case c.origin == n.loopOrigin() && c.origin != "": // loop.go
+	case c.origin == n.loopOrigin() && c.origin != "": // notices.go
 		if o, ae := n.submitLog(c.entries); ae != nil || o != c.origin {
 			return errorf(http.StatusForbidden, "origin %s: only sanction notices and feedback on them are appended to the loop log", c.origin)
 		}

@@ -83,7 +83,7 @@ func (n *Node) routes() []route {
 		{"GET /v1/conflicts", n.handleConflicts},
 		{"GET /ledger/{code}/checkpoint", n.handleCheckpoint},
 		{"GET /ledger/{code}/tile/{path...}", n.handleTile},
-		{"GET /loop/{code}/checkpoint", n.handleLoopCheckpoint}, // loop.go
+		{"GET /loop/{code}/checkpoint", n.handleLoopCheckpoint}, // notices.go
 		{"GET /loop/{code}/tile/{path...}", n.handleLoopTile},
 		{"GET /v1/access-log", n.handleAccessLog},
 		{"PUT /v1/vault/{code}/{index}", n.handleVaultPut},
@@ -200,7 +200,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, aerr)
 		return
 	}
-	target, aerr := n.submitLog(entries) // loop.go: notices and feedback may go to the loop log
+	target, aerr := n.submitLog(entries) // internal/notices: notices and feedback may go to the loop log
 	if aerr == nil && target != n.origin && (witnessed || r.URL.Query().Get("proofs") == "batch") {
 		aerr = errorf(http.StatusBadRequest, "this batch goes to %s, which is not witnessed yet: submit it without witness= and proofs=", target)
 	}

@@ -55,7 +55,7 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.sanctions = &sanctionsState{engine: eng, changed: make(chan struct{}), skipped: map[string]bool{}}
+	n.sanctions = &sanctionsState{engine: eng}
 	n.index = newIndexer(n)
 	kr, err := schemas.NewKeyring(nil)
 	if err != nil {

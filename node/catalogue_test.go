@@ -59,7 +59,7 @@ func catalogueAdopt(t *testing.T, key ed25519.PrivateKey, version, digest string
 	return e
 }
 
-// queuedNotices is what issueNotices computes on the leader: every queued
+// queuedNotices is what notices.Service.issue computes on the leader: every queued
 // listing's notices under the catalogue the queue recorded for it.
 func queuedNotices(t *testing.T, n *Node) []*schemas.SanctionNotice {
 	t.Helper()

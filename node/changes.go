@@ -51,10 +51,10 @@ func (n *Node) handleChanges(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, perr)
 		return
 	}
-	deadline := time.Now().Add(fp.wait)
+	deadline := time.Now().Add(fp.Wait)
 	for {
-		changed := n.sanctions.wait()
-		page, next, err := n.changesPage(fp.from, fp.limit, time.Now())
+		changed := n.sanctions.Wait()
+		page, next, err := n.changesPage(fp.From, fp.Limit, time.Now())
 		if err != nil {
 			n.readError(w, "listing changes", err)
 			return
@@ -63,7 +63,7 @@ func (n *Node) handleChanges(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, page)
 			return
 		}
-		fp.from = next
+		fp.From = next
 		// Expiries come by the calendar: wake at the next midnight too.
 		t := time.NewTimer(min(time.Until(deadline), time.Until(changes.NextMidnight(time.Now()))))
 		select {

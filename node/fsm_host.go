@@ -50,14 +50,14 @@ func (h fsmHooks) Accepts(tx *ledger.Tx, entry []byte) (bool, string, error) {
 }
 
 // Applied saves the checkpoint file (startcheck.go, once the start-up check
-// installed the saver), then wakes the notice loop (sanctions.go) and the
+// installed the saver), then wakes the long polls (notices.Waker) and the
 // members' checkpoint long-polls (exchange/watch.go).
 func (h fsmHooks) Applied() {
 	if h.n.ckpt != nil {
 		h.n.ckpt.Save()
 	}
 	if h.n.sanctions != nil {
-		h.n.sanctions.notify()
+		h.n.sanctions.Notify()
 	}
 	if h.n.x != nil {
 		h.n.x.Applied()

@@ -243,37 +243,3 @@ func TestNoticesBadParameters(t *testing.T) {
 		t.Errorf("a cursor past the end answered %v %+v", err, p)
 	}
 }
-
-// FuzzDecodeCursor: DecodeCursor never panics, accepts only what
-// EncodeCursor makes, and round-trips it.
-func FuzzDecodeCursor(f *testing.F) {
-	for _, s := range []string{"", "AQ", node.EncodeCursor('n', 0), node.EncodeCursor('n', 1<<63), node.EncodeCursor('c', 42, 20260506, 7), node.EncodeCursor('c', 1), "AW4AAAAAAAAAAA==", "%%%", strings.Repeat("A", 14)} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, feed := range []byte{'n', 'c'} {
-			pos, err := node.DecodeCursor(feed, s)
-			if err != nil {
-				if !errors.Is(err, node.ErrBadCursor) {
-					t.Fatalf("%q: error %v does not wrap ErrBadCursor", s, err)
-				}
-				continue
-			}
-			want := map[byte]int{'n': 1, 'c': 3}[feed]
-			if len(pos) != want {
-				t.Fatalf("%q decoded to %d positions for feed %c, want %d", s, len(pos), feed, want)
-			}
-			if s == "" {
-				for _, p := range pos {
-					if p != 0 {
-						t.Fatalf("empty cursor at %d", pos)
-					}
-				}
-				continue
-			}
-			if again := node.EncodeCursor(feed, pos...); again != s {
-				t.Fatalf("%q decoded to %d, which encodes as %q", s, pos, again)
-			}
-		}
-	})
-}

@@ -34,7 +34,7 @@ type TimeoutsConfig struct {
 	Idle       time.Duration `yaml:"idle"`
 }
 
-// maxLongPoll bounds the wait of GET /v1/notices (handleNotices).
+// maxLongPoll bounds the wait of GET /v1/notices (notices.Service.ServeInbox).
 const maxLongPoll = 5 * time.Minute
 
 func (c TimeoutsConfig) withDefaults() TimeoutsConfig {

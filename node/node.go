@@ -47,7 +47,7 @@ type Node struct {
 	fsm         *fsm
 	rep         *raftcluster.Replica
 	index       *indexer
-	sanctions   *sanctionsState                 // engine and notice issuer; fixed after New
+	sanctions   *sanctionsState                 // engines and notice signer (notices.go); fixed after New
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
 	matchKey    schemas.MatchKey
@@ -158,7 +158,7 @@ func New(cfg Config) (n *Node, err error) {
 		n.origin: {signer: logSigner, verifier: logVerifier},
 		n.access: {signer: accSigner, verifier: accVerifier},
 	}
-	if err := n.addLoopLog(signing); err != nil { // loop.go
+	if err := n.addLoopLog(signing); err != nil { // notices.go
 		return nil, err
 	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, fsmConfig{

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/creditx/creditx/sanctions"
 )
 
 // Strict query parameters (issue 11 item 8): every enumerated parameter is
@@ -53,23 +51,6 @@ func checkPurpose(p, why string) *apiError {
 
 func purposeCodes() string {
 	return strings.Join(slices.Sorted(maps.Keys(purposes)), ", ")
-}
-
-// noticeStates are the values of GET /v1/notices?state= (comma-separated).
-var noticeStates = []string{"all", sanctions.NoticePending, sanctions.NoticeAnswered, sanctions.NoticeOverdue, sanctions.NoticeLifted}
-
-// parseStates parses ?state=a,b; empty means all.
-func parseStates(s string) ([]string, *apiError) {
-	if s == "" {
-		return nil, nil
-	}
-	states := strings.Split(s, ",")
-	for _, st := range states {
-		if !slices.Contains(noticeStates, st) {
-			return nil, errorf(http.StatusBadRequest, "state: %q is not a notice state; use one or more of %s, comma-separated", clip(st), strings.Join(noticeStates, ", "))
-		}
-	}
-	return states, nil
 }
 
 // parseCount parses an optional non-negative decimal parameter name, at

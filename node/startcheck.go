@@ -55,7 +55,7 @@ func storeApplied(s *ledger.Store) (uint64, error) {
 func (n *Node) checkAtStart(ms *ledger.MetaState, accVerifier note.Verifier) error {
 	f := n.fsm
 	verifiers := map[string]note.Verifier{n.origin: n.logVerifier, n.access: accVerifier}
-	if sl, ok := f.logs[n.loopOrigin()]; ok { // loop.go
+	if sl, ok := f.logs[n.loopOrigin()]; ok { // notices.go
 		verifiers[n.loopOrigin()] = sl.verifier
 	}
 	if err := n.addPeerVerifiers(verifiers); err != nil { // exchange_host.go: configured members and those that joined

@@ -33,7 +33,7 @@ type ListingStatus struct {
 	Deadlines []sanctions.Deadline `json:"deadlines,omitempty"`
 	Ignored   []sanctions.Ignored  `json:"ignored_events,omitempty"`
 	// NotApplied is why this member applies none of the listing's measures
-	// (notapplied.go); "" when it does or none are owed.
+	// (internal/notices); "" when it does or none are owed.
 	NotApplied string     `json:"not_applied,omitempty"`
 	events     []EventRef // every event referencing the listing (and their replies)
 }

@@ -261,7 +261,7 @@ func (val *Validator) validate(r Record) ValidationErrors {
 // feedbackOnLoop says whether fe is the "origin" rule failing on a
 // feedback's notice.origin that names a loop log, creditx.<code>/loop: the
 // one reference that may point outside a ledger, since a member with a loop
-// log writes its notices there (LoopOrigin; node/loop.go).
+// log writes its notices there (LoopOrigin; internal/notices/loop.go).
 func feedbackOnLoop(r Record, fe validator.FieldError) bool {
 	f, ok := r.(*Feedback)
 	if !ok || fe.Tag() != "origin" || !strings.HasSuffix(fe.Namespace(), ".notice.origin") {

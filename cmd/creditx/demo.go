@@ -107,7 +107,7 @@ type demoOptions struct {
 	timeout   time.Duration
 	progress  io.Writer // mirroring progress, one line redrawn; nil: none
 	join      string    // a city to join live after the founders started (demo_join.go); "" none
-	loopLog   bool      // sanctions.loop_log on every member (bench delta --loop-log; node/loop.go)
+	loopLog   bool      // sanctions.loop_log on every member (bench delta --loop-log; internal/notices/loop.go)
 	// measure, if set, runs once convergence was reached or timed out,
 	// while the members still run (bench_delta.go).
 	measure func(ctx context.Context, members []*demoMember, converged bool, took time.Duration) error
