@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/console"
 	"github.com/creditx/creditx/internal/pages"
 	"github.com/creditx/creditx/ledger"
@@ -15,6 +16,11 @@ import (
 // The node's web pages: package pages gathers what /status, /audit and the
 // register (/) show from what these handlers read of the node; package
 // console renders them.
+
+// Wire types of the pages (package api).
+type (
+	ReplicaHealth = api.ReplicaHealth
+)
 
 // webPages renders every page; the subject page offers objectionGrounds.
 var webPages = console.New(objectionGrounds)
