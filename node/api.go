@@ -89,7 +89,7 @@ func (n *Node) routes() []route {
 		{"PUT /v1/vault/{code}/{index}", n.handleVaultPut},
 		{"GET /v1/vault/{code}/{index}", n.handleVaultGet},
 		{"DELETE /v1/vault/{code}/{index}", n.handleVaultErase},
-		{"POST /v1/vault/rotate", n.handleVaultRotate}, // vault_rotate.go
+		{"POST /v1/vault/rotate", n.handleVaultRotate}, // internal/vaultops
 		{"POST /internal/v1/apply", n.handleApply},
 		{"POST " + exchange.AddCheckpointPath, n.handleWitness},
 		{"GET " + MonitorPathPrefix + "{hash}/checkpoint", n.handleWitnessMonitor},

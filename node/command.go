@@ -20,7 +20,7 @@ import (
 // what op 1 is written as, byte for byte; version 2 carries only ops 2-5
 // (the inter-member exchange); version 3 carries only ops 6-7 (the data-key
 // vault, vault.go), version 4 only op 8 (vault-key rotation,
-// vault_rotate.go) and version 5 only op 9 (subject-token revocation,
+// internal/vaultops) and version 5 only op 9 (subject-token revocation,
 // subject_revoke.go), so every command has exactly one byte form. The ops' fields:
 //
 //	op 1 append:          origin, count (1..maxCommandEntries), count x entry

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
@@ -164,7 +165,7 @@ func TestErasureLeavesNoRecoverableKey(t *testing.T) {
 
 	// The surviving record still opens, on every replica.
 	for _, p := range c.procs {
-		var v node.VaultView
+		var v api.VaultView
 		if err := pub.Get(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?purpose=approval", p.url, kept.index), &v); err != nil {
 			t.Errorf("%s: surviving record: %v", p.id, err)
 			continue
@@ -172,7 +173,7 @@ func TestErasureLeavesNoRecoverableKey(t *testing.T) {
 		if len(v.Persons) != 1 || v.Persons[0].ID != kept.id || v.Persons[0].Name != kept.name {
 			t.Errorf("%s: surviving record opens to %+v", p.id, v.Persons)
 		}
-		var ve node.VaultView
+		var ve api.VaultView
 		if err := pub.Get(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?purpose=approval", p.url, erased.index), &ve); err == nil {
 			t.Errorf("%s: the erased record still opens", p.id)
 		}
@@ -245,7 +246,7 @@ func TestVaultRatchetCompletesAfterCrash(t *testing.T) {
 	if got, _ := os.ReadFile(keyPath); !bytes.Equal(got, k1) {
 		t.Fatalf("after restart keys/vault.key is %q, want the ratcheted %q", got, k1)
 	}
-	var v node.VaultView
+	var v api.VaultView
 	if err := pub.Get(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?purpose=approval", n.URL(), idx[1]), &v); err != nil || len(v.Persons) != 1 {
 		t.Errorf("surviving record after restart: %+v, %v", v, err)
 	}

@@ -25,7 +25,7 @@ var fsmOps = [...]opFunc{
 	opAlert:        exchangeOp(exchange.ApplyAlert),
 	opVaultPut:     (*fsm).applyVault,
 	opVaultErase:   (*fsm).applyVault,
-	opVaultRotate:  (*fsm).applyVaultRotate, // vault_rotate.go
+	opVaultRotate:  (*fsm).applyVaultRotate, // vault_fsm.go
 	opTokenRevoke:  (*fsm).applyTokenRevoke, // subject_revoke.go
 }
 

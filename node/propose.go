@@ -95,7 +95,7 @@ type regionAnswer struct {
 	// destroyed (op 7), re-wrapped (op 8); 1 for a new revocation (op 9),
 	// 0 when it was revoked already.
 	Count int    `json:"vault"`
-	Epoch uint64 `json:"epoch,omitempty"` // op 8 (vault_rotate.go)
+	Epoch uint64 `json:"epoch,omitempty"` // op 8 (internal/vaultops)
 }
 
 // propose commits c through the region's raft log and returns the

@@ -71,3 +71,28 @@ func (n *Node) syncVaultEpoch() error {
 	}
 	return n.vault.AdvanceTo(epoch)
 }
+
+// applyVaultRotate is the FSM side of op 8 (POST /v1/vault/rotate, package
+// vaultops): from the epoch c.index, ratchet the vault key once
+// (vault.Rotate re-wraps every live key in this transaction; ApplyBatch
+// replaces the key file after the commit).
+func (f *fsm) applyVaultRotate(tx *ledger.Tx, c command) (*applyResult, error) {
+	r := &applyResult{Origin: c.origin}
+	b, err := tx.Bucket(vault.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	epoch, n, moved, refusal, err := vault.Rotate(b, c.index, f.vault, f.logger)
+	if err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		r.Err = refusal
+		return r, nil
+	}
+	r.Epoch, r.Vault = epoch, n
+	if moved {
+		f.vaultEpoch = epoch
+	}
+	return r, nil
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
@@ -109,7 +110,7 @@ func TestVaultRotateLeavesNoOldKey(t *testing.T) {
 	k0 := strings.Fields(string(k0b))[0]
 	k1 := node.NextVaultKeyForTest(k0)
 
-	var r node.VaultRotateResponse
+	var r api.VaultRotateResponse
 	if err := admin.Post(ctx, follower.url+"/v1/vault/rotate", nil, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestVaultRotateLeavesNoOldKey(t *testing.T) {
 	// Both records open on every replica, under the new key.
 	for _, p := range c.procs {
 		for _, x := range idx {
-			var v node.VaultView
+			var v api.VaultView
 			if err := pub.Get(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?purpose=approval", p.url, x), &v); err != nil || len(v.Persons) != 1 {
 				t.Errorf("%s: record %d after the rotation: %+v, %v", p.id, x, v.Persons, err)
 			}
@@ -238,7 +239,7 @@ func TestVaultRotateCrashAfterCommit(t *testing.T) {
 	if err := pub.Post(ctx, n.URL()+"/v1/vault/rotate", nil, &map[string]any{}); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("rotation by the publisher: %v, want 403", err)
 	}
-	var r node.VaultRotateResponse
+	var r api.VaultRotateResponse
 	if err := admin.Post(ctx, n.URL()+"/v1/vault/rotate", nil, &r); err != nil || r.Epoch != 1 || r.Rewrapped != 1 {
 		t.Fatalf("rotation: %+v, %v", r, err)
 	}
@@ -261,7 +262,7 @@ func TestVaultRotateCrashAfterCommit(t *testing.T) {
 	if got, _ := os.ReadFile(keyPath); !bytes.Equal(got, k1) {
 		t.Fatalf("after restart keys/vault.key is %q, want the rotated %q", got, k1)
 	}
-	var v node.VaultView
+	var v api.VaultView
 	if err := pub.Get(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?purpose=approval", n.URL(), x), &v); err != nil || len(v.Persons) != 1 {
 		t.Errorf("record after restart: %+v, %v", v, err)
 	}

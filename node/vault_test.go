@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/node/nodetest"
 
@@ -96,9 +97,9 @@ func TestVault(t *testing.T) {
 	path0, path1 := "subject.responsible_persons[0].person", "subject.responsible_persons[1].person"
 	b64 := func(dk schemas.DataKey) string { return base64.StdEncoding.EncodeToString(dk[:]) }
 	put := func(who string, ks ...[2]string) (int, string) {
-		var req node.VaultPutRequest
+		var req api.VaultPutRequest
 		for _, k := range ks {
-			req.Keys = append(req.Keys, node.VaultKeyJSON{Person: k[0], Key: k[1]})
+			req.Keys = append(req.Keys, api.VaultKeyJSON{Person: k[0], Key: k[1]})
 		}
 		body, _ := json.Marshal(req)
 		code, b := do(t, tn.client(who), http.MethodPut, vurl, body)
@@ -159,7 +160,7 @@ func TestVault(t *testing.T) {
 		t.Helper()
 		for _, who := range []string{"publisher", "admin"} {
 			before := accessSize()
-			var v node.VaultView
+			var v api.VaultView
 			if err := tn.creds[who].Get(ctx, vurl+"?purpose=approval", &v); err != nil {
 				t.Fatalf("%s: GET as %s: %v", when, who, err)
 			}
@@ -213,7 +214,7 @@ func TestVault(t *testing.T) {
 	if after := accessSize(); after != before {
 		t.Errorf("refused erasures changed the access log %d -> %d", before, after)
 	}
-	var er node.VaultEraseResponse
+	var er api.VaultEraseResponse
 	if err := tn.creds["admin"].Delete(ctx, vurl+"?reason=subject_request:+PIPL-47+case+2026-001", &er); err != nil || er.Destroyed != 2 {
 		t.Fatalf("DELETE as admin: %+v, %v; want 2 keys destroyed", er, err)
 	}

@@ -1,22 +1,29 @@
 package node
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/console"
+	"github.com/creditx/creditx/internal/pages"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
 )
 
-// The node's web pages (package console renders them; these handlers
-// gather what they show).
+// The node's web pages: package pages gathers what /status, /audit and the
+// register (/) show from what these handlers read of the node; package
+// console renders them.
 
-// pages renders every page; the subject page offers objectionGrounds.
-var pages = console.New(objectionGrounds)
+// Wire types of the pages (package api).
+type (
+	ReplicaHealth = api.ReplicaHealth
+)
+
+// webPages renders every page; the subject page offers objectionGrounds.
+var webPages = console.New(objectionGrounds)
 
 type pageBase = console.Base
 
@@ -30,98 +37,58 @@ func (n *Node) render(w http.ResponseWriter, page string, data any) {
 
 // renderStatus is render with an HTTP status other than 200.
 func (n *Node) renderStatus(w http.ResponseWriter, status int, page string, data any) {
-	pages.Render(w, status, page, data)
-}
-
-type ledgerRow struct {
-	Origin                    string
-	Own, Witnessed            bool
-	Size, CheckpointSize, Lag uint64
-	Cosignatures              int
+	webPages.Render(w, status, page, data)
 }
 
 // handleStatusPage shows every ledger this node holds, own and mirrored.
 func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	_, leader := n.rep.Raft.LeaderWithID()
 	xs, _ := n.ExchangeStatus()
-	alerts := 0
-	witnessed := map[string]bool{}
+	p := pages.StatusPage{Base: n.base("成员状态 Member status"), Leader: string(leader), Member: n.x != nil}
 	if xs != nil {
-		alerts = xs.Alerts
-		for _, m := range xs.Mirrors {
-			witnessed[m.Origin] = m.Witnessed
-		}
-		witnessed[n.origin] = xs.Witnessed > 0 && xs.Witnessed == xs.Size
+		p.Alerts = xs.Alerts
 	}
-	notApplied, err := n.NotApplied()
+	notApplied, err := n.NotApplied() // notapplied.go
 	if err != nil {
 		http.Error(w, "reading the listings this member applies no measure of: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	calState, err := n.CalendarState()
-	if err != nil {
+	p.NotApplied = len(notApplied)
+	if p.Calendar, err = n.CalendarState(); err != nil { // adopted.go
 		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	replicaErr := ""
-	replicas, err := n.replicaHealth(r.Context())
-	if err != nil {
-		replicaErr = err.Error()
+	if p.Replicas, err = n.replicaHealth(r.Context()); err != nil {
+		p.ReplicaErr = err.Error()
 	}
-	var rows []ledgerRow
 	err = n.fsm.view(func(tx *ledger.ReadTx) error {
-		for _, origin := range tx.Origins() {
-			if strings.HasSuffix(origin, "/access") {
-				continue
-			}
-			lr := tx.Log(origin)
-			row := ledgerRow{Origin: origin, Own: origin == n.origin, Size: lr.Size(), Witnessed: witnessed[origin]}
-			if cp, err := lr.Checkpoint(); err == nil {
-				row.CheckpointSize = checkpointSize(cp)
-				row.Cosignatures = bytes.Count(cp, []byte("\n— ")) - 1
-				if row.Own && n.x != nil {
-					if wcp := n.witnessedCheckpoint(tx); wcp != nil {
-						row.Cosignatures = bytes.Count(wcp, []byte("\n— ")) - 1
-					}
-				}
-			}
-			if row.CheckpointSize > row.Size {
-				row.Lag = row.CheckpointSize - row.Size
-			}
-			rows = append(rows, row)
+		var wcp []byte
+		if n.x != nil {
+			wcp = n.witnessedCheckpoint(tx)
 		}
+		p.Ledgers = pages.Ledgers(tx, n.origin, xs, wcp)
 		return nil
 	})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	n.render(w, "status", struct {
-		pageBase
-		Leader  string
-		Alerts  int
-		Member  bool
-		Ledgers []ledgerRow
-		// issue 12: listings this member applies no measure of, and
-		// deadlines still provisional (calendar.go, notapplied.go)
-		NotApplied int
-		Calendar   CalendarState
-		Replicas   []ReplicaHealth // issue 18: every replica's health (status_page.go)
-		ReplicaErr string
-	}{n.base("成员状态 Member status"), string(leader), alerts, n.x != nil, rows, len(notApplied), calState, replicas, replicaErr})
+	n.render(w, "status", p)
 }
 
-type noticeCounts struct{ Total, Pending, Answered, Overdue, Lifted int }
+// replicaHealth probes every replica of the region.
+func (n *Node) replicaHealth(ctx context.Context) ([]ReplicaHealth, error) {
+	cs, err := n.clusterStatus()
+	if err != nil {
+		return nil, err
+	}
+	return pages.ProbeReplicas(ctx, n.peer, n.cfg.ReplicaID, cs.Servers), nil
+}
 
 // handleAuditPage is the auditor's view: the closed loop of this member's
 // notices, the access log, and entries that could not be indexed.
 func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
-	if id := pki.IdentityFromRequest(r); id.Role == pki.RolePublic && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		// A browser without the auditor's certificate gets a page saying
-		// how to get in, not the API's JSON error.
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(console.AuditLoginPage))
+	if pages.AuditLogin(w, r) {
 		return
 	}
 	id, ok := n.require(w, r, pki.RoleAudit, pki.RoleAdmin)
@@ -133,60 +100,29 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	var c noticeCounts
-	var open []NoticeView
-	for _, v := range all {
-		c.Total++
-		switch v.State {
-		case "pending":
-			c.Pending++
-			open = append(open, v)
-		case "overdue":
-			c.Overdue++
-			open = append(open, v)
-		case "answered":
-			c.Answered++
-		case "lifted":
-			c.Lifted++
-		}
-	}
+	p := pages.AuditPage[AccessRecord]{Base: n.base("审计 Audit"), Who: id.Name, Role: string(id.Role)}
+	p.Notices, p.Open = pages.CountNotices(all)
+	p.Chart = pages.NoticeChart(p.Notices) // issue 18: the notice loop as an inline SVG chart
 	// A part that cannot be read fails the page rather than showing "none".
-	calState, err := n.CalendarState() // covered years, provisional deadlines (adopted.go)
-	if err != nil {
+	if p.Calendar, err = n.CalendarState(); err != nil { // covered years, provisional deadlines (adopted.go)
 		http.Error(w, "reading the adopted working-day calendar: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	notApplied, err := n.NotApplied() // listings this member applies no measure of (notapplied.go)
-	if err != nil {
+	if p.NotApplied, err = n.NotApplied(); err != nil { // listings this member applies no measure of (notapplied.go)
 		http.Error(w, "reading the listings this member applies no measure of: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	conflicts, err := n.Conflicts() // same act listed twice, red and black (conflicts.go)
-	if err != nil {
+	if p.Conflicts, err = n.Conflicts(); err != nil { // same act listed twice, red and black (conflicts.go)
 		http.Error(w, "reading conflicting listings: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	var access []AccessRecord
-	var accessSize uint64
-	bad := 0
 	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		lr := tx.Log(n.access)
-		accessSize = lr.Size()
-		start := uint64(0)
-		if accessSize > 20 {
-			start = accessSize - 20
-		}
-		if err := lr.ForEach(start, accessSize, func(_ uint64, e []byte) error {
-			var a AccessRecord
-			if json.Unmarshal(e, &a) == nil {
-				access = append([]AccessRecord{a}, access...)
-			}
-			return nil
-		}); err != nil {
+		var err error
+		if p.Access, p.AccessSize, err = pages.AccessTail[AccessRecord](tx, n.access, 20); err != nil {
 			return err
 		}
 		if b := tx.Bucket(bucketBad); b != nil {
-			bad = b.Stats().KeyN
+			p.Bad = b.Stats().KeyN
 		}
 		return nil
 	}); err != nil {
@@ -194,21 +130,42 @@ func (n *Node) handleAuditPage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the access log failed on this replica", http.StatusInternalServerError)
 		return
 	}
-	n.render(w, "audit", struct {
-		pageBase
-		Who, Role  string
-		Notices    noticeCounts
-		Open       []NoticeView
-		Access     []AccessRecord
-		AccessSize uint64
-		Bad        int
-		Calendar   CalendarState
-		NotApplied []NotAppliedListing
-		Conflicts  []RecordedConflict
-		Chart      console.BarChart // issue 18: the notice loop as an inline SVG chart
-	}{n.base("审计 Audit"), id.Name, string(id.Role), c, open, access, accessSize, bad, calState, notApplied, conflicts,
-		console.NewBarChart([]console.Bar{{Label: "已反馈 answered", Class: "ok", Value: c.Answered}, {Label: "待反馈 pending", Class: "warn", Value: c.Pending},
-			{Label: "逾期 overdue", Class: "bad", Value: c.Overdue}, {Label: "已解除 lifted", Class: "muted", Value: c.Lifted}})})
+	n.render(w, "audit", p)
+}
+
+// handleRegister is GET /: the public register (package pages).
+func (n *Node) handleRegister(w http.ResponseWriter, r *http.Request) {
+	p, cursor := pages.ParseRegister(r.URL.Query(), n.base("公示名单 Register"))
+	if len(p.Problems) > 0 {
+		n.renderStatus(w, http.StatusBadRequest, "register", p)
+		return
+	}
+	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
+		return pages.FillRegister(tx, registerIndex{n}, n.origin, &p, cursor)
+	}); err != nil {
+		p.Problems = append(p.Problems, err.Error())
+		n.renderStatus(w, http.StatusBadRequest, "register", p)
+		return
+	}
+	n.render(w, "register", p)
+}
+
+// registerIndex is the node's index as pages.RegisterIndex.
+type registerIndex struct{ n *Node }
+
+func (x registerIndex) ListingState(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing, at time.Time) (string, bool) {
+	st := x.n.listingState(tx, origin, index, l, at)
+	return st.State, st.Disclosed
+}
+
+func (x registerIndex) SubjectListings(tx *ledger.ReadTx, key string) []pages.EntryRef {
+	var out []pages.EntryRef
+	for _, le := range subjectListings(tx, key) {
+		if le.kind == kListing {
+			out = append(out, pages.EntryRef{Origin: le.origin, Index: le.index})
+		}
+	}
+	return out
 }
 
 // memberCode is the member code of a ledger origin ("creditx.330000/ledger"

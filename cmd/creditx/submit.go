@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
@@ -156,7 +157,7 @@ record is in the ledger (without it the keys are discarded and the sealed data c
 			}
 			o := synth.Options{Region: creds.Identity.Region, Authority: schemas.Agency{Name: creds.Identity.Name, USCC: creds.Identity.ID},
 				Domain: domain, Now: time.Now().UTC()}
-			var keys node.VaultPutRequest
+			var keys api.VaultPutRequest
 			if person {
 				o.Rand = rand.Reader
 				if creds.MatchKey != nil {
@@ -176,7 +177,7 @@ record is in the ledger (without it the keys are discarded and the sealed data c
 					}
 				}
 				o.DataKeys = func(path string, dk schemas.DataKey) {
-					keys.Keys = append(keys.Keys, node.VaultKeyJSON{Person: path, Key: base64.StdEncoding.EncodeToString(dk[:])})
+					keys.Keys = append(keys.Keys, api.VaultKeyJSON{Person: path, Key: base64.StdEncoding.EncodeToString(dk[:])})
 				}
 			}
 			if n == 0 {

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
-	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
 
@@ -65,7 +65,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 			if err != nil {
 				return err
 			}
-			var r node.VaultPutResponse
+			var r api.VaultPutResponse
 			if err := c.Put(cmd.Context(), u, body, &r); err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 			if err != nil {
 				return err
 			}
-			var v node.VaultView
+			var v api.VaultView
 			if err := c.Get(cmd.Context(), u+"?purpose="+url.QueryEscape(purpose), &v); err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ RECORD is <region code>/<index> of the region's own ledger, as in a receipt.`,
 			if err != nil {
 				return err
 			}
-			var r node.VaultEraseResponse
+			var r api.VaultEraseResponse
 			if err := c.Delete(cmd.Context(), u+"?reason="+url.QueryEscape(reason), &r); err != nil {
 				return err
 			}

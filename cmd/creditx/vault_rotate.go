@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
-	"github.com/creditx/creditx/node"
 	"github.com/spf13/cobra"
 )
 
@@ -24,7 +24,7 @@ any more. The rotation is a raft command and is written to the access log.`,
 			if err != nil {
 				return err
 			}
-			var r node.VaultRotateResponse
+			var r api.VaultRotateResponse
 			if err := c.Post(cmd.Context(), strings.TrimSuffix(*nodeURL, "/")+"/v1/vault/rotate", nil, &r); err != nil {
 				return err
 			}

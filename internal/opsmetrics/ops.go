@@ -1,4 +1,4 @@
-package node
+package opsmetrics
 
 import (
 	"bytes"
@@ -7,11 +7,26 @@ import (
 	"strings"
 	"time"
 
-	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/exchange"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// opsCollector computes, at each scrape, the gauges an operator is paged
+// OpsSource is what the operator's gauges read at each scrape.
+type OpsSource interface {
+	// ExchangeStatus is the exchange's state on this replica (nil, nil if
+	// the node is no exchange member).
+	ExchangeStatus() (*exchange.Status, error)
+	// Notices are the sanction notices this region issued, with their
+	// state at instant at (reads the whole notice index).
+	Notices(at time.Time) ([]api.NoticeView, error)
+	// AccessLog is the size of the access log and the newest own
+	// checkpoint stored with a witness quorum (nil if none), as applied on
+	// this replica.
+	AccessLog() (size uint64, witnessed []byte, err error)
+}
+
+// OpsCollector computes, at each scrape, the gauges an operator is paged
 // about: how far each mirror and the own ledger's witnessing lag, alerts
 // raised, sanction notices pending and overdue per executing agency, and the
 // access log's size. deploy/alerts.yml has example rules over them; the check
@@ -19,19 +34,20 @@ import (
 //
 // A scrape reads the notice index once (cost grows with the notices held);
 // failures to read leave the series out of that scrape rather than report 0.
-type opsCollector struct {
-	n *Node
+type OpsCollector struct {
+	src OpsSource
 
 	mirrorBehind, mirrorStopped, mirrorWitnessed *prometheus.Desc
 	ownUnwitnessed, alerts, notices, accessSize  *prometheus.Desc
 	cosigAge                                     *prometheus.Desc
 }
 
-func newOpsCollector(n *Node) *opsCollector {
+// NewOpsCollector returns the collector over src.
+func NewOpsCollector(src OpsSource) *OpsCollector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("creditx_"+name, help, labels, nil)
 	}
-	return &opsCollector{n: n,
+	return &OpsCollector{src: src,
 		mirrorBehind: d("mirror_behind_entries",
 			"Entries of a mirrored member's verified checkpoint not yet verified and stored here.", "origin"),
 		mirrorStopped: d("mirror_stopped",
@@ -52,21 +68,20 @@ func newOpsCollector(n *Node) *opsCollector {
 	}
 }
 
-func (c *opsCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c *OpsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.mirrorBehind, c.mirrorStopped, c.mirrorWitnessed, c.ownUnwitnessed, c.alerts, c.notices, c.accessSize, c.cosigAge} {
 		ch <- d
 	}
 }
 
-func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
-	n := c.n
+func (c *OpsCollector) Collect(ch chan<- prometheus.Metric) {
 	b := func(v bool) float64 {
 		if v {
 			return 1
 		}
 		return 0
 	}
-	if st, err := n.ExchangeStatus(); err == nil && st != nil {
+	if st, err := c.src.ExchangeStatus(); err == nil && st != nil {
 		for _, m := range st.Mirrors {
 			behind := float64(0)
 			if m.Checkpoint > m.Size {
@@ -79,7 +94,7 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.ownUnwitnessed, prometheus.GaugeValue, float64(st.Size-min(st.Witnessed, st.Size)))
 		ch <- prometheus.MustNewConstMetric(c.alerts, prometheus.GaugeValue, float64(st.Alerts))
 	}
-	if all, err := n.notices(nil, time.Now()); err == nil {
+	if all, err := c.src.Notices(time.Now()); err == nil {
 		type key struct{ agency, state string }
 		counts := map[key]int{}
 		for _, v := range all {
@@ -92,26 +107,21 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.notices, prometheus.GaugeValue, float64(v), k.agency, k.state)
 		}
 	}
-	var size uint64
-	var witnessed []byte
-	if n.fsm.view(func(tx *ledger.ReadTx) error {
-		size, witnessed = tx.Log(n.access).Size(), n.witnessedCheckpoint(tx)
-		return nil
-	}) == nil {
+	if size, witnessed, err := c.src.AccessLog(); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.accessSize, prometheus.GaugeValue, float64(size))
-		for name, ts := range cosignatureTimes(witnessed) {
+		for name, ts := range CosignatureTimes(witnessed) {
 			ch <- prometheus.MustNewConstMetric(c.cosigAge, prometheus.GaugeValue, time.Since(ts).Seconds(), name)
 		}
 	}
 }
 
-// cosignatureTimes returns the timestamp of each C2SP tlog-cosignature/v1
+// CosignatureTimes returns the timestamp of each C2SP tlog-cosignature/v1
 // line of a signed note, by signer name. Such a signature is base64 of a
 // 4-byte key hash, an 8-byte big-endian Unix time in seconds and a 64-byte
 // Ed25519 signature; other signatures (the log's own, 68 bytes) are skipped.
 // Only the timestamps are read here: the signatures were verified when the
 // checkpoint was stored.
-func cosignatureTimes(signed []byte) map[string]time.Time {
+func CosignatureTimes(signed []byte) map[string]time.Time {
 	out := map[string]time.Time{}
 	_, sigs, ok := bytes.Cut(signed, []byte("\n\n"))
 	if !ok {

@@ -1,4 +1,4 @@
-package node
+package vaultops
 
 import (
 	"fmt"
@@ -13,8 +13,8 @@ import (
 // can never be erased. So what a caller may write there is constrained:
 //
 //   - a purpose (?purpose=, "purpose" of POST /v1/check and
-//     POST /v1/persons/hash) is a code of the catalogue in params.go
-//     (checkPurpose), never free text;
+//     POST /v1/persons/hash) is a code of the catalogue in node's params.go
+//     (Config.CheckPurpose), never free text;
 //   - an erasure reason is "<code>" or "<code>: <free text>", the code from
 //     EraseReasons, the free text at most 200 characters and scanned by
 //     schemas.ScanPersonalText (no citizen ID, no mobile number). A name in
@@ -33,9 +33,9 @@ var EraseReasons = []string{
 	"retention_ended",  // the retention period ended
 }
 
-// parseEraseReason checks an erasure reason and returns it normalised
+// ParseEraseReason checks an erasure reason and returns it normalised
 // ("code" or "code: text").
-func parseEraseReason(s string) (string, error) {
+func ParseEraseReason(s string) (string, error) {
 	code, text, _ := strings.Cut(strings.TrimSpace(s), ":")
 	code, text = strings.TrimSpace(code), strings.TrimSpace(text)
 	if !slices.Contains(EraseReasons, code) {
