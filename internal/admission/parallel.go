@@ -1,4 +1,4 @@
-package node
+package admission
 
 import (
 	"runtime"
@@ -8,14 +8,14 @@ import (
 	"github.com/creditx/creditx/schemas"
 )
 
-// admitParallelMin is the smallest batch whose records admitParallel spreads
-// over several goroutines: below it the goroutines cost more than they save.
-const admitParallelMin = 8
+// parallelMin is the smallest batch whose records parallel spreads over
+// several goroutines: below it the goroutines cost more than they save.
+const parallelMin = 8
 
-// admitParallel runs admit on every entry of a batch and returns each
-// entry's problems, in order (nil where it passed). Records are independent
-// at admission (each reads the ledger under its own read transaction and
-// the keyring snapshot kr), so the batch is split into one contiguous chunk
+// parallel runs admit on every entry of a batch and returns each entry's
+// problems, in order (nil where it passed). Records are independent at
+// admission (each reads the ledger under its own read transaction and the
+// keyring snapshot kr), so the batch is split into one contiguous chunk
 // per CPU: a large request is verified on all cores instead of one, which
 // shortens its latency when fewer requests than cores are in flight.
 //
@@ -28,12 +28,12 @@ const admitParallelMin = 8
 // admission at the origin is what keeps such an entry out of the ledger
 // (see schemas.VerifyBatch). Proving a batch torsion-free costs a scalar
 // multiplication per signature, about what it would save.
-func (n *Node) admitParallel(id pki.Identity, kr *schemas.Keyring, at []uint64, entries [][]byte) [][]statusFieldError {
-	out := make([][]statusFieldError, len(entries))
-	workers := min(runtime.GOMAXPROCS(0), len(entries)/admitParallelMin)
+func (c *Checker) parallel(id pki.Identity, kr *schemas.Keyring, at []uint64, entries [][]byte) [][]Problem {
+	out := make([][]Problem, len(entries))
+	workers := min(runtime.GOMAXPROCS(0), len(entries)/parallelMin)
 	if workers <= 1 {
 		for i, e := range entries {
-			out[i] = n.admit(id, kr, at[i], i, e)
+			out[i] = c.admit(id, kr, at[i], i, e)
 		}
 		return out
 	}
@@ -43,7 +43,7 @@ func (n *Node) admitParallel(id pki.Identity, kr *schemas.Keyring, at []uint64, 
 		hi := min(len(entries), lo+chunk)
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				out[i] = n.admit(id, kr, at[i], i, entries[i])
+				out[i] = c.admit(id, kr, at[i], i, entries[i])
 			}
 		})
 	}
