@@ -1,11 +1,11 @@
-package node
+package receipts
 
 import (
 	"bytes"
 	"testing"
 )
 
-// FuzzSplitNDJSON: splitNDJSON never panics; what it returns are the
+// FuzzSplitNDJSON: SplitNDJSON never panics; what it returns are the
 // non-empty lines of the body, in order, none containing LF, at most max.
 func FuzzSplitNDJSON(f *testing.F) {
 	f.Add([]byte("{\"a\":1}\n{\"b\":2}\n"), 3)
@@ -17,7 +17,7 @@ func FuzzSplitNDJSON(f *testing.F) {
 		if max < 1 {
 			max += 8
 		}
-		out, aerr := splitNDJSON(body, max)
+		out, aerr := SplitNDJSON(body, max)
 		var want [][]byte
 		for _, l := range bytes.Split(body, []byte{'\n'}) {
 			if len(l) > 0 {
