@@ -91,7 +91,7 @@ type parsedIndexer interface {
 	ParsedFor(leaf tlog.Hash, e []byte) index.Parsed
 }
 
-// history is index.History; n.history (admission_owner.go) refines it.
+// history is index.History; n.history (owner_history.go) refines it.
 func history(tx *ledger.ReadTx, origin string, idx uint64, l *schemas.Listing) (sanctions.ListingHistory, error) {
 	return index.History(tx, origin, idx, l)
 }

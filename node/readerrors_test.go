@@ -37,14 +37,14 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	applyAll(t, n.fsm, ownAppend(t, 1, clock, le))
 	ref := schemas.Ref{Origin: n.origin, Index: 0, Hash: strings.Repeat("0", 64)}
 	if msg, err := n.admitter().CheckRef(ref); err != nil || !strings.Contains(msg, "has hash") {
-		t.Fatalf("checkRef on an open store = %q, %v; want a hash mismatch", msg, err)
+		t.Fatalf("CheckRef on an open store = %q, %v; want a hash mismatch", msg, err)
 	}
 
 	if err := n.fsm.store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if msg, err := n.admitter().CheckRef(ref); err == nil {
-		t.Errorf("checkRef on a closed store = %q, nil; want the read error", msg)
+		t.Errorf("CheckRef on a closed store = %q, nil; want the read error", msg)
 	}
 	id := pki.Identity{Role: pki.RolePublish, Region: "330000", Kind: pki.KindAgency}
 	if ae := n.admitBatch(id, [][]byte{le}); ae == nil || ae.Status != http.StatusInternalServerError {
@@ -67,7 +67,7 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 		t.Errorf("SeedDev on a closed store: %v; want the read error", err)
 	}
 	if out := n.admitter().Loop(0, zjEnvListing(t, 2, clock), id); len(out) != 1 || out[0].Status != http.StatusInternalServerError || out[0].Rule != "read" {
-		t.Errorf("admitLoop of a listing on a closed store = %+v; want one 500 read error (the catalogue in force)", out)
+		t.Errorf("Loop of a listing on a closed store = %+v; want one 500 read error (the catalogue in force)", out)
 	}
 	w := httptest.NewRecorder()
 	if n.allowLookups(w, pki.Identity{Role: pki.RoleExecute, Region: "330000", ID: "x"}, 1) || w.Code != http.StatusInternalServerError {

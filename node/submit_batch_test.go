@@ -124,7 +124,7 @@ func TestSubmitBatchReceipt(t *testing.T) {
 }
 
 // TestAdmissionParallelKeepsOrder: a batch large enough to be admitted on
-// several goroutines (admission_parallel.go) reports its bad records in
+// several goroutines (internal/admission parallel.go) reports its bad records in
 // batch order, with their positions, and writes nothing.
 func TestAdmissionParallelKeepsOrder(t *testing.T) {
 	tn := startNode(t)

@@ -61,7 +61,7 @@ func (s *Service) view(tx *ledger.ReadTx, origin string, index uint64, at time.T
 	var unbound []string
 	for _, ev := range s.host.Referencing(tx, origin, index) {
 		if fb, ok := readRecord(tx, ev.Origin, ev.Index).(*schemas.Feedback); ok {
-			// the owner table: only the addressee, in this ledger (node/admission_owner.go)
+			// the owner table: only the addressee, in this ledger (internal/admission/owner.go)
 			if why := sanctions.FeedbackUnbound(fb, ev.Origin, nt, origin); why != "" {
 				unbound = append(unbound, fmt.Sprintf("%s#%d: %s", ev.Origin, ev.Index, why))
 				continue
