@@ -69,10 +69,6 @@ func (n *Node) logAccess(ctx context.Context, id pki.Identity, what, purpose str
 	return n.accessLog().Read(ctx, id, what, purpose)
 }
 
-func (n *Node) logAccessRecord(ctx context.Context, id pki.Identity, what, purpose string, subjects []string) error {
-	return n.accessLog().ReadSubjects(ctx, id, what, purpose, subjects)
-}
-
 func (n *Node) allowLookups(w http.ResponseWriter, id pki.Identity, k int) bool {
 	return n.accessLog().AllowLookups(w, id, k)
 }

@@ -49,6 +49,8 @@ func (n *Node) door() *selfservice.Door {
 		RevokedFile: filepath.Join(n.cfg.DataDir, subjecttoken.RevokedFile),
 		Ledger:      subjectLedger{n},
 		Revoked:     n.revokedSerial, // subject_revoke.go
+		Revoke:      n.proposeRevoke,
+		MaxReason:   maxReasonLen,
 		SubjectKeys: func(l *schemas.Listing) []string {
 			var keys []string
 			for _, k := range listingSubjectKeys(l) {

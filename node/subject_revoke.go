@@ -2,7 +2,6 @@ package node
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -77,64 +76,24 @@ func (n *Node) revokedSerial(serial string) (bool, error) {
 
 // handleSubjectRevoke is POST /v1/subject/revoke.
 func (n *Node) handleSubjectRevoke(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleAdmin)
-	if !ok {
-		return
+	if id, ok := n.require(w, r, pki.RoleAdmin); ok {
+		n.door().ServeRevoke(w, r, id)
 	}
-	if id.Region != n.cfg.Region {
-		writeErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may revoke its subject tokens", n.cfg.Region))
-		return
-	}
-	var req SubjectRevokeRequest
-	d := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&req); err != nil {
-		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "malformed revocation; nothing was written",
-			Errors: []FieldError{{Rule: "json", Message: err.Error()}}})
-		return
-	}
-	if errs := selfservice.CheckRevokeRequest(&req, maxReasonLen); len(errs) > 0 {
-		writeErr(w, &apiError{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs})
-		return
-	}
-	p, err := n.propose(r.Context(), command{op: opTokenRevoke, origin: n.origin, serial: req.Serial, reason: req.Reason}) // a region-state command (regionOp)
-	if n.writeProposeErr(w, err) {
-		return
-	}
-	var out SubjectRevocation
-	var held bool
-	if err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		out, held = selfservice.Revoked(tx, req.Serial)
-		return nil
-	}); err != nil {
-		n.readError(w, "the revocation", err)
-		return
-	}
-	if !held { // applied on the leader, not yet here: answer from the request
-		out = SubjectRevocation{Serial: req.Serial, Reason: req.Reason}
-	}
-	out.New = p.region.Count == 1
-	n.logger.Info("subject token revoked", "serial", req.Serial, "by", id.ID, "new", out.New)
-	writeJSON(w, http.StatusOK, out)
 }
 
 // handleSubjectRevoked is GET /v1/subject/revoked.
 func (n *Node) handleSubjectRevoked(w http.ResponseWriter, r *http.Request) {
-	id, ok := n.require(w, r, pki.RoleAdmin, pki.RoleAudit)
-	if !ok {
-		return
+	if id, ok := n.require(w, r, pki.RoleAdmin, pki.RoleAudit); ok {
+		n.door().ServeRevoked(w, r, id)
 	}
-	if id.Region != n.cfg.Region {
-		writeErr(w, errorf(http.StatusForbidden, "the revoked subject tokens of region %s are listed to its own credit office and auditors", n.cfg.Region))
-		return
+}
+
+// proposeRevoke is the door's Revoke: raft op 9, a region-state command
+// (regionOp).
+func (n *Node) proposeRevoke(w http.ResponseWriter, r *http.Request, serial, reason string) (isNew, ok bool) {
+	p, err := n.propose(r.Context(), command{op: opTokenRevoke, origin: n.origin, serial: serial, reason: reason})
+	if n.writeProposeErr(w, err) {
+		return false, false
 	}
-	var out []SubjectRevocation
-	if err := n.fsm.view(func(tx *ledger.ReadTx) (err error) {
-		out, err = selfservice.ListRevoked(tx)
-		return err
-	}); err != nil {
-		n.readError(w, "the revoked subject tokens", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	return p.region.Count == 1, true
 }

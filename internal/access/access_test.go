@@ -73,3 +73,14 @@ func TestWriteLookupCap(t *testing.T) {
 		t.Fatal("a nil error refused")
 	}
 }
+
+// TestShortHashes: keyed hashes are cut to "h1:" and 32 hex digits,
+// sorted, without duplicates.
+func TestShortHashes(t *testing.T) {
+	long := "h1:" + strings.Repeat("ab", 32)
+	got := ShortHashes([]string{long, "h1:00", long[:len(long)-1] + "c"})
+	want := []string{"h1:00", "h1:" + strings.Repeat("ab", 16)}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}

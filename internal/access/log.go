@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,8 +48,13 @@ func New(cfg Config) *Log { return &Log{cfg: cfg} }
 // A caller must state a purpose (?purpose=approval|supervision|audit|
 // objection|...). It writes the error answer and returns false on failure.
 func (l *Log) OrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string) bool {
-	purpose := r.URL.Query().Get("purpose")
-	if perr := CheckPurpose(purpose, "reading personal data"); perr != nil {
+	return l.PurposeOrFail(w, r, id, what, r.URL.Query().Get("purpose"), "reading personal data")
+}
+
+// PurposeOrFail is OrFail with the purpose given (a default, or from a
+// JSON body); why is the refusal's reason when it is empty.
+func (l *Log) PurposeOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what, purpose, why string) bool {
+	if perr := CheckPurpose(purpose, why); perr != nil {
 		writeErr(w, perr)
 		return false
 	}
@@ -81,13 +87,7 @@ func (l *Log) PersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Ident
 
 // Read logs one read by id now; the caller has checked the purpose.
 func (l *Log) Read(ctx context.Context, id pki.Identity, what, purpose string) error {
-	return l.ReadSubjects(ctx, id, what, purpose, nil)
-}
-
-// ReadSubjects is Read of an aggregated entry naming subjects
-// (Record.Subjects).
-func (l *Log) ReadSubjects(ctx context.Context, id pki.Identity, what, purpose string, subjects []string) error {
-	return l.commit(ctx, NewRecord(id, time.Now(), what, purpose, subjects))
+	return l.commit(ctx, NewRecord(id, time.Now(), what, purpose, nil))
 }
 
 // commit appends rec to the access log (its lookup charge, if any, is
@@ -160,6 +160,31 @@ func (l *Log) LookupOrFail(w http.ResponseWriter, r *http.Request, id pki.Identi
 	}
 	writeErr(w, errorf(http.StatusServiceUnavailable, "the lookup could not be recorded, so no answer is given: %v", err))
 	return false
+}
+
+// BatchCheckOrFail writes the one access-log entry of a batch check of
+// subjects naming persons (keyed hashes, in Record.Subjects in their short
+// form: ShortHashes), charging the plain ones given as citizen IDs to the
+// caller's daily lookup cap, like LookupOrFail: a batch of up to 1000
+// subjects is one entry, whatever the number of persons in it.
+func (l *Log) BatchCheckOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, subjects int, persons []string, purpose string, plain int) bool {
+	short := ShortHashes(persons)
+	what := fmt.Sprintf("check batch of %d subjects, %d natural persons", subjects, len(short))
+	return l.LookupOrFail(w, r, id, what, purpose, short, plain)
+}
+
+// ShortHashes returns the sorted, distinct short forms of keyed hashes, as
+// Record.Subjects holds them: "h1:" and the first 32 hex digits.
+func ShortHashes(hs []string) []string {
+	const keep = len("h1:") + 32
+	short := make([]string, len(hs))
+	for i, h := range hs {
+		if len(h) > keep {
+			h = h[:keep]
+		}
+		short[i] = h
+	}
+	return slices.Compact(slices.Sorted(slices.Values(short)))
 }
 
 // ServeLog is GET /v1/access-log (the caller's role is checked by the

@@ -65,6 +65,12 @@ type Door struct {
 	// Revoked says whether a serial is revoked in the replicated bucket
 	// (BucketRevoked).
 	Revoked func(serial string) (bool, error)
+	// Revoke replicates the revocation of serial (raft op 9) and returns,
+	// once the leader's FSM has applied it, whether it is new. On failure
+	// it writes the answer (nothing was revoked, or the caller may retry)
+	// and returns ok false.
+	Revoke    func(w http.ResponseWriter, r *http.Request, serial, reason string) (isNew, ok bool)
+	MaxReason int // bytes of a revocation's reason (the command's limit)
 	// SubjectKeys are the subject keys a listing is indexed under (the
 	// owner rule of an objection).
 	SubjectKeys func(l *schemas.Listing) []string

@@ -2,13 +2,16 @@ package selfservice
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/subjecttoken"
 )
 
@@ -112,4 +115,62 @@ func ListRevoked(tx *ledger.ReadTx) ([]Revocation, error) {
 		return nil
 	})
 	return out, err
+}
+
+// ServeRevoke is POST /v1/subject/revoke by id, whose role (admin) the node
+// has checked: only the credit office of this region may revoke.
+func (d *Door) ServeRevoke(w http.ResponseWriter, r *http.Request, id pki.Identity) {
+	if id.Region != d.Region {
+		WriteErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may revoke its subject tokens", d.Region))
+		return
+	}
+	var req RevokeRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: "malformed revocation; nothing was written",
+			Errors: []api.FieldError{{Rule: "json", Message: err.Error()}}})
+		return
+	}
+	if errs := CheckRevokeRequest(&req, d.MaxReason); len(errs) > 0 {
+		WriteErr(w, &api.ErrorBody{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs})
+		return
+	}
+	isNew, ok := d.Revoke(w, r, req.Serial, req.Reason)
+	if !ok {
+		return
+	}
+	var out Revocation
+	var held bool
+	if err := d.Ledger.View(func(tx *ledger.ReadTx) error {
+		out, held = Revoked(tx, req.Serial)
+		return nil
+	}); err != nil {
+		WriteErr(w, d.ReadError("the revocation", err))
+		return
+	}
+	if !held { // applied on the leader, not yet here: answer from the request
+		out = Revocation{Serial: req.Serial, Reason: req.Reason}
+	}
+	out.New = isNew
+	d.Logger.Info("subject token revoked", "serial", req.Serial, "by", id.ID, "new", out.New)
+	WriteJSON(w, http.StatusOK, out)
+}
+
+// ServeRevoked is GET /v1/subject/revoked by id, whose role (admin or
+// auditor) the node has checked: only this region's may list.
+func (d *Door) ServeRevoked(w http.ResponseWriter, r *http.Request, id pki.Identity) {
+	if id.Region != d.Region {
+		WriteErr(w, errorf(http.StatusForbidden, "the revoked subject tokens of region %s are listed to its own credit office and auditors", d.Region))
+		return
+	}
+	var out []Revocation
+	if err := d.Ledger.View(func(tx *ledger.ReadTx) (err error) {
+		out, err = ListRevoked(tx)
+		return err
+	}); err != nil {
+		WriteErr(w, d.ReadError("the revoked subject tokens", err))
+		return
+	}
+	WriteJSON(w, http.StatusOK, out)
 }
