@@ -11,7 +11,8 @@
 // handlers' tests in package node decode these bodies, and docs/API.md
 // describes them). The types of package node's check endpoint
 // (CheckAnswer, BatchCheckRequest) and those carrying replica state
-// (ListingView, RecordView, AccessRecord) are still defined in node.
+// (ListingView, RecordView) are still defined in node; the access log's
+// entry is internal/access.Record (node.AccessRecord).
 //
 // It imports only schemas and sanctions (the records and the states the
 // views embed).

@@ -5,8 +5,10 @@
 // state, the sanction notices addressed to it and the working-day deadlines
 // of its objections (GET /v1/subject, the page /subject); it files an
 // objection online (POST /v1/subject/objections, or the page's form). The
-// package also owns the replicated revocation of subject tokens: the
-// bucket, its encoding and the request's checks (revoke.go).
+// package also owns the replicated revocation of subject tokens (POST
+// /v1/subject/revoke, GET /v1/subject/revoked): the bucket and its
+// encoding, the request's checks and the answers; the node keeps the raft
+// command (op 9) and its apply (revoke.go).
 //
 // The node reaches it through [Door], built from the node's state for each
 // request: a [Ledger] (read transactions, the subject index, a listing's
