@@ -1,6 +1,7 @@
 package node
 
 import (
+	"github.com/creditx/creditx/internal/access"
 	"github.com/creditx/creditx/internal/admission"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -25,7 +26,7 @@ func (n *Node) admitter() *admission.Checker {
 	h := admissionHost{n}
 	cfg := admission.Config{Region: n.cfg.Region, Origin: n.origin, Access: n.access,
 		Store: h, Sanctions: h, Governance: h, Logs: h, Validator: n.validate,
-		CheckAccess: checkAccessEntry, Logger: n.logger}
+		CheckAccess: access.Check, Logger: n.logger}
 	if n.index != nil {
 		cfg.Admitted = n.index.Admitted
 	}

@@ -79,7 +79,7 @@ type Config struct {
 	// (the FSM's indexer takes it instead of parsing again).
 	Admitted func(e []byte, s *schemas.Signed, rec schemas.Record)
 	// CheckAccess says why e is not an access-log entry as the node writes
-	// it, or nil (node checkAccessEntry).
+	// it, or nil (access.Check).
 	CheckAccess func(e []byte) error
 	Logger      *slog.Logger
 }

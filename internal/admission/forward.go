@@ -29,8 +29,9 @@ import (
 //     publishing key registered without domains cannot list through a
 //     follower.
 //   - An access-log entry must be an access record exactly as the node
-//     writes it (Config.CheckAccess), so the access log always reads back
-//     as JSON.
+//     writes it (Config.CheckAccess, access.Check: strict JSON, re-encoding
+//     to the same bytes, a time and a nonce), so the access log always
+//     reads back as JSON.
 //
 // On top of this, the FSM appends op 1 only to the logs this region signs
 // (node fsm.applyCommand), whatever the leader was sent.
