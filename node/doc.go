@@ -27,7 +27,10 @@
 // log with the purpose catalogue and the lookup cap's charge
 // (internal/access), the vault endpoints (internal/vaultops; the FSM side,
 // ops 6-8, stays in vault_fsm.go), the data of the web pages
-// (internal/pages) and the Prometheus collectors (internal/opsmetrics).
+// (internal/pages), the Prometheus collectors (internal/opsmetrics), the
+// admission checks of a record, on submission, for a forwarded command and
+// in the FSM (internal/admission, through admission.go), and the batch and
+// witnessed receipts (internal/receipts).
 //
 // Every write, whatever its kind (appends, the vault and revocation
 // commands, the exchange's ops), reaches raft through one path:

@@ -363,7 +363,7 @@ func (f *fsm) applyAppend(tx *ledger.Tx, c command) (*applyResult, error) {
 	var err error
 	if _, ok := f.logs[c.origin]; !ok {
 		// Only the logs this region signs take appends; mirrors change
-		// through op 2 alone (admission_forward.go).
+		// through op 2 alone (internal/admission/forward.go).
 		return &applyResult{Err: fmt.Errorf("%w: append to %s, which is not a log this region signs", errBadCommand, c.origin)}, nil
 	}
 	r := &applyResult{Origin: c.origin, Indices: make([]uint64, len(c.entries)), Fresh: make([]bool, len(c.entries)), signs: true}

@@ -20,7 +20,7 @@ import (
 //   - propose commits a raft command (command.go) and returns the leader's
 //     answer: on the leader through applyRaft, on a follower by forwarding
 //     the encoded command to the leader's POST /internal/v1/apply
-//     (forwardCommand; the leader admits it again, admission_forward.go).
+//     (forwardCommand; the leader admits it again, internal/admission/forward.go).
 //   - retryLeader is the one retry rule, used by propose and by the
 //     requests a follower relays whole (membership changes, cluster_api.go;
 //     witness requests, exchange_forward.go): try again after a leader
@@ -73,7 +73,7 @@ func retryable(err error) bool {
 
 // forwardable says whether a replica that does not lead forwards op to the
 // leader: appends (op 1) and the region-state ops (regionOp). The leader
-// admits nothing else from a replica (admission_forward.go).
+// admits nothing else from a replica (internal/admission/forward.go).
 func forwardable(op byte) bool { return op == opAppend || regionOp(op) }
 
 // proposal is the leader's answer to a command committed through propose.
@@ -278,7 +278,7 @@ func (n *Node) forwardCommand(ctx context.Context, op byte, cmd []byte) (proposa
 
 // handleApply is the leader side of forwardCommand: a replica of this
 // region sends an encoded command, which the leader admits again
-// (admission_forward.go) before applying it (proposeLocal). The answer is
+// (internal/admission/forward.go) before applying it (proposeLocal). The answer is
 // the receipts of an append or the regionAnswer of a region-state op; a
 // refusal its API error; a failure 503 if the leader changed or the wait
 // ended (the forwarder retries), else 500.
@@ -305,7 +305,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", errNotLeader))
 		return
 	}
-	if ae := n.admitForwarded(c); ae != nil { // admission_forward.go: the same admission as direct writes
+	if ae := n.admitForwarded(c); ae != nil { // internal/admission/forward.go: the same admission as direct writes
 		writeErr(w, ae)
 		return
 	}
