@@ -1,6 +1,7 @@
 // Package access is the access log of personal-data reads and the daily
 // lookup cap's place in it: who read which personal data, when and for what
-// purpose, recorded durably before the data is sent.
+// purpose, recorded durably before the data is sent, and the gate of
+// entry bundles that hold non-public entries ([Log.BundleOrFail]).
 //
 // # The log
 //

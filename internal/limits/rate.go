@@ -1,5 +1,6 @@
 // Package limits bounds what one client may ask of a node: per-client token
-// buckets for the HTTP API (RateConfig, Limiter) and the daily cap on
+// buckets for the HTTP API (RateConfig, Limiter; the per-subject bucket of
+// batch checks, Limiter.TakeSubjects) and the daily cap on
 // plaintext citizen-ID lookups (Charge, Tally), the cap's accounting being
 // independent of raft: the node's FSM calls Tally and Store in the
 // transaction that appends the access-log entries carrying the charges.
