@@ -1,10 +1,8 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +12,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
-	"github.com/creditx/creditx/internal/jsonarray"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -129,45 +127,19 @@ func (n *Node) routes() []route {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-// writeCompactJSON is writeJSON without indentation, for large machine-read
-// answers (receipts of a batch).
-func writeCompactJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }
-
-func errorf(status int, format string, args ...any) *apiError {
-	return &apiError{Status: status, Error: fmt.Sprintf(format, args...)}
-}
+// The API's answers and error bodies (internal/httpx).
+var (
+	writeJSON        = httpx.WriteJSON
+	writeCompactJSON = httpx.WriteCompactJSON
+	writeErr         = httpx.WriteErr
+	errorf           = httpx.Errorf
+	splitBatch       = httpx.SplitBatch
+	refuseRate       = httpx.RefuseRate
+)
 
 // require answers 401/403 and returns false unless the caller has one of roles.
 func (n *Node) require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
-	id := pki.IdentityFromRequest(r)
-	if id.Role == pki.RolePublic {
-		writeErr(w, errorf(http.StatusUnauthorized, "a client certificate issued by the region CA is required"))
-		return id, false
-	}
-	for _, role := range roles {
-		if id.Role == role {
-			return id, true
-		}
-	}
-	writeErr(w, errorf(http.StatusForbidden, "role %q may not use %s %s", id.Role, r.Method, r.URL.Path))
-	return id, false
+	return httpx.Require(w, r, roles...)
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -175,14 +147,9 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeErr(w, errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit))
-			return
-		}
-		writeErr(w, errorf(http.StatusBadRequest, "reading body: %v", err))
+	body, aerr := httpx.ReadBody(w, r, n.cfg.MaxBodyBytes)
+	if aerr != nil {
+		writeErr(w, aerr)
 		return
 	}
 	wait, witnessed, aerr := n.witnessWait(r)
@@ -227,32 +194,6 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
-}
-
-// splitBatch accepts one signed record (a JSON object) or a JSON array of
-// at most max of them, and returns each record's bytes exactly as sent
-// (sub-slices of body).
-func splitBatch(body []byte, max int) ([][]byte, *apiError) {
-	s := bytes.TrimSpace(body)
-	if len(s) == 0 {
-		return nil, errorf(http.StatusBadRequest, "empty body: send one signed record or a JSON array of them")
-	}
-	if s[0] == '{' {
-		return [][]byte{s}, nil
-	}
-	out, err := jsonarray.Split(s, max)
-	if errors.Is(err, jsonarray.ErrTooLarge) {
-		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Error: fmt.Sprintf("batch exceeds the limit of %d records", max),
-			Errors: []FieldError{{Record: max, Rule: "max_batch", Message: fmt.Sprintf("record %d is over the limit of %d records per request; split the batch", max, max)}}}
-	}
-	if err != nil {
-		return nil, &apiError{Status: http.StatusBadRequest, Error: "malformed JSON: send one signed record or a JSON array of them",
-			Errors: []FieldError{{Record: -1, Rule: "json", Message: err.Error()}}}
-	}
-	if len(out) == 0 {
-		return nil, errorf(http.StatusBadRequest, "empty batch")
-	}
-	return out, nil
 }
 
 // commit makes entries durable on a raft quorum and covered by a signed
