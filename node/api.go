@@ -306,38 +306,12 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 	n.serveTile(w, r, origin, "tile/"+r.PathValue("path"))
 }
 
+// serveTile serves a tile or entry bundle of origin (tileserve.Serve); a
+// non-public bundle passes gateRestricted (privacy.go).
 func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path string) {
-	ref, err := ledger.ParseTilePath(path)
-	if err != nil {
-		writeErr(w, tilePathError(path, err))
-		return
-	}
-	var data []byte
-	err = n.fsm.view(func(tx *ledger.ReadTx) error {
-		lr := tx.Log(origin)
-		var err error
-		if ref.Level < 0 {
-			data, err = lr.EntryBundle(ref.N, ref.Width)
-		} else {
-			data, err = lr.Tile(ref.Level, ref.N, ref.Width)
-		}
-		return err
-	})
-	if err != nil {
-		n.readError(w, path, err)
-		return
-	}
-	public := true // hash tiles; an entry bundle only if all its entries are
-	if ref.Level < 0 {
-		// Scanned and compressed once per bundle, not once per mirror (package tileserve).
-		key, bi := n.bundles.Scan(data)
-		if public = bi.Public; !public && !n.gateRestricted(w, r, origin, path, bi.Persons) {
-			return
-		}
-		tileserve.WriteGz(w, r, ref, data, public, func() []byte { return n.bundles.Gzipped(key, bi, data) })
-		return
-	}
-	tileserve.Write(w, r, ref, data, public)
+	tileserve.Serve(w, r, &n.bundles, n.fsm.view, origin, path,
+		func(persons []string) bool { return n.gateRestricted(w, r, origin, path, persons) },
+		func(err error) { n.readError(w, path, err) })
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {
