@@ -2,9 +2,7 @@ package node
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,13 +11,13 @@ import (
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/httpx"
+	"github.com/creditx/creditx/internal/receipts"
 	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Wire types of this file's endpoints (package api).
@@ -211,31 +209,12 @@ func (n *Node) commit(ctx context.Context, origin string, entries [][]byte) ([]R
 	return n.receipts(p.res, entries)
 }
 
-func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
-	out := make([]Receipt, len(entries))
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		proofs, err := tx.Log(res.Origin).InclusionProofs(res.Indices, res.Size)
-		if err != nil {
-			return err
-		}
-		lr := tx.Log(res.Origin)
-		for i, e := range entries {
-			idx, p := res.Indices[i], proofs[i]
-			lh := tlog.RecordHash(e)
-			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
-				first, err := lr.Entry(idx)
-				if err != nil {
-					return fmt.Errorf("reading entry %d for its receipt: %w", idx, err)
-				}
-				lh = tlog.RecordHash(first)
-			}
-			out[i] = Receipt{
-				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
-				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
-				Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
-			}
-		}
-		return nil
+// receipts are the receipts of an applied append (package receipts).
+func (n *Node) receipts(res *applyResult, entries [][]byte) (out []Receipt, err error) {
+	a := receipts.Appended{Origin: res.Origin, Indices: res.Indices, Fresh: res.Fresh, Size: res.Size, Checkpoint: res.Checkpoint}
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		out, err = receipts.Build(tx, a, entries)
+		return err
 	})
 	return out, err
 }
