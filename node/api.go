@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -252,28 +251,17 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) serveCheckpoint(w http.ResponseWriter, origin string) {
 	var cp []byte
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := n.fsm.view(func(tx *ledger.ReadTx) (err error) {
 		if origin == n.origin && n.x != nil {
 			// A member serves its witnessed checkpoint (with cosignatures).
 			if cp = n.witnessedCheckpoint(tx); cp != nil {
 				return nil
 			}
 		}
-		var err error
 		cp, err = tx.Log(origin).Checkpoint()
 		return err
 	})
-	if errors.Is(err, ledger.ErrNoCheckpoint) {
-		http.Error(w, "no checkpoint yet", http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(cp)
+	tileserve.WriteCheckpoint(w, cp, err)
 }
 
 func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {

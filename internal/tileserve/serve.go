@@ -1,6 +1,7 @@
 package tileserve
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/creditx/creditx/internal/httpx"
@@ -49,4 +50,22 @@ func Serve(w http.ResponseWriter, r *http.Request, cache *BundleCache, view func
 		return
 	}
 	WriteGz(w, r, ref, data, bi.Public, func() []byte { return cache.Gzipped(key, bi, data) })
+}
+
+// WriteCheckpoint answers a log's signed checkpoint cp, read with err:
+// 404 before the first checkpoint (ledger.ErrNoCheckpoint), 500 on any
+// other error, otherwise the note as text, never cached (a checkpoint is
+// the one tlog-tiles resource that changes).
+func WriteCheckpoint(w http.ResponseWriter, cp []byte, err error) {
+	if errors.Is(err, ledger.ErrNoCheckpoint) {
+		http.Error(w, "no checkpoint yet", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(cp)
 }
