@@ -111,3 +111,19 @@ func TestTimeouts(t *testing.T) {
 		t.Fatalf("refuse: %d %s", w.Code, w.Body)
 	}
 }
+
+func TestDecodeJSONAndParseAt(t *testing.T) {
+	var v struct{ A int }
+	if err := DecodeJSON(strings.NewReader(`{"A":1,"B":2}`), 100, &v); err == nil {
+		t.Fatal("unknown field accepted")
+	}
+	if err := DecodeJSON(strings.NewReader(`{"A":1}`), 3, &v); err == nil {
+		t.Fatal("body beyond the limit decoded")
+	}
+	if at, err := ParseAt("2026-01-02T03:04:05Z"); err != nil || at.Year() != 2026 {
+		t.Fatalf("%v %v", at, err)
+	}
+	if _, err := ParseAt("yesterday"); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+		t.Fatalf("bad at: %v", err)
+	}
+}

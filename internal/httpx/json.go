@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/jsonarray"
@@ -97,4 +98,25 @@ func SplitBatch(body []byte, max int) ([][]byte, *api.ErrorBody) {
 		return nil, Errorf(http.StatusBadRequest, "empty batch")
 	}
 	return out, nil
+}
+
+// DecodeJSON decodes one JSON value from body into v, reading at most
+// limit bytes and refusing unknown fields (a misspelt field is an error,
+// not a silent default).
+func DecodeJSON(body io.Reader, limit int64, v any) error {
+	dec := json.NewDecoder(io.LimitReader(body, limit))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// ParseAt parses the "at" of a request, an RFC 3339 time; "" is now (UTC).
+func ParseAt(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, fmt.Errorf("at: %q is not an RFC 3339 time", s)
+	}
+	return t, nil
 }

@@ -25,12 +25,12 @@
 package matching
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -45,9 +45,7 @@ const maxBody = 1 << 20
 // check, accepts) and hashes each ID with key, in order.
 func Hash(body io.Reader, key schemas.MatchKey, checkPurpose func(purpose, why string) *api.ErrorBody) (api.PersonsHashRequest, api.PersonsHashResponse, *api.ErrorBody) {
 	var req api.PersonsHashRequest
-	dec := json.NewDecoder(io.LimitReader(body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := httpx.DecodeJSON(body, maxBody, &req); err != nil {
 		return req, api.PersonsHashResponse{}, &api.ErrorBody{Status: http.StatusBadRequest, Error: fmt.Sprintf("malformed request: %v", err)}
 	}
 	if len(req.IDs) == 0 || len(req.IDs) > MaxIDs {
