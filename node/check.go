@@ -86,33 +86,12 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req BatchCheckRequest
-	if err := httpx.DecodeJSON(r.Body, 1<<20, &req); err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "malformed batch check: %v", err))
+	req, aerr := index.ParseBatchCheck(r.Body, n.subjectKeyFromParam)
+	if aerr != nil {
+		writeErr(w, aerr)
 		return
 	}
-	if len(req.Subjects) == 0 || len(req.Subjects) > 1000 {
-		writeErr(w, errorf(http.StatusBadRequest, "subjects: give 1 to 1000 subjects, got %d", len(req.Subjects)))
-		return
-	}
-	at, err := parseAt(req.At)
-	if err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	keys := make([]string, len(req.Subjects))
-	var personal []string
-	for i, s := range req.Subjects {
-		k, p, err := n.subjectKeyFromParam(s)
-		if err != nil {
-			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "invalid subject", Errors: []FieldError{{Record: i, Field: "subjects", Rule: "subject", Message: err.Error()}}})
-			return
-		}
-		keys[i] = k
-		if p {
-			personal = append(personal, k)
-		}
-	}
+	keys, personal := req.Keys, req.Personal
 	plain := plaintextIDs(req.Subjects...)
 	if !n.allowLookups(w, id, plain) || !n.allowSubjects(w, r, len(keys)) { // lookupcap.go, privacy_batch.go
 		return
@@ -130,7 +109,8 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]*CheckAnswer, len(keys))
 	for i, k := range keys {
-		if out[i], err = n.check(k, req.Action, at); err != nil {
+		var err error
+		if out[i], err = n.check(k, req.Action, req.Time); err != nil {
 			checkError(w, err)
 			return
 		}
