@@ -37,7 +37,7 @@ func (n *Node) Handler() http.Handler {
 	for _, rt := range n.routes() {
 		mux.HandleFunc(rt.pattern, rt.h)
 	}
-	return n.metrics.instrument(n.limiter.Wrap(n.cfg.Timeouts.withDeadlines(mux), refuseRate))
+	return n.metrics.instrument(n.limiter.Wrap(n.cfg.Timeouts.withDeadlines(mux), httpx.RefuseRate))
 }
 
 // Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint
@@ -130,9 +130,18 @@ var (
 	writeCompactJSON = httpx.WriteCompactJSON
 	writeErr         = httpx.WriteErr
 	errorf           = httpx.Errorf
-	splitBatch       = httpx.SplitBatch
-	refuseRate       = httpx.RefuseRate
 )
+
+// readError answers a failed ledger read of what ("record creditx.../12",
+// "tile tile/0/001") as JSON (httpx.ReadError: the caller learns nothing of
+// the node's internals; damaged data is refused and logged).
+func (n *Node) readError(w http.ResponseWriter, what string, err error) {
+	writeErr(w, n.publicReadError(what, err))
+}
+
+func (n *Node) publicReadError(what string, err error) *apiError {
+	return httpx.ReadError(n.logger, what, err)
+}
 
 // require answers 401/403 and returns false unless the caller has one of roles.
 func (n *Node) require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
@@ -158,7 +167,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if isNDJSON(r) { // submit_batch.go
 		entries, aerr = splitNDJSON(body, n.cfg.MaxBatch)
 	} else {
-		entries, aerr = splitBatch(body, n.cfg.MaxBatch)
+		entries, aerr = httpx.SplitBatch(body, n.cfg.MaxBatch)
 	}
 	if aerr != nil {
 		writeErr(w, aerr)

@@ -45,5 +45,5 @@ const (
 // Too Many Requests with a Retry-After header (whole seconds) and a JSON
 // error body, and h never sees it.
 func RateLimit(h http.Handler, c RateLimitConfig) http.Handler {
-	return limits.NewLimiter(c, time.Now).Wrap(h, refuseRate)
+	return limits.NewLimiter(c, time.Now).Wrap(h, httpx.RefuseRate)
 }
