@@ -10,7 +10,8 @@
 // field or its tag changes the API and must be versioned with it (the
 // handlers' tests in package node decode these bodies, and docs/API.md
 // describes them). The types carrying replica state (ListingView,
-// RecordView, AccessRecord) are still defined in node.
+// RecordView) are still defined in node; the access log's entry is
+// internal/access.Record (node.AccessRecord).
 //
 // It imports only schemas and sanctions (the records and the states the
 // views embed).

@@ -1,13 +1,11 @@
 package node
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
+	"github.com/creditx/creditx/internal/access"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -31,7 +29,7 @@ import (
 //     publishing key registered without domains cannot list through a
 //     follower.
 //   - An access-log entry must be an AccessRecord exactly as logAccess
-//     writes it (strict JSON, re-encoding to the same bytes, a time and a
+//     writes it (access.Check: strict JSON, re-encoding to the same bytes, a time and a
 //     nonce), so the access log always reads back as JSON.
 //
 // On top of this, the FSM appends op 1 only to the logs this region signs
@@ -53,7 +51,7 @@ func (n *Node) admitForwarded(c command) *apiError {
 		return errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", c.op, n.origin, n.access)
 	case c.origin == n.access:
 		for i, e := range c.entries {
-			if err := checkAccessEntry(e); err != nil {
+			if err := access.Check(e); err != nil {
 				return &apiError{Status: http.StatusBadRequest, Error: "1 problem(s); nothing was written",
 					Errors: []FieldError{{Record: i, Rule: "access_record", Message: err.Error()}}}
 			}
@@ -134,32 +132,4 @@ func (n *Node) forwardedIdentity(e []byte) pki.Identity {
 		id.Domains = ki.Domains
 	}
 	return id
-}
-
-// checkAccessEntry says why e is not an access-log entry as logAccess
-// writes it, or nil.
-func checkAccessEntry(e []byte) error {
-	var r AccessRecord
-	dec := json.NewDecoder(bytes.NewReader(e))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return fmt.Errorf("not an access record: %w", err)
-	}
-	if dec.More() {
-		return fmt.Errorf("not an access record: data after the JSON object")
-	}
-	again, err := json.Marshal(r)
-	if err != nil || !bytes.Equal(again, e) {
-		return fmt.Errorf("access record is not in its canonical form (as logAccess writes it)")
-	}
-	if _, err := time.Parse(time.RFC3339Nano, r.At); err != nil {
-		return fmt.Errorf("access record at: %w", err)
-	}
-	if r.Who == "" || r.What == "" || r.Purpose == "" || len(r.Nonce) != 16 {
-		return fmt.Errorf("access record: who, what, purpose and a 16-hex-digit nonce are required")
-	}
-	if r.Lookup != nil {
-		return r.Lookup.Check()
-	}
-	return nil
 }

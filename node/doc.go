@@ -16,6 +16,19 @@
 // new replica's join) is package node/raftcluster; the FSM is built whole
 // with what it asks of the replica (fsmHost, fsm_host.go).
 //
+// The replica's other concerns are rooms below it, in internal/, none of
+// which imports node; node hands each its store, raft time and propose
+// path through a small interface defined in the room: the subject,
+// reference, governance and check indexes and the check answer
+// (internal/index; node wires the steps other rooms own as index.Steps,
+// index.go), sanction notices, the agency inbox, the loop-log rules and the
+// not-applied listings (internal/notices; notices.go is its Host), the
+// subject's door and token revocation (internal/selfservice), the access
+// log with the purpose catalogue and the lookup cap's charge
+// (internal/access), the vault endpoints (internal/vaultops; the FSM side,
+// ops 6-8, stays in vault_fsm.go), the data of the web pages
+// (internal/pages) and the Prometheus collectors (internal/opsmetrics).
+//
 // Every write, whatever its kind (appends, the vault and revocation
 // commands, the exchange's ops), reaches raft through one path:
 // propose (propose.go) applies the command on the leader or forwards it to

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/access"
 	"github.com/creditx/creditx/internal/matching"
 	"github.com/creditx/creditx/pki"
 )
@@ -32,7 +33,7 @@ func (n *Node) handlePersonsHash(w http.ResponseWriter, r *http.Request) {
 	if !n.allowLookups(w, id, len(req.IDs)) || !n.allowSubjects(w, r, len(req.IDs)) { // lookupcap.go, privacy_batch.go
 		return
 	}
-	if !n.logLookupOrFail(w, r, id, fmt.Sprintf("hash %d citizen IDs", len(req.IDs)), req.Purpose, shortHashes(out.Hashes), len(req.IDs)) {
+	if !n.logLookupOrFail(w, r, id, fmt.Sprintf("hash %d citizen IDs", len(req.IDs)), req.Purpose, access.ShortHashes(out.Hashes), len(req.IDs)) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)

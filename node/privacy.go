@@ -58,15 +58,7 @@ func (n *Node) gateRestricted(w http.ResponseWriter, r *http.Request, origin, pa
 	if len(persons) > 0 {
 		return n.logPersonsOrFail(w, r, id, what, persons, purpose)
 	}
-	if perr := checkPurpose(purpose, "reading entry bundles"); perr != nil {
-		writeErr(w, perr)
-		return false
-	}
-	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
-		return false
-	}
-	return true
+	return n.accessLog().PurposeOrFail(w, r, id, what, purpose, "reading entry bundles")
 }
 
 // bundleCache is the cache of entry bundles' privacy scan and gzip

@@ -1,9 +1,7 @@
 package node
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/pki"
@@ -13,7 +11,7 @@ import (
 //
 // A batch of up to 1000 subjects writes ONE access-log entry, whatever the
 // number of natural persons in it: what "check batch of N subjects" and the
-// persons' keyed hashes in AccessRecord.Subjects (short form, so 1000 fit one
+// persons' keyed hashes in AccessRecord.Subjects (short form, access.ShortHashes, so 1000 fit one
 // entry of at most ledger.MaxEntrySize bytes). Before, each person cost one
 // replicated entry: four clients looping 1000-ID batches for 15 s added
 // 22,000 entries (~37 MB) to the append-only log.
@@ -31,32 +29,11 @@ const (
 	DefaultSubjectBurst      = 1000
 )
 
-// shortIDHash is the form of a keyed hash in AccessRecord.Subjects.
-func shortIDHash(h string) string {
-	const keep = len("h1:") + 32
-	if len(h) > keep {
-		return h[:keep]
-	}
-	return h
-}
-
-// shortHashes returns the sorted, distinct short forms of keyed hashes.
-func shortHashes(hs []string) []string {
-	short := make([]string, len(hs))
-	for i, p := range hs {
-		short[i] = shortIDHash(p)
-	}
-	return slices.Compact(slices.Sorted(slices.Values(short)))
-}
-
-// logBatchCheck writes the one access-log entry of a batch check naming the
-// persons (keyed hashes) among its subjects, charging the plain ones given
-// as citizen IDs to the caller's daily lookup cap (lookupcap.go). It writes
-// the answer and returns false on failure.
+// logBatchCheck writes the one access-log entry of a batch check
+// (access.Log.BatchCheckOrFail). It writes the answer and returns false on
+// failure.
 func (n *Node) logBatchCheck(w http.ResponseWriter, r *http.Request, id pki.Identity, subjects int, persons []string, purpose string, plain int) bool {
-	short := shortHashes(persons)
-	what := fmt.Sprintf("check batch of %d subjects, %d natural persons", subjects, len(short))
-	return n.logLookupOrFail(w, r, id, what, purpose, short, plain)
+	return n.accessLog().BatchCheckOrFail(w, r, id, subjects, persons, purpose, plain)
 }
 
 // allowSubjects takes k tokens from the subject bucket of r's client. It

@@ -2,14 +2,11 @@ package node
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -241,141 +238,4 @@ func decodeListing(e []byte) (*schemas.Listing, error) {
 		return nil, fmt.Errorf("not a listing")
 	}
 	return l, nil
-}
-
-// AccessRecord is one entry of the access log: who read which personal data,
-// when and for what purpose. It is canonical JSON in the access log
-// (origin creditx.<region>/access), a Merkle log like the ledger, so an
-// auditor can verify that no entry was removed or changed.
-type AccessRecord struct {
-	At      string `json:"at"` // RFC 3339 UTC, nanoseconds
-	Role    string `json:"role"`
-	Who     string `json:"who"`  // agency USCC or replica id
-	Name    string `json:"name"` // certificate subject name
-	Serial  string `json:"cert_serial"`
-	What    string `json:"what"`    // e.g. "subject h1:...", "record creditx.330000/ledger/12"
-	Purpose string `json:"purpose"` // purpose code given by the caller
-	Nonce   string `json:"nonce"`   // makes every entry distinct
-	// Subjects, in an aggregated entry (a batch check, privacy_batch.go),
-	// are the natural persons read: each keyed hash shortened to "h1:" and
-	// its first 32 hex digits (128 bits: unique among 10^8 persons with
-	// probability 1 - 10^-22), sorted, without duplicates, so that 1000 of
-	// them fit one entry (ledger.MaxEntrySize). Absent in other entries.
-	Subjects []string `json:"subjects,omitempty"`
-	// Lookup, in the entry of a request that had plaintext citizen IDs
-	// hashed, charges them to the caller's daily cap (lookupcap.go).
-	Lookup *LookupCharge `json:"lookup,omitempty"`
-}
-
-// logAccessOrFail records a read of personal data durably before the data is
-// sent. A caller must state a purpose (?purpose=approval|supervision|audit|
-// objection|...). It writes the error answer and returns false on failure.
-func (n *Node) logAccessOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string) bool {
-	purpose := r.URL.Query().Get("purpose")
-	if perr := checkPurpose(purpose, "reading personal data"); perr != nil {
-		writeErr(w, perr)
-		return false
-	}
-	if err := n.logAccess(r.Context(), id, what, purpose); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
-		return false
-	}
-	return true
-}
-
-// logPersonsOrFail logs a read of data naming persons (keyed hashes), in
-// entries of at most 200 distinct hashes each (an entry stays far below
-// ledger.MaxEntrySize), like logAccessOrFail.
-func (n *Node) logPersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
-	if perr := checkPurpose(purpose, "this answer names natural persons; reading it"); perr != nil {
-		writeErr(w, perr)
-		return false
-	}
-	persons = slices.Compact(slices.Sorted(slices.Values(persons)))
-	for len(persons) > 0 {
-		k := min(len(persons), 200)
-		if err := n.logAccess(r.Context(), id, what+" naming persons "+strings.Join(persons[:k], ","), purpose); err != nil {
-			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
-			return false
-		}
-		persons = persons[k:]
-	}
-	return true
-}
-
-func (n *Node) logAccess(ctx context.Context, id pki.Identity, what, purpose string) error {
-	return n.logAccessRecord(ctx, id, what, purpose, nil)
-}
-
-func (n *Node) logAccessRecord(ctx context.Context, id pki.Identity, what, purpose string, subjects []string) error {
-	return n.commitAccess(ctx, newAccessRecord(id, time.Now(), what, purpose, subjects))
-}
-
-func newAccessRecord(id pki.Identity, at time.Time, what, purpose string, subjects []string) AccessRecord {
-	nonce := make([]byte, 8)
-	rand.Read(nonce)
-	return AccessRecord{At: at.UTC().Format(time.RFC3339Nano), Role: string(id.Role), Who: id.ID, Name: id.Name,
-		Serial: id.Serial, What: what, Purpose: purpose, Nonce: hex.EncodeToString(nonce), Subjects: subjects}
-}
-
-// commitAccess appends rec to the access log (its lookup charge, if any, is
-// applied by the FSM in the same transaction, lookupcap.go).
-func (n *Node) commitAccess(ctx context.Context, rec AccessRecord) error {
-	b, err := json.Marshal(rec) // struct field order is fixed, so this is deterministic
-	if err != nil {
-		return err
-	}
-	if _, err := n.commit(ctx, n.access, [][]byte{b}); err != nil {
-		return err
-	}
-	n.metrics.accessLogged.Inc()
-	return nil
-}
-
-// handleAccessLog lets auditors and admins read the access log with its
-// checkpoint: ?start=N&limit=M.
-func (n *Node) handleAccessLog(w http.ResponseWriter, r *http.Request) {
-	if _, ok := n.require(w, r, pki.RoleAudit, pki.RoleAdmin); !ok {
-		return
-	}
-	q := r.URL.Query()
-	start, perr := parseCount("start", q.Get("start"), 0, 1<<63)
-	if perr != nil {
-		writeErr(w, perr)
-		return
-	}
-	limit, perr := parseCount("limit", q.Get("limit"), 1000, 1000)
-	if perr != nil {
-		writeErr(w, perr)
-		return
-	}
-	if limit == 0 {
-		limit = 1000
-	}
-	type out struct {
-		Checkpoint string            `json:"checkpoint"`
-		Size       uint64            `json:"size"`
-		Entries    []json.RawMessage `json:"entries"`
-	}
-	var o out
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		lr := tx.Log(n.access)
-		o.Size = lr.Size()
-		if cp, err := lr.Checkpoint(); err == nil {
-			o.Checkpoint = string(cp)
-		}
-		end := min(o.Size, start+limit)
-		if start >= end {
-			return nil
-		}
-		return lr.ForEachChecked(start, end, func(i uint64, e []byte) error {
-			o.Entries = append(o.Entries, append([]byte(nil), e...))
-			return nil
-		})
-	})
-	if err != nil {
-		n.readError(w, "the access log", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
 }

@@ -24,7 +24,7 @@ import (
 // "h1:" keyed hash are not counted: they test no guess.
 //
 // The charge is replicated: the access-log entry of the lookup carries it
-// (node AccessRecord.Lookup, a LookupCharge), and the node's FSM, in the
+// (access.Record.Lookup, a LookupCharge), and the node's FSM, in the
 // transaction that appends the entry, calls ChargeLookups, which refuses the
 // entry if the identity's total for that day would pass the cap (nothing
 // appended, the caller answers 429), and otherwise PutLookupCounts adds the
@@ -60,8 +60,8 @@ const BucketLookups = "lookups"
 // lookupZone is the zone whose midnight resets the cap.
 var lookupZone = time.FixedZone("UTC+8", 8*3600)
 
-// LookupCharge is the charge an access-log entry carries (node
-// AccessRecord.Lookup; its JSON is part of the ledger's entries).
+// LookupCharge is the charge an access-log entry carries (internal/access
+// Record.Lookup; its JSON is part of the ledger's entries).
 type LookupCharge struct {
 	Key string `json:"key"` // identity: "<role>|<region>|<certificate ID>"
 	Day string `json:"day"` // YYYY-MM-DD in UTC+8

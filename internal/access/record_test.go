@@ -1,4 +1,4 @@
-package node
+package access
 
 import (
 	"encoding/json"
@@ -7,9 +7,9 @@ import (
 )
 
 // TestCheckAccessEntry: the leader takes, from a replica, every access
-// record logAccessRecord writes, and nothing else.
+// record Encode writes, and nothing else.
 func TestCheckAccessEntry(t *testing.T) {
-	good := []AccessRecord{
+	good := []Record{
 		{At: time.Now().UTC().Format(time.RFC3339Nano), Role: "execute", Who: "11330000MB0000039X", Name: "agency", Serial: "0a",
 			What: "record creditx.330000/ledger/12", Purpose: "approval", Nonce: "0123456789abcdef"},
 		{At: time.Now().UTC().Format(time.RFC3339Nano), Role: "execute", Who: "x", What: "batch check", Purpose: "approval",
@@ -17,7 +17,7 @@ func TestCheckAccessEntry(t *testing.T) {
 	}
 	for _, r := range good {
 		b, _ := json.Marshal(r)
-		if err := checkAccessEntry(b); err != nil {
+		if err := Check(b); err != nil {
 			t.Errorf("%s: %v", b, err)
 		}
 	}
@@ -37,12 +37,12 @@ func TestCheckAccessEntry(t *testing.T) {
 		"unknown field":  append(b[:len(b)-1], []byte(`,"extra":1}`)...),
 		"trailing data":  append(append([]byte(nil), b...), []byte(" {}")...),
 		"re-ordered":     reordered,
-		"bad time":       mustJSON(AccessRecord{At: "yesterday", Who: "x", What: "y", Purpose: "z", Nonce: "0123456789abcdef"}),
-		"missing nonce":  mustJSON(AccessRecord{At: good[0].At, Who: "x", What: "y", Purpose: "z"}),
-		"missing reader": mustJSON(AccessRecord{At: good[0].At, What: "y", Purpose: "z", Nonce: "0123456789abcdef"}),
+		"bad time":       mustJSON(Record{At: "yesterday", Who: "x", What: "y", Purpose: "z", Nonce: "0123456789abcdef"}),
+		"missing nonce":  mustJSON(Record{At: good[0].At, Who: "x", What: "y", Purpose: "z"}),
+		"missing reader": mustJSON(Record{At: good[0].At, What: "y", Purpose: "z", Nonce: "0123456789abcdef"}),
 	}
 	for name, e := range bad {
-		if err := checkAccessEntry(e); err == nil {
+		if err := Check(e); err == nil {
 			t.Errorf("%s accepted: %s", name, e)
 		}
 	}
