@@ -24,6 +24,7 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -142,7 +143,7 @@ func startTopo(t *testing.T, members []string, city string, replicas int) *topo 
 			if tp.creds[m.Code][name], err = client.LoadCredentials(filepath.Join(m.Agencies, name)); err != nil {
 				t.Fatal(err)
 			}
-			if tp.creds[m.Code][name].MatchKey, err = node.DevMatchKey(m.Agencies); err != nil {
+			if tp.creds[m.Code][name].MatchKey, err = provision.DevMatchKey(m.Agencies); err != nil {
 				t.Fatal(err)
 			}
 		}

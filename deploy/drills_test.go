@@ -97,7 +97,7 @@ func newDrill(t *testing.T, tune func(*node.Config)) *drill {
 		if d.creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
-		if d.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+		if d.creds[name].MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 	}

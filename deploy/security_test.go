@@ -53,7 +53,7 @@ func startDrillNode(t *testing.T) *drillNode {
 		if d.creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
-		if d.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+		if d.creds[name].MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,12 +1,7 @@
 package node
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,14 +9,14 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
-	"github.com/creditx/creditx/internal/jsonarray"
+	"github.com/creditx/creditx/internal/httpx"
+	"github.com/creditx/creditx/internal/receipts"
 	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Wire types of this file's endpoints (package api).
@@ -42,7 +37,7 @@ func (n *Node) Handler() http.Handler {
 	for _, rt := range n.routes() {
 		mux.HandleFunc(rt.pattern, rt.h)
 	}
-	return n.metrics.instrument(n.limiter.Wrap(n.cfg.Timeouts.withDeadlines(mux), refuseRate))
+	return n.metrics.instrument(n.limiter.Wrap(n.cfg.Timeouts.withDeadlines(mux), httpx.RefuseRate))
 }
 
 // Routes lists the pattern ("METHOD /path/{wildcard}") of every endpoint
@@ -129,45 +124,28 @@ func (n *Node) routes() []route {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+// The API's answers and error bodies (internal/httpx).
+var (
+	writeJSON        = httpx.WriteJSON
+	writeCompactJSON = httpx.WriteCompactJSON
+	writeErr         = httpx.WriteErr
+	errorf           = httpx.Errorf
+)
+
+// readError answers a failed ledger read of what ("record creditx.../12",
+// "tile tile/0/001") as JSON (httpx.ReadError: the caller learns nothing of
+// the node's internals; damaged data is refused and logged).
+func (n *Node) readError(w http.ResponseWriter, what string, err error) {
+	writeErr(w, n.publicReadError(what, err))
 }
 
-// writeCompactJSON is writeJSON without indentation, for large machine-read
-// answers (receipts of a batch).
-func writeCompactJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, e *apiError) { writeJSON(w, e.Status, e) }
-
-func errorf(status int, format string, args ...any) *apiError {
-	return &apiError{Status: status, Error: fmt.Sprintf(format, args...)}
+func (n *Node) publicReadError(what string, err error) *apiError {
+	return httpx.ReadError(n.logger, what, err)
 }
 
 // require answers 401/403 and returns false unless the caller has one of roles.
 func (n *Node) require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
-	id := pki.IdentityFromRequest(r)
-	if id.Role == pki.RolePublic {
-		writeErr(w, errorf(http.StatusUnauthorized, "a client certificate issued by the region CA is required"))
-		return id, false
-	}
-	for _, role := range roles {
-		if id.Role == role {
-			return id, true
-		}
-	}
-	writeErr(w, errorf(http.StatusForbidden, "role %q may not use %s %s", id.Role, r.Method, r.URL.Path))
-	return id, false
+	return httpx.Require(w, r, roles...)
 }
 
 func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -175,14 +153,9 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, n.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			writeErr(w, errorf(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", mbe.Limit))
-			return
-		}
-		writeErr(w, errorf(http.StatusBadRequest, "reading body: %v", err))
+	body, aerr := httpx.ReadBody(w, r, n.cfg.MaxBodyBytes)
+	if aerr != nil {
+		writeErr(w, aerr)
 		return
 	}
 	wait, witnessed, aerr := n.witnessWait(r)
@@ -194,7 +167,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	if isNDJSON(r) { // submit_batch.go
 		entries, aerr = splitNDJSON(body, n.cfg.MaxBatch)
 	} else {
-		entries, aerr = splitBatch(body, n.cfg.MaxBatch)
+		entries, aerr = httpx.SplitBatch(body, n.cfg.MaxBatch)
 	}
 	if aerr != nil {
 		writeErr(w, aerr)
@@ -229,32 +202,6 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	writeCompactJSON(w, http.StatusOK, SubmitResponse{Results: receipts})
 }
 
-// splitBatch accepts one signed record (a JSON object) or a JSON array of
-// at most max of them, and returns each record's bytes exactly as sent
-// (sub-slices of body).
-func splitBatch(body []byte, max int) ([][]byte, *apiError) {
-	s := bytes.TrimSpace(body)
-	if len(s) == 0 {
-		return nil, errorf(http.StatusBadRequest, "empty body: send one signed record or a JSON array of them")
-	}
-	if s[0] == '{' {
-		return [][]byte{s}, nil
-	}
-	out, err := jsonarray.Split(s, max)
-	if errors.Is(err, jsonarray.ErrTooLarge) {
-		return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Error: fmt.Sprintf("batch exceeds the limit of %d records", max),
-			Errors: []FieldError{{Record: max, Rule: "max_batch", Message: fmt.Sprintf("record %d is over the limit of %d records per request; split the batch", max, max)}}}
-	}
-	if err != nil {
-		return nil, &apiError{Status: http.StatusBadRequest, Error: "malformed JSON: send one signed record or a JSON array of them",
-			Errors: []FieldError{{Record: -1, Rule: "json", Message: err.Error()}}}
-	}
-	if len(out) == 0 {
-		return nil, errorf(http.StatusBadRequest, "empty batch")
-	}
-	return out, nil
-}
-
 // commit makes entries durable on a raft quorum and covered by a signed
 // checkpoint, and returns their receipts (propose: on a follower the
 // leader's). Resubmission is idempotent because the FSM keeps the first
@@ -270,31 +217,12 @@ func (n *Node) commit(ctx context.Context, origin string, entries [][]byte) ([]R
 	return n.receipts(p.res, entries)
 }
 
-func (n *Node) receipts(res *applyResult, entries [][]byte) ([]Receipt, error) {
-	out := make([]Receipt, len(entries))
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		proofs, err := tx.Log(res.Origin).InclusionProofs(res.Indices, res.Size)
-		if err != nil {
-			return err
-		}
-		lr := tx.Log(res.Origin)
-		for i, e := range entries {
-			idx, p := res.Indices[i], proofs[i]
-			lh := tlog.RecordHash(e)
-			if !res.Fresh[i] { // the first copy's receipt (a re-signed record, dedupe.go)
-				first, err := lr.Entry(idx)
-				if err != nil {
-					return fmt.Errorf("reading entry %d for its receipt: %w", idx, err)
-				}
-				lh = tlog.RecordHash(first)
-			}
-			out[i] = Receipt{
-				Origin: res.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !res.Fresh[i],
-				Checkpoint: string(res.Checkpoint), InclusionProof: b64Hashes(p),
-				Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: idx, Hashes: p, Checkpoint: res.Checkpoint})),
-			}
-		}
-		return nil
+// receipts are the receipts of an applied append (package receipts).
+func (n *Node) receipts(res *applyResult, entries [][]byte) (out []Receipt, err error) {
+	a := receipts.Appended{Origin: res.Origin, Indices: res.Indices, Fresh: res.Fresh, Size: res.Size, Checkpoint: res.Checkpoint}
+	err = n.fsm.view(func(tx *ledger.ReadTx) error {
+		out, err = receipts.Build(tx, a, entries)
+		return err
 	})
 	return out, err
 }
@@ -332,28 +260,17 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) serveCheckpoint(w http.ResponseWriter, origin string) {
 	var cp []byte
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := n.fsm.view(func(tx *ledger.ReadTx) (err error) {
 		if origin == n.origin && n.x != nil {
 			// A member serves its witnessed checkpoint (with cosignatures).
 			if cp = n.witnessedCheckpoint(tx); cp != nil {
 				return nil
 			}
 		}
-		var err error
 		cp, err = tx.Log(origin).Checkpoint()
 		return err
 	})
-	if errors.Is(err, ledger.ErrNoCheckpoint) {
-		http.Error(w, "no checkpoint yet", http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(cp)
+	tileserve.WriteCheckpoint(w, cp, err)
 }
 
 func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
@@ -365,38 +282,12 @@ func (n *Node) handleTile(w http.ResponseWriter, r *http.Request) {
 	n.serveTile(w, r, origin, "tile/"+r.PathValue("path"))
 }
 
+// serveTile serves a tile or entry bundle of origin (tileserve.Serve); a
+// non-public bundle passes gateRestricted (privacy.go).
 func (n *Node) serveTile(w http.ResponseWriter, r *http.Request, origin, path string) {
-	ref, err := ledger.ParseTilePath(path)
-	if err != nil {
-		writeErr(w, tilePathError(path, err))
-		return
-	}
-	var data []byte
-	err = n.fsm.view(func(tx *ledger.ReadTx) error {
-		lr := tx.Log(origin)
-		var err error
-		if ref.Level < 0 {
-			data, err = lr.EntryBundle(ref.N, ref.Width)
-		} else {
-			data, err = lr.Tile(ref.Level, ref.N, ref.Width)
-		}
-		return err
-	})
-	if err != nil {
-		n.readError(w, path, err)
-		return
-	}
-	public := true // hash tiles; an entry bundle only if all its entries are
-	if ref.Level < 0 {
-		// Scanned and compressed once per bundle, not once per mirror (package tileserve).
-		key, bi := n.bundles.Scan(data)
-		if public = bi.Public; !public && !n.gateRestricted(w, r, origin, path, bi.Persons) {
-			return
-		}
-		tileserve.WriteGz(w, r, ref, data, public, func() []byte { return n.bundles.Gzipped(key, bi, data) })
-		return
-	}
-	tileserve.Write(w, r, ref, data, public)
+	tileserve.Serve(w, r, &n.bundles, n.fsm.view, origin, path,
+		func(persons []string) bool { return n.gateRestricted(w, r, origin, path, persons) },
+		func(err error) { n.readError(w, path, err) })
 }
 
 func (n *Node) handleStatus(w http.ResponseWriter, r *http.Request) {

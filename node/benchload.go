@@ -42,17 +42,8 @@ func (n *Node) LoadDirect(entries [][]byte) error {
 			if r.Err != nil {
 				return r.Err
 			}
-			lr := tx.Log(n.origin)
-			size := lr.Size()
-			root, err := lr.TreeHash(size)
-			if err != nil {
-				return err
-			}
-			cp, err := ledger.SignCheckpoint(sl.signer, n.origin, size, root)
-			if err != nil {
-				return err
-			}
-			return tx.SetCheckpoint(n.origin, cp, sl.verifier)
+			_, _, err = tx.CheckpointTree(n.origin, sl.signer, sl.verifier)
+			return err
 		})
 		f.mu.RUnlock()
 		if err != nil {

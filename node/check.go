@@ -1,14 +1,11 @@
 package node
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -51,26 +48,9 @@ func (n *Node) checkFrom(histories func(*ledger.ReadTx, string) ([]sanctions.Lis
 // checkpointSize is index.CheckpointSize.
 func checkpointSize(cp []byte) uint64 { return index.CheckpointSize(cp) }
 
-func checkError(w http.ResponseWriter, err error) {
-	var ce *sanctions.CheckInputError
-	if errors.As(err, &ce) {
-		writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "invalid check request",
-			Errors: []FieldError{{Record: ce.Index - 1, Field: ce.Field, Rule: "check", Message: ce.Reason}}})
-		return
-	}
-	writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
-}
+func checkError(w http.ResponseWriter, err error) { writeErr(w, index.CheckErrorBody(err)) }
 
-func parseAt(s string) (time.Time, error) {
-	if s == "" {
-		return time.Now().UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return t, fmt.Errorf("at: %q is not an RFC 3339 time", s)
-	}
-	return t, nil
-}
+var parseAt = httpx.ParseAt
 
 // handleCheck is GET /v1/check?subject=&action=&at=.
 func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
@@ -106,35 +86,12 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req BatchCheckRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "malformed batch check: %v", err))
+	req, aerr := index.ParseBatchCheck(r.Body, n.subjectKeyFromParam)
+	if aerr != nil {
+		writeErr(w, aerr)
 		return
 	}
-	if len(req.Subjects) == 0 || len(req.Subjects) > 1000 {
-		writeErr(w, errorf(http.StatusBadRequest, "subjects: give 1 to 1000 subjects, got %d", len(req.Subjects)))
-		return
-	}
-	at, err := parseAt(req.At)
-	if err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "%v", err))
-		return
-	}
-	keys := make([]string, len(req.Subjects))
-	var personal []string
-	for i, s := range req.Subjects {
-		k, p, err := n.subjectKeyFromParam(s)
-		if err != nil {
-			writeErr(w, &apiError{Status: http.StatusBadRequest, Error: "invalid subject", Errors: []FieldError{{Record: i, Field: "subjects", Rule: "subject", Message: err.Error()}}})
-			return
-		}
-		keys[i] = k
-		if p {
-			personal = append(personal, k)
-		}
-	}
+	keys, personal := req.Keys, req.Personal
 	plain := plaintextIDs(req.Subjects...)
 	if !n.allowLookups(w, id, plain) || !n.allowSubjects(w, r, len(keys)) { // lookupcap.go, privacy_batch.go
 		return
@@ -152,7 +109,8 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]*CheckAnswer, len(keys))
 	for i, k := range keys {
-		if out[i], err = n.check(k, req.Action, at); err != nil {
+		var err error
+		if out[i], err = n.check(k, req.Action, req.Time); err != nil {
 			checkError(w, err)
 			return
 		}

@@ -53,7 +53,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if pub.MatchKey, err = node.DevMatchKey(agencies); err != nil {
+	if pub.MatchKey, err = provision.DevMatchKey(agencies); err != nil {
 		log.Fatal(err)
 	}
 	l, err := synth.Listing(1, synth.Options{Region: "330000", Authority: schemas.Agency{Name: pub.Identity.Name, USCC: pub.Identity.ID},

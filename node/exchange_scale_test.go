@@ -10,7 +10,6 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/provision"
 )
 
@@ -70,7 +69,7 @@ func TestExchangeCostPerMember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cr.MatchKey, err = node.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
+		if cr.MatchKey, err = provision.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 		mb.creds["publisher"] = cr

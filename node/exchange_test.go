@@ -88,7 +88,7 @@ func startConsortiumWith(t testing.TB, specs []provision.MemberSpec, edit func(*
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cr.MatchKey, err = node.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
+			if cr.MatchKey, err = provision.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
 				t.Fatal(err)
 			}
 			mb.creds[name] = cr

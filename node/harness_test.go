@@ -61,7 +61,7 @@ func startNodeWith(t *testing.T, mutate func(*node.Config)) *testNode {
 			t.Fatal(err)
 		}
 		// The test plays the credit office: agencies hold no match key.
-		if c.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+		if c.MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 		tn.creds[name] = c

@@ -113,7 +113,7 @@ func TestLookupCapPersistsAndIsPurposeBound(t *testing.T) {
 	code, h, b = doH(t, exe, "GET", n.URL()+"/v1/subjects/"+one+"?purpose=judicial", nil)
 	checkCapAnswer(t, "lookup 1001 (GET /v1/subjects)", code, h, b)
 	// Not charged: a keyed hash and a USCC (they test no guess).
-	mk, err := node.DevMatchKey(filepath.Join(dir, "agencies"))
+	mk, err := provision.DevMatchKey(filepath.Join(dir, "agencies"))
 	if err != nil {
 		t.Fatal(err)
 	}

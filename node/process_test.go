@@ -133,7 +133,7 @@ func startCluster(t *testing.T, n int, tune func(*node.Config)) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cr.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+		if cr.MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 		c.creds[name] = cr

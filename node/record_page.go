@@ -1,14 +1,13 @@
 package node
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/creditx/creditx/internal/disclose"
+	"github.com/creditx/creditx/internal/pages"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -57,18 +56,9 @@ func (n *Node) handleRecordPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var b bytes.Buffer
-	json.Indent(&b, p.View.Record, "", "  ")
-	p.JSON = b.String()
 	if p.Listing != nil {
 		p.Title = p.Listing.Subject.Name + " · 记录 Record"
-		if p.View.Shaped || p.Listing.Subject.Person != nil {
-			// Masked forms only, as in the JSON shown.
-			var l schemas.Listing
-			if json.Unmarshal(p.View.Record, &l) == nil {
-				p.Listing = &l
-			}
-		}
 	}
+	p.JSON, p.Listing = pages.RecordJSON(p.View.Record, p.View.Shaped, p.Listing) // masked forms only, as in the JSON shown
 	n.render(w, "record", p)
 }

@@ -69,7 +69,7 @@ func runNodeWith(t *testing.T, listings int, edit func(*node.Config)) *runningNo
 		t.Fatal(err)
 	}
 	// The test plays the credit office: agencies hold no match key.
-	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+	if pub.MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	aud, err := client.LoadCredentials(filepath.Join(dir, "agencies", "auditor"))

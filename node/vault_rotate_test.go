@@ -231,7 +231,7 @@ func TestVaultRotateCrashAfterCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk, err := node.DevMatchKey(filepath.Join(dir, "agencies"))
+	mk, err := provision.DevMatchKey(filepath.Join(dir, "agencies"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/creditx/creditx/node/nodetest"
 
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
@@ -53,7 +52,7 @@ func TestVault(t *testing.T) {
 		if tn.creds[name], err = client.LoadCredentials(filepath.Join(dir, "agencies", name)); err != nil {
 			t.Fatal(err)
 		}
-		if tn.creds[name].MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+		if tn.creds[name].MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -254,7 +253,7 @@ func TestVaultDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+	if pub.MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	tn := &testNode{creds: map[string]*client.Credentials{"publisher": pub}}

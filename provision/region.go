@@ -244,3 +244,26 @@ func MemberName(region string) string {
 	}
 	return "region " + region
 }
+
+// DevMatchKey reads the match key of a region prepared by PrepareRegion
+// from the region's keys directory beside agenciesDir (the credit office's
+// side, never an agency's credentials; the replicas' keys/match.key): for
+// the demo and tests, which play the office.
+func DevMatchKey(agenciesDir string) (*schemas.MatchKey, error) {
+	region := filepath.Dir(filepath.Clean(agenciesDir))
+	path := filepath.Join(region, "keys", "match.key") // one replica: its data dir is the region dir
+	if _, err := os.Stat(path); err != nil {
+		if m, _ := filepath.Glob(filepath.Join(region, "*", "keys", "match.key")); len(m) > 0 {
+			path = m[0] // several replicas: each holds the same key
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := schemas.ParseMatchKey(string(b))
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}

@@ -19,7 +19,7 @@ import (
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -117,7 +117,7 @@ func TestAnchorAgainstDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(data, "330000", "agencies")); err != nil {
+	if pub.MatchKey, err = provision.DevMatchKey(filepath.Join(data, "330000", "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	var batch [][]byte

@@ -13,6 +13,7 @@ import (
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/node"
+	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -39,7 +40,7 @@ func newClerkEnv(t *testing.T) *clerkEnv {
 		e.creds[name] = c
 	}
 	p := e.creds["publisher"]
-	mk, err := node.DevMatchKey(e.agencies)
+	mk, err := provision.DevMatchKey(e.agencies)
 	if err != nil {
 		t.Fatal(err)
 	}

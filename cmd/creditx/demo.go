@@ -228,7 +228,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		}
 		for d, c := range byDomain {
 			// The demo plays each credit office: the agencies hold no match key.
-			if c.MatchKey, err = node.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
+			if c.MatchKey, err = provision.DevMatchKey(filepath.Join(m.cfg.DataDir, "agencies")); err != nil {
 				return err
 			}
 			m.creds["domain:"+d] = c

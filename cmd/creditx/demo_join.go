@@ -165,7 +165,7 @@ func demoJoin(ctx, rctx context.Context, wg *sync.WaitGroup, out io.Writer, logg
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if p.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+	if p.MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		return nil, nil, nil, err
 	}
 	city.creds["publisher"] = p

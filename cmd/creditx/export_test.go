@@ -128,7 +128,7 @@ func TestExportRunningReplicatedRegion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.MatchKey, err = node.DevMatchKey(agencies); err != nil {
+	if p.MatchKey, err = provision.DevMatchKey(agencies); err != nil {
 		t.Fatal(err)
 	}
 	var batch [][]byte

@@ -12,7 +12,6 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
-	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
@@ -50,7 +49,7 @@ func TestMemberJoinsUnderLoad(t *testing.T) {
 		if m.creds["publisher"], err = client.LoadCredentials(filepath.Join(c.DataDir, "agencies", "publisher")); err != nil {
 			t.Fatal(err)
 		}
-		if m.creds["publisher"].MatchKey, err = node.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
+		if m.creds["publisher"].MatchKey, err = provision.DevMatchKey(filepath.Join(c.DataDir, "agencies")); err != nil {
 			t.Fatal(err)
 		}
 		members = append(members, m)

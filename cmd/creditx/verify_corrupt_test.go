@@ -40,7 +40,7 @@ func stoppedNodeDir(t *testing.T) (string, []byte) {
 		t.Fatal(err)
 	}
 	// The test plays the credit office: agencies hold no match key.
-	if pub.MatchKey, err = node.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
+	if pub.MatchKey, err = provision.DevMatchKey(filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {

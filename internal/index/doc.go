@@ -1,6 +1,8 @@
 // Package index owns the derived indexes a region replica keeps of the
 // ledgers it holds (its own and the mirrored ones), and the reads that
-// answer a subject check from them.
+// answer a subject check from them ([Check]; the batch request and the
+// error answers of GET and POST /v1/check, [ParseBatchCheck] and
+// [CheckErrorBody], which write nothing).
 //
 // The FSM of package node calls [Indexer.IndexParsed] inside the bbolt
 // transaction that appends the entries, so an index never runs ahead of or

@@ -2,8 +2,9 @@
 // caching headers of tiles and entry bundles, gzip negotiation for entry
 // bundles, and a cache of what serving a bundle costs to compute (its
 // privacy scan, package disclose, and its gzip encoding), keyed by the
-// bundle's bytes. Package node reads the tiles from the ledger and decides
-// who may receive a non-public bundle (node/privacy.go).
+// bundle's bytes. Serve reads a tile in the read transaction package node
+// gives it; the node decides who may receive a non-public bundle
+// (node/privacy.go, passed in as a Gate).
 //
 // Guarantees: a tile's answer depends only on its bytes, the public flag
 // and the request's Accept-Encoding, so it may be cached for a year (a
