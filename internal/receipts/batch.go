@@ -2,7 +2,6 @@ package receipts
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"mime"
@@ -143,13 +142,4 @@ func FromReceipts(rs []api.Receipt) *api.BatchReceipt {
 		br.Records[i] = api.BatchRecord{Index: r.Index, LeafHash: r.LeafHash, Duplicate: r.Duplicate, InclusionProof: r.InclusionProof}
 	}
 	return br
-}
-
-// b64Hashes is a proof as the receipts carry it: std base64 hashes.
-func b64Hashes(p []tlog.Hash) []string {
-	out := make([]string, len(p))
-	for i, h := range p {
-		out[i] = base64.StdEncoding.EncodeToString(h[:])
-	}
-	return out
 }

@@ -1,5 +1,8 @@
-// Package receipts builds the answers of a write to this region's ledger
-// beyond the plain per-record receipt: the compact batch path of
+// Package receipts builds the answers of a write to this region's ledger:
+// the per-record receipts of an applied append ([Build]: origin, index,
+// leaf hash, the signed checkpoint the append was covered by and the
+// inclusion proof against it, as base64 hashes and as one C2SP-style proof,
+// ledger.FormatProof), the compact batch path of
 // POST /v1/records (NDJSON bodies and one range proof per request, issue
 // 21) and witnessed receipts (?witnessed=1 and GET /v1/proof, docs/API.md).
 //
@@ -10,6 +13,12 @@
 //
 // # Guarantees
 //
+//   - Every per-record proof verifies against the checkpoint of its
+//     receipt: both are read in the one read transaction the caller gives,
+//     at the tree size the append reported. A resubmitted entry (the FSM
+//     kept the first index of an entry, or of a re-signed record,
+//     internal/dedupe) gets the first copy's receipt: its index and the
+//     leaf hash of the bytes stored there, marked Duplicate.
 //   - Every answer keeps the guarantees of the JSON path: it is built only
 //     from committed state, after the records are durable on a raft quorum,
 //     and every record can still be proved on its own: api.BatchReceipts
@@ -27,5 +36,6 @@
 // written. A witnessed submission that times out answers 504 naming what
 // it waited for; its records stay committed and GET /v1/proof gives their
 // receipts later. A failed read of ledger.db is returned as an error for
-// the caller to answer.
+// the caller to answer; [Build] returns no partial list of receipts then
+// (node answers 503 "not committed, safe to retry").
 package receipts

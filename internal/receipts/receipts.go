@@ -1,26 +1,5 @@
-// Package receipts builds the receipts the region replica answers a
-// submission with (api.Receipt, docs/API.md): for each submitted entry its
-// origin, index and leaf hash, the signed checkpoint the append was
-// covered by, and the inclusion proof against it, both as base64 hashes
-// and as one C2SP-style proof (ledger.FormatProof).
-//
-// # Guarantees
-//
-//   - Every proof verifies against the checkpoint of the receipt: both are
-//     read in the one read transaction the caller gives, at the tree size
-//     the append reported.
-//   - A resubmitted entry (Fresh false: the FSM kept the first index of an
-//     entry, or of a re-signed record, node/dedupe.go) gets the first
-//     copy's receipt: its index and the leaf hash of the bytes stored
-//     there, marked Duplicate.
-//
-// # Failures
-//
-// A failed read of the proofs is returned as package ledger words it, a
-// failed read of a first copy's entry wrapped with its index; no partial
-// list of receipts is returned then. Both reach the submitter in the
-// answer's error (node: 503 "not committed, safe to retry"). This package owns no
-// bucket and no state.
+// Per-record receipts of an applied append (see the package doc).
+
 package receipts
 
 import (
