@@ -103,7 +103,7 @@
 // restart it checks ledger.db and replays the raft log. After an fsync error
 // that is the only safe course. Refusals of bad commands travel in the
 // apply result, never as a panic. A failed read answers 500 without
-// internal detail (serveerr.go), and a damaged stored entry is refused,
+// internal detail (internal/httpx.ReadError), and a damaged stored entry is refused,
 // never served; [Node.Run] returns the first error of its
 // loops after shutting down in order: listeners, raft leadership, raft,
 // ledger.db.

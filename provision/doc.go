@@ -5,7 +5,9 @@
 // regions (PrepareConsortium: member certificates, witness keys, the
 // manifest), a member joining one (PrepareMember, CompleteMemberMatchKey)
 // and the governance records those steps sign (MemberApproval,
-// ProposeRecord, ApproveRecord, IssueDomainAuthorities).
+// ProposeRecord, ApproveRecord, IssueDomainAuthorities), and the match key a
+// region so prepared holds (DevMatchKey, for demos and tests that play the
+// credit office).
 //
 // It owns the layout of a prepared directory (the region directory with its
 // node.yaml, keys/, tls/ and agencies/) and nothing at run time: a replica
