@@ -7,6 +7,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/clusterops"
+	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 )
@@ -26,7 +27,7 @@ type (
 
 func (n *Node) clusterOps() *clusterops.Handlers {
 	return clusterops.New(clusterops.Config{Region: n.cfg.Region, ReplicaID: n.cfg.ReplicaID, Peers: n.cfg.Peers,
-		Raft: n.rep.Raft, Logger: n.logger, ErrNotLeader: errNotLeader, ErrForward: errForward}, clusterNode{n})
+		Raft: n.rep.Raft, Logger: n.logger, ErrNotLeader: errNotLeader, ErrForward: errForward}, opsNode{n})
 }
 
 func (n *Node) clusterStatus() (ClusterStatus, error) { return n.clusterOps().Status() }
@@ -37,18 +38,20 @@ func (n *Node) handleRemoveReplica(w http.ResponseWriter, r *http.Request) {
 	n.clusterOps().Remove(w, r)
 }
 
-// clusterNode is the node as clusterops.Node.
-type clusterNode struct{ n *Node }
+// opsNode is the node as clusterops.Node and exchangeops.Node.
+type opsNode struct{ n *Node }
 
-func (c clusterNode) Require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
+func (c opsNode) View(fn func(tx *ledger.ReadTx) error) error { return c.n.fsm.view(fn) }
+
+func (c opsNode) Require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
 	return c.n.require(w, r, roles...)
 }
 
-func (c clusterNode) RetryLeader(ctx context.Context, try func(ctx context.Context, leader bool) error) error {
+func (c opsNode) RetryLeader(ctx context.Context, try func(ctx context.Context, leader bool) error) error {
 	return c.n.retryLeader(ctx, try)
 }
 
-func (c clusterNode) CallLeader(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, string, error) {
+func (c opsNode) CallLeader(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, string, error) {
 	return c.n.callLeader(ctx, method, path, body, header)
 }
 
