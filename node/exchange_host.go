@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net/http"
-	"path/filepath"
-	"strings"
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/exchangeops"
@@ -106,16 +103,7 @@ func (n *Node) witnessedCheckpoint(tx *ledger.ReadTx) []byte {
 }
 
 // mirrorOrigin maps a member code to a mirrored origin.
-func (n *Node) mirrorOrigin(code string) (string, bool) {
-	if n.x == nil {
-		return "", false
-	}
-	mb, ok := n.x.Cached().Member(code) // exchange/live.go
-	if !ok || mb.Code == n.cfg.Region {
-		return "", false
-	}
-	return mb.Origin(), true
-}
+func (n *Node) mirrorOrigin(code string) (string, bool) { return n.exchangeOps().MirrorOrigin(code) }
 
 // OnMirrorProgress sets a function told after every mirror batch committed
 // (origin, entries mirrored, checkpoint size): the catch-up progress of the
@@ -127,39 +115,14 @@ func (n *Node) OnMirrorProgress(fn func(origin string, done, total uint64)) {
 }
 
 // ExportExchange writes this member's own ledger and every mirror as static
-// C2SP tlog-tiles trees (ledger.Export) under dir/<member code>/, each with
-// its vkey; the checkpoint files are the stored ones (with cosignature lines
-// once witnessed).
+// C2SP tlog-tiles trees under dir/<member code>/ (exchangeops.Handlers.Export).
 func (n *Node) ExportExchange(ctx context.Context, dir string) error {
-	if n.x == nil {
-		return fmt.Errorf("this node is not a consortium member")
-	}
-	m := n.x.InForce() // exchange/live.go: members that joined too
-	for i := range m.Members {
-		mb := &m.Members[i]
-		err := n.fsm.withStore(func(s *ledger.Store) error {
-			return ledger.Export(ctx, s.Log(mb.Origin()), filepath.Join(dir, mb.Code), strings.TrimSpace(mb.LogVKey))
-		})
-		if err != nil {
-			return fmt.Errorf("exporting %s: %w", mb.Origin(), err)
-		}
-	}
-	return nil
+	return n.exchangeOps().Export(ctx, dir, n.fsm.withStore)
 }
 
-// addPeerVerifiers adds to verifiers the log keys of the configured members
-// and of those that joined by governance (the manifest in force as of
-// ledger.db), so that the start-up check verifies their mirrors too. Called
-// before raft starts.
+// addPeerVerifiers adds to verifiers the log keys of the members
+// (exchangeops.Handlers.AddPeerVerifiers), so that the start-up check
+// verifies their mirrors too. Called before raft starts.
 func (n *Node) addPeerVerifiers(verifiers map[string]note.Verifier) error {
-	if n.x == nil {
-		return nil
-	}
-	for o, v := range n.x.PeerVerifiers() {
-		verifiers[o] = v
-	}
-	return n.fsm.view(func(tx *ledger.ReadTx) error {
-		n.x.AddLiveVerifiers(tx, verifiers)
-		return nil
-	})
+	return n.exchangeOps().AddPeerVerifiers(verifiers)
 }
