@@ -6,7 +6,10 @@
 //	GET  /v1/membership                             (the membership history, public)
 //	GET  /v1/exchange, GET /v1/alerts               (summary, public; alerts for certificates)
 //
-// and admission's check of a manifest_propose record.
+// admission's check of a manifest_propose record, and the replica's other
+// reads of the runtime (a member code's mirrored origin, the export of the
+// member ledgers as tlog-tiles trees, the peer log keys of the start-up
+// check).
 //
 // Package exchange owns the runtime (the witness decision, the membership
 // history, the alerts, the witness buckets); package node runs the replica,
@@ -42,5 +45,7 @@
 // when the leader could not be reached (retry). Both answer 404 on a
 // replica that is not a consortium member. The JSON views answer
 // api.ErrorBody: 404 when this node is not a consortium member, 500 when
-// the history or the alerts cannot be read.
+// the history or the alerts cannot be read. Export fails on a node that
+// is not a consortium member and at the first ledger it cannot write,
+// naming its origin (what it wrote before stays).
 package exchangeops
