@@ -95,10 +95,8 @@ func effectiveNotice(tx *ledger.ReadTx, origin string, index uint64, nt *schemas
 // CalendarState reads the calendar in force. Unlike the views, which log
 // an unreadable calendars bucket and count under the embedded calendar, it
 // fails with the reason, so that GET /v1/calendar shows it.
-func (n *Node) CalendarState() (CalendarState, error) {
-	var st CalendarState
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		var err error
+func (n *Node) CalendarState() (st CalendarState, err error) {
+	err = n.fsm.view(func(tx *ledger.ReadTx) (err error) {
 		st, err = adopted.CalendarStateIn(tx, &n.sanctions.cal, n.sanctions.engine.Calendar())
 		return err
 	})
@@ -108,8 +106,11 @@ func (n *Node) CalendarState() (CalendarState, error) {
 // handleCalendar is GET /v1/calendar: the covered years, the adoptions
 // applied and refused, and how many own notices still have a provisional
 // deadline. Public: the calendar holds no personal data.
-func (n *Node) handleCalendar(w http.ResponseWriter, r *http.Request) {
-	st, err := n.CalendarState()
+func (n *Node) handleCalendar(w http.ResponseWriter, r *http.Request) { serveState(w, n.CalendarState) }
+
+// serveState answers a state view read by read, 500 if it fails.
+func serveState[T any](w http.ResponseWriter, read func() (T, error)) {
+	st, err := read()
 	if err != nil {
 		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
 		return
@@ -175,10 +176,8 @@ func (n *Node) checkCatalogueAdopt(a *schemas.CatalogueAdopt) (field, msg string
 
 // CatalogueState reads the catalogues known, adopted and in force. An
 // unreadable bucket fails with the reason.
-func (n *Node) CatalogueState() (CatalogueState, error) {
-	var st CatalogueState
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		var err error
+func (n *Node) CatalogueState() (st CatalogueState, err error) {
+	err = n.fsm.view(func(tx *ledger.ReadTx) (err error) {
 		st, err = n.catalogues().StateIn(tx)
 		return err
 	})
@@ -187,10 +186,5 @@ func (n *Node) CatalogueState() (CatalogueState, error) {
 
 // handleCatalogue is GET /v1/catalogue. Public: catalogues hold no personal data.
 func (n *Node) handleCatalogue(w http.ResponseWriter, r *http.Request) {
-	st, err := n.CatalogueState()
-	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	serveState(w, n.CatalogueState)
 }

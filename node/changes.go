@@ -1,7 +1,6 @@
 package node
 
 import (
-	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -10,8 +9,6 @@ import (
 	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
-	"github.com/creditx/creditx/schemas"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Wire types of this file's endpoints (package api).
@@ -41,7 +38,7 @@ func (ix *indexer) indexChange(tx *ledger.Tx, origin string, ek []byte, v index.
 
 // handleChanges is GET /v1/changes[?since=CURSOR][&limit=N][&wait=30s]: a
 // page of listing state changes (ChangesPage), long-polling like
-// GET /v1/notices when nothing is past the cursor.
+// GET /v1/notices when nothing is past the cursor (changes.Poll).
 func (n *Node) handleChanges(w http.ResponseWriter, r *http.Request) {
 	if _, ok := n.require(w, r, pki.RoleExecute, pki.RolePublish, pki.RoleAdmin, pki.RoleAudit); !ok {
 		return
@@ -51,29 +48,12 @@ func (n *Node) handleChanges(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, perr)
 		return
 	}
-	deadline := time.Now().Add(fp.Wait)
-	for {
-		changed := n.sanctions.Wait()
-		page, next, err := n.changesPage(fp.From, fp.Limit, time.Now())
-		if err != nil {
-			n.readError(w, "listing changes", err)
-			return
-		}
-		if len(page.Changes) > 0 || page.More || !time.Now().Before(deadline) {
-			writeJSON(w, http.StatusOK, page)
-			return
-		}
-		fp.From = next
-		// Expiries come by the calendar: wake at the next midnight too.
-		t := time.NewTimer(min(time.Until(deadline), time.Until(changes.NextMidnight(time.Now()))))
-		select {
-		case <-changed:
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
-		t.Stop()
+	page, ok, err := changes.Poll(r.Context(), fp.From, fp.Limit, fp.Wait, n.sanctions.Wait, n.changesPage)
+	switch {
+	case err != nil:
+		n.readError(w, "listing changes", err)
+	case ok:
+		writeJSON(w, http.StatusOK, page)
 	}
 }
 
@@ -93,14 +73,8 @@ func (n *Node) changesPage(from []uint64, limit int, at time.Time) (ChangesPage,
 	return page, next, err
 }
 
-// refOf is the reference (with leaf hash) of entry e at origin#index.
-func refOf(origin string, index uint64, e []byte) schemas.Ref {
-	h := tlog.RecordHash(e)
-	return schemas.Ref{Origin: origin, Index: index, Hash: hex.EncodeToString(h[:])}
-}
-
 // change builds one feed item: the listing at lo#li changed by the entry
-// co#ci, with its state at time at.
+// co#ci, with its state at time at (changes.NewChange).
 func (n *Node) change(tx *ledger.ReadTx, kind, lo string, li uint64, co string, ci uint64, at time.Time) (Change, bool) {
 	e, err := tx.Log(lo).Entry(li)
 	if err != nil {
@@ -111,13 +85,5 @@ func (n *Node) change(tx *ledger.ReadTx, kind, lo string, li uint64, co string, 
 		return Change{}, false
 	}
 	st := n.listingState(tx, lo, li, l, at)
-	ch := Change{Change: kind, Listing: refOf(lo, li, e), Cause: EntryRefJSON{Origin: co, Index: ci}, State: st.State,
-		Domain: l.Domain, Programme: l.Programme.Code, SubjectType: l.Subject.Type, PublicityEnd: l.PublicityEnd}
-	if st.NotApplied != "" && st.State == "active" {
-		ch.State = changes.NotApplied
-	}
-	if l.Subject.Type != schemas.SubjectNaturalPerson {
-		ch.SubjectUSCC = l.Subject.USCC
-	}
-	return ch, true
+	return changes.NewChange(kind, lo, li, e, l, co, ci, st.State, st.NotApplied != ""), true
 }

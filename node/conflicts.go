@@ -10,7 +10,6 @@ import (
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
-	"github.com/creditx/creditx/schemas"
 )
 
 // Wire types of this file's endpoints (package api).
@@ -29,50 +28,15 @@ type (
 const bucketConflicts = conflicts.Bucket
 
 // indexConflicts re-detects the conflicts of the subjects touched by the
-// entry (origin, index) of kind, indexed in tx (its subjects and refs are
-// already in the index). Unreadable records touch nothing.
+// entry (origin, index) of kind, indexed in tx (conflicts.Reindexer), with
+// the engine in force at the entry's raft time.
 func (ix *indexer) indexConflicts(tx *ledger.Tx, origin string, idx uint64, v index.View) error {
 	if ix.node.sanctions == nil || ix.node.sanctions.engine == nil {
 		return nil // no sanctions engine (some tests): nothing to judge with
 	}
-	rtx := tx.Read()
-	var l *schemas.Listing
-	var self *index.JustIndexed // the listing indexed just now, not decoded again
-	switch v.Kind {
-	case "listing":
-		l = v.Listing
-		self = &index.JustIndexed{Origin: origin, Index: idx, Leaf: v.Leaf, Listing: l}
-	case "repair", "correction":
-		if len(v.Refs) > 0 {
-			l, _ = readRecord(rtx, v.Refs[0].Origin, v.Refs[0].Index).(*schemas.Listing)
-		}
-	case "objection_decision":
-		if len(v.Refs) > 0 {
-			if o, ok := readRecord(rtx, v.Refs[0].Origin, v.Refs[0].Index).(*schemas.Objection); ok {
-				l, _ = readRecord(rtx, o.Target.Origin, o.Target.Index).(*schemas.Listing)
-			}
-		}
-	}
-	if l == nil {
-		return nil
-	}
-	// Created here even when l names no subject key, as before the move
-	// (every replica's bucket set stays the same across versions).
-	if _, err := tx.Bucket(conflicts.Bucket); err != nil {
-		return err
-	}
-	at := ix.node.fsm.now.UTC()
-	eng := ix.node.engineIn(rtx)
-	for _, key := range conflicts.Subjects(l) {
-		hs, err := index.CheckHistories(rtx, key, self, ix.node.history) // the check index
-		if err != nil {
-			return err
-		}
-		if err := conflicts.Put(tx, key, eng.DetectConflicts(hs, at), origin, idx, at); err != nil {
-			return err
-		}
-	}
-	return nil
+	ri := conflicts.Reindexer{Engine: func(tx *ledger.ReadTx) conflicts.Detector { return ix.node.engineIn(tx) },
+		Read: readRecord, History: ix.node.history}
+	return ri.Reindex(tx, origin, idx, v, ix.node.fsm.now.UTC())
 }
 
 // subjectConflicts merges the recorded conflicts of subject key with those
@@ -90,27 +54,15 @@ func (n *Node) subjectConflicts(tx *ledger.ReadTx, key string, hs []sanctions.Li
 func (n *Node) Conflicts() ([]RecordedConflict, error) {
 	out := []RecordedConflict{}
 	at := time.Now()
-	err := n.fsm.view(func(tx *ledger.ReadTx) error {
-		keys, err := conflicts.Keys(tx)
-		if err != nil {
-			return err
-		}
-		for _, key := range keys {
+	err := n.fsm.view(func(tx *ledger.ReadTx) (err error) {
+		out, err = conflicts.List(tx, func(key string) ([]RecordedConflict, error) {
 			hs, err := n.subjectHistories(tx, key)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			cs, err := n.subjectConflicts(tx, key, hs, at)
-			if err != nil {
-				return err
-			}
-			for _, c := range cs {
-				if c.Detected != nil {
-					out = append(out, c)
-				}
-			}
-		}
-		return nil
+			return n.subjectConflicts(tx, key, hs, at)
+		})
+		return err
 	})
 	return out, err
 }

@@ -31,12 +31,18 @@
 // before). Entries indexed before this index existed have no changes: the
 // feed starts at the upgrade.
 //
+// The feed itself is here too: [NewChange] builds an item from the listing
+// and its state, and [Poll] is the long poll of GET /v1/changes (an empty
+// page waits for the next commit, the next midnight or the end of the
+// wait, then reads on from where it ended).
+//
 // # Failures
 //
 // [Index] returns only storage errors (the FSM's transaction then fails as
 // a whole); an entry it cannot decode, or one acting on something other
 // than a listing, is no change. [Page] skips a value it cannot split
-// rather than stop the feed.
+// rather than stop the feed. [Poll] returns the first failed read, and no
+// answer when the caller goes away.
 package changes
 
 import (

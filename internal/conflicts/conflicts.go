@@ -9,7 +9,9 @@
 // same act listed twice (shared decision document numbers, by one member or
 // two), or a subject on a red and a black list at once. The decision reads
 // only the ledgers and the index, so every replica records the same at the
-// same entry. Conflicts are reported, never resolved.
+// same entry ([Reindexer], which picks the listing an entry touches and
+// re-detects its subjects' conflicts). Conflicts are reported, never
+// resolved.
 //
 // Views merge what was recorded with what is in force at the instant asked
 // ([Merge]): a publicity period may have ended since, which is not an
