@@ -30,7 +30,9 @@
 // (internal/pages), the Prometheus collectors (internal/opsmetrics), the
 // admission checks of a record, on submission, for a forwarded command and
 // in the FSM (internal/admission, through admission.go), and the batch and
-// witnessed receipts (internal/receipts).
+// witnessed receipts (internal/receipts), the exchange's HTTP endpoints
+// (internal/exchangeops) and the cluster endpoints (internal/clusterops);
+// node hands the last two the runtime, raft and its retry rule (opsNode).
 //
 // Every write, whatever its kind (appends, the vault and revocation
 // commands, the exchange's ops), reaches raft through one path:
