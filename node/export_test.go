@@ -37,3 +37,6 @@ func OpensForTest(keyHex, origin string, index uint64, path string, w []byte) bo
 	_, err = s.Unwrap(origin, index, path, w)
 	return err == nil
 }
+
+// AppliedIndexForTest is the raft index n's FSM has applied.
+func AppliedIndexForTest(n *Node) uint64 { return n.rep.Raft.AppliedIndex() }
