@@ -241,17 +241,8 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			if !ok {
 				continue
 			}
-			lr := tx.Log(origin)
-			size := lr.Size()
-			root, err := lr.TreeHash(size)
+			size, cp, err := tx.CheckpointTree(origin, sl.signer, sl.verifier)
 			if err != nil {
-				return err
-			}
-			cp, err := ledger.SignCheckpoint(sl.signer, origin, size, root)
-			if err != nil {
-				return err
-			}
-			if err := tx.SetCheckpoint(origin, cp, sl.verifier); err != nil {
 				return err
 			}
 			if err := thinCheckpoints(tx, meta, origin, size, logs[len(logs)-1].AppendedAt); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/pki"
 )
 
@@ -35,7 +36,7 @@ func (l *Log) BundleOrFail(w http.ResponseWriter, r *http.Request, origin, path 
 	id := pki.IdentityFromRequest(r)
 	switch id.Role {
 	case pki.RolePublic:
-		writeErr(w, errorf(http.StatusUnauthorized, "entry bundle %s of %s holds non-public records: a consortium client certificate is required (checkpoints and hash tiles are public)", path, origin))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusUnauthorized, "entry bundle %s of %s holds non-public records: a consortium client certificate is required (checkpoints and hash tiles are public)", path, origin))
 		return false
 	case pki.RoleReplica, pki.RoleMember:
 		read(id, true)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -55,11 +56,11 @@ func (l *Log) OrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, wh
 // JSON body); why is the refusal's reason when it is empty.
 func (l *Log) PurposeOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what, purpose, why string) bool {
 	if perr := CheckPurpose(purpose, why); perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return false
 	}
 	if err := l.Read(r.Context(), id, what, purpose); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
 		return false
 	}
 	return true
@@ -70,14 +71,14 @@ func (l *Log) PurposeOrFail(w http.ResponseWriter, r *http.Request, id pki.Ident
 // ledger.MaxEntrySize), like OrFail.
 func (l *Log) PersonsOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what string, persons []string, purpose string) bool {
 	if perr := CheckPurpose(purpose, "this answer names natural persons; reading it"); perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return false
 	}
 	persons = slices.Compact(slices.Sorted(slices.Values(persons)))
 	for len(persons) > 0 {
 		k := min(len(persons), 200)
 		if err := l.Read(r.Context(), id, what+" naming persons "+strings.Join(persons[:k], ","), purpose); err != nil {
-			writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+			httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
 			return false
 		}
 		persons = persons[k:]
@@ -117,7 +118,7 @@ func (l *Log) AllowLookups(w http.ResponseWriter, id pki.Identity, k int) bool {
 		used = limits.LookupsUsed(tx.Bucket(limits.BucketLookups), key, day)
 		return nil
 	}); err != nil {
-		writeErr(w, l.cfg.ReadError("the lookup count of today", err))
+		httpx.WriteErr(w, l.cfg.ReadError("the lookup count of today", err))
 		return false
 	}
 	if used+k <= limits.DailyLookupCap {
@@ -134,7 +135,7 @@ func (l *Log) AllowLookups(w http.ResponseWriter, id pki.Identity, k int) bool {
 // returns false.
 func (l *Log) LookupOrFail(w http.ResponseWriter, r *http.Request, id pki.Identity, what, purpose string, subjects []string, k int) bool {
 	if perr := CheckPurpose(purpose, "reading personal data"); perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return false
 	}
 	if !l.AllowLookups(w, id, k) {
@@ -155,10 +156,10 @@ func (l *Log) LookupOrFail(w http.ResponseWriter, r *http.Request, id pki.Identi
 		// Refused by the FSM (of this leader, or of the leader a follower
 		// forwarded to): the cap was spent by a concurrent request.
 		setRetryAfter(w, charge.Day)
-		writeErr(w, ae)
+		httpx.WriteErr(w, ae)
 		return false
 	}
-	writeErr(w, errorf(http.StatusServiceUnavailable, "the lookup could not be recorded, so no answer is given: %v", err))
+	httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the lookup could not be recorded, so no answer is given: %v", err))
 	return false
 }
 
@@ -194,12 +195,12 @@ func (l *Log) ServeLog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	start, perr := ParseCount("start", q.Get("start"), 0, 1<<63)
 	if perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return
 	}
 	limit, perr := ParseCount("limit", q.Get("limit"), 1000, 1000)
 	if perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return
 	}
 	if limit == 0 {
@@ -227,10 +228,10 @@ func (l *Log) ServeLog(w http.ResponseWriter, r *http.Request) {
 		})
 	})
 	if err != nil {
-		writeErr(w, l.cfg.ReadError("the access log", err))
+		httpx.WriteErr(w, l.cfg.ReadError("the access log", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, o)
+	httpx.WriteJSON(w, http.StatusOK, o)
 }
 
 // ParseCount parses an optional non-negative decimal parameter name, at
@@ -241,18 +242,7 @@ func ParseCount(name, s string, def, max uint64) (uint64, *api.ErrorBody) {
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || v > max {
-		return 0, errorf(http.StatusBadRequest, "%s: %q is not a whole number from 0 to %d", name, clip(s), max)
+		return 0, httpx.Errorf(http.StatusBadRequest, "%s: %q is not a whole number from 0 to %d", name, clip(s), max)
 	}
 	return v, nil
 }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, e *api.ErrorBody) { writeJSON(w, e.Status, e) }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
@@ -63,7 +64,7 @@ func LookupRefusal(err error) *api.ErrorBody {
 // WriteLookupCap answers 429 for a spent cap, with Retry-After until reset.
 func WriteLookupCap(w http.ResponseWriter, lc *limits.LookupCapError) {
 	setRetryAfter(w, lc.Day)
-	writeErr(w, LookupRefusal(lc))
+	httpx.WriteErr(w, LookupRefusal(lc))
 }
 
 // setRetryAfter sets Retry-After to the seconds until the cap of day resets.

@@ -1,13 +1,13 @@
 package access
 
 import (
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 )
 
 // purposes is the catalogue of purposes for which personal data may be read
@@ -39,20 +39,16 @@ func Purposes() map[string]string { return maps.Clone(purposes) }
 // with the reason given (why: "reading personal data" requires one).
 func CheckPurpose(p, why string) *api.ErrorBody {
 	if p == "" {
-		return errorf(http.StatusBadRequest, "purpose: %s requires a purpose code (?purpose= on a GET, the \"purpose\" field of a JSON body), one of %s", why, purposeCodes())
+		return httpx.Errorf(http.StatusBadRequest, "purpose: %s requires a purpose code (?purpose= on a GET, the \"purpose\" field of a JSON body), one of %s", why, purposeCodes())
 	}
 	if _, ok := purposes[p]; !ok {
-		return errorf(http.StatusBadRequest, "purpose: %q is not a purpose of the catalogue; use one of %s", clip(p), purposeCodes())
+		return httpx.Errorf(http.StatusBadRequest, "purpose: %q is not a purpose of the catalogue; use one of %s", clip(p), purposeCodes())
 	}
 	return nil
 }
 
 func purposeCodes() string {
 	return strings.Join(slices.Sorted(maps.Keys(purposes)), ", ")
-}
-
-func errorf(status int, format string, args ...any) *api.ErrorBody {
-	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}
 }
 
 // clip shortens a caller's value quoted back in an error.

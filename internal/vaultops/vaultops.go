@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -81,32 +82,17 @@ type Handlers struct {
 // New returns the handlers over n.
 func New(cfg Config, n Node) *Handlers { return &Handlers{cfg: cfg, n: n} }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, e *api.ErrorBody) { writeJSON(w, e.Status, e) }
-
-func errorf(status int, format string, args ...any) *api.ErrorBody {
-	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}
-}
-
 // target resolves {code}/{index} to an entry of this region's ledger and
 // decodes it. It writes the error answer and returns ok=false on failure.
 func (h *Handlers) target(w http.ResponseWriter, r *http.Request) (index uint64, submitter string, persons map[string]schemas.Person, ve vault.Entry, ok bool) {
 	origin := h.cfg.Origin
 	if r.PathValue("code") != h.cfg.Region {
-		writeErr(w, errorf(http.StatusNotFound, "the vault of this node holds keys of region %s's ledger only", h.cfg.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusNotFound, "the vault of this node holds keys of region %s's ledger only", h.cfg.Region))
 		return
 	}
 	index, err := strconv.ParseUint(r.PathValue("index"), 10, 64)
 	if err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "index %q is not a number", r.PathValue("index")))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusBadRequest, "index %q is not a number", r.PathValue("index")))
 		return
 	}
 	var raw []byte
@@ -128,7 +114,7 @@ func (h *Handlers) target(w http.ResponseWriter, r *http.Request) (index uint64,
 		return nil
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusNotFound, "record %s/%d: %v", origin, index, err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusNotFound, "record %s/%d: %v", origin, index, err))
 		return
 	}
 	var hd struct {
@@ -140,7 +126,7 @@ func (h *Handlers) target(w http.ResponseWriter, r *http.Request) (index uint64,
 
 func (h *Handlers) disabled(w http.ResponseWriter) bool {
 	if h.cfg.Ring == nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the data-key vault is disabled on this replica: no vault key at %s", h.cfg.VaultKey))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the data-key vault is disabled on this replica: no vault key at %s", h.cfg.VaultKey))
 		return true
 	}
 	return false
@@ -160,22 +146,22 @@ func (h *Handlers) Put(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id.Region != h.cfg.Region || id.ID != submitter {
-		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d (%s) may store its data keys", origin, index, submitter))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "only the submitter of %s/%d (%s) may store its data keys", origin, index, submitter))
 		return
 	}
 	if ve.Erased {
-		writeErr(w, errorf(http.StatusGone, "the personal data of %s/%d was erased; no key may be stored for it", origin, index))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusGone, "the personal data of %s/%d was erased; no key may be stored for it", origin, index))
 		return
 	}
 	var req api.VaultPutRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeErr(w, errorf(http.StatusBadRequest, "body: want {\"keys\":[{\"person\":\"<path>\",\"key\":\"<base64>\"}]}: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusBadRequest, "body: want {\"keys\":[{\"person\":\"<path>\",\"key\":\"<base64>\"}]}: %v", err))
 		return
 	}
 	if len(req.Keys) == 0 || len(req.Keys) > h.cfg.MaxKeys {
-		writeErr(w, errorf(http.StatusBadRequest, "keys: give 1 to %d keys, got %d", h.cfg.MaxKeys, len(req.Keys)))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusBadRequest, "keys: give 1 to %d keys, got %d", h.cfg.MaxKeys, len(req.Keys)))
 		return
 	}
 	var errs []api.FieldError
@@ -209,7 +195,7 @@ func (h *Handlers) Put(w http.ResponseWriter, r *http.Request) {
 		op.Keys = append(op.Keys, vault.Item{Path: k.Person, Wrapped: h.cfg.Ring.State().Wrap(origin, index, k.Person, dk)})
 	}
 	if len(errs) > 0 {
-		writeErr(w, &api.ErrorBody{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
+		httpx.WriteErr(w, &api.ErrorBody{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was stored", len(errs)), Errors: errs})
 		return
 	}
 	// Once raft commits the command, the keys are stored on every replica
@@ -218,10 +204,10 @@ func (h *Handlers) Put(w http.ResponseWriter, r *http.Request) {
 	// cannot be encoded is answered 400 (Node.Propose).
 	res, perr := h.n.Propose(r.Context(), op)
 	if perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.VaultPutResponse{Origin: origin, Index: index, Stored: res.Count})
+	httpx.WriteJSON(w, http.StatusOK, api.VaultPutResponse{Origin: origin, Index: index, Stored: res.Count})
 }
 
 // Get is GET /v1/vault/{code}/{index}: it opens a record's sealed persons
@@ -238,20 +224,20 @@ func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id.Region != h.cfg.Region || (id.Role == pki.RolePublish && id.ID != submitter) {
-		writeErr(w, errorf(http.StatusForbidden, "only the submitter of %s/%d and the credit office of region %s may read its personal plaintext", origin, index, h.cfg.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "only the submitter of %s/%d and the credit office of region %s may read its personal plaintext", origin, index, h.cfg.Region))
 		return
 	}
 	purpose := r.URL.Query().Get("purpose")
 	if perr := h.cfg.CheckPurpose(purpose, "reading personal data"); perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return
 	}
 	if ve.Erased {
-		writeErr(w, errorf(http.StatusNotFound, "erased: the data keys of %s/%d were destroyed by a legal erasure", origin, index))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusNotFound, "erased: the data keys of %s/%d were destroyed by a legal erasure", origin, index))
 		return
 	}
 	if len(ve.Wrapped) == 0 {
-		writeErr(w, errorf(http.StatusNotFound, "no data key is stored for %s/%d", origin, index))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusNotFound, "no data key is stored for %s/%d", origin, index))
 		return
 	}
 	v := api.VaultView{Origin: origin, Index: index, Persons: []api.VaultPerson{}}
@@ -263,12 +249,12 @@ func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
 		}
 		dk, err := h.cfg.Ring.State().Unwrap(origin, index, path, ve.Wrapped[path])
 		if err != nil {
-			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
+			httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "%s: %v", path, err))
 			return
 		}
 		pid, name, err := schemas.OpenPerson(p, dk)
 		if err != nil {
-			writeErr(w, errorf(http.StatusInternalServerError, "%s: %v", path, err))
+			httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "%s: %v", path, err))
 			return
 		}
 		v.Persons = append(v.Persons, api.VaultPerson{Path: path, IDHash: p.IDHash, ID: pid, Name: name})
@@ -277,10 +263,10 @@ func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
 	// Durable in the access log before a byte of plaintext is sent.
 	what := fmt.Sprintf("vault open record %s/%d naming persons %s", origin, index, strings.Join(slices.Compact(slices.Sorted(slices.Values(hashes))), ","))
 	if err := h.n.LogAccess(r.Context(), id, what, purpose); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the access could not be recorded, so the data is not returned: %v", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
 // Erase is DELETE /v1/vault/{code}/{index}, a legal erasure: the credit
@@ -293,12 +279,12 @@ func (h *Handlers) Erase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id.Region != h.cfg.Region {
-		writeErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may erase its personal data", h.cfg.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "only the credit office of region %s may erase its personal data", h.cfg.Region))
 		return
 	}
 	reason, err := ParseEraseReason(r.URL.Query().Get("reason"))
 	if err != nil {
-		writeErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: err.Error(),
+		httpx.WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: err.Error(),
 			Errors: []api.FieldError{{Record: -1, Field: "reason", Rule: "erase_reason", Message: err.Error()}}})
 		return
 	}
@@ -309,17 +295,17 @@ func (h *Handlers) Erase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.n.LogAccess(r.Context(), id, fmt.Sprintf("vault erase record %s/%d reason %q", origin, index, reason), "legal_erasure"); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the erasure could not be recorded, so it was not done; retry: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the erasure could not be recorded, so it was not done; retry: %v", err))
 		return
 	}
 	// If the process dies here, the access log shows a requested erasure
 	// that did not happen; the admin's retry (idempotent) completes it.
 	res, perr := h.n.Propose(r.Context(), Op{Kind: Erase, Index: index})
 	if perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.VaultEraseResponse{Origin: origin, Index: index, Destroyed: res.Count})
+	httpx.WriteJSON(w, http.StatusOK, api.VaultEraseResponse{Origin: origin, Index: index, Destroyed: res.Count})
 }
 
 // Rotate is POST /v1/vault/rotate (see the package doc, "Rotation").
@@ -329,7 +315,7 @@ func (h *Handlers) Rotate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id.Region != h.cfg.Region {
-		writeErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may rotate its vault key", h.cfg.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "only the credit office of region %s may rotate its vault key", h.cfg.Region))
 		return
 	}
 	var from uint64
@@ -337,11 +323,11 @@ func (h *Handlers) Rotate(w http.ResponseWriter, r *http.Request) {
 		from = vault.StoredEpoch(tx.Bucket(vault.Bucket))
 		return nil
 	}); err != nil {
-		writeErr(w, h.cfg.ReadError("the vault epoch", err))
+		httpx.WriteErr(w, h.cfg.ReadError("the vault epoch", err))
 		return
 	}
 	if err := h.n.LogAccess(r.Context(), id, fmt.Sprintf("vault rotate key of region %s from epoch %d", h.cfg.Region, from), "key_rotation"); err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "the rotation could not be recorded, so it was not done; retry: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "the rotation could not be recorded, so it was not done; retry: %v", err))
 		return
 	}
 	// Once raft commits the command every replica re-wraps and replaces its
@@ -349,10 +335,10 @@ func (h *Handlers) Rotate(w http.ResponseWriter, r *http.Request) {
 	// new epoch and rotates once more (harmless: one more step forward).
 	res, perr := h.n.Propose(r.Context(), Op{Kind: Rotate, Index: from})
 	if perr != nil {
-		writeErr(w, perr)
+		httpx.WriteErr(w, perr)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.VaultRotateResponse{Region: h.cfg.Region, From: from, Epoch: res.Epoch, Rewrapped: res.Count})
+	httpx.WriteJSON(w, http.StatusOK, api.VaultRotateResponse{Region: h.cfg.Region, From: from, Epoch: res.Epoch, Rewrapped: res.Count})
 }
 
 // Refusal is the answer to a vault command the FSM refused (err from the
@@ -366,11 +352,11 @@ func Refusal(err error) *api.ErrorBody {
 		return &api.ErrorBody{Status: http.StatusConflict, Error: err.Error() + "; nothing was stored",
 			Errors: []api.FieldError{{Field: conflict.Path, Rule: "same_key", Message: "a stored key is never replaced"}}}
 	case errors.Is(err, vault.ErrErased):
-		return errorf(http.StatusGone, "%v", err)
+		return httpx.Errorf(http.StatusGone, "%v", err)
 	case errors.Is(err, vault.ErrEpoch):
-		return errorf(http.StatusServiceUnavailable, "%v", err)
+		return httpx.Errorf(http.StatusServiceUnavailable, "%v", err)
 	case errors.Is(err, vault.ErrNoEntry):
-		return errorf(http.StatusNotFound, "%v", err)
+		return httpx.Errorf(http.StatusNotFound, "%v", err)
 	}
 	return nil
 }
