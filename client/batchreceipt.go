@@ -73,7 +73,7 @@ func BatchReceipts(b *api.BatchReceipt, v note.Verifier) ([]api.Receipt, error) 
 		}
 		lh := hashes[i]
 		out[i] = api.Receipt{Origin: b.Origin, Index: r.Index, LeafHash: r.LeafHash, Duplicate: r.Duplicate, Checkpoint: b.Checkpoint,
-			InclusionProof: b64Hashes(p),
+			InclusionProof: api.EncodeHashes(p),
 			Proof:          string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: r.Index, Hashes: p, Checkpoint: []byte(b.Checkpoint)}))}
 	}
 	return out, nil
@@ -123,12 +123,4 @@ func decodeB64Hashes(ss []string) ([]tlog.Hash, error) {
 		copy(out[i][:], b)
 	}
 	return out, nil
-}
-
-func b64Hashes(p []tlog.Hash) []string {
-	out := make([]string, len(p))
-	for i, h := range p {
-		out[i] = base64.StdEncoding.EncodeToString(h[:])
-	}
-	return out
 }

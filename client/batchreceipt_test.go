@@ -40,3 +40,16 @@ func TestBatchReceiptsOneLeaf(t *testing.T) {
 		t.Error("a checkpoint of another origin verified")
 	}
 }
+
+// TestHashesWireForm: what the node encodes (api.EncodeHashes) the client
+// decodes back to the same hashes, and a hash of the wrong size is refused.
+func TestHashesWireForm(t *testing.T) {
+	p := []tlog.Hash{tlog.RecordHash([]byte("a")), tlog.RecordHash([]byte("b"))}
+	got, err := decodeB64Hashes(api.EncodeHashes(p))
+	if err != nil || len(got) != 2 || got[0] != p[0] || got[1] != p[1] {
+		t.Fatalf("round trip: %v, %v", got, err)
+	}
+	if _, err := decodeB64Hashes([]string{"AAAA"}); err == nil {
+		t.Fatal("a 3-byte hash decoded")
+	}
+}

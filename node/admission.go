@@ -21,16 +21,22 @@ type (
 	entryRefusedError = admission.EntryRefusedError
 )
 
-// admitter is the admission checker reading n (cheap: it holds no state).
+// admitter is the admission checker reading n. It holds no state of its
+// own, so one serves every request and the FSM; it is built on first use
+// (in New that is after the indexer is set, before raft opens), not per
+// call: the FSM checks every entry it appends through it.
 func (n *Node) admitter() *admission.Checker {
-	h := admissionHost{n}
-	cfg := admission.Config{Region: n.cfg.Region, Origin: n.origin, Access: n.access,
-		Store: h, Sanctions: h, Governance: h, Logs: h, Validator: n.validate,
-		CheckAccess: access.Check, Logger: n.logger}
-	if n.index != nil {
-		cfg.Admitted = n.index.Admitted
-	}
-	return admission.New(cfg)
+	n.admitOnce.Do(func() {
+		h := admissionHost{n}
+		cfg := admission.Config{Region: n.cfg.Region, Origin: n.origin, Access: n.access,
+			Store: h, Sanctions: h, Governance: h, Logs: h, Validator: n.validate,
+			CheckAccess: access.Check, Logger: n.logger}
+		if n.index != nil {
+			cfg.Admitted = n.index.Admitted
+		}
+		n.admit = admission.New(cfg)
+	})
+	return n.admit
 }
 
 // admitBatch checks every record of a submission by id

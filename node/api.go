@@ -130,6 +130,7 @@ var (
 	writeCompactJSON = httpx.WriteCompactJSON
 	writeErr         = httpx.WriteErr
 	errorf           = httpx.Errorf
+	clip             = httpx.Clip
 )
 
 // readError answers a failed ledger read of what ("record creditx.../12",

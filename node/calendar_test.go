@@ -130,7 +130,7 @@ func leaderNotices(t *testing.T, n *Node, key ed25519.PrivateKey) [][]byte {
 			if err != nil {
 				return err
 			}
-			l, err := decodeListing(e)
+			l, err := schemas.DecodeListing(e)
 			if err != nil {
 				return err
 			}
@@ -235,10 +235,10 @@ func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 
 	adopt := adoptionRecord(t, key, "../sanctions/workdays/testdata/fixture_2027.yaml", clock.Add(time.Hour))
 	// Admission's check accepts 2027 and refuses a gap year with a field error.
-	if field, msg := replicas[0].checkCalendarAdopt(decodeRecord(adopt).(*schemas.Governance).CalendarAdopt); field != "" {
+	if field, msg := replicas[0].checkCalendarAdopt(schemas.DecodeEntry(adopt).(*schemas.Governance).CalendarAdopt); field != "" {
 		t.Fatalf("admission refused 2027: %s %s", field, msg)
 	}
-	gap := *decodeRecord(adopt).(*schemas.Governance).CalendarAdopt
+	gap := *schemas.DecodeEntry(adopt).(*schemas.Governance).CalendarAdopt
 	gap.Year = 2029
 	if field, msg := replicas[0].checkCalendarAdopt(&gap); field != "record.calendar_adopt.year" {
 		t.Fatalf("gap year: field %q %s", field, msg)
@@ -289,7 +289,7 @@ func TestCalendarAdoptionRecomputesProvisionalDeadlines(t *testing.T) {
 		t.Fatal("no notices for the second listing")
 	}
 	for _, e := range later {
-		nt := decodeRecord(e).(*schemas.SanctionNotice)
+		nt := schemas.DecodeEntry(e).(*schemas.SanctionNotice)
 		if nt.FeedbackDueProvisional || nt.FeedbackDue.String() != "2027-01-04" {
 			t.Fatalf("notice after adoption: %s provisional %v", nt.FeedbackDue, nt.FeedbackDueProvisional)
 		}

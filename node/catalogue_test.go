@@ -73,7 +73,7 @@ func queuedNotices(t *testing.T, n *Node) []*schemas.SanctionNotice {
 			if err != nil {
 				return err
 			}
-			l, err := decodeListing(e)
+			l, err := schemas.DecodeListing(e)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
 )
 
 // Wire types of this file's endpoints (package api).
@@ -80,7 +81,7 @@ func (n *Node) change(tx *ledger.ReadTx, kind, lo string, li uint64, co string, 
 	if err != nil {
 		return Change{}, false
 	}
-	l, err := decodeListing(e)
+	l, err := schemas.DecodeListing(e)
 	if err != nil {
 		return Change{}, false
 	}

@@ -13,10 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/admission"
 	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/internal/startcheck"
 	"github.com/creditx/creditx/ledger"
@@ -47,6 +49,8 @@ type Node struct {
 	fsm         *fsm
 	rep         *raftcluster.Replica
 	index       *indexer
+	admitOnce   sync.Once
+	admit       *admission.Checker              // built on first use (admission.go), from fields fixed before raft opens
 	sanctions   *sanctionsState                 // engines and notice signer (notices.go); fixed after New
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator

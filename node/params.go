@@ -15,11 +15,3 @@ import (
 func parseCount(name, s string, def, max uint64) (uint64, *apiError) {
 	return access.ParseCount(name, s, def, max)
 }
-
-// clip shortens a caller's value quoted back in an error.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/disclose"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
@@ -104,15 +104,7 @@ func (n *Node) recordView(tx *ledger.ReadTx, role pki.Role, origin string, index
 	}
 	lh := tlog.RecordHash(e)
 	return &RecordView{Origin: origin, Index: index, LeafHash: hex.EncodeToString(lh[:]), Kind: rec.Kind(), KeyID: s.KeyID,
-		Record: body, Shaped: shaped, Checkpoint: string(cp), InclusionProof: b64Hashes(p)}, rec, nil
-}
-
-func b64Hashes(p []tlog.Hash) []string {
-	out := make([]string, len(p))
-	for i, h := range p {
-		out[i] = base64.StdEncoding.EncodeToString(h[:])
-	}
-	return out
+		Record: body, Shaped: shaped, Checkpoint: string(cp), InclusionProof: api.EncodeHashes(p)}, rec, nil
 }
 
 // subjectKeyFromParam turns a USCC, an "h1:" keyed hash or a citizen ID into
@@ -222,20 +214,4 @@ func subjectListings(tx *ledger.ReadTx, key string) []entryRef {
 		}
 	}
 	return out
-}
-
-func decodeListing(e []byte) (*schemas.Listing, error) {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil, err
-	}
-	l, ok := rec.(*schemas.Listing)
-	if !ok {
-		return nil, fmt.Errorf("not a listing")
-	}
-	return l, nil
 }

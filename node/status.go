@@ -66,8 +66,5 @@ func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {
 	if err != nil {
 		return nil
 	}
-	return decodeRecord(e)
+	return schemas.DecodeEntry(e)
 }
-
-// decodeRecord decodes a ledger entry's record, or returns nil.
-func decodeRecord(e []byte) schemas.Record { return index.DecodeRecord(e) }

@@ -140,6 +140,32 @@ func ParseDecode(entry []byte) (*Signed, Record, error) {
 	return s, r, nil
 }
 
+// DecodeEntry decodes the record of a log entry (ParseDecode), or returns
+// nil if the entry is not a signed record of a known schema. It is for
+// readers of entries a ledger already admitted; a nil result means the
+// entry is of no kind they act on.
+func DecodeEntry(entry []byte) Record {
+	_, rec, err := ParseDecode(entry)
+	if err != nil {
+		return nil
+	}
+	return rec
+}
+
+// DecodeListing decodes a log entry that must hold a listing. Its errors
+// are ParseDecode's, or name the kind of record the entry holds instead.
+func DecodeListing(entry []byte) (*Listing, error) {
+	_, rec, err := ParseDecode(entry)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := rec.(*Listing)
+	if !ok {
+		return nil, fmt.Errorf("entry holds a %s record, not a listing", rec.Kind())
+	}
+	return l, nil
+}
+
 // parseEnvelope is ParseSigned without the record's canonical check: the
 // key id, the record bytes (aliasing entry) and the signature.
 func parseEnvelope(entry []byte) (id string, rec, sig []byte, err error) {

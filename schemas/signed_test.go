@@ -340,3 +340,41 @@ func TestParseDecodeMatches(t *testing.T) {
 		t.Fatalf("spoiled inputs: %d decode failures, %d envelope failures; want both kinds", decodeFails, envelopeFails)
 	}
 }
+
+// TestDecodeListing: a listing decodes; any other kind of record is refused
+// with an error naming the kind it is, and an entry that does not parse
+// with ParseDecode's error; DecodeEntry agrees on each.
+func TestDecodeListing(t *testing.T) {
+	_, priv := testKey(1)
+	var listings, others int
+	for _, r := range allSamples() {
+		entry, err := Sign(r, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := DecodeListing(entry)
+		if _, isListing := r.(*Listing); isListing {
+			listings++
+			if err != nil || l == nil {
+				t.Fatalf("listing: %v", err)
+			}
+		} else {
+			others++
+			if err == nil || !strings.Contains(err.Error(), r.Kind()) {
+				t.Fatalf("%s: err = %v, want it named", r.Kind(), err)
+			}
+		}
+		if rec := DecodeEntry(entry); rec == nil || rec.Kind() != r.Kind() {
+			t.Fatalf("DecodeEntry(%s) = %v", r.Kind(), rec)
+		}
+	}
+	if listings == 0 || others == 0 {
+		t.Fatalf("samples: %d listings, %d others; want both", listings, others)
+	}
+	if _, err := DecodeListing([]byte("not an entry")); err == nil {
+		t.Fatal("garbage decoded as a listing")
+	}
+	if DecodeEntry([]byte("not an entry")) != nil {
+		t.Fatal("garbage decoded as a record")
+	}
+}

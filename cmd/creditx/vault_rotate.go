@@ -10,7 +10,7 @@ import (
 )
 
 // newVaultRotateCmd is "creditx vault rotate": the credit office moves the
-// region's vault key one epoch on (POST /v1/vault/rotate, node/vault_rotate.go).
+// region's vault key one epoch on (POST /v1/vault/rotate, internal/vaultops).
 func newVaultRotateCmd(nodeURL, credsDir *string) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rotate",

@@ -242,7 +242,7 @@ func ParseCount(name, s string, def, max uint64) (uint64, *api.ErrorBody) {
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || v > max {
-		return 0, httpx.Errorf(http.StatusBadRequest, "%s: %q is not a whole number from 0 to %d", name, clip(s), max)
+		return 0, httpx.Errorf(http.StatusBadRequest, "%s: %q is not a whole number from 0 to %d", name, httpx.Clip(s), max)
 	}
 	return v, nil
 }

@@ -42,19 +42,11 @@ func CheckPurpose(p, why string) *api.ErrorBody {
 		return httpx.Errorf(http.StatusBadRequest, "purpose: %s requires a purpose code (?purpose= on a GET, the \"purpose\" field of a JSON body), one of %s", why, purposeCodes())
 	}
 	if _, ok := purposes[p]; !ok {
-		return httpx.Errorf(http.StatusBadRequest, "purpose: %q is not a purpose of the catalogue; use one of %s", clip(p), purposeCodes())
+		return httpx.Errorf(http.StatusBadRequest, "purpose: %q is not a purpose of the catalogue; use one of %s", httpx.Clip(p), purposeCodes())
 	}
 	return nil
 }
 
 func purposeCodes() string {
 	return strings.Join(slices.Sorted(maps.Keys(purposes)), ", ")
-}
-
-// clip shortens a caller's value quoted back in an error.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

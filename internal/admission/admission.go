@@ -273,5 +273,5 @@ func readRecord(tx *ledger.ReadTx, origin string, i uint64) schemas.Record {
 	if err != nil {
 		return nil
 	}
-	return index.DecodeRecord(e)
+	return schemas.DecodeEntry(e)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -44,7 +45,7 @@ func (c *Checker) Forwarded(op byte, regionOp, appendOp bool, origin string, ent
 	case regionOp:
 		return nil
 	case !appendOp:
-		return errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", op, c.cfg.Origin, c.cfg.Access)
+		return httpx.Errorf(http.StatusForbidden, "op %d is not forwarded by replicas: only appends to %s or %s and vault commands", op, c.cfg.Origin, c.cfg.Access)
 	case origin == c.cfg.Access:
 		for i, e := range entries {
 			if err := c.cfg.CheckAccess(e); err != nil {
@@ -55,10 +56,10 @@ func (c *Checker) Forwarded(op byte, regionOp, appendOp bool, origin string, ent
 		return nil
 	case origin == c.cfg.Logs.LoopOrigin() && origin != "": // internal/notices
 		if o, ae := c.cfg.Logs.SubmitLog(entries); ae != nil || o != origin {
-			return errorf(http.StatusForbidden, "origin %s: only sanction notices and feedback on them are appended to the loop log", origin)
+			return httpx.Errorf(http.StatusForbidden, "origin %s: only sanction notices and feedback on them are appended to the loop log", origin)
 		}
 	case origin != c.cfg.Origin:
-		return errorf(http.StatusForbidden, "origin %s: a replica may append only to %s or %s", origin, c.cfg.Origin, c.cfg.Access)
+		return httpx.Errorf(http.StatusForbidden, "origin %s: a replica may append only to %s or %s", origin, c.cfg.Origin, c.cfg.Access)
 	}
 	var errs []api.FieldError
 	status := 0
@@ -77,10 +78,6 @@ func (c *Checker) Forwarded(op byte, regionOp, appendOp bool, origin string, ent
 		return nil
 	}
 	return &api.ErrorBody{Status: status, Error: fmt.Sprintf("%d problem(s) in a forwarded command; nothing was written", len(errs)), Errors: errs}
-}
-
-func errorf(status int, format string, args ...any) *api.ErrorBody {
-	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}
 }
 
 // forwardedIdentity is the identity the leader admits a forwarded entry

@@ -148,7 +148,7 @@ func (d Deadlines) ApplyCalendarAdopt(tx *ledger.Tx, origin string, index uint64
 		b, _ := json.Marshal(map[string]any{"origin": origin, "index": index, "reason": reason})
 		return cb.Put(k, b)
 	}
-	g, ok := decodeRecord(e).(*schemas.Governance)
+	g, ok := schemas.DecodeEntry(e).(*schemas.Governance)
 	if !ok || g.CalendarAdopt == nil {
 		return refuse("not a calendar_adopt governance record")
 	}
@@ -209,7 +209,7 @@ func (d Deadlines) recomputeDue(tx *ledger.Tx, k []byte, cal *workdays.Calendar,
 		if err != nil {
 			return nil
 		}
-		return decodeRecord(e)
+		return schemas.DecodeEntry(e)
 	}
 	nt, ok := read(origin, index).(*schemas.SanctionNotice)
 	if !ok {
@@ -339,17 +339,4 @@ func EffectiveNotice(tx *ledger.ReadTx, origin string, index uint64, nt *schemas
 	c := *nt
 	c.FeedbackDue, c.FeedbackDueProvisional = dc.Due, dc.Provisional
 	return &c, &dc
-}
-
-// decodeRecord decodes a ledger entry's record, or returns nil.
-func decodeRecord(e []byte) schemas.Record {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil
-	}
-	return rec
 }

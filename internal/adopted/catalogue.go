@@ -181,7 +181,7 @@ func (c Catalogues) ApplyCatalogueAdopt(tx *ledger.Tx, origin string, index uint
 		b, _ := json.Marshal(api.CatalogueRefusal{Origin: origin, Index: index, SHA256: digest, Reason: reason})
 		return cb.Put(append([]byte{CatalogueRefusedKeyPrefix}, exchange.EntryKey(origin, index)...), b)
 	}
-	g, ok := decodeRecord(e).(*schemas.Governance)
+	g, ok := schemas.DecodeEntry(e).(*schemas.Governance)
 	if !ok || g.CatalogueAdopt == nil {
 		return refuse("", "not a catalogue_adopt governance record")
 	}

@@ -171,15 +171,7 @@ func txRecord(tx *ledger.Tx, origin string, ek []byte) schemas.Record {
 	if err != nil {
 		return nil
 	}
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil
-	}
-	return rec
+	return schemas.DecodeEntry(e)
 }
 
 func yyyymmdd(d schemas.Date) uint64 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 	"github.com/hashicorp/raft"
@@ -65,21 +66,6 @@ type Handlers struct {
 // New returns the handlers over n.
 func New(cfg Config, n Node) *Handlers { return &Handlers{cfg: cfg, n: n} }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, e *api.ErrorBody) { writeJSON(w, e.Status, e) }
-
-func errorf(status int, format string, args ...any) *api.ErrorBody {
-	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}
-}
-
 // Status reads the raft configuration with each replica's state.
 func (h *Handlers) Status() (api.ClusterStatus, error) {
 	return raftcluster.Status(h.cfg.Raft, h.cfg.ReplicaID, h.cfg.Peers)
@@ -92,10 +78,10 @@ func (h *Handlers) Get(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := h.Status()
 	if err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "reading the raft configuration: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "reading the raft configuration: %v", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	httpx.WriteJSON(w, http.StatusOK, st)
 }
 
 // authorize checks the caller of a membership change and reports whether
@@ -110,7 +96,7 @@ func (h *Handlers) authorize(w http.ResponseWriter, r *http.Request, roles ...pk
 		return id, false, false
 	}
 	if id.Region != h.cfg.Region {
-		writeErr(w, errorf(http.StatusForbidden, "a certificate of region %s may not change the replicas of %s", id.Region, h.cfg.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "a certificate of region %s may not change the replicas of %s", id.Region, h.cfg.Region))
 		return id, false, false
 	}
 	return id, false, true
@@ -124,23 +110,23 @@ func (h *Handlers) Add(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
 	if err != nil {
-		writeErr(w, errorf(http.StatusRequestEntityTooLarge, "reading body: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusRequestEntityTooLarge, "reading body: %v", err))
 		return
 	}
 	var req api.AddReplicaRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: `body must be {"id": "...", "raft_address": "host:port"}`,
+		httpx.WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: `body must be {"id": "...", "raft_address": "host:port"}`,
 			Errors: []api.FieldError{{Record: -1, Rule: "json", Message: err.Error()}}})
 		return
 	}
 	if aerr := raftcluster.ValidateAdd(req); aerr != nil {
-		writeErr(w, aerr)
+		httpx.WriteErr(w, aerr)
 		return
 	}
 	if !forwarded && caller.Role == pki.RoleReplica && caller.ID != req.ID {
-		writeErr(w, errorf(http.StatusForbidden, "replica %s may only add itself, not %q (an admin may add any replica)", caller.ID, req.ID))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "replica %s may only add itself, not %q (an admin may add any replica)", caller.ID, req.ID))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), ChangeTimeout)
@@ -178,7 +164,7 @@ func (h *Handlers) change(ctx context.Context, w http.ResponseWriter, r *http.Re
 	err := h.n.RetryLeader(ctx, func(ctx context.Context, leader bool) error {
 		if !leader {
 			if forwarded {
-				writeErr(w, errorf(http.StatusMisdirectedRequest, "%v", h.cfg.ErrNotLeader))
+				httpx.WriteErr(w, httpx.Errorf(http.StatusMisdirectedRequest, "%v", h.cfg.ErrNotLeader))
 				return nil
 			}
 			return h.relay(ctx, w, r.Method, r.URL.Path, body)
@@ -191,7 +177,7 @@ func (h *Handlers) change(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return nil
 	})
 	if err != nil {
-		writeErr(w, errorf(http.StatusServiceUnavailable, "forwarding to the leader failed, safe to retry: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusServiceUnavailable, "forwarding to the leader failed, safe to retry: %v", err))
 	}
 }
 
@@ -224,15 +210,15 @@ func (h *Handlers) relay(ctx context.Context, w http.ResponseWriter, method, pat
 
 func (h *Handlers) answer(w http.ResponseWriter, changed bool, index uint64, aerr *api.ErrorBody) {
 	if aerr != nil {
-		writeErr(w, aerr)
+		httpx.WriteErr(w, aerr)
 		return
 	}
 	st, err := h.Status()
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "change committed at %d, but reading the configuration failed: %v", index, err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "change committed at %d, but reading the configuration failed: %v", index, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ClusterChange{Changed: changed, Index: index, Cluster: st})
+	httpx.WriteJSON(w, http.StatusOK, api.ClusterChange{Changed: changed, Index: index, Cluster: st})
 }
 
 // changeAnswer is the API answer for an error of a membership change
@@ -243,11 +229,11 @@ func (h *Handlers) changeAnswer(err error) *api.ErrorBody {
 	case err == nil:
 		return nil
 	case errors.Is(err, raftcluster.ErrConflict):
-		return errorf(http.StatusConflict, "%v", err)
+		return httpx.Errorf(http.StatusConflict, "%v", err)
 	case errors.Is(err, raftcluster.ErrUnknownReplica):
-		return errorf(http.StatusNotFound, "%v", err)
+		return httpx.Errorf(http.StatusNotFound, "%v", err)
 	case raftcluster.LostLead(err):
-		return errorf(http.StatusMisdirectedRequest, "%v: not committed, safe to retry", h.cfg.ErrNotLeader)
+		return httpx.Errorf(http.StatusMisdirectedRequest, "%v: not committed, safe to retry", h.cfg.ErrNotLeader)
 	}
-	return errorf(http.StatusServiceUnavailable, "%v", err)
+	return httpx.Errorf(http.StatusServiceUnavailable, "%v", err)
 }

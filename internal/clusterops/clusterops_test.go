@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
 	"github.com/hashicorp/raft"
@@ -28,7 +29,7 @@ type fakeNode struct {
 }
 
 func (f fakeNode) Require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Identity, bool) {
-	writeErr(w, errorf(http.StatusUnauthorized, "no certificate"))
+	httpx.WriteErr(w, httpx.Errorf(http.StatusUnauthorized, "no certificate"))
 	return pki.Identity{}, false
 }
 

@@ -2,13 +2,11 @@ package exchangeops
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 
-	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 )
@@ -47,21 +45,6 @@ func New(region string, x *exchange.Runtime, leader func() bool, n Node) *Handle
 	return &Handlers{region: region, x: x, n: n, leader: leader}
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, e *api.ErrorBody) { writeJSON(w, e.Status, e) }
-
-func errorf(status int, format string, args ...any) *api.ErrorBody {
-	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}
-}
-
 // Alerts returns every recorded alert, oldest first.
 func (h *Handlers) Alerts() ([]exchange.AlertView, error) {
 	var out []exchange.AlertView
@@ -79,10 +62,10 @@ func (h *Handlers) ServeAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	as, err := h.Alerts()
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "%v", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, as)
+	httpx.WriteJSON(w, http.StatusOK, as)
 }
 
 // Status returns the exchange summary (nil without an exchange).
@@ -97,14 +80,14 @@ func (h *Handlers) Status() (*exchange.Status, error) {
 func (h *Handlers) ServeStatus(w http.ResponseWriter, r *http.Request) {
 	st, err := h.Status()
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "%v", err))
 		return
 	}
 	if st == nil {
-		writeErr(w, errorf(http.StatusNotFound, "this node is not a consortium member"))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusNotFound, "this node is not a consortium member"))
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	httpx.WriteJSON(w, http.StatusOK, st)
 }
 
 // ForwardedMemberHeader names the member on whose behalf a follower

@@ -7,6 +7,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -49,17 +50,17 @@ func (h *Handlers) History() (*exchange.History, error) {
 func (h *Handlers) Membership(w http.ResponseWriter, r *http.Request) {
 	hs, err := h.History()
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "%v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "%v", err))
 		return
 	}
 	if hs == nil {
-		writeErr(w, errorf(http.StatusNotFound, "this node is not a consortium member"))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusNotFound, "this node is not a consortium member"))
 		return
 	}
 	cur := hs.Current()
 	y, err := cur.Manifest.Encode()
 	if err != nil {
-		writeErr(w, errorf(http.StatusInternalServerError, "encoding the manifest in force: %v", err))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusInternalServerError, "encoding the manifest in force: %v", err))
 		return
 	}
 	v := api.MembershipView{Genesis: hs.Versions[0].Hash, Running: exchange.ManifestHash(h.x.InForce()), InForce: cur.Hash, Version: cur.Manifest.Version,
@@ -75,7 +76,7 @@ func (h *Handlers) Membership(w http.ResponseWriter, r *http.Request) {
 	for _, rf := range hs.Refused {
 		v.Refused = append(v.Refused, fmt.Sprintf("%s#%d: %s", schemas.LedgerOrigin(rf.Record.By), rf.Record.Index, rf.Reason))
 	}
-	writeJSON(w, http.StatusOK, v)
+	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
 // CheckManifestPropose is admission's check of a manifest_propose record:

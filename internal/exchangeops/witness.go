@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 )
@@ -66,7 +67,7 @@ func (h *Handlers) Witness(w http.ResponseWriter, r *http.Request) {
 			// a follower of this region relayed a member's request
 			code := r.Header.Get(ForwardedMemberHeader)
 			if id.Region != h.region || code == "" {
-				writeErr(w, errorf(http.StatusForbidden, "only a replica of %s may forward witness requests, naming the member", h.region))
+				httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "only a replica of %s may forward witness requests, naming the member", h.region))
 				return
 			}
 			id.Region = code
@@ -75,7 +76,7 @@ func (h *Handlers) Witness(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !x.Effective()[id.Region] {
-			writeErr(w, errorf(http.StatusForbidden, "member %s is not an active, approved member", id.Region))
+			httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "member %s is not an active, approved member", id.Region))
 			return
 		}
 	}

@@ -127,3 +127,14 @@ func TestDecodeJSONAndParseAt(t *testing.T) {
 		t.Fatalf("bad at: %v", err)
 	}
 }
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("x", 65)
+	for _, c := range []struct{ in, want string }{
+		{"", ""}, {"short", "short"}, {long[:64], long[:64]}, {long, long[:64] + "…"},
+	} {
+		if got := Clip(c.in); got != c.want {
+			t.Errorf("Clip(%d bytes) = %q, want %q", len(c.in), got, c.want)
+		}
+	}
+}

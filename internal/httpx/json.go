@@ -38,6 +38,15 @@ func WriteCompactJSON(w http.ResponseWriter, status int, v any) {
 // WriteErr answers e with its own status.
 func WriteErr(w http.ResponseWriter, e *api.ErrorBody) { WriteJSON(w, e.Status, e) }
 
+// Clip shortens a caller's value quoted back in an error message to 64
+// bytes and an ellipsis, so an answer never echoes a whole oversized input.
+func Clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
 // Errorf is an error answer with status and a formatted message.
 func Errorf(status int, format string, args ...any) *api.ErrorBody {
 	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}

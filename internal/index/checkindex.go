@@ -176,7 +176,7 @@ func (ci *checkIndex) markEvents(tx *ledger.Tx, target schemas.Ref, kind byte) e
 	if err != nil {
 		return nil // not held (yet): putListing flags it when it comes
 	}
-	l, err := DecodeListing(e)
+	l, err := schemas.DecodeListing(e)
 	if err != nil {
 		return nil // an event referencing a notice, an objection...
 	}
@@ -234,7 +234,7 @@ func CheckHistories(tx *ledger.ReadTx, key string, self *JustIndexed, history Hi
 			if err != nil {
 				return nil, fmt.Errorf("listing %s/%d: %w", origin, index, err)
 			}
-			l, err := DecodeListing(e)
+			l, err := schemas.DecodeListing(e)
 			if err != nil {
 				continue
 			}

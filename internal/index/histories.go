@@ -6,7 +6,6 @@ package index
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"github.com/creditx/creditx/api"
@@ -54,7 +53,7 @@ func History(tx *ledger.ReadTx, origin string, index uint64, l *schemas.Listing)
 			if err != nil {
 				return fmt.Errorf("history of %s/%d: event %s/%d: %w", origin, index, ev.Origin, ev.Index, err)
 			}
-			rec := DecodeRecord(eb)
+			rec := schemas.DecodeEntry(eb)
 			if rec == nil {
 				continue
 			}
@@ -85,7 +84,7 @@ func SubjectHistories(tx *ledger.ReadTx, key string, history HistoryFunc) ([]san
 		if err != nil {
 			return nil, fmt.Errorf("listing %s/%d: %w", le.Origin, le.Index, err)
 		}
-		l, err := DecodeListing(e)
+		l, err := schemas.DecodeListing(e)
 		if err != nil {
 			continue
 		}
@@ -138,35 +137,4 @@ func SubjectListings(tx *ledger.ReadTx, key string) []EntryRef {
 		}
 	}
 	return out
-}
-
-// DecodeListing decodes entry e, which must be a listing.
-func DecodeListing(e []byte) (*schemas.Listing, error) {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil, err
-	}
-	l, ok := rec.(*schemas.Listing)
-	if !ok {
-		return nil, errors.New("not a listing")
-	}
-	return l, nil
-}
-
-// DecodeRecord decodes entry e (nil if it is not a signed record of a
-// known schema).
-func DecodeRecord(e []byte) schemas.Record {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil
-	}
-	return rec
 }

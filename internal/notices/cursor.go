@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 )
 
 // Cursor feeds: the byte after the version says which feed a cursor belongs
@@ -134,7 +135,7 @@ func ParseFeedParams(q url.Values, feed byte, maxWait time.Duration) (FeedParams
 	if s := q.Get("limit"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil || v > MaxFeedLimit {
-			return p, fieldErrorf("limit", "limit", "limit: %q is not a whole number from 0 to %d", clip(s), MaxFeedLimit)
+			return p, fieldErrorf("limit", "limit", "limit: %q is not a whole number from 0 to %d", httpx.Clip(s), MaxFeedLimit)
 		}
 		l = v
 	}
@@ -145,17 +146,9 @@ func ParseFeedParams(q url.Values, feed byte, maxWait time.Duration) (FeedParams
 	if s := q.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 || d > maxWait {
-			return p, fieldErrorf("wait", "wait", "wait: %q is not a duration up to %v", clip(s), maxWait)
+			return p, fieldErrorf("wait", "wait", "wait: %q is not a duration up to %v", httpx.Clip(s), maxWait)
 		}
 		p.Wait = d
 	}
 	return p, nil
-}
-
-// clip shortens a caller's value quoted back in an error.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

@@ -9,7 +9,7 @@
 //
 // Package node keeps the glue: it builds a [Service] over a [Host] (view
 // the store, commit entries, leadership, the index reads the views need),
-// indexes the notice buckets in the FSM (node/histories.go) and registers
+// hands internal/index the notice buckets to fill in the FSM and registers
 // the HTTP handlers. This package does not import package node.
 //
 // # Guarantees

@@ -10,6 +10,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/disclose"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
@@ -41,7 +42,7 @@ func ParseStates(s string) ([]string, *api.ErrorBody) {
 	states := strings.Split(s, ",")
 	for _, st := range states {
 		if !slices.Contains(States, st) {
-			return nil, &api.ErrorBody{Status: http.StatusBadRequest, Error: fmt.Sprintf("state: %q is not a notice state; use one or more of %s, comma-separated", clip(st), strings.Join(States, ", "))}
+			return nil, &api.ErrorBody{Status: http.StatusBadRequest, Error: fmt.Sprintf("state: %q is not a notice state; use one or more of %s, comma-separated", httpx.Clip(st), strings.Join(States, ", "))}
 		}
 	}
 	return states, nil

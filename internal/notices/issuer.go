@@ -131,7 +131,7 @@ func (s *Service) issue(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			l, ok := decodeRecord(e).(*schemas.Listing)
+			l, ok := schemas.DecodeEntry(e).(*schemas.Listing)
 			if !ok {
 				s.skip(k)
 				continue
@@ -180,24 +180,11 @@ func (s *Service) issue(ctx context.Context) (int, error) {
 	return len(todo), flush()
 }
 
-// decodeRecord decodes a log entry's record, or returns nil.
-func decodeRecord(e []byte) schemas.Record {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil
-	}
-	return rec
-}
-
 // readRecord reads and decodes the record at origin#index, or returns nil.
 func readRecord(tx *ledger.ReadTx, origin string, index uint64) schemas.Record {
 	e, err := tx.Log(origin).Entry(index)
 	if err != nil {
 		return nil
 	}
-	return decodeRecord(e)
+	return schemas.DecodeEntry(e)
 }

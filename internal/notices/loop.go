@@ -88,7 +88,7 @@ func (l Logs) SubmitLog(entries [][]byte) (string, *api.ErrorBody) {
 	first := ""
 	for i, e := range entries {
 		o := l.Ledger
-		if rec := decodeRecord(e); rec != nil {
+		if rec := schemas.DecodeEntry(e); rec != nil {
 			o = l.RecordLog(rec)
 		}
 		if i == 0 {

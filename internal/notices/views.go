@@ -52,7 +52,7 @@ func (s *Service) view(tx *ledger.ReadTx, origin string, index uint64, at time.T
 	if err != nil {
 		return api.NoticeView{}, false, nil
 	}
-	nt, ok := decodeRecord(e).(*schemas.SanctionNotice)
+	nt, ok := schemas.DecodeEntry(e).(*schemas.SanctionNotice)
 	if !ok {
 		return api.NoticeView{}, false, nil
 	}
@@ -71,7 +71,7 @@ func (s *Service) view(tx *ledger.ReadTx, origin string, index uint64, at time.T
 	}
 	var st sanctions.Status
 	if le, err := tx.Log(nt.Listing.Origin).Entry(nt.Listing.Index); err == nil {
-		if l, ok := decodeRecord(le).(*schemas.Listing); ok {
+		if l, ok := schemas.DecodeEntry(le).(*schemas.Listing); ok {
 			h, err := s.host.History(tx, nt.Listing.Origin, nt.Listing.Index, l)
 			if err != nil {
 				return api.NoticeView{}, false, fmt.Errorf("history of listing %s#%d: %w", nt.Listing.Origin, nt.Listing.Index, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/console"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 )
@@ -36,25 +37,18 @@ type RegisterIndex interface {
 	SubjectListings(tx *ledger.ReadTx, key string) []EntryRef
 }
 
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
-
 // ParseRegister checks the query of GET / and returns the page to fill
 // (base shown on it) and the cursor; a page with Problems is answered 400.
 func ParseRegister(q url.Values, base console.Base) (console.RegisterPage, *console.RegisterCursor) {
 	f := console.RegisterFilter{Q: strings.TrimSpace(q.Get("q")), Domain: q.Get("domain"), Member: q.Get("member"), Programme: strings.TrimSpace(q.Get("programme")), Since: q.Get("since")}
 	p := console.RegisterPage{Base: base, Filter: f, Domains: schemas.DefaultDomains()}
 	if f.Domain != "" && !slices.Contains(p.Domains, f.Domain) {
-		p.Problems = append(p.Problems, fmt.Sprintf("领域 domain: %q 不是已知领域", clip(f.Domain)))
+		p.Problems = append(p.Problems, fmt.Sprintf("领域 domain: %q 不是已知领域", httpx.Clip(f.Domain)))
 	}
 	if f.Since != "" {
 		t, err := time.Parse("2006-01-02", f.Since)
 		if err != nil {
-			p.Problems = append(p.Problems, fmt.Sprintf("日期 since: %q 不是 YYYY-MM-DD 日期", clip(f.Since)))
+			p.Problems = append(p.Problems, fmt.Sprintf("日期 since: %q 不是 YYYY-MM-DD 日期", httpx.Clip(f.Since)))
 		}
 		f.SinceDate = schemas.Date{Time: t}
 		p.Filter = f
@@ -78,7 +72,7 @@ func FillRegister(tx *ledger.ReadTx, idx RegisterIndex, own string, p *console.R
 	}
 	if f.Member != "" {
 		if !slices.Contains(p.Members, f.Member) {
-			return fmt.Errorf("成员 member: %q 不在本节点 is not held here", clip(f.Member))
+			return fmt.Errorf("成员 member: %q 不在本节点 is not held here", httpx.Clip(f.Member))
 		}
 		origins = []string{schemas.LedgerOrigin(f.Member)}
 	}
@@ -122,7 +116,7 @@ func RegisterMatch(tx *ledger.ReadTx, idx RegisterIndex, f console.RegisterFilte
 		f.Q != "" && !bytes.Contains(e, []byte(f.Q)) {
 		return console.RegisterRow{}, false
 	}
-	l, err := decodeListing(e)
+	l, err := schemas.DecodeListing(e)
 	// Natural persons are never on the public register, not even masked
 	// (issue 14; docs/PRIVACY.md).
 	if err != nil || l.Disclosure != "public" || l.Subject.Person != nil ||
@@ -137,22 +131,6 @@ func RegisterMatch(tx *ledger.ReadTx, idx RegisterIndex, f console.RegisterFilte
 	}
 	return console.RegisterRow{Subject: l.Subject.Name, Code: l.Subject.USCC, Domain: l.Domain, Programme: l.Programme.Code, Authority: l.Authority.Name,
 		Listed: l.ListedOn.String(), Until: l.PublicityEnd.String(), Member: origin, MemberCode: console.MemberCode(origin), State: state, Index: index}, true
-}
-
-func decodeListing(e []byte) (*schemas.Listing, error) {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil, err
-	}
-	l, ok := rec.(*schemas.Listing)
-	if !ok {
-		return nil, fmt.Errorf("not a listing")
-	}
-	return l, nil
 }
 
 // registerByUSCC answers an exact USCC from the subject index.

@@ -104,7 +104,7 @@ func Batch(s Store, a Applied, entries [][]byte) (*api.BatchReceipt, error) {
 			if err != nil {
 				return err
 			}
-			br.RangeProof = b64Hashes(p)
+			br.RangeProof = api.EncodeHashes(p)
 		}
 		for i := range entries {
 			idx := a.Indices[i]
@@ -120,7 +120,7 @@ func Batch(s Store, a Applied, entries [][]byte) (*api.BatchReceipt, error) {
 				if err != nil {
 					return err
 				}
-				rec.InclusionProof = b64Hashes(ps[0])
+				rec.InclusionProof = api.EncodeHashes(ps[0])
 			}
 			rec.LeafHash = hex.EncodeToString(h[:])
 			br.Records[i] = rec

@@ -3,7 +3,6 @@
 package receipts
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 
@@ -42,17 +41,9 @@ func Build(tx *ledger.ReadTx, a Appended, entries [][]byte) ([]api.Receipt, erro
 		}
 		out[i] = api.Receipt{
 			Origin: a.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !a.Fresh[i],
-			Checkpoint: string(a.Checkpoint), InclusionProof: b64Hashes(p),
+			Checkpoint: string(a.Checkpoint), InclusionProof: api.EncodeHashes(p),
 			Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: idx, Hashes: p, Checkpoint: a.Checkpoint})),
 		}
 	}
 	return out, nil
-}
-
-func b64Hashes(p []tlog.Hash) []string {
-	out := make([]string, len(p))
-	for i, h := range p {
-		out[i] = base64.StdEncoding.EncodeToString(h[:])
-	}
-	return out
 }

@@ -3,7 +3,6 @@ package receipts
 import (
 	"context"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 )
 
@@ -43,7 +43,7 @@ const (
 func WitnessWait(q url.Values, member bool) (wait time.Duration, ok bool, aerr *api.ErrorBody) {
 	if !q.Has("witnessed") {
 		if q.Has("wait") {
-			return 0, false, errorf(http.StatusBadRequest, "wait is only meaningful with witnessed=1")
+			return 0, false, httpx.Errorf(http.StatusBadRequest, "wait is only meaningful with witnessed=1")
 		}
 		return 0, false, nil
 	}
@@ -52,24 +52,20 @@ func WitnessWait(q url.Values, member bool) (wait time.Duration, ok bool, aerr *
 		return 0, false, nil
 	case "1", "true", "":
 	default:
-		return 0, false, errorf(http.StatusBadRequest, "witnessed=%q: want 1 or 0", q.Get("witnessed"))
+		return 0, false, httpx.Errorf(http.StatusBadRequest, "witnessed=%q: want 1 or 0", q.Get("witnessed"))
 	}
 	if !member {
-		return 0, false, errorf(http.StatusBadRequest, "witnessed=1: this node is not a consortium member, no witness cosigns its checkpoints")
+		return 0, false, httpx.Errorf(http.StatusBadRequest, "witnessed=1: this node is not a consortium member, no witness cosigns its checkpoints")
 	}
 	wait = DefaultWitnessWait
 	if s := q.Get("wait"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 || d > MaxWitnessWait {
-			return 0, false, errorf(http.StatusBadRequest, "wait=%q: want a duration such as 5s, above 0 and at most %s", s, MaxWitnessWait)
+			return 0, false, httpx.Errorf(http.StatusBadRequest, "wait=%q: want a duration such as 5s, above 0 and at most %s", s, MaxWitnessWait)
 		}
 		wait = d
 	}
 	return wait, true, nil
-}
-
-func errorf(status int, format string, args ...any) *api.ErrorBody {
-	return &api.ErrorBody{Status: status, Error: fmt.Sprintf(format, args...)}
 }
 
 // Manifest is what witnessed receipts read of the consortium manifest
@@ -123,7 +119,7 @@ func (w Witnessed) Wait(ctx context.Context, rs []api.Receipt, wait time.Duratio
 			return nil
 		})
 		if err != nil {
-			return nil, errorf(http.StatusInternalServerError, "records committed, reading the witnessed checkpoint failed: %v", err)
+			return nil, httpx.Errorf(http.StatusInternalServerError, "records committed, reading the witnessed checkpoint failed: %v", err)
 		}
 		if out != nil {
 			return out, nil
@@ -134,7 +130,7 @@ func (w Witnessed) Wait(ctx context.Context, rs []api.Receipt, wait time.Duratio
 			for i, r := range rs {
 				idx[i] = strconv.FormatUint(r.Index, 10)
 			}
-			return nil, errorf(http.StatusGatewayTimeout,
+			return nil, httpx.Errorf(http.StatusGatewayTimeout,
 				"records committed at index %s of %s, but after %s no checkpoint of size >= %d carries %s (latest witnessed size %d); GET /v1/proof/%s/<index> later",
 				strings.Join(idx, ","), w.Own, wait, need, w.Manifest.QuorumRule(), have, w.Code)
 		case <-time.After(50 * time.Millisecond):
@@ -150,7 +146,7 @@ func (w Witnessed) Receipt(tx *ledger.ReadTx, origin string, index uint64, signe
 		return nil, err
 	}
 	return &api.Receipt{Origin: origin, Index: index, LeafHash: hex.EncodeToString(p.LeafHash[:]), Checkpoint: string(signed),
-		InclusionProof: b64Hashes(p.Hashes), Witnesses: p.Witnesses, Proof: string(p.Proof)}, nil
+		InclusionProof: api.EncodeHashes(p.Hashes), Witnesses: p.Witnesses, Proof: string(p.Proof)}, nil
 }
 
 // Proof is the receipt of entry index of origin (this member's ledger or a

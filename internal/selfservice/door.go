@@ -10,6 +10,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
@@ -99,14 +100,14 @@ func (d *Door) Token(r *http.Request) (*subjecttoken.Token, *api.ErrorBody) {
 		}
 	}
 	if s == "" {
-		return nil, errorf(http.StatusUnauthorized, "a subject token is required (Authorization: Bearer cxs1...): the region's credit office issues one after real-name authentication (creditx subject issue)")
+		return nil, httpx.Errorf(http.StatusUnauthorized, "a subject token is required (Authorization: Bearer cxs1...): the region's credit office issues one after real-name authentication (creditx subject issue)")
 	}
 	if d.Office == nil {
-		return nil, errorf(http.StatusServiceUnavailable, "this node has no credit-office key (sanctions issuer_key), so it cannot check subject tokens")
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "this node has no credit-office key (sanctions issuer_key), so it cannot check subject tokens")
 	}
 	revoked, err := subjecttoken.ReadRevoked(d.RevokedFile)
 	if err != nil {
-		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", err)
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", err)
 	}
 	var readErr error
 	t, err := subjecttoken.Verify(s, d.Office.SignKey.Public().(ed25519.PublicKey), d.Region, time.Now(), func(s string) bool {
@@ -118,10 +119,10 @@ func (d *Door) Token(r *http.Request) (*subjecttoken.Token, *api.ErrorBody) {
 		return r || err != nil
 	})
 	if readErr != nil {
-		return nil, errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", readErr)
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "reading the revoked subject tokens: %v", readErr)
 	}
 	if err != nil {
-		return nil, errorf(http.StatusUnauthorized, "subject token: %v", err)
+		return nil, httpx.Errorf(http.StatusUnauthorized, "subject token: %v", err)
 	}
 	return t, nil
 }

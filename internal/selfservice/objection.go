@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
@@ -38,7 +39,7 @@ func (d *Door) File(ctx context.Context, t *subjecttoken.Token, req api.SubjectO
 	}
 	for _, g := range req.Grounds {
 		if !slices.Contains(grounds, g) {
-			bad("grounds", "oneof", fmt.Sprintf("%q is not one of %s", clip(g), strings.Join(grounds, ", ")))
+			bad("grounds", "oneof", fmt.Sprintf("%q is not one of %s", httpx.Clip(g), strings.Join(grounds, ", ")))
 		}
 	}
 	stmt := strings.TrimSpace(req.Statement)
@@ -49,7 +50,7 @@ func (d *Door) File(ctx context.Context, t *subjecttoken.Token, req api.SubjectO
 	}
 	signer := d.Office
 	if signer == nil {
-		return nil, errorf(http.StatusServiceUnavailable, "this node has no credit-office key and cannot file objections")
+		return nil, httpx.Errorf(http.StatusServiceUnavailable, "this node has no credit-office key and cannot file objections")
 	}
 	var l *schemas.Listing
 	var ref schemas.Ref
@@ -61,16 +62,16 @@ func (d *Door) File(ctx context.Context, t *subjecttoken.Token, req api.SubjectO
 		if err != nil {
 			return err
 		}
-		if l, err = decodeListing(e); err == nil {
+		if l, err = schemas.DecodeListing(e); err == nil {
 			h := tlog.RecordHash(e)
 			ref = schemas.Ref{Origin: req.Origin, Index: req.Index, Hash: hex.EncodeToString(h[:])}
 		}
 		return nil
 	}); err != nil {
-		return nil, d.ReadError(fmt.Sprintf("listing %s#%d", clip(req.Origin), req.Index), err)
+		return nil, d.ReadError(fmt.Sprintf("listing %s#%d", httpx.Clip(req.Origin), req.Index), err)
 	}
 	if l == nil {
-		bad("origin", "target", fmt.Sprintf("%s#%d is not a listing held by this node", clip(req.Origin), req.Index))
+		bad("origin", "target", fmt.Sprintf("%s#%d is not a listing held by this node", httpx.Clip(req.Origin), req.Index))
 	} else if !slices.Contains(d.SubjectKeys(l), t.Subject) {
 		// the owner rule: a subject objects only to listings naming it
 		return nil, &api.ErrorBody{Status: http.StatusForbidden, Error: "not your listing; nothing was written",
@@ -88,7 +89,7 @@ func (d *Door) File(ctx context.Context, t *subjecttoken.Token, req api.SubjectO
 	}
 	e, err := signer.Sign(o)
 	if err != nil {
-		return nil, errorf(http.StatusUnprocessableEntity, "objection: %v", err)
+		return nil, httpx.Errorf(http.StatusUnprocessableEntity, "objection: %v", err)
 	}
 	office := pki.Identity{Role: pki.RoleAdmin, ID: signer.Identity.ID, Region: d.Region}
 	rc, aerr := d.Submit(ctx, office, e)
@@ -103,21 +104,21 @@ func (d *Door) File(ctx context.Context, t *subjecttoken.Token, req api.SubjectO
 func (d *Door) ServeObjection(w http.ResponseWriter, r *http.Request) {
 	t, aerr := d.Token(r)
 	if aerr != nil {
-		WriteErr(w, aerr)
+		httpx.WriteErr(w, aerr)
 		return
 	}
 	var req api.SubjectObjectionRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: "malformed objection; nothing was written",
+		httpx.WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: "malformed objection; nothing was written",
 			Errors: []api.FieldError{{Rule: "json", Message: err.Error()}}})
 		return
 	}
 	rc, aerr := d.File(r.Context(), t, req)
 	if aerr != nil {
-		WriteErr(w, aerr)
+		httpx.WriteErr(w, aerr)
 		return
 	}
-	WriteJSON(w, http.StatusOK, rc)
+	httpx.WriteJSON(w, http.StatusOK, rc)
 }

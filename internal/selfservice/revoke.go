@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/creditx/creditx/api"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/subjecttoken"
@@ -85,7 +86,7 @@ func CheckRevokeRequest(req *RevokeRequest, maxReason int) []api.FieldError {
 	req.Reason = strings.TrimSpace(req.Reason)
 	var errs []api.FieldError
 	if !subjecttoken.ValidSerial(req.Serial) {
-		errs = append(errs, api.FieldError{Field: "serial", Rule: "hex16", Message: fmt.Sprintf("%q is not a token serial (16 lower-case hex digits, shown by creditx subject issue)", clip(req.Serial))})
+		errs = append(errs, api.FieldError{Field: "serial", Rule: "hex16", Message: fmt.Sprintf("%q is not a token serial (16 lower-case hex digits, shown by creditx subject issue)", httpx.Clip(req.Serial))})
 	}
 	if req.Reason == "" || len(req.Reason) > maxReason || !utf8.ValidString(req.Reason) {
 		errs = append(errs, api.FieldError{Field: "reason", Rule: "required", Message: fmt.Sprintf("say why the token is revoked (1..%d bytes)", maxReason)})
@@ -121,19 +122,19 @@ func ListRevoked(tx *ledger.ReadTx) ([]Revocation, error) {
 // has checked: only the credit office of this region may revoke.
 func (d *Door) ServeRevoke(w http.ResponseWriter, r *http.Request, id pki.Identity) {
 	if id.Region != d.Region {
-		WriteErr(w, errorf(http.StatusForbidden, "only the credit office of region %s may revoke its subject tokens", d.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "only the credit office of region %s may revoke its subject tokens", d.Region))
 		return
 	}
 	var req RevokeRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: "malformed revocation; nothing was written",
+		httpx.WriteErr(w, &api.ErrorBody{Status: http.StatusBadRequest, Error: "malformed revocation; nothing was written",
 			Errors: []api.FieldError{{Rule: "json", Message: err.Error()}}})
 		return
 	}
 	if errs := CheckRevokeRequest(&req, d.MaxReason); len(errs) > 0 {
-		WriteErr(w, &api.ErrorBody{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs})
+		httpx.WriteErr(w, &api.ErrorBody{Status: http.StatusUnprocessableEntity, Error: fmt.Sprintf("%d problem(s); nothing was written", len(errs)), Errors: errs})
 		return
 	}
 	isNew, ok := d.Revoke(w, r, req.Serial, req.Reason)
@@ -146,7 +147,7 @@ func (d *Door) ServeRevoke(w http.ResponseWriter, r *http.Request, id pki.Identi
 		out, held = Revoked(tx, req.Serial)
 		return nil
 	}); err != nil {
-		WriteErr(w, d.ReadError("the revocation", err))
+		httpx.WriteErr(w, d.ReadError("the revocation", err))
 		return
 	}
 	if !held { // applied on the leader, not yet here: answer from the request
@@ -154,14 +155,14 @@ func (d *Door) ServeRevoke(w http.ResponseWriter, r *http.Request, id pki.Identi
 	}
 	out.New = isNew
 	d.Logger.Info("subject token revoked", "serial", req.Serial, "by", id.ID, "new", out.New)
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 // ServeRevoked is GET /v1/subject/revoked by id, whose role (admin or
 // auditor) the node has checked: only this region's may list.
 func (d *Door) ServeRevoked(w http.ResponseWriter, r *http.Request, id pki.Identity) {
 	if id.Region != d.Region {
-		WriteErr(w, errorf(http.StatusForbidden, "the revoked subject tokens of region %s are listed to its own credit office and auditors", d.Region))
+		httpx.WriteErr(w, httpx.Errorf(http.StatusForbidden, "the revoked subject tokens of region %s are listed to its own credit office and auditors", d.Region))
 		return
 	}
 	var out []Revocation
@@ -169,8 +170,8 @@ func (d *Door) ServeRevoked(w http.ResponseWriter, r *http.Request, id pki.Ident
 		out, err = ListRevoked(tx)
 		return err
 	}); err != nil {
-		WriteErr(w, d.ReadError("the revoked subject tokens", err))
+		httpx.WriteErr(w, d.ReadError("the revoked subject tokens", err))
 		return
 	}
-	WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }

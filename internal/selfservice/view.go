@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/internal/disclose"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/sanctions"
 	"github.com/creditx/creditx/schemas"
@@ -31,7 +32,7 @@ func (d *Door) Self(t *subjecttoken.Token, at time.Time) (*api.SubjectSelf, []st
 			if err != nil {
 				return err
 			}
-			l, err := decodeListing(e)
+			l, err := schemas.DecodeListing(e)
 			if err != nil {
 				continue
 			}
@@ -112,34 +113,18 @@ func (d *Door) listing(tx *ledger.ReadTx, t *subjecttoken.Token, le Ref, e []byt
 	return sl, nil
 }
 
-func decodeListing(e []byte) (*schemas.Listing, error) {
-	s, err := schemas.ParseSigned(e)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.Decode()
-	if err != nil {
-		return nil, err
-	}
-	l, ok := rec.(*schemas.Listing)
-	if !ok {
-		return nil, fmt.Errorf("not a listing")
-	}
-	return l, nil
-}
-
 // ServeSelf is GET /v1/subject.
 func (d *Door) ServeSelf(w http.ResponseWriter, r *http.Request) {
 	t, aerr := d.Token(r)
 	if aerr != nil {
-		WriteErr(w, aerr)
+		httpx.WriteErr(w, aerr)
 		return
 	}
 	sv, ok := d.readSelf(w, r, t)
 	if !ok {
 		return
 	}
-	WriteJSON(w, http.StatusOK, sv)
+	httpx.WriteJSON(w, http.StatusOK, sv)
 }
 
 // readSelf builds the view and logs it as a personal-data read if it
@@ -148,7 +133,7 @@ func (d *Door) ServeSelf(w http.ResponseWriter, r *http.Request) {
 func (d *Door) readSelf(w http.ResponseWriter, r *http.Request, t *subjecttoken.Token) (*api.SubjectSelf, bool) {
 	sv, persons, err := d.Self(t, time.Now())
 	if err != nil {
-		WriteErr(w, d.ReadError("subject "+t.Subject, err))
+		httpx.WriteErr(w, d.ReadError("subject "+t.Subject, err))
 		return nil, false
 	}
 	if len(persons) > 0 && !d.LogPersons(w, r, Identity(t), "subject self-view "+t.Subject, persons, "subject_access") {
