@@ -80,16 +80,21 @@ type Manifest struct {
 
 // Member is one consortium member as the manifest describes it.
 type Member struct {
-	Code        string   `yaml:"code"`
-	Name        string   `yaml:"name"`
-	Endpoint    string   `yaml:"endpoint"`
-	LogVKey     string   `yaml:"log_vkey"`
+	Code     string `yaml:"code"`
+	Name     string `yaml:"name"`
+	Endpoint string `yaml:"endpoint"`
+	LogVKey  string `yaml:"log_vkey"`
+	// LoopVKey, optional, verifies the checkpoints of the member's loop log
+	// (creditx.<code>/loop: its sanction notices and their feedback, issue
+	// 20); a member without one has no loop log the others can follow.
+	LoopVKey    string   `yaml:"loop_vkey,omitempty"`
 	WitnessVKey string   `yaml:"witness_vkey"`
 	CA          string   `yaml:"ca"`
 	Anchors     []Anchor `yaml:"anchors"`
 	Status      string   `yaml:"status"`
 
 	logV     note.Verifier
+	loopV    note.Verifier
 	witnessV note.Verifier
 	caCert   *x509.Certificate
 }
@@ -256,6 +261,14 @@ func (mb *Member) validate(at string) error {
 	}
 	if mb.logV.Name() != schemas.LedgerOrigin(mb.Code) {
 		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), schemas.LedgerOrigin(mb.Code))
+	}
+	if strings.TrimSpace(mb.LoopVKey) != "" {
+		if mb.loopV, err = note.NewVerifier(strings.TrimSpace(mb.LoopVKey)); err != nil {
+			return merr(at+".loop_vkey", "not a signed-note verifier key: %v", err)
+		}
+		if mb.loopV.Name() != schemas.LoopOrigin(mb.Code) {
+			return merr(at+".loop_vkey", "key is named %q, want %q", mb.loopV.Name(), schemas.LoopOrigin(mb.Code))
+		}
 	}
 	if mb.witnessV, err = cosig.Parse(mb.WitnessVKey); err != nil {
 		return merr(at+".witness_vkey", "%v", err)
@@ -503,6 +516,13 @@ func (mb *Member) Origin() string { return schemas.LedgerOrigin(mb.Code) }
 
 // LogVerifier verifies the member's checkpoints.
 func (mb *Member) LogVerifier() note.Verifier { return mb.logV }
+
+// LoopOrigin is the origin line of the member's loop log.
+func (mb *Member) LoopOrigin() string { return schemas.LoopOrigin(mb.Code) }
+
+// LoopVerifier verifies the checkpoints of the member's loop log; nil when
+// the manifest gives the member no loop_vkey.
+func (mb *Member) LoopVerifier() note.Verifier { return mb.loopV }
 
 // WitnessVerifier verifies the member's tlog-cosignature/v1 cosignatures.
 func (mb *Member) WitnessVerifier() note.Verifier { return mb.witnessV }

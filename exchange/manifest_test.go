@@ -37,9 +37,15 @@ func testManifest(t testing.TB, codes ...string) *Manifest {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var loopV string
+		if i%2 == 0 { // every other member has a loop log: the key is optional
+			if _, loopV, err = ledger.GenerateKey(schemas.LoopOrigin(code), rand.Reader); err != nil {
+				t.Fatal(err)
+			}
+		}
 		pub, _, _ := ed25519.GenerateKey(rand.Reader)
 		m.Members = append(m.Members, Member{Code: code, Name: "member " + code, Endpoint: "https://127.0.0.1:" + string(rune('1'+i)) + "443",
-			LogVKey: lv, WitnessVKey: wv, CA: string(ca.CertPEM()), Status: StatusActive,
+			LogVKey: lv, LoopVKey: loopV, WitnessVKey: wv, CA: string(ca.CertPEM()), Status: StatusActive,
 			Anchors: []Anchor{{Name: "office", USCC: "11" + code + "MB0000010X", PublicKey: base64.StdEncoding.EncodeToString(pub)}}})
 	}
 	return m
@@ -66,6 +72,12 @@ func TestParseManifestValid(t *testing.T) {
 	zj, ok := got.MemberByOrigin("creditx.330000/ledger")
 	if !ok || zj.Code != "330000" || zj.LogVerifier().Name() != "creditx.330000/ledger" || zj.WitnessVerifier().Name() != "creditx.330000/witness" {
 		t.Fatalf("MemberByOrigin = %+v, %v", zj, ok)
+	}
+	if lv := zj.LoopVerifier(); lv == nil || lv.Name() != "creditx.330000/loop" || zj.LoopOrigin() != lv.Name() {
+		t.Errorf("330000's loop verifier = %v, want one named creditx.330000/loop", lv)
+	}
+	if sh, _ := got.MemberByOrigin("creditx.320000/ledger"); sh.LoopVerifier() != nil {
+		t.Error("320000 has no loop_vkey but a loop verifier")
 	}
 	if others := got.Others("330000"); len(others) != 3 || others[0].Code != "310000" {
 		t.Errorf("Others = %d members", len(others))
@@ -109,6 +121,9 @@ func TestParseManifestErrors(t *testing.T) {
 		{"duplicate endpoint", "members[1].endpoint", func(m *Manifest) { m.Members[1].Endpoint = m.Members[0].Endpoint }},
 		{"log key", "members[0].log_vkey", func(m *Manifest) { m.Members[0].LogVKey = "nonsense" }},
 		{"log key of another member", "members[0].log_vkey", func(m *Manifest) { m.Members[0].LogVKey = m.Members[1].LogVKey }},
+		{"loop key", "members[0].loop_vkey", func(m *Manifest) { m.Members[0].LoopVKey = "nonsense" }},
+		{"loop key is the ledger's", "members[0].loop_vkey", func(m *Manifest) { m.Members[0].LoopVKey = m.Members[0].LogVKey }},
+		{"loop key of another member", "members[0].loop_vkey", func(m *Manifest) { m.Members[0].LoopVKey = m.Members[2].LoopVKey }},
 		{"witness key", "members[0].witness_vkey", func(m *Manifest) { m.Members[0].WitnessVKey = m.Members[0].LogVKey }},
 		{"ca not pem", "members[0].ca", func(m *Manifest) { m.Members[0].CA = "x" }},
 		{"ca of another region", "members[0].ca", func(m *Manifest) { m.Members[0].CA = other.Members[0].CA }},

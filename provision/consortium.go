@@ -2,7 +2,9 @@ package provision
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,8 +86,13 @@ func PrepareConsortium(dir string, members []MemberSpec) ([]*node.Config, *excha
 		if err != nil {
 			return nil, nil, err
 		}
+		// The loop log's key (issue 20): regions provisioned before it have none.
+		loopVKey, err := os.ReadFile(filepath.Join(rdir, "keys", "loop.vkey"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, err
+		}
 		mb := exchange.Member{Code: ms.Region, Name: ms.Name, Endpoint: "https://" + ms.API, LogVKey: string(trimNL(logVKey)),
-			WitnessVKey: vkey, CA: string(ca.CertPEM()), Status: exchange.StatusActive}
+			LoopVKey: string(trimNL(loopVKey)), WitnessVKey: vkey, CA: string(ca.CertPEM()), Status: exchange.StatusActive}
 		for _, a := range cfg.Anchors {
 			mb.Anchors = append(mb.Anchors, exchange.Anchor{Name: a.Name, USCC: a.USCC, PublicKey: a.PublicKey})
 		}
