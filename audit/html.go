@@ -117,6 +117,10 @@ The audit recomputed every tree, checked every signature and compared every mirr
 <h2>1. 账本 <span class="en">Ledgers</span></h2>
 {{with .CopyPages}}<table>{{template "copyhead"}}{{template "copyrows" (index . 0).Rows}}</table>
 {{range $i, $p := .}}{{if $i}}{{template "more" $p}}<table>{{template "copyhead"}}{{template "copyrows" $p.Rows}}</table></details>{{end}}{{end}}{{else}}<p>无账本 No ledger.</p>{{end}}
+{{with .LoopLogs}}<h3>闭环日志 <span class="en">Loop logs (each member's sanction notices and their feedback, creditx.&lt;code&gt;/loop)</span></h3>
+<table><tr><th>成员 member</th><th>日志 log</th><th>副本 copies</th><th>条目 size</th><th>见证 witnessed</th><th>通知 notices</th><th>反馈 feedback</th><th>状态 status</th></tr>
+{{range .}}<tr><td>{{.Member}}</td><td>{{.Origin}}</td><td>{{.Copies}}</td><td>{{.Size}}</td><td>{{if .Witnessed}}是 yes{{else}}<span class="bad">否 no</span>{{end}}</td><td>{{.Notices}}</td><td>{{.Feedback}}</td><td>{{if eq .Status "checked"}}<span class="ok">{{.Status}}</span>{{else}}<span class="bad">{{.Status}}</span>{{end}}: {{.Note}}</td></tr>{{end}}
+</table>{{end}}
 
 <h2>2. 完整性错误 <span class="en">Integrity failures</span></h2>
 {{with .FailurePages}}<table>{{template "failhead"}}{{template "failrows" (index . 0).Rows}}</table>
@@ -143,8 +147,8 @@ The audit recomputed every tree, checked every signature and compared every mirr
 
 <h2>4. 闭环：惩戒通知的反馈（按成员、按领域）<span class="en">Closed loop: feedback on sanction notices, per member and domain</span></h2>
 <p class="note">绿：按期反馈；黄：逾期反馈；红：超期未反馈；灰：未到期；浅蓝：名单在期限前已撤销，无需反馈。<span class="en">Green: feedback by the deadline. Amber: after it. Red: no feedback, deadline passed. Grey: not yet due. Light blue: no feedback owed, the listing was removed before the deadline.</span></p>
-<table><tr><th>成员 member</th><th>通知 notices</th><th>按时反馈 in time</th><th>逾期 late</th><th>超期 overdue</th><th>未到期 pending</th><th>已撤销 lifted</th></tr>
-{{range .Loop.Members}}<tr><td>{{.Member}}</td><td>{{.Notices}}</td><td>{{.InTime}} ({{pct .InTime .Notices}})</td><td>{{.Late}}</td><td>{{.Overdue}}</td><td>{{.Pending}}</td><td>{{.Lifted}}</td></tr>{{end}}
+<table><tr><th>成员 member</th><th>通知 notices</th><th>按时反馈 in time</th><th>逾期 late</th><th>超期 overdue</th><th>未到期 pending</th><th>已撤销 lifted</th><th>闭环日志 loop log</th></tr>
+{{range .Loop.Members}}<tr><td>{{.Member}}</td><td>{{.Notices}}</td><td>{{.InTime}} ({{pct .InTime .Notices}})</td><td>{{.Late}}</td><td>{{.Overdue}}</td><td>{{.Pending}}</td><td>{{.Lifted}}</td><td>{{with .LoopLog}}{{if eq . "checked"}}{{.}}{{else}}<span class="bad">{{.}}</span>{{end}}{{else}}-{{end}}</td></tr>{{end}}
 </table>
 <p>按成员 <span class="en">per member</span></p>
 {{.FeedbackChart}}

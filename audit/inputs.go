@@ -116,13 +116,18 @@ type manifest struct {
 	Members       []struct {
 		Code        string         `yaml:"code"`
 		LogVKey     string         `yaml:"log_vkey"`
+		LoopVKey    string         `yaml:"loop_vkey"`
 		WitnessVKey string         `yaml:"witness_vkey"`
 		Anchors     []trust.Anchor `yaml:"anchors"`
 	} `yaml:"members"`
 }
 
 // LoadManifest reads the keys and witness quorum of a consortium manifest
-// (see exchange.Manifest for the format) into a Trust.
+// (see exchange.Manifest for the format) into a Trust. A member's optional
+// loop_vkey becomes the trusted key of its loop log, creditx.<code>/loop
+// (issue 20), whose entries are checked against the anchors and keyring of
+// the member's ledger (loopcheck.go); a loop_vkey that is not a verifier
+// key named creditx.<code>/loop is an error naming the member.
 func LoadManifest(path string) (Trust, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -147,6 +152,16 @@ func LoadManifest(path string) (Trust, error) {
 			return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].log_vkey: %w", path, i, err)
 		}
 		t.Origins = append(t.Origins, trust.Origin{Origin: schemas.LedgerOrigin(mb.Code), VKey: mb.LogVKey, Anchors: mb.Anchors})
+		if lk := strings.TrimSpace(mb.LoopVKey); lk != "" {
+			v, err := note.NewVerifier(lk)
+			if err != nil {
+				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].loop_vkey: %w", path, i, err)
+			}
+			if v.Name() != schemas.LoopOrigin(mb.Code) {
+				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].loop_vkey: key is named %q, want %q", path, i, v.Name(), schemas.LoopOrigin(mb.Code))
+			}
+			t.Origins = append(t.Origins, trust.Origin{Origin: schemas.LoopOrigin(mb.Code), VKey: lk})
+		}
 		if mb.WitnessVKey != "" {
 			if _, err := cosig.Parse(mb.WitnessVKey); err != nil {
 				return Trust{}, fmt.Errorf("audit: manifest %s: members[%d].witness_vkey: %w", path, i, err)
@@ -222,6 +237,12 @@ func LoadTrustFiles(manifestPath, trustPath string) (Trust, error) {
 //   - the output of "creditx demo --out": dir/<member>/<origin code>/ holds
 //     each ledger copy a member keeps (tlog-tiles tree, vkey, checkpoint);
 //   - the output of "creditx export" of several ledgers: dir/<code>/...;
+//
+// Loop logs (creditx.<code>/loop, issue 20) lie beside the ledger trees,
+// named <code>-loop: dir/<member>/<code>-loop/ in a demo's output, where
+// only the member itself holds its loop log, and dir/<code>-loop/ in an
+// export. Any tree is taken for the origin on its checkpoint's first line,
+// so the name only keeps the trees apart.
 //   - a single exported tree: dir/checkpoint, dir/vkey, dir/tile/...;
 //   - an unpacked bundle (any of the above).
 //
@@ -353,21 +374,26 @@ func readTree(dir, holder string) (Copy, error) {
 }
 
 // FromNodes reads, from each node URL, the checkpoint of every ledger in
-// codes (member codes) the node serves; a ledger the node does not serve
-// (404) is skipped. The copies read tiles lazily through client.
+// codes (member codes) the node serves (GET /ledger/<code>/...) and of
+// every loop log of them it serves (GET /loop/<code>/...); a log the node
+// does not serve (404) is skipped. The copies read tiles lazily through
+// client. A loop log no node served is named by the report when the trust
+// holds its key (Report.LoopLogs).
 func FromNodes(ctx context.Context, client *http.Client, urls, codes []string, t Trust) (Inputs, error) {
 	in := Inputs{Trust: t}
 	for _, u := range urls {
 		for _, code := range codes {
-			src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(u, "/") + "/ledger/" + code, Ctx: ctx}
-			cp, err := src.Checkpoint()
-			if errors.Is(err, ledger.ErrNotFound) {
-				continue
+			for _, l := range []struct{ path, origin string }{{"/ledger/", schemas.LedgerOrigin(code)}, {"/loop/", schemas.LoopOrigin(code)}} {
+				src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(u, "/") + l.path + code, Ctx: ctx}
+				cp, err := src.Checkpoint()
+				if errors.Is(err, ledger.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return Inputs{}, fmt.Errorf("audit: node %s: %s: %w", u, l.origin, err)
+				}
+				in.Copies = append(in.Copies, Copy{Holder: u, Origin: l.origin, Source: src, Checkpoint: cp})
 			}
-			if err != nil {
-				return Inputs{}, fmt.Errorf("audit: node %s: %w", u, err)
-			}
-			in.Copies = append(in.Copies, Copy{Holder: u, Origin: schemas.LedgerOrigin(code), Source: src, Checkpoint: cp})
 		}
 	}
 	if len(in.Copies) == 0 {

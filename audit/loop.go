@@ -60,6 +60,11 @@ type MemberLoop struct {
 	// NotApplied: listings this member issued nothing for because no
 	// measure of the catalogue can apply to them (audit/conflicts.go).
 	NotApplied int `json:"not_applied"`
+	// LoopLog is the status of the member's loop log (LoopChecked,
+	// LoopNotFetched, ...; loopcheck.go), "" when it has none declared or
+	// found: with any status but LoopChecked, the counts above miss or
+	// cannot vouch for what the loop log holds.
+	LoopLog string `json:"loop_log,omitempty"`
 }
 
 // DomainLoop is notice completion of one member in one domain.

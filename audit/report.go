@@ -96,6 +96,12 @@ type Report struct {
 	// Membership is the membership history replayed on the genesis
 	// manifest (only when the trust came with a manifest; membership.go).
 	Membership *Membership `json:"membership,omitempty"`
+	// LoopLogs: each member's loop log (creditx.<code>/loop, issue 20)
+	// declared by the trust or found, what was found of it and whether its
+	// notices and feedback were checked (loopcheck.go). A declared loop log
+	// of an audited member with no copy is named, and keeps the verdict
+	// from PASSED.
+	LoopLogs []LoopLogResult `json:"loop_logs"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -162,6 +168,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", wn)
+	}
+	if len(r.LoopLogs) > 0 {
+		fmt.Fprintf(&b, "\nLoop logs (sanction notices and feedback):\n")
+		for _, l := range r.LoopLogs {
+			fmt.Fprintf(&b, "  %-13s %-24s %d copies, size %d, %d notices, %d feedback: %s\n", l.Status, l.Origin, l.Copies, l.Size, l.Notices, l.Feedback, l.Note)
+		}
 	}
 	r.Membership.writeText(&b) // membership.go
 	l := r.Loop

@@ -70,6 +70,12 @@ type copyState struct {
 	recordFailed bool
 	wg           sync.WaitGroup // the closed-loop decoder of a primary copy
 	done         func()         // closes and waits for it; nil if none
+	// gov: the governance records of a verified ledger primary, in order,
+	// written by its decoder (the keyring loop copies are checked with).
+	gov []govRec
+	// loopKeys: for a loop copy, the keyring of its member's verified
+	// ledger (loopcheck.go); nil when no copy of that ledger verified.
+	loopKeys map[string]*loopKey
 }
 
 // auditor is one run of the audit: Run calls one method per phase, in
@@ -303,27 +309,76 @@ func (a *auditor) parallel(list []*copyState, f func(*copyState) error) error {
 
 // verifyTrees verifies the primaries with every record check, replaces a
 // primary whose tree failed, then verifies the other copies against them.
+// Ledgers go first: a loop log's entries are checked with the keyring of
+// its member's verified ledger (loopcheck.go).
 func (a *auditor) verifyTrees() error {
-	var firsts, others []*copyState
+	var ledgerFirsts, loopFirsts, others []*copyState
 	for _, o := range a.origins {
 		for _, s := range a.byOrigin[o] {
 			if s.cp == nil {
 				continue
 			}
-			if a.primaries[o] == s {
-				firsts = append(firsts, s)
-			} else {
+			switch {
+			case a.primaries[o] != s:
 				others = append(others, s)
+			case isLoopOrigin(o):
+				loopFirsts = append(loopFirsts, s)
+			default:
+				ledgerFirsts = append(ledgerFirsts, s)
 			}
 		}
 	}
-	if err := a.parallel(firsts, func(s *copyState) error { return a.verify(s, nil) }); err != nil {
+	if err := a.parallel(ledgerFirsts, func(s *copyState) error { return a.verify(s, nil) }); err != nil {
 		return err
 	}
-	// A primary whose tree failed (its data was altered, not the records
-	// themselves) is replaced by the next largest copy, so that one bad
-	// copy does not hide the rest of the ledger from the audit.
+	if err := a.replacePrimaries(others, false); err != nil {
+		return err
+	}
+	for _, s := range append(slices.Clone(loopFirsts), others...) {
+		if isLoopOrigin(s.Origin) {
+			s.loopKeys = a.loopKeyring(s)
+		}
+	}
+	if err := a.parallel(loopFirsts, func(s *copyState) error { return a.verify(s, nil) }); err != nil {
+		return err
+	}
+	if err := a.replacePrimaries(others, true); err != nil {
+		return err
+	}
+	var rest []*copyState
+	for _, s := range others {
+		if !s.res.Full {
+			rest = append(rest, s)
+		}
+	}
+	return a.parallel(rest, func(s *copyState) error { return a.verify(s, a.primaries[s.Origin]) })
+}
+
+// loopKeyring is the keyring a loop copy's entries are checked with: the
+// anchors of its member's ledger and the governance records of the
+// ledger's verified primary; nil when no copy of that ledger was verified
+// with record checks, or its anchors do not decode.
+func (a *auditor) loopKeyring(s *copyState) map[string]*loopKey {
+	p := a.primaries[schemas.LedgerOrigin(codeOf(s.Origin))]
+	if p == nil || !p.res.Full || len(s.trusted.Anchors) == 0 {
+		return nil
+	}
+	anchors, err := s.loopAnchors()
+	if err != nil {
+		return nil
+	}
+	return loopKeyring(anchors, p.gov)
+}
+
+// replacePrimaries: a primary whose tree failed (its data was altered, not
+// the records themselves) is replaced by the next largest copy, so that one
+// bad copy does not hide the rest of the log from the audit. It works on
+// the loop logs when loops is set, else on the other origins.
+func (a *auditor) replacePrimaries(others []*copyState, loops bool) error {
 	for _, o := range a.origins {
+		if isLoopOrigin(o) != loops {
+			continue
+		}
 		p := a.primaries[o]
 		if p == nil || !p.failed || p.recordFailed {
 			continue
@@ -347,13 +402,7 @@ func (a *auditor) verifyTrees() error {
 			}
 		}
 	}
-	var rest []*copyState
-	for _, s := range others {
-		if !s.res.Full {
-			rest = append(rest, s)
-		}
-	}
-	return a.parallel(rest, func(s *copyState) error { return a.verify(s, a.primaries[s.Origin]) })
+	return nil
 }
 
 // verify checks one copy: with every record check when primary is nil,
@@ -420,7 +469,7 @@ func (a *auditor) verify(s *copyState, primary *copyState) error {
 		}
 		a.fail(f)
 	}
-	a.opts.Logger.Info("audit: ledger copy", "origin", s.Origin, "holder", s.Holder, "size", s.cp.Size, "ok", err == nil, "seconds", s.res.Seconds)
+	a.opts.Logger.Info("audit: log copy", "origin", s.Origin, "holder", s.Holder, "size", s.cp.Size, "ok", err == nil, "seconds", s.res.Seconds)
 	return nil
 }
 
@@ -454,7 +503,7 @@ func (a *auditor) checkAnchors() {
 	}
 	for _, o := range a.origins {
 		p := a.primaries[o]
-		if p == nil || p.failed {
+		if p == nil || p.failed || isLoopOrigin(o) { // anchors are of ledgers
 			continue
 		}
 		hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
@@ -556,7 +605,29 @@ func (e *recordError) Unwrap() error { return e.Err }
 func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(uint64, []byte) error, error) {
 	var check func(uint64, []byte) error
 	var pipe *trust.Pipeline
-	if len(s.trusted.Anchors) > 0 && !s.trusted.IsAccessLog() {
+	loop := isLoopOrigin(s.Origin)
+	switch {
+	case loop && s.loopKeys != nil:
+		lc := loopEntryCheck(s.loopKeys, schemas.NewValidator(nil)) // loopcheck.go
+		check = func(i uint64, e []byte) error { _, err := lc(i, e); return err }
+	case loop:
+		warn("%s: the keyring of its member's ledger is not known (no copy of the ledger verified with its anchors): agency signatures and key validity NOT checked, schema only", s.Origin)
+		v := schemas.NewValidator(nil)
+		check = func(_ uint64, e []byte) error {
+			sg, err := schemas.ParseSigned(e)
+			if err != nil {
+				return err
+			}
+			r, err := sg.Decode()
+			if err != nil {
+				return err
+			}
+			if kind := r.Kind(); kind != "sanction_notice" && kind != "feedback" {
+				return fmt.Errorf("loop log: a %s is not written to the loop log, only sanction notices and feedback", kind)
+			}
+			return v.Validate(r)
+		}
+	case len(s.trusted.Anchors) > 0 && !s.trusted.IsAccessLog():
 		// signatures, decoding and validation on every core; order-dependent
 		// checks (key valid at the index, governance) in order
 		p, err := s.trusted.Pipeline(nil, 0)
@@ -564,13 +635,13 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 			return nil, fmt.Errorf("audit: %s: trust anchors: %w", s.Origin, err)
 		}
 		pipe, check = p, p.Check
-	} else if s.trusted.IsAccessLog() {
+	case s.trusted.IsAccessLog():
 		c, err := s.trusted.Checker(nil)
 		if err != nil {
 			return nil, fmt.Errorf("audit: %s: trust anchors: %w", s.Origin, err)
 		}
 		check = c
-	} else {
+	default:
 		warn("%s: no anchor keys known: agency signatures and key validity NOT checked, schema only", s.Origin)
 		v := schemas.NewValidator(nil)
 		check = func(_ uint64, e []byte) error {
@@ -607,6 +678,9 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 			if sg, err := schemas.ParseSigned(it.e); err == nil {
 				if r, err := sg.Decode(); err == nil {
 					fs.add(s.Origin, it.i, r)
+					if g, ok := r.(*schemas.Governance); ok && !loop {
+						s.gov = append(s.gov, govRec{it.i, sg.KeyID, schemas.HeaderOf(r).CreatedAt.Time, g})
+					}
 				}
 			}
 		}

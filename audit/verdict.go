@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -90,9 +91,19 @@ func (a *auditor) coverage() {
 		ran("witness cosignature quorum (%d cosignatures by other members)", a.quorum)
 	}
 	var noAnchors []string
+	loopKeys := false
 	for _, o := range a.origins {
 		p := a.primaries[o]
 		if p == nil || p.trusted.IsAccessLog() {
+			continue
+		}
+		if isLoopOrigin(o) { // loopcheck.go: the keyring of the member's ledger
+			lp := a.primaries[schemas.LedgerOrigin(codeOf(o))]
+			if p.loopKeys == nil || p.res.KeySource != KeyFromTrust || lp == nil || lp.res.KeySource != KeyFromTrust {
+				noAnchors = append(noAnchors, o)
+			} else {
+				loopKeys = true
+			}
 			continue
 		}
 		if len(p.trusted.Anchors) == 0 || p.res.KeySource != KeyFromTrust {
@@ -104,6 +115,10 @@ func (a *auditor) coverage() {
 	} else if len(a.primaries) > 0 {
 		ran("every agency signature and the key's validity at its index")
 	}
+	if loopKeys && len(noAnchors) == 0 {
+		ran("loop log entries: sanction notices and feedback only, each signed by a key of its member's ledger keyring, not revoked before the entry's created_at (a loop log does not record the ledger size at each append, so an entry backdated by the holder of a revoked key is not caught)")
+	}
+	a.loopCoverage(notRun) // loopcheck.go
 	if len(a.states) > 0 {
 		ran("mirrors identical to their origin; consistency between every checkpoint seen")
 		ran("references and dates between records")
