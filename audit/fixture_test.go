@@ -29,6 +29,11 @@ type fixtureOpts struct {
 	backdateFeedback bool // 320000's first feedback is dated before its notice
 	lateKey          bool // 330000's publisher key is registered after its listings
 	rogue            bool // 310000 writes a withdrawal and feedback for 330000's entries (owner_test.go)
+	// loop: every member writes its notices and feedback to its loop log,
+	// creditx.<code>/loop (loop_test.go), held by the member only at
+	// dir/<code>/<code>-loop and cosigned unless loopUnwitnessed; the
+	// manifest carries each loop_vkey.
+	loop, loopUnwitnessed bool
 }
 
 // member is one consortium member of a fixture.
@@ -41,6 +46,44 @@ type member struct {
 	admin, pub, exec ed25519.PrivateKey
 	entries          [][]byte
 	phase1           int // entries in the mirrors' (lagging) checkpoint
+	// the loop log, when the fixture has loop logs (fixtureOpts.loop)
+	useLoop     bool
+	loopS       note.Signer
+	loopV       string
+	loopEntries [][]byte
+}
+
+func (m *member) loopOrigin() string { return "creditx." + m.code + "/loop" }
+
+// signLoop appends r to the loop log when the member has one, else to its
+// ledger, and returns the index.
+func (m *member) signLoop(t fataler, r schemas.Record, k ed25519.PrivateKey) uint64 {
+	t.Helper()
+	if !m.useLoop {
+		return m.sign(t, r, k)
+	}
+	e, err := schemas.Sign(r, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.loopEntries = append(m.loopEntries, e)
+	return uint64(len(m.loopEntries) - 1)
+}
+
+// loopRef is the reference to entry i of the log signLoop writes to.
+func (m *member) loopRef(i uint64) schemas.Ref {
+	if !m.useLoop {
+		return m.ref(i)
+	}
+	h := tlog.RecordHash(m.loopEntries[i])
+	return schemas.Ref{Origin: m.loopOrigin(), Index: i, Hash: hex.EncodeToString(h[:])}
+}
+
+func (m *member) loopEntry(i uint64) []byte {
+	if m.useLoop {
+		return m.loopEntries[i]
+	}
+	return m.entries[i]
 }
 
 func (m *member) origin() string { return "creditx." + m.code + "/ledger" }
@@ -139,7 +182,18 @@ func buildFixture(t testing.TB, listingsPer int, o fixtureOpts) *fixture {
 	t.Helper()
 	fx := &fixture{dir: t.TempDir(), where: map[string]uint64{}, base: fixtureBase}
 	for _, c := range []string{"310000", "320000", "330000"} {
-		fx.members = append(fx.members, newMember(t, c))
+		m := newMember(t, c)
+		if o.loop {
+			skey, vkey, err := ledger.GenerateKey(m.loopOrigin(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.loopS, err = note.NewSigner(skey); err != nil {
+				t.Fatal(err)
+			}
+			m.useLoop, m.loopV = true, vkey
+		}
+		fx.members = append(fx.members, m)
 	}
 	type lref struct {
 		m *member
@@ -182,21 +236,21 @@ func buildFixture(t testing.TB, listingsPer int, o fixtureOpts) *fixture {
 				ExecutingAgency: schemas.ExecutingAgency{Name: "Procurement " + m.code, USCC: m.execUSCC(), DeptType: "procurement"},
 				Target:          schemas.Target{Kind: "enterprise", USCC: lr.l.Subject.USCC},
 				Start:           start, End: schemas.Date{Time: start.AddDate(3, 0, 0)}, FeedbackDue: schemas.Date{Time: start.AddDate(0, 0, 10)}}
-			i := m.sign(t, n, m.admin)
+			i := m.signLoop(t, n, m.admin)
 			fx.where[fmt.Sprintf("notice %s/%d", m.code, li)] = i
 			notices = append(notices, i)
 		}
 		for k, ni := range notices[:len(notices)-1] {
 			var nt schemas.SanctionNotice
-			s, _ := schemas.ParseSigned(m.entries[ni])
+			s, _ := schemas.ParseSigned(m.loopEntry(ni))
 			r, _ := s.Decode()
 			nt = *r.(*schemas.SanctionNotice)
 			created := nt.CreatedAt.Add(24 * time.Hour)
 			if o.backdateFeedback && m.code == "320000" && k == 0 {
 				created = nt.CreatedAt.Add(-2 * time.Hour)
 			}
-			i := m.sign(t, &schemas.Feedback{Header: schemas.Header{Region: m.code, Submitter: m.execUSCC(), CreatedAt: schemas.NewTime(created)},
-				Notice: m.ref(ni), Agency: schemas.Agency{Name: "Procurement " + m.code, USCC: m.execUSCC()}, Outcome: "applied",
+			i := m.signLoop(t, &schemas.Feedback{Header: schemas.Header{Region: m.code, Submitter: m.execUSCC(), CreatedAt: schemas.NewTime(created)},
+				Notice: m.loopRef(ni), Agency: schemas.Agency{Name: "Procurement " + m.code, USCC: m.execUSCC()}, Outcome: "applied",
 				ActedAt: schemas.NewTime(created)}, m.exec)
 			fx.where[fmt.Sprintf("feedback %s/%d", m.code, k)] = i
 		}
@@ -205,7 +259,51 @@ func buildFixture(t testing.TB, listingsPer int, o fixtureOpts) *fixture {
 		addRogue(t, fx)
 	}
 	fx.write(t)
+	for _, m := range fx.members {
+		if m.useLoop {
+			fx.writeLoop(t, m, !o.loopUnwitnessed)
+		}
+	}
 	return fx
+}
+
+// writeLoop stores m's loop log, exports it to dir/<code>/<code>-loop and
+// cosigns its checkpoint with the other members' witnesses if cosign.
+func (fx *fixture) writeLoop(t testing.TB, m *member, cosign bool) {
+	vr, err := note.NewVerifier(m.loopV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.Open(filepath.Join(t.TempDir(), "loop.db"), ledger.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Update(func(tx *ledger.Tx) error {
+		if _, err := tx.Append(m.loopOrigin(), m.loopEntries); err != nil {
+			return err
+		}
+		lr := tx.Log(m.loopOrigin())
+		root, err := lr.TreeHash(lr.Size())
+		if err != nil {
+			return err
+		}
+		cp, err := ledger.SignCheckpoint(m.loopS, m.loopOrigin(), lr.Size(), root)
+		if err != nil {
+			return err
+		}
+		return tx.SetCheckpoint(m.loopOrigin(), cp, vr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := fx.tree(m.code, m.code+"-loop")
+	if err := ledger.Export(t.Context(), s.Log(m.loopOrigin()), dir, m.loopV); err != nil {
+		t.Fatal(err)
+	}
+	if cosign {
+		fx.cosign(t, m, dir)
+	}
 }
 
 // write stores each member's ledger, exports it to every holder's
@@ -265,8 +363,12 @@ func (fx *fixture) write(t testing.TB) {
 	for _, m := range fx.members {
 		a := []trust.Anchor{{Name: "Credit office " + m.code, USCC: m.adminUSCC(), PublicKey: base64.StdEncoding.EncodeToString(m.admin.Public().(ed25519.PublicKey))}}
 		ab, _ := yaml.Marshal(a)
-		fmt.Fprintf(&man, "  - code: %q\n    name: Member %s\n    endpoint: https://%s.example:8443\n    log_vkey: %s\n    witness_vkey: %s\n    status: active\n    anchors:\n",
+		fmt.Fprintf(&man, "  - code: %q\n    name: Member %s\n    endpoint: https://%s.example:8443\n    log_vkey: %s\n    witness_vkey: %s\n    status: active\n",
 			m.code, m.code, m.code, m.logV, m.witV)
+		if m.loopV != "" {
+			fmt.Fprintf(&man, "    loop_vkey: %s\n", m.loopV)
+		}
+		man.WriteString("    anchors:\n")
 		for _, line := range strings.Split(strings.TrimSpace(string(ab)), "\n") {
 			man.WriteString("      " + line + "\n")
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/creditx/creditx/anchor/fabric"
@@ -43,6 +44,15 @@ validity at its index, every mirror identical to its origin, references and date
 Then the closed loop: per listing and member the lag to the first sanction notice, notices, feedback
 met or overdue (judged at --at, default now), objections decided in time, expired listings lifted,
 removed listings not re-inserted, measures on natural persons only with a legal basis.
+
+Loop logs (issue 20): a member with sanctions.loop_log writes its sanction notices and their feedback
+to creditx.<code>/loop. The audit reads them from DIR/<member>/<code>-loop/ (demo --out) or
+DIR/<code>-loop/ (export), or from every --node that serves GET /loop/<code>/ (404: not there), checks
+them like ledgers (key: the manifest's loop_vkey; entries signed by keys of the member's ledger
+keyring) and counts their notices and feedback in the closed loop. A member whose manifest entry has a
+loop_vkey but whose loop log was not found is named ("loop log of 320000 not fetched: its notices and
+feedback are not checked"), and so is a loop checkpoint short of the witness quorum: the verdict is
+then UNVERIFIED, never PASSED.
 
 With --fabric-* flags (or the FABRIC_* environment variables; see anchor/README.md), each member's
 anchors on the Fabric channel are cross-checked against its verified ledger: an anchor that the
@@ -122,7 +132,10 @@ the first failing entry), 2 UNVERIFIED (nothing failed, but some check could not
 				}
 				if len(codes) == 0 {
 					for _, o := range flagTrust.Origins {
-						codes = append(codes, originCode(o.Origin))
+						// a member's ledger and loop log share its code
+						if c := originCode(o.Origin); c != "" && !slices.Contains(codes, c) {
+							codes = append(codes, c)
+						}
 					}
 				}
 				if in, err = audit.FromNodes(ctx, client, nodes, codes, flagTrust); err != nil {

@@ -49,7 +49,7 @@ func newDemoCmd() *cobra.Command {
 	var (
 		dataDir, outDir, join string
 		exit, verbose         bool
-		keep                  bool
+		keep, loopLog         bool
 		perMember, nMembers   int
 		timeout               time.Duration
 	)
@@ -62,7 +62,8 @@ every member, waits until every ledger is mirrored, verified and witnessed by th
 a summary with the URLs to look at. It keeps running until interrupted, unless --exit is given.
 
 With --out DIR it writes, for every member, its own ledger and each mirror as static tlog-tiles
-trees under DIR/<member>/<origin code>/ (vkey; checkpoint with its cosignature lines), verifies
+trees under DIR/<member>/<origin code>/ (vkey; checkpoint with its cosignature lines), with
+--loop-log its loop log (sanction notices and feedback) under DIR/<member>/<member>-loop/, verifies
 every tree, copies the consortium manifest (every member's log, witness and anchor keys and the
 witness quorum) to DIR/manifest.yaml, so that "creditx audit --dir DIR" checks against it, and with
 --exit exits 0 only when every mirror verified and every checkpoint is witnessed.
@@ -82,7 +83,7 @@ URLs are printed.`,
 				level = slog.LevelDebug
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, members: nMembers, timeout: timeout, join: join,
+			return runDemo(ctx, cmd.OutOrStdout(), logger, demoOptions{dir: dataDir, out: outDir, exit: exit, keep: keep, perMember: perMember, members: nMembers, timeout: timeout, join: join, loopLog: loopLog,
 				progress: terminalOrNil(cmd.ErrOrStderr())})
 		},
 	}
@@ -94,6 +95,7 @@ URLs are printed.`,
 	cmd.Flags().IntVar(&perMember, "listings", 8, "sample listings published by each member (spread over the four domains)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for replication and witnessing")
 	cmd.Flags().StringVar(&join, "join", "", "after the founders started, join this city live through the member commands' code paths, e.g. 330100")
+	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its sanction notices and their feedback to its loop log (sanctions.loop_log), whose key the manifest then carries; --out writes each as DIR/<member>/<member>-loop/")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging (default: errors only; the summary reports each member's state)")
 	return cmd
 }
@@ -165,6 +167,9 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	fmt.Fprintf(out, "Preparing %d members in %s ...\n", len(specs), o.dir)
 	cfgs, manifest, err := provision.PrepareConsortium(o.dir, specs)
 	if err != nil {
+		return err
+	}
+	if manifest, err = demoLoopManifest(o.dir, manifest, o.loopLog); err != nil { // demo_looplog.go
 		return err
 	}
 	rctx, cancel := context.WithCancel(ctx)
@@ -361,7 +366,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		ok = ok && res.Result == "restricted"
 	}
 	if o.out != "" {
-		vok, err := demoExport(ctx, out, members, manifest, o.out)
+		vok, err := demoExport(ctx, out, members, manifest, filepath.Join(o.dir, "manifest.yaml"), o.out)
 		if err != nil {
 			return err
 		}
@@ -523,7 +528,7 @@ func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest, url
 }
 
 // demoExport writes and verifies every member's trees.
-func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, dir string) (bool, error) {
+func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, manifestPath, dir string) (bool, error) {
 	fmt.Fprintf(out, "\nExporting tlog-tiles trees to %s ...\n", dir)
 	// A ledger can still grow after convergence (a late sanction notice),
 	// and its newest checkpoint is cosigned a moment after it is signed:
@@ -532,7 +537,7 @@ func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchang
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var rows bytes.Buffer
-		ok, err := demoExportOnce(ctx, &rows, ms, m, dir)
+		ok, err := demoExportOnce(ctx, &rows, ms, m, manifestPath, dir)
 		if err != nil {
 			return false, err
 		}
@@ -545,8 +550,9 @@ func demoExport(ctx context.Context, out io.Writer, ms []*demoMember, m *exchang
 }
 
 // demoExportOnce writes every member's trees to dir once and reports, a
-// row per tree, whether it verified and was witnessed.
-func demoExportOnce(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, dir string) (bool, error) {
+// row per tree, whether it verified and was witnessed. A member running a
+// loop log writes it too, to dir/<member>/<member>-loop (demo_looplog.go).
+func demoExportOnce(ctx context.Context, out io.Writer, ms []*demoMember, m *exchange.Manifest, manifestPath, dir string) (bool, error) {
 	ok := true
 	for _, mb := range ms {
 		mdir := filepath.Join(dir, mb.spec.Region)
@@ -580,6 +586,11 @@ func demoExportOnce(ctx context.Context, out io.Writer, ms []*demoMember, m *exc
 			}
 			fmt.Fprintf(out, "  %s/%s  size %d  %s  %s\n", mb.spec.Region, origin.Code, size, status, wit)
 		}
+		lok, err := demoExportLoop(ctx, out, mb, m, manifestPath, mdir)
+		if err != nil {
+			return false, err
+		}
+		ok = ok && lok
 	}
 	return ok, nil
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/schemas"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/sumdb/note"
 )
 
 // nodeYAML is the part of a node's node.yaml that export and verify read.
@@ -97,6 +99,64 @@ func manifestOrigins(m *exchange.Manifest) []trust.Origin {
 	return out
 }
 
+// withLoopLogs adds to tf, for export, the loop logs' keys (issue 20): DIR's
+// own keys/loop.vkey when its node.yaml names a region, and every member's
+// loop_vkey from the manifest at mpath ("" none). An origin tf already has
+// is kept. verify does not take these: a loop log's entries are checked
+// with its member's ledger keyring, which "creditx audit" does.
+func withLoopLogs(tf *trust.File, dir, mpath string) error {
+	add := func(o trust.Origin) {
+		if _, ok := tf.Lookup(o.Origin); !ok {
+			tf.Origins = append(tf.Origins, o)
+		}
+	}
+	if dir != "" {
+		c, ok, err := readNodeYAML(dir)
+		if err != nil {
+			return err
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "keys", "loop.vkey")); ok && c.Region != "" && err == nil {
+			vk := strings.TrimSpace(string(b))
+			if v, err := note.NewVerifier(vk); err == nil && v.Name() == schemas.LoopOrigin(c.Region) {
+				add(trust.Origin{Origin: v.Name(), VKey: vk})
+			}
+		}
+	}
+	if mpath == "" {
+		return nil
+	}
+	m, err := exchange.LoadManifest(mpath)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	for _, o := range manifestLoopOrigins(m) {
+		add(o)
+	}
+	return nil
+}
+
+// manifestLoopOrigins: every member's loop log with its loop_vkey, for the
+// members that have one.
+func manifestLoopOrigins(m *exchange.Manifest) []trust.Origin {
+	var out []trust.Origin
+	for i := range m.Members {
+		if mb := &m.Members[i]; mb.LoopVerifier() != nil {
+			out = append(out, trust.Origin{Origin: mb.LoopOrigin(), VKey: strings.TrimSpace(mb.LoopVKey)})
+		}
+	}
+	return out
+}
+
+// logPath is the tlog-tiles path of origin on a node: /ledger/<code>, or
+// /loop/<code> for a loop log.
+func logPath(origin string) string {
+	code, kind, _ := schemas.ParseOrigin(origin)
+	if kind == schemas.OriginLoop {
+		return "/loop/" + code
+	}
+	return "/ledger/" + code
+}
+
 func fileExists(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()
@@ -110,7 +170,9 @@ func newExportCmd() *cobra.Command {
 		Short: "Write ledgers as static C2SP tlog-tiles trees any tlog client can verify",
 		Long: `Write each ledger as a static C2SP tlog-tiles tree: OUT/checkpoint, OUT/tile/... (hash tiles and
 tile/entries bundles) and OUT/vkey. When there are several ledgers (a node's own ledger and its mirrors),
-each goes to OUT/<member code>/. Access logs hold who read whose personal data and are exported only
+each goes to OUT/<member code>/; a loop log (a member's sanction notices and their feedback, with
+sanctions.loop_log) goes to OUT/<member code>-loop/, with its key from DIR/keys/loop.vkey or the
+manifest's loop_vkey. Access logs hold who read whose personal data and are exported only
 with --access.
 
 --data DIR reads a node's data directory. An exchange member's mirrors are exported with their
@@ -119,7 +181,8 @@ node runs (its ledger.db is locked), export reads the same ledgers through the n
 API instead, at the address of DIR/node.yaml, with an auditor's certificate (--creds, default
 DIR/agencies/auditor or, for a replica of a region, DIR/../agencies/auditor).
 
---node URL reads a live node's tlog-tiles API: every ledger of the manifest's members the node serves,
+--node URL reads a live node's tlog-tiles API: every ledger of the manifest's members the node serves
+and every loop log it serves (its own, GET /loop/<code>/...),
 with --creds (an auditor's certificate: entry bundles of non-public records are served only to the
 node's region) and the members' region CAs from --manifest (plus --cacert).
 
@@ -162,7 +225,7 @@ machine that never saw the node (the bundle's own manifest is compared with M, n
 				if client, err = auditClient(manifest, cacert, creds); err != nil {
 					return err
 				}
-				tf := &trust.File{Origins: manifestOrigins(m)}
+				tf := &trust.File{Origins: append(manifestOrigins(m), manifestLoopOrigins(m)...)}
 				err = exportLive(ctx, w, client, nodeURL, tf, manifest, target, bundle != "")
 			}
 			if err != nil {
@@ -194,6 +257,9 @@ machine that never saw the node (the bundle's own manifest is compared with M, n
 func exportData(ctx context.Context, w io.Writer, dir, manifest, creds, out string, forBundle, access bool) error {
 	tf, mpath, err := dataDirTrust(dir, manifest)
 	if err != nil {
+		return err
+	}
+	if err := withLoopLogs(tf, dir, mpath); err != nil {
 		return err
 	}
 	s, err := openStore(dir)
@@ -272,8 +338,7 @@ func exportLive(ctx context.Context, w io.Writer, client *http.Client, base stri
 		if o.IsAccessLog() {
 			continue
 		}
-		code := originCode(o.Origin)
-		src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(base, "/") + "/ledger/" + code, Ctx: ctx}
+		src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(base, "/") + logPath(o.Origin), Ctx: ctx}
 		signed, err := src.Checkpoint()
 		if errors.Is(err, ledger.ErrNotFound) {
 			continue // not served by this node
