@@ -58,32 +58,33 @@ func demoLoopManifest(dir string, m *exchange.Manifest, loopLog bool) (*exchange
 // read through its tlog-tiles API (GET /loop/<code>/...) with its
 // auditor's certificate, and verifies the tree written. It writes one row to
 // out. A loop checkpoint short of the witness quorum is said so in the row
-// but does not make ok false: the audit names it (audit.LoopNotWitnessed).
-func demoExportLoop(ctx context.Context, out io.Writer, mb *demoMember, m *exchange.Manifest, manifestPath, mdir string) (bool, error) {
+// and by witnessed, but does not make ok false: the audit names it
+// (audit.LoopNotWitnessed).
+func demoExportLoop(ctx context.Context, out io.Writer, mb *demoMember, m *exchange.Manifest, manifestPath, mdir string) (ok, witnessed bool, err error) {
 	if !mb.cfg.Sanctions.LoopLog {
-		return true, nil
+		return true, true, nil
 	}
 	code := mb.spec.Region
 	mm, found := m.Member(code)
 	if !found || mm.LoopVerifier() == nil {
-		return false, fmt.Errorf("member %s runs a loop log but the manifest has no loop_vkey for it", code)
+		return false, false, fmt.Errorf("member %s runs a loop log but the manifest has no loop_vkey for it", code)
 	}
 	client, err := auditClient(manifestPath, "", filepath.Join(mb.cfg.DataDir, "agencies", "auditor"))
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(mb.n.URL(), "/") + "/loop/" + code, Ctx: ctx}
 	signed, err := src.Checkpoint()
 	if err != nil {
-		return false, fmt.Errorf("member %s: loop log checkpoint: %w", code, err)
+		return false, false, fmt.Errorf("member %s: loop log checkpoint: %w", code, err)
 	}
 	origin, v := schemas.LoopOrigin(code), mm.LoopVerifier()
 	tdir := filepath.Join(mdir, code+"-loop")
 	if err := os.RemoveAll(tdir); err != nil { // an earlier attempt's tiles
-		return false, err
+		return false, false, err
 	}
 	if err := ledger.ExportFrom(ctx, src, signed, origin, v, strings.TrimSpace(mm.LoopVKey), tdir); err != nil {
-		return false, fmt.Errorf("member %s: exporting its loop log: %w", code, err)
+		return false, false, fmt.Errorf("member %s: exporting its loop log: %w", code, err)
 	}
 	cp, verr := ledger.Verify(ctx, ledger.DirSource(tdir), signed, origin, v, nil, nil)
 	var ws []note.Verifier
@@ -91,18 +92,19 @@ func demoExportLoop(ctx context.Context, out io.Writer, mb *demoMember, m *excha
 		ws = append(ws, o.WitnessVerifier())
 	}
 	names, cerr := exchange.CountCosignatures(signed, v, ws)
-	ok, status := true, "verified"
+	ok, witnessed, status := true, true, "verified"
 	if verr != nil {
 		ok, status = false, "FAILED: "+verr.Error()
 	}
 	wit := fmt.Sprintf("witnessed by %s", strings.Join(names, ", "))
 	if cerr != nil || len(names) < m.WitnessQuorum {
 		wit = fmt.Sprintf("NOT witnessed (%d of %d cosignatures; the audit names it)", len(names), m.WitnessQuorum)
+		witnessed = false
 	}
 	size := uint64(0)
 	if cp != nil {
 		size = cp.Size
 	}
 	fmt.Fprintf(out, "  %s/%s-loop  size %d  %s  %s\n", code, code, size, status, wit)
-	return ok, nil
+	return ok, witnessed, nil
 }
