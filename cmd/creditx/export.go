@@ -28,6 +28,9 @@ type nodeYAML struct {
 	Exchange *struct {
 		Manifest string `yaml:"manifest"`
 	} `yaml:"exchange"`
+	Sanctions *struct {
+		LoopLog bool `yaml:"loop_log"`
+	} `yaml:"sanctions"`
 }
 
 // readNodeYAML reads DIR/node.yaml; ok is false when there is none (a
@@ -100,7 +103,9 @@ func manifestOrigins(m *exchange.Manifest) []trust.Origin {
 }
 
 // withLoopLogs adds to tf, for export, the loop logs' keys (issue 20): DIR's
-// own keys/loop.vkey when its node.yaml names a region, and every member's
+// own keys/loop.vkey when its node.yaml turns sanctions.loop_log on (every
+// region is provisioned a loop key; only a member running a loop log has
+// one to export), and every member's
 // loop_vkey from the manifest at mpath ("" none). An origin tf already has
 // is kept. verify does not take these: a loop log's entries are checked
 // with its member's ledger keyring, which "creditx audit" does.
@@ -115,7 +120,7 @@ func withLoopLogs(tf *trust.File, dir, mpath string) error {
 		if err != nil {
 			return err
 		}
-		if b, err := os.ReadFile(filepath.Join(dir, "keys", "loop.vkey")); ok && c.Region != "" && err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, "keys", "loop.vkey")); ok && c.Region != "" && c.Sanctions != nil && c.Sanctions.LoopLog && err == nil {
 			vk := strings.TrimSpace(string(b))
 			if v, err := note.NewVerifier(vk); err == nil && v.Name() == schemas.LoopOrigin(c.Region) {
 				add(trust.Origin{Origin: v.Name(), VKey: vk})
