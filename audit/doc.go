@@ -7,7 +7,7 @@
 //
 // Given ledger copies (each member's own ledger and the mirror copies other
 // members hold, read from exported C2SP tlog-tiles trees, a bundle, or live
-// nodes) and keys trusted independently of them (a consortium manifest or
+// nodes; loop logs alike, see "Loop logs" below) and keys trusted independently of them (a consortium manifest or
 // trust.yaml), Run reports no failure only if all of these hold:
 //
 //   - every copy's checkpoint is signed by its origin's log key (the key
@@ -32,6 +32,37 @@
 //     anchor/fabric), each member's anchor not beyond its verified ledger
 //     has the ledger's root at that size (CheckAnchors; a contradiction is
 //     a CheckAnchor failure naming the member, the size and both roots).
+//
+// # Loop logs
+//
+// A member with sanctions.loop_log writes its sanction notices and their
+// feedback to a second log, creditx.<code>/loop (issue 20,
+// internal/notices/loop.go). Its copies are inputs like ledger copies:
+// FromDir finds them as <member>/<code>-loop/ (creditx demo --out) or
+// <code>-loop/ (creditx export), FromNodes reads GET /loop/<code>/ from
+// every node that serves it (404: not there), and LoadManifest trusts each
+// member's loop_vkey for that origin. Run then gives a loop log what it
+// gives a ledger (checkpoint signature, cosignatures, Merkle tree,
+// consistency, copies identical) and checks each entry of its largest copy
+// as the member's node did (loopcheck.go): a sanction notice or feedback,
+// schema-valid, signed by a key of the keyring of the member's verified
+// ledger, submitted by that key's agency, the key not revoked on the ledger
+// before the entry's created_at (a loop entry does not record the ledger
+// size at its append, so an entry backdated by the holder of a revoked key
+// is not caught; Report.Checked says so). The closed loop counts notices and
+// feedback from loop logs exactly as from ledgers.
+//
+// Report.LoopLogs lists every loop log declared by the trust (of a member
+// whose ledger is audited) or found, and MemberLoop.LoopLog its status. A
+// declared loop log with no copy ("loop log of 320000 not fetched: its
+// notices and feedback are not checked") and a loop checkpoint short of the
+// witness quorum ("loop log of 320000 not witnessed: ...") are named in
+// Report.NotChecked: the verdict is then UNVERIFIED, never PASSED, and the
+// copy is never reported witnessed. An unwitnessed loop checkpoint is not
+// an integrity failure (a ledger's is), since loop logs need not be
+// witnessed by the exchange; a cosignature that does not verify is one.
+// A loop entry that fails its check is a CheckRecord failure naming the
+// loop origin and index (TestLoopLogTamper).
 //
 // # The verdict
 //

@@ -237,14 +237,14 @@ func LoadTrustFiles(manifestPath, trustPath string) (Trust, error) {
 //   - the output of "creditx demo --out": dir/<member>/<origin code>/ holds
 //     each ledger copy a member keeps (tlog-tiles tree, vkey, checkpoint);
 //   - the output of "creditx export" of several ledgers: dir/<code>/...;
-//
-// Loop logs (creditx.<code>/loop, issue 20) lie beside the ledger trees,
-// named <code>-loop: dir/<member>/<code>-loop/ in a demo's output, where
-// only the member itself holds its loop log, and dir/<code>-loop/ in an
-// export. Any tree is taken for the origin on its checkpoint's first line,
-// so the name only keeps the trees apart.
 //   - a single exported tree: dir/checkpoint, dir/vkey, dir/tile/...;
 //   - an unpacked bundle (any of the above).
+//
+// Loop logs (creditx.<code>/loop, issue 20) lie beside the ledger trees,
+// named <code>-loop: dir/<member>/<code>-loop/ in a demo's output (only the
+// member itself holds its loop log) and dir/<code>-loop/ in an export. Any
+// tree is taken for the origin on its checkpoint's first line, so the name
+// only keeps the trees apart.
 //
 // Inputs.Trust comes from dir/manifest.yaml and dir/trust.yaml (what the
 // auditor put beside the trees, or the demo the auditor ran wrote there);

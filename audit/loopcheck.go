@@ -90,6 +90,48 @@ func loopKeyring(anchors []loopAnchor, gov []govRec) map[string]*loopKey {
 	return keys
 }
 
+// loopKeyring is the keyring a loop copy's entries are checked with: the
+// anchors of its member's ledger and the governance records of the
+// ledger's verified primary; nil when no copy of that ledger was verified
+// with record checks, or its anchors do not decode.
+func (a *auditor) loopKeyring(s *copyState) map[string]*loopKey {
+	p := a.primaries[schemas.LedgerOrigin(codeOf(s.Origin))]
+	if p == nil || !p.res.Full || len(s.trusted.Anchors) == 0 {
+		return nil
+	}
+	anchors, err := s.loopAnchors()
+	if err != nil {
+		return nil
+	}
+	return loopKeyring(anchors, p.gov)
+}
+
+// loopCheck is the entry check of a loop copy: loopEntryCheck with the
+// member's keyring, or, when it is not known, the schema and the kind only
+// (with a warning; the coverage names it).
+func (s *copyState) loopCheck(warn func(string, ...any)) func(uint64, []byte) error {
+	if s.loopKeys != nil {
+		lc := loopEntryCheck(s.loopKeys, schemas.NewValidator(nil))
+		return func(i uint64, e []byte) error { _, err := lc(i, e); return err }
+	}
+	warn("%s: the keyring of its member's ledger is not known (no copy of the ledger verified with its anchors): agency signatures and key validity NOT checked, schema only", s.Origin)
+	v := schemas.NewValidator(nil)
+	return func(_ uint64, e []byte) error {
+		sg, err := schemas.ParseSigned(e)
+		if err != nil {
+			return err
+		}
+		r, err := sg.Decode()
+		if err != nil {
+			return err
+		}
+		if kind := r.Kind(); kind != "sanction_notice" && kind != "feedback" {
+			return fmt.Errorf("loop log: a %s is not written to the loop log, only sanction notices and feedback", kind)
+		}
+		return v.Validate(r)
+	}
+}
+
 type loopAnchor struct {
 	pub        ed25519.PublicKey
 	name, uscc string

@@ -294,3 +294,26 @@ func FuzzLoadManifest(f *testing.F) {
 		}
 	})
 }
+
+// TestLoopLogWithoutItsLedger: a loop log whose member's ledger is not among
+// the copies cannot have its keys checked: it is said so, and not PASSED.
+func TestLoopLogWithoutItsLedger(t *testing.T) {
+	fx := buildFixture(t, 1, fixtureOpts{loop: true})
+	for _, h := range fx.members {
+		os.RemoveAll(fx.tree(h.code, "320000"))
+	}
+	rep, err := runDir(t, fx.dir)
+	if err != nil {
+		t.Fatalf("%v %v", err, rep.Failures)
+	}
+	if rep.Verdict != VerdictUnverified || !slices.ContainsFunc(rep.NotChecked, func(s string) bool {
+		return strings.Contains(s, "agency signatures and key validity: creditx.320000/loop")
+	}) || loopStatus(rep)["320000"] != "" {
+		t.Errorf("verdict %s, not checked %v, statuses %v", rep.Verdict, rep.NotChecked, loopStatus(rep))
+	}
+	for _, ll := range rep.LoopLogs {
+		if ll.Member == "320000" && (ll.Status != LoopKeysUnknown || ll.Notices == 0) {
+			t.Errorf("loop log %+v", ll)
+		}
+	}
+}

@@ -354,22 +354,6 @@ func (a *auditor) verifyTrees() error {
 	return a.parallel(rest, func(s *copyState) error { return a.verify(s, a.primaries[s.Origin]) })
 }
 
-// loopKeyring is the keyring a loop copy's entries are checked with: the
-// anchors of its member's ledger and the governance records of the
-// ledger's verified primary; nil when no copy of that ledger was verified
-// with record checks, or its anchors do not decode.
-func (a *auditor) loopKeyring(s *copyState) map[string]*loopKey {
-	p := a.primaries[schemas.LedgerOrigin(codeOf(s.Origin))]
-	if p == nil || !p.res.Full || len(s.trusted.Anchors) == 0 {
-		return nil
-	}
-	anchors, err := s.loopAnchors()
-	if err != nil {
-		return nil
-	}
-	return loopKeyring(anchors, p.gov)
-}
-
 // replacePrimaries: a primary whose tree failed (its data was altered, not
 // the records themselves) is replaced by the next largest copy, so that one
 // bad copy does not hide the rest of the log from the audit. It works on
@@ -607,26 +591,8 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 	var pipe *trust.Pipeline
 	loop := isLoopOrigin(s.Origin)
 	switch {
-	case loop && s.loopKeys != nil:
-		lc := loopEntryCheck(s.loopKeys, schemas.NewValidator(nil)) // loopcheck.go
-		check = func(i uint64, e []byte) error { _, err := lc(i, e); return err }
 	case loop:
-		warn("%s: the keyring of its member's ledger is not known (no copy of the ledger verified with its anchors): agency signatures and key validity NOT checked, schema only", s.Origin)
-		v := schemas.NewValidator(nil)
-		check = func(_ uint64, e []byte) error {
-			sg, err := schemas.ParseSigned(e)
-			if err != nil {
-				return err
-			}
-			r, err := sg.Decode()
-			if err != nil {
-				return err
-			}
-			if kind := r.Kind(); kind != "sanction_notice" && kind != "feedback" {
-				return fmt.Errorf("loop log: a %s is not written to the loop log, only sanction notices and feedback", kind)
-			}
-			return v.Validate(r)
-		}
+		check = s.loopCheck(warn) // loopcheck.go
 	case len(s.trusted.Anchors) > 0 && !s.trusted.IsAccessLog():
 		// signatures, decoding and validation on every core; order-dependent
 		// checks (key valid at the index, governance) in order
