@@ -2,15 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -53,58 +54,67 @@ func demoLoopManifest(dir string, m *exchange.Manifest, loopLog bool) (*exchange
 	return parsed, nil
 }
 
-// demoExportLoop writes member mb's own loop log, when it runs one, to
-// mdir/<code>-loop (the directory name the audit documents, audit.FromDir),
-// read through its tlog-tiles API (GET /loop/<code>/...) with its
-// auditor's certificate, and verifies the tree written. It writes one row to
-// out. A loop checkpoint short of the witness quorum is said so in the row
-// and by witnessed, but does not make ok false: the audit names it
-// (audit.LoopNotWitnessed).
+// demoExportLoop writes the loop logs member mb serves, read through its
+// tlog-tiles API (GET /loop/<code>/...) with its auditor's certificate: its
+// own when it runs one, and those of other members it holds as a custodian
+// (when the exchange keeps loop logs), each to mdir/<code>-loop (the
+// directory name the audit documents, audit.FromDir), and verifies each
+// tree written. It writes one row per tree to out. A loop checkpoint short
+// of the witness quorum is said so in the row and by witnessed, but does
+// not make ok false: the audit names it (audit.LoopNotWitnessed).
 func demoExportLoop(ctx context.Context, out io.Writer, mb *demoMember, m *exchange.Manifest, manifestPath, mdir string) (ok, witnessed bool, err error) {
-	if !mb.cfg.Sanctions.LoopLog {
-		return true, true, nil
-	}
-	code := mb.spec.Region
-	mm, found := m.Member(code)
-	if !found || mm.LoopVerifier() == nil {
-		return false, false, fmt.Errorf("member %s runs a loop log but the manifest has no loop_vkey for it", code)
+	if !mb.cfg.Sanctions.LoopLog && !slices.ContainsFunc(m.Members, func(o exchange.Member) bool { return o.LoopVerifier() != nil }) {
+		return true, true, nil // no loop log anywhere
 	}
 	client, err := auditClient(manifestPath, "", filepath.Join(mb.cfg.DataDir, "agencies", "auditor"))
 	if err != nil {
 		return false, false, err
 	}
-	src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(mb.n.URL(), "/") + "/loop/" + code, Ctx: ctx}
-	signed, err := src.Checkpoint()
-	if err != nil {
-		return false, false, fmt.Errorf("member %s: loop log checkpoint: %w", code, err)
+	ok, witnessed = true, true
+	for i := range m.Members {
+		origin := &m.Members[i]
+		code, v := origin.Code, origin.LoopVerifier()
+		if v == nil {
+			if code == mb.spec.Region && mb.cfg.Sanctions.LoopLog {
+				return false, false, fmt.Errorf("member %s runs a loop log but the manifest has no loop_vkey for it", code)
+			}
+			continue
+		}
+		src := ledger.HTTPSource{Client: client, Base: strings.TrimSuffix(mb.n.URL(), "/") + "/loop/" + code, Ctx: ctx}
+		signed, err := src.Checkpoint()
+		if errors.Is(err, ledger.ErrNotFound) && (code != mb.spec.Region || !mb.cfg.Sanctions.LoopLog) {
+			continue // not held here
+		}
+		if err != nil {
+			return false, false, fmt.Errorf("member %s: loop log of %s: checkpoint: %w", mb.spec.Region, code, err)
+		}
+		tdir := filepath.Join(mdir, code+"-loop")
+		if err := os.RemoveAll(tdir); err != nil { // an earlier attempt's tiles
+			return false, false, err
+		}
+		if err := ledger.ExportFrom(ctx, src, signed, origin.LoopOrigin(), v, strings.TrimSpace(origin.LoopVKey), tdir); err != nil {
+			return false, false, fmt.Errorf("member %s: exporting the loop log of %s: %w", mb.spec.Region, code, err)
+		}
+		cp, verr := ledger.Verify(ctx, ledger.DirSource(tdir), signed, origin.LoopOrigin(), v, nil, nil)
+		var ws []note.Verifier
+		for _, o := range m.Others(code) {
+			ws = append(ws, o.WitnessVerifier())
+		}
+		names, cerr := exchange.CountCosignatures(signed, v, ws)
+		status := "verified"
+		if verr != nil {
+			ok, status = false, "FAILED: "+verr.Error()
+		}
+		wit := fmt.Sprintf("witnessed by %s", strings.Join(names, ", "))
+		if cerr != nil || len(names) < m.WitnessQuorum {
+			wit = fmt.Sprintf("NOT witnessed (%d of %d cosignatures; the audit names it)", len(names), m.WitnessQuorum)
+			witnessed = false
+		}
+		size := uint64(0)
+		if cp != nil {
+			size = cp.Size
+		}
+		fmt.Fprintf(out, "  %s/%s-loop  size %d  %s  %s\n", mb.spec.Region, code, size, status, wit)
 	}
-	origin, v := schemas.LoopOrigin(code), mm.LoopVerifier()
-	tdir := filepath.Join(mdir, code+"-loop")
-	if err := os.RemoveAll(tdir); err != nil { // an earlier attempt's tiles
-		return false, false, err
-	}
-	if err := ledger.ExportFrom(ctx, src, signed, origin, v, strings.TrimSpace(mm.LoopVKey), tdir); err != nil {
-		return false, false, fmt.Errorf("member %s: exporting its loop log: %w", code, err)
-	}
-	cp, verr := ledger.Verify(ctx, ledger.DirSource(tdir), signed, origin, v, nil, nil)
-	var ws []note.Verifier
-	for _, o := range m.Others(code) {
-		ws = append(ws, o.WitnessVerifier())
-	}
-	names, cerr := exchange.CountCosignatures(signed, v, ws)
-	ok, witnessed, status := true, true, "verified"
-	if verr != nil {
-		ok, status = false, "FAILED: "+verr.Error()
-	}
-	wit := fmt.Sprintf("witnessed by %s", strings.Join(names, ", "))
-	if cerr != nil || len(names) < m.WitnessQuorum {
-		wit = fmt.Sprintf("NOT witnessed (%d of %d cosignatures; the audit names it)", len(names), m.WitnessQuorum)
-		witnessed = false
-	}
-	size := uint64(0)
-	if cp != nil {
-		size = cp.Size
-	}
-	fmt.Fprintf(out, "  %s/%s-loop  size %d  %s  %s\n", code, code, size, status, wit)
 	return ok, witnessed, nil
 }
