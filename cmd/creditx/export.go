@@ -107,8 +107,8 @@ func manifestOrigins(m *exchange.Manifest) []trust.Origin {
 // region is provisioned a loop key; only a member running a loop log has
 // one to export), and every member's
 // loop_vkey from the manifest at mpath ("" none). An origin tf already has
-// is kept. verify does not take these: a loop log's entries are checked
-// with its member's ledger keyring, which "creditx audit" does.
+// is kept. verify takes them too (openTrusted) and checks a loop log's
+// entries with its member's ledger keyring, as "creditx audit" does.
 func withLoopLogs(tf *trust.File, dir, mpath string) error {
 	add := func(o trust.Origin) {
 		if _, ok := tf.Lookup(o.Origin); !ok {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,11 +36,17 @@ func openStore(dir string) (*ledger.Store, error) {
 
 // openTrusted opens DIR's store with the keys it trusts and lists its logs.
 // The keys are DIR's own (trust.ForDataDir) and, for an exchange member,
-// every member's log key and anchors from the consortium manifest
-// (manifest, or the node's exchange.manifest): the mirrors it holds.
+// every member's log key and anchors and loop_vkey from the consortium
+// manifest (manifest, or the node's exchange.manifest): the mirrors it
+// holds.
 func openTrusted(dir, manifest string) (*trust.File, *ledger.Store, []string, error) {
-	tf, _, err := dataDirTrust(dir, manifest)
+	tf, mpath, err := dataDirTrust(dir, manifest)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	// Loop logs: DIR's own keys/loop.vkey (trust.ForDataDir) and every
+	// member's loop_vkey from the manifest.
+	if err := withLoopLogs(tf, "", mpath); err != nil {
 		return nil, nil, nil, err
 	}
 	s, err := openStore(dir)
@@ -79,6 +86,15 @@ root, consistency between consecutive checkpoints), then each record's envelope,
 agency signature by a key registered and not revoked at that entry's index. Exits non-zero naming the
 first failing entry.
 
+A loop log (creditx.<code>/loop, sanctions.loop_log: the member's sanction notices and feedback; key:
+keys/loop.vkey of a node running it, or the manifest's loop_vkey) is verified after its member's
+ledger, with that ledger's keyring as this run built it: tree and checkpoints, then every entry a
+sanction notice or feedback, schema-valid, signed by a key of the keyring, by its submitter's agency.
+A loop entry does not record the ledger size at its append, so whether its key was in force then is
+judged by time (a key revoked by a ledger record created at or before the entry's created_at fails it),
+and the output's "not checked" line says what that misses. A loop log whose member's ledger is not in
+DIR or did not verify is NOT VERIFIED, naming why.
+
 The file itself is checked too, read-only (verify never writes to DIR): both bbolt meta pages (a
 damaged newest one makes bbolt silently open the previous commit: reported as DAMAGED with the
 rollback), every page (bbolt's consistency check; a damaged page is named, never a crash), and, in a
@@ -109,51 +125,68 @@ even though what is left verifies.`,
 				failed = true
 			}
 			verifiers := map[string]note.Verifier{}
+			// A loop log is checked with its member's ledger keyring, so
+			// every ledger goes first (their order is kept).
+			slices.SortStableFunc(origins, func(a, b string) int { return cmpBool(trust.IsLoopOrigin(a), trust.IsLoopOrigin(b)) })
+			keyrings := map[string]*trust.LoopKeys{} // ledger origin -> keyring, for ledgers that verified with records checked
+			noKeyring := map[string]string{}         // ledger origin -> why its keyring is not known
 			for _, o := range origins {
 				t, ok := tf.Lookup(o)
+				if !ok && trust.IsLoopOrigin(o) {
+					// A loop log this node kept after sanctions.loop_log was turned off.
+					if t, ok, err = trust.DataDirLoop(dir, o); err != nil {
+						return err
+					}
+				}
 				if !ok {
 					fmt.Fprintf(out, "%s: NOT VERIFIED: no trusted key for this origin\n", o)
 					failed = true
+					noKeyring[o] = "it has no trusted key"
 					continue
 				}
 				v, err := t.Verifier()
 				if err != nil {
 					return err
 				}
-				check, finish, err := entryChecker(t)
-				if err != nil {
+				var ec verifyChecker
+				if t.IsLoopLog() {
+					ec = loopChecker(o, keyrings, noKeyring)
+				} else if ec, err = entryChecker(t); err != nil {
 					return err
 				}
 				size, _ := s.Log(o).Size()
 				b := bar(cmd.ErrOrStderr(), int64(size), "verify "+exportName(o))
 				start := time.Now()
-				cp, err := ledger.VerifyStore(cmd.Context(), s, o, v, check, func(done, total uint64) { b.Set64(int64(done)) })
-				err = finish(o, err)
+				cp, err := ledger.VerifyStore(cmd.Context(), s, o, v, ec.check, func(done, total uint64) { b.Set64(int64(done)) })
+				err = ec.finish(o, err)
 				b.Finish()
 				verifiers[o] = v
 				if err != nil {
 					failed = true
-					var ve *ledger.VerifyError
-					var pe *ledger.PageError
-					if errors.As(err, &pe) {
-						fmt.Fprintf(out, "%s: FAILED: %s\n", o, describeDamage(pe))
-					} else if errors.As(err, &ve) && ve.Index >= 0 {
-						reason := ve.Reason
-						if ve.Err != nil { // always say why (a record the check refused: its reason)
-							reason += ": " + ve.Err.Error()
-						}
-						fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, reason)
-					} else {
-						fmt.Fprintf(out, "%s: FAILED: %v\n", o, err)
-					}
+					noKeyring[o] = "it failed verification"
+					printVerifyFailure(out, o, err)
 					continue
 				}
 				cpSize := uint64(0)
 				if cp != nil {
 					cpSize = cp.Size
 				}
-				fmt.Fprintf(out, "%s: OK, %d entries verified in %.1fs (tree, checkpoints up to size %d, record signatures and keys)\n",
-					o, size, time.Since(start).Seconds(), cpSize)
+				switch {
+				case ec.notVerified != "":
+					fmt.Fprintf(out, "%s: NOT VERIFIED: %d entries: tree, checkpoints up to size %d, %s OK; record signatures and keys NOT checked: %s\n",
+						o, size, cpSize, ec.what, ec.notVerified)
+					failed = true
+					continue
+				case ec.keys != nil:
+					keyrings[o] = ec.keys()
+				case !t.IsLoopLog() && !t.IsAccessLog():
+					noKeyring[o] = "it has no trusted anchors"
+				}
+				fmt.Fprintf(out, "%s: OK, %d entries verified in %.1fs (tree, checkpoints up to size %d, %s)\n",
+					o, size, time.Since(start).Seconds(), cpSize, ec.what)
+				if ec.notChecked != "" {
+					fmt.Fprintf(out, "%s: not checked: %s\n", o, ec.notChecked)
+				}
 			}
 			// Against what this replica signed and raft compacted: a
 			// rolled-back ledger.db verifies fine on its own.
@@ -178,20 +211,42 @@ even though what is left verifies.`,
 	return cmd
 }
 
-// entryChecker returns the record check for origin t and a finish function
-// to call after verification: credit ledgers use the parallel pipeline, whose
-// failures may surface only when it closes; finish returns the failure with
-// the lowest index as a *ledger.VerifyError.
-func entryChecker(t trust.Origin) (func(uint64, []byte) error, func(string, error) error, error) {
+// verifyChecker is the record check of one origin and what its report
+// says.
+type verifyChecker struct {
+	check func(uint64, []byte) error
+	// finish is called after verification: credit ledgers use the parallel
+	// pipeline, whose failures may surface only when it closes; finish
+	// returns the failure with the lowest index as a *ledger.VerifyError.
+	finish func(origin string, err error) error
+	what   string // the record checks, for the OK line
+	// keys, after a successful finish, is the ledger's keyring for its
+	// member's loop log; nil when records were not checked against anchors.
+	keys func() *trust.LoopKeys
+	// notChecked, if set, is printed as the origin's "not checked" line.
+	notChecked string
+	// notVerified, if set, makes a log whose tree verified NOT VERIFIED:
+	// why its records could not be fully checked.
+	notVerified string
+}
+
+func keepErr(_ string, err error) error { return err }
+
+// entryChecker returns the record check of a ledger or access log t.
+func entryChecker(t trust.Origin) (verifyChecker, error) {
 	if t.IsAccessLog() || len(t.Anchors) == 0 {
 		c, err := t.Checker(nil)
-		return c, func(_ string, err error) error { return err }, err
+		what := "record signatures and keys"
+		if t.IsAccessLog() {
+			what = "access entries' fields"
+		}
+		return verifyChecker{check: c, finish: keepErr, what: what}, err
 	}
 	p, err := t.Pipeline(nil, 0)
 	if err != nil {
-		return nil, nil, err
+		return verifyChecker{}, err
 	}
-	return p.Check, func(origin string, err error) error {
+	return verifyChecker{check: p.Check, what: "record signatures and keys", keys: p.LoopKeys, finish: func(origin string, err error) error {
 		var ee *trust.EntryError
 		if !errors.As(p.Close(), &ee) {
 			return err
@@ -201,7 +256,63 @@ func entryChecker(t trust.Origin) (func(uint64, []byte) error, func(string, erro
 			return &ledger.VerifyError{Origin: origin, Index: int64(ee.Index), Reason: ee.Err.Error(), Err: ee}
 		}
 		return err
-	}, nil
+	}}, nil
+}
+
+// loopChecker returns the record check of loop log o (internal/trust's
+// loop.go): with the keyring of its member's ledger when that ledger
+// verified in this run (keyrings), else kinds and schemas only, and the log
+// is NOT VERIFIED with the reason (noKeyring, or the ledger is not in DIR).
+func loopChecker(o string, keyrings map[string]*trust.LoopKeys, noKeyring map[string]string) verifyChecker {
+	code, _, _ := schemas.ParseOrigin(o)
+	lo := schemas.LedgerOrigin(code)
+	if k := keyrings[lo]; k != nil {
+		c := k.Check(nil)
+		return verifyChecker{
+			check:      func(i uint64, e []byte) error { _, err := c(i, e); return err },
+			finish:     keepErr,
+			what:       "sanction notices and feedback only, schemas, record signatures by keys of " + lo + "'s keyring",
+			notChecked: trust.LoopNotChecked,
+		}
+	}
+	why, ok := noKeyring[lo]
+	if !ok {
+		why = "it is not in this data directory"
+	}
+	return verifyChecker{
+		check:       trust.LoopSchemaCheck(nil),
+		finish:      keepErr,
+		what:        "sanction notices and feedback only, schemas",
+		notVerified: fmt.Sprintf("the keyring of its member's ledger %s is not known (%s)", lo, why),
+	}
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// printVerifyFailure prints origin's verification failure: the entry and
+// why, or the damaged page.
+func printVerifyFailure(out io.Writer, o string, err error) {
+	var ve *ledger.VerifyError
+	var pe *ledger.PageError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(out, "%s: FAILED: %s\n", o, describeDamage(pe))
+	} else if errors.As(err, &ve) && ve.Index >= 0 {
+		reason := ve.Reason
+		if ve.Err != nil { // always say why (a record the check refused: its reason)
+			reason += ": " + ve.Err.Error()
+		}
+		fmt.Fprintf(out, "%s: FAILED at entry %d: %s\n", o, ve.Index, reason)
+	} else {
+		fmt.Fprintf(out, "%s: FAILED: %v\n", o, err)
+	}
 }
 
 // reportFile checks DIR/ledger.db's bbolt meta pages before it is opened and

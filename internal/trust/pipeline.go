@@ -38,6 +38,9 @@ type Pipeline struct {
 	pending []job
 	mu      sync.Mutex
 	bad     *EntryError // lowest failure so far; guarded by mu
+	// loop is the keyring as a loop log's entries are checked against it
+	// (loop.go), kept as governance records go by; only Check touches it.
+	loop *LoopKeys
 }
 
 type job struct {
@@ -52,14 +55,18 @@ func (o Origin) Pipeline(opts *schemas.Options, workers int) (*Pipeline, error) 
 	if o.IsAccessLog() {
 		return nil, fmt.Errorf("%s is an access log: use Checker", o.Origin)
 	}
-	kr, err := o.keyring()
+	anchors, err := o.anchors()
+	if err != nil {
+		return nil, err
+	}
+	kr, err := schemas.NewKeyring(anchors)
 	if err != nil {
 		return nil, err
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &Pipeline{kr: kr, v: schemas.NewValidator(opts), in: make(chan []job, 64)}
+	p := &Pipeline{kr: kr, v: schemas.NewValidator(opts), in: make(chan []job, 64), loop: NewLoopKeys(o.Origin, anchors)}
 	for range workers {
 		p.wg.Add(1)
 		go func() {
@@ -106,6 +113,7 @@ func (p *Pipeline) Check(index uint64, e []byte) error {
 		if err := p.kr.Apply(index, g, s.KeyID); err != nil {
 			return p.fail(index, fmt.Errorf("governance record not applicable: %w", err))
 		}
+		p.loop.Apply(index, g.CreatedAt.Time, g)
 		return nil
 	}
 	p.pending = append(p.pending, job{index, s, ki})
@@ -176,3 +184,8 @@ func (p *Pipeline) Close() error {
 	}
 	return p.bad
 }
+
+// LoopKeys is the keyring of the ledger checked so far, for checking its
+// member's loop log (loop.go). Use it only after Close returned nil: a
+// ledger that failed its check leaves no keyring to trust.
+func (p *Pipeline) LoopKeys() *LoopKeys { return p.loop }

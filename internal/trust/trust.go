@@ -85,7 +85,10 @@ func (f *File) Save(path string) error {
 }
 
 // ForDataDir finds the trust for a data directory: its trust.yaml if it has
-// one, else a node's data directory (node.yaml with anchors, keys/*.vkey).
+// one, else a node's data directory (node.yaml with anchors, keys/log.vkey,
+// keys/access.vkey, and keys/loop.vkey when node.yaml runs
+// sanctions.loop_log; a loop key not named creditx.<region>/loop is an
+// error).
 func ForDataDir(dir string) (*File, error) {
 	if f, err := Load(filepath.Join(dir, FileName)); err == nil {
 		return f, nil
@@ -93,8 +96,11 @@ func ForDataDir(dir string) (*File, error) {
 		return nil, err
 	}
 	var cfg struct {
-		Region  string   `yaml:"region"`
-		Anchors []Anchor `yaml:"anchors"`
+		Region    string   `yaml:"region"`
+		Anchors   []Anchor `yaml:"anchors"`
+		Sanctions struct {
+			LoopLog bool `yaml:"loop_log"`
+		} `yaml:"sanctions"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "node.yaml"))
 	if err != nil {
@@ -115,7 +121,39 @@ func ForDataDir(dir string) (*File, error) {
 		}
 		f.Origins = append(f.Origins, o)
 	}
+	// The loop log's key only when the node runs one (sanctions.loop_log):
+	// every region is provisioned a loop key, and a trusted loop key tells
+	// an auditor the member may keep notices there.
+	if cfg.Sanctions.LoopLog {
+		o, ok, err := DataDirLoop(dir, schemas.LoopOrigin(cfg.Region))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			f.Origins = append(f.Origins, o)
+		}
+	}
 	return f, nil
+}
+
+// DataDirLoop is the trust for loop log origin from a node's data
+// directory: its keys/loop.vkey, which must be named origin. ok is false
+// when DIR has no keys/loop.vkey. verify uses it for a loop log DIR holds
+// whose node no longer runs sanctions.loop_log.
+func DataDirLoop(dir, origin string) (Origin, bool, error) {
+	path := filepath.Join(dir, "keys", "loop.vkey")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Origin{}, false, nil
+	}
+	if err != nil {
+		return Origin{}, false, err
+	}
+	o, err := loopVKey(b, origin)
+	if err != nil {
+		return Origin{}, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return o, true, nil
 }
 
 // Lookup returns the trust for origin.
@@ -194,6 +232,15 @@ func (o Origin) Checker(opts *schemas.Options) (func(index uint64, entry []byte)
 
 // keyring is the origin's anchors as a fresh keyring.
 func (o Origin) keyring() (*schemas.Keyring, error) {
+	anchors, err := o.anchors()
+	if err != nil {
+		return nil, err
+	}
+	return schemas.NewKeyring(anchors)
+}
+
+// anchors decodes the origin's anchors.
+func (o Origin) anchors() ([]schemas.Anchor, error) {
 	var anchors []schemas.Anchor
 	for i, a := range o.Anchors {
 		pub, err := base64.StdEncoding.DecodeString(a.PublicKey)
@@ -206,5 +253,5 @@ func (o Origin) keyring() (*schemas.Keyring, error) {
 		}
 		anchors = append(anchors, schemas.Anchor{KeyID: schemas.KeyID(pub), Public: pub, Name: a.Name, USCC: a.USCC, Region: region})
 	}
-	return schemas.NewKeyring(anchors)
+	return anchors, nil
 }
