@@ -13,6 +13,7 @@ import (
 
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node"
 	"github.com/creditx/creditx/node/nodetest"
@@ -25,6 +26,7 @@ import (
 // sanctions.loop_log, with what the tests need to write into it.
 type loopNode struct {
 	dir      string // the replica's data directory
+	cfg      *node.Config
 	agencies string
 	pub, exe *client.Credentials
 	loopSize uint64 // entries of the loop log when the node stopped
@@ -52,7 +54,7 @@ func stoppedLoopNodeDir(t *testing.T) *loopNode {
 	if err := n.SeedDev(ctx, filepath.Join(dir, "agencies")); err != nil {
 		t.Fatal(err)
 	}
-	ln := &loopNode{dir: cfg.DataDir, agencies: filepath.Join(dir, "agencies")}
+	ln := &loopNode{dir: cfg.DataDir, cfg: cfg, agencies: filepath.Join(dir, "agencies")}
 	if ln.pub, err = client.LoadCredentials(filepath.Join(dir, "agencies", "publisher")); err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +233,94 @@ func TestVerifyLoopLog(t *testing.T) {
 		ln.appendTo(t, schemas.LedgerOrigin("330000"), "log", e)
 		out := verifyFails(t, ln.dir, loop+": FAILED at entry ", "signing key "+exeKey+" revoked by creditx.330000/ledger entry", "revoked agency key")
 		ledgerOK(t, out)
+	})
+	// Another member's loop log (a custodian copy) without its ledger in
+	// DIR: its tree and kinds are checked, its signatures cannot be, and it
+	// says so; without a trusted key it is not verified at all.
+	t.Run("loop log without its ledger", func(t *testing.T) {
+		defer restore()
+		other := schemas.LoopOrigin("320000")
+		skey, vkey, err := ledger.GenerateKey(other, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, _ := note.NewSigner(skey)
+		v, _ := note.NewVerifier(vkey)
+		s, err := ledger.Open(filepath.Join(ln.dir, "ledger.db"), ledger.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var entries [][]byte
+		for i := range ln.loopSize {
+			e, err := s.Log(loop).Entry(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, e)
+		}
+		err = appendSigned(s, other, signer, v, entries)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifyFails(t, ln.dir, other+": NOT VERIFIED: no trusted key for this origin")
+		tf, err := trust.ForDataDir(ln.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := tf.Lookup(loop); !ok {
+			t.Fatalf("trust of a node running sanctions.loop_log lacks %s: %+v", loop, tf.Origins)
+		}
+		tf.Origins = append(tf.Origins, trust.Origin{Origin: other, VKey: vkey})
+		if err := tf.Save(filepath.Join(ln.dir, trust.FileName)); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(filepath.Join(ln.dir, trust.FileName))
+		out := verifyFails(t, ln.dir, other+": NOT VERIFIED: "+next+" entries: tree, checkpoints up to size "+next+", sanction notices and feedback only, schemas OK; record signatures and keys NOT checked: the keyring of its member's ledger creditx.320000/ledger is not known (it is not in this data directory)")
+		if !strings.Contains(out, loop+": OK") {
+			t.Fatalf("own loop log should still verify:\n%s", out)
+		}
+	})
+	// Turned off later: the loop log it kept still verifies with
+	// keys/loop.vkey, and export's trust (trust.ForDataDir) no longer names it.
+	t.Run("switch turned off", func(t *testing.T) {
+		yml := filepath.Join(ln.dir, "node.yaml")
+		off := *ln.cfg
+		off.Sanctions.LoopLog = false
+		if err := node.WriteConfig(yml, &off); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := node.WriteConfig(yml, ln.cfg); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		if tf, err := trust.ForDataDir(ln.dir); err != nil {
+			t.Fatal(err)
+		} else if _, ok := tf.Lookup(loop); ok {
+			t.Fatalf("trust of a node not running sanctions.loop_log names %s", loop)
+		}
+		if out, err := run(t, "verify", "--data", ln.dir); err != nil || !strings.Contains(out, loop+": OK, "+next+" entries verified") {
+			t.Fatalf("loop log after the switch was turned off: %v\n%s", err, out)
+		}
+	})
+	t.Run("ledger failed", func(t *testing.T) {
+		defer restore()
+		s, err := ledger.Open(filepath.Join(ln.dir, "ledger.db"), ledger.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e0, err := s.Log(schemas.LedgerOrigin("330000")).Entry(0)
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodetest.EditLedgerDB(t, filepath.Join(ln.dir, "ledger.db"), func(raw []byte, _ int) {
+			for _, off := range nodetest.Occurrences(t, raw, e0) {
+				raw[off+len(e0)/2] ^= 1
+			}
+		})
+		verifyFails(t, ln.dir, "creditx.330000/ledger: FAILED at entry 0",
+			loop+": NOT VERIFIED: "+next+" entries", "the keyring of its member's ledger creditx.330000/ledger is not known (it failed verification)")
 	})
 }

@@ -134,8 +134,10 @@ even though what is left verifies.`,
 				t, ok := tf.Lookup(o)
 				if !ok && trust.IsLoopOrigin(o) {
 					// A loop log this node kept after sanctions.loop_log was turned off.
-					if t, ok, err = trust.DataDirLoop(dir, o); err != nil {
+					if own, has, err := trust.DataDirLoop(dir); err != nil {
 						return err
+					} else if has && own.Origin == o {
+						t, ok = own, true
 					}
 				}
 				if !ok {

@@ -26,7 +26,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/schemas"
@@ -174,19 +173,4 @@ func LoopSchemaCheck(v *schemas.Validator) func(index uint64, e []byte) error {
 		}
 		return nil
 	}
-}
-
-// loopVKey reads a loop log's verifier key file and checks it is named
-// origin; ok is false when there is none.
-func loopVKey(b []byte, origin string) (Origin, error) {
-	vk := strings.TrimSpace(string(b))
-	o := Origin{Origin: origin, VKey: vk}
-	v, err := o.Verifier()
-	if err != nil {
-		return Origin{}, err
-	}
-	if v.Name() != origin {
-		return Origin{}, fmt.Errorf("key is named %q, want %q", v.Name(), origin)
-	}
-	return o, nil
 }

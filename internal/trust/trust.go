@@ -125,9 +125,12 @@ func ForDataDir(dir string) (*File, error) {
 	// every region is provisioned a loop key, and a trusted loop key tells
 	// an auditor the member may keep notices there.
 	if cfg.Sanctions.LoopLog {
-		o, ok, err := DataDirLoop(dir, schemas.LoopOrigin(cfg.Region))
+		o, ok, err := DataDirLoop(dir)
 		if err != nil {
 			return nil, err
+		}
+		if want := schemas.LoopOrigin(cfg.Region); ok && o.Origin != want {
+			return nil, fmt.Errorf("%s/keys/loop.vkey: key is named %q, want %q", dir, o.Origin, want)
 		}
 		if ok {
 			f.Origins = append(f.Origins, o)
@@ -136,11 +139,12 @@ func ForDataDir(dir string) (*File, error) {
 	return f, nil
 }
 
-// DataDirLoop is the trust for loop log origin from a node's data
-// directory: its keys/loop.vkey, which must be named origin. ok is false
-// when DIR has no keys/loop.vkey. verify uses it for a loop log DIR holds
-// whose node no longer runs sanctions.loop_log.
-func DataDirLoop(dir, origin string) (Origin, bool, error) {
+// DataDirLoop is the trust for the loop log whose key is a node's data
+// directory's keys/loop.vkey: the origin the key names (a key that is not a
+// signed-note verifier key or not named creditx.<code>/loop is an error). ok
+// is false when DIR has no keys/loop.vkey. verify uses it for a loop log
+// DIR holds whose node no longer runs sanctions.loop_log.
+func DataDirLoop(dir string) (Origin, bool, error) {
 	path := filepath.Join(dir, "keys", "loop.vkey")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -149,9 +153,13 @@ func DataDirLoop(dir, origin string) (Origin, bool, error) {
 	if err != nil {
 		return Origin{}, false, err
 	}
-	o, err := loopVKey(b, origin)
+	o := Origin{VKey: strings.TrimSpace(string(b))}
+	v, err := o.Verifier()
 	if err != nil {
 		return Origin{}, false, fmt.Errorf("%s: %w", path, err)
+	}
+	if o.Origin = v.Name(); !IsLoopOrigin(o.Origin) {
+		return Origin{}, false, fmt.Errorf("%s: key is named %q, not a loop log creditx.<code>/loop", path, o.Origin)
 	}
 	return o, true, nil
 }
