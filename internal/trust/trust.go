@@ -4,7 +4,10 @@
 // the ledger itself). It builds the per-entry checker that ledger.Verify and
 // ledger.VerifyStore call: envelope, canonical form, schema validity, and an
 // agency signature by a key that was registered and not revoked at the
-// entry's index.
+// entry's index. A member's loop log (creditx.<code>/loop, loop.go) has a
+// note key but no anchors or governance of its own: its entries are checked
+// against the keyring its member's ledger Pipeline leaves (LoopKeys), with
+// key validity judged by time (LoopNotChecked says what that misses).
 //
 // A trust file (trust.yaml) is:
 //
@@ -14,6 +17,8 @@
 //	    anchors:                                      # credit-office admin keys
 //	      - {name: ..., uscc: ..., public_key: <base64 Ed25519>}
 //	  - origin: creditx.330000/access                 # an access log: no anchors, entries are JSON
+//	    vkey: ...
+//	  - origin: creditx.330000/loop                   # a loop log: no anchors, keys of creditx.330000/ledger
 //	    vkey: ...
 package trust
 
