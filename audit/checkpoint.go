@@ -43,7 +43,7 @@ func (s *copyState) openCheckpoint(a *auditor) {
 		a.fail(f)
 		s.failed = true // still verified with the trusted key below
 	}
-	if isLoopOrigin(s.Origin) && len(to.Anchors) == 0 {
+	if trust.IsLoopOrigin(s.Origin) && len(to.Anchors) == 0 {
 		// A loop log's entries are signed by the keys of its member's
 		// ledger: its anchors come from the same trust as the loop key.
 		t := a.in.Trust
@@ -102,14 +102,14 @@ func (s *copyState) openCheckpoint(a *auditor) {
 				s.res.Cosigners = append(s.res.Cosigners, w.Name)
 			}
 		}
-		if s.res.Witnessed = p.Satisfied(set); !s.res.Witnessed && !isLoopOrigin(s.Origin) { // a loop log: named not witnessed (coverage)
+		if s.res.Witnessed = p.Satisfied(set); !s.res.Witnessed && !trust.IsLoopOrigin(s.Origin) { // a loop log: named not witnessed (coverage)
 			a.fail(Failure{Check: CheckCosignature, Origin: s.Origin, Holder: s.Holder, Index: -1,
 				Reason: fmt.Sprintf("checkpoint of size %d: cosignatures by %v do not meet the witness policy's quorum %q", cp.Size, s.res.Cosigners, p.Quorum())})
 			s.failed = true
 		}
 		return
 	}
-	if !s.res.Witnessed && !isLoopOrigin(s.Origin) { // a loop log: named not witnessed (coverage)
+	if !s.res.Witnessed && !trust.IsLoopOrigin(s.Origin) { // a loop log: named not witnessed (coverage)
 		a.fail(Failure{Check: CheckCosignature, Origin: s.Origin, Holder: s.Holder, Index: -1,
 			Reason: fmt.Sprintf("checkpoint of size %d has %d valid cosignature(s) by other members %v, quorum is %d", cp.Size, len(s.res.Cosigners), s.res.Cosigners, a.quorum)})
 		s.failed = true

@@ -44,13 +44,17 @@
 // member's loop_vkey for that origin. Run then gives a loop log what it
 // gives a ledger (checkpoint signature, cosignatures, Merkle tree,
 // consistency, copies identical) and checks each entry of its largest copy
-// as the member's node did (loopcheck.go): a sanction notice or feedback,
-// schema-valid, signed by a key of the keyring of the member's verified
-// ledger, submitted by that key's agency, the key not revoked on the ledger
-// before the entry's created_at (a loop entry does not record the ledger
-// size at its append, so an entry backdated by the holder of a revoked key
-// is not caught; Report.Checked says so). The closed loop counts notices and
-// feedback from loop logs exactly as from ledgers.
+// as the member's node did, with internal/trust's loop check, the one
+// "creditx verify" uses (loopcheck.go): a sanction notice or feedback,
+// schema-valid, signed by a key of the keyring of the member's ledger as
+// its verified primary left it, submitted by that key's agency, the key not
+// revoked by a ledger record created at or before the entry's created_at (a
+// loop entry does not record the ledger size at its append, so an entry
+// backdated by the holder of a revoked key is not caught; Report.Checked
+// says so). A ledger that failed leaves no keyring: its loop log's entries
+// are checked for kind and schema only, and its status says keys not
+// checked. The closed loop counts notices and feedback from loop logs
+// exactly as from ledgers.
 //
 // Report.LoopLogs lists every loop log declared by the trust (of a member
 // whose ledger is audited) or found, and MemberLoop.LoopLog its status. A

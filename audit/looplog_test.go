@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/internal/synth"
+	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/schemas"
 )
 
@@ -288,7 +289,7 @@ func FuzzLoadManifest(f *testing.F) {
 			if err != nil {
 				t.Fatalf("origin %s: loaded key does not parse: %v", o.Origin, err)
 			}
-			if isLoopOrigin(o.Origin) && v.Name() != o.Origin {
+			if trust.IsLoopOrigin(o.Origin) && v.Name() != o.Origin {
 				t.Fatalf("loop origin %s trusted with key %s", o.Origin, v.Name())
 			}
 		}
@@ -315,5 +316,44 @@ func TestLoopLogWithoutItsLedger(t *testing.T) {
 		if ll.Member == "320000" && (ll.Status != LoopKeysUnknown || ll.Notices == 0) {
 			t.Errorf("loop log %+v", ll)
 		}
+	}
+}
+
+// TestLoopLogLedgerFailed: a member's ledger whose every copy fails leaves
+// no keyring to check its loop log with (internal/trust's rule, the one
+// "creditx verify" applies): the loop entries get the kind and schema check
+// only, the loop log is "keys not checked" with a warning, and no failure
+// is blamed on it (a keyring cut short by the ledger's fault would have
+// rejected its entries as signed by unknown keys).
+func TestLoopLogLedgerFailed(t *testing.T) {
+	fx := buildFixture(t, 2, fixtureOpts{loop: true})
+	m := fx.member("320000")
+	for _, h := range fx.members {
+		size := uint64(len(m.entries))
+		if fx.members[(slices.Index(fx.members, m)+1)%len(fx.members)] == h {
+			size = uint64(m.phase1) // the lagging mirror (fixture.write)
+		}
+		rewriteBundle(t, entryBundleFile(fx.tree(h.code, m.code), 0, size), func(es [][]byte) [][]byte {
+			es[0] = append([]byte(nil), es[0]...)
+			es[0][len(es[0])/2] ^= 1
+			return es
+		})
+	}
+	rep, err := runDir(t, fx.dir)
+	if err == nil || rep.Verdict != VerdictFailed || rep.First.Origin != m.origin() || rep.First.Check != CheckTree {
+		t.Fatalf("err %v, verdict %s, first %+v", err, rep.Verdict, rep.First)
+	}
+	for _, f := range rep.Failures {
+		if f.Origin == m.loopOrigin() {
+			t.Errorf("failure blamed on the loop log: %+v", f)
+		}
+	}
+	if st := loopStatus(rep); st["320000"] != LoopKeysUnknown || st["310000"] != LoopChecked {
+		t.Errorf("loop log statuses %v", st)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, m.loopOrigin()+": the keyring of its member's ledger is not known")
+	}) {
+		t.Errorf("warnings %v", rep.Warnings)
 	}
 }

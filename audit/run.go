@@ -70,12 +70,13 @@ type copyState struct {
 	recordFailed bool
 	wg           sync.WaitGroup // the closed-loop decoder of a primary copy
 	done         func()         // closes and waits for it; nil if none
-	// gov: the governance records of a verified ledger primary, in order,
-	// written by its decoder (the keyring loop copies are checked with).
-	gov []govRec
+	// keys: for a ledger primary checked by a trust.Pipeline that closed
+	// with no record failure, the keyring it left (trust.LoopKeys), which
+	// its member's loop copies are checked with (loopcheck.go).
+	keys *trust.LoopKeys
 	// loopKeys: for a loop copy, the keyring of its member's verified
 	// ledger (loopcheck.go); nil when no copy of that ledger verified.
-	loopKeys map[string]*loopKey
+	loopKeys *trust.LoopKeys
 }
 
 // auditor is one run of the audit: Run calls one method per phase, in
@@ -321,7 +322,7 @@ func (a *auditor) verifyTrees() error {
 			switch {
 			case a.primaries[o] != s:
 				others = append(others, s)
-			case isLoopOrigin(o):
+			case trust.IsLoopOrigin(o):
 				loopFirsts = append(loopFirsts, s)
 			default:
 				ledgerFirsts = append(ledgerFirsts, s)
@@ -335,7 +336,7 @@ func (a *auditor) verifyTrees() error {
 		return err
 	}
 	for _, s := range append(slices.Clone(loopFirsts), others...) {
-		if isLoopOrigin(s.Origin) {
+		if trust.IsLoopOrigin(s.Origin) {
 			s.loopKeys = a.loopKeyring(s)
 		}
 	}
@@ -360,7 +361,7 @@ func (a *auditor) verifyTrees() error {
 // the loop logs when loops is set, else on the other origins.
 func (a *auditor) replacePrimaries(others []*copyState, loops bool) error {
 	for _, o := range a.origins {
-		if isLoopOrigin(o) != loops {
+		if trust.IsLoopOrigin(o) != loops {
 			continue
 		}
 		p := a.primaries[o]
@@ -487,7 +488,7 @@ func (a *auditor) checkAnchors() {
 	}
 	for _, o := range a.origins {
 		p := a.primaries[o]
-		if p == nil || p.failed || isLoopOrigin(o) { // anchors are of ledgers
+		if p == nil || p.failed || trust.IsLoopOrigin(o) { // anchors are of ledgers
 			continue
 		}
 		hr := ledger.TileHashReader(tlog.Tree{N: int64(p.cp.Size), Hash: p.cp.Root}, p.Source)
@@ -589,7 +590,7 @@ func (e *recordError) Unwrap() error { return e.Err }
 func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(uint64, []byte) error, error) {
 	var check func(uint64, []byte) error
 	var pipe *trust.Pipeline
-	loop := isLoopOrigin(s.Origin)
+	loop := trust.IsLoopOrigin(s.Origin)
 	switch {
 	case loop:
 		check = s.loopCheck(warn) // loopcheck.go
@@ -644,9 +645,6 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 			if sg, err := schemas.ParseSigned(it.e); err == nil {
 				if r, err := sg.Decode(); err == nil {
 					fs.add(s.Origin, it.i, r)
-					if g, ok := r.(*schemas.Governance); ok && !loop {
-						s.gov = append(s.gov, govRec{it.i, sg.KeyID, schemas.HeaderOf(r).CreatedAt.Time, g})
-					}
 				}
 			}
 		}
@@ -655,7 +653,9 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 		close(ch)
 		s.wg.Wait()
 		if pipe != nil {
-			s.late = pipe.Close()
+			if s.late = pipe.Close(); s.late == nil {
+				s.keys = pipe.LoopKeys()
+			}
 		}
 	}
 	return func(i uint64, e []byte) error {

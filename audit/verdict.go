@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/trust"
 	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 )
@@ -97,7 +98,7 @@ func (a *auditor) coverage() {
 		if p == nil || p.trusted.IsAccessLog() {
 			continue
 		}
-		if isLoopOrigin(o) { // loopcheck.go: the keyring of the member's ledger
+		if trust.IsLoopOrigin(o) { // loopcheck.go: the keyring of the member's ledger
 			lp := a.primaries[schemas.LedgerOrigin(codeOf(o))]
 			if p.loopKeys == nil || p.res.KeySource != KeyFromTrust || lp == nil || lp.res.KeySource != KeyFromTrust {
 				noAnchors = append(noAnchors, o)
@@ -116,7 +117,7 @@ func (a *auditor) coverage() {
 		ran("every agency signature and the key's validity at its index")
 	}
 	if loopKeys && len(noAnchors) == 0 {
-		ran("loop log entries: sanction notices and feedback only, each signed by a key of its member's ledger keyring, not revoked before the entry's created_at (a loop log does not record the ledger size at each append, so an entry backdated by the holder of a revoked key is not caught)")
+		ran("loop log entries: sanction notices and feedback only, schema-valid, each signed by a key of its member's ledger keyring whose agency is its submitter; not checked: %s", trust.LoopNotChecked)
 	}
 	a.loopCoverage(notRun) // loopcheck.go
 	if len(a.states) > 0 {

@@ -10,17 +10,20 @@ package trust
 // and LoopKeys.Check checks each loop entry as the node's FSM did
 // (notices.CheckLoopEntry): a signed sanction notice or feedback, schema-
 // valid, signed by a key of the keyring that verifies the signature, whose
-// agency is the record's submitter.
+// agency (the USCC of the anchor, or the one the key was registered for) is
+// the record's submitter. Only the keyring of a ledger whose check passed
+// is to be used (Pipeline.LoopKeys): a ledger that failed leaves its
+// loop log to LoopSchemaCheck, reported as keys not checked. "creditx
+// verify" and the audit (audit/loopcheck.go) both check loop logs here.
 //
 // What cannot be checked offline: the FSM accepts a loop entry whose key is
 // valid in the keyring as of the ledger's size at the loop append, and a
 // loop entry does not record that size. "In force when appended" is judged
-// by time instead, as the audit does (audit/loopcheck.go): a key revoked by
-// a ledger record created at or before the loop entry's created_at makes
-// the entry fail; an entry backdated before the revocation by the holder of
-// the revoked key is not caught, and neither is an entry appended before its
-// key's registration (any key the ledger registers counts). NotChecked says
-// so, for reports.
+// by time instead: a key revoked by a ledger record created at or before
+// the loop entry's created_at makes the entry fail; an entry backdated
+// before the revocation by the holder of the revoked key is not caught, and
+// neither is an entry appended before its key's registration (any key the
+// ledger registers counts). LoopNotChecked says so, for reports.
 
 import (
 	"crypto/ed25519"
@@ -101,8 +104,18 @@ func (k *LoopKeys) Apply(index uint64, created time.Time, g *schemas.Governance)
 func (k *LoopKeys) Key(keyID string) *LoopKey { return k.keys[keyID] }
 
 // Check returns the check of one loop entry against k; v validates records
-// (nil: schemas.NewValidator(nil)). Errors name the failing rule.
+// (nil: schemas.NewValidator(nil)). Errors name the failing rule, and the
+// keyring by its ledger origin (k.Ledger). The returned check only reads
+// k: it may run on several goroutines once no more Apply calls come.
 func (k *LoopKeys) Check(v *schemas.Validator) func(index uint64, e []byte) (schemas.Record, error) {
+	return k.CheckNaming(k.Ledger, v)
+}
+
+// CheckNaming is Check with errors naming the ledger as ledger: "signing
+// key K: not in the keyring of <ledger>", "signing key K revoked by
+// <ledger> entry N ..." (the audit says "the member's ledger": its
+// failures already name the loop log).
+func (k *LoopKeys) CheckNaming(ledger string, v *schemas.Validator) func(index uint64, e []byte) (schemas.Record, error) {
 	if v == nil {
 		v = schemas.NewValidator(nil)
 	}
@@ -113,7 +126,7 @@ func (k *LoopKeys) Check(v *schemas.Validator) func(index uint64, e []byte) (sch
 		}
 		key := k.keys[sg.KeyID]
 		if key == nil {
-			return nil, fmt.Errorf("signing key %s: not in the keyring of %s: %w", sg.KeyID, k.Ledger, schemas.ErrUnknownKey)
+			return nil, fmt.Errorf("signing key %s: not in the keyring of %s: %w", sg.KeyID, ledger, schemas.ErrUnknownKey)
 		}
 		if err := sg.Verify(key.Public); err != nil {
 			return nil, fmt.Errorf("signature by key %s (%s): %w", sg.KeyID, key.Name, err)
@@ -134,7 +147,7 @@ func (k *LoopKeys) Check(v *schemas.Validator) func(index uint64, e []byte) (sch
 		}
 		if key.Revoked && !h.CreatedAt.Time.Before(key.RevCreated) {
 			return nil, fmt.Errorf("signing key %s revoked by %s entry %d (created %s), not after this record's created_at %s: %w",
-				sg.KeyID, k.Ledger, key.RevIndex, key.RevCreated.UTC().Format(time.RFC3339), h.CreatedAt.Time.UTC().Format(time.RFC3339), schemas.ErrRevokedKey)
+				sg.KeyID, ledger, key.RevIndex, key.RevCreated.UTC().Format(time.RFC3339), h.CreatedAt.Time.UTC().Format(time.RFC3339), schemas.ErrRevokedKey)
 		}
 		return r, nil
 	}

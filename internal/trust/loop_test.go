@@ -72,6 +72,14 @@ func TestLoopKeys(t *testing.T) {
 	if _, err := check(1, entries[1]); err == nil || !strings.Contains(err.Error(), "a listing is not written to the loop log") {
 		t.Fatalf("listing: %v", err)
 	}
+	// The audit's naming: the same rules, the keyring named as it asks.
+	named := p.LoopKeys().CheckNaming("the member's ledger", nil)
+	if _, err := named(0, fb(revokedAt, pubUSCC, pub)); !errors.Is(err, schemas.ErrRevokedKey) || !strings.Contains(err.Error(), "revoked by the member's ledger entry 3") {
+		t.Fatalf("named check, revoked key: %v", err)
+	}
+	if _, err := named(0, fb(revokedAt.Add(-time.Hour), pubUSCC, stranger)); !errors.Is(err, schemas.ErrUnknownKey) || !strings.Contains(err.Error(), "not in the keyring of the member's ledger") {
+		t.Fatalf("named check, unregistered key: %v", err)
+	}
 	tampered := fb(revokedAt.Add(-time.Hour), pubUSCC, pub)
 	tampered[len(tampered)/2] ^= 1
 	if _, err := check(0, tampered); err == nil {
