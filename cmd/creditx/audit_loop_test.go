@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,28 +100,7 @@ func TestAuditDemoLoopLogs(t *testing.T) {
 		t.Skip("starts four members")
 	}
 	data, outDir := filepath.Join(t.TempDir(), "data"), t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler),
-			demoOptions{dir: data, out: outDir, perMember: 3, timeout: 60 * time.Second, loopLog: true})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	for !strings.Contains(out.String(), "Running; press Ctrl-C to stop.") {
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("demo: %v\n%s", err, out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	shURL := ""
-	for _, l := range strings.Split(out.String(), "\n") {
-		if f := strings.Fields(l); len(f) > 3 && f[0] == "310000" && f[2] == "pages:" {
-			shURL = strings.TrimSuffix(f[3], "/")
-		}
-	}
+	out, shURL := startDemo(t, demoOptions{dir: data, out: outDir, perMember: 3, timeout: 60 * time.Second, loopLog: true})
 	if m, _ := os.ReadFile(filepath.Join(outDir, "manifest.yaml")); bytes.Count(m, []byte("loop_vkey:")) != 4 {
 		t.Fatalf("the manifest beside the trees does not carry the 4 loop keys:\n%s", m)
 	}

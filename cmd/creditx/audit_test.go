@@ -175,12 +175,18 @@ func TestAuditDemoOutput(t *testing.T) {
 func startLiveDemo(t *testing.T) (string, string) {
 	t.Helper()
 	data := filepath.Join(t.TempDir(), "data")
+	_, url := startDemo(t, demoOptions{dir: data, perMember: 2, timeout: 60 * time.Second})
+	return url, data
+}
+
+// startDemo runs the demo with opts until the test ends; once its members
+// run it returns the demo's output and Shanghai's (310000's) URL.
+func startDemo(t *testing.T, opts demoOptions) (*syncBuffer, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	out := new(syncBuffer)
 	done := make(chan error, 1)
-	go func() {
-		done <- runDemo(ctx, &out, slog.New(slog.DiscardHandler), demoOptions{dir: data, perMember: 2, timeout: 60 * time.Second})
-	}()
+	go func() { done <- runDemo(ctx, out, slog.New(slog.DiscardHandler), opts) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for !strings.Contains(out.String(), "Running; press Ctrl-C to stop.") {
 		select {
@@ -192,11 +198,11 @@ func startLiveDemo(t *testing.T) (string, string) {
 	}
 	for _, l := range strings.Split(out.String(), "\n") {
 		if f := strings.Fields(l); len(f) > 3 && f[0] == "310000" && f[2] == "pages:" {
-			return strings.TrimSuffix(f[3], "/"), data
+			return out, strings.TrimSuffix(f[3], "/")
 		}
 	}
 	t.Fatalf("no URL in the demo output:\n%s", out.String())
-	return "", ""
+	return nil, ""
 }
 
 // TestAuditLiveWithManifest: "creditx audit --node URL --manifest FILE"

@@ -82,6 +82,44 @@ func stoppedNodeDir(t *testing.T) (string, []byte) {
 	return cfgs[0].DataDir, e3
 }
 
+// keepLedgerDB copies dir's ledger.db and returns the function that puts
+// the copy back, for subtests that damage the file.
+func keepLedgerDB(t *testing.T, dir string) (restore func()) {
+	t.Helper()
+	p := filepath.Join(dir, "ledger.db")
+	clean, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.WriteFile(p, clean, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// flipEntry flips one bit in the middle of entry i of origin in dir's
+// ledger.db (its node stopped), in every copy the file holds (the live one
+// and stale ones in free pages).
+func flipEntry(t *testing.T, dir, origin string, i uint64) {
+	t.Helper()
+	p := filepath.Join(dir, "ledger.db")
+	s, err := ledger.Open(p, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Log(origin).Entry(i)
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.EditLedgerDB(t, p, func(raw []byte, _ int) {
+		for _, off := range nodetest.Occurrences(t, raw, e) {
+			raw[off+len(e)/2] ^= 1
+		}
+	})
+}
+
 // verifyFails runs verify on dir and requires exit code 1 with want in the
 // output (never a panic: run would not return).
 func verifyFails(t *testing.T, dir string, want ...string) string {
@@ -108,15 +146,7 @@ func TestVerifyNamesCorruption(t *testing.T) {
 	if out, err := run(t, "verify", "--data", dir); err != nil || !strings.Contains(out, "creditx.330000/ledger: OK") {
 		t.Fatalf("untouched: %v\n%s", err, out)
 	}
-	clean, err := os.ReadFile(filepath.Join(dir, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	restore := func() {
-		if err := os.WriteFile(filepath.Join(dir, "ledger.db"), clean, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restore := keepLedgerDB(t, dir)
 
 	t.Run("entry byte", func(t *testing.T) {
 		defer restore()

@@ -164,15 +164,7 @@ func TestVerifyLoopLog(t *testing.T) {
 		strings.Contains(out, "NOT VERIFIED") {
 		t.Fatalf("untouched loop node: %v\n%s", err, out)
 	}
-	clean, err := os.ReadFile(filepath.Join(ln.dir, "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	restore := func() {
-		if err := os.WriteFile(filepath.Join(ln.dir, "ledger.db"), clean, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	restore := keepLedgerDB(t, ln.dir)
 	next := strconv.FormatUint(ln.loopSize, 10) // index of an appended loop entry
 	// The loop log's own failures must not come from the ledger.
 	ledgerOK := func(t *testing.T, out string) {
@@ -184,20 +176,7 @@ func TestVerifyLoopLog(t *testing.T) {
 
 	t.Run("tampered entry", func(t *testing.T) {
 		defer restore()
-		s, err := ledger.Open(filepath.Join(ln.dir, "ledger.db"), ledger.Options{ReadOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e0, err := s.Log(loop).Entry(0)
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodetest.EditLedgerDB(t, filepath.Join(ln.dir, "ledger.db"), func(raw []byte, _ int) {
-			for _, off := range nodetest.Occurrences(t, raw, e0) {
-				raw[off+len(e0)/2] ^= 1
-			}
-		})
+		flipEntry(t, ln.dir, loop, 0)
 		ledgerOK(t, verifyFails(t, ln.dir, loop+": FAILED at entry 0"))
 	})
 	t.Run("listing in the loop log", func(t *testing.T) {
@@ -306,20 +285,7 @@ func TestVerifyLoopLog(t *testing.T) {
 	})
 	t.Run("ledger failed", func(t *testing.T) {
 		defer restore()
-		s, err := ledger.Open(filepath.Join(ln.dir, "ledger.db"), ledger.Options{ReadOnly: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e0, err := s.Log(schemas.LedgerOrigin("330000")).Entry(0)
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodetest.EditLedgerDB(t, filepath.Join(ln.dir, "ledger.db"), func(raw []byte, _ int) {
-			for _, off := range nodetest.Occurrences(t, raw, e0) {
-				raw[off+len(e0)/2] ^= 1
-			}
-		})
+		flipEntry(t, ln.dir, schemas.LedgerOrigin("330000"), 0)
 		verifyFails(t, ln.dir, "creditx.330000/ledger: FAILED at entry 0",
 			loop+": NOT VERIFIED: "+next+" entries", "the keyring of its member's ledger creditx.330000/ledger is not known (it failed verification)")
 	})
