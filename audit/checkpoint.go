@@ -45,7 +45,9 @@ func (s *copyState) openCheckpoint(a *auditor) {
 	}
 	if trust.IsLoopOrigin(s.Origin) && len(to.Anchors) == 0 {
 		// A loop log's entries are signed by the keys of its member's
-		// ledger: its anchors come from the same trust as the loop key.
+		// ledger: its anchors (the credit offices checkOwners knows) come
+		// from the same trust as the loop key. Its entries are checked with
+		// the keyring the ledger's own check left (loopcheck.go).
 		t := a.in.Trust
 		if s.res.KeySource != KeyFromTrust {
 			t = a.in.Own

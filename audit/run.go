@@ -75,7 +75,8 @@ type copyState struct {
 	// its member's loop copies are checked with (loopcheck.go).
 	keys *trust.LoopKeys
 	// loopKeys: for a loop copy, the keyring of its member's verified
-	// ledger (loopcheck.go); nil when no copy of that ledger verified.
+	// ledger (loopcheck.go); nil when no copy of that ledger verified
+	// against its anchors without failure.
 	loopKeys *trust.LoopKeys
 }
 
