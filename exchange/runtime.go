@@ -80,10 +80,11 @@ type Runtime struct {
 	// qt is the one QUIC transport on udp: the HTTP/3 server listens on it
 	// and every client dials over it (one UDP socket per member, issue 20).
 	// Its Conn is set by ListenHTTP3, before any use.
-	qt      *quic.Transport
-	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
-	applied broadcast       // wakes long-polls after every applied batch (watch.go)
-	logger  *slog.Logger
+	qt       *quic.Transport
+	cpCache  CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
+	applied  broadcast       // wakes long-polls after every applied batch (watch.go)
+	pushWake broadcast       // wakes the push loop after every applied batch (Applied)
+	logger   *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
 	cosigned    *prometheus.CounterVec
@@ -271,10 +272,11 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 // ServeHTTP3 serves h (the replica's API) over HTTP/3 on the socket of
 // ListenHTTP3, until ctx ends.
 func (x *Runtime) ServeHTTP3(ctx context.Context, cfg *tls.Config, h http.Handler) error {
-	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: 60 * time.Second,
+	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: quicIdleTimeout,
 		Logger: slog.New(slog.DiscardHandler)}
-	// The listener shares x.qt (and so the UDP socket) with the clients.
-	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: 60 * time.Second})
+	// The listener shares x.qt (and so the UDP socket) with the clients. No
+	// keep-alives from this side: the clients send them (client.go).
+	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: quicIdleTimeout})
 	if err != nil {
 		return fmt.Errorf("exchange: HTTP/3 listener: %w", err)
 	}
@@ -337,33 +339,66 @@ func (x *Runtime) raiseAlert(ev Evidence) {
 	}
 }
 
-// pushLoop has each new own checkpoint witnessed by the other members.
+// pushIdleCheck is how often the leader's push loop looks at its own
+// ledger when no apply woke it: a safety net only, as every applied batch
+// (an own append, a cosignature recorded) wakes it (Applied).
+const pushIdleCheck = 5 * time.Second
+
+// pushLoop has each new own checkpoint witnessed by the other members. On
+// the leader it sleeps until an applied batch wakes it (Applied; no sooner
+// than PushInterval after its last look, so a burst of applies costs at
+// most one read per PushInterval) or pushIdleCheck passed; after a failed
+// push it retries on a backoff of PushInterval doubling to 2 s. A follower
+// only asks IsLeader every PushInterval (no read), so a new leader starts
+// pushing within PushInterval.
 func (x *Runtime) pushLoop(ctx context.Context) {
 	interval := x.cfg.PushInterval
 	var lastDone uint64
-	backoff := interval
+	var last time.Time       // when the loop last read its own state
+	var wake <-chan struct{} // set when idle on the leader: wait for an apply
+	pause, backoff := interval, interval
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
+		if wake != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			case <-time.After(pushIdleCheck):
+			}
+			pause = interval - time.Since(last) // a burst of applies: one look per PushInterval
 		}
+		if pause > 0 && !sleepCtxOK(ctx, pause) {
+			return
+		}
+		wake, pause = nil, interval
 		if !x.host.IsLeader() {
 			backoff = interval
 			continue
 		}
+		changed := x.pushWake.Wait() // before reading: an apply after the read wakes us
+		last = time.Now()
 		size, witnessed, err := x.ownState()
-		if err != nil || size == 0 || (witnessed >= size && lastDone == size) {
-			backoff = interval
+		if err != nil {
+			continue
+		}
+		if size == 0 || (witnessed >= size && lastDone == size) {
+			backoff, wake = interval, changed
 			continue
 		}
 		if err := x.pushOnce(ctx); err != nil {
 			x.logger.Warn("checkpoint not witnessed yet", "size", size, "err", err)
 			backoff = min(2*backoff, 2*time.Second)
+			pause = backoff
 			continue
 		}
 		lastDone, backoff = size, interval
 	}
+}
+
+// sleepCtxOK sleeps d and reports whether ctx is still live.
+func sleepCtxOK(ctx context.Context, d time.Duration) bool {
+	sleepCtx(ctx, d) // watch.go
+	return ctx.Err() == nil
 }
 
 // ownState is the own ledger's size and latest witnessed size.

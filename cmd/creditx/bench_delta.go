@@ -30,7 +30,7 @@ func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
 	var verbose, loopLog bool
-	var cpuprofile string
+	var cpuprofile, idleProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
 		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
@@ -44,7 +44,8 @@ members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang a
                (p50, p95, max over the probes)
   idle         after the members converged again, a --idle window with nothing submitted:
                CPU-seconds per second of this process (getrusage), bytes per second fetched over
-               HTTP/3 by all members (bodies), per member
+               HTTP/3 by all members (bodies), per member; --idle-cpuprofile writes a CPU profile
+               of this window alone
   memory       resident set (VmRSS) and Go heap in use after the idle window, per member
   sockets      file descriptors of type socket in /proc/self/fd (UDP among them from
                /proc/net/udp*), per member, and goroutines per member
@@ -55,6 +56,9 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n < 2 || n > delta.Max {
 				return fmt.Errorf("--members %d: want 2 to %d", n, delta.Max)
+			}
+			if cpuprofile != "" && idleProfile != "" {
+				return fmt.Errorf("--cpuprofile and --idle-cpuprofile: one CPU profile at a time, give only one")
 			}
 			level := slog.LevelError + 4 // the demo's start-up warnings are noise here
 			if verbose {
@@ -71,7 +75,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					var err error
-					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle)
+					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle, idleProfile)
 					return err
 				}}
 			err = runDemo(cmd.Context(), io.Discard, logger, o)
@@ -96,6 +100,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: not yet witnessed or mirrored (issue 20 phase 1)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
 	return cmd
 }
 
@@ -134,7 +139,7 @@ func (r deltaReport) String() string {
 	return b.String()
 }
 
-func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idle time.Duration) (deltaReport, error) {
+func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idle time.Duration, idleProfile string) (deltaReport, error) {
 	rep := deltaReport{N: len(ms), Converged: ok, Converge: took}
 	fmt.Fprintf(log, "N=%d: converged=%v in %v; timing %d probes ...\n", len(ms), ok, took.Round(time.Millisecond), probes)
 	var times []time.Duration
@@ -179,13 +184,19 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 		return sum
 	}
 	fmt.Fprintf(log, "N=%d: idle window %v ...\n", len(ms), idle)
+	stopProfile, err := startCPUProfile(idleProfile) // bench.go; the idle window only
+	if err != nil {
+		return rep, fmt.Errorf("--idle-cpuprofile: %w", err)
+	}
 	b0, c0, t0 := fetched(), cpuSeconds(), time.Now()
 	select {
 	case <-ctx.Done():
+		stopProfile()
 		return rep, ctx.Err()
 	case <-time.After(idle):
 	}
 	c1, t1 := cpuSeconds(), time.Now()
+	stopProfile()
 	b1 := fetched()
 	rep.IdleCPU = (c1 - c0) / t1.Sub(t0).Seconds()
 	rep.IdleBytesPerMember = float64(b1-b0) / t1.Sub(t0).Seconds() / float64(len(ms))
