@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -80,16 +81,19 @@ type Runtime struct {
 	// qt is the one QUIC transport on udp: the HTTP/3 server listens on it
 	// and every client dials over it (one UDP socket per member, issue 20).
 	// Its Conn is set by ListenHTTP3, before any use.
-	qt       *quic.Transport
-	cpCache  CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
-	applied  broadcast       // wakes long-polls after every applied batch (watch.go)
-	pushWake broadcast       // wakes the push loop after every applied batch (Applied)
-	logger   *slog.Logger
+	qt      *quic.Transport
+	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
+	applied broadcast       // wakes long-polls after every applied batch (watch.go)
+	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
 	cosigned    *prometheus.CounterVec
 	mirrored    *prometheus.CounterVec
 
+	// pushKick wakes the push loop (buffered 1, Applied); pushIdle, if set,
+	// replaces pushIdleCheck (tests).
+	pushKick chan struct{}
+	pushIdle time.Duration
 	kick     map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
 	open     map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
 	external *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
@@ -168,7 +172,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 	}
 	x := &Runtime{host: host, cfg: cfg, origin: self.Origin(), manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*Client{},
 		logger: cfg.Logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
-		qt: &quic.Transport{},
+		qt: &quic.Transport{}, pushKick: make(chan struct{}, 1),
 	}
 	x.initMetrics()
 	for i := range m.Members {
@@ -196,7 +200,7 @@ func NewOffline(m *Manifest, region string, host Host, logger *slog.Logger) (*Ru
 	}
 	x := &Runtime{host: host, cfg: Config{Region: region, Logger: logger}, origin: self.Origin(), manifest: m, self: self,
 		clients: map[string]*Client{}, kick: map[string]chan struct{}{}, pushState: map[string]uint64{}, policy: policyDigest(m),
-		logger: logger.With("component", "exchange")}
+		logger: logger.With("component", "exchange"), pushKick: make(chan struct{}, 1)}
 	x.initMetrics()
 	return x, nil
 }
@@ -339,6 +343,19 @@ func (x *Runtime) raiseAlert(ev Evidence) {
 	}
 }
 
+// Applied tells the runtime the replica applied a batch (its own ledger or
+// its witnessed checkpoint may have changed): it wakes the long-polls
+// (watch.go) and the push loop. Cheap; called from the FSM after every
+// batch. The push loop sleeps on it: without these calls it would look
+// only every pushIdleCheck.
+func (x *Runtime) Applied() {
+	x.applied.Notify()
+	select {
+	case x.pushKick <- struct{}{}:
+	default: // already pending, or offline (nil)
+	}
+}
+
 // pushIdleCheck is how often the leader's push loop looks at its own
 // ledger when no apply woke it: a safety net only, as every applied batch
 // (an own append, a cosignature recorded) wakes it (Applied).
@@ -363,7 +380,7 @@ func (x *Runtime) pushLoop(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-wake:
-			case <-time.After(pushIdleCheck):
+			case <-time.After(cmp.Or(x.pushIdle, pushIdleCheck)):
 			}
 			pause = interval - time.Since(last) // a burst of applies: one look per PushInterval
 		}
@@ -375,14 +392,17 @@ func (x *Runtime) pushLoop(ctx context.Context) {
 			backoff = interval
 			continue
 		}
-		changed := x.pushWake.Wait() // before reading: an apply after the read wakes us
+		select { // before reading: an apply after the read leaves a kick
+		case <-x.pushKick:
+		default:
+		}
 		last = time.Now()
 		size, witnessed, err := x.ownState()
 		if err != nil {
 			continue
 		}
 		if size == 0 || (witnessed >= size && lastDone == size) {
-			backoff, wake = interval, changed
+			backoff, wake = interval, x.pushKick
 			continue
 		}
 		if err := x.pushOnce(ctx); err != nil {

@@ -1,6 +1,7 @@
 package notices
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -48,6 +49,8 @@ type Service struct {
 	waker  *Waker
 	logger *slog.Logger
 
+	idleCheck time.Duration // if set, replaces issueIdleCheck (tests)
+
 	mu      sync.Mutex      // guards skipped
 	skipped map[string]bool // listings the engine declined (unknown programme); leader-local, made by skip
 }
@@ -86,7 +89,7 @@ func (s *Service) Run(ctx context.Context) error {
 		wait := issueGap
 		if s.host.IsLeader() {
 			if s.waker != nil {
-				changed, wait = s.waker.Wait(), issueIdleCheck // before reading: an apply after the read wakes us
+				changed, wait = s.waker.Wait(), cmp.Or(s.idleCheck, issueIdleCheck) // before reading: an apply after the read wakes us
 			}
 			last = time.Now()
 			// drain the queue while there is work, then wait
