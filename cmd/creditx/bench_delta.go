@@ -114,6 +114,8 @@ type deltaReport struct {
 	PropMissed         int     // probes not at every other member within 30 s
 	IdleCPU            float64 // CPU-seconds per second
 	IdleBytesPerMember float64 // HTTP/3 body bytes per second fetched, per member
+	IdleDatagrams      float64 // UDP datagrams sent per second in the idle window, whole network namespace; -1: unknown
+	IdleGCs            uint32  // garbage collections in the idle window
 	RSS, Heap          uint64  // bytes, whole process
 	Sockets, UDP       int
 	Goroutines         int
@@ -133,6 +135,11 @@ func (r deltaReport) String() string {
 		r.N, conv, r.PropP50.Milliseconds(), r.PropP95.Milliseconds(), r.PropMax.Milliseconds(), r.PropMissed, r.IdleCPU,
 		per(r.IdleBytesPerMember*float64(r.N))/1e3, per(float64(r.RSS))/(1<<20), per(float64(r.Heap))/(1<<20),
 		per(float64(r.Sockets)), per(float64(r.UDP)), per(float64(r.Goroutines)))
+	b.WriteString("  idle window:")
+	if r.IdleDatagrams >= 0 {
+		fmt.Fprintf(&b, " UDP datagrams sent %.0f/s (whole network namespace, /proc/net/snmp),", r.IdleDatagrams)
+	}
+	fmt.Fprintf(&b, " %d GC cycles\n", r.IdleGCs)
 	fmt.Fprintf(&b, "  growth per member per peer (N-1 = %.0f): sockets %.2f, goroutines %.1f, heap %.0f KiB, idle fetched %.0f B/s, idle CPU %.2f ms/s",
 		peers, per(float64(r.Sockets))/peers, per(float64(r.Goroutines))/peers, per(float64(r.Heap))/peers/1024,
 		r.IdleBytesPerMember/peers, 1000*per(r.IdleCPU)/peers)
@@ -188,15 +195,21 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	if err != nil {
 		return rep, fmt.Errorf("--idle-cpuprofile: %w", err)
 	}
-	b0, c0, t0 := fetched(), cpuSeconds(), time.Now()
+	var m0 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	b0, c0, u0, t0 := fetched(), cpuSeconds(), udpOutDatagrams(), time.Now()
 	select {
 	case <-ctx.Done():
 		stopProfile()
 		return rep, ctx.Err()
 	case <-time.After(idle):
 	}
-	c1, t1 := cpuSeconds(), time.Now()
+	c1, u1, t1 := cpuSeconds(), udpOutDatagrams(), time.Now()
 	stopProfile()
+	rep.IdleDatagrams = -1
+	if u0 >= 0 && u1 >= u0 {
+		rep.IdleDatagrams = float64(u1-u0) / t1.Sub(t0).Seconds()
+	}
 	b1 := fetched()
 	rep.IdleCPU = (c1 - c0) / t1.Sub(t0).Seconds()
 	rep.IdleBytesPerMember = float64(b1-b0) / t1.Sub(t0).Seconds() / float64(len(ms))
@@ -204,6 +217,7 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	var mst runtime.MemStats
 	runtime.ReadMemStats(&mst)
 	rep.Heap = mst.HeapInuse
+	rep.IdleGCs = mst.NumGC - m0.NumGC
 	rep.Sockets, rep.UDP = procSockets()
 	rep.Goroutines = runtime.NumGoroutine()
 	return rep, nil
@@ -271,6 +285,43 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// udpOutDatagrams is the UDP datagrams sent so far in this network
+// namespace (OutDatagrams of /proc/net/snmp), -1 if unreadable: loopback
+// QUIC packets of the members, and whatever else runs beside them.
+func udpOutDatagrams() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	return snmpUDPOut(b)
+}
+
+// snmpUDPOut is OutDatagrams of the Udp lines (names, then values) of a
+// /proc/net/snmp, -1 if absent or malformed.
+func snmpUDPOut(b []byte) int64 {
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Udp: ")
+		if !ok {
+			continue
+		}
+		if names == nil {
+			names = strings.Fields(rest)
+			continue
+		}
+		for i, v := range strings.Fields(rest) {
+			if i < len(names) && names[i] == "OutDatagrams" {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return -1
+				}
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // procRSS is VmRSS from /proc/self/status, in bytes (0 if unreadable).
