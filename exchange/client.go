@@ -32,7 +32,10 @@ import (
 // QUIC connections, so the next request dials afresh: a member endpoint is
 // usually a name over several replicas, and a connection to a replica that
 // died or was cut off would otherwise stall every request until QUIC's idle
-// timeout noticed.
+// timeout noticed. Every request has a deadline of its own (RequestTimeout;
+// a long-poll its wait plus RequestTimeout), so a dead connection is
+// noticed by the first request that meets it within RequestTimeout; QUIC's
+// idle timeout (60 s) is only the backstop for a connection nothing uses.
 type Client struct {
 	mb  *Member
 	cfg *tls.Config
@@ -101,13 +104,35 @@ func NewClientOn(mb *Member, own tls.Certificate, logger *slog.Logger, qt *quic.
 	return c
 }
 
-// newTransport returns a fresh HTTP/3 transport. A connection with nothing
-// heard for 10 s is dead (keep-alives every 3 s keep a healthy one open).
+// RequestTimeout bounds every request of a Client but a long-poll, whose
+// bound is its wait plus RequestTimeout (CheckpointAfter): an answer, or a
+// failure and a fresh dial, within this long.
+const RequestTimeout = 10 * time.Second
+
+// QUIC timers of the exchange's connections (issue 20: idle CPU). A
+// connection with nothing heard for quicIdleTimeout is closed (the server
+// side sets the same, and the smaller of the two applies); the client pings
+// one that heard nothing for quicKeepAlive. A pair of members keeps a
+// long-poll parked on each connection, answered at least every
+// MaxCheckpointWait (25 s), so a healthy connection is never idle for long
+// and sees one ping per long-poll at most; with keep-alives every 3 s and a
+// 10 s idle timeout, the N(N-1) connections of N members sent ~N^2/3 pings
+// a second (~660 at N = 45) and their acknowledgements. A dead peer is not
+// left to the idle timeout: see RequestTimeout.
+const (
+	quicIdleTimeout      = 60 * time.Second
+	quicKeepAlive        = 20 * time.Second
+	quicHandshakeTimeout = 3 * time.Second
+)
+
+// newTransport returns a fresh HTTP/3 transport (quicKeepAlive,
+// quicIdleTimeout). Requests are bounded by their context (do), not by the
+// http.Client.
 func (c *Client) newTransport() (*http3.Transport, *http.Client) {
 	tr := &http3.Transport{TLSClientConfig: c.cfg, Logger: c.log,
-		QUICConfig: &quic.Config{HandshakeIdleTimeout: 3 * time.Second, MaxIdleTimeout: 10 * time.Second, KeepAlivePeriod: 3 * time.Second},
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: quicHandshakeTimeout, MaxIdleTimeout: quicIdleTimeout, KeepAlivePeriod: quicKeepAlive},
 		Dial:       c.dial}
-	return tr, &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return tr, &http.Client{Transport: tr}
 }
 
 // current is the transport requests use now.
@@ -139,20 +164,33 @@ func (c *Client) Close() error {
 // Member is the member this client calls.
 func (c *Client) Member() *Member { return c.mb }
 
+// do makes one request bounded by RequestTimeout (doWithin).
 func (c *Client) do(ctx context.Context, method, path string, body []byte) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.mb.Endpoint+path, bytes.NewReader(body))
+	return c.doWithin(ctx, RequestTimeout, method, path, body)
+}
+
+// doWithin makes one request, its answer read in full (at most 4 MiB),
+// within limit (and ctx). A failure below HTTP, the limit passing among
+// them, discards the transport (redial) unless ctx itself was cancelled.
+func (c *Client) doWithin(ctx context.Context, limit time.Duration, method, path string, body []byte) (*http.Response, []byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, method, c.mb.Endpoint+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, nil, err
 	}
 	if body == nil {
 		req.Body = nil
 	}
-	tr, hc := c.current()
-	resp, err := hc.Do(req)
-	if err != nil {
+	failed := func(tr *http3.Transport) {
 		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			c.redial(tr)
 		}
+	}
+	tr, hc := c.current()
+	resp, err := hc.Do(req)
+	if err != nil {
+		failed(tr)
 		return nil, nil, fmt.Errorf("member %s: %s %s: %w", c.mb.Code, method, path, err)
 	}
 	defer resp.Body.Close()
@@ -160,7 +198,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	c.sent.Add(uint64(len(body)))
 	c.received.Add(uint64(len(b)))
 	if err != nil {
-		c.redial(tr)
+		failed(tr)
 		return nil, nil, fmt.Errorf("member %s: %s %s: reading answer: %w", c.mb.Code, method, path, err)
 	}
 	return resp, b, nil

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -89,6 +90,10 @@ type Runtime struct {
 	cosigned    *prometheus.CounterVec
 	mirrored    *prometheus.CounterVec
 
+	// pushKick wakes the push loop (buffered 1, Applied); pushIdle, if set,
+	// replaces pushIdleCheck (tests).
+	pushKick chan struct{}
+	pushIdle time.Duration
 	kick     map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
 	open     map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
 	external *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
@@ -167,7 +172,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 	}
 	x := &Runtime{host: host, cfg: cfg, origin: self.Origin(), manifest: m, self: self, cosigner: cs, cert: cert, clients: map[string]*Client{},
 		logger: cfg.Logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
-		qt: &quic.Transport{},
+		qt: &quic.Transport{}, pushKick: make(chan struct{}, 1),
 	}
 	x.initMetrics()
 	for i := range m.Members {
@@ -195,7 +200,7 @@ func NewOffline(m *Manifest, region string, host Host, logger *slog.Logger) (*Ru
 	}
 	x := &Runtime{host: host, cfg: Config{Region: region, Logger: logger}, origin: self.Origin(), manifest: m, self: self,
 		clients: map[string]*Client{}, kick: map[string]chan struct{}{}, pushState: map[string]uint64{}, policy: policyDigest(m),
-		logger: logger.With("component", "exchange")}
+		logger: logger.With("component", "exchange"), pushKick: make(chan struct{}, 1)}
 	x.initMetrics()
 	return x, nil
 }
@@ -271,10 +276,11 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 // ServeHTTP3 serves h (the replica's API) over HTTP/3 on the socket of
 // ListenHTTP3, until ctx ends.
 func (x *Runtime) ServeHTTP3(ctx context.Context, cfg *tls.Config, h http.Handler) error {
-	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: 60 * time.Second,
+	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: quicIdleTimeout,
 		Logger: slog.New(slog.DiscardHandler)}
-	// The listener shares x.qt (and so the UDP socket) with the clients.
-	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: 60 * time.Second})
+	// The listener shares x.qt (and so the UDP socket) with the clients. No
+	// keep-alives from this side: the clients send them (client.go).
+	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: quicIdleTimeout})
 	if err != nil {
 		return fmt.Errorf("exchange: HTTP/3 listener: %w", err)
 	}
@@ -337,33 +343,82 @@ func (x *Runtime) raiseAlert(ev Evidence) {
 	}
 }
 
-// pushLoop has each new own checkpoint witnessed by the other members.
+// Applied tells the runtime the replica applied a batch (its own ledger or
+// its witnessed checkpoint may have changed): it wakes the long-polls
+// (watch.go) and the push loop. Cheap; called from the FSM after every
+// batch. The push loop sleeps on it: without these calls it would look
+// only every pushIdleCheck.
+func (x *Runtime) Applied() {
+	x.applied.Notify()
+	select {
+	case x.pushKick <- struct{}{}:
+	default: // already pending, or offline (nil)
+	}
+}
+
+// pushIdleCheck is how often the leader's push loop looks at its own
+// ledger when no apply woke it: a safety net only, as every applied batch
+// (an own append, a cosignature recorded) wakes it (Applied).
+const pushIdleCheck = 5 * time.Second
+
+// pushLoop has each new own checkpoint witnessed by the other members. On
+// the leader it sleeps until an applied batch wakes it (Applied; no sooner
+// than PushInterval after its last look, so a burst of applies costs at
+// most one read per PushInterval) or pushIdleCheck passed; after a failed
+// push it retries on a backoff of PushInterval doubling to 2 s. A follower
+// only asks IsLeader every PushInterval (no read), so a new leader starts
+// pushing within PushInterval.
 func (x *Runtime) pushLoop(ctx context.Context) {
 	interval := x.cfg.PushInterval
 	var lastDone uint64
-	backoff := interval
+	var last time.Time       // when the loop last read its own state
+	var wake <-chan struct{} // set when idle on the leader: wait for an apply
+	pause, backoff := interval, interval
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
+		if wake != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			case <-time.After(cmp.Or(x.pushIdle, pushIdleCheck)):
+			}
+			pause = interval - time.Since(last) // a burst of applies: one look per PushInterval
 		}
+		if pause > 0 && !sleepCtxOK(ctx, pause) {
+			return
+		}
+		wake, pause = nil, interval
 		if !x.host.IsLeader() {
 			backoff = interval
 			continue
 		}
+		select { // before reading: an apply after the read leaves a kick
+		case <-x.pushKick:
+		default:
+		}
+		last = time.Now()
 		size, witnessed, err := x.ownState()
-		if err != nil || size == 0 || (witnessed >= size && lastDone == size) {
-			backoff = interval
+		if err != nil {
+			continue
+		}
+		if size == 0 || (witnessed >= size && lastDone == size) {
+			backoff, wake = interval, x.pushKick
 			continue
 		}
 		if err := x.pushOnce(ctx); err != nil {
 			x.logger.Warn("checkpoint not witnessed yet", "size", size, "err", err)
 			backoff = min(2*backoff, 2*time.Second)
+			pause = backoff
 			continue
 		}
 		lastDone, backoff = size, interval
 	}
+}
+
+// sleepCtxOK sleeps d and reports whether ctx is still live.
+func sleepCtxOK(ctx context.Context, d time.Duration) bool {
+	sleepCtx(ctx, d) // watch.go
+	return ctx.Err() == nil
 }
 
 // ownState is the own ledger's size and latest witnessed size.

@@ -47,11 +47,6 @@ func (b *broadcast) Notify() {
 	}
 }
 
-// Applied tells the runtime the replica applied a batch (its own witnessed
-// checkpoint may have changed): it wakes the long-polls. Cheap; called from
-// the FSM after every batch.
-func (x *Runtime) Applied() { x.applied.Notify() }
-
 // WaitCheckpoint holds a member's long-poll for the own checkpoint (query
 // after=<size>, optional wait=<duration>) until the own witnessed size
 // exceeds after, the wait passed, or the caller left; the handler then

@@ -112,8 +112,9 @@ type ExchangeConfig struct {
 	// PullInterval is how often mirrors poll the other members (covering
 	// lost pushes); default 1s.
 	PullInterval time.Duration `yaml:"pull_interval"`
-	// PushInterval is how often the leader looks for a new own checkpoint
-	// to have witnessed; default 100ms.
+	// PushInterval is the least time between two looks of the leader for
+	// a new own checkpoint to have witnessed (it looks after applies, and
+	// every 5 s without one); default 100ms.
 	PushInterval time.Duration `yaml:"push_interval"`
 	// WitnessSpares is how many member witnesses beyond the quorum each own
 	// checkpoint is pushed to first (issue 20: not every member); the others,

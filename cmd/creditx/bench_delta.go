@@ -30,7 +30,7 @@ func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
 	var verbose, loopLog bool
-	var cpuprofile string
+	var cpuprofile, idleProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
 		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
@@ -44,7 +44,8 @@ members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang a
                (p50, p95, max over the probes)
   idle         after the members converged again, a --idle window with nothing submitted:
                CPU-seconds per second of this process (getrusage), bytes per second fetched over
-               HTTP/3 by all members (bodies), per member
+               HTTP/3 by all members (bodies), per member; --idle-cpuprofile writes a CPU profile
+               of this window alone
   memory       resident set (VmRSS) and Go heap in use after the idle window, per member
   sockets      file descriptors of type socket in /proc/self/fd (UDP among them from
                /proc/net/udp*), per member, and goroutines per member
@@ -55,6 +56,9 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n < 2 || n > delta.Max {
 				return fmt.Errorf("--members %d: want 2 to %d", n, delta.Max)
+			}
+			if cpuprofile != "" && idleProfile != "" {
+				return fmt.Errorf("--cpuprofile and --idle-cpuprofile: one CPU profile at a time, give only one")
 			}
 			level := slog.LevelError + 4 // the demo's start-up warnings are noise here
 			if verbose {
@@ -71,7 +75,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					var err error
-					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle)
+					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle, idleProfile)
 					return err
 				}}
 			err = runDemo(cmd.Context(), io.Discard, logger, o)
@@ -96,6 +100,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: not yet witnessed or mirrored (issue 20 phase 1)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
 	return cmd
 }
 
@@ -109,6 +114,8 @@ type deltaReport struct {
 	PropMissed         int     // probes not at every other member within 30 s
 	IdleCPU            float64 // CPU-seconds per second
 	IdleBytesPerMember float64 // HTTP/3 body bytes per second fetched, per member
+	IdleDatagrams      float64 // UDP datagrams sent per second in the idle window, whole network namespace; -1: unknown
+	IdleGCs            uint32  // garbage collections in the idle window
 	RSS, Heap          uint64  // bytes, whole process
 	Sockets, UDP       int
 	Goroutines         int
@@ -128,13 +135,18 @@ func (r deltaReport) String() string {
 		r.N, conv, r.PropP50.Milliseconds(), r.PropP95.Milliseconds(), r.PropMax.Milliseconds(), r.PropMissed, r.IdleCPU,
 		per(r.IdleBytesPerMember*float64(r.N))/1e3, per(float64(r.RSS))/(1<<20), per(float64(r.Heap))/(1<<20),
 		per(float64(r.Sockets)), per(float64(r.UDP)), per(float64(r.Goroutines)))
+	b.WriteString("  idle window:")
+	if r.IdleDatagrams >= 0 {
+		fmt.Fprintf(&b, " UDP datagrams sent %.0f/s (whole network namespace, /proc/net/snmp),", r.IdleDatagrams)
+	}
+	fmt.Fprintf(&b, " %d GC cycles\n", r.IdleGCs)
 	fmt.Fprintf(&b, "  growth per member per peer (N-1 = %.0f): sockets %.2f, goroutines %.1f, heap %.0f KiB, idle fetched %.0f B/s, idle CPU %.2f ms/s",
 		peers, per(float64(r.Sockets))/peers, per(float64(r.Goroutines))/peers, per(float64(r.Heap))/peers/1024,
 		r.IdleBytesPerMember/peers, 1000*per(r.IdleCPU)/peers)
 	return b.String()
 }
 
-func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idle time.Duration) (deltaReport, error) {
+func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idle time.Duration, idleProfile string) (deltaReport, error) {
 	rep := deltaReport{N: len(ms), Converged: ok, Converge: took}
 	fmt.Fprintf(log, "N=%d: converged=%v in %v; timing %d probes ...\n", len(ms), ok, took.Round(time.Millisecond), probes)
 	var times []time.Duration
@@ -179,13 +191,25 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 		return sum
 	}
 	fmt.Fprintf(log, "N=%d: idle window %v ...\n", len(ms), idle)
-	b0, c0, t0 := fetched(), cpuSeconds(), time.Now()
+	stopProfile, err := startCPUProfile(idleProfile) // bench.go; the idle window only
+	if err != nil {
+		return rep, fmt.Errorf("--idle-cpuprofile: %w", err)
+	}
+	var m0 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	b0, c0, u0, t0 := fetched(), cpuSeconds(), udpOutDatagrams(), time.Now()
 	select {
 	case <-ctx.Done():
+		stopProfile()
 		return rep, ctx.Err()
 	case <-time.After(idle):
 	}
-	c1, t1 := cpuSeconds(), time.Now()
+	c1, u1, t1 := cpuSeconds(), udpOutDatagrams(), time.Now()
+	stopProfile()
+	rep.IdleDatagrams = -1
+	if u0 >= 0 && u1 >= u0 {
+		rep.IdleDatagrams = float64(u1-u0) / t1.Sub(t0).Seconds()
+	}
 	b1 := fetched()
 	rep.IdleCPU = (c1 - c0) / t1.Sub(t0).Seconds()
 	rep.IdleBytesPerMember = float64(b1-b0) / t1.Sub(t0).Seconds() / float64(len(ms))
@@ -193,6 +217,7 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	var mst runtime.MemStats
 	runtime.ReadMemStats(&mst)
 	rep.Heap = mst.HeapInuse
+	rep.IdleGCs = mst.NumGC - m0.NumGC
 	rep.Sockets, rep.UDP = procSockets()
 	rep.Goroutines = runtime.NumGoroutine()
 	return rep, nil
@@ -260,6 +285,43 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// udpOutDatagrams is the UDP datagrams sent so far in this network
+// namespace (OutDatagrams of /proc/net/snmp), -1 if unreadable: loopback
+// QUIC packets of the members, and whatever else runs beside them.
+func udpOutDatagrams() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	return snmpUDPOut(b)
+}
+
+// snmpUDPOut is OutDatagrams of the Udp lines (names, then values) of a
+// /proc/net/snmp, -1 if absent or malformed.
+func snmpUDPOut(b []byte) int64 {
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(line, "Udp: ")
+		if !ok {
+			continue
+		}
+		if names == nil {
+			names = strings.Fields(rest)
+			continue
+		}
+		for i, v := range strings.Fields(rest) {
+			if i < len(names) && names[i] == "OutDatagrams" {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return -1
+				}
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 // procRSS is VmRSS from /proc/self/status, in bytes (0 if unreadable).

@@ -1,6 +1,7 @@
 package notices
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -48,6 +49,8 @@ type Service struct {
 	waker  *Waker
 	logger *slog.Logger
 
+	idleCheck time.Duration // if set, replaces issueIdleCheck (tests)
+
 	mu      sync.Mutex      // guards skipped
 	skipped map[string]bool // listings the engine declined (unknown programme); leader-local, made by skip
 }
@@ -59,34 +62,71 @@ func New(host Host, signer *client.Credentials, logs Logs, waker *Waker, logger 
 	return &Service{host: host, signer: signer, logs: logs, waker: waker, logger: logger}
 }
 
+// Issuance wake-ups (issue 20: idle CPU). The leader looks at the notice
+// queue when the FSM applied something (the Waker: a listing is queued only
+// by an apply), at most once per issueGap while applies keep coming, and
+// every issueIdleCheck without one (a safety net: a replica that just
+// became leader, a listing skipped or failed earlier). A follower asks
+// IsLeader every issueGap and reads nothing.
+const (
+	issueGap       = 200 * time.Millisecond
+	issueIdleCheck = 5 * time.Second
+)
+
 // Run issues sanction notices, on the leader, for every indexed listing
 // that has none from this member yet, until ctx ends. Each listing's
 // notices are computed from the raft time at which it was indexed, so they
 // are the same records whichever leader computes them, and a resubmission
 // after a leader change is deduplicated by the ledger.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
+	if s.signer == nil { // issues nothing
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	var last time.Time // when the queue was last read
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-		if s.signer == nil || !s.host.IsLeader() {
-			continue
-		}
-		// drain the queue while there is work, then wait for the next tick
-		for ctx.Err() == nil {
-			done, err := s.issue(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.logger.Warn("issuing sanction notices", "err", err)
+		var changed <-chan struct{} // nil: wait issueGap only
+		wait := issueGap
+		if s.host.IsLeader() {
+			if s.waker != nil {
+				changed, wait = s.waker.Wait(), cmp.Or(s.idleCheck, issueIdleCheck) // before reading: an apply after the read wakes us
 			}
-			if err != nil || done == 0 {
-				break
+			last = time.Now()
+			// drain the queue while there is work, then wait
+			for ctx.Err() == nil {
+				done, err := s.issue(ctx)
+				if err != nil && ctx.Err() == nil {
+					s.logger.Warn("issuing sanction notices", "err", err)
+				}
+				if err != nil || done == 0 {
+					break
+				}
 			}
+		}
+		if err := sleep(ctx, changed, wait); err != nil {
+			return err
+		}
+		if err := sleep(ctx, nil, issueGap-time.Since(last)); err != nil { // a burst of applies: one read per issueGap
+			return err
 		}
 	}
+}
+
+// sleep waits for wake (nil: never), d (none if d <= 0) or the end of ctx,
+// whichever comes first; only the last is an error.
+func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wake:
+	case <-t.C:
+	}
+	return nil
 }
 
 func (s *Service) skip(k []byte) {

@@ -250,3 +250,93 @@ func (h *originHost) Commit(ctx context.Context, origin string, entries [][]byte
 	*h.origins = append(*h.origins, origin)
 	return h.fakeHost.Commit(ctx, origin, entries)
 }
+
+// dequeuingHost is fakeHost whose commits dequeue the listing they answer,
+// as the FSM does when it indexes the first own notice on it, and count.
+type dequeuingHost struct {
+	*fakeHost
+	key     []byte
+	views   atomic.Int64
+	commits chan struct{}
+}
+
+func (h *dequeuingHost) View(fn func(tx *ledger.ReadTx) error) error {
+	h.views.Add(1)
+	return h.fakeHost.View(fn)
+}
+
+func (h *dequeuingHost) Commit(ctx context.Context, origin string, entries [][]byte) error {
+	if err := h.fakeHost.Commit(ctx, origin, entries); err != nil {
+		return err
+	}
+	err := h.s.Update(func(tx *ledger.Tx) error {
+		q, err := tx.Bucket(BucketNoticeQueue)
+		if err != nil {
+			return err
+		}
+		return q.Delete(h.key)
+	})
+	h.commits <- struct{}{}
+	return err
+}
+
+// TestIssuerSleepsUntilApplied: the leader's issuer reads an empty queue
+// once and then sleeps: no read in 10 of its gaps (it used to read every
+// 200 ms, issue 20's idle CPU), until the Waker (every FSM apply) wakes
+// it; a listing queued meanwhile is then issued. The safety look is an
+// hour away here, so only the Waker can wake it.
+func TestIssuerSleepsUntilApplied(t *testing.T) {
+	fh, signer, ref, _, at := issuerFixture(t)
+	key := exchange.EntryKey(ref.Origin, ref.Index)
+	queue := func(put bool) {
+		t.Helper()
+		qv, _ := adopted.QueueValue(nil, at)
+		if err := fh.s.Update(func(tx *ledger.Tx) error {
+			q, err := tx.Bucket(BucketNoticeQueue)
+			if err != nil {
+				return err
+			}
+			if put {
+				return q.Put(key, qv)
+			}
+			return q.Delete(key)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queue(false)
+	fh.leader.Store(true)
+	h := &dequeuingHost{fakeHost: fh, key: key, commits: make(chan struct{}, 16)}
+	w := &Waker{}
+	s := New(h, signer, Logs{Ledger: ref.Origin}, w, slog.New(slog.DiscardHandler))
+	s.idleCheck = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Errorf("Run: %v, want context.Canceled", err)
+		}
+	}()
+
+	for deadline := time.Now().Add(30 * time.Second); h.views.Load() < 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the issuer did not read its queue in 30 s")
+		}
+	}
+	time.Sleep(10 * issueGap)
+	if n := h.views.Load(); n != 1 {
+		t.Fatalf("an idle issuer read its queue %d times in 10 gaps without an apply, want 1", n)
+	}
+	queue(true)
+	w.Notify()
+	select {
+	case <-h.commits:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a listing queued and applied was not issued within 30 s")
+	}
+	if got := fh.committed(); len(got) == 0 {
+		t.Fatal("nothing committed")
+	}
+}
