@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -82,7 +83,7 @@ type Runtime struct {
 	// Its Conn is set by ListenHTTP3, before any use.
 	qt      *quic.Transport
 	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
-	applied broadcast       // wakes long-polls after every applied batch (watch.go)
+	own     ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
 	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
@@ -105,9 +106,9 @@ type Runtime struct {
 	// takes it).
 	effMu    sync.Mutex
 	eff      map[string]bool // effective members; nil until first computed
-	effAt    time.Time       // when eff was last found current
-	effSizes uint64          // total size of the members' logs eff was computed at
+	effSeq   uint64          // gov bucket sequence eff was computed at
 	effFor   *Manifest       // the manifest in force eff was computed for
+	govScans atomic.Uint64   // recomputations of eff (GovScans)
 
 	live    liveState    // the manifest in force and members that joined (live.go)
 	inForce inForceCache // InForceAt, from a transaction (live.go)
