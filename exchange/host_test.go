@@ -95,7 +95,7 @@ func TestReadErrorsAreNotDropped(t *testing.T) {
 	if eff := x.effective(); eff == nil || len(eff) != 0 {
 		t.Errorf("effective on a failing store with no cache = %v; want no member", eff)
 	}
-	x.eff, x.effSizes = map[string]bool{"310000": true}, 1
+	x.eff = map[string]bool{"310000": true}
 	if eff := x.effective(); !eff["310000"] {
 		t.Errorf("effective on a failing store with a cache = %v; want the last known set", eff)
 	}

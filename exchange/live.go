@@ -52,15 +52,9 @@ type liveState struct {
 // m is the manifest in force (the configured one until a change is
 // approved). It reads ledger.db: never call it inside Host.View or the FSM.
 func (x *Runtime) m() *Manifest {
-	var seq uint64
-	err := x.host.View(func(tx *ledger.ReadTx) error {
-		if b := tx.Bucket(BucketGov); b != nil {
-			seq = b.Sequence()
-		}
-		return nil
-	})
-	x.live.mu.Lock()
+	seq, err := x.govSeq() // effective.go
 	if err != nil {
+		x.live.mu.Lock()
 		defer x.live.mu.Unlock()
 		x.logger.Error("membership: reading the governance sequence failed; keeping the manifest last in force", "err", err)
 		if x.live.valid {
@@ -68,6 +62,12 @@ func (x *Runtime) m() *Manifest {
 		}
 		return x.manifest
 	}
+	return x.mAt(seq)
+}
+
+// mAt is the manifest in force at gov sequence seq, read just before (m).
+func (x *Runtime) mAt(seq uint64) *Manifest {
+	x.live.mu.Lock()
 	if x.live.valid && x.live.seq == seq {
 		m := x.live.cur
 		x.live.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditx/creditx/ledger"
@@ -83,7 +84,7 @@ type Runtime struct {
 	// Its Conn is set by ListenHTTP3, before any use.
 	qt      *quic.Transport
 	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
-	applied broadcast       // wakes long-polls after every applied batch (watch.go)
+	own     ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
 	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
@@ -110,9 +111,9 @@ type Runtime struct {
 	// takes it).
 	effMu    sync.Mutex
 	eff      map[string]bool // effective members; nil until first computed
-	effAt    time.Time       // when eff was last found current
-	effSizes uint64          // total size of the members' logs eff was computed at
+	effSeq   uint64          // gov bucket sequence eff was computed at
 	effFor   *Manifest       // the manifest in force eff was computed for
+	govScans atomic.Uint64   // recomputations of eff (GovScans)
 
 	live    liveState    // the manifest in force and members that joined (live.go)
 	inForce inForceCache // InForceAt, from a transaction (live.go)
@@ -344,12 +345,11 @@ func (x *Runtime) raiseAlert(ev Evidence) {
 }
 
 // Applied tells the runtime the replica applied a batch (its own ledger or
-// its witnessed checkpoint may have changed): it wakes the long-polls
-// (watch.go) and the push loop. Cheap; called from the FSM after every
-// batch. The push loop sleeps on it: without these calls it would look
-// only every pushIdleCheck.
+// its witnessed checkpoint may have changed): it wakes the push loop. Cheap;
+// called from the FSM after every batch. The push loop sleeps on it: without
+// these calls it would look only every pushIdleCheck. (The long-polls wake
+// on OwnWitnessed, watch.go.)
 func (x *Runtime) Applied() {
-	x.applied.Notify()
 	select {
 	case x.pushKick <- struct{}{}:
 	default: // already pending, or offline (nil)

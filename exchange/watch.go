@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/creditx/creditx/pki"
@@ -17,35 +18,105 @@ import (
 // each mirror keeps one request outstanding per peer (watchLoop),
 // GET /ledger/<code>/checkpoint?after=<size>&wait=<d>, which the peer
 // answers as soon as its witnessed checkpoint is larger than size (the
-// replica calls Applied after every applied batch), or after wait (at most
+// replica calls OwnWitnessed after a batch stored one), or after wait (at most
 // MaxCheckpointWait). A caller that is not a member (role member) gets the
 // answer at once, as without the parameter: a long-poll holds a goroutine,
 // so only members may park one.
 
-// broadcast wakes every waiter at once: Wait returns a channel closed by
-// the next Notify.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{} // guarded by mu; nil until first Wait
+// ownWitness is the own ledger's witnessed size in memory, for the
+// long-polls (issue 20). Every parked long-poll used to wake on every batch
+// the FSM applied and re-read the size from ledger.db: at 45 members, 44
+// waiters per member woken by every listing, notice and mirror batch. Now
+// the FSM hands the size of every own checkpoint it stored through op 4 to
+// OwnWitnessed after the batch committed, and waiters wake only when the
+// size grew.
+//
+// The size is read from ledger.db once (and again after a snapshot replaced
+// it, StoreReplaced), then kept as the maximum of that read and every size
+// OwnWitnessed reported: a commit is either in the transaction read or
+// reported after it, and the stored witnessed size never shrinks (op 4
+// keeps the larger), so the maximum is the stored size.
+type ownWitness struct {
+	mu    sync.Mutex
+	known bool          // size includes a read of ledger.db
+	gen   uint64        // bumped by StoreReplaced: a read begun before it is stale
+	size  uint64        // largest witnessed size known
+	grew  chan struct{} // closed when size grows; nil until first waited on
+	reads atomic.Uint64 // reads of ledger.db (OwnReads)
+	wakes atomic.Uint64 // times size grew with waiters parked (OwnWakes)
 }
 
-func (b *broadcast) Wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch == nil {
-		b.ch = make(chan struct{})
+// OwnWitnessed tells the runtime the FSM committed a witnessed checkpoint
+// of size for origin (op 4, after the batch's transaction committed). Only
+// the own ledger's are kept (the long-poll's); a size that is not larger
+// than the one known wakes nobody.
+func (x *Runtime) OwnWitnessed(origin string, size uint64) {
+	if origin != x.origin {
+		return
 	}
-	return b.ch
+	o := &x.own
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if size <= o.size {
+		return
+	}
+	o.size = size
+	if o.grew != nil {
+		close(o.grew)
+		o.grew = nil
+		o.wakes.Add(1)
+	}
 }
 
-func (b *broadcast) Notify() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch != nil {
-		close(b.ch)
-		b.ch = nil
+// StoreReplaced tells the runtime a snapshot replaced ledger.db: the
+// witnessed size is read again, and every waiter looks again.
+func (x *Runtime) StoreReplaced() {
+	o := &x.own
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.known, o.size = false, 0
+	o.gen++
+	if o.grew != nil {
+		close(o.grew)
+		o.grew = nil
 	}
 }
+
+// ownWitnessed is the own ledger's witnessed size and a channel closed
+// when it grows. It reads ledger.db only the first time (and after
+// StoreReplaced), never under o.mu (the FSM reports under its read lock).
+func (x *Runtime) ownWitnessed() (uint64, <-chan struct{}, error) {
+	o := &x.own
+	for {
+		o.mu.Lock()
+		if o.known {
+			if o.grew == nil {
+				o.grew = make(chan struct{})
+			}
+			size, ch := o.size, o.grew
+			o.mu.Unlock()
+			return size, ch, nil
+		}
+		gen := o.gen
+		o.mu.Unlock()
+		o.reads.Add(1)
+		_, w, err := x.ownState()
+		if err != nil {
+			return 0, nil, err
+		}
+		o.mu.Lock()
+		if o.gen == gen {
+			o.known, o.size = true, max(o.size, w)
+		}
+		o.mu.Unlock()
+	}
+}
+
+// OwnReads is how many times the long-polls read the own witnessed size
+// from ledger.db; OwnWakes how many times it grew while long-polls were
+// parked (each time wakes them all).
+func (x *Runtime) OwnReads() uint64 { return x.own.reads.Load() }
+func (x *Runtime) OwnWakes() uint64 { return x.own.wakes.Load() }
 
 // WaitCheckpoint holds a member's long-poll for the own checkpoint (query
 // after=<size>, optional wait=<duration>) until the own witnessed size
@@ -74,12 +145,12 @@ func (x *Runtime) waitOwn(ctx context.Context, after uint64, wait time.Duration)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
-		changed := x.applied.Wait() // before reading: no wake-up is lost
-		if _, witnessed, err := x.ownState(); err != nil || witnessed > after {
+		witnessed, grew, err := x.ownWitnessed()
+		if err != nil || witnessed > after {
 			return
 		}
 		select {
-		case <-changed:
+		case <-grew:
 		case <-t.C:
 			return
 		case <-ctx.Done():

@@ -51,7 +51,7 @@ func (n *Node) LoadDirect(entries [][]byte) error {
 		}
 	}
 	if f.host != nil {
-		f.host.Applied()
+		f.host.Applied(nil)
 	}
 	return nil
 }

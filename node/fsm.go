@@ -52,8 +52,10 @@ type fsmHost interface {
 	// error is a storage failure (see fsm_ops.go and exchange/adopt.go).
 	Accepts(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
 	// Applied runs after every applied batch, outside its transaction but
-	// under f.mu's read lock (wakes readers, saves the checkpoint file).
-	Applied()
+	// under f.mu's read lock (wakes readers, saves the checkpoint file),
+	// with the size of every own checkpoint the batch stored as witnessed
+	// (op 4), by origin (nil: none).
+	Applied(witnessed map[string]uint64)
 	// Restored runs after a snapshot replaced ledger.db, before any later
 	// entry applies; an error fails the install (raft retries it).
 	Restored() error
@@ -133,6 +135,10 @@ type fsm struct {
 	// vaultStale holds why the vault key file could not be ratcheted after
 	// an erasure ("" once it was): shown in GET /v1/status, not only logged.
 	vaultStale atomic.Pointer[string]
+	// witnessed is what op 4 stored in the batch being applied (origin ->
+	// largest size), handed to host.Applied after the commit; FSM goroutine
+	// only.
+	witnessed map[string]uint64
 
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
 	store *ledger.Store // guarded by mu
@@ -273,8 +279,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	}
 	f.vaultEpoch = 0
 	if f.host != nil {
-		f.host.Applied()
+		f.host.Applied(f.witnessed)
 	}
+	f.witnessed = nil
 	return out
 }
 

@@ -50,9 +50,10 @@ func (h fsmHooks) Accepts(tx *ledger.Tx, entry []byte) (bool, string, error) {
 }
 
 // Applied saves the checkpoint file (startcheck.go, once the start-up check
-// installed the saver), then wakes the long polls (notices.Waker) and the
-// members' checkpoint long-polls (exchange/watch.go).
-func (h fsmHooks) Applied() {
+// installed the saver), then wakes the long polls (notices.Waker), the
+// exchange's push loop and, if the batch stored a witnessed own checkpoint,
+// the members' checkpoint long-polls (exchange/watch.go).
+func (h fsmHooks) Applied(witnessed map[string]uint64) {
 	if h.n.ckpt != nil {
 		h.n.ckpt.Save()
 	}
@@ -60,13 +61,19 @@ func (h fsmHooks) Applied() {
 		h.n.sanctions.Notify()
 	}
 	if h.n.x != nil {
-		h.n.x.Applied()
+		for origin, size := range witnessed {
+			h.n.x.OwnWitnessed(origin, size)
+		}
+		h.n.x.Applied() // the push loop sleeps until a batch is applied
 	}
 }
 
 // Restored rebuilds what the replica derives from ledger.db: the keyring
 // and the vault key's epoch.
 func (h fsmHooks) Restored() error {
+	if h.n.x != nil {
+		h.n.x.StoreReplaced() // the witnessed size is read again (exchange/watch.go)
+	}
 	if err := h.n.rebuildKeyring(); err != nil {
 		return err
 	}

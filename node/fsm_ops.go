@@ -21,7 +21,7 @@ var fsmOps = [...]opFunc{
 	opAppend:       (*fsm).applyAppend,
 	opMirrorAppend: exchangeOp(exchange.ApplyMirrorAppend),
 	opWitness:      exchangeOp(exchange.ApplyWitness),
-	opCosigned:     exchangeOp(exchange.ApplyCosigned),
+	opCosigned:     (*fsm).applyCosigned,
 	opAlert:        exchangeOp(exchange.ApplyAlert),
 	opVaultPut:     (*fsm).applyVault,
 	opVaultErase:   (*fsm).applyVault,
@@ -52,6 +52,20 @@ func exchangeOp(apply exchange.ApplyFunc) opFunc {
 		}
 		return r, nil
 	}
+}
+
+// applyCosigned is op 4 (exchange.ApplyCosigned); it also notes the size
+// stored, for the long-polls woken after the commit (Applied).
+func (f *fsm) applyCosigned(tx *ledger.Tx, c command) (*applyResult, error) {
+	r, err := exchangeOp(exchange.ApplyCosigned)(f, tx, c)
+	if err != nil || r.Err != nil {
+		return r, err
+	}
+	if f.witnessed == nil {
+		f.witnessed = map[string]uint64{}
+	}
+	f.witnessed[c.origin] = max(f.witnessed[c.origin], r.Size)
+	return r, nil
 }
 
 // toExchange is the exchange's view of a command of ops 2-5.

@@ -33,6 +33,7 @@
 package startcheck
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -314,10 +315,17 @@ type Saver struct {
 	After func() // called after every Save (nil: none)
 
 	size atomic.Uint64 // size of the checkpoint last written
+	// seen is the signed checkpoint Save last judged (written, or not
+	// larger than the one written): the same bytes are not opened again.
+	// Most batches (mirror appends, witness records, the loop log's
+	// notices) leave the own checkpoint as it was, and opening it is a
+	// signature check (issue 20). Save's goroutine only.
+	seen []byte
 }
 
 // Save writes the latest checkpoint if it is larger than the one last
-// written.
+// written. A checkpoint byte for byte the one the last call judged is not
+// opened again.
 func (c *Saver) Save() {
 	if c.After != nil {
 		defer c.After()
@@ -326,8 +334,15 @@ func (c *Saver) Save() {
 	if err != nil {
 		return // no checkpoint yet
 	}
+	if c.seen != nil && bytes.Equal(signed, c.seen) {
+		return
+	}
 	cp, err := c.Open(signed)
-	if err != nil || cp.Size <= c.size.Load() {
+	if err != nil {
+		return
+	}
+	if cp.Size <= c.size.Load() {
+		c.seen = signed
 		return
 	}
 	if err := c.write(signed); err != nil {
@@ -335,6 +350,7 @@ func (c *Saver) Save() {
 		return
 	}
 	c.size.Store(cp.Size)
+	c.seen = signed
 }
 
 // write replaces the file with signed: temporary file, fsync, rename. The

@@ -2,9 +2,13 @@ package startcheck
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/creditx/creditx/ledger"
 )
 
 // TestLatestRaftSnapshotSkipsIncomplete: the latest complete snapshot
@@ -89,5 +93,64 @@ func TestRaftAppliedSnapshotLabelledByNoOp(t *testing.T) {
 				t.Fatalf("RaftApplied = %v, want refused %v (a raft StartError)", err, tc.refused)
 			}
 		})
+	}
+}
+
+// TestSaverOpensEachCheckpointOnce: after every applied batch Save reads the
+// latest own checkpoint; the same bytes are opened (a signature check) only
+// once, a new checkpoint is opened and written, and one that fails to open
+// is not remembered (issue 20: most batches do not change the own
+// checkpoint).
+func TestSaverOpensEachCheckpointOnce(t *testing.T) {
+	dir := t.TempDir()
+	cur := []byte("cp 3")
+	opens := 0
+	fail := false
+	c := &Saver{
+		File: filepath.Join(dir, CheckpointFileName),
+		Read: func() ([]byte, error) { return append([]byte(nil), cur...), nil },
+		Open: func(b []byte) (*ledger.Checkpoint, error) {
+			opens++
+			if fail {
+				return nil, errors.New("bad signature")
+			}
+			var n uint64
+			if _, err := fmt.Sscanf(string(b), "cp %d", &n); err != nil {
+				return nil, err
+			}
+			return &ledger.Checkpoint{Size: n}, nil
+		},
+		Log: slog.New(slog.DiscardHandler),
+	}
+	file := func() string {
+		t.Helper()
+		b, err := os.ReadFile(c.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for range 5 {
+		c.Save()
+	}
+	if opens != 1 || file() != "cp 3" {
+		t.Errorf("five saves of one checkpoint: %d opens, file %q; want 1, %q", opens, file(), "cp 3")
+	}
+	cur = []byte("cp 4")
+	c.Save()
+	c.Save()
+	if opens != 2 || file() != "cp 4" {
+		t.Errorf("a new checkpoint: %d opens in all, file %q; want 2, %q", opens, file(), "cp 4")
+	}
+	cur, fail = []byte("cp 5"), true
+	c.Save()
+	c.Save()
+	if opens != 4 || file() != "cp 4" {
+		t.Errorf("a checkpoint that does not open: %d opens in all, file %q; want 4 (tried each time), %q", opens, file(), "cp 4")
+	}
+	fail = false
+	c.Save()
+	if opens != 5 || file() != "cp 5" {
+		t.Errorf("once it opens: %d opens in all, file %q; want 5, %q", opens, file(), "cp 5")
 	}
 }

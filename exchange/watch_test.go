@@ -1,0 +1,84 @@
+package exchange
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+)
+
+// TestLongPollsWakeOnlyWhenWitnessedGrows: parked long-polls read the own
+// witnessed size from ledger.db once between them, are not woken by batches
+// that store no larger own witnessed checkpoint (another origin's, or the
+// same size), and all return once it passes their size (issue 20: every
+// applied batch used to wake all 44 waiters of a member, each re-reading
+// ledger.db).
+func TestLongPollsWakeOnlyWhenWitnessedGrows(t *testing.T) {
+	h := newFakeHost(t)
+	x, err := NewOffline(testManifest(t, "310000", "330000"), "330000", h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Witnessed size 2 in ledger.db, as op 4 stores it.
+	err = h.store.Update(func(tx *ledger.Tx) error {
+		b, err := tx.Bucket(BucketWitnessed)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(x.origin), append(binary.BigEndian.AppendUint64(nil, 2), "note"...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.waitOwn(context.Background(), 1, time.Hour) // 2 > 1: at once
+	if n := x.OwnReads(); n != 1 {
+		t.Fatalf("first long-poll read ledger.db %d times, want 1", n)
+	}
+
+	const waiters = 20
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Go(func() { x.waitOwn(context.Background(), 5, time.Hour) })
+	}
+	size, grew, err := x.ownWitnessed() // what a parked waiter holds
+	if err != nil || size != 2 {
+		t.Fatalf("own witnessed = %d, %v; want 2", size, err)
+	}
+	// Batches that store nothing larger for the own ledger wake nobody.
+	x.OwnWitnessed("creditx.310000/ledger", 100)
+	x.OwnWitnessed(x.origin, 2)
+	x.OwnWitnessed(x.origin, 1)
+	select {
+	case <-grew:
+		t.Error("waiters woken by batches that stored no larger own witnessed checkpoint")
+	default:
+	}
+	if n := x.OwnWakes(); n != 0 {
+		t.Errorf("no larger own witnessed size: %d wake-ups, want 0", n)
+	}
+	// Growing to 4 (not past 5) wakes them once; growing to 6 releases
+	// them all.
+	x.OwnWitnessed(x.origin, 4)
+	select {
+	case <-grew:
+	default:
+		t.Error("waiters not woken when the own witnessed size grew")
+	}
+	x.OwnWitnessed(x.origin, 6)
+	wg.Wait()
+	if n := x.OwnWakes(); n < 1 || n > 2 {
+		t.Errorf("two growths: %d wake-ups, want 1 or 2", n)
+	}
+	if n := x.OwnReads(); n != 1 {
+		t.Errorf("%d long-polls read ledger.db %d times in all, want 1 (the size is kept in memory)", waiters+1, n)
+	}
+	// A snapshot replaced ledger.db: read again.
+	x.StoreReplaced()
+	x.waitOwn(context.Background(), 1, time.Hour)
+	if n := x.OwnReads(); n != 2 {
+		t.Errorf("after StoreReplaced: %d reads in all, want 2", n)
+	}
+}
