@@ -171,6 +171,9 @@ type MirrorStatus struct {
 	// FetchedBytes is the HTTP/3 body bytes received from this member since
 	// the node started (tiles, entry bundles, checkpoints, cosignatures).
 	FetchedBytes uint64 `json:"fetched_bytes"`
+	// Loop is the member's loop log as this member follows it; absent when
+	// the manifest gives it no loop_vkey (loop_follow.go).
+	Loop *LoopStatus `json:"loop,omitempty"`
 }
 
 // Status returns the exchange summary.
@@ -210,6 +213,9 @@ func (x *Runtime) Status() (*Status, error) {
 				return err
 			}
 			ms.Cosigned = ws.Size
+			if ms.Loop, err = x.loopStatus(tx, m, mb); err != nil { // loop_follow.go
+				return err
+			}
 			if b := tx.Bucket(BucketStopped); b != nil {
 				ms.Stopped = b.Get([]byte(mb.Origin())) != nil
 			}
