@@ -48,11 +48,24 @@ func Custodians(code string, effective []string) []string {
 
 // isCustodian says whether this member holds a copy of mb's loop log.
 func (x *Runtime) isCustodian(mb *Member) bool {
+	return x.custodianOf(mb, x.effective())
+}
+
+// isCustodianCached is isCustodian over the membership as last computed,
+// without reading ledger.db (safe inside Host.View); false before it was.
+func (x *Runtime) isCustodianCached(mb *Member) bool {
+	x.effMu.Lock()
+	eff := x.eff // replaced, never changed in place
+	x.effMu.Unlock()
+	return x.custodianOf(mb, eff)
+}
+
+func (x *Runtime) custodianOf(mb *Member, effective map[string]bool) bool {
 	if mb.LoopVerifier() == nil {
 		return false
 	}
 	var eff []string
-	for code, ok := range x.effective() {
+	for code, ok := range effective {
 		if ok {
 			eff = append(eff, code)
 		}

@@ -192,10 +192,13 @@ func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
 // followLoop keeps a long-poll outstanding on member code's loop
 // checkpoint while this replica leads and follows every new answer
 // (followServed); a custodian then copies the entries up to it
-// (syncCustody). It returns at once for a member without a loop_vkey.
+// (syncCustody). It returns at once for a member without a loop_vkey, and
+// when this node's own loop log is off (sanctions.loop_log is a
+// consortium-wide choice: with it off a member fetches nothing more than
+// before).
 func (x *Runtime) followLoop(ctx context.Context, code string) {
 	mb, ok := x.m().Member(code)
-	if !ok || mb.LoopVerifier() == nil {
+	if !ok || mb.LoopVerifier() == nil || !x.followsLoops() {
 		return
 	}
 	origin := mb.LoopOrigin()
@@ -229,7 +232,7 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 				x.logger.Debug("loop log not followed", "member", code, "err", err)
 			}
 			sleepCtx(ctx, backoff)
-			backoff = min(2*backoff, 10*time.Second)
+			backoff = min(2*backoff, idleResync)
 			continue
 		}
 		backoff = x.cfg.PullInterval
@@ -340,11 +343,17 @@ type LoopStatus struct {
 	Witnessed bool   `json:"witnessed"` // the followed checkpoint's cosignatures meet the quorum of the manifest in force
 	Cosigned  uint64 `json:"cosigned"`  // size this member's witness last cosigned
 	Entries   uint64 `json:"entries"`   // entries of the log this member holds (a custodian's mirror; else 0)
+	Custodian bool   `json:"custodian"` // this member is one of its custodians (loop_custody.go)
 }
 
-// loopStatus is mb's loop log's status in tx, nil without a loop_vkey.
+// followsLoops says whether this member follows the other members' loop
+// logs: when its own loop log is on (Config.LoopSigner).
+func (x *Runtime) followsLoops() bool { return x.cfg.LoopSigner != nil }
+
+// loopStatus is mb's loop log's status in tx; nil without a loop_vkey or
+// when this member follows no loop logs.
 func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopStatus, error) {
-	if mb.LoopVerifier() == nil {
+	if mb.LoopVerifier() == nil || !x.followsLoops() {
 		return nil, nil
 	}
 	ls := &LoopStatus{Origin: mb.LoopOrigin()}
@@ -363,5 +372,6 @@ func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopS
 	}
 	ls.Cosigned = ws.Size
 	ls.Entries = tx.Log(ls.Origin).Size()
+	ls.Custodian = x.isCustodianCached(mb)
 	return ls, nil
 }

@@ -44,6 +44,24 @@ func (x *Runtime) LoopOrigin() string {
 	return x.loop.origin
 }
 
+// OwnLoopStatus is this member's witnessed loop log in GET /v1/exchange.
+type OwnLoopStatus struct {
+	Origin    string `json:"origin"`
+	Size      uint64 `json:"size"`
+	Witnessed uint64 `json:"witnessed"` // size stored with a quorum of cosignatures
+}
+
+// ownLoopStatus is nil unless this member's loop log is witnessed.
+func (x *Runtime) ownLoopStatus() (*OwnLoopStatus, error) {
+	if x.loop == nil {
+		return nil, nil
+	}
+	s := &OwnLoopStatus{Origin: x.loop.origin}
+	var err error
+	s.Size, s.Witnessed, err = x.ownStateOf(x.loop.origin)
+	return s, err
+}
+
 // ownLoopLog is the loop log of cfg as an ownLog when it is witnessed:
 // nil when the node writes none (no LoopSigner) or the manifest has no
 // loop_vkey for self; an error when the manifest's key is not the node's.

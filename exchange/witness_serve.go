@@ -154,6 +154,9 @@ type Status struct {
 	// entries of any other version are stored but not indexed (Unaccepted).
 	AcceptedSchemas []string        `json:"accepted_schemas"`
 	AdoptedSchemas  []AdoptedSchema `json:"adopted_schemas"`
+	// Loop is this member's own loop log when it is witnessed
+	// (loop_witness.go); absent otherwise.
+	Loop *OwnLoopStatus `json:"loop,omitempty"`
 }
 
 // MirrorStatus is one mirrored member.
@@ -184,6 +187,9 @@ func (x *Runtime) Status() (*Status, error) {
 	var err error
 	st.Size, st.Witnessed, err = x.ownState()
 	if err != nil {
+		return nil, err
+	}
+	if st.Loop, err = x.ownLoopStatus(); err != nil { // loop_witness.go
 		return nil, err
 	}
 	err = x.host.View(func(tx *ledger.ReadTx) error {

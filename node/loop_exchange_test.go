@@ -210,30 +210,51 @@ func loopSigner(t *testing.T, mb *member) note.Signer {
 }
 
 // TestLoopLogFollowed: every member follows the other members' loop logs
-// to their witnessed size (GET /v1/exchange shows it per peer), holding no
-// entries; when the origin then serves a witnessed loop checkpoint of the
-// same size with another root (its log key and two colluding witnesses
-// signed it), a member that only follows the log, not witnessing it,
-// raises an equivocation alert with both notes and keeps what it followed.
+// to their witnessed size (GET /v1/exchange shows it per peer); a member
+// that neither witnesses nor keeps a loop log holds none of its entries.
+// When the origin then serves a witnessed loop checkpoint of the same size
+// with another root (its loop key and the two witnesses of the quorum
+// signed it), that member raises an equivocation alert with both notes and
+// keeps following the good checkpoint.
 func TestLoopLogFollowed(t *testing.T) {
 	ms, m := startConsortiumCfg(t, append([]provision.MemberSpec(nil), deltaMembers...), nil, func(c *node.Config) {
 		c.Sanctions.LoopLog = true
-		c.Exchange.WitnessSpares = -1 // the quorum only: one other member follows without witnessing
+		c.Exchange.WitnessSpares = -1 // the quorum only: one other member neither witnesses nor (below) keeps the log
 	})
 	ctx := context.Background()
-	zj := ms["330000"]
-	loop := schemas.LoopOrigin("330000")
-	self, _ := m.Member("330000")
-	e, _ := zj.listing(t, 3)
-	if _, err := zj.creds["publisher"].Submit(ctx, zj.n.URL(), e); err != nil {
+	var codes []string
+	for code := range ms {
+		codes = append(codes, code)
+	}
+	slices.Sort(codes)
+	// The origin whose last member in witness order is not a custodian.
+	var origin string
+	var order []string
+	var follower *member
+	for _, o := range codes {
+		others := slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return c == o })
+		order = exchange.WitnessOrder(schemas.LedgerOrigin(o), others)
+		if f := order[len(order)-1]; !slices.Contains(exchange.Custodians(o, codes), f) {
+			origin, follower = o, ms[f]
+			break
+		}
+	}
+	if follower == nil {
+		t.Fatal("no member is a follower only of some loop log in this consortium")
+	}
+	om := ms[origin]
+	loop := schemas.LoopOrigin(origin)
+	self, _ := m.Member(origin)
+	e, _ := om.listing(t, 3)
+	if _, err := om.creds["publisher"].Submit(ctx, om.n.URL(), e); err != nil {
 		t.Fatal(err)
 	}
-	// Quiet: 330000's witnessed loop checkpoint is followed at that size by
-	// every other member, and unchanged.
+	// Quiet: the origin's witnessed loop checkpoint is followed at that size
+	// by every other member, and unchanged.
 	var served *ledger.Checkpoint
 	var servedNote []byte
-	eventually(t, 30*time.Second, "every member follows 330000's loop log to its witnessed size", func() bool {
-		status, body := loopCheckpoint(t, zj, "330000")
+	eventually(t, 30*time.Second, "every member follows "+origin+"'s loop log to its witnessed size", func() bool {
+		status, body := loopCheckpoint(t, om, origin)
 		if status != 200 {
 			return false
 		}
@@ -245,38 +266,27 @@ func TestLoopLogFollowed(t *testing.T) {
 			return false
 		}
 		for code, mb := range ms {
-			if code == "330000" {
+			if code == origin {
 				continue
 			}
-			ls := mb.mirror(t, "330000").Loop
+			ls := mb.mirror(t, origin).Loop
 			if ls == nil || ls.Origin != loop || ls.Followed != cp.Size || !ls.Witnessed {
 				return false
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
-		_, again := loopCheckpoint(t, zj, "330000")
+		_, again := loopCheckpoint(t, om, origin)
 		served, servedNote = cp, body
 		return string(again) == string(body)
 	})
-	var others []string
-	for code := range ms {
-		if code != "330000" {
-			others = append(others, code)
-		}
-	}
-	order := exchange.WitnessOrder(schemas.LedgerOrigin("330000"), others)
-	follower := ms[order[len(order)-1]] // not among the quorum of witnesses
-	if ls := follower.mirror(t, "330000").Loop; ls.Cosigned != 0 {
-		t.Fatalf("%s witnessed 330000's loop log (cosigned %d): the test needs a follower only", follower.code, ls.Cosigned)
-	}
-	// Followed, not mirrored: no entries of the loop log.
-	if n := follower.mirror(t, "330000").Loop.Entries; n != 0 {
-		t.Errorf("%s holds %d entries of %s", follower.code, n, loop)
+	ls := follower.mirror(t, origin).Loop
+	if ls.Cosigned != 0 || ls.Custodian || ls.Entries != 0 {
+		t.Fatalf("%s's view of %s: %+v; the test needs a follower only, holding no entries", follower.code, loop, ls)
 	}
 
 	// The fork: same size, other root, signed by the loop key and cosigned
 	// by the two witnesses of the quorum.
-	fork, err := ledger.SignCheckpoint(loopSigner(t, zj), loop, served.Size, tlog.Hash{0xf0, 0x4c})
+	fork, err := ledger.SignCheckpoint(loopSigner(t, om), loop, served.Size, tlog.Hash{0xf0, 0x4c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,10 +312,10 @@ func TestLoopLogFollowed(t *testing.T) {
 	if _, ok, err := m.WitnessedLog(loop, fork); err != nil || !ok {
 		t.Fatalf("forged fork is not witnessed: %v", err)
 	}
-	// 330000 stops; an impostor with its credentials serves the fork.
-	zj.stop()
-	serveImpostor(t, zj, m, map[string][]byte{"/loop/330000/checkpoint": fork})
-	eventually(t, 40*time.Second, follower.code+" raises an equivocation alert on the loop log", func() bool {
+	// The origin stops; an impostor with its credentials serves the fork.
+	om.stop()
+	serveImpostor(t, om, m, map[string][]byte{"/loop/" + origin + "/checkpoint": fork})
+	eventually(t, 60*time.Second, follower.code+" raises an equivocation alert on the loop log", func() bool {
 		as, err := follower.n.Alerts()
 		if err != nil {
 			return false
@@ -318,7 +328,7 @@ func TestLoopLogFollowed(t *testing.T) {
 		}
 		return false
 	})
-	if ls := follower.mirror(t, "330000").Loop; ls.Followed != served.Size || !ls.Witnessed {
+	if ls := follower.mirror(t, origin).Loop; ls.Followed != served.Size || !ls.Witnessed {
 		t.Fatalf("%s after the fork follows %+v, want the good checkpoint of size %d", follower.code, ls, served.Size)
 	}
 }
