@@ -174,13 +174,17 @@ func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
+	// Woken when this replica's push loop stored a new witnessed loop
+	// checkpoint, not on every applied batch (N-1 parked long-polls per
+	// member); re-read every second for replicas that do not lead.
 	for {
-		changed := x.applied.Wait() // before reading: no wake-up is lost
+		changed := x.loop.cosigned.Wait() // before reading: no wake-up is lost
 		if _, witnessed, err := x.ownStateOf(x.loop.origin); err != nil || witnessed > after {
 			return
 		}
 		select {
 		case <-changed:
+		case <-time.After(time.Second):
 		case <-t.C:
 			return
 		case <-r.Context().Done():
@@ -238,6 +242,9 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 		backoff = x.cfg.PullInterval
 		if size := servedSize(b); !bytes.Equal(b, last) {
 			seen, last = max(seen, size), b
+			// At most one followed checkpoint per followGap and peer:
+			// each is a raft write, and N(N-1) pairs follow.
+			sleepCtx(ctx, followGap)
 			continue
 		}
 		if time.Since(start) < MaxCheckpointWait/2 {
@@ -245,6 +252,14 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 		}
 	}
 }
+
+// followGap is the least time between two checkpoints of one loop log a
+// member follows: while notices are being written, every member's loop
+// log changes with every listing (each member issues notices for listings
+// anywhere), and each followed checkpoint costs a tile fetch, signature
+// checks and a raft write at each of the N-1 followers. The latest
+// checkpoint is followed after at most followGap plus one long-poll.
+const followGap = time.Second
 
 // errNotWitnessed: a served loop checkpoint without the witness quorum
 // (not followed; the origin serves its latest witnessed one normally).

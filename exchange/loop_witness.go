@@ -28,6 +28,10 @@ type ownLog struct {
 	origin string
 	signer note.Signer
 	v      note.Verifier
+	// cosigned, if set, is notified each time the leader stored a new
+	// witnessed checkpoint of the log (pushLog): it wakes the loop log's
+	// long-polls (WaitLoopCheckpoint) without waking them on every apply.
+	cosigned *broadcast
 }
 
 // ledgerLog is this member's ledger as an ownLog.
@@ -77,7 +81,7 @@ func ownLoopLog(cfg Config, self *Member) (*ownLog, error) {
 	if mv.KeyHash() != cfg.LoopVerifier.KeyHash() || mv.Name() != cfg.LoopVerifier.Name() {
 		return nil, fmt.Errorf("exchange: the manifest's loop_vkey for %s is not this node's loop key", self.Code)
 	}
-	return &ownLog{origin: self.LoopOrigin(), signer: cfg.LoopSigner, v: cfg.LoopVerifier}, nil
+	return &ownLog{origin: self.LoopOrigin(), signer: cfg.LoopSigner, v: cfg.LoopVerifier, cosigned: &broadcast{}}, nil
 }
 
 // LogOf is the member whose log origin is and that log's key: its ledger

@@ -475,6 +475,9 @@ func (x *Runtime) pushLog(ctx context.Context, l ownLog) error {
 	if err := res.Err(); err != nil {
 		return err
 	}
+	if l.cosigned != nil {
+		l.cosigned.Notify()
+	}
 	x.logger.Debug("checkpoint witnessed", "origin", l.origin, "size", cp.Size, "cosignatures", len(lines))
 	return nil
 }
