@@ -128,6 +128,8 @@ func Apply(op Op) (ApplyFunc, bool) {
 		return ApplyCosigned, true
 	case OpAlert:
 		return ApplyAlert, true
+	case OpFollow:
+		return ApplyFollow, true // loop_follow.go
 	}
 	return nil, false
 }

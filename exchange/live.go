@@ -147,12 +147,18 @@ func (x *Runtime) closeLive() error {
 func (x *Runtime) runLive(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); x.pushLoop(ctx) }()
+	go func() { defer wg.Done(); x.pushLoop(ctx, x.ledgerLog()) }()
+	if x.loop != nil { // loop_witness.go
+		wg.Add(1)
+		go func() { defer wg.Done(); x.pushLoop(ctx, *x.loop) }()
+	}
 	start := func(code string) {
 		wg.Add(1)
 		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()
 		wg.Add(1)
 		go func() { defer wg.Done(); x.watchLoop(ctx, code) }() // watch.go
+		wg.Add(1)
+		go func() { defer wg.Done(); x.followLoop(ctx, code) }() // loop_follow.go
 	}
 	for code := range x.clients {
 		start(code)

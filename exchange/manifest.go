@@ -588,11 +588,17 @@ func (m *Manifest) Witnessed(code string, signed []byte) (cosigners []string, ok
 	if !found {
 		return nil, false, fmt.Errorf("manifest: no member %s", code)
 	}
+	return m.witnessedBy(code, mb.LogVerifier(), signed)
+}
+
+// witnessedBy is Witnessed for a log of member code signed by key v (its
+// ledger's or its loop log's, loop_witness.go).
+func (m *Manifest) witnessedBy(code string, v note.Verifier, signed []byte) (cosigners []string, ok bool, err error) {
 	if m.policy == nil {
-		names, err := CountCosignatures(signed, mb.LogVerifier(), m.WitnessVerifiers(code))
+		names, err := CountCosignatures(signed, v, m.WitnessVerifiers(code))
 		return names, err == nil && len(names) >= m.WitnessQuorum, err
 	}
-	vs := append([]note.Verifier{mb.LogVerifier()}, m.WitnessVerifiers(code)...)
+	vs := append([]note.Verifier{v}, m.WitnessVerifiers(code)...)
 	n, err := note.Open(signed, note.VerifierList(vs...))
 	if err != nil {
 		return nil, false, err

@@ -34,7 +34,7 @@ func TestPushLoopSleepsUntilApplied(t *testing.T) {
 	x.cfg.PushInterval, x.pushIdle = 10*time.Millisecond, time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); x.pushLoop(ctx) }()
+	go func() { defer close(done); x.pushLoop(ctx, x.ledgerLog()) }()
 	defer func() { cancel(); <-done }()
 
 	waitViews := func(n int64, what string) {

@@ -60,7 +60,12 @@ type Config struct {
 	// LogSigner and LogVerifier are the key of the region's own ledger.
 	LogSigner   note.Signer
 	LogVerifier note.Verifier
-	Logger      *slog.Logger // nil: discard
+	// LoopSigner and LoopVerifier are the key of the region's loop log
+	// (sanctions.loop_log; nil when off). It is witnessed when the
+	// manifest gives this member a loop_vkey (loop_witness.go).
+	LoopSigner   note.Signer
+	LoopVerifier note.Verifier
+	Logger       *slog.Logger // nil: discard
 }
 
 // Runtime is a replica's membership in the consortium: its manifest, its
@@ -72,7 +77,8 @@ type Config struct {
 type Runtime struct {
 	host     Host
 	cfg      Config
-	origin   string // this member's ledger
+	origin   string  // this member's ledger
+	loop     *ownLog // this member's loop log, witnessed; nil: none (loop_witness.go)
 	manifest *Manifest
 	self     *Member
 	cosigner *Cosigner
@@ -102,7 +108,7 @@ type Runtime struct {
 
 	// mu guards pushState, served and progress.
 	mu        sync.Mutex
-	pushState map[string]uint64                       // pushTarget.name -> size its witness last cosigned (cache)
+	pushState map[string]uint64                       // pushTarget.name (+ " " + origin for the loop log) -> size its witness last cosigned (cache)
 	served    map[string][]byte                       // origin -> checkpoint its watch loop received, not yet used (watch.go)
 	progress  func(origin string, done, total uint64) // OnMirrorProgress; read by the mirror loops
 
@@ -175,6 +181,9 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 		logger: cfg.Logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
 		qt: &quic.Transport{}, pushKick: make(chan struct{}, 1),
 	}
+	if x.loop, err = ownLoopLog(cfg, self); err != nil {
+		return nil, nil, err
+	}
 	x.initMetrics()
 	for i := range m.Members {
 		mb := &m.Members[i]
@@ -229,12 +238,16 @@ func checkCosigner(cs *Cosigner, v note.Verifier) error {
 }
 
 // PeerVerifiers are the other members' log keys in the configured
-// manifest, for the FSM (Store.Peer; LivePeer adds members that joined).
+// manifest, for the FSM (Store.Peer; LivePeer adds members that joined):
+// their ledgers' and, for members with a loop_vkey, their loop logs'.
 func (x *Runtime) PeerVerifiers() map[string]note.Verifier {
 	out := map[string]note.Verifier{}
 	for i := range x.manifest.Members {
 		if mb := &x.manifest.Members[i]; mb.Code != x.self.Code {
 			out[mb.Origin()] = mb.LogVerifier()
+			if v := mb.LoopVerifier(); v != nil {
+				out[mb.LoopOrigin()] = v
+			}
 		}
 	}
 	return out
@@ -350,9 +363,18 @@ func (x *Runtime) raiseAlert(ev Evidence) {
 // these calls it would look only every pushIdleCheck. (The long-polls wake
 // on OwnWitnessed, watch.go.)
 func (x *Runtime) Applied() {
+	kick(x.pushKick)
+	if x.loop != nil {
+		kick(x.loop.kick)
+	}
+}
+
+// kick wakes a push loop without blocking: a wake-up already pending is
+// enough, and an offline runtime has no loop (nil channel).
+func kick(c chan struct{}) {
 	select {
-	case x.pushKick <- struct{}{}:
-	default: // already pending, or offline (nil)
+	case c <- struct{}{}:
+	default:
 	}
 }
 
@@ -361,14 +383,15 @@ func (x *Runtime) Applied() {
 // (an own append, a cosignature recorded) wakes it (Applied).
 const pushIdleCheck = 5 * time.Second
 
-// pushLoop has each new own checkpoint witnessed by the other members. On
+// pushLoop has each new checkpoint of own log l (the ledger, or the loop
+// log) witnessed by the other members. On
 // the leader it sleeps until an applied batch wakes it (Applied; no sooner
 // than PushInterval after its last look, so a burst of applies costs at
 // most one read per PushInterval) or pushIdleCheck passed; after a failed
 // push it retries on a backoff of PushInterval doubling to 2 s. A follower
 // only asks IsLeader every PushInterval (no read), so a new leader starts
 // pushing within PushInterval.
-func (x *Runtime) pushLoop(ctx context.Context) {
+func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 	interval := x.cfg.PushInterval
 	var lastDone uint64
 	var last time.Time       // when the loop last read its own state
@@ -393,20 +416,20 @@ func (x *Runtime) pushLoop(ctx context.Context) {
 			continue
 		}
 		select { // before reading: an apply after the read leaves a kick
-		case <-x.pushKick:
+		case <-l.kick:
 		default:
 		}
 		last = time.Now()
-		size, witnessed, err := x.ownState()
+		size, witnessed, err := x.ownStateOf(l.origin)
 		if err != nil {
 			continue
 		}
 		if size == 0 || (witnessed >= size && lastDone == size) {
-			backoff, wake = interval, x.pushKick
+			backoff, wake = interval, l.kick
 			continue
 		}
-		if err := x.pushOnce(ctx); err != nil {
-			x.logger.Warn("checkpoint not witnessed yet", "size", size, "err", err)
+		if err := x.pushLog(ctx, l); err != nil {
+			x.logger.Warn("checkpoint not witnessed yet", "origin", l.origin, "size", size, "err", err)
 			backoff = min(2*backoff, 2*time.Second)
 			pause = backoff
 			continue
@@ -422,11 +445,14 @@ func sleepCtxOK(ctx context.Context, d time.Duration) bool {
 }
 
 // ownState is the own ledger's size and latest witnessed size.
-func (x *Runtime) ownState() (size, witnessed uint64, err error) {
+func (x *Runtime) ownState() (size, witnessed uint64, err error) { return x.ownStateOf(x.origin) }
+
+// ownStateOf is own log origin's size and latest witnessed size.
+func (x *Runtime) ownStateOf(origin string) (size, witnessed uint64, err error) {
 	err = x.host.View(func(tx *ledger.ReadTx) error {
-		size = tx.Log(x.origin).Size()
+		size = tx.Log(origin).Size()
 		if b := tx.Bucket(BucketWitnessed); b != nil {
-			if v := b.Get([]byte(x.origin)); len(v) >= 8 {
+			if v := b.Get([]byte(origin)); len(v) >= 8 {
 				witnessed = binary.BigEndian.Uint64(v)
 			}
 		}
@@ -435,24 +461,27 @@ func (x *Runtime) ownState() (size, witnessed uint64, err error) {
 	return
 }
 
-// pushOnce sends the latest own checkpoint to every other active member's
-// witness and stores it with the cosignatures once a quorum answered.
-func (x *Runtime) pushOnce(ctx context.Context) error {
+// pushOnce has the latest own ledger checkpoint witnessed (pushLog).
+func (x *Runtime) pushOnce(ctx context.Context) error { return x.pushLog(ctx, x.ledgerLog()) }
+
+// pushLog sends the latest checkpoint of own log l to the other members'
+// witnesses and stores it with the cosignatures once a quorum answered.
+func (x *Runtime) pushLog(ctx context.Context, l ownLog) error {
 	var signed []byte
 	err := x.host.View(func(tx *ledger.ReadTx) error {
 		var err error
-		signed, err = tx.Log(x.origin).Checkpoint()
+		signed, err = tx.Log(l.origin).Checkpoint()
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	cp, err := ledger.OpenCheckpoint(signed, x.origin, x.cfg.LogVerifier)
+	cp, err := ledger.OpenCheckpoint(signed, l.origin, l.v)
 	if err != nil {
 		return err
 	}
 	// Send the note with the log's signature only.
-	plain, err := ledger.SignCheckpoint(x.cfg.LogSigner, x.origin, cp.Size, cp.Root)
+	plain, err := ledger.SignCheckpoint(l.signer, l.origin, cp.Size, cp.Root)
 	if err != nil {
 		return err
 	}
@@ -470,7 +499,7 @@ func (x *Runtime) pushOnce(ctx context.Context) error {
 	var errs []string
 	for round, batch := range [][]pushTarget{targets[:first], targets[first:]} {
 		if round > 0 {
-			if _, ok, err := x.m().Witnessed(x.self.Code, AddSignatures(plain, lines...)); err == nil && ok {
+			if _, ok, err := x.m().witnessedBy(x.self.Code, l.v, AddSignatures(plain, lines...)); err == nil && ok {
 				break
 			}
 			x.logger.Debug("witnesses missed the quorum; asking the others", "size", cp.Size, "errors", strings.Join(errs, "; "))
@@ -478,7 +507,7 @@ func (x *Runtime) pushOnce(ctx context.Context) error {
 		ch := make(chan answer, len(batch))
 		for _, tg := range batch {
 			go func() {
-				lines, err := x.pushTo(pctx, tg, cp.Size, plain)
+				lines, err := x.pushTo(pctx, l, tg, cp.Size, plain)
 				ch <- answer{tg.name, lines, err}
 			}()
 		}
@@ -492,7 +521,7 @@ func (x *Runtime) pushOnce(ctx context.Context) error {
 		}
 	}
 	witnessed := AddSignatures(plain, lines...)
-	if names, ok, err := x.m().Witnessed(x.self.Code, witnessed); err != nil || !ok {
+	if names, ok, err := x.m().witnessedBy(x.self.Code, l.v, witnessed); err != nil || !ok {
 		if err != nil {
 			errs = append(errs, "bad cosignature: "+err.Error())
 		}
@@ -503,14 +532,17 @@ func (x *Runtime) pushOnce(ctx context.Context) error {
 		}
 		return fmt.Errorf("cosignatures by %v do not meet %s (%s)", names, quorum, strings.Join(errs, "; "))
 	}
-	res, err := x.propose(ctx, Command{Op: OpCosigned, Origin: x.origin, Checkpoint: witnessed})
+	res, err := x.propose(ctx, Command{Op: OpCosigned, Origin: l.origin, Checkpoint: witnessed})
 	if err != nil {
 		return err
 	}
 	if err := res.Err(); err != nil {
 		return err
 	}
-	x.logger.Debug("checkpoint witnessed", "size", cp.Size, "cosignatures", len(lines))
+	if l.cosigned != nil {
+		l.cosigned.Notify()
+	}
+	x.logger.Debug("checkpoint witnessed", "origin", l.origin, "size", cp.Size, "cosignatures", len(lines))
 	return nil
 }
 
@@ -559,9 +591,13 @@ func (x *Runtime) pushTargets() (targets []pushTarget, first int) {
 // pushTo submits one checkpoint to one witness, learning its last cosigned
 // size from a 409 if the cached one is stale, and returns its cosignature
 // lines once they verify with its key.
-func (x *Runtime) pushTo(ctx context.Context, tg pushTarget, size uint64, plain []byte) ([]byte, error) {
+func (x *Runtime) pushTo(ctx context.Context, l ownLog, tg pushTarget, size uint64, plain []byte) ([]byte, error) {
+	key := tg.name // the ledger's; another own log's is keyed by its origin too
+	if l.origin != x.origin {
+		key += " " + l.origin
+	}
 	x.mu.Lock()
-	old := x.pushState[tg.name]
+	old := x.pushState[key]
 	x.mu.Unlock()
 	for attempt := 0; attempt < 3; attempt++ {
 		if old > size {
@@ -572,7 +608,7 @@ func (x *Runtime) pushTo(ctx context.Context, tg pushTarget, size uint64, plain 
 			var p tlog.TreeProof
 			err := x.host.View(func(tx *ledger.ReadTx) error {
 				var err error
-				p, err = tx.Log(x.origin).ConsistencyProof(old, size)
+				p, err = tx.Log(l.origin).ConsistencyProof(old, size)
 				return err
 			})
 			if err != nil {
@@ -589,11 +625,11 @@ func (x *Runtime) pushTo(ctx context.Context, tg pushTarget, size uint64, plain 
 		if err != nil {
 			return nil, err
 		}
-		if _, err := note.Open(append(append([]byte(nil), plain...), lines...), note.VerifierList(x.cfg.LogVerifier, tg.v)); err != nil {
+		if _, err := note.Open(append(append([]byte(nil), plain...), lines...), note.VerifierList(l.v, tg.v)); err != nil {
 			return nil, fmt.Errorf("bad cosignature: %w", err)
 		}
 		x.mu.Lock()
-		x.pushState[tg.name] = size
+		x.pushState[key] = size
 		x.mu.Unlock()
 		return lines, nil
 	}

@@ -69,17 +69,17 @@ type WitnessTarget struct {
 }
 
 // Target returns the log an add-checkpoint request names, if this witness
-// knows it: an effective member's ledger other than our own, or a
-// witness_logs entry.
+// knows it: an effective member's ledger or loop log (with a loop_vkey,
+// loop_witness.go) other than our own, or a witness_logs entry.
 func (x *Runtime) Target(origin string) (WitnessTarget, bool) {
 	if v, ok := x.open[origin]; ok {
 		return WitnessTarget{Origin: origin, V: v}, true
 	}
-	mb, ok := x.m().MemberByOrigin(origin) // live.go
+	mb, v, ok := x.m().LogOf(origin) // live.go
 	if !ok || mb.Code == x.self.Code || !x.effective()[mb.Code] {
 		return WitnessTarget{}, false
 	}
-	return WitnessTarget{Origin: origin, V: mb.LogVerifier(), Member: mb}, true
+	return WitnessTarget{Origin: origin, V: v, Member: mb}, true
 }
 
 // MonitorCheckpoint is what C2SP tlog-witness's monitoring API serves for

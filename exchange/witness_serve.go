@@ -154,6 +154,9 @@ type Status struct {
 	// entries of any other version are stored but not indexed (Unaccepted).
 	AcceptedSchemas []string        `json:"accepted_schemas"`
 	AdoptedSchemas  []AdoptedSchema `json:"adopted_schemas"`
+	// Loop is this member's own loop log when it is witnessed
+	// (loop_witness.go); absent otherwise.
+	Loop *OwnLoopStatus `json:"loop,omitempty"`
 }
 
 // MirrorStatus is one mirrored member.
@@ -171,6 +174,9 @@ type MirrorStatus struct {
 	// FetchedBytes is the HTTP/3 body bytes received from this member since
 	// the node started (tiles, entry bundles, checkpoints, cosignatures).
 	FetchedBytes uint64 `json:"fetched_bytes"`
+	// Loop is the member's loop log as this member follows it; absent when
+	// the manifest gives it no loop_vkey (loop_follow.go).
+	Loop *LoopStatus `json:"loop,omitempty"`
 }
 
 // Status returns the exchange summary.
@@ -181,6 +187,9 @@ func (x *Runtime) Status() (*Status, error) {
 	var err error
 	st.Size, st.Witnessed, err = x.ownState()
 	if err != nil {
+		return nil, err
+	}
+	if st.Loop, err = x.ownLoopStatus(); err != nil { // loop_witness.go
 		return nil, err
 	}
 	err = x.host.View(func(tx *ledger.ReadTx) error {
@@ -210,6 +219,9 @@ func (x *Runtime) Status() (*Status, error) {
 				return err
 			}
 			ms.Cosigned = ws.Size
+			if ms.Loop, err = x.loopStatus(tx, m, mb); err != nil { // loop_follow.go
+				return err
+			}
 			if b := tx.Bucket(BucketStopped); b != nil {
 				ms.Stopped = b.Get([]byte(mb.Origin())) != nil
 			}

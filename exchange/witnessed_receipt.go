@@ -39,7 +39,7 @@ func (m *Manifest) LatestWitnessed(tx *ledger.ReadTx, own, origin string) (signe
 		}
 		return append([]byte(nil), v[8:]...), binary.BigEndian.Uint64(v[:8]), nil
 	}
-	mb, ok := m.MemberByOrigin(origin)
+	mb, v, ok := m.LogOf(origin) // a ledger or a loop log (loop_witness.go)
 	if !ok {
 		return nil, 0, fmt.Errorf("no member has origin %q", origin)
 	}
@@ -50,10 +50,10 @@ func (m *Manifest) LatestWitnessed(tx *ledger.ReadTx, own, origin string) (signe
 	if err != nil {
 		return nil, 0, err
 	}
-	if _, ok, err := m.Witnessed(mb.Code, cp); err != nil || !ok {
+	if _, ok, err := m.witnessedBy(mb.Code, v, cp); err != nil || !ok {
 		return nil, 0, nil
 	}
-	c, err := ledger.OpenCheckpoint(cp, origin, mb.LogVerifier())
+	c, err := ledger.OpenCheckpoint(cp, origin, v)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -81,11 +81,11 @@ func (m *Manifest) ProveWitnessed(tx *ledger.ReadTx, origin string, index uint64
 		return nil, err
 	}
 	lh := tlog.RecordHash(e)
-	mb, ok := m.MemberByOrigin(origin)
+	mb, v, ok := m.LogOf(origin)
 	if !ok {
 		return nil, fmt.Errorf("no member has origin %q", origin)
 	}
-	cosigners, _, err := m.Witnessed(mb.Code, signed)
+	cosigners, _, err := m.witnessedBy(mb.Code, v, signed)
 	if err != nil {
 		return nil, fmt.Errorf("stored witnessed checkpoint of %s does not verify: %w", origin, err)
 	}

@@ -175,8 +175,11 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	target, aerr := n.submitLog(entries) // internal/notices: notices and feedback may go to the loop log
-	if aerr == nil && target != n.origin && (witnessed || r.URL.Query().Get("proofs") == "batch") {
-		aerr = errorf(http.StatusBadRequest, "this batch goes to %s, which is not witnessed yet: submit it without witness= and proofs=", target)
+	if aerr == nil && target != n.origin && r.URL.Query().Get("proofs") == "batch" {
+		aerr = errorf(http.StatusBadRequest, "this batch goes to %s: submit it without proofs= (witnessed= waits for its witnessed checkpoint)", target)
+	}
+	if aerr == nil && target != n.origin && witnessed && target != n.witnessedLoop() {
+		aerr = errorf(http.StatusBadRequest, "this batch goes to %s, which is not witnessed (the manifest gives this member no loop_vkey): submit it without witnessed=", target)
 	}
 	if aerr == nil {
 		aerr = n.admitBatch(id, entries)
@@ -195,7 +198,7 @@ func (n *Node) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if witnessed {
-		if receipts, aerr = n.witnessedReceipts(r.Context(), w, receipts, wait); aerr != nil {
+		if receipts, aerr = n.witnessedReceipts(r.Context(), w, target, receipts, wait); aerr != nil {
 			writeErr(w, aerr)
 			return
 		}
@@ -262,9 +265,9 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveCheckpoint(w http.ResponseWriter, origin string) {
 	var cp []byte
 	err := n.fsm.view(func(tx *ledger.ReadTx) (err error) {
-		if origin == n.origin && n.x != nil {
+		if (origin == n.origin || origin == n.witnessedLoop()) && n.x != nil {
 			// A member serves its witnessed checkpoint (with cosignatures).
-			if cp = n.witnessedCheckpoint(tx); cp != nil {
+			if cp = n.witnessedCheckpoint(tx, origin); cp != nil {
 				return nil
 			}
 		}

@@ -21,7 +21,8 @@ import (
 // (the inter-member exchange); version 3 carries only ops 6-7 (the data-key
 // vault, vault.go), version 4 only op 8 (vault-key rotation,
 // internal/vaultops) and version 5 only op 9 (subject-token revocation,
-// subject_revoke.go), so every command has exactly one byte form. The ops' fields:
+// subject_revoke.go) and version 6 only op 10 (a followed loop checkpoint,
+// exchange/loop_follow.go), so every command has exactly one byte form. The ops' fields:
 //
 //	op 1 append:          origin, count (1..maxCommandEntries), count x entry
 //	op 2 mirror-append:   origin, checkpoint, uvarint first, uvarint n (0..63), n x 32-byte proof hash,
@@ -33,6 +34,8 @@ import (
 //	op 7 vault-erase:     origin, uvarint index
 //	op 8 vault-rotate:    origin, uvarint epoch (the vault-key epoch rotated from)
 //	op 9 token-revoke:    origin, serial, reason
+//	op 10 follow:         origin, uvarint old size, uvarint n (0..63), n x 32-byte proof hash, checkpoint
+//	                      (op 3's layout)
 //
 // where origin is uvarint len || UTF-8 (1..255 bytes), an entry is uvarint
 // len || bytes (1..65535), count is a uvarint, a checkpoint is uvarint len ||
@@ -56,7 +59,8 @@ const (
 	commandVersion    = 2 // ops 2-5
 	commandVersion3   = 3 // ops 6-7
 	commandVersion4   = 4 // op 8
-	commandVersion5   = 5 // op 9; the newest
+	commandVersion5   = 5 // op 9
+	commandVersion6   = 6 // op 10; the newest
 	opAppend          = 1
 	opMirrorAppend    = 2
 	opWitness         = 3
@@ -66,6 +70,7 @@ const (
 	opVaultErase      = 7
 	opVaultRotate     = 8
 	opTokenRevoke     = 9
+	opFollow          = 10
 	maxCommandEntries = 1 << 16
 	maxOriginLen      = 255
 	maxEntryLen       = 65535
@@ -92,6 +97,8 @@ func commandVersionOf(op byte) byte {
 		return commandVersion4
 	case op == opTokenRevoke:
 		return commandVersion5
+	case op == opFollow:
+		return commandVersion6
 	}
 	return 0
 }
@@ -131,7 +138,7 @@ func encodeCommand(c command) ([]byte, error) {
 	case opAppend:
 	case opMirrorAppend:
 		minEntries = 0
-	case opWitness, opCosigned, opAlert:
+	case opWitness, opCosigned, opAlert, opFollow:
 		return encodeExchangeCommand(c)
 	case opVaultPut, opVaultErase, opVaultRotate:
 		return encodeVaultCommand(c)
@@ -183,7 +190,7 @@ func decodeCommand(b []byte) (command, error) {
 	if len(b) < 2 {
 		return c, fmt.Errorf("%w: %d bytes", errBadCommand, len(b))
 	}
-	if b[0] < commandVersion1 || b[0] > commandVersion5 {
+	if b[0] < commandVersion1 || b[0] > commandVersion6 {
 		return c, fmt.Errorf("%w: unknown version %d", errBadCommand, b[0])
 	}
 	c.op = b[1]
@@ -239,7 +246,7 @@ func decodeCommand(b []byte) (command, error) {
 		if c.proof, err = proofField(); err != nil {
 			return c, err
 		}
-	case opWitness:
+	case opWitness, opFollow:
 		if c.oldSize, err = uv("old size"); err != nil {
 			return c, err
 		}
@@ -321,9 +328,9 @@ func trailing(b []byte) error {
 	return nil
 }
 
-// encodeExchangeCommand encodes ops 3-5 (see the format above).
+// encodeExchangeCommand encodes ops 3-5 and 10 (see the format above).
 func encodeExchangeCommand(c command) ([]byte, error) {
-	b := []byte{commandVersion, c.op}
+	b := []byte{commandVersionOf(c.op), c.op}
 	b = binary.AppendUvarint(b, uint64(len(c.origin)))
 	b = append(b, c.origin...)
 	field := func(what string, f []byte, max int) error {
@@ -335,7 +342,7 @@ func encodeExchangeCommand(c command) ([]byte, error) {
 		return nil
 	}
 	switch c.op {
-	case opWitness:
+	case opWitness, opFollow:
 		if len(c.proof) > maxProofHashes {
 			return nil, fmt.Errorf("%w: %d proof hashes", errBadCommand, len(c.proof))
 		}

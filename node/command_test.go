@@ -66,6 +66,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		{op: opVaultErase, origin: "creditx.330000/ledger", index: 300},
 		{op: opVaultRotate, origin: "creditx.330000/ledger", index: 2},
 		{op: opTokenRevoke, origin: "creditx.330000/ledger", serial: "0123456789abcdef", reason: "lost"},
+		{op: opFollow, origin: "creditx.310000/loop", oldSize: 2, proof: []tlog.Hash{{3}}, checkpoint: []byte("cp\n")},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)
@@ -133,5 +134,35 @@ func TestVaultCommand(t *testing.T) {
 	}
 	if _, err := encodeCommand(command{op: opVaultPut, origin: "o", keys: nil}); err == nil {
 		t.Error("vault-put without keys encoded")
+	}
+}
+
+// TestFollowCommand: op 10 (a followed loop checkpoint) is written as
+// version 6 in op 3's layout and reads back field for field; a version 6
+// byte with another op, or op 10 under another version, is refused.
+func TestFollowCommand(t *testing.T) {
+	c := command{op: opFollow, origin: "creditx.310000/loop", oldSize: 5, proof: []tlog.Hash{{1}, {2}}, checkpoint: []byte("creditx.310000/loop\n9\nAA==\n\n— x y\n")}
+	b, err := encodeCommand(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b[0] != commandVersion6 || b[1] != opFollow {
+		t.Fatalf("follow command starts %v, want version 6 op 10", b[:2])
+	}
+	w, _ := encodeCommand(command{op: opWitness, origin: c.origin, oldSize: c.oldSize, proof: c.proof, checkpoint: c.checkpoint})
+	if !bytes.Equal(b[2:], w[2:]) {
+		t.Fatalf("follow's fields differ from op 3's layout:\n%x\n%x", b[2:], w[2:])
+	}
+	got, err := decodeCommand(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.op != opFollow || got.origin != c.origin || got.oldSize != 5 || len(got.proof) != 2 || got.proof[1] != c.proof[1] || !bytes.Equal(got.checkpoint, c.checkpoint) {
+		t.Fatalf("round trip: %+v", got)
+	}
+	for _, bad := range [][]byte{append([]byte{commandVersion, opFollow}, b[2:]...), append([]byte{commandVersion6, opWitness}, b[2:]...)} {
+		if _, err := decodeCommand(bad); !errors.Is(err, errBadCommand) {
+			t.Errorf("decode %x: %v, want errBadCommand", bad[:2], err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/creditx/creditx/exchange"
@@ -66,10 +67,18 @@ func (h exchangeHost) Propose(ctx context.Context, c exchange.Command) (exchange
 // client CA pool of the API (the region CA plus every member's CA).
 func newExchange(n *Node, logSigner note.Signer, regionPool *x509.CertPool) (*exchange.Runtime, *x509.CertPool, error) {
 	xc := n.cfg.Exchange
-	return exchange.New(exchange.Config{Region: n.cfg.Region, Manifest: xc.Manifest, Credentials: xc.Credentials,
+	cfg := exchange.Config{Region: n.cfg.Region, Manifest: xc.Manifest, Credentials: xc.Credentials,
 		WitnessKey: xc.WitnessKey, WitnessLogs: xc.WitnessLogs, PullInterval: xc.PullInterval, PushInterval: xc.PushInterval,
 		WitnessSpares: xc.WitnessSpares,
-		LogSigner:     logSigner, LogVerifier: n.logVerifier, Logger: n.logger}, exchangeHost{n}, regionPool)
+		LogSigner:     logSigner, LogVerifier: n.logVerifier, Logger: n.logger}
+	if lo := n.loopOrigin(); lo != "" { // the loop log is witnessed if the manifest has its loop_vkey
+		s, v, err := loadNoteKey(n.cfg.Sanctions.LoopKey, lo)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sanctions.loop_log: %w", err)
+		}
+		cfg.LoopSigner, cfg.LoopVerifier = s, v
+	}
+	return exchange.New(cfg, exchangeHost{n}, regionPool)
 }
 
 // The exchange endpoints (witness, monitoring, alerts, summary, membership)
@@ -96,10 +105,19 @@ func (n *Node) Alerts() ([]AlertView, error) { return n.exchangeOps().Alerts() }
 // ExchangeStatus returns the exchange summary (nil without an exchange).
 func (n *Node) ExchangeStatus() (*ExchangeStatus, error) { return n.exchangeOps().Status() }
 
-// witnessedCheckpoint returns the own checkpoint stored with a quorum of
-// cosignatures, if any.
-func (n *Node) witnessedCheckpoint(tx *ledger.ReadTx) []byte {
-	return exchange.WitnessedCheckpoint(tx, n.origin)
+// witnessedCheckpoint returns the own checkpoint of origin (the ledger, or
+// the loop log when witnessed) stored with a quorum of cosignatures, if any.
+func (n *Node) witnessedCheckpoint(tx *ledger.ReadTx, origin string) []byte {
+	return exchange.WitnessedCheckpoint(tx, origin)
+}
+
+// witnessedLoop is this member's loop log if the exchange witnesses it
+// (sanctions.loop_log on and a loop_vkey in the manifest), else "".
+func (n *Node) witnessedLoop() string {
+	if n.x == nil {
+		return ""
+	}
+	return n.x.LoopOrigin()
 }
 
 // mirrorOrigin maps a member code to a mirrored origin.

@@ -53,6 +53,13 @@ func startConsortium(t testing.TB, specs []provision.MemberSpec) (map[string]*me
 // (if not nil) before any member starts.
 func startConsortiumWith(t testing.TB, specs []provision.MemberSpec, edit func(*exchange.Manifest)) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
+	return startConsortiumCfg(t, specs, edit, nil)
+}
+
+// startConsortiumCfg is startConsortiumWith with every member's node
+// config changed by cfgEdit (if not nil) before it starts.
+func startConsortiumCfg(t testing.TB, specs []provision.MemberSpec, edit func(*exchange.Manifest), cfgEdit func(*node.Config)) (map[string]*member, *exchange.Manifest) {
+	t.Helper()
 	dir := t.TempDir()
 	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
@@ -82,6 +89,9 @@ func startConsortiumWith(t testing.TB, specs []provision.MemberSpec, edit func(*
 		c := *cfg
 		c.Exchange.PullInterval = 300 * time.Millisecond
 		c.Exchange.PushInterval = 50 * time.Millisecond
+		if cfgEdit != nil {
+			cfgEdit(&c)
+		}
 		mb := &member{code: c.Region, cfg: c, creds: map[string]*client.Credentials{}}
 		for _, name := range []string{"admin", "publisher", "auditor"} {
 			cr, err := client.LoadCredentials(filepath.Join(c.DataDir, "agencies", name))

@@ -25,8 +25,9 @@ var fsmOps = [...]opFunc{
 	opAlert:        exchangeOp(exchange.ApplyAlert),
 	opVaultPut:     (*fsm).applyVault,
 	opVaultErase:   (*fsm).applyVault,
-	opVaultRotate:  (*fsm).applyVaultRotate, // vault_fsm.go
-	opTokenRevoke:  (*fsm).applyTokenRevoke, // subject_revoke.go
+	opVaultRotate:  (*fsm).applyVaultRotate,          // vault_fsm.go
+	opTokenRevoke:  (*fsm).applyTokenRevoke,          // subject_revoke.go
+	opFollow:       exchangeOp(exchange.ApplyFollow), // exchange/loop_follow.go
 }
 
 // opOf is the apply function of op (nil: unknown, which decodeCommand
@@ -77,7 +78,7 @@ func toExchange(c command) exchange.Command {
 // fromExchange is the command of an exchange.Command (the runtime proposes
 // these through exchangeHost.Propose).
 func fromExchange(c exchange.Command) (command, error) {
-	if c.Op < exchange.OpMirrorAppend || c.Op > exchange.OpAlert {
+	if (c.Op < exchange.OpMirrorAppend || c.Op > exchange.OpAlert) && c.Op != exchange.OpFollow {
 		return command{}, fmt.Errorf("%w: %d is not an exchange op", errBadCommand, c.Op)
 	}
 	return command{op: byte(c.Op), origin: c.Origin, entries: c.Entries, checkpoint: c.Checkpoint,

@@ -53,7 +53,7 @@ func (s metricsSource) Notices(at time.Time) ([]NoticeView, error) { return s.no
 
 func (s metricsSource) AccessLog() (size uint64, witnessed []byte, err error) {
 	err = s.fsm.view(func(tx *ledger.ReadTx) error {
-		size, witnessed = tx.Log(s.access).Size(), s.witnessedCheckpoint(tx)
+		size, witnessed = tx.Log(s.access).Size(), s.witnessedCheckpoint(tx, s.origin)
 		return nil
 	})
 	return size, witnessed, err

@@ -158,10 +158,18 @@ func (n *Node) addLoopLog(logs map[string]signingLog) error {
 
 // handleLoopCheckpoint and handleLoopTile serve the loop log's tlog-tiles
 // read API, GET /loop/<code>/checkpoint and /loop/<code>/tile/...: this
-// node's own loop log only (the exchange does not mirror loop logs yet);
-// entry bundles with personal data are gated as the ledger's are.
+// node's own loop log, and the copies it holds as a custodian of other
+// members' loop logs (exchange/loop_custody.go); entry bundles with
+// personal data are gated as the ledger's are.
 func (n *Node) handleLoopCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if lo := n.loopOrigin(); lo != "" && r.PathValue("code") == n.cfg.Region {
+		if r.URL.Query().Has("after") && lo == n.witnessedLoop() {
+			n.x.WaitLoopCheckpoint(r) // exchange/loop_follow.go: long-poll by members
+		}
+		n.serveCheckpoint(w, lo)
+		return
+	}
+	if lo, ok := n.heldLoop(r.PathValue("code")); ok {
 		n.serveCheckpoint(w, lo)
 		return
 	}
@@ -173,7 +181,29 @@ func (n *Node) handleLoopTile(w http.ResponseWriter, r *http.Request) {
 		n.serveTile(w, r, lo, "tile/"+r.PathValue("path"))
 		return
 	}
+	if lo, ok := n.heldLoop(r.PathValue("code")); ok {
+		n.serveTile(w, r, lo, "tile/"+r.PathValue("path"))
+		return
+	}
 	http.NotFound(w, r)
+}
+
+// heldLoop is the loop log of another member whose copy this member holds
+// (a custodian's mirror with a stored checkpoint).
+func (n *Node) heldLoop(code string) (string, bool) {
+	if n.x == nil || code == n.cfg.Region {
+		return "", false
+	}
+	if _, _, err := schemas.ParseOrigin(schemas.LoopOrigin(code)); err != nil {
+		return "", false
+	}
+	lo, held := schemas.LoopOrigin(code), false
+	n.fsm.view(func(tx *ledger.ReadTx) error {
+		_, err := tx.Log(lo).Checkpoint()
+		held = err == nil
+		return nil
+	})
+	return lo, held
 }
 
 // parseFeedParams reads since=, limit= and wait= of a cursor feed request.

@@ -27,9 +27,10 @@ func (n *Node) witnessWait(r *http.Request) (wait time.Duration, ok bool, aerr *
 	return receipts.WitnessWait(r.URL.Query(), n.x != nil)
 }
 
-// witnessed is the witnessed-receipt builder over n; n must be a member.
-func (n *Node) witnessed() receipts.Witnessed {
-	return receipts.Witnessed{Store: admissionHost{n}, Manifest: liveManifest{n}, Own: n.origin, Code: n.cfg.Region}
+// witnessed is the witnessed-receipt builder over n for its own log own
+// (its ledger, or its witnessed loop log); n must be a member.
+func (n *Node) witnessed(own string) receipts.Witnessed {
+	return receipts.Witnessed{Store: admissionHost{n}, Manifest: liveManifest{n}, Own: own, Code: n.cfg.Region}
 }
 
 // liveManifest is the manifest in force at each call (it changes by
@@ -49,9 +50,9 @@ func (m liveManifest) QuorumRule() string { return m.n.x.Manifest().QuorumRule()
 // witnessedReceipts replaces the receipts' proofs by proofs against a
 // witnessed checkpoint covering all of them (receipts.Witnessed.Wait).
 // The answer's write deadline (TimeoutsConfig) is moved to wait + write.
-func (n *Node) witnessedReceipts(ctx context.Context, w http.ResponseWriter, rs []Receipt, wait time.Duration) ([]Receipt, *apiError) {
+func (n *Node) witnessedReceipts(ctx context.Context, w http.ResponseWriter, own string, rs []Receipt, wait time.Duration) ([]Receipt, *apiError) {
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + n.cfg.Timeouts.withDefaults().Write))
-	return n.witnessed().Wait(ctx, rs, wait)
+	return n.witnessed(own).Wait(ctx, rs, wait)
 }
 
 // handleProof serves GET /v1/proof/{code}/{index}.
@@ -70,7 +71,7 @@ func (n *Node) handleProof(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errorf(http.StatusBadRequest, "index %q is not a number", r.PathValue("index")))
 		return
 	}
-	wd := n.witnessed()
+	wd := n.witnessed(n.origin)
 	rc, size, err := wd.Proof(origin, index)
 	if err != nil {
 		n.readError(w, fmt.Sprintf("proof %s/%d", origin, index), err)

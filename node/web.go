@@ -64,7 +64,7 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	err = n.fsm.view(func(tx *ledger.ReadTx) error {
 		var wcp []byte
 		if n.x != nil {
-			wcp = n.witnessedCheckpoint(tx)
+			wcp = n.witnessedCheckpoint(tx, n.origin)
 		}
 		p.Ledgers = pages.Ledgers(tx, n.origin, xs, wcp)
 		return nil

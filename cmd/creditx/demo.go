@@ -468,7 +468,7 @@ func demoBar(done, total uint64) string {
 // demoConverged: every own ledger witnessed at its full size, every mirror
 // at that size with a witnessed checkpoint, no alerts.
 func demoConverged(ms []*demoMember) (bool, error) {
-	sizes := map[string]uint64{}
+	sizes, loops := map[string]uint64{}, map[string]uint64{}
 	for _, m := range ms {
 		st, err := m.n.ExchangeStatus()
 		if err != nil {
@@ -478,12 +478,27 @@ func demoConverged(ms []*demoMember) (bool, error) {
 			return false, nil
 		}
 		sizes[m.spec.Region] = st.Size
+		if st.Loop != nil { // a witnessed loop log (sanctions.loop_log, issue 20)
+			if st.Loop.Witnessed != st.Loop.Size {
+				return false, nil
+			}
+			loops[m.spec.Region] = st.Loop.Size
+		}
 	}
 	for _, m := range ms {
 		st, _ := m.n.ExchangeStatus()
 		for _, mr := range st.Mirrors {
 			if mr.Size != sizes[mr.Code] || mr.Checkpoint != mr.Size || !mr.Witnessed || mr.Stopped {
 				return false, nil
+			}
+			// Every witnessed loop log followed at its size, and copied
+			// by its custodians (by every member that follows loop logs:
+			// those with their own loop log on).
+			if size, ok := loops[mr.Code]; ok && size > 0 && mr.Loop != nil {
+				l := mr.Loop
+				if l.Followed != size || !l.Witnessed || (l.Custodian && l.Entries != size) {
+					return false, nil
+				}
 			}
 		}
 	}

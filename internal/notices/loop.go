@@ -26,10 +26,20 @@ package notices
 //   - Default off: a node without the switch writes, reads and serves what
 //     it did before, and needs no loop key.
 //
-// Not yet (see exchange/DESIGN.md): the exchange does not witness or follow
-// the loop log, so notices in it are not mirrored by other members,
-// "?witness=" waits are refused for batches written to it, and the audit
-// does not fetch it from other members.
+// The exchange (exchange/loop_witness.go, loop_follow.go, loop_custody.go)
+// takes the loop log up when the manifest gives the member a loop_vkey: its
+// checkpoints are witnessed like the ledger's (same witnesses, same quorum,
+// /loop/<code>/checkpoint serves the cosigned one, "?witnessed=" waits work
+// for batches written to it), every other member follows its witnessed
+// checkpoint and checks consistency (equivocation alerts as for ledgers),
+// and two custodians hold a verified copy of its entries and serve it at
+// /loop/<code>/. Without a loop_vkey (members that joined by governance:
+// member_approve carries no loop key yet) the loop log is written and
+// served as above but neither witnessed, followed nor copied, and
+// "?witnessed=" is refused (400) for batches written to it.
+//
+// Not yet (see exchange/DESIGN.md): the audit does not fetch loop logs from
+// the origin or a custodian.
 
 import (
 	"fmt"

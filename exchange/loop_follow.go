@@ -1,0 +1,392 @@
+package exchange
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/creditx/creditx/ledger"
+	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/schemas"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Following the other members' loop logs (issue 20, DESIGN.md "What each
+// member holds"). Every member keeps, per other member with a loop_vkey,
+// the latest witnessed checkpoint of its loop log, and no entries: the
+// leader long-polls GET /loop/<code>/checkpoint?after=<size> (followLoop),
+// and for every new answer
+//
+//  1. opens it with the member's loop key and requires the witness quorum
+//     (Manifest.WitnessedLog): an unwitnessed one is ignored;
+//  2. compares it with what this member holds of that log (the checkpoint
+//     its own witness last cosigned, checkEquivocation) and with the one it
+//     follows: same size, other root, or a consistency proof (built from
+//     the origin's /loop/<code>/tile/... authenticated against the larger
+//     checkpoint) that does not verify, is an equivocation alert with both
+//     signed notes as evidence, and nothing is stored;
+//  3. stores it through raft (OpFollow), whose apply function checks the
+//     signature and the consistency proof from the followed size again.
+//
+// So a loop log cannot be forked or rewritten unseen even by members that
+// do not hold its entries. A fetch that fails (network, tiles) is retried,
+// never taken as evidence. Members without a loop_vkey (those that joined by
+// governance) have no followed loop log.
+
+// OpFollow stores a verified witnessed checkpoint of another member's loop
+// log (op 10 of the replica's raft command format).
+const OpFollow Op = 10
+
+// BucketFollowed holds the followed loop checkpoints:
+//
+//	followed: origin -> uint64 BE size || 32-byte root || the signed note
+//	          with its cosignatures
+const BucketFollowed = "followed"
+
+// Reasons an OpFollow is refused (wrapped in a *Refusal).
+var (
+	ErrNotLoopLog  = errors.New("origin is not another member's loop log with a loop_vkey")
+	ErrFollowStale = errors.New("old size does not match the followed size, or the checkpoint is smaller")
+)
+
+// Followed is the followed checkpoint of one loop log (size 0: none).
+type Followed struct {
+	Size uint64
+	Root tlog.Hash
+	Note []byte
+}
+
+// ReadFollowed returns the followed checkpoint of origin.
+func ReadFollowed(tx *ledger.ReadTx, origin string) (Followed, error) {
+	b := tx.Bucket(BucketFollowed)
+	if b == nil {
+		return Followed{}, nil
+	}
+	v := b.Get([]byte(origin))
+	if v == nil {
+		return Followed{}, nil
+	}
+	if len(v) < 8+tlog.HashSize {
+		return Followed{}, fmt.Errorf("followed %s: corrupt record of %d bytes", origin, len(v))
+	}
+	f := Followed{Size: binary.BigEndian.Uint64(v), Note: append([]byte(nil), v[8+tlog.HashSize:]...)}
+	copy(f.Root[:], v[8:])
+	return f, nil
+}
+
+// ApplyFollow stores a followed loop checkpoint: signed by the member's
+// loop key (Store.Peer), OldSize equal to the followed size, and either
+// the first, the same tree, or proven consistent with the followed one by
+// Proof. The witness quorum is checked by the leader before proposing (it
+// depends on the manifest in force, which the FSM does not hold).
+func ApplyFollow(tx *ledger.Tx, st Store, c Command) (Result, error) {
+	r := Result{}
+	if _, name, err := schemas.ParseOrigin(c.Origin); err != nil || name != schemas.OriginLoop {
+		return refuse(c, fmt.Errorf("%w: %s", ErrNotLoopLog, c.Origin))
+	}
+	v, ok := st.Peer(tx, c.Origin)
+	if !ok {
+		return refuse(c, fmt.Errorf("%w: %s", ErrNotLoopLog, c.Origin))
+	}
+	cp, err := ledger.OpenCheckpoint(c.Checkpoint, c.Origin, v)
+	if err != nil {
+		return refuse(c, err)
+	}
+	fb, err := tx.Bucket(BucketFollowed)
+	if err != nil {
+		return r, err
+	}
+	old, err := ReadFollowed(tx.Read(), c.Origin)
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case c.OldSize != old.Size || cp.Size < old.Size:
+		res, _ := refuse(c, fmt.Errorf("%w: followed size %d, command old size %d, checkpoint size %d", ErrFollowStale, old.Size, c.OldSize, cp.Size))
+		res.Known = old.Size
+		return res, nil
+	case old.Size == 0 || cp.Size == old.Size:
+		if len(c.Proof) != 0 {
+			return refuse(c, fmt.Errorf("a proof from size %d to %d must be empty", old.Size, cp.Size))
+		}
+		if old.Size > 0 && cp.Root != old.Root {
+			return refuse(c, fmt.Errorf("%w: size %d with root %x, followed root %x", ErrInconsistent, cp.Size, cp.Root[:4], old.Root[:4]))
+		}
+	default:
+		if err := tlog.CheckTree(c.Proof, int64(cp.Size), cp.Root, int64(old.Size), old.Root); err != nil {
+			return refuse(c, fmt.Errorf("%w: consistency proof %d -> %d: %v", ErrInconsistent, old.Size, cp.Size, err))
+		}
+	}
+	rec := append(binary.BigEndian.AppendUint64(nil, cp.Size), cp.Root[:]...)
+	if err := fb.Put([]byte(c.Origin), append(rec, c.Checkpoint...)); err != nil {
+		return r, err
+	}
+	r.Size, r.Known = cp.Size, cp.Size
+	return r, nil
+}
+
+// LoopCheckpointAfter long-polls the member's loop checkpoint as
+// CheckpointAfter does its ledger's. The answer is unverified.
+func (c *Client) LoopCheckpointAfter(ctx context.Context, size uint64, wait time.Duration) ([]byte, error) {
+	wait = min(wait, MaxCheckpointWait)
+	path := "/loop/" + c.mb.Code + "/checkpoint?after=" + strconv.FormatUint(size, 10) +
+		"&wait=" + strconv.FormatInt(int64(wait/time.Millisecond), 10) + "ms"
+	resp, b, err := c.do(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("member %s loop checkpoint: %s", c.mb.Code, resp.Status)
+	}
+	return b, nil
+}
+
+// LoopTiles reads the member's loop log through its tlog-tiles read API
+// ("/loop/<code>/..."). What it returns is unverified.
+func (c *Client) LoopTiles(ctx context.Context) ledger.HTTPSource {
+	return ledger.HTTPSource{Base: "/loop/" + c.mb.Code, Ctx: ctx, Get: c.get}
+}
+
+// WaitLoopCheckpoint is WaitCheckpoint for this member's witnessed loop
+// log (GET /loop/<own code>/checkpoint?after=<size>).
+func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
+	if x.loop == nil {
+		return
+	}
+	if id := pki.IdentityFromRequest(r); id.Role != pki.RoleMember {
+		return
+	}
+	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
+	if err != nil {
+		return
+	}
+	wait := MaxCheckpointWait
+	if q := r.URL.Query().Get("wait"); q != "" {
+		if d, err := time.ParseDuration(q); err == nil && d >= 0 {
+			wait = min(d, wait)
+		}
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	// Woken when this replica's push loop stored a new witnessed loop
+	// checkpoint, not on every applied batch (N-1 parked long-polls per
+	// member); re-read every second for replicas that do not lead.
+	for {
+		changed := x.loop.cosigned.Wait() // before reading: no wake-up is lost
+		if _, witnessed, err := x.ownStateOf(x.loop.origin); err != nil || witnessed > after {
+			return
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Second):
+		case <-t.C:
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// followLoop keeps a long-poll outstanding on member code's loop
+// checkpoint while this replica leads and follows every new answer
+// (followServed); a custodian then copies the entries up to it
+// (syncCustody). It returns at once for a member without a loop_vkey, and
+// when this node's own loop log is off (sanctions.loop_log is a
+// consortium-wide choice: with it off a member fetches nothing more than
+// before).
+func (x *Runtime) followLoop(ctx context.Context, code string) {
+	mb, ok := x.m().Member(code)
+	if !ok || mb.LoopVerifier() == nil || !x.followsLoops() {
+		return
+	}
+	origin := mb.LoopOrigin()
+	var seen uint64
+	var last []byte
+	backoff := x.cfg.PullInterval
+	for ctx.Err() == nil {
+		c := x.client(code)
+		if !x.host.IsLeader() || c == nil {
+			sleepCtx(ctx, x.cfg.PullInterval)
+			continue
+		}
+		if last == nil {
+			// Start from what is followed (after a restart or a leader change).
+			x.host.View(func(tx *ledger.ReadTx) error {
+				f, err := ReadFollowed(tx, origin)
+				seen, last = f.Size, f.Note
+				return err
+			})
+		}
+		start := time.Now()
+		b, err := c.LoopCheckpointAfter(ctx, seen, MaxCheckpointWait)
+		if err == nil && !bytes.Equal(b, last) {
+			err = x.followServed(ctx, mb, c, b)
+		}
+		if err == nil {
+			err = x.syncCustody(ctx, mb, c) // loop_custody.go: a no-op unless a custodian of it
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				x.logger.Debug("loop log not followed", "member", code, "err", err)
+			}
+			sleepCtx(ctx, backoff)
+			backoff = min(2*backoff, idleResync)
+			continue
+		}
+		backoff = x.cfg.PullInterval
+		if size := servedSize(b); !bytes.Equal(b, last) {
+			seen, last = max(seen, size), b
+			// At most one followed checkpoint per followGap and peer:
+			// each is a raft write, and N(N-1) pairs follow.
+			sleepCtx(ctx, followGap)
+			continue
+		}
+		if time.Since(start) < MaxCheckpointWait/2 {
+			sleepCtx(ctx, x.cfg.PullInterval) // answered at once with nothing new
+		}
+	}
+}
+
+// followGap is the least time between two checkpoints of one loop log a
+// member follows: while notices are being written, every member's loop
+// log changes with every listing (each member issues notices for listings
+// anywhere), and each followed checkpoint costs a tile fetch, signature
+// checks and a raft write at each of the N-1 followers. The latest
+// checkpoint is followed after at most followGap plus one long-poll.
+const followGap = time.Second
+
+// errNotWitnessed: a served loop checkpoint without the witness quorum
+// (not followed; the origin serves its latest witnessed one normally).
+var errNotWitnessed = errors.New("loop checkpoint is not witnessed")
+
+// followServed checks a loop checkpoint mb's node served (steps 1-3 above)
+// and stores it if it is newer than the followed one.
+func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signed []byte) error {
+	origin, v := mb.LoopOrigin(), mb.LoopVerifier()
+	cp, err := x.cpCache.Open(signed, origin, v)
+	if err != nil {
+		return err
+	}
+	if names, ok, err := x.cpCache.WitnessedLog(x.m(), origin, signed); err != nil || !ok {
+		return fmt.Errorf("%w: cosigners %v: %v", errNotWitnessed, names, err)
+	}
+	if bad, err := x.checkEquivocation(cp); err != nil {
+		return err
+	} else if bad {
+		return fmt.Errorf("%w: %s at size %d conflicts with what this member's witness cosigned", ErrInconsistent, origin, cp.Size)
+	}
+	var held Followed
+	if err := x.host.View(func(tx *ledger.ReadTx) (err error) { held, err = ReadFollowed(tx, origin); return err }); err != nil {
+		return err
+	}
+	fork := func(reason string) error {
+		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: origin, Reason: reason, Items: [][]byte{held.Note, signed}})
+		return fmt.Errorf("%w: %s", ErrInconsistent, reason)
+	}
+	// prove is a consistency proof from small to big, from the origin's
+	// tiles authenticated against big's root.
+	prove := func(big *ledger.Checkpoint, small uint64) (tlog.TreeProof, error) {
+		thr := tlog.TileHashReader(tlog.Tree{N: int64(big.Size), Hash: big.Root}, c.LoopTiles(ctx).TileReader())
+		p, err := tlog.ProveTree(int64(big.Size), int64(small), thr)
+		if err != nil {
+			return nil, fmt.Errorf("consistency proof %d -> %d of %s from its tiles: %w", small, big.Size, origin, err)
+		}
+		return p, nil
+	}
+	var proof tlog.TreeProof
+	switch {
+	case held.Size == 0:
+	case cp.Size == held.Size:
+		if cp.Root != held.Root {
+			return fork(fmt.Sprintf("two witnessed loop checkpoints of size %d with different roots", cp.Size))
+		}
+		if bytes.Equal(signed, held.Note) {
+			return nil
+		}
+	case cp.Size > held.Size:
+		if proof, err = prove(cp, held.Size); err != nil {
+			return err
+		}
+		if tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(held.Size), held.Root) != nil {
+			return fork(fmt.Sprintf("witnessed loop checkpoint of size %d does not extend the followed one of size %d", cp.Size, held.Size))
+		}
+	default: // smaller than the followed one: checked, not stored
+		hcp := &ledger.Checkpoint{Origin: origin, Size: held.Size, Root: held.Root}
+		p, err := prove(hcp, cp.Size)
+		if err != nil {
+			return err
+		}
+		if tlog.CheckTree(p, int64(held.Size), held.Root, int64(cp.Size), cp.Root) != nil {
+			return fork(fmt.Sprintf("witnessed loop checkpoint of size %d is not a prefix of the followed one of size %d", cp.Size, held.Size))
+		}
+		return nil
+	}
+	res, err := x.propose(ctx, Command{Op: OpFollow, Origin: origin, OldSize: held.Size, Proof: proof, Checkpoint: signed})
+	if err != nil {
+		return err
+	}
+	if errors.Is(res.Err(), ErrFollowStale) {
+		return nil // followed meanwhile (a leader change): the next answer is compared with it
+	}
+	return res.Err()
+}
+
+// WitnessedLog is m.WitnessedLog(origin, signed), checked once per
+// distinct signed bytes, origin and manifest.
+func (c *CheckpointCache) WitnessedLog(m *Manifest, origin string, signed []byte) ([]string, bool, error) {
+	k := cacheKey{sum: sha256.Sum256(signed), kind: 'l', what: origin, owner: m}
+	if r, ok := c.get(k); ok {
+		return r.names, r.ok, r.err
+	}
+	c.checks.Add(1)
+	names, ok, err := m.WitnessedLog(origin, signed)
+	c.put(k, cacheVal{names: names, ok: ok, err: err})
+	return names, ok, err
+}
+
+// LoopStatus is one other member's loop log as GET /v1/exchange shows it
+// (in its MirrorStatus; absent for a member without a loop_vkey).
+type LoopStatus struct {
+	Origin    string `json:"origin"`
+	Followed  uint64 `json:"followed"`  // size of the followed (verified, witnessed when stored) checkpoint
+	Witnessed bool   `json:"witnessed"` // the followed checkpoint's cosignatures meet the quorum of the manifest in force
+	Cosigned  uint64 `json:"cosigned"`  // size this member's witness last cosigned
+	Entries   uint64 `json:"entries"`   // entries of the log this member holds (a custodian's mirror; else 0)
+	Custodian bool   `json:"custodian"` // this member is one of its custodians (loop_custody.go)
+}
+
+// followsLoops says whether this member follows the other members' loop
+// logs: when its own loop log is on (Config.LoopSigner).
+func (x *Runtime) followsLoops() bool { return x.cfg.LoopSigner != nil }
+
+// loopStatus is mb's loop log's status in tx; nil without a loop_vkey or
+// when this member follows no loop logs.
+func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopStatus, error) {
+	if mb.LoopVerifier() == nil || !x.followsLoops() {
+		return nil, nil
+	}
+	ls := &LoopStatus{Origin: mb.LoopOrigin()}
+	f, err := ReadFollowed(tx, ls.Origin)
+	if err != nil {
+		return nil, err
+	}
+	ls.Followed = f.Size
+	if f.Size > 0 {
+		_, ok, err := x.cpCache.WitnessedLog(m, ls.Origin, f.Note)
+		ls.Witnessed = err == nil && ok
+	}
+	ws, err := ReadWitnessState(tx, ls.Origin)
+	if err != nil {
+		return nil, err
+	}
+	ls.Cosigned = ws.Size
+	ls.Entries = tx.Log(ls.Origin).Size()
+	ls.Custodian = x.isCustodianCached(mb)
+	return ls, nil
+}
