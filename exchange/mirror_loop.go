@@ -14,16 +14,23 @@ import (
 // mirrorBatch is the most entries one mirror-append command carries.
 const mirrorBatch = 4096
 
-// idleResync is how often a mirror that is in sync looks at its origin's
-// checkpoint without being kicked (a lost long-poll answer costs at most
-// this long).
+// idleResync caps the backoff of a loop that keeps failing (loop_follow.go).
 const idleResync = 30 * time.Second
+
+// inSyncRecheck is how often a mirror that is in sync looks at its origin's
+// checkpoint without being kicked. It is a safety net only: the watch loop's
+// long-poll (watch.go) is renewed at least every MaxCheckpointWait (25 s) and
+// answered at once when the origin's witnessed checkpoint is past what the
+// mirror holds, so a lost answer costs one long-poll round, not this long.
+// At 30 s it was 1,980 requests per 30 s at 45 members in one process, about
+// half the idle CPU left after the idle work (BENCHMARKS.md "Idle at 45").
+const inSyncRecheck = 5 * time.Minute
 
 // mirrorLoop keeps the mirror of one member's ledger current while this
 // replica leads: woken by the witness endpoint after a cosignature and by
 // the watch loop's long-poll when the origin has a new witnessed checkpoint
 // (watch.go); the timer only retries after a failure (PullInterval) or
-// re-checks now and then (idleResync).
+// re-checks now and then (inSyncRecheck).
 func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
 	mb, _ := x.m().Member(code) // live.go
 	origin := mb.Origin()
@@ -42,7 +49,7 @@ func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
 			continue
 		}
 		var err error
-		wait = max(idleResync, x.cfg.PullInterval)
+		wait = max(inSyncRecheck, x.cfg.PullInterval)
 		if ev, err = x.syncMirror(ctx, mb, ev); err != nil && ctx.Err() == nil {
 			ev, wait = nil, x.cfg.PullInterval
 			x.logger.Debug("mirror not synced", "origin", origin, "err", err)
