@@ -172,25 +172,10 @@ func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
 			wait = min(d, wait)
 		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	// Woken when this replica's push loop stored a new witnessed loop
-	// checkpoint, not on every applied batch (N-1 parked long-polls per
-	// member); re-read every second for replicas that do not lead.
-	for {
-		changed := x.loop.cosigned.Wait() // before reading: no wake-up is lost
-		if _, witnessed, err := x.ownStateOf(x.loop.origin); err != nil || witnessed > after {
-			return
-		}
-		select {
-		case <-changed:
-		case <-time.After(time.Second):
-		case <-t.C:
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
+	// Woken when the FSM stored a larger witnessed loop checkpoint (op 4,
+	// OwnWitnessed), on every replica, leader or not; not on every applied
+	// batch, and never re-read on a timer.
+	x.waitWitnessed(r.Context(), &x.loopOwn, x.loop.origin, after, wait)
 }
 
 // followLoop keeps a long-poll outstanding on member code's loop
