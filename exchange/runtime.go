@@ -92,6 +92,7 @@ type Runtime struct {
 	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
 	own     ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
 	loopOwn ownWitness      // the same for the own loop log (loop_follow.go)
+	follows followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
 	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
