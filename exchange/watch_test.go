@@ -109,6 +109,10 @@ func TestLoopLongPollsWakeOnlyWhenLoopWitnessedGrows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	x.waitWitnessed(context.Background(), &x.loopOwn, loop, 1, time.Hour) // 2 > 1: at once
+	if n := x.loopOwn.reads.Load(); n != 1 {
+		t.Fatalf("first loop long-poll read ledger.db %d times, want 1", n)
+	}
 	const waiters = 10
 	var wg sync.WaitGroup
 	for range waiters {
