@@ -255,6 +255,9 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 			sleepCtx(ctx, x.cfg.PullInterval)
 			continue
 		}
+		if x.follows.takeLost(origin) {
+			last = nil // the checkpoint queued was not stored: follow again
+		}
 		if last == nil {
 			// Start from what is followed (after a restart or a leader change).
 			x.host.View(func(tx *ledger.ReadTx) error {
@@ -327,6 +330,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signe
 	} else if bad {
 		return fmt.Errorf("%w: %s at size %d conflicts with what this member's witness cosigned", ErrInconsistent, origin, cp.Size)
 	}
+	x.follows.waitInflight(ctx, origin) // what is read as stored is then what the next command builds on
 	var held Followed
 	if err := x.host.View(func(tx *ledger.ReadTx) (err error) { held, err = ReadFollowed(tx, origin); return err }); err != nil {
 		return err

@@ -37,6 +37,7 @@ type followQueue struct {
 	inflight map[string]bool          // origins of the command being proposed
 	flushed  chan struct{}            // closed after each proposal; nil until waited on
 	kick     chan struct{}            // buffered 1: something was queued
+	lost     map[string]bool          // origins whose queued checkpoint was dropped unstored (followLoop starts again from the stored one)
 	flushes  atomic.Uint64            // follow commands proposed (FollowCommands)
 }
 
@@ -99,12 +100,14 @@ func (q *followQueue) take() []*queuedFollow {
 	return out
 }
 
-// done ends a proposal: items it did not store (back != nil) are queued
-// again unless a newer one was queued for the origin meanwhile; waiters
-// (waitStored) look again.
-func (q *followQueue) done(back []*queuedFollow) {
+// done ends a proposal: items it did not store are queued again (back)
+// unless a newer one was queued for the origin meanwhile, or dropped
+// (lost: their followLoop starts again from the stored checkpoint);
+// waiters (waitStored, waitInflight) look again.
+func (q *followQueue) done(back, lost []*queuedFollow) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.lose(lost)
 	for _, p := range back {
 		if q.pending == nil {
 			q.pending = map[string]*queuedFollow{}
@@ -146,6 +149,49 @@ func (q *followQueue) waitStored(ctx context.Context, origin string, wait time.D
 	}
 }
 
+// waitInflight waits until origin is not in the command being proposed:
+// what followServed reads as stored is then what the next command builds
+// on.
+func (q *followQueue) waitInflight(ctx context.Context, origin string) {
+	for {
+		q.mu.Lock()
+		if !q.inflight[origin] {
+			q.mu.Unlock()
+			return
+		}
+		if q.flushed == nil {
+			q.flushed = make(chan struct{})
+		}
+		ch := q.flushed
+		q.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// drop notes items dropped unstored (lose, under q.mu).
+func (q *followQueue) lose(items []*queuedFollow) {
+	if q.lost == nil {
+		q.lost = map[string]bool{}
+	}
+	for _, p := range items {
+		q.lost[p.Origin] = true
+	}
+}
+
+// takeLost says whether origin's queued checkpoint was dropped unstored
+// since the last call.
+func (q *followQueue) takeLost(origin string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.lost[origin]
+	delete(q.lost, origin)
+	return l
+}
+
 // FollowCommands is how many follow commands (OpFollow) this runtime
 // proposed.
 func (x *Runtime) FollowCommands() uint64 { return x.follows.flushes.Load() }
@@ -170,11 +216,38 @@ func (x *Runtime) followFlush(ctx context.Context) {
 }
 
 // flushFollows proposes OpFollow commands with every queued checkpoint
-// (maxFollows a command). A proposal that fails puts them back; a refused
-// one (a leader change stored over their base) drops them: each origin is
-// then followed again from what is stored.
+// (maxFollows a command). An item whose base is no longer the stored size
+// (a leader change stored over it) is dropped before proposing; a
+// proposal that fails puts its items back; a refused one (or one this
+// replica no longer leads for) drops them. A dropped origin's followLoop
+// starts again from what is stored.
 func (x *Runtime) flushFollows(ctx context.Context) error {
 	items := x.follows.take()
+	if len(items) == 0 {
+		x.follows.done(nil, nil)
+		return nil
+	}
+	var stale []*queuedFollow
+	err := x.host.View(func(tx *ledger.ReadTx) error {
+		fresh := items[:0]
+		for _, p := range items {
+			f, err := ReadFollowed(tx, p.Origin)
+			if err != nil {
+				return err
+			}
+			if f.Size != p.OldSize {
+				stale = append(stale, p)
+				continue
+			}
+			fresh = append(fresh, p)
+		}
+		items = fresh
+		return nil
+	})
+	if err != nil {
+		x.follows.done(append(items, stale...), nil)
+		return err
+	}
 	for len(items) > 0 {
 		batch := items[:min(len(items), maxFollows)]
 		items = items[len(batch):]
@@ -185,19 +258,21 @@ func (x *Runtime) flushFollows(ctx context.Context) error {
 		}
 		x.follows.flushes.Add(1)
 		res, err := x.propose(ctx, c)
+		if err == nil {
+			err = res.Err()
+			if err != nil {
+				stale = append(stale, batch...) // refused: dropped
+				batch = nil
+			}
+		}
 		if err != nil {
 			if errors.Is(err, ErrNotLeader) {
-				x.follows.done(nil)
-			} else {
-				x.follows.done(append(batch, items...))
+				stale, batch = append(stale, batch...), nil
 			}
-			return err
-		}
-		if err := res.Err(); err != nil {
-			x.follows.done(nil)
+			x.follows.done(append(batch, items...), stale)
 			return err
 		}
 	}
-	x.follows.done(nil)
+	x.follows.done(nil, stale)
 	return nil
 }

@@ -44,7 +44,8 @@ func testTree(t *testing.T, n int) (tlog.Hash, tlog.HashReader) {
 // stores all or none (a bad proof in one item refuses the command, naming
 // the item, and leaves every followed checkpoint as it was); an origin
 // twice in one command is refused; a queued checkpoint based on another
-// stored size is dropped; waitStored returns once the batch is stored.
+// stored size is dropped (alone, and reported lost so its follow loop
+// starts again); waitStored returns once the batch is stored.
 func TestFollowBatch(t *testing.T) {
 	h := newFakeHost(t)
 	h.leader = true
@@ -134,12 +135,37 @@ func TestFollowBatch(t *testing.T) {
 	if q := x.follows.queued(origins[0], 5); q != nil {
 		t.Fatalf("queued item based on size 4 kept against stored 5: %+v", q.Follow)
 	}
+	// The refused batch above dropped both: their follow loops start again.
+	for _, o := range origins {
+		if !x.follows.takeLost(o) || x.follows.takeLost(o) {
+			t.Fatalf("%s: dropped by a refused command but not reported lost exactly once", o)
+		}
+	}
+	// At flush, an item whose base is no longer the stored size is dropped
+	// alone (reported lost); the others are stored.
+	r8, hr8 := testTree(t, 8)
+	p58, err := tlog.ProveTree(8, 5, hr8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue(origins[0], 4, 12, r12, proof)
+	queue(origins[1], 5, 8, r8, p58)
+	if err := x.flushFollows(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if held(origins[0]) != 5 || held(origins[1]) != 8 || !x.follows.takeLost(origins[0]) || x.follows.takeLost(origins[1]) {
+		t.Fatalf("stale item: followed %d and %d, want 5 (dropped, lost) and 8", held(origins[0]), held(origins[1]))
+	}
+	p812, err := tlog.ProveTree(12, 8, hr12)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Both advance consistently: one more command stores both; a custodian
 	// waiting for its origin returns once it is stored.
 	queue(origins[0], 5, 12, r12, proof)
-	queue(origins[1], 5, 12, r12, proof)
-	if q := x.follows.queued(origins[1], 5); q == nil || q.size != 12 || q.root != r12 {
+	queue(origins[1], 8, 12, r12, p812)
+	if q := x.follows.queued(origins[1], 8); q == nil || q.size != 12 || q.root != r12 {
 		t.Fatalf("queued reference %+v, want size 12", q)
 	}
 	waited := make(chan struct{})
@@ -153,7 +179,7 @@ func TestFollowBatch(t *testing.T) {
 			t.Fatalf("%s followed at %d, want 12", o, s)
 		}
 	}
-	if n := x.FollowCommands(); n != 3 {
-		t.Errorf("%d follow commands in all, want 3 (one per flush)", n)
+	if n := x.FollowCommands(); n != 4 {
+		t.Errorf("%d follow commands in all, want 4 (one per flush)", n)
 	}
 }
