@@ -59,6 +59,9 @@ type Command struct {
 	OldSize    uint64      // OpWitness
 	Proof      []tlog.Hash // OpWitness: old size -> checkpoint; OpMirrorAppend: First+len(Entries) -> checkpoint
 	Evidence   []byte      // OpAlert
+	// Follows are an OpFollow's further items: the first is Origin,
+	// OldSize, Proof and Checkpoint (loop_follow.go).
+	Follows []Follow
 }
 
 // Result is what a command did. A refused command wrote nothing and says

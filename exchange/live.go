@@ -152,6 +152,10 @@ func (x *Runtime) runLive(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); x.pushLoop(ctx, *x.loop) }()
 	}
+	if x.followsLoops() {
+		wg.Add(1)
+		go func() { defer wg.Done(); x.followFlush(ctx) }() // loop_followbatch.go
+	}
 	start := func(code string) {
 		wg.Add(1)
 		go func() { defer wg.Done(); x.mirrorLoop(ctx, code) }()

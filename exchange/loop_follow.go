@@ -31,8 +31,13 @@ import (
 //     the origin's /loop/<code>/tile/... authenticated against the larger
 //     checkpoint) that does not verify, is an equivocation alert with both
 //     signed notes as evidence, and nothing is stored;
-//  3. stores it through raft (OpFollow), whose apply function checks the
-//     signature and the consistency proof from the followed size again.
+//  3. queues it, with the consistency proof from the stored followed size,
+//     and the member stores the queued checkpoints of all the loop logs
+//     that advanced in one raft command at most every second
+//     (loop_followbatch.go: OpFollow with one item per log), whose apply
+//     function checks each item's signature and consistency proof from the
+//     followed size again. A checkpoint served while an earlier one is
+//     queued is compared with the queued one (step 2) and replaces it.
 //
 // So a loop log cannot be forked or rewritten unseen even by members that
 // do not hold its entries. A fetch that fails (network, tiles) is retried,
@@ -80,55 +85,105 @@ func ReadFollowed(tx *ledger.ReadTx, origin string) (Followed, error) {
 	return f, nil
 }
 
-// ApplyFollow stores a followed loop checkpoint: signed by the member's
-// loop key (Store.Peer), OldSize equal to the followed size, and either
-// the first, the same tree, or proven consistent with the followed one by
-// Proof. The witness quorum is checked by the leader before proposing (it
-// depends on the manifest in force, which the FSM does not hold).
+// Follow is one item of an OpFollow: a checkpoint of Origin's loop log,
+// OldSize the followed size it extends, Proof the consistency proof from
+// it.
+type Follow struct {
+	Origin     string
+	OldSize    uint64
+	Proof      tlog.TreeProof
+	Checkpoint []byte
+}
+
+// maxFollows is the most items one OpFollow carries (one per other member).
+const maxFollows = 1024
+
+// ApplyFollow stores followed loop checkpoints, one per item (the first
+// is c's Origin, OldSize, Proof and Checkpoint, then c.Follows), all or
+// none: each signed by the member's loop key (Store.Peer), OldSize equal
+// to the followed size, and either the first, the same tree, or proven
+// consistent with the followed one by Proof; no origin twice. A refusal
+// names the item. Result.Size is the first item's size. The witness quorum
+// is checked by the leader before proposing (it depends on the manifest in
+// force, which the FSM does not hold).
 func ApplyFollow(tx *ledger.Tx, st Store, c Command) (Result, error) {
-	r := Result{}
-	if _, name, err := schemas.ParseOrigin(c.Origin); err != nil || name != schemas.OriginLoop {
-		return refuse(c, fmt.Errorf("%w: %s", ErrNotLoopLog, c.Origin))
+	items := append([]Follow{{Origin: c.Origin, OldSize: c.OldSize, Proof: c.Proof, Checkpoint: c.Checkpoint}}, c.Follows...)
+	if len(items) > maxFollows {
+		return refuse(c, fmt.Errorf("%d follow items, at most %d", len(items), maxFollows))
 	}
-	v, ok := st.Peer(tx, c.Origin)
-	if !ok {
-		return refuse(c, fmt.Errorf("%w: %s", ErrNotLoopLog, c.Origin))
-	}
-	cp, err := ledger.OpenCheckpoint(c.Checkpoint, c.Origin, v)
-	if err != nil {
-		return refuse(c, err)
+	recs := make([][]byte, len(items))
+	seen := make(map[string]bool, len(items))
+	var first uint64
+	for i, it := range items {
+		if seen[it.Origin] {
+			return refuse(c, fmt.Errorf("item %d: %s followed twice in one command", i, it.Origin))
+		}
+		seen[it.Origin] = true
+		rec, size, res, err := checkFollow(tx, st, c, it)
+		if err != nil || res.Refused != nil {
+			if res.Refused != nil && len(items) > 1 {
+				res.Refused.Err = fmt.Errorf("item %d (%s): %w", i, it.Origin, res.Refused.Err)
+			}
+			return res, err
+		}
+		recs[i] = rec
+		if i == 0 {
+			first = size
+		}
 	}
 	fb, err := tx.Bucket(BucketFollowed)
 	if err != nil {
-		return r, err
+		return Result{}, err
 	}
-	old, err := ReadFollowed(tx.Read(), c.Origin)
+	for i, it := range items {
+		if err := fb.Put([]byte(it.Origin), recs[i]); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Size: first, Known: first}, nil
+}
+
+// checkFollow checks one item of an OpFollow against tx and returns the
+// record to store and the checkpoint's size, or a refusal.
+func checkFollow(tx *ledger.Tx, st Store, c Command, it Follow) ([]byte, uint64, Result, error) {
+	fail := func(err error) ([]byte, uint64, Result, error) {
+		res, _ := refuse(c, err)
+		return nil, 0, res, nil
+	}
+	if _, name, err := schemas.ParseOrigin(it.Origin); err != nil || name != schemas.OriginLoop {
+		return fail(fmt.Errorf("%w: %s", ErrNotLoopLog, it.Origin))
+	}
+	v, ok := st.Peer(tx, it.Origin)
+	if !ok {
+		return fail(fmt.Errorf("%w: %s", ErrNotLoopLog, it.Origin))
+	}
+	cp, err := ledger.OpenCheckpoint(it.Checkpoint, it.Origin, v)
 	if err != nil {
-		return r, err
+		return fail(err)
+	}
+	old, err := ReadFollowed(tx.Read(), it.Origin)
+	if err != nil {
+		return nil, 0, Result{}, err
 	}
 	switch {
-	case c.OldSize != old.Size || cp.Size < old.Size:
-		res, _ := refuse(c, fmt.Errorf("%w: followed size %d, command old size %d, checkpoint size %d", ErrFollowStale, old.Size, c.OldSize, cp.Size))
+	case it.OldSize != old.Size || cp.Size < old.Size:
+		_, _, res, _ := fail(fmt.Errorf("%w: followed size %d, command old size %d, checkpoint size %d", ErrFollowStale, old.Size, it.OldSize, cp.Size))
 		res.Known = old.Size
-		return res, nil
+		return nil, 0, res, nil
 	case old.Size == 0 || cp.Size == old.Size:
-		if len(c.Proof) != 0 {
-			return refuse(c, fmt.Errorf("a proof from size %d to %d must be empty", old.Size, cp.Size))
+		if len(it.Proof) != 0 {
+			return fail(fmt.Errorf("a proof from size %d to %d must be empty", old.Size, cp.Size))
 		}
 		if old.Size > 0 && cp.Root != old.Root {
-			return refuse(c, fmt.Errorf("%w: size %d with root %x, followed root %x", ErrInconsistent, cp.Size, cp.Root[:4], old.Root[:4]))
+			return fail(fmt.Errorf("%w: size %d with root %x, followed root %x", ErrInconsistent, cp.Size, cp.Root[:4], old.Root[:4]))
 		}
 	default:
-		if err := tlog.CheckTree(c.Proof, int64(cp.Size), cp.Root, int64(old.Size), old.Root); err != nil {
-			return refuse(c, fmt.Errorf("%w: consistency proof %d -> %d: %v", ErrInconsistent, old.Size, cp.Size, err))
+		if err := tlog.CheckTree(it.Proof, int64(cp.Size), cp.Root, int64(old.Size), old.Root); err != nil {
+			return fail(fmt.Errorf("%w: consistency proof %d -> %d: %v", ErrInconsistent, old.Size, cp.Size, err))
 		}
 	}
 	rec := append(binary.BigEndian.AppendUint64(nil, cp.Size), cp.Root[:]...)
-	if err := fb.Put([]byte(c.Origin), append(rec, c.Checkpoint...)); err != nil {
-		return r, err
-	}
-	r.Size, r.Known = cp.Size, cp.Size
-	return r, nil
+	return append(rec, it.Checkpoint...), cp.Size, Result{}, nil
 }
 
 // LoopCheckpointAfter long-polls the member's loop checkpoint as
@@ -172,25 +227,10 @@ func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
 			wait = min(d, wait)
 		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	// Woken when this replica's push loop stored a new witnessed loop
-	// checkpoint, not on every applied batch (N-1 parked long-polls per
-	// member); re-read every second for replicas that do not lead.
-	for {
-		changed := x.loop.cosigned.Wait() // before reading: no wake-up is lost
-		if _, witnessed, err := x.ownStateOf(x.loop.origin); err != nil || witnessed > after {
-			return
-		}
-		select {
-		case <-changed:
-		case <-time.After(time.Second):
-		case <-t.C:
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
+	// Woken when the FSM stored a larger witnessed loop checkpoint (op 4,
+	// OwnWitnessed), on every replica, leader or not; not on every applied
+	// batch, and never re-read on a timer.
+	x.waitWitnessed(r.Context(), &x.loopOwn, x.loop.origin, after, wait)
 }
 
 // followLoop keeps a long-poll outstanding on member code's loop
@@ -215,6 +255,9 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 			sleepCtx(ctx, x.cfg.PullInterval)
 			continue
 		}
+		if x.follows.takeLost(origin) {
+			last = nil // the checkpoint queued was not stored: follow again
+		}
 		if last == nil {
 			// Start from what is followed (after a restart or a leader change).
 			x.host.View(func(tx *ledger.ReadTx) error {
@@ -227,6 +270,11 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 		b, err := c.LoopCheckpointAfter(ctx, seen, MaxCheckpointWait)
 		if err == nil && !bytes.Equal(b, last) {
 			err = x.followServed(ctx, mb, c, b)
+			if err == nil && x.isCustodianCached(mb) {
+				// A custodian copies up to the stored checkpoint: wait
+				// for the batch that stores it (loop_followbatch.go).
+				x.follows.waitStored(ctx, origin, 3*followFlushEvery)
+			}
 		}
 		if err == nil {
 			err = x.syncCustody(ctx, mb, c) // loop_custody.go: a no-op unless a custodian of it
@@ -256,9 +304,10 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 // followGap is the least time between two checkpoints of one loop log a
 // member follows: while notices are being written, every member's loop
 // log changes with every listing (each member issues notices for listings
-// anywhere), and each followed checkpoint costs a tile fetch, signature
-// checks and a raft write at each of the N-1 followers. The latest
-// checkpoint is followed after at most followGap plus one long-poll.
+// anywhere), and each followed checkpoint costs a tile fetch and
+// signature checks at each of the N-1 followers (the raft writes are
+// batched across peers, loop_followbatch.go). The latest checkpoint is
+// stored after at most followGap plus one long-poll plus one flush.
 const followGap = time.Second
 
 // errNotWitnessed: a served loop checkpoint without the witness quorum
@@ -266,7 +315,7 @@ const followGap = time.Second
 var errNotWitnessed = errors.New("loop checkpoint is not witnessed")
 
 // followServed checks a loop checkpoint mb's node served (steps 1-3 above)
-// and stores it if it is newer than the followed one.
+// and queues it to be stored if it is newer than the latest verified one.
 func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signed []byte) error {
 	origin, v := mb.LoopOrigin(), mb.LoopVerifier()
 	cp, err := x.cpCache.Open(signed, origin, v)
@@ -281,12 +330,20 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signe
 	} else if bad {
 		return fmt.Errorf("%w: %s at size %d conflicts with what this member's witness cosigned", ErrInconsistent, origin, cp.Size)
 	}
+	x.follows.waitInflight(ctx, origin) // what is read as stored is then what the next command builds on
 	var held Followed
 	if err := x.host.View(func(tx *ledger.ReadTx) (err error) { held, err = ReadFollowed(tx, origin); return err }); err != nil {
 		return err
 	}
+	// The reference is the latest checkpoint verified: the one queued for
+	// the next follow command if any (still based on what is stored), else
+	// the stored one.
+	ref, queued := held, x.follows.queued(origin, held.Size)
+	if queued != nil {
+		ref = Followed{Size: queued.size, Root: queued.root, Note: queued.Checkpoint}
+	}
 	fork := func(reason string) error {
-		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: origin, Reason: reason, Items: [][]byte{held.Note, signed}})
+		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: origin, Reason: reason, Items: [][]byte{ref.Note, signed}})
 		return fmt.Errorf("%w: %s", ErrInconsistent, reason)
 	}
 	// prove is a consistency proof from small to big, from the origin's
@@ -301,40 +358,48 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signe
 	}
 	var proof tlog.TreeProof
 	switch {
-	case held.Size == 0:
-	case cp.Size == held.Size:
-		if cp.Root != held.Root {
+	case ref.Size == 0:
+	case cp.Size == ref.Size:
+		if cp.Root != ref.Root {
 			return fork(fmt.Sprintf("two witnessed loop checkpoints of size %d with different roots", cp.Size))
 		}
-		if bytes.Equal(signed, held.Note) {
+		if bytes.Equal(signed, ref.Note) {
 			return nil
 		}
-	case cp.Size > held.Size:
-		if proof, err = prove(cp, held.Size); err != nil {
+		if queued != nil {
+			proof = queued.Proof // the same tree, more cosignatures
+		}
+	case cp.Size > ref.Size:
+		if proof, err = prove(cp, ref.Size); err != nil {
 			return err
 		}
-		if tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(held.Size), held.Root) != nil {
-			return fork(fmt.Sprintf("witnessed loop checkpoint of size %d does not extend the followed one of size %d", cp.Size, held.Size))
+		if tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(ref.Size), ref.Root) != nil {
+			return fork(fmt.Sprintf("witnessed loop checkpoint of size %d does not extend the followed one of size %d", cp.Size, ref.Size))
 		}
-	default: // smaller than the followed one: checked, not stored
-		hcp := &ledger.Checkpoint{Origin: origin, Size: held.Size, Root: held.Root}
+		if queued != nil && held.Size > 0 {
+			// The command's proof starts from what is stored.
+			if proof, err = prove(cp, held.Size); err != nil {
+				return err
+			}
+			if tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(held.Size), held.Root) != nil {
+				return fork(fmt.Sprintf("witnessed loop checkpoint of size %d does not extend the followed one of size %d", cp.Size, held.Size))
+			}
+		} else if queued != nil {
+			proof = nil // nothing stored yet: the first
+		}
+	default: // smaller than the reference: checked, not stored
+		hcp := &ledger.Checkpoint{Origin: origin, Size: ref.Size, Root: ref.Root}
 		p, err := prove(hcp, cp.Size)
 		if err != nil {
 			return err
 		}
-		if tlog.CheckTree(p, int64(held.Size), held.Root, int64(cp.Size), cp.Root) != nil {
-			return fork(fmt.Sprintf("witnessed loop checkpoint of size %d is not a prefix of the followed one of size %d", cp.Size, held.Size))
+		if tlog.CheckTree(p, int64(ref.Size), ref.Root, int64(cp.Size), cp.Root) != nil {
+			return fork(fmt.Sprintf("witnessed loop checkpoint of size %d is not a prefix of the followed one of size %d", cp.Size, ref.Size))
 		}
 		return nil
 	}
-	res, err := x.propose(ctx, Command{Op: OpFollow, Origin: origin, OldSize: held.Size, Proof: proof, Checkpoint: signed})
-	if err != nil {
-		return err
-	}
-	if errors.Is(res.Err(), ErrFollowStale) {
-		return nil // followed meanwhile (a leader change): the next answer is compared with it
-	}
-	return res.Err()
+	x.follows.queue(Follow{Origin: origin, OldSize: held.Size, Proof: proof, Checkpoint: signed}, cp)
+	return nil
 }
 
 // WitnessedLog is m.WitnessedLog(origin, signed), checked once per

@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
@@ -29,37 +28,8 @@ type ownLog struct {
 	origin string
 	signer note.Signer
 	v      note.Verifier
-	// cosigned, if set, is notified each time the leader stored a new
-	// witnessed checkpoint of the log (pushLog): it wakes the loop log's
-	// long-polls (WaitLoopCheckpoint) without waking them on every apply.
-	cosigned *broadcast
 	// kick wakes the log's push loop (buffered 1; Applied).
 	kick chan struct{}
-}
-
-// broadcast wakes every waiter at once: Wait returns a channel closed by
-// the next Notify.
-type broadcast struct {
-	mu sync.Mutex
-	ch chan struct{} // guarded by mu; nil until first Wait
-}
-
-func (b *broadcast) Wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch == nil {
-		b.ch = make(chan struct{})
-	}
-	return b.ch
-}
-
-func (b *broadcast) Notify() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch != nil {
-		close(b.ch)
-		b.ch = nil
-	}
 }
 
 // ledgerLog is this member's ledger as an ownLog.
@@ -109,7 +79,7 @@ func ownLoopLog(cfg Config, self *Member) (*ownLog, error) {
 	if mv.KeyHash() != cfg.LoopVerifier.KeyHash() || mv.Name() != cfg.LoopVerifier.Name() {
 		return nil, fmt.Errorf("exchange: the manifest's loop_vkey for %s is not this node's loop key", self.Code)
 	}
-	return &ownLog{origin: self.LoopOrigin(), signer: cfg.LoopSigner, v: cfg.LoopVerifier, cosigned: &broadcast{}, kick: make(chan struct{}, 1)}, nil
+	return &ownLog{origin: self.LoopOrigin(), signer: cfg.LoopSigner, v: cfg.LoopVerifier, kick: make(chan struct{}, 1)}, nil
 }
 
 // LogOf is the member whose log origin is and that log's key: its ledger

@@ -91,6 +91,8 @@ type Runtime struct {
 	qt      *quic.Transport
 	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
 	own     ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
+	loopOwn ownWitness      // the same for the own loop log (loop_follow.go)
+	follows followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
 	logger  *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
@@ -538,9 +540,6 @@ func (x *Runtime) pushLog(ctx context.Context, l ownLog) error {
 	}
 	if err := res.Err(); err != nil {
 		return err
-	}
-	if l.cosigned != nil {
-		l.cosigned.Notify()
 	}
 	x.logger.Debug("checkpoint witnessed", "origin", l.origin, "size", cp.Size, "cosignatures", len(lines))
 	return nil

@@ -48,13 +48,29 @@ type ownWitness struct {
 
 // OwnWitnessed tells the runtime the FSM committed a witnessed checkpoint
 // of size for origin (op 4, after the batch's transaction committed). Only
-// the own ledger's are kept (the long-poll's); a size that is not larger
-// than the one known wakes nobody.
+// the own logs' are kept (the long-polls': the ledger's, and the loop log's
+// when it is witnessed, so a replica that does not lead wakes its loop
+// long-polls too); a size that is not larger than the one known wakes
+// nobody.
 func (x *Runtime) OwnWitnessed(origin string, size uint64) {
-	if origin != x.origin {
-		return
+	if o := x.ownWitnessOf(origin); o != nil {
+		o.grow(size)
 	}
-	o := &x.own
+}
+
+// ownWitnessOf is the in-memory witnessed size of own log origin (nil: not
+// an own witnessed log).
+func (x *Runtime) ownWitnessOf(origin string) *ownWitness {
+	switch {
+	case origin == x.origin:
+		return &x.own
+	case x.loop != nil && origin == x.loop.origin:
+		return &x.loopOwn
+	}
+	return nil
+}
+
+func (o *ownWitness) grow(size uint64) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if size <= o.size {
@@ -69,9 +85,13 @@ func (x *Runtime) OwnWitnessed(origin string, size uint64) {
 }
 
 // StoreReplaced tells the runtime a snapshot replaced ledger.db: the
-// witnessed size is read again, and every waiter looks again.
+// witnessed sizes are read again, and every waiter looks again.
 func (x *Runtime) StoreReplaced() {
-	o := &x.own
+	x.own.replaced()
+	x.loopOwn.replaced()
+}
+
+func (o *ownWitness) replaced() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.known, o.size = false, 0
@@ -83,10 +103,16 @@ func (x *Runtime) StoreReplaced() {
 }
 
 // ownWitnessed is the own ledger's witnessed size and a channel closed
-// when it grows. It reads ledger.db only the first time (and after
-// StoreReplaced), never under o.mu (the FSM reports under its read lock).
+// when it grows (witnessedOf).
 func (x *Runtime) ownWitnessed() (uint64, <-chan struct{}, error) {
-	o := &x.own
+	return x.witnessedOf(&x.own, x.origin)
+}
+
+// witnessedOf is own log origin's witnessed size (o its in-memory copy)
+// and a channel closed when it grows. It reads ledger.db only the first
+// time (and after StoreReplaced), never under o.mu (the FSM reports under
+// its read lock).
+func (x *Runtime) witnessedOf(o *ownWitness, origin string) (uint64, <-chan struct{}, error) {
 	for {
 		o.mu.Lock()
 		if o.known {
@@ -100,7 +126,7 @@ func (x *Runtime) ownWitnessed() (uint64, <-chan struct{}, error) {
 		gen := o.gen
 		o.mu.Unlock()
 		o.reads.Add(1)
-		_, w, err := x.ownState()
+		_, w, err := x.ownStateOf(origin)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -142,10 +168,16 @@ func (x *Runtime) WaitCheckpoint(r *http.Request) {
 // waitOwn waits until the own witnessed size exceeds after, wait passed
 // or ctx ended.
 func (x *Runtime) waitOwn(ctx context.Context, after uint64, wait time.Duration) {
+	x.waitWitnessed(ctx, &x.own, x.origin, after, wait)
+}
+
+// waitWitnessed waits until own log origin's witnessed size (o) exceeds
+// after, wait passed or ctx ended.
+func (x *Runtime) waitWitnessed(ctx context.Context, o *ownWitness, origin string, after uint64, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
-		witnessed, grew, err := x.ownWitnessed()
+		witnessed, grew, err := x.witnessedOf(o, origin)
 		if err != nil || witnessed > after {
 			return
 		}

@@ -82,3 +82,77 @@ func TestLongPollsWakeOnlyWhenWitnessedGrows(t *testing.T) {
 		t.Errorf("after StoreReplaced: %d reads in all, want 2", n)
 	}
 }
+
+// TestLoopLongPollsWakeOnlyWhenLoopWitnessedGrows: the own loop log's
+// long-polls (WaitLoopCheckpoint) are woken by the FSM's report of a larger
+// witnessed loop checkpoint (OwnWitnessed, on every replica), not by the
+// ledger's, not on a timer, and read ledger.db once between them; the
+// ledger's long-polls are not woken by the loop log's.
+func TestLoopLongPollsWakeOnlyWhenLoopWitnessedGrows(t *testing.T) {
+	h := newFakeHost(t)
+	x, err := NewOffline(testManifest(t, "310000", "330000"), "330000", h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop := "creditx.330000/loop"
+	x.loop = &ownLog{origin: loop}
+	err = h.store.Update(func(tx *ledger.Tx) error {
+		b, err := tx.Bucket(BucketWitnessed)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(x.origin), append(binary.BigEndian.AppendUint64(nil, 7), "note"...)); err != nil {
+			return err
+		}
+		return b.Put([]byte(loop), append(binary.BigEndian.AppendUint64(nil, 2), "note"...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.waitWitnessed(context.Background(), &x.loopOwn, loop, 1, time.Hour) // 2 > 1: at once
+	if n := x.loopOwn.reads.Load(); n != 1 {
+		t.Fatalf("first loop long-poll read ledger.db %d times, want 1", n)
+	}
+	const waiters = 10
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Go(func() { x.waitWitnessed(context.Background(), &x.loopOwn, loop, 5, time.Hour) })
+	}
+	size, grew, err := x.witnessedOf(&x.loopOwn, loop)
+	if err != nil || size != 2 {
+		t.Fatalf("own loop witnessed = %d, %v; want 2", size, err)
+	}
+	_, ledgerGrew, err := x.ownWitnessed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.OwnWitnessed(x.origin, 100) // the ledger's
+	x.OwnWitnessed("creditx.310000/loop", 100)
+	x.OwnWitnessed(loop, 2)
+	select {
+	case <-grew:
+		t.Error("loop long-polls woken by batches that stored no larger own loop checkpoint")
+	default:
+	}
+	if n := x.loopOwn.wakes.Load(); n != 0 {
+		t.Errorf("loop wake-ups %d, want 0", n)
+	}
+	x.OwnWitnessed(loop, 6)
+	wg.Wait()
+	select {
+	case <-ledgerGrew:
+	default:
+		t.Error("the ledger's long-polls not woken when the ledger's witnessed size grew")
+	}
+	if got, _, _ := x.ownWitnessed(); got != 100 {
+		t.Errorf("own ledger witnessed %d after the loop log grew, want 100", got)
+	}
+	if n := x.loopOwn.reads.Load(); n != 1 {
+		t.Errorf("%d loop long-polls read ledger.db %d times, want 1", waiters+1, n)
+	}
+	// A snapshot replaced ledger.db: the loop size is read again.
+	x.StoreReplaced()
+	if size, _, err := x.witnessedOf(&x.loopOwn, loop); err != nil || size != 2 || x.loopOwn.reads.Load() != 2 {
+		t.Errorf("after StoreReplaced: size %d (%v), reads %d; want 2 from a second read", size, err, x.loopOwn.reads.Load())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/creditx/creditx/exchange"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -35,7 +36,9 @@ import (
 //	op 8 vault-rotate:    origin, uvarint epoch (the vault-key epoch rotated from)
 //	op 9 token-revoke:    origin, serial, reason
 //	op 10 follow:         origin, uvarint old size, uvarint n (0..63), n x 32-byte proof hash, checkpoint
-//	                      (op 3's layout)
+//	                      (op 3's layout: the first followed checkpoint), uvarint more (0..1023),
+//	                      more x (origin, uvarint old size, uvarint n (0..63), n x 32-byte proof hash,
+//	                      checkpoint): the further followed checkpoints, one per other loop log
 //
 // where origin is uvarint len || UTF-8 (1..255 bytes), an entry is uvarint
 // len || bytes (1..65535), count is a uvarint, a checkpoint is uvarint len ||
@@ -82,6 +85,7 @@ const (
 	maxWrappedKeyLen  = 255
 	maxSerialLen      = 16
 	maxReasonLen      = 1024
+	maxMoreFollows    = 1023 // op 10: items after the first
 )
 
 // commandVersionOf is the one version op is written as (0: unknown op).
@@ -107,16 +111,17 @@ func commandVersionOf(op byte) byte {
 type command struct {
 	op         byte
 	origin     string
-	entries    [][]byte    // opAppend, opMirrorAppend
-	checkpoint []byte      // opMirrorAppend, opWitness, opCosigned
-	first      uint64      // opMirrorAppend: index of entries[0]
-	oldSize    uint64      // opWitness
-	proof      []tlog.Hash // opWitness: old size -> checkpoint; opMirrorAppend: first+len(entries) -> checkpoint
-	evidence   []byte      // opAlert
-	index      uint64      // opVaultPut, opVaultErase: the entry of origin the keys belong to; opVaultRotate: the epoch rotated from
-	keys       []vaultItem // opVaultPut
-	serial     string      // opTokenRevoke: the subject token's serial
-	reason     string      // opTokenRevoke: why, for GET /v1/subject/revoked
+	entries    [][]byte          // opAppend, opMirrorAppend
+	checkpoint []byte            // opMirrorAppend, opWitness, opCosigned
+	first      uint64            // opMirrorAppend: index of entries[0]
+	oldSize    uint64            // opWitness
+	proof      []tlog.Hash       // opWitness: old size -> checkpoint; opMirrorAppend: first+len(entries) -> checkpoint
+	evidence   []byte            // opAlert
+	index      uint64            // opVaultPut, opVaultErase: the entry of origin the keys belong to; opVaultRotate: the epoch rotated from
+	keys       []vaultItem       // opVaultPut
+	serial     string            // opTokenRevoke: the subject token's serial
+	reason     string            // opTokenRevoke: why, for GET /v1/subject/revoked
+	follows    []exchange.Follow // opFollow: the items after the first (origin, oldSize, proof, checkpoint)
 }
 
 // vaultItem is one wrapped data key of an opVaultPut command.
@@ -246,7 +251,43 @@ func decodeCommand(b []byte) (command, error) {
 		if c.proof, err = proofField(); err != nil {
 			return c, err
 		}
-	case opWitness, opFollow:
+	case opFollow:
+		if c.oldSize, err = uv("old size"); err != nil {
+			return c, err
+		}
+		if c.proof, err = proofField(); err != nil {
+			return c, err
+		}
+		if c.checkpoint, err = field("checkpoint", maxCheckpointLen); err != nil {
+			return c, err
+		}
+		more, err := uv("follow count")
+		if err != nil {
+			return c, err
+		}
+		if more > maxMoreFollows {
+			return c, fmt.Errorf("%w: %d further follow items, at most %d", errBadCommand, more, maxMoreFollows)
+		}
+		for i := uint64(0); i < more; i++ {
+			var it exchange.Follow
+			o, err := field(fmt.Sprintf("follow %d origin", i+1), maxOriginLen)
+			if err != nil {
+				return c, err
+			}
+			it.Origin = string(o)
+			if it.OldSize, err = uv(fmt.Sprintf("follow %d old size", i+1)); err != nil {
+				return c, err
+			}
+			if it.Proof, err = proofField(); err != nil {
+				return c, err
+			}
+			if it.Checkpoint, err = field(fmt.Sprintf("follow %d checkpoint", i+1), maxCheckpointLen); err != nil {
+				return c, err
+			}
+			c.follows = append(c.follows, it)
+		}
+		return c, trailing(b)
+	case opWitness:
 		if c.oldSize, err = uv("old size"); err != nil {
 			return c, err
 		}
@@ -343,15 +384,37 @@ func encodeExchangeCommand(c command) ([]byte, error) {
 	}
 	switch c.op {
 	case opWitness, opFollow:
-		if len(c.proof) > maxProofHashes {
-			return nil, fmt.Errorf("%w: %d proof hashes", errBadCommand, len(c.proof))
+		item := func(oldSize uint64, proof []tlog.Hash, checkpoint []byte) error {
+			if len(proof) > maxProofHashes {
+				return fmt.Errorf("%w: %d proof hashes", errBadCommand, len(proof))
+			}
+			b = binary.AppendUvarint(b, oldSize)
+			b = binary.AppendUvarint(b, uint64(len(proof)))
+			for _, h := range proof {
+				b = append(b, h[:]...)
+			}
+			return field("checkpoint", checkpoint, maxCheckpointLen)
 		}
-		b = binary.AppendUvarint(b, c.oldSize)
-		b = binary.AppendUvarint(b, uint64(len(c.proof)))
-		for _, h := range c.proof {
-			b = append(b, h[:]...)
+		if err := item(c.oldSize, c.proof, c.checkpoint); err != nil {
+			return nil, err
 		}
-		fallthrough
+		if c.op == opWitness {
+			break
+		}
+		if len(c.follows) > maxMoreFollows {
+			return nil, fmt.Errorf("%w: %d further follow items", errBadCommand, len(c.follows))
+		}
+		b = binary.AppendUvarint(b, uint64(len(c.follows)))
+		for i, it := range c.follows {
+			if len(it.Origin) == 0 || len(it.Origin) > maxOriginLen {
+				return nil, fmt.Errorf("%w: follow %d origin length %d", errBadCommand, i+1, len(it.Origin))
+			}
+			b = binary.AppendUvarint(b, uint64(len(it.Origin)))
+			b = append(b, it.Origin...)
+			if err := item(it.OldSize, it.Proof, it.Checkpoint); err != nil {
+				return nil, fmt.Errorf("follow %d: %w", i+1, err)
+			}
+		}
 	case opCosigned:
 		if err := field("checkpoint", c.checkpoint, maxCheckpointLen); err != nil {
 			return nil, err

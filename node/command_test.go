@@ -2,9 +2,11 @@ package node
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 
+	"github.com/creditx/creditx/exchange"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -67,6 +69,8 @@ func FuzzDecodeCommand(f *testing.F) {
 		{op: opVaultRotate, origin: "creditx.330000/ledger", index: 2},
 		{op: opTokenRevoke, origin: "creditx.330000/ledger", serial: "0123456789abcdef", reason: "lost"},
 		{op: opFollow, origin: "creditx.310000/loop", oldSize: 2, proof: []tlog.Hash{{3}}, checkpoint: []byte("cp\n")},
+		{op: opFollow, origin: "creditx.310000/loop", oldSize: 2, proof: []tlog.Hash{{3}}, checkpoint: []byte("cp\n"),
+			follows: []exchange.Follow{{Origin: "creditx.320000/loop", OldSize: 1, Proof: tlog.TreeProof{{4}}, Checkpoint: []byte("cq\n")}}},
 	} {
 		b, _ := encodeCommand(c)
 		f.Add(b)
@@ -137,9 +141,11 @@ func TestVaultCommand(t *testing.T) {
 	}
 }
 
-// TestFollowCommand: op 10 (a followed loop checkpoint) is written as
-// version 6 in op 3's layout and reads back field for field; a version 6
-// byte with another op, or op 10 under another version, is refused.
+// TestFollowCommand: op 10 (followed loop checkpoints) is written as
+// version 6: its first item in op 3's layout, then the count of further
+// items, each origin and op 3's layout; it reads back field for field; a
+// version 6 byte with another op, op 10 under another version, a count
+// past the bound, a truncated item or trailing bytes are refused.
 func TestFollowCommand(t *testing.T) {
 	c := command{op: opFollow, origin: "creditx.310000/loop", oldSize: 5, proof: []tlog.Hash{{1}, {2}}, checkpoint: []byte("creditx.310000/loop\n9\nAA==\n\n— x y\n")}
 	b, err := encodeCommand(c)
@@ -150,19 +156,59 @@ func TestFollowCommand(t *testing.T) {
 		t.Fatalf("follow command starts %v, want version 6 op 10", b[:2])
 	}
 	w, _ := encodeCommand(command{op: opWitness, origin: c.origin, oldSize: c.oldSize, proof: c.proof, checkpoint: c.checkpoint})
-	if !bytes.Equal(b[2:], w[2:]) {
-		t.Fatalf("follow's fields differ from op 3's layout:\n%x\n%x", b[2:], w[2:])
+	if !bytes.Equal(b[2:len(b)-1], w[2:]) || b[len(b)-1] != 0 {
+		t.Fatalf("single follow is not op 3's layout and a zero count:\n%x\n%x", b[2:], w[2:])
 	}
 	got, err := decodeCommand(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.op != opFollow || got.origin != c.origin || got.oldSize != 5 || len(got.proof) != 2 || got.proof[1] != c.proof[1] || !bytes.Equal(got.checkpoint, c.checkpoint) {
+	if got.op != opFollow || got.origin != c.origin || got.oldSize != 5 || len(got.proof) != 2 || got.proof[1] != c.proof[1] || !bytes.Equal(got.checkpoint, c.checkpoint) || len(got.follows) != 0 {
 		t.Fatalf("round trip: %+v", got)
 	}
 	for _, bad := range [][]byte{append([]byte{commandVersion, opFollow}, b[2:]...), append([]byte{commandVersion6, opWitness}, b[2:]...)} {
 		if _, err := decodeCommand(bad); !errors.Is(err, errBadCommand) {
 			t.Errorf("decode %x: %v, want errBadCommand", bad[:2], err)
 		}
+	}
+
+	// Several items.
+	c.follows = []exchange.Follow{
+		{Origin: "creditx.320000/loop", OldSize: 0, Checkpoint: []byte("creditx.320000/loop\n3\nAA==\n\n— x y\n")},
+		{Origin: "creditx.340000/loop", OldSize: 7, Proof: tlog.TreeProof{{9}}, Checkpoint: []byte("creditx.340000/loop\n8\nAA==\n\n— x y\n")},
+	}
+	mb, err := encodeCommand(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = decodeCommand(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.origin != c.origin || len(got.follows) != 2 {
+		t.Fatalf("round trip of 3 items: %+v", got)
+	}
+	for i, f := range got.follows {
+		want := c.follows[i]
+		if f.Origin != want.Origin || f.OldSize != want.OldSize || len(f.Proof) != len(want.Proof) || !bytes.Equal(f.Checkpoint, want.Checkpoint) {
+			t.Errorf("item %d: %+v, want %+v", i+1, f, want)
+		}
+	}
+	if got.follows[1].Proof[0] != c.follows[1].Proof[0] {
+		t.Error("item 2's proof hash changed")
+	}
+	over := append(append([]byte(nil), b[:len(b)-1]...), binary.AppendUvarint(nil, maxMoreFollows+1)...)
+	for name, bad := range map[string][]byte{
+		"truncated item": mb[:len(mb)-3],
+		"trailing byte":  append(append([]byte(nil), mb...), 0),
+		"count too big":  over,
+		"missing count":  b[:len(b)-1],
+	} {
+		if _, err := decodeCommand(bad); !errors.Is(err, errBadCommand) {
+			t.Errorf("%s: %v, want errBadCommand", name, err)
+		}
+	}
+	if _, err := encodeCommand(command{op: opFollow, origin: c.origin, checkpoint: c.checkpoint, follows: []exchange.Follow{{Origin: "", Checkpoint: []byte("x")}}}); !errors.Is(err, errBadCommand) {
+		t.Errorf("encode with an empty item origin: %v, want errBadCommand", err)
 	}
 }

@@ -72,7 +72,7 @@ func (f *fsm) applyCosigned(tx *ledger.Tx, c command) (*applyResult, error) {
 // toExchange is the exchange's view of a command of ops 2-5.
 func toExchange(c command) exchange.Command {
 	return exchange.Command{Op: exchange.Op(c.op), Origin: c.origin, Entries: c.entries, Checkpoint: c.checkpoint,
-		First: c.first, OldSize: c.oldSize, Proof: c.proof, Evidence: c.evidence}
+		First: c.first, OldSize: c.oldSize, Proof: c.proof, Evidence: c.evidence, Follows: c.follows}
 }
 
 // fromExchange is the command of an exchange.Command (the runtime proposes
@@ -82,7 +82,7 @@ func fromExchange(c exchange.Command) (command, error) {
 		return command{}, fmt.Errorf("%w: %d is not an exchange op", errBadCommand, c.Op)
 	}
 	return command{op: byte(c.Op), origin: c.Origin, entries: c.Entries, checkpoint: c.Checkpoint,
-		first: c.First, oldSize: c.OldSize, proof: c.Proof, evidence: c.Evidence}, nil
+		first: c.First, oldSize: c.OldSize, proof: c.Proof, evidence: c.Evidence, follows: c.Follows}, nil
 }
 
 // exchangeStore is the FSM as the exchange's apply functions see it.
