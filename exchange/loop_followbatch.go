@@ -128,34 +128,22 @@ func (q *followQueue) done(back, lost []*queuedFollow) {
 func (q *followQueue) waitStored(ctx context.Context, origin string, wait time.Duration) {
 	t := time.NewTimer(wait)
 	defer t.Stop()
-	for {
-		q.mu.Lock()
-		if q.pending[origin] == nil && !q.inflight[origin] {
-			q.mu.Unlock()
-			return
-		}
-		if q.flushed == nil {
-			q.flushed = make(chan struct{})
-		}
-		ch := q.flushed
-		q.mu.Unlock()
-		select {
-		case <-ch:
-		case <-t.C:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
+	q.waitFor(ctx, func() bool { return q.pending[origin] == nil && !q.inflight[origin] }, t.C)
 }
 
 // waitInflight waits until origin is not in the command being proposed:
 // what followServed reads as stored is then what the next command builds
 // on.
 func (q *followQueue) waitInflight(ctx context.Context, origin string) {
+	q.waitFor(ctx, func() bool { return !q.inflight[origin] }, nil)
+}
+
+// waitFor waits until done (called under q.mu) holds, looking again after
+// every flush, or until timeout fires (nil: never) or ctx ends.
+func (q *followQueue) waitFor(ctx context.Context, done func() bool, timeout <-chan time.Time) {
 	for {
 		q.mu.Lock()
-		if !q.inflight[origin] {
+		if done() {
 			q.mu.Unlock()
 			return
 		}
@@ -166,6 +154,8 @@ func (q *followQueue) waitInflight(ctx context.Context, origin string) {
 		q.mu.Unlock()
 		select {
 		case <-ch:
+		case <-timeout:
+			return
 		case <-ctx.Done():
 			return
 		}
