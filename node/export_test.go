@@ -40,3 +40,7 @@ func OpensForTest(keyHex, origin string, index uint64, path string, w []byte) bo
 
 // AppliedIndexForTest is the raft index n's FSM has applied.
 func AppliedIndexForTest(n *Node) uint64 { return n.rep.Raft.AppliedIndex() }
+
+// SnapshotForTest has raft take a snapshot now (raft.ErrNothingNewToSnapshot
+// when the latest one already holds the last applied index).
+func SnapshotForTest(n *Node) error { return n.rep.Raft.Snapshot().Error() }
