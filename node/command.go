@@ -203,10 +203,20 @@ func decodeCommand(b []byte) (command, error) {
 		return c, fmt.Errorf("%w: unknown op %d in version %d", errBadCommand, c.op, b[0])
 	}
 	b = b[2:]
+	// item is the op 10 item after the first being read (1-based; 0: none):
+	// name puts it into an error only, as the FSM decodes every op 10 on
+	// every replica, one item per followed loop log.
+	var item uint64
+	name := func(what string) string {
+		if item == 0 {
+			return what
+		}
+		return fmt.Sprintf("follow %d %s", item, what)
+	}
 	field := func(what string, max uint64) ([]byte, error) {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || k != uvarintLen(n) || n == 0 || n > max || n > uint64(len(b)-k) {
-			return nil, fmt.Errorf("%w: bad %s length", errBadCommand, what)
+			return nil, fmt.Errorf("%w: bad %s length", errBadCommand, name(what))
 		}
 		f := b[k : k+int(n)]
 		b = b[k+int(n):]
@@ -220,7 +230,7 @@ func decodeCommand(b []byte) (command, error) {
 	uv := func(what string) (uint64, error) {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || k != uvarintLen(n) {
-			return 0, fmt.Errorf("%w: bad %s", errBadCommand, what)
+			return 0, fmt.Errorf("%w: bad %s", errBadCommand, name(what))
 		}
 		b = b[k:]
 		return n, nil
@@ -231,7 +241,7 @@ func decodeCommand(b []byte) (command, error) {
 			return nil, err
 		}
 		if np > maxProofHashes || np*tlog.HashSize > uint64(len(b)) {
-			return nil, fmt.Errorf("%w: bad proof length %d", errBadCommand, np)
+			return nil, fmt.Errorf("%w: bad %s length %d", errBadCommand, name("proof"), np)
 		}
 		var p []tlog.Hash
 		for i := uint64(0); i < np; i++ {
@@ -268,20 +278,23 @@ func decodeCommand(b []byte) (command, error) {
 		if more > maxMoreFollows {
 			return c, fmt.Errorf("%w: %d further follow items, at most %d", errBadCommand, more, maxMoreFollows)
 		}
-		for i := uint64(0); i < more; i++ {
+		if more > 0 { // an item takes at least 6 bytes: a bad count allocates no more than the command's size
+			c.follows = make([]exchange.Follow, 0, min(more, uint64(len(b)/6)))
+		}
+		for item = 1; item <= more; item++ {
 			var it exchange.Follow
-			o, err := field(fmt.Sprintf("follow %d origin", i+1), maxOriginLen)
+			o, err := field("origin", maxOriginLen)
 			if err != nil {
 				return c, err
 			}
 			it.Origin = string(o)
-			if it.OldSize, err = uv(fmt.Sprintf("follow %d old size", i+1)); err != nil {
+			if it.OldSize, err = uv("old size"); err != nil {
 				return c, err
 			}
 			if it.Proof, err = proofField(); err != nil {
 				return c, err
 			}
-			if it.Checkpoint, err = field(fmt.Sprintf("follow %d checkpoint", i+1), maxCheckpointLen); err != nil {
+			if it.Checkpoint, err = field("checkpoint", maxCheckpointLen); err != nil {
 				return c, err
 			}
 			c.follows = append(c.follows, it)

@@ -14,7 +14,7 @@ import (
 )
 
 // The inter-member runtime (push loop, witness decision, mirror loops, the
-// apply functions of ops 2-5) is package exchange's Runtime; this file is
+// apply functions of ops 2-5 and 10) is package exchange's Runtime; this file is
 // the replica's side of it: the Host it runs on, and the glue to package
 // exchangeops, which serves the HTTP endpoints (admitting callers before
 // the runtime decides) and the views.

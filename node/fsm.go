@@ -54,7 +54,7 @@ type fsmHost interface {
 	// Applied runs after every applied batch, outside its transaction but
 	// under f.mu's read lock (wakes readers, saves the checkpoint file),
 	// with the size of every own checkpoint the batch stored as witnessed
-	// (op 4), by origin (nil: none).
+	// (op 4), by origin (empty: none; valid only during the call).
 	Applied(witnessed map[string]uint64)
 	// Restored runs after a snapshot replaced ledger.db, before any later
 	// entry applies; an error fails the install (raft retries it).
@@ -136,8 +136,8 @@ type fsm struct {
 	// an erasure ("" once it was): shown in GET /v1/status, not only logged.
 	vaultStale atomic.Pointer[string]
 	// witnessed is what op 4 stored in the batch being applied (origin ->
-	// largest size), handed to host.Applied after the commit; FSM goroutine
-	// only.
+	// largest size), handed to host.Applied after the commit and then
+	// cleared (made at the first op 4, then reused); FSM goroutine only.
 	witnessed map[string]uint64
 
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
@@ -281,7 +281,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if f.host != nil {
 		f.host.Applied(f.witnessed)
 	}
-	f.witnessed = nil
+	clear(f.witnessed)
 	return out
 }
 

@@ -69,7 +69,7 @@ func (f *fsm) applyCosigned(tx *ledger.Tx, c command) (*applyResult, error) {
 	return r, nil
 }
 
-// toExchange is the exchange's view of a command of ops 2-5.
+// toExchange is the exchange's view of a command of ops 2-5 and 10.
 func toExchange(c command) exchange.Command {
 	return exchange.Command{Op: exchange.Op(c.op), Origin: c.origin, Entries: c.entries, Checkpoint: c.checkpoint,
 		First: c.first, OldSize: c.oldSize, Proof: c.proof, Evidence: c.evidence, Follows: c.follows}

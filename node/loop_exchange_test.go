@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"net/http"
 	"os"
@@ -48,6 +49,26 @@ func (mb *member) agency(t *testing.T, name string) *client.Credentials {
 func loopCheckpoint(t *testing.T, at *member, code string) (int, []byte) {
 	t.Helper()
 	return do(t, at.creds["auditor"].Client, "GET", at.n.URL()+"/loop/"+code+"/checkpoint", nil)
+}
+
+// servedWitnessedLoop is the loop checkpoint of code that at serves,
+// opened with the manifest's loop key, and its note, if it carries a
+// quorum of cosignatures; nil otherwise.
+func servedWitnessedLoop(t *testing.T, at *member, m *exchange.Manifest, code string) (*ledger.Checkpoint, []byte) {
+	t.Helper()
+	status, body := loopCheckpoint(t, at, code)
+	if status != 200 {
+		return nil, nil
+	}
+	mb, _ := m.Member(code)
+	if _, ok, err := m.WitnessedLog(mb.LoopOrigin(), body); err != nil || !ok {
+		return nil, nil
+	}
+	cp, err := ledger.OpenCheckpoint(body, mb.LoopOrigin(), mb.LoopVerifier())
+	if err != nil {
+		return nil, nil
+	}
+	return cp, body
 }
 
 // cosignedLoop is the loop checkpoint of code that witness w last cosigned
@@ -125,15 +146,8 @@ func TestLoopLogWitnessed(t *testing.T) {
 	// witnessed and mirrored as before.
 	var served *ledger.Checkpoint
 	eventually(t, 20*time.Second, "a quiet, witnessed loop log cosigned by 310000", func() bool {
-		status, body := loopCheckpoint(t, zj, "330000")
-		if status != 200 {
-			return false
-		}
-		if _, ok, err := m.WitnessedLog(loop, body); err != nil || !ok {
-			return false
-		}
-		cp, err := ledger.OpenCheckpoint(body, loop, self.LoopVerifier())
-		if err != nil || cp.Size <= rs[0].Index {
+		cp, body := servedWitnessedLoop(t, zj, m, "330000")
+		if cp == nil || cp.Size <= rs[0].Index {
 			return false
 		}
 		time.Sleep(300 * time.Millisecond)
@@ -254,15 +268,8 @@ func TestLoopLogFollowed(t *testing.T) {
 	var served *ledger.Checkpoint
 	var servedNote []byte
 	eventually(t, 30*time.Second, "every member follows "+origin+"'s loop log to its witnessed size", func() bool {
-		status, body := loopCheckpoint(t, om, origin)
-		if status != 200 {
-			return false
-		}
-		if _, ok, err := m.WitnessedLog(loop, body); err != nil || !ok {
-			return false
-		}
-		cp, err := ledger.OpenCheckpoint(body, loop, self.LoopVerifier())
-		if err != nil || cp.Size == 0 {
+		cp, body := servedWitnessedLoop(t, om, m, origin)
+		if cp == nil || cp.Size == 0 {
 			return false
 		}
 		for code, mb := range ms {
@@ -384,15 +391,8 @@ func TestLoopLogCustodians(t *testing.T) {
 	}
 	var size uint64
 	eventually(t, 30*time.Second, "330000's custodians hold its witnessed loop log", func() bool {
-		status, body := loopCheckpoint(t, zj, "330000")
-		if status != 200 {
-			return false
-		}
-		if _, ok, err := m.WitnessedLog(loop, body); err != nil || !ok {
-			return false
-		}
-		cp, err := ledger.OpenCheckpoint(body, loop, self.LoopVerifier())
-		if err != nil || cp.Size == 0 {
+		cp, _ := servedWitnessedLoop(t, zj, m, "330000")
+		if cp == nil || cp.Size == 0 {
 			return false
 		}
 		size = cp.Size
@@ -403,14 +403,20 @@ func TestLoopLogCustodians(t *testing.T) {
 		}
 		return true
 	})
-	_, tile := do(t, zj.creds["auditor"].Client, "GET", zj.n.URL()+"/loop/330000/tile/0/000.p/"+strconv.FormatUint(size, 10), nil)
+	tilePath := "/loop/330000/tile/0/000.p/" + strconv.FormatUint(size, 10)
+	bundlePath := "/loop/330000/" + ledger.EntriesPath(0, int(size)) + "?purpose=audit"
+	tileStatus, tile := do(t, zj.creds["auditor"].Client, "GET", zj.n.URL()+tilePath, nil)
+	bundleStatus, bundle := do(t, zj.creds["auditor"].Client, "GET", zj.n.URL()+bundlePath, nil)
+	if tileStatus != 200 || bundleStatus != 200 {
+		t.Fatalf("330000 serves its own loop log's hash tile with %d, its entry bundle with %d; want 200", tileStatus, bundleStatus)
+	}
 	for _, code := range codes {
 		if code == "330000" {
 			continue
 		}
 		mb := ms[code]
 		status, body := loopCheckpoint(t, mb, "330000")
-		_, got := do(t, mb.creds["auditor"].Client, "GET", mb.n.URL()+"/loop/330000/tile/0/000.p/"+strconv.FormatUint(size, 10), nil)
+		gotStatus, got := do(t, mb.creds["auditor"].Client, "GET", mb.n.URL()+tilePath, nil)
 		if !slices.Contains(custodians, code) {
 			if ls := mb.mirror(t, "330000").Loop; ls.Entries != 0 || status != http.StatusNotFound {
 				t.Errorf("non-custodian %s holds %d entries of %s, serves its checkpoint with %d", code, ls.Entries, loop, status)
@@ -427,8 +433,18 @@ func TestLoopLogCustodians(t *testing.T) {
 		if _, ok, err := m.WitnessedLog(loop, body); err != nil || !ok {
 			t.Errorf("custodian %s serves an unwitnessed loop checkpoint: %v", code, err)
 		}
-		if cp.Size == size && string(got) != string(tile) {
-			t.Errorf("custodian %s's hash tile of %s differs from the origin's", code, loop)
+		if cp.Size == size && (gotStatus != 200 || string(got) != string(tile)) {
+			t.Errorf("custodian %s's hash tile of %s: %d, differs from the origin's", code, loop, gotStatus)
+		}
+		// The copy's entry bundles (notices: never public) are gated as the
+		// origin's: refused without a certificate, served to a credential.
+		pool := mb.creds["auditor"].Client.Transport.(*http.Transport).TLSClientConfig.RootCAs
+		public := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		if st, b := do(t, public, "GET", mb.n.URL()+bundlePath, nil); st != http.StatusUnauthorized {
+			t.Errorf("custodian %s: public read of %s's entry bundle: %d %.200s, want 401", code, loop, st, b)
+		}
+		if st, b := do(t, mb.creds["auditor"].Client, "GET", mb.n.URL()+bundlePath, nil); st != 200 || string(b) != string(bundle) {
+			t.Errorf("custodian %s: auditor's read of %s's entry bundle: %d, same as the origin's %v; want 200, true", code, loop, st, string(b) == string(bundle))
 		}
 		if ms := mb.mirror(t, "330000"); ms.Stopped {
 			t.Errorf("custodian %s: mirror stopped", code)

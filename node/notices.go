@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -189,21 +190,22 @@ func (n *Node) handleLoopTile(w http.ResponseWriter, r *http.Request) {
 }
 
 // heldLoop is the loop log of another member whose copy this member holds
-// (a custodian's mirror with a stored checkpoint).
+// (a custodian's mirror with a stored checkpoint). A read that fails for
+// another reason than no checkpoint counts as held, so that the serving
+// read reports the failure (500) rather than a 404 hiding it.
 func (n *Node) heldLoop(code string) (string, bool) {
 	if n.x == nil || code == n.cfg.Region {
 		return "", false
 	}
-	if _, _, err := schemas.ParseOrigin(schemas.LoopOrigin(code)); err != nil {
+	lo := schemas.LoopOrigin(code)
+	if _, _, err := schemas.ParseOrigin(lo); err != nil {
 		return "", false
 	}
-	lo, held := schemas.LoopOrigin(code), false
-	n.fsm.view(func(tx *ledger.ReadTx) error {
+	err := n.fsm.view(func(tx *ledger.ReadTx) error {
 		_, err := tx.Log(lo).Checkpoint()
-		held = err == nil
-		return nil
+		return err
 	})
-	return lo, held
+	return lo, !errors.Is(err, ledger.ErrNoCheckpoint)
 }
 
 // parseFeedParams reads since=, limit= and wait= of a cursor feed request.
