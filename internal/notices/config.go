@@ -112,16 +112,17 @@ func Load(cfg Config, region string) (*Engines, error) {
 // The zero value is ready to use.
 type Waker struct {
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced by Notify
+	changed chan struct{} // closed by Notify; nil until the next Wait
 }
 
-// Notify wakes every reader waiting on a channel from Wait.
+// Notify wakes every reader waiting on a channel from Wait. Called after
+// every applied batch: with nobody waiting it allocates nothing.
 func (w *Waker) Notify() {
 	w.mu.Lock()
 	if w.changed != nil {
 		close(w.changed)
+		w.changed = nil
 	}
-	w.changed = make(chan struct{})
 	w.mu.Unlock()
 }
 
