@@ -129,8 +129,17 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.tlsCert = cert
 	n.tlsCfg = pki.ServerConfig(cert, pool)
+	// Every signed-note key is read once, here: the FSM signs with these and
+	// the exchange runtime witnesses the ledger and loop log under them.
+	signing := map[string]signingLog{
+		n.origin: {signer: logSigner, verifier: logVerifier},
+		n.access: {signer: accSigner, verifier: accVerifier},
+	}
+	if err := n.addLoopLog(signing); err != nil { // notices.go
+		return nil, err
+	}
 	if cfg.Exchange != nil {
-		x, xpool, err := newExchange(n, logSigner, pool)
+		x, xpool, err := newExchange(n, signing, pool)
 		if err != nil {
 			return nil, err
 		}
@@ -156,13 +165,6 @@ func New(cfg Config) (n *Node, err error) {
 	n.index = newIndexer(n)
 	ms, err := startcheck.Meta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
 	if err != nil {
-		return nil, err
-	}
-	signing := map[string]signingLog{
-		n.origin: {signer: logSigner, verifier: logVerifier},
-		n.access: {signer: accSigner, verifier: accVerifier},
-	}
-	if err := n.addLoopLog(signing); err != nil { // notices.go
 		return nil, err
 	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, fsmConfig{
