@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,8 +48,7 @@ type Node struct {
 	fsm         *fsm
 	rep         *raftcluster.Replica
 	index       *indexer
-	admitOnce   sync.Once
-	admit       *admission.Checker              // built on first use (admission.go), from fields fixed before raft opens
+	admit       *admission.Checker              // built in New after index (newAdmitter), before raft opens; fixed after
 	sanctions   *sanctionsState                 // engines and notice signer (notices.go); fixed after New
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
@@ -163,6 +161,7 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = newIndexer(n)
+	n.admit = newAdmitter(n, n.index) // admission.go: hands its parses to the indexer
 	ms, err := startcheck.Meta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
 	if err != nil {
 		return nil, err
