@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
-	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -214,18 +213,9 @@ func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
 	if x.loop == nil {
 		return
 	}
-	if id := pki.IdentityFromRequest(r); id.Role != pki.RoleMember {
+	after, wait, ok := x.longPollQuery(r) // watch.go, as WaitCheckpoint
+	if !ok {
 		return
-	}
-	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
-	if err != nil {
-		return
-	}
-	wait := MaxCheckpointWait
-	if q := r.URL.Query().Get("wait"); q != "" {
-		if d, err := time.ParseDuration(q); err == nil && d >= 0 {
-			wait = min(d, wait)
-		}
 	}
 	// Woken when the FSM stored a larger witnessed loop checkpoint (op 4,
 	// OwnWitnessed), on every replica, leader or not; not on every applied

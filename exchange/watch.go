@@ -2,7 +2,9 @@ package exchange
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,22 +149,53 @@ func (x *Runtime) OwnWakes() uint64 { return x.own.wakes.Load() }
 // WaitCheckpoint holds a member's long-poll for the own checkpoint (query
 // after=<size>, optional wait=<duration>) until the own witnessed size
 // exceeds after, the wait passed, or the caller left; the handler then
-// serves the checkpoint as usual. Other callers return at once.
+// serves the checkpoint as usual. Other callers, and a query
+// longPollQuery refuses, return at once.
 func (x *Runtime) WaitCheckpoint(r *http.Request) {
-	if id := pki.IdentityFromRequest(r); id.Role != pki.RoleMember {
+	after, wait, ok := x.longPollQuery(r)
+	if !ok {
 		return
-	}
-	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
-	if err != nil {
-		return
-	}
-	wait := MaxCheckpointWait
-	if q := r.URL.Query().Get("wait"); q != "" {
-		if d, err := time.ParseDuration(q); err == nil && d >= 0 {
-			wait = min(d, wait)
-		}
 	}
 	x.waitOwn(r.Context(), after, wait)
+}
+
+// longPollQuery reads a long-poll of an own checkpoint (WaitCheckpoint,
+// WaitLoopCheckpoint): ok only for a member's request whose query
+// parseLongPoll accepts. A refused query is logged (debug) with its
+// reason; the caller answers at once, as without the parameters.
+func (x *Runtime) longPollQuery(r *http.Request) (after uint64, wait time.Duration, ok bool) {
+	if id := pki.IdentityFromRequest(r); id.Role != pki.RoleMember {
+		return 0, 0, false
+	}
+	after, wait, err := parseLongPoll(r.URL.Query())
+	if err != nil {
+		x.logger.Debug("checkpoint long-poll answered at once", "path", r.URL.Path, "err", err)
+		return 0, 0, false
+	}
+	return after, wait, true
+}
+
+// parseLongPoll reads after=<size> (required: a decimal uint64) and
+// wait=<duration> (optional, time.ParseDuration, at least 0; more than
+// MaxCheckpointWait is cut to it, none is MaxCheckpointWait). The error
+// names the parameter and why it was refused.
+func parseLongPoll(q url.Values) (after uint64, wait time.Duration, err error) {
+	a := q.Get("after")
+	if after, err = strconv.ParseUint(a, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("after=%q is not a checkpoint size: %w", a, err)
+	}
+	wait = MaxCheckpointWait
+	if w := q.Get("wait"); w != "" {
+		d, err := time.ParseDuration(w)
+		switch {
+		case err != nil:
+			return 0, 0, fmt.Errorf("wait=%q is not a duration: %w", w, err)
+		case d < 0:
+			return 0, 0, fmt.Errorf("wait=%q is negative", w)
+		}
+		wait = min(d, wait)
+	}
+	return after, wait, nil
 }
 
 // waitOwn waits until the own witnessed size exceeds after, wait passed

@@ -3,6 +3,8 @@ package exchange
 import (
 	"context"
 	"encoding/binary"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,5 +156,42 @@ func TestLoopLongPollsWakeOnlyWhenLoopWitnessedGrows(t *testing.T) {
 	x.StoreReplaced()
 	if size, _, err := x.witnessedOf(&x.loopOwn, loop); err != nil || size != 2 || x.loopOwn.reads.Load() != 2 {
 		t.Errorf("after StoreReplaced: size %d (%v), reads %d; want 2 from a second read", size, err, x.loopOwn.reads.Load())
+	}
+}
+
+// TestParseLongPoll: the one parse of both long-polls' query
+// (WaitCheckpoint, WaitLoopCheckpoint): a bad after or wait is refused
+// naming the parameter and why (the caller then answers at once); wait is
+// cut to MaxCheckpointWait and defaults to it.
+func TestParseLongPoll(t *testing.T) {
+	for _, tc := range []struct {
+		query   string
+		after   uint64
+		wait    time.Duration
+		wantErr string // "": accepted
+	}{
+		{"after=7", 7, MaxCheckpointWait, ""},
+		{"after=7&wait=250ms", 7, 250 * time.Millisecond, ""},
+		{"after=0&wait=0s", 0, 0, ""},
+		{"after=7&wait=10h", 7, MaxCheckpointWait, ""},
+		{"wait=1s", 0, 0, `after="" is not a checkpoint size`},
+		{"after=-1", 0, 0, `after="-1" is not a checkpoint size`},
+		{"after=seven&wait=1s", 0, 0, `after="seven" is not a checkpoint size`},
+		{"after=7&wait=soon", 0, 0, `wait="soon" is not a duration`},
+		{"after=7&wait=-1s", 0, 0, `wait="-1s" is negative`},
+	} {
+		q, err := url.ParseQuery(tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, wait, err := parseLongPoll(q)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s: %v, want accepted", tc.query, err)
+		case tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)):
+			t.Errorf("%s: error %v, want one starting %q", tc.query, err, tc.wantErr)
+		case after != tc.after || wait != tc.wait:
+			t.Errorf("%s: after %d, wait %v; want %d, %v", tc.query, after, wait, tc.after, tc.wait)
+		}
 	}
 }

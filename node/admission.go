@@ -21,21 +21,29 @@ type (
 	entryRefusedError = admission.EntryRefusedError
 )
 
-// admitter is the admission checker reading n. It holds no state of its
-// own, so one serves every request and the FSM; it is built on first use
-// (in New that is after the indexer is set, before raft opens), not per
-// call: the FSM checks every entry it appends through it.
+// newAdmitter builds the admission checker reading n. It holds no state
+// of its own, so one serves every request and the FSM (which checks every
+// entry it appends through it). It hands each accepted parse to ix, the
+// indexer, for the FSM to take instead of parsing again: New builds it
+// right after the indexer and before raft opens, and a nil ix panics, so
+// that building it earlier fails at start rather than silently dropping
+// the hand-over.
+func newAdmitter(n *Node, ix *indexer) *admission.Checker {
+	if ix == nil {
+		panic("node: admission checker built before the indexer")
+	}
+	h := admissionHost{n}
+	return admission.New(admission.Config{Region: n.cfg.Region, Origin: n.origin, Access: n.access,
+		Store: h, Sanctions: h, Governance: h, Logs: h, Validator: n.validate,
+		CheckAccess: access.Check, Logger: n.logger, Admitted: ix.Admitted})
+}
+
+// admitter is the checker New built (newAdmitter). Using it before then
+// is a bug of New's order and panics.
 func (n *Node) admitter() *admission.Checker {
-	n.admitOnce.Do(func() {
-		h := admissionHost{n}
-		cfg := admission.Config{Region: n.cfg.Region, Origin: n.origin, Access: n.access,
-			Store: h, Sanctions: h, Governance: h, Logs: h, Validator: n.validate,
-			CheckAccess: access.Check, Logger: n.logger}
-		if n.index != nil {
-			cfg.Admitted = n.index.Admitted
-		}
-		n.admit = admission.New(cfg)
-	})
+	if n.admit == nil {
+		panic("node: admission used before New built it (newAdmitter)")
+	}
 	return n.admit
 }
 

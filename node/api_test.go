@@ -21,8 +21,6 @@ import (
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/creditx/creditx/ledger"
@@ -226,14 +224,7 @@ func TestReceiptVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vkey, err := os.ReadFile(filepath.Join(tn.dir, "keys", "log.vkey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, v := noteKeys(t, tn.dir, "log")
 	for i, r := range rs {
 		n, err := note.Open([]byte(r.Checkpoint), note.VerifierList(v))
 		if err != nil {

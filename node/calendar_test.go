@@ -57,6 +57,7 @@ func calendarReplica(t *testing.T, path string, s note.Signer, v note.Verifier) 
 	}
 	n.sanctions = &sanctionsState{engine: eng}
 	n.index = newIndexer(n)
+	n.admit = newAdmitter(n, n.index)
 	kr, err := schemas.NewKeyring(nil)
 	if err != nil {
 		t.Fatal(err)

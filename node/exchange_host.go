@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/creditx/creditx/exchange"
@@ -65,20 +64,24 @@ func (h exchangeHost) Propose(ctx context.Context, c exchange.Command) (exchange
 
 // newExchange starts the runtime of the exchange section. It returns the
 // client CA pool of the API (the region CA plus every member's CA).
-func newExchange(n *Node, logSigner note.Signer, regionPool *x509.CertPool) (*exchange.Runtime, *x509.CertPool, error) {
+func newExchange(n *Node, logs map[string]signingLog, regionPool *x509.CertPool) (*exchange.Runtime, *x509.CertPool, error) {
+	return exchange.New(exchangeConfig(n, logs), exchangeHost{n}, regionPool)
+}
+
+// exchangeConfig is the runtime's configuration: the exchange section and
+// the keys New loaded once into logs (the ledger's, and the loop log's with
+// sanctions.loop_log; the loop log is witnessed if the manifest also has
+// its loop_vkey).
+func exchangeConfig(n *Node, logs map[string]signingLog) exchange.Config {
 	xc := n.cfg.Exchange
 	cfg := exchange.Config{Region: n.cfg.Region, Manifest: xc.Manifest, Credentials: xc.Credentials,
 		WitnessKey: xc.WitnessKey, WitnessLogs: xc.WitnessLogs, PullInterval: xc.PullInterval, PushInterval: xc.PushInterval,
 		WitnessSpares: xc.WitnessSpares,
-		LogSigner:     logSigner, LogVerifier: n.logVerifier, Logger: n.logger}
-	if lo := n.loopOrigin(); lo != "" { // the loop log is witnessed if the manifest has its loop_vkey
-		s, v, err := loadNoteKey(n.cfg.Sanctions.LoopKey, lo)
-		if err != nil {
-			return nil, nil, fmt.Errorf("sanctions.loop_log: %w", err)
-		}
-		cfg.LoopSigner, cfg.LoopVerifier = s, v
+		LogSigner:     logs[n.origin].signer, LogVerifier: n.logVerifier, Logger: n.logger}
+	if l, ok := logs[n.loopOrigin()]; ok { // addLoopLog: only with sanctions.loop_log
+		cfg.LoopSigner, cfg.LoopVerifier = l.signer, l.verifier
 	}
-	return exchange.New(cfg, exchangeHost{n}, regionPool)
+	return cfg
 }
 
 // The exchange endpoints (witness, monitoring, alerts, summary, membership)

@@ -78,6 +78,7 @@ func (fx *adoptionFixture) node(t *testing.T, path string) *Node {
 	}
 	n.x = x
 	n.index = newIndexer(n)
+	n.admit = newAdmitter(n, n.index)
 	f, err := newFSM(path, ledger.Options{}, fsmConfig{indexer: n.index, host: newFSMHooks(n), logger: n.logger})
 	if err != nil {
 		t.Fatal(err)

@@ -284,14 +284,7 @@ func TestExchangeCatchesEquivocation(t *testing.T) {
 
 	// 330000 signs a second checkpoint of the same size with another root
 	// and shows it to each other member.
-	skey, err := os.ReadFile(filepath.Join(zj.cfg.DataDir, "keys", "log.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, _ := noteKeys(t, zj.cfg.DataDir, "log")
 	forged, err := ledger.SignCheckpoint(signer, "creditx.330000/ledger", size, tlog.Hash{1, 2, 3})
 	if err != nil {
 		t.Fatal(err)

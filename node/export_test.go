@@ -44,3 +44,7 @@ func AppliedIndexForTest(n *Node) uint64 { return n.rep.Raft.AppliedIndex() }
 // SnapshotForTest has raft take a snapshot now (raft.ErrNothingNewToSnapshot
 // when the latest one already holds the last applied index).
 func SnapshotForTest(n *Node) error { return n.rep.Raft.Snapshot().Error() }
+
+// CloseLedgerForTest closes n's ledger.db under it, so that every later
+// read fails (as a failing disk would); Run still shuts down.
+func CloseLedgerForTest(n *Node) error { return n.fsm.store.Close() }

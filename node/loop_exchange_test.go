@@ -212,14 +212,7 @@ func TestLoopLogWitnessed(t *testing.T) {
 // loopSigner is a member's loop log key.
 func loopSigner(t *testing.T, mb *member) note.Signer {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(mb.cfg.DataDir, "keys", "loop.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := note.NewSigner(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := noteKeys(t, mb.cfg.DataDir, "loop")
 	return s
 }
 

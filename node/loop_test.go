@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,13 +151,6 @@ func TestLoopLogOffByDefault(t *testing.T) {
 
 func loopVerifier(t *testing.T, tn *testNode) note.Verifier {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(tn.dir, "keys", "loop.vkey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, v := noteKeys(t, tn.dir, "loop")
 	return v
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,8 +48,7 @@ type Node struct {
 	fsm         *fsm
 	rep         *raftcluster.Replica
 	index       *indexer
-	admitOnce   sync.Once
-	admit       *admission.Checker              // built on first use (admission.go), from fields fixed before raft opens
+	admit       *admission.Checker              // built in New after index (newAdmitter), before raft opens; fixed after
 	sanctions   *sanctionsState                 // engines and notice signer (notices.go); fixed after New
 	keyring     atomic.Pointer[schemas.Keyring] // rebuilt from governance records; the Keyring itself is safe for concurrent use
 	validate    *schemas.Validator
@@ -129,8 +127,17 @@ func New(cfg Config) (n *Node, err error) {
 	}
 	n.tlsCert = cert
 	n.tlsCfg = pki.ServerConfig(cert, pool)
+	// Every signed-note key is read once, here: the FSM signs with these and
+	// the exchange runtime witnesses the ledger and loop log under them.
+	signing := map[string]signingLog{
+		n.origin: {signer: logSigner, verifier: logVerifier},
+		n.access: {signer: accSigner, verifier: accVerifier},
+	}
+	if err := n.addLoopLog(signing); err != nil { // notices.go
+		return nil, err
+	}
 	if cfg.Exchange != nil {
-		x, xpool, err := newExchange(n, logSigner, pool)
+		x, xpool, err := newExchange(n, signing, pool)
 		if err != nil {
 			return nil, err
 		}
@@ -154,15 +161,9 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.index = newIndexer(n)
+	n.admit = newAdmitter(n, n.index) // admission.go: hands its parses to the indexer
 	ms, err := startcheck.Meta(filepath.Join(cfg.DataDir, ledgerDBName), n.logger)
 	if err != nil {
-		return nil, err
-	}
-	signing := map[string]signingLog{
-		n.origin: {signer: logSigner, verifier: logVerifier},
-		n.access: {signer: accSigner, verifier: accVerifier},
-	}
-	if err := n.addLoopLog(signing); err != nil { // notices.go
 		return nil, err
 	}
 	f, err := newFSM(filepath.Join(cfg.DataDir, ledgerDBName), ledger.Options{Logger: n.logger}, fsmConfig{

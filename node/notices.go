@@ -143,7 +143,9 @@ func (n *Node) submitLog(entries [][]byte) (string, *apiError) { return n.logs()
 // checkLoopEntry is the FSM's check of an entry appended to the loop log.
 func (n *Node) checkLoopEntry(e []byte) error { return notices.CheckLoopEntry(e, n.keyring.Load()) }
 
-// addLoopLog loads the loop key into logs when the loop log is on.
+// addLoopLog loads the loop key into logs when the loop log is on. It is
+// the one read of the key file: New hands logs to both the FSM and the
+// exchange runtime (exchangeConfig).
 func (n *Node) addLoopLog(logs map[string]signingLog) error {
 	lo := n.loopOrigin()
 	if lo == "" {

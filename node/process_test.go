@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -138,10 +137,7 @@ func startCluster(t *testing.T, n int, tune func(*node.Config)) *cluster {
 		}
 		c.creds[name] = cr
 	}
-	vk, _ := os.ReadFile(filepath.Join(cfgs[0].DataDir, "keys", "log.vkey"))
-	if c.vkey, err = note.NewVerifier(strings.TrimSpace(string(vk))); err != nil {
-		t.Fatal(err)
-	}
+	_, c.vkey = noteKeys(t, cfgs[0].DataDir, "log")
 	for _, p := range c.procs {
 		p.start()
 	}

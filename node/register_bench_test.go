@@ -18,7 +18,6 @@ import (
 	"github.com/creditx/creditx/node/nodetest"
 	"github.com/creditx/creditx/provision"
 	"github.com/creditx/creditx/schemas"
-	"golang.org/x/mod/sumdb/note"
 )
 
 // BenchmarkRegisterPage measures the server time of public register pages
@@ -111,22 +110,7 @@ func fillRegister(b *testing.B, dir string, n uint64) {
 	if size >= n {
 		return
 	}
-	skey, err := os.ReadFile(filepath.Join(dir, "keys", "log.key"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	vkey, err := os.ReadFile(filepath.Join(dir, "keys", "log.vkey"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	verifier, err := note.NewVerifier(strings.TrimSpace(string(vkey)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	signer, verifier := noteKeys(b, dir, "log")
 	pub, err := client.LoadCredentials(filepath.Join(dir, "agencies", "publisher"))
 	if err != nil {
 		b.Fatal(err)

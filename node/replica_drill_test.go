@@ -129,3 +129,42 @@ func TestDrillStolenReplicaCertificate(t *testing.T) {
 		t.Fatalf("genuine listing through a follower: %v", err)
 	}
 }
+
+// followCommand is a raft command of op 10 (follow) with one item and no
+// proof, in the format of node/command.go, written byte by byte.
+func followCommand(origin string, oldSize uint64, checkpoint []byte) []byte {
+	b := []byte{6, 10}
+	b = ubinary.AppendUvarint(b, uint64(len(origin)))
+	b = append(b, origin...)
+	b = ubinary.AppendUvarint(b, oldSize)
+	b = ubinary.AppendUvarint(b, 0) // proof hashes
+	b = ubinary.AppendUvarint(b, uint64(len(checkpoint)))
+	b = append(b, checkpoint...)
+	return ubinary.AppendUvarint(b, 0) // further items
+}
+
+// TestForwardedFollowRefused: op 10 (a followed loop checkpoint) is
+// proposed by the leader's exchange runtime itself; a replica's forward of
+// one to the leader's /internal/v1/apply, well formed, is refused with
+// 403 and the reason (admission.Forwarded), and nothing is written.
+func TestForwardedFollowRefused(t *testing.T) {
+	tn := startNode(t)
+	size := tn.settledSize(t)
+	cmd := followCommand("creditx.310000/loop", 0, []byte("creditx.310000/loop\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"))
+	code, b := do(t, tn.creds["replica"].Client, http.MethodPost, tn.url+"/internal/v1/apply", cmd)
+	var body struct {
+		Error string `json:"error"`
+	}
+	json.Unmarshal(b, &body)
+	if code != http.StatusForbidden || !strings.Contains(body.Error, "op 10 is not forwarded by replicas") {
+		t.Errorf("forwarded op 10: %d %q, want 403 saying op 10 is not forwarded by replicas", code, b)
+	}
+	// The same bytes cut short are not a command at all: 400, not 403, so
+	// the 403 above is the refusal of a decoded op 10.
+	if code, b := do(t, tn.creds["replica"].Client, http.MethodPost, tn.url+"/internal/v1/apply", cmd[:len(cmd)-1]); code != http.StatusBadRequest {
+		t.Errorf("truncated op 10: %d %.200s, want 400", code, b)
+	}
+	if got := tn.settledSize(t); got != size {
+		t.Errorf("ledger size %d after the refused follow, want %d", got, size)
+	}
+}

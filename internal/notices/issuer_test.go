@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/creditx/creditx/api"
@@ -281,14 +282,16 @@ func (h *dequeuingHost) Commit(ctx context.Context, origin string, entries [][]b
 }
 
 // TestIssuerSleepsUntilApplied: the leader's issuer reads an empty queue
-// once and then sleeps: no read in 10 of its gaps (it used to read every
-// 200 ms, issue 20's idle CPU), until the Waker (every FSM apply) wakes
-// it; a listing queued meanwhile is then issued. The safety look is an
-// hour away here, so only the Waker can wake it.
+// once and then sleeps: no read until just before its safety look (an
+// hour here; it used to read every 200 ms, issue 20's idle CPU), until the
+// Waker (every FSM apply) wakes it; a listing queued meanwhile is then
+// issued. Time is synctest's: the issuer's clock advances only when every
+// goroutine of the test is blocked, so each count is exact, not a hope
+// that a real sleep was long enough.
 func TestIssuerSleepsUntilApplied(t *testing.T) {
 	fh, signer, ref, _, at := issuerFixture(t)
 	key := exchange.EntryKey(ref.Origin, ref.Index)
-	queue := func(put bool) {
+	queue := func(t *testing.T, put bool) {
 		t.Helper()
 		qv, _ := adopted.QueueValue(nil, at)
 		if err := fh.s.Update(func(tx *ledger.Tx) error {
@@ -304,39 +307,40 @@ func TestIssuerSleepsUntilApplied(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queue(false)
+	queue(t, false)
 	fh.leader.Store(true)
-	h := &dequeuingHost{fakeHost: fh, key: key, commits: make(chan struct{}, 16)}
-	w := &Waker{}
-	s := New(h, signer, Logs{Ledger: ref.Origin}, w, slog.New(slog.DiscardHandler))
-	s.idleCheck = time.Hour
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
+	synctest.Test(t, func(t *testing.T) {
+		h := &dequeuingHost{fakeHost: fh, key: key, commits: make(chan struct{}, 16)}
+		w := &Waker{}
+		s := New(h, signer, Logs{Ledger: ref.Origin}, w, slog.New(slog.DiscardHandler))
+		s.idleCheck = time.Hour
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+
+		synctest.Wait() // the issuer has read its queue and parked
+		if n := h.views.Load(); n != 1 {
+			t.Fatalf("the issuer read its queue %d times before parking, want 1", n)
+		}
+		time.Sleep(s.idleCheck - issueGap) // thousands of gaps, short of the safety look
+		synctest.Wait()
+		if n := h.views.Load(); n != 1 {
+			t.Fatalf("an idle issuer read its queue %d times in %v without an apply, want 1", n, s.idleCheck-issueGap)
+		}
+		queue(t, true)
+		w.Notify()
+		synctest.Wait() // woken, issued, parked again
+		select {
+		case <-h.commits:
+		default:
+			t.Fatal("a listing queued and applied was not issued when the Waker woke the issuer")
+		}
+		if got := fh.committed(); len(got) == 0 {
+			t.Fatal("nothing committed")
+		}
 		cancel()
 		if err := <-done; err != context.Canceled {
 			t.Errorf("Run: %v, want context.Canceled", err)
 		}
-	}()
-
-	for deadline := time.Now().Add(30 * time.Second); h.views.Load() < 1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the issuer did not read its queue in 30 s")
-		}
-	}
-	time.Sleep(10 * issueGap)
-	if n := h.views.Load(); n != 1 {
-		t.Fatalf("an idle issuer read its queue %d times in 10 gaps without an apply, want 1", n)
-	}
-	queue(true)
-	w.Notify()
-	select {
-	case <-h.commits:
-	case <-time.After(30 * time.Second):
-		t.Fatal("a listing queued and applied was not issued within 30 s")
-	}
-	if got := fh.committed(); len(got) == 0 {
-		t.Fatal("nothing committed")
-	}
+	})
 }
