@@ -121,7 +121,15 @@ type Runtime struct {
 	eff      map[string]bool // effective members; nil until first computed
 	effSeq   uint64          // gov bucket sequence eff was computed at
 	effFor   *Manifest       // the manifest in force eff was computed for
+	effGen   uint64          // bumped whenever eff is replaced (the custodian cache's key)
 	govScans atomic.Uint64   // recomputations of eff (GovScans)
+
+	// custMu guards cust, the custodian cache (loop_custody.go): whether
+	// this member is a custodian of a member code's loop log, for the
+	// effective set of generation custGen. Taken after effMu, never before.
+	custMu  sync.Mutex
+	cust    map[string]bool
+	custGen uint64
 
 	live    liveState    // the manifest in force and members that joined (live.go)
 	inForce inForceCache // InForceAt, from a transaction (live.go)
