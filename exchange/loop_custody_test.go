@@ -22,7 +22,10 @@ func TestWitnessOrderPinned(t *testing.T) {
 	}
 	for _, origin := range []string{"creditx.310000/ledger", "creditx.320100/loop", ""} {
 		want := slices.Clone(codes)
-		h := func(c string) string { s := sha256.Sum256([]byte(witnessOrderPrefix + origin + "\x00" + c)); return string(s[:]) }
+		h := func(c string) string {
+			s := sha256.Sum256([]byte(witnessOrderPrefix + origin + "\x00" + c))
+			return string(s[:])
+		}
 		slices.SortFunc(want, func(a, b string) int {
 			if c := strings.Compare(h(b), h(a)); c != 0 {
 				return c
