@@ -187,12 +187,18 @@ func checkFollow(tx *ledger.Tx, st Store, c Command, it Follow) ([]byte, uint64,
 }
 
 // LoopCheckpointAfter long-polls the member's loop checkpoint as
-// CheckpointAfter does its ledger's. The answer is unverified.
+// CheckpointAfter does its ledger's, with the same bound: no answer within
+// wait + RequestTimeout is a failure (and a fresh dial). The answer is
+// unverified. (It was bounded by RequestTimeout alone, shorter than the
+// wait the member holds it: every loop long-poll with nothing new for 10 s
+// failed, and its failure redialled the connection to that member, the
+// ledger's long-poll on it included, with a TLS handshake each time;
+// issue 20.)
 func (c *Client) LoopCheckpointAfter(ctx context.Context, size uint64, wait time.Duration) ([]byte, error) {
 	wait = min(wait, MaxCheckpointWait)
 	path := "/loop/" + c.mb.Code + "/checkpoint?after=" + strconv.FormatUint(size, 10) +
 		"&wait=" + strconv.FormatInt(int64(wait/time.Millisecond), 10) + "ms"
-	resp, b, err := c.do(ctx, http.MethodGet, path, nil)
+	resp, b, err := c.doWithin(ctx, wait+RequestTimeout, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
