@@ -65,6 +65,7 @@ func (x *Runtime) effectiveLocked() map[string]bool {
 			x.govScans.Add(1)
 			x.eff, x.effSeq, x.effFor = m.Effective(approvals), seq, m
 			x.effGen++
+			x.effSnap.Store(&effSnapshot{set: x.eff, gen: x.effGen})
 			return x.eff
 		}
 	}
@@ -73,6 +74,12 @@ func (x *Runtime) effectiveLocked() map[string]bool {
 		return map[string]bool{}
 	}
 	return x.eff
+}
+
+// effSnapshot is an effective set and its generation (Runtime.effSnap).
+type effSnapshot struct {
+	set map[string]bool
+	gen uint64
 }
 
 // govSeq is the gov bucket's sequence (gov.go): it changes whenever a

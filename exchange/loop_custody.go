@@ -53,15 +53,16 @@ func (x *Runtime) isCustodian(mb *Member) bool {
 }
 
 // isCustodianCached is isCustodian over the membership as last computed,
-// without reading ledger.db (safe inside Host.View); false before it was.
+// without reading ledger.db and without effMu (safe inside Host.View:
+// effective holds effMu across a View, and a View waiting behind a bbolt
+// writer that waits for this View to end would never get it; the
+// 45-member bench deadlocked so); false before it was computed.
 func (x *Runtime) isCustodianCached(mb *Member) bool {
-	x.effMu.Lock()
-	eff, gen := x.eff, x.effGen // replaced, never changed in place
-	x.effMu.Unlock()
-	if eff == nil {
-		gen = 0
+	s := x.effSnap.Load() // replaced, never changed in place
+	if s == nil {
+		return x.custodianOf(mb, nil, 0)
 	}
-	return x.custodianOf(mb, eff, gen)
+	return x.custodianOf(mb, s.set, s.gen)
 }
 
 // custodianOf says whether this member is one of mb's loop log's

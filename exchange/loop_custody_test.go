@@ -91,6 +91,15 @@ func TestCustodianCacheFollowsMembership(t *testing.T) {
 		}
 	}
 	check("founders", founders)
+	// isCustodianCached runs inside Host.View (loopStatus), and effective
+	// holds effMu across a View: it must not take effMu (the 45-member
+	// bench deadlocked against a bbolt remap when it did). With effMu held
+	// here, a version that takes it hangs this test.
+	x.effMu.Lock()
+	if tg, _ := m.Member(target); !x.isCustodianCached(tg) {
+		t.Errorf("with effMu held: %s is not a custodian of %s's loop log", self, target)
+	}
+	x.effMu.Unlock()
 	if tg, _ := m.Member(target); !x.isCustodian(tg) {
 		t.Fatalf("%s is not a custodian of %s's loop log among the founders", self, target)
 	}

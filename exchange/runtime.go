@@ -122,6 +122,11 @@ type Runtime struct {
 	effSeq   uint64          // gov bucket sequence eff was computed at
 	effFor   *Manifest       // the manifest in force eff was computed for
 	effGen   uint64          // bumped whenever eff is replaced (the custodian cache's key)
+	// effSnap is eff and effGen as last replaced, read without effMu by
+	// readers inside Host.View (isCustodianCached): effMu is held across
+	// Views, so taking it inside one deadlocks against bbolt's remap (a
+	// writer waiting for the View's read lock blocks effective's View).
+	effSnap  atomic.Pointer[effSnapshot]
 	govScans atomic.Uint64   // recomputations of eff (GovScans)
 
 	// custMu guards cust, the custodian cache (loop_custody.go): whether
