@@ -117,17 +117,17 @@ type Runtime struct {
 	// effMu guards the membership cache (see effective); held across its
 	// recomputation. Order: effMu before fsm.mu and live.mu (the FSM never
 	// takes it).
-	effMu    sync.Mutex
-	eff      map[string]bool // effective members; nil until first computed
-	effSeq   uint64          // gov bucket sequence eff was computed at
-	effFor   *Manifest       // the manifest in force eff was computed for
-	effGen   uint64          // bumped whenever eff is replaced (the custodian cache's key)
+	effMu  sync.Mutex
+	eff    map[string]bool // effective members; nil until first computed
+	effSeq uint64          // gov bucket sequence eff was computed at
+	effFor *Manifest       // the manifest in force eff was computed for
+	effGen uint64          // bumped whenever eff is replaced (the custodian cache's key)
 	// effSnap is eff and effGen as last replaced, read without effMu by
 	// readers inside Host.View (isCustodianCached): effMu is held across
 	// Views, so taking it inside one deadlocks against bbolt's remap (a
 	// writer waiting for the View's read lock blocks effective's View).
 	effSnap  atomic.Pointer[effSnapshot]
-	govScans atomic.Uint64   // recomputations of eff (GovScans)
+	govScans atomic.Uint64 // recomputations of eff (GovScans)
 
 	// custMu guards cust, the custodian cache (loop_custody.go): whether
 	// this member is a custodian of a member code's loop log, for the
