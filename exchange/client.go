@@ -51,7 +51,13 @@ type Client struct {
 	hc *http.Client
 
 	sent, received atomic.Uint64 // HTTP/3 body bytes, for Traffic
+	redials        atomic.Uint64 // transports discarded after a failure (Redials)
 }
+
+// Redials is how many times this client discarded its transport after a
+// request failed below HTTP (each a fresh QUIC connection and TLS
+// handshake on the next request).
+func (c *Client) Redials() uint64 { return c.redials.Load() }
 
 // Traffic is the HTTP/3 body bytes this client sent and received so far
 // (tiles, entry bundles, checkpoints, cosignatures). QUIC and TLS framing
@@ -152,6 +158,7 @@ func (c *Client) redial(tr *http3.Transport) {
 	}
 	c.tr, c.hc = c.newTransport()
 	c.mu.Unlock()
+	c.redials.Add(1)
 	tr.Close()
 }
 

@@ -42,6 +42,7 @@ type cacheKey struct {
 
 type cacheVal struct {
 	cp    *ledger.Checkpoint
+	note  []byte // QuorumNote's reduced note
 	names []string
 	ok    bool
 	err   error

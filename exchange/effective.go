@@ -32,8 +32,24 @@ import (
 // logs the error and answers the last set it computed, or no member at all
 // (nothing is pushed, mirrored or cosigned until a read succeeds).
 func (x *Runtime) effective() map[string]bool {
+	eff, _ := x.effectiveGen()
+	return eff
+}
+
+// effectiveGen is effective and the generation of the set returned
+// (x.effGen: the same generation is the same set; 0 is a set computed
+// for this call only, never cached).
+func (x *Runtime) effectiveGen() (map[string]bool, uint64) {
 	x.effMu.Lock()
 	defer x.effMu.Unlock()
+	eff := x.effectiveLocked()
+	if x.eff == nil {
+		return eff, 0
+	}
+	return eff, x.effGen
+}
+
+func (x *Runtime) effectiveLocked() map[string]bool {
 	seq, err := x.govSeq()
 	if err == nil {
 		m := x.mAt(seq) // live.go: the manifest in force
@@ -48,6 +64,8 @@ func (x *Runtime) effective() map[string]bool {
 		if err == nil {
 			x.govScans.Add(1)
 			x.eff, x.effSeq, x.effFor = m.Effective(approvals), seq, m
+			x.effGen++
+			x.effSnap.Store(&effSnapshot{set: x.eff, gen: x.effGen})
 			return x.eff
 		}
 	}
@@ -56,6 +74,12 @@ func (x *Runtime) effective() map[string]bool {
 		return map[string]bool{}
 	}
 	return x.eff
+}
+
+// effSnapshot is an effective set and its generation (Runtime.effSnap).
+type effSnapshot struct {
+	set map[string]bool
+	gen uint64
 }
 
 // govSeq is the gov bucket's sequence (gov.go): it changes whenever a

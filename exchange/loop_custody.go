@@ -48,21 +48,42 @@ func Custodians(code string, effective []string) []string {
 
 // isCustodian says whether this member holds a copy of mb's loop log.
 func (x *Runtime) isCustodian(mb *Member) bool {
-	return x.custodianOf(mb, x.effective())
+	eff, gen := x.effectiveGen()
+	return x.custodianOf(mb, eff, gen)
 }
 
 // isCustodianCached is isCustodian over the membership as last computed,
-// without reading ledger.db (safe inside Host.View); false before it was.
+// without reading ledger.db and without effMu (safe inside Host.View:
+// effective holds effMu across a View, and a View waiting behind a bbolt
+// writer that waits for this View to end would never get it; the
+// 45-member bench deadlocked so); false before it was computed.
 func (x *Runtime) isCustodianCached(mb *Member) bool {
-	x.effMu.Lock()
-	eff := x.eff // replaced, never changed in place
-	x.effMu.Unlock()
-	return x.custodianOf(mb, eff)
+	s := x.effSnap.Load() // replaced, never changed in place
+	if s == nil {
+		return x.custodianOf(mb, nil, 0)
+	}
+	return x.custodianOf(mb, s.set, s.gen)
 }
 
-func (x *Runtime) custodianOf(mb *Member, effective map[string]bool) bool {
+// custodianOf says whether this member is one of mb's loop log's
+// custodians among effective, the effective set of generation gen
+// (effectiveGen). The answer is remembered per member code until the
+// generation changes (issue 20: computing Custodians, a rendezvous order
+// of every member, on each follow round and for each mirror of each status
+// read was 12% of the CPU at 45 members); gen 0 is never remembered.
+func (x *Runtime) custodianOf(mb *Member, effective map[string]bool, gen uint64) bool {
 	if mb.LoopVerifier() == nil {
 		return false
+	}
+	if gen != 0 {
+		x.custMu.Lock()
+		if x.custGen == gen {
+			if is, ok := x.cust[mb.Code]; ok {
+				x.custMu.Unlock()
+				return is
+			}
+		}
+		x.custMu.Unlock()
 	}
 	var eff []string
 	for code, ok := range effective {
@@ -70,7 +91,22 @@ func (x *Runtime) custodianOf(mb *Member, effective map[string]bool) bool {
 			eff = append(eff, code)
 		}
 	}
-	return slices.Contains(Custodians(mb.Code, eff), x.self.Code)
+	is := slices.Contains(Custodians(mb.Code, eff), x.self.Code)
+	if gen != 0 {
+		x.custMu.Lock()
+		if x.custGen != gen {
+			// A newer generation replaces an older one; an older one
+			// (a caller that read the set before it changed) is not kept.
+			if gen < x.custGen {
+				x.custMu.Unlock()
+				return is
+			}
+			x.cust, x.custGen = map[string]bool{}, gen
+		}
+		x.cust[mb.Code] = is
+		x.custMu.Unlock()
+	}
+	return is
 }
 
 // syncCustody brings this member's copy of mb's loop log up to the

@@ -23,7 +23,8 @@ import (
 // and for every new answer
 //
 //  1. opens it with the member's loop key and requires the witness quorum
-//     (Manifest.WitnessedLog): an unwitnessed one is ignored;
+//     (quorumNote: cosignatures checked until the quorum is met, only
+//     those kept in what is stored): an unwitnessed one is ignored;
 //  2. compares it with what this member holds of that log (the checkpoint
 //     its own witness last cosigned, checkEquivocation) and with the one it
 //     follows: same size, other root, or a consistency proof (built from
@@ -186,12 +187,18 @@ func checkFollow(tx *ledger.Tx, st Store, c Command, it Follow) ([]byte, uint64,
 }
 
 // LoopCheckpointAfter long-polls the member's loop checkpoint as
-// CheckpointAfter does its ledger's. The answer is unverified.
+// CheckpointAfter does its ledger's, with the same bound: no answer within
+// wait + RequestTimeout is a failure (and a fresh dial). The answer is
+// unverified. (It was bounded by RequestTimeout alone, shorter than the
+// wait the member holds it: every loop long-poll with nothing new for 10 s
+// failed, and its failure redialled the connection to that member, the
+// ledger's long-poll on it included, with a TLS handshake each time;
+// issue 20.)
 func (c *Client) LoopCheckpointAfter(ctx context.Context, size uint64, wait time.Duration) ([]byte, error) {
 	wait = min(wait, MaxCheckpointWait)
 	path := "/loop/" + c.mb.Code + "/checkpoint?after=" + strconv.FormatUint(size, 10) +
 		"&wait=" + strconv.FormatInt(int64(wait/time.Millisecond), 10) + "ms"
-	resp, b, err := c.do(ctx, http.MethodGet, path, nil)
+	resp, b, err := c.doWithin(ctx, wait+RequestTimeout, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -306,13 +313,18 @@ var errNotWitnessed = errors.New("loop checkpoint is not witnessed")
 
 // followServed checks a loop checkpoint mb's node served (steps 1-3 above)
 // and queues it to be stored if it is newer than the latest verified one.
-func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signed []byte) error {
+//
+// What is queued, compared and stored is the served note reduced to the
+// log's signature and a quorum of verified cosignatures (quorumNote); an
+// alert's evidence is the note as served.
+func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, served []byte) error {
 	origin, v := mb.LoopOrigin(), mb.LoopVerifier()
-	cp, err := x.cpCache.Open(signed, origin, v)
+	cp, err := x.cpCache.Open(served, origin, v)
 	if err != nil {
 		return err
 	}
-	if names, ok, err := x.cpCache.WitnessedLog(x.m(), origin, signed); err != nil || !ok {
+	signed, names, err := x.cpCache.QuorumNote(x.m(), origin, cp)
+	if err != nil {
 		return fmt.Errorf("%w: cosigners %v: %v", errNotWitnessed, names, err)
 	}
 	if bad, err := x.checkEquivocation(cp); err != nil {
@@ -333,7 +345,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, signe
 		ref = Followed{Size: queued.size, Root: queued.root, Note: queued.Checkpoint}
 	}
 	fork := func(reason string) error {
-		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: origin, Reason: reason, Items: [][]byte{ref.Note, signed}})
+		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: origin, Reason: reason, Items: [][]byte{ref.Note, served}})
 		return fmt.Errorf("%w: %s", ErrInconsistent, reason)
 	}
 	// prove is a consistency proof from small to big, from the origin's

@@ -57,3 +57,26 @@ func TestPushLoopSleepsUntilApplied(t *testing.T) {
 	x.Applied() // and again
 	waitViews(3, "after a second Applied")
 }
+
+// TestLoopPushPacing: the ledger is pushed at PushInterval with no wait
+// after an apply; the loop log at loopPushEvery, and only loopPushEvery
+// after an apply woke its push loop (a listing's wave of notices coalesces
+// in one witnessed loop checkpoint, after the listing propagated).
+func TestLoopPushPacing(t *testing.T) {
+	x, err := NewOffline(testManifest(t, "310000", "330000"), "330000", newFakeHost(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.cfg.PushInterval = 100 * time.Millisecond
+	if i, s := x.pushPacing(x.ledgerLog()); i != 100*time.Millisecond || s != 0 {
+		t.Errorf("ledger: interval %v settle %v, want 100ms and 0", i, s)
+	}
+	loop := ownLog{origin: "creditx.330000/loop"}
+	if i, s := x.pushPacing(loop); i != loopPushEvery || s != loopPushEvery {
+		t.Errorf("loop log: interval %v settle %v, want %v for both", i, s, loopPushEvery)
+	}
+	x.cfg.PushInterval = 3 * loopPushEvery
+	if i, s := x.pushPacing(loop); i != 3*loopPushEvery || s != 3*loopPushEvery {
+		t.Errorf("loop log with a longer PushInterval: interval %v settle %v, want PushInterval", i, s)
+	}
+}

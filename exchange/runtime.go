@@ -103,10 +103,12 @@ type Runtime struct {
 	// replaces pushIdleCheck (tests).
 	pushKick chan struct{}
 	pushIdle time.Duration
-	kick     map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
-	open     map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
-	external *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
-	policy   [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
+	// loopPushEvery, if set, replaces loopPushEvery (tests).
+	loopPushEvery time.Duration
+	kick          map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+	open          map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
+	external      *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
+	policy        [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
 	// mu guards pushState, served and progress.
 	mu        sync.Mutex
@@ -117,11 +119,24 @@ type Runtime struct {
 	// effMu guards the membership cache (see effective); held across its
 	// recomputation. Order: effMu before fsm.mu and live.mu (the FSM never
 	// takes it).
-	effMu    sync.Mutex
-	eff      map[string]bool // effective members; nil until first computed
-	effSeq   uint64          // gov bucket sequence eff was computed at
-	effFor   *Manifest       // the manifest in force eff was computed for
-	govScans atomic.Uint64   // recomputations of eff (GovScans)
+	effMu  sync.Mutex
+	eff    map[string]bool // effective members; nil until first computed
+	effSeq uint64          // gov bucket sequence eff was computed at
+	effFor *Manifest       // the manifest in force eff was computed for
+	effGen uint64          // bumped whenever eff is replaced (the custodian cache's key)
+	// effSnap is eff and effGen as last replaced, read without effMu by
+	// readers inside Host.View (isCustodianCached): effMu is held across
+	// Views, so taking it inside one deadlocks against bbolt's remap (a
+	// writer waiting for the View's read lock blocks effective's View).
+	effSnap  atomic.Pointer[effSnapshot]
+	govScans atomic.Uint64 // recomputations of eff (GovScans)
+
+	// custMu guards cust, the custodian cache (loop_custody.go): whether
+	// this member is a custodian of a member code's loop log, for the
+	// effective set of generation custGen. Taken after effMu, never before.
+	custMu  sync.Mutex
+	cust    map[string]bool
+	custGen uint64
 
 	live    liveState    // the manifest in force and members that joined (live.go)
 	inForce inForceCache // InForceAt, from a transaction (live.go)
@@ -393,8 +408,11 @@ const pushIdleCheck = 5 * time.Second
 // push it retries on a backoff of PushInterval doubling to 2 s. A follower
 // only asks IsLeader every PushInterval (no read), so a new leader starts
 // pushing within PushInterval.
+//
+// The loop log is pushed at most every loopPushEvery, and only
+// loopPushEvery after an apply woke the loop (pushPacing).
 func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
-	interval := x.cfg.PushInterval
+	interval, settle := x.pushPacing(l)
 	var lastDone uint64
 	var last time.Time       // when the loop last read its own state
 	var wake <-chan struct{} // set when idle on the leader: wait for an apply
@@ -407,7 +425,7 @@ func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 			case <-wake:
 			case <-time.After(cmp.Or(x.pushIdle, pushIdleCheck)):
 			}
-			pause = interval - time.Since(last) // a burst of applies: one look per PushInterval
+			pause = max(interval-time.Since(last), settle) // a burst of applies: one look per interval
 		}
 		if pause > 0 && !sleepCtxOK(ctx, pause) {
 			return
@@ -438,6 +456,36 @@ func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 		}
 		lastDone, backoff = size, interval
 	}
+}
+
+// loopPushEvery is the least time between two pushes of the loop log's
+// checkpoint, and how long its push loop waits after an apply woke it
+// (issue 20). A listing makes every member write notices to its loop log
+// (about 7 each, in one or two batches); each witnessed loop checkpoint
+// costs q + s witness raft writes and one store at the origin, then a
+// long-poll answer, signature checks (the log's and every cosignature) and
+// a consistency proof from tiles at each of the N-1 followers, then their
+// follow batches and the custodians' copies. Pushed within PushInterval,
+// that wave ran while the listing itself was still propagating: the
+// 45-member bench's probe p50 went from 0.4 to 2.5 s once followers no
+// longer slept in a broken long-poll's backoff. Waiting lets the listing
+// propagate first and the notices of the wave coalesce in one witnessed
+// checkpoint. Notices are a member's own closed loop, not needed by the
+// other members to punish: the cost is up to loopPushEvery more before a
+// notice is witnessed.
+const loopPushEvery = 2 * time.Second
+
+// pushPacing is the push loop's interval (the least time between two
+// looks) and its settle time (the least wait after an apply woke it) for
+// own log l: PushInterval and none for the ledger; for the loop log
+// loopPushEvery (x.loopPushEvery in tests) for both, at least
+// PushInterval.
+func (x *Runtime) pushPacing(l ownLog) (interval, settle time.Duration) {
+	if l.origin == x.origin {
+		return x.cfg.PushInterval, 0
+	}
+	every := max(x.cfg.PushInterval, cmp.Or(x.loopPushEvery, loopPushEvery))
+	return every, every
 }
 
 // sleepCtxOK sleeps d and reports whether ctx is still live.

@@ -174,6 +174,10 @@ type MirrorStatus struct {
 	// FetchedBytes is the HTTP/3 body bytes received from this member since
 	// the node started (tiles, entry bundles, checkpoints, cosignatures).
 	FetchedBytes uint64 `json:"fetched_bytes"`
+	// Redials is how many times this member's client of that member
+	// discarded its connection after a failed request (each a new QUIC
+	// connection and TLS handshake) since the node started.
+	Redials uint64 `json:"redials"`
 	// Loop is the member's loop log as this member follows it; absent when
 	// the manifest gives it no loop_vkey (loop_follow.go).
 	Loop *LoopStatus `json:"loop,omitempty"`
@@ -205,6 +209,7 @@ func (x *Runtime) Status() (*Status, error) {
 			ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
 			if c := x.client(mb.Code); c != nil {
 				_, ms.FetchedBytes = c.Traffic()
+				ms.Redials = c.Redials()
 			}
 			if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
 				// Checked once per stored checkpoint, not on every status read (issue 20).

@@ -119,6 +119,8 @@ type deltaReport struct {
 	RSS, Heap          uint64  // bytes, whole process
 	Sockets, UDP       int
 	Goroutines         int
+	Redials            uint64 // connections between members redialled after a failed request, whole run
+	IdleRedials        uint64 // the same, in the idle window
 }
 
 func (r deltaReport) String() string {
@@ -139,7 +141,7 @@ func (r deltaReport) String() string {
 	if r.IdleDatagrams >= 0 {
 		fmt.Fprintf(&b, " UDP datagrams sent %.0f/s (whole network namespace, /proc/net/snmp),", r.IdleDatagrams)
 	}
-	fmt.Fprintf(&b, " %d GC cycles\n", r.IdleGCs)
+	fmt.Fprintf(&b, " %d GC cycles, %d connections redialled (%d in the whole run)\n", r.IdleGCs, r.IdleRedials, r.Redials)
 	fmt.Fprintf(&b, "  growth per member per peer (N-1 = %.0f): sockets %.2f, goroutines %.1f, heap %.0f KiB, idle fetched %.0f B/s, idle CPU %.2f ms/s",
 		peers, per(float64(r.Sockets))/peers, per(float64(r.Goroutines))/peers, per(float64(r.Heap))/peers/1024,
 		r.IdleBytesPerMember/peers, 1000*per(r.IdleCPU)/peers)
@@ -177,8 +179,7 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second)
-	fetched := func() uint64 {
-		var sum uint64
+	fetched := func() (sum, redials uint64) {
 		for _, m := range ms {
 			st, err := m.n.ExchangeStatus()
 			if err != nil {
@@ -186,9 +187,10 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 			}
 			for _, mr := range st.Mirrors {
 				sum += mr.FetchedBytes
+				redials += mr.Redials
 			}
 		}
-		return sum
+		return sum, redials
 	}
 	fmt.Fprintf(log, "N=%d: idle window %v ...\n", len(ms), idle)
 	stopProfile, err := startCPUProfile(idleProfile) // bench.go; the idle window only
@@ -197,7 +199,8 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	}
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	b0, c0, u0, t0 := fetched(), cpuSeconds(), udpOutDatagrams(), time.Now()
+	b0, r0 := fetched()
+	c0, u0, t0 := cpuSeconds(), udpOutDatagrams(), time.Now()
 	select {
 	case <-ctx.Done():
 		stopProfile()
@@ -210,7 +213,8 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	if u0 >= 0 && u1 >= u0 {
 		rep.IdleDatagrams = float64(u1-u0) / t1.Sub(t0).Seconds()
 	}
-	b1 := fetched()
+	b1, r1 := fetched()
+	rep.Redials, rep.IdleRedials = r1, r1-r0
 	rep.IdleCPU = (c1 - c0) / t1.Sub(t0).Seconds()
 	rep.IdleBytesPerMember = float64(b1-b0) / t1.Sub(t0).Seconds() / float64(len(ms))
 	rep.RSS = procRSS()

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestSNMPUDPOut reads OutDatagrams from the Udp lines of /proc/net/snmp
 // and answers -1 for anything else.
@@ -21,5 +24,15 @@ func TestSNMPUDPOut(t *testing.T) {
 		if got := snmpUDPOut([]byte(c.in)); got != c.want {
 			t.Errorf("snmpUDPOut(%q) = %d, want %d", c.in, got, c.want)
 		}
+	}
+}
+
+// TestDeltaReportRedials: the report names the connections redialled in the
+// idle window and in the whole run (each a new QUIC connection and TLS
+// handshake; issue 20's loop long-poll bug showed as thousands of them).
+func TestDeltaReportRedials(t *testing.T) {
+	r := deltaReport{N: 3, Converged: true, Redials: 5135, IdleRedials: 7}
+	if s := r.String(); !strings.Contains(s, "7 connections redialled (5135 in the whole run)") {
+		t.Errorf("report without the redials:\n%s", s)
 	}
 }

@@ -469,11 +469,13 @@ func demoBar(done, total uint64) string {
 // at that size with a witnessed checkpoint, no alerts.
 func demoConverged(ms []*demoMember) (bool, error) {
 	sizes, loops := map[string]uint64{}, map[string]uint64{}
-	for _, m := range ms {
+	sts := make([]*exchange.Status, len(ms)) // one status read per member and call
+	for i, m := range ms {
 		st, err := m.n.ExchangeStatus()
 		if err != nil {
 			return false, err
 		}
+		sts[i] = st
 		if st.Witnessed != st.Size || st.Alerts > 0 {
 			return false, nil
 		}
@@ -485,8 +487,7 @@ func demoConverged(ms []*demoMember) (bool, error) {
 			loops[m.spec.Region] = st.Loop.Size
 		}
 	}
-	for _, m := range ms {
-		st, _ := m.n.ExchangeStatus()
+	for _, st := range sts {
 		for _, mr := range st.Mirrors {
 			if mr.Size != sizes[mr.Code] || mr.Checkpoint != mr.Size || !mr.Witnessed || mr.Stopped {
 				return false, nil
