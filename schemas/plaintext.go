@@ -250,7 +250,7 @@ func IsMaskedName(s string) bool {
 // isMaskedIDv2 reports whether s is a citizen ID masked as MaskCitizenID
 // does: two digits (the province), 15 asterisks, the check character.
 func isMaskedIDv2(s string) bool {
-	return len(s) == 18 && allDigits(s[:2]) && s[2:17] == strings.Repeat("*", 15) &&
+	return len(s) == 18 && allDigits(s[:2]) && s[2:17] == "***************" &&
 		(s[17] == 'X' || s[17] >= '0' && s[17] <= '9')
 }
 
