@@ -193,3 +193,100 @@ func TestVetAgreesWithValidator(t *testing.T) {
 	}
 	t.Logf("checked %d mutations, %d refused by validator/v10", checked, refused)
 }
+
+// TestPlaintextCleanAgrees: CheckPlaintext's path-free walk (plaintextClean)
+// answers clean exactly when the full walk finds nothing, on every sample
+// and on every string of it replaced by personal data, a bad mask or a bad
+// sealed value.
+func TestPlaintextCleanAgrees(t *testing.T) {
+	bad := []string{"法定代表人11010519491231002X伪造", "call 13912345678", "张三丰", "110105********002X",
+		"aGVsbG8gd29ybGQ=", "１１０１０５１９４９１２３１００２X", "fine text", ""}
+	checked, found := 0, 0
+	for k := range allSamples() {
+		for target := 0; ; target++ {
+			reached := false
+			for m := range bad {
+				r := allSamples()[k]
+				n := 0
+				v := reflect.ValueOf(r)
+				done, _ := mutateAt(v, target, 0, &n) // find the value
+				if !done {
+					break
+				}
+				reached = true
+				r = allSamples()[k]
+				n = 0
+				if !setStringAt(reflect.ValueOf(r), target, bad[m], &n) {
+					break
+				}
+				checked++
+				var full ValidationErrors
+				walkStrings(reflect.ValueOf(r), "", "", func(path, key, s string) {
+					if rule, msg := plaintextProblem(key, s); rule != "" {
+						full = append(full, FieldError{path, rule, msg})
+					}
+				})
+				if len(full) > 0 {
+					found++
+				}
+				if clean := plaintextClean(reflect.ValueOf(r), ""); clean != (len(full) == 0) {
+					t.Errorf("%s value %d = %q: plaintextClean %v, full walk %v", r.SchemaID(), target, bad[m], clean, full)
+				}
+				if got := CheckPlaintext(r); len(got) != len(full) {
+					t.Errorf("%s value %d = %q: CheckPlaintext %v, full walk %v", r.SchemaID(), target, bad[m], got, full)
+				}
+			}
+			if !reached {
+				break
+			}
+		}
+	}
+	if checked < 200 || found == 0 {
+		t.Fatalf("checked %d strings, %d with findings: the walk is broken", checked, found)
+	}
+	t.Logf("checked %d strings, %d with findings", checked, found)
+}
+
+// setStringAt sets the target-th value of v (mutateAt's order) to s if it
+// is a settable string.
+func setStringAt(v reflect.Value, target int, s string, n *int) bool {
+	ok := false
+	var set func(v reflect.Value) bool
+	set = func(v reflect.Value) bool {
+		if *n == target {
+			if v.Kind() == reflect.String && v.CanSet() {
+				v.SetString(s)
+				ok = true
+			}
+			return true
+		}
+		*n++
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				return set(v.Elem())
+			}
+		case reflect.Struct:
+			if v.Type().ConvertibleTo(stdTimeType) {
+				return false
+			}
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() && set(v.Field(i)) {
+					return true
+				}
+			}
+		case reflect.Slice:
+			if v.Type().Elem().Kind() == reflect.Uint8 {
+				return false
+			}
+			for i := 0; i < v.Len(); i++ {
+				if set(v.Index(i)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	set(v)
+	return ok
+}
