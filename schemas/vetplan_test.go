@@ -290,3 +290,30 @@ func setStringAt(v reflect.Value, target int, s string, n *int) bool {
 	set(v)
 	return ok
 }
+
+// FuzzVetAgreesWithValidator: for any record that decodes, vetClean
+// answers clean only when validator/v10 finds nothing wrong, and whenever
+// it does (the seeds are the sample records' encodings).
+func FuzzVetAgreesWithValidator(f *testing.F) {
+	for _, r := range allSamples() {
+		b, err := Encode(r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	val := NewValidator(nil)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Decode(b)
+		if err != nil {
+			return
+		}
+		fast, slow := val.vetClean(r), val.v.Struct(r)
+		if fast && slow != nil {
+			t.Fatalf("vetClean says clean, validator/v10: %v", slow)
+		}
+		if !fast && slow == nil {
+			t.Fatalf("validator/v10 finds nothing, vetClean does not answer clean")
+		}
+	})
+}
