@@ -260,11 +260,21 @@ func ScanPersonalText(s string) string {
 	return ""
 }
 
+// countDigits counts the ASCII and full-width digits of s. It scans bytes,
+// not runes: an ASCII digit byte is always the character (UTF-8
+// continuation bytes are >= 0x80), and a full-width digit U+FF10-U+FF19 is
+// always the bytes EF BC 90-99 (EF is a lead byte, never inside another
+// character), so it counts what a loop over the runes of s counts, valid
+// UTF-8 or not (TestCountDigitsAgrees, FuzzCountDigits).
 func countDigits(s string) int {
 	n := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' || r >= '０' && r <= '９' {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
 			n++
+		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2] >= 0x90 && s[i+2] <= 0x99:
+			n++
+			i += 2
 		}
 	}
 	return n

@@ -67,6 +67,7 @@ type Validator struct {
 	domains  []string                       // private copy
 	accepted []string                       // private copy
 	msgs     map[string]func(string) string // custom tag -> message; read-only
+	vetFns   []func(string) string          // msgs[vetCustomTags[i]] (vetplan.go); read-only
 }
 
 // NewValidator builds a Validator for opts (nil means defaults). The options
@@ -101,6 +102,9 @@ func NewValidator(opts *Options) *Validator {
 		return name
 	})
 	val.msgs = val.checks()
+	for _, tag := range vetCustomTags {
+		val.vetFns = append(val.vetFns, val.msgs[tag])
+	}
 	for tag, ok := range val.msgs {
 		fn := ok
 		if err := v.RegisterValidation(tag, func(fl validator.FieldLevel) bool {

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,7 +54,8 @@ type vetOp struct {
 	kind vetKind
 	n    int64    // vetMax, vetMin
 	set  []string // vetOneOf
-	tag  string   // vetCustom: the msgs key; vetVar: the tag as written
+	tag  string   // vetVar: the tag as written
+	fn   int      // vetCustom: the index of its tag in vetCustomTags (Validator.vetFns)
 }
 
 type vetField struct {
@@ -137,9 +139,8 @@ func planReachable(t reflect.Type, ops []vetOp, subs map[reflect.Type]*vetPlan, 
 // vetCustomTags are the tags of Validator.checks; vetVarTags those
 // delegated to validator/v10.
 var (
-	vetCustomTags = map[string]bool{"uscc": true, "citizen_id": true, "division": true, "domain": true,
-		"subject_type": true, "idhash": true, "subject_key": true, "masked_id": true, "origin": true,
-		"sha256hex": true, "keyid": true, "ed25519pub": true, "witness_vkey": true, "vkey": true, "schema_id": true}
+	vetCustomTags = []string{"uscc", "citizen_id", "division", "domain", "subject_type", "idhash", "subject_key",
+		"masked_id", "origin", "sha256hex", "keyid", "ed25519pub", "witness_vkey", "vkey", "schema_id"}
 	vetVarTags = map[string]bool{"url": true, "base64": true, "startswith": true}
 )
 
@@ -189,8 +190,8 @@ func parseVetTag(tag string, t reflect.Type) ([]vetOp, bool) {
 			for et.Kind() == reflect.Pointer {
 				et = et.Elem()
 			}
-		case vetCustomTags[name] && !hasParam && et.Kind() == reflect.String:
-			op.kind, op.tag = vetCustom, name
+		case slices.Contains(vetCustomTags, name) && !hasParam && et.Kind() == reflect.String:
+			op.kind, op.fn = vetCustom, slices.Index(vetCustomTags, name)
 		case vetVarTags[name] && et.Kind() == reflect.String:
 			op.kind, op.tag = vetVar, part
 		default:
@@ -256,7 +257,11 @@ func (val *Validator) vetValue(p *vetPlan, v reflect.Value, ops []vetOp) bool {
 			var n int64
 			switch v.Kind() {
 			case reflect.String:
-				n = int64(utf8.RuneCountInString(v.String()))
+				if op.kind == vetMax {
+					n = vetRunesUpTo(v.String(), op.n)
+				} else {
+					n = int64(utf8.RuneCountInString(v.String()))
+				}
 			case reflect.Slice:
 				n = int64(v.Len())
 			case reflect.Int, reflect.Int64:
@@ -282,7 +287,7 @@ func (val *Validator) vetValue(p *vetPlan, v reflect.Value, ops []vetOp) bool {
 				return false
 			}
 		case vetCustom:
-			if val.msgs[op.tag](v.String()) != "" {
+			if fn := val.vetFns[op.fn]; fn == nil || fn(v.String()) != "" {
 				return false
 			}
 		case vetVar:
@@ -304,6 +309,16 @@ func (val *Validator) vetValue(p *vetPlan, v reflect.Value, ops []vetOp) bool {
 		return sub != nil && val.vetStruct(sub, v)
 	}
 	return true
+}
+
+// vetRunesUpTo is the number of runes of s as far as max=limit needs it:
+// len(s) when that is within limit (a string has at most as many runes as
+// bytes, so the rune count is too), else the count.
+func vetRunesUpTo(s string, limit int64) int64 {
+	if int64(len(s)) <= limit {
+		return int64(len(s))
+	}
+	return int64(utf8.RuneCountInString(s))
 }
 
 // vetHasValue is validator/v10's hasValue: a pointer's target always has

@@ -317,3 +317,18 @@ func FuzzVetAgreesWithValidator(f *testing.F) {
 		}
 	})
 }
+
+// TestVetCustomTagsAreChecks: vetCustomTags lists exactly the string tags
+// of Validator.checks (a tag missing there would send every record using
+// it to validator/v10; one missing from checks has no function).
+func TestVetCustomTagsAreChecks(t *testing.T) {
+	val := NewValidator(nil)
+	if len(vetCustomTags) != len(val.msgs) {
+		t.Errorf("vetCustomTags has %d tags, checks %d", len(vetCustomTags), len(val.msgs))
+	}
+	for i, tag := range vetCustomTags {
+		if val.msgs[tag] == nil || val.vetFns[i] == nil {
+			t.Errorf("tag %s has no check", tag)
+		}
+	}
+}
