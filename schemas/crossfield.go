@@ -49,16 +49,19 @@ func (c *checker) add(field, rule, msg string) {
 // before reports an error on field b unless a <= b (or a < b when strict).
 // Zero dates are left to the required rule.
 func (c *checker) order(aName string, a Date, bName string, b Date, strict bool) {
-	if a.IsZero() || b.IsZero() {
+	if inOrder(a, b, strict) {
 		return
 	}
-	if b.Before(a.Time) || strict && b.Equal(a.Time) {
-		word := "on or after"
-		if strict {
-			word = "after"
-		}
-		c.add(bName, "order", fmt.Sprintf("%s must be %s %s %s", b, word, aName, a))
+	word := "on or after"
+	if strict {
+		word = "after"
 	}
+	c.add(bName, "order", fmt.Sprintf("%s must be %s %s %s", b, word, aName, a))
+}
+
+// inOrder is order's test: a <= b (a < b when strict), or a date is zero.
+func inOrder(a, b Date, strict bool) bool {
+	return a.IsZero() || b.IsZero() || !(b.Before(a.Time) || strict && b.Equal(a.Time))
 }
 
 func (c *checker) listing(l *Listing) {
@@ -89,6 +92,9 @@ func (c *checker) listing(l *Listing) {
 	c.order("pre_notice.date", l.PreNotice.Date, "pre_notice.statement_deadline", l.PreNotice.StatementDeadline, true)
 	c.order("pre_notice.statement_deadline", l.PreNotice.StatementDeadline, "listed_on", l.ListedOn, false)
 	for i, u := range l.UnderlyingDecisions {
+		if inOrder(u.Date, l.Decision.Date, false) {
+			continue // the field name is only built for a message
+		}
 		c.order(fmt.Sprintf("underlying_decisions[%d].date", i), u.Date, "decision.date", l.Decision.Date, false)
 	}
 }

@@ -17,6 +17,14 @@
 //     FuzzDecodeDifferential and FuzzParseSignedDifferential against the
 //     reference copy in reference_test.go; FuzzCanonicalScanner,
 //     FuzzTimeText).
+//   - Validate answers a clean record from per-type plans of the validate
+//     tags (vetplan.go) and hands every record it does not find clean to
+//     go-playground/validator, whose problems and messages it reports, so
+//     its result is validator's (TestVetAgreesWithValidator,
+//     FuzzVetAgreesWithValidator); CheckPlaintext and the control-character
+//     check likewise walk a clean record without building JSON paths, with
+//     byte loops equal to their rune versions (TestPlaintextCleanAgrees,
+//     TestTextOKAgrees, FuzzTextOK, FuzzCountDigits).
 //   - Decode and ParseSigned never panic and never accept more than
 //     MaxRecordSize / MaxEntrySize bytes (FuzzDecode, FuzzParseSigned).
 //   - Identifier checks follow GB 32100-2015, GB 11714, GB 11643 and
@@ -36,6 +44,7 @@
 // on; identifier errors are *IDError. Keyring lookups fail with
 // ErrUnknownKey or ErrRevokedKey and signature checks with ErrBadSignature.
 // The package has no mutable package-level state (a sync.Pool of scratch
-// buffers aside, which changes no result); a Validator and a
+// buffers and caches of per-type plans derived from the types alone aside,
+// which change no result); a Validator and a
 // Keyring are safe for concurrent reads.
 package schemas

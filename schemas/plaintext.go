@@ -55,39 +55,98 @@ const minSealedBytes = 12 + 38 + 16
 // CheckPlaintext returns every place where r holds personal data in a form
 // it must not have (see the rules above), or nil.
 func CheckPlaintext(r Record) ValidationErrors {
+	if plaintextClean(reflect.ValueOf(r), "") { // the common case: no JSON paths built
+		return nil
+	}
 	var out ValidationErrors
 	walkStrings(reflect.ValueOf(r), "", "", func(path, key, s string) {
-		switch key {
-		case "name_masked":
-			if !IsMaskedName(s) {
-				out = append(out, FieldError{path, "masked_name", "must be a masked name: its first character then '*' for every other one (like 张**), as MaskName gives; the full name goes only into sealed"})
-			}
-			return
-		case "id_masked":
-			if s != "" && !isMaskedIDv2(s) {
-				out = append(out, FieldError{path, "masked_id", "must be masked as MaskCitizenID gives (like 11***************X): the form keeping ten digits reveals too much"})
-			}
-			return
-		case "sealed":
-			if s != "" {
-				if msg := checkSealedFormat(s); msg != "" {
-					out = append(out, FieldError{path, "sealed_format", msg})
-				}
-			}
-			return
-		}
-		if plaintextExempt[key] {
-			return
-		}
-		if msg := ScanPersonalText(s); msg != "" {
-			rule := "plaintext_id"
-			if strings.Contains(msg, "mobile") {
-				rule = "plaintext_phone"
-			}
-			out = append(out, FieldError{path, rule, msg + "; personal data is never stored in plaintext: name the person in a person object (id_hash, id_masked, sealed)"})
+		if rule, msg := plaintextProblem(key, s); rule != "" {
+			out = append(out, FieldError{path, rule, msg})
 		}
 	})
 	return out
+}
+
+// plaintextProblem is CheckPlaintext's verdict on string s under JSON key
+// key: the rule it breaks and why, or "", "".
+func plaintextProblem(key, s string) (rule, msg string) {
+	switch key {
+	case "name_masked":
+		if !IsMaskedName(s) {
+			return "masked_name", "must be a masked name: its first character then '*' for every other one (like 张**), as MaskName gives; the full name goes only into sealed"
+		}
+		return "", ""
+	case "id_masked":
+		if s != "" && !isMaskedIDv2(s) {
+			return "masked_id", "must be masked as MaskCitizenID gives (like 11***************X): the form keeping ten digits reveals too much"
+		}
+		return "", ""
+	case "sealed":
+		if s != "" {
+			if msg := checkSealedFormat(s); msg != "" {
+				return "sealed_format", msg
+			}
+		}
+		return "", ""
+	}
+	if plaintextExempt[key] {
+		return "", ""
+	}
+	if msg := ScanPersonalText(s); msg != "" {
+		rule := "plaintext_id"
+		if strings.Contains(msg, "mobile") {
+			rule = "plaintext_phone"
+		}
+		return rule, msg + "; personal data is never stored in plaintext: name the person in a person object (id_hash, id_masked, sealed)"
+	}
+	return "", ""
+}
+
+// plaintextClean reports whether plaintextProblem finds nothing in any
+// string walkStrings would visit in v (the same values, with the same JSON
+// keys), without building their paths. key is v's JSON key.
+func plaintextClean(v reflect.Value, key string) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return v.IsNil() || plaintextClean(v.Elem(), key)
+	case reflect.Struct:
+		for _, sf := range walkFieldsOf(v.Type()) {
+			k := key
+			if sf.name != "" {
+				k = sf.name
+			}
+			if !plaintextClean(v.Field(sf.index), k) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return true
+		}
+		for i := 0; i < v.Len(); i++ {
+			if !plaintextClean(v.Index(i), key) {
+				return false
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if k := fmt.Sprint(it.Key().Interface()); k != "" {
+				if rule, _ := plaintextProblem("(key)", k); rule != "" {
+					return false
+				}
+			}
+			if !plaintextClean(it.Value(), key) {
+				return false
+			}
+		}
+	case reflect.String:
+		if s := v.String(); s != "" {
+			rule, _ := plaintextProblem(key, s)
+			return rule == ""
+		}
+	}
+	return true
 }
 
 // walkStrings calls f for every non-empty string inside v (in structs,
@@ -201,11 +260,21 @@ func ScanPersonalText(s string) string {
 	return ""
 }
 
+// countDigits counts the ASCII and full-width digits of s. It scans bytes,
+// not runes: an ASCII digit byte is always the character (UTF-8
+// continuation bytes are >= 0x80), and a full-width digit U+FF10-U+FF19 is
+// always the bytes EF BC 90-99 (EF is a lead byte, never inside another
+// character), so it counts what a loop over the runes of s counts, valid
+// UTF-8 or not (TestCountDigitsAgrees, FuzzCountDigits).
 func countDigits(s string) int {
 	n := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' || r >= '０' && r <= '９' {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
 			n++
+		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2] >= 0x90 && s[i+2] <= 0x99:
+			n++
+			i += 2
 		}
 	}
 	return n
@@ -250,7 +319,7 @@ func IsMaskedName(s string) bool {
 // isMaskedIDv2 reports whether s is a citizen ID masked as MaskCitizenID
 // does: two digits (the province), 15 asterisks, the check character.
 func isMaskedIDv2(s string) bool {
-	return len(s) == 18 && allDigits(s[:2]) && s[2:17] == strings.Repeat("*", 15) &&
+	return len(s) == 18 && allDigits(s[:2]) && s[2:17] == "***************" &&
 		(s[17] == 'X' || s[17] >= '0' && s[17] <= '9')
 }
 

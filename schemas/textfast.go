@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // textClean reports whether every string textErrors would check passes
@@ -48,16 +49,41 @@ func textClean(v reflect.Value) bool {
 	return true
 }
 
-// textOK is CheckText(s) == "", with a byte loop for ASCII text.
+// textOK is CheckText(s) == "" as a byte loop. In valid UTF-8 each
+// forbidden character has one encoding whose first byte is a lead byte, so
+// finding those byte sequences finds the characters: C0 controls and DEL
+// are single bytes, C1 controls U+0080-U+009F are C2 80-9F, the overrides
+// U+202A-U+202E are E2 80 AA-AE and the isolates U+2066-U+2069 E2 81 A6-A9
+// (TestTextOKAgrees, FuzzTextOK).
 func textOK(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x80 {
-			return CheckText(s[i:]) == ""
+		if c < 0x80 {
+			if forbiddenRune(rune(c)) {
+				return false
+			}
+			continue
 		}
-		if forbiddenRune(rune(c)) {
+		if !utf8.ValidString(s[i:]) {
 			return false
 		}
+		for ; i < len(s); i++ {
+			switch c := s[i]; {
+			case c < 0x80:
+				if forbiddenRune(rune(c)) {
+					return false
+				}
+			case c == 0xC2:
+				if s[i+1] <= 0x9F {
+					return false // U+0080-U+009F (s is valid: s[i+1] is 80-BF)
+				}
+			case c == 0xE2:
+				if s[i+1] == 0x80 && s[i+2] >= 0xAA && s[i+2] <= 0xAE || s[i+1] == 0x81 && s[i+2] >= 0xA6 && s[i+2] <= 0xA9 {
+					return false
+				}
+			}
+		}
+		return true
 	}
 	return true
 }

@@ -59,6 +59,25 @@ func TestReadBodyLimit(t *testing.T) {
 	}
 }
 
+// TestReadBodyDeclaredLength: the body is read whole whatever length the
+// request declares (ReadBody sizes its buffer from it), and the limit holds.
+func TestReadBodyDeclaredLength(t *testing.T) {
+	body := strings.Repeat("y", 3000)
+	for _, declared := range []int64{-1, 0, 1, 2999, 3000, 3001, 100000} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.ContentLength = declared
+		b, aerr := ReadBody(httptest.NewRecorder(), r, 4000)
+		if aerr != nil || string(b) != body {
+			t.Errorf("declared %d: %d bytes, %v", declared, len(b), aerr)
+		}
+		r = httptest.NewRequest("POST", "/", strings.NewReader(body))
+		r.ContentLength = declared
+		if _, aerr := ReadBody(httptest.NewRecorder(), r, 2000); aerr == nil || aerr.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("declared %d, 3000 bytes over a limit of 2000: %v", declared, aerr)
+		}
+	}
+}
+
 func TestRequirePublic(t *testing.T) {
 	w := httptest.NewRecorder()
 	if _, ok := Require(w, httptest.NewRequest("GET", "/v1/x", nil)); ok || w.Code != http.StatusUnauthorized {

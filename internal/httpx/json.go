@@ -72,7 +72,7 @@ func Require(w http.ResponseWriter, r *http.Request, roles ...pki.Role) (pki.Ide
 // ReadBody reads r's body up to limit bytes: a longer body is 413, a
 // failed read 400.
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api.ErrorBody) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -81,6 +81,32 @@ func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *api
 		return nil, Errorf(http.StatusBadRequest, "reading body: %v", err)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll starting with room for a body of the declared
+// length (when it is within limit) and one byte more, so a body of that
+// length is read into one allocation instead of doubling from 512 bytes (a
+// batch of 50 records is about 55 KB: eight reallocations and copies). A
+// body longer or shorter than declared is read all the same.
+func readAll(r io.Reader, declared, limit int64) ([]byte, error) {
+	size := int64(512)
+	if declared > 0 && declared <= limit {
+		size = declared + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the growth
+		}
+	}
 }
 
 // SplitBatch accepts one signed record (a JSON object) or a JSON array of
