@@ -216,7 +216,7 @@ func TestVerifyPageCheckBesideEntries(t *testing.T) {
 	nodetest.EditLedgerDB(t, path, func(raw []byte, ps int) {
 		meta := raw[int(ms.OpenTxid%2)*ps+16:] // the open meta page, after its page header
 		le := binary.LittleEndian
-		root = le.Uint64(meta[16:]) // root bucket page; the freelist page id follows its sequence
+		root = le.Uint64(meta[16:])              // root bucket page; the freelist page id follows its sequence
 		fl := raw[int(le.Uint64(meta[32:]))*ps:] // the freelist page: count at 10, ids (u64, ascending) from 16
 		n := int(le.Uint16(fl[10:]))
 		if n >= 0xffff || 16+(n+1)*8 > ps {
