@@ -23,12 +23,16 @@ import (
 // openStore opens DIR/ledger.db read-only (nothing here writes to it: a
 // writable open commits, which would overwrite a damaged bbolt meta page
 // verify must report), explaining the usual failure.
-func openStore(dir string) (*ledger.Store, error) {
+func openStore(dir string) (*ledger.Store, error) { return openStoreWith(dir, false) }
+
+// openStoreWith is openStore, with the whole file mapped in at open
+// (ledger.Options.Populate) for a reader of every page.
+func openStoreWith(dir string, populate bool) (*ledger.Store, error) {
 	path := filepath.Join(dir, "ledger.db")
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s: no ledger here (%w)", dir, err)
 	}
-	s, err := ledger.Open(path, ledger.Options{LockTimeout: 3 * time.Second, ReadOnly: true})
+	s, err := ledger.Open(path, ledger.Options{LockTimeout: 3 * time.Second, ReadOnly: true, Populate: populate})
 	if err != nil {
 		return nil, fmt.Errorf("opening %s (is a node running on it? stop it, or read it through the tlog-tiles API): %w", path, err)
 	}
@@ -50,7 +54,7 @@ func openTrusted(dir, manifest string) (*trust.File, *ledger.Store, []string, er
 	if err := withLoopLogs(tf, "", mpath); err != nil {
 		return nil, nil, nil, err
 	}
-	s, err := openStore(dir)
+	s, err := openStoreWith(dir, true) // verify reads every page: the whole file at once
 	if err != nil {
 		return nil, nil, nil, err
 	}
