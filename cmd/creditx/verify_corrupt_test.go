@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,4 +194,47 @@ func TestVerifyNamesCorruption(t *testing.T) {
 			t.Fatal("verify repaired the damaged meta page")
 		}
 	})
+}
+
+// TestVerifyPageCheckBesideEntries: bbolt's page check runs beside the
+// entry pass, and a damaged page that only it finds still fails the verify
+// with its message. The damage: the freelist page of the open commit lists
+// the root bucket's page as free. Every entry, tile and checkpoint still
+// reads and verifies (a read-only open never loads the freelist); only the
+// page check sees a page both reachable and free.
+func TestVerifyPageCheckBesideEntries(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lg")
+	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "600"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ledger.db")
+	ms, err := ledger.ReadMetaPages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	nodetest.EditLedgerDB(t, path, func(raw []byte, ps int) {
+		meta := raw[int(ms.OpenTxid%2)*ps+16:] // the open meta page, after its page header
+		le := binary.LittleEndian
+		root = le.Uint64(meta[16:])              // root bucket page; the freelist page id follows its sequence
+		fl := raw[int(le.Uint64(meta[32:]))*ps:] // the freelist page: count at 10, ids (u64, ascending) from 16
+		n := int(le.Uint16(fl[10:]))
+		if n >= 0xffff || 16+(n+1)*8 > ps {
+			t.Fatalf("freelist holds %d pages; this test needs a short one", n)
+		}
+		ids := []uint64{root}
+		for i := range n {
+			ids = append(ids, le.Uint64(fl[16+i*8:]))
+		}
+		slices.Sort(ids)
+		le.PutUint16(fl[10:], uint16(len(ids)))
+		for i, id := range ids {
+			le.PutUint64(fl[16+i*8:], id)
+		}
+	})
+	want := "ledger.db: DAMAGED: page " + strconv.FormatUint(root, 10) + ": "
+	out := verifyFails(t, dir, want, "creditx.330000/ledger: OK, 601 entries verified")
+	if strings.Contains(out, "goroutine") {
+		t.Fatalf("a panic:\n%s", out)
+	}
 }

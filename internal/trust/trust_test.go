@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -144,4 +145,68 @@ func BenchmarkChecker(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(entries)*b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// TestPipelineSameErrors: where an entry fails, the pipeline (which parses
+// it in a worker) reports the failure the sequential checker reports, also
+// when one entry has several faults (the checker's order: envelope and
+// record, key, signature, decoding), and Check does not keep the caller's
+// buffer (it is overwritten after each call here).
+func TestPipelineSameErrors(t *testing.T) {
+	o, entries, pub := fixture(t, 300)
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	edit := func(i int, f func(e []byte) []byte) [][]byte {
+		out := append([][]byte(nil), entries...)
+		out[i] = f(append([]byte(nil), entries[i]...))
+		return out
+	}
+	s, _ := schemas.ParseSigned(entries[200])
+	rec, _ := s.Decode()
+	strangers, _ := schemas.Sign(rec, stranger)
+	envelope := func(r, sig []byte) []byte {
+		e := append([]byte(`{"key":"`+s.KeyID+`","record":`), r...)
+		return append(e, `,"sig":"`+base64.StdEncoding.EncodeToString(sig)+`"}`...)
+	}
+	badSig := func([]byte) []byte { sig := bytes.Clone(s.Sig); sig[0] ^= 1; return envelope(s.Record, sig) }
+	cases := map[string][][]byte{
+		"not an entry": edit(200, func([]byte) []byte { return []byte("garbage") }),
+		"record not canonical": edit(200, func(e []byte) []byte {
+			return bytes.Replace(e, []byte(`"record":{"`), []byte(`"record":{ "`), 1)
+		}),
+		"record does not decode": edit(200, func([]byte) []byte { // signed, canonical, of no known schema
+			r := bytes.Replace(s.Record, []byte(`"schema":"listing/`), []byte(`"schema":"listinx/`), 1)
+			return envelope(r, ed25519.Sign(pub, append([]byte("creditx/record/v1\n"), r...)))
+		}),
+		"bad signature": edit(200, badSig),
+		"unknown key":   edit(200, func([]byte) []byte { return strangers }),
+		"record not canonical, unknown key": edit(200, func([]byte) []byte {
+			return bytes.Replace(strangers, []byte(`"record":{"`), []byte(`"record":{ "`), 1)
+		}),
+		"bad signature, record does not decode": edit(200, func([]byte) []byte {
+			return envelope(bytes.Replace(s.Record, []byte(`"schema":"listing/`), []byte(`"schema":"listinx/`), 1), s.Sig)
+		}),
+		"two bad entries": edit(250, badSig),
+	}
+	cases["two bad entries"][100] = []byte("garbage")
+	for name, es := range cases {
+		si, serr := runChecker(t, o, es)
+		p, err := o.Pipeline(nil, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 0, 2048)
+		for i, e := range es {
+			buf = append(buf[:0], e...)
+			if p.Check(uint64(i), buf) != nil {
+				break
+			}
+			clear(buf[:cap(buf)])
+		}
+		perr := p.Close()
+		t.Logf("%s: %v", name, perr)
+		var ee *EntryError
+		if serr == nil || !errors.As(perr, &ee) || int(ee.Index) != si || ee.Err.Error() != serr.Error() {
+			t.Errorf("%s: checker: entry %d: %v; pipeline: %v", name, si, serr, perr)
+		}
+	}
 }
