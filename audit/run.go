@@ -633,7 +633,10 @@ func (s *copyState) recordCheck(fs *factSet, warn func(string, ...any)) (func(ui
 		}, nil
 	}
 	// Decoding for the closed loop runs beside verification, on another
-	// core: entries reaching it already passed check, so it cannot fail.
+	// core. Entries reaching it passed the ordered checks (key valid at the
+	// index, governance); a malformed entry or a bad signature is found by
+	// the pipeline's workers and reported when it closes (s.late), which
+	// fails the log, so the decoder only skips what it cannot decode.
 	type item struct {
 		i uint64
 		e []byte

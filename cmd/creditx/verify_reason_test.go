@@ -43,3 +43,49 @@ func TestVerifySaysWhy(t *testing.T) {
 		t.Fatalf("verify of a ledger with a refused governance record: err %v, output:\n%s", err, out)
 	}
 }
+
+// TestVerifySaysWhyOnce: an entry whose signature fails is found by the
+// verification's workers, not the ordered pass, and is still reported as
+// the ordered check words a refusal: "FAILED at entry N: entry N rejected by
+// check: <reason>", the reason once.
+func TestVerifySaysWhyOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lg")
+	if _, err := run(t, "ledger", "gen", "--dir", dir, "--n", "5"); err != nil {
+		t.Fatal(err)
+	}
+	origin := schemas.LedgerOrigin("330000")
+	signer, verifier, _, _, err := genKeys(dir, origin, "330000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ledger.Open(filepath.Join(dir, "ledger.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Log(origin).Entry(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), e...)
+	i := len(bad) - 12 // inside the 88 base64 characters of the signature
+	if bad[i] == 'A' {
+		bad[i] = 'B'
+	} else {
+		bad[i] = 'A'
+	}
+	if err := appendSigned(s, origin, signer, verifier, [][]byte{bad}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	out, err := run(t, "verify", "--data", dir)
+	want := origin + ": FAILED at entry 6: entry 6 rejected by check: "
+	if err == nil || !strings.Contains(out, want) {
+		t.Fatalf("verify of a ledger with a bad signature: err %v, want %q in:\n%s", err, want, out)
+	}
+	line := out[strings.Index(out, want):]
+	line, _, _ = strings.Cut(line, "\n")
+	if strings.Count(line, "entry 6") != 2 {
+		t.Errorf("the reason is repeated or the entry not named twice (FAILED at, rejected by): %s", line)
+	}
+	t.Log(line)
+}

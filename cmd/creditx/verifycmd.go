@@ -294,7 +294,7 @@ func entryChecker(t trust.Origin) (verifyChecker, error) {
 		}
 		var ve *ledger.VerifyError
 		if err == nil || !errors.As(err, &ve) || ve.Index < 0 || uint64(ve.Index) > ee.Index {
-			return &ledger.VerifyError{Origin: origin, Index: int64(ee.Index), Reason: ee.Err.Error(), Err: ee}
+			return &ledger.VerifyError{Origin: origin, Index: int64(ee.Index), Reason: fmt.Sprintf("entry %d rejected by check", ee.Index), Err: ee.Err} // worded as the ordered check's refusal
 		}
 		return err
 	}}, nil
