@@ -259,29 +259,56 @@ func TestClusterJoinAndRemove(t *testing.T) {
 	p4 := c.addJoiner(t, "zj-4", follower.url, tune)
 	p4.start()
 	c.procs = append(c.procs, p4)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	// What raft promises, in three steps (a failure names the step):
+	//  1. the leader commits the configuration with zj-4: it lists zj-4 as
+	//     a voter (its latest configuration, appended at some index <=
+	//     cfgIndex, its last index then) and has applied cfgIndex;
+	//  2. zj-4 catches up to cfgIndex, by a snapshot install and the log
+	//     after it: how long that takes depends on the machine's load and
+	//     the ledger's size, so it is bounded generously and the failure
+	//     says how far zj-4 got;
+	//  3. a replica's configuration is the latest one in its log or
+	//     snapshot, so once zj-4's log reaches cfgIndex it lists itself:
+	//     checked at once, a failure here is a configuration bug, not a
+	//     slow catch-up.
+	// (A single 20 s deadline for 1 and "zj-4 lists four voters" together
+	// failed once under a full CI run: that bounded the joiner's catch-up,
+	// which raft does not bound.)
+	var cfgIndex uint64
+	waitFor(t, 20*time.Second, func() (bool, string) {
 		st, err := c.clusterView(leader)
-		if err == nil && slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}) {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zj-4 did not become a voter within 20s: %+v, %v", st, err)
+		self := selfServer(st)
+		switch four := slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}); {
+		case !four:
+			cfgIndex = 0 // not yet, or an uncommitted change a new leader dropped
+		case cfgIndex == 0:
+			cfgIndex = self.LastIndex
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	// The joiner learns the configuration (with itself as a voter) from the
-	// leader's snapshot and log.
-	for {
+		return cfgIndex > 0 && self.AppliedIndex >= cfgIndex, fmt.Sprintf("step 1: %s's configuration with zj-4 is not committed: %+v (configuration seen at index %d)", leader.id, st, cfgIndex)
+	})
+	waitFor(t, 60*time.Second, func() (bool, string) {
 		st, err := c.clusterView(p4)
-		if err == nil && slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}) && st.Leader != "" {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zj-4's view of the cluster: %+v, %v", st, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		self := selfServer(st)
+		return self.LastIndex >= cfgIndex, fmt.Sprintf("step 2: zj-4 has not caught up to index %d (last index %d, applied %d, voters %v; see the leader's log for failed snapshot sends)",
+			cfgIndex, self.LastIndex, self.AppliedIndex, voters(st))
+	})
+	view, err := c.clusterView(p4)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if got := voters(view); !slices.Equal(got, []string{"zj-1", "zj-2", "zj-3", "zj-4"}) {
+		t.Fatalf("step 3: zj-4 has index %d >= %d (the configuration adding it), yet lists the voters %v: its configuration does not follow its log", selfServer(view).LastIndex, cfgIndex, got)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
+		st, err := c.clusterView(p4)
+		return err == nil && st.Leader != "", fmt.Sprintf("zj-4 knows no leader: %+v, %v", st, err)
+	})
 	// Writes continue, including through the new replica (which forwards
 	// to the leader), and all four ledgers converge byte for byte.
 	load(1 * time.Second)
@@ -352,6 +379,32 @@ func TestClusterJoinAndRemove(t *testing.T) {
 	c.waitSize(l.highestAcked()+1, 30*time.Second)
 	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
+}
+
+// selfServer is the answering replica's entry of st (the one with its
+// indexes); zero if it is not in the configuration.
+func selfServer(st node.ClusterStatus) node.ClusterServer {
+	for _, s := range st.Servers {
+		if s.ID == st.Replica {
+			return s
+		}
+	}
+	return node.ClusterServer{}
+}
+
+// waitFor polls cond every 100 ms until it holds, failing the test with
+// cond's last message after d.
+func waitFor(t *testing.T, d time.Duration, cond func() (ok bool, why string)) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, why)
+		}
+	}
 }
 
 func logContains(t *testing.T, path, s string) bool {
