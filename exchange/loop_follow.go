@@ -323,7 +323,12 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 	if err != nil {
 		return err
 	}
-	signed, names, err := x.cpCache.QuorumNote(x.m(), origin, cp)
+	signed, names, lines, err := x.cpCache.QuorumNote(x.m(), origin, cp)
+	x.cosigLines.add(mb.Code, lines) // GET /v1/exchange: LoopStatus.CosigFailed, CosigUnchecked
+	if lines.Failed > 0 {
+		x.logger.Warn("loop checkpoint served with cosignature lines that do not verify (not kept)",
+			"member", mb.Code, "size", cp.Size, "failed", lines.Failed)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: cosigners %v: %v", errNotWitnessed, names, err)
 	}
@@ -426,6 +431,15 @@ type LoopStatus struct {
 	Cosigned  uint64 `json:"cosigned"`  // size this member's witness last cosigned
 	Entries   uint64 `json:"entries"`   // entries of the log this member holds (a custodian's mirror; else 0)
 	Custodian bool   `json:"custodian"` // this member is one of its custodians (loop_custody.go)
+	// CosigFailed and CosigUnchecked count the cosignature lines of the
+	// checkpoints this member's node served that were not kept
+	// (CosigLines, loop_quorum.go): lines by a witness of the manifest that
+	// do not verify (forged or corrupted), and lines not checked (the
+	// quorum was already met, or no witness key of the manifest). Counted
+	// once per distinct served note, by the replica that leads (it follows
+	// the loop logs), since that replica started; other replicas show 0.
+	CosigFailed    uint64 `json:"cosig_failed"`
+	CosigUnchecked uint64 `json:"cosig_unchecked"`
 }
 
 // followsLoops says whether this member follows the other members' loop
@@ -455,5 +469,7 @@ func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopS
 	ls.Cosigned = ws.Size
 	ls.Entries = tx.Log(ls.Origin).Size()
 	ls.Custodian = x.isCustodianCached(mb)
+	lines := x.cosigLines.get(mb.Code)
+	ls.CosigFailed, ls.CosigUnchecked = lines.Failed, lines.Unchecked
 	return ls, nil
 }

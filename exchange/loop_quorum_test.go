@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"strings"
@@ -13,14 +14,21 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// TestQuorumNote: a follower keeps the served loop checkpoint's log
-// signature and the first cosignatures that verify, up to the quorum
-// (issue 20: checking every cosignature, and the log's signature twice, was
-// the largest share of the 45-member profile). A cosignature that does not
-// verify is neither counted nor kept; the reduced note still passes the
-// full check of every signature it carries; fewer valid cosignatures than
-// the quorum is refused.
-func TestQuorumNote(t *testing.T) {
+// loopFixture is a manifest whose first member (310000) has a loop log
+// and whose other members cosign with real witness keys, a checkpoint of
+// that loop log (plain, signed by its key alone), a cosignature line per
+// witness (line) and 320000's line forged (bad: its signature bytes
+// flipped).
+type loopFixture struct {
+	m      *Manifest
+	origin string
+	plain  []byte
+	line   func(code string) []byte
+	bad    []byte
+}
+
+func newLoopFixture(t *testing.T) *loopFixture {
+	t.Helper()
 	codes := []string{"310000", "320000", "330000", "340000", "350000", "360000"}
 	m := testManifest(t, codes...)
 	loopS, loopV, err := ledger.GenerateKey(schemas.LoopOrigin("310000"), rand.Reader)
@@ -68,6 +76,21 @@ func TestQuorumNote(t *testing.T) {
 	if bad[i] == '\n' || bad[i] == '=' {
 		t.Fatal("test forged the wrong byte")
 	}
+	return &loopFixture{m: m, origin: origin, plain: plain, line: line, bad: bad}
+}
+
+// TestQuorumNote: a follower keeps the served loop checkpoint's log
+// signature and the first cosignatures that verify, up to the quorum
+// (issue 20: checking every cosignature, and the log's signature twice, was
+// the largest share of the 45-member profile). A cosignature that does not
+// verify is neither counted towards the quorum nor kept, but counted as
+// failed (and the lines after the quorum as unchecked); the reduced note
+// still passes the
+// full check of every signature it carries; fewer valid cosignatures than
+// the quorum is refused.
+func TestQuorumNote(t *testing.T) {
+	f := newLoopFixture(t)
+	m, origin, plain, line, bad := f.m, f.origin, f.plain, f.line, f.bad
 	served := append(append(append(append(bytes.Clone(plain), bad...), line("330000")...), line("340000")...), line("350000")...)
 
 	var cache CheckpointCache
@@ -75,9 +98,17 @@ func TestQuorumNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, names, err := cache.QuorumNote(m, origin, cp)
+	got, names, lines, err := cache.QuorumNote(m, origin, cp)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The forged line is checked and fails; 350000's is not checked (the
+	// quorum was met before it).
+	if lines != (CosigLines{Failed: 1, Unchecked: 1}) {
+		t.Errorf("lines not kept %+v, want 1 failed (320000's) and 1 unchecked (350000's)", lines)
+	}
+	if _, _, again, _ := cache.QuorumNote(m, origin, cp); again != (CosigLines{}) {
+		t.Errorf("the cached answer counts lines again: %+v", again)
 	}
 	if len(names) != 2 || names[0] != "creditx.330000/witness" || names[1] != "creditx.340000/witness" {
 		t.Errorf("cosigners kept %v, want 330000's and 340000's (the forged line skipped, the quorum of 2 reached)", names)
@@ -103,7 +134,72 @@ func TestQuorumNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, names, err := cache.QuorumNote(m, origin, cp1); !errors.Is(err, errNoQuorum) {
-		t.Errorf("one valid cosignature (%v): err %v, want errNoQuorum", names, err)
+	if _, names, lines, err := cache.QuorumNote(m, origin, cp1); !errors.Is(err, errNoQuorum) || lines != (CosigLines{Failed: 1}) {
+		t.Errorf("one valid cosignature (%v): err %v, lines %+v; want errNoQuorum, 1 failed", names, err, lines)
 	}
+}
+
+// TestForgedCosignatureCounted: a loop checkpoint served with a forged
+// cosignature line, and a quorum without it, is followed (the line is not
+// kept), and GET /v1/exchange's status of that member counts the line as
+// failed, and the line left unchecked after the quorum; serving the same
+// note again does not count it twice, a second forged note does.
+func TestForgedCosignatureCounted(t *testing.T) {
+	f := newLoopFixture(t)
+	h := newFakeHost(t)
+	x, err := NewOffline(f.m, "330000", h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.cfg.LoopSigner = testLoopSigner(t) // follows the other members' loop logs
+	mb, _ := f.m.Member("310000")
+	served := append(append(append(append(bytes.Clone(f.plain), f.bad...), f.line("330000")...), f.line("340000")...), f.line("350000")...)
+	ctx := context.Background()
+	status := func() LoopStatus {
+		t.Helper()
+		st, err := x.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ms := range st.Mirrors {
+			if ms.Code == "310000" && ms.Loop != nil {
+				return *ms.Loop
+			}
+		}
+		t.Fatalf("no loop status for 310000 in %+v", st.Mirrors)
+		return LoopStatus{}
+	}
+	if ls := status(); ls.CosigFailed != 0 || ls.CosigUnchecked != 0 {
+		t.Fatalf("before any checkpoint: %+v", ls)
+	}
+	for range 2 { // the second time from the cache: not counted again
+		if err := x.followServed(ctx, mb, nil, served); err != nil {
+			t.Fatalf("a note with a quorum besides the forged line: %v", err)
+		}
+	}
+	if ls := status(); ls.CosigFailed != 1 || ls.CosigUnchecked != 1 {
+		t.Errorf("after a note with one forged line: failed %d, unchecked %d; want 1 and 1", ls.CosigFailed, ls.CosigUnchecked)
+	}
+	// Another note (the lines in another order) with the forged line, and
+	// no quorum: refused, and the forged line counted.
+	one := append(append(bytes.Clone(f.plain), f.line("330000")...), f.bad...)
+	if err := x.followServed(ctx, mb, nil, one); !errors.Is(err, errNotWitnessed) {
+		t.Errorf("a note with one valid cosignature: %v, want errNotWitnessed", err)
+	}
+	if ls := status(); ls.CosigFailed != 2 || ls.CosigUnchecked != 1 {
+		t.Errorf("after a second note with the forged line: failed %d, unchecked %d; want 2 and 1", ls.CosigFailed, ls.CosigUnchecked)
+	}
+}
+
+func testLoopSigner(t *testing.T) note.Signer {
+	t.Helper()
+	skey, _, err := ledger.GenerateKey(schemas.LoopOrigin("330000"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

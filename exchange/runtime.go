@@ -93,7 +93,9 @@ type Runtime struct {
 	own     ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
 	loopOwn ownWitness      // the same for the own loop log (loop_follow.go)
 	follows followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
-	logger  *slog.Logger
+	// cosigLines: served loop cosignature lines not kept, by member (loop_quorum.go)
+	cosigLines cosigCounts
+	logger     *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
 	cosigned    *prometheus.CounterVec

@@ -259,29 +259,67 @@ func TestClusterJoinAndRemove(t *testing.T) {
 	p4 := c.addJoiner(t, "zj-4", follower.url, tune)
 	p4.start()
 	c.procs = append(c.procs, p4)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	// What raft promises, in three steps (a failure names the step):
+	//  1. the leader commits the configuration with zj-4: it lists zj-4 as
+	//     a voter (its latest configuration, appended at some index <=
+	//     cfgIndex, its last index then) and has applied cfgIndex;
+	//  2. zj-4 catches up to cfgIndex. With this tuning that may take two
+	//     snapshot installs: the leader sends its latest snapshot, taken
+	//     before the AddVoter entry (so it lists the three old voters, and
+	//     so does zj-4 once it is restored); the AddVoter entry and the
+	//     writes still in flight take the leader past SnapshotThreshold, it
+	//     snapshots again and keeps only TrailingLogs (16) entries, so the
+	//     entry after the first snapshot is gone when zj-4 has restored it,
+	//     and the leader sends the newer snapshot (with zj-4), restored
+	//     whole again. How long that takes depends on the machine's load
+	//     and the ledger's size, so it is bounded generously and the
+	//     failure says how far zj-4 got;
+	//  3. a replica's configuration is the latest one in its log or
+	//     snapshot, so once zj-4's log reaches cfgIndex it lists itself:
+	//     checked at once, a failure here is a configuration bug, not a
+	//     slow catch-up.
+	// (One 20 s deadline for 1 and "zj-4 lists four voters" together failed
+	// once in a full CI run, zj-4 listing the three old voters: it gave
+	// both installs what the join left of 20 s. With each restore delayed
+	// by 12 s, the leader's log shows the second install of the newer
+	// snapshot and the old test fails every time it happens.)
+	var cfgIndex uint64
+	waitFor(t, 20*time.Second, func() (bool, string) {
 		st, err := c.clusterView(leader)
-		if err == nil && slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}) {
-			break
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zj-4 did not become a voter within 20s: %+v, %v", st, err)
+		self := selfServer(st)
+		switch four := slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}); {
+		case !four:
+			cfgIndex = 0 // not yet, or an uncommitted change a new leader dropped
+		case cfgIndex == 0:
+			cfgIndex = self.LastIndex
 		}
-		time.Sleep(100 * time.Millisecond)
+		return cfgIndex > 0 && self.AppliedIndex >= cfgIndex, fmt.Sprintf("step 1: %s's configuration with zj-4 is not committed: %+v (configuration seen at index %d)", leader.id, st, cfgIndex)
+	})
+	// (GET /v1/status: /v1/cluster gives a replica's indexes only when it
+	// is in its own configuration, which zj-4 is not before it catches up.)
+	waitFor(t, 60*time.Second, func() (bool, string) {
+		st, err := c.status(p4)
+		if err != nil {
+			return false, err.Error()
+		}
+		view, _ := c.clusterView(p4)
+		return st.Applied >= cfgIndex, fmt.Sprintf("step 2: zj-4 has not caught up to index %d (applied %d, voters %v; see its log for the snapshot installs)",
+			cfgIndex, st.Applied, voters(view))
+	})
+	view, err := c.clusterView(p4)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The joiner learns the configuration (with itself as a voter) from the
-	// leader's snapshot and log.
-	for {
+	if got := voters(view); !slices.Equal(got, []string{"zj-1", "zj-2", "zj-3", "zj-4"}) {
+		t.Fatalf("step 3: zj-4 applied index %d (the configuration adding it) or later, yet lists the voters %v: its configuration does not follow its log", cfgIndex, got)
+	}
+	waitFor(t, 10*time.Second, func() (bool, string) {
 		st, err := c.clusterView(p4)
-		if err == nil && slices.Equal(voters(st), []string{"zj-1", "zj-2", "zj-3", "zj-4"}) && st.Leader != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("zj-4's view of the cluster: %+v, %v", st, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil && st.Leader != "", fmt.Sprintf("zj-4 knows no leader: %+v, %v", st, err)
+	})
 	// Writes continue, including through the new replica (which forwards
 	// to the leader), and all four ledgers converge byte for byte.
 	load(1 * time.Second)
@@ -352,6 +390,32 @@ func TestClusterJoinAndRemove(t *testing.T) {
 	c.waitSize(l.highestAcked()+1, 30*time.Second)
 	c.waitSettled(60 * time.Second)
 	c.checkConverged(t, l.acked)
+}
+
+// selfServer is the answering replica's entry of st (the one with its
+// indexes); zero if it is not in the configuration.
+func selfServer(st node.ClusterStatus) node.ClusterServer {
+	for _, s := range st.Servers {
+		if s.ID == st.Replica {
+			return s
+		}
+	}
+	return node.ClusterServer{}
+}
+
+// waitFor polls cond every 100 ms until it holds, failing the test with
+// cond's last message after d.
+func waitFor(t *testing.T, d time.Duration, cond func() (ok bool, why string)) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, why)
+		}
+	}
 }
 
 func logContains(t *testing.T, path, s string) bool {

@@ -48,3 +48,10 @@ func SnapshotForTest(n *Node) error { return n.rep.Raft.Snapshot().Error() }
 // CloseLedgerForTest closes n's ledger.db under it, so that every later
 // read fails (as a failing disk would); Run still shuts down.
 func CloseLedgerForTest(n *Node) error { return n.fsm.store.Close() }
+
+// ReadNoteKeyPair and LoadNoteKey read a replica's signed-note key files
+// (node.go).
+var (
+	ReadNoteKeyPair = readNoteKeyPair
+	LoadNoteKey     = loadNoteKey
+)

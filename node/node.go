@@ -89,12 +89,12 @@ func New(cfg Config) (n *Node, err error) {
 		}
 	}()
 
-	logSigner, logVerifier, err := loadNoteKey(cfg.LogKey, n.origin)
+	logSigner, logVerifier, err := loadNoteKey("log", cfg.LogKey, n.origin)
 	if err != nil {
 		return nil, err
 	}
 	n.logVerifier = logVerifier
-	accSigner, accVerifier, err := loadNoteKey(cfg.AccessKey, n.access)
+	accSigner, accVerifier, err := loadNoteKey("access", cfg.AccessKey, n.access)
 	if err != nil {
 		return nil, err
 	}
@@ -325,28 +325,45 @@ func (n *Node) IsLeader() bool {
 	return string(id) == n.cfg.ReplicaID
 }
 
-func loadNoteKey(path, origin string) (note.Signer, note.Verifier, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("log key: %w", err)
-	}
-	s, err := note.NewSigner(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, nil, fmt.Errorf("log key %s: %w", path, err)
-	}
-	if s.Name() != origin {
-		return nil, nil, fmt.Errorf("log key %s is for %q, want %q", path, s.Name(), origin)
-	}
-	vb, err := os.ReadFile(strings.TrimSuffix(path, ".key") + ".vkey")
-	if err != nil {
-		return nil, nil, fmt.Errorf("log verifier key: %w", err)
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(vb)))
+// loadNoteKey reads the signed-note key pair of a replica's log for role
+// ("log", "access" or "loop": the name its errors give it): the signer key
+// at path (keys/<role>.key) and its verifier key beside it (.vkey), and
+// checks that the key names origin. Every error names the role and the
+// file it failed on.
+func loadNoteKey(role, path, origin string) (note.Signer, note.Verifier, error) {
+	s, v, err := readNoteKeyPair(role, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if v.KeyHash() != s.KeyHash() {
-		return nil, nil, fmt.Errorf("%s and its .vkey do not match", path)
+	if s.Name() != origin {
+		return nil, nil, fmt.Errorf("%s key %s is for %q, want %q", role, path, s.Name(), origin)
+	}
+	return s, v, nil
+}
+
+// readNoteKeyPair reads the signer key at path and the verifier key beside
+// it (path with .vkey for .key) and checks that the two are one key (same
+// name and key hash).
+func readNoteKeyPair(role, path string) (note.Signer, note.Verifier, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s key: %w", role, err) // the error names the file
+	}
+	s, err := note.NewSigner(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s key %s: %w", role, path, err)
+	}
+	vpath := strings.TrimSuffix(path, ".key") + ".vkey"
+	vb, err := os.ReadFile(vpath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s verifier key: %w", role, err)
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(vb)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s verifier key %s: %w", role, vpath, err)
+	}
+	if v.Name() != s.Name() || v.KeyHash() != s.KeyHash() {
+		return nil, nil, fmt.Errorf("%s verifier key %s is not the key of %s", role, vpath, path)
 	}
 	return s, v, nil
 }

@@ -151,7 +151,7 @@ func (n *Node) addLoopLog(logs map[string]signingLog) error {
 	if lo == "" {
 		return nil
 	}
-	s, v, err := loadNoteKey(n.cfg.Sanctions.LoopKey, lo)
+	s, v, err := loadNoteKey("loop", n.cfg.Sanctions.LoopKey, lo)
 	if err != nil {
 		return fmt.Errorf("sanctions.loop_log: %w", err)
 	}

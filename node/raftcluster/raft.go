@@ -67,6 +67,15 @@ type Tuning struct {
 	SnapshotInterval time.Duration `yaml:"snapshot_interval"`
 	// TrailingLogs kept after a snapshot so that a replica that was briefly
 	// down catches up from the log rather than a full snapshot; default 65536.
+	// A replica catching up by snapshot (a new one joining) needs the
+	// leader's log from the snapshot it was sent: if the leader snapshots
+	// again and compacts past it while it is restored (as few as
+	// TrailingLogs - SnapshotThreshold entries written meanwhile can do it;
+	// none when TrailingLogs is the smaller, as in the join test), the
+	// replica is sent the newer snapshot and restores it whole again, and
+	// until then lists the configuration of the first snapshot, which may
+	// predate its own addition. Keep TrailingLogs well above
+	// SnapshotThreshold (the defaults: 4x).
 	TrailingLogs uint64 `yaml:"trailing_logs"`
 }
 
