@@ -4,9 +4,11 @@ package api
 // the answering replica knows it. The leader's view is authoritative; a
 // follower's may lag by the configuration changes it has not received yet.
 type ClusterStatus struct {
-	Replica string          `json:"replica"` // the replica that answered
-	Leader  string          `json:"leader"`  // replica id of the leader, "" if none is known
-	Index   uint64          `json:"index"`   // raft index of the configuration
+	Replica string `json:"replica"` // the replica that answered
+	Leader  string `json:"leader"`  // replica id of the leader, "" if none is known
+	// Index is the raft index of the configuration when the replica knows
+	// it; hashicorp/raft v1.7.3 does not report it, so it is 0 and left out.
+	Index   uint64          `json:"index,omitempty"`
 	Servers []ClusterServer `json:"servers"`
 }
 
@@ -30,7 +32,9 @@ type ClusterChange struct {
 	// Changed is false when the configuration already was as asked (the
 	// same id with the same address, already a voter).
 	Changed bool `json:"changed"`
-	// Index is the raft index of the configuration change, committed.
+	// Index is the raft index of the configuration change, committed; for
+	// a repeat (Changed false), the index the leader had applied when it
+	// knew the configuration with it committed.
 	Index   uint64        `json:"index"`
 	Cluster ClusterStatus `json:"cluster"`
 }

@@ -27,7 +27,7 @@ type (
 
 func (n *Node) clusterOps() *clusterops.Handlers {
 	return clusterops.New(clusterops.Config{Region: n.cfg.Region, ReplicaID: n.cfg.ReplicaID, Peers: n.cfg.Peers,
-		Raft: n.rep.Raft, Logger: n.logger, ErrNotLeader: errNotLeader, ErrForward: errForward}, opsNode{n})
+		Replica: n.rep, Logger: n.logger, ErrNotLeader: errNotLeader, ErrForward: errForward}, opsNode{n})
 }
 
 func (n *Node) clusterStatus() (ClusterStatus, error) { return n.clusterOps().Status() }

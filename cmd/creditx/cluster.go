@@ -138,6 +138,10 @@ func printCluster(out io.Writer, v any, asJSON bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if st.Index == 0 { // not known (see api.ClusterStatus.Index)
+		_, err := fmt.Fprintf(out, "(as seen by %s)\n", st.Replica)
+		return err
+	}
 	_, err := fmt.Fprintf(out, "(as seen by %s at configuration index %d)\n", st.Replica, st.Index)
 	return err
 }

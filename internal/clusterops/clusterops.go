@@ -15,7 +15,6 @@ import (
 	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/node/raftcluster"
 	"github.com/creditx/creditx/pki"
-	"github.com/hashicorp/raft"
 )
 
 // ForwardedHeader marks a membership change relayed by a follower that
@@ -47,10 +46,10 @@ type Node interface {
 
 // Config holds what the handlers read of the replica.
 type Config struct {
-	Region    string             // the region's code
-	ReplicaID string             // this replica's raft id
-	Peers     []raftcluster.Peer // the configured replicas of the region
-	Raft      *raft.Raft         // this replica's raft
+	Region    string               // the region's code
+	ReplicaID string               // this replica's raft id
+	Peers     []raftcluster.Peer   // the configured replicas of the region
+	Replica   *raftcluster.Replica // this replica's raft
 	Logger    *slog.Logger
 	// ErrNotLeader and ErrForward are the node's sentinels its retry rule
 	// retries: the leader changed, or could not be reached.
@@ -68,7 +67,7 @@ func New(cfg Config, n Node) *Handlers { return &Handlers{cfg: cfg, n: n} }
 
 // Status reads the raft configuration with each replica's state.
 func (h *Handlers) Status() (api.ClusterStatus, error) {
-	return raftcluster.Status(h.cfg.Raft, h.cfg.ReplicaID, h.cfg.Peers)
+	return raftcluster.Status(h.cfg.Replica.Raft, h.cfg.ReplicaID, h.cfg.Peers)
 }
 
 // Get is GET /v1/cluster.
@@ -132,7 +131,7 @@ func (h *Handlers) Add(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ChangeTimeout)
 	defer cancel()
 	h.change(ctx, w, r, forwarded, body, func(ctx context.Context) (bool, uint64, *api.ErrorBody) {
-		changed, index, err := raftcluster.AddVoter(ctx, h.cfg.Raft, req.ID, req.RaftAddress, h.cfg.Logger)
+		changed, index, err := h.cfg.Replica.AddVoter(ctx, req.ID, req.RaftAddress, h.cfg.Logger)
 		return changed, index, h.changeAnswer(err)
 	})
 }
@@ -147,7 +146,7 @@ func (h *Handlers) Remove(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ChangeTimeout)
 	defer cancel()
 	h.change(ctx, w, r, forwarded, nil, func(ctx context.Context) (bool, uint64, *api.ErrorBody) {
-		index, err := raftcluster.Remove(ctx, h.cfg.Raft, target, h.cfg.Logger)
+		index, err := h.cfg.Replica.Remove(ctx, target, h.cfg.Logger)
 		return err == nil, index, h.changeAnswer(err)
 	})
 }

@@ -57,7 +57,9 @@ func Status(r *raft.Raft, self string, peers []Peer) (api.ClusterStatus, error) 
 		return api.ClusterStatus{}, err
 	}
 	_, leader := r.LeaderWithID()
-	st := api.ClusterStatus{Replica: self, Leader: string(leader), Index: cf.Index(), Servers: []api.ClusterServer{}}
+	// cf.Index() is always 0 in hashicorp/raft v1.7.3 (see lockChanges):
+	// the status does not claim an index it cannot know.
+	st := api.ClusterStatus{Replica: self, Leader: string(leader), Servers: []api.ClusterServer{}}
 	for _, s := range cf.Configuration().Servers {
 		cs := api.ClusterServer{ID: string(s.ID), RaftAddress: string(s.Address), Suffrage: suffrageName(s.Suffrage), Leader: s.ID == leader}
 		for _, p := range peers {
@@ -85,13 +87,43 @@ func suffrageName(s raft.ServerSuffrage) string {
 	}
 }
 
-// AddVoter makes id (at addr) a voter; r must lead. It re-reads the
-// configuration and passes its index to raft (prevIndex), so that two
-// concurrent changes cannot both pass the duplicate check; the loser
-// retries against the new configuration until ctx ends. changed is false
-// for an idempotent repeat (answered once the configuration that has it is
-// committed).
-func AddVoter(ctx context.Context, r *raft.Raft, id, addr string, logger *slog.Logger) (changed bool, index uint64, err error) {
+// lockChanges waits until no other configuration change is under way
+// through r (or ctx ends) and returns the function that ends this one.
+//
+// Why here and not raft's prevIndex: hashicorp/raft v1.7.3's
+// GetConfiguration never fills in the configuration's index (Index() is
+// always 0), so prevIndex 0 disables raft's "configuration changed since"
+// check, and two concurrent changes could both pass the checks below:
+// raft's own check refuses duplicate ids and addresses and a configuration
+// without voters, but an AddVoter of an existing voter moves it to the new
+// address, so the same replica added at two addresses at once would
+// silently move (TestConcurrentAddsSerialized). Raft itself takes one change
+// at a time once the previous one committed; holding this for the whole
+// check-then-change makes each check see every change before it. Changes
+// reach raft only through the leader, and a change begun under a lead that
+// is lost fails (ErrNotLeader), so one replica's lock is enough.
+func (r *Replica) lockChanges(ctx context.Context) (unlock func(), err error) {
+	r.changesOnce.Do(func() { r.changes = make(chan struct{}, 1) })
+	select {
+	case r.changes <- struct{}{}:
+		return func() { <-r.changes }, nil
+	case <-ctx.Done():
+		return nil, notCommitted(ctx.Err())
+	}
+}
+
+// AddVoter makes id (at addr) a voter; the replica must lead. Changes
+// through one replica are made one at a time (lockChanges), each checked
+// against the configuration left by the one before. changed is false for
+// an idempotent repeat (answered once the configuration that has it is
+// committed, with the index this replica had applied then).
+func (rep *Replica) AddVoter(ctx context.Context, id, addr string, logger *slog.Logger) (changed bool, index uint64, err error) {
+	unlock, err := rep.lockChanges(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	defer unlock()
+	r := rep.Raft
 	sid, saddr := raft.ServerID(id), raft.ServerAddress(addr)
 	for {
 		cf := r.GetConfiguration()
@@ -115,9 +147,12 @@ func AddVoter(ctx context.Context, r *raft.Raft, id, addr string, logger *slog.L
 			if err := WaitFuture(ctx, r.Barrier(changeTimeout)); err != nil {
 				return false, 0, notCommitted(err)
 			}
-			return false, cf.Index(), nil
+			return false, r.AppliedIndex(), nil
 		}
-		f := r.AddVoter(sid, saddr, cf.Index(), changeTimeout)
+		if rep.checked != nil {
+			rep.checked()
+		}
+		f := r.AddVoter(sid, saddr, 0, changeTimeout)
 		err := WaitFuture(ctx, f)
 		if err == nil {
 			logger.Info("replica added to the raft configuration", "id", id, "raft_address", addr, "index", f.Index())
@@ -129,10 +164,16 @@ func AddVoter(ctx context.Context, r *raft.Raft, id, addr string, logger *slog.L
 	}
 }
 
-// Remove removes id from the configuration; r must lead. Removing the last
-// voter is refused (ErrConflict), an id that is not a member too
-// (ErrUnknownReplica).
-func Remove(ctx context.Context, r *raft.Raft, id string, logger *slog.Logger) (index uint64, err error) {
+// Remove removes id from the configuration; the replica must lead.
+// Removing the last voter is refused (ErrConflict), an id that is not a
+// member too (ErrUnknownReplica). One change at a time, as AddVoter.
+func (rep *Replica) Remove(ctx context.Context, id string, logger *slog.Logger) (index uint64, err error) {
+	unlock, err := rep.lockChanges(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	r := rep.Raft
 	sid := raft.ServerID(id)
 	for {
 		cf := r.GetConfiguration()
@@ -154,7 +195,7 @@ func Remove(ctx context.Context, r *raft.Raft, id string, logger *slog.Logger) (
 		if isVoter && voters == 1 {
 			return 0, refuse(ErrConflict, "replica %s is the last voter; removing it would leave the region without a cluster", id)
 		}
-		f := r.RemoveServer(sid, cf.Index(), changeTimeout)
+		f := r.RemoveServer(sid, 0, changeTimeout)
 		err := WaitFuture(ctx, f)
 		if err == nil {
 			logger.Info("replica removed from the raft configuration", "id", id, "index", f.Index())
@@ -173,8 +214,9 @@ func retryChange(ctx context.Context, err error, logger *slog.Logger) error {
 	if LostLead(err) || ctx.Err() != nil {
 		return notCommitted(err)
 	}
-	// Most likely "configuration changed since ..." (prevIndex): another
-	// change won the race. Re-read and decide again.
+	// Raft refused or timed out enqueueing it (e.g. a configuration
+	// change of raft's own, such as a leader's, not yet committed). Re-read
+	// and decide again.
 	logger.Warn("configuration change failed; retrying", "err", err)
 	select {
 	case <-ctx.Done():

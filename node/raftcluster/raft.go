@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -119,6 +120,15 @@ type Replica struct {
 	Raft      *raft.Raft
 	logStore  *raftboltdb.BoltStore
 	transport *raft.NetworkTransport
+
+	// changes admits one configuration change at a time through this
+	// replica (see AddVoter); made on first use, so a Replica built
+	// around a raft (tests) works too.
+	changesOnce sync.Once
+	changes     chan struct{}
+	// checked, if set (tests), runs between a change's check of the
+	// configuration and its proposal to raft: the race window.
+	checked func()
 }
 
 // Open starts raft on dir with the given FSM and transport stream layer.
