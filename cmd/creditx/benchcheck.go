@@ -29,7 +29,7 @@ func newBenchCheckCmd() *cobra.Command {
 	var listings, start uint64
 	var n, conc, local, batch, warmup int
 	var notices, direct bool
-	var cpuprofile string
+	var cpuprofile, loadprofile, localDir string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Measure subject checks over HTTPS: checks/s and latency percentiles",
@@ -49,21 +49,30 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			var err error
 			if local > 0 {
 				var load []func(*node.Node, *client.Credentials) error
-				if direct {
+				reuse := localDir != "" && len(keptRegion(localDir)) > 0
+				if reuse {
+					fmt.Fprintf(cmd.ErrOrStderr(), "reusing the region kept in %s (loaded with --listings %d by an earlier run)\n", localDir, listings)
+				}
+				if direct && !reuse {
 					if notices || local != 1 {
 						return fmt.Errorf("--direct loads one replica's ledger without raft: give --local 1 --notices=false")
 					}
 					load = append(load, func(leader *node.Node, pub *client.Credentials) error {
+						stop, err := startCPUProfile(loadprofile)
+						if err != nil {
+							return err
+						}
+						defer stop()
 						return loadDirect(ctx, cmd.ErrOrStderr(), leader, pub, start, listings, 1024) // benchdirect.go
 					})
 				}
-				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, raftcluster.Tuning{}, load...)
+				url, pub, stop, err := localRegion(ctx, local, localDir, cmd.ErrOrStderr(), notices, raftcluster.Tuning{}, load...)
 				if err != nil {
 					return err
 				}
 				defer stop()
 				nodeURL = url
-				if !direct {
+				if !direct && !reuse {
 					if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, ingestOptions{URL: url, Start: start, N: listings, Conc: 16, Batch: 200, Size: 1024}); err != nil {
 						return err
 					}
@@ -115,6 +124,8 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the checks to FILE")
 	cmd.Flags().IntVar(&warmup, "warmup", 0, "send this many checks first (reported apart), so that the measured ones find the index pages mapped")
 	cmd.Flags().BoolVar(&direct, "direct", false, "with --local 1 --notices=false: sign the listings on every core and append them through the leader's FSM apply step (node.LoadDirect: indexing included, no raft, HTTP or admission), so that 10^7 listings load in minutes")
+	cmd.Flags().StringVar(&localDir, "local-dir", "", "with --local: put the region in DIR and keep it; if DIR holds a region kept by an earlier run, start that one as it is (give the same --listings) instead of loading, so that a 10^7-listing ledger is loaded once and measured many times")
+	cmd.Flags().StringVar(&loadprofile, "load-cpuprofile", "", "with --direct: write a CPU profile of the direct load to FILE")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas and load it first")
 	return cmd
 }
