@@ -35,25 +35,11 @@ type cachedHashes struct {
 	r      tlog.HashReader
 }
 
-// cacheMinLevel is the lowest tree level whose hashes the cache holds.
-// An inclusion proof of a random entry reads about eight hashes below it
-// from the entry's own tiles (the one page the proof reads anyway) and
-// seldom again; caching them would evict the upper levels every proof
-// shares, and costs a locked LRU update each. From this level up there
-// are about N/128 hashes in all (78,000 at 10^7 entries), so they stay
-// cached.
-const cacheMinLevel = 8
-
 func (h cachedHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	var miss []int64
 	var missAt []int
 	for i, idx := range indexes {
-		if level, _ := tlog.SplitStoredHashIndex(idx); level < cacheMinLevel {
-			miss = append(miss, idx)
-			missAt = append(missAt, i)
-			continue
-		}
 		if v, ok := h.c.c.Get(hashKey{h.origin, idx}); ok {
 			out[i] = v.(tlog.Hash)
 			continue
@@ -70,9 +56,7 @@ func (h cachedHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	}
 	for k, i := range missAt {
 		out[i] = got[k]
-		if level, _ := tlog.SplitStoredHashIndex(miss[k]); level >= cacheMinLevel {
-			h.c.c.Add(hashKey{h.origin, miss[k]}, got[k])
-		}
+		h.c.c.Add(hashKey{h.origin, miss[k]}, got[k])
 	}
 	return out, nil
 }
