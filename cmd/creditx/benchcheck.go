@@ -48,6 +48,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			var exe *client.Credentials
 			var err error
 			if local > 0 {
+				defer nodeGC()() // serve.go: the node runs in this process
 				var load []func(*node.Node, *client.Credentials) error
 				reuse := localDir != "" && len(keptRegion(localDir)) > 0
 				if reuse {
