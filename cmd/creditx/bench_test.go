@@ -48,7 +48,8 @@ func TestBenchCheckCounts(t *testing.T) {
 // TestBenchCheckDirectReuse: "bench check --direct --local-dir D" loads
 // the listings into D and keeps it; a second run with the same D starts
 // that region as it is (no second load: the ledger keeps its size) and
-// finds the listings (about half the checked subjects restricted).
+// finds the listings (about half the checked subjects restricted), also
+// with the clients on two connections.
 func TestBenchCheckDirectReuse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node twice and loads listings")
@@ -68,7 +69,11 @@ func TestBenchCheckDirectReuse(t *testing.T) {
 	}
 	var sizes []uint64
 	for run1 := range 2 {
-		out, err := run(t, "bench", "check", "--local", "1", "--notices=false", "--direct", "--listings", "200", "--n", "200", "--concurrency", "4", "--local-dir", dir)
+		args := []string{"bench", "check", "--local", "1", "--notices=false", "--direct", "--listings", "200", "--n", "200", "--concurrency", "4", "--local-dir", dir}
+		if run1 == 1 {
+			args = append(args, "--conns", "2") // the clients on two connections
+		}
+		out, err := run(t, args...)
 		if err != nil {
 			t.Fatalf("run %d: %v\n%s", run1+1, err, out)
 		}

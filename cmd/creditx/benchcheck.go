@@ -27,7 +27,7 @@ import (
 func newBenchCheckCmd() *cobra.Command {
 	var nodeURL, dir, action string
 	var listings, start uint64
-	var n, conc, local, batch, warmup int
+	var n, conc, local, batch, warmup, conns int
 	var notices, direct bool
 	var cpuprofile, loadprofile, localDir string
 	cmd := &cobra.Command{
@@ -43,6 +43,9 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch < 1 || batch > 1000 {
 				return fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
+			}
+			if conns < 1 || conns > conc {
+				return fmt.Errorf("--conns: give 1 to --concurrency (%d) connections, got %d", conc, conns)
 			}
 			ctx := cmd.Context()
 			var exe *client.Credentials
@@ -91,10 +94,18 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			} else if exe, err = client.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
 				return err
 			}
+			exes := []*client.Credentials{exe}
+			for len(exes) < conns { // each its own transport, so its own connection
+				c, err := client.LoadCredentials(exe.Dir)
+				if err != nil {
+					return err
+				}
+				exes = append(exes, c)
+			}
 			if warmup > 0 {
 				// Touch the index pages first (bbolt reads through mmap: a
 				// page's first read faults it in), then measure.
-				w, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, warmup, conc, batch, action, 1000) // other subjects than the measured ones
+				w, err := benchChecks(ctx, cmd.ErrOrStderr(), exes, nodeURL, start, listings, warmup, conc, batch, action, 1000) // other subjects than the measured ones
 				if err != nil {
 					return err
 				}
@@ -105,7 +116,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 				return err
 			}
 			defer stopProfile()
-			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, n, conc, batch, action, 0)
+			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exes, nodeURL, start, listings, n, conc, batch, action, 0)
 			if err != nil {
 				return err
 			}
@@ -120,6 +131,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 	cmd.Flags().Uint64Var(&start, "start", 1, "first synthetic sequence number of the loaded listings")
 	cmd.Flags().IntVar(&n, "n", 100000, "checks to send")
 	cmd.Flags().IntVar(&conc, "concurrency", 32, "requests in flight")
+	cmd.Flags().IntVar(&conns, "conns", 1, "HTTPS connections the clients share (client i uses connection i mod conns): 1 multiplexes every request on one HTTP/2 connection, whose single reader and writer on each side then serialise them")
 	cmd.Flags().BoolVar(&notices, "notices", true, "with --local: let the node issue sanction notices for each listing (about 7 more records per listing); --notices=false loads large numbers of listings faster")
 	cmd.Flags().IntVar(&batch, "batch", 1, "subjects per request: 1 sends GET /v1/check, more sends POST /v1/check with that many subjects (at most 1000); latencies are per request")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the checks to FILE")
@@ -152,11 +164,11 @@ func (r CheckReport) String() string {
 
 // seed offsets the clients' random streams (the warm-up draws other
 // subjects than the measured run).
-func benchChecks(ctx context.Context, progress io.Writer, exe *client.Credentials, url string, start, listings uint64, n, conc, batch int, action string, seed uint64) (CheckReport, error) {
+func benchChecks(ctx context.Context, progress io.Writer, exes []*client.Credentials, url string, start, listings uint64, n, conc, batch int, action string, seed uint64) (CheckReport, error) {
 	if batch < 1 || batch > 1000 {
 		return CheckReport{}, fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
 	}
-	region := exe.Identity.Region
+	region := exes[0].Identity.Region
 	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("checks"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
 	var next, restricted, checks atomic.Int64
@@ -165,6 +177,7 @@ func benchChecks(ctx context.Context, progress io.Writer, exe *client.Credential
 	begin, cpu0 := time.Now(), cpuTime()
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range conc {
+		exe := exes[w%len(exes)]
 		g.Go(func() error {
 			rng := rand.New(rand.NewPCG(seed+uint64(w), 7))
 			subject := func() string {
