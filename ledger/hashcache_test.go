@@ -8,7 +8,8 @@ import (
 
 // TestHashCacheLevels: inclusion proofs read through the cache verify (a
 // second pass served from it too), hashes from upperLevel up are kept in
-// the upper map and lower ones in the LRU, never the other way round.
+// the upper map, those from lowLevel to below upperLevel in the LRU, and
+// none below lowLevel.
 func TestHashCacheLevels(t *testing.T) {
 	s := openTest(t)
 	const n = 3*TileWidth + 17
@@ -48,7 +49,7 @@ func TestHashCacheLevels(t *testing.T) {
 		t.Fatal("the LRU holds no lower-level hash after proofs")
 	}
 	for _, k := range c.c.Keys() {
-		if level, _ := tlog.SplitStoredHashIndex(k.(hashKey).index); level >= upperLevel {
+		if level, _ := tlog.SplitStoredHashIndex(k.(hashKey).index); level >= upperLevel || level < lowLevel {
 			t.Fatalf("the LRU holds a level-%d hash", level)
 		}
 	}
