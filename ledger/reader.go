@@ -81,6 +81,24 @@ func (r *LogReader) Entry(i uint64) ([]byte, error) {
 	return append([]byte(nil), v...), nil
 }
 
+// LeafHash returns the leaf hash of entry i as hash tile 0 holds it (the
+// hash the tree, its checkpoints and inclusion proofs are built from),
+// without reading the entry: one tile lookup, the tile an inclusion proof
+// of i reads first. An i at or beyond the log's size is ErrNotFound; a
+// missing or short tile is ErrDamaged.
+func (r *LogReader) LeafHash(i uint64) (tlog.Hash, error) {
+	if i >= r.Size() {
+		return tlog.Hash{}, r.notFound("leaf hash %d beyond size %d", i, r.Size())
+	}
+	t := r.bk().tiles.Get(tileKey(0, i/TileWidth))
+	k := int(i%TileWidth) * tlog.HashSize
+	if len(t) < k+tlog.HashSize {
+		return tlog.Hash{}, fmt.Errorf("%w: %w", ErrDamaged, &CorruptError{Origin: r.origin,
+			Reason: fmt.Sprintf("hash tile 0/%d holds no hash for entry %d", i/TileWidth, i)})
+	}
+	return tlog.Hash(t[k : k+tlog.HashSize]), nil
+}
+
 // ForEach calls fn for entries start..end-1 in order, stopping at the first
 // error. e is valid only during the call. A gap in the stored entries returns
 // ErrNotFound naming the missing index.

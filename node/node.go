@@ -18,6 +18,7 @@ import (
 
 	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/admission"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/limits"
 	"github.com/creditx/creditx/internal/startcheck"
 	"github.com/creditx/creditx/ledger"
@@ -67,8 +68,11 @@ type Node struct {
 	// set by checkAtStart before raft starts, fixed after.
 	ckpt    *startcheck.Saver
 	limiter *limits.Limiter // from cfg.RateLimit; shared by the HTTPS and HTTP/3 servers
-	started time.Time
-	x       *exchange.Runtime // nil unless cfg.Exchange is set
+	// checkWorkers run GET and POST /v1/check on goroutines whose stacks
+	// have grown already (httpx.Workers): the check's hot path.
+	checkWorkers *httpx.Workers
+	started      time.Time
+	x            *exchange.Runtime // nil unless cfg.Exchange is set
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that
@@ -120,6 +124,7 @@ func New(cfg Config) (n *Node, err error) {
 	n.validate = schemas.NewValidator(nil)
 	n.metrics = newMetrics()
 	n.limiter = limits.NewLimiter(cfg.RateLimit, time.Now)
+	n.checkWorkers = httpx.NewWorkers(checkWorkersMax, 10*time.Second)
 
 	cert, pool, err := pki.LoadCredentials(cfg.TLS)
 	if err != nil {

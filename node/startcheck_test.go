@@ -355,3 +355,23 @@ func TestStartRefusesLedgerBehindRaftSnapshot(t *testing.T) {
 		t.Fatalf("without it: %v, want the raft check to refuse", se)
 	}
 }
+
+// TestStartSkipLedgerScanKeepsRollbackCheck: Config.SkipLedgerScan (bench
+// check on a kept region) skips the full scan, not the cheap checks: a
+// ledger.db rolled back behind the checkpoint the node signed is still
+// refused.
+func TestStartSkipLedgerScanKeepsRollbackCheck(t *testing.T) {
+	cfg, path, _, _ := stoppedNode(t, 2)
+	ms, err := ledger.ReadMetaPages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.EditLedgerDB(t, path, func(raw []byte, ps int) {
+		raw[int(ms.OpenTxid%2)*ps+16+16] ^= 0x01 // as TestStartRefusesRolledBackMetaPage
+	})
+	cfg.SkipLedgerScan = true
+	se := refusedStart(t, cfg)
+	if se.Check != "signed checkpoint" || !strings.Contains(se.Error(), "rolled back") {
+		t.Fatalf("StartError %v, want the rollback refused with the scan skipped", se)
+	}
+}

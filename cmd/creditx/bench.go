@@ -190,7 +190,7 @@ func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notice
 	for i := range n {
 		specs = append(specs, provision.ReplicaSpec{ID: fmt.Sprintf("bench-%d", i+1), API: freeLocalAddr(), Raft: freeLocalAddr()})
 	}
-	cfgs, err := provision.PrepareRegion(dir, "330000", specs)
+	cfgs, err := regionConfigs(dir, keep, specs)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -260,6 +260,40 @@ func localRegion(ctx context.Context, n int, keep string, logw io.Writer, notice
 	watch = watchLeader(ctx, nodes)
 	fmt.Fprintf(logw, "started a local %d-replica region in %s; leader %s\n", n, dir, leader.URL())
 	return leader.URL(), creds, stop, nil
+}
+
+// regionConfigs provisions the region in dir, or, when dir is a kept
+// region of an earlier run (keep set and its node.yaml files present),
+// reads their configurations back so that its ledger is reused as it is.
+func regionConfigs(dir, keep string, specs []provision.ReplicaSpec) ([]*node.Config, error) {
+	if keep != "" {
+		if paths := keptRegion(dir); len(paths) > 0 {
+			var cfgs []*node.Config
+			for _, p := range paths {
+				c, err := node.LoadConfig(p)
+				if err != nil {
+					return nil, fmt.Errorf("reusing %s: %w", dir, err)
+				}
+				// This tool built the ledger; reading all of it again at
+				// start (~13 min at 10^7 listings here) is no part of a
+				// check benchmark.
+				c.SkipLedgerScan = true
+				cfgs = append(cfgs, c)
+			}
+			return cfgs, nil
+		}
+	}
+	return provision.PrepareRegion(dir, "330000", specs)
+}
+
+// keptRegion returns the node.yaml files of a region provisioned in dir
+// by an earlier run (none if there is none).
+func keptRegion(dir string) []string {
+	if _, err := os.Stat(filepath.Join(dir, "node.yaml")); err == nil {
+		return []string{filepath.Join(dir, "node.yaml")}
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "node.yaml"))
+	return paths
 }
 
 func freeLocalAddr() string {

@@ -27,9 +27,9 @@ import (
 func newBenchCheckCmd() *cobra.Command {
 	var nodeURL, dir, action string
 	var listings, start uint64
-	var n, conc, local, batch, warmup int
+	var n, conc, local, batch, warmup, conns int
 	var notices, direct bool
-	var cpuprofile string
+	var cpuprofile, loadprofile, localDir string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Measure subject checks over HTTPS: checks/s and latency percentiles",
@@ -44,26 +44,39 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			if batch < 1 || batch > 1000 {
 				return fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
 			}
+			if conns < 1 || conns > conc {
+				return fmt.Errorf("--conns: give 1 to --concurrency (%d) connections, got %d", conc, conns)
+			}
 			ctx := cmd.Context()
 			var exe *client.Credentials
 			var err error
 			if local > 0 {
+				defer nodeGC()() // serve.go: the node runs in this process
 				var load []func(*node.Node, *client.Credentials) error
-				if direct {
+				reuse := localDir != "" && len(keptRegion(localDir)) > 0
+				if reuse {
+					fmt.Fprintf(cmd.ErrOrStderr(), "reusing the region kept in %s (loaded with --listings %d by an earlier run)\n", localDir, listings)
+				}
+				if direct && !reuse {
 					if notices || local != 1 {
 						return fmt.Errorf("--direct loads one replica's ledger without raft: give --local 1 --notices=false")
 					}
 					load = append(load, func(leader *node.Node, pub *client.Credentials) error {
+						stop, err := startCPUProfile(loadprofile)
+						if err != nil {
+							return err
+						}
+						defer stop()
 						return loadDirect(ctx, cmd.ErrOrStderr(), leader, pub, start, listings, 1024) // benchdirect.go
 					})
 				}
-				url, pub, stop, err := localRegion(ctx, local, "", cmd.ErrOrStderr(), notices, raftcluster.Tuning{}, load...)
+				url, pub, stop, err := localRegion(ctx, local, localDir, cmd.ErrOrStderr(), notices, raftcluster.Tuning{}, load...)
 				if err != nil {
 					return err
 				}
 				defer stop()
 				nodeURL = url
-				if !direct {
+				if !direct && !reuse {
 					if _, err := benchIngest(ctx, cmd.ErrOrStderr(), pub, ingestOptions{URL: url, Start: start, N: listings, Conc: 16, Batch: 200, Size: 1024}); err != nil {
 						return err
 					}
@@ -81,10 +94,18 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 			} else if exe, err = client.LoadCredentials(filepath.Join(dir, "agencies", "executor")); err != nil {
 				return err
 			}
+			exes := []*client.Credentials{exe}
+			for len(exes) < conns { // each its own transport, so its own connection
+				c, err := client.LoadCredentials(exe.Dir)
+				if err != nil {
+					return err
+				}
+				exes = append(exes, c)
+			}
 			if warmup > 0 {
 				// Touch the index pages first (bbolt reads through mmap: a
 				// page's first read faults it in), then measure.
-				w, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, warmup, conc, batch, action, 1000) // other subjects than the measured ones
+				w, err := benchChecks(ctx, cmd.ErrOrStderr(), exes, nodeURL, start, listings, warmup, conc, batch, action, 1000) // other subjects than the measured ones
 				if err != nil {
 					return err
 				}
@@ -95,7 +116,7 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 				return err
 			}
 			defer stopProfile()
-			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exe, nodeURL, start, listings, n, conc, batch, action, 0)
+			r, err := benchChecks(ctx, cmd.ErrOrStderr(), exes, nodeURL, start, listings, n, conc, batch, action, 0)
 			if err != nil {
 				return err
 			}
@@ -110,11 +131,14 @@ raise or disable the node's rate_limit (default 200 requests/s per certificate) 
 	cmd.Flags().Uint64Var(&start, "start", 1, "first synthetic sequence number of the loaded listings")
 	cmd.Flags().IntVar(&n, "n", 100000, "checks to send")
 	cmd.Flags().IntVar(&conc, "concurrency", 32, "requests in flight")
+	cmd.Flags().IntVar(&conns, "conns", 1, "HTTPS connections the clients share (client i uses connection i mod conns): 1 multiplexes every request on one HTTP/2 connection, whose single reader and writer on each side then serialise them")
 	cmd.Flags().BoolVar(&notices, "notices", true, "with --local: let the node issue sanction notices for each listing (about 7 more records per listing); --notices=false loads large numbers of listings faster")
 	cmd.Flags().IntVar(&batch, "batch", 1, "subjects per request: 1 sends GET /v1/check, more sends POST /v1/check with that many subjects (at most 1000); latencies are per request")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the checks to FILE")
 	cmd.Flags().IntVar(&warmup, "warmup", 0, "send this many checks first (reported apart), so that the measured ones find the index pages mapped")
 	cmd.Flags().BoolVar(&direct, "direct", false, "with --local 1 --notices=false: sign the listings on every core and append them through the leader's FSM apply step (node.LoadDirect: indexing included, no raft, HTTP or admission), so that 10^7 listings load in minutes")
+	cmd.Flags().StringVar(&localDir, "local-dir", "", "with --local: put the region in DIR and keep it; if DIR holds a region kept by an earlier run, start that one as it is (give the same --listings) instead of loading, so that a 10^7-listing ledger is loaded once and measured many times")
+	cmd.Flags().StringVar(&loadprofile, "load-cpuprofile", "", "with --direct: write a CPU profile of the direct load to FILE")
 	cmd.Flags().IntVar(&local, "local", 0, "start a local region with this many replicas and load it first")
 	return cmd
 }
@@ -140,11 +164,11 @@ func (r CheckReport) String() string {
 
 // seed offsets the clients' random streams (the warm-up draws other
 // subjects than the measured run).
-func benchChecks(ctx context.Context, progress io.Writer, exe *client.Credentials, url string, start, listings uint64, n, conc, batch int, action string, seed uint64) (CheckReport, error) {
+func benchChecks(ctx context.Context, progress io.Writer, exes []*client.Credentials, url string, start, listings uint64, n, conc, batch int, action string, seed uint64) (CheckReport, error) {
 	if batch < 1 || batch > 1000 {
 		return CheckReport{}, fmt.Errorf("--batch: give 1 to 1000 subjects per request, got %d", batch)
 	}
-	region := exe.Identity.Region
+	region := exes[0].Identity.Region
 	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("checks"),
 		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
 	var next, restricted, checks atomic.Int64
@@ -153,6 +177,7 @@ func benchChecks(ctx context.Context, progress io.Writer, exe *client.Credential
 	begin, cpu0 := time.Now(), cpuTime()
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range conc {
+		exe := exes[w%len(exes)]
 		g.Go(func() error {
 			rng := rand.New(rand.NewPCG(seed+uint64(w), 7))
 			subject := func() string {
