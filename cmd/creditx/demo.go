@@ -113,6 +113,9 @@ type demoOptions struct {
 	// measure, if set, runs once convergence was reached or timed out,
 	// while the members still run (bench_delta.go).
 	measure func(ctx context.Context, members []*demoMember, converged bool, took time.Duration) error
+	// phases, if set, receives when each part of convergence was first
+	// seen, from the first listing submitted (bench_delta.go).
+	phases *demoPhases
 }
 
 type demoMember struct {
@@ -241,7 +244,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
 	var probe *schemas.Listing
+	o.phases.mark(members, true)
 	start := time.Now()
+	if o.phases != nil {
+		o.phases.start = start
+	}
 	// Zhejiang publishes first, so its first listing follows its own
 	// governance records at a fixed index (the README's provenance example)
 	// before any notice for another member's listing can land in its ledger.
@@ -288,6 +295,9 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
 		return err
 	}
+	if o.phases != nil {
+		o.phases.Published = time.Since(start)
+	}
 	var joinProbe *schemas.Listing
 	if o.join != "" { // demo_join.go
 		city, inForce, l, err := demoJoin(ctx, rctx, &wg, out, logger, o, members)
@@ -310,14 +320,34 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}()
 	deadline := time.Now().Add(o.timeout)
 	var ok bool
+	var took time.Duration
+	// Converged when it held at two reads at least a second apart with
+	// the same sizes (a notice not yet issued would grow a loop log), from
+	// the first of them.
+	var since time.Duration
+	var sinceSum uint64
 	for {
-		if ok, err = demoConverged(members); err != nil {
+		parts, sum, err := demoConvergedParts(members)
+		if err != nil {
 			return err
+		}
+		now := time.Since(start)
+		o.phases.note(parts, now)
+		switch {
+		case !parts.converged():
+			since = 0
+		case since == 0 || sum != sinceSum:
+			since, sinceSum = now, sum
+		case now-since >= time.Second:
+			ok, took = true, since
 		}
 		if ok || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if !ok {
+		took = time.Since(start)
 	}
 	progressMu.Lock()
 	if o.progress != nil {
@@ -325,7 +355,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		o.progress = nil // the bar is done; late callbacks print nothing
 	}
 	progressMu.Unlock()
-	took := time.Since(start)
+	o.phases.mark(members, false)
 	if ok {
 		fmt.Fprintf(out, "Converged in %v.\n\n", took.Round(time.Millisecond))
 	} else {
@@ -466,44 +496,146 @@ func demoBar(done, total uint64) string {
 }
 
 // demoConverged: every own ledger witnessed at its full size, every mirror
-// at that size with a witnessed checkpoint, no alerts.
+// at that size with a witnessed checkpoint, no alerts; every own loop log
+// witnessed at its size and copied by its custodians. That is every
+// listing indexed at every member, and every notice issued, witnessed and
+// held by the origin and its custodians (issue 20). It does not wait for
+// every member to follow every loop log at its latest size: a member that
+// is not a custodian follows a loop log at most every 10 s
+// (exchange.followGapFar), to detect forks; demoSettled waits for that too.
 func demoConverged(ms []*demoMember) (bool, error) {
+	d, _, err := demoConvergedParts(ms)
+	return d.converged(), err
+}
+
+// demoSettled is demoConverged and every loop log followed at its size by
+// every member (a witnessed checkpoint).
+func demoSettled(ms []*demoMember) (bool, error) {
+	d, _, err := demoConvergedParts(ms)
+	return d.converged() && d.Followed, err
+}
+
+// demoParts says which parts of convergence hold (demoConvergedParts).
+type demoParts struct {
+	Ledgers  bool // every own ledger witnessed at its size, mirrored at it (witnessed) by every other member, no alerts
+	Loops    bool // every own loop log witnessed at its size
+	Custody  bool // every custodian's copy of a loop log at its size
+	Followed bool // every member follows every loop log at its size, witnessed
+}
+
+// converged: what demoConverged waits for.
+func (d demoParts) converged() bool { return d.Ledgers && d.Loops && d.Custody }
+
+// demoPhases records when each part of convergence was first seen to
+// hold, from the first listing submitted (bench delta's report).
+type demoPhases struct {
+	Published                         time.Duration // the last listing (and rules record) submitted
+	Ledgers, Loops, Custody, Followed time.Duration // 0: not seen
+	// Work and CPU (process CPU-seconds) when the first listing was
+	// submitted and when convergence was reached or timed out.
+	Work0, Work1 exchange.Work
+	CPU0, CPU1   float64
+	start        time.Time // the first listing submitted
+}
+
+// noteNow is note at the time since the first listing.
+func (p *demoPhases) noteNow(d demoParts) { p.note(d, time.Since(p.start)) }
+
+// mark records the members' work and the process's CPU time at the start
+// (start) or the end of convergence; p may be nil.
+func (p *demoPhases) mark(ms []*demoMember, start bool) {
+	if p == nil {
+		return
+	}
+	var w exchange.Work
+	for _, m := range ms {
+		w.Add(m.n.ExchangeWork())
+	}
+	if start {
+		p.Work0, p.CPU0 = w, cpuSeconds() // bench_delta.go
+	} else {
+		p.Work1, p.CPU1 = w, cpuSeconds()
+	}
+}
+
+// note records the parts that hold at t and had not held before; p may be nil.
+func (p *demoPhases) note(d demoParts, t time.Duration) {
+	if p == nil {
+		return
+	}
+	for _, f := range []struct {
+		ok bool
+		at *time.Duration
+	}{{d.Ledgers, &p.Ledgers}, {d.Loops, &p.Loops}, {d.Custody, &p.Custody}, {d.Followed, &p.Followed}} {
+		if f.ok && *f.at == 0 {
+			*f.at = t
+		}
+	}
+}
+
+// demoConvergedParts says which parts of convergence hold, and the sum of
+// every own ledger's and loop log's size. It reads every member's own
+// state first, and the N(N-1) mirrors' only when every own ledger and loop
+// log is witnessed at its size (before that, the mirror parts are taken
+// as not holding): a full read of 45 members costs ~2,000 mirror reads,
+// and the harness polls every 200 ms in the members' process.
+func demoConvergedParts(ms []*demoMember) (demoParts, uint64, error) {
+	var sum uint64
+	d := demoParts{Ledgers: true, Loops: true}
+	for _, m := range ms {
+		st, err := m.n.ExchangeOwnStatus()
+		if err != nil {
+			return demoParts{}, 0, err
+		}
+		d.Ledgers = d.Ledgers && st.Witnessed == st.Size && st.Alerts == 0
+		d.Loops = d.Loops && (st.Loop == nil || st.Loop.Witnessed == st.Loop.Size)
+	}
+	if !d.Ledgers || !d.Loops {
+		d.Ledgers = false
+		return d, 0, nil
+	}
 	sizes, loops := map[string]uint64{}, map[string]uint64{}
 	sts := make([]*exchange.Status, len(ms)) // one status read per member and call
+	d = demoParts{Ledgers: true, Loops: true, Custody: true, Followed: true}
 	for i, m := range ms {
 		st, err := m.n.ExchangeStatus()
 		if err != nil {
-			return false, err
+			return demoParts{}, 0, err
 		}
 		sts[i] = st
 		if st.Witnessed != st.Size || st.Alerts > 0 {
-			return false, nil
+			d.Ledgers = false
 		}
 		sizes[m.spec.Region] = st.Size
+		sum += st.Size
 		if st.Loop != nil { // a witnessed loop log (sanctions.loop_log, issue 20)
 			if st.Loop.Witnessed != st.Loop.Size {
-				return false, nil
+				d.Loops = false
 			}
 			loops[m.spec.Region] = st.Loop.Size
+			sum += st.Loop.Size
 		}
 	}
 	for _, st := range sts {
 		for _, mr := range st.Mirrors {
 			if mr.Size != sizes[mr.Code] || mr.Checkpoint != mr.Size || !mr.Witnessed || mr.Stopped {
-				return false, nil
+				d.Ledgers = false
 			}
 			// Every witnessed loop log followed at its size, and copied
 			// by its custodians (by every member that follows loop logs:
 			// those with their own loop log on).
 			if size, ok := loops[mr.Code]; ok && size > 0 && mr.Loop != nil {
 				l := mr.Loop
-				if l.Followed != size || !l.Witnessed || (l.Custodian && l.Entries != size) {
-					return false, nil
+				if l.Followed != size || !l.Witnessed {
+					d.Followed = false
+				}
+				if l.Custodian && l.Entries != size {
+					d.Custody = false
 				}
 			}
 		}
 	}
-	return true, nil
+	return d, sum, nil
 }
 
 // printDemoSummary prints the members' table; the URL column only when
