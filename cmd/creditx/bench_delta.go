@@ -29,7 +29,7 @@ import (
 func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
-	var verbose, loopLog bool
+	var verbose, loopLog, oneByOne bool
 	var cpuprofile, idleProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
@@ -37,7 +37,8 @@ func newBenchDeltaCmd() *cobra.Command {
 		Long: `delta runs the demo's scenario (creditx demo --members N --exit, notices on) for the first N
 members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang and Anhui), then:
 
-  converge     from the first listing submitted to every ledger mirrored at full size by every
+  converge     from the first listing submitted (Zhejiang's; then every other member publishes
+               at once, or one after another with --publish-one-by-one) to every ledger mirrored at full size by every
                other member with a witnessed checkpoint, every loop log witnessed at its size and
                copied by its custodians (the demo's "Converged in"); the report also times each part,
                and every loop log followed at its size by every member (a member that is not a
@@ -76,7 +77,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			defer stopProfile()
 			var rep deltaReport
 			var phases demoPhases
-			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog, phases: &phases,
+			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog, phases: &phases, publishAtOnce: !oneByOne,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					// The probes and the idle window start once every
 					// member also follows every loop log at its size
@@ -116,6 +117,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 180*time.Second, "how long to wait for convergence")
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "idle window for CPU and traffic")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().BoolVar(&oneByOne, "publish-one-by-one", false, "members publish one after another (the demo's order; until stop 32 the bench's too) instead of at once after Zhejiang")
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: witnessed, followed by every member (batched raft writes) and copied by 2 custodians (issue 20)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
