@@ -103,7 +103,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 				}
 				return fmt.Errorf("nothing measured")
 			}
-			rep.Phases = phases
+			rep.Phases = &phases
 			fmt.Fprintln(out, rep.String())
 			if err != nil {
 				fmt.Fprintf(out, "(demo: %v)\n", err)
@@ -141,7 +141,7 @@ type deltaReport struct {
 	Goroutines         int
 	Redials            uint64 // connections between members redialled after a failed request, whole run
 	IdleRedials        uint64 // the same, in the idle window
-	Phases             demoPhases
+	Phases             *demoPhases
 }
 
 func (r deltaReport) String() string {
@@ -167,6 +167,9 @@ func (r deltaReport) String() string {
 		peers, per(float64(r.Sockets))/peers, per(float64(r.Goroutines))/peers, per(float64(r.Heap))/peers/1024,
 		r.IdleBytesPerMember/peers, 1000*per(r.IdleCPU)/peers)
 	p := r.Phases
+	if p == nil {
+		return b.String()
+	}
 	at := func(d time.Duration) string {
 		if d == 0 {
 			return "not seen"
@@ -182,6 +185,9 @@ func (r deltaReport) String() string {
 		w(p.Work0.Proposals, p.Work1.Proposals), w(p.Work0.FollowCommands, p.Work1.FollowCommands), w(p.Work0.Follows, p.Work1.Follows),
 		w(p.Work0.FollowProofs, p.Work1.FollowProofs), w(p.Work0.LoopAnswers, p.Work1.LoopAnswers), w(p.Work0.LoopPushes, p.Work1.LoopPushes),
 		w(p.Work0.LedgerPushes, p.Work1.LedgerPushes), w(p.Work0.Requests, p.Work1.Requests), w(p.Work0.Checks, p.Work1.Checks))
+	if s := slices.Sorted(slices.Values(p.Submits)); len(s) > 0 {
+		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries on 503 included)", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds())
+	}
 	return b.String()
 }
 

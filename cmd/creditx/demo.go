@@ -302,9 +302,11 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	publish := func(k int) error {
 		m := publishing[k]
 		for _, b := range batches[k] {
+			t0 := time.Now()
 			if _, err := submitRetrying(ctx, b.p, m.n.URL(), b.entries...); err != nil {
 				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, b.p.Identity.Name, err)
 			}
+			o.phases.submitted(time.Since(t0))
 		}
 		return nil
 	}
@@ -577,6 +579,18 @@ type demoPhases struct {
 	Work0, Work1 exchange.Work
 	CPU0, CPU1   float64
 	start        time.Time // the first listing submitted
+	mu           sync.Mutex
+	Submits      []time.Duration // each submit of the listings, retries included; guarded by mu
+}
+
+// submitted records one submit's time; p may be nil.
+func (p *demoPhases) submitted(d time.Duration) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.Submits = append(p.Submits, d)
+	p.mu.Unlock()
 }
 
 // noteNow is note at the time since the first listing.
