@@ -49,9 +49,14 @@ type Client struct {
 	mu sync.Mutex
 	tr *http3.Transport
 	hc *http.Client
+	// answeredTr and answeredAt: the transport that last brought an
+	// answer, and when (alive, doWithin).
+	answeredTr *http3.Transport
+	answeredAt time.Time
 
 	sent, received atomic.Uint64 // HTTP/3 body bytes, for Traffic
 	redials        atomic.Uint64 // transports discarded after a failure (Redials)
+	requests       atomic.Uint64 // requests made (Runtime.Work)
 }
 
 // Redials is how many times this client discarded its transport after a
@@ -162,6 +167,22 @@ func (c *Client) redial(tr *http3.Transport) {
 	tr.Close()
 }
 
+// answered notes that tr brought an answer now.
+func (c *Client) answered(tr *http3.Transport) {
+	now := time.Now()
+	c.mu.Lock()
+	c.answeredTr, c.answeredAt = tr, now
+	c.mu.Unlock()
+}
+
+// answeredSince says whether tr brought an answer after t (to another
+// request: the connection is alive).
+func (c *Client) answeredSince(tr *http3.Transport, t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answeredTr == tr && c.answeredAt.After(t)
+}
+
 // Close releases the QUIC connections.
 func (c *Client) Close() error {
 	tr, _ := c.current()
@@ -178,8 +199,16 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 
 // doWithin makes one request, its answer read in full (at most 4 MiB),
 // within limit (and ctx). A failure below HTTP, the limit passing among
-// them, discards the transport (redial) unless ctx itself was cancelled.
+// them, discards the transport (redial) unless ctx itself was cancelled or
+// another request on the same transport was answered meanwhile: the
+// connection is alive, and the member was only slow (issue 20: in a
+// 45-member process short of CPU, witness pushes over their 5 s bound
+// redialled live connections by the thousand, each redial failing the
+// long-polls parked on it and costing a QUIC and TLS handshake, which
+// made the process shorter still of CPU).
 func (c *Client) doWithin(ctx context.Context, limit time.Duration, method, path string, body []byte) (*http.Response, []byte, error) {
+	c.requests.Add(1)
+	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, method, c.mb.Endpoint+path, bytes.NewReader(body))
@@ -190,7 +219,7 @@ func (c *Client) doWithin(ctx context.Context, limit time.Duration, method, path
 		req.Body = nil
 	}
 	failed := func(tr *http3.Transport) {
-		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) && !c.answeredSince(tr, start) {
 			c.redial(tr)
 		}
 	}
@@ -208,6 +237,7 @@ func (c *Client) doWithin(ctx context.Context, limit time.Duration, method, path
 		failed(tr)
 		return nil, nil, fmt.Errorf("member %s: %s %s: reading answer: %w", c.mb.Code, method, path, err)
 	}
+	c.answered(tr)
 	return resp, b, nil
 }
 

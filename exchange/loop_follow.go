@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -265,6 +266,9 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 		}
 		start := time.Now()
 		b, err := c.LoopCheckpointAfter(ctx, seen, MaxCheckpointWait)
+		if err == nil {
+			x.work.loopAnswers.Add(1)
+		}
 		if err == nil && !bytes.Equal(b, last) {
 			err = x.followServed(ctx, mb, c, b)
 			if err == nil && x.isCustodianCached(mb) {
@@ -287,9 +291,10 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 		backoff = x.cfg.PullInterval
 		if size := servedSize(b); !bytes.Equal(b, last) {
 			seen, last = max(seen, size), b
-			// At most one followed checkpoint per followGap and peer:
-			// each is a raft write, and N(N-1) pairs follow.
-			sleepCtx(ctx, followGap)
+			// At most one followed checkpoint per followPace and peer:
+			// N(N-1) pairs follow, each followed checkpoint a long-poll
+			// answer, signature checks and a proof from tiles.
+			sleepCtx(ctx, x.followPace(mb))
 			continue
 		}
 		if time.Since(start) < MaxCheckpointWait/2 {
@@ -299,13 +304,37 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 }
 
 // followGap is the least time between two checkpoints of one loop log a
-// member follows: while notices are being written, every member's loop
-// log changes with every listing (each member issues notices for listings
-// anywhere), and each followed checkpoint costs a tile fetch and
-// signature checks at each of the N-1 followers (the raft writes are
-// batched across peers, loop_followbatch.go). The latest checkpoint is
-// stored after at most followGap plus one long-poll plus one flush.
+// custodian of it follows (it copies the entries up to each): while
+// notices are being written, every member's loop log changes with every
+// listing (each member issues notices for listings anywhere). The latest
+// checkpoint is stored after at most followGap plus one long-poll plus one
+// flush.
 const followGap = time.Second
+
+// followGapFar is followGap for a member that is not a custodian of the
+// loop log: it holds no entries, and follows only to see that the log is
+// not forked or rewritten (issue 20: N(N-1) pairs follow; every followed
+// checkpoint costs a long-poll answer at the origin and, at the follower,
+// signature checks and a consistency proof from the origin's tiles; at 45
+// members following every checkpoint was ~17% of the CPU of a convergence
+// and most of its HTTP/3 requests). Such a follower takes the latest
+// witnessed checkpoint at most every followGapFar, with one proof from the
+// last one it followed (which covers every checkpoint in between): a fork
+// shown to it is seen at most followGapFar later than before. The
+// witnesses (every checkpoint they cosign is checked against the last)
+// and the custodians (followGap) still check every loop checkpoint at
+// once.
+const followGapFar = 10 * time.Second
+
+// followPace is the least time between two checkpoints of mb's loop log
+// this member follows: followGap as a custodian of it, else followGapFar
+// (x.followFar in tests).
+func (x *Runtime) followPace(mb *Member) time.Duration {
+	if x.isCustodian(mb) { // not inside a View: may read the membership
+		return followGap
+	}
+	return cmp.Or(x.followFar, followGapFar)
+}
 
 // errNotWitnessed: a served loop checkpoint without the witness quorum
 // (not followed; the origin serves its latest witnessed one normally).
@@ -356,6 +385,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 	// prove is a consistency proof from small to big, from the origin's
 	// tiles authenticated against big's root.
 	prove := func(big *ledger.Checkpoint, small uint64) (tlog.TreeProof, error) {
+		x.work.followProofs.Add(1)
 		thr := tlog.TileHashReader(tlog.Tree{N: int64(big.Size), Hash: big.Root}, c.LoopTiles(ctx).TileReader())
 		p, err := tlog.ProveTree(int64(big.Size), int64(small), thr)
 		if err != nil {
@@ -405,6 +435,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 		}
 		return nil
 	}
+	x.work.follows.Add(1)
 	x.follows.queue(Follow{Origin: origin, OldSize: held.Size, Proof: proof, Checkpoint: signed}, cp)
 	return nil
 }

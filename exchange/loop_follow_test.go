@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/creditx/creditx/ledger"
@@ -127,5 +128,40 @@ func TestApplyFollow(t *testing.T) {
 	}
 	if f := held(); f.Size != 12 || f.Root != r12 {
 		t.Fatalf("followed %+v, want 12", f)
+	}
+}
+
+// TestFollowPace: a member follows a loop log it holds a copy of (a
+// custodian) at followGap, every other loop log at followGapFar (issue 20:
+// N(N-1) pairs follow; only the custodians need every checkpoint at once).
+func TestFollowPace(t *testing.T) {
+	codes := []string{"310000", "320000", "330000", "340000"}
+	near, far := 0, 0
+	for _, self := range codes {
+		x, err := NewOffline(parsed(t, testManifest(t, codes...)), self, newFakeHost(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range codes {
+			mb, ok := x.m().Member(o)
+			if o == self || !ok || mb.LoopVerifier() == nil {
+				continue
+			}
+			want := followGapFar
+			if slices.Contains(Custodians(o, codes), self) {
+				want, near = followGap, near+1
+			} else {
+				far++
+			}
+			if got := x.followPace(mb); got != want {
+				t.Errorf("%s following %s's loop log: pace %v, want %v", self, o, got, want)
+			}
+		}
+	}
+	if near == 0 || far == 0 {
+		t.Fatalf("%d custodian and %d other pairs: the test needs both", near, far)
+	}
+	if followGapFar < 5*followGap {
+		t.Errorf("followGapFar %v: not coarser than followGap %v", followGapFar, followGap)
 	}
 }

@@ -37,6 +37,7 @@ func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
 	kick := x.kickChan(origin)
 	var ev *EntryVerifier // rebuilt from ledger.db whenever in doubt
 	wait := x.cfg.PullInterval
+	unwitnessed := x.cfg.PullInterval // the wait while the stored checkpoint lacks the quorum
 	for {
 		select {
 		case <-ctx.Done():
@@ -53,8 +54,34 @@ func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
 		if ev, err = x.syncMirror(ctx, mb, ev); err != nil && ctx.Err() == nil {
 			ev, wait = nil, x.cfg.PullInterval
 			x.logger.Debug("mirror not synced", "origin", origin, "err", err)
+			continue
+		}
+		if x.storedUnwitnessed(mb) {
+			// Synced up to a checkpoint without the quorum (the one this
+			// member's witness cosigned, when the origin's witnessed one
+			// could not be fetched): the watch loop may already have
+			// passed that size and will not kick again, so look again
+			// soon rather than at the in-sync re-check (5 min).
+			wait, unwitnessed = unwitnessed, min(2*unwitnessed, 30*time.Second)
+		} else {
+			unwitnessed = x.cfg.PullInterval
 		}
 	}
+}
+
+// storedUnwitnessed says whether the mirror of mb stores a checkpoint
+// that does not meet the witness quorum (the same check as Status; cached
+// per signed bytes).
+func (x *Runtime) storedUnwitnessed(mb *Member) bool {
+	var stored []byte
+	if err := x.host.View(func(tx *ledger.ReadTx) error {
+		stored, _ = tx.Log(mb.Origin()).Checkpoint()
+		return nil
+	}); err != nil || len(stored) == 0 {
+		return false
+	}
+	_, ok, err := x.cpCache.Witnessed(x.m(), mb.Code, stored)
+	return err == nil && !ok
 }
 
 // mirrorStopped reports whether an alert stopped mirroring origin.

@@ -95,6 +95,7 @@ type Runtime struct {
 	follows followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
 	// cosigLines: served loop cosignature lines not kept, by member (loop_quorum.go)
 	cosigLines cosigCounts
+	work       workCounters // what the exchange did, for Work (work.go)
 	logger     *slog.Logger
 
 	alertsTotal *prometheus.CounterVec
@@ -107,10 +108,12 @@ type Runtime struct {
 	pushIdle time.Duration
 	// loopPushEvery, if set, replaces loopPushEvery (tests).
 	loopPushEvery time.Duration
-	kick          map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
-	open          map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
-	external      *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
-	policy        [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
+	// followFar, if set, replaces followGapFar (tests).
+	followFar time.Duration
+	kick      map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
+	open      map[string]note.Verifier // exchange.witness_logs: origin -> log key; fixed after newExchange
+	external  *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
+	policy    [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
 	// mu guards pushState, served and progress.
 	mu        sync.Mutex
@@ -346,6 +349,7 @@ func (x *Runtime) propose(ctx context.Context, c Command) (Result, error) {
 	if !x.host.IsLeader() {
 		return Result{}, ErrNotLeader
 	}
+	x.work.proposals.Add(1)
 	return x.host.Propose(ctx, c)
 }
 
@@ -531,6 +535,11 @@ func (x *Runtime) pushLog(ctx context.Context, l ownLog) error {
 	cp, err := ledger.OpenCheckpoint(signed, l.origin, l.v)
 	if err != nil {
 		return err
+	}
+	if l.origin == x.origin {
+		x.work.ledgerPushes.Add(1)
+	} else {
+		x.work.loopPushes.Add(1)
 	}
 	// Send the note with the log's signature only.
 	plain, err := ledger.SignCheckpoint(l.signer, l.origin, cp.Size, cp.Root)

@@ -185,6 +185,32 @@ type MirrorStatus struct {
 
 // Status returns the exchange summary.
 func (x *Runtime) Status() (*Status, error) {
+	return x.status("", true)
+}
+
+// OwnStatus is Status without the mirrors (its own ledger and loop log,
+// alerts and schemas): what a caller polling many members for their own
+// state reads (creditx bench delta).
+func (x *Runtime) OwnStatus() (*Status, error) { return x.status("", false) }
+
+// MirrorStatusOf is the status of this member's mirror of member code
+// (nil if code is not another member), without reading the others: what
+// a caller waiting for one origin at many members reads (creditx bench
+// delta's propagation probes read it every 20 ms).
+func (x *Runtime) MirrorStatusOf(code string) (*MirrorStatus, error) {
+	if code == "" || code == x.self.Code {
+		return nil, nil
+	}
+	st, err := x.status(code, true)
+	if err != nil || len(st.Mirrors) == 0 {
+		return nil, err
+	}
+	return &st.Mirrors[0], nil
+}
+
+// status is Status with every mirror (only == "", mirrors), the mirror of
+// member only, or no mirror (!mirrors).
+func (x *Runtime) status(only string, mirrors bool) (*Status, error) {
 	st := &Status{Region: x.self.Code, Quorum: x.manifest.WitnessQuorum, Mirrors: []MirrorStatus{},
 		AcceptedSchemas: append([]string{}, x.manifest.AcceptedSchemas...)}
 	m := x.m() // live.go: mirrors of members that joined too
@@ -203,47 +229,56 @@ func (x *Runtime) Status() (*Status, error) {
 		st.AdoptedSchemas = ReadAdopted(tx)
 		for i := range m.Members {
 			mb := &m.Members[i]
-			if mb.Code == x.self.Code {
+			if !mirrors || mb.Code == x.self.Code || (only != "" && mb.Code != only) {
 				continue
 			}
-			ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
-			if c := x.client(mb.Code); c != nil {
-				_, ms.FetchedBytes = c.Traffic()
-				ms.Redials = c.Redials()
-			}
-			if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
-				// Checked once per stored checkpoint, not on every status read (issue 20).
-				if c, err := x.cpCache.Open(cp, mb.Origin(), mb.LogVerifier()); err == nil {
-					ms.Checkpoint = c.Size
-				}
-				_, ok, err := x.cpCache.Witnessed(m, mb.Code, cp)
-				ms.Witnessed = err == nil && ok
-			}
-			ws, err := ReadWitnessState(tx, mb.Origin())
+			ms, err := x.mirrorStatus(tx, m, mb)
 			if err != nil {
 				return err
-			}
-			ms.Cosigned = ws.Size
-			if ms.Loop, err = x.loopStatus(tx, m, mb); err != nil { // loop_follow.go
-				return err
-			}
-			if b := tx.Bucket(BucketStopped); b != nil {
-				ms.Stopped = b.Get([]byte(mb.Origin())) != nil
-			}
-			if b := tx.Bucket(BucketUnaccepted); b != nil {
-				prefix := append([]byte(mb.Origin()), 0)
-				c := b.Cursor()
-				for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-					ms.Unaccepted++
-					if ms.UnacceptedSchemas == nil {
-						ms.UnacceptedSchemas = map[string]int{}
-					}
-					ms.UnacceptedSchemas[string(v)]++
-				}
 			}
 			st.Mirrors = append(st.Mirrors, ms)
 		}
 		return nil
 	})
 	return st, err
+}
+
+// mirrorStatus is the status of this member's mirror of mb in tx.
+func (x *Runtime) mirrorStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (MirrorStatus, error) {
+	ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
+	if c := x.client(mb.Code); c != nil {
+		_, ms.FetchedBytes = c.Traffic()
+		ms.Redials = c.Redials()
+	}
+	if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
+		// Checked once per stored checkpoint, not on every status read (issue 20).
+		if c, err := x.cpCache.Open(cp, mb.Origin(), mb.LogVerifier()); err == nil {
+			ms.Checkpoint = c.Size
+		}
+		_, ok, err := x.cpCache.Witnessed(m, mb.Code, cp)
+		ms.Witnessed = err == nil && ok
+	}
+	ws, err := ReadWitnessState(tx, mb.Origin())
+	if err != nil {
+		return ms, err
+	}
+	ms.Cosigned = ws.Size
+	if ms.Loop, err = x.loopStatus(tx, m, mb); err != nil { // loop_follow.go
+		return ms, err
+	}
+	if b := tx.Bucket(BucketStopped); b != nil {
+		ms.Stopped = b.Get([]byte(mb.Origin())) != nil
+	}
+	if b := tx.Bucket(BucketUnaccepted); b != nil {
+		prefix := append([]byte(mb.Origin()), 0)
+		c := b.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			ms.Unaccepted++
+			if ms.UnacceptedSchemas == nil {
+				ms.UnacceptedSchemas = map[string]int{}
+			}
+			ms.UnacceptedSchemas[string(v)]++
+		}
+	}
+	return ms, nil
 }

@@ -147,3 +147,31 @@ func (n *Node) ExportExchange(ctx context.Context, dir string) error {
 func (n *Node) addPeerVerifiers(verifiers map[string]note.Verifier) error {
 	return n.exchangeOps().AddPeerVerifiers(verifiers)
 }
+
+// ExchangeWork is what the exchange did so far (zero without an exchange;
+// issue 20's work counts, creditx bench delta).
+func (n *Node) ExchangeWork() exchange.Work {
+	if n.x == nil {
+		return exchange.Work{}
+	}
+	return n.x.Work()
+}
+
+// ExchangeOwnStatus is ExchangeStatus without the mirrors (nil without an
+// exchange).
+func (n *Node) ExchangeOwnStatus() (*ExchangeStatus, error) {
+	if n.x == nil {
+		return nil, nil
+	}
+	return n.x.OwnStatus()
+}
+
+// ExchangeMirrorStatus is this member's mirror of member code as
+// ExchangeStatus shows it, without reading the other mirrors (nil without
+// an exchange or for a code that is not another member).
+func (n *Node) ExchangeMirrorStatus(code string) (*exchange.MirrorStatus, error) {
+	if n.x == nil {
+		return nil, nil
+	}
+	return n.x.MirrorStatusOf(code)
+}

@@ -29,7 +29,7 @@ import (
 func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
-	var verbose, loopLog bool
+	var verbose, loopLog, oneByOne bool
 	var cpuprofile, idleProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
@@ -37,8 +37,12 @@ func newBenchDeltaCmd() *cobra.Command {
 		Long: `delta runs the demo's scenario (creditx demo --members N --exit, notices on) for the first N
 members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang and Anhui), then:
 
-  converge     from the first listing submitted to every ledger mirrored at full size by every
-               other member with a witnessed checkpoint (the demo's "Converged in")
+  converge     from the first listing submitted (Zhejiang's; then every other member publishes
+               at once, or one after another with --publish-one-by-one) to every ledger mirrored at full size by every
+               other member with a witnessed checkpoint, every loop log witnessed at its size and
+               copied by its custodians (the demo's "Converged in"); the report also times each part,
+               and every loop log followed at its size by every member (a member that is not a
+               custodian follows a loop log at most every 10 s), which the probes wait for
   propagation  --probes listings, one at a time from members spread over the N: from the submit
                to the listing being in a witnessed, verified and indexed mirror at all N-1 others
                (p50, p95, max over the probes)
@@ -72,8 +76,22 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			}
 			defer stopProfile()
 			var rep deltaReport
-			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog,
+			var phases demoPhases
+			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog, phases: &phases, publishAtOnce: !oneByOne,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
+					// The probes and the idle window start once every
+					// member also follows every loop log at its size
+					// (up to 60 s), which the report times too.
+					for end := time.Now().Add(60 * time.Second); ok && time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+						d, _, err := demoConvergedParts(ms)
+						if err != nil {
+							return err
+						}
+						phases.noteNow(d)
+						if d.converged() && d.Followed {
+							break
+						}
+					}
 					var err error
 					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle, idleProfile)
 					return err
@@ -85,6 +103,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 				}
 				return fmt.Errorf("nothing measured")
 			}
+			rep.Phases = &phases
 			fmt.Fprintln(out, rep.String())
 			if err != nil {
 				fmt.Fprintf(out, "(demo: %v)\n", err)
@@ -98,6 +117,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().DurationVar(&timeout, "timeout", 180*time.Second, "how long to wait for convergence")
 	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "idle window for CPU and traffic")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().BoolVar(&oneByOne, "publish-one-by-one", false, "members publish one after another (the demo's order; until stop 32 the bench's too) instead of at once after Zhejiang")
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: witnessed, followed by every member (batched raft writes) and copied by 2 custodians (issue 20)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
@@ -121,6 +141,7 @@ type deltaReport struct {
 	Goroutines         int
 	Redials            uint64 // connections between members redialled after a failed request, whole run
 	IdleRedials        uint64 // the same, in the idle window
+	Phases             *demoPhases
 }
 
 func (r deltaReport) String() string {
@@ -145,6 +166,28 @@ func (r deltaReport) String() string {
 	fmt.Fprintf(&b, "  growth per member per peer (N-1 = %.0f): sockets %.2f, goroutines %.1f, heap %.0f KiB, idle fetched %.0f B/s, idle CPU %.2f ms/s",
 		peers, per(float64(r.Sockets))/peers, per(float64(r.Goroutines))/peers, per(float64(r.Heap))/peers/1024,
 		r.IdleBytesPerMember/peers, 1000*per(r.IdleCPU)/peers)
+	p := r.Phases
+	if p == nil {
+		return b.String()
+	}
+	at := func(d time.Duration) string {
+		if d == 0 {
+			return "not seen"
+		}
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	fmt.Fprintf(&b, "\n  convergence from the first listing: published %s, ledgers mirrored and witnessed %s, loop logs witnessed %s, "+
+		"custodians' copies %s, loop logs followed by all %s; %.1f CPU-s",
+		at(p.Published), at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0)
+	w := func(a, b uint64) float64 { return per(float64(b - a)) }
+	fmt.Fprintf(&b, "\n  work during convergence per member: %.0f exchange raft commands (%.0f follow batches), %.0f loop checkpoints followed "+
+		"(%.0f proofs from tiles, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks",
+		w(p.Work0.Proposals, p.Work1.Proposals), w(p.Work0.FollowCommands, p.Work1.FollowCommands), w(p.Work0.Follows, p.Work1.Follows),
+		w(p.Work0.FollowProofs, p.Work1.FollowProofs), w(p.Work0.LoopAnswers, p.Work1.LoopAnswers), w(p.Work0.LoopPushes, p.Work1.LoopPushes),
+		w(p.Work0.LedgerPushes, p.Work1.LedgerPushes), w(p.Work0.Requests, p.Work1.Requests), w(p.Work0.Checks, p.Work1.Checks))
+	if s := slices.Sorted(slices.Values(p.Submits)); len(s) > 0 {
+		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries on 503 included)", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds())
+	}
 	return b.String()
 }
 
@@ -173,7 +216,7 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	// Let the notices the probes caused settle, then measure an idle window.
 	settle := time.Now().Add(60 * time.Second)
 	for time.Now().Before(settle) {
-		if c, err := demoConverged(ms); err != nil || c {
+		if c, err := demoSettled(ms); err != nil || c {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -263,14 +306,12 @@ func probePropagation(ctx context.Context, ms []*demoMember, src *demoMember, se
 			return -1, nil
 		}
 		for m := range waiting {
-			st, err := m.n.ExchangeStatus()
+			mr, err := m.n.ExchangeMirrorStatus(src.spec.Region) // that mirror only: read every 20 ms
 			if err != nil {
 				return 0, err
 			}
-			for _, mr := range st.Mirrors {
-				if mr.Code == src.spec.Region && mr.Size > idx && mr.Checkpoint > idx && mr.Witnessed {
-					delete(waiting, m)
-				}
+			if mr != nil && mr.Size > idx && mr.Checkpoint > idx && mr.Witnessed {
+				delete(waiting, m)
 			}
 		}
 		select {

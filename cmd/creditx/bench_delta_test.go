@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
 )
 
 // TestSNMPUDPOut reads OutDatagrams from the Udp lines of /proc/net/snmp
@@ -34,5 +37,43 @@ func TestDeltaReportRedials(t *testing.T) {
 	r := deltaReport{N: 3, Converged: true, Redials: 5135, IdleRedials: 7}
 	if s := r.String(); !strings.Contains(s, "7 connections redialled (5135 in the whole run)") {
 		t.Errorf("report without the redials:\n%s", s)
+	}
+}
+
+// TestDeltaReportPhases: the report times each part of convergence
+// (following by every member apart, as it is not waited for) and gives the
+// work per member during convergence, the counts that show what grows
+// faster than N (issue 20).
+func TestDeltaReportPhases(t *testing.T) {
+	r := deltaReport{N: 2, Converged: true, Phases: &demoPhases{
+		Published: 2 * time.Second, Ledgers: 3 * time.Second, Loops: 4 * time.Second, Custody: 5 * time.Second,
+		CPU0: 1, CPU1: 11.5,
+		Work0:   exchange.Work{Follows: 10, Requests: 100},
+		Work1:   exchange.Work{Follows: 30, Requests: 500, FollowCommands: 4},
+		Submits: []time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond},
+	}}
+	s := r.String()
+	for _, want := range []string{
+		"published 2.0 s, ledgers mirrored and witnessed 3.0 s, loop logs witnessed 4.0 s, custodians' copies 5.0 s, loop logs followed by all not seen; 10.5 CPU-s",
+		"(2 follow batches), 10 loop checkpoints followed", "200 HTTP/3 requests", "listing submits: 3, p50 2 ms, max 3 ms",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report without %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestConvergedWithoutFollowing: convergence waits for the ledgers, the
+// loop logs witnessed and the custodians' copies, not for every member to
+// follow every loop log (a non-custodian follows at most every 10 s).
+func TestConvergedWithoutFollowing(t *testing.T) {
+	all := demoParts{Ledgers: true, Loops: true, Custody: true}
+	if !all.converged() {
+		t.Error("not converged with ledgers, loop logs and custodians' copies done")
+	}
+	for _, d := range []demoParts{{Loops: true, Custody: true, Followed: true}, {Ledgers: true, Custody: true, Followed: true}, {Ledgers: true, Loops: true, Followed: true}} {
+		if d.converged() {
+			t.Errorf("%+v counted as converged", d)
+		}
 	}
 }

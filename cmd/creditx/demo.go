@@ -113,6 +113,12 @@ type demoOptions struct {
 	// measure, if set, runs once convergence was reached or timed out,
 	// while the members still run (bench_delta.go).
 	measure func(ctx context.Context, members []*demoMember, converged bool, took time.Duration) error
+	// publishAtOnce: after Zhejiang, every member publishes its listings
+	// at the same time (bench delta), not one member after another.
+	publishAtOnce bool
+	// phases, if set, receives when each part of convergence was first
+	// seen, from the first listing submitted (bench_delta.go).
+	phases *demoPhases
 }
 
 type demoMember struct {
@@ -241,7 +247,6 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}
 	fmt.Fprintf(out, "Publishing %d sample listings in each member (domains: %s) ...\n", o.perMember, domainNames())
 	var probe *schemas.Listing
-	start := time.Now()
 	// Zhejiang publishes first, so its first listing follows its own
 	// governance records at a fixed index (the README's provenance example)
 	// before any notice for another member's listing can land in its ledger.
@@ -253,9 +258,13 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			publishing = append(publishing, m)
 		}
 	}
-	for _, m := range publishing {
-		batches := map[*client.Credentials][][]byte{}
-		var order []*client.Credentials
+	type batch struct {
+		p       *client.Credentials
+		entries [][]byte
+	}
+	batches := make([][]batch, len(publishing)) // per member, in order of authority
+	for k, m := range publishing {
+		byAuth := map[*client.Credentials]int{}
 		for i := 0; i < o.perMember; i++ {
 			d := synth.Domains[i%len(synth.Domains)].Domain
 			p := m.creds["domain:"+d]
@@ -274,19 +283,63 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			if err != nil {
 				return err
 			}
-			if batches[p] == nil {
-				order = append(order, p)
+			at, ok := byAuth[p]
+			if !ok {
+				at = len(batches[k])
+				byAuth[p] = at
+				batches[k] = append(batches[k], batch{p: p})
 			}
-			batches[p] = append(batches[p], e)
+			batches[k][at].entries = append(batches[k][at].entries, e)
 		}
-		for _, p := range order {
-			if _, err := submitRetrying(ctx, p, m.n.URL(), batches[p]...); err != nil {
-				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, p.Identity.Name, err)
+	}
+	// The clock starts at the first listing submitted (the listings are
+	// prepared and signed before, as their agencies would).
+	o.phases.mark(members, true)
+	start := time.Now()
+	if o.phases != nil {
+		o.phases.start = start
+	}
+	publish := func(k int) error {
+		m := publishing[k]
+		for _, b := range batches[k] {
+			t0 := time.Now()
+			if _, err := submitRetrying(ctx, b.p, m.n.URL(), b.entries...); err != nil {
+				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, b.p.Identity.Name, err)
 			}
+			o.phases.submitted(time.Since(t0))
+		}
+		return nil
+	}
+	if !o.publishAtOnce {
+		for k := range publishing {
+			if err := publish(k); err != nil {
+				return err
+			}
+		}
+	} else if len(publishing) > 0 {
+		// Zhejiang first (above), then every other member at once, as
+		// independent members would: one after another, the 44 other
+		// members' submits took 30-40 s of a 45-member run, each waiting
+		// on a process busy with the listings published before it.
+		if err := publish(0); err != nil {
+			return err
+		}
+		errs := make([]error, len(publishing))
+		var pwg sync.WaitGroup
+		for k := 1; k < len(publishing); k++ {
+			pwg.Add(1)
+			go func() { defer pwg.Done(); errs[k] = publish(k) }()
+		}
+		pwg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
 		}
 	}
 	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
 		return err
+	}
+	if o.phases != nil {
+		o.phases.Published = time.Since(start)
 	}
 	var joinProbe *schemas.Listing
 	if o.join != "" { // demo_join.go
@@ -310,14 +363,34 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	}()
 	deadline := time.Now().Add(o.timeout)
 	var ok bool
+	var took time.Duration
+	// Converged when it held at two reads at least a second apart with
+	// the same sizes (a notice not yet issued would grow a loop log), from
+	// the first of them.
+	var since time.Duration
+	var sinceSum uint64
 	for {
-		if ok, err = demoConverged(members); err != nil {
+		parts, sum, err := demoConvergedParts(members)
+		if err != nil {
 			return err
+		}
+		now := time.Since(start)
+		o.phases.note(parts, now)
+		switch {
+		case !parts.converged():
+			since = 0
+		case since == 0 || sum != sinceSum:
+			since, sinceSum = now, sum
+		case now-since >= time.Second:
+			ok, took = true, since
 		}
 		if ok || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if !ok {
+		took = time.Since(start)
 	}
 	progressMu.Lock()
 	if o.progress != nil {
@@ -325,7 +398,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		o.progress = nil // the bar is done; late callbacks print nothing
 	}
 	progressMu.Unlock()
-	took := time.Since(start)
+	o.phases.mark(members, false)
 	if ok {
 		fmt.Fprintf(out, "Converged in %v.\n\n", took.Round(time.Millisecond))
 	} else {
@@ -463,47 +536,6 @@ func demoBar(done, total uint64) string {
 	}
 	k := int(done * w / total)
 	return fmt.Sprintf("[%s%s] %d/%d", strings.Repeat("#", k), strings.Repeat(".", w-k), done, total)
-}
-
-// demoConverged: every own ledger witnessed at its full size, every mirror
-// at that size with a witnessed checkpoint, no alerts.
-func demoConverged(ms []*demoMember) (bool, error) {
-	sizes, loops := map[string]uint64{}, map[string]uint64{}
-	sts := make([]*exchange.Status, len(ms)) // one status read per member and call
-	for i, m := range ms {
-		st, err := m.n.ExchangeStatus()
-		if err != nil {
-			return false, err
-		}
-		sts[i] = st
-		if st.Witnessed != st.Size || st.Alerts > 0 {
-			return false, nil
-		}
-		sizes[m.spec.Region] = st.Size
-		if st.Loop != nil { // a witnessed loop log (sanctions.loop_log, issue 20)
-			if st.Loop.Witnessed != st.Loop.Size {
-				return false, nil
-			}
-			loops[m.spec.Region] = st.Loop.Size
-		}
-	}
-	for _, st := range sts {
-		for _, mr := range st.Mirrors {
-			if mr.Size != sizes[mr.Code] || mr.Checkpoint != mr.Size || !mr.Witnessed || mr.Stopped {
-				return false, nil
-			}
-			// Every witnessed loop log followed at its size, and copied
-			// by its custodians (by every member that follows loop logs:
-			// those with their own loop log on).
-			if size, ok := loops[mr.Code]; ok && size > 0 && mr.Loop != nil {
-				l := mr.Loop
-				if l.Followed != size || !l.Witnessed || (l.Custodian && l.Entries != size) {
-					return false, nil
-				}
-			}
-		}
-	}
-	return true, nil
 }
 
 // printDemoSummary prints the members' table; the URL column only when

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"sync"
+	"time"
+
+	"github.com/creditx/creditx/exchange"
+)
+
+// What the demo and bench delta wait for, and when each part of it held
+// (issue 20).
+
+// demoConverged: every own ledger witnessed at its full size, every mirror
+// at that size with a witnessed checkpoint, no alerts; every own loop log
+// witnessed at its size and copied by its custodians. That is every
+// listing indexed at every member, and every notice issued, witnessed and
+// held by the origin and its custodians (issue 20). It does not wait for
+// every member to follow every loop log at its latest size: a member that
+// is not a custodian follows a loop log at most every 10 s
+// (exchange.followGapFar), to detect forks; demoSettled waits for that too.
+func demoConverged(ms []*demoMember) (bool, error) {
+	d, _, err := demoConvergedParts(ms)
+	return d.converged(), err
+}
+
+// demoSettled is demoConverged and every loop log followed at its size by
+// every member (a witnessed checkpoint).
+func demoSettled(ms []*demoMember) (bool, error) {
+	d, _, err := demoConvergedParts(ms)
+	return d.converged() && d.Followed, err
+}
+
+// demoParts says which parts of convergence hold (demoConvergedParts).
+type demoParts struct {
+	Ledgers  bool // every own ledger witnessed at its size, mirrored at it (witnessed) by every other member, no alerts
+	Loops    bool // every own loop log witnessed at its size
+	Custody  bool // every custodian's copy of a loop log at its size
+	Followed bool // every member follows every loop log at its size, witnessed
+}
+
+// converged: what demoConverged waits for.
+func (d demoParts) converged() bool { return d.Ledgers && d.Loops && d.Custody }
+
+// demoPhases records when each part of convergence was first seen to
+// hold, from the first listing submitted (bench delta's report).
+type demoPhases struct {
+	Published                         time.Duration // the last listing (and rules record) submitted
+	Ledgers, Loops, Custody, Followed time.Duration // 0: not seen
+	// Work and CPU (process CPU-seconds) when the first listing was
+	// submitted and when convergence was reached or timed out.
+	Work0, Work1 exchange.Work
+	CPU0, CPU1   float64
+	start        time.Time // the first listing submitted
+	mu           sync.Mutex
+	Submits      []time.Duration // each submit of the listings, retries included; guarded by mu
+}
+
+// submitted records one submit's time; p may be nil.
+func (p *demoPhases) submitted(d time.Duration) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.Submits = append(p.Submits, d)
+	p.mu.Unlock()
+}
+
+// noteNow is note at the time since the first listing.
+func (p *demoPhases) noteNow(d demoParts) { p.note(d, time.Since(p.start)) }
+
+// mark records the members' work and the process's CPU time at the start
+// (start) or the end of convergence; p may be nil.
+func (p *demoPhases) mark(ms []*demoMember, start bool) {
+	if p == nil {
+		return
+	}
+	var w exchange.Work
+	for _, m := range ms {
+		w.Add(m.n.ExchangeWork())
+	}
+	if start {
+		p.Work0, p.CPU0 = w, cpuSeconds() // bench_delta.go
+	} else {
+		p.Work1, p.CPU1 = w, cpuSeconds()
+	}
+}
+
+// note records the parts that hold at t and had not held before; p may be nil.
+func (p *demoPhases) note(d demoParts, t time.Duration) {
+	if p == nil {
+		return
+	}
+	for _, f := range []struct {
+		ok bool
+		at *time.Duration
+	}{{d.Ledgers, &p.Ledgers}, {d.Loops, &p.Loops}, {d.Custody, &p.Custody}, {d.Followed, &p.Followed}} {
+		if f.ok && *f.at == 0 {
+			*f.at = t
+		}
+	}
+}
+
+// demoConvergedParts says which parts of convergence hold, and the sum of
+// every own ledger's and loop log's size. It reads every member's own
+// state first, and the N(N-1) mirrors' only when every own ledger and loop
+// log is witnessed at its size (before that, the mirror parts are taken
+// as not holding): a full read of 45 members costs ~2,000 mirror reads,
+// and the harness polls every 200 ms in the members' process.
+func demoConvergedParts(ms []*demoMember) (demoParts, uint64, error) {
+	var sum uint64
+	d := demoParts{Ledgers: true, Loops: true}
+	for _, m := range ms {
+		st, err := m.n.ExchangeOwnStatus()
+		if err != nil {
+			return demoParts{}, 0, err
+		}
+		d.Ledgers = d.Ledgers && st.Witnessed == st.Size && st.Alerts == 0
+		d.Loops = d.Loops && (st.Loop == nil || st.Loop.Witnessed == st.Loop.Size)
+	}
+	if !d.Ledgers || !d.Loops {
+		d.Ledgers = false
+		return d, 0, nil
+	}
+	sizes, loops := map[string]uint64{}, map[string]uint64{}
+	sts := make([]*exchange.Status, len(ms)) // one status read per member and call
+	d = demoParts{Ledgers: true, Loops: true, Custody: true, Followed: true}
+	for i, m := range ms {
+		st, err := m.n.ExchangeStatus()
+		if err != nil {
+			return demoParts{}, 0, err
+		}
+		sts[i] = st
+		if st.Witnessed != st.Size || st.Alerts > 0 {
+			d.Ledgers = false
+		}
+		sizes[m.spec.Region] = st.Size
+		sum += st.Size
+		if st.Loop != nil { // a witnessed loop log (sanctions.loop_log, issue 20)
+			if st.Loop.Witnessed != st.Loop.Size {
+				d.Loops = false
+			}
+			loops[m.spec.Region] = st.Loop.Size
+			sum += st.Loop.Size
+		}
+	}
+	for _, st := range sts {
+		for _, mr := range st.Mirrors {
+			if mr.Size != sizes[mr.Code] || mr.Checkpoint != mr.Size || !mr.Witnessed || mr.Stopped {
+				d.Ledgers = false
+			}
+			// Every witnessed loop log followed at its size, and copied
+			// by its custodians (by every member that follows loop logs:
+			// those with their own loop log on).
+			if size, ok := loops[mr.Code]; ok && size > 0 && mr.Loop != nil {
+				l := mr.Loop
+				if l.Followed != size || !l.Witnessed {
+					d.Followed = false
+				}
+				if l.Custodian && l.Entries != size {
+					d.Custody = false
+				}
+			}
+		}
+	}
+	return d, sum, nil
+}

@@ -1,0 +1,66 @@
+package exchange
+
+import "sync/atomic"
+
+// Work counts what a member's exchange did (issue 20): the figures that
+// tell which work grows with N per member (creditx bench delta reports
+// them per member for the convergence; tests assert on them, never on
+// time).
+type Work struct {
+	Proposals      uint64 // exchange commands proposed through raft (all ops)
+	FollowCommands uint64 // OpFollow commands (batches of followed loop checkpoints)
+	Follows        uint64 // served loop checkpoints of peers verified and queued to be followed
+	FollowProofs   uint64 // consistency proofs built from a peer's loop tiles while following
+	LoopAnswers    uint64 // loop long-poll answers received from peers (new or not)
+	LoopPushes     uint64 // own loop checkpoints pushed to witnesses
+	LedgerPushes   uint64 // own ledger checkpoints pushed to witnesses
+	Requests       uint64 // HTTP/3 requests made to other members (every kind)
+	Checks         uint64 // checkpoint signature checks made (CheckpointCache)
+}
+
+// workCounters are the runtime's counters behind Work.
+type workCounters struct {
+	proposals, follows, followProofs, loopAnswers, loopPushes, ledgerPushes atomic.Uint64
+}
+
+// Work returns the counts so far.
+func (x *Runtime) Work() Work {
+	w := Work{
+		Proposals:      x.work.proposals.Load(),
+		FollowCommands: x.follows.flushes.Load(),
+		Follows:        x.work.follows.Load(),
+		FollowProofs:   x.work.followProofs.Load(),
+		LoopAnswers:    x.work.loopAnswers.Load(),
+		LoopPushes:     x.work.loopPushes.Load(),
+		LedgerPushes:   x.work.ledgerPushes.Load(),
+		Checks:         x.cpCache.Checks(),
+	}
+	x.live.mu.Lock()
+	seen := map[*Client]bool{}
+	for _, c := range x.live.clients {
+		seen[c] = true
+	}
+	x.live.mu.Unlock()
+	for _, c := range x.clients {
+		seen[c] = true
+	}
+	for c := range seen {
+		if c != nil {
+			w.Requests += c.requests.Load()
+		}
+	}
+	return w
+}
+
+// Add adds o's counts to w.
+func (w *Work) Add(o Work) {
+	w.Proposals += o.Proposals
+	w.FollowCommands += o.FollowCommands
+	w.Follows += o.Follows
+	w.FollowProofs += o.FollowProofs
+	w.LoopAnswers += o.LoopAnswers
+	w.LoopPushes += o.LoopPushes
+	w.LedgerPushes += o.LedgerPushes
+	w.Requests += o.Requests
+	w.Checks += o.Checks
+}
