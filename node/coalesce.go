@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sync"
@@ -26,7 +27,32 @@ import (
 // appends nothing, so each caller then proposes its own command alone and
 // gets its own answer; a failure (no longer leader, the wait ended) is
 // every caller's, and propose retries each as before. Appends to other logs
-// (the access log with its lookup charges, notices) are never merged.
+// (the access log with its lookup charges, notices) and commands with a
+// governance record are never merged (coalescable).
+
+// coalescable says whether the leader may merge c with other commands: an
+// append to the region's own ledger (not the access log) with no
+// governance record. The FSM checks every entry's signing key against the
+// keyring before it appends any entry of a command, and a governance
+// record changes the keyring only once indexed, after its command's
+// appends: merged, an entry signed by a key that a revocation in an
+// earlier part revokes would pass that check, where proposed alone after
+// it, it is refused. The test is admission's own (internal/admission
+// CheckEntry): in canonical JSON the text "schema":"governance/ appears
+// only as a governance record's schema member.
+func (n *Node) coalescable(c command) bool {
+	if c.op != opAppend || c.origin != n.origin || c.origin == n.access {
+		return false
+	}
+	for _, e := range c.entries {
+		if bytes.Contains(e, governanceSchema) {
+			return false
+		}
+	}
+	return true
+}
+
+var governanceSchema = []byte(`"schema":"governance/`)
 
 // Bounds of coalescing: proposals in flight at once (one more can be in
 // raft's log while the FSM applies the previous), and the size of a merged

@@ -392,3 +392,26 @@ func dumpBolt(t *testing.T, path string) []string {
 	}
 	return out
 }
+
+// TestCoalescable: only appends to the region's own ledger without a
+// governance record are merged.
+func TestCoalescable(t *testing.T) {
+	n := &Node{origin: "creditx.330000/ledger", access: "creditx.330000/access"}
+	listing := []byte(`{"key":"00","record":{"schema":"listing/v1"},"sig":"AA"}`)
+	gov := []byte(`{"key":"00","record":{"action":"revoke","schema":"governance/v1"},"sig":"AA"}`)
+	for _, tt := range []struct {
+		name string
+		c    command
+		want bool
+	}{
+		{"own ledger", command{op: opAppend, origin: n.origin, entries: [][]byte{listing, listing}}, true},
+		{"a governance record", command{op: opAppend, origin: n.origin, entries: [][]byte{listing, gov}}, false},
+		{"access log", command{op: opAppend, origin: n.access, entries: [][]byte{listing}}, false},
+		{"another log", command{op: opAppend, origin: "creditx.330000/notices", entries: [][]byte{listing}}, false},
+		{"not an append", command{op: opVaultPut, origin: n.origin}, false},
+	} {
+		if got := n.coalescable(tt.c); got != tt.want {
+			t.Errorf("%s: coalescable %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

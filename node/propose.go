@@ -137,7 +137,7 @@ func (n *Node) proposeLocal(ctx context.Context, c command, cmd []byte) (proposa
 	start := time.Now()
 	var res *applyResult
 	var err error
-	if c.op == opAppend && c.origin == n.origin && c.origin != n.access {
+	if n.coalescable(c) {
 		res, err = n.appends.apply(ctx, c, cmd, n.applyCommandRaft) // coalesce.go
 	} else {
 		res, err = n.applyRaft(ctx, cmd)
