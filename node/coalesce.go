@@ -116,7 +116,7 @@ func (co *coalescer) apply(ctx context.Context, c command, cmd []byte, propose p
 			return nil, ctx.Err()
 		} else {
 			co.mu.Unlock()
-			<-w.done // taken into a proposal under way, whose wait is bounded
+			return nil, ctx.Err() // taken into a proposal under way, which may still commit
 		}
 	}
 	if w.alone {
