@@ -47,6 +47,7 @@ type Node struct {
 	access      string      // schemas.AccessOrigin(cfg.Region)
 	logger      *slog.Logger
 	fsm         *fsm
+	appends     coalescer // the leader's merging of concurrent appends to origin (coalesce.go)
 	rep         *raftcluster.Replica
 	index       *indexer
 	admit       *admission.Checker              // built in New after index (newAdmitter), before raft opens; fixed after

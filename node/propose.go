@@ -118,7 +118,7 @@ func (n *Node) propose(ctx context.Context, c command) (p proposal, err error) {
 	err = n.retryLeader(ctx, func(ctx context.Context, leader bool) (err error) {
 		switch {
 		case leader:
-			p, err = n.proposeLocal(ctx, c.op, cmd)
+			p, err = n.proposeLocal(ctx, c, cmd)
 		case forwardable(c.op):
 			p, err = n.forwardCommand(ctx, c.op, cmd)
 		default:
@@ -133,13 +133,19 @@ func (n *Node) propose(ctx context.Context, c command) (p proposal, err error) {
 // leads, and maps the FSM's refusal to its API answer (refusalOf). It is
 // propose's leader step and what the leader runs for a forwarded command
 // (handleApply).
-func (n *Node) proposeLocal(ctx context.Context, op byte, cmd []byte) (proposal, error) {
+func (n *Node) proposeLocal(ctx context.Context, c command, cmd []byte) (proposal, error) {
 	start := time.Now()
-	res, err := n.applyRaft(ctx, cmd)
+	var res *applyResult
+	var err error
+	if n.coalescable(c) {
+		res, err = n.appends.apply(ctx, c, cmd, n.applyCommandRaft) // coalesce.go
+	} else {
+		res, err = n.applyRaft(ctx, cmd)
+	}
 	if err != nil {
 		return proposal{}, err
 	}
-	if op == opAppend {
+	if c.op == opAppend {
 		n.metrics.applyLatency.Observe(time.Since(start).Seconds())
 	}
 	return proposal{res: res, region: regionAnswer{Count: res.Vault, Epoch: res.Epoch}}, refusalOf(res.Err)
@@ -158,6 +164,18 @@ func refusalOf(err error) error {
 		return rf
 	}
 	return vaultRefusal(err)
+}
+
+// applyCommandRaft is applyRaft for command c, encoded as cmd (nil: encoded
+// here).
+func (n *Node) applyCommandRaft(ctx context.Context, c command, cmd []byte) (*applyResult, error) {
+	if cmd == nil {
+		var err error
+		if cmd, err = encodeCommand(c); err != nil {
+			return nil, err
+		}
+	}
+	return n.applyRaft(ctx, cmd)
 }
 
 // applyRaft runs an encoded command through raft on this replica, which
@@ -309,7 +327,7 @@ func (n *Node) handleApply(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, ae)
 		return
 	}
-	p, err := n.proposeLocal(r.Context(), c.op, cmd)
+	p, err := n.proposeLocal(r.Context(), c, cmd)
 	var refused *refusedError
 	switch {
 	case errors.As(err, &refused):

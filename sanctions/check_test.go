@@ -224,6 +224,9 @@ func TestDetectConflicts(t *testing.T) {
 	}{
 		{"same act listed by two members", []ListingHistory{{Ref: ZJ, Listing: zj}, {Ref: SH, Listing: sh}, {Ref: X, Listing: otherAct}}, "2026-03-10 09:00",
 			[]string{"same_act [310000 330000] [310000#4 330000#10] [浙环罚〔2025〕88号]"}},
+		// conflicts.Reindex does not ask about a subject listed once.
+		{"one black listing alone", []ListingHistory{{Ref: ZJ, Listing: zj}}, "2026-03-10 09:00", nil},
+		{"one red listing alone", []ListingHistory{{Ref: R, Listing: red}}, "2026-03-10 09:00", nil},
 		{"the same listing passed twice is one listing", []ListingHistory{{Ref: ZJ, Listing: zj}, {Ref: ZJ, Listing: zj}}, "2026-03-10 09:00", nil},
 		{"not yet in force at the instant", []ListingHistory{{Ref: ZJ, Listing: zj}, {Ref: SH, Listing: sh}}, "2026-03-04 09:00", nil},
 		{"withdrawn listing no longer conflicts", []ListingHistory{removedZJ, {Ref: SH, Listing: sh}}, "2026-04-02 09:00", nil},

@@ -38,7 +38,8 @@ type Conflict struct {
 // by first listing. A programme is red if the catalogue marks it red: true;
 // every other listing, recognised or not, counts as a black-list entry.
 // Document numbers are compared after trimming surrounding spaces,
-// otherwise exactly.
+// otherwise exactly. A conflict has two listings or more, so one listing
+// alone has none (TestDetectConflicts); conflicts.Reindex relies on it.
 func (e *Engine) DetectConflicts(listings []ListingHistory, at time.Time) []Conflict {
 	if len(listings) < 2 {
 		return nil // every conflict names two listings or more (most checks: none or one)

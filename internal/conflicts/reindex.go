@@ -12,7 +12,8 @@ import (
 
 // Detector detects the conflicts among a subject's listing histories in
 // force at an instant: the sanctions engine of the catalogue and calendar
-// in force (sanctions.Engine).
+// in force (sanctions.Engine). A conflict is between two listings or more:
+// given fewer it must detect none, and [Reindex] does not ask it then.
 type Detector interface {
 	DetectConflicts(hs []sanctions.ListingHistory, at time.Time) []sanctions.Conflict
 }
@@ -63,13 +64,23 @@ func (ri Reindexer) Reindex(tx *ledger.Tx, origin string, idx uint64, v index.Vi
 	if _, err := tx.Bucket(Bucket); err != nil {
 		return err
 	}
-	eng := ri.Engine(rtx)
+	var eng Detector // made at the first subject with two listings or more
 	for _, key := range Subjects(l) {
 		hs, err := index.CheckHistories(rtx, key, self, ri.History) // the check index
 		if err != nil {
 			return err
 		}
-		if err := Put(tx, key, eng.DetectConflicts(hs, at), origin, idx, at); err != nil {
+		// One listing alone conflicts with nothing (Detector), so most
+		// subjects, listed once, skip the engine and its state walk; Put
+		// records "none" for them as it did.
+		var cs []sanctions.Conflict
+		if len(hs) > 1 {
+			if eng == nil {
+				eng = ri.Engine(rtx)
+			}
+			cs = eng.DetectConflicts(hs, at)
+		}
+		if err := Put(tx, key, cs, origin, idx, at); err != nil {
 			return err
 		}
 	}
