@@ -148,9 +148,11 @@ func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries 
 		if f.host == nil {
 			break
 		}
-		schema := exchange.EntrySchema(e)
+		var schema string
 		if parsed != nil {
 			schema = mirroredSchema(parsed[i], e)
+		} else {
+			schema = exchange.EntrySchema(e)
 		}
 		ok, err := f.host.Accepts(tx, schema)
 		if err != nil {
