@@ -175,8 +175,8 @@ func governanceDecision(by string, e []byte) (*Approval, *Adoption) {
 	return nil, nil
 }
 
-// entrySchema is the record schema id of an entry, "?" if it has none.
-func entrySchema(e []byte) string {
+// EntrySchema is the record schema id of an entry, "?" if it has none.
+func EntrySchema(e []byte) string {
 	var env struct {
 		Record struct {
 			Schema string `json:"schema"`
@@ -194,18 +194,25 @@ func entrySchema(e []byte) string {
 // up to date by reconcileSchemas). It returns the schema id for the
 // unaccepted bucket. An error is a storage failure.
 func (x *Runtime) AcceptsEntry(tx *ledger.Tx, e []byte) (bool, string, error) {
-	s := entrySchema(e)
+	s := EntrySchema(e)
+	ok, err := x.AcceptsSchema(tx, s)
+	return ok, s, err
+}
+
+// AcceptsSchema is AcceptsEntry for an entry whose schema id s
+// (EntrySchema, or the id of its strictly decoded record) is known.
+func (x *Runtime) AcceptsSchema(tx *ledger.Tx, s string) (bool, error) {
 	if x.manifest.Accepts(s) {
-		return true, s, nil
+		return true, nil
 	}
 	if s == "?" {
-		return false, s, nil
+		return false, nil
 	}
 	ab, err := tx.Bucket(BucketAdopted)
 	if err != nil {
-		return false, s, err
+		return false, err
 	}
-	return ab.Get([]byte(s)) != nil, s, nil
+	return ab.Get([]byte(s)) != nil, nil
 }
 
 // ReconcileSchemas brings the adopted bucket up to date with the gov index

@@ -112,7 +112,9 @@ type Store interface {
 	Signer(origin string) (note.Verifier, bool)
 	// IndexMirrored indexes (or flags as unaccepted) entries just appended
 	// to a mirror, starting at index first.
-	IndexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error
+	// leaves[i] is tlog.RecordHash(entries[i]), computed once by the apply
+	// step from the bytes appended.
+	IndexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte, leaves []tlog.Hash) error
 }
 
 // ApplyFunc applies one op inside the FSM's transaction tx. A returned
@@ -243,8 +245,12 @@ func ApplyMirrorAppend(tx *ledger.Tx, st Store, c Command) (Result, error) {
 		}
 		return refuse(c, fmt.Errorf("mirror %s: entries start at %d, mirror size is %d", c.Origin, c.First, fr.Size()))
 	}
-	for _, e := range c.Entries {
-		fr.AppendEntry(e)
+	// Each leaf hash is computed once, here, from the bytes appended: the
+	// frontier, the ledger's hash tiles and the indexer all use it.
+	leaves := make([]tlog.Hash, len(c.Entries))
+	for i, e := range c.Entries {
+		leaves[i] = tlog.RecordHash(e)
+		fr.AppendLeaf(leaves[i])
 	}
 	newSize, root := fr.Size(), fr.Root()
 	switch {
@@ -260,7 +266,7 @@ func ApplyMirrorAppend(tx *ledger.Tx, st Store, c Command) (Result, error) {
 		}
 	}
 	if len(c.Entries) > 0 {
-		first, err := tx.Append(c.Origin, c.Entries)
+		first, err := tx.AppendHashed(c.Origin, c.Entries, leaves)
 		if err != nil {
 			return r, err
 		}
@@ -271,7 +277,7 @@ func ApplyMirrorAppend(tx *ledger.Tx, st Store, c Command) (Result, error) {
 		if err := mb.Put([]byte(c.Origin), fr.Encode()); err != nil {
 			return r, err
 		}
-		if err := st.IndexMirrored(tx, c.Origin, first, c.Entries); err != nil {
+		if err := st.IndexMirrored(tx, c.Origin, first, c.Entries, leaves); err != nil {
 			return r, err
 		}
 	}

@@ -33,7 +33,11 @@ func (f *Frontier) Clone() *Frontier {
 
 // AppendEntry adds one entry (its RFC 6962 leaf hash).
 func (f *Frontier) AppendEntry(entry []byte) {
-	h := tlog.RecordHash(entry)
+	f.AppendLeaf(tlog.RecordHash(entry))
+}
+
+// AppendLeaf adds one entry by its leaf hash (tlog.RecordHash of its bytes).
+func (f *Frontier) AppendLeaf(h tlog.Hash) {
 	f.r.Append(h[:], nil)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // fakeHost is a region replica reduced to what the runtime needs: one
@@ -69,7 +70,7 @@ func (s fakeStore) Signer(origin string) (note.Verifier, bool) {
 	return v, ok
 }
 
-func (s fakeStore) IndexMirrored(_ *ledger.Tx, origin string, _ uint64, entries [][]byte) error {
+func (s fakeStore) IndexMirrored(_ *ledger.Tx, origin string, _ uint64, entries [][]byte, _ []tlog.Hash) error {
 	s.h.indexed[origin] += uint64(len(entries))
 	return nil
 }

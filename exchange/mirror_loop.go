@@ -245,6 +245,9 @@ func (x *Runtime) syncMirror(ctx context.Context, mb *Member, ev *EntryVerifier)
 		if cerr != nil {
 			continue // drain after a failure; the producer stops on cancel
 		}
+		if ps, ok := x.host.(ParseSink); ok {
+			ps.MirrorParsed(b.leaves, b.parsed)
+		}
 		res, err := x.propose(ctx, Command{Op: OpMirrorAppend, Origin: origin, Checkpoint: cp.Signed, First: b.start, Proof: b.proof, Entries: b.entries})
 		switch {
 		case err != nil:
@@ -278,6 +281,18 @@ type mirrorBatchV struct {
 	start   uint64
 	entries [][]byte
 	proof   tlog.TreeProof
+	leaves  []tlog.Hash // leaves[i] = tlog.RecordHash(entries[i])
+	parsed  []Verified  // the verifier's parse of each entry
+}
+
+// ParseSink is implemented by a Host whose apply step can reuse the
+// verifier's parse of a mirrored entry instead of parsing its bytes again
+// (the node hands it to its indexer, which finds it by leaf hash, the
+// SHA-256 of the exact bytes applied; parsing is a pure function of those
+// bytes, so a replica that reuses and one that parses index alike).
+// MirrorParsed is called just before the batch is proposed.
+type ParseSink interface {
+	MirrorParsed(leaves []tlog.Hash, parsed []Verified)
 }
 
 // fetchVerified fetches entries [fr.Size(), cp.Size) of mb in batches and
@@ -307,16 +322,17 @@ func (x *Runtime) fetchVerified(ctx context.Context, mb *Member, cp *ledger.Chec
 		}
 		next := fr.Clone()
 		for i, e := range entries {
-			if tlog.RecordHash(e) != leaves[i] {
+			if tlog.RecordHash(e) != leaves[i] { // leaves[i] is authenticated: from here on it is e's leaf hash
 				index := start + uint64(i)
 				x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: index,
 					Reason: "served entry does not match the leaf hash under the signed checkpoint", Items: [][]byte{cp.Signed, e}})
 				return fmt.Errorf("entry %d: leaf hash mismatch", index)
 			}
-			next.AppendEntry(e)
+			next.AppendLeaf(leaves[i])
 		}
 		// Every entry's inclusion is now proven; check what it says.
-		if _, err := ev.CheckBatch(start, entries); err != nil {
+		_, parsed, err := ev.CheckBatchParsed(start, entries)
+		if err != nil {
 			var ee *EntryError
 			if errors.As(err, &ee) && ee.Index >= start && ee.Index < end {
 				x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: ee.Index,
@@ -336,7 +352,7 @@ func (x *Runtime) fetchVerified(ctx context.Context, mb *Member, cp *ledger.Chec
 			return fmt.Errorf("entries up to %d do not lead to the checkpoint root", end)
 		}
 		select {
-		case out <- mirrorBatchV{start: start, entries: entries, proof: proof}:
+		case out <- mirrorBatchV{start: start, entries: entries, proof: proof, leaves: leaves, parsed: parsed}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -136,9 +136,26 @@ func (v *EntryVerifier) Check(index uint64, e []byte) (accepted bool, err error)
 // first failure (lowest index) is returned. After an error the verifier's
 // state is unspecified: discard it.
 func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []bool, err error) {
+	accepted, _, err = v.CheckBatchParsed(first, entries)
+	return accepted, err
+}
+
+// Verified is the strict parse CheckBatchParsed made of an entry it
+// verified: its envelope and its decoded record (nil for a schema this
+// build does not decode).
+type Verified struct {
+	Signed *schemas.Signed
+	Rec    schemas.Record
+}
+
+// CheckBatchParsed is CheckBatch that also returns its parse of each
+// entry (on success only), so that the caller can hand it to this
+// replica's indexer instead of parsing the same bytes again.
+func (v *EntryVerifier) CheckBatchParsed(first uint64, entries [][]byte) (accepted []bool, parsed []Verified, err error) {
 	if first != v.next {
-		return nil, &EntryError{Origin: v.mb.Origin(), Index: first, Reason: fmt.Sprintf("out of order (expected entry %d)", v.next)}
+		return nil, nil, &EntryError{Origin: v.mb.Origin(), Index: first, Reason: fmt.Sprintf("out of order (expected entry %d)", v.next)}
 	}
+	parsed = make([]Verified, len(entries))
 	type job struct {
 		i   int
 		s   *schemas.Signed
@@ -164,6 +181,7 @@ func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []b
 			break
 		}
 		rec, err := s.Decode()
+		parsed[i].Signed = s
 		if errors.Is(err, schemas.ErrUnknownSchema) {
 			jobs = append(jobs, job{i: i, s: s, pub: ki.Public})
 			continue
@@ -190,9 +208,11 @@ func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []b
 				break
 			}
 			jobs = append(jobs, job{i: i, rec: rec})
+			parsed[i].Rec = rec
 			continue
 		}
 		jobs = append(jobs, job{i: i, s: s, pub: ki.Public, rec: rec})
+		parsed[i].Rec = rec
 	}
 	// Each worker takes a contiguous share of the jobs and checks its
 	// signatures as one Ed25519 batch (schemas.VerifyBatch), then validates.
@@ -236,11 +256,11 @@ func (v *EntryVerifier) CheckBatch(first uint64, entries [][]byte) (accepted []b
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	v.next = first + uint64(len(entries))
-	return accepted, nil
+	return accepted, parsed, nil
 }
 
 // headerProblem says why the header of rec, signed with key keyID (ki), is

@@ -2,8 +2,10 @@ package node_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,12 +71,64 @@ func reached(origin *member, ms map[string]*member, want uint64) bool {
 // verifying everything (tiles, leaf hashes, keyring, signatures, schemas),
 // over HTTP/3. Reports entries per second (10^6 in 2 min needs >= 8334/s).
 func BenchmarkMirrorCatchUp(b *testing.B) {
-	const n = 20000
+	var sh, zj *member
+	var n, entryBytes int
+	if dir := os.Getenv("CREDITX_CATCHUP_DIR"); dir != "" {
+		// A prepared origin of 10^6 listings (catchup_origin_test.go).
+		var o catchUpOrigin
+		sh, zj, o = preparedCatchUp(b, dir)
+		n, entryBytes = o.listings, o.entryBytes
+	} else {
+		n = 20000
+		sh, zj, entryBytes = smallCatchUpOrigin(b, uint64(n))
+	}
+	want := zj.status(b).Size
+	// The newcomer only mirrors and verifies here: its own sanction notices
+	// for the mirrored listings (about 7 records per listing, appended to its
+	// own ledger) are another workload, measured by bench ingest --notices.
+	sh.cfg.Sanctions.Agencies = filepath.Join(b.TempDir(), "no-agencies.yaml")
+	limit := max(5*time.Minute, time.Duration(want)*time.Second/2000)
+	var ru0 syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru0); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	sh.start(b)
+	for sh.mirror(b, "330000").Size < want {
+		if time.Since(start) > limit {
+			b.Fatalf("catch-up did not finish in %v", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	var ru1 syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru1); err != nil {
+		b.Fatal(err)
+	}
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	b.ReportMetric(float64(want)/el.Seconds(), "entries/s")
+	b.ReportMetric(float64(want), "entries")
+	b.ReportMetric(el.Seconds(), "wall-s")
+	// CPU of the whole process (origin serving and newcomer) per entry.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-us/entry")
+	// Bytes on the wire per record: HTTP/3 bodies (entry bundles, hash
+	// tiles, checkpoints) fetched from the origin per mirrored entry (the
+	// listings, entry-B/listing each, and the sanction notices they caused).
+	m := sh.mirror(b, "330000")
+	b.ReportMetric(float64(m.FetchedBytes)/float64(want), "fetched-B/entry")
+	b.ReportMetric(float64(entryBytes)/float64(n), "entry-B/listing")
+}
+
+// smallCatchUpOrigin starts a two-member consortium, stops the newcomer
+// (310000) and has the origin (330000) admit n listings over HTTP, with
+// the sanction notices they cause; it returns the bytes of the listings.
+func smallCatchUpOrigin(b *testing.B, n uint64) (sh, zj *member, entryBytes int) {
 	ms, _ := startConsortium(b, []provision.MemberSpec{{Region: "310000", Name: "Shanghai"}, {Region: "330000", Name: "Zhejiang"}})
-	sh, zj := ms["310000"], ms["330000"]
+	sh, zj = ms["310000"], ms["330000"]
 	sh.stop()
 	p := zj.creds["publisher"]
-	entryBytes := 0
 	for i := uint64(0); i < n; i += 1000 {
 		var batch [][]byte
 		for j := i; j < i+1000; j++ {
@@ -86,27 +140,5 @@ func BenchmarkMirrorCatchUp(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	want := zj.status(b).Size
-	// The newcomer only mirrors and verifies here: its own sanction notices
-	// for the mirrored listings (about 7 records per listing, appended to its
-	// own ledger) are another workload, measured by bench ingest --notices.
-	sh.cfg.Sanctions.Agencies = filepath.Join(b.TempDir(), "no-agencies.yaml")
-	b.ResetTimer()
-	start := time.Now()
-	sh.start(b)
-	for sh.mirror(b, "330000").Size < want {
-		if time.Since(start) > 5*time.Minute {
-			b.Fatal("catch-up did not finish in 5 minutes")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	el := time.Since(start)
-	b.ReportMetric(float64(want)/el.Seconds(), "entries/s")
-	b.ReportMetric(float64(want), "entries")
-	// Bytes on the wire per record: HTTP/3 bodies (entry bundles, hash
-	// tiles, checkpoints) fetched from the origin per mirrored entry (the
-	// listings, entry-B/listing each, and the sanction notices they caused).
-	m := sh.mirror(b, "330000")
-	b.ReportMetric(float64(m.FetchedBytes)/float64(want), "fetched-B/entry")
-	b.ReportMetric(float64(entryBytes)/float64(n), "entry-B/listing")
+	return sh, zj, entryBytes
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/creditx/creditx/internal/exchangeops"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // The inter-member runtime (push loop, witness decision, mirror loops, the
@@ -37,6 +38,21 @@ var ErrWitnessLog = exchange.ErrWitnessLog
 type exchangeHost struct{ n *Node }
 
 func (h exchangeHost) View(fn func(tx *ledger.ReadTx) error) error { return h.n.fsm.view(fn) }
+
+// MirrorParsed hands the mirror verifier's parses of a batch about to be
+// proposed to this replica's indexer (exchange.ParseSink), which the FSM's
+// apply step takes by leaf hash instead of parsing the same bytes again.
+// Only entries whose record decoded are handed over.
+func (h exchangeHost) MirrorParsed(leaves []tlog.Hash, parsed []exchange.Verified) {
+	if h.n.index == nil {
+		return
+	}
+	for i, p := range parsed {
+		if p.Signed != nil && p.Rec != nil {
+			h.n.index.AdmittedLeaf(leaves[i], p.Signed, p.Rec)
+		}
+	}
+}
 
 func (h exchangeHost) IsLeader() bool { return h.n.IsLeader() }
 

@@ -47,10 +47,11 @@ type fsmHost interface {
 	// Peer is the log key of another member's ledger this region mirrors
 	// and witnesses, as of tx (configured, or joined by governance).
 	Peer(tx *ledger.Tx, origin string) (note.Verifier, bool)
-	// Accepts says whether a mirrored entry's schema is accepted by the
-	// manifest or adopted by governance as of tx, and names the schema; an
-	// error is a storage failure (see fsm_ops.go and exchange/adopt.go).
-	Accepts(tx *ledger.Tx, entry []byte) (accepted bool, schema string, err error)
+	// Accepts says whether a mirrored entry's schema (its id, read from
+	// the entry by mirroredSchema) is accepted by the manifest or adopted
+	// by governance as of tx; an error is a storage failure (see
+	// fsm_ops.go and exchange/adopt.go).
+	Accepts(tx *ledger.Tx, schema string) (accepted bool, err error)
 	// Applied runs after every applied batch, outside its transaction but
 	// under f.mu's read lock (wakes readers, saves the checkpoint file),
 	// with the size of every own checkpoint the batch stored as witnessed

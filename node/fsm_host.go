@@ -42,11 +42,11 @@ func (h fsmHooks) Peer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
 
 // Accepts is the exchange's schema filter for mirrored entries
 // (exchange/adopt.go); without an exchange every entry is accepted.
-func (h fsmHooks) Accepts(tx *ledger.Tx, entry []byte) (bool, string, error) {
+func (h fsmHooks) Accepts(tx *ledger.Tx, schema string) (bool, error) {
 	if h.n.x == nil {
-		return true, "", nil
+		return true, nil
 	}
-	return h.n.x.AcceptsEntry(tx, entry)
+	return h.n.x.AcceptsSchema(tx, schema)
 }
 
 // Applied saves the checkpoint file (startcheck.go, once the start-up check

@@ -4,9 +4,11 @@ import (
 	"fmt"
 
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/index"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // opFunc applies one decoded command inside the batch's transaction. A
@@ -97,8 +99,8 @@ func (s exchangeStore) Signer(origin string) (note.Verifier, bool) {
 	return sl.verifier, ok
 }
 
-func (s exchangeStore) IndexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
-	return s.f.indexMirrored(tx, origin, first, entries)
+func (s exchangeStore) IndexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte, leaves []tlog.Hash) error {
+	return s.f.indexMirrored(tx, origin, first, entries, leaves)
 }
 
 // peer is the FSM's log key of a mirrored origin (fsmHost.Peer).
@@ -114,7 +116,7 @@ func (f *fsm) peer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
 // by the adopted set as of the entries before it: indexing a run that
 // completes an adoption updates the set (reconcileSchemas, called by the
 // indexer) before the next entry is judged.
-func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte) error {
+func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries [][]byte, leaves []tlog.Hash) error {
 	if f.indexer == nil {
 		return nil
 	}
@@ -122,18 +124,37 @@ func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries 
 	if err != nil {
 		return err
 	}
+	// Each entry is parsed once (the mirror verifier's parse of these bytes
+	// on this replica, else here) for the schema filter and the indexer.
+	pi, _ := f.indexer.(parsedIndexer)
+	var parsed []index.Parsed
+	if pi != nil {
+		parsed = make([]index.Parsed, len(entries))
+		for i, e := range entries {
+			parsed[i] = pi.ParsedFor(leaves[i], e)
+		}
+	}
 	start := 0
 	flush := func(end int) error {
-		if end > start {
-			return f.indexer.Index(tx, origin, first+uint64(start), entries[start:end])
+		if end <= start {
+			return nil
 		}
-		return nil
+		if pi != nil {
+			return pi.IndexParsed(tx, origin, first+uint64(start), entries[start:end], parsed[start:end])
+		}
+		return f.indexer.Index(tx, origin, first+uint64(start), entries[start:end])
 	}
 	for i, e := range entries {
 		if f.host == nil {
 			break
 		}
-		ok, schema, err := f.host.Accepts(tx, e)
+		var schema string
+		if parsed != nil {
+			schema = mirroredSchema(parsed[i], e)
+		} else {
+			schema = exchange.EntrySchema(e)
+		}
+		ok, err := f.host.Accepts(tx, schema)
 		if err != nil {
 			return err
 		}
@@ -155,4 +176,16 @@ func (f *fsm) indexMirrored(tx *ledger.Tx, origin string, first uint64, entries 
 		}
 	}
 	return flush(len(entries))
+}
+
+// mirroredSchema is the schema id of mirrored entry e parsed as pe: its
+// record's id if the record decoded strictly (decoding re-encodes it to
+// exactly its bytes, so the id is the one its "schema" member names),
+// else what exchange.EntrySchema reads from the bytes. Either way a pure
+// function of e, so every replica judges alike.
+func mirroredSchema(pe index.Parsed, e []byte) string {
+	if pe.Err == nil && pe.DecErr == nil && pe.Rec != nil {
+		return pe.Rec.SchemaID()
+	}
+	return exchange.EntrySchema(e)
 }

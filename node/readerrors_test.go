@@ -220,8 +220,8 @@ func TestHistoryReadErrors(t *testing.T) {
 // restoreHook is an fsmHost whose only hook is Restored.
 type restoreHook func() error
 
-func (h restoreHook) CheckEntry(string, uint64, []byte) error          { return nil }
-func (h restoreHook) Peer(*ledger.Tx, string) (note.Verifier, bool)    { return nil, false }
-func (h restoreHook) Accepts(*ledger.Tx, []byte) (bool, string, error) { return true, "", nil }
-func (h restoreHook) Applied(map[string]uint64)                        {}
-func (h restoreHook) Restored() error                                  { return h() }
+func (h restoreHook) CheckEntry(string, uint64, []byte) error       { return nil }
+func (h restoreHook) Peer(*ledger.Tx, string) (note.Verifier, bool) { return nil, false }
+func (h restoreHook) Accepts(*ledger.Tx, string) (bool, error)      { return true, nil }
+func (h restoreHook) Applied(map[string]uint64)                     {}
+func (h restoreHook) Restored() error                               { return h() }

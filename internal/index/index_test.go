@@ -105,3 +105,35 @@ func TestAdmittedParsesReused(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmittedLeafReused: a parse handed over with its leaf hash (the
+// mirror verifier's, AdmittedLeaf) is the one ParsedFor returns for those
+// bytes, once; a whole mirror batch (4096) fits in the set.
+func TestAdmittedLeafReused(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	auth := schemas.Agency{Name: "x", USCC: synth.EnterpriseUSCC("330000", 1)}
+	l, err := synth.Listing(7, synth.Options{Region: "330000", Authority: auth, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := schemas.Sign(l, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, rec, err := schemas.ParseDecode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := New(Steps{})
+	leaf := tlog.RecordHash(e)
+	ix.AdmittedLeaf(leaf, s, rec)
+	if got := ix.ParsedFor(leaf, e); got.Rec != rec || got.Signed != s || got.Leaf != leaf {
+		t.Fatal("the verifier's parse not reused for the same bytes")
+	}
+	if got := ix.ParsedFor(leaf, e); got.Rec == rec || !reflect.DeepEqual(got.Rec, rec) {
+		t.Fatal("a handed-over parse was taken twice, or the fresh parse differs")
+	}
+	if admittedMax < 2*4096 {
+		t.Fatalf("admittedMax %d: no room for a mirror batch of 4096 beside admission's parses", admittedMax)
+	}
+}

@@ -113,6 +113,13 @@ func (ix *Indexer) Admitted(e []byte, s *schemas.Signed, rec schemas.Record) {
 	ix.admitted.put(Parsed{Leaf: tlog.RecordHash(e), Signed: s, Rec: rec})
 }
 
+// AdmittedLeaf is Admitted for an entry whose leaf hash the caller has
+// computed from its bytes in this process (the mirror's verifier, which
+// checked it against the origin's authenticated hash tiles).
+func (ix *Indexer) AdmittedLeaf(leaf tlog.Hash, s *schemas.Signed, rec schemas.Record) {
+	ix.admitted.put(Parsed{Leaf: leaf, Signed: s, Rec: rec})
+}
+
 // index is IndexParsed without the adopted-set reconciliation; parsed may be nil.
 func (ix *Indexer) index(tx *ledger.Tx, origin string, first uint64, entries [][]byte, parsed []Parsed) error {
 	var bs [4]*bbolt.Bucket

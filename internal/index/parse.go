@@ -54,8 +54,10 @@ type admittedParses struct {
 	m  map[tlog.Hash]Parsed // guarded by mu
 }
 
-// admittedMax bounds admittedParses (about 3 KiB each for ~1 KiB listings).
-const admittedMax = 8192
+// admittedMax bounds admittedParses (about 3 KiB each for ~1 KiB listings):
+// room for a mirror batch being applied (exchange's mirrorBatch, 4096,
+// handed over by the mirror loop) beside admission's.
+const admittedMax = 16384
 
 func (a *admittedParses) put(pe Parsed) {
 	a.mu.Lock()
