@@ -148,8 +148,13 @@ type errReader struct{}
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
 // TestHistoryReadErrors damages a listing's stored bytes and checks that its
-// history, the subject check and its state report the damage instead of
-// skipping the listing (a check that skipped it would answer "allowed").
+// history, the history walk's check and its state report the damage instead
+// of skipping the listing (a check that skipped it would answer "allowed").
+// The subject check proper answers from the check index, whose value names
+// the leaf hash the tree holds (checked against hash tile 0, not the entry:
+// stop 32, issue 21): it still finds the listing and answers as before the
+// damage, never "allowed"; the damaged entry is reported by every read of
+// the entry (history, export, the start-up scan, verify).
 func TestHistoryReadErrors(t *testing.T) {
 	s, v, key := zhejiangKeys(t)
 	path := filepath.Join(t.TempDir(), "ledger.db")
@@ -172,6 +177,10 @@ func TestHistoryReadErrors(t *testing.T) {
 	}
 	if hs, err := histories(); err != nil || len(hs) != 1 {
 		t.Fatalf("before damage: %d histories, %v; want 1", len(hs), err)
+	}
+	before, err := n.check(l.Subject.USCC, "", clock)
+	if err != nil || before.Result != "restricted" || len(before.Listings) != 1 {
+		t.Fatalf("check before damage: %+v, %v; want restricted with 1 listing", before, err)
 	}
 
 	raw, err := os.ReadFile(path)
@@ -203,8 +212,11 @@ func TestHistoryReadErrors(t *testing.T) {
 	if hs, err := histories(); !errors.Is(err, ledger.ErrDamaged) {
 		t.Errorf("subjectHistories of a damaged listing = %d histories, %v; want ErrDamaged", len(hs), err)
 	}
-	if _, err := n.check(l.Subject.USCC, "", clock); !errors.Is(err, ledger.ErrDamaged) {
-		t.Errorf("check of a subject with a damaged listing: %v; want ErrDamaged", err)
+	if _, err := n.checkFrom(n.subjectHistories, l.Subject.USCC, "", clock); !errors.Is(err, ledger.ErrDamaged) {
+		t.Errorf("history walk's check of a subject with a damaged listing: %v; want ErrDamaged", err)
+	}
+	if got, err := n.check(l.Subject.USCC, "", clock); err != nil || got.Result != before.Result || len(got.Listings) != 1 {
+		t.Errorf("check (index) of a subject with a damaged listing entry: %+v, %v; want %s with the listing, as before the damage", got, err, before.Result)
 	}
 	n.fsm.view(func(tx *ledger.ReadTx) error {
 		if _, err := history(tx, n.origin, 0, l); !errors.Is(err, ledger.ErrDamaged) {
