@@ -162,10 +162,14 @@ const nodeGCPercent = 400
 
 // nodeGC sets the garbage collector's target for a node and returns what
 // restores it.
-func nodeGC() (restore func()) {
+func nodeGC() (restore func()) { return gcTarget(nodeGCPercent) }
+
+// gcTarget sets the garbage collector's target to percent unless the user
+// set GOGC, and returns what restores the one before.
+func gcTarget(percent int) (restore func()) {
 	if os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	old := debug.SetGCPercent(nodeGCPercent)
+	old := debug.SetGCPercent(percent)
 	return func() { debug.SetGCPercent(old) }
 }

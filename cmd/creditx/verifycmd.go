@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -244,13 +243,7 @@ const verifyGCPercent = 800
 
 // verifyGC sets the garbage collector's target for verify and returns
 // what restores it.
-func verifyGC() (restore func()) {
-	if os.Getenv("GOGC") != "" {
-		return func() {}
-	}
-	old := debug.SetGCPercent(verifyGCPercent)
-	return func() { debug.SetGCPercent(old) }
-}
+func verifyGC() (restore func()) { return gcTarget(verifyGCPercent) }
 
 // verifyChecker is the record check of one origin and what its report
 // says.
