@@ -12,8 +12,7 @@ import (
 // A member whose manifest entry has a loop_vkey has its loop log,
 // creditx.<code>/loop, witnessed exactly as its ledger: its leader pushes
 // its latest loop checkpoint to the same witnesses in the same rendezvous
-// order (pushLoop over an ownLog; once it stopped growing for loopQuiet, or
-// after loopPushEvery of growth, pushPacing),
+// order (pushLoop over an ownLog; at most every loopPushEvery, pushPacing),
 // each witness checks it against the
 // member's loop key and against the last loop checkpoint it cosigned (the
 // witness bucket is keyed by origin, so the ledger's state and the loop

@@ -58,48 +58,25 @@ func TestPushLoopSleepsUntilApplied(t *testing.T) {
 	waitViews(3, "after a second Applied")
 }
 
-// TestLoopPushPacing: the ledger is pushed at every look, PushInterval
-// apart, with no wait after an apply; the loop log is looked at every
-// loopQuiet, also after an apply woke its push loop, and waits at most
-// loopPushEvery (a listing's wave of notices coalesces in one witnessed
-// loop checkpoint, after the listing propagated).
+// TestLoopPushPacing: the ledger is pushed at PushInterval with no wait
+// after an apply; the loop log at loopPushEvery, and only loopPushEvery
+// after an apply woke its push loop (a listing's wave of notices coalesces
+// in one witnessed loop checkpoint, after the listing propagated).
 func TestLoopPushPacing(t *testing.T) {
 	x, err := NewOffline(testManifest(t, "310000", "330000"), "330000", newFakeHost(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	x.cfg.PushInterval = 100 * time.Millisecond
-	if i, s, e := x.pushPacing(x.ledgerLog()); i != 100*time.Millisecond || s != 0 || e != 0 {
-		t.Errorf("ledger: interval %v settle %v every %v, want 100ms, 0 and 0", i, s, e)
+	if i, s := x.pushPacing(x.ledgerLog()); i != 100*time.Millisecond || s != 0 {
+		t.Errorf("ledger: interval %v settle %v, want 100ms and 0", i, s)
 	}
 	loop := ownLog{origin: "creditx.330000/loop"}
-	if i, s, e := x.pushPacing(loop); i != loopQuiet || s != loopQuiet || e != loopPushEvery {
-		t.Errorf("loop log: interval %v settle %v every %v, want %v, %v and %v", i, s, e, loopQuiet, loopQuiet, loopPushEvery)
+	if i, s := x.pushPacing(loop); i != loopPushEvery || s != loopPushEvery {
+		t.Errorf("loop log: interval %v settle %v, want %v for both", i, s, loopPushEvery)
 	}
 	x.cfg.PushInterval = 3 * loopPushEvery
-	if i, s, e := x.pushPacing(loop); i != 3*loopPushEvery || s != 3*loopPushEvery || e != 3*loopPushEvery {
-		t.Errorf("loop log with a longer PushInterval: interval %v settle %v every %v, want PushInterval for all", i, s, e)
-	}
-}
-
-// TestLoopPushDue: a loop log that stopped growing between two looks is
-// pushed at once; one still growing waits, until its first unpushed look
-// is loopPushEvery old (a log written without a pause is still pushed).
-func TestLoopPushDue(t *testing.T) {
-	for _, c := range []struct {
-		grew   bool
-		waited time.Duration
-		want   bool
-	}{
-		{grew: false, waited: 0, want: true},
-		{grew: false, waited: loopQuiet, want: true},
-		{grew: true, waited: 0, want: false},
-		{grew: true, waited: loopPushEvery - time.Millisecond, want: false},
-		{grew: true, waited: loopPushEvery, want: true},
-		{grew: true, waited: 3 * loopPushEvery, want: true},
-	} {
-		if got := loopPushDue(c.grew, c.waited, loopPushEvery); got != c.want {
-			t.Errorf("loopPushDue(grew %v, waited %v) = %v, want %v", c.grew, c.waited, got, c.want)
-		}
+	if i, s := x.pushPacing(loop); i != 3*loopPushEvery || s != 3*loopPushEvery {
+		t.Errorf("loop log with a longer PushInterval: interval %v settle %v, want PushInterval", i, s)
 	}
 }

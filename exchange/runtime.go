@@ -106,8 +106,8 @@ type Runtime struct {
 	// replaces pushIdleCheck (tests).
 	pushKick chan struct{}
 	pushIdle time.Duration
-	// loopPushEvery and loopQuiet, if set, replace the constants (tests).
-	loopPushEvery, loopQuiet time.Duration
+	// loopPushEvery, if set, replaces loopPushEvery (tests).
+	loopPushEvery time.Duration
 	// followFar, if set, replaces followGapFar (tests).
 	followFar time.Duration
 	kick      map[string]chan struct{} // origin -> wake its mirror loop (buffered 1)
@@ -415,19 +415,14 @@ const pushIdleCheck = 5 * time.Second
 // only asks IsLeader every PushInterval (no read), so a new leader starts
 // pushing within PushInterval.
 //
-// The loop log is looked at every loopQuiet once an apply woke its push
-// loop, and pushed when it stopped growing between two looks, or when its
-// first unpushed growth was seen loopPushEvery ago (pushPacing,
-// loopPushDue).
+// The loop log is pushed at most every loopPushEvery, and only
+// loopPushEvery after an apply woke the loop (pushPacing).
 func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
-	interval, settle, every := x.pushPacing(l)
+	interval, settle := x.pushPacing(l)
 	var lastDone uint64
-	var seen uint64              // the size at the last look (the loop log's quiet test)
-	var pending time.Time        // when a look first saw growth not pushed yet (zero: none)
-	var last time.Time           // when the loop last read its own state
-	var wake <-chan struct{}     // set when idle on the leader: wait for an apply
-	base := max(interval, every) // the failed-push backoff starts here: 2 s for the loop log as before
-	pause, backoff := interval, base
+	var last time.Time       // when the loop last read its own state
+	var wake <-chan struct{} // set when idle on the leader: wait for an apply
+	pause, backoff := interval, interval
 	for {
 		if wake != nil {
 			select {
@@ -443,7 +438,7 @@ func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 		}
 		wake, pause = nil, interval
 		if !x.host.IsLeader() {
-			backoff = base
+			backoff = interval
 			continue
 		}
 		select { // before reading: an apply after the read leaves a kick
@@ -456,19 +451,8 @@ func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 			continue
 		}
 		if size == 0 || (witnessed >= size && lastDone == size) {
-			seen, pending = size, time.Time{}
-			backoff, wake = base, l.kick
+			backoff, wake = interval, l.kick
 			continue
-		}
-		if every > 0 {
-			if pending.IsZero() {
-				pending = last
-			}
-			grew := size != seen
-			seen = size
-			if !loopPushDue(grew, last.Sub(pending), every) {
-				continue
-			}
 		}
 		if err := x.pushLog(ctx, l); err != nil {
 			x.logger.Warn("checkpoint not witnessed yet", "origin", l.origin, "size", size, "err", err)
@@ -476,13 +460,13 @@ func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 			pause = backoff
 			continue
 		}
-		lastDone, backoff, pending = size, base, time.Time{}
+		lastDone, backoff = size, interval
 	}
 }
 
-// loopPushEvery is the longest a growing loop log waits for its push, and
-// loopQuiet how long it must stop growing to be pushed sooner (issue 20).
-// A listing makes every member write notices to its loop log
+// loopPushEvery is the least time between two pushes of the loop log's
+// checkpoint, and how long its push loop waits after an apply woke it
+// (issue 20). A listing makes every member write notices to its loop log
 // (about 7 each, in one or two batches); each witnessed loop checkpoint
 // costs q + s witness raft writes and one store at the origin, then a
 // long-poll answer, signature checks (the log's and every cosignature) and
@@ -492,37 +476,22 @@ func (x *Runtime) pushLoop(ctx context.Context, l ownLog) {
 // 45-member bench's probe p50 went from 0.4 to 2.5 s once followers no
 // longer slept in a broken long-poll's backoff. Waiting lets the listing
 // propagate first and the notices of the wave coalesce in one witnessed
-// checkpoint: a wave is pushed loopQuiet after it stopped growing (one to
-// two looks after the apply that woke the loop, so at least loopQuiet
-// after it), and a log that keeps growing (members publishing at once)
-// every loopPushEvery, as with the fixed 2 s pacing before, which also
-// held the last wave of a burst up to 2 s after it ended. Notices are a
-// member's own closed loop, not needed by the other members to punish.
-const (
-	loopPushEvery = 2 * time.Second
-	loopQuiet     = 500 * time.Millisecond
-)
-
-// loopPushDue says whether the loop log's push loop pushes at a look that
-// found the log not yet witnessed at its size: when it did not grow since
-// the previous look (grew false: quiet for a look interval), or when the
-// first look that saw it unpushed was at least every ago (waited).
-func loopPushDue(grew bool, waited, every time.Duration) bool {
-	return !grew || waited >= every
-}
+// checkpoint. Notices are a member's own closed loop, not needed by the
+// other members to punish: the cost is up to loopPushEvery more before a
+// notice is witnessed.
+const loopPushEvery = 2 * time.Second
 
 // pushPacing is the push loop's interval (the least time between two
-// looks), its settle time (the least wait after an apply woke it) and the
-// longest wait of a growing log for own log l: PushInterval, none and
-// none (push at every look) for the ledger; for the loop log loopQuiet
-// (x.loopQuiet in tests) for both, at least PushInterval, and
-// loopPushEvery (x.loopPushEvery in tests), at least the interval.
-func (x *Runtime) pushPacing(l ownLog) (interval, settle, every time.Duration) {
+// looks) and its settle time (the least wait after an apply woke it) for
+// own log l: PushInterval and none for the ledger; for the loop log
+// loopPushEvery (x.loopPushEvery in tests) for both, at least
+// PushInterval.
+func (x *Runtime) pushPacing(l ownLog) (interval, settle time.Duration) {
 	if l.origin == x.origin {
-		return x.cfg.PushInterval, 0, 0
+		return x.cfg.PushInterval, 0
 	}
-	look := max(x.cfg.PushInterval, cmp.Or(x.loopQuiet, loopQuiet))
-	return look, look, max(look, cmp.Or(x.loopPushEvery, loopPushEvery))
+	every := max(x.cfg.PushInterval, cmp.Or(x.loopPushEvery, loopPushEvery))
+	return every, every
 }
 
 // sleepCtxOK sleeps d and reports whether ctx is still live.
