@@ -16,11 +16,12 @@ type Work struct {
 	LedgerPushes   uint64 // own ledger checkpoints pushed to witnesses
 	Requests       uint64 // HTTP/3 requests made to other members (every kind)
 	Checks         uint64 // checkpoint signature checks made (CheckpointCache)
+	Rekicks        uint64 // mirrors woken again after a long-poll round found them behind (watch.go rekick)
 }
 
 // workCounters are the runtime's counters behind Work.
 type workCounters struct {
-	proposals, follows, followProofs, loopAnswers, loopPushes, ledgerPushes atomic.Uint64
+	proposals, follows, followProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
 }
 
 // Work returns the counts so far.
@@ -34,6 +35,7 @@ func (x *Runtime) Work() Work {
 		LoopPushes:     x.work.loopPushes.Load(),
 		LedgerPushes:   x.work.ledgerPushes.Load(),
 		Checks:         x.cpCache.Checks(),
+		Rekicks:        x.work.rekicks.Load(),
 	}
 	x.live.mu.Lock()
 	seen := map[*Client]bool{}
@@ -63,4 +65,5 @@ func (w *Work) Add(o Work) {
 	w.LedgerPushes += o.LedgerPushes
 	w.Requests += o.Requests
 	w.Checks += o.Checks
+	w.Rekicks += o.Rekicks
 }
