@@ -295,7 +295,8 @@ type ReadTx struct {
 const extFillPercent = 0.9
 
 // Bucket returns the caller-owned bucket "ext"/name, creating it if needed.
-// Writes to it commit or roll back with the rest of the transaction.
+// Writes to it commit or roll back with the rest of the transaction. Every
+// call with the same name in one Tx returns the same handle.
 func (tx *Tx) Bucket(name string) (*bbolt.Bucket, error) {
 	if b := tx.ext[name]; b != nil {
 		b.FillPercent = extFillPercent
