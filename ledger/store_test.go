@@ -487,3 +487,65 @@ func TestAppendHashedSameAsAppend(t *testing.T) {
 		t.Errorf("tree hashes differ: Append %x, AppendHashed %x", ha, hb)
 	}
 }
+
+// TestTxBucketOpenedOncePerTx: Tx.Bucket hands out one handle per name
+// for the life of a Tx (the FSM's indexers ask for the same buckets once
+// per entry), writes through any handle are one bucket's, an empty name is
+// still refused, and the next Tx opens the bucket afresh.
+func TestTxBucketOpenedOncePerTx(t *testing.T) {
+	s := openTest(t)
+	var first *bbolt.Bucket
+	err := s.Update(func(tx *Tx) error {
+		if _, err := tx.Bucket(""); err == nil {
+			t.Error("Bucket(\"\") = nil error, want one")
+		}
+		a, err := tx.Bucket("subjects")
+		if err != nil {
+			return err
+		}
+		if err := a.Put([]byte("k1"), []byte("v1")); err != nil {
+			return err
+		}
+		b, err := tx.Bucket("subjects")
+		if err != nil {
+			return err
+		}
+		if a != b {
+			t.Error("a second Bucket call in the same Tx opened another handle")
+		}
+		if b.FillPercent != extFillPercent {
+			t.Errorf("FillPercent = %v, want %v", b.FillPercent, extFillPercent)
+		}
+		if string(b.Get([]byte("k1"))) != "v1" {
+			t.Error("write through the first handle not seen through the second")
+		}
+		other, err := tx.Bucket("refs")
+		if err != nil {
+			return err
+		}
+		if other == a {
+			t.Error("two names share one handle")
+		}
+		first = a
+		return b.Put([]byte("k2"), []byte("v2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(func(tx *Tx) error {
+		b, err := tx.Bucket("subjects")
+		if err != nil {
+			return err
+		}
+		if b == first {
+			t.Error("the next Tx reused a handle of the previous one")
+		}
+		if string(b.Get([]byte("k1"))) != "v1" || string(b.Get([]byte("k2"))) != "v2" {
+			t.Error("writes through the cached handles lost")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -40,6 +40,19 @@ const (
 	snapshotsKept = 2
 )
 
+// logCacheEntries is how many of the latest raft log entries each replica
+// keeps in memory in front of raft.db (raft.LogCache, write-through: an
+// entry is cached only after raft.db stored and fsync'd it, and a
+// compaction empties the cache). Without it the leader read back and
+// msgpack-decoded each entry it had just written, once per follower it
+// sent it to (setPreviousLog, setNewLogs) and again to apply it (about 2%
+// of the CPU of a 3-replica ingest, 0.35 s of 16.6 s for 30,000 records).
+// A follower up to date is sent entries within the last few; one further
+// behind reads raft.db as before. An entry holds one raft command, at
+// most a merged append of 4 MiB (node's coalesceBytes), so the cache holds
+// at most 64 MiB, usually a few (one command per request or per merge).
+const logCacheEntries = 16
+
 // Tuning holds the raft timings. The zero value means the defaults
 // documented on each field.
 type Tuning struct {
@@ -141,9 +154,9 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 		return nil, err
 	}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{logger}})
-	logStore, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(rdir, raftDBName)})
+	logStore, logs, err := openLogStore(filepath.Join(rdir, raftDBName))
 	if err != nil {
-		return nil, fmt.Errorf("opening raft log: %w", err)
+		return nil, err
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(rdir, snapshotsKept, hl)
 	if err != nil {
@@ -173,13 +186,29 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 			}
 		}
 	}
-	r, err := raft.NewRaft(cfg, f, logStore, logStore, snaps, trans)
+	r, err := raft.NewRaft(cfg, f, logs, logStore, snaps, trans)
 	if err != nil {
 		trans.Close()
 		logStore.Close()
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
 	return &Replica{Raft: r, logStore: logStore, transport: trans}, nil
+}
+
+// openLogStore opens raft.db at path: the bbolt store (the stable store,
+// and what Shutdown closes) and the log store raft uses, the same with
+// the latest entries cached in memory (logCacheEntries).
+func openLogStore(path string) (*raftboltdb.BoltStore, raft.LogStore, error) {
+	store, err := raftboltdb.New(raftboltdb.Options{Path: path})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening raft log: %w", err)
+	}
+	logs, err := raft.NewLogCache(logCacheEntries, store)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, logs, nil
 }
 
 // Shutdown stops raft, then its transport, then the raft log, in that order:
