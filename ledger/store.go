@@ -69,7 +69,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize)}
+	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize, denseMax)}
 	check := s.safeUpdate
 	if opts.ReadOnly {
 		check = s.safeView
@@ -389,9 +389,13 @@ type tileHashes struct{ tiles *bbolt.Bucket }
 // ReadHashes implements tlog.HashReader.
 func (r tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
+	var last tlog.Tile // the tile read for the index before (a proof's lower levels share one)
+	var data []byte
 	for i, idx := range indexes {
 		t := tlog.TileForIndex(TileHeight, idx)
-		data := r.tiles.Get(tileKey(t.L, uint64(t.N)))
+		if i == 0 || t.L != last.L || t.N != last.N {
+			data, last = r.tiles.Get(tileKey(t.L, uint64(t.N))), t
+		}
 		if len(data) < t.W*tlog.HashSize {
 			return nil, fmt.Errorf("ledger: hash %d: tile %d/%d has %d hashes, need %d: %w",
 				idx, t.L, t.N, len(data)/tlog.HashSize, t.W, ErrNotFound)
