@@ -48,9 +48,10 @@ type hashCache struct {
 
 	dense atomic.Pointer[map[string]*denseLog] // copy-on-write under mu: origin -> its dense levels
 
-	mu       sync.Mutex // serialises add's writes to dense
-	nDense   int        // guarded by mu: hashes of the chunks allocated
-	denseMax int        // bound on nDense (denseMax; smaller in tests)
+	full     atomic.Bool // the dense part refused a chunk: no whole-tile fills
+	mu       sync.Mutex  // serialises add's writes to dense
+	nDense   int         // guarded by mu: hashes of the chunks allocated
+	denseMax int         // bound on nDense (denseMax; smaller in tests)
 }
 
 // denseLog holds one origin's dense levels: for each tree level, a
@@ -125,6 +126,7 @@ func (c *hashCache) addDense(origin string, level int, n int64, h tlog.Hash) boo
 	d := logs[origin]
 	if d == nil {
 		if c.nDense+chunkSize > c.denseMax {
+			c.full.Store(true)
 			return false
 		}
 		d = &denseLog{}
@@ -142,6 +144,7 @@ func (c *hashCache) addDense(origin string, level int, n int64, h tlog.Hash) boo
 	}
 	if ci >= int64(len(dir)) || dir[ci] == nil {
 		if c.nDense+chunkSize > c.denseMax {
+			c.full.Store(true)
 			return false
 		}
 		grown := make([]*hashChunk, max(int64(len(dir)), ci+1))
@@ -163,17 +166,34 @@ func (c *hashCache) addDense(origin string, level int, n int64, h tlog.Hash) boo
 type cachedHashes struct {
 	c      *hashCache
 	origin string
-	r      tlog.HashReader
+	r      tileHashes
 }
 
 func (h cachedHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	var miss []int64
 	var missAt []int
+	var filled tlog.Tile // the tile whose subtrees were last added
 	for i, idx := range indexes {
 		if v, ok := h.c.get(h.origin, idx); ok {
 			out[i] = v
 			continue
+		}
+		// A dense-level hash not held yet: add every subtree hash of its
+		// tile at once (255 SHA-256 for a full tile, the cost of its
+		// level-7 hash alone), so that the first proofs through a tile
+		// fill it instead of each recomputing its share (at 10^7 entries
+		// level 3 alone has 1.25 million hashes: a lazy fill one hash at
+		// a time would take millions of checks to warm).
+		if level, _ := tlog.SplitStoredHashIndex(idx); level >= denseLevel && level%TileHeight != 0 && !h.c.full.Load() {
+			if t := tlog.TileForIndex(TileHeight, idx); t.L != filled.L || t.N != filled.N || filled.H == 0 {
+				filled = t
+				h.r.subtrees(t.L, t.N, func(index int64, v tlog.Hash) { h.c.add(h.origin, index, v) })
+				if v, ok := h.c.get(h.origin, idx); ok {
+					out[i] = v
+					continue
+				}
+			}
 		}
 		miss = append(miss, idx)
 		missAt = append(missAt, i)

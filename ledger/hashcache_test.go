@@ -161,3 +161,40 @@ func TestHashCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestHashCacheFillsTile: one proof through a full level-0 tile adds all
+// the tile's subtree hashes of levels denseLevel to 7 (32+16+8+4+2 for
+// denseLevel 3), not only the proof's own, and none of a partial tile's
+// incomplete subtrees.
+func TestHashCacheFillsTile(t *testing.T) {
+	s := openTest(t)
+	const n = TileWidth + 20 // tile 0 full, tile 1 partial: 20 leaves
+	appendN(t, s, testOrigin, 0, n)
+	err := s.View(func(tx *ReadTx) error {
+		lr := tx.Log(testOrigin)
+		for _, i := range []uint64{5, TileWidth + 3} {
+			if _, err := lr.InclusionProof(i, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := (*s.hashes.dense.Load())[testOrigin]
+	for level := denseLevel; level < TileHeight; level++ {
+		want := TileWidth>>level + 20>>level // complete subtrees of tile 0, then of tile 1
+		got := 0
+		for _, ch := range *d.levels[level].Load() {
+			for i := range chunkSize {
+				if ch.have[i/32].Load()&(1<<(i%32)) != 0 {
+					got++
+				}
+			}
+		}
+		if got != want {
+			t.Errorf("level %d: %d hashes held, want %d", level, got, want)
+		}
+	}
+}

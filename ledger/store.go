@@ -409,6 +409,29 @@ func (r tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
+// subtrees calls fn with the stored hash index and hash of every complete
+// subtree of the stored level-L tile n (partial or full) from tree level
+// 8L+1 to 8L+7 whose level is denseLevel or more, as tlog.HashFromTile
+// would compute each.
+func (r tileHashes) subtrees(L int, n int64, fn func(index int64, h tlog.Hash)) {
+	data := r.tiles.Get(tileKey(L, uint64(n)))
+	row := make([]tlog.Hash, min(len(data)/tlog.HashSize, TileWidth))
+	for i := range row {
+		row[i] = tlog.Hash(data[i*tlog.HashSize : (i+1)*tlog.HashSize])
+	}
+	for k := 1; k < TileHeight && len(row) > 1; k++ {
+		for i := range len(row) / 2 {
+			row[i] = tlog.NodeHash(row[2*i], row[2*i+1])
+		}
+		row = row[:len(row)/2]
+		if level := TileHeight*L + k; level >= denseLevel {
+			for i, h := range row {
+				fn(tlog.StoredHashIndex(level, n<<(TileHeight-k)+int64(i)), h)
+			}
+		}
+	}
+}
+
 // hash returns the hash of the complete subtree at tree level, index n.
 func (r tileHashes) hash(level int, n uint64) (tlog.Hash, error) {
 	hs, err := r.ReadHashes([]int64{tlog.StoredHashIndex(level, int64(n))})
