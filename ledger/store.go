@@ -69,7 +69,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize)}
+	s := &Store{db: db, path: path, logger: logger, hashes: newHashCache(hashCacheSize, denseMax)}
 	check := s.safeUpdate
 	if opts.ReadOnly {
 		check = s.safeView
@@ -405,9 +405,13 @@ type tileHashes struct{ tiles *bbolt.Bucket }
 // ReadHashes implements tlog.HashReader.
 func (r tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
+	var last tlog.Tile // the tile read for the index before (a proof's lower levels share one)
+	var data []byte
 	for i, idx := range indexes {
 		t := tlog.TileForIndex(TileHeight, idx)
-		data := r.tiles.Get(tileKey(t.L, uint64(t.N)))
+		if i == 0 || t.L != last.L || t.N != last.N {
+			data, last = r.tiles.Get(tileKey(t.L, uint64(t.N))), t
+		}
 		if len(data) < t.W*tlog.HashSize {
 			return nil, fmt.Errorf("ledger: hash %d: tile %d/%d has %d hashes, need %d: %w",
 				idx, t.L, t.N, len(data)/tlog.HashSize, t.W, ErrNotFound)
@@ -419,6 +423,29 @@ func (r tileHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		out[i] = h
 	}
 	return out, nil
+}
+
+// subtrees calls fn with the stored hash index and hash of every complete
+// subtree of the stored level-L tile n (partial or full) from tree level
+// 8L+1 to 8L+7 whose level is denseLevel or more, as tlog.HashFromTile
+// would compute each.
+func (r tileHashes) subtrees(L int, n int64, fn func(index int64, h tlog.Hash)) {
+	data := r.tiles.Get(tileKey(L, uint64(n)))
+	row := make([]tlog.Hash, min(len(data)/tlog.HashSize, TileWidth))
+	for i := range row {
+		row[i] = tlog.Hash(data[i*tlog.HashSize : (i+1)*tlog.HashSize])
+	}
+	for k := 1; k < TileHeight && len(row) > 1; k++ {
+		for i := range len(row) / 2 {
+			row[i] = tlog.NodeHash(row[2*i], row[2*i+1])
+		}
+		row = row[:len(row)/2]
+		if level := TileHeight*L + k; level >= denseLevel {
+			for i, h := range row {
+				fn(tlog.StoredHashIndex(level, n<<(TileHeight-k)+int64(i)), h)
+			}
+		}
+	}
 }
 
 // hash returns the hash of the complete subtree at tree level, index n.

@@ -142,3 +142,27 @@ func mapOf[T, U any](s []T, f func(T) U) []U {
 	}
 	return out
 }
+
+// TestCheckpointSize: the size line of a stored checkpoint, 0 for
+// anything that is not one.
+func TestCheckpointSize(t *testing.T) {
+	for _, tc := range []struct {
+		cp   string
+		want uint64
+	}{
+		{"creditx.330000/ledger\n1000002\nq83vEjWJuL0=\n\n— creditx.330000/ledger AAAA\n", 1000002},
+		{"o\n0\nroot\n", 0},
+		{"o\n18446744073709551615\nroot\n", 1<<64 - 1},
+		{"o\n18446744073709551616\nroot\n", 0},
+		{"o\n-5\nroot\n", 0},
+		{"o\n12x\nroot\n", 0},
+		{"o\n12", 0},
+		{"o 1\n12\nroot\n", 0},
+		{"\n12\nroot\n", 0},
+		{"", 0},
+	} {
+		if got := CheckpointSize([]byte(tc.cp)); got != tc.want {
+			t.Errorf("CheckpointSize(%q) = %d, want %d", tc.cp, got, tc.want)
+		}
+	}
+}

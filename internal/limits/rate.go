@@ -241,7 +241,9 @@ func ClientKey(r *http.Request) (key string, public, exempt bool) {
 		}
 		chain := r.TLS.VerifiedChains[0]
 		issuer := chain[len(chain)-1]
-		return fmt.Sprintf("cert:%x/%x", issuer.SerialNumber, chain[0].SerialNumber), false, false
+		// As fmt's %x of each serial, without fmt (12 us of a check in
+		// the profile, with the stack growth it caused).
+		return "cert:" + issuer.SerialNumber.Text(16) + "/" + chain[0].SerialNumber.Text(16), false, false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
