@@ -1,0 +1,176 @@
+package schemas
+
+import (
+	"sync"
+
+	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
+)
+
+// Fixed-base tables for Verifier: [k](-A) + [S]B with both points known in
+// advance (B always, -A for as long as the keyring holds the key), computed
+// as two sums of precomputed multiples and no doublings.
+//
+// A scalar below 2^255 is written in signed radix 16, s = sum d_i 16^i with
+// d_i in [-8, 8) (64 digits), and [s]P = sum [d_i](16^i P): at most 64
+// mixed additions of table entries, where the variable-base double scalar
+// multiplication (filippo.io/edwards25519 VarTimeDoubleScalarBaseMult) does
+// ~253 doublings and ~80 additions. Each table holds (j+1) 16^i P for
+// j < 8, i < 64 in affine Niels form (y+x, y-x, 2dxy): 512 entries, 60 KiB.
+// Variable time: the scalars and points of a verification are public.
+//
+// The addition is the complete extended-coordinates formula for a = -1
+// (Hisil-Wong-Carter-Dawson 2008, "add-2008-hwcd-3" with an affine
+// operand), the one filippo.io/edwards25519 uses (projP1xP1.AddAffine), so
+// the sum is the same group element for every point of the curve,
+// small-order components included; TestFixedBaseAgrees compares it with
+// VarTimeDoubleScalarBaseMult.
+
+// niels is an affine point (x, y) as y+x, y-x, 2dxy.
+type niels struct{ ypx, ymx, t2d field.Element }
+
+// fixedTable[i][j] is (j+1) 16^i P.
+type fixedTable [64][8]niels
+
+// extended is a point in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z,
+// xy = T/Z.
+type extended struct{ x, y, z, t field.Element }
+
+var (
+	curveD2 = func() *field.Element {
+		// d = -121665/121666, the curve constant.
+		d, err := new(field.Element).SetBytes([]byte{
+			0xa3, 0x78, 0x59, 0x13, 0xca, 0x4d, 0xeb, 0x75,
+			0xab, 0xd8, 0x41, 0x41, 0x4d, 0x0a, 0x70, 0x00,
+			0x98, 0xe8, 0x79, 0x77, 0x79, 0x40, 0xc7, 0x8c,
+			0x73, 0xfe, 0x6f, 0x2b, 0xee, 0x6c, 0x03, 0x52})
+		if err != nil {
+			panic(err)
+		}
+		return new(field.Element).Add(d, d)
+	}()
+	baseTable = sync.OnceValue(func() *fixedTable { return newFixedTable(edwards25519.NewGeneratorPoint()) })
+)
+
+// newFixedTable computes the 512 multiples of p with the library's
+// additions and turns them affine with one inversion (Montgomery's trick).
+func newFixedTable(p *edwards25519.Point) *fixedTable {
+	var pts [64 * 8]edwards25519.Point
+	base := new(edwards25519.Point).Set(p)
+	for i := range 64 {
+		pts[i*8].Set(base)
+		for j := 1; j < 8; j++ {
+			pts[i*8+j].Add(&pts[i*8+j-1], base)
+		}
+		// 16 base = 2 (8 base)
+		base.Add(&pts[i*8+7], &pts[i*8+7])
+	}
+	var X, Y, Z [len(pts)]field.Element
+	var prefix [len(pts)]field.Element // prefix[i] = Z_0 ... Z_i
+	for i := range pts {
+		x, y, z, _ := pts[i].ExtendedCoordinates()
+		X[i], Y[i], Z[i] = *x, *y, *z
+		if i == 0 {
+			prefix[i] = Z[i]
+		} else {
+			prefix[i].Multiply(&prefix[i-1], &Z[i])
+		}
+	}
+	var inv field.Element
+	inv.Invert(&prefix[len(pts)-1]) // 1 / (Z_0 ... Z_n); no Z is zero on the curve
+	t := new(fixedTable)
+	for i := len(pts) - 1; i >= 0; i-- {
+		var invZ field.Element
+		if i == 0 {
+			invZ = inv
+		} else {
+			invZ.Multiply(&inv, &prefix[i-1])
+			inv.Multiply(&inv, &Z[i])
+		}
+		var x, y field.Element
+		x.Multiply(&X[i], &invZ)
+		y.Multiply(&Y[i], &invZ)
+		n := &t[i/8][i%8]
+		n.ypx.Add(&y, &x)
+		n.ymx.Subtract(&y, &x)
+		n.t2d.Multiply(&x, &y)
+		n.t2d.Multiply(&n.t2d, curveD2)
+	}
+	return t
+}
+
+// signedRadix16 writes s (below 2^255, little-endian) as 64 digits in
+// [-8, 8), as filippo.io/edwards25519's Scalar.signedRadix16 does.
+func signedRadix16(b *[32]byte) [64]int8 {
+	var digits [64]int8
+	for i := range 32 {
+		digits[2*i] = int8(b[i] & 15)
+		digits[2*i+1] = int8(b[i] >> 4)
+	}
+	for i := range 63 {
+		carry := (digits[i] + 8) >> 4
+		digits[i] -= carry << 4
+		digits[i+1] += carry
+	}
+	return digits
+}
+
+// addMultiple sets v += [s]P where t is P's table.
+func (v *extended) addMultiple(t *fixedTable, s *[32]byte) {
+	digits := signedRadix16(s)
+	for i, d := range digits {
+		switch {
+		case d > 0:
+			v.addNiels(&t[i][d-1], false)
+		case d < 0:
+			v.addNiels(&t[i][-d-1], true)
+		}
+	}
+}
+
+// addNiels sets v += q, or v -= q if neg (-(x, y) = (-x, y): y+x and y-x
+// swap and 2dxy changes sign).
+func (v *extended) addNiels(q *niels, neg bool) {
+	var ypx, ymx, pp, mm, tt2d, z2 field.Element
+	ypx.Add(&v.y, &v.x)
+	ymx.Subtract(&v.y, &v.x)
+	z2.Add(&v.z, &v.z)
+	tt2d.Multiply(&v.t, &q.t2d)
+	var X, Y, Z, T field.Element
+	if neg {
+		pp.Multiply(&ypx, &q.ymx)
+		mm.Multiply(&ymx, &q.ypx)
+		Z.Subtract(&z2, &tt2d)
+		T.Add(&z2, &tt2d)
+	} else {
+		pp.Multiply(&ypx, &q.ypx)
+		mm.Multiply(&ymx, &q.ymx)
+		Z.Add(&z2, &tt2d)
+		T.Subtract(&z2, &tt2d)
+	}
+	X.Subtract(&pp, &mm)
+	Y.Add(&pp, &mm)
+	// (X:Y:Z:T) completed -> extended.
+	v.x.Multiply(&X, &T)
+	v.y.Multiply(&Y, &Z)
+	v.z.Multiply(&Z, &T)
+	v.t.Multiply(&X, &Y)
+}
+
+// fixedDoubleBaseEncoding returns the encoding of [k]P + [s]B, P given by
+// its table, k and s canonical scalars.
+func fixedDoubleBaseEncoding(pt *fixedTable, k, s *edwards25519.Scalar) ([]byte, bool) {
+	var acc extended
+	acc.y.One()
+	acc.z.One()
+	var kb, sb [32]byte
+	copy(kb[:], k.Bytes())
+	copy(sb[:], s.Bytes())
+	acc.addMultiple(pt, &kb)
+	acc.addMultiple(baseTable(), &sb)
+	p, err := new(edwards25519.Point).SetExtendedCoordinates(&acc.x, &acc.y, &acc.z, &acc.t)
+	if err != nil {
+		return nil, false // cannot happen: sums of curve points are on the curve
+	}
+	return p.Bytes(), true
+}
