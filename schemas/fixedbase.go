@@ -11,12 +11,13 @@ import (
 // advance (B always, -A for as long as the keyring holds the key), computed
 // as two sums of precomputed multiples and no doublings.
 //
-// A scalar below 2^255 is written in signed radix 16, s = sum d_i 16^i with
-// d_i in [-8, 8) (64 digits), and [s]P = sum [d_i](16^i P): at most 64
-// mixed additions of table entries, where the variable-base double scalar
-// multiplication (filippo.io/edwards25519 VarTimeDoubleScalarBaseMult) does
-// ~253 doublings and ~80 additions. Each table holds (j+1) 16^i P for
-// j < 8, i < 64 in affine Niels form (y+x, y-x, 2dxy): 512 entries, 60 KiB.
+// A scalar s below 2^253 is written in signed digits of w bits,
+// s = sum d_i 2^(w i) with |d_i| <= 2^(w-1), and [s]P = sum [d_i](2^(w i) P)
+// is a sum of table entries: (253+w)/w mixed additions at most (51 for a
+// key's table, w = 5; 32 for B's, w = 8), where the variable-base double
+// scalar multiplication (filippo.io/edwards25519
+// VarTimeDoubleScalarBaseMult) does ~253 doublings and ~80 additions.
+// Entries are affine Niels points (y+x, y-x, 2dxy), 120 bytes each.
 // Variable time: the scalars and points of a verification are public.
 //
 // The addition is the complete extended-coordinates formula for a = -1
@@ -29,8 +30,23 @@ import (
 // niels is an affine point (x, y) as y+x, y-x, 2dxy.
 type niels struct{ ypx, ymx, t2d field.Element }
 
-// fixedTable[i][j] is (j+1) 16^i P.
-type fixedTable [64][8]niels
+// A fixedTable holds P's multiples for digits of w bits: rows[i][j] is
+// (j+1) 2^(w i) P, for the (253+w)/w signed digits d_i in
+// [-2^(w-1), 2^(w-1)] that cover a canonical scalar (below 2^253) and its
+// final carry, j < 2^(w-1).
+type fixedTable struct {
+	w    uint
+	rows [][]niels
+}
+
+const (
+	// keyWindow is the digit width of a key's table: 51 rows of 16, 96 KiB,
+	// ~1 ms to build, one per keyring key.
+	keyWindow = 5
+	// baseWindow is the digit width of B's table: 32 rows of 128, 480 KiB,
+	// built once per process; wider digits, fewer additions.
+	baseWindow = 8
+)
 
 // extended is a point in extended coordinates (X:Y:Z:T), x = X/Z, y = Y/Z,
 // xy = T/Z.
@@ -49,24 +65,27 @@ var (
 		}
 		return new(field.Element).Add(d, d)
 	}()
-	baseTable = sync.OnceValue(func() *fixedTable { return newFixedTable(edwards25519.NewGeneratorPoint()) })
+	baseTable = sync.OnceValue(func() *fixedTable { return newFixedTable(edwards25519.NewGeneratorPoint(), baseWindow) })
 )
 
 // newFixedTable computes the 512 multiples of p with the library's
 // additions and turns them affine with one inversion (Montgomery's trick).
-func newFixedTable(p *edwards25519.Point) *fixedTable {
-	var pts [64 * 8]edwards25519.Point
+func newFixedTable(p *edwards25519.Point, w uint) *fixedTable {
+	tableDigits, tableHalf := int(253+w)/int(w), 1<<(w-1)
+	pts := make([]edwards25519.Point, tableDigits*tableHalf)
 	base := new(edwards25519.Point).Set(p)
-	for i := range 64 {
-		pts[i*8].Set(base)
-		for j := 1; j < 8; j++ {
-			pts[i*8+j].Add(&pts[i*8+j-1], base)
+	for i := range tableDigits {
+		row := pts[i*tableHalf : (i+1)*tableHalf]
+		row[0].Set(base)
+		for j := 1; j < tableHalf; j++ {
+			row[j].Add(&row[j-1], base)
 		}
-		// 16 base = 2 (8 base)
-		base.Add(&pts[i*8+7], &pts[i*8+7])
+		base.Add(&row[tableHalf-1], &row[tableHalf-1]) // 2^w base = 2 (2^(w-1) base)
 	}
-	var X, Y, Z [len(pts)]field.Element
-	var prefix [len(pts)]field.Element // prefix[i] = Z_0 ... Z_i
+	X := make([]field.Element, len(pts))
+	Y := make([]field.Element, len(pts))
+	Z := make([]field.Element, len(pts))
+	prefix := make([]field.Element, len(pts)) // prefix[i] = Z_0 ... Z_i
 	for i := range pts {
 		x, y, z, _ := pts[i].ExtendedCoordinates()
 		X[i], Y[i], Z[i] = *x, *y, *z
@@ -78,7 +97,10 @@ func newFixedTable(p *edwards25519.Point) *fixedTable {
 	}
 	var inv field.Element
 	inv.Invert(&prefix[len(pts)-1]) // 1 / (Z_0 ... Z_n); no Z is zero on the curve
-	t := new(fixedTable)
+	t := &fixedTable{w: w, rows: make([][]niels, tableDigits)}
+	for i := range t.rows {
+		t.rows[i] = make([]niels, tableHalf)
+	}
 	for i := len(pts) - 1; i >= 0; i-- {
 		var invZ field.Element
 		if i == 0 {
@@ -90,7 +112,7 @@ func newFixedTable(p *edwards25519.Point) *fixedTable {
 		var x, y field.Element
 		x.Multiply(&X[i], &invZ)
 		y.Multiply(&Y[i], &invZ)
-		n := &t[i/8][i%8]
+		n := &t.rows[i/tableHalf][i%tableHalf]
 		n.ypx.Add(&y, &x)
 		n.ymx.Subtract(&y, &x)
 		n.t2d.Multiply(&x, &y)
@@ -99,31 +121,39 @@ func newFixedTable(p *edwards25519.Point) *fixedTable {
 	return t
 }
 
-// signedRadix16 writes s (below 2^255, little-endian) as 64 digits in
-// [-8, 8), as filippo.io/edwards25519's Scalar.signedRadix16 does.
-func signedRadix16(b *[32]byte) [64]int8 {
-	var digits [64]int8
-	for i := range 32 {
-		digits[2*i] = int8(b[i] & 15)
-		digits[2*i+1] = int8(b[i] >> 4)
+// signedDigits writes s (below 2^253, little-endian) as (253+w)/w digits
+// d_i in [-2^(w-1), 2^(w-1)], s = sum d_i 2^(w i), into digits (for w = 4,
+// filippo.io/edwards25519's Scalar.signedRadix16), and returns them.
+func signedDigits(b *[32]byte, w uint, digits *[64]int16) []int16 {
+	n := int(253+w) / int(w)
+	d := digits[:n]
+	mask := uint32(1)<<w - 1
+	for i := range d {
+		bit := uint(i) * w
+		var v uint32
+		for k := uint(0); k < 3 && bit/8+k < 32; k++ { // w <= 16: three bytes hold any w-bit chunk
+			v |= uint32(b[bit/8+k]) << (8 * k)
+		}
+		d[i] = int16((v >> (bit % 8)) & mask)
 	}
-	for i := range 63 {
-		carry := (digits[i] + 8) >> 4
-		digits[i] -= carry << 4
-		digits[i+1] += carry
+	half := int16(1) << (w - 1)
+	for i := range n - 1 {
+		carry := (d[i] + half) >> w
+		d[i] -= carry << w
+		d[i+1] += carry
 	}
-	return digits
+	return d
 }
 
 // addMultiple sets v += [s]P where t is P's table.
 func (v *extended) addMultiple(t *fixedTable, s *[32]byte) {
-	digits := signedRadix16(s)
-	for i, d := range digits {
+	var buf [64]int16
+	for i, d := range signedDigits(s, t.w, &buf) {
 		switch {
 		case d > 0:
-			v.addNiels(&t[i][d-1], false)
+			v.addNiels(&t.rows[i][d-1], false)
 		case d < 0:
-			v.addNiels(&t[i][-d-1], true)
+			v.addNiels(&t.rows[i][-d-1], true)
 		}
 	}
 }

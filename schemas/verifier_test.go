@@ -130,7 +130,8 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 // TestFixedBaseAgrees: the table-based [k]P + [s]B equals
-// VarTimeDoubleScalarBaseMult's for random scalars, the scalars 0, 1, L-1
+// VarTimeDoubleScalarBaseMult's, P's table of each digit width 4-8, for
+// random scalars, the scalars 0, 1, L-1
 // and 2^252 (digit carries), for a random point, the generator and a point
 // with a small-order component.
 func TestFixedBaseAgrees(t *testing.T) {
@@ -173,21 +174,23 @@ func TestFixedBaseAgrees(t *testing.T) {
 	}
 	mixed := new(edwards25519.Point).Add(a, torsion)
 	for pi, p := range []*edwards25519.Point{a, edwards25519.NewGeneratorPoint(), mixed, torsion} {
-		table := newFixedTable(p)
-		var scalars [][2]*edwards25519.Scalar
-		for i := range 40 {
-			scalars = append(scalars, [2]*edwards25519.Scalar{rnd(i), rnd(i + 1000)})
-		}
-		for _, x := range special {
-			for _, y := range special {
-				scalars = append(scalars, [2]*edwards25519.Scalar{x, y})
+		for _, w := range []uint{4, keyWindow, 6, 7, baseWindow} {
+			table := newFixedTable(p, w)
+			var scalars [][2]*edwards25519.Scalar
+			for i := range 40 {
+				scalars = append(scalars, [2]*edwards25519.Scalar{rnd(i), rnd(i + 1000)})
 			}
-		}
-		for si, ks := range scalars {
-			want := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(ks[0], p, ks[1]).Bytes()
-			got, ok := fixedDoubleBaseEncoding(table, ks[0], ks[1])
-			if !ok || string(got) != string(want) {
-				t.Errorf("point %d scalars %d: %x, want %x", pi, si, got, want)
+			for _, x := range special {
+				for _, y := range special {
+					scalars = append(scalars, [2]*edwards25519.Scalar{x, y})
+				}
+			}
+			for si, ks := range scalars {
+				want := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(ks[0], p, ks[1]).Bytes()
+				got, ok := fixedDoubleBaseEncoding(table, ks[0], ks[1])
+				if !ok || string(got) != string(want) {
+					t.Errorf("point %d window %d scalars %d: %x, want %x", pi, w, si, got, want)
+				}
 			}
 		}
 	}
