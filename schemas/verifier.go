@@ -10,17 +10,22 @@ import (
 )
 
 // Verifier is an Ed25519 public key prepared for checking many entries:
-// its key id is computed and its point decoded once, where Signed.Verify
-// does both for every entry. Verify accepts and refuses exactly what
-// Signed.Verify does (crypto/ed25519's strict, cofactorless RFC 8032
-// check: S below the group order, [S]B - [k]A encoding to R's exact bytes),
-// with the same errors; TestVerifierAgreesWithVerify compares the two on
-// valid, spoiled and non-canonical signatures and on keys that do not
-// decode. A Verifier is immutable and safe for concurrent use.
+// its key id is computed, its point decoded and a table of its multiples
+// built once (~1 ms, 96 KiB; fixedbase.go), where Signed.Verify decodes the
+// point for every entry and multiplies by doubling: a verification costs
+// about 40% of Signed.Verify's (BenchmarkVerify). Verify accepts and
+// refuses exactly what Signed.Verify does (crypto/ed25519's strict,
+// cofactorless RFC 8032 check: S below the group order, [S]B - [k]A
+// encoding to R's exact bytes), with the same errors;
+// TestVerifierAgreesWithVerify compares the two on valid, spoiled and
+// non-canonical signatures and on keys that do not decode, and
+// TestFixedBaseAgrees the table arithmetic with filippo.io/edwards25519's.
+// A Verifier is immutable and safe for concurrent use.
 type Verifier struct {
 	pub    ed25519.PublicKey
 	id     string
 	minusA *edwards25519.Point // nil: pub is not a valid key (every Verify fails as crypto/ed25519 does)
+	table  *fixedTable         // multiples of minusA (fixedbase.go); nil when minusA is
 }
 
 // NewVerifier prepares pub. A key that crypto/ed25519 cannot use still gives
@@ -33,6 +38,7 @@ func NewVerifier(pub ed25519.PublicKey) *Verifier {
 	v.id = KeyID(pub)
 	if a, err := new(edwards25519.Point).SetBytes(pub); err == nil {
 		v.minusA = new(edwards25519.Point).Negate(a)
+		v.table = newFixedTable(v.minusA, keyWindow)
 	}
 	return v
 }
@@ -71,9 +77,10 @@ func (v *Verifier) verify(record, sig []byte) bool {
 	if err != nil {
 		return false
 	}
-	// [S]B = R + [k]A  <=>  [k](-A) + [S]B = R, compared as encodings.
-	R := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(k, v.minusA, S)
-	return bytes.Equal(sig[:32], R.Bytes())
+	// [S]B = R + [k]A  <=>  [k](-A) + [S]B = R, compared as encodings; both
+	// multiples from precomputed tables (fixedbase.go), no doublings.
+	R, ok := fixedDoubleBaseEncoding(v.table, k, S)
+	return ok && bytes.Equal(sig[:32], R)
 }
 
 // VerifyKey is s.Verify(pub) for a key of this keyring, with the key

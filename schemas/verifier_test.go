@@ -128,3 +128,79 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 }
+
+// TestFixedBaseAgrees: the table-based [k]P + [s]B equals
+// VarTimeDoubleScalarBaseMult's, P's table of each digit width 4-8, for
+// random scalars, the scalars 0, 1, L-1
+// and 2^252 (digit carries), for a random point, the generator and a point
+// with a small-order component.
+func TestFixedBaseAgrees(t *testing.T) {
+	rnd := func(i int) *edwards25519.Scalar {
+		var b [64]byte
+		for j := range b {
+			b[j] = byte(i*131 + j*7 + j*j)
+		}
+		s, err := edwards25519.NewScalar().SetUniformBytes(b[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	lMinus1 := [32]byte{0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}
+	two252 := [32]byte{31: 0x10}
+	all8 := [32]byte{}
+	for i := range all8 {
+		all8[i] = 0x88 // digits of 8: the recentring carries through all of them
+	}
+	all8[31] = 0x08 // below L
+	var special []*edwards25519.Scalar
+	for _, b := range [][32]byte{{}, {0: 1}, lMinus1, two252, all8} {
+		s, err := edwards25519.NewScalar().SetCanonicalBytes(b[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		special = append(special, s)
+	}
+	pub, _ := testKey(3)
+	a, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A point of order 8 added to a: not in the prime-order subgroup.
+	torsion, err := new(edwards25519.Point).SetBytes([]byte{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := new(edwards25519.Point).Add(a, torsion)
+	for pi, p := range []*edwards25519.Point{a, edwards25519.NewGeneratorPoint(), mixed, torsion} {
+		for _, w := range []uint{4, keyWindow, 6, 7, baseWindow} {
+			table := newFixedTable(p, w)
+			var scalars [][2]*edwards25519.Scalar
+			for i := range 40 {
+				scalars = append(scalars, [2]*edwards25519.Scalar{rnd(i), rnd(i + 1000)})
+			}
+			for _, x := range special {
+				for _, y := range special {
+					scalars = append(scalars, [2]*edwards25519.Scalar{x, y})
+				}
+			}
+			for si, ks := range scalars {
+				want := new(edwards25519.Point).VarTimeDoubleScalarBaseMult(ks[0], p, ks[1]).Bytes()
+				got, ok := fixedDoubleBaseEncoding(table, ks[0], ks[1])
+				if !ok || string(got) != string(want) {
+					t.Errorf("point %d window %d scalars %d: %x, want %x", pi, w, si, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkNewVerifier: preparing a key, its table included (once per key
+// of the keyring).
+func BenchmarkNewVerifier(b *testing.B) {
+	pub, _ := testKey(1)
+	for b.Loop() {
+		NewVerifier(pub)
+	}
+}

@@ -196,7 +196,7 @@ func (c *Checker) admit(id pki.Identity, kr *schemas.Keyring, at uint64, i int, 
 	if kind == "governance" && !ki.Anchor {
 		return one(http.StatusForbidden, "key", "anchor", "governance records must be signed with a credit-office anchor key")
 	}
-	if err := kr.VerifyKey(s, ki.Public); err != nil { // s.Verify with the key's point decoded once per keyring
+	if err := kr.VerifyKey(s, ki.Public); err != nil { // s.Verify with the key prepared (its multiples tabled) once per keyring
 		return one(http.StatusForbidden, "sig", "signature", err.Error())
 	}
 	var out []Problem
