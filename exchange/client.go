@@ -130,10 +130,21 @@ const RequestTimeout = 10 * time.Second
 // 10 s idle timeout, the N(N-1) connections of N members sent ~N^2/3 pings
 // a second (~660 at N = 45) and their acknowledgements. A dead peer is not
 // left to the idle timeout: see RequestTimeout.
+//
+// quicHandshakeTimeout is QUIC's handshake idle timeout (nothing heard
+// for that long during the handshake); quic-go gives the whole handshake
+// twice that, here RequestTimeout, the bound of the request that dials.
+// At 3 s (6 s in all), a process short of CPU (45 members starting at once
+// on 2 cores, beside other work) let handshake packets wait past it: the
+// dial failed, the request redialled, and the handshake work done on both
+// sides was thrown away and started again, which kept the process short of
+// CPU (a run under load 6-14: 232,717 redials, 33% of the CPU in TLS
+// handshakes, not converged in 400 s). A peer that is gone is still
+// noticed by the request's deadline.
 const (
 	quicIdleTimeout      = 60 * time.Second
 	quicKeepAlive        = 20 * time.Second
-	quicHandshakeTimeout = 3 * time.Second
+	quicHandshakeTimeout = RequestTimeout / 2
 )
 
 // newTransport returns a fresh HTTP/3 transport (quicKeepAlive,

@@ -61,3 +61,21 @@ func TestRedialOnlyWhenNothingAnswers(t *testing.T) {
 		t.Errorf("%d requests counted, want 3", n)
 	}
 }
+
+// TestHandshakeGetsTheRequestDeadline: a QUIC handshake is abandoned no
+// sooner than the request that dials it (quic-go allows a handshake twice
+// its idle timeout). With 3 s (6 s in all) a 45-member process short of
+// CPU abandoned handshakes by the thousand and redid them (issue 20).
+func TestHandshakeGetsTheRequestDeadline(t *testing.T) {
+	m := parsed(t, testManifest(t, "310000", "320000", "330000"))
+	mb, _ := m.Member("310000")
+	c := &Client{mb: mb}
+	tr, _ := c.newTransport()
+	idle := tr.QUICConfig.HandshakeIdleTimeout
+	if 2*idle < RequestTimeout {
+		t.Errorf("handshake bound %v (idle timeout %v) is shorter than the request's %v", 2*idle, idle, RequestTimeout)
+	}
+	if idle > RequestTimeout {
+		t.Errorf("handshake idle timeout %v is longer than a request's deadline %v", idle, RequestTimeout)
+	}
+}
