@@ -162,16 +162,9 @@ func TestFixedBaseAgrees(t *testing.T) {
 		}
 		special = append(special, s)
 	}
-	pub, _ := testKey(3)
-	a, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A point of order 8 added to a: not in the prime-order subgroup.
-	torsion, err := new(edwards25519.Point).SetBytes([]byte{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A key, and a point of order 8 (added to the key: not in the
+	// prime-order subgroup).
+	a, torsion := keyAndTorsion(t, 3)
 	mixed := new(edwards25519.Point).Add(a, torsion)
 	for pi, p := range []*edwards25519.Point{a, edwards25519.NewGeneratorPoint(), mixed, torsion} {
 		for _, w := range []uint{4, keyWindow, 6, 7, baseWindow} {
@@ -214,15 +207,7 @@ func FuzzFixedBaseAgrees(f *testing.F) {
 	f.Add(make([]byte, 64), make([]byte, 64))
 	f.Add(bytesOf(0xff, 64), bytesOf(0x88, 64))
 	f.Add(bytesOf(0x01, 64), bytesOf(0x7f, 64))
-	pub, _ := testKey(5)
-	a, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil {
-		f.Fatal(err)
-	}
-	torsion, err := new(edwards25519.Point).SetBytes([]byte{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05})
-	if err != nil {
-		f.Fatal(err)
-	}
+	a, torsion := keyAndTorsion(f, 5)
 	points := []*edwards25519.Point{a, new(edwards25519.Point).Add(a, torsion)}
 	tables := []*fixedTable{newFixedTable(points[0], keyWindow), newFixedTable(points[1], keyWindow)}
 	f.Fuzz(func(t *testing.T, kb, sb []byte) {
@@ -253,4 +238,19 @@ func bytesOf(b byte, n int) []byte {
 		out[i] = b
 	}
 	return out
+}
+
+// keyAndTorsion returns test key i as a point and a point of order 8.
+func keyAndTorsion(tb testing.TB, i byte) (key, torsion *edwards25519.Point) {
+	tb.Helper()
+	pub, _ := testKey(i)
+	key, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	torsion, err = new(edwards25519.Point).SetBytes([]byte{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return key, torsion
 }
