@@ -68,8 +68,9 @@ var (
 	baseTable = sync.OnceValue(func() *fixedTable { return newFixedTable(edwards25519.NewGeneratorPoint(), baseWindow) })
 )
 
-// newFixedTable computes the 512 multiples of p with the library's
-// additions and turns them affine with one inversion (Montgomery's trick).
+// newFixedTable computes p's (253+w)/w * 2^(w-1) multiples (816 for w = 5,
+// 4,096 for w = 8) with the library's additions and turns them affine
+// with one inversion (Montgomery's trick).
 func newFixedTable(p *edwards25519.Point, w uint) *fixedTable {
 	tableDigits, tableHalf := int(253+w)/int(w), 1<<(w-1)
 	pts := make([]edwards25519.Point, tableDigits*tableHalf)
