@@ -309,11 +309,19 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 	return nil
 }
 
+// http3Server is the HTTP/3 server of ServeHTTP3. Each QUIC connection
+// carries an identity slot (pki.WithConnIdentity), so
+// pki.IdentityFromRequest parses a client certificate once per connection.
+func http3Server(cfg *tls.Config, h http.Handler) *http3.Server {
+	return &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: quicIdleTimeout,
+		Logger:      slog.New(slog.DiscardHandler),
+		ConnContext: func(ctx context.Context, _ *quic.Conn) context.Context { return pki.WithConnIdentity(ctx) }}
+}
+
 // ServeHTTP3 serves h (the replica's API) over HTTP/3 on the socket of
 // ListenHTTP3, until ctx ends.
 func (x *Runtime) ServeHTTP3(ctx context.Context, cfg *tls.Config, h http.Handler) error {
-	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: quicIdleTimeout,
-		Logger: slog.New(slog.DiscardHandler)}
+	srv := http3Server(cfg, h)
 	// The listener shares x.qt (and so the UDP socket) with the clients. No
 	// keep-alives from this side: the clients send them (client.go).
 	ln, err := x.qt.ListenEarly(http3.ConfigureTLSConfig(cfg), &quic.Config{MaxIdleTimeout: quicIdleTimeout})

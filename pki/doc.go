@@ -21,6 +21,12 @@
 //     region without role member. PeerConfig, used for raft, requires a
 //     replica certificate of the same region on both sides (TestPeerConfig,
 //     TestStreamLayerRaft).
+//   - IdentityFromRequest answers exactly what IdentityFromCert gives for
+//     the request's verified leaf. The package keeps no state between
+//     calls: a server that wants the identity derived once per connection
+//     gives each connection a slot (WithConnIdentity from ConnContext), and
+//     a connection's slot serves only the certificate it was derived from
+//     (TestConnIdentity, over HTTP/2 and HTTP/3).
 //   - Private keys are written with mode 0600 and never overwritten; loading
 //     refuses key files readable by group or others.
 //

@@ -3,11 +3,9 @@ package pki
 import (
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -207,51 +205,12 @@ func Organization(region string) string { return "creditx " + region }
 // exactly one URI SAN that IdentityFromURI accepts, a Subject CN (the Name,
 // valid UTF-8, at most 64 bytes) and exactly one Subject O equal to
 // Organization(region). It does not verify the chain: use it on verified
-// certificates only. Errors are *IdentityError.
-//
-// The identity of a certificate (by its DER bytes) is remembered, up to
-// identityCacheMax certificates: deriving it (URI parse, validation) took
-// ~20 us of each single-subject check, where a client sends thousands of
-// requests with one certificate. The answer depends on those bytes only.
+// certificates only. Errors are *IdentityError. It keeps nothing: servers
+// that want a connection's identity derived once use WithConnIdentity.
 func IdentityFromCert(c *x509.Certificate) (Identity, error) {
 	if c == nil {
 		return Identity{}, idErr("san", "no certificate")
 	}
-	if len(c.Raw) == 0 { // not parsed from DER: nothing to key on
-		return identityFromCert(c)
-	}
-	identities.mu.RLock()
-	id, ok := identities.m[string(c.Raw)] // no copy of the key for a lookup
-	identities.mu.RUnlock()
-	if ok {
-		id.Domains = slices.Clone(id.Domains) // the caller's to keep or change
-		return id, nil
-	}
-	id, err := identityFromCert(c)
-	if err != nil {
-		return Identity{}, err
-	}
-	cached := id
-	cached.Domains = slices.Clone(id.Domains)
-	identities.mu.Lock()
-	if identities.m == nil || len(identities.m) >= identityCacheMax {
-		identities.m = map[string]Identity{} // many certificates: start over rather than track recency
-	}
-	identities.m[string(c.Raw)] = cached
-	identities.mu.Unlock()
-	return id, nil
-}
-
-// identityCacheMax bounds the certificates whose identity is remembered.
-const identityCacheMax = 4096
-
-// identities remembers IdentityFromCert's valid answers by certificate DER.
-var identities struct {
-	mu sync.RWMutex
-	m  map[string]Identity // guarded by mu: string(DER) -> identity
-}
-
-func identityFromCert(c *x509.Certificate) (Identity, error) {
 	if c.IsCA {
 		return Identity{}, idErr("san", "certificate %s is a CA, not a leaf", c.SerialNumber.Text(16))
 	}
@@ -271,22 +230,6 @@ func identityFromCert(c *x509.Certificate) (Identity, error) {
 	id.Name = c.Subject.CommonName
 	id.Serial = c.SerialNumber.Text(16)
 	return id, nil
-}
-
-// IdentityFromRequest returns the identity of the verified client
-// certificate of r. A request without TLS, without a verified client
-// certificate, or whose certificate carries no valid identity is
-// Identity{Role: RolePublic}; the TLS configurations of this package refuse
-// the last case during the handshake, so it does not arise behind them.
-func IdentityFromRequest(r *http.Request) Identity {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-		return Identity{Role: RolePublic}
-	}
-	id, err := IdentityFromCert(r.TLS.VerifiedChains[0][0])
-	if err != nil {
-		return Identity{Role: RolePublic}
-	}
-	return id
 }
 
 func checkName(name string) error {

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -209,19 +208,17 @@ func TestIdentityFromCert(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := rawCert(t, ca, tt.subject, tt.uris, tt.isCA)
-			for pass := range 2 { // the second answer is the remembered one
-				id, err := IdentityFromCert(c)
-				if tt.field == "" {
-					want := Identity{Role: RoleReplica, Region: "330000", Kind: KindReplica, ID: "zj-1", Name: "replica one", Serial: "abc"}
-					if err != nil || !reflect.DeepEqual(id, want) {
-						t.Fatalf("pass %d: got %+v, %v; want %+v", pass, id, err, want)
-					}
-					continue
+			id, err := IdentityFromCert(c)
+			if tt.field == "" {
+				want := Identity{Role: RoleReplica, Region: "330000", Kind: KindReplica, ID: "zj-1", Name: "replica one", Serial: "abc"}
+				if err != nil || !reflect.DeepEqual(id, want) {
+					t.Fatalf("got %+v, %v; want %+v", id, err, want)
 				}
-				var ie *IdentityError
-				if !errors.As(err, &ie) || ie.Field != tt.field {
-					t.Fatalf("pass %d: got %+v, %v; want *IdentityError on %q", pass, id, err, tt.field)
-				}
+				return
+			}
+			var ie *IdentityError
+			if !errors.As(err, &ie) || ie.Field != tt.field {
+				t.Fatalf("got %+v, %v; want *IdentityError on %q", id, err, tt.field)
 			}
 		})
 	}
@@ -250,7 +247,10 @@ func TestIdentityFromRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r, _ := http.NewRequest("GET", "https://node/", nil)
 			r.TLS = tt.tls
-			for pass := range 2 { // the second answer is the remembered one
+			// Without a connection slot, then twice with one (the second
+			// answer is the remembered one).
+			slotted := r.WithContext(WithConnIdentity(r.Context()))
+			for pass, r := range []*http.Request{r, slotted, slotted} {
 				got := IdentityFromRequest(r)
 				if !reflect.DeepEqual(got, tt.want) {
 					t.Fatalf("pass %d: got %+v, want %+v", pass, got, tt.want)
@@ -263,32 +263,18 @@ func TestIdentityFromRequest(t *testing.T) {
 	}
 }
 
-// TestIdentityCacheBound: past identityCacheMax certificates the remembered
-// identities are dropped, and every answer stays right.
-func TestIdentityCacheBound(t *testing.T) {
+// TestIdentityFromCertKeepsNothing: IdentityFromCert answers from the
+// certificate it is given, every time. A process-wide cache keyed by the
+// DER (stop 33's) would answer the second call with the first name.
+func TestIdentityFromCertKeepsNothing(t *testing.T) {
 	ca := newTestCA(t, "330000")
-	o := []string{"creditx 330000"}
-	certs := []*x509.Certificate{
-		rawCert(t, ca, pkix.Name{CommonName: "one", Organization: o}, []string{"creditx://330000/replica/zj-1?role=replica"}, false),
-		rawCert(t, ca, pkix.Name{CommonName: "two", Organization: o}, []string{"creditx://330000/replica/zj-2?role=replica"}, false),
-	}
-	identities.mu.Lock()
-	identities.m = map[string]Identity{}
-	for i := range identityCacheMax - 1 {
-		identities.m[fmt.Sprint(i)] = Identity{Name: "other"}
-	}
-	identities.mu.Unlock()
-	for i := range 6 {
-		c := certs[i%2]
+	c := rawCert(t, ca, pkix.Name{CommonName: "one", Organization: []string{"creditx 330000"}},
+		[]string{"creditx://330000/replica/zj-1?role=replica"}, false)
+	for _, name := range []string{"one", "two"} {
+		c.Subject.CommonName = name // the DER (c.Raw) stays the same
 		id, err := IdentityFromCert(c)
-		if err != nil || id.Name != c.Subject.CommonName {
-			t.Fatalf("call %d: got %+v, %v", i, id, err)
-		}
-		identities.mu.RLock()
-		n := len(identities.m)
-		identities.mu.RUnlock()
-		if n < 1 || n > identityCacheMax {
-			t.Fatalf("call %d: %d identities remembered, bound %d", i, n, identityCacheMax)
+		if err != nil || id.Name != name {
+			t.Fatalf("got %+v, %v; want name %q", id, err, name)
 		}
 	}
 }

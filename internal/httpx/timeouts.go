@@ -1,9 +1,13 @@
 package httpx
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"path"
 	"time"
+
+	"github.com/creditx/creditx/pki"
 )
 
 // Timeouts is the `timeouts:` section of a replica's config
@@ -52,11 +56,14 @@ func or(v, def time.Duration) time.Duration {
 	return v
 }
 
-// Server returns the HTTP server for h with these timeouts.
+// Server returns the HTTP server for h with these timeouts. Each
+// connection carries an identity slot (pki.WithConnIdentity), so
+// pki.IdentityFromRequest parses a client certificate once per connection.
 func (c Timeouts) Server(h http.Handler) *http.Server {
 	c = c.WithDefaults()
 	return &http.Server{
 		Handler:           h,
+		ConnContext:       func(ctx context.Context, _ net.Conn) context.Context { return pki.WithConnIdentity(ctx) },
 		ReadHeaderTimeout: c.ReadHeader,
 		ReadTimeout:       c.Read,
 		WriteTimeout:      MaxLongPoll + c.Write,
