@@ -49,6 +49,7 @@ func (x *Runtime) mirrorLoop(ctx context.Context, code string) {
 		}
 		if !x.host.IsLeader() {
 			ev, wait = nil, x.cfg.PullInterval
+			x.setNoCheckpoint(origin, false) // the leader's loop knows, not this one
 			continue
 		}
 		var err error
@@ -148,10 +149,36 @@ func (x *Runtime) target(ctx context.Context, mb *Member) (*ledger.Checkpoint, e
 		// checkpoint and kicks this mirror, as does this member's witness
 		// when it cosigns one. As a failure it was retried every
 		// PullInterval by every pair: ~2,000 requests/s while 45 members
-		// started, in a process already short of CPU (P8).
+		// started, in a process already short of CPU (P8). The mirror's
+		// status says so (MirrorNoCheckpoint) until a target is found.
+		x.setNoCheckpoint(origin, true)
 		return nil, nil
 	}
+	x.setNoCheckpoint(origin, false)
 	return best, nil
+}
+
+// setNoCheckpoint records whether the latest mirror target of origin found
+// nothing to mirror (MirrorStatus.State).
+func (x *Runtime) setNoCheckpoint(origin string, none bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !none {
+		delete(x.noCheckpoint, origin)
+		return
+	}
+	if x.noCheckpoint == nil {
+		x.noCheckpoint = map[string]bool{}
+	}
+	x.noCheckpoint[origin] = true
+}
+
+// originHasNoCheckpoint reports whether the latest mirror target of origin
+// found nothing to mirror.
+func (x *Runtime) originHasNoCheckpoint(origin string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.noCheckpoint[origin]
 }
 
 // checkEquivocation compares a verified checkpoint of a member with

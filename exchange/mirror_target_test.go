@@ -119,3 +119,42 @@ func TestLastBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestMirrorStateNoCheckpoint: while the origin answers 404 for its
+// checkpoint (and nothing is cosigned) the mirror's status says the
+// origin has no checkpoint yet; a failure in between does not change
+// that; once the origin serves one, the state is mirroring.
+func TestMirrorStateNoCheckpoint(t *testing.T) {
+	fx := newFaultFixture(t)
+	mb, _ := fx.m.Member("310000")
+	x, _ := fx.runtime(t, nil)
+	state := func() string {
+		t.Helper()
+		ms, err := x.MirrorStatusOf(mb.Code)
+		if err != nil || ms == nil {
+			t.Fatalf("mirror status: %v, %v", ms, err)
+		}
+		return ms.State
+	}
+	if got := state(); got != MirrorMirroring {
+		t.Fatalf("before any attempt: state %q, want %q", got, MirrorMirroring)
+	}
+	for _, step := range []struct {
+		rt      statusRT
+		wantErr bool
+		want    string
+	}{
+		{statusRT{http.StatusNotFound, "not found\n"}, false, MirrorNoCheckpoint},
+		{statusRT{http.StatusServiceUnavailable, "later\n"}, true, MirrorNoCheckpoint}, // nothing new learnt
+		{statusRT{http.StatusOK, string(fx.checkpoint(t, 10))}, false, MirrorMirroring},
+	} {
+		x.clients = map[string]*Client{mb.Code: {mb: mb, tr: &http3.Transport{}, hc: &http.Client{Transport: step.rt}}}
+		cp, err := x.target(context.Background(), mb)
+		if (err != nil) != step.wantErr {
+			t.Fatalf("answer %d: target = %v, %v", step.rt.status, cp, err)
+		}
+		if got := state(); got != step.want {
+			t.Fatalf("after answer %d: state %q, want %q", step.rt.status, got, step.want)
+		}
+	}
+}

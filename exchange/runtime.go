@@ -115,11 +115,12 @@ type Runtime struct {
 	external  *http.Client             // for the policy's external witnesses (HTTPS, no client certificate)
 	policy    [16]byte                 // policyDigest(manifest), part of the adopted bucket's key; fixed after newExchange
 
-	// mu guards pushState, served and progress.
-	mu        sync.Mutex
-	pushState map[string]uint64                       // pushTarget.name (+ " " + origin for the loop log) -> size its witness last cosigned (cache)
-	served    map[string][]byte                       // origin -> checkpoint its watch loop received, not yet used (watch.go)
-	progress  func(origin string, done, total uint64) // OnMirrorProgress; read by the mirror loops
+	// mu guards pushState, served, noCheckpoint and progress.
+	mu           sync.Mutex
+	pushState    map[string]uint64                       // pushTarget.name (+ " " + origin for the loop log) -> size its witness last cosigned (cache)
+	served       map[string][]byte                       // origin -> checkpoint its watch loop received, not yet used (watch.go)
+	noCheckpoint map[string]bool                         // origins whose mirror target found nothing to mirror (origin 404, nothing cosigned; mirror_loop.go)
+	progress     func(origin string, done, total uint64) // OnMirrorProgress; read by the mirror loops
 
 	// effMu guards the membership cache (see effective); held across its
 	// recomputation. Order: effMu before fsm.mu and live.mu (the FSM never

@@ -159,10 +159,29 @@ type Status struct {
 	Loop *OwnLoopStatus `json:"loop,omitempty"`
 }
 
+// The states of a mirror (MirrorStatus.State).
+const (
+	// MirrorStopped: an alert stopped mirroring (Stopped).
+	MirrorStopped = "stopped"
+	// MirrorNoCheckpoint: nothing is mirrored because there is nothing to
+	// mirror yet: the origin answered 404 for its checkpoint at this
+	// replica's latest attempt, and this member's witness has cosigned
+	// none. Not a failure; the mirror starts when the origin publishes its
+	// first checkpoint (the watch loop's long-poll, or a cosignature by
+	// this member's witness, wakes it), and the state clears then. Only
+	// the leader (which runs the mirror loops) can report it.
+	MirrorNoCheckpoint = "origin has no checkpoint yet"
+	// MirrorMirroring: any other case; Size, Checkpoint and Witnessed
+	// say how far the mirror is.
+	MirrorMirroring = "mirroring"
+)
+
 // MirrorStatus is one mirrored member.
 type MirrorStatus struct {
-	Code       string `json:"code"`
-	Origin     string `json:"origin"`
+	Code   string `json:"code"`
+	Origin string `json:"origin"`
+	// State is MirrorStopped, MirrorNoCheckpoint or MirrorMirroring.
+	State      string `json:"state"`
 	Size       uint64 `json:"size"`       // entries verified and stored
 	Checkpoint uint64 `json:"checkpoint"` // size of the stored (verified) checkpoint
 	Cosigned   uint64 `json:"cosigned"`   // size this member's witness last cosigned
@@ -268,6 +287,14 @@ func (x *Runtime) mirrorStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (Mirr
 	}
 	if b := tx.Bucket(BucketStopped); b != nil {
 		ms.Stopped = b.Get([]byte(mb.Origin())) != nil
+	}
+	switch {
+	case ms.Stopped:
+		ms.State = MirrorStopped
+	case ms.Size == 0 && ms.Checkpoint == 0 && ms.Cosigned == 0 && x.originHasNoCheckpoint(mb.Origin()):
+		ms.State = MirrorNoCheckpoint
+	default:
+		ms.State = MirrorMirroring
 	}
 	if b := tx.Bucket(BucketUnaccepted); b != nil {
 		prefix := append([]byte(mb.Origin()), 0)

@@ -60,6 +60,25 @@ func startConsortiumWith(t testing.TB, specs []provision.MemberSpec, edit func(*
 // config changed by cfgEdit (if not nil) before it starts.
 func startConsortiumCfg(t testing.TB, specs []provision.MemberSpec, edit func(*exchange.Manifest), cfgEdit func(*node.Config)) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
+	out, m := startConsortiumUnseeded(t, specs, edit, cfgEdit)
+	for _, mb := range out {
+		mb.seed(t)
+	}
+	return out, m
+}
+
+// seed registers the member's dev agencies (its first records).
+func (mb *member) seed(t testing.TB) {
+	t.Helper()
+	if err := mb.n.SeedDev(context.Background(), filepath.Join(mb.cfg.DataDir, "agencies")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startConsortiumUnseeded is startConsortiumCfg without seeding: every
+// member's ledger is empty (no checkpoint) until the test seeds it.
+func startConsortiumUnseeded(t testing.TB, specs []provision.MemberSpec, edit func(*exchange.Manifest), cfgEdit func(*node.Config)) (map[string]*member, *exchange.Manifest) {
+	t.Helper()
 	dir := t.TempDir()
 	addrs := freeAddrs(t, 2*len(specs))
 	for i := range specs {
@@ -105,11 +124,6 @@ func startConsortiumCfg(t testing.TB, specs []provision.MemberSpec, edit func(*e
 		}
 		mb.start(t)
 		out[c.Region] = mb
-	}
-	for _, mb := range out {
-		if err := mb.n.SeedDev(context.Background(), filepath.Join(mb.cfg.DataDir, "agencies")); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return out, m
 }

@@ -48,6 +48,7 @@ func (n *Node) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	if xs != nil {
 		p.Alerts = xs.Alerts
 	}
+	p.NoCheckpoint = pages.NoCheckpoint(xs)
 	notApplied, err := n.NotApplied() // notapplied.go
 	if err != nil {
 		http.Error(w, "reading the listings this member applies no measure of: "+err.Error(), http.StatusInternalServerError)

@@ -560,14 +560,7 @@ func printDemoSummary(out io.Writer, ms []*demoMember, m *exchange.Manifest, url
 		}
 		var mirrors []string
 		for _, mr := range st.Mirrors {
-			s := fmt.Sprintf("%s:%d", mr.Code, mr.Size)
-			if mr.Witnessed {
-				s += "w"
-			}
-			if mr.Stopped {
-				s += "(STOPPED)"
-			}
-			mirrors = append(mirrors, s)
+			mirrors = append(mirrors, mirrorCell(mr))
 		}
 		u := "\t" + mb.n.URL()
 		if !urls {

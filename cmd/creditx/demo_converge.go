@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -163,4 +164,20 @@ func demoConvergedParts(ms []*demoMember) (demoParts, uint64, error) {
 		}
 	}
 	return d, sum, nil
+}
+
+// mirrorCell is one mirror in the summary's MIRRORS column: code:size,
+// "w" if its checkpoint is witnessed, and its state unless it is mirroring.
+func mirrorCell(mr exchange.MirrorStatus) string {
+	s := fmt.Sprintf("%s:%d", mr.Code, mr.Size)
+	if mr.Witnessed {
+		s += "w"
+	}
+	switch mr.State {
+	case exchange.MirrorStopped:
+		s += "(STOPPED)"
+	case exchange.MirrorNoCheckpoint:
+		s += "(" + exchange.MirrorNoCheckpoint + ")"
+	}
+	return s
 }

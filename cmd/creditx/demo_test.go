@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/ledger"
 )
 
@@ -47,6 +48,23 @@ func TestDemoExit(t *testing.T) {
 			if n := strings.Count(string(cp), "\n— "); n < 3 {
 				t.Errorf("%s/%s checkpoint has %d signature lines, want >= 3:\n%s", m, o, n, cp)
 			}
+		}
+	}
+}
+
+// TestMirrorCell: the summary names a mirror's state unless it is
+// mirroring.
+func TestMirrorCell(t *testing.T) {
+	for _, tc := range []struct {
+		mr   exchange.MirrorStatus
+		want string
+	}{
+		{exchange.MirrorStatus{Code: "320000", Size: 12, Witnessed: true, State: exchange.MirrorMirroring}, "320000:12w"},
+		{exchange.MirrorStatus{Code: "320000", State: exchange.MirrorNoCheckpoint}, "320000:0(origin has no checkpoint yet)"},
+		{exchange.MirrorStatus{Code: "320000", Size: 5, Stopped: true, State: exchange.MirrorStopped}, "320000:5(STOPPED)"},
+	} {
+		if got := mirrorCell(tc.mr); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.mr, got, tc.want)
 		}
 	}
 }

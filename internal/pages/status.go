@@ -32,6 +32,9 @@ type StatusPage struct {
 	Alerts  int
 	Member  bool
 	Ledgers []LedgerRow
+	// NoCheckpoint are the members whose mirror has nothing to mirror
+	// yet: they have published no checkpoint (exchange.MirrorNoCheckpoint).
+	NoCheckpoint []string
 	// issue 12: listings this member applies no measure of, and
 	// deadlines still provisional
 	NotApplied int
@@ -73,6 +76,20 @@ func Ledgers(tx *ledger.ReadTx, own string, xs *exchange.Status, ownWitnessed []
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// NoCheckpoint lists the members of xs (nil: none) whose mirror is in
+// state exchange.MirrorNoCheckpoint.
+func NoCheckpoint(xs *exchange.Status) []string {
+	var out []string
+	if xs != nil {
+		for _, m := range xs.Mirrors {
+			if m.State == exchange.MirrorNoCheckpoint {
+				out = append(out, m.Code)
+			}
+		}
+	}
+	return out
 }
 
 // checkpointSize reads the size line of a checkpoint the node stored (and
