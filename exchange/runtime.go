@@ -305,9 +305,15 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 	if err != nil {
 		return fmt.Errorf("exchange: HTTP/3 listener: %w", err)
 	}
+	x.UseHTTP3Conn(udp)
+	return nil
+}
+
+// UseHTTP3Conn is ListenHTTP3 with a UDP socket bound by the caller (on
+// the UDP port of the HTTPS API's number); Close closes it.
+func (x *Runtime) UseHTTP3Conn(udp net.PacketConn) {
 	x.udp = udp
 	x.qt.Conn = udp // the member's one QUIC transport: server and clients
-	return nil
 }
 
 // http3Server is the HTTP/3 server of ServeHTTP3. Each QUIC connection

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,26 @@ import (
 	"github.com/creditx/creditx/node/raftcluster"
 	"go.yaml.in/yaml/v3"
 )
+
+// Listeners are a replica's sockets bound before New (Config.Listeners).
+type Listeners struct {
+	API   net.Listener   // the HTTPS API, instead of Listen
+	HTTP3 net.PacketConn // HTTP/3 of an exchange member: the UDP port of API's number (ignored without an exchange)
+	Raft  net.Listener   // the raft transport, instead of RaftListen
+}
+
+// close closes the sockets that are set.
+func (l Listeners) close() {
+	if l.API != nil {
+		l.API.Close()
+	}
+	if l.HTTP3 != nil {
+		l.HTTP3.Close()
+	}
+	if l.Raft != nil {
+		l.Raft.Close()
+	}
+}
 
 // Config is one replica's configuration, read from a YAML file (see
 // deploy/ for examples). Relative paths are relative to DataDir.
@@ -95,6 +116,15 @@ type Config struct {
 
 	// Logger receives the node's logs; nil means discard.
 	Logger *slog.Logger `yaml:"-"`
+
+	// Listeners, where set, are sockets already bound for this replica,
+	// used instead of binding Listen and RaftListen; a nil field is bound
+	// from the address as usual. Tests hold them from the moment they pick
+	// the ports until the node starts, so no other process can take a port
+	// in between (nodetest.HoldListeners). New takes ownership of the ones
+	// it is given: they are closed when the node stops, or by New if it
+	// fails.
+	Listeners Listeners `yaml:"-"`
 
 	// SkipLedgerScan skips the start-up check's full reads of ledger.db
 	// (every bbolt page, and every entry against its tile: the whole file,

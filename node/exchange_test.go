@@ -36,6 +36,9 @@ type member struct {
 	cancel context.CancelFunc
 	done   chan error
 	creds  map[string]*client.Credentials
+	// held are the sockets bound for the member's first start
+	// (nodetest.HoldListeners); a restart binds cfg's addresses again.
+	held node.Listeners
 }
 
 var deltaMembers = []provision.MemberSpec{
@@ -80,9 +83,13 @@ func (mb *member) seed(t testing.TB) {
 func startConsortiumUnseeded(t testing.TB, specs []provision.MemberSpec, edit func(*exchange.Manifest), cfgEdit func(*node.Config)) (map[string]*member, *exchange.Manifest) {
 	t.Helper()
 	dir := t.TempDir()
-	addrs := freeAddrs(t, 2*len(specs))
-	for i := range specs {
-		specs[i].API, specs[i].Raft = addrs[2*i], addrs[2*i+1]
+	// The sockets are bound now and held until each node starts on them:
+	// no other process can take a port in between (a released port once
+	// was: TestLoopLogFollowed failed with a bind collision).
+	held := map[string]node.Listeners{}
+	for i, l := range nodetest.HoldListeners(t, len(specs)) {
+		specs[i].API, specs[i].Raft = l.API.Addr().String(), l.Raft.Addr().String()
+		held[specs[i].Region] = l
 	}
 	cfgs, m, err := provision.PrepareConsortium(dir, specs)
 	if err != nil {
@@ -111,7 +118,7 @@ func startConsortiumUnseeded(t testing.TB, specs []provision.MemberSpec, edit fu
 		if cfgEdit != nil {
 			cfgEdit(&c)
 		}
-		mb := &member{code: c.Region, cfg: c, creds: map[string]*client.Credentials{}}
+		mb := &member{code: c.Region, cfg: c, held: held[c.Region], creds: map[string]*client.Credentials{}}
 		for _, name := range []string{"admin", "publisher", "auditor"} {
 			cr, err := client.LoadCredentials(filepath.Join(c.DataDir, "agencies", name))
 			if err != nil {
@@ -131,6 +138,7 @@ func startConsortiumUnseeded(t testing.TB, specs []provision.MemberSpec, edit fu
 func (mb *member) start(t testing.TB) {
 	t.Helper()
 	cfg := mb.cfg
+	cfg.Listeners, mb.held = mb.held, node.Listeners{} // the new node owns them
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})).With("member", mb.code)
 	}

@@ -77,9 +77,15 @@ type Node struct {
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that
-// the addresses are known, e.g. for port 0 in tests), but serves nothing until
-// Run.
+// the addresses are known, e.g. for port 0 in tests) unless cfg.Listeners
+// gives them, but serves nothing until Run.
 func New(cfg Config) (n *Node, err error) {
+	given := cfg.Listeners // the node's from here, closed if New fails
+	defer func() {
+		if err != nil {
+			given.close()
+		}
+	}()
 	cfg, err = cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -200,20 +206,30 @@ func New(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 
-	if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, err
-	}
-	cleanup = append(cleanup, n.apiLn.Close)
-	if n.x != nil {
-		// HTTP/3 on the UDP port of the same number as the HTTPS API.
-		if err := n.x.ListenHTTP3(n.apiLn.Addr().String()); err != nil {
+	// Sockets given in cfg.Listeners are used as they are; the others are
+	// bound here.
+	if n.apiLn = cfg.Listeners.API; n.apiLn == nil {
+		if n.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
 			return nil, err
 		}
+		cleanup = append(cleanup, n.apiLn.Close)
 	}
-	if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
-		return nil, err
+	if n.x != nil {
+		// HTTP/3 on the UDP port of the same number as the HTTPS API.
+		if udp := cfg.Listeners.HTTP3; udp != nil {
+			n.x.UseHTTP3Conn(udp)
+		} else if err := n.x.ListenHTTP3(n.apiLn.Addr().String()); err != nil {
+			return nil, err
+		}
+	} else if udp := cfg.Listeners.HTTP3; udp != nil {
+		udp.Close() // no HTTP/3 without an exchange
 	}
-	cleanup = append(cleanup, n.raftLn.Close)
+	if n.raftLn = cfg.Listeners.Raft; n.raftLn == nil {
+		if n.raftLn, err = net.Listen("tcp", cfg.RaftListen); err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, n.raftLn.Close)
+	}
 	adv, err := net.ResolveTCPAddr("tcp", cfg.RaftAdvertise)
 	if err != nil {
 		return nil, fmt.Errorf("raft_advertise: %w", err)

@@ -103,3 +103,52 @@ func FreeAddrs(t testing.TB, n int) []string {
 	}
 	return out
 }
+
+// HoldListeners returns n sets of loopback sockets for replicas, bound and
+// held: an API listener on TCP with the UDP port of the same number bound
+// too (HTTP/3), and a raft listener. Give each to a node in
+// node.Config.Listeners, with its addresses in the config and manifest:
+// unlike FreeAddrs, nothing is released between choosing a port and the
+// node serving on it, so no other process can take it meanwhile. The node
+// owns the sockets it is given; the test's cleanup closes any it never
+// gave.
+//
+// The ports are drawn below the ephemeral range, as FreeAddrs does, so a
+// test that stops a node and starts it again on the same addresses (which
+// binds them by number) is as safe as before.
+func HoldListeners(t testing.TB, n int) []node.Listeners {
+	t.Helper()
+	var out []node.Listeners
+	t.Cleanup(func() {
+		for _, l := range out {
+			l.API.Close()
+			l.HTTP3.Close()
+			l.Raft.Close()
+		}
+	})
+	port := func() string {
+		const lo, hi = 10000, 32768
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+rand.IntN(hi-lo)))
+	}
+	for tries := 0; len(out) < n; tries++ {
+		if tries == 100*n {
+			t.Fatalf("no free ports: %d of %d sets bound", len(out), n)
+		}
+		var l node.Listeners
+		var err error
+		if l.API, err = net.Listen("tcp", port()); err != nil {
+			continue
+		}
+		if l.HTTP3, err = net.ListenPacket("udp", l.API.Addr().String()); err != nil {
+			l.API.Close()
+			continue
+		}
+		if l.Raft, err = net.Listen("tcp", port()); err != nil {
+			l.API.Close()
+			l.HTTP3.Close()
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
