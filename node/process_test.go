@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -182,10 +183,14 @@ func (c *cluster) waitLeader(d time.Duration) *proc {
 	return nil
 }
 
-// waitSize waits until every running replica has at least size entries.
-func (c *cluster) waitSize(size uint64, d time.Duration) {
+// waitSize waits until every running replica has at least size entries,
+// and returns the replicas' sizes every 10 s of the wait. On failure it
+// reports each replica's last size (or why its status could not be read)
+// and those sizes.
+func (c *cluster) waitSize(size uint64, d time.Duration) (timeline []string) {
 	c.t.Helper()
-	deadline := time.Now().Add(d)
+	start := time.Now()
+	mark := start
 	for {
 		ok := true
 		var got []string
@@ -194,14 +199,23 @@ func (c *cluster) waitSize(size uint64, d time.Duration) {
 				continue
 			}
 			st, err := c.status(p)
+			if err != nil {
+				got = append(got, fmt.Sprintf("%s=? (status: %v)", p.id, err))
+				ok = false
+				continue
+			}
 			got = append(got, fmt.Sprintf("%s=%d", p.id, st.Size))
-			ok = ok && err == nil && st.Size >= size
+			ok = ok && st.Size >= size
 		}
 		if ok {
-			return
+			return append(timeline, fmt.Sprintf("  %v: %s", time.Since(start).Round(time.Second), strings.Join(got, " ")))
 		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("replicas did not reach size %d within %v: %v", size, d, got)
+		if now := time.Now(); !now.Before(mark) {
+			timeline = append(timeline, fmt.Sprintf("  %v: %s", now.Sub(start).Round(time.Second), strings.Join(got, " ")))
+			mark = now.Add(10 * time.Second)
+		}
+		if time.Since(start) > d {
+			c.t.Fatalf("replicas did not reach size %d within %v: %s\nsizes during the wait:\n%s", size, d, strings.Join(got, " "), strings.Join(timeline, "\n"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -214,10 +228,11 @@ func (c *cluster) waitSettled(d time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(d)
 	var last []uint64
+	var lastErr error
 	stable := 0
 	for stable < 10 {
 		if time.Now().After(deadline) {
-			c.t.Fatalf("replicas did not settle within %v: sizes %v", d, last)
+			c.t.Fatalf("replicas did not settle within %v: sizes %v (last status error: %v)", d, last, lastErr)
 		}
 		var sizes []uint64
 		same := true
@@ -227,7 +242,7 @@ func (c *cluster) waitSettled(d time.Duration) {
 			}
 			st, err := c.status(p)
 			if err != nil {
-				same = false
+				same, lastErr = false, fmt.Errorf("%s: %w", p.id, err)
 				break
 			}
 			sizes = append(sizes, st.Size)
