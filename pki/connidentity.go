@@ -22,7 +22,9 @@ import (
 // authentication), and the slot is used only for the very certificate
 // (pointer) it was derived from, so a request with another certificate, or
 // one that reached the handler before the handshake verified a certificate
-// (QUIC 0-RTT), is derived afresh and never answered from the slot.
+// (QUIC 0-RTT, were it enabled), is derived afresh and never answered
+// from the slot.
+//
 // Without a slot (a server that does not call WithConnIdentity, or a
 // request built by hand) each request derives the identity itself.
 func WithConnIdentity(ctx context.Context) context.Context {
