@@ -312,7 +312,7 @@ func (x *Runtime) ListenHTTP3(addr string) error {
 // ServeHTTP3 serves h (the replica's API) over HTTP/3 on the socket of
 // ListenHTTP3, until ctx ends.
 func (x *Runtime) ServeHTTP3(ctx context.Context, cfg *tls.Config, h http.Handler) error {
-	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: quicIdleTimeout,
+	srv := &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: h3IdleTimeout,
 		Logger: slog.New(slog.DiscardHandler)}
 	// The listener shares x.qt (and so the UDP socket) with the clients. No
 	// keep-alives from this side: the clients send them (client.go).
