@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -45,6 +46,9 @@ type Client struct {
 	// one UDP socket for all of a member's clients); nil, http3's own
 	// socket per transport. Fixed at construction.
 	dial func(ctx context.Context, addr string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error)
+	// keepAlive and idleTimeout, if set, replace quicKeepAlive and
+	// quicIdleTimeout (tests shorten them). Fixed at construction.
+	keepAlive, idleTimeout time.Duration
 
 	mu sync.Mutex
 	tr *http3.Transport
@@ -162,8 +166,9 @@ const (
 // http.Client.
 func (c *Client) newTransport() (*http3.Transport, *http.Client) {
 	tr := &http3.Transport{TLSClientConfig: c.cfg, Logger: c.log,
-		QUICConfig: &quic.Config{HandshakeIdleTimeout: quicHandshakeTimeout, MaxIdleTimeout: quicIdleTimeout, KeepAlivePeriod: quicKeepAlive},
-		Dial:       c.dial}
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: quicHandshakeTimeout,
+			MaxIdleTimeout: cmp.Or(c.idleTimeout, quicIdleTimeout), KeepAlivePeriod: cmp.Or(c.keepAlive, quicKeepAlive)},
+		Dial: c.dial}
 	return tr, &http.Client{Transport: tr}
 }
 
