@@ -231,8 +231,8 @@ func (x *Runtime) waitWitnessed(ctx context.Context, o *ownWitness, origin strin
 // (setServed, then a kick). A peer that answers at once without anything
 // new (an older node ignoring the parameter) is asked again only after
 // PullInterval: the old polling. The round after one that brought a
-// checkpoint (or woke the mirror again) asks CheckpointWaitFresh, a quiet
-// one after a quiet one about MaxCheckpointWait (longPollWait).
+// checkpoint (or woke the mirror again) asks CheckpointWaitFresh, one after
+// a quiet round up to the next QuietRound boundary (longPollWait).
 func (x *Runtime) watchLoop(ctx context.Context, code string) {
 	mb, _ := x.m().Member(code)
 	origin := mb.Origin()

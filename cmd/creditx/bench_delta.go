@@ -245,9 +245,10 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 		return sum, redials
 	}
 	// The long-polls answered by the last change are renewed with a short
-	// wait once (exchange.CheckpointWaitFresh), then about every
-	// exchange.MaxCheckpointWait: the window starts after that short round,
-	// whose CPU is reported apart.
+	// wait once (exchange.CheckpointWaitFresh), then at every
+	// exchange.QuietRound boundary of the clock: the window starts after
+	// that short round, whose CPU is reported apart, and a window of a
+	// multiple of QuietRound holds one renewal per long-poll and round.
 	fmt.Fprintf(log, "N=%d: %v quiet, then an idle window of %v ...\n", len(ms), idleAfter, idle)
 	ca0, ta0 := cpuSeconds(), time.Now()
 	select {
