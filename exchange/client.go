@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -45,6 +46,9 @@ type Client struct {
 	// one UDP socket for all of a member's clients); nil, http3's own
 	// socket per transport. Fixed at construction.
 	dial func(ctx context.Context, addr string, tlsCfg *tls.Config, cfg *quic.Config) (*quic.Conn, error)
+	// keepAlive and idleTimeout, if set, replace quicKeepAlive and
+	// quicIdleTimeout (tests shorten them). Fixed at construction.
+	keepAlive, idleTimeout time.Duration
 
 	mu sync.Mutex
 	tr *http3.Transport
@@ -123,13 +127,19 @@ const RequestTimeout = 10 * time.Second
 // QUIC timers of the exchange's connections (issue 20: idle CPU). A
 // connection with nothing heard for quicIdleTimeout is closed (the server
 // side sets the same, and the smaller of the two applies); the client pings
-// one that heard nothing for quicKeepAlive. A pair of members keeps a
-// long-poll parked on each connection, answered at least every
-// MaxCheckpointWait (25 s), so a healthy connection is never idle for long
-// and sees one ping per long-poll at most; with keep-alives every 3 s and a
-// 10 s idle timeout, the N(N-1) connections of N members sent ~N^2/3 pings
-// a second (~660 at N = 45) and their acknowledgements. A dead peer is not
-// left to the idle timeout: see RequestTimeout.
+// one that heard nothing for quicKeepAlive. These two, not the long-polls,
+// notice a dead peer under a parked long-poll: the ping goes unanswered and
+// the connection is closed quicIdleTimeout after it, i.e. 25-35 s after the
+// peer last answered; the parked long-polls fail with it, and their loops
+// redial. (Before, each long-poll was renewed every 25 s and its deadline,
+// wait + RequestTimeout, noticed a dead peer 10-35 s after its last answer;
+// the keep-alive was 20 s and the idle timeout 60 s. At 45 members the 158
+// renewals a second were most of the idle CPU; a ping and its
+// acknowledgement cost no request, handler, storage read or allocation
+// behind them: MaxCheckpointWait.) With keep-alives every 3 s and a 10 s
+// idle timeout, the N(N-1) connections of N members sent ~N^2/3 pings a
+// second (~660 at N = 45) and their acknowledgements; every 10 s they send
+// at most ~N^2/10 (~200).
 //
 // quicHandshakeTimeout is QUIC's handshake idle timeout (nothing heard
 // for that long during the handshake); quic-go gives the whole handshake
@@ -141,9 +151,13 @@ const RequestTimeout = 10 * time.Second
 // CPU (a run under load 6-14: 232,717 redials, 33% of the CPU in TLS
 // handshakes, not converged in 400 s). A peer that is gone is still
 // noticed by the request's deadline.
+//
+// h3IdleTimeout is the HTTP/3 server's: it closes a connection on which no
+// request was open for that long (a member that stopped long-polling).
 const (
-	quicIdleTimeout      = 60 * time.Second
-	quicKeepAlive        = 20 * time.Second
+	h3IdleTimeout        = time.Minute
+	quicIdleTimeout      = 25 * time.Second
+	quicKeepAlive        = 10 * time.Second
 	quicHandshakeTimeout = RequestTimeout / 2
 )
 
@@ -152,8 +166,9 @@ const (
 // http.Client.
 func (c *Client) newTransport() (*http3.Transport, *http.Client) {
 	tr := &http3.Transport{TLSClientConfig: c.cfg, Logger: c.log,
-		QUICConfig: &quic.Config{HandshakeIdleTimeout: quicHandshakeTimeout, MaxIdleTimeout: quicIdleTimeout, KeepAlivePeriod: quicKeepAlive},
-		Dial:       c.dial}
+		QUICConfig: &quic.Config{HandshakeIdleTimeout: quicHandshakeTimeout,
+			MaxIdleTimeout: cmp.Or(c.idleTimeout, quicIdleTimeout), KeepAlivePeriod: cmp.Or(c.keepAlive, quicKeepAlive)},
+		Dial: c.dial}
 	return tr, &http.Client{Transport: tr}
 }
 

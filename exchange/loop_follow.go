@@ -247,6 +247,7 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 	var seen uint64
 	var last []byte
 	backoff := x.cfg.PullInterval
+	fresh := true
 	for ctx.Err() == nil {
 		c := x.client(code)
 		if !x.host.IsLeader() || c == nil {
@@ -265,7 +266,8 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 			})
 		}
 		start := time.Now()
-		b, err := c.LoopCheckpointAfter(ctx, seen, MaxCheckpointWait)
+		b, err := c.LoopCheckpointAfter(ctx, seen, longPollWait(fresh, time.Now()))
+		fresh = err != nil || !bytes.Equal(b, last) // client_watch.go: a short round after news
 		if err == nil {
 			x.work.loopAnswers.Add(1)
 		}
@@ -297,7 +299,7 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 			sleepCtx(ctx, x.followPace(mb))
 			continue
 		}
-		if time.Since(start) < MaxCheckpointWait/2 {
+		if time.Since(start) < CheckpointWaitFresh/2 {
 			sleepCtx(ctx, x.cfg.PullInterval) // answered at once with nothing new
 		}
 	}

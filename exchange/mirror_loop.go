@@ -19,11 +19,12 @@ const idleResync = 30 * time.Second
 
 // inSyncRecheck is how often a mirror that is in sync looks at its origin's
 // checkpoint without being kicked. It is a safety net only: the watch loop's
-// long-poll (watch.go) is renewed at least every MaxCheckpointWait (25 s) and
-// answered at once when the origin's witnessed checkpoint is past what the
-// watcher has seen, and a round with nothing new wakes a mirror still behind
-// what the watcher saw (rekick), so a lost answer or wake-up costs one
-// long-poll round, not this long.
+// long-poll (watch.go) is renewed at least every MaxCheckpointWait (3 min;
+// CheckpointWaitFresh, 25 s, in the round after news) and answered at once
+// when the origin's witnessed checkpoint is past what the watcher has seen,
+// and a round with nothing new wakes a mirror still behind what the watcher
+// saw (rekick), so a lost answer or wake-up costs one long-poll round (25 s
+// after news), not this long.
 // At 30 s it was 1,980 requests per 30 s at 45 members in one process, about
 // half the idle CPU left after the idle work (BENCHMARKS.md "Idle at 45").
 const inSyncRecheck = 5 * time.Minute

@@ -320,7 +320,7 @@ func (x *Runtime) UseHTTP3Conn(udp net.PacketConn) {
 // carries an identity slot (pki.WithConnIdentity), so
 // pki.IdentityFromRequest parses a client certificate once per connection.
 func http3Server(cfg *tls.Config, h http.Handler) *http3.Server {
-	return &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: quicIdleTimeout,
+	return &http3.Server{Handler: h, TLSConfig: cfg, IdleTimeout: h3IdleTimeout,
 		Logger:      slog.New(slog.DiscardHandler),
 		ConnContext: func(ctx context.Context, _ *quic.Conn) context.Context { return pki.WithConnIdentity(ctx) }}
 }

@@ -178,14 +178,15 @@ func (x *Runtime) longPollQuery(r *http.Request) (after uint64, wait time.Durati
 
 // parseLongPoll reads after=<size> (required: a decimal uint64) and
 // wait=<duration> (optional, time.ParseDuration, at least 0; more than
-// MaxCheckpointWait is cut to it, none is MaxCheckpointWait). The error
-// names the parameter and why it was refused.
+// MaxCheckpointWait is cut to it, none is CheckpointWaitFresh, what the
+// long-poll held before a caller could ask for more). The error names the
+// parameter and why it was refused.
 func parseLongPoll(q url.Values) (after uint64, wait time.Duration, err error) {
 	a := q.Get("after")
 	if after, err = strconv.ParseUint(a, 10, 64); err != nil {
 		return 0, 0, fmt.Errorf("after=%q is not a checkpoint size: %w", a, err)
 	}
-	wait = MaxCheckpointWait
+	wait = CheckpointWaitFresh
 	if w := q.Get("wait"); w != "" {
 		d, err := time.ParseDuration(w)
 		switch {
@@ -194,7 +195,7 @@ func parseLongPoll(q url.Values) (after uint64, wait time.Duration, err error) {
 		case d < 0:
 			return 0, 0, fmt.Errorf("wait=%q is negative", w)
 		}
-		wait = min(d, wait)
+		wait = min(d, MaxCheckpointWait)
 	}
 	return after, wait, nil
 }
@@ -229,13 +230,16 @@ func (x *Runtime) waitWitnessed(ctx context.Context, o *ownWitness, origin strin
 // while this replica leads and hands every new answer to the mirror loop
 // (setServed, then a kick). A peer that answers at once without anything
 // new (an older node ignoring the parameter) is asked again only after
-// PullInterval: the old polling.
+// PullInterval: the old polling. The round after one that brought a
+// checkpoint (or woke the mirror again) asks CheckpointWaitFresh, one after
+// a quiet round up to the next QuietRound boundary (longPollWait).
 func (x *Runtime) watchLoop(ctx context.Context, code string) {
 	mb, _ := x.m().Member(code)
 	origin := mb.Origin()
 	var seen uint64
 	var last []byte // the answer of size seen
 	backoff := x.cfg.PullInterval
+	fresh := true // the last round brought news: ask a short wait (longPollWait)
 	for ctx.Err() == nil {
 		c := x.client(code)
 		if !x.host.IsLeader() || c == nil {
@@ -243,26 +247,27 @@ func (x *Runtime) watchLoop(ctx context.Context, code string) {
 			continue
 		}
 		start := time.Now()
-		b, err := c.CheckpointAfter(ctx, seen, MaxCheckpointWait)
+		b, err := c.CheckpointAfter(ctx, seen, longPollWait(fresh, time.Now()))
 		if err != nil {
 			if ctx.Err() == nil {
 				x.logger.Debug("checkpoint long-poll failed", "member", code, "err", err)
 			}
 			sleepCtx(ctx, backoff)
 			backoff = min(2*backoff, 10*time.Second)
+			fresh = true
 			continue
 		}
 		backoff = x.cfg.PullInterval
 		if size := servedSize(b); size > seen {
-			seen, last = size, b
+			seen, last, fresh = size, b, true
 			x.setServed(origin, b)
 			if k := x.kickChan(origin); k != nil {
 				kick(k)
 			}
 			continue
 		}
-		x.rekick(origin, seen, last)
-		if time.Since(start) < MaxCheckpointWait/2 {
+		fresh = x.rekick(origin, seen, last)
+		if time.Since(start) < CheckpointWaitFresh/2 {
 			sleepCtx(ctx, x.cfg.PullInterval) // answered at once with nothing new
 		}
 	}
@@ -274,7 +279,8 @@ func (x *Runtime) watchLoop(ctx context.Context, code string) {
 // (at 45 members one run in about three waited for the in-sync re-check,
 // 5 min, with no cause found; exchange/DESIGN.md), and the next long-poll
 // asks only after seen, so nothing else would wake it. A lost wake-up so
-// costs one long-poll round. One read of ledger.db per round and pair; a
+// costs one long-poll round, the short one that follows news
+// (CheckpointWaitFresh). One read of ledger.db per round and pair; a
 // mirror that cannot move (stopped by an alert) is woken once a round and
 // returns at once. It reports whether it woke the mirror.
 func (x *Runtime) rekick(origin string, seen uint64, last []byte) bool {

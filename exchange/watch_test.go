@@ -162,7 +162,7 @@ func TestLoopLongPollsWakeOnlyWhenLoopWitnessedGrows(t *testing.T) {
 // TestParseLongPoll: the one parse of both long-polls' query
 // (WaitCheckpoint, WaitLoopCheckpoint): a bad after or wait is refused
 // naming the parameter and why (the caller then answers at once); wait is
-// cut to MaxCheckpointWait and defaults to it.
+// cut to MaxCheckpointWait and defaults to CheckpointWaitFresh.
 func TestParseLongPoll(t *testing.T) {
 	for _, tc := range []struct {
 		query   string
@@ -170,7 +170,8 @@ func TestParseLongPoll(t *testing.T) {
 		wait    time.Duration
 		wantErr string // "": accepted
 	}{
-		{"after=7", 7, MaxCheckpointWait, ""},
+		{"after=7", 7, CheckpointWaitFresh, ""},
+		{"after=7&wait=150000ms", 7, 150 * time.Second, ""},
 		{"after=7&wait=250ms", 7, 250 * time.Millisecond, ""},
 		{"after=0&wait=0s", 0, 0, ""},
 		{"after=7&wait=10h", 7, MaxCheckpointWait, ""},
@@ -192,6 +193,39 @@ func TestParseLongPoll(t *testing.T) {
 			t.Errorf("%s: error %v, want one starting %q", tc.query, err, tc.wantErr)
 		case after != tc.after || wait != tc.wait:
 			t.Errorf("%s: after %d, wait %v; want %d, %v", tc.query, after, wait, tc.after, tc.wait)
+		}
+	}
+}
+
+// TestLongPollWait: after news a watcher asks the short wait; after a
+// quiet round it asks until a QuietRound boundary of the clock at least a
+// quarter round away, never more than the member holds
+// (MaxCheckpointWait), so quiet renewals come together (issue 20: idle
+// CPU).
+func TestLongPollWait(t *testing.T) {
+	if got := longPollWait(true, time.Now()); got != CheckpointWaitFresh {
+		t.Errorf("after news: %v, want %v", got, CheckpointWaitFresh)
+	}
+	base := time.Date(2026, 12, 7, 16, 0, 0, 0, time.UTC) // on a boundary
+	for _, tc := range []struct {
+		at, want time.Duration // since base
+	}{
+		{0, QuietRound},
+		{time.Second, QuietRound - time.Second},
+		{QuietRound * 3 / 4, QuietRound / 4},
+		{QuietRound*3/4 + time.Millisecond, 2*QuietRound - QuietRound*3/4 - time.Millisecond},
+		{QuietRound - time.Second, QuietRound + time.Second},
+	} {
+		now := base.Add(tc.at)
+		got := longPollWait(false, now)
+		if got != tc.want {
+			t.Errorf("quiet at +%v: wait %v, want %v", tc.at, got, tc.want)
+		}
+		if end := now.Add(got); !end.Truncate(QuietRound).Equal(end) {
+			t.Errorf("quiet at +%v: ends at %v, not on a %v boundary", tc.at, end, QuietRound)
+		}
+		if got < QuietRound/4 || got > MaxCheckpointWait {
+			t.Errorf("quiet at +%v: wait %v outside [%v, %v]", tc.at, got, QuietRound/4, MaxCheckpointWait)
 		}
 	}
 }

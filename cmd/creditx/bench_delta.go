@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/delta"
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/schemas"
@@ -28,7 +29,7 @@ import (
 
 func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
-	var timeout, idle time.Duration
+	var timeout, idle, idleAfter time.Duration
 	var verbose, loopLog, oneByOne bool
 	var cpuprofile, idleProfile string
 	cmd := &cobra.Command{
@@ -46,10 +47,13 @@ members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang a
   propagation  --probes listings, one at a time from members spread over the N: from the submit
                to the listing being in a witnessed, verified and indexed mirror at all N-1 others
                (p50, p95, max over the probes)
-  idle         after the members converged again, a --idle window with nothing submitted:
-               CPU-seconds per second of this process (getrusage), bytes per second fetched over
-               HTTP/3 by all members (bodies), per member; --idle-cpuprofile writes a CPU profile
-               of this window alone
+  idle         after the members converged again and --idle-after more with nothing submitted
+               (the long-polls' short round after a change; its CPU is reported too), a --idle
+               window: CPU-seconds per second of this process (getrusage: every thread, all N
+               members), bytes per second fetched over HTTP/3 by all members (bodies), per
+               member; --idle-cpuprofile writes a CPU profile of this window alone. A quiet
+               long-poll is renewed at every 2-minute boundary of the clock (exchange.QuietRound): a window
+               shorter than that sees only part of the renewals
   memory       resident set (VmRSS) and Go heap in use after the idle window, per member
   sockets      file descriptors of type socket in /proc/self/fd (UDP among them from
                /proc/net/udp*), per member, and goroutines per member
@@ -93,7 +97,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 						}
 					}
 					var err error
-					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idle, idleProfile)
+					rep, err = measureDelta(ctx, cmd.ErrOrStderr(), ms, ok, took, listings, idleAfter, idle, idleProfile)
 					return err
 				}}
 			err = runDemo(cmd.Context(), io.Discard, logger, o)
@@ -115,7 +119,8 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().IntVar(&perMember, "listings", 2, "sample listings published by each member before convergence")
 	cmd.Flags().IntVar(&listings, "probes", 20, "listings whose propagation to all others is timed, one at a time")
 	cmd.Flags().DurationVar(&timeout, "timeout", 180*time.Second, "how long to wait for convergence")
-	cmd.Flags().DurationVar(&idle, "idle", 10*time.Second, "idle window for CPU and traffic")
+	cmd.Flags().DurationVar(&idle, "idle", exchange.QuietRound, "idle window for CPU and traffic (a multiple of exchange.QuietRound holds as many quiet long-poll renewals as a steady idle exchange makes)")
+	cmd.Flags().DurationVar(&idleAfter, "idle-after", exchange.CheckpointWaitFresh+5*time.Second, "quiet time between the members settling and the idle window (the long-polls' short round after a change)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
 	cmd.Flags().BoolVar(&oneByOne, "publish-one-by-one", false, "members publish one after another (the demo's order; until stop 32 the bench's too) instead of at once after Zhejiang")
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: witnessed, followed by every member (batched raft writes) and copied by 2 custodians (issue 20)")
@@ -133,6 +138,9 @@ type deltaReport struct {
 	PropMax            time.Duration
 	PropMissed         int     // probes not at every other member within 30 s
 	IdleCPU            float64 // CPU-seconds per second
+	IdleAfterCPU       float64 // the same in the --idle-after time before the window
+	IdleAfter          time.Duration
+	IdleWindow         time.Duration
 	IdleBytesPerMember float64 // HTTP/3 body bytes per second fetched, per member
 	IdleDatagrams      float64 // UDP datagrams sent per second in the idle window, whole network namespace; -1: unknown
 	IdleGCs            uint32  // garbage collections in the idle window
@@ -158,7 +166,7 @@ func (r deltaReport) String() string {
 		r.N, conv, r.PropP50.Milliseconds(), r.PropP95.Milliseconds(), r.PropMax.Milliseconds(), r.PropMissed, r.IdleCPU,
 		per(r.IdleBytesPerMember*float64(r.N))/1e3, per(float64(r.RSS))/(1<<20), per(float64(r.Heap))/(1<<20),
 		per(float64(r.Sockets)), per(float64(r.UDP)), per(float64(r.Goroutines)))
-	b.WriteString("  idle window:")
+	fmt.Fprintf(&b, "  idle window %v after %v quiet (%.3f CPU-s/s in those):", r.IdleWindow.Round(time.Second), r.IdleAfter.Round(time.Second), r.IdleAfterCPU)
 	if r.IdleDatagrams >= 0 {
 		fmt.Fprintf(&b, " UDP datagrams sent %.0f/s (whole network namespace, /proc/net/snmp),", r.IdleDatagrams)
 	}
@@ -192,7 +200,7 @@ func (r deltaReport) String() string {
 	return b.String()
 }
 
-func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idle time.Duration, idleProfile string) (deltaReport, error) {
+func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idleAfter, idle time.Duration, idleProfile string) (deltaReport, error) {
 	rep := deltaReport{N: len(ms), Converged: ok, Converge: took}
 	fmt.Fprintf(log, "N=%d: converged=%v in %v; timing %d probes ...\n", len(ms), ok, took.Round(time.Millisecond), probes)
 	var times []time.Duration
@@ -236,7 +244,21 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 		}
 		return sum, redials
 	}
-	fmt.Fprintf(log, "N=%d: idle window %v ...\n", len(ms), idle)
+	// The long-polls answered by the last change are renewed with a short
+	// wait once (exchange.CheckpointWaitFresh), then at every
+	// exchange.QuietRound boundary of the clock: the window starts after
+	// that short round, whose CPU is reported apart, and a window of a
+	// multiple of QuietRound holds one renewal per long-poll and round.
+	fmt.Fprintf(log, "N=%d: %v quiet, then an idle window of %v ...\n", len(ms), idleAfter, idle)
+	ca0, ta0 := cpuSeconds(), time.Now()
+	select {
+	case <-ctx.Done():
+		return rep, ctx.Err()
+	case <-time.After(idleAfter):
+	}
+	if d := time.Since(ta0); d > 0 {
+		rep.IdleAfter, rep.IdleAfterCPU = d, (cpuSeconds()-ca0)/d.Seconds()
+	}
 	stopProfile, err := startCPUProfile(idleProfile) // bench.go; the idle window only
 	if err != nil {
 		return rep, fmt.Errorf("--idle-cpuprofile: %w", err)
@@ -260,6 +282,7 @@ func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool,
 	b1, r1 := fetched()
 	rep.Redials, rep.IdleRedials = r1, r1-r0
 	rep.IdleCPU = (c1 - c0) / t1.Sub(t0).Seconds()
+	rep.IdleWindow = t1.Sub(t0)
 	rep.IdleBytesPerMember = float64(b1-b0) / t1.Sub(t0).Seconds() / float64(len(ms))
 	rep.RSS = procRSS()
 	var mst runtime.MemStats

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/creditx/creditx/pki"
@@ -21,8 +22,8 @@ import (
 //	  idle: 60s          # a keep-alive connection between requests
 //
 // Every route gets a write deadline of `write` when its handler starts,
-// except the long polls (GET /v1/notices and /v1/changes ?wait=D, D <= 5m), whose
-// deadline is D + `write`. A client that stops reading (a full TCP window)
+// except the long polls (GET /v1/notices and /v1/changes ?wait=D, D <= 5m, and
+// the exchange's checkpoint long-polls, writeDeadline), whose deadline is D + `write`. A client that stops reading (a full TCP window)
 // therefore holds its connection at most that long: the blocked write fails
 // and the server closes the connection. The HTTP server's own WriteTimeout
 // is a backstop of 5m + `write` (the longest long poll); HTTP/2 streams get
@@ -77,15 +78,32 @@ func (c Timeouts) Server(h http.Handler) *http.Server {
 func (c Timeouts) WithDeadlines(h http.Handler) http.Handler {
 	c = c.WithDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := c.Write
-		if p := path.Clean(r.URL.Path); r.Method == http.MethodGet && (p == "/v1/notices" || p == "/v1/changes") {
-			if wait, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil && wait > 0 {
-				d += min(wait, MaxLongPoll)
-			}
-		}
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.writeDeadline(r)))
 		h.ServeHTTP(w, r)
 	})
+}
+
+// writeDeadline is how long after its handler starts r's answer may be
+// written: c.Write, plus the wait of a long poll (at most MaxLongPoll).
+// The long polls are GET /v1/notices and /v1/changes ?wait=D, and a
+// member's checkpoint long-poll, GET /ledger/<code>/checkpoint and
+// /loop/<code>/checkpoint ?after=N&wait=D (exchange, held up to
+// exchange.MaxCheckpointWait: with a wait over c.Write the answer would be
+// written past its deadline and lost).
+func (c Timeouts) writeDeadline(r *http.Request) time.Duration {
+	if r.Method != http.MethodGet {
+		return c.Write
+	}
+	p, q := path.Clean(r.URL.Path), r.URL.Query()
+	long := p == "/v1/notices" || p == "/v1/changes" ||
+		(path.Base(p) == "checkpoint" && q.Has("after") && (strings.HasPrefix(p, "/ledger/") || strings.HasPrefix(p, "/loop/")))
+	if !long {
+		return c.Write
+	}
+	if wait, err := time.ParseDuration(q.Get("wait")); err == nil && wait > 0 {
+		return c.Write + min(wait, MaxLongPoll)
+	}
+	return c.Write
 }
 
 // RefuseRate is the rate limiter's 429 (limits.Limiter.Wrap) in the API's
