@@ -65,6 +65,8 @@ func Open(path string, opts Options) (*Store, error) {
 		FreelistType: bbolt.FreelistMapType,
 		ReadOnly:     opts.ReadOnly,
 		MmapFlags:    populateFlag(opts.Populate),
+		// populate_linux.go: map once up to 1 GiB
+		InitialMmapSize: initialMmap(!opts.ReadOnly && !opts.Populate),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("ledger: open %s: %w", path, err)

@@ -96,6 +96,21 @@ func Encode(r Record) ([]byte, error) {
 	return encodeGeneral(r)
 }
 
+// AppendEncode appends Encode(r) to dst and returns the extended slice, for
+// a caller that stores the encoding behind a header of its own: it saves
+// Encode's copy of the result. On error it returns dst as it was (bytes
+// past its length may have been overwritten) and Encode's error.
+func AppendEncode(dst []byte, r Record) ([]byte, error) {
+	if b, ok := encodeFast(dst, r); ok {
+		return b, nil
+	}
+	rec, err := encodeGeneral(r)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, rec...), nil
+}
+
 // encodeGeneral is Encode by way of encoding/json: marshal, parse, add
 // "schema", sort, write canonically. It is the reference for encodeFast and
 // produces Encode's errors.

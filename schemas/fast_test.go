@@ -49,6 +49,11 @@ func checkEncodeSame(t *testing.T, name string, r Record) {
 	if !bytes.Equal(got, want) || !sameError(err, wantErr) {
 		t.Fatalf("%s: Encode = %q, %v\nreference  %q, %v", name, got, err, want, wantErr)
 	}
+	prefix := []byte("header")
+	app, appErr := AppendEncode(prefix, r)
+	if !sameError(appErr, err) || !bytes.Equal(app[:len(prefix)], prefix) || (err == nil && !bytes.Equal(app[len(prefix):], got)) || (err != nil && len(app) != len(prefix)) {
+		t.Fatalf("%s: AppendEncode = %q, %v; Encode %q, %v", name, app, appErr, got, err)
+	}
 	if err == nil {
 		checkDecodeSame(t, name, got)
 	}

@@ -75,6 +75,11 @@ that every line is in the ledger after the fault.`,
 			}
 			defer stopProfile()
 			if local > 0 {
+				// The nodes run in this process: give them the garbage
+				// collector's target that "creditx serve" gives a node
+				// (serve.go), as "bench check --local" does, so the figure
+				// is the deployed node's.
+				defer nodeGC()()
 				var stop func()
 				nodeURL, creds, stop, err = localRegion(cmd.Context(), local, localDir, cmd.ErrOrStderr(), notices, raftTuning)
 				if err != nil {

@@ -111,18 +111,21 @@ func checkListing(l *schemas.Listing) *schemas.Listing {
 // subject key, with kind byte 0 to be set per key; events says the listing
 // already has state-changing events.
 func checkValue(events bool, h tlog.Hash, l *schemas.Listing) ([]byte, error) {
-	rec, err := schemas.Encode(checkListing(l))
-	if err != nil {
-		return nil, fmt.Errorf("check index: %w", err)
-	}
-	v := make([]byte, 0, checkHeader+len(rec))
 	var flags byte
 	if events {
 		flags = checkEvents
 	}
-	v = append(append(append(v, 0, flags), h[:]...), rec...)
+	v := append(append(make([]byte, 0, checkHeader+checkValueHint), 0, flags), h[:]...)
+	v, err := schemas.AppendEncode(v, checkListing(l)) // the record behind the header, one allocation
+	if err != nil {
+		return nil, fmt.Errorf("check index: %w", err)
+	}
 	return v, nil
 }
+
+// checkValueHint is the room checkValue makes for the stripped listing
+// (synthetic listings' are about 620 bytes); a longer one grows the slice.
+const checkValueHint = 768
 
 // putListing indexes listing l (the entry at ek, leaf hash leaf) under its
 // subject keys, as the subjects index does. refs is the refs bucket: an

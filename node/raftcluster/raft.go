@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // File names inside a replica's data directory.
@@ -197,9 +199,16 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 
 // openLogStore opens raft.db at path: the bbolt store (the stable store,
 // and what Shutdown closes) and the log store raft uses, the same with
-// the latest entries cached in memory (logCacheEntries).
+// the latest entries cached in memory (logCacheEntries). Outside Windows
+// the file is mapped at 1 GiB from the start, as ledger.db is (see
+// ledger/populate_linux.go): bbolt otherwise maps it again, blocking the
+// writer, each time the log outgrows its mapping.
 func openLogStore(path string) (*raftboltdb.BoltStore, raft.LogStore, error) {
-	store, err := raftboltdb.New(raftboltdb.Options{Path: path})
+	bo := *bbolt.DefaultOptions
+	if runtime.GOOS != "windows" { // there bbolt would grow the file to the mapping
+		bo.InitialMmapSize = 1 << 30
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bo})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening raft log: %w", err)
 	}
