@@ -30,7 +30,7 @@ func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle time.Duration
 	var verbose, loopLog, oneByOne bool
-	var cpuprofile, idleProfile string
+	var cpuprofile, idleProfile, convProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
 		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
@@ -61,8 +61,8 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			if n < 2 || n > delta.Max {
 				return fmt.Errorf("--members %d: want 2 to %d", n, delta.Max)
 			}
-			if cpuprofile != "" && idleProfile != "" {
-				return fmt.Errorf("--cpuprofile and --idle-cpuprofile: one CPU profile at a time, give only one")
+			if profiles := slices.DeleteFunc([]string{cpuprofile, idleProfile, convProfile}, func(s string) bool { return s == "" }); len(profiles) > 1 {
+				return fmt.Errorf("--cpuprofile, --idle-cpuprofile and --converge-cpuprofile: one CPU profile at a time, give only one")
 			}
 			level := slog.LevelError + 4 // the demo's start-up warnings are noise here
 			if verbose {
@@ -76,7 +76,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			}
 			defer stopProfile()
 			var rep deltaReport
-			var phases demoPhases
+			phases := demoPhases{profile: convProfile}
 			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog, phases: &phases, publishAtOnce: !oneByOne,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					// The probes and the idle window start once every
@@ -97,6 +97,12 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 					return err
 				}}
 			err = runDemo(cmd.Context(), io.Discard, logger, o)
+			if phases.stopProfile != nil { // the run ended before convergence was decided
+				phases.stopProfile()
+			}
+			if phases.profileErr != nil {
+				return fmt.Errorf("--converge-cpuprofile: %w", phases.profileErr)
+			}
 			if rep.N == 0 {
 				if err != nil {
 					return err
@@ -121,6 +127,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: witnessed, followed by every member (batched raft writes) and copied by 2 custodians (issue 20)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
+	cmd.Flags().StringVar(&convProfile, "converge-cpuprofile", "", "write a CPU profile of the convergence only (first listing to converged) to this file")
 	return cmd
 }
 
