@@ -248,7 +248,7 @@ func (x *Runtime) loopEntryCheck(mb *Member) (func(e []byte) error, error) {
 		if !found {
 			return fmt.Errorf("signing key %s: not registered in %s", s.KeyID, mb.Origin())
 		}
-		if err := s.Verify(ki.Public); err != nil {
+		if err := x.loopKeys.verify(s, ki.Public); err != nil { // s.Verify(ki.Public), the key prepared once (keycache.go)
 			return fmt.Errorf("signature: %w", err)
 		}
 		rec, err := s.Decode()
