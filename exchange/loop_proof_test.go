@@ -71,3 +71,34 @@ func TestServedLoopProof(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLoopAnswer: a loop long-poll answer never panics the follower;
+// one that parses carries what re-encodes to it, and a proof it carries is
+// used only where it verifies (here against roots it cannot match).
+func FuzzParseLoopAnswer(f *testing.F) {
+	f.Add((AddCheckpoint{OldSize: 3, Proof: tlog.TreeProof{{1}}, Checkpoint: []byte("o\n5\nx\n")}).Encode(), true)
+	f.Add([]byte("creditx.310000/loop\n5\nAAAA\n\n"), false)
+	f.Fuzz(func(t *testing.T, b []byte, withProof bool) {
+		ct := "text/plain; charset=utf-8"
+		if withProof {
+			ct = LoopProofContentType
+		}
+		cp, sp, err := parseLoopAnswer(ct, b)
+		if err != nil {
+			return
+		}
+		if sp == nil {
+			if withProof || !bytes.Equal(cp, b) {
+				t.Fatalf("plain answer %q became %q", b, cp)
+			}
+			return
+		}
+		if re := (AddCheckpoint{OldSize: sp.old, Proof: sp.proof, Checkpoint: cp}).Encode(); !bytes.Equal(re, b) {
+			t.Fatalf("re-encoding differs:\n%q\n%q", re, b)
+		}
+		big := &ledger.Checkpoint{Size: sp.old + 1, Root: tlog.Hash{0xb1}}
+		if sp.use(big, sp.old, tlog.Hash{0x5a}) != nil {
+			t.Fatal("a served proof was used between roots it cannot prove consistent")
+		}
+	})
+}
