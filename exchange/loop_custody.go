@@ -18,7 +18,8 @@ import (
 // mirrors the loop log's entries fully, as a ledger mirror does: up to the
 // checkpoint it follows (loop_follow.go: verified, witnessed, consistent
 // with what it followed before), each entry's leaf hash read through the
-// origin's hash tiles authenticated against that checkpoint, each entry
+// origin's hash tiles authenticated against that checkpoint (the last batch
+// up to it: the root the entries lead to from the frontier, loopLeaves), each entry
 // checked (checkLoopEntry), the extended frontier proven a prefix of the
 // checkpoint, then OpMirrorAppend through raft, so the copy is a complete
 // verified prefix, indexed like any mirror and served at /loop/<code>/. A
@@ -160,27 +161,23 @@ func (x *Runtime) syncCustody(ctx context.Context, mb *Member, c *Client) error 
 		if err != nil {
 			return fmt.Errorf("member %s loop log: %w", mb.Code, err)
 		}
-		idx := make([]int64, len(entries))
-		for i := range entries {
-			idx[i] = tlog.StoredHashIndex(0, int64(start)+int64(i))
+		next, bad, err := loopLeaves(thr, fr, f.Size, f.Root, entries)
+		if bad >= 0 {
+			index := start + uint64(bad)
+			x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: index,
+				Reason: "served loop entry does not match the leaf hash under the witnessed checkpoint", Items: [][]byte{f.Note, entries[bad]}})
+			return fmt.Errorf("loop entry %d: leaf hash mismatch", index)
 		}
-		leaves, err := thr.ReadHashes(idx)
 		if err != nil {
 			return fmt.Errorf("reading %s hash tiles at size %d: %w", origin, f.Size, err)
 		}
-		next := fr.Clone()
+		// Every entry's inclusion is now proven; check what it says.
 		for i, e := range entries {
-			index := start + uint64(i)
-			if tlog.RecordHash(e) != leaves[i] {
-				x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: index,
-					Reason: "served loop entry does not match the leaf hash under the witnessed checkpoint", Items: [][]byte{f.Note, e}})
-				return fmt.Errorf("loop entry %d: leaf hash mismatch", index)
-			}
 			if err := check(e); err != nil {
+				index := start + uint64(i)
 				x.raiseAlert(Evidence{Kind: AlertBadEntry, Origin: origin, Index: index, Reason: err.Error(), Items: [][]byte{f.Note, e}})
 				return fmt.Errorf("loop entry %d: %w", index, err)
 			}
-			next.AppendEntry(e)
 		}
 		var proof tlog.TreeProof
 		if end < f.Size {
@@ -199,6 +196,38 @@ func (x *Runtime) syncCustody(ctx context.Context, mb *Member, c *Client) error 
 		fr = next
 	}
 	return nil
+}
+
+// loopLeaves authenticates entries as leaves [fr.Size(), ...) of the tree
+// of size and root (a followed checkpoint) and returns fr extended by them.
+// The last batch up to that size is authenticated by the root its record
+// hashes lead to from the verified frontier (lastBatch, as a ledger
+// mirror's): a custody sync then reads the entry bundle only, not the
+// origin's hash tiles as well. Any other batch, or one whose root differs,
+// is checked against the leaf hashes read through thr (the origin's hash
+// tiles authenticated against the root), which names the first entry that
+// does not match: bad is its position in entries (-1: none).
+func loopLeaves(thr tlog.HashReader, fr *Frontier, size uint64, root tlog.Hash, entries [][]byte) (next *Frontier, bad int, err error) {
+	if next, _ := lastBatch(fr, &ledger.Checkpoint{Size: size, Root: root}, entries); next != nil {
+		return next, -1, nil
+	}
+	start := fr.Size()
+	idx := make([]int64, len(entries))
+	for i := range entries {
+		idx[i] = tlog.StoredHashIndex(0, int64(start)+int64(i))
+	}
+	leaves, err := thr.ReadHashes(idx)
+	if err != nil {
+		return nil, -1, err
+	}
+	next = fr.Clone()
+	for i, e := range entries {
+		if tlog.RecordHash(e) != leaves[i] { // leaves[i] is authenticated: from here on it is e's leaf hash
+			return nil, i, fmt.Errorf("leaf hash mismatch")
+		}
+		next.AppendLeaf(leaves[i])
+	}
+	return next, -1, nil
 }
 
 // loopEntryCheck is the check of one of mb's loop entries: a canonical
@@ -248,7 +277,7 @@ func (x *Runtime) loopEntryCheck(mb *Member) (func(e []byte) error, error) {
 		if !found {
 			return fmt.Errorf("signing key %s: not registered in %s", s.KeyID, mb.Origin())
 		}
-		if err := s.Verify(ki.Public); err != nil {
+		if err := x.loopKeys.verify(s, ki.Public); err != nil { // s.Verify(ki.Public), the key prepared once (keycache.go)
 			return fmt.Errorf("signature: %w", err)
 		}
 		rec, err := s.Decode()

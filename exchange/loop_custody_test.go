@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/creditx/creditx/schemas"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // TestWitnessOrderPinned: WitnessOrder is the rendezvous order every member
@@ -119,5 +120,89 @@ func TestCustodianCacheFollowsMembership(t *testing.T) {
 	check("after the join", append(slices.Clone(founders), joiner))
 	if tg, _ := m.Member(target); x.isCustodian(tg) {
 		t.Errorf("%s still a custodian of %s's loop log after %s joined", self, target, joiner)
+	}
+}
+
+// TestLoopLeaves: a custodian's last batch up to the followed checkpoint is
+// authenticated by the root it leads to, reading no hash; an earlier batch
+// through the (authenticated) hashes; a rewritten entry is named, in the
+// last batch too (the root differs, so the hashes are read).
+func TestLoopLeaves(t *testing.T) {
+	var entries [][]byte
+	var stored []tlog.Hash
+	full := NewFrontier()
+	for i := range 10 {
+		e := fmt.Appendf(nil, "notice %d", i)
+		entries = append(entries, e)
+		full.AppendEntry(e)
+		hs, err := tlog.StoredHashes(int64(i), e, tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+			out := make([]tlog.Hash, len(idx))
+			for j, x := range idx {
+				out[j] = stored[x]
+			}
+			return out, nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+	}
+	reads := 0
+	thr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		reads++
+		out := make([]tlog.Hash, len(idx))
+		for j, x := range idx {
+			out[j] = stored[x]
+		}
+		return out, nil
+	})
+	at := func(n int) *Frontier {
+		f := NewFrontier()
+		for _, e := range entries[:n] {
+			f.AppendEntry(e)
+		}
+		return f
+	}
+	size, root := uint64(10), full.Root()
+	rewritten := func(batch [][]byte, i int) [][]byte {
+		b := slices.Clone(batch)
+		b[i] = []byte("notice rewritten")
+		return b
+	}
+	for _, tc := range []struct {
+		name      string
+		from, to  int
+		batch     [][]byte
+		wantReads int
+		wantBad   int
+	}{
+		{"last batch", 4, 10, entries[4:], 0, -1},
+		{"earlier batch", 2, 6, entries[2:6], 1, -1},
+		{"last batch, an entry rewritten", 4, 10, rewritten(entries[4:], 3), 1, 3},
+		{"earlier batch, an entry rewritten", 2, 6, rewritten(entries[2:6], 0), 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reads = 0
+			fr := at(tc.from)
+			next, bad, err := loopLeaves(thr, fr, size, root, tc.batch)
+			if reads != tc.wantReads {
+				t.Errorf("%d hash reads, want %d", reads, tc.wantReads)
+			}
+			if bad != tc.wantBad {
+				t.Fatalf("bad entry %d (%v), want %d", bad, err, tc.wantBad)
+			}
+			if bad >= 0 {
+				if err == nil || next != nil {
+					t.Fatal("a rewritten entry was authenticated")
+				}
+				return
+			}
+			if err != nil || next == nil || next.Size() != uint64(tc.to) || next.Root() != at(tc.to).Root() {
+				t.Fatalf("authenticated frontier %v, %v; want the tree of size %d", next, err, tc.to)
+			}
+			if fr.Size() != uint64(tc.from) {
+				t.Fatal("loopLeaves changed the frontier it was given")
+			}
+		})
 	}
 }

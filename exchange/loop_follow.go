@@ -196,17 +196,32 @@ func checkFollow(tx *ledger.Tx, st Store, c Command, it Follow) ([]byte, uint64,
 // ledger's long-poll on it included, with a TLS handshake each time;
 // issue 20.)
 func (c *Client) LoopCheckpointAfter(ctx context.Context, size uint64, wait time.Duration) ([]byte, error) {
+	b, _, err := c.loopCheckpointAfter(ctx, size, wait)
+	return b, err
+}
+
+// loopCheckpointAfter is LoopCheckpointAfter asking for a consistency
+// proof from size (when not 0) with the answer (loop_proof.go); it returns
+// the proof, unverified, if the member gave one.
+func (c *Client) loopCheckpointAfter(ctx context.Context, size uint64, wait time.Duration) ([]byte, *servedProof, error) {
 	wait = min(wait, MaxCheckpointWait)
 	path := "/loop/" + c.mb.Code + "/checkpoint?after=" + strconv.FormatUint(size, 10) +
 		"&wait=" + strconv.FormatInt(int64(wait/time.Millisecond), 10) + "ms"
+	if size > 0 {
+		path += "&proof=1"
+	}
 	resp, b, err := c.doWithin(ctx, wait+RequestTimeout, http.MethodGet, path, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("member %s loop checkpoint: %s", c.mb.Code, resp.Status)
+		return nil, nil, fmt.Errorf("member %s loop checkpoint: %s", c.mb.Code, resp.Status)
 	}
-	return b, nil
+	b, sp, err := parseLoopAnswer(resp.Header.Get("Content-Type"), b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("member %s: %w", c.mb.Code, err)
+	}
+	return b, sp, nil
 }
 
 // LoopTiles reads the member's loop log through its tlog-tiles read API
@@ -266,13 +281,13 @@ func (x *Runtime) followLoop(ctx context.Context, code string) {
 			})
 		}
 		start := time.Now()
-		b, err := c.LoopCheckpointAfter(ctx, seen, longPollWait(fresh, time.Now()))
+		b, sp, err := c.loopCheckpointAfter(ctx, seen, longPollWait(fresh, time.Now()))
 		fresh = err != nil || !bytes.Equal(b, last) // client_watch.go: a short round after news
 		if err == nil {
 			x.work.loopAnswers.Add(1)
 		}
 		if err == nil && !bytes.Equal(b, last) {
-			err = x.followServed(ctx, mb, c, b)
+			err = x.followServed(ctx, mb, c, b, sp)
 			if err == nil && x.isCustodianCached(mb) {
 				// A custodian copies up to the stored checkpoint: wait
 				// for the batch that stores it (loop_followbatch.go).
@@ -348,7 +363,11 @@ var errNotWitnessed = errors.New("loop checkpoint is not witnessed")
 // What is queued, compared and stored is the served note reduced to the
 // log's signature and a quorum of verified cosignatures (quorumNote); an
 // alert's evidence is the note as served.
-func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, served []byte) error {
+//
+// sp is the consistency proof the answer carried (loop_proof.go; nil:
+// none): used where it proves what a proof from the tiles would, checked
+// first.
+func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, served []byte, sp *servedProof) error {
 	origin, v := mb.LoopOrigin(), mb.LoopVerifier()
 	cp, err := x.cpCache.Open(served, origin, v)
 	if err != nil {
@@ -384,9 +403,14 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 		x.raiseAlert(Evidence{Kind: AlertEquivocation, Origin: origin, Reason: reason, Items: [][]byte{ref.Note, served}})
 		return fmt.Errorf("%w: %s", ErrInconsistent, reason)
 	}
-	// prove is a consistency proof from small to big, from the origin's
-	// tiles authenticated against big's root.
-	prove := func(big *ledger.Checkpoint, small uint64) (tlog.TreeProof, error) {
+	// prove is a consistency proof from small (of root smallRoot) to big:
+	// the one served with the answer if it verifies, else one from the
+	// origin's tiles authenticated against big's root.
+	prove := func(big *ledger.Checkpoint, small uint64, smallRoot tlog.Hash) (tlog.TreeProof, error) {
+		if p := sp.use(big, small, smallRoot); p != nil {
+			x.work.servedProofs.Add(1)
+			return p, nil
+		}
 		x.work.followProofs.Add(1)
 		thr := tlog.TileHashReader(tlog.Tree{N: int64(big.Size), Hash: big.Root}, c.LoopTiles(ctx).TileReader())
 		p, err := tlog.ProveTree(int64(big.Size), int64(small), thr)
@@ -409,7 +433,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 			proof = queued.Proof // the same tree, more cosignatures
 		}
 	case cp.Size > ref.Size:
-		if proof, err = prove(cp, ref.Size); err != nil {
+		if proof, err = prove(cp, ref.Size, ref.Root); err != nil {
 			return err
 		}
 		if tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(ref.Size), ref.Root) != nil {
@@ -417,7 +441,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 		}
 		if queued != nil && held.Size > 0 {
 			// The command's proof starts from what is stored.
-			if proof, err = prove(cp, held.Size); err != nil {
+			if proof, err = prove(cp, held.Size, held.Root); err != nil {
 				return err
 			}
 			if tlog.CheckTree(proof, int64(cp.Size), cp.Root, int64(held.Size), held.Root) != nil {
@@ -428,7 +452,7 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 		}
 	default: // smaller than the reference: checked, not stored
 		hcp := &ledger.Checkpoint{Origin: origin, Size: ref.Size, Root: ref.Root}
-		p, err := prove(hcp, cp.Size)
+		p, err := prove(hcp, cp.Size, cp.Root)
 		if err != nil {
 			return err
 		}

@@ -173,7 +173,7 @@ func TestForgedCosignatureCounted(t *testing.T) {
 		t.Fatalf("before any checkpoint: %+v", ls)
 	}
 	for range 2 { // the second time from the cache: not counted again
-		if err := x.followServed(ctx, mb, nil, served); err != nil {
+		if err := x.followServed(ctx, mb, nil, served, nil); err != nil {
 			t.Fatalf("a note with a quorum besides the forged line: %v", err)
 		}
 	}
@@ -183,7 +183,7 @@ func TestForgedCosignatureCounted(t *testing.T) {
 	// Another note (the lines in another order) with the forged line, and
 	// no quorum: refused, and the forged line counted.
 	one := append(append(bytes.Clone(f.plain), f.line("330000")...), f.bad...)
-	if err := x.followServed(ctx, mb, nil, one); !errors.Is(err, errNotWitnessed) {
+	if err := x.followServed(ctx, mb, nil, one, nil); !errors.Is(err, errNotWitnessed) {
 		t.Errorf("a note with one valid cosignature: %v, want errNotWitnessed", err)
 	}
 	if ls := status(); ls.CosigFailed != 2 || ls.CosigUnchecked != 1 {

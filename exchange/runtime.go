@@ -88,11 +88,12 @@ type Runtime struct {
 	// qt is the one QUIC transport on udp: the HTTP/3 server listens on it
 	// and every client dials over it (one UDP socket per member, issue 20).
 	// Its Conn is set by ListenHTTP3, before any use.
-	qt      *quic.Transport
-	cpCache CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
-	own     ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
-	loopOwn ownWitness      // the same for the own loop log (loop_follow.go)
-	follows followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
+	qt       *quic.Transport
+	cpCache  CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
+	loopKeys keyVerifiers    // prepared keys of loop entries' signers, kept across custody syncs (keycache.go)
+	own      ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
+	loopOwn  ownWitness      // the same for the own loop log (loop_follow.go)
+	follows  followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
 	// cosigLines: served loop cosignature lines not kept, by member (loop_quorum.go)
 	cosigLines cosigCounts
 	work       workCounters // what the exchange did, for Work (work.go)

@@ -11,6 +11,7 @@ type Work struct {
 	FollowCommands uint64 // OpFollow commands (batches of followed loop checkpoints)
 	Follows        uint64 // served loop checkpoints of peers verified and queued to be followed
 	FollowProofs   uint64 // consistency proofs built from a peer's loop tiles while following
+	ServedProofs   uint64 // consistency proofs used as served with a loop long-poll answer (loop_proof.go)
 	LoopAnswers    uint64 // loop long-poll answers received from peers (new or not)
 	LoopPushes     uint64 // own loop checkpoints pushed to witnesses
 	LedgerPushes   uint64 // own ledger checkpoints pushed to witnesses
@@ -21,7 +22,7 @@ type Work struct {
 
 // workCounters are the runtime's counters behind Work.
 type workCounters struct {
-	proposals, follows, followProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
+	proposals, follows, followProofs, servedProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
 }
 
 // Work returns the counts so far.
@@ -31,6 +32,7 @@ func (x *Runtime) Work() Work {
 		FollowCommands: x.follows.flushes.Load(),
 		Follows:        x.work.follows.Load(),
 		FollowProofs:   x.work.followProofs.Load(),
+		ServedProofs:   x.work.servedProofs.Load(),
 		LoopAnswers:    x.work.loopAnswers.Load(),
 		LoopPushes:     x.work.loopPushes.Load(),
 		LedgerPushes:   x.work.ledgerPushes.Load(),
@@ -60,6 +62,7 @@ func (w *Work) Add(o Work) {
 	w.FollowCommands += o.FollowCommands
 	w.Follows += o.Follows
 	w.FollowProofs += o.FollowProofs
+	w.ServedProofs += o.ServedProofs
 	w.LoopAnswers += o.LoopAnswers
 	w.LoopPushes += o.LoopPushes
 	w.LedgerPushes += o.LedgerPushes

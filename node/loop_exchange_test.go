@@ -446,4 +446,38 @@ func TestLoopLogCustodians(t *testing.T) {
 			t.Errorf("custodian %s raised alerts: %+v", code, as)
 		}
 	}
+	// A later notice: the custodians follow the larger checkpoint with the
+	// consistency proof the origin served with its long-poll answer
+	// (exchange/loop_proof.go), checked, not one built from its tiles.
+	served := func() (n uint64) {
+		for _, code := range custodians {
+			n += ms[code].n.ExchangeWork().ServedProofs
+		}
+		return n
+	}
+	before := served()
+	e, _ = zj.listing(t, 6)
+	if _, err := zj.creds["publisher"].Submit(ctx, zj.n.URL(), e); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "330000's custodians hold its larger loop log", func() bool {
+		cp, _ := servedWitnessedLoop(t, zj, m, "330000")
+		if cp == nil || cp.Size <= size {
+			return false
+		}
+		for _, code := range custodians {
+			if ls := ms[code].mirror(t, "330000").Loop; ls == nil || ls.Entries != cp.Size || ls.Followed != cp.Size {
+				return false
+			}
+		}
+		return true
+	})
+	if served() == before {
+		t.Error("no custodian followed the larger loop checkpoint with the proof served with the answer")
+	}
+	for _, code := range custodians {
+		if as, _ := ms[code].n.Alerts(); len(as) != 0 {
+			t.Errorf("custodian %s raised alerts: %+v", code, as)
+		}
+	}
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
+	"github.com/creditx/creditx/exchange"
 	"github.com/creditx/creditx/internal/notices"
+	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/pki"
 	"github.com/creditx/creditx/sanctions"
@@ -168,6 +170,10 @@ func (n *Node) handleLoopCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if lo := n.loopOrigin(); lo != "" && r.PathValue("code") == n.cfg.Region {
 		if r.URL.Query().Has("after") && lo == n.witnessedLoop() {
 			n.x.WaitLoopCheckpoint(r) // exchange/loop_follow.go: long-poll by members
+			if after, ok := n.x.LoopProofAfter(r); ok {
+				n.serveLoopProof(w, lo, after)
+				return
+			}
 		}
 		n.serveCheckpoint(w, lo)
 		return
@@ -177,6 +183,28 @@ func (n *Node) handleLoopCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.NotFound(w, r)
+}
+
+// serveLoopProof serves the own witnessed loop checkpoint with a
+// consistency proof from the tree of size after (exchange/loop_proof.go),
+// or as serveCheckpoint does when there is none to give.
+func (n *Node) serveLoopProof(w http.ResponseWriter, lo string, after uint64) {
+	var cp, body []byte
+	err := n.fsm.view(func(tx *ledger.ReadTx) (err error) {
+		if cp = n.witnessedCheckpoint(tx, lo); cp == nil {
+			cp, err = tx.Log(lo).Checkpoint()
+			return err
+		}
+		body = exchange.LoopProofAnswer(tx.Log(lo), cp, after)
+		return nil
+	})
+	if body == nil {
+		tileserve.WriteCheckpoint(w, cp, err)
+		return
+	}
+	w.Header().Set("Content-Type", exchange.LoopProofContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
 }
 
 func (n *Node) handleLoopTile(w http.ResponseWriter, r *http.Request) {

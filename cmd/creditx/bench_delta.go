@@ -31,7 +31,7 @@ func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle, idleAfter time.Duration
 	var verbose, loopLog, oneByOne bool
-	var cpuprofile, idleProfile string
+	var cpuprofile, idleProfile, convProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
 		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
@@ -65,8 +65,8 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			if n < 2 || n > delta.Max {
 				return fmt.Errorf("--members %d: want 2 to %d", n, delta.Max)
 			}
-			if cpuprofile != "" && idleProfile != "" {
-				return fmt.Errorf("--cpuprofile and --idle-cpuprofile: one CPU profile at a time, give only one")
+			if profiles := slices.DeleteFunc([]string{cpuprofile, idleProfile, convProfile}, func(s string) bool { return s == "" }); len(profiles) > 1 {
+				return fmt.Errorf("--cpuprofile, --idle-cpuprofile and --converge-cpuprofile: one CPU profile at a time, give only one")
 			}
 			level := slog.LevelError + 4 // the demo's start-up warnings are noise here
 			if verbose {
@@ -80,7 +80,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			}
 			defer stopProfile()
 			var rep deltaReport
-			var phases demoPhases
+			phases := demoPhases{profile: convProfile}
 			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog, phases: &phases, publishAtOnce: !oneByOne,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					// The probes and the idle window start once every
@@ -101,6 +101,12 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 					return err
 				}}
 			err = runDemo(cmd.Context(), io.Discard, logger, o)
+			if phases.stopProfile != nil { // the run ended before convergence was decided
+				phases.stopProfile()
+			}
+			if phases.profileErr != nil {
+				return fmt.Errorf("--converge-cpuprofile: %w", phases.profileErr)
+			}
 			if rep.N == 0 {
 				if err != nil {
 					return err
@@ -126,6 +132,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().BoolVar(&loopLog, "loop-log", false, "every member writes its notices and feedback to its loop log (sanctions.loop_log), not its ledger: witnessed, followed by every member (batched raft writes) and copied by 2 custodians (issue 20)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
+	cmd.Flags().StringVar(&convProfile, "converge-cpuprofile", "", "write a CPU profile of the convergence only (first listing to converged) to this file")
 	return cmd
 }
 
@@ -189,9 +196,9 @@ func (r deltaReport) String() string {
 		at(p.Published), at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0)
 	w := func(a, b uint64) float64 { return per(float64(b - a)) }
 	fmt.Fprintf(&b, "\n  work during convergence per member: %.0f exchange raft commands (%.0f follow batches), %.0f loop checkpoints followed "+
-		"(%.0f proofs from tiles, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks, %.2f mirrors woken again after a quiet long-poll round (a lost wake-up)",
+		"(%.0f proofs from tiles, %.0f served with the answer, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks, %.2f mirrors woken again after a quiet long-poll round (a lost wake-up)",
 		w(p.Work0.Proposals, p.Work1.Proposals), w(p.Work0.FollowCommands, p.Work1.FollowCommands), w(p.Work0.Follows, p.Work1.Follows),
-		w(p.Work0.FollowProofs, p.Work1.FollowProofs), w(p.Work0.LoopAnswers, p.Work1.LoopAnswers), w(p.Work0.LoopPushes, p.Work1.LoopPushes),
+		w(p.Work0.FollowProofs, p.Work1.FollowProofs), w(p.Work0.ServedProofs, p.Work1.ServedProofs), w(p.Work0.LoopAnswers, p.Work1.LoopAnswers), w(p.Work0.LoopPushes, p.Work1.LoopPushes),
 		w(p.Work0.LedgerPushes, p.Work1.LedgerPushes), w(p.Work0.Requests, p.Work1.Requests), w(p.Work0.Checks, p.Work1.Checks),
 		w(p.Work0.Rekicks, p.Work1.Rekicks))
 	if s := slices.Sorted(slices.Values(p.Submits)); len(s) > 0 {

@@ -54,6 +54,12 @@ type demoPhases struct {
 	start        time.Time // the first listing submitted
 	mu           sync.Mutex
 	Submits      []time.Duration // each submit of the listings, retries included; guarded by mu
+	// profile, if set, is a file for a CPU profile of the convergence
+	// alone (mark starts it at the first listing and stops it at the end);
+	// stopProfile stops it. Set before the run, used by mark only.
+	profile     string
+	stopProfile func()
+	profileErr  error // starting the profile failed (reported by bench delta)
 }
 
 // submitted records one submit's time; p may be nil.
@@ -80,9 +86,16 @@ func (p *demoPhases) mark(ms []*demoMember, start bool) {
 		w.Add(m.n.ExchangeWork())
 	}
 	if start {
+		if p.profile != "" {
+			p.stopProfile, p.profileErr = startCPUProfile(p.profile) // bench.go
+		}
 		p.Work0, p.CPU0 = w, cpuSeconds() // bench_delta.go
 	} else {
 		p.Work1, p.CPU1 = w, cpuSeconds()
+		if p.stopProfile != nil {
+			p.stopProfile()
+			p.stopProfile = nil
+		}
 	}
 }
 
