@@ -24,11 +24,7 @@ func TestHTTP3ServerIdentityPerConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	issue := func(id pki.Identity, hosts ...string) tls.Certificate {
-		c, k, err := ca.Issue(id, hosts, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(c, k)
+		pair, err := ca.IssueTLS(id, hosts, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -101,6 +101,17 @@ func (ca *CA) Pool() *x509.CertPool {
 	return p
 }
 
+// IssueTLS is Issue with the certificate and key returned as a ready
+// tls.Certificate (for a server or client configuration in process); the
+// errors are Issue's.
+func (ca *CA) IssueTLS(id Identity, hosts []string, validity time.Duration) (tls.Certificate, error) {
+	c, k, err := ca.Issue(id, hosts, validity)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(c, k)
+}
+
 // Issue creates a leaf certificate and key for id, usable for both client
 // and server authentication. hosts are DNS names or IP addresses put in the
 // SAN for server use (may be empty for pure clients). The leaf is valid from

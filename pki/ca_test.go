@@ -33,11 +33,7 @@ func issue(t testing.TB, ca *CA, id Identity, hosts ...string) tls.Certificate {
 	if id.Name == "" {
 		id.Name = "test " + id.ID
 	}
-	c, k, err := ca.Issue(id, hosts, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(c, k)
+	pair, err := ca.IssueTLS(id, hosts, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
