@@ -94,10 +94,15 @@ func (c Timeouts) writeDeadline(r *http.Request) time.Duration {
 	if r.Method != http.MethodGet {
 		return c.Write
 	}
-	p, q := path.Clean(r.URL.Path), r.URL.Query()
-	long := p == "/v1/notices" || p == "/v1/changes" ||
-		(path.Base(p) == "checkpoint" && q.Has("after") && (strings.HasPrefix(p, "/ledger/") || strings.HasPrefix(p, "/loop/")))
-	if !long {
+	// The query is parsed only for a long poll's path: every other GET
+	// (a subject check among them) pays for the path alone.
+	p := path.Clean(r.URL.Path)
+	checkpoint := path.Base(p) == "checkpoint" && (strings.HasPrefix(p, "/ledger/") || strings.HasPrefix(p, "/loop/"))
+	if p != "/v1/notices" && p != "/v1/changes" && !checkpoint {
+		return c.Write
+	}
+	q := r.URL.Query()
+	if checkpoint && !q.Has("after") {
 		return c.Write
 	}
 	if wait, err := time.ParseDuration(q.Get("wait")); err == nil && wait > 0 {
