@@ -35,8 +35,10 @@ import (
 // died or was cut off would otherwise stall every request until QUIC's idle
 // timeout noticed. Every request has a deadline of its own (RequestTimeout;
 // a long-poll its wait plus RequestTimeout), so a dead connection is
-// noticed by the first request that meets it within RequestTimeout; QUIC's
-// idle timeout (60 s) is only the backstop for a connection nothing uses.
+// noticed by the first request that meets it within RequestTimeout. A
+// parked long-poll (held up to MaxCheckpointWait) is ended on a dead peer
+// by QUIC's keep-alive and idle timeout (quicKeepAlive, quicIdleTimeout:
+// 25-35 s after the peer's last answer).
 type Client struct {
 	mb  *Member
 	cfg *tls.Config
