@@ -407,9 +407,18 @@ func (x *Runtime) followServed(ctx context.Context, mb *Member, c *Client, serve
 	// the one served with the answer if it verifies, else one from the
 	// origin's tiles authenticated against big's root.
 	prove := func(big *ledger.Checkpoint, small uint64, smallRoot tlog.Hash) (tlog.TreeProof, error) {
-		if p := sp.use(big, small, smallRoot); p != nil {
+		p, refused := sp.use(big, small, smallRoot)
+		if p != nil {
 			x.work.servedProofs.Add(1)
+			x.proofRefusals.used(mb.Code)
 			return p, nil
+		}
+		if refused != nil { // loop_proof.go: counted and shown, not silent
+			x.work.refusedProofs.Add(1)
+			if x.proofRefusals.refused(mb.Code, refused, time.Now()) {
+				x.logger.Warn("loop checkpoint served with a consistency proof that does not verify (reading its tiles instead)",
+					"member", mb.Code, "err", refused)
+			}
 		}
 		x.work.followProofs.Add(1)
 		thr := tlog.TileHashReader(tlog.Tree{N: int64(big.Size), Hash: big.Root}, c.LoopTiles(ctx).TileReader())
@@ -497,6 +506,15 @@ type LoopStatus struct {
 	// the loop logs), since that replica started; other replicas show 0.
 	CosigFailed    uint64 `json:"cosig_failed"`
 	CosigUnchecked uint64 `json:"cosig_unchecked"`
+	// ProofsRefused counts the consistency proofs this member's node served
+	// with its loop long-poll answers, from the size this member needed,
+	// that did not verify (loop_proof.go; the follow read the node's tiles
+	// instead); ProofRefused and ProofRefusedAt are the last one's reason
+	// and time. Counted by the replica that leads (it follows), since it
+	// started; other replicas show 0.
+	ProofsRefused  uint64    `json:"proofs_refused"`
+	ProofRefused   string    `json:"proof_refused,omitempty"`
+	ProofRefusedAt time.Time `json:"proof_refused_at,omitzero"`
 }
 
 // followsLoops says whether this member follows the other members' loop
@@ -528,5 +546,7 @@ func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopS
 	ls.Custodian = x.isCustodianCached(mb)
 	lines := x.cosigLines.get(mb.Code)
 	ls.CosigFailed, ls.CosigUnchecked = lines.Failed, lines.Unchecked
+	pr := x.proofRefusals.get(mb.Code)
+	ls.ProofsRefused, ls.ProofRefused, ls.ProofRefusedAt = pr.n, pr.reason, pr.at
 	return ls, nil
 }

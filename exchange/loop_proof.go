@@ -1,8 +1,11 @@
 package exchange
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/tlog"
@@ -34,6 +37,16 @@ import (
 // passed; a proof that does not verify, or one from another size than the
 // follower needs, is not used, and the follower builds its proof from the
 // tiles as before (so a bad proof alone raises no fork alert).
+//
+// A proof from the size the follower needs that does not verify is not
+// dropped silently: an origin serving bad proofs costs every follower the
+// tile reads the proof was to save, and may be a broken or hostile node.
+// Such a refusal is counted (Work.RefusedProofs) and shown per member in
+// GET /v1/exchange (LoopStatus.ProofsRefused, with the last reason and
+// time), and logged at Warn once per member per change from proofs used
+// to proofs refused, not per answer (proofRefusals). A proof from another
+// size than needed is not a refusal: the follower may have asked from a
+// size it no longer builds on (a queued checkpoint stored meanwhile).
 // Versioning rule: another body format gets another content type.
 
 // LoopProofContentType is the content type of a loop long-poll answer
@@ -88,15 +101,78 @@ func parseLoopAnswer(ct string, b []byte) ([]byte, *servedProof, error) {
 	return a.Checkpoint, &servedProof{old: a.OldSize, proof: a.Proof}, nil
 }
 
+// errProofRefused: a served proof from the size the follower needs that
+// does not verify between the roots it trusts.
+var errProofRefused = errors.New("served consistency proof does not verify")
+
 // use returns the served proof if it proves the tree of size small and
 // root smallRoot a prefix of big; nil otherwise (the caller builds one
-// from the tiles).
-func (sp *servedProof) use(big *ledger.Checkpoint, small uint64, smallRoot tlog.Hash) tlog.TreeProof {
+// from the tiles). The error (errProofRefused) says the proof was from
+// size small and did not verify: a refusal to count (proofRefusals); a
+// proof from another size, or none, is nil and no error.
+func (sp *servedProof) use(big *ledger.Checkpoint, small uint64, smallRoot tlog.Hash) (tlog.TreeProof, error) {
 	if sp == nil || sp.old != small || small == 0 || small > big.Size {
-		return nil
+		return nil, nil
 	}
-	if tlog.CheckTree(sp.proof, int64(big.Size), big.Root, int64(small), smallRoot) != nil {
-		return nil
+	if err := tlog.CheckTree(sp.proof, int64(big.Size), big.Root, int64(small), smallRoot); err != nil {
+		return nil, fmt.Errorf("%w: %d -> %d (%d hashes): %v", errProofRefused, small, big.Size, len(sp.proof), err)
 	}
-	return sp.proof
+	return sp.proof, nil
+}
+
+// proofRefusals records, per member, the served consistency proofs
+// refused (use's error) since the node started: GET /v1/exchange's
+// LoopStatus.ProofsRefused, ProofRefused and ProofRefusedAt.
+type proofRefusals struct {
+	mu sync.Mutex
+	by map[string]*proofRefusal // member code -> its refusals; guarded by mu
+}
+
+// proofRefusal is one member's refused proofs.
+type proofRefusal struct {
+	n      uint64
+	reason string
+	at     time.Time
+	warned bool // logged at Warn since the last served proof of this member used
+}
+
+// refused counts a refusal of code's proof for reason at at; true if it is
+// the first since code's last proof used (or since the start): the caller
+// logs it at Warn then, and only then.
+func (p *proofRefusals) refused(code string, reason error, at time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.by == nil {
+		p.by = map[string]*proofRefusal{}
+	}
+	r := p.by[code]
+	if r == nil {
+		r = &proofRefusal{}
+		p.by[code] = r
+	}
+	r.n++
+	r.reason, r.at = reason.Error(), at
+	warn := !r.warned
+	r.warned = true
+	return warn
+}
+
+// used notes that a served proof of code was used: the next refusal is
+// logged again.
+func (p *proofRefusals) used(code string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r := p.by[code]; r != nil {
+		r.warned = false
+	}
+}
+
+// get is code's refusals so far (zero: none).
+func (p *proofRefusals) get(code string) proofRefusal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r := p.by[code]; r != nil {
+		return *r
+	}
+	return proofRefusal{}
 }

@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/creditx/creditx/ledger"
@@ -52,22 +53,38 @@ func TestServedLoopProof(t *testing.T) {
 	}
 
 	big := &ledger.Checkpoint{Size: 12, Root: roots[12]}
-	if p := sp.use(big, 5, roots[5]); p == nil {
-		t.Fatal("a proof that verifies was not used")
+	if p, err := sp.use(big, 5, roots[5]); p == nil || err != nil {
+		t.Fatalf("a proof that verifies was not used: %v", err)
 	}
 	bad := &servedProof{old: 5, proof: append(tlog.TreeProof(nil), proof...)}
 	bad.proof[len(bad.proof)-1][0] ^= 1
 	other := &ledger.Checkpoint{Size: 12, Root: tlog.Hash{0xf0}}
-	for name, use := range map[string]tlog.TreeProof{
-		"no proof served":             (*servedProof)(nil).use(big, 5, roots[5]),
-		"from another size":           sp.use(big, 4, roots[4]),
-		"to another root":             sp.use(other, 5, roots[5]),
-		"from another root":           sp.use(big, 5, roots[6]),
-		"a hash of the proof flipped": bad.use(big, 5, roots[5]),
-		"from size 0":                 (&servedProof{old: 0}).use(big, 0, tlog.Hash{}),
+	// A proof from the size needed that does not verify is a refusal
+	// (counted and shown); one from another size, or none, is not.
+	for _, tc := range []struct {
+		name    string
+		sp      *servedProof
+		big     *ledger.Checkpoint
+		small   uint64
+		refused bool
+	}{
+		{"no proof served", nil, big, 5, false},
+		{"from another size", sp, big, 4, false},
+		{"from size 0", &servedProof{old: 0}, big, 0, false},
+		{"to another root", sp, other, 5, true},
+		{"from another root", sp, big, 5, true},
+		{"a hash of the proof flipped", bad, big, 5, true},
 	} {
-		if use != nil {
-			t.Errorf("%s: the served proof was used", name)
+		smallRoot := roots[int64(tc.small)]
+		if tc.name == "from another root" {
+			smallRoot = roots[6]
+		}
+		p, err := tc.sp.use(tc.big, tc.small, smallRoot)
+		if p != nil {
+			t.Errorf("%s: the served proof was used", tc.name)
+		}
+		if refused := errors.Is(err, errProofRefused); refused != tc.refused {
+			t.Errorf("%s: refusal %v (%v), want %v", tc.name, refused, err, tc.refused)
 		}
 	}
 }
@@ -97,7 +114,7 @@ func FuzzParseLoopAnswer(f *testing.F) {
 			t.Fatalf("re-encoding differs:\n%q\n%q", re, b)
 		}
 		big := &ledger.Checkpoint{Size: sp.old + 1, Root: tlog.Hash{0xb1}}
-		if sp.use(big, sp.old, tlog.Hash{0x5a}) != nil {
+		if p, _ := sp.use(big, sp.old, tlog.Hash{0x5a}); p != nil {
 			t.Fatal("a served proof was used between roots it cannot prove consistent")
 		}
 	})

@@ -25,6 +25,9 @@ type loopFixture struct {
 	plain  []byte
 	line   func(code string) []byte
 	bad    []byte
+	// witnessed signs a checkpoint of size and root with the loop key and
+	// cosigns it by 330000's and 340000's witnesses (the quorum).
+	witnessed func(t *testing.T, size uint64, root tlog.Hash) []byte
 }
 
 func newLoopFixture(t *testing.T) *loopFixture {
@@ -76,7 +79,26 @@ func newLoopFixture(t *testing.T) *loopFixture {
 	if bad[i] == '\n' || bad[i] == '=' {
 		t.Fatal("test forged the wrong byte")
 	}
-	return &loopFixture{m: m, origin: origin, plain: plain, line: line, bad: bad}
+	witnessed := func(t *testing.T, size uint64, root tlog.Hash) []byte {
+		t.Helper()
+		b, err := ledger.SignCheckpoint(ls, origin, size, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := note.Open(b, note.VerifierList(m.Members[0].LoopVerifier()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range []string{"330000", "340000"} {
+			l, err := cosigners[code].Cosign(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append(b, l...)
+		}
+		return b
+	}
+	return &loopFixture{m: m, origin: origin, plain: plain, line: line, bad: bad, witnessed: witnessed}
 }
 
 // TestQuorumNote: a follower keeps the served loop checkpoint's log

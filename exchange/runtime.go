@@ -99,6 +99,9 @@ type Runtime struct {
 	work       workCounters // what the exchange did, for Work (work.go)
 	logger     *slog.Logger
 
+	// proofRefusals: served loop proofs refused, by member (loop_proof.go)
+	proofRefusals proofRefusals
+
 	alertsTotal *prometheus.CounterVec
 	cosigned    *prometheus.CounterVec
 	mirrored    *prometheus.CounterVec

@@ -12,6 +12,7 @@ type Work struct {
 	Follows        uint64 // served loop checkpoints of peers verified and queued to be followed
 	FollowProofs   uint64 // consistency proofs built from a peer's loop tiles while following
 	ServedProofs   uint64 // consistency proofs used as served with a loop long-poll answer (loop_proof.go)
+	RefusedProofs  uint64 // consistency proofs served with a loop long-poll answer, from the size needed, that did not verify (loop_proof.go)
 	LoopAnswers    uint64 // loop long-poll answers received from peers (new or not)
 	LoopPushes     uint64 // own loop checkpoints pushed to witnesses
 	LedgerPushes   uint64 // own ledger checkpoints pushed to witnesses
@@ -22,7 +23,7 @@ type Work struct {
 
 // workCounters are the runtime's counters behind Work.
 type workCounters struct {
-	proposals, follows, followProofs, servedProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
+	proposals, follows, followProofs, servedProofs, refusedProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
 }
 
 // Work returns the counts so far.
@@ -33,6 +34,7 @@ func (x *Runtime) Work() Work {
 		Follows:        x.work.follows.Load(),
 		FollowProofs:   x.work.followProofs.Load(),
 		ServedProofs:   x.work.servedProofs.Load(),
+		RefusedProofs:  x.work.refusedProofs.Load(),
 		LoopAnswers:    x.work.loopAnswers.Load(),
 		LoopPushes:     x.work.loopPushes.Load(),
 		LedgerPushes:   x.work.ledgerPushes.Load(),
@@ -63,6 +65,7 @@ func (w *Work) Add(o Work) {
 	w.Follows += o.Follows
 	w.FollowProofs += o.FollowProofs
 	w.ServedProofs += o.ServedProofs
+	w.RefusedProofs += o.RefusedProofs
 	w.LoopAnswers += o.LoopAnswers
 	w.LoopPushes += o.LoopPushes
 	w.LedgerPushes += o.LedgerPushes

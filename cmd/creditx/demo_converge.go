@@ -180,7 +180,9 @@ func demoConvergedParts(ms []*demoMember) (demoParts, uint64, error) {
 }
 
 // mirrorCell is one mirror in the summary's MIRRORS column: code:size,
-// "w" if its checkpoint is witnessed, and its state unless it is mirroring.
+// "w" if its checkpoint is witnessed, its state unless it is mirroring,
+// and the consistency proofs its node served with loop long-poll answers
+// that did not verify, if any (exchange.LoopStatus.ProofsRefused).
 func mirrorCell(mr exchange.MirrorStatus) string {
 	s := fmt.Sprintf("%s:%d", mr.Code, mr.Size)
 	if mr.Witnessed {
@@ -191,6 +193,9 @@ func mirrorCell(mr exchange.MirrorStatus) string {
 		s += "(STOPPED)"
 	case exchange.MirrorNoCheckpoint:
 		s += "(" + exchange.MirrorNoCheckpoint + ")"
+	}
+	if mr.Loop != nil && mr.Loop.ProofsRefused > 0 {
+		s += fmt.Sprintf("(%d loop proofs refused)", mr.Loop.ProofsRefused)
 	}
 	return s
 }

@@ -62,6 +62,9 @@ func TestMirrorCell(t *testing.T) {
 		{exchange.MirrorStatus{Code: "320000", Size: 12, Witnessed: true, State: exchange.MirrorMirroring}, "320000:12w"},
 		{exchange.MirrorStatus{Code: "320000", State: exchange.MirrorNoCheckpoint}, "320000:0(origin has no checkpoint yet)"},
 		{exchange.MirrorStatus{Code: "320000", Size: 5, Stopped: true, State: exchange.MirrorStopped}, "320000:5(STOPPED)"},
+		{exchange.MirrorStatus{Code: "320000", Size: 7, Witnessed: true, State: exchange.MirrorMirroring, Loop: &exchange.LoopStatus{ProofsRefused: 3}},
+			"320000:7w(3 loop proofs refused)"},
+		{exchange.MirrorStatus{Code: "320000", Size: 7, Witnessed: true, State: exchange.MirrorMirroring, Loop: &exchange.LoopStatus{Followed: 4}}, "320000:7w"},
 	} {
 		if got := mirrorCell(tc.mr); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.mr, got, tc.want)
