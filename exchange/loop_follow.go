@@ -232,7 +232,7 @@ func (c *Client) LoopTiles(ctx context.Context) ledger.HTTPSource {
 
 // WaitLoopCheckpoint is WaitCheckpoint for this member's witnessed loop
 // log (GET /loop/<own code>/checkpoint?after=<size>).
-func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
+func (x *Runtime) WaitLoopCheckpoint(r *http.Request, hold func(wait time.Duration)) {
 	if x.loop == nil {
 		return
 	}
@@ -240,6 +240,7 @@ func (x *Runtime) WaitLoopCheckpoint(r *http.Request) {
 	if !ok {
 		return
 	}
+	hold(wait)
 	// Woken when the FSM stored a larger witnessed loop checkpoint (op 4,
 	// OwnWitnessed), on every replica, leader or not; not on every applied
 	// batch, and never re-read on a timer.

@@ -151,12 +151,16 @@ func (x *Runtime) OwnWakes() uint64 { return x.own.wakes.Load() }
 // after=<size>, optional wait=<duration>) until the own witnessed size
 // exceeds after, the wait passed, or the caller left; the handler then
 // serves the checkpoint as usual. Other callers, and a query
-// longPollQuery refuses, return at once.
-func (x *Runtime) WaitCheckpoint(r *http.Request) {
+// longPollQuery refuses, return at once. hold (not nil) is called with the wait
+// before the request is held: the handler moves its answer's write
+// deadline past it (node: httpx.Timeouts.Hold; a deadline that passes
+// during the hold loses the answer).
+func (x *Runtime) WaitCheckpoint(r *http.Request, hold func(wait time.Duration)) {
 	after, wait, ok := x.longPollQuery(r)
 	if !ok {
 		return
 	}
+	hold(wait)
 	x.waitOwn(r.Context(), after, wait)
 }
 

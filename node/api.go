@@ -257,7 +257,7 @@ func (n *Node) handleCheckpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Has("after") && origin == n.origin && n.x != nil {
-		n.x.WaitCheckpoint(r) // exchange/watch.go: long-poll by members
+		n.x.WaitCheckpoint(r, n.holdWrite(w)) // exchange/watch.go: long-poll by members
 	}
 	n.serveCheckpoint(w, origin)
 }

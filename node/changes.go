@@ -49,6 +49,9 @@ func (n *Node) handleChanges(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, perr)
 		return
 	}
+	if fp.Wait > 0 {
+		n.holdWrite(w)(fp.Wait) // the answer's write deadline past the hold
+	}
 	page, ok, err := changes.Poll(r.Context(), fp.From, fp.Limit, fp.Wait, n.sanctions.Wait, n.changesPage)
 	switch {
 	case err != nil:

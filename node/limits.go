@@ -13,10 +13,6 @@ import (
 // (defaults and meaning on httpx.Timeouts).
 type TimeoutsConfig httpx.Timeouts
 
-func (c TimeoutsConfig) withDefaults() TimeoutsConfig {
-	return TimeoutsConfig(httpx.Timeouts(c).WithDefaults())
-}
-
 // server returns the HTTP server for h with these timeouts.
 func (c TimeoutsConfig) server(h http.Handler) *http.Server { return httpx.Timeouts(c).Server(h) }
 
@@ -25,7 +21,14 @@ func (c TimeoutsConfig) withDeadlines(h http.Handler) http.Handler {
 	return httpx.Timeouts(c).WithDeadlines(h)
 }
 
-// maxLongPoll bounds the wait of GET /v1/notices (notices.Service.ServeInbox).
+// holdWrite is a long poll's hold hook (exchange.Runtime.WaitCheckpoint):
+// it moves w's write deadline to the wait + write (httpx.Timeouts.Hold).
+func (n *Node) holdWrite(w http.ResponseWriter) func(wait time.Duration) {
+	return func(wait time.Duration) { httpx.Timeouts(n.cfg.Timeouts).Hold(w, wait) }
+}
+
+// maxLongPoll bounds the wait of GET /v1/changes (and, in
+// notices.Service.ServeInbox, of GET /v1/notices).
 const maxLongPoll = httpx.MaxLongPoll
 
 // RateLimitConfig is the `rate_limit:` section of a replica's config

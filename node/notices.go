@@ -10,6 +10,7 @@ import (
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
+	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/notices"
 	"github.com/creditx/creditx/internal/tileserve"
 	"github.com/creditx/creditx/ledger"
@@ -169,7 +170,7 @@ func (n *Node) addLoopLog(logs map[string]signingLog) error {
 func (n *Node) handleLoopCheckpoint(w http.ResponseWriter, r *http.Request) {
 	if lo := n.loopOrigin(); lo != "" && r.PathValue("code") == n.cfg.Region {
 		if r.URL.Query().Has("after") && lo == n.witnessedLoop() {
-			n.x.WaitLoopCheckpoint(r) // exchange/loop_follow.go: long-poll by members
+			n.x.WaitLoopCheckpoint(r, n.holdWrite(w)) // exchange/loop_follow.go: long-poll by members
 			if after, ok := n.x.LoopProofAfter(r); ok {
 				n.serveLoopProof(w, lo, after)
 				return
@@ -245,7 +246,7 @@ func parseFeedParams(r *http.Request, feed byte) (notices.FeedParams, *apiError)
 
 // handleNotices is GET /v1/notices, the agency inbox (notices.Service.ServeInbox).
 func (n *Node) handleNotices(w http.ResponseWriter, r *http.Request) {
-	n.noticeSvc().ServeInbox(w, r, noticeHost{n}, maxLongPoll)
+	n.noticeSvc().ServeInbox(w, r, noticeHost{n}, httpx.Timeouts(n.cfg.Timeouts))
 }
 
 // notApplied records listing (at ek) as not applied if this member's

@@ -51,7 +51,7 @@ func (m liveManifest) QuorumRule() string { return m.n.x.Manifest().QuorumRule()
 // witnessed checkpoint covering all of them (receipts.Witnessed.Wait).
 // The answer's write deadline (TimeoutsConfig) is moved to wait + write.
 func (n *Node) witnessedReceipts(ctx context.Context, w http.ResponseWriter, own string, rs []Receipt, wait time.Duration) ([]Receipt, *apiError) {
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + n.cfg.Timeouts.withDefaults().Write))
+	n.holdWrite(w)(wait)
 	return n.witnessed(own).Wait(ctx, rs, wait)
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"path"
-	"strings"
 	"time"
 
 	"github.com/creditx/creditx/pki"
@@ -21,15 +19,25 @@ import (
 //	  write: 60s         # writing the answer, from the start of the handler (per-route deadline)
 //	  idle: 60s          # a keep-alive connection between requests
 //
-// Every route gets a write deadline of `write` when its handler starts,
-// except the long polls (GET /v1/notices and /v1/changes ?wait=D, D <= 5m, and
-// the exchange's checkpoint long-polls, writeDeadline), whose deadline is D + `write`. A client that stops reading (a full TCP window)
-// therefore holds its connection at most that long: the blocked write fails
-// and the server closes the connection. The HTTP server's own WriteTimeout
-// is a backstop of 5m + `write` (the longest long poll); HTTP/2 streams get
-// the same per-route deadline through http.ResponseController. 60s is far
-// above what any answer takes (a full entry bundle is at most 16 MiB, a
-// second on a slow link) and far below what lets idle attackers pile up.
+// Every route gets a write deadline of `write` when its handler starts
+// (WithDeadlines). A long poll's handler moves its own to D + `write` once
+// it knows its wait D, before it holds the request (Hold): GET /v1/notices
+// and /v1/changes ?wait=D (D <= 5m), the exchange's checkpoint long-polls
+// (?after=N&wait=D, D <= 3m) and a witnessed submission's wait. A client
+// that stops reading (a full TCP window or QUIC flow-control window)
+// therefore holds its connection at most that long: the blocked write
+// fails and the server closes the connection or resets the stream. The
+// HTTP server's own WriteTimeout is a backstop of 5m + `write` (the
+// longest long poll). Both deadlines are set through
+// http.ResponseController, which reaches every transport the API serves:
+// HTTP/1.1 (the connection's deadline), HTTP/2 (the stream's: net/http
+// resets a stream whose deadline passes, even while its handler writes
+// nothing, so a hold must be announced before it starts) and HTTP/3
+// (quic-go v0.65.0's http3 response writer has SetWriteDeadline, its
+// stream's: writes after it fail). TestHoldDeliversPastWrite holds an
+// answer past `write` over HTTP/2 and HTTP/3. 60s is far above what any
+// answer takes (a full entry bundle is at most 16 MiB, a second on a slow
+// link) and far below what lets idle attackers pile up.
 type Timeouts struct {
 	ReadHeader time.Duration `yaml:"read_header"`
 	Read       time.Duration `yaml:"read"`
@@ -73,42 +81,25 @@ func (c Timeouts) Server(h http.Handler) *http.Server {
 	}
 }
 
-// WithDeadlines sets each request's write deadline (see Timeouts). A
-// transport that cannot set one (ErrNotSupported) keeps the server-wide one.
+// WithDeadlines sets each request's write deadline to c.Write from the
+// start of its handler (see Timeouts). A transport that cannot set one
+// (ErrNotSupported) keeps the server-wide one.
 func (c Timeouts) WithDeadlines(h http.Handler) http.Handler {
 	c = c.WithDefaults()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.writeDeadline(r)))
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.Write))
 		h.ServeHTTP(w, r)
 	})
 }
 
-// writeDeadline is how long after its handler starts r's answer may be
-// written: c.Write, plus the wait of a long poll (at most MaxLongPoll).
-// The long polls are GET /v1/notices and /v1/changes ?wait=D, and a
-// member's checkpoint long-poll, GET /ledger/<code>/checkpoint and
-// /loop/<code>/checkpoint ?after=N&wait=D (exchange, held up to
-// exchange.MaxCheckpointWait: with a wait over c.Write the answer would be
-// written past its deadline and lost).
-func (c Timeouts) writeDeadline(r *http.Request) time.Duration {
-	if r.Method != http.MethodGet {
-		return c.Write
-	}
-	// The query is parsed only for a long poll's path: every other GET
-	// (a subject check among them) pays for the path alone.
-	p := path.Clean(r.URL.Path)
-	checkpoint := path.Base(p) == "checkpoint" && (strings.HasPrefix(p, "/ledger/") || strings.HasPrefix(p, "/loop/"))
-	if p != "/v1/notices" && p != "/v1/changes" && !checkpoint {
-		return c.Write
-	}
-	q := r.URL.Query()
-	if checkpoint && !q.Has("after") {
-		return c.Write
-	}
-	if wait, err := time.ParseDuration(q.Get("wait")); err == nil && wait > 0 {
-		return c.Write + min(wait, MaxLongPoll)
-	}
-	return c.Write
+// Hold moves w's write deadline to wait + c.Write from now (wait at most
+// MaxLongPoll): a long poll's handler calls it once it knows its wait,
+// before it holds the request (see Timeouts; with the deadline of
+// WithDeadlines alone a hold over c.Write would lose its answer). A
+// transport that cannot set one keeps its own.
+func (c Timeouts) Hold(w http.ResponseWriter, wait time.Duration) {
+	c = c.WithDefaults()
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.Write + min(max(wait, 0), MaxLongPoll)))
 }
 
 // RefuseRate is the rate limiter's 429 (limits.Limiter.Wrap) in the API's

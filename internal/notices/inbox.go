@@ -50,10 +50,12 @@ func ParseStates(s string) ([]string, *api.ErrorBody) {
 
 // ServeInbox is GET /v1/notices?agency=<USCC>[&since=CURSOR][&limit=N][&state=pending,overdue][&wait=30s]:
 // the sanction notices addressed to an executing agency, with their state,
-// one page at a time (api.NoticesPage; Page), wait at most maxWait. With
-// wait, an empty page is held until a notice arrives past the cursor (the
-// FSM wakes the reader when it applies anything) or wait passes.
-func (s *Service) ServeInbox(w http.ResponseWriter, r *http.Request, web Web, maxWait time.Duration) {
+// one page at a time (api.NoticesPage; Page), wait at most
+// httpx.MaxLongPoll. With wait, an empty page is held until a notice
+// arrives past the cursor (the FSM wakes the reader when it applies
+// anything) or wait passes; the answer's write deadline is moved to wait +
+// t's write timeout before (httpx.Timeouts.Hold).
+func (s *Service) ServeInbox(w http.ResponseWriter, r *http.Request, web Web, t httpx.Timeouts) {
 	id, ok := web.Require(w, r, pki.RoleExecute, pki.RoleAdmin, pki.RoleAudit)
 	if !ok {
 		return
@@ -83,10 +85,13 @@ func (s *Service) ServeInbox(w http.ResponseWriter, r *http.Request, web Web, ma
 			return
 		}
 	}
-	fp, perr := ParseFeedParams(q, FeedNotices, maxWait)
+	fp, perr := ParseFeedParams(q, FeedNotices, httpx.MaxLongPoll)
 	if perr != nil {
 		fail(perr)
 		return
+	}
+	if fp.Wait > 0 {
+		t.Hold(w, fp.Wait)
 	}
 	page, err := s.Inbox(r.Context(), agency, fp, states)
 	if err != nil {
