@@ -93,7 +93,23 @@ type Tuning struct {
 	// predate its own addition. Keep TrailingLogs well above
 	// SnapshotThreshold (the defaults: 4x).
 	TrailingLogs uint64 `yaml:"trailing_logs"`
+	// MaxAppendBytes bounds the entries' bytes of one AppendEntries on the
+	// wire; default 16 MiB. A longer request (a follower catching up) is
+	// sent as consecutive requests of at most this much, an entry larger
+	// than it alone (see boundedTransport), so that each is sent, stored
+	// and answered well within the transport's 10 s deadline and the
+	// follower advances in steps. It must stay above what group commit
+	// gathers in steady state (two merged appends of 4 MiB), which is
+	// sent in one request.
+	MaxAppendBytes int `yaml:"max_append_bytes"`
 }
+
+// transportTimeout is the network transport's deadline for one RPC
+// (sending an AppendEntries of at most MaxAppendBytes of entries and
+// reading its answer; raft scales it for InstallSnapshot).
+const transportTimeout = 10 * time.Second
+
+func (t Tuning) maxAppendBytes() int { return or(t.MaxAppendBytes, 16<<20) }
 
 func (t Tuning) config(id string, logger hclog.Logger) *raft.Config {
 	c := raft.DefaultConfig()
@@ -106,7 +122,9 @@ func (t Tuning) config(id string, logger hclog.Logger) *raft.Config {
 	c.TrailingLogs = or(t.TrailingLogs, 65536)
 	c.SnapshotInterval = or(t.SnapshotInterval, 2*time.Minute)
 	// Group commit: raft gathers concurrent Apply calls into one disk write
-	// and one FSM ApplyBatch (one bbolt transaction).
+	// and one FSM ApplyBatch (one bbolt transaction). MaxAppendEntries
+	// bounds that gather and the entries of one AppendEntries by count;
+	// the transport bounds the latter by bytes (MaxAppendBytes).
 	c.BatchApplyCh = true
 	c.MaxAppendEntries = 1024
 	// ledger.db is persistent and records the last applied raft index, so the
@@ -165,14 +183,12 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 		logStore.Close()
 		return nil, err
 	}
-	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: sl, MaxPool: 5, Timeout: 10 * time.Second, Logger: hl,
-	})
+	nt, trans := newTransport(sl, tuning.maxAppendBytes(), transportTimeout, hl)
 	cfg := tuning.config(id, hl)
 	if bootstrap {
 		has, err := raft.HasExistingState(logStore, logStore, snaps)
 		if err != nil {
-			trans.Close()
+			nt.Close()
 			logStore.Close()
 			return nil, err
 		}
@@ -182,7 +198,7 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 				servers = append(servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Raft)})
 			}
 			if err := raft.BootstrapCluster(cfg, logStore, logStore, snaps, trans, raft.Configuration{Servers: servers}); err != nil {
-				trans.Close()
+				nt.Close()
 				logStore.Close()
 				return nil, fmt.Errorf("bootstrapping raft: %w", err)
 			}
@@ -190,11 +206,11 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 	}
 	r, err := raft.NewRaft(cfg, f, logs, logStore, snaps, trans)
 	if err != nil {
-		trans.Close()
+		nt.Close()
 		logStore.Close()
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
-	return &Replica{Raft: r, logStore: logStore, transport: trans}, nil
+	return &Replica{Raft: r, logStore: logStore, transport: nt}, nil
 }
 
 // openLogStore opens raft.db at path: the bbolt store (the stable store,
