@@ -326,13 +326,31 @@ func TestFollowerCatchesUp100k(t *testing.T) {
 	if failed.Load() {
 		t.FailNow()
 	}
+	failedBefore := logCount(t, leader.logPath, "appendEntries")
 	start := time.Now()
 	follower.start()
 	top := l.highestAcked()
 	sizes := c.waitSize(top+1, 10*time.Minute)
-	t.Logf("follower caught up %d entries in %v; sizes on the way:\n%s", top+1, time.Since(start), strings.Join(sizes, "\n"))
+	t.Logf("follower caught up %d entries in %v, %d AppendEntries failed or refused on the way (lines of the leader's log); sizes on the way:\n%s",
+		top+1, time.Since(start), logCount(t, leader.logPath, "appendEntries")-failedBefore, strings.Join(sizes, "\n"))
 	c.waitSettled(5 * time.Minute)
 	c.checkConverged(t, l.acked)
+}
+
+// logCount is the number of lines of the log at path that contain s.
+func logCount(t *testing.T, path, s string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
 }
 
 // submitRetrying submits b to url, again after an answer that says it is

@@ -190,7 +190,8 @@ func (c *cluster) waitLeader(d time.Duration) *proc {
 func (c *cluster) waitSize(size uint64, d time.Duration) (timeline []string) {
 	c.t.Helper()
 	start := time.Now()
-	mark := start
+	mark := start // the next line is due at mark, or a second after the last once a size changed
+	var last string
 	for {
 		ok := true
 		var got []string
@@ -210,9 +211,10 @@ func (c *cluster) waitSize(size uint64, d time.Duration) (timeline []string) {
 		if ok {
 			return append(timeline, fmt.Sprintf("  %v: %s", time.Since(start).Round(time.Second), strings.Join(got, " ")))
 		}
-		if now := time.Now(); !now.Before(mark) {
-			timeline = append(timeline, fmt.Sprintf("  %v: %s", now.Sub(start).Round(time.Second), strings.Join(got, " ")))
-			mark = now.Add(10 * time.Second)
+		line := strings.Join(got, " ")
+		if now := time.Now(); !now.Before(mark) || (line != last && !now.Before(mark.Add(-9*time.Second))) {
+			timeline = append(timeline, fmt.Sprintf("  %v: %s", now.Sub(start).Round(time.Second), line))
+			mark, last = now.Add(10*time.Second), line
 		}
 		if time.Since(start) > d {
 			c.t.Fatalf("replicas did not reach size %d within %v: %s\nsizes during the wait:\n%s", size, d, strings.Join(got, " "), strings.Join(timeline, "\n"))

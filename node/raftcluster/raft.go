@@ -11,6 +11,14 @@
 // without a new change). A change refused for what the configuration holds
 // wraps ErrConflict or ErrUnknownReplica; a lost lead is LostLead. Package
 // node serves all of this over HTTP (node/cluster_api.go) and is the FSM.
+//
+// Replication: one AppendEntries carries at most Tuning.MaxAppendBytes of
+// entries (16 MiB; an entry larger than that alone), so a follower far
+// behind catches up in steps, each sent, stored and answered within the
+// transport's 10 s deadline, and applies as it goes; raft itself bounds
+// them by count only (see boundedTransport; TestCatchUpInSteps). A part
+// that still fails is sent again from the follower's last known match
+// after raft's backoff, as any failed AppendEntries.
 package raftcluster
 
 import (
