@@ -9,6 +9,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/transparency-dev/formats/log"
+	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -171,7 +172,11 @@ func decodeWitnessState(b []byte) (WitnessState, error) {
 
 // ReadWitnessState returns the last cosigned state for origin (size 0 if none).
 func ReadWitnessState(tx *ledger.ReadTx, origin string) (WitnessState, error) {
-	b := tx.Bucket(BucketWitness)
+	return witnessStateIn(tx.Bucket(BucketWitness), origin)
+}
+
+// witnessStateIn is ReadWitnessState from the witness bucket b (nil: none).
+func witnessStateIn(b *bbolt.Bucket, origin string) (WitnessState, error) {
 	if b == nil {
 		return WitnessState{}, nil
 	}
@@ -282,7 +287,8 @@ func ApplyMirrorAppend(tx *ledger.Tx, st Store, c Command) (Result, error) {
 		}
 	}
 	if newSize == cp.Size {
-		if err := tx.SetCheckpoint(c.Origin, c.Checkpoint, v); err != nil {
+		// Opened with v above: not verified a second time.
+		if err := tx.StoreCheckpoint(cp, v); err != nil {
 			return r, err
 		}
 	}
@@ -353,7 +359,7 @@ func ApplyCosigned(tx *ledger.Tx, st Store, c Command) (Result, error) {
 	} else if root != cp.Root {
 		return refuse(c, fmt.Errorf("cosigned checkpoint root does not match the tree at %d", cp.Size))
 	}
-	if err := tx.SetCheckpoint(c.Origin, c.Checkpoint, v); err != nil {
+	if err := tx.StoreCheckpoint(cp, v); err != nil { // opened with v above
 		return r, err
 	}
 	wb, err := tx.Bucket(BucketWitnessed)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/schemas"
+	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -70,7 +71,11 @@ type Followed struct {
 
 // ReadFollowed returns the followed checkpoint of origin.
 func ReadFollowed(tx *ledger.ReadTx, origin string) (Followed, error) {
-	b := tx.Bucket(BucketFollowed)
+	return followedIn(tx.Bucket(BucketFollowed), origin)
+}
+
+// followedIn is ReadFollowed from the followed bucket b (nil: none).
+func followedIn(b *bbolt.Bucket, origin string) (Followed, error) {
 	if b == nil {
 		return Followed{}, nil
 	}
@@ -524,12 +529,12 @@ func (x *Runtime) followsLoops() bool { return x.cfg.LoopSigner != nil }
 
 // loopStatus is mb's loop log's status in tx; nil without a loop_vkey or
 // when this member follows no loop logs.
-func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopStatus, error) {
+func (x *Runtime) loopStatus(tx *ledger.ReadTx, sb statusBuckets, m *Manifest, mb *Member) (*LoopStatus, error) {
 	if mb.LoopVerifier() == nil || !x.followsLoops() {
 		return nil, nil
 	}
 	ls := &LoopStatus{Origin: mb.LoopOrigin()}
-	f, err := ReadFollowed(tx, ls.Origin)
+	f, err := followedIn(sb.followed, ls.Origin)
 	if err != nil {
 		return nil, err
 	}
@@ -538,7 +543,7 @@ func (x *Runtime) loopStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (*LoopS
 		_, ok, err := x.cpCache.WitnessedLog(m, ls.Origin, f.Note)
 		ls.Witnessed = err == nil && ok
 	}
-	ws, err := ReadWitnessState(tx, ls.Origin)
+	ws, err := witnessStateIn(sb.witness, ls.Origin)
 	if err != nil {
 		return nil, err
 	}

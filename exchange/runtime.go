@@ -368,7 +368,7 @@ func (x *Runtime) propose(ctx context.Context, c Command) (Result, error) {
 	if !x.host.IsLeader() {
 		return Result{}, ErrNotLeader
 	}
-	x.work.proposals.Add(1)
+	x.work.countProposal(c)
 	return x.host.Propose(ctx, c)
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creditx/creditx/ledger"
+	"go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -246,12 +247,13 @@ func (x *Runtime) status(only string, mirrors bool) (*Status, error) {
 			st.Alerts = b.Stats().KeyN
 		}
 		st.AdoptedSchemas = ReadAdopted(tx)
+		sb := openStatusBuckets(tx)
 		for i := range m.Members {
 			mb := &m.Members[i]
 			if !mirrors || mb.Code == x.self.Code || (only != "" && mb.Code != only) {
 				continue
 			}
-			ms, err := x.mirrorStatus(tx, m, mb)
+			ms, err := x.mirrorStatus(tx, sb, m, mb)
 			if err != nil {
 				return err
 			}
@@ -262,14 +264,30 @@ func (x *Runtime) status(only string, mirrors bool) (*Status, error) {
 	return st, err
 }
 
-// mirrorStatus is the status of this member's mirror of mb in tx.
-func (x *Runtime) mirrorStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (MirrorStatus, error) {
-	ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: tx.Log(mb.Origin()).Size()}
+// statusBuckets are the exchange buckets a status reads for every
+// mirror, opened once per status read (a read transaction does not cache
+// the buckets it opens: at 45 members each lookup was repeated 44 times per
+// read, and the convergence poll of bench delta reads every member's
+// status; nil: the bucket does not exist yet).
+type statusBuckets struct {
+	witness, followed, stopped, unaccepted *bbolt.Bucket
+}
+
+func openStatusBuckets(tx *ledger.ReadTx) statusBuckets {
+	return statusBuckets{witness: tx.Bucket(BucketWitness), followed: tx.Bucket(BucketFollowed),
+		stopped: tx.Bucket(BucketStopped), unaccepted: tx.Bucket(BucketUnaccepted)}
+}
+
+// mirrorStatus is the status of this member's mirror of mb in tx (sb
+// opened in tx).
+func (x *Runtime) mirrorStatus(tx *ledger.ReadTx, sb statusBuckets, m *Manifest, mb *Member) (MirrorStatus, error) {
+	lr := tx.Log(mb.Origin()) // one reader: its buckets are opened once
+	ms := MirrorStatus{Code: mb.Code, Origin: mb.Origin(), Size: lr.Size()}
 	if c := x.client(mb.Code); c != nil {
 		_, ms.FetchedBytes = c.Traffic()
 		ms.Redials = c.Redials()
 	}
-	if cp, err := tx.Log(mb.Origin()).Checkpoint(); err == nil {
+	if cp, err := lr.Checkpoint(); err == nil {
 		// Checked once per stored checkpoint, not on every status read (issue 20).
 		if c, err := x.cpCache.Open(cp, mb.Origin(), mb.LogVerifier()); err == nil {
 			ms.Checkpoint = c.Size
@@ -277,16 +295,16 @@ func (x *Runtime) mirrorStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (Mirr
 		_, ok, err := x.cpCache.Witnessed(m, mb.Code, cp)
 		ms.Witnessed = err == nil && ok
 	}
-	ws, err := ReadWitnessState(tx, mb.Origin())
+	ws, err := witnessStateIn(sb.witness, mb.Origin())
 	if err != nil {
 		return ms, err
 	}
 	ms.Cosigned = ws.Size
-	if ms.Loop, err = x.loopStatus(tx, m, mb); err != nil { // loop_follow.go
+	if ms.Loop, err = x.loopStatus(tx, sb, m, mb); err != nil { // loop_follow.go
 		return ms, err
 	}
-	if b := tx.Bucket(BucketStopped); b != nil {
-		ms.Stopped = b.Get([]byte(mb.Origin())) != nil
+	if sb.stopped != nil {
+		ms.Stopped = sb.stopped.Get([]byte(mb.Origin())) != nil
 	}
 	switch {
 	case ms.Stopped:
@@ -296,7 +314,7 @@ func (x *Runtime) mirrorStatus(tx *ledger.ReadTx, m *Manifest, mb *Member) (Mirr
 	default:
 		ms.State = MirrorMirroring
 	}
-	if b := tx.Bucket(BucketUnaccepted); b != nil {
+	if b := sb.unaccepted; b != nil {
 		prefix := append([]byte(mb.Origin()), 0)
 		c := b.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {

@@ -19,11 +19,45 @@ type Work struct {
 	Requests       uint64 // HTTP/3 requests made to other members (every kind)
 	Checks         uint64 // checkpoint signature checks made (CheckpointCache)
 	Rekicks        uint64 // mirrors woken again after a long-poll round found them behind (watch.go rekick)
+
+	// Proposals by kind (they add up to Proposals).
+	MirrorAppends uint64 // op 2 with entries (a ledger mirror's or a custodian's batch)
+	MirrorNotes   uint64 // op 2 without entries (the same tree's note with more cosignatures)
+	Witnesses     uint64 // op 3 (a cosignature this member's witness made)
+	Cosigned      uint64 // op 4 (an own checkpoint with a quorum of cosignatures)
+	Alerts        uint64 // op 5
+
+	// What the replica's raft and ledger.db did, all commands of the
+	// region (its own appends too), filled in by the host (the node).
+	RaftBatches  uint64 // FSM ApplyBatch calls: ledger.db write transactions (one fsync each)
+	RaftCommands uint64 // raft commands applied by them
+	LogWrites    uint64 // raft log writes (StoreLogs: raft.db write transactions, one fsync each)
+	Views        uint64 // ledger.db read transactions the exchange runtime opened (Host.View)
 }
 
 // workCounters are the runtime's counters behind Work.
 type workCounters struct {
 	proposals, follows, followProofs, servedProofs, refusedProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
+	mirrorAppends, mirrorNotes, witnesses, cosigned, alerts                                        atomic.Uint64
+}
+
+// countProposal counts c by kind (Work).
+func (w *workCounters) countProposal(c Command) {
+	w.proposals.Add(1)
+	switch c.Op {
+	case OpMirrorAppend:
+		if len(c.Entries) == 0 {
+			w.mirrorNotes.Add(1)
+		} else {
+			w.mirrorAppends.Add(1)
+		}
+	case OpWitness:
+		w.witnesses.Add(1)
+	case OpCosigned:
+		w.cosigned.Add(1)
+	case OpAlert:
+		w.alerts.Add(1)
+	}
 }
 
 // Work returns the counts so far.
@@ -40,6 +74,11 @@ func (x *Runtime) Work() Work {
 		LedgerPushes:   x.work.ledgerPushes.Load(),
 		Checks:         x.cpCache.Checks(),
 		Rekicks:        x.work.rekicks.Load(),
+		MirrorAppends:  x.work.mirrorAppends.Load(),
+		MirrorNotes:    x.work.mirrorNotes.Load(),
+		Witnesses:      x.work.witnesses.Load(),
+		Cosigned:       x.work.cosigned.Load(),
+		Alerts:         x.work.alerts.Load(),
 	}
 	x.live.mu.Lock()
 	seen := map[*Client]bool{}
@@ -72,4 +111,13 @@ func (w *Work) Add(o Work) {
 	w.Requests += o.Requests
 	w.Checks += o.Checks
 	w.Rekicks += o.Rekicks
+	w.MirrorAppends += o.MirrorAppends
+	w.MirrorNotes += o.MirrorNotes
+	w.Witnesses += o.Witnesses
+	w.Cosigned += o.Cosigned
+	w.Alerts += o.Alerts
+	w.RaftBatches += o.RaftBatches
+	w.RaftCommands += o.RaftCommands
+	w.LogWrites += o.LogWrites
+	w.Views += o.Views
 }

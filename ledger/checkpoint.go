@@ -32,6 +32,9 @@ type Checkpoint struct {
 	Root   tlog.Hash
 	Note   *note.Note // the opened note: verified and unverified signatures
 	Signed []byte     // the signed note as received
+	// opener is the log key OpenCheckpoint verified Signed with (nil for a
+	// Checkpoint made otherwise): StoreCheckpoint stores only what it opened.
+	opener note.Verifier
 }
 
 // SignCheckpoint signs a C2SP tlog-checkpoint for origin, size and root.
@@ -100,7 +103,7 @@ func OpenCheckpoint(signed []byte, origin string, v note.Verifier, others ...not
 	if !bytes.HasPrefix([]byte(n.Text), c.Marshal()) {
 		return nil, fmt.Errorf("ledger: checkpoint for %q: body is not in canonical form", origin)
 	}
-	cp := &Checkpoint{Origin: c.Origin, Size: c.Size, Note: n, Signed: append([]byte(nil), signed...)}
+	cp := &Checkpoint{Origin: c.Origin, Size: c.Size, Note: n, Signed: append([]byte(nil), signed...), opener: v}
 	copy(cp.Root[:], c.Hash)
 	return cp, nil
 }
@@ -116,6 +119,32 @@ func (tx *Tx) SetCheckpoint(origin string, signed []byte, v note.Verifier) error
 	if err != nil {
 		return err
 	}
+	return tx.storeCheckpoint(cp)
+}
+
+// StoreCheckpoint is SetCheckpoint for a checkpoint the caller already
+// opened with OpenCheckpoint and the log's key v (an apply function that
+// checks the checkpoint before deciding to store it): the signature is not
+// verified a second time (an Ed25519 verification per mirrored batch in
+// the FSM, issue 20), everything else is checked as by SetCheckpoint. A
+// Checkpoint that OpenCheckpoint did not return, or opened with a key of
+// another name or key hash than v, is refused (ErrNotOpened) and nothing is
+// written.
+func (tx *Tx) StoreCheckpoint(cp *Checkpoint, v note.Verifier) error {
+	if cp == nil || cp.opener == nil || v == nil || cp.opener.Name() != v.Name() || cp.opener.KeyHash() != v.KeyHash() {
+		return ErrNotOpened
+	}
+	return tx.storeCheckpoint(cp)
+}
+
+// ErrNotOpened refuses a Checkpoint that StoreCheckpoint cannot know to be
+// verified with the key it was given; the caller should open it with
+// OpenCheckpoint (or call SetCheckpoint).
+var ErrNotOpened = errors.New("ledger: checkpoint not opened with this log key")
+
+// storeCheckpoint is SetCheckpoint after the signature check.
+func (tx *Tx) storeCheckpoint(cp *Checkpoint) error {
+	origin := cp.Origin
 	r := tx.Log(origin)
 	if size := r.Size(); cp.Size > size {
 		return fmt.Errorf("ledger: %s: checkpoint size %d, tree size %d: %w", origin, cp.Size, size, ErrCheckpointAhead)

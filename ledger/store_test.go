@@ -258,6 +258,60 @@ func TestSetCheckpoint(t *testing.T) {
 	}
 }
 
+// TestStoreCheckpoint: StoreCheckpoint stores only a Checkpoint that
+// OpenCheckpoint opened with the key it is given (not one built by hand,
+// nor one opened with another key of the same name), and checks size and
+// root as SetCheckpoint does.
+func TestStoreCheckpoint(t *testing.T) {
+	s := openTest(t)
+	k, k2 := newKeys(t, testOrigin), newKeys(t, testOrigin) // same name, two keys
+	appendN(t, s, testOrigin, 0, 10)
+	l := s.Log(testOrigin)
+	root5, _ := l.TreeHash(5)
+	root10, _ := l.TreeHash(10)
+	open := func(size uint64, root tlog.Hash) *Checkpoint {
+		signed, err := SignCheckpoint(k.signer, testOrigin, size, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := OpenCheckpoint(signed, testOrigin, k.verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+	store := func(cp *Checkpoint, v note.Verifier) error {
+		return s.Update(func(tx *Tx) error { return tx.StoreCheckpoint(cp, v) })
+	}
+	cp10 := open(10, root10)
+	byHand := &Checkpoint{Origin: cp10.Origin, Size: cp10.Size, Root: cp10.Root, Note: cp10.Note, Signed: cp10.Signed}
+	var mismatch *RootMismatchError
+	for _, tc := range []struct {
+		name  string
+		err   error
+		check func(error) bool
+	}{
+		{"built by hand", store(byHand, k.verifier), func(e error) bool { return errors.Is(e, ErrNotOpened) }},
+		{"nil", store(nil, k.verifier), func(e error) bool { return errors.Is(e, ErrNotOpened) }},
+		{"opened with another key", store(cp10, k2.verifier), func(e error) bool { return errors.Is(e, ErrNotOpened) }},
+		{"beyond size", store(open(11, root10), k.verifier), func(e error) bool { return errors.Is(e, ErrCheckpointAhead) }},
+		{"wrong root", store(open(5, root10), k.verifier), func(e error) bool { return errors.As(e, &mismatch) && mismatch.Tree == root5 }},
+	} {
+		if !tc.check(tc.err) {
+			t.Errorf("%s: err = %v", tc.name, tc.err)
+		}
+	}
+	if _, err := l.Checkpoint(); !errors.Is(err, ErrNoCheckpoint) {
+		t.Fatalf("a refused checkpoint was stored: %v", err)
+	}
+	if err := store(cp10, k.verifier); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := l.Checkpoint(); !bytes.Equal(got, cp10.Signed) {
+		t.Errorf("latest = %q, want the stored size 10", got)
+	}
+}
+
 func TestOpenCheckpointStrict(t *testing.T) {
 	k := newKeys(t, testOrigin)
 	var root tlog.Hash

@@ -37,7 +37,10 @@ var ErrWitnessLog = exchange.ErrWitnessLog
 // exchangeHost is the replica as the runtime sees it.
 type exchangeHost struct{ n *Node }
 
-func (h exchangeHost) View(fn func(tx *ledger.ReadTx) error) error { return h.n.fsm.view(fn) }
+func (h exchangeHost) View(fn func(tx *ledger.ReadTx) error) error {
+	h.n.xviews.Add(1)
+	return h.n.fsm.view(fn)
+}
 
 // MirrorParsed hands the mirror verifier's parses of a batch about to be
 // proposed to this replica's indexer (exchange.ParseSink), which the FSM's
@@ -170,7 +173,11 @@ func (n *Node) ExchangeWork() exchange.Work {
 	if n.x == nil {
 		return exchange.Work{}
 	}
-	return n.x.Work()
+	w := n.x.Work()
+	w.RaftBatches, w.RaftCommands = n.fsm.batches.Load(), n.fsm.commands.Load()
+	w.LogWrites = n.rep.LogWrites()
+	w.Views = n.xviews.Load()
+	return w
 }
 
 // ExchangeOwnStatus is ExchangeStatus without the mirrors (nil without an

@@ -143,6 +143,10 @@ type fsm struct {
 
 	mu    sync.RWMutex  // guards store: Restore swaps it, everyone else reads under RLock
 	store *ledger.Store // guarded by mu
+
+	// batches and commands count ApplyBatch calls (ledger.db write
+	// transactions) and the raft commands they applied (exchange.Work).
+	batches, commands atomic.Uint64
 }
 
 // newFSM opens ledger.db at path and builds the FSM whole: nothing is set
@@ -211,6 +215,8 @@ func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // recovers from the raft log on restart.
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
+	f.batches.Add(1)
+	f.commands.Add(uint64(len(logs)))
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	err := f.store.Update(func(tx *ledger.Tx) error {

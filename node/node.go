@@ -74,6 +74,7 @@ type Node struct {
 	checkWorkers *httpx.Workers
 	started      time.Time
 	x            *exchange.Runtime // nil unless cfg.Exchange is set
+	xviews       atomic.Uint64     // ledger.db reads the exchange runtime made (exchangeHost.View; exchange.Work.Views)
 }
 
 // New opens the replica's stores and raft, and binds its listeners (so that

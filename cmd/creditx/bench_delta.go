@@ -201,6 +201,12 @@ func (r deltaReport) String() string {
 		w(p.Work0.FollowProofs, p.Work1.FollowProofs), w(p.Work0.ServedProofs, p.Work1.ServedProofs), w(p.Work0.RefusedProofs, p.Work1.RefusedProofs), w(p.Work0.LoopAnswers, p.Work1.LoopAnswers), w(p.Work0.LoopPushes, p.Work1.LoopPushes),
 		w(p.Work0.LedgerPushes, p.Work1.LedgerPushes), w(p.Work0.Requests, p.Work1.Requests), w(p.Work0.Checks, p.Work1.Checks),
 		w(p.Work0.Rekicks, p.Work1.Rekicks))
+	fmt.Fprintf(&b, "\n  exchange commands per member by kind: %.0f mirror appends with entries, %.0f mirror notes (more cosignatures), %.0f witness, %.0f cosigned, %.0f alerts; "+
+		"raft per member (all commands): %.0f log writes, %.0f FSM batches (ledger.db commits) of %.0f commands; %.0f ledger.db reads by the exchange",
+		w(p.Work0.MirrorAppends, p.Work1.MirrorAppends), w(p.Work0.MirrorNotes, p.Work1.MirrorNotes), w(p.Work0.Witnesses, p.Work1.Witnesses),
+		w(p.Work0.Cosigned, p.Work1.Cosigned), w(p.Work0.Alerts, p.Work1.Alerts),
+		w(p.Work0.LogWrites, p.Work1.LogWrites), w(p.Work0.RaftBatches, p.Work1.RaftBatches), w(p.Work0.RaftCommands, p.Work1.RaftCommands),
+		w(p.Work0.Views, p.Work1.Views))
 	if s := slices.Sorted(slices.Values(p.Submits)); len(s) > 0 {
 		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries on 503 included)", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds())
 	}

@@ -55,4 +55,7 @@ func TestLogStoreCachesRecentEntries(t *testing.T) {
 	if err := logs.GetLog(5, &l); err == nil {
 		t.Fatal("GetLog(5): an entry raft.db refused was cached")
 	}
+	if got := logs.writes.Load(); got != 3 { // LogWrites: every StoreLogs, the failed one too
+		t.Fatalf("counted %d log writes, want 3", got)
+	}
 }

@@ -33,6 +33,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -160,6 +161,7 @@ type Peer struct {
 type Replica struct {
 	Raft      *raft.Raft
 	logStore  *raftboltdb.BoltStore
+	logs      *countingLogs // what raft writes its log through (LogWrites)
 	transport *raft.NetworkTransport
 
 	// changes admits one configuration change at a time through this
@@ -218,7 +220,34 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 		logStore.Close()
 		return nil, fmt.Errorf("starting raft: %w", err)
 	}
-	return &Replica{Raft: r, logStore: logStore, transport: nt}, nil
+	return &Replica{Raft: r, logStore: logStore, logs: logs, transport: nt}, nil
+}
+
+// LogWrites is how many raft log writes (StoreLog or StoreLogs: one
+// raft.db write transaction and fsync each) this replica made since it
+// opened; 0 for a Replica built around a raft (tests).
+func (r *Replica) LogWrites() uint64 {
+	if r == nil || r.logs == nil {
+		return 0
+	}
+	return r.logs.writes.Load()
+}
+
+// countingLogs counts the writes of the log store under it (a
+// raft.LogCache over raft.db); everything else passes through.
+type countingLogs struct {
+	raft.LogStore
+	writes atomic.Uint64
+}
+
+func (c *countingLogs) StoreLog(l *raft.Log) error {
+	c.writes.Add(1)
+	return c.LogStore.StoreLog(l)
+}
+
+func (c *countingLogs) StoreLogs(ls []*raft.Log) error {
+	c.writes.Add(1)
+	return c.LogStore.StoreLogs(ls)
 }
 
 // openLogStore opens raft.db at path: the bbolt store (the stable store,
@@ -227,7 +256,7 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 // the file is mapped at 1 GiB from the start, as ledger.db is (see
 // ledger/populate_linux.go): bbolt otherwise maps it again, blocking the
 // writer, each time the log outgrows its mapping.
-func openLogStore(path string) (*raftboltdb.BoltStore, raft.LogStore, error) {
+func openLogStore(path string) (*raftboltdb.BoltStore, *countingLogs, error) {
 	bo := *bbolt.DefaultOptions
 	if runtime.GOOS != "windows" { // there bbolt would grow the file to the mapping
 		bo.InitialMmapSize = 1 << 30
@@ -241,7 +270,7 @@ func openLogStore(path string) (*raftboltdb.BoltStore, raft.LogStore, error) {
 		store.Close()
 		return nil, nil, err
 	}
-	return store, logs, nil
+	return store, &countingLogs{LogStore: logs}, nil
 }
 
 // Shutdown stops raft, then its transport, then the raft log, in that order:
