@@ -38,7 +38,7 @@ type Work struct {
 // workCounters are the runtime's counters behind Work.
 type workCounters struct {
 	proposals, follows, followProofs, servedProofs, refusedProofs, loopAnswers, loopPushes, ledgerPushes, rekicks atomic.Uint64
-	mirrorAppends, mirrorNotes, witnesses, cosigned, alerts                                        atomic.Uint64
+	mirrorAppends, mirrorNotes, witnesses, cosigned, alerts                                                       atomic.Uint64
 }
 
 // countProposal counts c by kind (Work).
