@@ -39,6 +39,9 @@ func newCosigFixture(tb testing.TB, n int) *cosigFixture {
 		tb.Fatal(err)
 	}
 	raw.Members[0].LogVKey = vkey
+	for i := range raw.Members {
+		raw.Members[i].Endpoint = fmt.Sprintf("https://127.0.0.1:%d", 20000+i) // testManifest's run out past 9
+	}
 	if fx.log, err = note.NewSigner(skey); err != nil {
 		tb.Fatal(err)
 	}
