@@ -125,6 +125,9 @@ func TestWitnessedRemembersAndRefusesForgeries(t *testing.T) {
 	if c, h := stats(); c != 4 || h != 3 {
 		t.Fatalf("after one more cosignature: %d checks, %d from memory; want 4, 3", c, h)
 	}
+	if c, h := fx.m.sigStats(); c != 4 || h != 3 { // Work.SigLines, Work.SigRemembered
+		t.Fatalf("Manifest.sigStats = %d, %d; want 4, 3", c, h)
+	}
 
 	// Every line of three is now remembered. Spoil each in turn.
 	lines := bytes.SplitAfter(three, []byte("\n"))

@@ -1,6 +1,11 @@
 package exchange
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/creditx/creditx/internal/sigmemo"
+	"golang.org/x/mod/sumdb/note"
+)
 
 // Work counts what a member's exchange did (issue 20): the figures that
 // tell which work grows with N per member (creditx bench delta reports
@@ -17,6 +22,8 @@ type Work struct {
 	LedgerPushes   uint64 // own ledger checkpoints pushed to witnesses
 	Requests       uint64 // HTTP/3 requests made to other members (every kind)
 	Checks         uint64 // checkpoint signature checks made (CheckpointCache)
+	SigLines       uint64 // signature lines checked by the manifest's keys (sigmemo: each line once per key)
+	SigRemembered  uint64 // signature lines the manifest's keys accepted from memory, unchecked (sigmemo)
 	Rekicks        uint64 // mirrors woken again after a long-poll round found them behind (watch.go rekick)
 }
 
@@ -38,6 +45,11 @@ func (x *Runtime) Work() Work {
 		LedgerPushes:   x.work.ledgerPushes.Load(),
 		Checks:         x.cpCache.Checks(),
 		Rekicks:        x.work.rekicks.Load(),
+	}
+	w.SigLines, w.SigRemembered = x.manifest.sigStats()
+	if m := x.Cached(); m != x.manifest {
+		c, h := m.sigStats()
+		w.SigLines, w.SigRemembered = w.SigLines+c, w.SigRemembered+h
 	}
 	x.live.mu.Lock()
 	seen := map[*Client]bool{}
@@ -69,4 +81,33 @@ func (w *Work) Add(o Work) {
 	w.Requests += o.Requests
 	w.Checks += o.Checks
 	w.Rekicks += o.Rekicks
+	w.SigLines += o.SigLines
+	w.SigRemembered += o.SigRemembered
+}
+
+// sigStats sums the signature lines m's keys checked and accepted from
+// memory (sigmemo.Verifier.Stats): members' log, loop log and witness keys
+// and the policy's keys.
+func (m *Manifest) sigStats() (checks, hits uint64) {
+	add := func(v note.Verifier) {
+		if s, ok := v.(*sigmemo.Verifier); ok {
+			c, h := s.Stats()
+			checks, hits = checks+c, hits+h
+		}
+	}
+	for i := range m.Members {
+		mb := &m.Members[i]
+		add(mb.logV)
+		add(mb.loopV)
+		add(mb.witnessV)
+	}
+	if m.policy != nil {
+		for _, l := range m.policy.Logs {
+			add(l.Verifier)
+		}
+		for _, w := range m.policy.Witnesses {
+			add(w.Verifier)
+		}
+	}
+	return checks, hits
 }
