@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/internal/cosig"
+	"github.com/creditx/creditx/internal/sigmemo"
 	"github.com/creditx/creditx/schemas"
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/mod/sumdb/note"
@@ -256,9 +257,12 @@ func (mb *Member) validate(at string) error {
 		return merr(at+".endpoint", "%q has no port", mb.Endpoint)
 	}
 	mb.Endpoint = "https://" + u.Host
+	// Each key remembers the signatures it accepted (sigmemo): a checkpoint
+	// re-opened with one more cosignature checks only the new line.
 	if mb.logV, err = note.NewVerifier(strings.TrimSpace(mb.LogVKey)); err != nil {
 		return merr(at+".log_vkey", "not a signed-note verifier key: %v", err)
 	}
+	mb.logV = sigmemo.Wrap(mb.logV)
 	if mb.logV.Name() != schemas.LedgerOrigin(mb.Code) {
 		return merr(at+".log_vkey", "key is named %q, want %q", mb.logV.Name(), schemas.LedgerOrigin(mb.Code))
 	}
@@ -266,6 +270,7 @@ func (mb *Member) validate(at string) error {
 		if mb.loopV, err = note.NewVerifier(strings.TrimSpace(mb.LoopVKey)); err != nil {
 			return merr(at+".loop_vkey", "not a signed-note verifier key: %v", err)
 		}
+		mb.loopV = sigmemo.Wrap(mb.loopV)
 		if mb.loopV.Name() != schemas.LoopOrigin(mb.Code) {
 			return merr(at+".loop_vkey", "key is named %q, want %q", mb.loopV.Name(), schemas.LoopOrigin(mb.Code))
 		}
@@ -273,6 +278,7 @@ func (mb *Member) validate(at string) error {
 	if mb.witnessV, err = cosig.Parse(mb.WitnessVKey); err != nil {
 		return merr(at+".witness_vkey", "%v", err)
 	}
+	mb.witnessV = sigmemo.Wrap(mb.witnessV)
 	if mb.witnessV.Name() != schemas.WitnessOrigin(mb.Code) {
 		return merr(at+".witness_vkey", "key is named %q, want %q", mb.witnessV.Name(), schemas.WitnessOrigin(mb.Code))
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/creditx/creditx/internal/cosig"
+	"github.com/creditx/creditx/internal/sigmemo"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -114,7 +115,7 @@ func ParsePolicy(b []byte) (*Policy, error) {
 				return nil, bad("log key listed twice")
 			}
 			logKeys[k] = true
-			l := PolicyLog{VKey: f[1], Verifier: v}
+			l := PolicyLog{VKey: f[1], Verifier: sigmemo.Wrap(v)}
 			if len(f) == 3 {
 				if l.URL, err = policyURL(f[2]); err != nil {
 					return nil, bad("log url: %v", err)
@@ -140,7 +141,7 @@ func ParsePolicy(b []byte) (*Policy, error) {
 				return nil, bad("witness %s: key listed twice", f[1])
 			}
 			witnessKeys[k] = true
-			w := PolicyWitness{Name: f[1], VKey: f[2], Verifier: v}
+			w := PolicyWitness{Name: f[1], VKey: f[2], Verifier: sigmemo.Wrap(v)}
 			if len(f) == 4 {
 				if w.URL, err = policyURL(f[3]); err != nil {
 					return nil, bad("witness %s url: %v", f[1], err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/creditx/creditx/internal/sigmemo"
 	"github.com/creditx/creditx/ledger"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -56,7 +57,7 @@ func loadWitnessLogs(m *Manifest, logs []WitnessLogConfig) (map[string]note.Veri
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s.vkey: not a signed-note verifier key: %v", ErrWitnessLog, at, err)
 		}
-		out[l.Origin] = v
+		out[l.Origin] = sigmemo.Wrap(v)
 	}
 	return out, nil
 }

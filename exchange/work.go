@@ -1,6 +1,11 @@
 package exchange
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/creditx/creditx/internal/sigmemo"
+	"golang.org/x/mod/sumdb/note"
+)
 
 // Work counts what a member's exchange did (issue 20): the figures that
 // tell which work grows with N per member (creditx bench delta reports
@@ -18,6 +23,8 @@ type Work struct {
 	LedgerPushes   uint64 // own ledger checkpoints pushed to witnesses
 	Requests       uint64 // HTTP/3 requests made to other members (every kind)
 	Checks         uint64 // checkpoint signature checks made (CheckpointCache)
+	SigLines       uint64 // signature lines checked by the manifest's keys (sigmemo: each line once per key)
+	SigRemembered  uint64 // signature lines the manifest's keys accepted from memory, unchecked (sigmemo)
 	Rekicks        uint64 // mirrors woken again after a long-poll round found them behind (watch.go rekick)
 
 	// Proposals by kind (they add up to Proposals).
@@ -80,6 +87,11 @@ func (x *Runtime) Work() Work {
 		Cosigned:       x.work.cosigned.Load(),
 		Alerts:         x.work.alerts.Load(),
 	}
+	w.SigLines, w.SigRemembered = x.manifest.sigStats()
+	if m := x.Cached(); m != x.manifest {
+		c, h := m.sigStats()
+		w.SigLines, w.SigRemembered = w.SigLines+c, w.SigRemembered+h
+	}
 	x.live.mu.Lock()
 	seen := map[*Client]bool{}
 	for _, c := range x.live.clients {
@@ -120,4 +132,33 @@ func (w *Work) Add(o Work) {
 	w.RaftCommands += o.RaftCommands
 	w.LogWrites += o.LogWrites
 	w.Views += o.Views
+	w.SigLines += o.SigLines
+	w.SigRemembered += o.SigRemembered
+}
+
+// sigStats sums the signature lines m's keys checked and accepted from
+// memory (sigmemo.Verifier.Stats): members' log, loop log and witness keys
+// and the policy's keys.
+func (m *Manifest) sigStats() (checks, hits uint64) {
+	add := func(v note.Verifier) {
+		if s, ok := v.(*sigmemo.Verifier); ok {
+			c, h := s.Stats()
+			checks, hits = checks+c, hits+h
+		}
+	}
+	for i := range m.Members {
+		mb := &m.Members[i]
+		add(mb.logV)
+		add(mb.loopV)
+		add(mb.witnessV)
+	}
+	if m.policy != nil {
+		for _, l := range m.policy.Logs {
+			add(l.Verifier)
+		}
+		for _, w := range m.policy.Witnesses {
+			add(w.Verifier)
+		}
+	}
+	return checks, hits
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/creditx/creditx/internal/admission"
 	"github.com/creditx/creditx/internal/httpx"
 	"github.com/creditx/creditx/internal/limits"
+	"github.com/creditx/creditx/internal/sigmemo"
 	"github.com/creditx/creditx/internal/startcheck"
 	"github.com/creditx/creditx/ledger"
 	"github.com/creditx/creditx/node/raftcluster"
@@ -388,7 +389,7 @@ func readNoteKeyPair(role, path string) (note.Signer, note.Verifier, error) {
 	if v.Name() != s.Name() || v.KeyHash() != s.KeyHash() {
 		return nil, nil, fmt.Errorf("%s verifier key %s is not the key of %s", role, vpath, path)
 	}
-	return s, v, nil
+	return s, sigmemo.Wrap(v), nil // remembers the signatures it accepted (internal/sigmemo)
 }
 
 func parseAnchors(region string, cs []AnchorConfig) ([]schemas.Anchor, error) {

@@ -196,10 +196,11 @@ func (r deltaReport) String() string {
 		at(p.Published), at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0)
 	w := func(a, b uint64) float64 { return per(float64(b - a)) }
 	fmt.Fprintf(&b, "\n  work during convergence per member: %.0f exchange raft commands (%.0f follow batches), %.0f loop checkpoints followed "+
-		"(%.0f proofs from tiles, %.0f served with the answer, %.0f served and refused, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks, %.2f mirrors woken again after a quiet long-poll round (a lost wake-up)",
+		"(%.0f proofs from tiles, %.0f served with the answer, %.0f served and refused, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks (%.0f signature lines checked, %.0f accepted from the keys' memory), %.2f mirrors woken again after a quiet long-poll round (a lost wake-up)",
 		w(p.Work0.Proposals, p.Work1.Proposals), w(p.Work0.FollowCommands, p.Work1.FollowCommands), w(p.Work0.Follows, p.Work1.Follows),
 		w(p.Work0.FollowProofs, p.Work1.FollowProofs), w(p.Work0.ServedProofs, p.Work1.ServedProofs), w(p.Work0.RefusedProofs, p.Work1.RefusedProofs), w(p.Work0.LoopAnswers, p.Work1.LoopAnswers), w(p.Work0.LoopPushes, p.Work1.LoopPushes),
 		w(p.Work0.LedgerPushes, p.Work1.LedgerPushes), w(p.Work0.Requests, p.Work1.Requests), w(p.Work0.Checks, p.Work1.Checks),
+		w(p.Work0.SigLines, p.Work1.SigLines), w(p.Work0.SigRemembered, p.Work1.SigRemembered),
 		w(p.Work0.Rekicks, p.Work1.Rekicks))
 	fmt.Fprintf(&b, "\n  exchange commands per member by kind: %.0f mirror appends with entries, %.0f mirror notes (more cosignatures), %.0f witness, %.0f cosigned, %.0f alerts; "+
 		"raft per member (all commands): %.0f log writes, %.0f FSM batches (ledger.db commits) of %.0f commands; %.0f ledger.db reads by the exchange",

@@ -49,13 +49,13 @@ func TestDeltaReportPhases(t *testing.T) {
 		Published: 2 * time.Second, Ledgers: 3 * time.Second, Loops: 4 * time.Second, Custody: 5 * time.Second,
 		CPU0: 1, CPU1: 11.5,
 		Work0:   exchange.Work{Follows: 10, Requests: 100},
-		Work1:   exchange.Work{Follows: 30, Requests: 500, FollowCommands: 4},
+		Work1:   exchange.Work{Follows: 30, Requests: 500, FollowCommands: 4, Checks: 6, SigLines: 40, SigRemembered: 100},
 		Submits: []time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond},
 	}}
 	s := r.String()
 	for _, want := range []string{
 		"published 2.0 s, ledgers mirrored and witnessed 3.0 s, loop logs witnessed 4.0 s, custodians' copies 5.0 s, loop logs followed by all not seen; 10.5 CPU-s",
-		"(2 follow batches), 10 loop checkpoints followed", "200 HTTP/3 requests", "listing submits: 3, p50 2 ms, max 3 ms",
+		"(2 follow batches), 10 loop checkpoints followed", "200 HTTP/3 requests", "3 checkpoint signature checks (20 signature lines checked, 50 accepted from the keys' memory)", "listing submits: 3, p50 2 ms, max 3 ms",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("report without %q:\n%s", want, s)

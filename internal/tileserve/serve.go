@@ -45,11 +45,11 @@ func Serve(w http.ResponseWriter, r *http.Request, cache *BundleCache, view func
 		Write(w, r, ref, data, true)
 		return
 	}
-	key, bi := cache.Scan(data)
+	bi := cache.Scan(data)
 	if !bi.Public && !gate(bi.Persons) {
 		return
 	}
-	WriteGz(w, r, ref, data, bi.Public, func() []byte { return cache.Gzipped(key, bi, data) })
+	WriteGz(w, r, ref, data, bi.Public, func() []byte { return cache.Gzipped(bi, data, BundleLevel(ref.Width)) })
 }
 
 // WriteCheckpoint answers a log's signed checkpoint cp, read with err:
