@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -26,6 +27,11 @@ type BundleCache struct {
 	order [][32]byte               // insertion order, guarded by mu
 
 	compressions atomic.Uint64 // gzip encodings made (tests)
+
+	// writers keeps gzip writers by level, index level-gzip.HuffmanOnly (a
+	// writer holds ~1 MiB of compressor state: allocating one per bundle
+	// was a tenth of the cost of compressing it, and garbage).
+	writers [gzip.BestCompression - gzip.HuffmanOnly + 1]sync.Pool
 }
 
 // BundleCacheMax bounds the cache: a few bundles per member of a large
@@ -90,7 +96,7 @@ func (c *BundleCache) Scan(data []byte) *BundleInfo {
 func (c *BundleCache) Gzipped(bi *BundleInfo, data []byte, level int) []byte {
 	bi.gzOnce.Do(func() {
 		c.compressions.Add(1)
-		bi.gz = gzipBytes(data, level)
+		bi.gz = c.gzipBytes(data, level)
 	})
 	return bi.gz
 }
@@ -111,15 +117,12 @@ func BundleLevel(width int) int {
 	return gzip.DefaultCompression
 }
 
-// gzipWriters keeps gzip writers by level (a writer holds ~1 MiB of
-// compressor state: allocating one per bundle was a tenth of the cost of
-// compressing it, and garbage).
-var gzipWriters sync.Map // level -> *sync.Pool of *gzip.Writer
-
-// gzipBytes is the gzip encoding of data at level.
-func gzipBytes(data []byte, level int) []byte {
-	p, _ := gzipWriters.LoadOrStore(level, &sync.Pool{})
-	pool := p.(*sync.Pool)
+// gzipBytes is the gzip encoding of data at level, with a pooled writer.
+func (c *BundleCache) gzipBytes(data []byte, level int) []byte {
+	if level < gzip.HuffmanOnly || level > gzip.BestCompression {
+		panic(fmt.Sprintf("tileserve: gzip level %d", level)) // a bug in the caller
+	}
+	pool := &c.writers[level-gzip.HuffmanOnly]
 	var buf bytes.Buffer
 	buf.Grow(len(data)/4 + 64)
 	zw, _ := pool.Get().(*gzip.Writer)
