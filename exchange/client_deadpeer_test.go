@@ -2,13 +2,8 @@ package exchange
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/pki"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
@@ -76,19 +72,20 @@ func newBlackhole(t *testing.T, addr net.Addr) *blackhole {
 	return b
 }
 
-func selfSigned(t *testing.T) tls.Certificate {
+// serverCert is a replica certificate for 127.0.0.1 from a new test CA
+// (the clients here do not check it).
+func serverCert(t *testing.T) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("330000", "Test credit office", time.Now(), 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	id := pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"}
+	pair, err := ca.IssueTLS(id, []string{"127.0.0.1"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return pair
 }
 
 // TestDeadPeerEndsAParkedLongPoll: a long-poll parked on a member that
@@ -108,7 +105,7 @@ func TestDeadPeerEndsAParkedLongPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	parked := make(chan struct{}, 1)
-	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}),
+	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{serverCert(t)}}),
 		QUICConfig: &quic.Config{MaxIdleTimeout: time.Minute},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/checkpoint") {

@@ -46,7 +46,7 @@ func TestRefusedServedProofShown(t *testing.T) {
 	_, hr := testTree(t, 30)
 	var serving atomic.Uint64
 	var good atomic.Bool
-	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}),
+	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{serverCert(t)}}),
 		QUICConfig: &quic.Config{MaxIdleTimeout: time.Minute},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rest, ok := strings.CutPrefix(r.URL.Path, "/loop/310000/")
@@ -125,20 +125,7 @@ func TestRefusedServedProofShown(t *testing.T) {
 			t.Fatalf("followed size %d, want %d", got, size)
 		}
 	}
-	status := func() LoopStatus {
-		t.Helper()
-		st, err := x.Status()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ms := range st.Mirrors {
-			if ms.Code == "310000" && ms.Loop != nil {
-				return *ms.Loop
-			}
-		}
-		t.Fatalf("no loop status for 310000 in %+v", st.Mirrors)
-		return LoopStatus{}
-	}
+	status := func() LoopStatus { return loopStatusOf(t, x, "310000") }
 	warns := func() int { return strings.Count(logs.String(), "level=WARN") }
 
 	follow(5) // the first: no proof asked

@@ -177,20 +177,7 @@ func TestForgedCosignatureCounted(t *testing.T) {
 	mb, _ := f.m.Member("310000")
 	served := append(append(append(append(bytes.Clone(f.plain), f.bad...), f.line("330000")...), f.line("340000")...), f.line("350000")...)
 	ctx := context.Background()
-	status := func() LoopStatus {
-		t.Helper()
-		st, err := x.Status()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ms := range st.Mirrors {
-			if ms.Code == "310000" && ms.Loop != nil {
-				return *ms.Loop
-			}
-		}
-		t.Fatalf("no loop status for 310000 in %+v", st.Mirrors)
-		return LoopStatus{}
-	}
+	status := func() LoopStatus { return loopStatusOf(t, x, "310000") }
 	if ls := status(); ls.CosigFailed != 0 || ls.CosigUnchecked != 0 {
 		t.Fatalf("before any checkpoint: %+v", ls)
 	}
@@ -224,4 +211,20 @@ func testLoopSigner(t *testing.T) note.Signer {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// loopStatusOf is x's status of the loop log of member code.
+func loopStatusOf(t *testing.T, x *Runtime, code string) LoopStatus {
+	t.Helper()
+	st, err := x.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ms := range st.Mirrors {
+		if ms.Code == code && ms.Loop != nil {
+			return *ms.Loop
+		}
+	}
+	t.Fatalf("no loop status for %s in %+v", code, st.Mirrors)
+	return LoopStatus{}
 }

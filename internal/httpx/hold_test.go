@@ -1,19 +1,15 @@
 package httpx
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/pki"
 	"github.com/quic-go/quic-go/http3"
 )
 
@@ -33,7 +29,7 @@ func TestHoldDeliversPastWrite(t *testing.T) {
 		time.Sleep(hold) // held: nothing written meanwhile
 		io.WriteString(w, "answer")
 	}))
-	cert := selfSignedTLS(t)
+	cert := serverCert(t)
 
 	h2 := httptest.NewUnstartedServer(h)
 	h2.EnableHTTP2 = true
@@ -88,17 +84,18 @@ func TestHoldDeliversPastWrite(t *testing.T) {
 	}
 }
 
-func selfSignedTLS(t *testing.T) tls.Certificate {
+// serverCert is a replica certificate for 127.0.0.1 from a new test CA
+// (the clients here do not check it).
+func serverCert(t *testing.T) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("330000", "Test credit office", time.Now(), 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	id := pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"}
+	pair, err := ca.IssueTLS(id, []string{"127.0.0.1"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return pair
 }
