@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/internal/testpki"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
@@ -72,22 +72,6 @@ func newBlackhole(t *testing.T, addr net.Addr) *blackhole {
 	return b
 }
 
-// serverCert is a replica certificate for 127.0.0.1 from a new test CA
-// (the clients here do not check it).
-func serverCert(t *testing.T) tls.Certificate {
-	t.Helper()
-	ca, err := pki.NewCA("330000", "Test credit office", time.Now(), 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"}
-	pair, err := ca.IssueTLS(id, []string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair
-}
-
 // TestDeadPeerEndsAParkedLongPoll: a long-poll parked on a member that
 // dies (nothing comes back, no close) fails by the QUIC keep-alive and
 // idle timeout, not by its own deadline (the wait, up to
@@ -105,7 +89,7 @@ func TestDeadPeerEndsAParkedLongPoll(t *testing.T) {
 		t.Fatal(err)
 	}
 	parked := make(chan struct{}, 1)
-	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{serverCert(t)}}),
+	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{testpki.ServerCert(t)}}),
 		QUICConfig: &quic.Config{MaxIdleTimeout: time.Minute},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/checkpoint") {

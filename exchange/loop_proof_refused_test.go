@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creditx/creditx/internal/testpki"
 	"github.com/creditx/creditx/ledger"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
@@ -46,7 +47,7 @@ func TestRefusedServedProofShown(t *testing.T) {
 	_, hr := testTree(t, 30)
 	var serving atomic.Uint64
 	var good atomic.Bool
-	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{serverCert(t)}}),
+	srv := &http3.Server{TLSConfig: http3.ConfigureTLSConfig(&tls.Config{Certificates: []tls.Certificate{testpki.ServerCert(t)}}),
 		QUICConfig: &quic.Config{MaxIdleTimeout: time.Minute},
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rest, ok := strings.CutPrefix(r.URL.Path, "/loop/310000/")

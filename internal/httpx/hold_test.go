@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creditx/creditx/pki"
+	"github.com/creditx/creditx/internal/testpki"
 	"github.com/quic-go/quic-go/http3"
 )
 
@@ -29,7 +29,7 @@ func TestHoldDeliversPastWrite(t *testing.T) {
 		time.Sleep(hold) // held: nothing written meanwhile
 		io.WriteString(w, "answer")
 	}))
-	cert := serverCert(t)
+	cert := testpki.ServerCert(t)
 
 	h2 := httptest.NewUnstartedServer(h)
 	h2.EnableHTTP2 = true
@@ -82,20 +82,4 @@ func TestHoldDeliversPastWrite(t *testing.T) {
 		}
 		t.Logf("%s without Hold: %q, %v", tc.proto, got, err)
 	}
-}
-
-// serverCert is a replica certificate for 127.0.0.1 from a new test CA
-// (the clients here do not check it).
-func serverCert(t *testing.T) tls.Certificate {
-	t.Helper()
-	ca, err := pki.NewCA("330000", "Test credit office", time.Now(), 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := pki.Identity{Role: pki.RoleReplica, Region: "330000", Kind: pki.KindReplica, ID: "zj-1", Name: "replica zj-1"}
-	pair, err := ca.IssueTLS(id, []string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pair
 }
