@@ -283,7 +283,7 @@ func (x *Runtime) inForceTx(gov *bbolt.Bucket, logOf func(origin string) *ledger
 	if len(recs) == 0 {
 		return x.manifest
 	}
-	return Reconstruct(x.manifest, approvals, recs).Current().Manifest
+	return x.derived(Reconstruct(x.manifest, approvals, recs).Current().Manifest)
 }
 
 // promoteFlagged indexes the flagged (unaccepted) entries whose schema is

@@ -80,6 +80,7 @@ func (x *Runtime) mAt(seq uint64) *Manifest {
 		return x.manifest
 	}
 	cur := h.Current()
+	x.derived(cur.Manifest) // keymemo.go: the keys' memories of the manifest last in force
 	x.live.mu.Lock()
 	defer x.live.mu.Unlock()
 	if x.live.hash != cur.Hash && x.live.valid {
@@ -225,7 +226,8 @@ func (x *Runtime) LivePeer(tx *ledger.Tx, origin string) (note.Verifier, bool) {
 		return nil, false
 	}
 	h := Reconstruct(x.manifest, approvals, recs)
-	mb, ok := h.Current().Manifest.MemberByOrigin(origin)
+	// The key with the memory the leader's checks filled (keymemo.go).
+	mb, ok := x.derived(h.Current().Manifest).MemberByOrigin(origin)
 	if !ok || mb.Code == x.self.Code {
 		return nil, false
 	}
@@ -251,7 +253,7 @@ func (x *Runtime) AddLiveVerifiers(tx *ledger.ReadTx, verifiers map[string]note.
 	if len(recs) == 0 {
 		return
 	}
-	m := Reconstruct(x.manifest, approvals, recs).Current().Manifest
+	m := x.derived(Reconstruct(x.manifest, approvals, recs).Current().Manifest)
 	for i := range m.Members {
 		if mb := &m.Members[i]; mb.Code != x.self.Code && verifiers[mb.Origin()] == nil {
 			verifiers[mb.Origin()] = mb.LogVerifier()

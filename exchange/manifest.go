@@ -232,6 +232,10 @@ func (m *Manifest) validate() error {
 			if w, ok := p.WitnessByKey(m.Members[i].WitnessVKey); ok {
 				m.policyNameOf[m.Members[i].Code] = w.Name
 				m.policyMembers[w.Name] = true
+				// One key, one memory of accepted cosignatures (sigmemo):
+				// the policy's verifier of a member's witness is the
+				// member's (the same name and public key, cosig.Same).
+				w.Verifier = m.Members[i].witnessV
 			}
 		}
 		return nil

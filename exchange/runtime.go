@@ -91,6 +91,7 @@ type Runtime struct {
 	qt       *quic.Transport
 	cpCache  CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
 	loopKeys keyVerifiers    // prepared keys of loop entries' signers, kept across custody syncs (keycache.go)
+	keys     keyMemos        // one memory of accepted signatures per manifest key, across the manifests in force (keymemo.go)
 	own      ownWitness      // the own witnessed size, wakes long-polls when it grows (watch.go)
 	loopOwn  ownWitness      // the same for the own loop log (loop_follow.go)
 	follows  followQueue     // verified followed loop checkpoints not yet stored (loop_followbatch.go)
@@ -208,6 +209,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 		logger: cfg.Logger.With("component", "exchange"), kick: map[string]chan struct{}{}, open: open, external: &http.Client{Timeout: 10 * time.Second}, pushState: map[string]uint64{}, policy: policyDigest(m),
 		qt: &quic.Transport{}, pushKick: make(chan struct{}, 1),
 	}
+	x.keys.share(m) // the configured manifest's keys: the memories later manifests in force share
 	if x.loop, err = ownLoopLog(cfg, self); err != nil {
 		return nil, nil, err
 	}
@@ -238,6 +240,7 @@ func NewOffline(m *Manifest, region string, host Host, logger *slog.Logger) (*Ru
 	x := &Runtime{host: host, cfg: Config{Region: region, Logger: logger}, origin: self.Origin(), manifest: m, self: self,
 		clients: map[string]*Client{}, kick: map[string]chan struct{}{}, pushState: map[string]uint64{}, policy: policyDigest(m),
 		logger: logger.With("component", "exchange"), pushKick: make(chan struct{}, 1)}
+	x.keys.share(m)
 	x.initMetrics()
 	return x, nil
 }

@@ -87,11 +87,7 @@ func (x *Runtime) Work() Work {
 		Cosigned:       x.work.cosigned.Load(),
 		Alerts:         x.work.alerts.Load(),
 	}
-	w.SigLines, w.SigRemembered = x.manifest.sigStats()
-	if m := x.Cached(); m != x.manifest {
-		c, h := m.sigStats()
-		w.SigLines, w.SigRemembered = w.SigLines+c, w.SigRemembered+h
-	}
+	w.SigLines, w.SigRemembered = sigStats(x.manifest, x.Cached()) // keys shared between the two counted once
 	x.live.mu.Lock()
 	seen := map[*Client]bool{}
 	for _, c := range x.live.clients {
@@ -139,25 +135,34 @@ func (w *Work) Add(o Work) {
 // sigStats sums the signature lines m's keys checked and accepted from
 // memory (sigmemo.Verifier.Stats): members' log, loop log and witness keys
 // and the policy's keys.
-func (m *Manifest) sigStats() (checks, hits uint64) {
+func (m *Manifest) sigStats() (checks, hits uint64) { return sigStats(m) }
+
+// sigStats is Manifest.sigStats over ms, each verifier counted once (a key
+// the manifests share, keymemo.go, or the policy's verifier of a member's
+// witness, is one memory).
+func sigStats(ms ...*Manifest) (checks, hits uint64) {
+	seen := map[*sigmemo.Verifier]bool{}
 	add := func(v note.Verifier) {
-		if s, ok := v.(*sigmemo.Verifier); ok {
+		if s, ok := v.(*sigmemo.Verifier); ok && !seen[s] {
+			seen[s] = true
 			c, h := s.Stats()
 			checks, hits = checks+c, hits+h
 		}
 	}
-	for i := range m.Members {
-		mb := &m.Members[i]
-		add(mb.logV)
-		add(mb.loopV)
-		add(mb.witnessV)
-	}
-	if m.policy != nil {
-		for _, l := range m.policy.Logs {
-			add(l.Verifier)
+	for _, m := range ms {
+		for i := range m.Members {
+			mb := &m.Members[i]
+			add(mb.logV)
+			add(mb.loopV)
+			add(mb.witnessV)
 		}
-		for _, w := range m.policy.Witnesses {
-			add(w.Verifier)
+		if m.policy != nil {
+			for _, l := range m.policy.Logs {
+				add(l.Verifier)
+			}
+			for _, w := range m.policy.Witnesses {
+				add(w.Verifier)
+			}
 		}
 	}
 	return checks, hits
