@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -209,9 +211,29 @@ func (r deltaReport) String() string {
 		w(p.Work0.LogWrites, p.Work1.LogWrites), w(p.Work0.RaftBatches, p.Work1.RaftBatches), w(p.Work0.RaftCommands, p.Work1.RaftCommands),
 		w(p.Work0.Views, p.Work1.Views))
 	if s := slices.Sorted(slices.Values(p.Submits)); len(s) > 0 {
-		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries on 503 included)", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds())
+		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries included); %s", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds(), p.retryReport())
+		if c := slices.Sorted(slices.Values(p.Conns)); len(c) > 0 {
+			fmt.Fprintf(&b, "; %d new connections, setup (dial and TLS handshake) p50 %d ms, max %d ms", len(c), c[len(c)/2].Milliseconds(), c[len(c)-1].Milliseconds())
+		}
 	}
 	return b.String()
+}
+
+// retryReport says how many submit attempts were retried and why, the
+// most frequent cause first.
+func (p *demoPhases) retryReport() string {
+	if len(p.Retries) == 0 {
+		return "no attempt retried"
+	}
+	causes := slices.Collect(maps.Keys(p.Retries))
+	slices.SortFunc(causes, func(a, b string) int { return cmp.Or(p.Retries[b]-p.Retries[a], strings.Compare(a, b)) })
+	total := 0
+	var parts []string
+	for _, c := range causes {
+		total += p.Retries[c]
+		parts = append(parts, fmt.Sprintf("%d× %s", p.Retries[c], c))
+	}
+	return fmt.Sprintf("%d attempts retried: %s", total, strings.Join(parts, "; "))
 }
 
 func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idleAfter, idle time.Duration, idleProfile string) (deltaReport, error) {
@@ -328,7 +350,7 @@ func probePropagation(ctx context.Context, ms []*demoMember, src *demoMember, se
 		return 0, err
 	}
 	start := time.Now()
-	rs, err := submitRetrying(ctx, p, src.n.URL(), e) // demo.go
+	rs, err := submitRetrying(ctx, nil, p, src.n.URL(), e) // demo.go
 	if err != nil {
 		return 0, fmt.Errorf("member %s: probe listing: %w", src.spec.Region, err)
 	}
