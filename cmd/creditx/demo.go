@@ -311,6 +311,9 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if err := publishListings(batchCounts(batches), o.publishAtOnce, submit); err != nil {
 		return err
 	}
+	if o.phases != nil {
+		o.phases.Listings = time.Since(start)
+	}
 	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
 		return err
 	}

@@ -50,7 +50,10 @@ func (d demoParts) converged() bool { return d.Ledgers && d.Loops && d.Custody }
 // demoPhases records when each part of convergence was first seen to
 // hold, from the first listing submitted (bench delta's report).
 type demoPhases struct {
-	Published                         time.Duration // the last listing (and rules record) submitted
+	Published time.Duration // the last listing (and rules record) submitted
+	// Listings: the last listing submitted (before the rules records,
+	// demo_loop.go); 0: not recorded.
+	Listings                          time.Duration
 	Ledgers, Loops, Custody, Followed time.Duration // 0: not seen
 	// Work and CPU (process CPU-seconds) when the first listing was
 	// submitted and when convergence was reached or timed out.

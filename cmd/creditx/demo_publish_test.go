@@ -122,11 +122,16 @@ func TestSubmitRetryingNotes(t *testing.T) {
 	}
 }
 
-// TestDeltaReportRetries: the report says how many submit attempts were
-// retried and why, and the new connections' setup time.
+// TestDeltaReportRetries: the report says how long the listings and the
+// rules records took to publish, how many submit attempts were retried and
+// why, and the new connections' setup time.
 func TestDeltaReportRetries(t *testing.T) {
-	ph := &demoPhases{Submits: []time.Duration{time.Millisecond}, Conns: []time.Duration{10 * time.Millisecond, 30 * time.Millisecond}}
+	ph := &demoPhases{Submits: []time.Duration{time.Millisecond}, Conns: []time.Duration{10 * time.Millisecond, 30 * time.Millisecond},
+		Listings: 1500 * time.Millisecond, Published: 4 * time.Second}
 	r := deltaReport{N: 2, Converged: true, Phases: ph}
+	if s := r.String(); !strings.Contains(s, "published 4.0 s (listings 1.5 s, then the rules records 2.5 s)") {
+		t.Errorf("report without the listings' and rules records' times:\n%s", s)
+	}
 	if s := r.String(); !strings.Contains(s, "listing submits: 1, p50 1 ms, max 1 ms (retries included); no attempt retried; 2 new connections, setup (dial and TLS handshake) p50 30 ms, max 30 ms") {
 		t.Errorf("report:\n%s", s)
 	}
