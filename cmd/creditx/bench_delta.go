@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,12 +40,15 @@ func newBenchDeltaCmd() *cobra.Command {
 		Long: `delta runs the demo's scenario (creditx demo --members N --exit, notices on) for the first N
 members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang and Anhui), then:
 
-  converge     from the first listing submitted (Zhejiang's; then every other member publishes
-               at once, or one after another with --publish-one-by-one) to every ledger mirrored at full size by every
+  converge     from the first listing submitted (Zhejiang's first authority's; then every other
+               authority of every member publishes at once, or member after member and
+               authority after authority with --publish-one-by-one) to every ledger mirrored at full size by every
                other member with a witnessed checkpoint, every loop log witnessed at its size and
                copied by its custodians (the demo's "Converged in"); the report also times each part,
                and every loop log followed at its size by every member (a member that is not a
-               custodian follows a loop log at most every 10 s), which the probes wait for
+               custodian follows a loop log at most every 10 s), which the probes wait for, and
+               the listing submits: their times, the attempts retried and why (status and
+               error), and the setup time (dial and TLS handshake) of the connections they opened
   propagation  --probes listings, one at a time from members spread over the N: from the submit
                to the listing being in a witnessed, verified and indexed mirror at all N-1 others
                (p50, p95, max over the probes)
@@ -191,9 +196,13 @@ func (r deltaReport) String() string {
 		}
 		return fmt.Sprintf("%.1f s", d.Seconds())
 	}
+	published := at(p.Published)
+	if p.Listings > 0 && p.Published > 0 {
+		published += fmt.Sprintf(" (listings %.1f s, then the rules records %.1f s)", p.Listings.Seconds(), (p.Published - p.Listings).Seconds())
+	}
 	fmt.Fprintf(&b, "\n  convergence from the first listing: published %s, ledgers mirrored and witnessed %s, loop logs witnessed %s, "+
 		"custodians' copies %s, loop logs followed by all %s; %.1f CPU-s",
-		at(p.Published), at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0)
+		published, at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0)
 	w := func(a, b uint64) float64 { return per(float64(b - a)) }
 	fmt.Fprintf(&b, "\n  work during convergence per member: %.0f exchange raft commands (%.0f follow batches), %.0f loop checkpoints followed "+
 		"(%.0f proofs from tiles, %.0f served with the answer, %.0f served and refused, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks (%.0f signature lines checked, %.0f accepted from the keys' memory), %.2f mirrors woken again after a quiet long-poll round (a lost wake-up)",
@@ -209,9 +218,29 @@ func (r deltaReport) String() string {
 		w(p.Work0.LogWrites, p.Work1.LogWrites), w(p.Work0.RaftBatches, p.Work1.RaftBatches), w(p.Work0.RaftCommands, p.Work1.RaftCommands),
 		w(p.Work0.Views, p.Work1.Views))
 	if s := slices.Sorted(slices.Values(p.Submits)); len(s) > 0 {
-		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries on 503 included)", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds())
+		fmt.Fprintf(&b, "\n  listing submits: %d, p50 %d ms, max %d ms (retries included); %s", len(s), s[len(s)/2].Milliseconds(), s[len(s)-1].Milliseconds(), p.retryReport())
+		if c := slices.Sorted(slices.Values(p.Conns)); len(c) > 0 {
+			fmt.Fprintf(&b, "; %d new connections, setup (dial and TLS handshake) p50 %d ms, max %d ms", len(c), c[len(c)/2].Milliseconds(), c[len(c)-1].Milliseconds())
+		}
 	}
 	return b.String()
+}
+
+// retryReport says how many submit attempts were retried and why, the
+// most frequent cause first.
+func (p *demoPhases) retryReport() string {
+	if len(p.Retries) == 0 {
+		return "no attempt retried"
+	}
+	causes := slices.Collect(maps.Keys(p.Retries))
+	slices.SortFunc(causes, func(a, b string) int { return cmp.Or(p.Retries[b]-p.Retries[a], strings.Compare(a, b)) })
+	total := 0
+	var parts []string
+	for _, c := range causes {
+		total += p.Retries[c]
+		parts = append(parts, fmt.Sprintf("%d× %s", p.Retries[c], c))
+	}
+	return fmt.Sprintf("%d attempts retried: %s", total, strings.Join(parts, "; "))
 }
 
 func measureDelta(ctx context.Context, log io.Writer, ms []*demoMember, ok bool, took time.Duration, probes int, idleAfter, idle time.Duration, idleProfile string) (deltaReport, error) {
@@ -328,7 +357,7 @@ func probePropagation(ctx context.Context, ms []*demoMember, src *demoMember, se
 		return 0, err
 	}
 	start := time.Now()
-	rs, err := submitRetrying(ctx, p, src.n.URL(), e) // demo.go
+	rs, err := submitRetrying(ctx, nil, p, src.n.URL(), e) // demo.go
 	if err != nil {
 		return 0, fmt.Errorf("member %s: probe listing: %w", src.spec.Region, err)
 	}

@@ -262,7 +262,7 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 		p       *client.Credentials
 		entries [][]byte
 	}
-	batches := make([][]batch, len(publishing)) // per member, in order of authority
+	batches := make([][]batch, len(publishing)) // per member (Zhejiang first), in order of authority
 	for k, m := range publishing {
 		byAuth := map[*client.Credentials]int{}
 		for i := 0; i < o.perMember; i++ {
@@ -299,41 +299,20 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 	if o.phases != nil {
 		o.phases.start = start
 	}
-	publish := func(k int) error {
-		m := publishing[k]
-		for _, b := range batches[k] {
-			t0 := time.Now()
-			if _, err := submitRetrying(ctx, b.p, m.n.URL(), b.entries...); err != nil {
-				return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, b.p.Identity.Name, err)
-			}
-			o.phases.submitted(time.Since(t0))
+	submit := func(k, j int) error {
+		m, b := publishing[k], batches[k][j]
+		t0 := time.Now()
+		if _, err := submitRetrying(ctx, o.phases, b.p, m.n.URL(), b.entries...); err != nil {
+			return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, b.p.Identity.Name, err)
 		}
+		o.phases.submitted(time.Since(t0))
 		return nil
 	}
-	if !o.publishAtOnce {
-		for k := range publishing {
-			if err := publish(k); err != nil {
-				return err
-			}
-		}
-	} else if len(publishing) > 0 {
-		// Zhejiang first (above), then every other member at once, as
-		// independent members would: one after another, the 44 other
-		// members' submits took 30-40 s of a 45-member run, each waiting
-		// on a process busy with the listings published before it.
-		if err := publish(0); err != nil {
-			return err
-		}
-		errs := make([]error, len(publishing))
-		var pwg sync.WaitGroup
-		for k := 1; k < len(publishing); k++ {
-			pwg.Add(1)
-			go func() { defer pwg.Done(); errs[k] = publish(k) }()
-		}
-		pwg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
+	if err := publishListings(batchCounts(batches), o.publishAtOnce, submit); err != nil {
+		return err
+	}
+	if o.phases != nil {
+		o.phases.Listings = time.Since(start)
 	}
 	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
 		return err
@@ -505,14 +484,17 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 // submitRetrying is p.Submit, repeated (up to 5 times, 1 s apart) while
 // the node answers 503 or the connection drops: a region that could not
 // commit in time says "safe to retry" (many members starting at once on a
-// busy machine, issue 20), and a resubmission is deduplicated.
-func submitRetrying(ctx context.Context, p *client.Credentials, url string, entries ...[]byte) ([]node.Receipt, error) {
+// busy machine, issue 20), and a resubmission is deduplicated. Each retried
+// failure, and the setup time of each new connection, is noted in ph (nil:
+// nothing noted; bench delta's report).
+func submitRetrying(ctx context.Context, ph *demoPhases, p *client.Credentials, url string, entries ...[]byte) ([]node.Receipt, error) {
 	for attempt := 1; ; attempt++ {
-		rs, err := p.Submit(ctx, url, entries...)
+		rs, err := p.Submit(ph.trace(ctx), url, entries...)
 		var se *client.SubmitError
 		if err == nil || attempt == 5 || ctx.Err() != nil || errors.As(err, &se) && se.Status != http.StatusServiceUnavailable {
 			return rs, err
 		}
+		ph.retried(err)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

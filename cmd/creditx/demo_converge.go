@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http/httptrace"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/creditx/creditx/client"
 	"github.com/creditx/creditx/exchange"
 )
 
@@ -45,7 +50,10 @@ func (d demoParts) converged() bool { return d.Ledgers && d.Loops && d.Custody }
 // demoPhases records when each part of convergence was first seen to
 // hold, from the first listing submitted (bench delta's report).
 type demoPhases struct {
-	Published                         time.Duration // the last listing (and rules record) submitted
+	Published time.Duration // the last listing (and rules record) submitted
+	// Listings: the last listing submitted (before the rules records,
+	// demo_loop.go); 0: not recorded.
+	Listings                          time.Duration
 	Ledgers, Loops, Custody, Followed time.Duration // 0: not seen
 	// Work and CPU (process CPU-seconds) when the first listing was
 	// submitted and when convergence was reached or timed out.
@@ -54,6 +62,11 @@ type demoPhases struct {
 	start        time.Time // the first listing submitted
 	mu           sync.Mutex
 	Submits      []time.Duration // each submit of the listings, retries included; guarded by mu
+	// Retries counts the listing submits' failed attempts that were
+	// retried, by cause (retryCause); Conns is the setup time (dial and
+	// TLS handshake) of each new connection they opened. Guarded by mu.
+	Retries map[string]int
+	Conns   []time.Duration
 	// profile, if set, is a file for a CPU profile of the convergence
 	// alone (mark starts it at the first listing and stops it at the end);
 	// stopProfile stops it. Set before the run, used by mark only.
@@ -70,6 +83,56 @@ func (p *demoPhases) submitted(d time.Duration) {
 	p.mu.Lock()
 	p.Submits = append(p.Submits, d)
 	p.mu.Unlock()
+}
+
+// retried records a failed submit attempt that is retried; p may be nil.
+func (p *demoPhases) retried(err error) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.Retries == nil {
+		p.Retries = map[string]int{}
+	}
+	p.Retries[retryCause(err)]++
+}
+
+// retryCause names why a submit attempt failed: the node's status and the
+// start of its error text, or the transport's error, without the details
+// that differ from one attempt to the next (addresses, ports).
+func retryCause(err error) string {
+	var se *client.SubmitError
+	if errors.As(err, &se) {
+		msg, _, _ := strings.Cut(se.Body.Error, "\n")
+		return fmt.Sprintf("%d %.80s", se.Status, msg)
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 { // net/http: "Post \"https://...\": <cause>"
+		msg = msg[i+2:]
+	}
+	return fmt.Sprintf("no answer: %.80s", msg)
+}
+
+// trace returns ctx with a client trace that records in p the setup time
+// of every new connection (dial and TLS handshake) a submit opens; ctx
+// itself if p is nil.
+func (p *demoPhases) trace(ctx context.Context) context.Context {
+	if p == nil {
+		return ctx
+	}
+	var start time.Time
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn: func(string) { start = time.Now() },
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Reused {
+				return
+			}
+			p.mu.Lock()
+			p.Conns = append(p.Conns, time.Since(start))
+			p.mu.Unlock()
+		},
+	})
 }
 
 // noteNow is note at the time since the first listing.

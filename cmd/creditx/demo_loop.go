@@ -48,7 +48,7 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	}
 	// Retried on 503 as the listings are (demo.go submitRetrying): a busy
 	// region that could not commit in time says "safe to retry".
-	if _, err := submitRetrying(ctx, admin, zj.n.URL(), e); err != nil {
+	if _, err := submitRetrying(ctx, nil, admin, zj.n.URL(), e); err != nil {
 		return fmt.Errorf("member 330000: adopting the measures catalogue: %w", err)
 	}
 	p := js.creds["publisher"]
@@ -63,7 +63,7 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	if err != nil {
 		return err
 	}
-	if _, err := submitRetrying(ctx, p, js.n.URL(), e); err != nil {
+	if _, err := submitRetrying(ctx, nil, p, js.n.URL(), e); err != nil {
 		return fmt.Errorf("member 320000: listing the same act again: %w", err)
 	}
 	fmt.Fprintf(out, "Zhejiang adopted measures catalogue %s (sha256 %.12s...) on its ledger; Jiangsu listed the act %s of subject %s again (a conflict for the audit).\n",
