@@ -51,6 +51,10 @@ type Client struct {
 	// keepAlive and idleTimeout, if set, replace quicKeepAlive and
 	// quicIdleTimeout (tests shorten them). Fixed at construction.
 	keepAlive, idleTimeout time.Duration
+	// answers reads the answers (doWithin); set by the Runtime to its
+	// own, shared by its clients, right after construction; nil keeps
+	// no buffers or gzip readers across requests.
+	answers *answerReaders
 
 	mu sync.Mutex
 	tr *http3.Transport
@@ -246,6 +250,9 @@ func (c *Client) doWithin(ctx context.Context, limit time.Duration, method, path
 	if body == nil {
 		req.Body = nil
 	}
+	// Asked for explicitly, a gzip answer is not decoded by HTTP/3's
+	// transport but here, with a kept reader (answers.go).
+	req.Header.Set("Accept-Encoding", "gzip")
 	failed := func(tr *http3.Transport) {
 		if (ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded)) && !c.answeredSince(tr, start) {
 			c.redial(tr)
@@ -258,7 +265,7 @@ func (c *Client) doWithin(ctx context.Context, limit time.Duration, method, path
 		return nil, nil, fmt.Errorf("member %s: %s %s: %w", c.mb.Code, method, path, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	b, err := c.answers.read(resp.Body, resp.Header.Get("Content-Encoding") == "gzip", 4<<20)
 	c.sent.Add(uint64(len(body)))
 	c.received.Add(uint64(len(b)))
 	if err != nil {

@@ -125,6 +125,7 @@ func (x *Runtime) addMembers() []string {
 			x.live.clients, x.live.kick = map[string]*Client{}, map[string]chan struct{}{}
 		}
 		x.live.clients[mb.Code] = NewClientOn(mb, x.cert, slog.New(slog.DiscardHandler), x.qt)
+		x.live.clients[mb.Code].answers = &x.answers
 		x.live.kick[mb.Origin()] = make(chan struct{}, 1)
 		added = append(added, mb.Code)
 		x.logger.Info("member joined: mirroring and witnessing it", "member", mb.Code, "endpoint", mb.Endpoint)

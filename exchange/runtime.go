@@ -89,6 +89,7 @@ type Runtime struct {
 	// and every client dials over it (one UDP socket per member, issue 20).
 	// Its Conn is set by ListenHTTP3, before any use.
 	qt       *quic.Transport
+	answers  answerReaders   // buffers and gzip readers of the clients' answers (answers.go)
 	cpCache  CheckpointCache // signature checks of checkpoints, once per signed bytes (cpcache.go)
 	loopKeys keyVerifiers    // prepared keys of loop entries' signers, kept across custody syncs (keycache.go)
 	keys     keyMemos        // one memory of accepted signatures per manifest key, across the manifests in force (keymemo.go)
@@ -220,6 +221,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 			continue
 		}
 		x.clients[mb.Code] = NewClientOn(mb, cert, slog.New(slog.DiscardHandler), x.qt)
+		x.clients[mb.Code].answers = &x.answers
 		x.kick[mb.Origin()] = make(chan struct{}, 1)
 	}
 	return x, pool, nil

@@ -36,8 +36,9 @@ type HTTPSource struct {
 	// nil means context.Background().
 	Ctx context.Context
 	// Get, if set, replaces Client: it GETs url and returns the answer's
-	// status code and body. The exchange sets it to send requests over its
-	// own mutual-TLS HTTP/3 connections.
+	// status code and body, a slice the caller then owns (Entries returns
+	// slices of it). The exchange sets it to send requests over its own
+	// mutual-TLS HTTP/3 connections.
 	Get func(ctx context.Context, url string) (status int, body []byte, err error)
 }
 
@@ -108,9 +109,13 @@ func (h HTTPSource) ReadEntryBundle(n uint64, width int) ([]byte, error) {
 // being at most the size of a checkpoint the caller holds (so every bundle
 // read is final or the partial bundle of that size). It checks only that
 // each bundle parses and holds as many entries as its width; the caller
-// verifies the entries against the checkpoint's hashes.
+// verifies the entries against the checkpoint's hashes. The entries are
+// slices of the bundles' answers, which the caller then owns (each
+// capped at its length, so an append copies it), not copies: copying
+// every entry of every bundle a mirror fetched was garbage of the
+// bundles' size again (issue 20).
 func (h HTTPSource) Entries(start, end uint64) ([][]byte, error) {
-	var out [][]byte
+	out := make([][]byte, 0, min(end-min(start, end), 4*TileWidth))
 	for i := start; i < end; {
 		n := i / TileWidth
 		width := int(min(uint64(TileWidth), end-n*TileWidth))
@@ -125,9 +130,7 @@ func (h HTTPSource) Entries(start, end uint64) ([][]byte, error) {
 		if len(es) != width {
 			return nil, fmt.Errorf("entry bundle %d: %d entries, want %d", n, len(es), width)
 		}
-		for _, e := range es[i-n*TileWidth:] {
-			out = append(out, append([]byte(nil), e...))
-		}
+		out = append(out, es[i-n*TileWidth:]...)
 		i = n*TileWidth + uint64(width)
 	}
 	return out, nil

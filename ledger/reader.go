@@ -40,12 +40,22 @@ func (r *LogReader) bk() *logBuckets {
 // Origin returns the log's origin.
 func (r *LogReader) Origin() string { return r.origin }
 
-// Size returns the number of entries (0 for an unknown log).
+// Size returns the number of entries (0 for an unknown log). Before any
+// other read through r it opens the log's meta bucket only, not all five
+// (a log's buckets are created together, createLogBuckets): bbolt
+// allocates for every bucket a read transaction opens, and a status read
+// asks the size of every mirror (issue 20).
 func (r *LogReader) Size() uint64 {
-	if r.bk() == nil {
+	var meta *bbolt.Bucket
+	if r.cached != nil {
+		meta = r.cached.meta
+	} else if lb := r.tx.Bucket([]byte(bucketLogs)).Bucket([]byte(r.origin)); lb != nil {
+		meta = lb.Bucket([]byte(bucketMeta))
+	}
+	if meta == nil {
 		return 0
 	}
-	n, _ := r.bk().size() // a malformed size fails Open; treat as empty here
+	n, _ := sizeIn(meta) // a malformed size fails Open; treat as empty here
 	return n
 }
 

@@ -387,8 +387,11 @@ func createLogBuckets(btx *bbolt.Tx, origin string) (*logBuckets, error) {
 	return &logBuckets{entries: bs[0], tiles: bs[1], leaves: bs[2], checkpoints: bs[3], meta: bs[4]}, nil
 }
 
-func (b *logBuckets) size() (uint64, error) {
-	v := b.meta.Get([]byte(keySize))
+func (b *logBuckets) size() (uint64, error) { return sizeIn(b.meta) }
+
+// sizeIn is the size recorded in a log's meta bucket.
+func sizeIn(meta *bbolt.Bucket) (uint64, error) {
+	v := meta.Get([]byte(keySize))
 	if v == nil {
 		return 0, nil
 	}

@@ -603,3 +603,35 @@ func TestTxBucketOpenedOncePerTx(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSizeOpensMetaOnly: the size of a log read first opens its meta
+// bucket alone, not all five (bbolt allocates per bucket opened in a read
+// transaction; a status read asks the size of every mirror, issue 20), and
+// agrees with the size read after the other buckets were opened.
+func TestSizeOpensMetaOnly(t *testing.T) {
+	s := openTest(t)
+	appendN(t, s, testOrigin, 0, 300)
+	var first, all float64
+	s.View(func(tx *ReadTx) error {
+		first = testing.AllocsPerRun(20, func() {
+			if n := tx.Log(testOrigin).Size(); n != 300 {
+				t.Fatalf("Size = %d, want 300", n)
+			}
+		})
+		all = testing.AllocsPerRun(20, func() {
+			r := tx.Log(testOrigin)
+			r.bk()
+			if n := r.Size(); n != 300 {
+				t.Fatalf("Size after opening every bucket = %d, want 300", n)
+			}
+		})
+		if n := tx.Log("example.com/nothing").Size(); n != 0 {
+			t.Errorf("Size of an unknown log = %d, want 0", n)
+		}
+		return nil
+	})
+	t.Logf("Size alone: %.0f allocations, with every bucket opened %.0f", first, all)
+	if first > all-8 { // 4 buckets fewer, each a cursor and a bucket at least
+		t.Errorf("Size alone: %.0f allocations, with every bucket opened %.0f: want 8 fewer at least", first, all)
+	}
+}

@@ -38,20 +38,32 @@ const proofHeader = "c2sp.org/tlog-proof@v1"
 // ErrMalformedProof wraps every ParseProof failure.
 var ErrMalformedProof = errors.New("malformed tlog-proof")
 
-// FormatProof encodes p in the tlog-proof@v1 format.
+// FormatProof encodes p in the tlog-proof@v1 format, in one allocation of
+// the exact size (a receipt carries one proof per record; building it
+// through a bytes.Buffer and a string per hash was ~8 allocations per
+// hash, issue 20).
 func FormatProof(p Proof) []byte {
-	var b bytes.Buffer
-	b.WriteString(proofHeader + "\n")
+	enc := base64.StdEncoding
+	n := len(proofHeader) + 1 + len("index ") + 20 + 1 + len(p.Hashes)*(enc.EncodedLen(len(tlog.Hash{}))+1) + 1 + len(p.Checkpoint)
 	if len(p.Extra) > 0 {
-		b.WriteString("extra " + base64.StdEncoding.EncodeToString(p.Extra) + "\n")
+		n += len("extra ") + enc.EncodedLen(len(p.Extra)) + 1
 	}
-	b.WriteString("index " + strconv.FormatUint(p.Index, 10) + "\n")
+	b := make([]byte, 0, n)
+	b = append(b, proofHeader+"\n"...)
+	if len(p.Extra) > 0 {
+		b = append(b, "extra "...)
+		b = enc.AppendEncode(b, p.Extra)
+		b = append(b, '\n')
+	}
+	b = append(b, "index "...)
+	b = strconv.AppendUint(b, p.Index, 10)
+	b = append(b, '\n')
 	for _, h := range p.Hashes {
-		b.WriteString(base64.StdEncoding.EncodeToString(h[:]) + "\n")
+		b = enc.AppendEncode(b, h[:])
+		b = append(b, '\n')
 	}
-	b.WriteString("\n")
-	b.Write(p.Checkpoint)
-	return b.Bytes()
+	b = append(b, '\n')
+	return append(b, p.Checkpoint...)
 }
 
 // ParseProof decodes the tlog-proof@v1 format strictly. It does not verify

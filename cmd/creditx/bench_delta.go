@@ -33,7 +33,7 @@ func newBenchDeltaCmd() *cobra.Command {
 	var n, perMember, listings int
 	var timeout, idle, idleAfter time.Duration
 	var verbose, loopLog, oneByOne bool
-	var cpuprofile, idleProfile, convProfile string
+	var cpuprofile, idleProfile, convProfile, convMemProfile string
 	cmd := &cobra.Command{
 		Use:   "delta --members N",
 		Short: "Run N Delta members in this process and report convergence, propagation, idle CPU, memory, sockets and traffic",
@@ -59,6 +59,13 @@ members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang a
                member; --idle-cpuprofile writes a CPU profile of this window alone. A quiet
                long-poll is renewed at every 2-minute boundary of the clock (exchange.QuietRound): a window
                shorter than that sees only part of the renewals
+  allocation   garbage collections and bytes allocated during the convergence (on its CPU-s line);
+               --converge-memprofile FILE writes the allocs profile at the first listing to FILE.base
+               and at convergence to FILE, each after a garbage collection of its own (outside the
+               CPU-s and GC counts; it shifts the collector's pace, so time the run without it), with
+               runtime.MemProfileRate 64 KiB: the allocations of the convergence alone are
+                 go tool pprof -sample_index=alloc_space -base FILE.base creditx FILE
+               (alloc_objects for counts)
   memory       resident set (VmRSS) and Go heap in use after the idle window, per member
   sockets      file descriptors of type socket in /proc/self/fd (UDP among them from
                /proc/net/udp*), per member, and goroutines per member
@@ -85,7 +92,13 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 			}
 			defer stopProfile()
 			var rep deltaReport
-			phases := demoPhases{profile: convProfile}
+			if convMemProfile != "" {
+				// Set before the members start, so that every
+				// allocation is sampled at this rate (the default
+				// is 512 KiB).
+				runtime.MemProfileRate = convergeMemProfileRate
+			}
+			phases := demoPhases{profile: convProfile, memProfile: convMemProfile}
 			o := demoOptions{exit: true, perMember: perMember, members: n, timeout: timeout, loopLog: loopLog, phases: &phases, publishAtOnce: !oneByOne,
 				measure: func(ctx context.Context, ms []*demoMember, ok bool, took time.Duration) error {
 					// The probes and the idle window start once every
@@ -110,7 +123,7 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 				phases.stopProfile()
 			}
 			if phases.profileErr != nil {
-				return fmt.Errorf("--converge-cpuprofile: %w", phases.profileErr)
+				return fmt.Errorf("--converge-cpuprofile or --converge-memprofile: %w", phases.profileErr)
 			}
 			if rep.N == 0 {
 				if err != nil {
@@ -138,8 +151,15 @@ BENCHMARKS.md (P8); note the load average (uptime) beside them.`,
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().StringVar(&idleProfile, "idle-cpuprofile", "", "write a CPU profile of the idle window only to this file")
 	cmd.Flags().StringVar(&convProfile, "converge-cpuprofile", "", "write a CPU profile of the convergence only (first listing to converged) to this file")
+	cmd.Flags().StringVar(&convMemProfile, "converge-memprofile", "", "write the allocs profile at the first listing to FILE.base and at convergence to FILE (pprof -base FILE.base: the convergence's allocations)")
 	return cmd
 }
+
+// convergeMemProfileRate is runtime.MemProfileRate with
+// --converge-memprofile: one sample per 64 KiB allocated on average, 8
+// times the default, enough to rank allocation sites of a few KB per
+// request.
+const convergeMemProfileRate = 64 << 10
 
 // deltaReport is one run of bench delta.
 type deltaReport struct {
@@ -201,8 +221,8 @@ func (r deltaReport) String() string {
 		published += fmt.Sprintf(" (listings %.1f s, then the rules records %.1f s)", p.Listings.Seconds(), (p.Published - p.Listings).Seconds())
 	}
 	fmt.Fprintf(&b, "\n  convergence from the first listing: published %s, ledgers mirrored and witnessed %s, loop logs witnessed %s, "+
-		"custodians' copies %s, loop logs followed by all %s; %.1f CPU-s",
-		published, at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0)
+		"custodians' copies %s, loop logs followed by all %s; %.1f CPU-s, %d GC cycles, %.0f MB allocated",
+		published, at(p.Ledgers), at(p.Loops), at(p.Custody), at(p.Followed), p.CPU1-p.CPU0, p.GC1-p.GC0, float64(p.Alloc1-p.Alloc0)/1e6)
 	w := func(a, b uint64) float64 { return per(float64(b - a)) }
 	fmt.Fprintf(&b, "\n  work during convergence per member: %.0f exchange raft commands (%.0f follow batches), %.0f loop checkpoints followed "+
 		"(%.0f proofs from tiles, %.0f served with the answer, %.0f served and refused, %.0f loop long-poll answers), %.0f loop and %.0f ledger pushes, %.0f HTTP/3 requests, %.0f checkpoint signature checks (%.0f signature lines checked, %.0f accepted from the keys' memory), %.2f mirrors woken again after a quiet long-poll round (a lost wake-up)",

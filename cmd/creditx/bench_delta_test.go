@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,18 +45,19 @@ func TestDeltaReportRedials(t *testing.T) {
 // TestDeltaReportPhases: the report times each part of convergence
 // (following by every member apart, as it is not waited for) and gives the
 // work per member during convergence, the counts that show what grows
-// faster than N (issue 20).
+// faster than N (issue 20), and the garbage collections and bytes
+// allocated during it.
 func TestDeltaReportPhases(t *testing.T) {
 	r := deltaReport{N: 2, Converged: true, Phases: &demoPhases{
 		Published: 2 * time.Second, Ledgers: 3 * time.Second, Loops: 4 * time.Second, Custody: 5 * time.Second,
-		CPU0: 1, CPU1: 11.5,
+		CPU0: 1, CPU1: 11.5, GC0: 3, GC1: 10, Alloc0: 1e6, Alloc1: 251e6,
 		Work0:   exchange.Work{Follows: 10, Requests: 100},
 		Work1:   exchange.Work{Follows: 30, Requests: 500, FollowCommands: 4, Checks: 6, SigLines: 40, SigRemembered: 100},
 		Submits: []time.Duration{3 * time.Millisecond, time.Millisecond, 2 * time.Millisecond},
 	}}
 	s := r.String()
 	for _, want := range []string{
-		"published 2.0 s, ledgers mirrored and witnessed 3.0 s, loop logs witnessed 4.0 s, custodians' copies 5.0 s, loop logs followed by all not seen; 10.5 CPU-s",
+		"published 2.0 s, ledgers mirrored and witnessed 3.0 s, loop logs witnessed 4.0 s, custodians' copies 5.0 s, loop logs followed by all not seen; 10.5 CPU-s, 7 GC cycles, 250 MB allocated",
 		"(2 follow batches), 10 loop checkpoints followed", "200 HTTP/3 requests", "3 checkpoint signature checks (20 signature lines checked, 50 accepted from the keys' memory)", "listing submits: 3, p50 2 ms, max 3 ms",
 	} {
 		if !strings.Contains(s, want) {
@@ -75,5 +78,25 @@ func TestConvergedWithoutFollowing(t *testing.T) {
 		if d.converged() {
 			t.Errorf("%+v counted as converged", d)
 		}
+	}
+}
+
+// TestWriteAllocs: --converge-memprofile's snapshots are allocs profiles
+// that go tool pprof reads (gzipped protocol buffers), and an unwritable
+// path is an error.
+func TestWriteAllocs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "conv.mem")
+	if err := writeAllocs(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("allocs profile is not gzipped (%d bytes)", len(b))
+	}
+	if err := writeAllocs(filepath.Join(t.TempDir(), "no", "such", "dir")); err == nil {
+		t.Error("no error for an unwritable path")
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptrace"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -55,13 +58,16 @@ type demoPhases struct {
 	// demo_loop.go); 0: not recorded.
 	Listings                          time.Duration
 	Ledgers, Loops, Custody, Followed time.Duration // 0: not seen
-	// Work and CPU (process CPU-seconds) when the first listing was
-	// submitted and when convergence was reached or timed out.
-	Work0, Work1 exchange.Work
-	CPU0, CPU1   float64
-	start        time.Time // the first listing submitted
-	mu           sync.Mutex
-	Submits      []time.Duration // each submit of the listings, retries included; guarded by mu
+	// Work, CPU (process CPU-seconds), garbage collections and bytes
+	// allocated (runtime.MemStats NumGC, TotalAlloc) when the first
+	// listing was submitted and when convergence was reached or timed out.
+	Work0, Work1   exchange.Work
+	CPU0, CPU1     float64
+	GC0, GC1       uint32
+	Alloc0, Alloc1 uint64
+	start          time.Time // the first listing submitted
+	mu             sync.Mutex
+	Submits        []time.Duration // each submit of the listings, retries included; guarded by mu
 	// Retries counts the listing submits' failed attempts that were
 	// retried, by cause (retryCause); Conns is the setup time (dial and
 	// TLS handshake) of each new connection they opened. Guarded by mu.
@@ -73,6 +79,11 @@ type demoPhases struct {
 	profile     string
 	stopProfile func()
 	profileErr  error // starting the profile failed (reported by bench delta)
+	// memProfile, if set, is a file for the allocations of the
+	// convergence alone: mark writes the allocs profile to memProfile+".base"
+	// at the first listing and to memProfile at the end (writeAllocs). Set
+	// before the run, used by mark only; its error goes to profileErr.
+	memProfile string
 }
 
 // submitted records one submit's time; p may be nil.
@@ -149,17 +160,51 @@ func (p *demoPhases) mark(ms []*demoMember, start bool) {
 		w.Add(m.n.ExchangeWork())
 	}
 	if start {
+		if p.memProfile != "" && p.profileErr == nil {
+			p.profileErr = writeAllocs(p.memProfile + ".base")
+		}
 		if p.profile != "" {
 			p.stopProfile, p.profileErr = startCPUProfile(p.profile) // bench.go
 		}
 		p.Work0, p.CPU0 = w, cpuSeconds() // bench_delta.go
+		p.GC0, p.Alloc0 = gcStats()
 	} else {
 		p.Work1, p.CPU1 = w, cpuSeconds()
+		p.GC1, p.Alloc1 = gcStats()
 		if p.stopProfile != nil {
 			p.stopProfile()
 			p.stopProfile = nil
 		}
+		if p.memProfile != "" && p.profileErr == nil {
+			p.profileErr = writeAllocs(p.memProfile)
+		}
 	}
+}
+
+// gcStats is the garbage collections completed and the bytes allocated on
+// the heap so far by this process (runtime.MemStats NumGC and TotalAlloc;
+// reading them stops the world for a moment).
+func gcStats() (gcs uint32, alloc uint64) {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC, m.TotalAlloc
+}
+
+// writeAllocs writes the allocs profile of this process (every allocation
+// sampled since the start, runtime.MemProfileRate) to path. It runs a
+// garbage collection first: the profile shows the allocations as of the
+// last one, and this makes it the allocations up to now.
+func writeAllocs(path string) error {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // note records the parts that hold at t and had not held before; p may be nil.

@@ -29,6 +29,7 @@ func Build(tx *ledger.ReadTx, a Appended, entries [][]byte) ([]api.Receipt, erro
 		return nil, err // as the ledger words it: the submitter sees it (503, safe to retry)
 	}
 	out := make([]api.Receipt, len(entries))
+	cp := string(a.Checkpoint) // one copy shared by every receipt, not one each
 	for i, e := range entries {
 		idx, p := a.Indices[i], proofs[i]
 		lh := tlog.RecordHash(e)
@@ -41,7 +42,7 @@ func Build(tx *ledger.ReadTx, a Appended, entries [][]byte) ([]api.Receipt, erro
 		}
 		out[i] = api.Receipt{
 			Origin: a.Origin, Index: idx, LeafHash: hex.EncodeToString(lh[:]), Duplicate: !a.Fresh[i],
-			Checkpoint: string(a.Checkpoint), InclusionProof: api.EncodeHashes(p),
+			Checkpoint: cp, InclusionProof: api.EncodeHashes(p),
 			Proof: string(ledger.FormatProof(ledger.Proof{Extra: lh[:], Index: idx, Hashes: p, Checkpoint: a.Checkpoint})),
 		}
 	}

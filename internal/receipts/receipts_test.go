@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"github.com/creditx/creditx/api"
 	"github.com/creditx/creditx/ledger"
@@ -71,5 +72,10 @@ func TestBuild(t *testing.T) {
 		if _, err := ledger.ParseProof([]byte(r.Proof)); err != nil {
 			t.Fatalf("receipt %d proof text: %v", i, err)
 		}
+	}
+	// The receipts of one append share one copy of its checkpoint (a
+	// batch's receipts each copied it, issue 20).
+	if unsafe.StringData(rs[0].Checkpoint) != unsafe.StringData(rs[1].Checkpoint) {
+		t.Error("each receipt has a copy of the checkpoint of its own")
 	}
 }
