@@ -5,7 +5,8 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"sync"
+
+	"github.com/creditx/creditx/internal/freelist"
 )
 
 // answerReaders reads the answers of a member's clients to the other
@@ -16,23 +17,18 @@ import (
 // gzip made a new decompressor (~45 KB) per answer: 370 MB of the 4.3 GB
 // allocated during bench delta --members 45 --loop-log's convergence, most
 // of it entry bundles fetched by mirrors and custodians (issue 20). At most
-// keptAnswerReaders of each are kept, and no buffer over keptAnswerBuffer
+// freelist.Max of each are kept, and no buffer over keptAnswerBuffer
 // bytes. Safe for concurrent use; a nil *answerReaders keeps nothing.
 type answerReaders struct {
-	mu   sync.Mutex
-	zrs  []*gzip.Reader  // guarded by mu
-	bufs []*bytes.Buffer // guarded by mu
+	zrs  freelist.List[*gzip.Reader]
+	bufs freelist.List[*bytes.Buffer]
 }
 
-// keptAnswerReaders and keptAnswerBuffer bound what answerReaders keeps,
-// ~0.6 MB per member at most: a member's requests in flight at once are
-// few, and a partial entry bundle, the usual answer, tens of KB (a larger
-// buffer is dropped after use; with 4 buffers up to 1 MiB kept, bench
-// delta's resident set grew ~4 MiB per member).
-const (
-	keptAnswerReaders = 2
-	keptAnswerBuffer  = 256 << 10
-)
+// keptAnswerBuffer bounds a kept buffer: a partial entry bundle, the usual
+// answer, is tens of KB (a larger buffer is dropped after use; with
+// buffers up to 1 MiB kept, bench delta's resident set grew ~4 MiB per
+// member). With freelist.Max of each kept, ~0.6 MB per member at most.
+const keptAnswerBuffer = 256 << 10
 
 // read is io.ReadAll(io.LimitReader(body, limit)), body gunzipped first if
 // gzipped: at most limit decoded bytes, what is past them ignored.
@@ -56,11 +52,7 @@ func (p *answerReaders) read(body io.Reader, gzipped bool, limit int64) ([]byte,
 
 func (p *answerReaders) buffer() *bytes.Buffer {
 	if p != nil {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if n := len(p.bufs); n > 0 {
-			b := p.bufs[n-1]
-			p.bufs = p.bufs[:n-1]
+		if b, ok := p.bufs.Get(); ok {
 			return b
 		}
 	}
@@ -72,25 +64,16 @@ func (p *answerReaders) keepBuffer(b *bytes.Buffer) {
 		return
 	}
 	b.Reset()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.bufs) < keptAnswerReaders {
-		p.bufs = append(p.bufs, b)
-	}
+	p.bufs.Put(b)
 }
 
 // gunzip is a gzip reader of body, a kept one if any.
 func (p *answerReaders) gunzip(body io.Reader) (*gzip.Reader, error) {
-	var zr *gzip.Reader
-	if p != nil {
-		p.mu.Lock()
-		if n := len(p.zrs); n > 0 {
-			zr = p.zrs[n-1]
-			p.zrs = p.zrs[:n-1]
-		}
-		p.mu.Unlock()
+	if p == nil {
+		return gzip.NewReader(body)
 	}
-	if zr == nil {
+	zr, ok := p.zrs.Get()
+	if !ok {
 		return gzip.NewReader(body)
 	}
 	if err := zr.Reset(body); err != nil {
@@ -103,9 +86,5 @@ func (p *answerReaders) keepGunzip(zr *gzip.Reader) {
 	if p == nil {
 		return // the reader still refers to the body it read until reused or dropped
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.zrs) < keptAnswerReaders {
-		p.zrs = append(p.zrs, zr)
-	}
+	p.zrs.Put(zr)
 }

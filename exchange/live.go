@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -124,8 +123,7 @@ func (x *Runtime) addMembers() []string {
 		if x.live.clients == nil {
 			x.live.clients, x.live.kick = map[string]*Client{}, map[string]chan struct{}{}
 		}
-		x.live.clients[mb.Code] = NewClientOn(mb, x.cert, slog.New(slog.DiscardHandler), x.qt)
-		x.live.clients[mb.Code].answers = &x.answers
+		x.live.clients[mb.Code] = x.memberClient(mb, x.cert)
 		x.live.kick[mb.Origin()] = make(chan struct{}, 1)
 		added = append(added, mb.Code)
 		x.logger.Info("member joined: mirroring and witnessing it", "member", mb.Code, "endpoint", mb.Endpoint)

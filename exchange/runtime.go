@@ -220,8 +220,7 @@ func New(cfg Config, host Host, regionPool *x509.CertPool) (*Runtime, *x509.Cert
 		if mb.Code == self.Code {
 			continue
 		}
-		x.clients[mb.Code] = NewClientOn(mb, cert, slog.New(slog.DiscardHandler), x.qt)
-		x.clients[mb.Code].answers = &x.answers
+		x.clients[mb.Code] = x.memberClient(mb, cert)
 		x.kick[mb.Origin()] = make(chan struct{}, 1)
 	}
 	return x, pool, nil
@@ -725,4 +724,12 @@ func (x *Runtime) SetProgress(fn func(origin string, done, total uint64)) {
 	x.mu.Lock()
 	x.progress = fn
 	x.mu.Unlock()
+}
+
+// memberClient is this runtime's client of member mb: over its QUIC
+// transport, reading answers with its kept buffers (answers.go).
+func (x *Runtime) memberClient(mb *Member, cert tls.Certificate) *Client {
+	c := NewClientOn(mb, cert, slog.New(slog.DiscardHandler), x.qt)
+	c.answers = &x.answers
+	return c
 }

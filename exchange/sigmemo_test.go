@@ -3,9 +3,7 @@ package exchange
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/creditx/creditx/internal/cosig"
@@ -129,26 +127,20 @@ func TestWitnessedRemembersAndRefusesForgeries(t *testing.T) {
 		t.Fatalf("Manifest.sigStats = %d, %d; want 4, 3", c, h)
 	}
 
-	// Every line of three is now remembered. Spoil each in turn.
-	lines := bytes.SplitAfter(three, []byte("\n"))
-	sigStart := len(lines) - 1 - 4 // four signature lines and the empty tail
-	for i := sigStart; i < len(lines)-1; i++ {
-		// One bit of the signature's R flipped (byte 20 of the decoded
-		// line: after the key hash, and a cosignature's timestamp).
-		f := strings.Fields(string(lines[i]))
-		raw, err := base64.StdEncoding.DecodeString(f[2])
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw[20] ^= 1
-		spoilt := fmt.Sprintf("%s %s %s\n", f[0], f[1], base64.StdEncoding.EncodeToString(raw))
-		bad := append(bytes.Join(lines[:i], nil), spoilt...)
-		bad = append(bad, bytes.Join(lines[i+1:], nil)...)
+	// Every line of three is now remembered. Spoil each in turn (one bit
+	// of each signature line's R flipped, spoilLines).
+	spoilt := spoilLines(t, three)
+	if len(spoilt) != 4 {
+		t.Fatalf("%d signature lines spoilt, want 4", len(spoilt))
+	}
+	for i, bad := range spoilt {
 		if _, _, err := fx.m.Witnessed(fx.code, bad); err == nil {
-			t.Errorf("signature line %d altered: accepted with the memory warm", i-sigStart)
+			t.Errorf("signature line %d altered: accepted with the memory warm", i)
 		}
 	}
 	// The cosignatures moved onto another checkpoint of the same log.
+	lines := bytes.SplitAfter(three, []byte("\n"))
+	sigStart := len(lines) - 1 - 4 // four signature lines and the empty tail
 	other := fx.checkpoint(t, 6, 0)
 	moved := append(bytes.Clone(other), bytes.Join(lines[sigStart+1:], nil)...)
 	if _, _, err := fx.m.Witnessed(fx.code, moved); err == nil {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/creditx/creditx/internal/disclose"
+	"github.com/creditx/creditx/internal/freelist"
 	"github.com/creditx/creditx/ledger"
 )
 
@@ -28,18 +29,15 @@ type BundleCache struct {
 
 	compressions atomic.Uint64 // gzip encodings made (tests)
 
-	// spare and writers keep gzip writers by level, index
-	// level-gzip.HuffmanOnly (a writer allocates 0.8 MB of compressor
-	// state at the default level, 1.2 MB at BestSpeed: allocating one per
-	// bundle was a tenth of the cost of compressing it, and garbage).
-	// spare holds one writer per level across garbage collections, which
-	// empty a sync.Pool: with 45 members in one process collecting every
-	// 2 s, the pools were empty at most compressions and new writers were
-	// 290 MB of the 4.3 GB allocated during bench delta's convergence
-	// (issue 20). That keeps ~2 MB alive per cache once both levels were
-	// used. writers holds the others, for concurrent compressions.
-	spare   [gzip.BestCompression - gzip.HuffmanOnly + 1]atomic.Pointer[gzip.Writer]
-	writers [gzip.BestCompression - gzip.HuffmanOnly + 1]sync.Pool
+	// writers keeps gzip writers by level, index level-gzip.HuffmanOnly
+	// (a writer allocates 0.8 MB of compressor state at the default level,
+	// 1.2 MB at BestSpeed: allocating one per bundle was a tenth of the
+	// cost of compressing it, and garbage). A free list, not a sync.Pool:
+	// a garbage collection empties a pool, and with 45 members in one
+	// process collecting every 2 s new writers were 290 MB of the 4.3 GB
+	// allocated during bench delta's convergence (issue 20). That keeps up
+	// to freelist.Max writers (~1 MB each) alive per level used.
+	writers [gzip.BestCompression - gzip.HuffmanOnly + 1]freelist.List[*gzip.Writer]
 }
 
 // BundleCacheMax bounds the cache: a few bundles per member of a large
@@ -125,32 +123,27 @@ func BundleLevel(width int) int {
 	return gzip.DefaultCompression
 }
 
-// gzipBytes is the gzip encoding of data at level, with a kept writer:
-// the spare one of its level, else one from the pool, else a new one.
+// gzipBytes is the gzip encoding of data at level, with a kept writer
+// if one is free.
 func (c *BundleCache) gzipBytes(data []byte, level int) []byte {
 	if level < gzip.HuffmanOnly || level > gzip.BestCompression {
 		panic(fmt.Sprintf("tileserve: gzip level %d", level)) // a bug in the caller
 	}
-	spare, pool := &c.spare[level-gzip.HuffmanOnly], &c.writers[level-gzip.HuffmanOnly]
+	writers := &c.writers[level-gzip.HuffmanOnly]
 	var buf bytes.Buffer
 	buf.Grow(len(data)/4 + 64)
-	zw := spare.Swap(nil)
-	if zw == nil {
-		zw, _ = pool.Get().(*gzip.Writer)
-	}
-	if zw == nil {
+	zw, ok := writers.Get()
+	if ok {
+		zw.Reset(&buf)
+	} else {
 		var err error
 		if zw, err = gzip.NewWriterLevel(&buf, level); err != nil {
 			panic(err) // a level outside compress/gzip's range: a bug in the caller
 		}
-	} else {
-		zw.Reset(&buf)
 	}
 	zw.Write(data) // a bytes.Buffer does not fail
 	zw.Close()
 	zw.Reset(nil) // keep no reference to buf
-	if !spare.CompareAndSwap(nil, zw) {
-		pool.Put(zw)
-	}
+	writers.Put(zw)
 	return buf.Bytes()
 }
