@@ -49,15 +49,13 @@ func publishListings(counts []int, atOnce bool, submit func(k, j int) error) err
 			if k == 0 && j == 0 {
 				continue
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				if err := submit(k, j); err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 	}
 	wg.Wait()
