@@ -217,8 +217,8 @@ func (r deltaReport) String() string {
 		return fmt.Sprintf("%.1f s", d.Seconds())
 	}
 	published := at(p.Published)
-	if p.Listings > 0 && p.Published > 0 {
-		published += fmt.Sprintf(" (listings %.1f s, then the rules records %.1f s)", p.Listings.Seconds(), (p.Published - p.Listings).Seconds())
+	if p.Listings > 0 && p.Rules > 0 {
+		published += fmt.Sprintf(" (last listing answered at %.1f s, the rules records at %.1f s)", p.Listings.Seconds(), p.Rules.Seconds())
 	}
 	fmt.Fprintf(&b, "\n  convergence from the first listing: published %s, ledgers mirrored and witnessed %s, loop logs witnessed %s, "+
 		"custodians' copies %s, loop logs followed by all %s; %.1f CPU-s, %d GC cycles, %.0f MB allocated",

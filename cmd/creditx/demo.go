@@ -306,15 +306,15 @@ func runDemo(ctx context.Context, out io.Writer, logger *slog.Logger, o demoOpti
 			return fmt.Errorf("member %s: publishing as %s: %w", m.spec.Region, b.p.Identity.Name, err)
 		}
 		o.phases.submitted(time.Since(t0))
+		o.phases.listed()
 		return nil
 	}
-	if err := publishListings(batchCounts(batches), o.publishAtOnce, submit); err != nil {
+	rules := func() error {
+		err := demoRulesRecords(ctx, out, members, probe) // demo_loop.go
+		o.phases.rulesDone()
 		return err
 	}
-	if o.phases != nil {
-		o.phases.Listings = time.Since(start)
-	}
-	if err := demoRulesRecords(ctx, out, members, probe); err != nil { // demo_loop.go
+	if err := publishListings(batchCounts(batches), o.publishAtOnce, submit, rules); err != nil {
 		return err
 	}
 	if o.phases != nil {

@@ -54,9 +54,11 @@ func (d demoParts) converged() bool { return d.Ledgers && d.Loops && d.Custody }
 // hold, from the first listing submitted (bench delta's report).
 type demoPhases struct {
 	Published time.Duration // the last listing (and rules record) submitted
-	// Listings: the last listing submitted (before the rules records,
-	// demo_loop.go); 0: not recorded.
-	Listings                          time.Duration
+	// Listings: the last listing answered; Rules: the rules records
+	// (demo_loop.go) answered, beside the listings when they are published
+	// at once, after them one by one. 0: not recorded. Guarded by mu while
+	// publishing.
+	Listings, Rules                   time.Duration
 	Ledgers, Loops, Custody, Followed time.Duration // 0: not seen
 	// Work, CPU (process CPU-seconds), garbage collections and bytes
 	// allocated (runtime.MemStats NumGC, TotalAlloc) when the first
@@ -93,6 +95,27 @@ func (p *demoPhases) submitted(d time.Duration) {
 	}
 	p.mu.Lock()
 	p.Submits = append(p.Submits, d)
+	p.mu.Unlock()
+}
+
+// listed records that a listing batch was answered now; p may be nil.
+func (p *demoPhases) listed() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.Listings = max(p.Listings, time.Since(p.start))
+	p.mu.Unlock()
+}
+
+// rulesDone records that the rules records were answered now (or failed);
+// p may be nil.
+func (p *demoPhases) rulesDone() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.Rules = time.Since(p.start)
 	p.mu.Unlock()
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/creditx/creditx/internal/synth"
 	"github.com/creditx/creditx/sanctions/catalogue"
 	"github.com/creditx/creditx/schemas"
+	"golang.org/x/sync/errgroup"
 )
 
 // demoRulesRecords gives the audit of the demo something to report in its
@@ -42,14 +43,9 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	if err != nil {
 		return err
 	}
-	e, err := adopted.CatalogueAdoptRecord("330000", admin, cat, time.Now().UTC().Add(-time.Second))
+	adopt, err := adopted.CatalogueAdoptRecord("330000", admin, cat, time.Now().UTC().Add(-time.Second))
 	if err != nil {
 		return err
-	}
-	// Retried on 503 as the listings are (demo.go submitRetrying): a busy
-	// region that could not commit in time says "safe to retry".
-	if _, err := submitRetrying(ctx, nil, admin, zj.n.URL(), e); err != nil {
-		return fmt.Errorf("member 330000: adopting the measures catalogue: %w", err)
 	}
 	p := js.creds["publisher"]
 	l, err := synth.Listing(1000, synth.Options{Region: "320000", Domain: probe.Domain, Authority: schemas.Agency{Name: p.Identity.Name, USCC: p.Identity.ID},
@@ -59,12 +55,29 @@ func demoRulesRecords(ctx context.Context, out io.Writer, members []*demoMember,
 	}
 	l.Subject.Name, l.Subject.USCC = probe.Subject.Name, probe.Subject.USCC
 	l.Decision.DocNo = probe.Decision.DocNo
-	e, err = p.Sign(l)
+	relist, err := p.Sign(l)
 	if err != nil {
 		return err
 	}
-	if _, err := submitRetrying(ctx, nil, p, js.n.URL(), e); err != nil {
-		return fmt.Errorf("member 320000: listing the same act again: %w", err)
+	// The two records are independent (two members' ledgers): submitted at
+	// the same time. Retried on 503 as the listings are (demo.go
+	// submitRetrying): a busy region that could not commit in time says
+	// "safe to retry".
+	var g errgroup.Group
+	g.Go(func() error {
+		if _, err := submitRetrying(ctx, nil, admin, zj.n.URL(), adopt); err != nil {
+			return fmt.Errorf("member 330000: adopting the measures catalogue: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if _, err := submitRetrying(ctx, nil, p, js.n.URL(), relist); err != nil {
+			return fmt.Errorf("member 320000: listing the same act again: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "Zhejiang adopted measures catalogue %s (sha256 %.12s...) on its ledger; Jiangsu listed the act %s of subject %s again (a conflict for the audit).\n",
 		cat.Version(), cat.Digest(), probe.Decision.DocNo, probe.Subject.USCC)

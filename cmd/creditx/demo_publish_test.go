@@ -21,7 +21,8 @@ import (
 // first batch alone, then every other batch at once, a member's
 // authorities too (before, each member's batches went one after another,
 // a second submit and TLS handshake on the path to "published"); the demo's
-// order, one by one, is unchanged.
+// order, one by one, is unchanged. The rules records (then) go beside the
+// other batches at once, after the last batch one by one.
 func TestPublishListingsAtOnce(t *testing.T) {
 	counts := []int{2, 2, 3} // Zhejiang, then two members
 	synctest.Test(t, func(t *testing.T) {
@@ -39,7 +40,7 @@ func TestPublishListingsAtOnce(t *testing.T) {
 			return nil
 		}
 		done := make(chan error, 1)
-		go func() { done <- publishListings(counts, true, submit) }()
+		go func() { done <- publishListings(counts, true, submit, func() error { return submit(-1, -1) }) }()
 		synctest.Wait()
 		mu.Lock()
 		first := slices.Clone(inFlight)
@@ -52,7 +53,7 @@ func TestPublishListingsAtOnce(t *testing.T) {
 		mu.Lock()
 		rest := slices.Sorted(slices.Values(inFlight))
 		mu.Unlock()
-		if want := []string{"0/1", "1/0", "1/1", "2/0", "2/1", "2/2"}; !slices.Equal(rest, want) {
+		if want := []string{"-1/-1", "0/1", "1/0", "1/1", "2/0", "2/1", "2/2"}; !slices.Equal(rest, want) {
 			t.Errorf("then in flight at once: %v, want %v", rest, want)
 		}
 		close(release)
@@ -62,8 +63,9 @@ func TestPublishListingsAtOnce(t *testing.T) {
 	})
 
 	var order []string
-	err := publishListings(counts, false, func(k, j int) error { order = append(order, fmt.Sprintf("%d/%d", k, j)); return nil })
-	if want := []string{"0/0", "0/1", "1/0", "1/1", "2/0", "2/1", "2/2"}; err != nil || !slices.Equal(order, want) {
+	rec := func(k, j int) error { order = append(order, fmt.Sprintf("%d/%d", k, j)); return nil }
+	err := publishListings(counts, false, rec, func() error { return rec(-1, -1) })
+	if want := []string{"0/0", "0/1", "1/0", "1/1", "2/0", "2/1", "2/2", "-1/-1"}; err != nil || !slices.Equal(order, want) {
 		t.Errorf("one by one: %v, %v; want %v", order, err, want)
 	}
 }
@@ -80,12 +82,12 @@ func TestPublishListingsErrors(t *testing.T) {
 			return fmt.Errorf("member %d batch %d: %w", k, j, boom)
 		}
 		return nil
-	})
-	if !errors.Is(err, boom) || n.Load() != 5 || strings.Count(err.Error(), "boom") != 2 {
-		t.Errorf("err %v after %d submits; want both of member 1's errors after 5", err, n.Load())
+	}, func() error { n.Add(1); return fmt.Errorf("rules records: %w", boom) })
+	if !errors.Is(err, boom) || n.Load() != 6 || strings.Count(err.Error(), "boom") != 3 {
+		t.Errorf("err %v after %d submits; want both of member 1's errors and the rules records' after 6", err, n.Load())
 	}
 	n.Store(0)
-	err = publishListings([]int{2, 2}, true, func(k, j int) error { n.Add(1); return boom })
+	err = publishListings([]int{2, 2}, true, func(k, j int) error { n.Add(1); return boom }, func() error { n.Add(1); return nil })
 	if !errors.Is(err, boom) || n.Load() != 1 {
 		t.Errorf("err %v after %d submits; want Zhejiang's first error alone", err, n.Load())
 	}
@@ -127,9 +129,9 @@ func TestSubmitRetryingNotes(t *testing.T) {
 // why, and the new connections' setup time.
 func TestDeltaReportRetries(t *testing.T) {
 	ph := &demoPhases{Submits: []time.Duration{time.Millisecond}, Conns: []time.Duration{10 * time.Millisecond, 30 * time.Millisecond},
-		Listings: 1500 * time.Millisecond, Published: 4 * time.Second}
+		Listings: 1500 * time.Millisecond, Rules: 4 * time.Second, Published: 4 * time.Second}
 	r := deltaReport{N: 2, Converged: true, Phases: ph}
-	if s := r.String(); !strings.Contains(s, "published 4.0 s (listings 1.5 s, then the rules records 2.5 s)") {
+	if s := r.String(); !strings.Contains(s, "published 4.0 s (last listing answered at 1.5 s, the rules records at 4.0 s)") {
 		t.Errorf("report without the listings' and rules records' times:\n%s", s)
 	}
 	if s := r.String(); !strings.Contains(s, "listing submits: 1, p50 1 ms, max 1 ms (retries included); no attempt retried; 2 new connections, setup (dial and TLS handshake) p50 30 ms, max 30 ms") {
