@@ -1,5 +1,5 @@
 // Package raftcluster is a region replica's raft cluster: opening raft on
-// its data directory (the raft log and stable store in raft-boltdb/v2 on
+// its data directory (the raft log and stable store in raft-boltdb/v2's format on
 // bbolt, snapshots beside them) with the region's timings, the replicas
 // it bootstraps with, and membership: reading the configuration, adding a
 // voter, removing a server, and a new replica asking to join.
@@ -38,7 +38,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 )
 
@@ -47,7 +46,7 @@ import (
 const (
 	// DirName is the raft directory inside a replica's data directory.
 	DirName       = "raft"
-	raftDBName    = "raft.db" // raft log and stable store (raft-boltdb/v2 on bbolt)
+	raftDBName    = "raft.db" // raft log and stable store (raft-boltdb/v2's format on bbolt, logstore.go)
 	snapshotsKept = 2
 )
 
@@ -160,7 +159,7 @@ type Peer struct {
 // Replica bundles a raft instance with its stores.
 type Replica struct {
 	Raft      *raft.Raft
-	logStore  *raftboltdb.BoltStore
+	logStore  *boltLogs
 	logs      *countingLogs // what raft writes its log through (LogWrites)
 	transport *raft.NetworkTransport
 
@@ -256,12 +255,12 @@ func (c *countingLogs) StoreLogs(ls []*raft.Log) error {
 // the file is mapped at 1 GiB from the start, as ledger.db is (see
 // ledger/populate_linux.go): bbolt otherwise maps it again, blocking the
 // writer, each time the log outgrows its mapping.
-func openLogStore(path string) (*raftboltdb.BoltStore, *countingLogs, error) {
+func openLogStore(path string) (*boltLogs, *countingLogs, error) {
 	bo := *bbolt.DefaultOptions
 	if runtime.GOOS != "windows" { // there bbolt would grow the file to the mapping
 		bo.InitialMmapSize = 1 << 30
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: path, BoltOptions: &bo})
+	store, err := openBoltLogs(path, &bo)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening raft log: %w", err)
 	}
