@@ -236,23 +236,7 @@ func FuzzBoltLogsEncoding(f *testing.F) {
 func BenchmarkStoreLogs(b *testing.B) {
 	for _, name := range []string{"raft-boltdb", "boltLogs"} {
 		b.Run(name, func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), raftDBName)
-			var s raft.LogStore
-			if name == "boltLogs" {
-				o, err := openBoltLogs(path, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer o.Close()
-				s = o
-			} else {
-				r, err := raftboltdb.NewBoltStore(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer r.Close()
-				s = r
-			}
+			s := benchStore(b, name)
 			next := uint64(1)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -275,23 +259,7 @@ func BenchmarkStoreLogs(b *testing.B) {
 func BenchmarkGetLog(b *testing.B) {
 	for _, name := range []string{"raft-boltdb", "boltLogs"} {
 		b.Run(name, func(b *testing.B) {
-			path := filepath.Join(b.TempDir(), raftDBName)
-			var s raft.LogStore
-			if name == "boltLogs" {
-				o, err := openBoltLogs(path, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer o.Close()
-				s = o
-			} else {
-				r, err := raftboltdb.NewBoltStore(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer r.Close()
-				s = r
-			}
+			s := benchStore(b, name)
 			var batch []*raft.Log
 			for i := uint64(1); i <= 256; i++ {
 				batch = append(batch, sampleLog(i, 16<<10))
@@ -310,4 +278,24 @@ func BenchmarkGetLog(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchStore opens a new raft.db in b's temporary directory with the
+// store named ("boltLogs" or "raft-boltdb"), closed when b ends.
+func benchStore(b *testing.B, name string) raft.LogStore {
+	path := filepath.Join(b.TempDir(), raftDBName)
+	if name == "boltLogs" {
+		o, err := openBoltLogs(path, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { o.Close() })
+		return o
+	}
+	r, err := raftboltdb.NewBoltStore(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	return r
 }
