@@ -41,8 +41,9 @@ func newBenchDeltaCmd() *cobra.Command {
 members of the Delta (the four provinces, then the cities of Jiangsu, Zhejiang and Anhui), then:
 
   converge     from the first listing submitted (Zhejiang's first authority's; then every other
-               authority of every member publishes at once, or member after member and
-               authority after authority with --publish-one-by-one) to every ledger mirrored at full size by every
+               authority of every member publishes at once, and the demo's two rules records with them,
+               or member after member and authority after authority, the rules records last, with
+               --publish-one-by-one) to every ledger mirrored at full size by every
                other member with a witnessed checkpoint, every loop log witnessed at its size and
                copied by its custodians (the demo's "Converged in"); the report also times each part,
                and every loop log followed at its size by every member (a member that is not a

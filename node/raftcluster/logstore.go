@@ -36,8 +36,11 @@ type boltLogs struct {
 	db *bbolt.DB
 	mh *codec.MsgpackHandle // safe for concurrent use once set up
 
-	mu  sync.Mutex // guards buf: StoreLogs is called by one raft goroutine at a time, but need not be
-	buf []byte     // the encoded entries of one StoreLogs, kept between calls
+	// mu guards enc and buf: StoreLogs is called by one raft goroutine at
+	// a time, but need not be.
+	mu  sync.Mutex
+	enc *codec.Encoder // on mh, reset onto each entry's place in buf
+	buf []byte         // the encoded entries of one StoreLogs, kept between calls
 }
 
 var (
@@ -65,7 +68,9 @@ func openBoltLogs(path string, opts *bbolt.Options) (*boltLogs, error) {
 		db.Close()
 		return nil, fmt.Errorf("creating raft.db's buckets: %w", err)
 	}
-	return &boltLogs{db: db, mh: &codec.MsgpackHandle{BasicHandle: codec.BasicHandle{TimeNotBuiltin: true}}}, nil
+	mh := &codec.MsgpackHandle{BasicHandle: codec.BasicHandle{TimeNotBuiltin: true}}
+	var none []byte
+	return &boltLogs{db: db, mh: mh, enc: codec.NewEncoderBytes(&none, mh)}, nil
 }
 
 func (b *boltLogs) Close() error { return b.db.Close() }
@@ -120,15 +125,10 @@ func (b *boltLogs) StoreLogs(logs []*raft.Log) error {
 	}
 	rest := b.buf[:cap(b.buf)] // what the next entry may use
 	vals := make([][]byte, len(logs))
-	var enc *codec.Encoder
 	for i, l := range logs {
 		out := rest[:0]
-		if enc == nil {
-			enc = codec.NewEncoderBytes(&out, b.mh)
-		} else {
-			enc.ResetBytes(&out)
-		}
-		if err := enc.Encode(l); err != nil {
+		b.enc.ResetBytes(&out)
+		if err := b.enc.Encode(l); err != nil {
 			return fmt.Errorf("encoding raft log entry %d: %w", l.Index, err)
 		}
 		vals[i] = out[:len(out):len(out)]
