@@ -38,7 +38,7 @@ type Work struct {
 	// region (its own appends too), filled in by the host (the node).
 	RaftBatches  uint64 // FSM ApplyBatch calls: ledger.db write transactions (one fsync each)
 	RaftCommands uint64 // raft commands applied by them
-	LogWrites    uint64 // raft log writes (StoreLogs: raft.db write transactions, one fsync each)
+	LogWrites    uint64 // raft log writes (StoreLogs: raft log appends, one fsync each)
 	Views        uint64 // ledger.db read transactions the exchange runtime opened (Host.View)
 }
 

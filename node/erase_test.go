@@ -26,10 +26,10 @@ import (
 
 // TestErasureLeavesNoRecoverableKey (issue 14 item 5): three replicas as
 // real processes store two records' data keys; the credit office erases one.
-// Then every file of every replica (raft.db, ledger.db, raft snapshots, the
+// Then every file of every replica (the raft log, ledger.db, raft snapshots, the
 // key files, the process logs) is read: the old vault key is nowhere, no
 // data key or plaintext is anywhere, and every copy of the erased key still
-// on disk (raft.db keeps its log entry) opens under no 32-byte key found in
+// on disk (the raft log keeps its entry) opens under no 32-byte key found in
 // any file. The surviving record still opens on every replica (its key was
 // re-wrapped under the new vault key).
 func TestErasureLeavesNoRecoverableKey(t *testing.T) {
@@ -87,9 +87,9 @@ func TestErasureLeavesNoRecoverableKey(t *testing.T) {
 	k0 := strings.Fields(string(k0b))[0]
 	w0 := node.WrapForTest(k0, "creditx.330000/ledger", erased.index, path, erased.dk)
 	// Sanity: the grep below finds the wrapped key where the issue found it.
-	raftDB := filepath.Join(filepath.Dir(leader.cfgPath), "raft", "raft.db")
-	if b, _ := os.ReadFile(raftDB); !bytes.Contains(b, w0) {
-		t.Fatalf("the wrapped key is not in %s before the erasure: the grep would prove nothing", raftDB)
+	raftLog := filepath.Join(filepath.Dir(leader.cfgPath), "raft", "wal")
+	if !dirContains(t, raftLog, w0) {
+		t.Fatalf("the wrapped key is not in %s before the erasure: the grep would prove nothing", raftLog)
 	}
 
 	if err := admin.Delete(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?reason=subject_request", c.procs[len(c.procs)-1].url, erased.index), &map[string]any{}); err != nil {
@@ -250,4 +250,22 @@ func TestVaultRatchetCompletesAfterCrash(t *testing.T) {
 	if err := pub.Get(ctx, fmt.Sprintf("%s/v1/vault/330000/%d?purpose=approval", n.URL(), idx[1]), &v); err != nil || len(v.Persons) != 1 {
 		t.Errorf("surviving record after restart: %+v, %v", v, err)
 	}
+}
+
+// dirContains reports whether any file under dir holds b.
+func dirContains(t *testing.T, dir string, b []byte) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		found = found || bytes.Contains(data, b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
 }

@@ -36,7 +36,7 @@
 // Rotation (Rotate, POST /v1/vault/rotate) is the same ratchet step without
 // erasing anything: a copy of an old key file (a backup, a departed
 // operator's) then opens nothing in ledger.db any more, nor any key stored
-// after the rotation. It does not reach wrapped keys in raft.db's log and
+// after the rotation. It does not reach wrapped keys in the raft log's entries and
 // freed pages stored before it; pair it with a raft log compaction. Rotate is
 // idempotent: a request from an epoch already passed changes nothing.
 //

@@ -46,7 +46,7 @@
 // one the caller wanted retired. A crash between the commit and the rename
 // is finished at the next start (node's syncVaultEpoch), as for erasures.
 //
-// What rotation does not reach: wrapped keys in raft.db's log entries and
+// What rotation does not reach: wrapped keys in the raft log's entries and
 // in freed pages (stored before the rotation, under K(e)); they open only
 // with K(e), which is gone unless someone copied it. Rotation is for
 // retiring a key that may have been copied only together with a later

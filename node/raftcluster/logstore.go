@@ -1,204 +1,338 @@
 package raftcluster
 
 import (
-	"encoding/binary"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
 
-	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/migrate"
 	"go.etcd.io/bbolt"
 )
 
-// boltLogs is a replica's raft log and stable store in raft.db, in
-// raft-boltdb/v2's format, so a data directory written by either opens
-// with the other (TestBoltLogsFileCompatible):
+// A replica's raft log and stable store live in <data>/raft/wal/, a
+// hashicorp/raft-wal write-ahead log (its own format, documented in the
+// library: segment files of framed, checksummed entries appended in
+// order, and wal-meta.db, a small bbolt file naming the segments and
+// holding the stable store's keys):
 //
-//	bucket "logs": key = raft index, 8 bytes big-endian;
-//	               value = the raft.Log in msgpack, as raft-boltdb v2.3.1
-//	               encodes it by default (go-msgpack/v2 MsgpackHandle with
-//	               TimeNotBuiltin: AppendedAt in the old time format);
-//	bucket "conf": the stable store's keys and values as given, a uint64
-//	               value 8 bytes big-endian.
+//	raft/wal/NNNNNNNNNNNNNNNNNNNN-XXXXXXXXXXXXXXXX.wal  segments, walSegmentBytes each (preallocated)
+//	raft/wal/wal-meta.db                                 segment list and raft's stable keys
 //
-// It is raft-boltdb's store without its per-entry costs, which a stop 36
-// profile of the 45-member exchange put at 2.4% of all CPU plus their
-// garbage: a new msgpack handle per entry (its type information built
-// again each time) and a buffer grown by doubling from 64 bytes to the
-// entry's size, and a go-metrics sample per entry. Here one handle serves
-// every entry and each entry is encoded into a buffer of its final size.
+// Durability: StoreLogs returns after the entries are written and the
+// segment fsync'd (one fdatasync per call); DeleteRange and the stable
+// store's Set commit wal-meta.db (fsync'd) before returning. A crash
+// before that leaves none of the call's effect visible after the restart
+// (raft-wal truncates a torn tail at open), after it all of it.
 //
-// Durability is raft-boltdb's: StoreLogs, DeleteRange and Set return
-// after one bbolt transaction committed and fsync'd; a crash before the
-// commit leaves none of its writes, after it all of them.
-type boltLogs struct {
-	db *bbolt.DB
-	mh *codec.MsgpackHandle // safe for concurrent use once set up
+// Why not raft.db (raft-boltdb/v2's bbolt file, used before stop 37):
+// bbolt copies every entry into its pages and rewrites the last leaf
+// and the branch above it in every transaction, so the log cost about
+// twice the CPU of the write itself. Measured on the same batches
+// (BenchmarkStoreLogs, 16 entries of 16 KiB): raft-wal ~0.6 CPU-ms per
+// batch against ~1.5 for raft-boltdb; in the 45-member exchange the
+// raft log was 8.7% of the convergence's CPU with raft.db, 4.3% with
+// the WAL. raft-wal is the store HashiCorp wrote for hashicorp/raft to
+// replace raft-boltdb (its README still calls it experimental; Consul
+// ships it as its alternative log store); the library's own crash tests
+// and this repository's fault drills (leader SIGKILLs, the docker suite)
+// run on it.
+//
+// A data directory written by an earlier build has raft/raft.db and no
+// raft/wal/: openLogStore moves it over once (migrateRaftDB). What a
+// crash at each step of that leaves, and what the next start does:
+//
+//	step                                        a crash right after it leaves         next start
+//	remove a leftover wal.migrating/, mkdir      raft.db intact, empty wal.migrating/  migrates again
+//	copy every entry and stable key into it      raft.db intact, full wal.migrating/   migrates again
+//	close the WAL (fsync'd), fsync the dir       as above                              migrates again
+//	rename wal.migrating/ to wal/, fsync raft/   raft.db and a complete wal/           removes raft.db
+//	remove raft.db, fsync raft/                  wal/ only                             opens wal/
+//
+// raft.db is read, never written, until the rename, so a failed or
+// interrupted migration leaves the replica as it was.
+const (
+	walDirName       = "wal"
+	walMigratingName = "wal.migrating"
+	raftDBName       = "raft.db" // the raft log and stable store before stop 37 (raft-boltdb/v2's format)
 
-	// mu guards enc and buf: StoreLogs is called by one raft goroutine at
-	// a time, but need not be.
-	mu  sync.Mutex
-	enc *codec.Encoder // on mh, reset onto each entry's place in buf
-	buf []byte         // the encoded entries of one StoreLogs, kept between calls
-}
+	// walSegmentBytes is each WAL segment's size, allocated when the
+	// segment is made (a longer entry still fits: it seals the segment).
+	// raft-wal's default is 64 MiB; a region's log is compacted after
+	// every snapshot (16,384 entries, most a few KiB), and the demo and
+	// the tests run dozens of replicas on one disk, so segments are 16 MiB.
+	walSegmentBytes = 16 << 20
 
-var (
-	bucketLogs = []byte("logs")
-	bucketConf = []byte("conf")
-	// errKeyNotFound is what Get answers for a key never set, with
-	// raft-boltdb's text (raft matches it by text: "not found").
-	errKeyNotFound = errors.New("not found")
+	// migrateBatchBytes is how much of raft.db's log is copied per WAL
+	// append during a migration.
+	migrateBatchBytes = 4 << 20
 )
 
-// openBoltLogs opens (or creates) raft.db at path with the options given.
-func openBoltLogs(path string, opts *bbolt.Options) (*boltLogs, error) {
-	db, err := bbolt.Open(path, 0o600, opts)
-	if err != nil {
-		return nil, err
+// stableUint64Keys are the stable-store keys hashicorp/raft writes with
+// SetUint64 (raft.go: keyCurrentTerm, keyLastVoteTerm). raft-boltdb
+// stores those big-endian, raft-wal little-endian: the migration decodes
+// and re-encodes them. raft's third key, LastVoteCand, is bytes, copied
+// as they are; any other key in raft.db's conf bucket refuses the
+// migration (this build would not know how it was encoded).
+var stableUint64Keys = []string{"CurrentTerm", "LastVoteTerm"}
+
+var stableBytesKeys = []string{"LastVoteCand"}
+
+// walStore is a replica's raft log and stable store.
+type walStore interface {
+	raft.LogStore
+	raft.StableStore
+	Close() error
+}
+
+// countingLogs counts the writes of the log store under it (a
+// raft.LogCache over the WAL); everything else passes through.
+type countingLogs struct {
+	raft.LogStore
+	writes atomic.Uint64
+}
+
+func (c *countingLogs) StoreLog(l *raft.Log) error {
+	c.writes.Add(1)
+	return c.LogStore.StoreLog(l)
+}
+
+func (c *countingLogs) StoreLogs(ls []*raft.Log) error {
+	c.writes.Add(1)
+	return c.LogStore.StoreLogs(ls)
+}
+
+// IsMonotonic passes on the store's raft.MonotonicLogStore answer (the
+// WAL's: true). Raft asks it when it installs a snapshot: a monotonic
+// store gets its whole log removed, where another is compacted up to the
+// snapshot and keeps later entries; the WAL refuses an append that does
+// not follow its last entry, so without this a follower that installed a
+// snapshot could store nothing after it (TestWipedFollowerRejoins in node).
+func (c *countingLogs) IsMonotonic() bool {
+	m, ok := c.LogStore.(raft.MonotonicLogStore)
+	return ok && m.IsMonotonic()
+}
+
+// openLogStore opens the raft log of the raft directory rdir (migrating
+// raft.db first if the directory still has one): the WAL (the stable
+// store, and what Shutdown closes) and the log store raft uses, the same
+// with the latest entries cached in memory (logCacheEntries).
+func openLogStore(rdir string, hl hclog.Logger, log *slog.Logger) (walStore, *countingLogs, error) {
+	if err := migrateRaftDB(rdir, hl, log); err != nil {
+		return nil, nil, fmt.Errorf("moving the raft log from %s to %s/: %w", raftDBName, walDirName, err)
 	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketLogs); err != nil {
+	store, err := openWAL(filepath.Join(rdir, walDirName), hl)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening raft log: %w", err)
+	}
+	logs, err := raft.NewLogCache(logCacheEntries, store)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, &countingLogs{LogStore: logs}, nil
+}
+
+// walLog is a raft-wal WAL that keeps raft's LogStore contract for
+// compacted entries (GetLog).
+type walLog struct{ *wal.WAL }
+
+// GetLog answers raft.ErrLogNotFound for an index below the first one,
+// as raft's LogStore contract says: raft-wal v0.4.2 still answers an
+// entry a head truncation (DeleteRange after a snapshot) removed while
+// it is in the segment being written (state.getLog reads the tail
+// segment without checking the first index), and raft decides from
+// ErrLogNotFound to send a follower a snapshot instead.
+func (w walLog) GetLog(index uint64, l *raft.Log) error {
+	first, err := w.WAL.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if index < first {
+		return raft.ErrLogNotFound
+	}
+	return w.WAL.GetLog(index, l)
+}
+
+func openWAL(dir string, hl hclog.Logger) (walLog, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return walLog{}, err
+	}
+	if hl == nil {
+		hl = hclog.NewNullLogger()
+	}
+	w, err := wal.Open(dir, wal.WithSegmentSize(walSegmentBytes), wal.WithLogger(hl.Named("wal")))
+	if err != nil {
+		return walLog{}, err
+	}
+	return walLog{w}, nil
+}
+
+// migrateRaftDB moves rdir's raft.db into a new WAL (see the crash table
+// above); nothing to do if there is no raft.db.
+func migrateRaftDB(rdir string, hl hclog.Logger, log *slog.Logger) error {
+	old := filepath.Join(rdir, raftDBName)
+	if _, err := os.Stat(old); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	done := filepath.Join(rdir, walDirName)
+	if _, err := os.Stat(done); err == nil {
+		// The rename happened: raft.db is a leftover of a finished move.
+		if err := os.Remove(old); err != nil {
 			return err
 		}
-		_, err := tx.CreateBucketIfNotExists(bucketConf)
+		return syncDir(rdir)
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
-	})
+	}
+	tmp := filepath.Join(rdir, walMigratingName)
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	n, err := copyRaftDB(old, tmp, hl)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("creating raft.db's buckets: %w", err)
+		return err
 	}
-	mh := &codec.MsgpackHandle{BasicHandle: codec.BasicHandle{TimeNotBuiltin: true}}
-	var none []byte
-	return &boltLogs{db: db, mh: mh, enc: codec.NewEncoderBytes(&none, mh)}, nil
-}
-
-func (b *boltLogs) Close() error { return b.db.Close() }
-
-func (b *boltLogs) FirstIndex() (uint64, error) { return b.edge(true) }
-func (b *boltLogs) LastIndex() (uint64, error)  { return b.edge(false) }
-
-func (b *boltLogs) edge(first bool) (uint64, error) {
-	var idx uint64
-	err := b.db.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketLogs).Cursor()
-		k, _ := c.Last()
-		if first {
-			k, _ = c.First()
-		}
-		if k != nil {
-			idx = binary.BigEndian.Uint64(k)
-		}
-		return nil
-	})
-	return idx, err
-}
-
-// GetLog decodes entry idx into log; raft.ErrLogNotFound if it is not
-// stored. The decoded Data is a copy (bbolt's memory is not kept).
-func (b *boltLogs) GetLog(idx uint64, log *raft.Log) error {
-	return b.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketLogs).Get(uint64Key(idx))
-		if v == nil {
-			return raft.ErrLogNotFound
-		}
-		*log = raft.Log{}
-		return codec.NewDecoderBytes(v, b.mh).Decode(log)
-	})
-}
-
-func (b *boltLogs) StoreLog(log *raft.Log) error { return b.StoreLogs([]*raft.Log{log}) }
-
-// StoreLogs stores the entries in one transaction. They are encoded one
-// after another into one kept buffer, each sized before it is encoded
-// (msgpack adds at most logOverhead bytes to Data and Extensions), and
-// bbolt copies each value into its pages at the commit.
-func (b *boltLogs) StoreLogs(logs []*raft.Log) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	need := 0
-	for _, l := range logs {
-		need += len(l.Data) + len(l.Extensions) + logOverhead
+	if err := syncDir(tmp); err != nil {
+		return err
 	}
-	if cap(b.buf) < need || cap(b.buf) > 4*need+(1<<20) { // kept, but not a peak's worth forever
-		b.buf = make([]byte, 0, need)
+	if err := os.Rename(tmp, done); err != nil {
+		return err
 	}
-	rest := b.buf[:cap(b.buf)] // what the next entry may use
-	vals := make([][]byte, len(logs))
-	for i, l := range logs {
-		out := rest[:0]
-		b.enc.ResetBytes(&out)
-		if err := b.enc.Encode(l); err != nil {
-			return fmt.Errorf("encoding raft log entry %d: %w", l.Index, err)
-		}
-		vals[i] = out[:len(out):len(out)]
-		if len(out) <= len(rest) && len(out) > 0 && &out[0] == &rest[0] {
-			rest = rest[len(out):] // encoded in place: the next entry follows it
-		} // else the bound was short and append gave out an array of its own
+	if err := syncDir(rdir); err != nil {
+		return err
 	}
-	return b.db.Update(func(tx *bbolt.Tx) error {
-		bk := tx.Bucket(bucketLogs)
-		for i, l := range logs {
-			if err := bk.Put(uint64Key(l.Index), vals[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	if err := os.Remove(old); err != nil {
+		return err
+	}
+	if log != nil {
+		log.Info("raft log moved from raft.db to a write-ahead log", "dir", done, "entries", n)
+	}
+	return syncDir(rdir)
 }
 
-// logOverhead bounds what msgpack adds to an entry's Data and Extensions:
-// the map header and six field names (44 bytes), index and term (9 each),
-// type (1), two byte-string headers (5 each) and AppendedAt in the old
-// time format (a byte string of at most 15 bytes, with its header 17).
-const logOverhead = 128
-
-// uint64Key is a raft index or a stable uint64 as stored: 8 bytes
-// big-endian.
-func uint64Key(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v) }
-
-// DeleteRange deletes the entries min..max, both included.
-func (b *boltLogs) DeleteRange(min, max uint64) error {
-	return b.db.Update(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketLogs).Cursor()
-		for k, _ := c.Seek(uint64Key(min)); k != nil && binary.BigEndian.Uint64(k) <= max; k, _ = c.Next() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (b *boltLogs) Set(k, v []byte) error {
-	return b.db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketConf).Put(k, v) })
-}
-
-// Get returns a copy of key k's value, errKeyNotFound if it is not set.
-func (b *boltLogs) Get(k []byte) ([]byte, error) {
-	var out []byte
-	err := b.db.View(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketConf).Get(k)
-		if v == nil {
-			return errKeyNotFound
-		}
-		out = append([]byte(nil), v...)
-		return nil
-	})
-	return out, err
-}
-
-func (b *boltLogs) SetUint64(k []byte, v uint64) error {
-	return b.Set(k, uint64Key(v))
-}
-
-func (b *boltLogs) GetUint64(k []byte) (uint64, error) {
-	v, err := b.Get(k)
+// copyRaftDB copies every log entry and stable key of the raft-boltdb
+// file old into a new WAL in dir, closed (fsync'd) when it returns
+// without error; it returns how many entries it copied.
+func copyRaftDB(old, dir string, hl hclog.Logger) (uint64, error) {
+	if err := checkStableKeys(old); err != nil {
+		return 0, err
+	}
+	src, err := raftboltdb.New(raftboltdb.Options{Path: old, BoltOptions: &bbolt.Options{ReadOnly: true}})
+	if err != nil {
+		return 0, fmt.Errorf("opening %s: %w", raftDBName, err)
+	}
+	defer src.Close()
+	dst, err := openWAL(dir, hl)
 	if err != nil {
 		return 0, err
 	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("raft.db conf %q: %d bytes, want 8", k, len(v))
+	n, err := copyLog(dst, src)
+	if err == nil {
+		err = copyStable(dst, src)
 	}
-	return binary.BigEndian.Uint64(v), nil
+	return n, errors.Join(err, dst.Close())
+}
+
+func copyLog(dst walLog, src *raftboltdb.BoltStore) (uint64, error) {
+	first, err := src.FirstIndex()
+	if err != nil {
+		return 0, err
+	}
+	last, err := src.LastIndex()
+	if err != nil {
+		return 0, err
+	}
+	if last == 0 { // an empty log
+		return 0, nil
+	}
+	if err := migrate.CopyLogs(context.Background(), dst, src, migrateBatchBytes, nil); err != nil {
+		return 0, err
+	}
+	if f, _ := dst.FirstIndex(); f != first {
+		return 0, fmt.Errorf("copied log starts at %d, %s's at %d", f, raftDBName, first)
+	}
+	if l, _ := dst.LastIndex(); l != last {
+		return 0, fmt.Errorf("copied log ends at %d, %s's at %d", l, raftDBName, last)
+	}
+	return last - first + 1, nil
+}
+
+func copyStable(dst walLog, src *raftboltdb.BoltStore) error {
+	for _, k := range stableUint64Keys {
+		v, err := src.GetUint64([]byte(k))
+		if err != nil {
+			if err.Error() == "not found" { // raft-boltdb's answer for a key never set
+				continue
+			}
+			return fmt.Errorf("stable key %s: %w", k, err)
+		}
+		if err := dst.SetUint64([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	for _, k := range stableBytesKeys {
+		v, err := src.Get([]byte(k))
+		if err != nil {
+			if err.Error() == "not found" {
+				continue
+			}
+			return fmt.Errorf("stable key %s: %w", k, err)
+		}
+		if err := dst.Set([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkStableKeys refuses a raft.db whose conf bucket holds a key raft
+// does not write (stableUint64Keys, stableBytesKeys) or a uint64 key of
+// another length than 8 bytes.
+func checkStableKeys(old string) error {
+	db, err := bbolt.Open(old, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", raftDBName, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("conf"))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			switch {
+			case slices.Contains(stableUint64Keys, string(k)):
+				if len(v) != 8 {
+					return fmt.Errorf("%s: stable key %s is %d bytes, want 8", raftDBName, k, len(v))
+				}
+			case slices.Contains(stableBytesKeys, string(k)):
+			default:
+				return fmt.Errorf("%s: stable key %q is not one raft writes; not moved", raftDBName, bytes.Clone(k))
+			}
+			return nil
+		})
+	})
+}
+
+// syncDir fsyncs a directory, so the entries made or removed in it last.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
 }

@@ -1,6 +1,6 @@
 // Package raftcluster is a region replica's raft cluster: opening raft on
-// its data directory (the raft log and stable store in raft-boltdb/v2's format on
-// bbolt, snapshots beside them) with the region's timings, the replicas
+// its data directory (the raft log and stable store in a hashicorp/raft-wal
+// write-ahead log, snapshots beside it; logstore.go) with the region's timings, the replicas
 // it bootstraps with, and membership: reading the configuration, adding a
 // voter, removing a server, and a new replica asking to join.
 //
@@ -30,15 +30,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	"go.etcd.io/bbolt"
 )
 
 // File names inside a replica's data directory.
@@ -46,19 +43,18 @@ import (
 const (
 	// DirName is the raft directory inside a replica's data directory.
 	DirName       = "raft"
-	raftDBName    = "raft.db" // raft log and stable store (raft-boltdb/v2's format on bbolt, logstore.go)
 	snapshotsKept = 2
 )
 
 // logCacheEntries is how many of the latest raft log entries each replica
-// keeps in memory in front of raft.db (raft.LogCache, write-through: an
-// entry is cached only after raft.db stored and fsync'd it, and a
+// keeps in memory in front of the WAL (raft.LogCache, write-through: an
+// entry is cached only after the WAL stored and fsync'd it, and a
 // compaction empties the cache). Without it the leader read back and
 // msgpack-decoded each entry it had just written, once per follower it
 // sent it to (setPreviousLog, setNewLogs) and again to apply it (about 2%
 // of the CPU of a 3-replica ingest, 0.35 s of 16.6 s for 30,000 records).
 // A follower up to date is sent entries within the last few; one further
-// behind reads raft.db as before. An entry holds one raft command, at
+// behind reads the WAL. An entry holds one raft command, at
 // most a merged append of 4 MiB (node's coalesceBytes), so the cache holds
 // at most 64 MiB, usually a few (one command per request or per merge).
 const logCacheEntries = 16
@@ -159,7 +155,7 @@ type Peer struct {
 // Replica bundles a raft instance with its stores.
 type Replica struct {
 	Raft      *raft.Raft
-	logStore  *boltLogs
+	logStore  walStore      // the raft log and stable store (logstore.go)
 	logs      *countingLogs // what raft writes its log through (LogWrites)
 	transport *raft.NetworkTransport
 
@@ -183,7 +179,7 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 		return nil, err
 	}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{logger}})
-	logStore, logs, err := openLogStore(filepath.Join(rdir, raftDBName))
+	logStore, logs, err := openLogStore(rdir, hl, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -223,53 +219,13 @@ func Open(dir, id string, tuning Tuning, peers []Peer, bootstrap bool, f raft.FS
 }
 
 // LogWrites is how many raft log writes (StoreLog or StoreLogs: one
-// raft.db write transaction and fsync each) this replica made since it
+// WAL append and fsync each) this replica made since it
 // opened; 0 for a Replica built around a raft (tests).
 func (r *Replica) LogWrites() uint64 {
 	if r == nil || r.logs == nil {
 		return 0
 	}
 	return r.logs.writes.Load()
-}
-
-// countingLogs counts the writes of the log store under it (a
-// raft.LogCache over raft.db); everything else passes through.
-type countingLogs struct {
-	raft.LogStore
-	writes atomic.Uint64
-}
-
-func (c *countingLogs) StoreLog(l *raft.Log) error {
-	c.writes.Add(1)
-	return c.LogStore.StoreLog(l)
-}
-
-func (c *countingLogs) StoreLogs(ls []*raft.Log) error {
-	c.writes.Add(1)
-	return c.LogStore.StoreLogs(ls)
-}
-
-// openLogStore opens raft.db at path: the bbolt store (the stable store,
-// and what Shutdown closes) and the log store raft uses, the same with
-// the latest entries cached in memory (logCacheEntries). Outside Windows
-// the file is mapped at 1 GiB from the start, as ledger.db is (see
-// ledger/populate_linux.go): bbolt otherwise maps it again, blocking the
-// writer, each time the log outgrows its mapping.
-func openLogStore(path string) (*boltLogs, *countingLogs, error) {
-	bo := *bbolt.DefaultOptions
-	if runtime.GOOS != "windows" { // there bbolt would grow the file to the mapping
-		bo.InitialMmapSize = 1 << 30
-	}
-	store, err := openBoltLogs(path, &bo)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening raft log: %w", err)
-	}
-	logs, err := raft.NewLogCache(logCacheEntries, store)
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	return store, &countingLogs{LogStore: logs}, nil
 }
 
 // Shutdown stops raft, then its transport, then the raft log, in that order:
