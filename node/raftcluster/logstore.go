@@ -35,18 +35,20 @@ import (
 // before that leaves none of the call's effect visible after the restart
 // (raft-wal truncates a torn tail at open), after it all of it.
 //
-// Why not raft.db (raft-boltdb/v2's bbolt file, used before stop 37):
-// bbolt copies every entry into its pages and rewrites the last leaf
-// and the branch above it in every transaction, so the log cost about
-// twice the CPU of the write itself. Measured on the same batches
-// (BenchmarkStoreLogs, 16 entries of 16 KiB): raft-wal ~0.6 CPU-ms per
-// batch against ~1.5 for raft-boltdb; in the 45-member exchange the
-// raft log was 8.7% of the convergence's CPU with raft.db, 4.3% with
-// the WAL. raft-wal is the store HashiCorp wrote for hashicorp/raft to
-// replace raft-boltdb (its README still calls it experimental; Consul
-// ships it as its alternative log store); the library's own crash tests
-// and this repository's fault drills (leader SIGKILLs, the docker suite)
-// run on it.
+// Why not raft.db (raft-boltdb/v2's bbolt file, used before stop 37): a
+// log needs no B-tree. bbolt copied every entry into its pages and
+// rewrote the last leaf and the branches above it in each transaction;
+// raft-wal appends the encoded entries to the segment and fsyncs it. On
+// the same batches of 16 entries of 16 KiB (BenchmarkStoreLogs, CPU by
+// /usr/bin/time) the WAL takes 0.31-0.34 ms of CPU per batch, against
+// 1.43 for raft-boltdb and 0.73 for stop 36's own writer of raft.db; in
+// the 45-member exchange the raft log went from 8.3% of the
+// convergence's CPU to 3.6-4.0% (BENCHMARKS.md, stop 37). raft-wal is HashiCorp's log store for
+// hashicorp/raft (Consul's "wal" raft log backend); its README still
+// calls it experimental. Its crash handling is its own (a torn tail
+// segment is recovered at open up to the last whole, checksummed
+// entry); this repository's fault drills (20 leader SIGKILLs, a wiped
+// follower rejoining by snapshot, the docker suite) run on it.
 //
 // A data directory written by an earlier build has raft/raft.db and no
 // raft/wal/: openLogStore moves it over once (migrateRaftDB). What a
@@ -68,9 +70,10 @@ const (
 
 	// walSegmentBytes is each WAL segment's size, allocated when the
 	// segment is made (a longer entry still fits: it seals the segment).
-	// raft-wal's default is 64 MiB; a region's log is compacted after
-	// every snapshot (16,384 entries, most a few KiB), and the demo and
-	// the tests run dozens of replicas on one disk, so segments are 16 MiB.
+	// raft-wal's default is 64 MiB; the demo and the tests run dozens of
+	// replicas on one disk, so segments are 16 MiB. Raft deletes whole
+	// segments once a snapshot (every 16,384 entries) leaves all their
+	// entries behind its 65,536 trailing ones.
 	walSegmentBytes = 16 << 20
 
 	// migrateBatchBytes is how much of raft.db's log is copied per WAL
