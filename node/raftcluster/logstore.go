@@ -204,6 +204,9 @@ func migrateRaftDB(rdir string, hl hclog.Logger, log *slog.Logger) error {
 	if err := os.RemoveAll(tmp); err != nil {
 		return err
 	}
+	if log != nil {
+		log.Info("moving the raft log from raft.db to a write-ahead log (once; raft.db is removed after)", "from", old, "to", done)
+	}
 	n, err := copyRaftDB(old, tmp, hl)
 	if err != nil {
 		return err
