@@ -3,6 +3,7 @@ package raftcluster
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -84,7 +85,7 @@ const (
 // stableUint64Keys are the stable-store keys hashicorp/raft writes with
 // SetUint64 (raft.go: keyCurrentTerm, keyLastVoteTerm). raft-boltdb
 // stores those big-endian, raft-wal little-endian: the migration decodes
-// and re-encodes them. raft's third key, LastVoteCand, is bytes, copied
+// and re-encodes them (readStable, copyRaftDB). raft's third key, LastVoteCand, is bytes, copied
 // as they are; any other key in raft.db's conf bucket refuses the
 // migration (this build would not know how it was encoded).
 var stableUint64Keys = []string{"CurrentTerm", "LastVoteTerm"}
@@ -233,12 +234,13 @@ func migrateRaftDB(rdir string, hl hclog.Logger, log *slog.Logger) error {
 // file old into a new WAL in dir, closed (fsync'd) when it returns
 // without error; it returns how many entries it copied.
 func copyRaftDB(old, dir string, hl hclog.Logger) (uint64, error) {
-	if err := checkStableKeys(old); err != nil {
+	stable, err := readStable(old)
+	if err != nil {
 		return 0, err
 	}
 	src, err := raftboltdb.New(raftboltdb.Options{Path: old, BoltOptions: &bbolt.Options{ReadOnly: true}})
 	if err != nil {
-		return 0, fmt.Errorf("opening %s: %w", raftDBName, err)
+		return 0, fmt.Errorf("opening %s: %w", old, err)
 	}
 	defer src.Close()
 	dst, err := openWAL(dir, hl)
@@ -246,8 +248,15 @@ func copyRaftDB(old, dir string, hl hclog.Logger) (uint64, error) {
 		return 0, err
 	}
 	n, err := copyLog(dst, src)
-	if err == nil {
-		err = copyStable(dst, src)
+	for k, v := range stable {
+		if err != nil {
+			break
+		}
+		if slices.Contains(stableUint64Keys, k) {
+			err = dst.SetUint64([]byte(k), binary.BigEndian.Uint64(v))
+		} else {
+			err = dst.Set([]byte(k), v)
+		}
 	}
 	return n, errors.Join(err, dst.Close())
 }
@@ -276,44 +285,18 @@ func copyLog(dst walLog, src *raftboltdb.BoltStore) (uint64, error) {
 	return last - first + 1, nil
 }
 
-func copyStable(dst walLog, src *raftboltdb.BoltStore) error {
-	for _, k := range stableUint64Keys {
-		v, err := src.GetUint64([]byte(k))
-		if err != nil {
-			if err.Error() == "not found" { // raft-boltdb's answer for a key never set
-				continue
-			}
-			return fmt.Errorf("stable key %s: %w", k, err)
-		}
-		if err := dst.SetUint64([]byte(k), v); err != nil {
-			return err
-		}
-	}
-	for _, k := range stableBytesKeys {
-		v, err := src.Get([]byte(k))
-		if err != nil {
-			if err.Error() == "not found" {
-				continue
-			}
-			return fmt.Errorf("stable key %s: %w", k, err)
-		}
-		if err := dst.Set([]byte(k), v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkStableKeys refuses a raft.db whose conf bucket holds a key raft
-// does not write (stableUint64Keys, stableBytesKeys) or a uint64 key of
-// another length than 8 bytes.
-func checkStableKeys(old string) error {
+// readStable reads the stable keys in the raft-boltdb file old (its conf
+// bucket), refusing a key raft does not write (stableUint64Keys,
+// stableBytesKeys) or a uint64 key of another length than 8 bytes; the
+// error names the file and says it was left as it was.
+func readStable(old string) (map[string][]byte, error) {
 	db, err := bbolt.Open(old, 0o600, &bbolt.Options{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", raftDBName, err)
+		return nil, fmt.Errorf("opening %s: %w", old, err)
 	}
 	defer db.Close()
-	return db.View(func(tx *bbolt.Tx) error {
+	stable := map[string][]byte{}
+	err = db.View(func(tx *bbolt.Tx) error {
 		b := tx.Bucket([]byte("conf"))
 		if b == nil {
 			return nil
@@ -322,15 +305,20 @@ func checkStableKeys(old string) error {
 			switch {
 			case slices.Contains(stableUint64Keys, string(k)):
 				if len(v) != 8 {
-					return fmt.Errorf("%s: stable key %s is %d bytes, want 8", raftDBName, k, len(v))
+					return fmt.Errorf("stable key %s is %d bytes, want 8", k, len(v))
 				}
 			case slices.Contains(stableBytesKeys, string(k)):
 			default:
-				return fmt.Errorf("%s: stable key %q is not one raft writes; not moved", raftDBName, bytes.Clone(k))
+				return fmt.Errorf("stable key %q is not one raft writes", bytes.Clone(k))
 			}
+			stable[string(k)] = bytes.Clone(v)
 			return nil
 		})
 	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; this build cannot move it, and left it and the replica as they were (run the replica with the build it ran before, or restore its raft/ directory from a backup)", old, err)
+	}
+	return stable, nil
 }
 
 // syncDir fsyncs a directory, so the entries made or removed in it last.
